@@ -1,0 +1,234 @@
+//! Typed settings: defaults, then an optional TOML file, then `REELFORGE__...` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::domain::project::ProjectDefaults;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub jobs: JobSettings,
+    pub events: EventSettings,
+    pub media: MediaSettings,
+    pub defaults: ProjectDefaults,
+    pub providers: ProviderSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            jobs: JobSettings::default(),
+            events: EventSettings::default(),
+            media: MediaSettings::default(),
+            defaults: ProjectDefaults::default(),
+            providers: ProviderSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Largest JSON body accepted; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// Whether `/metrics` is served without a token.
+    pub public_metrics: bool,
+    /// HTTP worker threads; defaults to the number of cores.
+    pub http_workers: Option<usize>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        Self {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            body_limit_bytes: 1024 * 1024,
+            public_metrics: true,
+            http_workers: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct DatabaseSettings {
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_seconds: u64,
+    /// Create the database named in `url` when it does not exist yet.
+    pub create_if_missing: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("postgres://postgres@127.0.0.1:5432/reelforge"),
+            max_connections: 20,
+            acquire_timeout_seconds: 5,
+            create_if_missing: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct JobSettings {
+    /// Jobs one replica runs at the same time.
+    pub concurrency: usize,
+    /// How long a claimed job stays leased without a heartbeat before another replica may take it.
+    pub lease_seconds: u64,
+    /// Fallback poll interval when no NOTIFY wakes the workers.
+    pub poll_interval_ms: u64,
+    pub max_attempts: i32,
+    pub backoff_base_ms: u64,
+    pub backoff_max_ms: u64,
+    /// On SIGTERM, how long running jobs may take to finish before they are released.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            lease_seconds: 30,
+            poll_interval_ms: 1000,
+            max_attempts: 5,
+            backoff_base_ms: 1000,
+            backoff_max_ms: 5 * 60 * 1000,
+            shutdown_grace_seconds: 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct EventSettings {
+    pub keepalive_seconds: u64,
+    /// The `retry:` hint sent to SSE clients.
+    pub retry_ms: u64,
+    /// Frames buffered per subscriber; a subscriber that falls this far behind is disconnected.
+    pub subscriber_buffer: usize,
+    /// Fallback poll interval for the event log when NOTIFY is missed.
+    pub poll_interval_ms: u64,
+}
+
+impl Default for EventSettings {
+    fn default() -> Self {
+        Self {
+            keepalive_seconds: 15,
+            retry_ms: 3000,
+            subscriber_buffer: 512,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct MediaSettings {
+    pub root: PathBuf,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            root: PathBuf::from("data/media"),
+        }
+    }
+}
+
+/// Connection settings for one cloud API. `base_url` is configurable so tests and proxies can
+/// stand in for the vendor.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CloudProviderSettings {
+    pub base_url: String,
+    #[serde(default)]
+    pub api_key: Option<SecretString>,
+    #[serde(default = "default_timeout_seconds")]
+    pub timeout_seconds: u64,
+}
+
+fn default_timeout_seconds() -> u64 {
+    60
+}
+
+impl CloudProviderSettings {
+    fn new(base_url: &str) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key: None,
+            timeout_seconds: default_timeout_seconds(),
+        }
+    }
+
+    pub fn is_configured(&self) -> bool {
+        self.api_key
+            .as_ref()
+            .is_some_and(|key| !key.expose_secret().is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ProviderSettings {
+    pub apify: CloudProviderSettings,
+    pub assemblyai: CloudProviderSettings,
+    pub openai: CloudProviderSettings,
+    pub elevenlabs: CloudProviderSettings,
+    pub heygen: CloudProviderSettings,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        Self {
+            apify: CloudProviderSettings::new("https://api.apify.com"),
+            assemblyai: CloudProviderSettings::new("https://api.assemblyai.com"),
+            openai: CloudProviderSettings::new("https://api.openai.com/v1"),
+            elevenlabs: CloudProviderSettings::new("https://api.elevenlabs.io"),
+            heygen: CloudProviderSettings::new("https://api.heygen.com"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration is invalid: {0}")]
+    Invalid(#[from] config::ConfigError),
+}
+
+impl Settings {
+    /// Loads settings from `file` (optional) and the environment. `DATABASE_URL` is honoured
+    /// unless `REELFORGE__DATABASE__URL` is set.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).required(true));
+        } else {
+            builder = builder.add_source(config::File::with_name("reelforge").required(false));
+        }
+        if std::env::var_os("REELFORGE__DATABASE__URL").is_none() {
+            if let Ok(url) = std::env::var("DATABASE_URL") {
+                builder = builder.set_override("database.url", url)?;
+            }
+        }
+        let settings = builder
+            .add_source(
+                config::Environment::with_prefix("REELFORGE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true),
+            )
+            .build()?
+            .try_deserialize()?;
+        Ok(settings)
+    }
+}

@@ -1,0 +1,84 @@
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::domain::event::{Event, NewEvent};
+
+/// Any constant works as long as every writer of `events` uses the same one.
+const EVENT_LOG_LOCK: i64 = 0x7265_656c_666f_7267; // "reelforg"
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    kind: String,
+    project_id: Option<Uuid>,
+    resource_type: Option<String>,
+    resource_id: Option<Uuid>,
+    data: serde_json::Value,
+    created_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for Event {
+    fn from(row: EventRow) -> Self {
+        Event {
+            id: row.id,
+            kind: row.kind,
+            project_id: row.project_id,
+            resource_type: row.resource_type,
+            resource_id: row.resource_id,
+            data: row.data,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// Appends events inside the caller's transaction. The advisory lock is held until that
+/// transaction ends, so events become visible in id order (see the migration); call this as the
+/// last statement of a transaction to keep the lock short. A trigger sends the NOTIFY.
+pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(EVENT_LOG_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    let projects: Vec<Option<Uuid>> = events.iter().map(|e| e.project_id).collect();
+    let resource_types: Vec<Option<&str>> = events.iter().map(|e| e.resource_type).collect();
+    let resource_ids: Vec<Option<Uuid>> = events.iter().map(|e| e.resource_id).collect();
+    let data: Vec<&serde_json::Value> = events.iter().map(|e| &e.data).collect();
+    sqlx::query(
+        "INSERT INTO events (kind, project_id, resource_type, resource_id, data)
+         SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::jsonb[])
+         WITH ORDINALITY AS e(kind, project_id, resource_type, resource_id, data, n)
+         ORDER BY n",
+    )
+    .bind(kinds)
+    .bind(projects)
+    .bind(resource_types)
+    .bind(resource_ids)
+    .bind(data)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Events after `after_id`, oldest first, optionally for one project.
+pub async fn list_after(db: impl PgExecutor<'_>, after_id: i64, project_id: Option<Uuid>, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
+    sqlx::query_as::<_, EventRow>(
+        "SELECT id, kind, project_id, resource_type, resource_id, data, created_at FROM events
+         WHERE id > $1 AND ($2::uuid IS NULL OR project_id = $2)
+         ORDER BY id LIMIT $3",
+    )
+    .bind(after_id)
+    .bind(project_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+    .map(|rows| rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn last_id(db: impl PgExecutor<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(db).await
+}

@@ -1,0 +1,158 @@
+//! The service's vocabulary, shared by the database layer, the routes and the job handlers.
+
+pub mod event;
+pub mod job;
+pub mod project;
+pub mod resource;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Declares a string-backed enum whose text form is used in JSON, in the database and in URLs.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        pub enum $name {
+            $(#[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownVariant;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err($crate::domain::UnknownVariant(other.to_owned())),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::domain::UnknownVariant;
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                text.parse()
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown value `{0}`")]
+pub struct UnknownVariant(pub String);
+
+text_enum! {
+    /// Lifecycle of a job and of the resource it fills.
+    Status {
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Canceled => "canceled",
+    }
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
+    }
+}
+
+text_enum! {
+    /// The per-step resources, in pipeline order.
+    ResourceKind {
+        Reel => "reel",
+        Transcript => "transcript",
+        Script => "script",
+        Audio => "audio",
+        Video => "video",
+    }
+}
+
+impl ResourceKind {
+    pub fn table(self) -> &'static str {
+        match self {
+            ResourceKind::Reel => "reels",
+            ResourceKind::Transcript => "transcripts",
+            ResourceKind::Script => "scripts",
+            ResourceKind::Audio => "audio",
+            ResourceKind::Video => "videos",
+        }
+    }
+
+    /// The column that points at the resource this one was made from.
+    pub fn parent_column(self) -> &'static str {
+        match self {
+            ResourceKind::Reel => "project_id",
+            ResourceKind::Transcript => "reel_id",
+            ResourceKind::Script => "transcript_id",
+            ResourceKind::Audio => "script_id",
+            ResourceKind::Video => "audio_id",
+        }
+    }
+
+    /// The resource this one is made from; a reel's parent is its project.
+    pub fn parent(self) -> Option<ResourceKind> {
+        match self {
+            ResourceKind::Reel => None,
+            ResourceKind::Transcript => Some(ResourceKind::Reel),
+            ResourceKind::Script => Some(ResourceKind::Transcript),
+            ResourceKind::Audio => Some(ResourceKind::Script),
+            ResourceKind::Video => Some(ResourceKind::Audio),
+        }
+    }
+
+    pub fn job_kind(self) -> JobKind {
+        match self {
+            ResourceKind::Reel => JobKind::PrepareReel,
+            ResourceKind::Transcript => JobKind::Transcribe,
+            ResourceKind::Script => JobKind::Rewrite,
+            ResourceKind::Audio => JobKind::Voice,
+            ResourceKind::Video => JobKind::Render,
+        }
+    }
+}
+
+text_enum! {
+    /// What a job does. Every step kind fills one resource; `noop` exists for queue benchmarks.
+    JobKind {
+        PrepareReel => "prepare_reel",
+        Transcribe => "transcribe",
+        Rewrite => "rewrite",
+        Voice => "voice",
+        Render => "render",
+        Noop => "noop",
+    }
+}
+
+/// A failure as shown to API clients: a stable code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorInfo {
+    #[schema(example = "provider_unavailable")]
+    pub code: String,
+    #[schema(example = "the provider answered 503 three times")]
+    pub message: String,
+}
+
+impl ErrorInfo {
+    pub fn from_parts(code: Option<String>, message: Option<String>) -> Option<Self> {
+        code.map(|code| ErrorInfo {
+            code,
+            message: message.unwrap_or_default(),
+        })
+    }
+}

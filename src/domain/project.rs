@@ -1,0 +1,254 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{text_enum, ResourceKind};
+
+/// A body of work: reels gathered for one theme and everything made from them.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    pub id: Uuid,
+    #[schema(example = "Morning motivation")]
+    pub name: String,
+    /// The language scripts and voiceovers are made in (ISO 639-1, e.g. `ru`, `en`).
+    #[schema(example = "ru")]
+    pub language: String,
+    pub settings: ProjectSettings,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+text_enum! {
+    /// The tone the rewrite step aims for.
+    StylePreset {
+        Motivating => "motivating",
+        Educational => "educational",
+        Storytelling => "storytelling",
+        Calm => "calm",
+    }
+}
+
+/// Inclusive bounds on the script's word count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WordRange {
+    #[schema(example = 100, minimum = 10, maximum = 1000)]
+    pub min: u32,
+    #[schema(example = 120, minimum = 10, maximum = 1000)]
+    pub max: u32,
+}
+
+/// The provider used for each step unless a request overrides it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepProviders {
+    #[schema(example = "fake")]
+    pub collect: String,
+    #[schema(example = "fake")]
+    pub transcribe: String,
+    #[schema(example = "fake")]
+    pub rewrite: String,
+    #[schema(example = "fake")]
+    pub voice: String,
+    #[schema(example = "fake")]
+    pub render: String,
+}
+
+impl StepProviders {
+    pub fn for_step(&self, step: ResourceKind) -> &str {
+        match step {
+            ResourceKind::Reel => &self.collect,
+            ResourceKind::Transcript => &self.transcribe,
+            ResourceKind::Script => &self.rewrite,
+            ResourceKind::Audio => &self.voice,
+            ResourceKind::Video => &self.render,
+        }
+    }
+
+    fn for_step_mut(&mut self, step: ResourceKind) -> &mut String {
+        match step {
+            ResourceKind::Reel => &mut self.collect,
+            ResourceKind::Transcript => &mut self.transcribe,
+            ResourceKind::Script => &mut self.rewrite,
+            ResourceKind::Audio => &mut self.voice,
+            ResourceKind::Video => &mut self.render,
+        }
+    }
+
+    pub fn step_field(step: ResourceKind) -> &'static str {
+        match step {
+            ResourceKind::Reel => "collect",
+            ResourceKind::Transcript => "transcribe",
+            ResourceKind::Script => "rewrite",
+            ResourceKind::Audio => "voice",
+            ResourceKind::Video => "render",
+        }
+    }
+}
+
+/// Per-project settings; every field has a default from configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ProjectSettings {
+    pub words: WordRange,
+    #[schema(example = 40, minimum = 5, maximum = 600)]
+    pub target_duration_seconds: u32,
+    pub style_preset: StylePreset,
+    pub providers: StepProviders,
+}
+
+/// A partial update of [`ProjectSettings`]; absent fields keep their value.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSettingsPatch {
+    pub words: Option<WordRange>,
+    #[schema(example = 40)]
+    pub target_duration_seconds: Option<u32>,
+    pub style_preset: Option<StylePreset>,
+    pub providers: Option<StepProvidersPatch>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepProvidersPatch {
+    pub collect: Option<String>,
+    pub transcribe: Option<String>,
+    pub rewrite: Option<String>,
+    pub voice: Option<String>,
+    pub render: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    #[schema(example = "Morning motivation")]
+    pub name: String,
+    #[schema(example = "ru")]
+    pub language: Option<String>,
+    pub settings: Option<ProjectSettingsPatch>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProject {
+    #[schema(example = "Evening motivation")]
+    pub name: Option<String>,
+    #[schema(example = "en")]
+    pub language: Option<String>,
+    pub settings: Option<ProjectSettingsPatch>,
+}
+
+/// Configured defaults for new projects.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ProjectDefaults {
+    pub language: String,
+    pub settings: ProjectSettings,
+}
+
+impl Default for ProjectDefaults {
+    fn default() -> Self {
+        let fake = || "fake".to_owned();
+        Self {
+            language: "ru".into(),
+            settings: ProjectSettings {
+                words: WordRange { min: 100, max: 120 },
+                target_duration_seconds: 40,
+                style_preset: StylePreset::Motivating,
+                providers: StepProviders {
+                    collect: fake(),
+                    transcribe: fake(),
+                    rewrite: fake(),
+                    voice: fake(),
+                    render: fake(),
+                },
+            },
+        }
+    }
+}
+
+/// One reason a request was refused, tied to the field that caused it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    #[schema(example = "settings.words")]
+    pub field: String,
+    #[schema(example = "min must not exceed max")]
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub const NAME_MAX_CHARS: usize = 200;
+
+pub fn validate_name(name: &str, errors: &mut Vec<FieldError>) {
+    let trimmed = name.trim();
+    if trimmed.is_empty() {
+        errors.push(FieldError::new("name", "must not be empty"));
+    } else if trimmed.chars().count() > NAME_MAX_CHARS {
+        errors.push(FieldError::new("name", format!("must be at most {NAME_MAX_CHARS} characters")));
+    }
+}
+
+/// ISO 639-1/639-3 code with an optional region (`ru`, `en`, `pt-BR`).
+pub fn validate_language(language: &str, errors: &mut Vec<FieldError>) {
+    let mut parts = language.split('-');
+    let primary_ok = parts
+        .next()
+        .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase()));
+    let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !(primary_ok && rest_ok) {
+        errors.push(FieldError::new("language", "must be a language code such as `ru` or `en`"));
+    }
+}
+
+impl ProjectSettings {
+    /// Applies a patch; provider names are checked separately against the registry.
+    pub fn apply(&mut self, patch: ProjectSettingsPatch) {
+        if let Some(words) = patch.words {
+            self.words = words;
+        }
+        if let Some(duration) = patch.target_duration_seconds {
+            self.target_duration_seconds = duration;
+        }
+        if let Some(style) = patch.style_preset {
+            self.style_preset = style;
+        }
+        if let Some(providers) = patch.providers {
+            let choices = [
+                (ResourceKind::Reel, providers.collect),
+                (ResourceKind::Transcript, providers.transcribe),
+                (ResourceKind::Script, providers.rewrite),
+                (ResourceKind::Audio, providers.voice),
+                (ResourceKind::Video, providers.render),
+            ];
+            for (step, choice) in choices {
+                if let Some(name) = choice {
+                    *self.providers.for_step_mut(step) = name;
+                }
+            }
+        }
+    }
+
+    pub fn validate(&self, errors: &mut Vec<FieldError>) {
+        let WordRange { min, max } = self.words;
+        if !(10..=1000).contains(&min) || !(10..=1000).contains(&max) {
+            errors.push(FieldError::new("settings.words", "bounds must be between 10 and 1000"));
+        }
+        if min > max {
+            errors.push(FieldError::new("settings.words", "min must not exceed max"));
+        }
+        if !(5..=600).contains(&self.target_duration_seconds) {
+            errors.push(FieldError::new(
+                "settings.target_duration_seconds",
+                "must be between 5 and 600",
+            ));
+        }
+    }
+}

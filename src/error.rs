@@ -1,0 +1,187 @@
+//! One error type for every HTTP answer that is not a success, rendered as RFC 9457
+//! `application/problem+json` with a stable `code`.
+
+use actix_web::{http::StatusCode, HttpResponse, ResponseError};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::project::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{detail}")]
+    BadRequest { code: &'static str, detail: String },
+    #[error("the request has invalid fields")]
+    Validation(Vec<FieldError>),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{detail}")]
+    Conflict { code: &'static str, detail: String },
+    #[error("a valid bearer token is required")]
+    Unauthorized,
+    #[error("the body is larger than the {limit} bytes allowed")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: String },
+    #[error("the service is not ready")]
+    NotReady,
+    #[error("internal error")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[schema(example = "/problems/not_found")]
+    pub r#type: String,
+    #[schema(example = "Not Found")]
+    pub title: String,
+    #[schema(example = 404)]
+    pub status: u16,
+    #[schema(example = "project not found")]
+    pub detail: String,
+    /// Stable, machine-readable reason; safe to branch on.
+    #[schema(example = "not_found")]
+    pub code: String,
+    /// Per-field reasons, for `validation_failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl ApiError {
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Unprocessable {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        ApiError::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest { code, .. }
+            | ApiError::Conflict { code, .. }
+            | ApiError::Unprocessable { code, .. } => code,
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::NotReady => "not_ready",
+            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status_code();
+        Problem {
+            r#type: format!("/problems/{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            // Display of the internal variants is fixed text, so nothing internal leaks.
+            detail: self.to_string(),
+            code: self.code().to_owned(),
+            errors: match self {
+                ApiError::Validation(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Database(error) => tracing::error!(%error, "database error"),
+            ApiError::Internal(error) => tracing::error!(error = %format!("{error:#}"), "internal error"),
+            _ => {}
+        }
+        let mut response = HttpResponse::build(self.status_code());
+        response.content_type("application/problem+json");
+        if matches!(self, ApiError::Unauthorized) {
+            response.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        response.json(self.to_problem())
+    }
+}
+
+pub mod extractors {
+    //! Turns actix's extractor failures into problems instead of plain-text 400s.
+
+    use actix_web::{
+        error::{JsonPayloadError, PathError, QueryPayloadError},
+        HttpRequest,
+    };
+
+    use super::ApiError;
+
+    pub fn json_error(limit: usize) -> impl Fn(JsonPayloadError, &HttpRequest) -> actix_web::Error + Send + Sync + 'static {
+        move |error, _| {
+            let api_error = match error {
+                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                    ApiError::PayloadTooLarge { limit }
+                }
+                JsonPayloadError::ContentType => {
+                    ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into())
+                }
+                JsonPayloadError::Deserialize(error) if error.is_data() => {
+                    ApiError::unprocessable("invalid_body", error.to_string())
+                }
+                JsonPayloadError::Deserialize(error) => ApiError::bad_request("malformed_json", error.to_string()),
+                other => ApiError::bad_request("malformed_body", other.to_string()),
+            };
+            api_error.into()
+        }
+    }
+
+    pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+        let detail = match error {
+            PathError::Deserialize(error) => format!("invalid path parameter: {error}"),
+            other => other.to_string(),
+        };
+        ApiError::bad_request("invalid_path_parameter", detail).into()
+    }
+
+    pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+        let detail = match error {
+            QueryPayloadError::Deserialize(error) => format!("invalid query: {error}"),
+            other => other.to_string(),
+        };
+        ApiError::bad_request("invalid_query", detail).into()
+    }
+}

@@ -1,0 +1,98 @@
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use sqlx::PgPool;
+
+use super::{queue, JobError};
+use crate::{
+    db,
+    domain::{job::Job, project::Project, resource::StepResource},
+    providers::{CallContext, ProgressSink},
+};
+
+/// Progress writes closer together than this are dropped (the last one always lands).
+const PROGRESS_MIN_INTERVAL: Duration = Duration::from_millis(200);
+
+/// What a handler gets: the claimed job and access to what it works on.
+pub struct JobContext {
+    pub job: Job,
+    pool: PgPool,
+    worker: String,
+    last_progress: Mutex<Option<Instant>>,
+}
+
+impl JobContext {
+    pub fn new(job: Job, pool: PgPool, worker: String) -> Self {
+        JobContext {
+            job,
+            pool,
+            worker,
+            last_progress: Mutex::new(None),
+        }
+    }
+
+    pub fn call(&self) -> CallContext<'_> {
+        CallContext {
+            attempt: u32::try_from(self.job.attempts).unwrap_or(1),
+            progress: self,
+        }
+    }
+
+    /// The resource this job fills.
+    pub async fn resource(&self) -> Result<StepResource, JobError> {
+        let (Some(kind), Some(id)) = (self.job.resource_type, self.job.resource_id) else {
+            return Err(JobError::fatal("invalid_job", "this job has no resource"));
+        };
+        db::resources::get(&self.pool, kind, id)
+            .await?
+            .ok_or_else(|| JobError::fatal("resource_missing", format!("{kind} {id} no longer exists")))
+    }
+
+    pub async fn project(&self, resource: &StepResource) -> Result<Project, JobError> {
+        db::projects::get(&self.pool, resource.project_id)
+            .await?
+            .ok_or_else(|| JobError::fatal("resource_missing", "the project no longer exists"))
+    }
+
+    /// The parent resource's output, as the type its step stored.
+    pub async fn parent_output<T: DeserializeOwned>(&self, resource: &StepResource) -> Result<T, JobError> {
+        let missing = || JobError::fatal("parent_not_ready", "the resource this step works from has no output");
+        let (Some(kind), Some(id)) = (resource.kind.parent(), resource.parent_id) else {
+            return Err(missing());
+        };
+        let parent = db::resources::get(&self.pool, kind, id).await?.ok_or_else(missing)?;
+        let output = parent.output.ok_or_else(missing)?;
+        serde_json::from_value(output)
+            .map_err(|error| JobError::fatal("parent_output_invalid", format!("{kind} output: {error}")))
+    }
+}
+
+/// The provider options a step was started with.
+pub fn options(resource: &StepResource) -> serde_json::Value {
+    resource.input.get("options").cloned().unwrap_or_else(|| serde_json::json!({}))
+}
+
+pub fn to_output<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, JobError> {
+    serde_json::to_value(value).map_err(|error| JobError::fatal("output_invalid", error.to_string()))
+}
+
+#[async_trait]
+impl ProgressSink for JobContext {
+    async fn report(&self, percent: u8, stage: &str) {
+        let percent = percent.min(100);
+        {
+            let mut last = self.last_progress.lock().unwrap_or_else(|p| p.into_inner());
+            if percent < 100 && last.is_some_and(|at| at.elapsed() < PROGRESS_MIN_INTERVAL) {
+                return;
+            }
+            *last = Some(Instant::now());
+        }
+        if let Err(error) = queue::progress(&self.pool, self.job.id, &self.worker, i16::from(percent), stage).await {
+            tracing::warn!(job_id = %self.job.id, %error, "could not record progress");
+        }
+    }
+}

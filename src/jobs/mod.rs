@@ -1,0 +1,100 @@
+//! Durable background jobs: `queue` holds the transactions, `worker` runs claimed jobs, and one
+//! file per step turns a job into a provider call.
+
+pub mod context;
+pub mod noop;
+pub mod prepare_reel;
+pub mod queue;
+pub mod render;
+pub mod rewrite;
+pub mod transcribe;
+pub mod voice;
+pub mod worker;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+
+pub use context::JobContext;
+
+use crate::{
+    domain::{ErrorInfo, JobKind},
+    providers::{ProviderError, Providers},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("{message}")]
+    Retryable {
+        code: &'static str,
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    #[error("{message}")]
+    Fatal { code: String, message: String },
+}
+
+impl JobError {
+    pub fn fatal(code: &str, message: impl Into<String>) -> Self {
+        JobError::Fatal {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn info(&self) -> ErrorInfo {
+        match self {
+            JobError::Retryable { code, message, .. } => ErrorInfo {
+                code: (*code).to_owned(),
+                message: message.clone(),
+            },
+            JobError::Fatal { code, message } => ErrorInfo {
+                code: code.clone(),
+                message: message.clone(),
+            },
+        }
+    }
+}
+
+impl From<ProviderError> for JobError {
+    fn from(error: ProviderError) -> Self {
+        match error {
+            ProviderError::Retryable { message, retry_after } => JobError::Retryable {
+                code: "provider_retryable",
+                message,
+                retry_after,
+            },
+            ProviderError::Fatal { code, message } => JobError::fatal(code, message),
+        }
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(error: sqlx::Error) -> Self {
+        JobError::Retryable {
+            code: "database",
+            message: format!("database error: {error}"),
+            retry_after: None,
+        }
+    }
+}
+
+/// What a job kind does once claimed. The returned JSON becomes the resource's `output`.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError>;
+}
+
+pub type Handlers = HashMap<JobKind, Arc<dyn JobHandler>>;
+
+/// The handler for every job kind, backed by `providers`.
+pub fn handlers(providers: Arc<Providers>) -> Handlers {
+    HashMap::from([
+        (JobKind::PrepareReel, Arc::new(prepare_reel::PrepareReelStep(providers.clone())) as Arc<dyn JobHandler>),
+        (JobKind::Transcribe, Arc::new(transcribe::TranscribeStep(providers.clone())) as Arc<dyn JobHandler>),
+        (JobKind::Rewrite, Arc::new(rewrite::RewriteStep(providers.clone())) as Arc<dyn JobHandler>),
+        (JobKind::Voice, Arc::new(voice::VoiceStep(providers.clone())) as Arc<dyn JobHandler>),
+        (JobKind::Render, Arc::new(render::RenderStep(providers)) as Arc<dyn JobHandler>),
+        (JobKind::Noop, Arc::new(noop::Noop) as Arc<dyn JobHandler>),
+    ])
+}

@@ -1,0 +1,19 @@
+//! reelforge: repurpose trending Instagram Reels as a REST/OpenAPI service with durable jobs and
+//! server-sent events.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod jobs;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod providers;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod steps;
+pub mod telemetry;

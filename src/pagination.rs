@@ -1,0 +1,117 @@
+//! Keyset pagination over `(created_at DESC, id DESC)`, with opaque cursors.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+#[derive(Debug, Clone, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Where the previous page stopped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Cursor {
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    pub after: Option<Cursor>,
+    pub limit: u32,
+}
+
+impl PageQuery {
+    pub fn parse(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                format!("limit must be between 1 and {MAX_LIMIT}"),
+            ));
+        }
+        let after = self.cursor.as_deref().map(Cursor::decode).transpose()?;
+        Ok(PageRequest { after, limit })
+    }
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.timestamp_micros(), self.id))
+    }
+
+    pub fn decode(text: &str) -> Result<Self, ApiError> {
+        let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+        let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        let raw = String::from_utf8(raw).map_err(|_| invalid())?;
+        let (micros, id) = raw.split_once('|').ok_or_else(invalid)?;
+        let micros: i64 = micros.parse().map_err(|_| invalid())?;
+        Ok(Cursor {
+            created_at: DateTime::from_timestamp_micros(micros).ok_or_else(invalid)?,
+            id: id.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// Every list answers with this envelope.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows: the extra row only proves there is a next page.
+    pub fn from_rows(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Self {
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|last| key(last).encode())
+        } else {
+            None
+        };
+        Page { items: rows, next_cursor }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_rejects_garbage() {
+        let cursor = Cursor {
+            created_at: DateTime::from_timestamp_micros(1_700_000_000_123_456).unwrap(),
+            id: Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+        for bad in ["", "!!!", "bm90LWEtY3Vyc29y", &URL_SAFE_NO_PAD.encode("12|not-a-uuid")] {
+            assert_eq!(Cursor::decode(bad).unwrap_err().code(), "invalid_cursor", "{bad}");
+        }
+    }
+
+    #[test]
+    fn page_keeps_limit_items_and_points_past_the_last() {
+        let at = |i: i64| Cursor {
+            created_at: DateTime::from_timestamp_micros(i).unwrap(),
+            id: Uuid::nil(),
+        };
+        let page = Page::from_rows(vec![3, 2, 1], 2, |&i| at(i));
+        assert_eq!(page.items, vec![3, 2]);
+        assert_eq!(Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap(), at(2));
+        assert!(Page::from_rows(vec![1], 2, |&i| at(i)).next_cursor.is_none());
+    }
+}

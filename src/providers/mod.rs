@@ -1,0 +1,100 @@
+//! One trait per pipeline step, one file per implementation. Providers see typed requests and a
+//! [`CallContext`], never HTTP request types or job rows.
+
+pub mod collect;
+pub mod fake;
+pub mod render;
+pub mod rewrite;
+pub mod transcribe;
+pub mod voice;
+
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+
+use crate::{config::Settings, domain::ResourceKind};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// Worth another attempt later (rate limits, 5xx, timeouts, network).
+    #[error("{message}")]
+    Retryable {
+        message: String,
+        /// What the provider asked us to wait, at least.
+        retry_after: Option<Duration>,
+    },
+    /// Another attempt would fail the same way (bad key, invalid input, out of credit).
+    #[error("{message}")]
+    Fatal { code: &'static str, message: String },
+}
+
+impl ProviderError {
+    pub fn retryable(message: impl Into<String>) -> Self {
+        ProviderError::Retryable {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn fatal(code: &'static str, message: impl Into<String>) -> Self {
+        ProviderError::Fatal {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Where a provider reports how far it got. Reports are throttled by the receiver.
+#[async_trait]
+pub trait ProgressSink: Send + Sync {
+    async fn report(&self, percent: u8, stage: &str);
+}
+
+/// What a provider may know about the call it serves.
+pub struct CallContext<'a> {
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub progress: &'a dyn ProgressSink,
+}
+
+/// Every provider this process can use, by step and name.
+pub struct Providers {
+    pub collect: BTreeMap<&'static str, Arc<dyn collect::ReelSource>>,
+    pub transcribe: BTreeMap<&'static str, Arc<dyn transcribe::Transcriber>>,
+    pub rewrite: BTreeMap<&'static str, Arc<dyn rewrite::Rewriter>>,
+    pub voice: BTreeMap<&'static str, Arc<dyn voice::Voice>>,
+    pub render: BTreeMap<&'static str, Arc<dyn render::Renderer>>,
+}
+
+impl Providers {
+    pub fn from_settings(_settings: &Settings) -> Self {
+        Providers {
+            collect: BTreeMap::from([(fake::NAME, Arc::new(collect::fake::FakeReelSource) as Arc<dyn collect::ReelSource>)]),
+            transcribe: BTreeMap::from([(fake::NAME, Arc::new(transcribe::fake::FakeTranscriber) as Arc<dyn transcribe::Transcriber>)]),
+            rewrite: BTreeMap::from([(fake::NAME, Arc::new(rewrite::fake::FakeRewriter) as Arc<dyn rewrite::Rewriter>)]),
+            voice: BTreeMap::from([(fake::NAME, Arc::new(voice::fake::FakeVoice) as Arc<dyn voice::Voice>)]),
+            render: BTreeMap::from([(fake::NAME, Arc::new(render::fake::FakeRenderer) as Arc<dyn render::Renderer>)]),
+        }
+    }
+
+    /// The provider names available for a step, for validation and error messages.
+    pub fn names(&self, step: ResourceKind) -> Vec<&'static str> {
+        match step {
+            ResourceKind::Reel => self.collect.keys().copied().collect(),
+            ResourceKind::Transcript => self.transcribe.keys().copied().collect(),
+            ResourceKind::Script => self.rewrite.keys().copied().collect(),
+            ResourceKind::Audio => self.voice.keys().copied().collect(),
+            ResourceKind::Video => self.render.keys().copied().collect(),
+        }
+    }
+}
+
+/// Looks a provider up by name, with an error a job can report.
+pub fn pick<'a, T: ?Sized>(map: &'a BTreeMap<&'static str, Arc<T>>, name: &str) -> Result<&'a Arc<T>, ProviderError> {
+    map.get(name).ok_or_else(|| {
+        ProviderError::fatal(
+            "provider_unavailable",
+            format!("provider `{name}` is not available in this deployment"),
+        )
+    })
+}

@@ -1,0 +1,37 @@
+use async_trait::async_trait;
+
+use super::{TranscribeRequest, Transcriber, TranscriptOutput, WordTiming};
+use crate::providers::{
+    fake::{sentence_text, FakeBehaviour},
+    CallContext, ProviderError,
+};
+
+pub struct FakeTranscriber;
+
+const WORD_MS: u64 = 400;
+
+#[async_trait]
+impl Transcriber for FakeTranscriber {
+    async fn transcribe(&self, request: &TranscribeRequest, ctx: &CallContext<'_>) -> Result<TranscriptOutput, ProviderError> {
+        FakeBehaviour::from_options(&request.options)?.perform(ctx).await?;
+        let language = request.language.clone().unwrap_or_else(|| "en".into());
+        let text = sentence_text(&language, 16);
+        let words: Vec<WordTiming> = text
+            .split(' ')
+            .zip(0u64..)
+            .map(|(word, i)| WordTiming {
+                text: word.to_owned(),
+                start_ms: i * WORD_MS,
+                end_ms: (i + 1) * WORD_MS,
+                confidence: Some(1.0),
+            })
+            .collect();
+        Ok(TranscriptOutput {
+            duration_ms: words.len() as u64 * WORD_MS,
+            text,
+            language,
+            words,
+            model: "fake".into(),
+        })
+    }
+}

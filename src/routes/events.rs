@@ -1,0 +1,53 @@
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::Data;
+use crate::{error::{ApiError, Problem}, events::sse::EventStream};
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// Only events of this project.
+    pub project_id: Option<Uuid>,
+    /// Resume after this event id; the `Last-Event-ID` header takes precedence.
+    pub last_event_id: Option<i64>,
+    /// The token, for clients such as browsers' EventSource that cannot send headers.
+    pub access_token: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "events",
+    params(
+        EventQuery,
+        ("Last-Event-ID" = Option<i64>, Header, description = "Replays every event after this id, in order, before live ones"),
+    ),
+    responses(
+        (status = 200, description = "A `text/event-stream`: frames with `id:`, `event:` (e.g. `job.progress`, `script.succeeded`) and a JSON `data:` line (an Event); keep-alive comments every 15 s",
+         content_type = "text/event-stream", body = crate::domain::event::Event),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/events")]
+pub async fn stream(state: Data, request: HttpRequest, query: web::Query<EventQuery>) -> Result<HttpResponse, ApiError> {
+    let header = request
+        .headers()
+        .get("Last-Event-ID")
+        .map(|value| {
+            value
+                .to_str()
+                .ok()
+                .and_then(|text| text.trim().parse::<i64>().ok())
+                .filter(|id| *id >= 0)
+                .ok_or_else(|| ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be an event id"))
+        })
+        .transpose()?;
+    let last_event_id = header.or(query.last_event_id);
+    let events = EventStream::open(&state.bus, state.pool.clone(), query.project_id, last_event_id, state.shutdown.clone());
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(events.into_stream()))
+}

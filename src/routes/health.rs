@@ -1,0 +1,37 @@
+use actix_web::{get, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::Data;
+use crate::{db, error::{ApiError, Problem}};
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+#[utoipa::path(tag = "health", security(()), responses((status = 200, description = "The process is alive", body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+#[utoipa::path(
+    tag = "health", security(()),
+    responses(
+        (status = 200, description = "The database answers and is migrated", body = Health),
+        (status = 503, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/readyz")]
+pub async fn readyz(state: Data) -> Result<web::Json<Health>, ApiError> {
+    match db::is_migrated(&state.pool).await {
+        Ok(true) => Ok(web::Json(Health { status: "ready" })),
+        Ok(false) => Err(ApiError::NotReady),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            Err(ApiError::NotReady)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+use super::Data;
+use crate::{
+    db::{self, jobs::JobFilter},
+    domain::{job::Job, JobKind, Status},
+    error::{ApiError, Problem},
+    jobs::queue,
+    pagination::{Cursor, Page, PageQuery},
+};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list).service(get_one).service(cancel).service(retry);
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JobListQuery {
+    pub status: Option<Status>,
+    pub project_id: Option<Uuid>,
+    pub kind: Option<JobKind>,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(JobListQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<Job>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/jobs")]
+pub async fn list(state: Data, query: web::Query<JobListQuery>) -> Result<web::Json<Page<Job>>, ApiError> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    let filter = JobFilter {
+        status: query.status,
+        project_id: query.project_id,
+        kind: query.kind,
+    };
+    let rows = db::jobs::list(&state.pool, &filter, page).await?;
+    Ok(web::Json(Page::from_rows(rows, page.limit, |job| Cursor {
+        created_at: job.created_at,
+        id: job.id,
+    })))
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Job), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
+#[get("/jobs/{id}")]
+pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Job>, ApiError> {
+    db::jobs::get(&state.pool, *id).await?.map(web::Json).ok_or(ApiError::NotFound("job"))
+}
+
+/// Distinguishes "no such job" from "job not in a state that allows this".
+async fn state_conflict(state: &Data, id: Uuid, code: &'static str, detail: &str) -> ApiError {
+    match db::jobs::get(&state.pool, id).await {
+        Ok(Some(job)) => ApiError::conflict(code, format!("{detail} (the job is {})", job.status)),
+        Ok(None) => ApiError::NotFound("job"),
+        Err(error) => error.into(),
+    }
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 202, description = "A queued job is canceled at once; a running one stops at its next checkpoint (`cancel_requested`)", body = Job),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The job already ended", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/jobs/{id}/cancel")]
+pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    match queue::request_cancel(&state.pool, *id).await? {
+        Some(job) => Ok(HttpResponse::Accepted().json(job)),
+        None => Err(state_conflict(&state, *id, "job_not_active", "only queued or running jobs can be canceled").await),
+    }
+}
+
+#[utoipa::path(
+    tag = "jobs",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 202, description = "Queued again with a fresh set of attempts", body = Job),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Only failed or canceled jobs can be retried", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/jobs/{id}/retry")]
+pub async fn retry(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    match queue::retry(&state.pool, *id).await? {
+        Some(job) => Ok(HttpResponse::Accepted().json(job)),
+        None => Err(state_conflict(&state, *id, "job_not_retryable", "only failed or canceled jobs can be retried").await),
+    }
+}

@@ -1,0 +1,152 @@
+//! Thin HTTP handlers, one file per resource. They validate, call `db`, `steps` or
+//! `jobs::queue`, and never call providers.
+
+pub mod audio;
+pub mod events;
+pub mod health;
+pub mod jobs;
+pub mod metrics;
+pub mod projects;
+pub mod reels;
+pub mod scripts;
+pub mod transcripts;
+pub mod videos;
+
+use actix_web::{middleware::from_fn, web, HttpResponse};
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
+use uuid::Uuid;
+
+use crate::{
+    auth, db,
+    domain::{resource::StepResource, ResourceKind},
+    error::ApiError,
+    pagination::{Cursor, Page, PageQuery},
+    state::AppState,
+};
+
+pub type Data = web::Data<AppState>;
+
+/// Registers every documented route; used by the server and by `reelforge openapi` alike.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(metrics::metrics)
+        .service(
+            scope::scope("/v1")
+                .wrap(from_fn(auth::require_token))
+                .configure(projects::configure)
+                .configure(reels::configure)
+                .configure(transcripts::configure)
+                .configure(scripts::configure)
+                .configure(audio::configure)
+                .configure(videos::configure)
+                .configure(jobs::configure)
+                .service(events::stream),
+        );
+}
+
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+fn resource_cursor(resource: &StepResource) -> Cursor {
+    Cursor {
+        created_at: resource.created_at,
+        id: resource.id,
+    }
+}
+
+/// Checks that the parent exists, so an unknown parent is a 404 and not an empty list.
+async fn require_parent(state: &AppState, kind: ResourceKind, parent_id: Uuid) -> Result<(), ApiError> {
+    let exists = match kind.parent() {
+        None => db::projects::get(&state.pool, parent_id).await?.is_some(),
+        Some(parent) => db::resources::get(&state.pool, parent, parent_id).await?.is_some(),
+    };
+    if exists {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(kind.parent().map_or("project", ResourceKind::as_str)))
+    }
+}
+
+pub async fn list_children(state: &AppState, kind: ResourceKind, parent_id: Uuid, query: &PageQuery) -> Result<Page<StepResource>, ApiError> {
+    let page = query.parse()?;
+    require_parent(state, kind, parent_id).await?;
+    let rows = db::resources::list_by_parent(&state.pool, kind, parent_id, page).await?;
+    Ok(Page::from_rows(rows, page.limit, resource_cursor))
+}
+
+pub async fn get_resource(state: &AppState, kind: ResourceKind, id: Uuid) -> Result<StepResource, ApiError> {
+    db::resources::get(&state.pool, kind, id)
+        .await?
+        .ok_or(ApiError::NotFound(kind.as_str()))
+}
+
+/// The three routes every step resource has: start it under its parent (202), list it under its
+/// parent, and get it by id.
+macro_rules! step_routes {
+    (
+        kind: $kind:expr, tag: $tag:tt, parent: $parent:tt,
+        start: ($start_path:tt, $start_id:tt),
+        list: ($list_path:tt, $list_id:tt),
+        get: ($get_path:tt, $get_id:tt) $(,)?
+    ) => {
+        use actix_web::{get, post, web, HttpResponse};
+        use uuid::Uuid;
+
+        use crate::{
+            domain::resource::{StartStep, StepResource, StepStarted},
+            error::{ApiError, Problem},
+            pagination::{Page, PageQuery},
+            routes::Data,
+        };
+
+        pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+            cfg.service(start).service(list).service(get_one);
+        }
+
+        #[utoipa::path(
+            tag = $tag, operation_id = $start_id,
+            params(("id" = Uuid, Path, description = $parent)),
+            request_body = StartStep,
+            responses(
+                (status = 202, description = "Queued; follow the job or the event stream", body = StepStarted),
+                (status = 404, description = "No such parent", body = Problem, content_type = "application/problem+json"),
+                (status = 409, description = "The parent has not succeeded yet", body = Problem, content_type = "application/problem+json"),
+                (status = 422, description = "Unknown provider or invalid options", body = Problem, content_type = "application/problem+json"),
+            ),
+        )]
+        #[post($start_path)]
+        pub async fn start(state: Data, parent_id: web::Path<Uuid>, body: web::Json<StartStep>) -> Result<HttpResponse, ApiError> {
+            let started = crate::steps::start(&state, $kind, parent_id.into_inner(), body.into_inner()).await?;
+            Ok(HttpResponse::Accepted().json(started))
+        }
+
+        #[utoipa::path(
+            tag = $tag, operation_id = $list_id,
+            params(("id" = Uuid, Path, description = $parent), PageQuery),
+            responses(
+                (status = 200, description = "Newest first", body = Page<StepResource>),
+                (status = 404, description = "No such parent", body = Problem, content_type = "application/problem+json"),
+            ),
+        )]
+        #[get($list_path)]
+        pub async fn list(state: Data, parent_id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Result<web::Json<Page<StepResource>>, ApiError> {
+            crate::routes::list_children(&state, $kind, parent_id.into_inner(), &query).await.map(web::Json)
+        }
+
+        #[utoipa::path(
+            tag = $tag, operation_id = $get_id,
+            params(("id" = Uuid, Path)),
+            responses(
+                (status = 200, body = StepResource),
+                (status = 404, body = Problem, content_type = "application/problem+json"),
+            ),
+        )]
+        #[get($get_path)]
+        pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<StepResource>, ApiError> {
+            crate::routes::get_resource(&state, $kind, id.into_inner()).await.map(web::Json)
+        }
+    };
+}
+pub(crate) use step_routes;

@@ -1,0 +1,160 @@
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use uuid::Uuid;
+
+use super::Data;
+use crate::{
+    db,
+    domain::project::{validate_language, validate_name, CreateProject, FieldError, Project, StepProviders, UpdateProject},
+    domain::ResourceKind,
+    error::{ApiError, Problem},
+    pagination::{Cursor, Page, PageQuery},
+    state::AppState,
+};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create).service(list).service(get_one).service(update).service(remove);
+}
+
+/// Provider names must be ones this deployment has.
+fn validate_providers(state: &AppState, providers: &StepProviders, errors: &mut Vec<FieldError>) {
+    for step in ResourceKind::ALL.iter().copied() {
+        let name = providers.for_step(step);
+        let known = state.providers.names(step);
+        if !known.contains(&name) {
+            errors.push(FieldError::new(
+                format!("settings.providers.{}", StepProviders::step_field(step)),
+                format!("unknown provider `{name}`; available: {}", known.join(", ")),
+            ));
+        }
+    }
+}
+
+fn validate(state: &AppState, project: &Project) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    validate_name(&project.name, &mut errors);
+    validate_language(&project.language, &mut errors);
+    project.settings.validate(&mut errors);
+    validate_providers(state, &project.settings.providers, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+#[utoipa::path(
+    tag = "projects",
+    request_body(content = CreateProject, example = json!({"name": "Morning motivation", "language": "ru", "settings": {"words": {"min": 100, "max": 120}}})),
+    responses(
+        (status = 201, description = "Created; unset settings take the configured defaults", body = Project),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/projects")]
+pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let defaults = &state.settings.defaults;
+    let mut settings = defaults.settings.clone();
+    if let Some(patch) = body.settings {
+        settings.apply(patch);
+    }
+    let draft = Project {
+        id: Uuid::nil(),
+        name: body.name.trim().to_owned(),
+        language: body.language.unwrap_or_else(|| defaults.language.clone()),
+        settings,
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+    };
+    validate(&state, &draft)?;
+    let project = db::projects::insert(&state.pool, &draft.name, &draft.language, &draft.settings).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/v1/projects/{}", project.id)))
+        .json(project))
+}
+
+#[utoipa::path(
+    tag = "projects",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<Project>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/projects")]
+pub async fn list(state: Data, query: web::Query<PageQuery>) -> Result<web::Json<Page<Project>>, ApiError> {
+    let page = query.parse()?;
+    let rows = db::projects::list(&state.pool, page).await?;
+    Ok(web::Json(Page::from_rows(rows, page.limit, |p| Cursor {
+        created_at: p.created_at,
+        id: p.id,
+    })))
+}
+
+#[utoipa::path(
+    tag = "projects",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Project), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
+#[get("/projects/{id}")]
+pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Project>, ApiError> {
+    db::projects::get(&state.pool, *id)
+        .await?
+        .map(web::Json)
+        .ok_or(ApiError::NotFound("project"))
+}
+
+#[utoipa::path(
+    tag = "projects",
+    params(("id" = Uuid, Path)),
+    request_body(content = UpdateProject, example = json!({"settings": {"target_duration_seconds": 45, "providers": {"voice": "fake"}}})),
+    responses(
+        (status = 200, description = "Absent fields keep their value", body = Project),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/projects/{id}")]
+pub async fn update(state: Data, id: web::Path<Uuid>, body: web::Json<UpdateProject>) -> Result<web::Json<Project>, ApiError> {
+    let body = body.into_inner();
+    let mut tx = state.pool.begin().await?;
+    let mut project = db::projects::get_for_update(&mut *tx, *id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    if let Some(name) = body.name {
+        project.name = name.trim().to_owned();
+    }
+    if let Some(language) = body.language {
+        project.language = language;
+    }
+    if let Some(patch) = body.settings {
+        project.settings.apply(patch);
+    }
+    validate(&state, &project)?;
+    let project = db::projects::update(&mut *tx, &project).await?;
+    tx.commit().await?;
+    Ok(web::Json(project))
+}
+
+#[utoipa::path(
+    tag = "projects",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 204, description = "Deleted with all its resources, jobs and media files"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[delete("/projects/{id}")]
+pub async fn remove(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    if !db::projects::delete(&state.pool, *id).await? {
+        return Err(ApiError::NotFound("project"));
+    }
+    let media = state.settings.media.root.join("projects").join(id.to_string());
+    match tokio::fs::remove_dir_all(&media).await {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        // The rows are gone; leftover files are logged for cleanup rather than failing the call.
+        Err(error) => tracing::warn!(path = %media.display(), %error, "could not remove project media"),
+    }
+    Ok(HttpResponse::NoContent().finish())
+}

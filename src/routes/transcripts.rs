@@ -1,0 +1,7 @@
+//! Step 3 resources: transcripts of a reel.
+super::step_routes! {
+    kind: crate::domain::ResourceKind::Transcript, tag: "transcripts", parent: "The reel's id",
+    start: ("/reels/{id}/transcripts", "create_transcript"),
+    list: ("/reels/{id}/transcripts", "list_transcripts"),
+    get: ("/transcripts/{id}", "get_transcript"),
+}

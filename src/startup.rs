@@ -1,0 +1,170 @@
+//! Wiring: database, migrations, event bus, workers and the HTTP server of one replica.
+
+use std::{net::TcpListener, sync::Arc};
+
+use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
+use anyhow::Context;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    config::Settings,
+    db,
+    error::extractors,
+    events::EventBus,
+    jobs::{self, worker::WorkerPool},
+    metrics::{self, Metrics},
+    openapi::{self, ApiDoc},
+    providers::Providers,
+    routes,
+    state::AppState,
+};
+
+/// What this process runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Roles {
+    pub http: bool,
+    pub workers: bool,
+}
+
+pub struct Application {
+    port: Option<u16>,
+    server: Option<Server>,
+    workers: Option<JoinHandle<()>>,
+    shutdown: CancellationToken,
+    pool: PgPool,
+}
+
+/// Connects and migrates. Every command that touches the database starts here.
+pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
+    let pool = db::connect(&settings.database)
+        .await
+        .context("could not connect to PostgreSQL (set DATABASE_URL or REELFORGE__DATABASE__URL)")?;
+    db::MIGRATOR.run(&pool).await.context("running migrations failed")?;
+    Ok(pool)
+}
+
+impl Application {
+    pub async fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
+        let pool = prepare_database(&settings).await?;
+        let shutdown = CancellationToken::new();
+        let providers = Arc::new(Providers::from_settings(&settings));
+
+        let workers = roles.workers.then(|| {
+            WorkerPool::new(pool.clone(), settings.jobs.clone(), jobs::handlers(providers.clone())).spawn(shutdown.clone())
+        });
+
+        let (server, port) = if roles.http {
+            let bus = EventBus::start(pool.clone(), settings.events.clone(), shutdown.clone()).await?;
+            let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
+                .with_context(|| format!("could not listen on {}:{}", settings.server.host, settings.server.port))?;
+            let port = listener.local_addr()?.port();
+            let http_workers = settings.server.http_workers;
+            let state = AppState {
+                pool: pool.clone(),
+                settings: Arc::new(settings),
+                bus,
+                providers,
+                metrics: Arc::new(Metrics::new()),
+                shutdown: shutdown.clone(),
+            };
+            let server = http_server(state, listener, http_workers)?;
+            (Some(server), Some(port))
+        } else {
+            (None, None)
+        };
+        Ok(Application {
+            port,
+            server,
+            workers,
+            shutdown,
+            pool,
+        })
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        self.port
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Cancel to stop: the server stops accepting, workers stop claiming and drain.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        if let Some(server) = self.server {
+            let handle = server.handle();
+            let shutdown = self.shutdown.clone();
+            tokio::spawn(async move {
+                shutdown.cancelled().await;
+                handle.stop(true).await;
+            });
+            server.await?;
+        } else {
+            self.shutdown.cancelled().await;
+        }
+        // However the server ended, workers stop too.
+        self.shutdown.cancel();
+        if let Some(workers) = self.workers {
+            workers.await?;
+        }
+        Ok(())
+    }
+}
+
+fn http_server(state: AppState, listener: TcpListener, http_workers: Option<usize>) -> anyhow::Result<Server> {
+    let body_limit = state.settings.server.body_limit_bytes;
+    let spec = openapi::spec();
+    let state = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .app_data(state.clone())
+            .app_data(web::JsonConfig::default().limit(body_limit).error_handler(extractors::json_error(body_limit)))
+            .app_data(web::PathConfig::default().error_handler(extractors::path_error))
+            .app_data(web::QueryConfig::default().error_handler(extractors::query_error))
+            .configure(routes::configure)
+            .split_for_parts();
+        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+            .default_service(web::to(routes::not_found))
+            .wrap(from_fn(metrics::track))
+            .wrap(TracingLogger::default())
+    })
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(10);
+    if let Some(workers) = http_workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Cancels `token` on SIGTERM or Ctrl-C.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing a SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutting down");
+        token.cancel();
+    });
+}

@@ -1,0 +1,18 @@
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::{config::Settings, events::EventBus, metrics::Metrics, providers::Providers};
+
+/// Shared by every request handler of one replica.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+    pub bus: EventBus,
+    pub providers: Arc<Providers>,
+    pub metrics: Arc<Metrics>,
+    /// Cancelled on shutdown; long-lived responses (SSE) end when it fires.
+    pub shutdown: CancellationToken,
+}
