@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::domain::project::ProjectDefaults;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -17,20 +17,6 @@ pub struct Settings {
     pub media: MediaSettings,
     pub defaults: ProjectDefaults,
     pub providers: ProviderSettings,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            jobs: JobSettings::default(),
-            events: EventSettings::default(),
-            media: MediaSettings::default(),
-            defaults: ProjectDefaults::default(),
-            providers: ProviderSettings::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -1,8 +1,8 @@
 use actix_web::App;
 use utoipa::{
     openapi::{
-        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
-        OpenApi as OpenApiDoc,
+        security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme},
+        ContentBuilder, OpenApi as OpenApiDoc, Ref, ResponseBuilder,
     },
     Modify, OpenApi,
 };
@@ -41,6 +41,23 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Every operation that needs a token can answer 401; saying so once here keeps handlers short.
+fn document_unauthorized(openapi: &mut OpenApiDoc) {
+    let unauthorized = ResponseBuilder::new()
+        .description("Missing, unknown or revoked token")
+        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .build();
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            let open = operation.security.as_ref().is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
+            if !open {
+                operation.responses.responses.insert("401".into(), unauthorized.clone().into());
+            }
+        }
+    }
+}
+
 /// The OpenAPI document, collected from the same route registration the server uses.
 pub fn spec() -> OpenApiDoc {
     let (_, spec) = App::new()
@@ -48,6 +65,8 @@ pub fn spec() -> OpenApiDoc {
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
+    let mut spec = spec;
+    document_unauthorized(&mut spec);
     spec
 }
 

@@ -50,7 +50,7 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), 
     let data: Vec<&serde_json::Value> = events.iter().map(|e| &e.data).collect();
     sqlx::query(
         "INSERT INTO events (kind, project_id, resource_type, resource_id, data)
-         SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::jsonb[])
+         SELECT kind, project_id, resource_type, resource_id, data FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::jsonb[])
          WITH ORDINALITY AS e(kind, project_id, resource_type, resource_id, data, n)
          ORDER BY n",
     )

@@ -18,6 +18,7 @@ pub struct EventQuery {
 }
 
 #[utoipa::path(
+    operation_id = "stream_events",
     tag = "events",
     params(
         EventQuery,

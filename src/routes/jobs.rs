@@ -29,6 +29,7 @@ pub struct JobListQuery {
 }
 
 #[utoipa::path(
+    operation_id = "list_jobs",
     tag = "jobs",
     params(JobListQuery),
     responses(
@@ -57,6 +58,7 @@ pub async fn list(state: Data, query: web::Query<JobListQuery>) -> Result<web::J
 }
 
 #[utoipa::path(
+    operation_id = "get_job",
     tag = "jobs",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Job), (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -76,6 +78,7 @@ async fn state_conflict(state: &Data, id: Uuid, code: &'static str, detail: &str
 }
 
 #[utoipa::path(
+    operation_id = "cancel_job",
     tag = "jobs",
     params(("id" = Uuid, Path)),
     responses(
@@ -93,6 +96,7 @@ pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
 }
 
 #[utoipa::path(
+    operation_id = "retry_job",
     tag = "jobs",
     params(("id" = Uuid, Path)),
     responses(

@@ -43,6 +43,7 @@ fn validate(state: &AppState, project: &Project) -> Result<(), ApiError> {
 }
 
 #[utoipa::path(
+    operation_id = "create_project",
     tag = "projects",
     request_body(content = CreateProject, example = json!({"name": "Morning motivation", "language": "ru", "settings": {"words": {"min": 100, "max": 120}}})),
     responses(
@@ -74,6 +75,7 @@ pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpR
 }
 
 #[utoipa::path(
+    operation_id = "list_projects",
     tag = "projects",
     params(PageQuery),
     responses(
@@ -92,6 +94,7 @@ pub async fn list(state: Data, query: web::Query<PageQuery>) -> Result<web::Json
 }
 
 #[utoipa::path(
+    operation_id = "get_project",
     tag = "projects",
     params(("id" = Uuid, Path)),
     responses((status = 200, body = Project), (status = 404, body = Problem, content_type = "application/problem+json")),
@@ -105,6 +108,7 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Proje
 }
 
 #[utoipa::path(
+    operation_id = "update_project",
     tag = "projects",
     params(("id" = Uuid, Path)),
     request_body(content = UpdateProject, example = json!({"settings": {"target_duration_seconds": 45, "providers": {"voice": "fake"}}})),
@@ -137,6 +141,7 @@ pub async fn update(state: Data, id: web::Path<Uuid>, body: web::Json<UpdateProj
 }
 
 #[utoipa::path(
+    operation_id = "delete_project",
     tag = "projects",
     params(("id" = Uuid, Path)),
     responses(

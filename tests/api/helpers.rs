@@ -1,0 +1,256 @@
+use std::time::Duration;
+
+use futures::StreamExt;
+use reelforge::{
+    config::Settings,
+    db,
+    startup::{Application, Roles},
+};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// Where test databases are created: `DATABASE_URL` names the server (its database part is
+/// replaced per test).
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn fresh_database_url() -> String {
+    let mut url = reqwest::Url::parse(&server_url()).expect("DATABASE_URL is a URL");
+    url.set_path(&format!("reelforge_test_{}", Uuid::new_v4().simple()));
+    url.to_string()
+}
+
+/// Settings tuned for fast tests: short polls and backoffs, one HTTP worker.
+pub fn test_settings(database_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.database.url = SecretString::from(database_url.to_owned());
+    settings.database.max_connections = 10;
+    settings.server.port = 0;
+    settings.server.http_workers = Some(1);
+    settings.jobs.poll_interval_ms = 100;
+    settings.jobs.backoff_base_ms = 10;
+    settings.jobs.backoff_max_ms = 50;
+    settings.jobs.shutdown_grace_seconds = 2;
+    settings.events.poll_interval_ms = 200;
+    settings.media.root = std::env::temp_dir().join(format!("reelforge-test-media-{}", Uuid::new_v4().simple()));
+    settings
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub token: String,
+    pub pool: PgPool,
+    pub settings: Settings,
+    shutdown: CancellationToken,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(&fresh_database_url());
+    configure(&mut settings);
+    start(settings, true).await
+}
+
+pub async fn start(settings: Settings, workers: bool) -> TestApp {
+    let app = Application::build(settings.clone(), Roles { http: true, workers })
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", app.port().expect("http is on"));
+    let pool = app.pool().clone();
+    let shutdown = app.shutdown_token();
+    tokio::spawn(app.run_until_stopped());
+    let (token, hash) = reelforge::auth::generate();
+    db::tokens::insert(&pool, "test", &hash).await.expect("token stored");
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        token,
+        pool,
+        settings,
+        shutdown,
+    }
+}
+
+impl TestApp {
+    /// Another replica on the same database, as a second machine would run it.
+    pub async fn second_instance(&self, workers: bool) -> TestApp {
+        let mut other = start(self.settings.clone(), workers).await;
+        other.token = self.token.clone();
+        other
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.get(self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.client.post(self.url(path)).bearer_auth(&self.token).json(body)
+    }
+
+    pub fn patch(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.client.patch(self.url(path)).bearer_auth(&self.token).json(body)
+    }
+
+    pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client.delete(self.url(path)).bearer_auth(&self.token)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let response = self.get(path).send().await.expect("request sent");
+        assert_eq!(response.status(), 200, "GET {path}");
+        response.json().await.expect("JSON body")
+    }
+
+    pub async fn create_project(&self, body: Value) -> Value {
+        let response = self.post("/v1/projects", &body).send().await.unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        response.json().await.unwrap()
+    }
+
+    /// Starts a step and answers `(resource, job)`.
+    pub async fn start_step(&self, path: &str, body: Value) -> (Value, Value) {
+        let response = self.post(path, &body).send().await.unwrap();
+        assert_eq!(response.status(), 202, "POST {path}: {}", response.text().await.unwrap());
+        let started: Value = response.json().await.unwrap();
+        (started["resource"].clone(), started["job"].clone())
+    }
+
+    /// Polls a job until `done` says so, or panics after `timeout`.
+    pub async fn wait_for_job(&self, job_id: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let job = self.get_json(&format!("/v1/jobs/{job_id}")).await;
+            if done(&job) {
+                return job;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "job never reached the state: {job:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn wait_for_status(&self, job_id: &str, status: &str) -> Value {
+        self.wait_for_job(job_id, Duration::from_secs(15), |job| job["status"] == status).await
+    }
+
+    /// Runs a project through every step with the fake providers; answers the ids in order.
+    pub async fn run_pipeline(&self, project_id: &str) -> Vec<String> {
+        let mut ids = Vec::new();
+        let mut path = format!("/v1/projects/{project_id}/reels");
+        for next in ["transcripts", "scripts", "audio", "videos", ""] {
+            let (resource, job) = self.start_step(&path, json!({})).await;
+            self.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
+            let id = resource["id"].as_str().unwrap().to_owned();
+            let collection = match resource["kind"].as_str().unwrap() {
+                "reel" => "reels",
+                "transcript" => "transcripts",
+                "script" => "scripts",
+                "audio" => "audio",
+                other => other,
+            };
+            path = format!("/v1/{collection}/{id}/{next}");
+            ids.push(id);
+        }
+        ids
+    }
+}
+
+pub async fn problem(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json", "status {status}");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["type"].as_str().unwrap().ends_with(body["code"].as_str().unwrap()), "{body}");
+    (status, body)
+}
+
+/// One parsed SSE frame.
+#[derive(Debug, Clone)]
+pub struct SseFrame {
+    pub id: i64,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A minimal SSE reader: frames are split on blank lines; comments and `retry:` are skipped.
+pub struct SseClient {
+    stream: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    buffer: String,
+}
+
+impl SseClient {
+    pub async fn connect(app: &TestApp, query: &str, last_event_id: Option<i64>) -> SseClient {
+        let mut request = app.get(&format!("/v1/events{query}"));
+        if let Some(id) = last_event_id {
+            request = request.header("Last-Event-ID", id.to_string());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "text/event-stream");
+        SseClient {
+            stream: response.bytes_stream().boxed(),
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event frame, or `None` if none comes within `timeout` or the stream ends.
+    pub async fn next(&mut self, timeout: Duration) -> Option<SseFrame> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let raw: String = self.buffer.drain(..end + 2).collect();
+                let mut frame = (None, None, None);
+                for line in raw.lines() {
+                    if let Some(v) = line.strip_prefix("id: ") {
+                        frame.0 = v.parse().ok();
+                    } else if let Some(v) = line.strip_prefix("event: ") {
+                        frame.1 = Some(v.to_owned());
+                    } else if let Some(v) = line.strip_prefix("data: ") {
+                        frame.2 = serde_json::from_str(v).ok();
+                    }
+                }
+                if let (Some(id), Some(event), Some(data)) = frame {
+                    return Some(SseFrame { id, event, data });
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??.ok()?;
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Collects frames until one satisfies `last`, panicking after `timeout`.
+    pub async fn until(&mut self, timeout: Duration, last: impl Fn(&SseFrame) -> bool) -> Vec<SseFrame> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = self.next(timeout).await.unwrap_or_else(|| panic!("stream ended or stalled after {frames:#?}"));
+            let done = last(&frame);
+            frames.push(frame);
+            if done {
+                return frames;
+            }
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Integration tests against a real PostgreSQL: each test gets a fresh database.
+
+mod helpers;
+
+mod auth;
+mod events;
+mod health;
+mod jobs;
+mod openapi;
+mod projects;
+mod queue;
+mod validation;

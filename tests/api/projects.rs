@@ -1,0 +1,91 @@
+use serde_json::json;
+
+use crate::helpers::{problem, spawn_app};
+
+#[tokio::test]
+async fn create_applies_defaults_and_overrides() {
+    let app = spawn_app().await;
+    let project = app
+        .create_project(json!({"name": "  Утренняя мотивация ", "settings": {"words": {"min": 90, "max": 110}}}))
+        .await;
+    assert_eq!(project["name"], "Утренняя мотивация");
+    assert_eq!(project["language"], "ru");
+    assert_eq!(project["settings"]["words"], json!({"min": 90, "max": 110}));
+    assert_eq!(project["settings"]["target_duration_seconds"], 40);
+    assert_eq!(project["settings"]["style_preset"], "motivating");
+    assert_eq!(project["settings"]["providers"]["rewrite"], "fake");
+
+    let fetched = app.get_json(&format!("/v1/projects/{}", project["id"].as_str().unwrap())).await;
+    assert_eq!(fetched, project);
+}
+
+#[tokio::test]
+async fn list_pages_newest_first_without_overlap() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        app.create_project(json!({"name": format!("p{i}")})).await;
+    }
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/projects?limit=2&cursor={c}"),
+            None => "/v1/projects?limit=2".into(),
+        };
+        let page = app.get_json(&path).await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        names.extend(items.iter().map(|p| p["name"].as_str().unwrap().to_owned()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(names, ["p4", "p3", "p2", "p1", "p0"]);
+}
+
+#[tokio::test]
+async fn update_merges_settings_and_keeps_the_rest() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "p", "language": "en"})).await;
+    let id = project["id"].as_str().unwrap();
+    let response = app
+        .patch(
+            &format!("/v1/projects/{id}"),
+            &json!({"name": "renamed", "settings": {"target_duration_seconds": 45, "style_preset": "calm"}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let updated: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(updated["name"], "renamed");
+    assert_eq!(updated["language"], "en");
+    assert_eq!(updated["settings"]["target_duration_seconds"], 45);
+    assert_eq!(updated["settings"]["style_preset"], "calm");
+    assert_eq!(updated["settings"]["words"], project["settings"]["words"]);
+    assert_eq!(app.get_json(&format!("/v1/projects/{id}")).await, updated);
+}
+
+#[tokio::test]
+async fn delete_cascades_to_resources_jobs_and_media() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "doomed"})).await;
+    let id = project["id"].as_str().unwrap();
+    let ids = app.run_pipeline(id).await;
+    let media = app.settings.media.root.join("projects").join(id);
+    std::fs::create_dir_all(&media).unwrap();
+    std::fs::write(media.join("video.mp4"), b"not really").unwrap();
+
+    let response = app.delete(&format!("/v1/projects/{id}")).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert!(!media.exists());
+    let (status, body) = problem(app.get(&format!("/v1/projects/{id}")).send().await.unwrap()).await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("project not found")));
+    assert_eq!(app.get(&format!("/v1/videos/{}", ids[4])).send().await.unwrap().status(), 404);
+    assert_eq!(app.get(&format!("/v1/reels/{}", ids[0])).send().await.unwrap().status(), 404);
+    let jobs = app.get_json(&format!("/v1/jobs?project_id={id}")).await;
+    assert_eq!(jobs["items"], json!([]));
+    // Deleting twice is a clean 404.
+    assert_eq!(app.delete(&format!("/v1/projects/{id}")).send().await.unwrap().status(), 404);
+}

@@ -1,0 +1,134 @@
+//! Bad input always gets a clear 4xx problem and never changes stored data.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, spawn_app, TestApp};
+
+async fn raw(app: &TestApp, method: reqwest::Method, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(&app.token)
+        .header("Content-Type", content_type)
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    problem(response).await
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_refused_with_stable_codes() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "keep me"})).await;
+    let path = format!("/v1/projects/{}", project["id"].as_str().unwrap());
+    let json_type = "application/json";
+
+    let cases: Vec<(&str, &str, u16, &str)> = vec![
+        (json_type, "{\"name\": ", 400, "malformed_json"),
+        (json_type, "not json", 400, "malformed_json"),
+        (json_type, r#"{"name": 42}"#, 422, "invalid_body"),
+        (json_type, r#"{"settings": {"style_preset": "angry"}}"#, 422, "invalid_body"),
+        (json_type, r#"{"settings": {"words": {"min": -5, "max": 10}}}"#, 422, "invalid_body"),
+        (json_type, r#"{"settings": {"target_duration_seconds": 99999999999}}"#, 422, "invalid_body"),
+        (json_type, r#"{"nmae": "typo"}"#, 422, "invalid_body"),
+        (json_type, r#"{"name": ""}"#, 422, "validation_failed"),
+        (json_type, r#"{"language": "Russian!"}"#, 422, "validation_failed"),
+        (json_type, r#"{"settings": {"words": {"min": 130, "max": 100}}}"#, 422, "validation_failed"),
+        (json_type, r#"{"settings": {"target_duration_seconds": 3}}"#, 422, "validation_failed"),
+        (json_type, r#"{"settings": {"providers": {"voice": "nope"}}}"#, 422, "validation_failed"),
+        ("text/plain", r#"{"name": "x"}"#, 415, "unsupported_media_type"),
+    ];
+    for (content_type, body, status, code) in cases {
+        let (got_status, problem) = raw(&app, reqwest::Method::PATCH, &path, content_type, body).await;
+        assert_eq!((got_status, problem["code"].as_str().unwrap()), (status, code), "{body}: {problem}");
+    }
+    assert_eq!(app.get_json(&path).await, project, "nothing changed");
+}
+
+#[tokio::test]
+async fn validation_problems_name_every_field() {
+    let app = spawn_app().await;
+    let response = app
+        .post(
+            "/v1/projects",
+            &json!({"name": " ", "language": "x", "settings": {"words": {"min": 200, "max": 100}, "providers": {"render": "heygen-xl"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(response).await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["name", "language", "settings.words", "settings.providers.render"]);
+    assert!(body["errors"][3]["message"].as_str().unwrap().contains("available: fake"));
+    assert_eq!(app.get_json("/v1/projects").await["items"], json!([]));
+}
+
+#[tokio::test]
+async fn oversized_bodies_get_413() {
+    let app = spawn_app_with_small_limit().await;
+    let big = json!({"name": "x".repeat(5000)}).to_string();
+    let (status, body) = raw(&app, reqwest::Method::POST, "/v1/projects", "application/json", &big).await;
+    assert_eq!((status, body["code"].as_str()), (413, Some("payload_too_large")));
+}
+
+async fn spawn_app_with_small_limit() -> TestApp {
+    crate::helpers::spawn_app_with(|s| s.server.body_limit_bytes = 1024).await
+}
+
+#[tokio::test]
+async fn bad_ids_cursors_limits_and_routes_are_4xx() {
+    let app = spawn_app().await;
+    let cases: Vec<(String, u16, &str)> = vec![
+        ("/v1/projects/not-a-uuid".into(), 400, "invalid_path_parameter"),
+        (format!("/v1/projects/{}", uuid::Uuid::new_v4()), 404, "not_found"),
+        (format!("/v1/reels/{}", uuid::Uuid::new_v4()), 404, "not_found"),
+        (format!("/v1/jobs/{}", uuid::Uuid::new_v4()), 404, "not_found"),
+        (format!("/v1/projects/{}/reels", uuid::Uuid::new_v4()), 404, "not_found"),
+        (format!("/v1/reels/{}/transcripts", uuid::Uuid::new_v4()), 404, "not_found"),
+        ("/v1/projects?cursor=garbage".into(), 400, "invalid_cursor"),
+        ("/v1/projects?limit=0".into(), 400, "invalid_query"),
+        ("/v1/projects?limit=1000".into(), 400, "invalid_query"),
+        ("/v1/projects?limit=-1".into(), 400, "invalid_query"),
+        ("/v1/jobs?status=exploded".into(), 400, "invalid_query"),
+        ("/v1/jobs?kind=mine".into(), 400, "invalid_query"),
+        ("/v1/jobs?project_id=7".into(), 400, "invalid_query"),
+        ("/v1/nothing-here".into(), 404, "not_found"),
+    ];
+    for (path, status, code) in cases {
+        let (got, body) = problem(app.get(&path).send().await.unwrap()).await;
+        assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{path}: {body}");
+    }
+    let bad_last_id = app.get("/v1/events").header("Last-Event-ID", "yesterday").send().await.unwrap();
+    let (status, body) = problem(bad_last_id).await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_last_event_id")));
+}
+
+#[tokio::test]
+async fn starting_a_step_checks_provider_parent_and_fields() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let reels = format!("/v1/projects/{}/reels", project["id"].as_str().unwrap());
+
+    let cases = [
+        (json!({"provider": "apify-deluxe"}), 422, "unknown_provider"),
+        (json!({"source_url": "ftp://example.com/x"}), 422, "validation_failed"),
+        (json!({"source_url": "not a url"}), 422, "validation_failed"),
+        (json!({"options": "should be an object"}), 422, "invalid_body"),
+        (json!({"surprise": true}), 422, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        let (got, problem) = problem(app.post(&reels, &body).send().await.unwrap()).await;
+        assert_eq!((got, problem["code"].as_str().unwrap()), (status, code), "{body}");
+    }
+    assert_eq!(app.get_json(&reels).await["items"], json!([]));
+
+    // A transcript can only start from a reel that succeeded.
+    let (reel, _) = app.start_step(&reels, json!({"options": {"delay_ms": 300}})).await;
+    let transcripts = format!("/v1/reels/{}/transcripts", reel["id"].as_str().unwrap());
+    let (status, body) = problem(app.post(&transcripts, &json!({})).send().await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("parent_not_ready")));
+    let (status, body) = problem(app.post(&transcripts, &json!({"source_url": "https://example.com"})).send().await.unwrap()).await;
+    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("source_url")));
+}
