@@ -102,40 +102,26 @@ async fn start_server(database_url: &str) -> Server {
     panic!("the server did not become ready");
 }
 
-async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, Latency, f64) {
+fn wrk(url: &str, token: &str, connections: usize, seconds: u32) -> Latency {
+    // wrk is a C load generator: an in-process client would steal most of the two cores.
+    let output = Command::new("wrk")
+        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-H"])
+        .arg(format!("Authorization: Bearer {token}"))
+        .arg(url)
+        .output()
+        .expect("wrk is installed (bench/spine installs it)");
+    parse_wrk(&String::from_utf8_lossy(&output.stdout))
+}
+
+async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, Latency, Latency) {
     for i in 0..100 {
         db::projects::insert(pool, &format!("project {i}"), "ru", &Settings::default().defaults.settings).await.unwrap();
     }
     const CONNECTIONS: usize = 64;
     const PER_CONNECTION: usize = 200;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap();
     let url = format!("{}/v1/projects?limit=20", server.address);
-    // Warm up connections and caches.
-    for _ in 0..200 {
-        client.get(&url).bearer_auth(token).send().await.unwrap().bytes().await.unwrap();
-    }
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..CONNECTIONS)
-        .map(|_| {
-            let (client, url, token) = (client.clone(), url.clone(), token.to_owned());
-            tokio::spawn(async move {
-                let mut samples = Vec::with_capacity(PER_CONNECTION);
-                for _ in 0..PER_CONNECTION {
-                    let t = Instant::now();
-                    let response = client.get(&url).bearer_auth(&token).send().await.unwrap();
-                    assert_eq!(response.status(), 200);
-                    response.bytes().await.unwrap();
-                    samples.push(t.elapsed().as_secs_f64() * 1000.0);
-                }
-                samples
-            })
-        })
-        .collect();
-    let mut http = Vec::new();
-    for task in tasks {
-        http.extend(task.await.unwrap());
-    }
-    let throughput = http.len() as f64 / started.elapsed().as_secs_f64();
+    let http = wrk(&url, token, CONNECTIONS, 15);
+    let unsaturated = wrk(&url, token, 4, 10);
 
     let page = reelforge::pagination::PageQuery { limit: Some(20), cursor: None }.parse().unwrap();
     let tasks: Vec<_> = (0..CONNECTIONS)
@@ -156,7 +142,34 @@ async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, La
     for task in tasks {
         bare.extend(task.await.unwrap());
     }
-    (summarize(http), summarize(bare), throughput)
+    (http, summarize(bare), unsaturated)
+}
+
+/// Reads p50, p99 and requests/s from `wrk --latency` (count holds requests/s).
+fn parse_wrk(report: &str) -> Latency {
+    let millis = |text: &str| {
+        let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap());
+        let value: f64 = number.parse().unwrap();
+        value * match unit {
+            "us" => 0.001,
+            "ms" => 1.0,
+            "s" => 1000.0,
+            other => panic!("unknown wrk unit {other}"),
+        }
+    };
+    let field = |prefix: &str| {
+        report
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or_else(|| panic!("no `{prefix}` in wrk output:\n{report}"))
+    };
+    Latency {
+        p50: millis(field("50%")),
+        p99: millis(field("99%")),
+        count: field("Requests/sec:").parse::<f64>().unwrap() as usize,
+    }
 }
 
 fn now_micros() -> i64 {
@@ -318,7 +331,7 @@ async fn main() {
     db::tokens::insert(&pool, "bench", &hash).await.unwrap();
     let server = start_server(&database_url).await;
 
-    let (http, bare_select, throughput) = bench_list(&server, &pool, &token).await;
+    let (http, bare_select, unsaturated) = bench_list(&server, &pool, &token).await;
     let (fanout, bare_notify, rss_before, rss_after) = bench_fanout(&server, &pool, &token).await;
     let peak = server.rss_kib("VmHWM:");
     drop(server);
@@ -334,8 +347,12 @@ async fn main() {
     println!("| what | reelforge | bare Postgres | ratio |");
     println!("|---|---|---|---|");
     println!(
-        "| GET /v1/projects?limit=20, 64 connections, {} requests | p50 {:.2} ms, p99 {:.2} ms ({throughput:.0} req/s) | SELECT page: p50 {:.2} ms, p99 {:.2} ms | p99 {:.1}x |",
-        http.count, http.p50, http.p99, bare_select.p50, bare_select.p99, http.p99 / bare_select.p99
+        "| GET /v1/projects?limit=20, 64 connections (wrk, 15 s) | p50 {:.2} ms, p99 {:.2} ms ({} req/s) | same SELECT, 64 tasks on a 20-connection pool: p50 {:.2} ms, p99 {:.2} ms | p99 {:.1}x |",
+        http.p50, http.p99, http.count, bare_select.p50, bare_select.p99, http.p99 / bare_select.p99
+    );
+    println!(
+        "| GET /v1/projects?limit=20, 4 connections (wrk, 10 s) | p50 {:.2} ms, p99 {:.2} ms ({} req/s) | | |",
+        unsaturated.p50, unsaturated.p99, unsaturated.count
     );
     println!(
         "| SSE fan-out, 1,000 subscribers x 20 events ({} deliveries) | p50 {:.1} ms, p99 {:.1} ms | LISTEN/NOTIFY round trip: p50 {:.2} ms, p99 {:.2} ms | p99 {:.0}x |",

@@ -6,11 +6,21 @@ use actix_web::{
     middleware::Next,
     web, HttpMessage,
 };
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use rand::{distributions::Alphanumeric, Rng};
 use sha2::{Digest, Sha256};
+use sqlx::{postgres::PgListener, PgPool};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::{db, error::ApiError, state::AppState};
+
+pub const REVOKED_CHANNEL: &str = "reelforge_tokens";
 
 const TOKEN_PREFIX: &str = "rf_";
 
@@ -45,6 +55,83 @@ fn presented_token(req: &ServiceRequest) -> Option<String> {
     None
 }
 
+/// Remembers recently seen valid tokens so most requests skip the lookup. Revocations arrive by
+/// NOTIFY and evict at once; the time limit bounds the damage of a missed notification.
+pub struct TokenCache {
+    entries: Mutex<HashMap<String, (Uuid, Instant)>>,
+    ttl: Duration,
+}
+
+/// Entries beyond this are dropped wholesale; a deployment has few tokens.
+const CACHE_CAPACITY: usize = 10_000;
+
+impl TokenCache {
+    pub fn new(ttl: Duration) -> Self {
+        TokenCache {
+            entries: Mutex::new(HashMap::new()),
+            ttl,
+        }
+    }
+
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Uuid, Instant)>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, hash: &str) -> Option<Uuid> {
+        self.entries().get(hash).filter(|(_, at)| at.elapsed() < self.ttl).map(|(id, _)| *id)
+    }
+
+    fn insert(&self, hash: String, id: Uuid) {
+        let mut entries = self.entries();
+        if entries.len() >= CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(hash, (id, Instant::now()));
+    }
+
+    fn evict(&self, hash: &str) {
+        self.entries().remove(hash);
+    }
+
+    fn clear(&self) {
+        self.entries().clear();
+    }
+
+    /// Evicts revoked tokens as their NOTIFY arrives; on a lost connection everything is
+    /// forgotten, since revocations may have been missed meanwhile.
+    pub async fn follow_revocations(self: std::sync::Arc<Self>, pool: PgPool, stop: CancellationToken) {
+        loop {
+            let connected = async {
+                let mut listener = PgListener::connect_with(&pool).await?;
+                listener.listen(REVOKED_CHANNEL).await?;
+                Ok::<_, sqlx::Error>(listener)
+            };
+            let mut listener = match connected.await {
+                Ok(listener) => listener,
+                Err(error) => {
+                    tracing::warn!(%error, "token revocation listener could not connect");
+                    self.clear();
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => continue,
+                    }
+                }
+            };
+            self.clear();
+            loop {
+                let notification = tokio::select! {
+                    _ = stop.cancelled() => return,
+                    notification = listener.recv() => notification,
+                };
+                match notification {
+                    Ok(notification) => self.evict(notification.payload()),
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+}
+
 pub async fn authenticate(req: &ServiceRequest) -> Result<TokenId, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -53,10 +140,13 @@ pub async fn authenticate(req: &ServiceRequest) -> Result<TokenId, ApiError> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() > 128 {
         return Err(ApiError::Unauthorized);
     }
-    db::tokens::authenticate(&state.pool, &hash(&token))
-        .await?
-        .map(TokenId)
-        .ok_or(ApiError::Unauthorized)
+    let hash = hash(&token);
+    if let Some(id) = state.tokens.get(&hash) {
+        return Ok(TokenId(id));
+    }
+    let id = db::tokens::authenticate(&state.pool, &hash).await?.ok_or(ApiError::Unauthorized)?;
+    state.tokens.insert(hash, id);
+    Ok(TokenId(id))
 }
 
 /// Middleware for every `/v1` route.

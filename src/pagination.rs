@@ -74,9 +74,35 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-impl<T> Page<T> {
+/// Rows listed newest first carry their own cursor.
+pub trait Keyed {
+    fn cursor(&self) -> Cursor;
+}
+
+macro_rules! keyed_by_creation {
+    ($($type:ty),+) => {
+        $(impl Keyed for $type {
+            fn cursor(&self) -> Cursor {
+                Cursor { created_at: self.created_at, id: self.id }
+            }
+        })+
+    };
+}
+keyed_by_creation!(
+    crate::domain::project::Project,
+    crate::domain::job::Job,
+    crate::domain::resource::StepResource
+);
+
+impl<T: Keyed> Page<T> {
     /// Builds a page from up to `limit + 1` rows: the extra row only proves there is a next page.
-    pub fn from_rows(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Self {
+    pub fn from_rows(rows: Vec<T>, limit: u32) -> Self {
+        Self::from_rows_by(rows, limit, T::cursor)
+    }
+}
+
+impl<T> Page<T> {
+    pub fn from_rows_by(mut rows: Vec<T>, limit: u32, key: impl Fn(&T) -> Cursor) -> Self {
         let next_cursor = if rows.len() > limit as usize {
             rows.truncate(limit as usize);
             rows.last().map(|last| key(last).encode())
@@ -109,9 +135,9 @@ mod tests {
             created_at: DateTime::from_timestamp_micros(i).unwrap(),
             id: Uuid::nil(),
         };
-        let page = Page::from_rows(vec![3, 2, 1], 2, |&i| at(i));
+        let page = Page::from_rows_by(vec![3, 2, 1], 2, |&i| at(i));
         assert_eq!(page.items, vec![3, 2]);
         assert_eq!(Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap(), at(2));
-        assert!(Page::from_rows(vec![1], 2, |&i| at(i)).next_cursor.is_none());
+        assert!(Page::from_rows_by(vec![1], 2, |&i| at(i)).next_cursor.is_none());
     }
 }

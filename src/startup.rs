@@ -1,6 +1,6 @@
 //! Wiring: database, migrations, event bus, workers and the HTTP server of one replica.
 
-use std::{net::TcpListener, sync::Arc};
+use std::{net::TcpListener, sync::Arc, time::Duration};
 
 use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
 use anyhow::Context;
@@ -13,6 +13,7 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
+    auth::TokenCache,
     config::Settings,
     db,
     error::extractors,
@@ -65,12 +66,15 @@ impl Application {
                 .with_context(|| format!("could not listen on {}:{}", settings.server.host, settings.server.port))?;
             let port = listener.local_addr()?.port();
             let http_workers = settings.server.http_workers;
+            let tokens = Arc::new(TokenCache::new(Duration::from_secs(60)));
+            tokio::spawn(tokens.clone().follow_revocations(pool.clone(), shutdown.clone()));
             let state = AppState {
                 pool: pool.clone(),
                 settings: Arc::new(settings),
                 bus,
                 providers,
                 metrics: Arc::new(Metrics::new()),
+                tokens,
                 shutdown: shutdown.clone(),
             };
             let server = http_server(state, listener, http_workers)?;

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{config::Settings, events::EventBus, metrics::Metrics, providers::Providers};
+use crate::{auth::TokenCache, config::Settings, events::EventBus, metrics::Metrics, providers::Providers};
 
 /// Shared by every request handler of one replica.
 #[derive(Clone)]
@@ -13,6 +13,7 @@ pub struct AppState {
     pub bus: EventBus,
     pub providers: Arc<Providers>,
     pub metrics: Arc<Metrics>,
+    pub tokens: Arc<TokenCache>,
     /// Cancelled on shutdown; long-lived responses (SSE) end when it fires.
     pub shutdown: CancellationToken,
 }

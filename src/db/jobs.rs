@@ -221,6 +221,22 @@ pub async fn finish(db: impl PgExecutor<'_>, id: Uuid, worker: &str, status: Sta
     )
 }
 
+/// Marks many jobs `worker` holds as succeeded in one statement; jobs whose lease was lost are
+/// left out of the answer.
+pub async fn succeed_many(db: impl PgExecutor<'_>, ids: &[Uuid], worker: &str) -> Rows {
+    into_jobs(
+        sqlx::query_as(&format!(
+            "UPDATE jobs SET status = 'succeeded', locked_by = NULL, lease_expires_at = NULL, progress = 100,
+                finished_at = now(), updated_at = now()
+             WHERE id = ANY($1) AND locked_by = $2 AND status = 'running' RETURNING {COLUMNS}"
+        ))
+        .bind(ids)
+        .bind(worker)
+        .fetch_all(db)
+        .await,
+    )
+}
+
 /// Puts a failed attempt back in the queue to run after `delay`.
 pub async fn reschedule(db: impl PgExecutor<'_>, id: Uuid, worker: &str, delay: Duration, error: &ErrorInfo) -> MaybeJob {
     into_job(

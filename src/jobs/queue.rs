@@ -42,8 +42,8 @@ fn resource_error(job: &Job) -> Option<ErrorInfo> {
     }
 }
 
-/// Mirrors a job's new status onto its resource and logs both changes.
-async fn announce(conn: &mut PgConnection, job: &Job, output: Option<&serde_json::Value>) -> Result<(), sqlx::Error> {
+/// Mirrors a job's new status onto its resource; answers the events announcing both changes.
+async fn mirror(conn: &mut PgConnection, job: &Job, output: Option<&serde_json::Value>) -> Result<Vec<NewEvent>, sqlx::Error> {
     let mut events = vec![job_event(job.status.as_str(), job)];
     if let (Some(kind), Some(id), Some(project_id)) = (job.resource_type, job.resource_id, job.project_id) {
         let error = resource_error(job);
@@ -56,6 +56,11 @@ async fn announce(conn: &mut PgConnection, job: &Job, output: Option<&serde_json
             json!({ "id": id, "kind": kind, "status": job.status, "job_id": job.id, "error": error }),
         ));
     }
+    Ok(events)
+}
+
+async fn announce(conn: &mut PgConnection, job: &Job, output: Option<&serde_json::Value>) -> Result<(), sqlx::Error> {
+    let events = mirror(&mut *conn, job, output).await?;
     db::events::append(conn, &events).await
 }
 
@@ -66,9 +71,11 @@ async fn commit_all(mut tx: Tx, jobs: Vec<Job>) -> Result<Vec<Job>, sqlx::Error>
         tx.rollback().await?;
         return Ok(jobs);
     }
+    let mut events = Vec::with_capacity(jobs.len() * 2);
     for job in &jobs {
-        announce(&mut tx, job, None).await?;
+        events.extend(mirror(&mut tx, job, None).await?);
     }
+    db::events::append(&mut tx, &events).await?;
     tx.commit().await?;
     Ok(jobs)
 }
@@ -138,10 +145,21 @@ pub async fn claim(pool: &PgPool, worker: &str, limit: usize, lease: Duration) -
     commit_all(tx, jobs).await
 }
 
-pub async fn complete(pool: &PgPool, id: Uuid, worker: &str, output: &serde_json::Value) -> Result<Option<Job>, sqlx::Error> {
+/// Records many successes in one transaction: one commit (and one turn of the event-log lock)
+/// for a whole batch is what lets the queue outrun per-job commits. Answers the jobs whose
+/// outcome was stored; the others had lost their lease.
+pub async fn complete_many(pool: &PgPool, worker: &str, outputs: &[(Uuid, serde_json::Value)]) -> Result<Vec<Job>, sqlx::Error> {
+    let ids: Vec<Uuid> = outputs.iter().map(|(id, _)| *id).collect();
     let mut tx = pool.begin().await?;
-    let job = db::jobs::finish(&mut *tx, id, worker, Status::Succeeded, None).await?;
-    commit_one(tx, job, Some(output)).await
+    let jobs = db::jobs::succeed_many(&mut *tx, &ids, worker).await?;
+    let mut events = Vec::with_capacity(jobs.len() * 2);
+    for job in &jobs {
+        let output = outputs.iter().find(|(id, _)| *id == job.id).map(|(_, output)| output);
+        events.extend(mirror(&mut tx, job, output).await?);
+    }
+    db::events::append(&mut tx, &events).await?;
+    tx.commit().await?;
+    Ok(jobs)
 }
 
 /// Exponential backoff with jitter: half fixed, half random, so retries of many jobs that

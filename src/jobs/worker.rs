@@ -10,7 +10,7 @@ use std::{
 
 use sqlx::{postgres::PgListener, PgPool};
 use tokio::{
-    sync::{Notify, OwnedSemaphorePermit, Semaphore},
+    sync::{mpsc, oneshot, Notify, OwnedSemaphorePermit, Semaphore},
     task::JoinSet,
 };
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,16 @@ impl RunningJob {
     }
 }
 
+/// A success waiting to be stored with others in one transaction.
+struct Completion {
+    job_id: Uuid,
+    output: serde_json::Value,
+    stored: oneshot::Sender<Result<Option<Job>, String>>,
+}
+
+/// Successes stored per transaction, at most.
+const COMPLETION_BATCH: usize = 128;
+
 struct Inner {
     pool: PgPool,
     settings: JobSettings,
@@ -49,6 +59,8 @@ struct Inner {
     worker_id: String,
     running: Mutex<HashMap<Uuid, RunningJob>>,
     wake: Notify,
+    completions: mpsc::Sender<Completion>,
+    completion_queue: Mutex<Option<mpsc::Receiver<Completion>>>,
 }
 
 #[derive(Clone)]
@@ -64,6 +76,7 @@ impl WorkerPool {
             std::process::id(),
             &Uuid::new_v4().simple().to_string()[..8]
         );
+        let (completions, completion_queue) = mpsc::channel(COMPLETION_BATCH * 4);
         WorkerPool {
             inner: Arc::new(Inner {
                 pool,
@@ -72,6 +85,8 @@ impl WorkerPool {
                 worker_id,
                 running: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
+                completions,
+                completion_queue: Mutex::new(Some(completion_queue)),
             }),
         }
     }
@@ -103,6 +118,10 @@ impl WorkerPool {
         let background = CancellationToken::new();
         tokio::spawn(self.clone().listen(background.clone()));
         tokio::spawn(self.clone().reap(background.clone()));
+        let completion_queue = self.inner.completion_queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(queue) = completion_queue {
+            tokio::spawn(self.clone().store_completions(queue, background.clone()));
+        }
         let slots = Arc::new(Semaphore::new(self.inner.settings.concurrency.max(1)));
         let mut tasks = JoinSet::new();
         let poll = Duration::from_millis(self.inner.settings.poll_interval_ms.max(10));
@@ -189,7 +208,7 @@ impl WorkerPool {
         let pool = &self.inner.pool;
         let worker = self.inner.worker_id.as_str();
         let stored = match result {
-            Some(Ok(output)) => queue::complete(pool, id, worker, &output).await,
+            Some(Ok(output)) => self.complete(id, output).await,
             Some(Err(error)) => {
                 tracing::warn!(parent: &span, %error, "job attempt failed");
                 queue::fail(pool, &job, worker, &error, &self.inner.settings).await
@@ -205,6 +224,47 @@ impl WorkerPool {
             Ok(None) => tracing::warn!(parent: &span, "lease lost; another worker owns this job now"),
             // The lease runs out and the reaper requeues the job.
             Err(error) => tracing::error!(parent: &span, %error, "could not record the job's outcome"),
+        }
+    }
+
+    /// Hands a success to the batching task and waits until it is stored, so the job's slot is
+    /// only freed once its outcome is durable.
+    async fn complete(&self, job_id: Uuid, output: serde_json::Value) -> Result<Option<Job>, sqlx::Error> {
+        let (stored, outcome) = oneshot::channel();
+        let completion = Completion { job_id, output, stored };
+        let closed = || sqlx::Error::Protocol("the completion task stopped".into());
+        self.inner.completions.send(completion).await.map_err(|_| closed())?;
+        outcome.await.map_err(|_| closed())?.map_err(sqlx::Error::Protocol)
+    }
+
+    /// Stores successes in batches: whatever finished while the previous batch was committing.
+    /// Runs until `stop`, which fires only after every job task has drained.
+    async fn store_completions(self, mut queue: mpsc::Receiver<Completion>, stop: CancellationToken) {
+        loop {
+            let first = tokio::select! {
+                _ = stop.cancelled() => return,
+                first = queue.recv() => match first {
+                    Some(first) => first,
+                    None => return,
+                },
+            };
+            let mut batch = vec![first];
+            while batch.len() < COMPLETION_BATCH {
+                match queue.try_recv() {
+                    Ok(completion) => batch.push(completion),
+                    Err(_) => break,
+                }
+            }
+            let outputs: Vec<(Uuid, serde_json::Value)> =
+                batch.iter_mut().map(|c| (c.job_id, std::mem::take(&mut c.output))).collect();
+            let result = queue::complete_many(&self.inner.pool, &self.inner.worker_id, &outputs).await;
+            for completion in batch {
+                let answer = match &result {
+                    Ok(jobs) => Ok(jobs.iter().find(|job| job.id == completion.job_id).cloned()),
+                    Err(error) => Err(error.to_string()),
+                };
+                let _ = completion.stored.send(answer);
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use crate::{
     domain::{job::Job, JobKind, Status},
     error::{ApiError, Problem},
     jobs::queue,
-    pagination::{Cursor, Page, PageQuery},
+    pagination::{Page, PageQuery},
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -51,10 +51,7 @@ pub async fn list(state: Data, query: web::Query<JobListQuery>) -> Result<web::J
         kind: query.kind,
     };
     let rows = db::jobs::list(&state.pool, &filter, page).await?;
-    Ok(web::Json(Page::from_rows(rows, page.limit, |job| Cursor {
-        created_at: job.created_at,
-        id: job.id,
-    })))
+    Ok(web::Json(Page::from_rows(rows, page.limit)))
 }
 
 #[utoipa::path(
@@ -68,12 +65,15 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Job>,
     db::jobs::get(&state.pool, *id).await?.map(web::Json).ok_or(ApiError::NotFound("job"))
 }
 
-/// Distinguishes "no such job" from "job not in a state that allows this".
-async fn state_conflict(state: &Data, id: Uuid, code: &'static str, detail: &str) -> ApiError {
-    match db::jobs::get(&state.pool, id).await {
-        Ok(Some(job)) => ApiError::conflict(code, format!("{detail} (the job is {})", job.status)),
-        Ok(None) => ApiError::NotFound("job"),
-        Err(error) => error.into(),
+/// 202 with the job when the change applied; otherwise tells "no such job" from "not in a state
+/// that allows this".
+async fn accepted_or_conflict(state: &Data, id: Uuid, changed: Option<Job>, code: &'static str, detail: &str) -> Result<HttpResponse, ApiError> {
+    if let Some(job) = changed {
+        return Ok(HttpResponse::Accepted().json(job));
+    }
+    match db::jobs::get(&state.pool, id).await? {
+        Some(job) => Err(ApiError::conflict(code, format!("{detail} (the job is {})", job.status))),
+        None => Err(ApiError::NotFound("job")),
     }
 }
 
@@ -89,10 +89,8 @@ async fn state_conflict(state: &Data, id: Uuid, code: &'static str, detail: &str
 )]
 #[post("/jobs/{id}/cancel")]
 pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    match queue::request_cancel(&state.pool, *id).await? {
-        Some(job) => Ok(HttpResponse::Accepted().json(job)),
-        None => Err(state_conflict(&state, *id, "job_not_active", "only queued or running jobs can be canceled").await),
-    }
+    let changed = queue::request_cancel(&state.pool, *id).await?;
+    accepted_or_conflict(&state, *id, changed, "job_not_active", "only queued or running jobs can be canceled").await
 }
 
 #[utoipa::path(
@@ -107,8 +105,6 @@ pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
 )]
 #[post("/jobs/{id}/retry")]
 pub async fn retry(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    match queue::retry(&state.pool, *id).await? {
-        Some(job) => Ok(HttpResponse::Accepted().json(job)),
-        None => Err(state_conflict(&state, *id, "job_not_retryable", "only failed or canceled jobs can be retried").await),
-    }
+    let changed = queue::retry(&state.pool, *id).await?;
+    accepted_or_conflict(&state, *id, changed, "job_not_retryable", "only failed or canceled jobs can be retried").await
 }

@@ -20,7 +20,7 @@ use crate::{
     auth, db,
     domain::{resource::StepResource, ResourceKind},
     error::ApiError,
-    pagination::{Cursor, Page, PageQuery},
+    pagination::{Page, PageQuery},
     state::AppState,
 };
 
@@ -49,13 +49,6 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound("route"))
 }
 
-fn resource_cursor(resource: &StepResource) -> Cursor {
-    Cursor {
-        created_at: resource.created_at,
-        id: resource.id,
-    }
-}
-
 /// Checks that the parent exists, so an unknown parent is a 404 and not an empty list.
 async fn require_parent(state: &AppState, kind: ResourceKind, parent_id: Uuid) -> Result<(), ApiError> {
     let exists = match kind.parent() {
@@ -73,7 +66,7 @@ pub async fn list_children(state: &AppState, kind: ResourceKind, parent_id: Uuid
     let page = query.parse()?;
     require_parent(state, kind, parent_id).await?;
     let rows = db::resources::list_by_parent(&state.pool, kind, parent_id, page).await?;
-    Ok(Page::from_rows(rows, page.limit, resource_cursor))
+    Ok(Page::from_rows(rows, page.limit))
 }
 
 pub async fn get_resource(state: &AppState, kind: ResourceKind, id: Uuid) -> Result<StepResource, ApiError> {

@@ -7,7 +7,7 @@ use crate::{
     domain::project::{validate_language, validate_name, CreateProject, FieldError, Project, StepProviders, UpdateProject},
     domain::ResourceKind,
     error::{ApiError, Problem},
-    pagination::{Cursor, Page, PageQuery},
+    pagination::{Page, PageQuery},
     state::AppState,
 };
 
@@ -87,10 +87,7 @@ pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpR
 pub async fn list(state: Data, query: web::Query<PageQuery>) -> Result<web::Json<Page<Project>>, ApiError> {
     let page = query.parse()?;
     let rows = db::projects::list(&state.pool, page).await?;
-    Ok(web::Json(Page::from_rows(rows, page.limit, |p| Cursor {
-        created_at: p.created_at,
-        id: p.id,
-    })))
+    Ok(web::Json(Page::from_rows(rows, page.limit)))
 }
 
 #[utoipa::path(

@@ -21,10 +21,18 @@ async fn v1_needs_a_valid_unrevoked_token() {
     assert_eq!(refused.status(), 401);
     assert_eq!(app.get_json("/v1/projects").await["items"], json!([]));
 
-    // Revocation takes effect on the next request.
+    // Revocation reaches every replica's token cache within moments.
+    let replica = app.second_instance(false).await;
+    assert_eq!(replica.get("/v1/projects").send().await.unwrap().status(), 200, "cached on the replica");
     let revoked = reelforge::db::tokens::revoke(&app.pool, "test").await.unwrap();
     assert_eq!(revoked, 1);
-    assert_eq!(app.get("/v1/projects").send().await.unwrap().status(), 401);
+    for instance in [&app, &replica] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while instance.get("/v1/projects").send().await.unwrap().status() != 401 {
+            assert!(std::time::Instant::now() < deadline, "revocation not seen by {}", instance.address);
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 #[tokio::test]

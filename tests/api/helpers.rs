@@ -66,6 +66,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 pub async fn start(settings: Settings, workers: bool) -> TestApp {
+    launch(settings, workers, None).await
+}
+
+/// Starts an instance; without `token`, a new one is created for it.
+async fn launch(settings: Settings, workers: bool, token: Option<String>) -> TestApp {
     let app = Application::build(settings.clone(), Roles { http: true, workers })
         .await
         .expect("the application starts");
@@ -73,8 +78,14 @@ pub async fn start(settings: Settings, workers: bool) -> TestApp {
     let pool = app.pool().clone();
     let shutdown = app.shutdown_token();
     tokio::spawn(app.run_until_stopped());
-    let (token, hash) = reelforge::auth::generate();
-    db::tokens::insert(&pool, "test", &hash).await.expect("token stored");
+    let token = match token {
+        Some(token) => token,
+        None => {
+            let (token, hash) = reelforge::auth::generate();
+            db::tokens::insert(&pool, "test", &hash).await.expect("token stored");
+            token
+        }
+    };
     TestApp {
         address,
         client: reqwest::Client::new(),
@@ -88,9 +99,7 @@ pub async fn start(settings: Settings, workers: bool) -> TestApp {
 impl TestApp {
     /// Another replica on the same database, as a second machine would run it.
     pub async fn second_instance(&self, workers: bool) -> TestApp {
-        let mut other = start(self.settings.clone(), workers).await;
-        other.token = self.token.clone();
-        other
+        launch(self.settings.clone(), workers, Some(self.token.clone())).await
     }
 
     pub fn url(&self, path: &str) -> String {
