@@ -3,6 +3,7 @@
 
 pub mod collect;
 pub mod fake;
+pub mod http;
 pub mod render;
 pub mod rewrite;
 pub mod transcribe;

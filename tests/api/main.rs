@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod apify;
 mod auth;
 mod events;
 mod health;
