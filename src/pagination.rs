@@ -66,6 +66,21 @@ impl Cursor {
     }
 }
 
+/// An opaque cursor over an offset, for orders that are not keyset-friendly (rankings).
+pub fn encode_offset(offset: i64) -> String {
+    URL_SAFE_NO_PAD.encode(format!("offset|{offset}"))
+}
+
+pub fn decode_offset(text: &str) -> Result<i64, ApiError> {
+    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+    let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+    let raw = String::from_utf8(raw).map_err(|_| invalid())?;
+    raw.strip_prefix("offset|")
+        .and_then(|n| n.parse::<i64>().ok())
+        .filter(|n| *n >= 0)
+        .ok_or_else(invalid)
+}
+
 /// Every list answers with this envelope.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {

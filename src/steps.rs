@@ -15,27 +15,7 @@ use crate::{
     state::AppState,
 };
 
-const SOURCE_URL_MAX: usize = 2048;
-
-fn validate_source_url(kind: ResourceKind, source_url: Option<&str>) -> Result<(), ApiError> {
-    let Some(url) = source_url else {
-        return Ok(());
-    };
-    if kind != ResourceKind::Reel {
-        return Err(ApiError::validation("source_url", "only reels take a source_url"));
-    }
-    let parsed = reqwest::Url::parse(url).map_err(|error| ApiError::validation("source_url", format!("not a URL: {error}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || url.len() > SOURCE_URL_MAX {
-        return Err(ApiError::validation(
-            "source_url",
-            format!("must be an http(s) URL of at most {SOURCE_URL_MAX} characters"),
-        ));
-    }
-    Ok(())
-}
-
 pub async fn start(state: &AppState, kind: ResourceKind, parent_id: Uuid, body: StartStep) -> Result<StepStarted, ApiError> {
-    validate_source_url(kind, body.source_url.as_deref())?;
     let project_id = match kind.parent() {
         None => parent_id,
         Some(parent_kind) => {
@@ -64,10 +44,7 @@ pub async fn start(state: &AppState, kind: ResourceKind, parent_id: Uuid, body: 
             format!("no {kind} provider `{provider}`; available: {}", available.join(", ")),
         ));
     }
-    let mut input = json!({ "options": body.options.unwrap_or_default() });
-    if let Some(url) = body.source_url {
-        input["source_url"] = json!(url);
-    }
+    let input = json!({ "options": body.options.unwrap_or_default() });
     let mut tx = state.pool.begin().await?;
     let started = queue::start_step(
         &mut tx,
@@ -77,6 +54,7 @@ pub async fn start(state: &AppState, kind: ResourceKind, parent_id: Uuid, body: 
             parent_id,
             provider: &provider,
             input,
+            payload: json!({}),
         },
         &state.settings.jobs,
     )

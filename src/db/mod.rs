@@ -4,6 +4,7 @@
 pub mod events;
 pub mod jobs;
 pub mod projects;
+pub mod reels;
 pub mod resources;
 pub mod tokens;
 

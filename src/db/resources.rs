@@ -148,3 +148,14 @@ pub async fn set_status(
         .await?;
     Ok(())
 }
+
+/// Points a resource at a new job and puts it back in `queued`.
+pub async fn requeue(db: impl PgExecutor<'_>, kind: ResourceKind, id: Uuid, job_id: Uuid) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE {} SET job_id = $2, status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
+         WHERE id = $1",
+        kind.table()
+    );
+    sqlx::query(&sql).bind(id).bind(job_id).execute(db).await?;
+    Ok(())
+}

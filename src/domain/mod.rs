@@ -2,7 +2,9 @@
 
 pub mod event;
 pub mod job;
+pub mod collection;
 pub mod project;
+pub mod reel;
 pub mod resource;
 
 use serde::{Deserialize, Serialize};
@@ -56,8 +58,10 @@ pub(crate) use text_enum;
 pub struct UnknownVariant(pub String);
 
 text_enum! {
-    /// Lifecycle of a job and of the resource it fills.
+    /// Lifecycle of a job and of the resource it fills. `pending` is for resources only: a
+    /// collected reel whose media nobody has asked for yet.
     Status {
+        Pending => "pending",
         Queued => "queued",
         Running => "running",
         Succeeded => "succeeded",
@@ -75,6 +79,7 @@ impl Status {
 text_enum! {
     /// The per-step resources, in pipeline order.
     ResourceKind {
+        Collection => "collection",
         Reel => "reel",
         Transcript => "transcript",
         Script => "script",
@@ -86,6 +91,7 @@ text_enum! {
 impl ResourceKind {
     pub fn table(self) -> &'static str {
         match self {
+            ResourceKind::Collection => "collections",
             ResourceKind::Reel => "reels",
             ResourceKind::Transcript => "transcripts",
             ResourceKind::Script => "scripts",
@@ -97,7 +103,7 @@ impl ResourceKind {
     /// The column that points at the resource this one was made from.
     pub fn parent_column(self) -> &'static str {
         match self {
-            ResourceKind::Reel => "project_id",
+            ResourceKind::Collection | ResourceKind::Reel => "project_id",
             ResourceKind::Transcript => "reel_id",
             ResourceKind::Script => "transcript_id",
             ResourceKind::Audio => "script_id",
@@ -105,10 +111,10 @@ impl ResourceKind {
         }
     }
 
-    /// The resource this one is made from; a reel's parent is its project.
+    /// The resource this one is made from; collections and reels hang off their project.
     pub fn parent(self) -> Option<ResourceKind> {
         match self {
-            ResourceKind::Reel => None,
+            ResourceKind::Collection | ResourceKind::Reel => None,
             ResourceKind::Transcript => Some(ResourceKind::Reel),
             ResourceKind::Script => Some(ResourceKind::Transcript),
             ResourceKind::Audio => Some(ResourceKind::Script),
@@ -118,6 +124,7 @@ impl ResourceKind {
 
     pub fn job_kind(self) -> JobKind {
         match self {
+            ResourceKind::Collection => JobKind::Collect,
             ResourceKind::Reel => JobKind::PrepareReel,
             ResourceKind::Transcript => JobKind::Transcribe,
             ResourceKind::Script => JobKind::Rewrite,
@@ -130,6 +137,7 @@ impl ResourceKind {
 text_enum! {
     /// What a job does. Every step kind fills one resource; `noop` exists for queue benchmarks.
     JobKind {
+        Collect => "collect",
         PrepareReel => "prepare_reel",
         Transcribe => "transcribe",
         Rewrite => "rewrite",

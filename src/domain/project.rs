@@ -56,9 +56,19 @@ pub struct StepProviders {
 }
 
 impl StepProviders {
+    /// The steps whose provider a project chooses (a reel's media preparation follows from
+    /// where the reel was collected).
+    pub const CHOSEN: [ResourceKind; 5] = [
+        ResourceKind::Collection,
+        ResourceKind::Transcript,
+        ResourceKind::Script,
+        ResourceKind::Audio,
+        ResourceKind::Video,
+    ];
+
     pub fn for_step(&self, step: ResourceKind) -> &str {
         match step {
-            ResourceKind::Reel => &self.collect,
+            ResourceKind::Collection | ResourceKind::Reel => &self.collect,
             ResourceKind::Transcript => &self.transcribe,
             ResourceKind::Script => &self.rewrite,
             ResourceKind::Audio => &self.voice,
@@ -68,7 +78,7 @@ impl StepProviders {
 
     fn for_step_mut(&mut self, step: ResourceKind) -> &mut String {
         match step {
-            ResourceKind::Reel => &mut self.collect,
+            ResourceKind::Collection | ResourceKind::Reel => &mut self.collect,
             ResourceKind::Transcript => &mut self.transcribe,
             ResourceKind::Script => &mut self.rewrite,
             ResourceKind::Audio => &mut self.voice,
@@ -78,7 +88,7 @@ impl StepProviders {
 
     pub fn step_field(step: ResourceKind) -> &'static str {
         match step {
-            ResourceKind::Reel => "collect",
+            ResourceKind::Collection | ResourceKind::Reel => "collect",
             ResourceKind::Transcript => "transcribe",
             ResourceKind::Script => "rewrite",
             ResourceKind::Audio => "voice",
@@ -87,14 +97,45 @@ impl StepProviders {
     }
 }
 
+/// Weights of the composite `trend_score` (see the README for the formula).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrendWeights {
+    /// Weight of log10(1 + plays).
+    #[schema(example = 1.0)]
+    pub plays: f64,
+    /// Weight of log10(1 + plays per hour).
+    #[schema(example = 1.0)]
+    pub velocity: f64,
+    /// Weight of the engagement rate in percent.
+    #[schema(example = 0.5)]
+    pub engagement: f64,
+    /// Weight of log2(outlier score).
+    #[schema(example = 1.0)]
+    pub outlier: f64,
+}
+
+impl Default for TrendWeights {
+    fn default() -> Self {
+        TrendWeights {
+            plays: 1.0,
+            velocity: 1.0,
+            engagement: 0.5,
+            outlier: 1.0,
+        }
+    }
+}
+
 /// Per-project settings; every field has a default from configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectSettings {
     pub words: WordRange,
     #[schema(example = 40, minimum = 5, maximum = 600)]
     pub target_duration_seconds: u32,
     pub style_preset: StylePreset,
     pub providers: StepProviders,
+    #[serde(default)]
+    pub trend_weights: TrendWeights,
 }
 
 /// A partial update of [`ProjectSettings`]; absent fields keep their value.
@@ -106,6 +147,7 @@ pub struct ProjectSettingsPatch {
     pub target_duration_seconds: Option<u32>,
     pub style_preset: Option<StylePreset>,
     pub providers: Option<StepProvidersPatch>,
+    pub trend_weights: Option<TrendWeights>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -162,6 +204,7 @@ impl Default for ProjectDefaults {
                     voice: fake(),
                     render: fake(),
                 },
+                trend_weights: TrendWeights::default(),
             },
         }
     }
@@ -220,9 +263,12 @@ impl ProjectSettings {
         if let Some(style) = patch.style_preset {
             self.style_preset = style;
         }
+        if let Some(weights) = patch.trend_weights {
+            self.trend_weights = weights;
+        }
         if let Some(providers) = patch.providers {
             let choices = [
-                (ResourceKind::Reel, providers.collect),
+                (ResourceKind::Collection, providers.collect),
                 (ResourceKind::Transcript, providers.transcribe),
                 (ResourceKind::Script, providers.rewrite),
                 (ResourceKind::Audio, providers.voice),
@@ -243,6 +289,10 @@ impl ProjectSettings {
         }
         if min > max {
             errors.push(FieldError::new("settings.words", "min must not exceed max"));
+        }
+        let TrendWeights { plays, velocity, engagement, outlier } = self.trend_weights;
+        if [plays, velocity, engagement, outlier].iter().any(|w| !(0.0..=100.0).contains(w)) {
+            errors.push(FieldError::new("settings.trend_weights", "weights must be between 0 and 100"));
         }
         if !(5..=600).contains(&self.target_duration_seconds) {
             errors.push(FieldError::new(

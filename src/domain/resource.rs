@@ -11,7 +11,7 @@ pub struct StepResource {
     pub id: Uuid,
     pub kind: ResourceKind,
     pub project_id: Uuid,
-    /// The resource this one was made from (none for reels, whose parent is the project).
+    /// The resource this one was made from (none for collections and reels, which hang off the project).
     pub parent_id: Option<Uuid>,
     pub status: Status,
     #[schema(example = "fake")]
@@ -45,9 +45,6 @@ pub struct StartStep {
     /// Provider-specific options, stored with the resource.
     #[schema(value_type = Option<Object>)]
     pub options: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Reels only: where the video comes from.
-    #[schema(example = "https://www.instagram.com/reel/C0abc123/")]
-    pub source_url: Option<String>,
 }
 
 impl ResourceKind {

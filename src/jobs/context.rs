@@ -35,6 +35,10 @@ impl JobContext {
         }
     }
 
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     pub fn call(&self) -> CallContext<'_> {
         CallContext {
             attempt: u32::try_from(self.job.attempts).unwrap_or(1),

@@ -1,6 +1,7 @@
 //! Durable background jobs: `queue` holds the transactions, `worker` runs claimed jobs, and one
 //! file per step turns a job into a provider call.
 
+pub mod collect;
 pub mod context;
 pub mod noop;
 pub mod prepare_reel;
@@ -90,6 +91,7 @@ pub type Handlers = HashMap<JobKind, Arc<dyn JobHandler>>;
 /// The handler for every job kind, backed by `providers`.
 pub fn handlers(providers: Arc<Providers>) -> Handlers {
     HashMap::from([
+        (JobKind::Collect, Arc::new(collect::CollectStep(providers.clone())) as Arc<dyn JobHandler>),
         (JobKind::PrepareReel, Arc::new(prepare_reel::PrepareReelStep(providers.clone())) as Arc<dyn JobHandler>),
         (JobKind::Transcribe, Arc::new(transcribe::TranscribeStep(providers.clone())) as Arc<dyn JobHandler>),
         (JobKind::Rewrite, Arc::new(rewrite::RewriteStep(providers.clone())) as Arc<dyn JobHandler>),

@@ -3,7 +3,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{context, JobContext, JobError, JobHandler};
-use crate::providers::{collect::PrepareReel, pick, Providers};
+use crate::{
+    db,
+    providers::{collect::PrepareReel, fake, pick, Providers},
+};
+
+/// Fake reels have no media to fetch; every other reel's video is downloaded.
+pub fn preparer_for(collector: &str) -> &'static str {
+    if collector == fake::NAME {
+        fake::NAME
+    } else {
+        "download"
+    }
+}
 
 pub struct PrepareReelStep(pub Arc<Providers>);
 
@@ -11,11 +23,12 @@ pub struct PrepareReelStep(pub Arc<Providers>);
 impl JobHandler for PrepareReelStep {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
         let reel = ctx.resource().await?;
+        let video_url = db::reels::get(ctx.pool(), reel.id).await?.and_then(|r| r.video_url);
         let request = PrepareReel {
-            source_url: reel.input.get("source_url").and_then(|v| v.as_str()).map(str::to_owned),
+            source_url: video_url,
             options: context::options(&reel),
         };
-        let prepared = pick(&self.0.collect, &reel.provider)?.prepare(&request, &ctx.call()).await?;
+        let prepared = pick(&self.0.prepare, preparer_for(&reel.provider))?.prepare(&request, &ctx.call()).await?;
         context::to_output(&prepared)
     }
 }

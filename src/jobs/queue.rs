@@ -38,7 +38,7 @@ fn resource_error(job: &Job) -> Option<ErrorInfo> {
             code: "canceled".into(),
             message: "the job was canceled".into(),
         }),
-        Status::Queued | Status::Running | Status::Succeeded => None,
+        Status::Pending | Status::Queued | Status::Running | Status::Succeeded => None,
     }
 }
 
@@ -105,6 +105,8 @@ pub struct StepRequest<'a> {
     pub parent_id: Uuid,
     pub provider: &'a str,
     pub input: serde_json::Value,
+    /// Job-only data, never shown through the API (an import's items, say).
+    pub payload: serde_json::Value,
 }
 
 /// Creates a step resource in `queued` together with the job that fills it.
@@ -117,7 +119,7 @@ pub async fn start_step(conn: &mut PgConnection, request: StepRequest<'_>, setti
             kind: request.kind.job_kind(),
             project_id: Some(request.project_id),
             resource: Some((request.kind, resource_id)),
-            payload: json!({}),
+            payload: request.payload,
             max_attempts: settings.max_attempts,
         },
     )
@@ -137,6 +139,25 @@ pub async fn start_step(conn: &mut PgConnection, request: StepRequest<'_>, setti
     .await?;
     announce(conn, &job, None).await?;
     Ok(StepStarted { resource, job })
+}
+
+/// Starts a new job for a resource that already exists (a selected reel's preparation).
+pub async fn start_for_existing(conn: &mut PgConnection, kind: ResourceKind, id: Uuid, project_id: Uuid, settings: &JobSettings) -> Result<Job, sqlx::Error> {
+    let job = db::jobs::insert(
+        &mut *conn,
+        &NewJob {
+            id: Uuid::new_v4(),
+            kind: kind.job_kind(),
+            project_id: Some(project_id),
+            resource: Some((kind, id)),
+            payload: json!({}),
+            max_attempts: settings.max_attempts,
+        },
+    )
+    .await?;
+    db::resources::requeue(&mut *conn, kind, id, job.id).await?;
+    announce(conn, &job, None).await?;
+    Ok(job)
 }
 
 pub async fn claim(pool: &PgPool, worker: &str, limit: usize, lease: Duration) -> Result<Vec<Job>, sqlx::Error> {

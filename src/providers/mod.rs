@@ -60,7 +60,9 @@ pub struct CallContext<'a> {
 
 /// Every provider this process can use, by step and name.
 pub struct Providers {
-    pub collect: BTreeMap<&'static str, Arc<dyn collect::ReelSource>>,
+    pub collect: BTreeMap<&'static str, Arc<dyn collect::Collector>>,
+    /// How a selected reel's media is prepared, by where it was collected.
+    pub prepare: BTreeMap<&'static str, Arc<dyn collect::ReelSource>>,
     pub transcribe: BTreeMap<&'static str, Arc<dyn transcribe::Transcriber>>,
     pub rewrite: BTreeMap<&'static str, Arc<dyn rewrite::Rewriter>>,
     pub voice: BTreeMap<&'static str, Arc<dyn voice::Voice>>,
@@ -68,9 +70,19 @@ pub struct Providers {
 }
 
 impl Providers {
-    pub fn from_settings(_settings: &Settings) -> Self {
+    pub fn from_settings(settings: &Settings) -> Self {
+        let mut collectors: BTreeMap<&'static str, Arc<dyn collect::Collector>> =
+            BTreeMap::from([(fake::NAME, Arc::new(collect::fake::FakeCollector) as Arc<dyn collect::Collector>)]);
+        let apify = &settings.providers.apify;
+        if let Some(token) = apify.api_key.clone().filter(|_| apify.is_configured()) {
+            collectors.insert(
+                collect::apify::NAME,
+                Arc::new(collect::apify::ApifyCollector::new(&apify.base_url, token, std::time::Duration::from_secs(apify.timeout_seconds))),
+            );
+        }
         Providers {
-            collect: BTreeMap::from([(fake::NAME, Arc::new(collect::fake::FakeReelSource) as Arc<dyn collect::ReelSource>)]),
+            collect: collectors,
+            prepare: BTreeMap::from([(fake::NAME, Arc::new(collect::fake::FakeReelSource) as Arc<dyn collect::ReelSource>)]),
             transcribe: BTreeMap::from([(fake::NAME, Arc::new(transcribe::fake::FakeTranscriber) as Arc<dyn transcribe::Transcriber>)]),
             rewrite: BTreeMap::from([(fake::NAME, Arc::new(rewrite::fake::FakeRewriter) as Arc<dyn rewrite::Rewriter>)]),
             voice: BTreeMap::from([(fake::NAME, Arc::new(voice::fake::FakeVoice) as Arc<dyn voice::Voice>)]),
@@ -81,7 +93,8 @@ impl Providers {
     /// The provider names available for a step, for validation and error messages.
     pub fn names(&self, step: ResourceKind) -> Vec<&'static str> {
         match step {
-            ResourceKind::Reel => self.collect.keys().copied().collect(),
+            ResourceKind::Collection => self.collect.keys().copied().collect(),
+            ResourceKind::Reel => self.prepare.keys().copied().collect(),
             ResourceKind::Transcript => self.transcribe.keys().copied().collect(),
             ResourceKind::Script => self.rewrite.keys().copied().collect(),
             ResourceKind::Audio => self.voice.keys().copied().collect(),

@@ -2,6 +2,7 @@
 //! `jobs::queue`, and never call providers.
 
 pub mod audio;
+pub mod collections;
 pub mod events;
 pub mod health;
 pub mod jobs;
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             scope::scope("/v1")
                 .wrap(from_fn(auth::require_token))
                 .configure(projects::configure)
+                .configure(collections::configure)
                 .configure(reels::configure)
                 .configure(transcripts::configure)
                 .configure(scripts::configure)

@@ -5,7 +5,6 @@ use super::Data;
 use crate::{
     db,
     domain::project::{validate_language, validate_name, CreateProject, FieldError, Project, StepProviders, UpdateProject},
-    domain::ResourceKind,
     error::{ApiError, Problem},
     pagination::{Page, PageQuery},
     state::AppState,
@@ -17,7 +16,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Provider names must be ones this deployment has.
 fn validate_providers(state: &AppState, providers: &StepProviders, errors: &mut Vec<FieldError>) {
-    for step in ResourceKind::ALL.iter().copied() {
+    for step in StepProviders::CHOSEN {
         let name = providers.for_step(step);
         let known = state.providers.names(step);
         if !known.contains(&name) {

@@ -1,7 +1,94 @@
-//! Step 1-2 resources: reels of a project.
-super::step_routes! {
-    kind: crate::domain::ResourceKind::Reel, tag: "reels", parent: "The project's id",
-    start: ("/projects/{id}/reels", "add_reel"),
-    list: ("/projects/{id}/reels", "list_reels"),
-    get: ("/reels/{id}", "get_reel"),
+//! Reels of a project: ranked lists, details, and selection (which prepares the reel's media).
+
+use actix_web::{get, post, web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Data;
+use crate::{
+    db,
+    domain::{
+        job::Job,
+        reel::{Reel, ReelQuery},
+        ResourceKind, Status,
+    },
+    error::{ApiError, Problem},
+    jobs::queue,
+    pagination::{decode_offset, encode_offset, Page, PageQuery},
+};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list).service(get_one).service(select);
+}
+
+#[utoipa::path(
+    tag = "reels", operation_id = "list_reels",
+    params(("id" = Uuid, Path, description = "The project's id"), ReelQuery),
+    responses(
+        (status = 200, description = "Descending by `sort`, unknown values last", body = Page<Reel>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/projects/{id}/reels")]
+pub async fn list(state: Data, project_id: web::Path<Uuid>, query: web::Query<ReelQuery>) -> Result<web::Json<Page<Reel>>, ApiError> {
+    let limit = PageQuery { limit: query.limit, cursor: None }.parse()?.limit;
+    let offset = query.cursor.as_deref().map(decode_offset).transpose()?.unwrap_or(0);
+    if query.min_plays.is_some_and(|p| p < 0) || query.max_duration.is_some_and(|d| !d.is_finite() || d < 0.0) {
+        return Err(ApiError::bad_request("invalid_query", "min_plays and max_duration must not be negative"));
+    }
+    db::projects::get(&state.pool, *project_id).await?.ok_or(ApiError::NotFound("project"))?;
+    let page = db::reels::ReelPage { offset, limit };
+    let mut items = db::reels::list(&state.pool, *project_id, &query, &page).await?;
+    let next_cursor = (items.len() > limit as usize).then(|| encode_offset(offset + i64::from(limit)));
+    items.truncate(limit as usize);
+    Ok(web::Json(Page { items, next_cursor }))
+}
+
+#[utoipa::path(
+    tag = "reels", operation_id = "get_reel",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Reel), (status = 404, body = Problem, content_type = "application/problem+json")),
+)]
+#[get("/reels/{id}")]
+pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Reel>, ApiError> {
+    db::reels::get(&state.pool, *id).await?.map(web::Json).ok_or(ApiError::NotFound("reel"))
+}
+
+/// The selected reel, and the job preparing its media when one was started.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReelSelected {
+    pub reel: Reel,
+    pub job: Option<Job>,
+}
+
+#[utoipa::path(
+    tag = "reels", operation_id = "select_reel",
+    params(("id" = Uuid, Path, description = "The project's id"), ("reel_id" = Uuid, Path)),
+    responses(
+        (status = 202, description = "Selected; its media is being prepared (download, checks, audio track)", body = ReelSelected),
+        (status = 200, description = "Already selected and prepared or being prepared", body = ReelSelected),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/projects/{id}/reels/{reel_id}/select")]
+pub async fn select(state: Data, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, ApiError> {
+    let (project_id, reel_id) = path.into_inner();
+    let mut tx = state.pool.begin().await?;
+    let reel = db::reels::get(&mut *tx, reel_id)
+        .await?
+        .filter(|reel| reel.project_id == project_id)
+        .ok_or(ApiError::NotFound("reel"))?;
+    db::reels::set_selected(&mut *tx, reel_id, true).await?;
+    let needs_media = matches!(reel.status, Status::Pending | Status::Failed | Status::Canceled);
+    let job = if needs_media {
+        Some(queue::start_for_existing(&mut tx, ResourceKind::Reel, reel_id, project_id, &state.settings.jobs).await?)
+    } else {
+        None
+    };
+    tx.commit().await?;
+    let reel = db::reels::get(&state.pool, reel_id).await?.ok_or(ApiError::NotFound("reel"))?;
+    let answer = ReelSelected { reel, job };
+    Ok(if needs_media { HttpResponse::Accepted().json(answer) } else { HttpResponse::Ok().json(answer) })
 }

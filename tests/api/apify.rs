@@ -44,6 +44,7 @@ fn accounts(limit: u32, cap: Option<u32>) -> CollectRequest {
         per_source_limit: limit,
         newer_than: Some("2 months".into()),
         max_items_cap: cap,
+        options: json!({}),
     }
 }
 
@@ -91,6 +92,7 @@ async fn hashtags_use_the_hashtag_scraper_for_reels() {
         per_source_limit: 10,
         newer_than: None,
         max_items_cap: Some(15),
+        options: json!({}),
     };
     assert_eq!(collect(&server, &request).await.unwrap().len(), 1);
 }

@@ -25,16 +25,20 @@ async fn a_project_stream_delivers_its_status_changes_in_order() {
     let project_id = project["id"].as_str().unwrap();
     let mut events = SseClient::connect(&app, &format!("?project_id={project_id}"), None).await;
 
-    app.start_step(&format!("/v1/projects/{}/reels", other["id"].as_str().unwrap()), json!({})).await;
-    let (reel, _) = app.start_step(&format!("/v1/projects/{project_id}/reels"), json!({})).await;
-    let frames = events.until(WAIT, |f| f.event == "reel.succeeded").await;
+    let fake = json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": 1});
+    app.start_collection(other["id"].as_str().unwrap(), fake.clone()).await;
+    let (collection, _) = app.start_collection(project_id, fake).await;
+    let frames = events.until(WAIT, |f| f.event == "collection.succeeded").await;
 
     assert!(frames.windows(2).all(|w| w[0].id < w[1].id), "ids increase");
     assert!(frames.iter().all(|f| f.data["project_id"] == project["id"]), "only this project");
     let kinds: Vec<&str> = frames.iter().map(|f| f.event.as_str()).filter(|k| *k != "job.progress").collect();
-    assert_eq!(kinds, ["job.queued", "reel.queued", "job.running", "reel.running", "job.succeeded", "reel.succeeded"]);
+    assert_eq!(
+        kinds,
+        ["job.queued", "collection.queued", "job.running", "collection.running", "job.succeeded", "collection.succeeded"]
+    );
     let last = frames.last().unwrap();
-    assert_eq!(last.data["resource_id"], reel["id"]);
+    assert_eq!(last.data["resource_id"], collection["id"]);
     assert_eq!(last.data["data"]["status"], "succeeded");
     let progress: Vec<i64> = frames
         .iter()
@@ -62,8 +66,8 @@ async fn a_reconnect_to_another_replica_replays_exactly_the_missed_events() {
     assert_eq!(replayed, missed, "every missed event once, in order");
 
     // Changes made through the first replica keep arriving live on the second one.
-    app.start_step(&format!("/v1/projects/{}/reels", project["id"].as_str().unwrap()), json!({})).await;
-    let live = resumed.until(WAIT, |f| f.event == "reel.succeeded").await;
+    app.collect_fake_reels(project["id"].as_str().unwrap(), 1).await;
+    let live = resumed.until(WAIT, |f| f.event == "collection.succeeded").await;
     assert_eq!(live[0].id, last + 1, "no gap between replay and live");
     assert!(live.windows(2).all(|w| w[1].id == w[0].id + 1), "contiguous: {:?}", live.iter().map(|f| f.id).collect::<Vec<_>>());
 }

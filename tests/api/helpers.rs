@@ -159,21 +159,45 @@ impl TestApp {
         self.wait_for_job(job_id, Duration::from_secs(15), |job| job["status"] == status).await
     }
 
-    /// Runs a project through every step with the fake providers; answers the ids in order.
+    /// Starts a collection and answers `(collection, job)`.
+    pub async fn start_collection(&self, project_id: &str, body: Value) -> (Value, Value) {
+        let path = format!("/v1/projects/{project_id}/collections");
+        let response = self.post(&path, &body).send().await.unwrap();
+        assert_eq!(response.status(), 202, "POST {path}: {}", response.text().await.unwrap());
+        let started: Value = response.json().await.unwrap();
+        (started["collection"].clone(), started["job"].clone())
+    }
+
+    /// Collects `count` fake reels of one account and waits until they are stored.
+    pub async fn collect_fake_reels(&self, project_id: &str, count: u32) -> Vec<Value> {
+        let body = json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": count});
+        let (_, job) = self.start_collection(project_id, body).await;
+        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
+        let reels = self.get_json(&format!("/v1/projects/{project_id}/reels?limit=100")).await;
+        reels["items"].as_array().unwrap().clone()
+    }
+
+    /// Selects a reel and waits until its media is prepared.
+    pub async fn select_reel(&self, project_id: &str, reel_id: &str) -> Value {
+        let response = self.post(&format!("/v1/projects/{project_id}/reels/{reel_id}/select"), &json!({})).send().await.unwrap();
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+        let selected: Value = response.json().await.unwrap();
+        self.wait_for_status(selected["job"]["id"].as_str().unwrap(), "succeeded").await;
+        self.get_json(&format!("/v1/reels/{reel_id}")).await
+    }
+
+    /// Runs a project through every step with the fake providers; answers the ids in order
+    /// (reel, transcript, script, audio, video).
     pub async fn run_pipeline(&self, project_id: &str) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut path = format!("/v1/projects/{project_id}/reels");
-        for next in ["transcripts", "scripts", "audio", "videos", ""] {
+        let reels = self.collect_fake_reels(project_id, 1).await;
+        let reel_id = reels[0]["id"].as_str().unwrap().to_owned();
+        self.select_reel(project_id, &reel_id).await;
+        let mut ids = vec![reel_id.clone()];
+        let mut path = format!("/v1/reels/{reel_id}/transcripts");
+        for (collection, next) in [("transcripts", "scripts"), ("scripts", "audio"), ("audio", "videos"), ("videos", "")] {
             let (resource, job) = self.start_step(&path, json!({})).await;
             self.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
             let id = resource["id"].as_str().unwrap().to_owned();
-            let collection = match resource["kind"].as_str().unwrap() {
-                "reel" => "reels",
-                "transcript" => "transcripts",
-                "script" => "scripts",
-                "audio" => "audio",
-                other => other,
-            };
             path = format!("/v1/{collection}/{id}/{next}");
             ids.push(id);
         }

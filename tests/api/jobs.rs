@@ -6,6 +6,15 @@ use serde_json::json;
 
 use crate::helpers::{problem, spawn_app};
 
+/// Two fake reels, with the fake provider's failure options.
+fn fake_collection(options: serde_json::Value) -> serde_json::Value {
+    json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": 2, "options": options})
+}
+
+fn collection_path(project_id: &str, collection: &serde_json::Value) -> String {
+    format!("/v1/projects/{project_id}/collections/{}", collection["id"].as_str().unwrap())
+}
+
 #[tokio::test]
 async fn every_step_runs_to_success_and_records_its_output() {
     let app = spawn_app().await;
@@ -13,8 +22,8 @@ async fn every_step_runs_to_success_and_records_its_output() {
     let ids = app.run_pipeline(project["id"].as_str().unwrap()).await;
 
     let reel = app.get_json(&format!("/v1/reels/{}", ids[0])).await;
-    assert_eq!((reel["status"].as_str(), reel["output"]["width"].as_u64()), (Some("succeeded"), Some(1080)));
-    assert_eq!(reel["parent_id"], json!(null));
+    assert_eq!((reel["status"].as_str(), reel["media"]["width"].as_u64()), (Some("succeeded"), Some(1080)));
+    assert_eq!(reel["selected"], true);
 
     let transcript = app.get_json(&format!("/v1/transcripts/{}", ids[1])).await;
     assert_eq!(transcript["parent_id"], json!(ids[0]));
@@ -47,31 +56,27 @@ async fn every_step_runs_to_success_and_records_its_output() {
 async fn a_retryable_failure_is_retried_until_it_succeeds() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
-    let (reel, job) = app
-        .start_step(
-            &format!("/v1/projects/{}/reels", project["id"].as_str().unwrap()),
-            json!({"options": {"fail": "retryable", "fail_attempts": 2}}),
-        )
-        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"fail": "retryable", "fail_attempts": 2}))).await;
     let job = app.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
     assert_eq!(job["attempts"], 3);
     assert_eq!(job["last_error"]["code"], "provider_retryable", "the last failure stays visible");
-    let reel = app.get_json(&format!("/v1/reels/{}", reel["id"].as_str().unwrap())).await;
-    assert_eq!((reel["status"].as_str(), &reel["error"]), (Some("succeeded"), &json!(null)));
+    let collection = app.get_json(&collection_path(project_id, &collection)).await;
+    assert_eq!((collection["status"].as_str(), &collection["error"]), (Some("succeeded"), &json!(null)));
+    assert_eq!(collection["counts"]["added"], 2);
 }
 
 #[tokio::test]
 async fn retryable_failures_stop_at_max_attempts() {
     let app = spawn_app_with_attempts(3).await;
     let project = app.create_project(json!({"name": "p"})).await;
-    let (reel, job) = app
-        .start_step(&format!("/v1/projects/{}/reels", project["id"].as_str().unwrap()), json!({"options": {"fail": "retryable"}}))
-        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"fail": "retryable"}))).await;
     let job = app.wait_for_status(job["id"].as_str().unwrap(), "failed").await;
     assert_eq!(job["attempts"], 3);
-    let reel = app.get_json(&format!("/v1/reels/{}", reel["id"].as_str().unwrap())).await;
-    assert_eq!(reel["status"], "failed");
-    assert_eq!(reel["error"]["message"], "fake provider failed attempt 3 on purpose");
+    let collection = app.get_json(&collection_path(project_id, &collection)).await;
+    assert_eq!(collection["status"], "failed");
+    assert_eq!(collection["error"]["message"], "fake provider failed attempt 3 on purpose");
 }
 
 async fn spawn_app_with_attempts(attempts: i32) -> crate::helpers::TestApp {
@@ -82,14 +87,14 @@ async fn spawn_app_with_attempts(attempts: i32) -> crate::helpers::TestApp {
 async fn a_fatal_failure_is_not_retried() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
-    let (reel, job) = app
-        .start_step(&format!("/v1/projects/{}/reels", project["id"].as_str().unwrap()), json!({"options": {"fail": "fatal"}}))
-        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"fail": "fatal"}))).await;
     let job = app.wait_for_status(job["id"].as_str().unwrap(), "failed").await;
     assert_eq!(job["attempts"], 1);
     assert_eq!(job["last_error"], json!({"code": "fake_failure", "message": "fake provider failed on purpose"}));
-    let reel = app.get_json(&format!("/v1/reels/{}", reel["id"].as_str().unwrap())).await;
-    assert_eq!(reel["error"]["code"], "fake_failure");
+    let collection = app.get_json(&collection_path(project_id, &collection)).await;
+    assert_eq!(collection["error"]["code"], "fake_failure");
+    assert_eq!(app.get_json(&format!("/v1/projects/{project_id}/reels")).await["items"], json!([]));
 }
 
 #[tokio::test]
@@ -97,9 +102,8 @@ async fn cancel_stops_a_running_job_promptly_and_retry_runs_it_again() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
     // Four stages of 1.5 s: six seconds unless canceled.
-    let (reel, job) = app
-        .start_step(&format!("/v1/projects/{}/reels", project["id"].as_str().unwrap()), json!({"options": {"delay_ms": 1500}}))
-        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"delay_ms": 1500}))).await;
     let job_id = job["id"].as_str().unwrap();
     app.wait_for_status(job_id, "running").await;
 
@@ -112,8 +116,8 @@ async fn cancel_stops_a_running_job_promptly_and_retry_runs_it_again() {
     let took = asked.elapsed();
     assert!(took < Duration::from_millis(1500), "stopped mid-stage, not at the end ({took:?})");
     assert_eq!(canceled["last_error"]["code"], "canceled");
-    let reel_path = format!("/v1/reels/{}", reel["id"].as_str().unwrap());
-    assert_eq!(app.get_json(&reel_path).await["status"], "canceled");
+    let collection_path = collection_path(project_id, &collection);
+    assert_eq!(app.get_json(&collection_path).await["status"], "canceled");
 
     let (status, body) = problem(app.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({})).send().await.unwrap()).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("job_not_active")));
@@ -122,7 +126,7 @@ async fn cancel_stops_a_running_job_promptly_and_retry_runs_it_again() {
     assert_eq!(retried.status(), 202);
     let done = app.wait_for_job(job_id, Duration::from_secs(15), |j| j["status"] == "succeeded").await;
     assert_eq!(done["attempts"], 1);
-    assert_eq!(app.get_json(&reel_path).await["status"], "succeeded");
+    assert_eq!(app.get_json(&collection_path).await["status"], "succeeded");
 
     let (status, body) = problem(app.post(&format!("/v1/jobs/{job_id}/retry"), &json!({})).send().await.unwrap()).await;
     assert_eq!((status, body["code"].as_str()), (409, Some("job_not_retryable")));
@@ -134,9 +138,10 @@ async fn a_queued_job_is_canceled_at_once() {
     let settings = crate::helpers::test_settings(&crate::helpers::fresh_database_url());
     let app = crate::helpers::start(settings, false).await;
     let project = app.create_project(json!({"name": "p"})).await;
-    let (reel, job) = app.start_step(&format!("/v1/projects/{}/reels", project["id"].as_str().unwrap()), json!({})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let (collection, job) = app.start_collection(project_id, fake_collection(json!({}))).await;
     let response = app.post(&format!("/v1/jobs/{}/cancel", job["id"].as_str().unwrap()), &json!({})).send().await.unwrap();
     let canceled: serde_json::Value = response.json().await.unwrap();
     assert_eq!(canceled["status"], "canceled");
-    assert_eq!(app.get_json(&format!("/v1/reels/{}", reel["id"].as_str().unwrap())).await["status"], "canceled");
+    assert_eq!(app.get_json(&collection_path(project_id, &collection)).await["status"], "canceled");
 }

@@ -106,29 +106,55 @@ async fn bad_ids_cursors_limits_and_routes_are_4xx() {
 }
 
 #[tokio::test]
+async fn starting_a_collection_checks_source_provider_and_limits() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let collections = format!("/v1/projects/{}/collections", project["id"].as_str().unwrap());
+
+    let cases = [
+        (json!({"source": "apify", "accounts": ["a"], "provider": "apify-deluxe"}), 422, "unknown_provider"),
+        (json!({"source": "apify", "accounts": ["a"], "provider": "apify"}), 422, "unknown_provider"),
+        (json!({"source": "apify"}), 422, "validation_failed"),
+        (json!({"source": "apify", "accounts": [" "]}), 422, "validation_failed"),
+        (json!({"source": "apify", "accounts": ["a"], "per_source_limit": 0}), 422, "validation_failed"),
+        (json!({"source": "apify", "hashtags": ["a"], "max_items": 20000}), 422, "validation_failed"),
+        (json!({"source": "apify", "accounts": ["a"], "surprise": true}), 422, "invalid_body"),
+        (json!({"source": "tiktok", "accounts": ["a"]}), 422, "invalid_body"),
+        (json!({"accounts": ["a"]}), 422, "invalid_body"),
+        (json!({"source": "import", "items": []}), 422, "validation_failed"),
+        (json!({"source": "import", "items": "all of them"}), 422, "invalid_body"),
+    ];
+    for (body, status, code) in cases {
+        let (got, problem) = problem(app.post(&collections, &body).send().await.unwrap()).await;
+        assert_eq!((got, problem["code"].as_str().unwrap()), (status, code), "{body}: {problem}");
+    }
+    assert_eq!(app.get_json(&collections).await["items"], json!([]));
+    assert_eq!(app.get_json("/v1/jobs").await["items"], json!([]));
+}
+
+#[tokio::test]
 async fn starting_a_step_checks_provider_parent_and_fields() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
-    let reels = format!("/v1/projects/{}/reels", project["id"].as_str().unwrap());
+    let project_id = project["id"].as_str().unwrap();
+    let reels = app.collect_fake_reels(project_id, 2).await;
 
+    // A transcript can only start from a reel whose media is ready.
+    let pending = format!("/v1/reels/{}/transcripts", reels[1]["id"].as_str().unwrap());
+    let (status, body) = problem(app.post(&pending, &json!({})).send().await.unwrap()).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("parent_not_ready")));
+    assert!(body["detail"].as_str().unwrap().contains("pending"), "{body}");
+
+    app.select_reel(project_id, reels[0]["id"].as_str().unwrap()).await;
+    let transcripts = format!("/v1/reels/{}/transcripts", reels[0]["id"].as_str().unwrap());
     let cases = [
-        (json!({"provider": "apify-deluxe"}), 422, "unknown_provider"),
-        (json!({"source_url": "ftp://example.com/x"}), 422, "validation_failed"),
-        (json!({"source_url": "not a url"}), 422, "validation_failed"),
+        (json!({"provider": "whisper-9000"}), 422, "unknown_provider"),
         (json!({"options": "should be an object"}), 422, "invalid_body"),
-        (json!({"surprise": true}), 422, "invalid_body"),
+        (json!({"source_url": "https://example.com"}), 422, "invalid_body"),
     ];
     for (body, status, code) in cases {
-        let (got, problem) = problem(app.post(&reels, &body).send().await.unwrap()).await;
+        let (got, problem) = problem(app.post(&transcripts, &body).send().await.unwrap()).await;
         assert_eq!((got, problem["code"].as_str().unwrap()), (status, code), "{body}");
     }
-    assert_eq!(app.get_json(&reels).await["items"], json!([]));
-
-    // A transcript can only start from a reel that succeeded.
-    let (reel, _) = app.start_step(&reels, json!({"options": {"delay_ms": 300}})).await;
-    let transcripts = format!("/v1/reels/{}/transcripts", reel["id"].as_str().unwrap());
-    let (status, body) = problem(app.post(&transcripts, &json!({})).send().await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("parent_not_ready")));
-    let (status, body) = problem(app.post(&transcripts, &json!({"source_url": "https://example.com"})).send().await.unwrap()).await;
-    assert_eq!((status, body["errors"][0]["field"].as_str()), (422, Some("source_url")));
+    assert_eq!(app.get_json(&transcripts).await["items"], json!([]));
 }

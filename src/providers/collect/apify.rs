@@ -15,7 +15,8 @@ use crate::providers::{
     CallContext, ProviderError,
 };
 
-const PROVIDER: &str = "apify";
+pub const NAME: &str = "apify";
+const PROVIDER: &str = NAME;
 const REEL_SCRAPER: &str = "apify~instagram-reel-scraper";
 const HASHTAG_SCRAPER: &str = "apify~instagram-hashtag-scraper";
 /// Runs expected to return more items than this go straight to the asynchronous form.

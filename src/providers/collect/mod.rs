@@ -48,6 +48,8 @@ pub struct CollectRequest {
     pub newer_than: Option<String>,
     /// A cap on the whole run (what a pay-per-result scraper may charge for).
     pub max_items_cap: Option<u32>,
+    /// Provider-specific options.
+    pub options: serde_json::Value,
 }
 
 impl CollectRequest {

@@ -1,0 +1,322 @@
+//! Reels as collected items: merging batches, metric history, ranking.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        project::TrendWeights,
+        reel::{caption_language, Reel, ReelMetrics, ReelQuery, ReelSort},
+        ErrorInfo, Status,
+    },
+    providers::collect::normalize::ReelCandidate,
+};
+
+#[derive(sqlx::FromRow)]
+struct ReelRow {
+    id: Uuid,
+    project_id: Uuid,
+    collection_id: Option<Uuid>,
+    #[sqlx(try_from = "String")]
+    status: Status,
+    provider: String,
+    job_id: Option<Uuid>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    selected: bool,
+    external_id: Option<String>,
+    url: Option<String>,
+    caption: Option<String>,
+    caption_language: Option<String>,
+    hashtags: Vec<String>,
+    owner_username: Option<String>,
+    owner_id: Option<String>,
+    posted_at: Option<DateTime<Utc>>,
+    video_url: Option<String>,
+    cover_url: Option<String>,
+    duration_ms: Option<i64>,
+    width: Option<i32>,
+    height: Option<i32>,
+    plays: Option<i64>,
+    views: Option<i64>,
+    likes: Option<i64>,
+    comments: Option<i64>,
+    shares: Option<i64>,
+    engagement_rate: Option<f64>,
+    velocity: Option<f64>,
+    recent_velocity: Option<f64>,
+    outlier_score: Option<f64>,
+    trend_score: Option<f64>,
+    output: Option<serde_json::Value>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ReelRow> for Reel {
+    fn from(row: ReelRow) -> Self {
+        Reel {
+            id: row.id,
+            project_id: row.project_id,
+            collection_id: row.collection_id,
+            status: row.status,
+            provider: row.provider,
+            job_id: row.job_id,
+            error: ErrorInfo::from_parts(row.error_code, row.error_message),
+            selected: row.selected,
+            external_id: row.external_id.unwrap_or_default(),
+            url: row.url,
+            caption: row.caption,
+            caption_language: row.caption_language,
+            hashtags: row.hashtags,
+            owner_username: row.owner_username,
+            owner_id: row.owner_id,
+            posted_at: row.posted_at,
+            video_url: row.video_url,
+            cover_url: row.cover_url,
+            duration_ms: row.duration_ms,
+            width: row.width,
+            height: row.height,
+            metrics: ReelMetrics {
+                plays: row.plays,
+                views: row.views,
+                likes: row.likes,
+                comments: row.comments,
+                shares: row.shares,
+                engagement_rate: row.engagement_rate,
+                velocity: row.velocity,
+                recent_velocity: row.recent_velocity,
+                outlier_score: row.outlier_score,
+                trend_score: row.trend_score,
+            },
+            media: row.output,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, project_id, collection_id, status, provider, job_id, error_code, error_message, selected,
+    external_id, url, caption, caption_language, hashtags, owner_username, owner_id, posted_at, video_url,
+    cover_url, duration_ms, width, height, plays, views, likes, comments, shares, engagement_rate, velocity,
+    recent_velocity, outlier_score, trend_score, output, created_at, updated_at";
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Reel>, sqlx::Error> {
+    sqlx::query_as::<_, ReelRow>(&format!("SELECT {COLUMNS} FROM reels WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(|row| row.map(Into::into))
+}
+
+/// How a batch landed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MergeCounts {
+    pub added: u32,
+    pub merged: u32,
+}
+
+/// Inserts new reels and merges known ones (same `external_id` in the project): counts are
+/// refreshed, text fields keep their old value when the new item lacks one. Every item also
+/// records a metric snapshot. One statement per table, whatever the batch size.
+pub async fn merge_batch(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    collection_id: Uuid,
+    provider: &str,
+    candidates: &[ReelCandidate],
+) -> Result<MergeCounts, sqlx::Error> {
+    if candidates.is_empty() {
+        return Ok(MergeCounts::default());
+    }
+    let column = |f: &dyn Fn(&ReelCandidate) -> Option<String>| candidates.iter().map(f).collect::<Vec<_>>();
+    let number = |f: &dyn Fn(&ReelCandidate) -> Option<i64>| candidates.iter().map(f).collect::<Vec<_>>();
+    let ids: Vec<Uuid> = candidates.iter().map(|_| Uuid::new_v4()).collect();
+    let external: Vec<&str> = candidates.iter().map(|c| c.external_id.as_str()).collect();
+    let hashtags: Vec<serde_json::Value> = candidates.iter().map(|c| serde_json::json!(c.hashtags)).collect();
+    let posted: Vec<Option<DateTime<Utc>>> = candidates.iter().map(|c| c.posted_at).collect();
+    let widths: Vec<Option<i32>> = candidates.iter().map(|c| c.width).collect();
+    let heights: Vec<Option<i32>> = candidates.iter().map(|c| c.height).collect();
+    let languages = column(&|c| c.caption.as_deref().and_then(caption_language).map(str::to_owned));
+    let rows: Vec<(Uuid, bool)> = sqlx::query_as(
+        "INSERT INTO reels (id, project_id, collection_id, status, provider, external_id, short_code, url, caption,
+             caption_language, hashtags, owner_username, owner_id, posted_at, video_url, cover_url, duration_ms,
+             width, height, plays, views, likes, comments, shares)
+         SELECT u.id, $1, $2, 'pending', $3, u.external_id, u.short_code, u.url, u.caption, u.caption_language,
+             ARRAY(SELECT jsonb_array_elements_text(u.hashtags)), u.owner_username, u.owner_id, u.posted_at,
+             u.video_url, u.cover_url, u.duration_ms, u.width, u.height, u.plays, u.views, u.likes, u.comments, u.shares
+         FROM UNNEST($4::uuid[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[],
+             $11::text[], $12::text[], $13::timestamptz[], $14::text[], $15::text[], $16::int8[], $17::int4[],
+             $18::int4[], $19::int8[], $20::int8[], $21::int8[], $22::int8[], $23::int8[])
+             AS u(id, external_id, short_code, url, caption, caption_language, hashtags, owner_username, owner_id,
+                  posted_at, video_url, cover_url, duration_ms, width, height, plays, views, likes, comments, shares)
+         ON CONFLICT (project_id, external_id) DO UPDATE SET
+             collection_id = EXCLUDED.collection_id,
+             url = COALESCE(EXCLUDED.url, reels.url),
+             caption = COALESCE(EXCLUDED.caption, reels.caption),
+             caption_language = COALESCE(EXCLUDED.caption_language, reels.caption_language),
+             hashtags = CASE WHEN cardinality(EXCLUDED.hashtags) > 0 THEN EXCLUDED.hashtags ELSE reels.hashtags END,
+             owner_username = COALESCE(EXCLUDED.owner_username, reels.owner_username),
+             owner_id = COALESCE(EXCLUDED.owner_id, reels.owner_id),
+             posted_at = COALESCE(EXCLUDED.posted_at, reels.posted_at),
+             video_url = COALESCE(EXCLUDED.video_url, reels.video_url),
+             cover_url = COALESCE(EXCLUDED.cover_url, reels.cover_url),
+             duration_ms = COALESCE(EXCLUDED.duration_ms, reels.duration_ms),
+             width = COALESCE(EXCLUDED.width, reels.width),
+             height = COALESCE(EXCLUDED.height, reels.height),
+             plays = COALESCE(EXCLUDED.plays, reels.plays),
+             views = COALESCE(EXCLUDED.views, reels.views),
+             likes = CASE WHEN EXCLUDED.plays IS NOT NULL THEN EXCLUDED.likes ELSE reels.likes END,
+             comments = COALESCE(EXCLUDED.comments, reels.comments),
+             shares = COALESCE(EXCLUDED.shares, reels.shares),
+             updated_at = now()
+         RETURNING id, (xmax = 0) AS inserted",
+    )
+    .bind(project_id)
+    .bind(collection_id)
+    .bind(provider)
+    .bind(&ids)
+    .bind(&external)
+    .bind(column(&|c| c.short_code.clone()))
+    .bind(column(&|c| c.url.clone()))
+    .bind(column(&|c| c.caption.clone()))
+    .bind(languages)
+    .bind(&hashtags)
+    .bind(column(&|c| c.owner_username.clone()))
+    .bind(column(&|c| c.owner_id.clone()))
+    .bind(&posted)
+    .bind(column(&|c| Some(c.video_url.clone())))
+    .bind(column(&|c| c.cover_url.clone()))
+    .bind(number(&|c| c.duration_ms))
+    .bind(&widths)
+    .bind(&heights)
+    .bind(number(&|c| c.plays))
+    .bind(number(&|c| c.views))
+    .bind(number(&|c| c.likes))
+    .bind(number(&|c| c.comments))
+    .bind(number(&|c| c.shares))
+    .fetch_all(&mut *conn)
+    .await?;
+
+    let reel_ids: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+    sqlx::query(
+        "INSERT INTO reel_snapshots (reel_id, observed_at, plays, likes, comments, shares)
+         SELECT * FROM UNNEST($1::uuid[], $2::timestamptz[], $3::int8[], $4::int8[], $5::int8[], $6::int8[])
+         ON CONFLICT (reel_id, observed_at) DO UPDATE SET plays = EXCLUDED.plays, likes = EXCLUDED.likes,
+             comments = EXCLUDED.comments, shares = EXCLUDED.shares",
+    )
+    .bind(&reel_ids)
+    .bind(vec![Utc::now(); reel_ids.len()])
+    .bind(number(&|c| c.plays))
+    .bind(number(&|c| c.likes))
+    .bind(number(&|c| c.comments))
+    .bind(number(&|c| c.shares))
+    .execute(&mut *conn)
+    .await?;
+
+    let added = rows.iter().filter(|(_, inserted)| *inserted).count() as u32;
+    Ok(MergeCounts {
+        added,
+        merged: rows.len() as u32 - added,
+    })
+}
+
+/// Recomputes every derived metric of a project's reels (the owner medians move with each batch).
+/// The formula is documented in the README.
+pub async fn recompute_metrics(db: impl PgExecutor<'_>, project_id: Uuid, weights: &TrendWeights) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "WITH owners AS (
+             SELECT owner_username, COUNT(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY plays) AS median
+             FROM reels WHERE project_id = $1 AND plays IS NOT NULL AND owner_username IS NOT NULL
+             GROUP BY owner_username),
+         latest AS (
+             SELECT s.reel_id, s.plays, s.observed_at,
+                    row_number() OVER (PARTITION BY s.reel_id ORDER BY s.observed_at DESC) AS rank
+             FROM reel_snapshots s JOIN reels r ON r.id = s.reel_id
+             WHERE r.project_id = $1 AND s.plays IS NOT NULL),
+         recent AS (
+             SELECT a.reel_id, (a.plays - b.plays)::float8
+                    / GREATEST(EXTRACT(EPOCH FROM a.observed_at - b.observed_at) / 3600.0, 1.0 / 60) AS velocity
+             FROM latest a JOIN latest b ON a.reel_id = b.reel_id AND a.rank = 1 AND b.rank = 2),
+         computed AS (
+             SELECT r.id,
+                 CASE WHEN r.plays > 0 THEN (COALESCE(r.likes, 0) + COALESCE(r.comments, 0) + COALESCE(r.shares, 0))::float8 / r.plays END AS engagement_rate,
+                 CASE WHEN r.plays IS NOT NULL AND r.posted_at IS NOT NULL
+                      THEN r.plays / GREATEST(EXTRACT(EPOCH FROM now() - r.posted_at) / 3600.0, 1.0) END AS velocity,
+                 recent.velocity AS recent_velocity,
+                 CASE WHEN o.n >= 3 AND o.median > 0 THEN r.plays / o.median END AS outlier_score
+             FROM reels r
+             LEFT JOIN owners o ON o.owner_username = r.owner_username
+             LEFT JOIN recent ON recent.reel_id = r.id
+             WHERE r.project_id = $1)
+         UPDATE reels r SET
+             engagement_rate = c.engagement_rate,
+             velocity = c.velocity,
+             recent_velocity = c.recent_velocity,
+             outlier_score = c.outlier_score,
+             trend_score = CASE WHEN r.plays IS NULL THEN NULL ELSE
+                 $2 * log(1 + r.plays::float8)
+                 + $3 * log(1 + GREATEST(COALESCE(c.recent_velocity, c.velocity, 0), 0))
+                 + $4 * 100 * COALESCE(c.engagement_rate, 0)
+                 + $5 * COALESCE(GREATEST(ln(GREATEST(c.outlier_score, 1e-9)) / ln(2), -3), 0) END
+         FROM computed c WHERE r.id = c.id",
+    )
+    .bind(project_id)
+    .bind(weights.plays)
+    .bind(weights.velocity)
+    .bind(weights.engagement)
+    .bind(weights.outlier)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// A page of a project's reels in `query`'s order (descending, unknown values last). The cursor
+/// is the offset: rankings change as metrics are refreshed, so a keyset over a moving score
+/// would skip or repeat rows just as well, and offsets stay simple for clients.
+pub async fn list(db: impl PgExecutor<'_>, project_id: Uuid, query: &ReelQuery, page: &ReelPage) -> Result<Vec<Reel>, sqlx::Error> {
+    let sort = query.sort.unwrap_or(ReelSort::TrendScore).column();
+    let hashtag = query.hashtag.as_deref().map(|h| h.trim_start_matches('#').to_lowercase());
+    let owner = query.owner.as_deref().map(|o| o.trim_start_matches('@').to_lowercase());
+    sqlx::query_as::<_, ReelRow>(&format!(
+        "SELECT {COLUMNS} FROM reels
+         WHERE project_id = $1
+           AND ($2::int8 IS NULL OR plays >= $2)
+           AND ($3::float8 IS NULL OR duration_ms <= $3 * 1000)
+           AND ($4::timestamptz IS NULL OR posted_at > $4)
+           AND ($5::text IS NULL OR owner_username = $5)
+           AND ($6::text IS NULL OR $6 = ANY(hashtags))
+           AND ($7::text IS NULL OR caption_language = $7)
+           AND ($8::bool IS NULL OR selected = $8)
+         ORDER BY {sort} DESC NULLS LAST, id
+         OFFSET $9 LIMIT $10"
+    ))
+    .bind(project_id)
+    .bind(query.min_plays)
+    .bind(query.max_duration)
+    .bind(query.posted_after)
+    .bind(owner)
+    .bind(hashtag)
+    .bind(query.language.as_deref())
+    .bind(query.selected)
+    .bind(page.offset)
+    .bind(i64::from(page.limit) + 1)
+    .fetch_all(db)
+    .await
+    .map(|rows| rows.into_iter().map(Into::into).collect())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ReelPage {
+    pub offset: i64,
+    pub limit: u32,
+}
+
+pub async fn set_selected(db: impl PgExecutor<'_>, id: Uuid, selected: bool) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reels SET selected = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(selected)
+        .execute(db)
+        .await?;
+    Ok(())
+}

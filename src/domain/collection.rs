@@ -1,0 +1,97 @@
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{ErrorInfo, Status};
+use crate::providers::collect::normalize::Rejection;
+
+/// A batch of reels gathered from one source.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Collection {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    /// `apify` (scraped), `import` (a dataset export) or `files`.
+    #[schema(example = "apify")]
+    pub source: String,
+    #[schema(example = "apify")]
+    pub provider: String,
+    /// The request, as given (imported items are not repeated here).
+    #[schema(value_type = Object)]
+    pub parameters: serde_json::Value,
+    pub status: Status,
+    pub job_id: Option<Uuid>,
+    pub counts: CollectionCounts,
+    /// Items that could not be used, with the reason.
+    pub problems: Vec<Problem>,
+    pub error: Option<ErrorInfo>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CollectionCounts {
+    /// Items the source returned.
+    pub received: u32,
+    /// New reels.
+    pub added: u32,
+    /// Items that matched a reel already in the project (its metrics were updated).
+    pub merged: u32,
+    /// Items that could not be used (see `problems`).
+    pub rejected: u32,
+}
+
+/// One unusable item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    /// The item's shortCode, id or URL, else its position (`#3`).
+    pub item: String,
+    pub reason: String,
+}
+
+impl From<Rejection> for Problem {
+    fn from(rejection: Rejection) -> Self {
+        Problem {
+            item: rejection.item,
+            reason: rejection.reason,
+        }
+    }
+}
+
+/// What the collect job stores as the collection's output.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CollectionOutcome {
+    pub counts: CollectionCounts,
+    pub problems: Vec<Problem>,
+}
+
+/// Starts a collection.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(tag = "source", rename_all = "snake_case", deny_unknown_fields)]
+pub enum NewCollection {
+    /// Scrape Instagram by accounts and/or hashtags.
+    Apify {
+        /// Usernames, profile URLs or reel URLs.
+        #[serde(default)]
+        accounts: Vec<String>,
+        /// With or without `#`; reels only.
+        #[serde(default)]
+        hashtags: Vec<String>,
+        /// Reels per account or hashtag (1 to 1000, default 30).
+        per_source_limit: Option<u32>,
+        /// `2025-01-01`, an ISO time, or `2 months` (accounts only).
+        newer_than: Option<String>,
+        /// A cap on the whole run (1 to 10000).
+        max_items: Option<u32>,
+        /// The collector (default: the project's `collect` provider).
+        provider: Option<String>,
+        /// Provider-specific options.
+        #[schema(value_type = Option<Object>)]
+        options: Option<serde_json::Map<String, serde_json::Value>>,
+    },
+    /// An Apify dataset export (or anything in its shape).
+    Import {
+        #[schema(value_type = Vec<Object>)]
+        items: Vec<serde_json::Value>,
+    },
+}

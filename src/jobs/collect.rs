@@ -1,0 +1,108 @@
+use std::{collections::HashMap, sync::Arc};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{context, JobContext, JobError, JobHandler};
+use crate::{
+    db,
+    domain::collection::{CollectionCounts, CollectionOutcome, Problem},
+    providers::{
+        collect::{normalize::normalize_all, normalize::ReelCandidate, CollectRequest, CollectTarget},
+        pick, Providers,
+    },
+};
+
+/// Problems kept per collection; the counts still say how many items were rejected.
+const PROBLEMS_KEPT: usize = 1000;
+
+pub struct CollectStep(pub Arc<Providers>);
+
+#[derive(serde::Deserialize)]
+struct ApifyParameters {
+    #[serde(default)]
+    accounts: Vec<String>,
+    #[serde(default)]
+    hashtags: Vec<String>,
+    per_source_limit: u32,
+    newer_than: Option<String>,
+    max_items: Option<u32>,
+}
+
+impl CollectStep {
+    async fn scrape(&self, ctx: &JobContext, provider: &str, input: &Value, options: Value) -> Result<Vec<Value>, JobError> {
+        let parameters: ApifyParameters = serde_json::from_value(input.clone())
+            .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
+        let collector = pick(&self.0.collect, provider)?;
+        let targets = [
+            CollectTarget::Accounts(parameters.accounts),
+            CollectTarget::Hashtags(parameters.hashtags),
+        ];
+        let mut items = Vec::new();
+        for target in targets {
+            if matches!(&target, CollectTarget::Accounts(l) | CollectTarget::Hashtags(l) if l.is_empty()) {
+                continue;
+            }
+            let request = CollectRequest {
+                target,
+                per_source_limit: parameters.per_source_limit,
+                newer_than: parameters.newer_than.clone(),
+                max_items_cap: parameters.max_items,
+                options: options.clone(),
+            };
+            items.extend(collector.collect(&request, &ctx.call()).await?);
+        }
+        Ok(items)
+    }
+}
+
+/// Keeps the last occurrence of each reel: a batch may list one reel twice.
+fn deduplicate(candidates: Vec<ReelCandidate>) -> (Vec<ReelCandidate>, u32) {
+    let total = candidates.len();
+    let mut last: HashMap<String, ReelCandidate> = HashMap::with_capacity(total);
+    let mut order = Vec::with_capacity(total);
+    for candidate in candidates {
+        if last.insert(candidate.external_id.clone(), candidate.clone()).is_none() {
+            order.push(candidate.external_id);
+        }
+    }
+    let unique: Vec<ReelCandidate> = order.into_iter().filter_map(|id| last.remove(&id)).collect();
+    let repeats = (total - unique.len()) as u32;
+    (unique, repeats)
+}
+
+#[async_trait]
+impl JobHandler for CollectStep {
+    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+        let collection = ctx.resource().await?;
+        let project = ctx.project(&collection).await?;
+        let items: Vec<Value> = match collection.input.get("source").and_then(Value::as_str) {
+            Some("import") => serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
+                .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?,
+            Some("apify") => {
+                self.scrape(ctx, &collection.provider, &collection.input, context::options(&collection))
+                    .await?
+            }
+            other => return Err(JobError::fatal("invalid_parameters", format!("unknown source {other:?}"))),
+        };
+        ctx.call().progress.report(70, "merging").await;
+
+        let (candidates, rejections) = normalize_all(&items);
+        let (unique, repeats) = deduplicate(candidates);
+        let mut tx = ctx.pool().begin().await?;
+        let merged = db::reels::merge_batch(&mut tx, project.id, collection.id, &collection.provider, &unique).await?;
+        db::reels::recompute_metrics(&mut *tx, project.id, &project.settings.trend_weights).await?;
+        tx.commit().await?;
+
+        let outcome = CollectionOutcome {
+            counts: CollectionCounts {
+                received: items.len() as u32,
+                added: merged.added,
+                merged: merged.merged + repeats,
+                rejected: rejections.len() as u32,
+            },
+            problems: rejections.into_iter().take(PROBLEMS_KEPT).map(Problem::from).collect(),
+        };
+        context::to_output(&outcome)
+    }
+}

@@ -1,0 +1,186 @@
+use actix_web::{get, post, web, HttpResponse};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Data;
+use crate::{
+    db,
+    domain::{
+        collection::{Collection, CollectionOutcome, NewCollection},
+        job::Job,
+        resource::StepResource,
+        ResourceKind,
+    },
+    error::{ApiError, Problem},
+    jobs::queue::{self, StepRequest},
+    pagination::{Page, PageQuery},
+    state::AppState,
+};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create).service(list).service(get_one);
+}
+
+const MAX_SOURCES: usize = 50;
+const MAX_IMPORT_ITEMS: usize = 100_000;
+
+/// The answer to starting a collection.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CollectionStarted {
+    pub collection: Collection,
+    pub job: Job,
+}
+
+fn to_collection(resource: StepResource) -> Collection {
+    let outcome: CollectionOutcome = resource
+        .output
+        .and_then(|output| serde_json::from_value(output).ok())
+        .unwrap_or_default();
+    Collection {
+        id: resource.id,
+        project_id: resource.project_id,
+        source: resource.input.get("source").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        provider: resource.provider,
+        parameters: resource.input,
+        status: resource.status,
+        job_id: resource.job_id,
+        counts: outcome.counts,
+        problems: outcome.problems,
+        error: resource.error,
+        created_at: resource.created_at,
+        updated_at: resource.updated_at,
+    }
+}
+
+fn validate_sources(field: &str, sources: &[String]) -> Result<Vec<String>, ApiError> {
+    if sources.len() > MAX_SOURCES {
+        return Err(ApiError::validation(field, format!("at most {MAX_SOURCES} entries")));
+    }
+    sources
+        .iter()
+        .map(|source| {
+            let trimmed = source.trim();
+            if trimmed.is_empty() || trimmed.len() > 300 || trimmed.chars().any(char::is_control) {
+                Err(ApiError::validation(field, "entries must be non-empty names or URLs"))
+            } else {
+                Ok(trimmed.to_owned())
+            }
+        })
+        .collect()
+}
+
+/// Checks the request and splits it into what the API shows (`input`) and what only the job
+/// needs (`payload`).
+fn plan(state: &AppState, project_provider: &str, request: NewCollection) -> Result<(String, Value, Value), ApiError> {
+    match request {
+        NewCollection::Apify { accounts, hashtags, per_source_limit, newer_than, max_items, provider, options } => {
+            let accounts = validate_sources("accounts", &accounts)?;
+            let hashtags = validate_sources("hashtags", &hashtags)?;
+            if accounts.is_empty() && hashtags.is_empty() {
+                return Err(ApiError::validation("accounts", "give at least one account or hashtag"));
+            }
+            let per_source_limit = per_source_limit.unwrap_or(30);
+            if !(1..=1000).contains(&per_source_limit) {
+                return Err(ApiError::validation("per_source_limit", "must be between 1 and 1000"));
+            }
+            if max_items.is_some_and(|m| !(1..=10_000).contains(&m)) {
+                return Err(ApiError::validation("max_items", "must be between 1 and 10000"));
+            }
+            let provider = provider.unwrap_or_else(|| project_provider.to_owned());
+            let available = state.providers.names(ResourceKind::Collection);
+            if !available.contains(&provider.as_str()) {
+                return Err(ApiError::unprocessable(
+                    "unknown_provider",
+                    format!("no collector `{provider}`; available: {} (apify needs REELFORGE__PROVIDERS__APIFY__API_KEY)", available.join(", ")),
+                ));
+            }
+            let input = json!({
+                "source": "apify", "accounts": accounts, "hashtags": hashtags, "per_source_limit": per_source_limit,
+                "newer_than": newer_than, "max_items": max_items, "options": options.unwrap_or_default(),
+            });
+            Ok((provider, input, json!({})))
+        }
+        NewCollection::Import { items } => {
+            if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
+                return Err(ApiError::validation("items", format!("give 1 to {MAX_IMPORT_ITEMS} items")));
+            }
+            let input = json!({ "source": "import", "item_count": items.len() });
+            Ok(("import".to_owned(), input, json!({ "items": items })))
+        }
+    }
+}
+
+#[utoipa::path(
+    tag = "collections", operation_id = "create_collection",
+    params(("id" = Uuid, Path, description = "The project's id")),
+    request_body(content = NewCollection, examples(
+        ("apify" = (value = json!({"source": "apify", "accounts": ["coach.anna"], "hashtags": ["мотивация"], "per_source_limit": 30, "newer_than": "2 months"}))),
+        ("import" = (value = json!({"source": "import", "items": [{"shortCode": "C9xYz12AbCd", "videoUrl": "https://scontent.cdninstagram.com/v/clip.mp4", "videoPlayCount": 612345, "ownerUsername": "coach.anna"}]}))),
+    )),
+    responses(
+        (status = 202, description = "Queued; reels appear as the job merges them", body = CollectionStarted),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/projects/{id}/collections")]
+pub async fn create(state: Data, project_id: web::Path<Uuid>, body: web::Json<NewCollection>) -> Result<HttpResponse, ApiError> {
+    let project = db::projects::get(&state.pool, *project_id).await?.ok_or(ApiError::NotFound("project"))?;
+    let (provider, input, payload) = plan(&state, &project.settings.providers.collect, body.into_inner())?;
+    let mut tx = state.pool.begin().await?;
+    let started = queue::start_step(
+        &mut tx,
+        StepRequest {
+            kind: ResourceKind::Collection,
+            project_id: project.id,
+            parent_id: project.id,
+            provider: &provider,
+            input,
+            payload,
+        },
+        &state.settings.jobs,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Accepted().json(CollectionStarted {
+        collection: to_collection(started.resource),
+        job: started.job,
+    }))
+}
+
+#[utoipa::path(
+    tag = "collections", operation_id = "list_collections",
+    params(("id" = Uuid, Path, description = "The project's id"), PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<Collection>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/projects/{id}/collections")]
+pub async fn list(state: Data, project_id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Result<web::Json<Page<Collection>>, ApiError> {
+    let page = super::list_children(&state, ResourceKind::Collection, *project_id, &query).await?;
+    Ok(web::Json(Page {
+        items: page.items.into_iter().map(to_collection).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[utoipa::path(
+    tag = "collections", operation_id = "get_collection",
+    params(("id" = Uuid, Path, description = "The project's id"), ("collection_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Collection),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/projects/{id}/collections/{collection_id}")]
+pub async fn get_one(state: Data, path: web::Path<(Uuid, Uuid)>) -> Result<web::Json<Collection>, ApiError> {
+    let (project_id, collection_id) = path.into_inner();
+    let resource = super::get_resource(&state, ResourceKind::Collection, collection_id).await?;
+    if resource.project_id != project_id {
+        return Err(ApiError::NotFound("collection"));
+    }
+    Ok(web::Json(to_collection(resource)))
+}
