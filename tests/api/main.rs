@@ -4,6 +4,7 @@ mod helpers;
 
 mod apify;
 mod auth;
+mod collections;
 mod events;
 mod health;
 mod jobs;
