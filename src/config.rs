@@ -122,12 +122,21 @@ impl Default for EventSettings {
 #[serde(default)]
 pub struct MediaSettings {
     pub root: PathBuf,
+    /// Largest video downloaded for a reel.
+    pub max_download_bytes: u64,
+    pub download_timeout_seconds: u64,
+    /// Hosts fetched even though they resolve to internal addresses (comma-separated in the
+    /// environment); empty in production, a test server's host in tests.
+    pub fetch_allow_hosts: Vec<String>,
 }
 
 impl Default for MediaSettings {
     fn default() -> Self {
         Self {
             root: PathBuf::from("data/media"),
+            max_download_bytes: 200 * 1024 * 1024,
+            download_timeout_seconds: 120,
+            fetch_allow_hosts: Vec::new(),
         }
     }
 }
@@ -211,6 +220,8 @@ impl Settings {
                 config::Environment::with_prefix("REELFORGE")
                     .prefix_separator("__")
                     .separator("__")
+                    .list_separator(",")
+                    .with_list_parse_key("media.fetch_allow_hosts")
                     .try_parsing(true),
             )
             .build()?

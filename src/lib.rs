@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod jobs;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;

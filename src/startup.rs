@@ -19,6 +19,7 @@ use crate::{
     error::extractors,
     events::EventBus,
     jobs::{self, worker::WorkerPool},
+    media::MediaStore,
     metrics::{self, Metrics},
     openapi::{self, ApiDoc},
     providers::Providers,
@@ -66,6 +67,7 @@ impl Application {
                 .with_context(|| format!("could not listen on {}:{}", settings.server.host, settings.server.port))?;
             let port = listener.local_addr()?.port();
             let http_workers = settings.server.http_workers;
+            let media = Arc::new(MediaStore::new(&settings.media.root));
             let tokens = Arc::new(TokenCache::new(Duration::from_secs(60)));
             tokio::spawn(tokens.clone().follow_revocations(pool.clone(), shutdown.clone()));
             let state = AppState {
@@ -75,6 +77,7 @@ impl Application {
                 providers,
                 metrics: Arc::new(Metrics::new()),
                 tokens,
+                media,
                 shutdown: shutdown.clone(),
             };
             let server = http_server(state, listener, http_workers)?;

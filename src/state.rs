@@ -3,7 +3,7 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{auth::TokenCache, config::Settings, events::EventBus, metrics::Metrics, providers::Providers};
+use crate::{auth::TokenCache, config::Settings, events::EventBus, media::MediaStore, metrics::Metrics, providers::Providers};
 
 /// Shared by every request handler of one replica.
 #[derive(Clone)]
@@ -14,6 +14,7 @@ pub struct AppState {
     pub providers: Arc<Providers>,
     pub metrics: Arc<Metrics>,
     pub tokens: Arc<TokenCache>,
+    pub media: Arc<MediaStore>,
     /// Cancelled on shutdown; long-lived responses (SSE) end when it fires.
     pub shutdown: CancellationToken,
 }

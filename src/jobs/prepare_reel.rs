@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     db,
-    providers::{collect::PrepareReel, fake, pick, Providers},
+    media::MediaStore,
+    providers::{collect::{download, PrepareReel}, fake, pick, Providers},
 };
 
 /// Fake reels have no media to fetch; every other reel's video is downloaded.
@@ -13,7 +14,7 @@ pub fn preparer_for(collector: &str) -> &'static str {
     if collector == fake::NAME {
         fake::NAME
     } else {
-        "download"
+        download::NAME
     }
 }
 
@@ -26,6 +27,7 @@ impl JobHandler for PrepareReelStep {
         let video_url = db::reels::get(ctx.pool(), reel.id).await?.and_then(|r| r.video_url);
         let request = PrepareReel {
             source_url: video_url,
+            media_prefix: format!("{}/reels/{}", MediaStore::project_prefix(reel.project_id), reel.id),
             options: context::options(&reel),
         };
         let prepared = pick(&self.0.prepare, preparer_for(&reel.provider))?.prepare(&request, &ctx.call()).await?;

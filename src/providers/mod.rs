@@ -3,7 +3,9 @@
 
 pub mod collect;
 pub mod fake;
+pub mod fetch;
 pub mod http;
+pub mod process;
 pub mod render;
 pub mod rewrite;
 pub mod transcribe;
@@ -82,7 +84,20 @@ impl Providers {
         }
         Providers {
             collect: collectors,
-            prepare: BTreeMap::from([(fake::NAME, Arc::new(collect::fake::FakeReelSource) as Arc<dyn collect::ReelSource>)]),
+            prepare: BTreeMap::from([
+                (fake::NAME, Arc::new(collect::fake::FakeReelSource) as Arc<dyn collect::ReelSource>),
+                (
+                    collect::download::NAME,
+                    Arc::new(collect::download::Downloader {
+                        guard: fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
+                        limits: fetch::Limits {
+                            max_bytes: settings.media.max_download_bytes,
+                            timeout: std::time::Duration::from_secs(settings.media.download_timeout_seconds),
+                        },
+                        store: Arc::new(crate::media::MediaStore::new(&settings.media.root)),
+                    }),
+                ),
+            ]),
             transcribe: BTreeMap::from([(fake::NAME, Arc::new(transcribe::fake::FakeTranscriber) as Arc<dyn transcribe::Transcriber>)]),
             rewrite: BTreeMap::from([(fake::NAME, Arc::new(rewrite::fake::FakeRewriter) as Arc<dyn rewrite::Rewriter>)]),
             voice: BTreeMap::from([(fake::NAME, Arc::new(voice::fake::FakeVoice) as Arc<dyn voice::Voice>)]),

@@ -1,6 +1,7 @@
 //! Reels of a project: ranked lists, details, and selection (which prepares the reel's media).
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_files::NamedFile;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -16,10 +17,11 @@ use crate::{
     error::{ApiError, Problem},
     jobs::queue,
     pagination::{decode_offset, encode_offset, Page, PageQuery},
+    providers::collect::PreparedReel,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list).service(get_one).service(select);
+    cfg.service(list).service(get_one).service(select).service(video).service(audio);
 }
 
 #[utoipa::path(
@@ -91,4 +93,47 @@ pub async fn select(state: Data, path: web::Path<(Uuid, Uuid)>) -> Result<HttpRe
     let reel = db::reels::get(&state.pool, reel_id).await?.ok_or(ApiError::NotFound("reel"))?;
     let answer = ReelSelected { reel, job };
     Ok(if needs_media { HttpResponse::Accepted().json(answer) } else { HttpResponse::Ok().json(answer) })
+}
+
+/// Serves one of a prepared reel's files with Range, ETag and Last-Modified support.
+async fn serve_media(state: &Data, id: Uuid, request: &HttpRequest, pick: fn(PreparedReel) -> Option<String>) -> Result<HttpResponse, ApiError> {
+    let reel = db::reels::get(&state.pool, id).await?.ok_or(ApiError::NotFound("reel"))?;
+    let prepared: Option<PreparedReel> = reel.media.and_then(|media| serde_json::from_value(media).ok());
+    let Some(prepared) = prepared.filter(|_| reel.status == Status::Succeeded) else {
+        return Err(ApiError::conflict("media_not_ready", format!("the reel's media is {}; select the reel to prepare it", reel.status)));
+    };
+    let key = pick(prepared).ok_or(ApiError::NotFound("media file"))?;
+    let path = state.media.path(&key).map_err(|error| ApiError::Internal(error.into()))?;
+    let file = NamedFile::open_async(path).await.map_err(|_| ApiError::NotFound("media file"))?;
+    Ok(file.use_etag(true).use_last_modified(true).into_response(request))
+}
+
+#[utoipa::path(
+    tag = "reels", operation_id = "get_reel_video",
+    params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),
+    responses(
+        (status = 200, description = "The downloaded MP4", content_type = "video/mp4"),
+        (status = 206, description = "The requested range", content_type = "video/mp4"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not prepared yet", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/reels/{id}/video")]
+pub async fn video(state: Data, id: web::Path<Uuid>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    serve_media(&state, *id, &request, |media| media.video_key).await
+}
+
+#[utoipa::path(
+    tag = "reels", operation_id = "get_reel_audio",
+    params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),
+    responses(
+        (status = 200, description = "The 16 kHz mono WAV extracted for transcription", content_type = "audio/wav"),
+        (status = 206, description = "The requested range", content_type = "audio/wav"),
+        (status = 404, description = "No such reel, or the video has no audio track", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not prepared yet", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/reels/{id}/audio")]
+pub async fn audio(state: Data, id: web::Path<Uuid>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+    serve_media(&state, *id, &request, |media| media.audio_key).await
 }

@@ -8,6 +8,7 @@ mod collections;
 mod events;
 mod health;
 mod jobs;
+mod media;
 mod openapi;
 mod projects;
 mod queue;

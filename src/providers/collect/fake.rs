@@ -17,6 +17,13 @@ impl ReelSource for FakeReelSource {
             duration_ms: 30_000,
             width: 1080,
             height: 1920,
+            video_key: None,
+            audio_key: None,
+            size_bytes: None,
+            sha256: None,
+            content_type: None,
+            video_codec: None,
+            has_audio: false,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! [`normalize`]); a [`ReelSource`] prepares one reel.
 
 pub mod apify;
+pub mod download;
 pub mod fake;
 pub mod normalize;
 
@@ -13,6 +14,8 @@ use super::{CallContext, ProviderError};
 #[derive(Debug, Clone)]
 pub struct PrepareReel {
     pub source_url: Option<String>,
+    /// Where this reel's files go in the media store.
+    pub media_prefix: String,
     pub options: serde_json::Value,
 }
 
@@ -23,6 +26,21 @@ pub struct PreparedReel {
     pub duration_ms: u64,
     pub width: u32,
     pub height: u32,
+    /// Media store keys of the video and of its 16 kHz mono WAV (none without an audio track).
+    #[serde(default)]
+    pub video_key: Option<String>,
+    #[serde(default)]
+    pub audio_key: Option<String>,
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
+    #[serde(default)]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub content_type: Option<String>,
+    #[serde(default)]
+    pub video_codec: Option<String>,
+    #[serde(default)]
+    pub has_audio: bool,
 }
 
 #[async_trait]

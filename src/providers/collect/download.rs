@@ -1,0 +1,149 @@
+//! Prepares a collected reel: downloads its video (guarded, streamed, size-capped), checks it
+//! with ffprobe, stores it, and extracts a 16 kHz mono WAV for transcription.
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+use serde::Deserialize;
+
+use super::{PrepareReel, PreparedReel, ReelSource};
+use crate::{
+    media::MediaStore,
+    providers::{
+        fetch::{self, Limits, UrlGuard},
+        process, CallContext, ProviderError,
+    },
+};
+
+pub const NAME: &str = "download";
+const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub struct Downloader {
+    pub guard: UrlGuard,
+    pub limits: Limits,
+    pub store: Arc<MediaStore>,
+}
+
+/// What ffprobe says about a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MediaInfo {
+    pub duration_ms: u64,
+    pub width: u32,
+    pub height: u32,
+    pub video_codec: String,
+    pub has_audio: bool,
+}
+
+#[derive(Deserialize)]
+struct Probe {
+    #[serde(default)]
+    streams: Vec<ProbeStream>,
+    format: Option<ProbeFormat>,
+}
+
+#[derive(Deserialize)]
+struct ProbeStream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct ProbeFormat {
+    duration: Option<String>,
+}
+
+/// Reads a media file's facts; a file without a video stream is refused.
+pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
+    let output = process::run(
+        "ffprobe",
+        ["-v".as_ref(), "error".as_ref(), "-print_format".as_ref(), "json".as_ref(), "-show_format".as_ref(), "-show_streams".as_ref(), path.as_os_str()],
+        TOOL_TIMEOUT,
+    )
+    .await
+    .map_err(|error| match error {
+        process::ProcessError::Failed { stderr, .. } => ProviderError::fatal("not_a_video", format!("ffprobe could not read the file: {stderr}")),
+        other => other.into(),
+    })?;
+    let probe: Probe = serde_json::from_slice(&output).map_err(|error| ProviderError::fatal("tool_failed", format!("ffprobe output: {error}")))?;
+    let video = probe
+        .streams
+        .iter()
+        .find(|s| s.codec_type.as_deref() == Some("video"))
+        .ok_or_else(|| ProviderError::fatal("not_a_video", "the file has no video stream"))?;
+    let seconds: f64 = probe.format.and_then(|f| f.duration).and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    Ok(MediaInfo {
+        duration_ms: (seconds * 1000.0).round() as u64,
+        width: video.width.unwrap_or(0),
+        height: video.height.unwrap_or(0),
+        video_codec: video.codec_name.clone().unwrap_or_default(),
+        has_audio: probe.streams.iter().any(|s| s.codec_type.as_deref() == Some("audio")),
+    })
+}
+
+fn accept_video(content_type: Option<&str>) -> Result<(), ProviderError> {
+    match content_type {
+        None => Ok(()),
+        Some(t) if t.starts_with("video/") || t == "application/octet-stream" || t == "binary/octet-stream" => Ok(()),
+        Some(other) => Err(ProviderError::fatal(
+            "not_a_video",
+            format!("the video URL answered `{other}`, not a video (an expired or private reel answers with a page)"),
+        )),
+    }
+}
+
+#[async_trait]
+impl ReelSource for Downloader {
+    async fn prepare(&self, request: &PrepareReel, ctx: &CallContext<'_>) -> Result<PreparedReel, ProviderError> {
+        let url = request
+            .source_url
+            .as_deref()
+            .ok_or_else(|| ProviderError::fatal("no_video_url", "the reel has no video URL"))?;
+        let storage = |error: crate::media::MediaError| ProviderError::retryable(error.to_string());
+        let scratch = self.store.scratch("mp4").await.map_err(storage)?;
+        ctx.progress.report(10, "downloading").await;
+        let result = async {
+            let downloaded = fetch::download(&self.guard, url, &scratch, &self.limits, accept_video).await?;
+            ctx.progress.report(60, "checking").await;
+            let info = probe(&scratch).await?;
+            let video_key = format!("{}/video.mp4", request.media_prefix);
+            self.store.put(&video_key, &scratch).await.map_err(storage)?;
+            let audio_key = if info.has_audio {
+                ctx.progress.report(80, "extracting audio").await;
+                let video_path = self.store.path(&video_key).map_err(storage)?;
+                let wav = self.store.scratch("wav").await.map_err(storage)?;
+                process::run(
+                    "ffmpeg",
+                    ["-v".as_ref(), "error".as_ref(), "-y".as_ref(), "-i".as_ref(), video_path.as_os_str(), "-vn".as_ref(), "-ac".as_ref(), "1".as_ref(), "-ar".as_ref(), "16000".as_ref(), "-c:a".as_ref(), "pcm_s16le".as_ref(), wav.as_os_str()],
+                    TOOL_TIMEOUT,
+                )
+                .await?;
+                let key = format!("{}/audio.wav", request.media_prefix);
+                self.store.put(&key, &wav).await.map_err(storage)?;
+                Some(key)
+            } else {
+                None
+            };
+            Ok(PreparedReel {
+                source_url: Some(url.to_owned()),
+                caption: None,
+                duration_ms: info.duration_ms,
+                width: info.width,
+                height: info.height,
+                video_key: Some(video_key),
+                audio_key,
+                size_bytes: Some(downloaded.bytes),
+                sha256: Some(downloaded.sha256),
+                content_type: downloaded.content_type,
+                video_codec: Some(info.video_codec),
+                has_audio: info.has_audio,
+            })
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&scratch).await;
+        }
+        result
+    }
+}

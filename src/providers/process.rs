@@ -1,0 +1,104 @@
+//! Running external tools (ffprobe, ffmpeg, local engines): a time limit, the child killed when
+//! the future is dropped (a canceled job leaves no orphan), and errors that say what to install.
+
+use std::{ffi::OsStr, process::Stdio, time::Duration};
+
+use tokio::process::Command;
+
+use super::ProviderError;
+
+/// Lines of stderr quoted when a tool fails.
+const STDERR_TAIL_LINES: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    #[error("`{program}` is not installed or not on PATH{hint}")]
+    NotFound { program: String, hint: String },
+    #[error("`{program}` did not finish within {seconds} s")]
+    TimedOut { program: String, seconds: u64 },
+    #[error("`{program}` failed ({status}): {stderr}")]
+    Failed { program: String, status: String, stderr: String },
+    #[error("could not run `{program}`: {source}")]
+    Io { program: String, source: std::io::Error },
+}
+
+impl From<ProcessError> for ProviderError {
+    fn from(error: ProcessError) -> Self {
+        match error {
+            ProcessError::TimedOut { .. } => ProviderError::retryable(error.to_string()),
+            ProcessError::NotFound { .. } => ProviderError::fatal("tool_missing", error.to_string()),
+            ProcessError::Failed { .. } | ProcessError::Io { .. } => ProviderError::fatal("tool_failed", error.to_string()),
+        }
+    }
+}
+
+fn install_hint(program: &str) -> &'static str {
+    match program {
+        "ffmpeg" | "ffprobe" => " (Debian: apt-get install ffmpeg)",
+        "espeak-ng" => " (Debian: apt-get install espeak-ng)",
+        _ => "",
+    }
+}
+
+/// Runs `program` with `args`, answering its stdout when it exits successfully.
+pub async fn run<I, S>(program: &str, args: I, timeout: Duration) -> Result<Vec<u8>, ProcessError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => ProcessError::NotFound {
+                program: program.to_owned(),
+                hint: install_hint(program).to_owned(),
+            },
+            _ => ProcessError::Io {
+                program: program.to_owned(),
+                source,
+            },
+        })?;
+    let output = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .map_err(|_| ProcessError::TimedOut {
+            program: program.to_owned(),
+            seconds: timeout.as_secs(),
+        })?
+        .map_err(|source| ProcessError::Io {
+            program: program.to_owned(),
+            source,
+        })?;
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    Err(ProcessError::Failed {
+        program: program.to_owned(),
+        status: output.status.to_string(),
+        stderr: lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join(" | "),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn missing_tools_failures_and_timeouts_are_told_apart() {
+        let missing = run("reelforge-no-such-tool", ["x"], Duration::from_secs(5)).await.unwrap_err();
+        assert!(matches!(missing, ProcessError::NotFound { .. }), "{missing}");
+        let failed = run("sh", ["-c", "echo first >&2; echo boom >&2; exit 3"], Duration::from_secs(5)).await.unwrap_err();
+        assert_eq!(failed.to_string(), "`sh` failed (exit status: 3): first | boom");
+        let started = std::time::Instant::now();
+        let slow = run("sleep", ["10"], Duration::from_millis(200)).await.unwrap_err();
+        assert!(matches!(slow, ProcessError::TimedOut { .. }));
+        assert!(started.elapsed() < Duration::from_secs(2), "killed, not waited for");
+        assert_eq!(run("sh", ["-c", "printf ok"], Duration::from_secs(5)).await.unwrap(), b"ok");
+    }
+}
