@@ -6,11 +6,14 @@
 //!
 //! The server runs as a child process (`target/release/reelforge serve`) so its RSS is its own.
 
+mod common;
+
 use std::{
-    process::{Child, Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
+
+use common::{database_url, now_micros, start_server, summarize, wrk, Latency, Server};
 
 use futures::StreamExt;
 use reelforge::{
@@ -27,95 +30,16 @@ use sqlx::{postgres::PgListener, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-fn database_url() -> String {
-    let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut url = reqwest::Url::parse(&base).expect("DATABASE_URL is a URL");
-    url.set_path(&format!("reelforge_bench_{}", Uuid::new_v4().simple()));
-    url.to_string()
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
-struct Latency {
-    p50: f64,
-    p99: f64,
-    count: usize,
-}
-
-fn summarize(mut samples: Vec<f64>) -> Latency {
-    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    Latency {
-        p50: percentile(&samples, 0.50),
-        p99: percentile(&samples, 0.99),
-        count: samples.len(),
-    }
-}
-
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn rss_kib(&self, field: &str) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status
-            .lines()
-            .find(|l| l.starts_with(field))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-async fn start_server(database_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/reelforge");
-    let server = Server {
-        child: Command::new(binary)
-        .args(["serve", "--no-workers"])
-        .env("DATABASE_URL", database_url)
-        .env("REELFORGE__SERVER__PORT", port.to_string())
-        .env("REELFORGE__EVENTS__SUBSCRIBER_BUFFER", "1024")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("build the release binary first: cargo build --release"),
-        address: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..100 {
-        if reqwest::get(format!("{}/readyz", server.address)).await.is_ok_and(|r| r.status() == 200) {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the server did not become ready");
-}
-
-fn wrk(url: &str, token: &str, connections: usize, seconds: u32) -> Latency {
-    // wrk is a C load generator: an in-process client would steal most of the two cores.
-    let output = Command::new("wrk")
-        .args(["-t2", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", "-H"])
-        .arg(format!("Authorization: Bearer {token}"))
-        .arg(url)
-        .output()
-        .expect("wrk is installed (bench/spine installs it)");
-    parse_wrk(&String::from_utf8_lossy(&output.stdout))
-}
-
 async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, Latency, Latency) {
     for i in 0..100 {
-        db::projects::insert(pool, &format!("project {i}"), "ru", &Settings::default().defaults.settings).await.unwrap();
+        db::projects::insert(
+            pool,
+            &format!("project {i}"),
+            "ru",
+            &Settings::default().defaults.settings,
+        )
+        .await
+        .unwrap();
     }
     const CONNECTIONS: usize = 64;
     const PER_CONNECTION: usize = 200;
@@ -123,7 +47,12 @@ async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, La
     let http = wrk(&url, token, CONNECTIONS, 15);
     let unsaturated = wrk(&url, token, 4, 10);
 
-    let page = reelforge::pagination::PageQuery { limit: Some(20), cursor: None }.parse().unwrap();
+    let page = reelforge::pagination::PageQuery {
+        limit: Some(20),
+        cursor: None,
+    }
+    .parse()
+    .unwrap();
     let tasks: Vec<_> = (0..CONNECTIONS)
         .map(|_| {
             let pool = pool.clone();
@@ -143,37 +72,6 @@ async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, La
         bare.extend(task.await.unwrap());
     }
     (http, summarize(bare), unsaturated)
-}
-
-/// Reads p50, p99 and requests/s from `wrk --latency` (count holds requests/s).
-fn parse_wrk(report: &str) -> Latency {
-    let millis = |text: &str| {
-        let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap());
-        let value: f64 = number.parse().unwrap();
-        value * match unit {
-            "us" => 0.001,
-            "ms" => 1.0,
-            "s" => 1000.0,
-            other => panic!("unknown wrk unit {other}"),
-        }
-    };
-    let field = |prefix: &str| {
-        report
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with(prefix))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap_or_else(|| panic!("no `{prefix}` in wrk output:\n{report}"))
-    };
-    Latency {
-        p50: millis(field("50%")),
-        p99: millis(field("99%")),
-        count: field("Requests/sec:").parse::<f64>().unwrap() as usize,
-    }
-}
-
-fn now_micros() -> i64 {
-    chrono::Utc::now().timestamp_micros()
 }
 
 async fn bench_fanout(server: &Server, pool: &PgPool, token: &str) -> (Latency, Latency, u64, u64) {
@@ -199,12 +97,20 @@ async fn bench_fanout(server: &Server, pool: &PgPool, token: &str) -> (Latency, 
                 let mut samples = Vec::with_capacity(EVENTS);
                 let mut buffer = String::new();
                 while samples.len() < EVENTS {
-                    let Some(Ok(chunk)) = stream.next().await else { break };
+                    let Some(Ok(chunk)) = stream.next().await else {
+                        break;
+                    };
                     buffer.push_str(&String::from_utf8_lossy(&chunk));
                     while let Some(end) = buffer.find("\n\n") {
                         let frame: String = buffer.drain(..end + 2).collect();
                         if let Some(sent) = frame.split("\"sent_at_us\":").nth(1) {
-                            let sent: i64 = sent.trim_end_matches(|c: char| !c.is_ascii_digit()).split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap();
+                            let sent: i64 = sent
+                                .trim_end_matches(|c: char| !c.is_ascii_digit())
+                                .split(|c: char| !c.is_ascii_digit())
+                                .next()
+                                .unwrap()
+                                .parse()
+                                .unwrap();
                             samples.push((now_micros() - sent) as f64 / 1000.0);
                         }
                     }
@@ -229,9 +135,18 @@ async fn bench_fanout(server: &Server, pool: &PgPool, token: &str) -> (Latency, 
     }
     let mut delivered = Vec::new();
     for reader in readers {
-        delivered.extend(tokio::time::timeout(Duration::from_secs(30), reader).await.expect("all delivered").unwrap());
+        delivered.extend(
+            tokio::time::timeout(Duration::from_secs(30), reader)
+                .await
+                .expect("all delivered")
+                .unwrap(),
+        );
     }
-    assert_eq!(delivered.len(), SUBSCRIBERS * EVENTS, "every subscriber got every event");
+    assert_eq!(
+        delivered.len(),
+        SUBSCRIBERS * EVENTS,
+        "every subscriber got every event"
+    );
     let rss_with_subscribers = server.rss_kib("VmRSS:");
 
     // Bare: one LISTEN connection receiving a NOTIFY.
@@ -240,11 +155,19 @@ async fn bench_fanout(server: &Server, pool: &PgPool, token: &str) -> (Latency, 
     let mut bare = Vec::new();
     for _ in 0..200 {
         let t = Instant::now();
-        sqlx::query("SELECT pg_notify('bench_bare', '')").execute(pool).await.unwrap();
+        sqlx::query("SELECT pg_notify('bench_bare', '')")
+            .execute(pool)
+            .await
+            .unwrap();
         listener.recv().await.unwrap();
         bare.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    (summarize(delivered), summarize(bare), rss_before, rss_with_subscribers)
+    (
+        summarize(delivered),
+        summarize(bare),
+        rss_before,
+        rss_with_subscribers,
+    )
 }
 
 async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
@@ -255,7 +178,10 @@ async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
     settings.jobs.concurrency = concurrency;
     settings.jobs.poll_interval_ms = 50;
     let pool = prepare_database(&settings).await.unwrap();
-    sqlx::query("DELETE FROM jobs").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM jobs")
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let enqueue = |pool: PgPool| async move {
         let mut tx = pool.begin().await.unwrap();
@@ -282,10 +208,20 @@ async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
     let shutdown = CancellationToken::new();
     let started = Instant::now();
     let pools: Vec<_> = (0..2)
-        .map(|_| WorkerPool::new(pool.clone(), settings.jobs.clone(), jobs::handlers(providers.clone())).spawn(shutdown.clone()))
+        .map(|_| {
+            WorkerPool::new(
+                pool.clone(),
+                settings.jobs.clone(),
+                jobs::handlers(providers.clone()),
+            )
+            .spawn(shutdown.clone())
+        })
         .collect();
     loop {
-        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'").fetch_one(&pool).await.unwrap();
+        let done: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE status = 'succeeded'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
         if done as usize == JOBS {
             break;
         }
@@ -298,7 +234,10 @@ async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
     }
 
     // Bare: the same claim and finish UPDATEs, no events, no resource mirroring, same parallelism.
-    sqlx::query("DELETE FROM jobs").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM jobs")
+        .execute(&pool)
+        .await
+        .unwrap();
     enqueue(pool.clone()).await;
     let started = Instant::now();
     let workers: Vec<_> = (0..2 * concurrency)
@@ -307,9 +246,19 @@ async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
             tokio::spawn(async move {
                 let worker = format!("bare-{i}");
                 loop {
-                    let claimed = db::jobs::claim(&pool, &worker, 1, Duration::from_secs(30)).await.unwrap();
+                    let claimed = db::jobs::claim(&pool, &worker, 1, Duration::from_secs(30))
+                        .await
+                        .unwrap();
                     let Some(job) = claimed.first() else { break };
-                    db::jobs::finish(&pool, job.id, &worker, reelforge::domain::Status::Succeeded, None).await.unwrap();
+                    db::jobs::finish(
+                        &pool,
+                        job.id,
+                        &worker,
+                        reelforge::domain::Status::Succeeded,
+                        None,
+                    )
+                    .await
+                    .unwrap();
                 }
             })
         })
@@ -329,7 +278,7 @@ async fn main() {
     let pool = prepare_database(&settings).await.unwrap();
     let (token, hash) = reelforge::auth::generate();
     db::tokens::insert(&pool, "bench", &hash).await.unwrap();
-    let server = start_server(&database_url).await;
+    let server = start_server(&database_url, false, &[]).await;
 
     let (http, bare_select, unsaturated) = bench_list(&server, &pool, &token).await;
     let (fanout, bare_notify, rss_before, rss_after) = bench_fanout(&server, &pool, &token).await;

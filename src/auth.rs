@@ -26,7 +26,11 @@ const TOKEN_PREFIX: &str = "rf_";
 
 /// A new token and the hash to store for it.
 pub fn generate() -> (String, String) {
-    let secret: String = rand::thread_rng().sample_iter(&Alphanumeric).take(40).map(char::from).collect();
+    let secret: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(40)
+        .map(char::from)
+        .collect();
     let token = format!("{TOKEN_PREFIX}{secret}");
     let hash = hash(&token);
     (token, hash)
@@ -44,12 +48,16 @@ fn presented_token(req: &ServiceRequest) -> Option<String> {
     if let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
         let value = header.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;
-        return scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned());
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
     }
     // Browsers' EventSource cannot send headers, so the event stream also takes the token as a
     // query parameter.
     if req.path() == "/v1/events" {
-        let query = web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string()).ok()?;
+        let query =
+            web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+                .ok()?;
         return query.get("access_token").cloned();
     }
     None
@@ -78,7 +86,10 @@ impl TokenCache {
     }
 
     fn get(&self, hash: &str) -> Option<Uuid> {
-        self.entries().get(hash).filter(|(_, at)| at.elapsed() < self.ttl).map(|(id, _)| *id)
+        self.entries()
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < self.ttl)
+            .map(|(id, _)| *id)
     }
 
     fn insert(&self, hash: String, id: Uuid) {
@@ -99,7 +110,11 @@ impl TokenCache {
 
     /// Evicts revoked tokens as their NOTIFY arrives; on a lost connection everything is
     /// forgotten, since revocations may have been missed meanwhile.
-    pub async fn follow_revocations(self: std::sync::Arc<Self>, pool: PgPool, stop: CancellationToken) {
+    pub async fn follow_revocations(
+        self: std::sync::Arc<Self>,
+        pool: PgPool,
+        stop: CancellationToken,
+    ) {
         loop {
             let connected = async {
                 let mut listener = PgListener::connect_with(&pool).await?;
@@ -144,13 +159,18 @@ pub async fn authenticate(req: &ServiceRequest) -> Result<TokenId, ApiError> {
     if let Some(id) = state.tokens.get(&hash) {
         return Ok(TokenId(id));
     }
-    let id = db::tokens::authenticate(&state.pool, &hash).await?.ok_or(ApiError::Unauthorized)?;
+    let id = db::tokens::authenticate(&state.pool, &hash)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     state.tokens.insert(hash, id);
     Ok(TokenId(id))
 }
 
 /// Middleware for every `/v1` route.
-pub async fn require_token(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn require_token(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let token = authenticate(&req).await?;
     req.extensions_mut().insert(token);
     next.call(req).await

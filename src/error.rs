@@ -114,7 +114,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
@@ -128,7 +130,9 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         match self {
             ApiError::Database(error) => tracing::error!(%error, "database error"),
-            ApiError::Internal(error) => tracing::error!(error = %format!("{error:#}"), "internal error"),
+            ApiError::Internal(error) => {
+                tracing::error!(error = %format!("{error:#}"), "internal error")
+            }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -150,19 +154,24 @@ pub mod extractors {
 
     use super::ApiError;
 
-    pub fn json_error(limit: usize) -> impl Fn(JsonPayloadError, &HttpRequest) -> actix_web::Error + Send + Sync + 'static {
+    pub fn json_error(
+        limit: usize,
+    ) -> impl Fn(JsonPayloadError, &HttpRequest) -> actix_web::Error + Send + Sync + 'static {
         move |error, _| {
             let api_error = match error {
-                JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+                JsonPayloadError::Overflow { .. }
+                | JsonPayloadError::OverflowKnownLength { .. } => {
                     ApiError::PayloadTooLarge { limit }
                 }
-                JsonPayloadError::ContentType => {
-                    ApiError::UnsupportedMediaType("the body must be JSON (Content-Type: application/json)".into())
-                }
+                JsonPayloadError::ContentType => ApiError::UnsupportedMediaType(
+                    "the body must be JSON (Content-Type: application/json)".into(),
+                ),
                 JsonPayloadError::Deserialize(error) if error.is_data() => {
                     ApiError::unprocessable("invalid_body", error.to_string())
                 }
-                JsonPayloadError::Deserialize(error) => ApiError::bad_request("malformed_json", error.to_string()),
+                JsonPayloadError::Deserialize(error) => {
+                    ApiError::bad_request("malformed_json", error.to_string())
+                }
                 other => ApiError::bad_request("malformed_body", other.to_string()),
             };
             api_error.into()

@@ -10,7 +10,11 @@ use reelforge::{
 };
 
 #[derive(Parser)]
-#[command(name = "reelforge", version, about = "Repurpose trending Instagram Reels: a REST/OpenAPI service with durable jobs and SSE")]
+#[command(
+    name = "reelforge",
+    version,
+    about = "Repurpose trending Instagram Reels: a REST/OpenAPI service with durable jobs and SSE"
+)]
 struct Cli {
     /// A TOML settings file (default: ./reelforge.toml if present). Environment variables
     /// named REELFORGE__SECTION__KEY override it.
@@ -65,9 +69,25 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Openapi => unreachable!("handled above"),
         Command::Serve { no_workers } => {
-            run(settings, Roles { http: true, workers: !no_workers }).await?;
+            run(
+                settings,
+                Roles {
+                    http: true,
+                    workers: !no_workers,
+                },
+            )
+            .await?;
         }
-        Command::Worker => run(settings, Roles { http: false, workers: true }).await?,
+        Command::Worker => {
+            run(
+                settings,
+                Roles {
+                    http: false,
+                    workers: true,
+                },
+            )
+            .await?
+        }
         Command::Migrate => {
             startup::prepare_database(&settings).await?;
             eprintln!("migrations applied");
@@ -99,7 +119,10 @@ async fn token(pool: &sqlx::PgPool, command: TokenCommand) -> anyhow::Result<()>
             anyhow::ensure!(!name.is_empty(), "--name must not be empty");
             let (secret, hash) = auth::generate();
             let record = db::tokens::insert(pool, name, &hash).await?;
-            eprintln!("created token {} ({}); store it now, it is not shown again:", record.name, record.id);
+            eprintln!(
+                "created token {} ({}); store it now, it is not shown again:",
+                record.name, record.id
+            );
             println!("{secret}");
         }
         TokenCommand::List => {
@@ -109,10 +132,12 @@ async fn token(pool: &sqlx::PgPool, command: TokenCommand) -> anyhow::Result<()>
         }
         TokenCommand::Revoke { id_or_name } => {
             let revoked = db::tokens::revoke(pool, &id_or_name).await?;
-            anyhow::ensure!(revoked > 0, "no active token with id or name `{id_or_name}`");
+            anyhow::ensure!(
+                revoked > 0,
+                "no active token with id or name `{id_or_name}`"
+            );
             eprintln!("revoked {revoked} token(s)");
         }
     }
     Ok(())
 }
-

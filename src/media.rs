@@ -26,7 +26,11 @@ impl MediaStore {
     /// The file behind `key`; keys are relative paths without `..`.
     pub fn path(&self, key: &str) -> Result<PathBuf, MediaError> {
         let relative = Path::new(key);
-        if key.is_empty() || !relative.components().all(|c| matches!(c, Component::Normal(_))) {
+        if key.is_empty()
+            || !relative
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)))
+        {
             return Err(MediaError::InvalidKey(key.to_owned()));
         }
         Ok(self.root.join(relative))
@@ -61,8 +65,17 @@ mod tests {
     #[test]
     fn keys_cannot_escape_the_root() {
         let store = MediaStore::new("/srv/media");
-        assert_eq!(store.path("projects/a/video.mp4").unwrap(), PathBuf::from("/srv/media/projects/a/video.mp4"));
-        for bad in ["", "../etc/passwd", "/etc/passwd", "projects/../../x", "./x"] {
+        assert_eq!(
+            store.path("projects/a/video.mp4").unwrap(),
+            PathBuf::from("/srv/media/projects/a/video.mp4")
+        );
+        for bad in [
+            "",
+            "../etc/passwd",
+            "/etc/passwd",
+            "projects/../../x",
+            "./x",
+        ] {
             assert!(store.path(bad).is_err(), "{bad}");
         }
     }

@@ -8,7 +8,10 @@ use actix_web::{
     middleware::Next,
     web,
 };
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 
 use crate::{db, domain::Status, state::AppState};
 
@@ -31,22 +34,36 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("reelforge_http_requests_total", "HTTP requests by route and status"),
+            Opts::new(
+                "reelforge_http_requests_total",
+                "HTTP requests by route and status",
+            ),
             &["method", "route", "status"],
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("reelforge_http_request_duration_seconds", "HTTP request latency by route").buckets(vec![
+            HistogramOpts::new(
+                "reelforge_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
             ]),
             &["method", "route"],
         )
         .expect("valid metric");
-        let jobs = IntGaugeVec::new(Opts::new("reelforge_jobs", "Jobs by kind and status"), &["kind", "status"])
+        let jobs = IntGaugeVec::new(
+            Opts::new("reelforge_jobs", "Jobs by kind and status"),
+            &["kind", "status"],
+        )
+        .expect("valid metric");
+        let queue_depth = IntGauge::new("reelforge_job_queue_depth", "Jobs waiting to run")
             .expect("valid metric");
-        let queue_depth = IntGauge::new("reelforge_job_queue_depth", "Jobs waiting to run").expect("valid metric");
-        let sse_subscribers =
-            IntGauge::new("reelforge_sse_subscribers", "Open event streams on this replica").expect("valid metric");
+        let sse_subscribers = IntGauge::new(
+            "reelforge_sse_subscribers",
+            "Open event streams on this replica",
+        )
+        .expect("valid metric");
         for collector in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -54,7 +71,9 @@ impl Metrics {
             Box::new(queue_depth.clone()),
             Box::new(sse_subscribers.clone()),
         ] {
-            registry.register(collector).expect("metric names are unique");
+            registry
+                .register(collector)
+                .expect("metric names are unique");
         }
         Metrics {
             registry,
@@ -87,7 +106,8 @@ impl Metrics {
             self.jobs.with_label_values(&[&kind, &status]).set(count);
         }
         self.queue_depth.set(queued);
-        self.sse_subscribers.set(state.bus.subscriber_count() as i64);
+        self.sse_subscribers
+            .set(state.bus.subscriber_count() as i64);
         let mut buffer = Vec::new();
         TextEncoder::new()
             .encode(&self.registry.gather(), &mut buffer)
@@ -98,13 +118,21 @@ impl Metrics {
 
 /// Records every request under its route pattern (never the raw path, which would explode the
 /// label set with ids).
-pub async fn track(req: ServiceRequest, next: Next<impl MessageBody>) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+pub async fn track(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let metrics = req.app_data::<web::Data<AppState>>().map(|state| state.metrics.clone());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|state| state.metrics.clone());
     let method = req.method().to_string();
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {
-        let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".into());
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
         metrics.observe(&method, &route, response.status().as_u16(), started);
     }
     Ok(response)

@@ -36,7 +36,12 @@ impl Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("rf_...").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("rf_...")
+                    .build(),
+            ),
         );
     }
 }
@@ -45,14 +50,31 @@ impl Modify for BearerAuth {
 fn document_unauthorized(openapi: &mut OpenApiDoc) {
     let unauthorized = ResponseBuilder::new()
         .description("Missing, unknown or revoked token")
-        .content("application/problem+json", ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build())
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
         .build();
     for item in openapi.paths.paths.values_mut() {
-        let operations = [&mut item.get, &mut item.post, &mut item.patch, &mut item.put, &mut item.delete];
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.put,
+            &mut item.delete,
+        ];
         for operation in operations.into_iter().flatten() {
-            let open = operation.security.as_ref().is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
+            let open = operation
+                .security
+                .as_ref()
+                .is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
             if !open {
-                operation.responses.responses.insert("401".into(), unauthorized.clone().into());
+                operation
+                    .responses
+                    .responses
+                    .insert("401".into(), unauthorized.clone().into());
             }
         }
     }

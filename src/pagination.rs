@@ -50,11 +50,16 @@ impl PageQuery {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}", self.created_at.timestamp_micros(), self.id))
+        URL_SAFE_NO_PAD.encode(format!(
+            "{}|{}",
+            self.created_at.timestamp_micros(),
+            self.id
+        ))
     }
 
     pub fn decode(text: &str) -> Result<Self, ApiError> {
-        let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+        let invalid =
+            || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
         let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
         let (micros, id) = raw.split_once('|').ok_or_else(invalid)?;
@@ -72,7 +77,8 @@ pub fn encode_offset(offset: i64) -> String {
 }
 
 pub fn decode_offset(text: &str) -> Result<i64, ApiError> {
-    let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+    let invalid =
+        || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
     let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let raw = String::from_utf8(raw).map_err(|_| invalid())?;
     raw.strip_prefix("offset|")
@@ -124,7 +130,10 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Page { items: rows, next_cursor }
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -139,8 +148,17 @@ mod tests {
             id: Uuid::new_v4(),
         };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
-        for bad in ["", "!!!", "bm90LWEtY3Vyc29y", &URL_SAFE_NO_PAD.encode("12|not-a-uuid")] {
-            assert_eq!(Cursor::decode(bad).unwrap_err().code(), "invalid_cursor", "{bad}");
+        for bad in [
+            "",
+            "!!!",
+            "bm90LWEtY3Vyc29y",
+            &URL_SAFE_NO_PAD.encode("12|not-a-uuid"),
+        ] {
+            assert_eq!(
+                Cursor::decode(bad).unwrap_err().code(),
+                "invalid_cursor",
+                "{bad}"
+            );
         }
     }
 
@@ -152,7 +170,12 @@ mod tests {
         };
         let page = Page::from_rows_by(vec![3, 2, 1], 2, |&i| at(i));
         assert_eq!(page.items, vec![3, 2]);
-        assert_eq!(Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap(), at(2));
-        assert!(Page::from_rows_by(vec![1], 2, |&i| at(i)).next_cursor.is_none());
+        assert_eq!(
+            Cursor::decode(page.next_cursor.as_deref().unwrap()).unwrap(),
+            at(2)
+        );
+        assert!(Page::from_rows_by(vec![1], 2, |&i| at(i))
+            .next_cursor
+            .is_none());
     }
 }

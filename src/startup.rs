@@ -44,10 +44,13 @@ pub struct Application {
 
 /// Connects and migrates. Every command that touches the database starts here.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
-    let pool = db::connect(&settings.database)
+    let pool = db::connect(&settings.database).await.context(
+        "could not connect to PostgreSQL (set DATABASE_URL or REELFORGE__DATABASE__URL)",
+    )?;
+    db::MIGRATOR
+        .run(&pool)
         .await
-        .context("could not connect to PostgreSQL (set DATABASE_URL or REELFORGE__DATABASE__URL)")?;
-    db::MIGRATOR.run(&pool).await.context("running migrations failed")?;
+        .context("running migrations failed")?;
     Ok(pool)
 }
 
@@ -58,18 +61,33 @@ impl Application {
         let providers = Arc::new(Providers::from_settings(&settings));
 
         let workers = roles.workers.then(|| {
-            WorkerPool::new(pool.clone(), settings.jobs.clone(), jobs::handlers(providers.clone())).spawn(shutdown.clone())
+            WorkerPool::new(
+                pool.clone(),
+                settings.jobs.clone(),
+                jobs::handlers(providers.clone()),
+            )
+            .spawn(shutdown.clone())
         });
 
         let (server, port) = if roles.http {
-            let bus = EventBus::start(pool.clone(), settings.events.clone(), shutdown.clone()).await?;
+            let bus =
+                EventBus::start(pool.clone(), settings.events.clone(), shutdown.clone()).await?;
             let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
-                .with_context(|| format!("could not listen on {}:{}", settings.server.host, settings.server.port))?;
+                .with_context(|| {
+                    format!(
+                        "could not listen on {}:{}",
+                        settings.server.host, settings.server.port
+                    )
+                })?;
             let port = listener.local_addr()?.port();
             let http_workers = settings.server.http_workers;
             let media = Arc::new(MediaStore::new(&settings.media.root));
             let tokens = Arc::new(TokenCache::new(Duration::from_secs(60)));
-            tokio::spawn(tokens.clone().follow_revocations(pool.clone(), shutdown.clone()));
+            tokio::spawn(
+                tokens
+                    .clone()
+                    .follow_revocations(pool.clone(), shutdown.clone()),
+            );
             let state = AppState {
                 pool: pool.clone(),
                 settings: Arc::new(settings),
@@ -128,7 +146,11 @@ impl Application {
     }
 }
 
-fn http_server(state: AppState, listener: TcpListener, http_workers: Option<usize>) -> anyhow::Result<Server> {
+fn http_server(
+    state: AppState,
+    listener: TcpListener,
+    http_workers: Option<usize>,
+) -> anyhow::Result<Server> {
     let body_limit = state.settings.server.body_limit_bytes;
     let spec = openapi::spec();
     let state = web::Data::new(state);
@@ -137,7 +159,11 @@ fn http_server(state: AppState, listener: TcpListener, http_workers: Option<usiz
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
             .app_data(state.clone())
-            .app_data(web::JsonConfig::default().limit(body_limit).error_handler(extractors::json_error(body_limit)))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(body_limit)
+                    .error_handler(extractors::json_error(body_limit)),
+            )
             .app_data(web::PathConfig::default().error_handler(extractors::path_error))
             .app_data(web::QueryConfig::default().error_handler(extractors::query_error))
             .configure(routes::configure)
@@ -162,8 +188,9 @@ pub fn cancel_on_signal(token: CancellationToken) {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing a SIGTERM handler");
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing a SIGTERM handler");
             tokio::select! {
                 _ = ctrl_c => {}
                 _ = term.recv() => {}

@@ -3,7 +3,10 @@ use std::sync::Arc;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use crate::{auth::TokenCache, config::Settings, events::EventBus, media::MediaStore, metrics::Metrics, providers::Providers};
+use crate::{
+    auth::TokenCache, config::Settings, events::EventBus, media::MediaStore, metrics::Metrics,
+    providers::Providers,
+};
 
 /// Shared by every request handler of one replica.
 #[derive(Clone)]

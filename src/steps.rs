@@ -15,7 +15,12 @@ use crate::{
     state::AppState,
 };
 
-pub async fn start(state: &AppState, kind: ResourceKind, parent_id: Uuid, body: StartStep) -> Result<StepStarted, ApiError> {
+pub async fn start(
+    state: &AppState,
+    kind: ResourceKind,
+    parent_id: Uuid,
+    body: StartStep,
+) -> Result<StepStarted, ApiError> {
     let project_id = match kind.parent() {
         None => parent_id,
         Some(parent_kind) => {
@@ -25,7 +30,10 @@ pub async fn start(state: &AppState, kind: ResourceKind, parent_id: Uuid, body: 
             if parent.status != Status::Succeeded {
                 return Err(ApiError::conflict(
                     "parent_not_ready",
-                    format!("the {parent_kind} is {}; it must have succeeded first", parent.status),
+                    format!(
+                        "the {parent_kind} is {}; it must have succeeded first",
+                        parent.status
+                    ),
                 ));
             }
             parent.project_id
@@ -41,7 +49,10 @@ pub async fn start(state: &AppState, kind: ResourceKind, parent_id: Uuid, body: 
     if !available.contains(&provider.as_str()) {
         return Err(ApiError::unprocessable(
             "unknown_provider",
-            format!("no {kind} provider `{provider}`; available: {}", available.join(", ")),
+            format!(
+                "no {kind} provider `{provider}`; available: {}",
+                available.join(", ")
+            ),
         ));
     }
     let input = json!({ "options": body.options.unwrap_or_default() });
@@ -61,7 +72,9 @@ pub async fn start(state: &AppState, kind: ResourceKind, parent_id: Uuid, body: 
     .await
     .map_err(|error| match error {
         // The parent was deleted between the check and the insert.
-        sqlx::Error::Database(db) if db.is_foreign_key_violation() => ApiError::conflict("parent_gone", "the parent was deleted"),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            ApiError::conflict("parent_gone", "the parent was deleted")
+        }
         other => other.into(),
     })?;
     tx.commit().await?;

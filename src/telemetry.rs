@@ -3,7 +3,8 @@ use tracing_subscriber::{fmt, EnvFilter};
 /// Logs go to stderr so that commands printing data (`openapi`, `token create`) keep stdout clean.
 /// `REELFORGE_LOG_FORMAT=json` switches to one JSON object per line for log shippers.
 pub fn init(default_filter: &str) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = if std::env::var("REELFORGE_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().try_init()

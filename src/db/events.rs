@@ -65,7 +65,12 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), 
 }
 
 /// Events after `after_id`, oldest first, optionally for one project.
-pub async fn list_after(db: impl PgExecutor<'_>, after_id: i64, project_id: Option<Uuid>, limit: i64) -> Result<Vec<Event>, sqlx::Error> {
+pub async fn list_after(
+    db: impl PgExecutor<'_>,
+    after_id: i64,
+    project_id: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
     sqlx::query_as::<_, EventRow>(
         "SELECT id, kind, project_id, resource_type, resource_id, data, created_at FROM events
          WHERE id > $1 AND ($2::uuid IS NULL OR project_id = $2)
@@ -80,5 +85,7 @@ pub async fn list_after(db: impl PgExecutor<'_>, after_id: i64, project_id: Opti
 }
 
 pub async fn last_id(db: impl PgExecutor<'_>) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events").fetch_one(db).await
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+        .fetch_one(db)
+        .await
 }

@@ -168,12 +168,21 @@ pub async fn claim(db: impl PgExecutor<'_>, worker: &str, limit: i64, lease: Dur
 }
 
 fn prefixed_columns() -> String {
-    COLUMNS.split(',').map(|c| format!("jobs.{}", c.trim())).collect::<Vec<_>>().join(", ")
+    COLUMNS
+        .split(',')
+        .map(|c| format!("jobs.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Extends the lease of a job `worker` still holds. `None`: the lease was lost (reaped or
 /// finished elsewhere); `Some(true)`: a cancel was asked for.
-pub async fn heartbeat(db: impl PgExecutor<'_>, id: Uuid, worker: &str, lease: Duration) -> Result<Option<bool>, sqlx::Error> {
+pub async fn heartbeat(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<bool>, sqlx::Error> {
     sqlx::query_scalar(
         "UPDATE jobs SET lease_expires_at = now() + make_interval(secs => $3)
          WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING cancel_requested",
@@ -185,7 +194,13 @@ pub async fn heartbeat(db: impl PgExecutor<'_>, id: Uuid, worker: &str, lease: D
     .await
 }
 
-pub async fn set_progress(db: impl PgExecutor<'_>, id: Uuid, worker: &str, progress: i16, stage: &str) -> MaybeJob {
+pub async fn set_progress(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    worker: &str,
+    progress: i16,
+    stage: &str,
+) -> MaybeJob {
     into_job(
         sqlx::query_as(&format!(
             "UPDATE jobs SET progress = $3, stage = $4, updated_at = now()
@@ -202,7 +217,13 @@ pub async fn set_progress(db: impl PgExecutor<'_>, id: Uuid, worker: &str, progr
 
 /// Ends a job `worker` holds. `None` when the lease was lost, so a late worker never overwrites
 /// the outcome of the replica that took over.
-pub async fn finish(db: impl PgExecutor<'_>, id: Uuid, worker: &str, status: Status, error: Option<&ErrorInfo>) -> MaybeJob {
+pub async fn finish(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    worker: &str,
+    status: Status,
+    error: Option<&ErrorInfo>,
+) -> MaybeJob {
     into_job(
         sqlx::query_as(&format!(
             "UPDATE jobs SET status = $3, locked_by = NULL, lease_expires_at = NULL,
@@ -238,7 +259,13 @@ pub async fn succeed_many(db: impl PgExecutor<'_>, ids: &[Uuid], worker: &str) -
 }
 
 /// Puts a failed attempt back in the queue to run after `delay`.
-pub async fn reschedule(db: impl PgExecutor<'_>, id: Uuid, worker: &str, delay: Duration, error: &ErrorInfo) -> MaybeJob {
+pub async fn reschedule(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    worker: &str,
+    delay: Duration,
+    error: &ErrorInfo,
+) -> MaybeJob {
     into_job(
         sqlx::query_as(&format!(
             "UPDATE jobs SET status = 'queued', locked_by = NULL, lease_expires_at = NULL,

@@ -45,8 +45,9 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error>
 
 /// Whether every migration this binary knows has been applied.
 pub async fn is_migrated(pool: &PgPool) -> Result<bool, sqlx::Error> {
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
-        .fetch_all(pool)
-        .await?;
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await?;
     Ok(MIGRATOR.iter().all(|m| applied.contains(&m.version)))
 }

@@ -32,7 +32,12 @@ impl From<ProjectRow> for Project {
 
 const COLUMNS: &str = "id, name, language, settings, created_at, updated_at";
 
-pub async fn insert(db: impl PgExecutor<'_>, name: &str, language: &str, settings: &ProjectSettings) -> Result<Project, sqlx::Error> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    name: &str,
+    language: &str,
+    settings: &ProjectSettings,
+) -> Result<Project, sqlx::Error> {
     sqlx::query_as::<_, ProjectRow>(&format!(
         "INSERT INTO projects (id, name, language, settings) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
     ))
@@ -54,12 +59,17 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Project>, s
 }
 
 /// Locks the row so concurrent updates apply one after the other.
-pub async fn get_for_update(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Project>, sqlx::Error> {
-    sqlx::query_as::<_, ProjectRow>(&format!("SELECT {COLUMNS} FROM projects WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map(|row| row.map(Into::into))
+pub async fn get_for_update(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<Project>, sqlx::Error> {
+    sqlx::query_as::<_, ProjectRow>(&format!(
+        "SELECT {COLUMNS} FROM projects WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(Into::into))
 }
 
 /// Newest first; fetches one row more than the page to tell whether another page exists.
@@ -92,6 +102,9 @@ pub async fn update(db: impl PgExecutor<'_>, project: &Project) -> Result<Projec
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(db).await?;
+    let result = sqlx::query("DELETE FROM projects WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
     Ok(result.rows_affected() == 1)
 }

@@ -129,15 +129,25 @@ pub async fn merge_batch(
     if candidates.is_empty() {
         return Ok(MergeCounts::default());
     }
-    let column = |f: &dyn Fn(&ReelCandidate) -> Option<String>| candidates.iter().map(f).collect::<Vec<_>>();
-    let number = |f: &dyn Fn(&ReelCandidate) -> Option<i64>| candidates.iter().map(f).collect::<Vec<_>>();
+    let column =
+        |f: &dyn Fn(&ReelCandidate) -> Option<String>| candidates.iter().map(f).collect::<Vec<_>>();
+    let number =
+        |f: &dyn Fn(&ReelCandidate) -> Option<i64>| candidates.iter().map(f).collect::<Vec<_>>();
     let ids: Vec<Uuid> = candidates.iter().map(|_| Uuid::new_v4()).collect();
     let external: Vec<&str> = candidates.iter().map(|c| c.external_id.as_str()).collect();
-    let hashtags: Vec<serde_json::Value> = candidates.iter().map(|c| serde_json::json!(c.hashtags)).collect();
+    let hashtags: Vec<serde_json::Value> = candidates
+        .iter()
+        .map(|c| serde_json::json!(c.hashtags))
+        .collect();
     let posted: Vec<Option<DateTime<Utc>>> = candidates.iter().map(|c| c.posted_at).collect();
     let widths: Vec<Option<i32>> = candidates.iter().map(|c| c.width).collect();
     let heights: Vec<Option<i32>> = candidates.iter().map(|c| c.height).collect();
-    let languages = column(&|c| c.caption.as_deref().and_then(caption_language).map(str::to_owned));
+    let languages = column(&|c| {
+        c.caption
+            .as_deref()
+            .and_then(caption_language)
+            .map(str::to_owned)
+    });
     let rows: Vec<(Uuid, bool)> = sqlx::query_as(
         "INSERT INTO reels (id, project_id, collection_id, status, provider, external_id, short_code, url, caption,
              caption_language, hashtags, owner_username, owner_id, posted_at, video_url, cover_url, duration_ms,
@@ -223,21 +233,26 @@ pub async fn merge_batch(
 
 /// Recomputes every derived metric of a project's reels (the owner medians move with each batch).
 /// The formula is documented in the README.
-pub async fn recompute_metrics(db: impl PgExecutor<'_>, project_id: Uuid, weights: &TrendWeights) -> Result<(), sqlx::Error> {
+pub async fn recompute_metrics(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    weights: &TrendWeights,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "WITH owners AS (
              SELECT owner_username, COUNT(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY plays) AS median
              FROM reels WHERE project_id = $1 AND plays IS NOT NULL AND owner_username IS NOT NULL
              GROUP BY owner_username),
-         latest AS (
-             SELECT s.reel_id, s.plays, s.observed_at,
-                    row_number() OVER (PARTITION BY s.reel_id ORDER BY s.observed_at DESC) AS rank
-             FROM reel_snapshots s JOIN reels r ON r.id = s.reel_id
-             WHERE r.project_id = $1 AND s.plays IS NOT NULL),
          recent AS (
-             SELECT a.reel_id, (a.plays - b.plays)::float8
-                    / GREATEST(EXTRACT(EPOCH FROM a.observed_at - b.observed_at) / 3600.0, 1.0 / 60) AS velocity
-             FROM latest a JOIN latest b ON a.reel_id = b.reel_id AND a.rank = 1 AND b.rank = 2),
+             -- The newest observation of each reel against the one before it (lead() looks
+             -- backwards in time here); no second observation leaves velocity null.
+             SELECT DISTINCT ON (s.reel_id) s.reel_id,
+                    (s.plays - lead(s.plays) OVER w)::float8
+                    / GREATEST(EXTRACT(EPOCH FROM s.observed_at - lead(s.observed_at) OVER w) / 3600.0, 1.0 / 60) AS velocity
+             FROM reel_snapshots s JOIN reels r ON r.id = s.reel_id
+             WHERE r.project_id = $1 AND s.plays IS NOT NULL
+             WINDOW w AS (PARTITION BY s.reel_id ORDER BY s.observed_at DESC)
+             ORDER BY s.reel_id, s.observed_at DESC),
          computed AS (
              SELECT r.id,
                  CASE WHEN r.plays > 0 THEN (COALESCE(r.likes, 0) + COALESCE(r.comments, 0) + COALESCE(r.shares, 0))::float8 / r.plays END AS engagement_rate,
@@ -274,10 +289,21 @@ pub async fn recompute_metrics(db: impl PgExecutor<'_>, project_id: Uuid, weight
 /// A page of a project's reels in `query`'s order (descending, unknown values last). The cursor
 /// is the offset: rankings change as metrics are refreshed, so a keyset over a moving score
 /// would skip or repeat rows just as well, and offsets stay simple for clients.
-pub async fn list(db: impl PgExecutor<'_>, project_id: Uuid, query: &ReelQuery, page: &ReelPage) -> Result<Vec<Reel>, sqlx::Error> {
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    query: &ReelQuery,
+    page: &ReelPage,
+) -> Result<Vec<Reel>, sqlx::Error> {
     let sort = query.sort.unwrap_or(ReelSort::TrendScore).column();
-    let hashtag = query.hashtag.as_deref().map(|h| h.trim_start_matches('#').to_lowercase());
-    let owner = query.owner.as_deref().map(|o| o.trim_start_matches('@').to_lowercase());
+    let hashtag = query
+        .hashtag
+        .as_deref()
+        .map(|h| h.trim_start_matches('#').to_lowercase());
+    let owner = query
+        .owner
+        .as_deref()
+        .map(|o| o.trim_start_matches('@').to_lowercase());
     sqlx::query_as::<_, ReelRow>(&format!(
         "SELECT {COLUMNS} FROM reels
          WHERE project_id = $1
@@ -312,7 +338,11 @@ pub struct ReelPage {
     pub limit: u32,
 }
 
-pub async fn set_selected(db: impl PgExecutor<'_>, id: Uuid, selected: bool) -> Result<(), sqlx::Error> {
+pub async fn set_selected(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    selected: bool,
+) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE reels SET selected = $2, updated_at = now() WHERE id = $1")
         .bind(id)
         .bind(selected)

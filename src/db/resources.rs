@@ -67,7 +67,11 @@ pub struct NewResource<'a> {
     pub job_id: Uuid,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, kind: ResourceKind, new: NewResource<'_>) -> Result<StepResource, sqlx::Error> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    kind: ResourceKind,
+    new: NewResource<'_>,
+) -> Result<StepResource, sqlx::Error> {
     let sql = match kind.parent() {
         Some(_) => format!(
             "INSERT INTO {table} (id, project_id, {parent}, status, provider, input, job_id)
@@ -95,8 +99,16 @@ pub async fn insert(db: impl PgExecutor<'_>, kind: ResourceKind, new: NewResourc
         .map(|row| row.into_resource(kind))
 }
 
-pub async fn get(db: impl PgExecutor<'_>, kind: ResourceKind, id: Uuid) -> Result<Option<StepResource>, sqlx::Error> {
-    let sql = format!("SELECT {} FROM {} WHERE id = $1", columns(kind), kind.table());
+pub async fn get(
+    db: impl PgExecutor<'_>,
+    kind: ResourceKind,
+    id: Uuid,
+) -> Result<Option<StepResource>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = $1",
+        columns(kind),
+        kind.table()
+    );
     sqlx::query_as::<_, ResourceRow>(&sql)
         .bind(id)
         .fetch_optional(db)
@@ -105,7 +117,12 @@ pub async fn get(db: impl PgExecutor<'_>, kind: ResourceKind, id: Uuid) -> Resul
 }
 
 /// Newest first among the children of `parent_id` (a project for reels).
-pub async fn list_by_parent(db: impl PgExecutor<'_>, kind: ResourceKind, parent_id: Uuid, page: PageRequest) -> Result<Vec<StepResource>, sqlx::Error> {
+pub async fn list_by_parent(
+    db: impl PgExecutor<'_>,
+    kind: ResourceKind,
+    parent_id: Uuid,
+    page: PageRequest,
+) -> Result<Vec<StepResource>, sqlx::Error> {
     let sql = format!(
         "SELECT {columns} FROM {table}
          WHERE {parent} = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
@@ -150,7 +167,12 @@ pub async fn set_status(
 }
 
 /// Points a resource at a new job and puts it back in `queued`.
-pub async fn requeue(db: impl PgExecutor<'_>, kind: ResourceKind, id: Uuid, job_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn requeue(
+    db: impl PgExecutor<'_>,
+    kind: ResourceKind,
+    id: Uuid,
+    job_id: Uuid,
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "UPDATE {} SET job_id = $2, status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
          WHERE id = $1",

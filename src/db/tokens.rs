@@ -12,7 +12,11 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, name: &str, token_hash: &str) -> Result<TokenRecord, sqlx::Error> {
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    name: &str,
+    token_hash: &str,
+) -> Result<TokenRecord, sqlx::Error> {
     sqlx::query_as(
         "INSERT INTO api_tokens (id, name, token_hash) VALUES ($1, $2, $3)
          RETURNING id, name, created_at, last_used_at, revoked_at",
@@ -25,7 +29,10 @@ pub async fn insert(db: impl PgExecutor<'_>, name: &str, token_hash: &str) -> Re
 }
 
 /// Finds a live token and stamps its use, at most once a minute so reads stay cheap.
-pub async fn authenticate(db: impl PgExecutor<'_>, token_hash: &str) -> Result<Option<Uuid>, sqlx::Error> {
+pub async fn authenticate(
+    db: impl PgExecutor<'_>,
+    token_hash: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
         "WITH hit AS (SELECT id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL),
               stamp AS (UPDATE api_tokens SET last_used_at = now()
@@ -38,9 +45,11 @@ pub async fn authenticate(db: impl PgExecutor<'_>, token_hash: &str) -> Result<O
 }
 
 pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<TokenRecord>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at")
-        .fetch_all(db)
-        .await
+    sqlx::query_as(
+        "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at",
+    )
+    .fetch_all(db)
+    .await
 }
 
 /// Revokes by id or by name; answers how many tokens were revoked.

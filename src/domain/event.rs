@@ -30,7 +30,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn about_resource(kind: String, resource: ResourceKind, id: Uuid, project_id: Uuid, data: serde_json::Value) -> Self {
+    pub fn about_resource(
+        kind: String,
+        resource: ResourceKind,
+        id: Uuid,
+        project_id: Uuid,
+        data: serde_json::Value,
+    ) -> Self {
         NewEvent {
             kind,
             project_id: Some(project_id),

@@ -1,8 +1,8 @@
 //! The service's vocabulary, shared by the database layer, the routes and the job handlers.
 
+pub mod collection;
 pub mod event;
 pub mod job;
-pub mod collection;
 pub mod project;
 pub mod reel;
 pub mod resource;

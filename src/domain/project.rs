@@ -235,7 +235,10 @@ pub fn validate_name(name: &str, errors: &mut Vec<FieldError>) {
     if trimmed.is_empty() {
         errors.push(FieldError::new("name", "must not be empty"));
     } else if trimmed.chars().count() > NAME_MAX_CHARS {
-        errors.push(FieldError::new("name", format!("must be at most {NAME_MAX_CHARS} characters")));
+        errors.push(FieldError::new(
+            "name",
+            format!("must be at most {NAME_MAX_CHARS} characters"),
+        ));
     }
 }
 
@@ -245,9 +248,13 @@ pub fn validate_language(language: &str, errors: &mut Vec<FieldError>) {
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase()));
-    let rest_ok = parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let rest_ok =
+        parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
     if !(primary_ok && rest_ok) {
-        errors.push(FieldError::new("language", "must be a language code such as `ru` or `en`"));
+        errors.push(FieldError::new(
+            "language",
+            "must be a language code such as `ru` or `en`",
+        ));
     }
 }
 
@@ -285,14 +292,28 @@ impl ProjectSettings {
     pub fn validate(&self, errors: &mut Vec<FieldError>) {
         let WordRange { min, max } = self.words;
         if !(10..=1000).contains(&min) || !(10..=1000).contains(&max) {
-            errors.push(FieldError::new("settings.words", "bounds must be between 10 and 1000"));
+            errors.push(FieldError::new(
+                "settings.words",
+                "bounds must be between 10 and 1000",
+            ));
         }
         if min > max {
             errors.push(FieldError::new("settings.words", "min must not exceed max"));
         }
-        let TrendWeights { plays, velocity, engagement, outlier } = self.trend_weights;
-        if [plays, velocity, engagement, outlier].iter().any(|w| !(0.0..=100.0).contains(w)) {
-            errors.push(FieldError::new("settings.trend_weights", "weights must be between 0 and 100"));
+        let TrendWeights {
+            plays,
+            velocity,
+            engagement,
+            outlier,
+        } = self.trend_weights;
+        if [plays, velocity, engagement, outlier]
+            .iter()
+            .any(|w| !(0.0..=100.0).contains(w))
+        {
+            errors.push(FieldError::new(
+                "settings.trend_weights",
+                "weights must be between 0 and 100",
+            ));
         }
         if !(5..=600).contains(&self.target_duration_seconds) {
             errors.push(FieldError::new(

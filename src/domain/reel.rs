@@ -136,8 +136,14 @@ mod tests {
 
     #[test]
     fn caption_language_follows_the_majority_script() {
-        assert_eq!(caption_language("Каждое утро — новый шанс! #motivation"), Some("ru"));
-        assert_eq!(caption_language("Rise and grind, every day 💪 #мотивация"), Some("en"));
+        assert_eq!(
+            caption_language("Каждое утро — новый шанс! #motivation"),
+            Some("ru")
+        );
+        assert_eq!(
+            caption_language("Rise and grind, every day 💪 #мотивация"),
+            Some("en")
+        );
         assert_eq!(caption_language("🔥🔥🔥 2026"), None);
     }
 }

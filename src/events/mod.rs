@@ -38,7 +38,10 @@ impl Frame {
         Frame {
             id: event.id,
             project_id: event.project_id,
-            bytes: Bytes::from(format!("id: {}\nevent: {}\ndata: {}\n\n", event.id, event.kind, data)),
+            bytes: Bytes::from(format!(
+                "id: {}\nevent: {}\ndata: {}\n\n",
+                event.id, event.kind, data
+            )),
         }
     }
 }
@@ -78,12 +81,18 @@ impl Drop for Subscription {
 
 fn lock(registry: &Mutex<Registry>) -> std::sync::MutexGuard<'_, Registry> {
     // A panic while holding the lock cannot leave the map half-updated, so poisoning is ignored.
-    registry.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    registry
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl EventBus {
     /// Starts the bus at the current end of the log and spawns the task that feeds it.
-    pub async fn start(pool: PgPool, settings: EventSettings, shutdown: CancellationToken) -> Result<Self, sqlx::Error> {
+    pub async fn start(
+        pool: PgPool,
+        settings: EventSettings,
+        shutdown: CancellationToken,
+    ) -> Result<Self, sqlx::Error> {
         let last = db::events::last_id(&pool).await?;
         let bus = EventBus {
             registry: Arc::new(Mutex::new(Registry {
@@ -105,7 +114,9 @@ impl EventBus {
         let (sender, frames) = mpsc::channel(self.settings.subscriber_buffer.max(1));
         let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
         let mut registry = lock(&self.registry);
-        registry.subscribers.insert(id, Subscriber { project_id, sender });
+        registry
+            .subscribers
+            .insert(id, Subscriber { project_id, sender });
         Subscription {
             frames,
             starts_after: registry.last_dispatched,

@@ -30,7 +30,13 @@ pub struct EventStream {
 }
 
 impl EventStream {
-    pub fn open(bus: &EventBus, pool: PgPool, project_id: Option<Uuid>, last_event_id: Option<i64>, shutdown: CancellationToken) -> Self {
+    pub fn open(
+        bus: &EventBus,
+        pool: PgPool,
+        project_id: Option<Uuid>,
+        last_event_id: Option<i64>,
+        shutdown: CancellationToken,
+    ) -> Self {
         let subscription = bus.subscribe(project_id);
         let settings = bus.settings();
         let period = Duration::from_secs(settings.keepalive_seconds.max(1));
@@ -56,7 +62,8 @@ impl EventStream {
         }
         if let Some(after) = self.replay_after {
             if self.replay_buffer.is_empty() {
-                match db::events::list_after(&self.pool, after, self.project_id, REPLAY_PAGE).await {
+                match db::events::list_after(&self.pool, after, self.project_id, REPLAY_PAGE).await
+                {
                     Ok(events) if events.is_empty() => self.replay_after = None,
                     Ok(events) => self.replay_buffer.extend(events.iter().map(Frame::render)),
                     Err(error) => {

@@ -8,7 +8,9 @@ use crate::{
     db,
     domain::collection::{CollectionCounts, CollectionOutcome, Problem},
     providers::{
-        collect::{normalize::normalize_all, normalize::ReelCandidate, CollectRequest, CollectTarget},
+        collect::{
+            normalize::normalize_all, normalize::ReelCandidate, CollectRequest, CollectTarget,
+        },
         pick, Providers,
     },
 };
@@ -30,7 +32,13 @@ struct ApifyParameters {
 }
 
 impl CollectStep {
-    async fn scrape(&self, ctx: &JobContext, provider: &str, input: &Value, options: Value) -> Result<Vec<Value>, JobError> {
+    async fn scrape(
+        &self,
+        ctx: &JobContext,
+        provider: &str,
+        input: &Value,
+        options: Value,
+    ) -> Result<Vec<Value>, JobError> {
         let parameters: ApifyParameters = serde_json::from_value(input.clone())
             .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
         let collector = pick(&self.0.collect, provider)?;
@@ -40,7 +48,8 @@ impl CollectStep {
         ];
         let mut items = Vec::new();
         for target in targets {
-            if matches!(&target, CollectTarget::Accounts(l) | CollectTarget::Hashtags(l) if l.is_empty()) {
+            if matches!(&target, CollectTarget::Accounts(l) | CollectTarget::Hashtags(l) if l.is_empty())
+            {
                 continue;
             }
             let request = CollectRequest {
@@ -62,11 +71,17 @@ fn deduplicate(candidates: Vec<ReelCandidate>) -> (Vec<ReelCandidate>, u32) {
     let mut last: HashMap<String, ReelCandidate> = HashMap::with_capacity(total);
     let mut order = Vec::with_capacity(total);
     for candidate in candidates {
-        if last.insert(candidate.external_id.clone(), candidate.clone()).is_none() {
+        if last
+            .insert(candidate.external_id.clone(), candidate.clone())
+            .is_none()
+        {
             order.push(candidate.external_id);
         }
     }
-    let unique: Vec<ReelCandidate> = order.into_iter().filter_map(|id| last.remove(&id)).collect();
+    let unique: Vec<ReelCandidate> = order
+        .into_iter()
+        .filter_map(|id| last.remove(&id))
+        .collect();
     let repeats = (total - unique.len()) as u32;
     (unique, repeats)
 }
@@ -77,20 +92,39 @@ impl JobHandler for CollectStep {
         let collection = ctx.resource().await?;
         let project = ctx.project(&collection).await?;
         let items: Vec<Value> = match collection.input.get("source").and_then(Value::as_str) {
-            Some("import") => serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
-                .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?,
-            Some("apify") => {
-                self.scrape(ctx, &collection.provider, &collection.input, context::options(&collection))
-                    .await?
+            Some("import") => {
+                serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
+                    .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?
             }
-            other => return Err(JobError::fatal("invalid_parameters", format!("unknown source {other:?}"))),
+            Some("apify") => {
+                self.scrape(
+                    ctx,
+                    &collection.provider,
+                    &collection.input,
+                    context::options(&collection),
+                )
+                .await?
+            }
+            other => {
+                return Err(JobError::fatal(
+                    "invalid_parameters",
+                    format!("unknown source {other:?}"),
+                ))
+            }
         };
         ctx.call().progress.report(70, "merging").await;
 
         let (candidates, rejections) = normalize_all(&items);
         let (unique, repeats) = deduplicate(candidates);
         let mut tx = ctx.pool().begin().await?;
-        let merged = db::reels::merge_batch(&mut tx, project.id, collection.id, &collection.provider, &unique).await?;
+        let merged = db::reels::merge_batch(
+            &mut tx,
+            project.id,
+            collection.id,
+            &collection.provider,
+            &unique,
+        )
+        .await?;
         db::reels::recompute_metrics(&mut *tx, project.id, &project.settings.trend_weights).await?;
         tx.commit().await?;
 
@@ -101,7 +135,11 @@ impl JobHandler for CollectStep {
                 merged: merged.merged + repeats,
                 rejected: rejections.len() as u32,
             },
-            problems: rejections.into_iter().take(PROBLEMS_KEPT).map(Problem::from).collect(),
+            problems: rejections
+                .into_iter()
+                .take(PROBLEMS_KEPT)
+                .map(Problem::from)
+                .collect(),
         };
         context::to_output(&outcome)
     }

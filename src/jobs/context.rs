@@ -53,7 +53,9 @@ impl JobContext {
         };
         db::resources::get(&self.pool, kind, id)
             .await?
-            .ok_or_else(|| JobError::fatal("resource_missing", format!("{kind} {id} no longer exists")))
+            .ok_or_else(|| {
+                JobError::fatal("resource_missing", format!("{kind} {id} no longer exists"))
+            })
     }
 
     pub async fn project(&self, resource: &StepResource) -> Result<Project, JobError> {
@@ -63,25 +65,41 @@ impl JobContext {
     }
 
     /// The parent resource's output, as the type its step stored.
-    pub async fn parent_output<T: DeserializeOwned>(&self, resource: &StepResource) -> Result<T, JobError> {
-        let missing = || JobError::fatal("parent_not_ready", "the resource this step works from has no output");
+    pub async fn parent_output<T: DeserializeOwned>(
+        &self,
+        resource: &StepResource,
+    ) -> Result<T, JobError> {
+        let missing = || {
+            JobError::fatal(
+                "parent_not_ready",
+                "the resource this step works from has no output",
+            )
+        };
         let (Some(kind), Some(id)) = (resource.kind.parent(), resource.parent_id) else {
             return Err(missing());
         };
-        let parent = db::resources::get(&self.pool, kind, id).await?.ok_or_else(missing)?;
+        let parent = db::resources::get(&self.pool, kind, id)
+            .await?
+            .ok_or_else(missing)?;
         let output = parent.output.ok_or_else(missing)?;
-        serde_json::from_value(output)
-            .map_err(|error| JobError::fatal("parent_output_invalid", format!("{kind} output: {error}")))
+        serde_json::from_value(output).map_err(|error| {
+            JobError::fatal("parent_output_invalid", format!("{kind} output: {error}"))
+        })
     }
 }
 
 /// The provider options a step was started with.
 pub fn options(resource: &StepResource) -> serde_json::Value {
-    resource.input.get("options").cloned().unwrap_or_else(|| serde_json::json!({}))
+    resource
+        .input
+        .get("options")
+        .cloned()
+        .unwrap_or_else(|| serde_json::json!({}))
 }
 
 pub fn to_output<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, JobError> {
-    serde_json::to_value(value).map_err(|error| JobError::fatal("output_invalid", error.to_string()))
+    serde_json::to_value(value)
+        .map_err(|error| JobError::fatal("output_invalid", error.to_string()))
 }
 
 #[async_trait]
@@ -95,7 +113,15 @@ impl ProgressSink for JobContext {
             }
             *last = Some(Instant::now());
         }
-        if let Err(error) = queue::progress(&self.pool, self.job.id, &self.worker, i16::from(percent), stage).await {
+        if let Err(error) = queue::progress(
+            &self.pool,
+            self.job.id,
+            &self.worker,
+            i16::from(percent),
+            stage,
+        )
+        .await
+        {
             tracing::warn!(job_id = %self.job.id, %error, "could not record progress");
         }
     }

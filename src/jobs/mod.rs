@@ -60,7 +60,10 @@ impl JobError {
 impl From<ProviderError> for JobError {
     fn from(error: ProviderError) -> Self {
         match error {
-            ProviderError::Retryable { message, retry_after } => JobError::Retryable {
+            ProviderError::Retryable {
+                message,
+                retry_after,
+            } => JobError::Retryable {
                 code: "provider_retryable",
                 message,
                 retry_after,
@@ -91,12 +94,30 @@ pub type Handlers = HashMap<JobKind, Arc<dyn JobHandler>>;
 /// The handler for every job kind, backed by `providers`.
 pub fn handlers(providers: Arc<Providers>) -> Handlers {
     HashMap::from([
-        (JobKind::Collect, Arc::new(collect::CollectStep(providers.clone())) as Arc<dyn JobHandler>),
-        (JobKind::PrepareReel, Arc::new(prepare_reel::PrepareReelStep(providers.clone())) as Arc<dyn JobHandler>),
-        (JobKind::Transcribe, Arc::new(transcribe::TranscribeStep(providers.clone())) as Arc<dyn JobHandler>),
-        (JobKind::Rewrite, Arc::new(rewrite::RewriteStep(providers.clone())) as Arc<dyn JobHandler>),
-        (JobKind::Voice, Arc::new(voice::VoiceStep(providers.clone())) as Arc<dyn JobHandler>),
-        (JobKind::Render, Arc::new(render::RenderStep(providers)) as Arc<dyn JobHandler>),
+        (
+            JobKind::Collect,
+            Arc::new(collect::CollectStep(providers.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::PrepareReel,
+            Arc::new(prepare_reel::PrepareReelStep(providers.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::Transcribe,
+            Arc::new(transcribe::TranscribeStep(providers.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::Rewrite,
+            Arc::new(rewrite::RewriteStep(providers.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::Voice,
+            Arc::new(voice::VoiceStep(providers.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::Render,
+            Arc::new(render::RenderStep(providers)) as Arc<dyn JobHandler>,
+        ),
         (JobKind::Noop, Arc::new(noop::Noop) as Arc<dyn JobHandler>),
     ])
 }

@@ -6,7 +6,10 @@ use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     db,
     media::MediaStore,
-    providers::{collect::{download, PrepareReel}, fake, pick, Providers},
+    providers::{
+        collect::{download, PrepareReel},
+        fake, pick, Providers,
+    },
 };
 
 /// Fake reels have no media to fetch; every other reel's video is downloaded.
@@ -24,13 +27,21 @@ pub struct PrepareReelStep(pub Arc<Providers>);
 impl JobHandler for PrepareReelStep {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
         let reel = ctx.resource().await?;
-        let video_url = db::reels::get(ctx.pool(), reel.id).await?.and_then(|r| r.video_url);
+        let video_url = db::reels::get(ctx.pool(), reel.id)
+            .await?
+            .and_then(|r| r.video_url);
         let request = PrepareReel {
             source_url: video_url,
-            media_prefix: format!("{}/reels/{}", MediaStore::project_prefix(reel.project_id), reel.id),
+            media_prefix: format!(
+                "{}/reels/{}",
+                MediaStore::project_prefix(reel.project_id),
+                reel.id
+            ),
             options: context::options(&reel),
         };
-        let prepared = pick(&self.0.prepare, preparer_for(&reel.provider))?.prepare(&request, &ctx.call()).await?;
+        let prepared = pick(&self.0.prepare, preparer_for(&reel.provider))?
+            .prepare(&request, &ctx.call())
+            .await?;
         context::to_output(&prepared)
     }
 }

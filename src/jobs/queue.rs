@@ -43,9 +43,15 @@ fn resource_error(job: &Job) -> Option<ErrorInfo> {
 }
 
 /// Mirrors a job's new status onto its resource; answers the events announcing both changes.
-async fn mirror(conn: &mut PgConnection, job: &Job, output: Option<&serde_json::Value>) -> Result<Vec<NewEvent>, sqlx::Error> {
+async fn mirror(
+    conn: &mut PgConnection,
+    job: &Job,
+    output: Option<&serde_json::Value>,
+) -> Result<Vec<NewEvent>, sqlx::Error> {
     let mut events = vec![job_event(job.status.as_str(), job)];
-    if let (Some(kind), Some(id), Some(project_id)) = (job.resource_type, job.resource_id, job.project_id) {
+    if let (Some(kind), Some(id), Some(project_id)) =
+        (job.resource_type, job.resource_id, job.project_id)
+    {
         let error = resource_error(job);
         db::resources::set_status(&mut *conn, kind, id, job.status, output, error.as_ref()).await?;
         events.push(NewEvent::about_resource(
@@ -59,7 +65,11 @@ async fn mirror(conn: &mut PgConnection, job: &Job, output: Option<&serde_json::
     Ok(events)
 }
 
-async fn announce(conn: &mut PgConnection, job: &Job, output: Option<&serde_json::Value>) -> Result<(), sqlx::Error> {
+async fn announce(
+    conn: &mut PgConnection,
+    job: &Job,
+    output: Option<&serde_json::Value>,
+) -> Result<(), sqlx::Error> {
     let events = mirror(&mut *conn, job, output).await?;
     db::events::append(conn, &events).await
 }
@@ -82,7 +92,11 @@ async fn commit_all(mut tx: Tx, jobs: Vec<Job>) -> Result<Vec<Job>, sqlx::Error>
 
 /// Announces and commits a change to one job; `None` (the job was not in the expected state)
 /// leaves nothing behind.
-async fn commit_one(mut tx: Tx, job: Option<Job>, output: Option<&serde_json::Value>) -> Result<Option<Job>, sqlx::Error> {
+async fn commit_one(
+    mut tx: Tx,
+    job: Option<Job>,
+    output: Option<&serde_json::Value>,
+) -> Result<Option<Job>, sqlx::Error> {
     let Some(job) = job else {
         tx.rollback().await?;
         return Ok(None);
@@ -110,7 +124,11 @@ pub struct StepRequest<'a> {
 }
 
 /// Creates a step resource in `queued` together with the job that fills it.
-pub async fn start_step(conn: &mut PgConnection, request: StepRequest<'_>, settings: &JobSettings) -> Result<StepStarted, sqlx::Error> {
+pub async fn start_step(
+    conn: &mut PgConnection,
+    request: StepRequest<'_>,
+    settings: &JobSettings,
+) -> Result<StepStarted, sqlx::Error> {
     let resource_id = Uuid::new_v4();
     let job = db::jobs::insert(
         &mut *conn,
@@ -142,7 +160,13 @@ pub async fn start_step(conn: &mut PgConnection, request: StepRequest<'_>, setti
 }
 
 /// Starts a new job for a resource that already exists (a selected reel's preparation).
-pub async fn start_for_existing(conn: &mut PgConnection, kind: ResourceKind, id: Uuid, project_id: Uuid, settings: &JobSettings) -> Result<Job, sqlx::Error> {
+pub async fn start_for_existing(
+    conn: &mut PgConnection,
+    kind: ResourceKind,
+    id: Uuid,
+    project_id: Uuid,
+    settings: &JobSettings,
+) -> Result<Job, sqlx::Error> {
     let job = db::jobs::insert(
         &mut *conn,
         &NewJob {
@@ -160,7 +184,12 @@ pub async fn start_for_existing(conn: &mut PgConnection, kind: ResourceKind, id:
     Ok(job)
 }
 
-pub async fn claim(pool: &PgPool, worker: &str, limit: usize, lease: Duration) -> Result<Vec<Job>, sqlx::Error> {
+pub async fn claim(
+    pool: &PgPool,
+    worker: &str,
+    limit: usize,
+    lease: Duration,
+) -> Result<Vec<Job>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let jobs = db::jobs::claim(&mut *tx, worker, limit as i64, lease).await?;
     commit_all(tx, jobs).await
@@ -169,13 +198,20 @@ pub async fn claim(pool: &PgPool, worker: &str, limit: usize, lease: Duration) -
 /// Records many successes in one transaction: one commit (and one turn of the event-log lock)
 /// for a whole batch is what lets the queue outrun per-job commits. Answers the jobs whose
 /// outcome was stored; the others had lost their lease.
-pub async fn complete_many(pool: &PgPool, worker: &str, outputs: &[(Uuid, serde_json::Value)]) -> Result<Vec<Job>, sqlx::Error> {
+pub async fn complete_many(
+    pool: &PgPool,
+    worker: &str,
+    outputs: &[(Uuid, serde_json::Value)],
+) -> Result<Vec<Job>, sqlx::Error> {
     let ids: Vec<Uuid> = outputs.iter().map(|(id, _)| *id).collect();
     let mut tx = pool.begin().await?;
     let jobs = db::jobs::succeed_many(&mut *tx, &ids, worker).await?;
     let mut events = Vec::with_capacity(jobs.len() * 2);
     for job in &jobs {
-        let output = outputs.iter().find(|(id, _)| *id == job.id).map(|(_, output)| output);
+        let output = outputs
+            .iter()
+            .find(|(id, _)| *id == job.id)
+            .map(|(_, output)| output);
         events.extend(mirror(&mut tx, job, output).await?);
     }
     db::events::append(&mut tx, &events).await?;
@@ -186,7 +222,9 @@ pub async fn complete_many(pool: &PgPool, worker: &str, outputs: &[(Uuid, serde_
 /// Exponential backoff with jitter: half fixed, half random, so retries of many jobs that
 /// failed together spread out instead of hitting the provider in one wave.
 pub fn backoff(settings: &JobSettings, attempts: i32, retry_after: Option<Duration>) -> Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(20);
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
     let ceiling = settings
         .backoff_base_ms
         .saturating_mul(1 << exponent)
@@ -196,7 +234,13 @@ pub fn backoff(settings: &JobSettings, attempts: i32, retry_after: Option<Durati
 }
 
 /// Records a failed attempt: retried later when the error allows and attempts remain.
-pub async fn fail(pool: &PgPool, job: &Job, worker: &str, error: &JobError, settings: &JobSettings) -> Result<Option<Job>, sqlx::Error> {
+pub async fn fail(
+    pool: &PgPool,
+    job: &Job,
+    worker: &str,
+    error: &JobError,
+    settings: &JobSettings,
+) -> Result<Option<Job>, sqlx::Error> {
     let info = error.info();
     let mut tx = pool.begin().await?;
     let updated = match error {
@@ -210,7 +254,11 @@ pub async fn fail(pool: &PgPool, job: &Job, worker: &str, error: &JobError, sett
 }
 
 /// A running job stopped because a cancel was asked for.
-pub async fn mark_canceled(pool: &PgPool, id: Uuid, worker: &str) -> Result<Option<Job>, sqlx::Error> {
+pub async fn mark_canceled(
+    pool: &PgPool,
+    id: Uuid,
+    worker: &str,
+) -> Result<Option<Job>, sqlx::Error> {
     let info = ErrorInfo {
         code: "canceled".into(),
         message: "canceled while running".into(),
@@ -227,7 +275,13 @@ pub async fn release(pool: &PgPool, id: Uuid, worker: &str) -> Result<Option<Job
     commit_one(tx, job, None).await
 }
 
-pub async fn progress(pool: &PgPool, id: Uuid, worker: &str, percent: i16, stage: &str) -> Result<(), sqlx::Error> {
+pub async fn progress(
+    pool: &PgPool,
+    id: Uuid,
+    worker: &str,
+    percent: i16,
+    stage: &str,
+) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     if let Some(job) = db::jobs::set_progress(&mut *tx, id, worker, percent, stage).await? {
         db::events::append(&mut tx, &[job_event("progress", &job)]).await?;

@@ -16,7 +16,9 @@ impl JobHandler for RenderStep {
             audio_duration_ms: audio.duration_ms,
             options: context::options(&video),
         };
-        let output = pick(&self.0.render, &video.provider)?.render(&request, &ctx.call()).await?;
+        let output = pick(&self.0.render, &video.provider)?
+            .render(&request, &ctx.call())
+            .await?;
         context::to_output(&output)
     }
 }

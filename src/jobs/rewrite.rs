@@ -21,7 +21,9 @@ impl JobHandler for RewriteStep {
             style: project.settings.style_preset,
             options: context::options(&script),
         };
-        let draft = pick(&self.0.rewrite, &script.provider)?.rewrite(&request, &ctx.call()).await?;
+        let draft = pick(&self.0.rewrite, &script.provider)?
+            .rewrite(&request, &ctx.call())
+            .await?;
         let word_count = draft.text.split_whitespace().count();
         let mut output = context::to_output(&draft)?;
         output["word_count"] = json!(word_count);

@@ -14,7 +14,10 @@ impl JobHandler for TranscribeStep {
         let options = context::options(&transcript);
         let request = TranscribeRequest {
             // The reel's spoken language, when the user knows it; otherwise detected.
-            language: options.get("language").and_then(|v| v.as_str()).map(str::to_owned),
+            language: options
+                .get("language")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
             options,
         };
         let output = pick(&self.0.transcribe, &transcript.provider)?

@@ -19,7 +19,9 @@ impl JobHandler for VoiceStep {
             target_duration_seconds: project.settings.target_duration_seconds,
             options: context::options(&audio),
         };
-        let output = pick(&self.0.voice, &audio.provider)?.synthesize(&request, &ctx.call()).await?;
+        let output = pick(&self.0.voice, &audio.provider)?
+            .synthesize(&request, &ctx.call())
+            .await?;
         context::to_output(&output)
     }
 }

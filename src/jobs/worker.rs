@@ -37,7 +37,10 @@ struct RunningJob {
 
 impl RunningJob {
     fn interrupt(&self, reason: Interrupt) {
-        self.reason.lock().unwrap_or_else(|p| p.into_inner()).get_or_insert(reason);
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get_or_insert(reason);
         self.token.cancel();
     }
 }
@@ -118,7 +121,12 @@ impl WorkerPool {
         let background = CancellationToken::new();
         tokio::spawn(self.clone().listen(background.clone()));
         tokio::spawn(self.clone().reap(background.clone()));
-        let completion_queue = self.inner.completion_queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let completion_queue = self
+            .inner
+            .completion_queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if let Some(queue) = completion_queue {
             tokio::spawn(self.clone().store_completions(queue, background.clone()));
         }
@@ -131,11 +139,17 @@ impl WorkerPool {
             let free = slots.available_permits();
             let mut idle_for = poll;
             if free > 0 {
-                match queue::claim(&self.inner.pool, &self.inner.worker_id, free, self.lease()).await {
+                match queue::claim(&self.inner.pool, &self.inner.worker_id, free, self.lease())
+                    .await
+                {
                     Ok(jobs) => {
                         let claimed_all = jobs.len() == free;
                         for job in jobs {
-                            let permit = slots.clone().acquire_owned().await.expect("the semaphore is never closed");
+                            let permit = slots
+                                .clone()
+                                .acquire_owned()
+                                .await
+                                .expect("the semaphore is never closed");
                             tasks.spawn(self.clone().execute(job, permit));
                         }
                         if claimed_all {
@@ -155,7 +169,10 @@ impl WorkerPool {
         }
 
         let grace = Duration::from_secs(self.inner.settings.shutdown_grace_seconds);
-        if tokio::time::timeout(grace, drain(&mut tasks)).await.is_err() {
+        if tokio::time::timeout(grace, drain(&mut tasks))
+            .await
+            .is_err()
+        {
             for job in self.running().values() {
                 job.interrupt(Interrupt::Shutdown);
             }
@@ -188,10 +205,15 @@ impl WorkerPool {
             },
         );
         let heartbeat = tokio::spawn(self.clone().heartbeat(id));
-        let span = tracing::info_span!("job", job_id = %id, kind = %job.kind, attempt = job.attempts);
+        let span =
+            tracing::info_span!("job", job_id = %id, kind = %job.kind, attempt = job.attempts);
 
         let handler = self.inner.handlers.get(&job.kind).cloned();
-        let ctx = JobContext::new(job.clone(), self.inner.pool.clone(), self.inner.worker_id.clone());
+        let ctx = JobContext::new(
+            job.clone(),
+            self.inner.pool.clone(),
+            self.inner.worker_id.clone(),
+        );
         let result = match handler {
             None => Some(Err(JobError::fatal(
                 "unknown_job_kind",
@@ -221,25 +243,48 @@ impl WorkerPool {
         };
         match stored {
             Ok(Some(job)) => tracing::debug!(parent: &span, status = %job.status, "job settled"),
-            Ok(None) => tracing::warn!(parent: &span, "lease lost; another worker owns this job now"),
+            Ok(None) => {
+                tracing::warn!(parent: &span, "lease lost; another worker owns this job now")
+            }
             // The lease runs out and the reaper requeues the job.
-            Err(error) => tracing::error!(parent: &span, %error, "could not record the job's outcome"),
+            Err(error) => {
+                tracing::error!(parent: &span, %error, "could not record the job's outcome")
+            }
         }
     }
 
     /// Hands a success to the batching task and waits until it is stored, so the job's slot is
     /// only freed once its outcome is durable.
-    async fn complete(&self, job_id: Uuid, output: serde_json::Value) -> Result<Option<Job>, sqlx::Error> {
+    async fn complete(
+        &self,
+        job_id: Uuid,
+        output: serde_json::Value,
+    ) -> Result<Option<Job>, sqlx::Error> {
         let (stored, outcome) = oneshot::channel();
-        let completion = Completion { job_id, output, stored };
+        let completion = Completion {
+            job_id,
+            output,
+            stored,
+        };
         let closed = || sqlx::Error::Protocol("the completion task stopped".into());
-        self.inner.completions.send(completion).await.map_err(|_| closed())?;
-        outcome.await.map_err(|_| closed())?.map_err(sqlx::Error::Protocol)
+        self.inner
+            .completions
+            .send(completion)
+            .await
+            .map_err(|_| closed())?;
+        outcome
+            .await
+            .map_err(|_| closed())?
+            .map_err(sqlx::Error::Protocol)
     }
 
     /// Stores successes in batches: whatever finished while the previous batch was committing.
     /// Runs until `stop`, which fires only after every job task has drained.
-    async fn store_completions(self, mut queue: mpsc::Receiver<Completion>, stop: CancellationToken) {
+    async fn store_completions(
+        self,
+        mut queue: mpsc::Receiver<Completion>,
+        stop: CancellationToken,
+    ) {
         loop {
             let first = tokio::select! {
                 _ = stop.cancelled() => return,
@@ -255,9 +300,12 @@ impl WorkerPool {
                     Err(_) => break,
                 }
             }
-            let outputs: Vec<(Uuid, serde_json::Value)> =
-                batch.iter_mut().map(|c| (c.job_id, std::mem::take(&mut c.output))).collect();
-            let result = queue::complete_many(&self.inner.pool, &self.inner.worker_id, &outputs).await;
+            let outputs: Vec<(Uuid, serde_json::Value)> = batch
+                .iter_mut()
+                .map(|c| (c.job_id, std::mem::take(&mut c.output)))
+                .collect();
+            let result =
+                queue::complete_many(&self.inner.pool, &self.inner.worker_id, &outputs).await;
             for completion in batch {
                 let answer = match &result {
                     Ok(jobs) => Ok(jobs.iter().find(|job| job.id == completion.job_id).cloned()),

@@ -22,13 +22,19 @@ pub struct FakeBehaviour {
 
 impl FakeBehaviour {
     pub fn from_options(options: &serde_json::Value) -> Result<Self, ProviderError> {
-        serde_json::from_value(options.clone())
-            .map_err(|error| ProviderError::fatal("invalid_options", format!("fake provider options: {error}")))
+        serde_json::from_value(options.clone()).map_err(|error| {
+            ProviderError::fatal("invalid_options", format!("fake provider options: {error}"))
+        })
     }
 
     /// Walks through four progress stages, then fails if told to.
     pub async fn perform(&self, ctx: &CallContext<'_>) -> Result<(), ProviderError> {
-        for (percent, stage) in [(25, "starting"), (50, "working"), (75, "finishing"), (90, "saving")] {
+        for (percent, stage) in [
+            (25, "starting"),
+            (50, "working"),
+            (75, "finishing"),
+            (90, "saving"),
+        ] {
             if self.delay_ms > 0 {
                 tokio::time::sleep(Duration::from_millis(self.delay_ms)).await;
             }
@@ -40,7 +46,10 @@ impl FakeBehaviour {
                 message: format!("fake provider failed attempt {} on purpose", ctx.attempt),
                 retry_after: Some(Duration::ZERO),
             }),
-            Some("fatal") if failing => Err(ProviderError::fatal("fake_failure", "fake provider failed on purpose")),
+            Some("fatal") if failing => Err(ProviderError::fatal(
+                "fake_failure",
+                "fake provider failed on purpose",
+            )),
             Some("retryable" | "fatal") | None => Ok(()),
             Some(other) => Err(ProviderError::fatal(
                 "invalid_options",
@@ -53,9 +62,26 @@ impl FakeBehaviour {
 /// Deterministic text of about `words` words, so downstream steps get realistic sizes.
 pub fn sentence_text(language: &str, words: usize) -> String {
     let sentence: &[&str] = if language.starts_with("ru") {
-        &["Каждый", "день", "делай", "один", "шаг", "к", "своей", "цели."]
+        &[
+            "Каждый",
+            "день",
+            "делай",
+            "один",
+            "шаг",
+            "к",
+            "своей",
+            "цели.",
+        ]
     } else {
-        &["Every", "day", "take", "one", "step", "toward", "your", "goal."]
+        &[
+            "Every", "day", "take", "one", "step", "toward", "your", "goal.",
+        ]
     };
-    sentence.iter().cycle().take(words).copied().collect::<Vec<_>>().join(" ")
+    sentence
+        .iter()
+        .cycle()
+        .take(words)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -63,7 +63,11 @@ pub fn is_internal(ip: IpAddr) -> bool {
 impl UrlGuard {
     pub fn new(allowed_hosts: &[String]) -> Self {
         UrlGuard {
-            allowed_hosts: allowed_hosts.iter().map(|h| h.trim().to_lowercase()).filter(|h| !h.is_empty()).collect(),
+            allowed_hosts: allowed_hosts
+                .iter()
+                .map(|h| h.trim().to_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect(),
         }
     }
 
@@ -72,20 +76,29 @@ impl UrlGuard {
             return false;
         };
         let with_port = url.port_or_known_default().map(|p| format!("{host}:{p}"));
-        self.allowed_hosts.iter().any(|a| *a == host || Some(a) == with_port.as_ref())
+        self.allowed_hosts
+            .iter()
+            .any(|a| *a == host || Some(a) == with_port.as_ref())
     }
 
     /// Resolves `url` and answers the address to connect to, or why it may not be fetched.
     pub async fn check(&self, url: &Url) -> Result<SocketAddr, ProviderError> {
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ProviderError::fatal("url_refused", format!("only http(s) URLs are fetched, not {}", url.scheme())));
+            return Err(ProviderError::fatal(
+                "url_refused",
+                format!("only http(s) URLs are fetched, not {}", url.scheme()),
+            ));
         }
-        let host = url.host_str().ok_or_else(|| ProviderError::fatal("url_refused", "the URL has no host"))?;
+        let host = url
+            .host_str()
+            .ok_or_else(|| ProviderError::fatal("url_refused", "the URL has no host"))?;
         let port = url.port_or_known_default().unwrap_or(443);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|error| ProviderError::retryable(format!("could not resolve {host}: {error}")))?
+            .map_err(|error| {
+                ProviderError::retryable(format!("could not resolve {host}: {error}"))
+            })?
             .collect();
         let first = *addresses
             .first()
@@ -94,7 +107,10 @@ impl UrlGuard {
             if let Some(internal) = addresses.iter().find(|a| is_internal(a.ip())) {
                 return Err(ProviderError::fatal(
                     "url_refused",
-                    format!("{host} resolves to an internal address ({}); refusing to fetch it", internal.ip()),
+                    format!(
+                        "{host} resolves to an internal address ({}); refusing to fetch it",
+                        internal.ip()
+                    ),
                 ));
             }
         }
@@ -124,7 +140,8 @@ pub async fn download(
     limits: &Limits,
     accept: impl Fn(Option<&str>) -> Result<(), ProviderError>,
 ) -> Result<Downloaded, ProviderError> {
-    let mut url = Url::parse(url).map_err(|error| ProviderError::fatal("url_refused", format!("not a URL: {error}")))?;
+    let mut url = Url::parse(url)
+        .map_err(|error| ProviderError::fatal("url_refused", format!("not a URL: {error}")))?;
     let deadline = tokio::time::Instant::now() + limits.timeout;
     for _ in 0..=MAX_REDIRECTS {
         let address = guard.check(&url).await?;
@@ -145,10 +162,15 @@ pub async fn download(
                 .headers()
                 .get(reqwest::header::LOCATION)
                 .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| ProviderError::fatal("media_unavailable", format!("a {status} redirect without Location")))?;
-            url = url
-                .join(location)
-                .map_err(|error| ProviderError::fatal("url_refused", format!("bad redirect target: {error}")))?;
+                .ok_or_else(|| {
+                    ProviderError::fatal(
+                        "media_unavailable",
+                        format!("a {status} redirect without Location"),
+                    )
+                })?;
+            url = url.join(location).map_err(|error| {
+                ProviderError::fatal("url_refused", format!("bad redirect target: {error}"))
+            })?;
             continue;
         }
         if matches!(status.as_u16(), 403 | 404 | 410) {
@@ -158,9 +180,14 @@ pub async fn download(
             ));
         }
         if !status.is_success() {
-            return Err(http::HttpFailure::read("media host", response).await.into_error());
+            return Err(http::HttpFailure::read("media host", response)
+                .await
+                .into_error());
         }
-        if response.content_length().is_some_and(|length| length > limits.max_bytes) {
+        if response
+            .content_length()
+            .is_some_and(|length| length > limits.max_bytes)
+        {
             return Err(too_large(limits.max_bytes));
         }
         let content_type = response
@@ -169,20 +196,39 @@ pub async fn download(
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or(v).trim().to_lowercase());
         accept(content_type.as_deref())?;
-        return tokio::time::timeout_at(deadline, stream_to_file(response, destination, limits.max_bytes))
-            .await
-            .map_err(|_| ProviderError::retryable("the download timed out"))?
-            .map(|(bytes, sha256)| Downloaded { bytes, sha256, content_type });
+        return tokio::time::timeout_at(
+            deadline,
+            stream_to_file(response, destination, limits.max_bytes),
+        )
+        .await
+        .map_err(|_| ProviderError::retryable("the download timed out"))?
+        .map(|(bytes, sha256)| Downloaded {
+            bytes,
+            sha256,
+            content_type,
+        });
     }
-    Err(ProviderError::fatal("media_unavailable", format!("more than {MAX_REDIRECTS} redirects")))
+    Err(ProviderError::fatal(
+        "media_unavailable",
+        format!("more than {MAX_REDIRECTS} redirects"),
+    ))
 }
 
 fn too_large(max_bytes: u64) -> ProviderError {
-    ProviderError::fatal("media_too_large", format!("the file is larger than the {max_bytes} bytes allowed"))
+    ProviderError::fatal(
+        "media_too_large",
+        format!("the file is larger than the {max_bytes} bytes allowed"),
+    )
 }
 
-async fn stream_to_file(response: reqwest::Response, destination: &Path, max_bytes: u64) -> Result<(u64, String), ProviderError> {
-    let io = |error: std::io::Error| ProviderError::retryable(format!("writing the download failed: {error}"));
+async fn stream_to_file(
+    response: reqwest::Response,
+    destination: &Path,
+    max_bytes: u64,
+) -> Result<(u64, String), ProviderError> {
+    let io = |error: std::io::Error| {
+        ProviderError::retryable(format!("writing the download failed: {error}"))
+    };
     let mut file = tokio::fs::File::create(destination).await.map_err(io)?;
     let mut hasher = Sha256::new();
     let mut written: u64 = 0;
@@ -209,12 +255,28 @@ mod tests {
     #[test]
     fn internal_addresses_are_recognised() {
         for internal in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-            "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "224.0.0.1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "224.0.0.1",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
-        for public in ["93.184.216.34", "157.240.1.35", "2a03:2880:f10c:83:face:b00c:0:25de", "8.8.8.8"] {
+        for public in [
+            "93.184.216.34",
+            "157.240.1.35",
+            "2a03:2880:f10c:83:face:b00c:0:25de",
+            "8.8.8.8",
+        ] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");
         }
     }
@@ -222,14 +284,40 @@ mod tests {
     #[tokio::test]
     async fn the_guard_refuses_internal_hosts_unless_allowed() {
         let strict = UrlGuard::new(&[]);
-        for url in ["http://127.0.0.1:9/x", "http://localhost/x", "http://[::1]/x", "http://169.254.169.254/latest/meta-data"] {
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://localhost/x",
+            "http://[::1]/x",
+            "http://169.254.169.254/latest/meta-data",
+        ] {
             let error = strict.check(&Url::parse(url).unwrap()).await.unwrap_err();
-            assert!(matches!(error, ProviderError::Fatal { code: "url_refused", .. }), "{url}: {error:?}");
+            assert!(
+                matches!(
+                    error,
+                    ProviderError::Fatal {
+                        code: "url_refused",
+                        ..
+                    }
+                ),
+                "{url}: {error:?}"
+            );
         }
-        let error = strict.check(&Url::parse("file:///etc/passwd").unwrap()).await.unwrap_err();
+        let error = strict
+            .check(&Url::parse("file:///etc/passwd").unwrap())
+            .await
+            .unwrap_err();
         assert!(error.to_string().contains("only http(s)"));
         let allowing = UrlGuard::new(&["127.0.0.1".into()]);
-        assert!(allowing.check(&Url::parse("http://127.0.0.1:9/x").unwrap()).await.is_ok());
-        assert!(allowing.check(&Url::parse("http://localhost:9/x").unwrap()).await.is_err(), "only the named host");
+        assert!(allowing
+            .check(&Url::parse("http://127.0.0.1:9/x").unwrap())
+            .await
+            .is_ok());
+        assert!(
+            allowing
+                .check(&Url::parse("http://localhost:9/x").unwrap())
+                .await
+                .is_err(),
+            "only the named host"
+        );
     }
 }

@@ -55,7 +55,10 @@ impl HttpFailure {
                 message: detail,
                 retry_after: self.retry_after,
             },
-            401 => ProviderError::fatal("provider_auth", format!("{provider} rejected the API key (401)")),
+            401 => ProviderError::fatal(
+                "provider_auth",
+                format!("{provider} rejected the API key (401)"),
+            ),
             402 => ProviderError::fatal("provider_out_of_credit", detail),
             403 => ProviderError::fatal("provider_forbidden", detail),
             404 => ProviderError::fatal("provider_not_found", detail),
@@ -77,15 +80,23 @@ pub fn transport_error(provider: &'static str, error: reqwest::Error) -> Provide
 
 /// A success status whose body is not what the vendor documents.
 pub fn bad_response(provider: &'static str, error: impl std::fmt::Display) -> ProviderError {
-    ProviderError::fatal("provider_bad_response", format!("{provider} sent an unexpected answer: {error}"))
+    ProviderError::fatal(
+        "provider_bad_response",
+        format!("{provider} sent an unexpected answer: {error}"),
+    )
 }
 
 /// Sends a request and answers the response when it succeeded, or the classified failure.
-pub async fn send(provider: &'static str, request: reqwest::RequestBuilder) -> Result<Response, HttpFailureOr> {
+pub async fn send(
+    provider: &'static str,
+    request: reqwest::RequestBuilder,
+) -> Result<Response, HttpFailureOr> {
     match request.send().await {
         Err(error) => Err(HttpFailureOr::Transport(transport_error(provider, error))),
         Ok(response) if response.status().is_success() => Ok(response),
-        Ok(response) => Err(HttpFailureOr::Status(HttpFailure::read(provider, response).await)),
+        Ok(response) => Err(HttpFailureOr::Status(
+            HttpFailure::read(provider, response).await,
+        )),
     }
 }
 
@@ -106,9 +117,20 @@ impl From<HttpFailureOr> for ProviderError {
 }
 
 /// Parses the body as JSON, reporting a malformed one as a fatal contract break.
-pub async fn json<T: serde::de::DeserializeOwned>(provider: &'static str, response: Response) -> Result<T, ProviderError> {
-    let bytes = response.bytes().await.map_err(|error| transport_error(provider, error))?;
-    serde_json::from_slice(&bytes).map_err(|error| bad_response(provider, format!("{error} in {}", excerpt(&String::from_utf8_lossy(&bytes)))))
+pub async fn json<T: serde::de::DeserializeOwned>(
+    provider: &'static str,
+    response: Response,
+) -> Result<T, ProviderError> {
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|error| transport_error(provider, error))?;
+    serde_json::from_slice(&bytes).map_err(|error| {
+        bad_response(
+            provider,
+            format!("{error} in {}", excerpt(&String::from_utf8_lossy(&bytes))),
+        )
+    })
 }
 
 fn excerpt(body: &str) -> String {
@@ -116,20 +138,31 @@ fn excerpt(body: &str) -> String {
     if trimmed.chars().count() <= EXCERPT_CHARS {
         trimmed.to_owned()
     } else {
-        format!("{}…", trimmed.chars().take(EXCERPT_CHARS).collect::<String>())
+        format!(
+            "{}…",
+            trimmed.chars().take(EXCERPT_CHARS).collect::<String>()
+        )
     }
 }
 
 /// `Retry-After` in seconds (or an HTTP date), else OpenAI's `x-ratelimit-reset-requests`
 /// (`1s`, `6m0s`, `20ms`).
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     if let Some(value) = header("retry-after") {
         if let Ok(seconds) = value.parse::<f64>() {
-            return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(3600.0)));
+            return (seconds.is_finite() && seconds >= 0.0)
+                .then(|| Duration::from_secs_f64(seconds.min(3600.0)));
         }
         if let Ok(date) = chrono::DateTime::parse_from_rfc2822(value) {
-            return (date.with_timezone(&chrono::Utc) - chrono::Utc::now()).to_std().ok();
+            return (date.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .ok();
         }
     }
     header("x-ratelimit-reset-requests").and_then(parse_go_duration)
@@ -143,7 +176,9 @@ fn parse_go_duration(text: &str) -> Option<Duration> {
         let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let value: f64 = rest[..number_end].parse().ok()?;
         rest = &rest[number_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_end] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -171,15 +206,33 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_dates_and_openai_reset_headers() {
-        assert_eq!(retry_after(&headers(&[("retry-after", "7")])), Some(Duration::from_secs(7)));
-        assert_eq!(retry_after(&headers(&[("x-ratelimit-reset-requests", "6m0s")])), Some(Duration::from_secs(360)));
-        assert_eq!(retry_after(&headers(&[("x-ratelimit-reset-requests", "20ms")])), Some(Duration::from_millis(20)));
-        assert_eq!(retry_after(&headers(&[("x-ratelimit-reset-requests", "1.5s")])), Some(Duration::from_millis(1500)));
+        assert_eq!(
+            retry_after(&headers(&[("retry-after", "7")])),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("x-ratelimit-reset-requests", "6m0s")])),
+            Some(Duration::from_secs(360))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("x-ratelimit-reset-requests", "20ms")])),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(
+            retry_after(&headers(&[("x-ratelimit-reset-requests", "1.5s")])),
+            Some(Duration::from_millis(1500))
+        );
         let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
         let parsed = retry_after(&headers(&[("retry-after", &soon)])).unwrap();
-        assert!(parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28), "{parsed:?}");
+        assert!(
+            parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28),
+            "{parsed:?}"
+        );
         assert_eq!(retry_after(&headers(&[("retry-after", "soon")])), None);
-        assert_eq!(retry_after(&headers(&[("x-ratelimit-reset-requests", "5 minutes")])), None);
+        assert_eq!(
+            retry_after(&headers(&[("x-ratelimit-reset-requests", "5 minutes")])),
+            None
+        );
         assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 
@@ -192,7 +245,13 @@ mod tests {
             body: "{\"error\": \"x\"}".into(),
         };
         for status in [408, 429, 500, 502, 503, 504] {
-            assert!(matches!(failure(status).into_error(), ProviderError::Retryable { .. }), "{status}");
+            assert!(
+                matches!(
+                    failure(status).into_error(),
+                    ProviderError::Retryable { .. }
+                ),
+                "{status}"
+            );
         }
         let code = |status| match failure(status).into_error() {
             ProviderError::Fatal { code, .. } => code,

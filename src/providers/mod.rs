@@ -74,34 +74,58 @@ pub struct Providers {
 impl Providers {
     pub fn from_settings(settings: &Settings) -> Self {
         let mut collectors: BTreeMap<&'static str, Arc<dyn collect::Collector>> =
-            BTreeMap::from([(fake::NAME, Arc::new(collect::fake::FakeCollector) as Arc<dyn collect::Collector>)]);
+            BTreeMap::from([(
+                fake::NAME,
+                Arc::new(collect::fake::FakeCollector) as Arc<dyn collect::Collector>,
+            )]);
         let apify = &settings.providers.apify;
         if let Some(token) = apify.api_key.clone().filter(|_| apify.is_configured()) {
             collectors.insert(
                 collect::apify::NAME,
-                Arc::new(collect::apify::ApifyCollector::new(&apify.base_url, token, std::time::Duration::from_secs(apify.timeout_seconds))),
+                Arc::new(collect::apify::ApifyCollector::new(
+                    &apify.base_url,
+                    token,
+                    std::time::Duration::from_secs(apify.timeout_seconds),
+                )),
             );
         }
         Providers {
             collect: collectors,
             prepare: BTreeMap::from([
-                (fake::NAME, Arc::new(collect::fake::FakeReelSource) as Arc<dyn collect::ReelSource>),
+                (
+                    fake::NAME,
+                    Arc::new(collect::fake::FakeReelSource) as Arc<dyn collect::ReelSource>,
+                ),
                 (
                     collect::download::NAME,
                     Arc::new(collect::download::Downloader {
                         guard: fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
                         limits: fetch::Limits {
                             max_bytes: settings.media.max_download_bytes,
-                            timeout: std::time::Duration::from_secs(settings.media.download_timeout_seconds),
+                            timeout: std::time::Duration::from_secs(
+                                settings.media.download_timeout_seconds,
+                            ),
                         },
                         store: Arc::new(crate::media::MediaStore::new(&settings.media.root)),
                     }),
                 ),
             ]),
-            transcribe: BTreeMap::from([(fake::NAME, Arc::new(transcribe::fake::FakeTranscriber) as Arc<dyn transcribe::Transcriber>)]),
-            rewrite: BTreeMap::from([(fake::NAME, Arc::new(rewrite::fake::FakeRewriter) as Arc<dyn rewrite::Rewriter>)]),
-            voice: BTreeMap::from([(fake::NAME, Arc::new(voice::fake::FakeVoice) as Arc<dyn voice::Voice>)]),
-            render: BTreeMap::from([(fake::NAME, Arc::new(render::fake::FakeRenderer) as Arc<dyn render::Renderer>)]),
+            transcribe: BTreeMap::from([(
+                fake::NAME,
+                Arc::new(transcribe::fake::FakeTranscriber) as Arc<dyn transcribe::Transcriber>,
+            )]),
+            rewrite: BTreeMap::from([(
+                fake::NAME,
+                Arc::new(rewrite::fake::FakeRewriter) as Arc<dyn rewrite::Rewriter>,
+            )]),
+            voice: BTreeMap::from([(
+                fake::NAME,
+                Arc::new(voice::fake::FakeVoice) as Arc<dyn voice::Voice>,
+            )]),
+            render: BTreeMap::from([(
+                fake::NAME,
+                Arc::new(render::fake::FakeRenderer) as Arc<dyn render::Renderer>,
+            )]),
         }
     }
 
@@ -119,7 +143,10 @@ impl Providers {
 }
 
 /// Looks a provider up by name, with an error a job can report.
-pub fn pick<'a, T: ?Sized>(map: &'a BTreeMap<&'static str, Arc<T>>, name: &str) -> Result<&'a Arc<T>, ProviderError> {
+pub fn pick<'a, T: ?Sized>(
+    map: &'a BTreeMap<&'static str, Arc<T>>,
+    name: &str,
+) -> Result<&'a Arc<T>, ProviderError> {
     map.get(name).ok_or_else(|| {
         ProviderError::fatal(
             "provider_unavailable",

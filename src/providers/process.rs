@@ -17,17 +17,28 @@ pub enum ProcessError {
     #[error("`{program}` did not finish within {seconds} s")]
     TimedOut { program: String, seconds: u64 },
     #[error("`{program}` failed ({status}): {stderr}")]
-    Failed { program: String, status: String, stderr: String },
+    Failed {
+        program: String,
+        status: String,
+        stderr: String,
+    },
     #[error("could not run `{program}`: {source}")]
-    Io { program: String, source: std::io::Error },
+    Io {
+        program: String,
+        source: std::io::Error,
+    },
 }
 
 impl From<ProcessError> for ProviderError {
     fn from(error: ProcessError) -> Self {
         match error {
             ProcessError::TimedOut { .. } => ProviderError::retryable(error.to_string()),
-            ProcessError::NotFound { .. } => ProviderError::fatal("tool_missing", error.to_string()),
-            ProcessError::Failed { .. } | ProcessError::Io { .. } => ProviderError::fatal("tool_failed", error.to_string()),
+            ProcessError::NotFound { .. } => {
+                ProviderError::fatal("tool_missing", error.to_string())
+            }
+            ProcessError::Failed { .. } | ProcessError::Io { .. } => {
+                ProviderError::fatal("tool_failed", error.to_string())
+            }
         }
     }
 }
@@ -91,14 +102,38 @@ mod tests {
 
     #[tokio::test]
     async fn missing_tools_failures_and_timeouts_are_told_apart() {
-        let missing = run("reelforge-no-such-tool", ["x"], Duration::from_secs(5)).await.unwrap_err();
-        assert!(matches!(missing, ProcessError::NotFound { .. }), "{missing}");
-        let failed = run("sh", ["-c", "echo first >&2; echo boom >&2; exit 3"], Duration::from_secs(5)).await.unwrap_err();
-        assert_eq!(failed.to_string(), "`sh` failed (exit status: 3): first | boom");
+        let missing = run("reelforge-no-such-tool", ["x"], Duration::from_secs(5))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(missing, ProcessError::NotFound { .. }),
+            "{missing}"
+        );
+        let failed = run(
+            "sh",
+            ["-c", "echo first >&2; echo boom >&2; exit 3"],
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            failed.to_string(),
+            "`sh` failed (exit status: 3): first | boom"
+        );
         let started = std::time::Instant::now();
-        let slow = run("sleep", ["10"], Duration::from_millis(200)).await.unwrap_err();
+        let slow = run("sleep", ["10"], Duration::from_millis(200))
+            .await
+            .unwrap_err();
         assert!(matches!(slow, ProcessError::TimedOut { .. }));
-        assert!(started.elapsed() < Duration::from_secs(2), "killed, not waited for");
-        assert_eq!(run("sh", ["-c", "printf ok"], Duration::from_secs(5)).await.unwrap(), b"ok");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "killed, not waited for"
+        );
+        assert_eq!(
+            run("sh", ["-c", "printf ok"], Duration::from_secs(5))
+                .await
+                .unwrap(),
+            b"ok"
+        );
     }
 }

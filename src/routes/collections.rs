@@ -41,7 +41,12 @@ fn to_collection(resource: StepResource) -> Collection {
     Collection {
         id: resource.id,
         project_id: resource.project_id,
-        source: resource.input.get("source").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        source: resource
+            .input
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         provider: resource.provider,
         parameters: resource.input,
         status: resource.status,
@@ -56,14 +61,20 @@ fn to_collection(resource: StepResource) -> Collection {
 
 fn validate_sources(field: &str, sources: &[String]) -> Result<Vec<String>, ApiError> {
     if sources.len() > MAX_SOURCES {
-        return Err(ApiError::validation(field, format!("at most {MAX_SOURCES} entries")));
+        return Err(ApiError::validation(
+            field,
+            format!("at most {MAX_SOURCES} entries"),
+        ));
     }
     sources
         .iter()
         .map(|source| {
             let trimmed = source.trim();
             if trimmed.is_empty() || trimmed.len() > 300 || trimmed.chars().any(char::is_control) {
-                Err(ApiError::validation(field, "entries must be non-empty names or URLs"))
+                Err(ApiError::validation(
+                    field,
+                    "entries must be non-empty names or URLs",
+                ))
             } else {
                 Ok(trimmed.to_owned())
             }
@@ -73,20 +84,41 @@ fn validate_sources(field: &str, sources: &[String]) -> Result<Vec<String>, ApiE
 
 /// Checks the request and splits it into what the API shows (`input`) and what only the job
 /// needs (`payload`).
-fn plan(state: &AppState, project_provider: &str, request: NewCollection) -> Result<(String, Value, Value), ApiError> {
+fn plan(
+    state: &AppState,
+    project_provider: &str,
+    request: NewCollection,
+) -> Result<(String, Value, Value), ApiError> {
     match request {
-        NewCollection::Apify { accounts, hashtags, per_source_limit, newer_than, max_items, provider, options } => {
+        NewCollection::Apify {
+            accounts,
+            hashtags,
+            per_source_limit,
+            newer_than,
+            max_items,
+            provider,
+            options,
+        } => {
             let accounts = validate_sources("accounts", &accounts)?;
             let hashtags = validate_sources("hashtags", &hashtags)?;
             if accounts.is_empty() && hashtags.is_empty() {
-                return Err(ApiError::validation("accounts", "give at least one account or hashtag"));
+                return Err(ApiError::validation(
+                    "accounts",
+                    "give at least one account or hashtag",
+                ));
             }
             let per_source_limit = per_source_limit.unwrap_or(30);
             if !(1..=1000).contains(&per_source_limit) {
-                return Err(ApiError::validation("per_source_limit", "must be between 1 and 1000"));
+                return Err(ApiError::validation(
+                    "per_source_limit",
+                    "must be between 1 and 1000",
+                ));
             }
             if max_items.is_some_and(|m| !(1..=10_000).contains(&m)) {
-                return Err(ApiError::validation("max_items", "must be between 1 and 10000"));
+                return Err(ApiError::validation(
+                    "max_items",
+                    "must be between 1 and 10000",
+                ));
             }
             let provider = provider.unwrap_or_else(|| project_provider.to_owned());
             let available = state.providers.names(ResourceKind::Collection);
@@ -104,7 +136,10 @@ fn plan(state: &AppState, project_provider: &str, request: NewCollection) -> Res
         }
         NewCollection::Import { items } => {
             if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
-                return Err(ApiError::validation("items", format!("give 1 to {MAX_IMPORT_ITEMS} items")));
+                return Err(ApiError::validation(
+                    "items",
+                    format!("give 1 to {MAX_IMPORT_ITEMS} items"),
+                ));
             }
             let input = json!({ "source": "import", "item_count": items.len() });
             Ok(("import".to_owned(), input, json!({ "items": items })))
@@ -126,9 +161,19 @@ fn plan(state: &AppState, project_provider: &str, request: NewCollection) -> Res
     ),
 )]
 #[post("/projects/{id}/collections")]
-pub async fn create(state: Data, project_id: web::Path<Uuid>, body: web::Json<NewCollection>) -> Result<HttpResponse, ApiError> {
-    let project = db::projects::get(&state.pool, *project_id).await?.ok_or(ApiError::NotFound("project"))?;
-    let (provider, input, payload) = plan(&state, &project.settings.providers.collect, body.into_inner())?;
+pub async fn create(
+    state: Data,
+    project_id: web::Path<Uuid>,
+    body: web::Json<NewCollection>,
+) -> Result<HttpResponse, ApiError> {
+    let project = db::projects::get(&state.pool, *project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let (provider, input, payload) = plan(
+        &state,
+        &project.settings.providers.collect,
+        body.into_inner(),
+    )?;
     let mut tx = state.pool.begin().await?;
     let started = queue::start_step(
         &mut tx,
@@ -159,7 +204,11 @@ pub async fn create(state: Data, project_id: web::Path<Uuid>, body: web::Json<Ne
     ),
 )]
 #[get("/projects/{id}/collections")]
-pub async fn list(state: Data, project_id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Result<web::Json<Page<Collection>>, ApiError> {
+pub async fn list(
+    state: Data,
+    project_id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Collection>>, ApiError> {
     let page = super::list_children(&state, ResourceKind::Collection, *project_id, &query).await?;
     Ok(web::Json(Page {
         items: page.items.into_iter().map(to_collection).collect(),
@@ -176,7 +225,10 @@ pub async fn list(state: Data, project_id: web::Path<Uuid>, query: web::Query<Pa
     ),
 )]
 #[get("/projects/{id}/collections/{collection_id}")]
-pub async fn get_one(state: Data, path: web::Path<(Uuid, Uuid)>) -> Result<web::Json<Collection>, ApiError> {
+pub async fn get_one(
+    state: Data,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<web::Json<Collection>, ApiError> {
     let (project_id, collection_id) = path.into_inner();
     let resource = super::get_resource(&state, ResourceKind::Collection, collection_id).await?;
     if resource.project_id != project_id {

@@ -4,7 +4,10 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::Data;
-use crate::{error::{ApiError, Problem}, events::sse::EventStream};
+use crate::{
+    error::{ApiError, Problem},
+    events::sse::EventStream,
+};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -31,7 +34,11 @@ pub struct EventQuery {
     ),
 )]
 #[get("/events")]
-pub async fn stream(state: Data, request: HttpRequest, query: web::Query<EventQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn stream(
+    state: Data,
+    request: HttpRequest,
+    query: web::Query<EventQuery>,
+) -> Result<HttpResponse, ApiError> {
     let header = request
         .headers()
         .get("Last-Event-ID")
@@ -41,11 +48,22 @@ pub async fn stream(state: Data, request: HttpRequest, query: web::Query<EventQu
                 .ok()
                 .and_then(|text| text.trim().parse::<i64>().ok())
                 .filter(|id| *id >= 0)
-                .ok_or_else(|| ApiError::bad_request("invalid_last_event_id", "Last-Event-ID must be an event id"))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "invalid_last_event_id",
+                        "Last-Event-ID must be an event id",
+                    )
+                })
         })
         .transpose()?;
     let last_event_id = header.or(query.last_event_id);
-    let events = EventStream::open(&state.bus, state.pool.clone(), query.project_id, last_event_id, state.shutdown.clone());
+    let events = EventStream::open(
+        &state.bus,
+        state.pool.clone(),
+        query.project_id,
+        last_event_id,
+        state.shutdown.clone(),
+    );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))

@@ -3,7 +3,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Data;
-use crate::{db, error::{ApiError, Problem}};
+use crate::{
+    db,
+    error::{ApiError, Problem},
+};
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {

@@ -13,7 +13,10 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list).service(get_one).service(cancel).service(retry);
+    cfg.service(list)
+        .service(get_one)
+        .service(cancel)
+        .service(retry);
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -38,7 +41,10 @@ pub struct JobListQuery {
     ),
 )]
 #[get("/jobs")]
-pub async fn list(state: Data, query: web::Query<JobListQuery>) -> Result<web::Json<Page<Job>>, ApiError> {
+pub async fn list(
+    state: Data,
+    query: web::Query<JobListQuery>,
+) -> Result<web::Json<Page<Job>>, ApiError> {
     let query = query.into_inner();
     let page = PageQuery {
         limit: query.limit,
@@ -62,17 +68,29 @@ pub async fn list(state: Data, query: web::Query<JobListQuery>) -> Result<web::J
 )]
 #[get("/jobs/{id}")]
 pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Job>, ApiError> {
-    db::jobs::get(&state.pool, *id).await?.map(web::Json).ok_or(ApiError::NotFound("job"))
+    db::jobs::get(&state.pool, *id)
+        .await?
+        .map(web::Json)
+        .ok_or(ApiError::NotFound("job"))
 }
 
 /// 202 with the job when the change applied; otherwise tells "no such job" from "not in a state
 /// that allows this".
-async fn accepted_or_conflict(state: &Data, id: Uuid, changed: Option<Job>, code: &'static str, detail: &str) -> Result<HttpResponse, ApiError> {
+async fn accepted_or_conflict(
+    state: &Data,
+    id: Uuid,
+    changed: Option<Job>,
+    code: &'static str,
+    detail: &str,
+) -> Result<HttpResponse, ApiError> {
     if let Some(job) = changed {
         return Ok(HttpResponse::Accepted().json(job));
     }
     match db::jobs::get(&state.pool, id).await? {
-        Some(job) => Err(ApiError::conflict(code, format!("{detail} (the job is {})", job.status))),
+        Some(job) => Err(ApiError::conflict(
+            code,
+            format!("{detail} (the job is {})", job.status),
+        )),
         None => Err(ApiError::NotFound("job")),
     }
 }
@@ -90,7 +108,14 @@ async fn accepted_or_conflict(state: &Data, id: Uuid, changed: Option<Job>, code
 #[post("/jobs/{id}/cancel")]
 pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let changed = queue::request_cancel(&state.pool, *id).await?;
-    accepted_or_conflict(&state, *id, changed, "job_not_active", "only queued or running jobs can be canceled").await
+    accepted_or_conflict(
+        &state,
+        *id,
+        changed,
+        "job_not_active",
+        "only queued or running jobs can be canceled",
+    )
+    .await
 }
 
 #[utoipa::path(
@@ -106,5 +131,12 @@ pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
 #[post("/jobs/{id}/retry")]
 pub async fn retry(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
     let changed = queue::retry(&state.pool, *id).await?;
-    accepted_or_conflict(&state, *id, changed, "job_not_retryable", "only failed or canceled jobs can be retried").await
+    accepted_or_conflict(
+        &state,
+        *id,
+        changed,
+        "job_not_retryable",
+        "only failed or canceled jobs can be retried",
+    )
+    .await
 }

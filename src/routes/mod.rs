@@ -52,26 +52,43 @@ pub async fn not_found() -> Result<HttpResponse, ApiError> {
 }
 
 /// Checks that the parent exists, so an unknown parent is a 404 and not an empty list.
-async fn require_parent(state: &AppState, kind: ResourceKind, parent_id: Uuid) -> Result<(), ApiError> {
+async fn require_parent(
+    state: &AppState,
+    kind: ResourceKind,
+    parent_id: Uuid,
+) -> Result<(), ApiError> {
     let exists = match kind.parent() {
         None => db::projects::get(&state.pool, parent_id).await?.is_some(),
-        Some(parent) => db::resources::get(&state.pool, parent, parent_id).await?.is_some(),
+        Some(parent) => db::resources::get(&state.pool, parent, parent_id)
+            .await?
+            .is_some(),
     };
     if exists {
         Ok(())
     } else {
-        Err(ApiError::NotFound(kind.parent().map_or("project", ResourceKind::as_str)))
+        Err(ApiError::NotFound(
+            kind.parent().map_or("project", ResourceKind::as_str),
+        ))
     }
 }
 
-pub async fn list_children(state: &AppState, kind: ResourceKind, parent_id: Uuid, query: &PageQuery) -> Result<Page<StepResource>, ApiError> {
+pub async fn list_children(
+    state: &AppState,
+    kind: ResourceKind,
+    parent_id: Uuid,
+    query: &PageQuery,
+) -> Result<Page<StepResource>, ApiError> {
     let page = query.parse()?;
     require_parent(state, kind, parent_id).await?;
     let rows = db::resources::list_by_parent(&state.pool, kind, parent_id, page).await?;
     Ok(Page::from_rows(rows, page.limit))
 }
 
-pub async fn get_resource(state: &AppState, kind: ResourceKind, id: Uuid) -> Result<StepResource, ApiError> {
+pub async fn get_resource(
+    state: &AppState,
+    kind: ResourceKind,
+    id: Uuid,
+) -> Result<StepResource, ApiError> {
     db::resources::get(&state.pool, kind, id)
         .await?
         .ok_or(ApiError::NotFound(kind.as_str()))

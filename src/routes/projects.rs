@@ -4,14 +4,21 @@ use uuid::Uuid;
 use super::Data;
 use crate::{
     db,
-    domain::project::{validate_language, validate_name, CreateProject, FieldError, Project, StepProviders, UpdateProject},
+    domain::project::{
+        validate_language, validate_name, CreateProject, FieldError, Project, StepProviders,
+        UpdateProject,
+    },
     error::{ApiError, Problem},
     pagination::{Page, PageQuery},
     state::AppState,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create).service(list).service(get_one).service(update).service(remove);
+    cfg.service(create)
+        .service(list)
+        .service(get_one)
+        .service(update)
+        .service(remove);
 }
 
 /// Provider names must be ones this deployment has.
@@ -67,7 +74,8 @@ pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpR
         updated_at: chrono::Utc::now(),
     };
     validate(&state, &draft)?;
-    let project = db::projects::insert(&state.pool, &draft.name, &draft.language, &draft.settings).await?;
+    let project =
+        db::projects::insert(&state.pool, &draft.name, &draft.language, &draft.settings).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/projects/{}", project.id)))
         .json(project))
@@ -83,7 +91,10 @@ pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpR
     ),
 )]
 #[get("/projects")]
-pub async fn list(state: Data, query: web::Query<PageQuery>) -> Result<web::Json<Page<Project>>, ApiError> {
+pub async fn list(
+    state: Data,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Project>>, ApiError> {
     let page = query.parse()?;
     let rows = db::projects::list(&state.pool, page).await?;
     Ok(web::Json(Page::from_rows(rows, page.limit)))
@@ -115,7 +126,11 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Proje
     ),
 )]
 #[patch("/projects/{id}")]
-pub async fn update(state: Data, id: web::Path<Uuid>, body: web::Json<UpdateProject>) -> Result<web::Json<Project>, ApiError> {
+pub async fn update(
+    state: Data,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateProject>,
+) -> Result<web::Json<Project>, ApiError> {
     let body = body.into_inner();
     let mut tx = state.pool.begin().await?;
     let mut project = db::projects::get_for_update(&mut *tx, *id)
@@ -150,12 +165,19 @@ pub async fn remove(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
     if !db::projects::delete(&state.pool, *id).await? {
         return Err(ApiError::NotFound("project"));
     }
-    let media = state.settings.media.root.join("projects").join(id.to_string());
+    let media = state
+        .settings
+        .media
+        .root
+        .join("projects")
+        .join(id.to_string());
     match tokio::fs::remove_dir_all(&media).await {
         Ok(()) => {}
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
         // The rows are gone; leftover files are logged for cleanup rather than failing the call.
-        Err(error) => tracing::warn!(path = %media.display(), %error, "could not remove project media"),
+        Err(error) => {
+            tracing::warn!(path = %media.display(), %error, "could not remove project media")
+        }
     }
     Ok(HttpResponse::NoContent().finish())
 }

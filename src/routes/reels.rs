@@ -21,7 +21,11 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(list).service(get_one).service(select).service(video).service(audio);
+    cfg.service(list)
+        .service(get_one)
+        .service(select)
+        .service(video)
+        .service(audio);
 }
 
 #[utoipa::path(
@@ -34,16 +38,40 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     ),
 )]
 #[get("/projects/{id}/reels")]
-pub async fn list(state: Data, project_id: web::Path<Uuid>, query: web::Query<ReelQuery>) -> Result<web::Json<Page<Reel>>, ApiError> {
-    let limit = PageQuery { limit: query.limit, cursor: None }.parse()?.limit;
-    let offset = query.cursor.as_deref().map(decode_offset).transpose()?.unwrap_or(0);
-    if query.min_plays.is_some_and(|p| p < 0) || query.max_duration.is_some_and(|d| !d.is_finite() || d < 0.0) {
-        return Err(ApiError::bad_request("invalid_query", "min_plays and max_duration must not be negative"));
+pub async fn list(
+    state: Data,
+    project_id: web::Path<Uuid>,
+    query: web::Query<ReelQuery>,
+) -> Result<web::Json<Page<Reel>>, ApiError> {
+    let limit = PageQuery {
+        limit: query.limit,
+        cursor: None,
     }
-    db::projects::get(&state.pool, *project_id).await?.ok_or(ApiError::NotFound("project"))?;
+    .parse()?
+    .limit;
+    let offset = query
+        .cursor
+        .as_deref()
+        .map(decode_offset)
+        .transpose()?
+        .unwrap_or(0);
+    if query.min_plays.is_some_and(|p| p < 0)
+        || query
+            .max_duration
+            .is_some_and(|d| !d.is_finite() || d < 0.0)
+    {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "min_plays and max_duration must not be negative",
+        ));
+    }
+    db::projects::get(&state.pool, *project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
     let page = db::reels::ReelPage { offset, limit };
     let mut items = db::reels::list(&state.pool, *project_id, &query, &page).await?;
-    let next_cursor = (items.len() > limit as usize).then(|| encode_offset(offset + i64::from(limit)));
+    let next_cursor =
+        (items.len() > limit as usize).then(|| encode_offset(offset + i64::from(limit)));
     items.truncate(limit as usize);
     Ok(web::Json(Page { items, next_cursor }))
 }
@@ -55,7 +83,10 @@ pub async fn list(state: Data, project_id: web::Path<Uuid>, query: web::Query<Re
 )]
 #[get("/reels/{id}")]
 pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Reel>, ApiError> {
-    db::reels::get(&state.pool, *id).await?.map(web::Json).ok_or(ApiError::NotFound("reel"))
+    db::reels::get(&state.pool, *id)
+        .await?
+        .map(web::Json)
+        .ok_or(ApiError::NotFound("reel"))
 }
 
 /// The selected reel, and the job preparing its media when one was started.
@@ -83,29 +114,70 @@ pub async fn select(state: Data, path: web::Path<(Uuid, Uuid)>) -> Result<HttpRe
         .filter(|reel| reel.project_id == project_id)
         .ok_or(ApiError::NotFound("reel"))?;
     db::reels::set_selected(&mut *tx, reel_id, true).await?;
-    let needs_media = matches!(reel.status, Status::Pending | Status::Failed | Status::Canceled);
+    let needs_media = matches!(
+        reel.status,
+        Status::Pending | Status::Failed | Status::Canceled
+    );
     let job = if needs_media {
-        Some(queue::start_for_existing(&mut tx, ResourceKind::Reel, reel_id, project_id, &state.settings.jobs).await?)
+        Some(
+            queue::start_for_existing(
+                &mut tx,
+                ResourceKind::Reel,
+                reel_id,
+                project_id,
+                &state.settings.jobs,
+            )
+            .await?,
+        )
     } else {
         None
     };
     tx.commit().await?;
-    let reel = db::reels::get(&state.pool, reel_id).await?.ok_or(ApiError::NotFound("reel"))?;
+    let reel = db::reels::get(&state.pool, reel_id)
+        .await?
+        .ok_or(ApiError::NotFound("reel"))?;
     let answer = ReelSelected { reel, job };
-    Ok(if needs_media { HttpResponse::Accepted().json(answer) } else { HttpResponse::Ok().json(answer) })
+    Ok(if needs_media {
+        HttpResponse::Accepted().json(answer)
+    } else {
+        HttpResponse::Ok().json(answer)
+    })
 }
 
 /// Serves one of a prepared reel's files with Range, ETag and Last-Modified support.
-async fn serve_media(state: &Data, id: Uuid, request: &HttpRequest, pick: fn(PreparedReel) -> Option<String>) -> Result<HttpResponse, ApiError> {
-    let reel = db::reels::get(&state.pool, id).await?.ok_or(ApiError::NotFound("reel"))?;
-    let prepared: Option<PreparedReel> = reel.media.and_then(|media| serde_json::from_value(media).ok());
+async fn serve_media(
+    state: &Data,
+    id: Uuid,
+    request: &HttpRequest,
+    pick: fn(PreparedReel) -> Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let reel = db::reels::get(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("reel"))?;
+    let prepared: Option<PreparedReel> = reel
+        .media
+        .and_then(|media| serde_json::from_value(media).ok());
     let Some(prepared) = prepared.filter(|_| reel.status == Status::Succeeded) else {
-        return Err(ApiError::conflict("media_not_ready", format!("the reel's media is {}; select the reel to prepare it", reel.status)));
+        return Err(ApiError::conflict(
+            "media_not_ready",
+            format!(
+                "the reel's media is {}; select the reel to prepare it",
+                reel.status
+            ),
+        ));
     };
     let key = pick(prepared).ok_or(ApiError::NotFound("media file"))?;
-    let path = state.media.path(&key).map_err(|error| ApiError::Internal(error.into()))?;
-    let file = NamedFile::open_async(path).await.map_err(|_| ApiError::NotFound("media file"))?;
-    Ok(file.use_etag(true).use_last_modified(true).into_response(request))
+    let path = state
+        .media
+        .path(&key)
+        .map_err(|error| ApiError::Internal(error.into()))?;
+    let file = NamedFile::open_async(path)
+        .await
+        .map_err(|_| ApiError::NotFound("media file"))?;
+    Ok(file
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(request))
 }
 
 #[utoipa::path(
@@ -119,7 +191,11 @@ async fn serve_media(state: &Data, id: Uuid, request: &HttpRequest, pick: fn(Pre
     ),
 )]
 #[get("/reels/{id}/video")]
-pub async fn video(state: Data, id: web::Path<Uuid>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn video(
+    state: Data,
+    id: web::Path<Uuid>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     serve_media(&state, *id, &request, |media| media.video_key).await
 }
 
@@ -134,6 +210,10 @@ pub async fn video(state: Data, id: web::Path<Uuid>, request: HttpRequest) -> Re
     ),
 )]
 #[get("/reels/{id}/audio")]
-pub async fn audio(state: Data, id: web::Path<Uuid>, request: HttpRequest) -> Result<HttpResponse, ApiError> {
+pub async fn audio(
+    state: Data,
+    id: web::Path<Uuid>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     serve_media(&state, *id, &request, |media| media.audio_key).await
 }

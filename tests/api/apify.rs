@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use reelforge::providers::{
-    collect::{apify::ApifyCollector, normalize::normalize_all, CollectRequest, CollectTarget, Collector},
+    collect::{
+        apify::ApifyCollector, normalize::normalize_all, CollectRequest, CollectTarget, Collector,
+    },
     CallContext, ProgressSink, ProviderError,
 };
 use secrecy::SecretString;
@@ -22,7 +24,12 @@ impl ProgressSink for NoProgress {
 }
 
 fn client(server: &MockServer) -> ApifyCollector {
-    ApifyCollector::new(&server.uri(), SecretString::from("apify_api_test"), Duration::from_secs(5)).with_polling(
+    ApifyCollector::new(
+        &server.uri(),
+        SecretString::from("apify_api_test"),
+        Duration::from_secs(5),
+    )
+    .with_polling(
         Duration::from_millis(10),
         Duration::from_millis(40),
         Duration::from_secs(5),
@@ -40,7 +47,10 @@ fn item(i: usize) -> Value {
 
 fn accounts(limit: u32, cap: Option<u32>) -> CollectRequest {
     CollectRequest {
-        target: CollectTarget::Accounts(vec!["coach.anna".into(), "https://www.instagram.com/mind.set/".into()]),
+        target: CollectTarget::Accounts(vec![
+            "coach.anna".into(),
+            "https://www.instagram.com/mind.set/".into(),
+        ]),
         per_source_limit: limit,
         newer_than: Some("2 months".into()),
         max_items_cap: cap,
@@ -48,8 +58,19 @@ fn accounts(limit: u32, cap: Option<u32>) -> CollectRequest {
     }
 }
 
-async fn collect(server: &MockServer, request: &CollectRequest) -> Result<Vec<Value>, ProviderError> {
-    client(server).collect(request, &CallContext { attempt: 1, progress: &NoProgress }).await
+async fn collect(
+    server: &MockServer,
+    request: &CollectRequest,
+) -> Result<Vec<Value>, ProviderError> {
+    client(server)
+        .collect(
+            request,
+            &CallContext {
+                attempt: 1,
+                progress: &NoProgress,
+            },
+        )
+        .await
 }
 
 const SYNC: &str = "/v2/acts/apify~instagram-reel-scraper/run-sync-get-dataset-items";
@@ -65,7 +86,9 @@ async fn small_account_runs_use_the_synchronous_endpoint() {
             "username": ["coach.anna", "https://www.instagram.com/mind.set/"],
             "resultsLimit": 20, "onlyPostsNewerThan": "2 months", "skipPinnedPosts": true
         })))
-        .respond_with(ResponseTemplate::new(200).set_body_json((0..40).map(item).collect::<Vec<_>>()))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json((0..40).map(item).collect::<Vec<_>>()),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -100,13 +123,17 @@ async fn hashtags_use_the_hashtag_scraper_for_reels() {
 async fn mount_async_run(server: &MockServer, final_status: &str, items: usize) {
     Mock::given(method("POST"))
         .and(path("/v2/acts/apify~instagram-reel-scraper/runs"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"data": {"id": "run1", "status": "READY", "defaultDatasetId": "ds1"}})))
+        .respond_with(ResponseTemplate::new(201).set_body_json(
+            json!({"data": {"id": "run1", "status": "READY", "defaultDatasetId": "ds1"}}),
+        ))
         .expect(1)
         .mount(server)
         .await;
     Mock::given(method("GET"))
         .and(path("/v2/actor-runs/run1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {"id": "run1", "status": "RUNNING", "defaultDatasetId": "ds1"}})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"data": {"id": "run1", "status": "RUNNING", "defaultDatasetId": "ds1"}}),
+        ))
         .up_to_n_times(2)
         .with_priority(1)
         .mount(server)
@@ -146,12 +173,18 @@ async fn a_synchronous_timeout_falls_back_to_the_asynchronous_form() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(SYNC))
-        .respond_with(ResponseTemplate::new(408).set_body_json(json!({"error": {"type": "run-timeout-exceeded"}})))
+        .respond_with(
+            ResponseTemplate::new(408)
+                .set_body_json(json!({"error": {"type": "run-timeout-exceeded"}})),
+        )
         .expect(1)
         .mount(&server)
         .await;
     mount_async_run(&server, "SUCCEEDED", 12).await;
-    assert_eq!(collect(&server, &accounts(20, None)).await.unwrap().len(), 12);
+    assert_eq!(
+        collect(&server, &accounts(20, None)).await.unwrap().len(),
+        12
+    );
 }
 
 #[tokio::test]
@@ -161,7 +194,10 @@ async fn a_failed_run_is_a_fatal_error_with_its_message() {
     match collect(&server, &accounts(750, None)).await {
         Err(ProviderError::Fatal { code, message }) => {
             assert_eq!(code, "apify_run_failed");
-            assert!(message.contains("FAILED") && message.contains("Instagram asked for a login"), "{message}");
+            assert!(
+                message.contains("FAILED") && message.contains("Instagram asked for a login"),
+                "{message}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -169,7 +205,11 @@ async fn a_failed_run_is_a_fatal_error_with_its_message() {
 
 async fn answer(body: ResponseTemplate) -> Result<Vec<Value>, ProviderError> {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path(SYNC)).respond_with(body).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path(SYNC))
+        .respond_with(body)
+        .mount(&server)
+        .await;
     collect(&server, &accounts(5, None)).await
 }
 
@@ -183,27 +223,68 @@ fn fatal_code(result: Result<Vec<Value>, ProviderError>) -> &'static str {
 #[tokio::test]
 async fn vendor_errors_map_to_retry_classes() {
     let error_body = json!({"error": {"type": "x", "message": "nope"}});
-    assert_eq!(fatal_code(answer(ResponseTemplate::new(401).set_body_json(&error_body)).await), "provider_auth");
-    assert_eq!(fatal_code(answer(ResponseTemplate::new(402).set_body_json(&error_body)).await), "provider_out_of_credit");
-    assert_eq!(fatal_code(answer(ResponseTemplate::new(403).set_body_json(&error_body)).await), "provider_out_of_credit");
     assert_eq!(
-        fatal_code(answer(ResponseTemplate::new(200).set_body_string("<html>gateway</html>")).await),
+        fatal_code(answer(ResponseTemplate::new(401).set_body_json(&error_body)).await),
+        "provider_auth"
+    );
+    assert_eq!(
+        fatal_code(answer(ResponseTemplate::new(402).set_body_json(&error_body)).await),
+        "provider_out_of_credit"
+    );
+    assert_eq!(
+        fatal_code(answer(ResponseTemplate::new(403).set_body_json(&error_body)).await),
+        "provider_out_of_credit"
+    );
+    assert_eq!(
+        fatal_code(
+            answer(ResponseTemplate::new(200).set_body_string("<html>gateway</html>")).await
+        ),
         "provider_bad_response"
     );
-    match answer(ResponseTemplate::new(429).insert_header("Retry-After", "12").set_body_json(&error_body)).await {
-        Err(ProviderError::Retryable { retry_after, .. }) => assert_eq!(retry_after, Some(Duration::from_secs(12))),
+    match answer(
+        ResponseTemplate::new(429)
+            .insert_header("Retry-After", "12")
+            .set_body_json(&error_body),
+    )
+    .await
+    {
+        Err(ProviderError::Retryable { retry_after, .. }) => {
+            assert_eq!(retry_after, Some(Duration::from_secs(12)))
+        }
         other => panic!("{other:?}"),
     }
     for status in [500, 502, 503] {
-        let result = answer(ResponseTemplate::new(status).set_body_string("upstream trouble")).await;
-        assert!(matches!(result, Err(ProviderError::Retryable { .. })), "{status}: {result:?}");
+        let result =
+            answer(ResponseTemplate::new(status).set_body_string("upstream trouble")).await;
+        assert!(
+            matches!(result, Err(ProviderError::Retryable { .. })),
+            "{status}: {result:?}"
+        );
     }
 }
 
 #[tokio::test]
 async fn an_unreachable_server_is_retryable() {
-    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
-    let collector = ApifyCollector::new(&format!("http://{unused}"), SecretString::from("k"), Duration::from_secs(2));
-    let result = collector.collect(&accounts(5, None), &CallContext { attempt: 1, progress: &NoProgress }).await;
-    assert!(matches!(result, Err(ProviderError::Retryable { .. })), "{result:?}");
+    let unused = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let collector = ApifyCollector::new(
+        &format!("http://{unused}"),
+        SecretString::from("k"),
+        Duration::from_secs(2),
+    );
+    let result = collector
+        .collect(
+            &accounts(5, None),
+            &CallContext {
+                attempt: 1,
+                progress: &NoProgress,
+            },
+        )
+        .await;
+    assert!(
+        matches!(result, Err(ProviderError::Retryable { .. })),
+        "{result:?}"
+    );
 }

@@ -12,24 +12,50 @@ async fn v1_needs_a_valid_unrevoked_token() {
     let (status, body) = problem(missing).await;
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
 
-    for header in ["Bearer rf_wrong", "Bearer ", "Basic dXNlcjpwYXNz", "rf_no_scheme", "Bearer 🎉"] {
-        let response = client.get(app.url("/v1/projects")).header("Authorization", header).send().await.unwrap();
+    for header in [
+        "Bearer rf_wrong",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "rf_no_scheme",
+        "Bearer 🎉",
+    ] {
+        let response = client
+            .get(app.url("/v1/projects"))
+            .header("Authorization", header)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 401, "{header}");
     }
     // Writes are refused too, and change nothing.
-    let refused = client.post(app.url("/v1/projects")).json(&json!({"name": "x"})).send().await.unwrap();
+    let refused = client
+        .post(app.url("/v1/projects"))
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 401);
     assert_eq!(app.get_json("/v1/projects").await["items"], json!([]));
 
     // Revocation reaches every replica's token cache within moments.
     let replica = app.second_instance(false).await;
-    assert_eq!(replica.get("/v1/projects").send().await.unwrap().status(), 200, "cached on the replica");
-    let revoked = reelforge::db::tokens::revoke(&app.pool, "test").await.unwrap();
+    assert_eq!(
+        replica.get("/v1/projects").send().await.unwrap().status(),
+        200,
+        "cached on the replica"
+    );
+    let revoked = reelforge::db::tokens::revoke(&app.pool, "test")
+        .await
+        .unwrap();
     assert_eq!(revoked, 1);
     for instance in [&app, &replica] {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         while instance.get("/v1/projects").send().await.unwrap().status() != 401 {
-            assert!(std::time::Instant::now() < deadline, "revocation not seen by {}", instance.address);
+            assert!(
+                std::time::Instant::now() < deadline,
+                "revocation not seen by {}",
+                instance.address
+            );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
@@ -38,7 +64,10 @@ async fn v1_needs_a_valid_unrevoked_token() {
 #[tokio::test]
 async fn tokens_are_stored_only_as_hashes() {
     let app = spawn_app().await;
-    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM api_tokens").fetch_all(&app.pool).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token_hash FROM api_tokens")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(stored, vec![reelforge::auth::hash(&app.token)]);
     assert!(!stored[0].contains(&app.token));
 }
@@ -47,9 +76,17 @@ async fn tokens_are_stored_only_as_hashes() {
 async fn the_event_stream_takes_the_token_as_a_query_parameter() {
     let app = spawn_app().await;
     let client = reqwest::Client::new();
-    let ok = client.get(app.url(&format!("/v1/events?access_token={}", app.token))).send().await.unwrap();
+    let ok = client
+        .get(app.url(&format!("/v1/events?access_token={}", app.token)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
     // Only the event stream: other routes ignore it.
-    let other = client.get(app.url(&format!("/v1/projects?access_token={}", app.token))).send().await.unwrap();
+    let other = client
+        .get(app.url(&format!("/v1/projects?access_token={}", app.token)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 401);
 }

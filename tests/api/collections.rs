@@ -22,14 +22,28 @@ fn item(code: &str, owner: &str, plays: i64, hours_ago: i64) -> Value {
 }
 
 async fn import(app: &TestApp, project_id: &str, items: Vec<Value>) -> Value {
-    let (collection, job) = app.start_collection(project_id, json!({"source": "import", "items": items})).await;
-    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
-    app.get_json(&format!("/v1/projects/{project_id}/collections/{}", collection["id"].as_str().unwrap())).await
+    let (collection, job) = app
+        .start_collection(project_id, json!({"source": "import", "items": items}))
+        .await;
+    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+        .await;
+    app.get_json(&format!(
+        "/v1/projects/{project_id}/collections/{}",
+        collection["id"].as_str().unwrap()
+    ))
+    .await
 }
 
 async fn ranked(app: &TestApp, project_id: &str, query: &str) -> Vec<String> {
-    let page = app.get_json(&format!("/v1/projects/{project_id}/reels?{query}")).await;
-    page["items"].as_array().unwrap().iter().map(|r| r["external_id"].as_str().unwrap().to_owned()).collect()
+    let page = app
+        .get_json(&format!("/v1/projects/{project_id}/reels?{query}"))
+        .await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["external_id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -47,8 +61,15 @@ async fn an_import_keeps_good_items_and_reports_the_rest() {
     ];
     let collection = import(&app, project_id, items).await;
     assert_eq!(collection["source"], "import");
-    assert_eq!(collection["parameters"], json!({"source": "import", "item_count": 6}), "items are not echoed");
-    assert_eq!(collection["counts"], json!({"received": 6, "added": 2, "merged": 1, "rejected": 3}));
+    assert_eq!(
+        collection["parameters"],
+        json!({"source": "import", "item_count": 6}),
+        "items are not echoed"
+    );
+    assert_eq!(
+        collection["counts"],
+        json!({"received": 6, "added": 2, "merged": 1, "rejected": 3})
+    );
     assert_eq!(
         collection["problems"],
         json!([
@@ -57,14 +78,19 @@ async fn an_import_keeps_good_items_and_reports_the_rest() {
             {"item": "#3", "reason": "not a JSON object"},
         ])
     );
-    let reels = app.get_json(&format!("/v1/projects/{project_id}/reels?sort=plays")).await;
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels?sort=plays"))
+        .await;
     let first = &reels["items"][0];
     assert_eq!(first["external_id"], "GOOD2");
     assert_eq!(first["status"], "pending");
     assert_eq!(first["hashtags"], json!(["мотивация"]));
     assert_eq!(first["caption_language"], "ru");
     assert_eq!(first["duration_ms"], 30_500);
-    assert_eq!(reels["items"][1]["metrics"]["plays"], 12_000, "the later duplicate wins");
+    assert_eq!(
+        reels["items"][1]["metrics"]["plays"], 12_000,
+        "the later duplicate wins"
+    );
 }
 
 #[tokio::test]
@@ -81,18 +107,33 @@ async fn a_second_observation_merges_and_gives_recent_velocity() {
     let mut again = item("R1", "anna", 3_000, 10);
     again["likesCount"] = json!(-1);
     let collection = import(&app, project_id, vec![again]).await;
-    assert_eq!(collection["counts"], json!({"received": 1, "added": 0, "merged": 1, "rejected": 0}));
+    assert_eq!(
+        collection["counts"],
+        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0})
+    );
 
-    let reels = app.get_json(&format!("/v1/projects/{project_id}/reels")).await;
-    assert_eq!(reels["items"].as_array().unwrap().len(), 1, "merged, never duplicated");
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels"))
+        .await;
+    assert_eq!(
+        reels["items"].as_array().unwrap().len(),
+        1,
+        "merged, never duplicated"
+    );
     let metrics = &reels["items"][0]["metrics"];
     assert_eq!(metrics["plays"], 3_000);
     assert_eq!(metrics["likes"], json!(null), "hidden now");
     let recent = metrics["recent_velocity"].as_f64().unwrap();
     assert!((recent - 1_000.0).abs() < 5.0, "{recent}");
     let lifetime = metrics["velocity"].as_f64().unwrap();
-    assert!((lifetime - 300.0).abs() < 5.0, "3,000 plays over 10 hours: {lifetime}");
-    let snapshots: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reel_snapshots").fetch_one(&app.pool).await.unwrap();
+    assert!(
+        (lifetime - 300.0).abs() < 5.0,
+        "3,000 plays over 10 hours: {lifetime}"
+    );
+    let snapshots: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reel_snapshots")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(snapshots, 2);
 }
 
@@ -114,33 +155,72 @@ async fn reels_rank_by_every_metric_and_filter() {
     items[5]["videoDuration"] = json!(12);
     import(&app, project_id, items).await;
 
-    assert_eq!(ranked(&app, project_id, "sort=plays").await, ["B1", "A4", "B2", "A1", "A2", "A3"]);
+    assert_eq!(
+        ranked(&app, project_id, "sort=plays").await,
+        ["B1", "A4", "B2", "A1", "A2", "A3"]
+    );
     // 5,000 in 2 h, then 50,000 in 100 h, then 200,000 in 1,000 h.
-    assert_eq!(ranked(&app, project_id, "sort=velocity").await[..3], ["B2", "A4", "B1"]);
+    assert_eq!(
+        ranked(&app, project_id, "sort=velocity").await[..3],
+        ["B2", "A4", "B1"]
+    );
     // anna's median is 1,000.5 (4 reels): A4 is a 50x outlier; bob has only 2 reels, so no score.
-    let page = app.get_json(&format!("/v1/projects/{project_id}/reels?sort=outlier_score")).await;
+    let page = app
+        .get_json(&format!(
+            "/v1/projects/{project_id}/reels?sort=outlier_score"
+        ))
+        .await;
     assert_eq!(page["items"][0]["external_id"], "A4");
-    let outlier = page["items"][0]["metrics"]["outlier_score"].as_f64().unwrap();
+    let outlier = page["items"][0]["metrics"]["outlier_score"]
+        .as_f64()
+        .unwrap();
     assert!((outlier - 50_000.0 / 1_000.5).abs() < 1e-9, "{outlier}");
-    let bob = page["items"].as_array().unwrap().iter().find(|r| r["external_id"] == "B1").unwrap();
+    let bob = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["external_id"] == "B1")
+        .unwrap();
     assert_eq!(bob["metrics"]["outlier_score"], json!(null));
     let trend = ranked(&app, project_id, "").await;
     assert_eq!(trend[0], "A4", "default order is trend_score: {trend:?}");
 
-    assert_eq!(ranked(&app, project_id, "sort=plays&min_plays=5000").await, ["B1", "A4", "B2"]);
-    assert_eq!(ranked(&app, project_id, "sort=plays&owner=@Bob").await, ["B1", "B2"]);
-    assert_eq!(ranked(&app, project_id, "hashtag=%23discipline").await, ["B2"]);
+    assert_eq!(
+        ranked(&app, project_id, "sort=plays&min_plays=5000").await,
+        ["B1", "A4", "B2"]
+    );
+    assert_eq!(
+        ranked(&app, project_id, "sort=plays&owner=@Bob").await,
+        ["B1", "B2"]
+    );
+    assert_eq!(
+        ranked(&app, project_id, "hashtag=%23discipline").await,
+        ["B2"]
+    );
     assert_eq!(ranked(&app, project_id, "language=en").await, ["B2"]);
     assert_eq!(ranked(&app, project_id, "max_duration=15").await, ["B2"]);
-    let recent = (chrono::Utc::now() - chrono::Duration::hours(3)).to_rfc3339().replace('+', "%2B");
-    assert_eq!(ranked(&app, project_id, &format!("posted_after={recent}")).await, ["B2"]);
+    let recent = (chrono::Utc::now() - chrono::Duration::hours(3))
+        .to_rfc3339()
+        .replace('+', "%2B");
+    assert_eq!(
+        ranked(&app, project_id, &format!("posted_after={recent}")).await,
+        ["B2"]
+    );
 
     // Pages of two, in order, without overlap.
     let mut seen = Vec::new();
     let mut query = "sort=plays&limit=2".to_owned();
     loop {
-        let page = app.get_json(&format!("/v1/projects/{project_id}/reels?{query}")).await;
-        seen.extend(page["items"].as_array().unwrap().iter().map(|r| r["external_id"].as_str().unwrap().to_owned()));
+        let page = app
+            .get_json(&format!("/v1/projects/{project_id}/reels?{query}"))
+            .await;
+        seen.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["external_id"].as_str().unwrap().to_owned()),
+        );
         match page["next_cursor"].as_str() {
             Some(cursor) => query = format!("sort=plays&limit=2&cursor={cursor}"),
             None => break,
@@ -148,8 +228,20 @@ async fn reels_rank_by_every_metric_and_filter() {
     }
     assert_eq!(seen, ["B1", "A4", "B2", "A1", "A2", "A3"]);
 
-    for bad in ["sort=random", "min_plays=-1", "cursor=zzz", "posted_after=yesterday", "limit=500"] {
-        let (status, _) = problem(app.get(&format!("/v1/projects/{project_id}/reels?{bad}")).send().await.unwrap()).await;
+    for bad in [
+        "sort=random",
+        "min_plays=-1",
+        "cursor=zzz",
+        "posted_after=yesterday",
+        "limit=500",
+    ] {
+        let (status, _) = problem(
+            app.get(&format!("/v1/projects/{project_id}/reels?{bad}"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
         assert_eq!(status, 400, "{bad}");
     }
 }
@@ -163,11 +255,21 @@ async fn trend_weights_are_per_project() {
     let project_id = project["id"].as_str().unwrap();
     let mut engaging = item("E1", "anna", 1_000, 10);
     engaging["likesCount"] = json!(400);
-    import(&app, project_id, vec![item("P1", "anna", 900_000, 10), engaging]).await;
+    import(
+        &app,
+        project_id,
+        vec![item("P1", "anna", 900_000, 10), engaging],
+    )
+    .await;
     assert_eq!(ranked(&app, project_id, "").await, ["E1", "P1"]);
-    let reel = &app.get_json(&format!("/v1/projects/{project_id}/reels")).await["items"][0];
+    let reel = &app
+        .get_json(&format!("/v1/projects/{project_id}/reels"))
+        .await["items"][0];
     let rate = reel["metrics"]["engagement_rate"].as_f64().unwrap();
-    assert!((rate - 0.405).abs() < 1e-9, "(400 likes + 5 comments) / 1000 plays: {rate}");
+    assert!(
+        (rate - 0.405).abs() < 1e-9,
+        "(400 likes + 5 comments) / 1000 plays: {rate}"
+    );
     assert!((reel["metrics"]["trend_score"].as_f64().unwrap() - 40.5).abs() < 1e-6);
 }
 
@@ -179,18 +281,41 @@ async fn selecting_prepares_once_and_marks_the_reel() {
     let reels = app.collect_fake_reels(project_id, 3).await;
     let reel_id = reels[0]["id"].as_str().unwrap();
     let prepared = app.select_reel(project_id, reel_id).await;
-    assert_eq!((prepared["status"].as_str(), prepared["selected"].as_bool()), (Some("succeeded"), Some(true)));
+    assert_eq!(
+        (prepared["status"].as_str(), prepared["selected"].as_bool()),
+        (Some("succeeded"), Some(true))
+    );
     assert_eq!(prepared["media"]["height"], 1920);
 
-    let again = app.post(&format!("/v1/projects/{project_id}/reels/{reel_id}/select"), &json!({})).send().await.unwrap();
-    assert_eq!(again.status(), 200, "already prepared: nothing new to pay for");
+    let again = app
+        .post(
+            &format!("/v1/projects/{project_id}/reels/{reel_id}/select"),
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        200,
+        "already prepared: nothing new to pay for"
+    );
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["job"], json!(null));
-    assert_eq!(ranked(&app, project_id, "selected=true").await, [reels[0]["external_id"].as_str().unwrap()]);
+    assert_eq!(
+        ranked(&app, project_id, "selected=true").await,
+        [reels[0]["external_id"].as_str().unwrap()]
+    );
 
     let other_project = app.create_project(json!({"name": "q"})).await;
     let wrong = app
-        .post(&format!("/v1/projects/{}/reels/{reel_id}/select", other_project["id"].as_str().unwrap()), &json!({}))
+        .post(
+            &format!(
+                "/v1/projects/{}/reels/{reel_id}/select",
+                other_project["id"].as_str().unwrap()
+            ),
+            &json!({}),
+        )
         .send()
         .await
         .unwrap();
@@ -201,8 +326,13 @@ async fn selecting_prepares_once_and_marks_the_reel() {
 async fn an_apify_collection_runs_through_the_api() {
     let apify = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v2/acts/apify~instagram-hashtag-scraper/run-sync-get-dataset-items"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(vec![item("H1", "anna", 7_000, 3), item("H2", "bob", 9_000, 3)]))
+        .and(path(
+            "/v2/acts/apify~instagram-hashtag-scraper/run-sync-get-dataset-items",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(vec![
+            item("H1", "anna", 7_000, 3),
+            item("H2", "bob", 9_000, 3),
+        ]))
         .expect(1)
         .mount(&apify)
         .await;
@@ -212,14 +342,24 @@ async fn an_apify_collection_runs_through_the_api() {
         s.providers.apify.api_key = Some("apify_api_test".to_owned().into());
     })
     .await;
-    let project = app.create_project(json!({"name": "p", "settings": {"providers": {"collect": "apify"}}})).await;
+    let project = app
+        .create_project(json!({"name": "p", "settings": {"providers": {"collect": "apify"}}}))
+        .await;
     let project_id = project["id"].as_str().unwrap();
     let (collection, job) = app
-        .start_collection(project_id, json!({"source": "apify", "hashtags": ["#мотивация"], "per_source_limit": 10}))
+        .start_collection(
+            project_id,
+            json!({"source": "apify", "hashtags": ["#мотивация"], "per_source_limit": 10}),
+        )
         .await;
     assert_eq!(collection["provider"], "apify");
-    app.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(15), |j| j["status"] == "succeeded").await;
+    app.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(15), |j| {
+        j["status"] == "succeeded"
+    })
+    .await;
     assert_eq!(ranked(&app, project_id, "sort=plays").await, ["H2", "H1"]);
-    let reel = &app.get_json(&format!("/v1/projects/{project_id}/reels")).await["items"][0];
+    let reel = &app
+        .get_json(&format!("/v1/projects/{project_id}/reels"))
+        .await["items"][0];
     assert_eq!(reel["provider"], "apify");
 }

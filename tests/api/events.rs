@@ -4,12 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use reelforge::{
-    config::EventSettings,
-    db,
-    domain::event::NewEvent,
-    events::EventBus,
-};
+use reelforge::{config::EventSettings, db, domain::event::NewEvent, events::EventBus};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -25,17 +20,35 @@ async fn a_project_stream_delivers_its_status_changes_in_order() {
     let project_id = project["id"].as_str().unwrap();
     let mut events = SseClient::connect(&app, &format!("?project_id={project_id}"), None).await;
 
-    let fake = json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": 1});
-    app.start_collection(other["id"].as_str().unwrap(), fake.clone()).await;
+    let fake =
+        json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": 1});
+    app.start_collection(other["id"].as_str().unwrap(), fake.clone())
+        .await;
     let (collection, _) = app.start_collection(project_id, fake).await;
-    let frames = events.until(WAIT, |f| f.event == "collection.succeeded").await;
+    let frames = events
+        .until(WAIT, |f| f.event == "collection.succeeded")
+        .await;
 
     assert!(frames.windows(2).all(|w| w[0].id < w[1].id), "ids increase");
-    assert!(frames.iter().all(|f| f.data["project_id"] == project["id"]), "only this project");
-    let kinds: Vec<&str> = frames.iter().map(|f| f.event.as_str()).filter(|k| *k != "job.progress").collect();
+    assert!(
+        frames.iter().all(|f| f.data["project_id"] == project["id"]),
+        "only this project"
+    );
+    let kinds: Vec<&str> = frames
+        .iter()
+        .map(|f| f.event.as_str())
+        .filter(|k| *k != "job.progress")
+        .collect();
     assert_eq!(
         kinds,
-        ["job.queued", "collection.queued", "job.running", "collection.running", "job.succeeded", "collection.succeeded"]
+        [
+            "job.queued",
+            "collection.queued",
+            "job.running",
+            "collection.running",
+            "job.succeeded",
+            "collection.succeeded"
+        ]
     );
     let last = frames.last().unwrap();
     assert_eq!(last.data["resource_id"], collection["id"]);
@@ -45,7 +58,10 @@ async fn a_project_stream_delivers_its_status_changes_in_order() {
         .filter(|f| f.event == "job.progress")
         .map(|f| f.data["data"]["progress"].as_i64().unwrap())
         .collect();
-    assert!(!progress.is_empty() && progress.iter().all(|p| (1..=100).contains(p)), "{progress:?}");
+    assert!(
+        !progress.is_empty() && progress.iter().all(|p| (1..=100).contains(p)),
+        "{progress:?}"
+    );
 }
 
 #[tokio::test]
@@ -55,21 +71,40 @@ async fn a_reconnect_to_another_replica_replays_exactly_the_missed_events() {
     let project = app.create_project(json!({"name": "p"})).await;
     app.run_pipeline(project["id"].as_str().unwrap()).await;
 
-    let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM events ORDER BY id").fetch_all(&app.pool).await.unwrap();
+    let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM events ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
     assert!(all.len() >= 30, "five steps make at least six events each");
     let resume_after = all[7];
-    let missed: Vec<i64> = all.iter().copied().filter(|id| *id > resume_after).collect();
+    let missed: Vec<i64> = all
+        .iter()
+        .copied()
+        .filter(|id| *id > resume_after)
+        .collect();
 
     let mut resumed = SseClient::connect(&replica, "", Some(resume_after)).await;
     let last = *all.last().unwrap();
-    let replayed: Vec<i64> = resumed.until(WAIT, |f| f.id == last).await.iter().map(|f| f.id).collect();
+    let replayed: Vec<i64> = resumed
+        .until(WAIT, |f| f.id == last)
+        .await
+        .iter()
+        .map(|f| f.id)
+        .collect();
     assert_eq!(replayed, missed, "every missed event once, in order");
 
     // Changes made through the first replica keep arriving live on the second one.
-    app.collect_fake_reels(project["id"].as_str().unwrap(), 1).await;
-    let live = resumed.until(WAIT, |f| f.event == "collection.succeeded").await;
+    app.collect_fake_reels(project["id"].as_str().unwrap(), 1)
+        .await;
+    let live = resumed
+        .until(WAIT, |f| f.event == "collection.succeeded")
+        .await;
     assert_eq!(live[0].id, last + 1, "no gap between replay and live");
-    assert!(live.windows(2).all(|w| w[1].id == w[0].id + 1), "contiguous: {:?}", live.iter().map(|f| f.id).collect::<Vec<_>>());
+    assert!(
+        live.windows(2).all(|w| w[1].id == w[0].id + 1),
+        "contiguous: {:?}",
+        live.iter().map(|f| f.id).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
@@ -77,11 +112,15 @@ async fn the_query_parameter_also_resumes_and_the_header_wins() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
     app.run_pipeline(project["id"].as_str().unwrap()).await;
-    let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM events ORDER BY id").fetch_all(&app.pool).await.unwrap();
+    let all: Vec<i64> = sqlx::query_scalar("SELECT id FROM events ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
 
     let mut by_query = SseClient::connect(&app, &format!("?last_event_id={}", all[2]), None).await;
     assert_eq!(by_query.next(WAIT).await.unwrap().id, all[3]);
-    let mut by_header = SseClient::connect(&app, &format!("?last_event_id={}", all[2]), Some(all[5])).await;
+    let mut by_header =
+        SseClient::connect(&app, &format!("?last_event_id={}", all[2]), Some(all[5])).await;
     assert_eq!(by_header.next(WAIT).await.unwrap().id, all[6]);
 }
 
@@ -102,7 +141,9 @@ async fn idle_streams_get_keep_alive_comments_and_a_retry_hint() {
 #[tokio::test]
 async fn a_subscriber_that_falls_behind_is_dropped_not_buffered() {
     let settings = crate::helpers::test_settings(&crate::helpers::fresh_database_url());
-    let pool = reelforge::startup::prepare_database(&settings).await.unwrap();
+    let pool = reelforge::startup::prepare_database(&settings)
+        .await
+        .unwrap();
     let shutdown = CancellationToken::new();
     let bus = EventBus::start(
         pool.clone(),
@@ -133,14 +174,21 @@ async fn a_subscriber_that_falls_behind_is_dropped_not_buffered() {
     while let Ok(Some(frame)) = tokio::time::timeout(WAIT, slow.frames.recv()).await {
         received.push(frame.id);
     }
-    assert_eq!(received.len(), 3, "the buffer's worth, then the stream ends");
+    assert_eq!(
+        received.len(),
+        3,
+        "the buffer's worth, then the stream ends"
+    );
     assert_eq!(bus.subscriber_count(), 0);
     // A fresh subscriber is served normally.
     let mut fresh = bus.subscribe(None);
     let mut tx = pool.begin().await.unwrap();
     db::events::append(&mut tx, &events[..1]).await.unwrap();
     tx.commit().await.unwrap();
-    let frame = tokio::time::timeout(WAIT, fresh.frames.recv()).await.unwrap().unwrap();
+    let frame = tokio::time::timeout(WAIT, fresh.frames.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(frame.id, 11);
     shutdown.cancel();
 }

@@ -15,7 +15,8 @@ use uuid::Uuid;
 /// Where test databases are created: `DATABASE_URL` names the server (its database part is
 /// replaced per test).
 pub fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn fresh_database_url() -> String {
@@ -36,7 +37,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.jobs.backoff_max_ms = 50;
     settings.jobs.shutdown_grace_seconds = 2;
     settings.events.poll_interval_ms = 200;
-    settings.media.root = std::env::temp_dir().join(format!("reelforge-test-media-{}", Uuid::new_v4().simple()));
+    settings.media.root =
+        std::env::temp_dir().join(format!("reelforge-test-media-{}", Uuid::new_v4().simple()));
     settings
 }
 
@@ -71,9 +73,15 @@ pub async fn start(settings: Settings, workers: bool) -> TestApp {
 
 /// Starts an instance; without `token`, a new one is created for it.
 async fn launch(settings: Settings, workers: bool, token: Option<String>) -> TestApp {
-    let app = Application::build(settings.clone(), Roles { http: true, workers })
-        .await
-        .expect("the application starts");
+    let app = Application::build(
+        settings.clone(),
+        Roles {
+            http: true,
+            workers,
+        },
+    )
+    .await
+    .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port().expect("http is on"));
     let pool = app.pool().clone();
     let shutdown = app.shutdown_token();
@@ -82,7 +90,9 @@ async fn launch(settings: Settings, workers: bool, token: Option<String>) -> Tes
         Some(token) => token,
         None => {
             let (token, hash) = reelforge::auth::generate();
-            db::tokens::insert(&pool, "test", &hash).await.expect("token stored");
+            db::tokens::insert(&pool, "test", &hash)
+                .await
+                .expect("token stored");
             token
         }
     };
@@ -111,11 +121,17 @@ impl TestApp {
     }
 
     pub fn post(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.client.post(self.url(path)).bearer_auth(&self.token).json(body)
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
     }
 
     pub fn patch(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.client.patch(self.url(path)).bearer_auth(&self.token).json(body)
+        self.client
+            .patch(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
     }
 
     pub fn delete(&self, path: &str) -> reqwest::RequestBuilder {
@@ -137,33 +153,54 @@ impl TestApp {
     /// Starts a step and answers `(resource, job)`.
     pub async fn start_step(&self, path: &str, body: Value) -> (Value, Value) {
         let response = self.post(path, &body).send().await.unwrap();
-        assert_eq!(response.status(), 202, "POST {path}: {}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            202,
+            "POST {path}: {}",
+            response.text().await.unwrap()
+        );
         let started: Value = response.json().await.unwrap();
         (started["resource"].clone(), started["job"].clone())
     }
 
     /// Polls a job until `done` says so, or panics after `timeout`.
-    pub async fn wait_for_job(&self, job_id: &str, timeout: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_for_job(
+        &self,
+        job_id: &str,
+        timeout: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let job = self.get_json(&format!("/v1/jobs/{job_id}")).await;
             if done(&job) {
                 return job;
             }
-            assert!(tokio::time::Instant::now() < deadline, "job never reached the state: {job:#}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "job never reached the state: {job:#}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
     pub async fn wait_for_status(&self, job_id: &str, status: &str) -> Value {
-        self.wait_for_job(job_id, Duration::from_secs(15), |job| job["status"] == status).await
+        self.wait_for_job(job_id, Duration::from_secs(15), |job| {
+            job["status"] == status
+        })
+        .await
     }
 
     /// Starts a collection and answers `(collection, job)`.
     pub async fn start_collection(&self, project_id: &str, body: Value) -> (Value, Value) {
         let path = format!("/v1/projects/{project_id}/collections");
         let response = self.post(&path, &body).send().await.unwrap();
-        assert_eq!(response.status(), 202, "POST {path}: {}", response.text().await.unwrap());
+        assert_eq!(
+            response.status(),
+            202,
+            "POST {path}: {}",
+            response.text().await.unwrap()
+        );
         let started: Value = response.json().await.unwrap();
         (started["collection"].clone(), started["job"].clone())
     }
@@ -172,17 +209,28 @@ impl TestApp {
     pub async fn collect_fake_reels(&self, project_id: &str, count: u32) -> Vec<Value> {
         let body = json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": count});
         let (_, job) = self.start_collection(project_id, body).await;
-        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
-        let reels = self.get_json(&format!("/v1/projects/{project_id}/reels?limit=100")).await;
+        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+            .await;
+        let reels = self
+            .get_json(&format!("/v1/projects/{project_id}/reels?limit=100"))
+            .await;
         reels["items"].as_array().unwrap().clone()
     }
 
     /// Selects a reel and waits until its media is prepared.
     pub async fn select_reel(&self, project_id: &str, reel_id: &str) -> Value {
-        let response = self.post(&format!("/v1/projects/{project_id}/reels/{reel_id}/select"), &json!({})).send().await.unwrap();
+        let response = self
+            .post(
+                &format!("/v1/projects/{project_id}/reels/{reel_id}/select"),
+                &json!({}),
+            )
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
         let selected: Value = response.json().await.unwrap();
-        self.wait_for_status(selected["job"]["id"].as_str().unwrap(), "succeeded").await;
+        self.wait_for_status(selected["job"]["id"].as_str().unwrap(), "succeeded")
+            .await;
         self.get_json(&format!("/v1/reels/{reel_id}")).await
     }
 
@@ -194,9 +242,15 @@ impl TestApp {
         self.select_reel(project_id, &reel_id).await;
         let mut ids = vec![reel_id.clone()];
         let mut path = format!("/v1/reels/{reel_id}/transcripts");
-        for (collection, next) in [("transcripts", "scripts"), ("scripts", "audio"), ("audio", "videos"), ("videos", "")] {
+        for (collection, next) in [
+            ("transcripts", "scripts"),
+            ("scripts", "audio"),
+            ("audio", "videos"),
+            ("videos", ""),
+        ] {
             let (resource, job) = self.start_step(&path, json!({})).await;
-            self.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
+            self.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+                .await;
             let id = resource["id"].as_str().unwrap().to_owned();
             path = format!("/v1/{collection}/{id}/{next}");
             ids.push(id);
@@ -216,7 +270,13 @@ pub async fn problem(response: reqwest::Response) -> (u16, Value) {
     assert_eq!(content_type, "application/problem+json", "status {status}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["status"], status, "{body}");
-    assert!(body["type"].as_str().unwrap().ends_with(body["code"].as_str().unwrap()), "{body}");
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .ends_with(body["code"].as_str().unwrap()),
+        "{body}"
+    );
     (status, body)
 }
 
@@ -269,16 +329,26 @@ impl SseClient {
                     return Some(SseFrame { id, event, data });
                 }
             }
-            let chunk = tokio::time::timeout_at(deadline, self.stream.next()).await.ok()??.ok()?;
+            let chunk = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
             self.buffer.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
 
     /// Collects frames until one satisfies `last`, panicking after `timeout`.
-    pub async fn until(&mut self, timeout: Duration, last: impl Fn(&SseFrame) -> bool) -> Vec<SseFrame> {
+    pub async fn until(
+        &mut self,
+        timeout: Duration,
+        last: impl Fn(&SseFrame) -> bool,
+    ) -> Vec<SseFrame> {
         let mut frames = Vec::new();
         loop {
-            let frame = self.next(timeout).await.unwrap_or_else(|| panic!("stream ended or stalled after {frames:#?}"));
+            let frame = self
+                .next(timeout)
+                .await
+                .unwrap_or_else(|| panic!("stream ended or stalled after {frames:#?}"));
             let done = last(&frame);
             frames.push(frame);
             if done {

@@ -12,17 +12,25 @@ fn fake_collection(options: serde_json::Value) -> serde_json::Value {
 }
 
 fn collection_path(project_id: &str, collection: &serde_json::Value) -> String {
-    format!("/v1/projects/{project_id}/collections/{}", collection["id"].as_str().unwrap())
+    format!(
+        "/v1/projects/{project_id}/collections/{}",
+        collection["id"].as_str().unwrap()
+    )
 }
 
 #[tokio::test]
 async fn every_step_runs_to_success_and_records_its_output() {
     let app = spawn_app().await;
-    let project = app.create_project(json!({"name": "p", "language": "ru"})).await;
+    let project = app
+        .create_project(json!({"name": "p", "language": "ru"}))
+        .await;
     let ids = app.run_pipeline(project["id"].as_str().unwrap()).await;
 
     let reel = app.get_json(&format!("/v1/reels/{}", ids[0])).await;
-    assert_eq!((reel["status"].as_str(), reel["media"]["width"].as_u64()), (Some("succeeded"), Some(1080)));
+    assert_eq!(
+        (reel["status"].as_str(), reel["media"]["width"].as_u64()),
+        (Some("succeeded"), Some(1080))
+    );
     assert_eq!(reel["selected"], true);
 
     let transcript = app.get_json(&format!("/v1/transcripts/{}", ids[1])).await;
@@ -30,18 +38,39 @@ async fn every_step_runs_to_success_and_records_its_output() {
     assert_eq!(transcript["output"]["words"].as_array().unwrap().len(), 16);
 
     let script = app.get_json(&format!("/v1/scripts/{}", ids[2])).await;
-    assert_eq!(script["output"]["word_count"], 110, "the middle of the default 100-120 range");
-    assert!(script["output"]["text"].as_str().unwrap().starts_with("Каждый день"));
+    assert_eq!(
+        script["output"]["word_count"], 110,
+        "the middle of the default 100-120 range"
+    );
+    assert!(script["output"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Каждый день"));
 
     let audio = app.get_json(&format!("/v1/audio/{}", ids[3])).await;
     assert_eq!(audio["output"]["duration_ms"], 40_000);
 
     let video = app.get_json(&format!("/v1/videos/{}", ids[4])).await;
     assert_eq!(video["output"]["duration_ms"], 40_000);
-    assert_eq!((video["output"]["width"].as_u64(), video["output"]["height"].as_u64()), (Some(1080), Some(1920)));
+    assert_eq!(
+        (
+            video["output"]["width"].as_u64(),
+            video["output"]["height"].as_u64()
+        ),
+        (Some(1080), Some(1920))
+    );
 
-    let job = app.get_json(&format!("/v1/jobs/{}", video["job_id"].as_str().unwrap())).await;
-    assert_eq!((job["status"].as_str(), job["attempts"].as_i64(), job["progress"].as_i64()), (Some("succeeded"), Some(1), Some(100)));
+    let job = app
+        .get_json(&format!("/v1/jobs/{}", video["job_id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        (
+            job["status"].as_str(),
+            job["attempts"].as_i64(),
+            job["progress"].as_i64()
+        ),
+        (Some("succeeded"), Some(1), Some(100))
+    );
     assert_eq!(job["kind"], "render");
     assert!(job["finished_at"].is_string() && job["started_at"].is_string());
 
@@ -57,12 +86,27 @@ async fn a_retryable_failure_is_retried_until_it_succeeds() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
     let project_id = project["id"].as_str().unwrap();
-    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"fail": "retryable", "fail_attempts": 2}))).await;
-    let job = app.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
+    let (collection, job) = app
+        .start_collection(
+            project_id,
+            fake_collection(json!({"fail": "retryable", "fail_attempts": 2})),
+        )
+        .await;
+    let job = app
+        .wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+        .await;
     assert_eq!(job["attempts"], 3);
-    assert_eq!(job["last_error"]["code"], "provider_retryable", "the last failure stays visible");
-    let collection = app.get_json(&collection_path(project_id, &collection)).await;
-    assert_eq!((collection["status"].as_str(), &collection["error"]), (Some("succeeded"), &json!(null)));
+    assert_eq!(
+        job["last_error"]["code"], "provider_retryable",
+        "the last failure stays visible"
+    );
+    let collection = app
+        .get_json(&collection_path(project_id, &collection))
+        .await;
+    assert_eq!(
+        (collection["status"].as_str(), &collection["error"]),
+        (Some("succeeded"), &json!(null))
+    );
     assert_eq!(collection["counts"]["added"], 2);
 }
 
@@ -71,12 +115,21 @@ async fn retryable_failures_stop_at_max_attempts() {
     let app = spawn_app_with_attempts(3).await;
     let project = app.create_project(json!({"name": "p"})).await;
     let project_id = project["id"].as_str().unwrap();
-    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"fail": "retryable"}))).await;
-    let job = app.wait_for_status(job["id"].as_str().unwrap(), "failed").await;
+    let (collection, job) = app
+        .start_collection(project_id, fake_collection(json!({"fail": "retryable"})))
+        .await;
+    let job = app
+        .wait_for_status(job["id"].as_str().unwrap(), "failed")
+        .await;
     assert_eq!(job["attempts"], 3);
-    let collection = app.get_json(&collection_path(project_id, &collection)).await;
+    let collection = app
+        .get_json(&collection_path(project_id, &collection))
+        .await;
     assert_eq!(collection["status"], "failed");
-    assert_eq!(collection["error"]["message"], "fake provider failed attempt 3 on purpose");
+    assert_eq!(
+        collection["error"]["message"],
+        "fake provider failed attempt 3 on purpose"
+    );
 }
 
 async fn spawn_app_with_attempts(attempts: i32) -> crate::helpers::TestApp {
@@ -88,13 +141,26 @@ async fn a_fatal_failure_is_not_retried() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
     let project_id = project["id"].as_str().unwrap();
-    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"fail": "fatal"}))).await;
-    let job = app.wait_for_status(job["id"].as_str().unwrap(), "failed").await;
+    let (collection, job) = app
+        .start_collection(project_id, fake_collection(json!({"fail": "fatal"})))
+        .await;
+    let job = app
+        .wait_for_status(job["id"].as_str().unwrap(), "failed")
+        .await;
     assert_eq!(job["attempts"], 1);
-    assert_eq!(job["last_error"], json!({"code": "fake_failure", "message": "fake provider failed on purpose"}));
-    let collection = app.get_json(&collection_path(project_id, &collection)).await;
+    assert_eq!(
+        job["last_error"],
+        json!({"code": "fake_failure", "message": "fake provider failed on purpose"})
+    );
+    let collection = app
+        .get_json(&collection_path(project_id, &collection))
+        .await;
     assert_eq!(collection["error"]["code"], "fake_failure");
-    assert_eq!(app.get_json(&format!("/v1/projects/{project_id}/reels")).await["items"], json!([]));
+    assert_eq!(
+        app.get_json(&format!("/v1/projects/{project_id}/reels"))
+            .await["items"],
+        json!([])
+    );
 }
 
 #[tokio::test]
@@ -103,33 +169,72 @@ async fn cancel_stops_a_running_job_promptly_and_retry_runs_it_again() {
     let project = app.create_project(json!({"name": "p"})).await;
     // Four stages of 1.5 s: six seconds unless canceled.
     let project_id = project["id"].as_str().unwrap();
-    let (collection, job) = app.start_collection(project_id, fake_collection(json!({"delay_ms": 1500}))).await;
+    let (collection, job) = app
+        .start_collection(project_id, fake_collection(json!({"delay_ms": 1500})))
+        .await;
     let job_id = job["id"].as_str().unwrap();
     app.wait_for_status(job_id, "running").await;
 
     let asked = std::time::Instant::now();
-    let response = app.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({})).send().await.unwrap();
+    let response = app
+        .post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 202);
     let accepted: serde_json::Value = response.json().await.unwrap();
     assert_eq!(accepted["cancel_requested"], true);
-    let canceled = app.wait_for_job(job_id, Duration::from_secs(3), |j| j["status"] == "canceled").await;
+    let canceled = app
+        .wait_for_job(job_id, Duration::from_secs(3), |j| {
+            j["status"] == "canceled"
+        })
+        .await;
     let took = asked.elapsed();
-    assert!(took < Duration::from_millis(1500), "stopped mid-stage, not at the end ({took:?})");
+    assert!(
+        took < Duration::from_millis(1500),
+        "stopped mid-stage, not at the end ({took:?})"
+    );
     assert_eq!(canceled["last_error"]["code"], "canceled");
     let collection_path = collection_path(project_id, &collection);
     assert_eq!(app.get_json(&collection_path).await["status"], "canceled");
 
-    let (status, body) = problem(app.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({})).send().await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("job_not_active")));
+    let (status, body) = problem(
+        app.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("job_not_active"))
+    );
 
-    let retried = app.post(&format!("/v1/jobs/{job_id}/retry"), &json!({})).send().await.unwrap();
+    let retried = app
+        .post(&format!("/v1/jobs/{job_id}/retry"), &json!({}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(retried.status(), 202);
-    let done = app.wait_for_job(job_id, Duration::from_secs(15), |j| j["status"] == "succeeded").await;
+    let done = app
+        .wait_for_job(job_id, Duration::from_secs(15), |j| {
+            j["status"] == "succeeded"
+        })
+        .await;
     assert_eq!(done["attempts"], 1);
     assert_eq!(app.get_json(&collection_path).await["status"], "succeeded");
 
-    let (status, body) = problem(app.post(&format!("/v1/jobs/{job_id}/retry"), &json!({})).send().await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("job_not_retryable")));
+    let (status, body) = problem(
+        app.post(&format!("/v1/jobs/{job_id}/retry"), &json!({}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("job_not_retryable"))
+    );
 }
 
 #[tokio::test]
@@ -139,9 +244,22 @@ async fn a_queued_job_is_canceled_at_once() {
     let app = crate::helpers::start(settings, false).await;
     let project = app.create_project(json!({"name": "p"})).await;
     let project_id = project["id"].as_str().unwrap();
-    let (collection, job) = app.start_collection(project_id, fake_collection(json!({}))).await;
-    let response = app.post(&format!("/v1/jobs/{}/cancel", job["id"].as_str().unwrap()), &json!({})).send().await.unwrap();
+    let (collection, job) = app
+        .start_collection(project_id, fake_collection(json!({})))
+        .await;
+    let response = app
+        .post(
+            &format!("/v1/jobs/{}/cancel", job["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
     let canceled: serde_json::Value = response.json().await.unwrap();
     assert_eq!(canceled["status"], "canceled");
-    assert_eq!(app.get_json(&collection_path(project_id, &collection)).await["status"], "canceled");
+    assert_eq!(
+        app.get_json(&collection_path(project_id, &collection))
+            .await["status"],
+        "canceled"
+    );
 }

@@ -14,10 +14,37 @@ use crate::helpers::{problem, spawn_app_with, TestApp};
 
 /// Two seconds of test pattern and a 440 Hz tone, 180x320, H.264 + AAC.
 fn test_clip() -> Vec<u8> {
-    let out: PathBuf = std::env::temp_dir().join(format!("reelforge-clip-{}.mp4", uuid::Uuid::new_v4().simple()));
+    let out: PathBuf = std::env::temp_dir().join(format!(
+        "reelforge-clip-{}.mp4",
+        uuid::Uuid::new_v4().simple()
+    ));
     let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=180x320:rate=15", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args(["-t", "2", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=180x320:rate=15",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:sample_rate=44100",
+        ])
+        .args([
+            "-t",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
         .arg(&out)
         .status()
         .expect("ffmpeg is installed (scripts/test installs it)");
@@ -42,15 +69,32 @@ async fn import_urls(app: &TestApp, project_id: &str, urls: &[String]) -> Vec<St
         .enumerate()
         .map(|(i, url)| json!({"shortCode": format!("M{i}"), "videoUrl": url, "videoPlayCount": 1000 - i as i64}))
         .collect();
-    let (_, job) = app.start_collection(project_id, json!({"source": "import", "items": items})).await;
-    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
-    let reels = app.get_json(&format!("/v1/projects/{project_id}/reels?sort=plays")).await;
-    reels["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_owned()).collect()
+    let (_, job) = app
+        .start_collection(project_id, json!({"source": "import", "items": items}))
+        .await;
+    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels?sort=plays"))
+        .await;
+    reels["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Selects a reel and waits for its preparation to end, whatever the outcome.
 async fn select_and_settle(app: &TestApp, project_id: &str, reel_id: &str) -> Value {
-    let response = app.post(&format!("/v1/projects/{project_id}/reels/{reel_id}/select"), &json!({})).send().await.unwrap();
+    let response = app
+        .post(
+            &format!("/v1/projects/{project_id}/reels/{reel_id}/select"),
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 202);
     let body: Value = response.json().await.unwrap();
     let job_id = body["job"]["id"].as_str().unwrap().to_owned();
@@ -75,82 +119,187 @@ async fn a_selected_reel_is_downloaded_checked_and_served_with_ranges() {
     let project_id = project["id"].as_str().unwrap();
     let ids = import_urls(&app, project_id, &[format!("{}/v/clip.mp4", cdn.uri())]).await;
 
-    let pending = app.get(&format!("/v1/reels/{}/video", ids[0])).send().await.unwrap();
+    let pending = app
+        .get(&format!("/v1/reels/{}/video", ids[0]))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = problem(pending).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("media_not_ready")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("media_not_ready"))
+    );
 
     let reel = select_and_settle(&app, project_id, &ids[0]).await;
     assert_eq!(reel["status"], "succeeded", "{reel:#}");
     let media = &reel["media"];
-    assert_eq!((media["width"].as_u64(), media["height"].as_u64()), (Some(180), Some(320)));
-    assert!((1900..=2100).contains(&media["duration_ms"].as_u64().unwrap()), "{media}");
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64()),
+        (Some(180), Some(320))
+    );
+    assert!(
+        (1900..=2100).contains(&media["duration_ms"].as_u64().unwrap()),
+        "{media}"
+    );
     assert_eq!(media["video_codec"], "h264");
     assert_eq!(media["has_audio"], true);
     assert_eq!(media["size_bytes"], clip.len());
     assert_eq!(media["sha256"], hex::encode(Sha256::digest(&clip)));
 
-    let video = app.get(&format!("/v1/reels/{}/video", ids[0])).send().await.unwrap();
+    let video = app
+        .get(&format!("/v1/reels/{}/video", ids[0]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(video.status(), 200);
     assert_eq!(video.headers()["content-type"], "video/mp4");
     let etag = video.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(video.bytes().await.unwrap().as_ref(), clip.as_slice());
 
-    let range = app.get(&format!("/v1/reels/{}/video", ids[0])).header("Range", "bytes=100-199").send().await.unwrap();
+    let range = app
+        .get(&format!("/v1/reels/{}/video", ids[0]))
+        .header("Range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(range.status(), 206);
-    assert_eq!(range.headers()["content-range"], format!("bytes 100-199/{}", clip.len()));
+    assert_eq!(
+        range.headers()["content-range"],
+        format!("bytes 100-199/{}", clip.len())
+    );
     assert_eq!(range.bytes().await.unwrap().as_ref(), &clip[100..200]);
-    let cached = app.get(&format!("/v1/reels/{}/video", ids[0])).header("If-None-Match", &etag).send().await.unwrap();
+    let cached = app
+        .get(&format!("/v1/reels/{}/video", ids[0]))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cached.status(), 304);
 
-    let wav = app.get(&format!("/v1/reels/{}/audio", ids[0])).send().await.unwrap().bytes().await.unwrap();
+    let wav = app
+        .get(&format!("/v1/reels/{}/audio", ids[0]))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     assert_eq!(&wav[..4], b"RIFF");
     assert_eq!(u16::from_le_bytes([wav[22], wav[23]]), 1, "mono");
-    assert_eq!(u32::from_le_bytes([wav[24], wav[25], wav[26], wav[27]]), 16_000, "16 kHz");
+    assert_eq!(
+        u32::from_le_bytes([wav[24], wav[25], wav[26], wav[27]]),
+        16_000,
+        "16 kHz"
+    );
 
-    let stored = app.settings.media.root.join("projects").join(project_id).join("reels").join(&ids[0]).join("video.mp4");
+    let stored = app
+        .settings
+        .media
+        .root
+        .join("projects")
+        .join(project_id)
+        .join("reels")
+        .join(&ids[0])
+        .join("video.mp4");
     assert!(stored.exists());
-    app.delete(&format!("/v1/projects/{project_id}")).send().await.unwrap();
+    app.delete(&format!("/v1/projects/{project_id}"))
+        .send()
+        .await
+        .unwrap();
     assert!(!stored.exists(), "deleting the project removes its media");
 }
 
 #[tokio::test]
 async fn each_bad_video_url_fails_its_own_reel_with_a_clear_code() {
     let cdn = MockServer::start().await;
-    let respond = |at: &str, template: ResponseTemplate| Mock::given(method("GET")).and(path(at.to_owned())).respond_with(template);
-    respond("/expired.mp4", ResponseTemplate::new(403).set_body_string("URL signature expired")).mount(&cdn).await;
-    respond("/login.mp4", ResponseTemplate::new(200).set_body_raw("<html>log in</html>", "text/html")).mount(&cdn).await;
-    respond("/garbage.mp4", ResponseTemplate::new(200).set_body_raw(vec![7u8; 4096], "video/mp4")).mount(&cdn).await;
-    respond("/huge.mp4", ResponseTemplate::new(200).set_body_raw(vec![0u8; 300_000], "video/mp4")).mount(&cdn).await;
+    let respond = |at: &str, template: ResponseTemplate| {
+        Mock::given(method("GET"))
+            .and(path(at.to_owned()))
+            .respond_with(template)
+    };
+    respond(
+        "/expired.mp4",
+        ResponseTemplate::new(403).set_body_string("URL signature expired"),
+    )
+    .mount(&cdn)
+    .await;
+    respond(
+        "/login.mp4",
+        ResponseTemplate::new(200).set_body_raw("<html>log in</html>", "text/html"),
+    )
+    .mount(&cdn)
+    .await;
+    respond(
+        "/garbage.mp4",
+        ResponseTemplate::new(200).set_body_raw(vec![7u8; 4096], "video/mp4"),
+    )
+    .mount(&cdn)
+    .await;
+    respond(
+        "/huge.mp4",
+        ResponseTemplate::new(200).set_body_raw(vec![0u8; 300_000], "video/mp4"),
+    )
+    .mount(&cdn)
+    .await;
     respond(
         "/sneaky.mp4",
-        ResponseTemplate::new(302).insert_header("Location", "http://169.254.169.254/latest/meta-data/"),
+        ResponseTemplate::new(302)
+            .insert_header("Location", "http://169.254.169.254/latest/meta-data/"),
     )
     .mount(&cdn)
     .await;
     let app = media_app(|s| s.media.max_download_bytes = 200_000).await;
     let project = app.create_project(json!({"name": "p"})).await;
     let project_id = project["id"].as_str().unwrap();
-    let urls: Vec<String> = ["expired", "login", "garbage", "huge", "sneaky"].iter().map(|n| format!("{}/{n}.mp4", cdn.uri())).collect();
+    let urls: Vec<String> = ["expired", "login", "garbage", "huge", "sneaky"]
+        .iter()
+        .map(|n| format!("{}/{n}.mp4", cdn.uri()))
+        .collect();
     let ids = import_urls(&app, project_id, &urls).await;
 
-    let expected = ["media_url_expired", "not_a_video", "not_a_video", "media_too_large", "url_refused"];
+    let expected = [
+        "media_url_expired",
+        "not_a_video",
+        "not_a_video",
+        "media_too_large",
+        "url_refused",
+    ];
     for (id, code) in ids.iter().zip(expected) {
         let reel = select_and_settle(&app, project_id, id).await;
-        assert_eq!((reel["status"].as_str(), reel["error"]["code"].as_str()), (Some("failed"), Some(code)), "{reel:#}");
+        assert_eq!(
+            (reel["status"].as_str(), reel["error"]["code"].as_str()),
+            (Some("failed"), Some(code)),
+            "{reel:#}"
+        );
     }
-    let leftovers: Vec<_> = std::fs::read_dir(app.settings.media.root.join("tmp")).map(|d| d.collect()).unwrap_or_default();
-    assert!(leftovers.is_empty(), "failed downloads leave no scratch files: {leftovers:?}");
+    let leftovers: Vec<_> = std::fs::read_dir(app.settings.media.root.join("tmp"))
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(
+        leftovers.is_empty(),
+        "failed downloads leave no scratch files: {leftovers:?}"
+    );
 }
 
 #[tokio::test]
 async fn internal_addresses_are_refused_without_the_allow_list() {
     let cdn = MockServer::start().await;
-    Mock::given(method("GET")).respond_with(ResponseTemplate::new(200).set_body_raw(vec![0u8; 10], "video/mp4")).expect(0).mount(&cdn).await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(vec![0u8; 10], "video/mp4"))
+        .expect(0)
+        .mount(&cdn)
+        .await;
     let app = spawn_app_with(|_| {}).await;
     let project = app.create_project(json!({"name": "p"})).await;
     let project_id = project["id"].as_str().unwrap();
     let ids = import_urls(&app, project_id, &[format!("{}/v/clip.mp4", cdn.uri())]).await;
     let reel = select_and_settle(&app, project_id, &ids[0]).await;
     assert_eq!(reel["error"]["code"], "url_refused");
-    assert!(reel["error"]["message"].as_str().unwrap().contains("internal address"), "{reel:#}");
+    assert!(
+        reel["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("internal address"),
+        "{reel:#}"
+    );
 }

@@ -15,7 +15,9 @@ async fn create_applies_defaults_and_overrides() {
     assert_eq!(project["settings"]["style_preset"], "motivating");
     assert_eq!(project["settings"]["providers"]["rewrite"], "fake");
 
-    let fetched = app.get_json(&format!("/v1/projects/{}", project["id"].as_str().unwrap())).await;
+    let fetched = app
+        .get_json(&format!("/v1/projects/{}", project["id"].as_str().unwrap()))
+        .await;
     assert_eq!(fetched, project);
 }
 
@@ -47,7 +49,9 @@ async fn list_pages_newest_first_without_overlap() {
 #[tokio::test]
 async fn update_merges_settings_and_keeps_the_rest() {
     let app = spawn_app().await;
-    let project = app.create_project(json!({"name": "p", "language": "en"})).await;
+    let project = app
+        .create_project(json!({"name": "p", "language": "en"}))
+        .await;
     let id = project["id"].as_str().unwrap();
     let response = app
         .patch(
@@ -77,15 +81,44 @@ async fn delete_cascades_to_resources_jobs_and_media() {
     std::fs::create_dir_all(&media).unwrap();
     std::fs::write(media.join("video.mp4"), b"not really").unwrap();
 
-    let response = app.delete(&format!("/v1/projects/{id}")).send().await.unwrap();
+    let response = app
+        .delete(&format!("/v1/projects/{id}"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 204);
     assert!(!media.exists());
-    let (status, body) = problem(app.get(&format!("/v1/projects/{id}")).send().await.unwrap()).await;
-    assert_eq!((status, body["detail"].as_str()), (404, Some("project not found")));
-    assert_eq!(app.get(&format!("/v1/videos/{}", ids[4])).send().await.unwrap().status(), 404);
-    assert_eq!(app.get(&format!("/v1/reels/{}", ids[0])).send().await.unwrap().status(), 404);
+    let (status, body) =
+        problem(app.get(&format!("/v1/projects/{id}")).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (404, Some("project not found"))
+    );
+    assert_eq!(
+        app.get(&format!("/v1/videos/{}", ids[4]))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/v1/reels/{}", ids[0]))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
     let jobs = app.get_json(&format!("/v1/jobs?project_id={id}")).await;
     assert_eq!(jobs["items"], json!([]));
     // Deleting twice is a clean 404.
-    assert_eq!(app.delete(&format!("/v1/projects/{id}")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.delete(&format!("/v1/projects/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }

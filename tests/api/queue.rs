@@ -36,7 +36,13 @@ struct Recording {
 #[async_trait]
 impl JobHandler for Recording {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        self.recorder.runs.lock().unwrap().entry(ctx.job.id).or_default().push(self.pool_name);
+        self.recorder
+            .runs
+            .lock()
+            .unwrap()
+            .entry(ctx.job.id)
+            .or_default()
+            .push(self.pool_name);
         tokio::time::sleep(self.work).await;
         Ok(json!(null))
     }
@@ -94,7 +100,10 @@ async fn count_with_status(pool: &PgPool, status: Status) -> i64 {
 async fn wait_until_succeeded(pool: &PgPool, expected: i64, timeout: Duration) {
     let deadline = tokio::time::Instant::now() + timeout;
     while count_with_status(pool, Status::Succeeded).await < expected {
-        assert!(tokio::time::Instant::now() < deadline, "jobs did not finish in time");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "jobs did not finish in time"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -105,8 +114,18 @@ async fn two_pools_sharing_a_database_never_run_a_job_twice() {
     let ids = enqueue_noops(&pool, 300, 3).await;
     let recorder = Recorder::default();
     let shutdown = CancellationToken::new();
-    let a = WorkerPool::new(pool.clone(), settings.jobs.clone(), handlers(&recorder, "a", Duration::from_millis(2))).spawn(shutdown.clone());
-    let b = WorkerPool::new(pool.clone(), settings.jobs.clone(), handlers(&recorder, "b", Duration::from_millis(2))).spawn(shutdown.clone());
+    let a = WorkerPool::new(
+        pool.clone(),
+        settings.jobs.clone(),
+        handlers(&recorder, "a", Duration::from_millis(2)),
+    )
+    .spawn(shutdown.clone());
+    let b = WorkerPool::new(
+        pool.clone(),
+        settings.jobs.clone(),
+        handlers(&recorder, "b", Duration::from_millis(2)),
+    )
+    .spawn(shutdown.clone());
 
     wait_until_succeeded(&pool, 300, Duration::from_secs(60)).await;
     shutdown.cancel();
@@ -119,8 +138,14 @@ async fn two_pools_sharing_a_database_never_run_a_job_twice() {
         assert_eq!(runs[id].len(), 1, "job {id} ran {:?}", runs[id]);
     }
     let by_a = runs.values().filter(|r| r[0] == "a").count();
-    assert!(by_a > 0 && by_a < 300, "both pools took work (a ran {by_a})");
-    let attempts: Vec<i32> = sqlx::query_scalar("SELECT DISTINCT attempts FROM jobs").fetch_all(&pool).await.unwrap();
+    assert!(
+        by_a > 0 && by_a < 300,
+        "both pools took work (a ran {by_a})"
+    );
+    let attempts: Vec<i32> = sqlx::query_scalar("SELECT DISTINCT attempts FROM jobs")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     assert_eq!(attempts, vec![1]);
 }
 
@@ -129,12 +154,18 @@ async fn a_job_whose_worker_died_is_taken_over_when_its_lease_expires() {
     let (settings, pool) = database(|s| s.jobs.lease_seconds = 1).await;
     let ids = enqueue_noops(&pool, 1, 3).await;
     // A worker claims the job and dies: it never heartbeats or finishes.
-    let claimed = db::jobs::claim(&pool, "dead-worker", 10, Duration::from_secs(1)).await.unwrap();
+    let claimed = db::jobs::claim(&pool, "dead-worker", 10, Duration::from_secs(1))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
 
     let recorder = Recorder::default();
     let shutdown = CancellationToken::new();
-    let survivor = WorkerPool::new(pool.clone(), settings.jobs.clone(), handlers(&recorder, "survivor", Duration::ZERO));
+    let survivor = WorkerPool::new(
+        pool.clone(),
+        settings.jobs.clone(),
+        handlers(&recorder, "survivor", Duration::ZERO),
+    );
     let handle = survivor.spawn(shutdown.clone());
     wait_until_succeeded(&pool, 1, Duration::from_secs(10)).await;
     shutdown.cancel();
@@ -145,9 +176,14 @@ async fn a_job_whose_worker_died_is_taken_over_when_its_lease_expires() {
     assert_eq!(job.last_error.unwrap().code, "lease_expired");
     assert_eq!(recorder.runs.lock().unwrap()[&ids[0]], vec!["survivor"]);
     // The dead worker coming back cannot overwrite the outcome.
-    let late = db::jobs::finish(&pool, ids[0], "dead-worker", Status::Failed, None).await.unwrap();
+    let late = db::jobs::finish(&pool, ids[0], "dead-worker", Status::Failed, None)
+        .await
+        .unwrap();
     assert!(late.is_none());
-    assert_eq!(db::jobs::get(&pool, ids[0]).await.unwrap().unwrap().status, Status::Succeeded);
+    assert_eq!(
+        db::jobs::get(&pool, ids[0]).await.unwrap().unwrap().status,
+        Status::Succeeded
+    );
 }
 
 #[tokio::test]
@@ -157,15 +193,32 @@ async fn a_lease_is_kept_alive_by_heartbeats_while_the_job_runs() {
     let ids = enqueue_noops(&pool, 1, 3).await;
     let recorder = Recorder::default();
     let shutdown = CancellationToken::new();
-    let a = WorkerPool::new(pool.clone(), settings.jobs.clone(), handlers(&recorder, "a", Duration::from_secs(3))).spawn(shutdown.clone());
+    let a = WorkerPool::new(
+        pool.clone(),
+        settings.jobs.clone(),
+        handlers(&recorder, "a", Duration::from_secs(3)),
+    )
+    .spawn(shutdown.clone());
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let b = WorkerPool::new(pool.clone(), settings.jobs.clone(), handlers(&recorder, "b", Duration::from_secs(3))).spawn(shutdown.clone());
+    let b = WorkerPool::new(
+        pool.clone(),
+        settings.jobs.clone(),
+        handlers(&recorder, "b", Duration::from_secs(3)),
+    )
+    .spawn(shutdown.clone());
     wait_until_succeeded(&pool, 1, Duration::from_secs(10)).await;
     shutdown.cancel();
     a.await.unwrap();
     b.await.unwrap();
     assert_eq!(recorder.runs.lock().unwrap()[&ids[0]], vec!["a"]);
-    assert_eq!(db::jobs::get(&pool, ids[0]).await.unwrap().unwrap().attempts, 1);
+    assert_eq!(
+        db::jobs::get(&pool, ids[0])
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        1
+    );
 }
 
 #[tokio::test]
@@ -174,15 +227,27 @@ async fn shutdown_releases_jobs_that_outlive_the_grace_period() {
     let ids = enqueue_noops(&pool, 1, 3).await;
     let recorder = Recorder::default();
     let shutdown = CancellationToken::new();
-    let handle = WorkerPool::new(pool.clone(), settings.jobs.clone(), handlers(&recorder, "a", Duration::from_secs(30))).spawn(shutdown.clone());
+    let handle = WorkerPool::new(
+        pool.clone(),
+        settings.jobs.clone(),
+        handlers(&recorder, "a", Duration::from_secs(30)),
+    )
+    .spawn(shutdown.clone());
     while count_with_status(&pool, Status::Running).await == 0 {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(5), handle).await.expect("shutdown is prompt").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), handle)
+        .await
+        .expect("shutdown is prompt")
+        .unwrap();
 
     let job = db::jobs::get(&pool, ids[0]).await.unwrap().unwrap();
-    assert_eq!((job.status, job.attempts), (Status::Queued, 0), "released without counting the attempt");
+    assert_eq!(
+        (job.status, job.attempts),
+        (Status::Queued, 0),
+        "released without counting the attempt"
+    );
 }
 
 #[test]
@@ -190,11 +255,22 @@ fn backoff_grows_exponentially_within_bounds_and_honours_retry_after() {
     let mut settings = Settings::default().jobs;
     settings.backoff_base_ms = 1000;
     settings.backoff_max_ms = 10_000;
-    for (attempt, low, high) in [(1, 500, 1000), (2, 1000, 2000), (3, 2000, 4000), (10, 5000, 10_000)] {
+    for (attempt, low, high) in [
+        (1, 500, 1000),
+        (2, 1000, 2000),
+        (3, 2000, 4000),
+        (10, 5000, 10_000),
+    ] {
         for _ in 0..50 {
             let delay = queue::backoff(&settings, attempt, None).as_millis();
-            assert!((low..=high).contains(&delay), "attempt {attempt}: {delay} ms");
+            assert!(
+                (low..=high).contains(&delay),
+                "attempt {attempt}: {delay} ms"
+            );
         }
     }
-    assert_eq!(queue::backoff(&settings, 1, Some(Duration::from_secs(30))), Duration::from_secs(30));
+    assert_eq!(
+        queue::backoff(&settings, 1, Some(Duration::from_secs(30))),
+        Duration::from_secs(30)
+    );
 }

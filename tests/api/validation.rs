@@ -4,7 +4,13 @@ use serde_json::{json, Value};
 
 use crate::helpers::{problem, spawn_app, TestApp};
 
-async fn raw(app: &TestApp, method: reqwest::Method, path: &str, content_type: &str, body: &str) -> (u16, Value) {
+async fn raw(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    content_type: &str,
+    body: &str,
+) -> (u16, Value) {
     let response = app
         .client
         .request(method, app.url(path))
@@ -28,20 +34,65 @@ async fn malformed_bodies_are_refused_with_stable_codes() {
         (json_type, "{\"name\": ", 400, "malformed_json"),
         (json_type, "not json", 400, "malformed_json"),
         (json_type, r#"{"name": 42}"#, 422, "invalid_body"),
-        (json_type, r#"{"settings": {"style_preset": "angry"}}"#, 422, "invalid_body"),
-        (json_type, r#"{"settings": {"words": {"min": -5, "max": 10}}}"#, 422, "invalid_body"),
-        (json_type, r#"{"settings": {"target_duration_seconds": 99999999999}}"#, 422, "invalid_body"),
+        (
+            json_type,
+            r#"{"settings": {"style_preset": "angry"}}"#,
+            422,
+            "invalid_body",
+        ),
+        (
+            json_type,
+            r#"{"settings": {"words": {"min": -5, "max": 10}}}"#,
+            422,
+            "invalid_body",
+        ),
+        (
+            json_type,
+            r#"{"settings": {"target_duration_seconds": 99999999999}}"#,
+            422,
+            "invalid_body",
+        ),
         (json_type, r#"{"nmae": "typo"}"#, 422, "invalid_body"),
         (json_type, r#"{"name": ""}"#, 422, "validation_failed"),
-        (json_type, r#"{"language": "Russian!"}"#, 422, "validation_failed"),
-        (json_type, r#"{"settings": {"words": {"min": 130, "max": 100}}}"#, 422, "validation_failed"),
-        (json_type, r#"{"settings": {"target_duration_seconds": 3}}"#, 422, "validation_failed"),
-        (json_type, r#"{"settings": {"providers": {"voice": "nope"}}}"#, 422, "validation_failed"),
-        ("text/plain", r#"{"name": "x"}"#, 415, "unsupported_media_type"),
+        (
+            json_type,
+            r#"{"language": "Russian!"}"#,
+            422,
+            "validation_failed",
+        ),
+        (
+            json_type,
+            r#"{"settings": {"words": {"min": 130, "max": 100}}}"#,
+            422,
+            "validation_failed",
+        ),
+        (
+            json_type,
+            r#"{"settings": {"target_duration_seconds": 3}}"#,
+            422,
+            "validation_failed",
+        ),
+        (
+            json_type,
+            r#"{"settings": {"providers": {"voice": "nope"}}}"#,
+            422,
+            "validation_failed",
+        ),
+        (
+            "text/plain",
+            r#"{"name": "x"}"#,
+            415,
+            "unsupported_media_type",
+        ),
     ];
     for (content_type, body, status, code) in cases {
-        let (got_status, problem) = raw(&app, reqwest::Method::PATCH, &path, content_type, body).await;
-        assert_eq!((got_status, problem["code"].as_str().unwrap()), (status, code), "{body}: {problem}");
+        let (got_status, problem) =
+            raw(&app, reqwest::Method::PATCH, &path, content_type, body).await;
+        assert_eq!(
+            (got_status, problem["code"].as_str().unwrap()),
+            (status, code),
+            "{body}: {problem}"
+        );
     }
     assert_eq!(app.get_json(&path).await, project, "nothing changed");
 }
@@ -59,9 +110,25 @@ async fn validation_problems_name_every_field() {
         .unwrap();
     let (status, body) = problem(response).await;
     assert_eq!(status, 422);
-    let fields: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["name", "language", "settings.words", "settings.providers.render"]);
-    assert!(body["errors"][3]["message"].as_str().unwrap().contains("available: fake"));
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "language",
+            "settings.words",
+            "settings.providers.render"
+        ]
+    );
+    assert!(body["errors"][3]["message"]
+        .as_str()
+        .unwrap()
+        .contains("available: fake"));
     assert_eq!(app.get_json("/v1/projects").await["items"], json!([]));
 }
 
@@ -69,8 +136,18 @@ async fn validation_problems_name_every_field() {
 async fn oversized_bodies_get_413() {
     let app = spawn_app_with_small_limit().await;
     let big = json!({"name": "x".repeat(5000)}).to_string();
-    let (status, body) = raw(&app, reqwest::Method::POST, "/v1/projects", "application/json", &big).await;
-    assert_eq!((status, body["code"].as_str()), (413, Some("payload_too_large")));
+    let (status, body) = raw(
+        &app,
+        reqwest::Method::POST,
+        "/v1/projects",
+        "application/json",
+        &big,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
 }
 
 async fn spawn_app_with_small_limit() -> TestApp {
@@ -81,12 +158,36 @@ async fn spawn_app_with_small_limit() -> TestApp {
 async fn bad_ids_cursors_limits_and_routes_are_4xx() {
     let app = spawn_app().await;
     let cases: Vec<(String, u16, &str)> = vec![
-        ("/v1/projects/not-a-uuid".into(), 400, "invalid_path_parameter"),
-        (format!("/v1/projects/{}", uuid::Uuid::new_v4()), 404, "not_found"),
-        (format!("/v1/reels/{}", uuid::Uuid::new_v4()), 404, "not_found"),
-        (format!("/v1/jobs/{}", uuid::Uuid::new_v4()), 404, "not_found"),
-        (format!("/v1/projects/{}/reels", uuid::Uuid::new_v4()), 404, "not_found"),
-        (format!("/v1/reels/{}/transcripts", uuid::Uuid::new_v4()), 404, "not_found"),
+        (
+            "/v1/projects/not-a-uuid".into(),
+            400,
+            "invalid_path_parameter",
+        ),
+        (
+            format!("/v1/projects/{}", uuid::Uuid::new_v4()),
+            404,
+            "not_found",
+        ),
+        (
+            format!("/v1/reels/{}", uuid::Uuid::new_v4()),
+            404,
+            "not_found",
+        ),
+        (
+            format!("/v1/jobs/{}", uuid::Uuid::new_v4()),
+            404,
+            "not_found",
+        ),
+        (
+            format!("/v1/projects/{}/reels", uuid::Uuid::new_v4()),
+            404,
+            "not_found",
+        ),
+        (
+            format!("/v1/reels/{}/transcripts", uuid::Uuid::new_v4()),
+            404,
+            "not_found",
+        ),
         ("/v1/projects?cursor=garbage".into(), 400, "invalid_cursor"),
         ("/v1/projects?limit=0".into(), 400, "invalid_query"),
         ("/v1/projects?limit=1000".into(), 400, "invalid_query"),
@@ -98,35 +199,90 @@ async fn bad_ids_cursors_limits_and_routes_are_4xx() {
     ];
     for (path, status, code) in cases {
         let (got, body) = problem(app.get(&path).send().await.unwrap()).await;
-        assert_eq!((got, body["code"].as_str().unwrap()), (status, code), "{path}: {body}");
+        assert_eq!(
+            (got, body["code"].as_str().unwrap()),
+            (status, code),
+            "{path}: {body}"
+        );
     }
-    let bad_last_id = app.get("/v1/events").header("Last-Event-ID", "yesterday").send().await.unwrap();
+    let bad_last_id = app
+        .get("/v1/events")
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .await
+        .unwrap();
     let (status, body) = problem(bad_last_id).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_last_event_id")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_last_event_id"))
+    );
 }
 
 #[tokio::test]
 async fn starting_a_collection_checks_source_provider_and_limits() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
-    let collections = format!("/v1/projects/{}/collections", project["id"].as_str().unwrap());
+    let collections = format!(
+        "/v1/projects/{}/collections",
+        project["id"].as_str().unwrap()
+    );
 
     let cases = [
-        (json!({"source": "apify", "accounts": ["a"], "provider": "apify-deluxe"}), 422, "unknown_provider"),
-        (json!({"source": "apify", "accounts": ["a"], "provider": "apify"}), 422, "unknown_provider"),
+        (
+            json!({"source": "apify", "accounts": ["a"], "provider": "apify-deluxe"}),
+            422,
+            "unknown_provider",
+        ),
+        (
+            json!({"source": "apify", "accounts": ["a"], "provider": "apify"}),
+            422,
+            "unknown_provider",
+        ),
         (json!({"source": "apify"}), 422, "validation_failed"),
-        (json!({"source": "apify", "accounts": [" "]}), 422, "validation_failed"),
-        (json!({"source": "apify", "accounts": ["a"], "per_source_limit": 0}), 422, "validation_failed"),
-        (json!({"source": "apify", "hashtags": ["a"], "max_items": 20000}), 422, "validation_failed"),
-        (json!({"source": "apify", "accounts": ["a"], "surprise": true}), 422, "invalid_body"),
-        (json!({"source": "tiktok", "accounts": ["a"]}), 422, "invalid_body"),
+        (
+            json!({"source": "apify", "accounts": [" "]}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"source": "apify", "accounts": ["a"], "per_source_limit": 0}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"source": "apify", "hashtags": ["a"], "max_items": 20000}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"source": "apify", "accounts": ["a"], "surprise": true}),
+            422,
+            "invalid_body",
+        ),
+        (
+            json!({"source": "tiktok", "accounts": ["a"]}),
+            422,
+            "invalid_body",
+        ),
         (json!({"accounts": ["a"]}), 422, "invalid_body"),
-        (json!({"source": "import", "items": []}), 422, "validation_failed"),
-        (json!({"source": "import", "items": "all of them"}), 422, "invalid_body"),
+        (
+            json!({"source": "import", "items": []}),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({"source": "import", "items": "all of them"}),
+            422,
+            "invalid_body",
+        ),
     ];
     for (body, status, code) in cases {
         let (got, problem) = problem(app.post(&collections, &body).send().await.unwrap()).await;
-        assert_eq!((got, problem["code"].as_str().unwrap()), (status, code), "{body}: {problem}");
+        assert_eq!(
+            (got, problem["code"].as_str().unwrap()),
+            (status, code),
+            "{body}: {problem}"
+        );
     }
     assert_eq!(app.get_json(&collections).await["items"], json!([]));
     assert_eq!(app.get_json("/v1/jobs").await["items"], json!([]));
@@ -142,19 +298,38 @@ async fn starting_a_step_checks_provider_parent_and_fields() {
     // A transcript can only start from a reel whose media is ready.
     let pending = format!("/v1/reels/{}/transcripts", reels[1]["id"].as_str().unwrap());
     let (status, body) = problem(app.post(&pending, &json!({})).send().await.unwrap()).await;
-    assert_eq!((status, body["code"].as_str()), (409, Some("parent_not_ready")));
-    assert!(body["detail"].as_str().unwrap().contains("pending"), "{body}");
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (409, Some("parent_not_ready"))
+    );
+    assert!(
+        body["detail"].as_str().unwrap().contains("pending"),
+        "{body}"
+    );
 
-    app.select_reel(project_id, reels[0]["id"].as_str().unwrap()).await;
+    app.select_reel(project_id, reels[0]["id"].as_str().unwrap())
+        .await;
     let transcripts = format!("/v1/reels/{}/transcripts", reels[0]["id"].as_str().unwrap());
     let cases = [
         (json!({"provider": "whisper-9000"}), 422, "unknown_provider"),
-        (json!({"options": "should be an object"}), 422, "invalid_body"),
-        (json!({"source_url": "https://example.com"}), 422, "invalid_body"),
+        (
+            json!({"options": "should be an object"}),
+            422,
+            "invalid_body",
+        ),
+        (
+            json!({"source_url": "https://example.com"}),
+            422,
+            "invalid_body",
+        ),
     ];
     for (body, status, code) in cases {
         let (got, problem) = problem(app.post(&transcripts, &body).send().await.unwrap()).await;
-        assert_eq!((got, problem["code"].as_str().unwrap()), (status, code), "{body}");
+        assert_eq!(
+            (got, problem["code"].as_str().unwrap()),
+            (status, code),
+            "{body}"
+        );
     }
     assert_eq!(app.get_json(&transcripts).await["items"], json!([]));
 }

@@ -77,18 +77,36 @@ impl ApifyCollector {
     /// Apify answers 402/403 when the account is out of credit or the actor is not rented.
     fn classify(failure: HttpFailureOr) -> ProviderError {
         match failure {
-            HttpFailureOr::Status(failure) if matches!(failure.status.as_u16(), 402 | 403) => ProviderError::fatal(
-                "provider_out_of_credit",
-                format!("apify refused the run ({}): {}", failure.status.as_u16(), failure.excerpt()),
-            ),
+            HttpFailureOr::Status(failure) if matches!(failure.status.as_u16(), 402 | 403) => {
+                ProviderError::fatal(
+                    "provider_out_of_credit",
+                    format!(
+                        "apify refused the run ({}): {}",
+                        failure.status.as_u16(),
+                        failure.excerpt()
+                    ),
+                )
+            }
             other => other.into(),
         }
     }
 
-    async fn run_sync(&self, actor: &str, input: &Value, max_items: u32) -> Result<Option<Vec<Value>>, ProviderError> {
+    async fn run_sync(
+        &self,
+        actor: &str,
+        input: &Value,
+        max_items: u32,
+    ) -> Result<Option<Vec<Value>>, ProviderError> {
         let request = self
-            .request(reqwest::Method::POST, &format!("/v2/acts/{actor}/run-sync-get-dataset-items"))
-            .query(&[("maxItems", max_items.to_string()), ("timeout", "300".into()), ("format", "json".into())])
+            .request(
+                reqwest::Method::POST,
+                &format!("/v2/acts/{actor}/run-sync-get-dataset-items"),
+            )
+            .query(&[
+                ("maxItems", max_items.to_string()),
+                ("timeout", "300".into()),
+                ("format", "json".into()),
+            ])
             .json(input);
         match http::send(PROVIDER, request).await {
             Ok(response) => http::json::<Vec<Value>>(PROVIDER, response).await.map(Some),
@@ -99,12 +117,20 @@ impl ApifyCollector {
         }
     }
 
-    async fn run_async(&self, actor: &str, input: &Value, max_items: u32, ctx: &CallContext<'_>) -> Result<Vec<Value>, ProviderError> {
+    async fn run_async(
+        &self,
+        actor: &str,
+        input: &Value,
+        max_items: u32,
+        ctx: &CallContext<'_>,
+    ) -> Result<Vec<Value>, ProviderError> {
         let request = self
             .request(reqwest::Method::POST, &format!("/v2/acts/{actor}/runs"))
             .query(&[("maxItems", max_items.to_string())])
             .json(input);
-        let response = http::send(PROVIDER, request).await.map_err(Self::classify)?;
+        let response = http::send(PROVIDER, request)
+            .await
+            .map_err(Self::classify)?;
         let mut run = http::json::<RunEnvelope>(PROVIDER, response).await?.data;
         ctx.progress.report(10, "scraper running").await;
 
@@ -124,33 +150,48 @@ impl ApifyCollector {
                     ))
                 }
                 _ if started.elapsed() > self.run_deadline => {
-                    return Err(ProviderError::retryable(format!("the apify run {} is still {}", run.id, run.status)))
+                    return Err(ProviderError::retryable(format!(
+                        "the apify run {} is still {}",
+                        run.id, run.status
+                    )))
                 }
                 _ => {}
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(self.poll_max);
-            let response = http::send(PROVIDER, self.request(reqwest::Method::GET, &format!("/v2/actor-runs/{}", run.id)))
-                .await
-                .map_err(Self::classify)?;
+            let response = http::send(
+                PROVIDER,
+                self.request(reqwest::Method::GET, &format!("/v2/actor-runs/{}", run.id)),
+            )
+            .await
+            .map_err(Self::classify)?;
             run = http::json::<RunEnvelope>(PROVIDER, response).await?.data;
         }
-        let dataset = run
-            .default_dataset_id
-            .ok_or_else(|| http::bad_response(PROVIDER, "a finished run without defaultDatasetId"))?;
+        let dataset = run.default_dataset_id.ok_or_else(|| {
+            http::bad_response(PROVIDER, "a finished run without defaultDatasetId")
+        })?;
         ctx.progress.report(60, "reading results").await;
         self.read_dataset(&dataset, max_items as usize).await
     }
 
-    async fn read_dataset(&self, dataset: &str, max_items: usize) -> Result<Vec<Value>, ProviderError> {
+    async fn read_dataset(
+        &self,
+        dataset: &str,
+        max_items: usize,
+    ) -> Result<Vec<Value>, ProviderError> {
         let mut items = Vec::new();
         loop {
             let limit = DATASET_PAGE.min(max_items - items.len());
             let request = self
-                .request(reqwest::Method::GET, &format!("/v2/datasets/{dataset}/items"))
+                .request(
+                    reqwest::Method::GET,
+                    &format!("/v2/datasets/{dataset}/items"),
+                )
                 .query(&[("clean", "true"), ("format", "json")])
                 .query(&[("offset", items.len()), ("limit", limit)]);
-            let response = http::send(PROVIDER, request).await.map_err(Self::classify)?;
+            let response = http::send(PROVIDER, request)
+                .await
+                .map_err(Self::classify)?;
             let page: Vec<Value> = http::json(PROVIDER, response).await?;
             let last_page = page.len() < limit;
             items.extend(page);
@@ -187,7 +228,11 @@ pub fn actor_input(request: &CollectRequest) -> (&'static str, Value) {
 
 #[async_trait]
 impl Collector for ApifyCollector {
-    async fn collect(&self, request: &CollectRequest, ctx: &CallContext<'_>) -> Result<Vec<Value>, ProviderError> {
+    async fn collect(
+        &self,
+        request: &CollectRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<Vec<Value>, ProviderError> {
         let (actor, input) = actor_input(request);
         let max_items = request.max_items();
         ctx.progress.report(5, "starting scraper").await;

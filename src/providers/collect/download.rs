@@ -58,27 +58,46 @@ struct ProbeFormat {
 pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
     let output = process::run(
         "ffprobe",
-        ["-v".as_ref(), "error".as_ref(), "-print_format".as_ref(), "json".as_ref(), "-show_format".as_ref(), "-show_streams".as_ref(), path.as_os_str()],
+        [
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-print_format".as_ref(),
+            "json".as_ref(),
+            "-show_format".as_ref(),
+            "-show_streams".as_ref(),
+            path.as_os_str(),
+        ],
         TOOL_TIMEOUT,
     )
     .await
     .map_err(|error| match error {
-        process::ProcessError::Failed { stderr, .. } => ProviderError::fatal("not_a_video", format!("ffprobe could not read the file: {stderr}")),
+        process::ProcessError::Failed { stderr, .. } => ProviderError::fatal(
+            "not_a_video",
+            format!("ffprobe could not read the file: {stderr}"),
+        ),
         other => other.into(),
     })?;
-    let probe: Probe = serde_json::from_slice(&output).map_err(|error| ProviderError::fatal("tool_failed", format!("ffprobe output: {error}")))?;
+    let probe: Probe = serde_json::from_slice(&output)
+        .map_err(|error| ProviderError::fatal("tool_failed", format!("ffprobe output: {error}")))?;
     let video = probe
         .streams
         .iter()
         .find(|s| s.codec_type.as_deref() == Some("video"))
         .ok_or_else(|| ProviderError::fatal("not_a_video", "the file has no video stream"))?;
-    let seconds: f64 = probe.format.and_then(|f| f.duration).and_then(|d| d.parse().ok()).unwrap_or(0.0);
+    let seconds: f64 = probe
+        .format
+        .and_then(|f| f.duration)
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(0.0);
     Ok(MediaInfo {
         duration_ms: (seconds * 1000.0).round() as u64,
         width: video.width.unwrap_or(0),
         height: video.height.unwrap_or(0),
         video_codec: video.codec_name.clone().unwrap_or_default(),
-        has_audio: probe.streams.iter().any(|s| s.codec_type.as_deref() == Some("audio")),
+        has_audio: probe
+            .streams
+            .iter()
+            .any(|s| s.codec_type.as_deref() == Some("audio")),
     })
 }
 
@@ -95,7 +114,11 @@ fn accept_video(content_type: Option<&str>) -> Result<(), ProviderError> {
 
 #[async_trait]
 impl ReelSource for Downloader {
-    async fn prepare(&self, request: &PrepareReel, ctx: &CallContext<'_>) -> Result<PreparedReel, ProviderError> {
+    async fn prepare(
+        &self,
+        request: &PrepareReel,
+        ctx: &CallContext<'_>,
+    ) -> Result<PreparedReel, ProviderError> {
         let url = request
             .source_url
             .as_deref()
@@ -104,18 +127,36 @@ impl ReelSource for Downloader {
         let scratch = self.store.scratch("mp4").await.map_err(storage)?;
         ctx.progress.report(10, "downloading").await;
         let result = async {
-            let downloaded = fetch::download(&self.guard, url, &scratch, &self.limits, accept_video).await?;
+            let downloaded =
+                fetch::download(&self.guard, url, &scratch, &self.limits, accept_video).await?;
             ctx.progress.report(60, "checking").await;
             let info = probe(&scratch).await?;
             let video_key = format!("{}/video.mp4", request.media_prefix);
-            self.store.put(&video_key, &scratch).await.map_err(storage)?;
+            self.store
+                .put(&video_key, &scratch)
+                .await
+                .map_err(storage)?;
             let audio_key = if info.has_audio {
                 ctx.progress.report(80, "extracting audio").await;
                 let video_path = self.store.path(&video_key).map_err(storage)?;
                 let wav = self.store.scratch("wav").await.map_err(storage)?;
                 process::run(
                     "ffmpeg",
-                    ["-v".as_ref(), "error".as_ref(), "-y".as_ref(), "-i".as_ref(), video_path.as_os_str(), "-vn".as_ref(), "-ac".as_ref(), "1".as_ref(), "-ar".as_ref(), "16000".as_ref(), "-c:a".as_ref(), "pcm_s16le".as_ref(), wav.as_os_str()],
+                    [
+                        "-v".as_ref(),
+                        "error".as_ref(),
+                        "-y".as_ref(),
+                        "-i".as_ref(),
+                        video_path.as_os_str(),
+                        "-vn".as_ref(),
+                        "-ac".as_ref(),
+                        "1".as_ref(),
+                        "-ar".as_ref(),
+                        "16000".as_ref(),
+                        "-c:a".as_ref(),
+                        "pcm_s16le".as_ref(),
+                        wav.as_os_str(),
+                    ],
                     TOOL_TIMEOUT,
                 )
                 .await?;

@@ -9,8 +9,14 @@ pub struct FakeReelSource;
 
 #[async_trait]
 impl ReelSource for FakeReelSource {
-    async fn prepare(&self, request: &PrepareReel, ctx: &CallContext<'_>) -> Result<PreparedReel, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?.perform(ctx).await?;
+    async fn prepare(
+        &self,
+        request: &PrepareReel,
+        ctx: &CallContext<'_>,
+    ) -> Result<PreparedReel, ProviderError> {
+        FakeBehaviour::from_options(&request.options)?
+            .perform(ctx)
+            .await?;
         Ok(PreparedReel {
             source_url: request.source_url.clone(),
             caption: Some("fake reel".into()),
@@ -34,8 +40,14 @@ pub struct FakeCollector;
 
 #[async_trait]
 impl Collector for FakeCollector {
-    async fn collect(&self, request: &CollectRequest, ctx: &CallContext<'_>) -> Result<Vec<Value>, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?.perform(ctx).await?;
+    async fn collect(
+        &self,
+        request: &CollectRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<Vec<Value>, ProviderError> {
+        FakeBehaviour::from_options(&request.options)?
+            .perform(ctx)
+            .await?;
         let (sources, tag) = match &request.target {
             CollectTarget::Accounts(accounts) => (accounts, None),
             CollectTarget::Hashtags(tags) => (tags, Some(())),
@@ -45,7 +57,11 @@ impl Collector for FakeCollector {
         for source in sources {
             let source = source.trim_start_matches(['#', '@']).to_lowercase();
             for i in 0..request.per_source_limit as i64 {
-                let owner = if tag.is_some() { format!("creator{}", i % 3) } else { source.clone() };
+                let owner = if tag.is_some() {
+                    format!("creator{}", i % 3)
+                } else {
+                    source.clone()
+                };
                 items.push(json!({
                     "shortCode": format!("{source}-{i}"), "type": "Video",
                     "url": format!("https://www.instagram.com/reel/{source}-{i}/"),

@@ -45,7 +45,11 @@ pub struct PreparedReel {
 
 #[async_trait]
 pub trait ReelSource: Send + Sync {
-    async fn prepare(&self, request: &PrepareReel, ctx: &CallContext<'_>) -> Result<PreparedReel, ProviderError>;
+    async fn prepare(
+        &self,
+        request: &PrepareReel,
+        ctx: &CallContext<'_>,
+    ) -> Result<PreparedReel, ProviderError>;
 }
 
 /// What to scrape.
@@ -84,5 +88,9 @@ impl CollectRequest {
 /// Scrapes raw reel items (the Apify dataset shape).
 #[async_trait]
 pub trait Collector: Send + Sync {
-    async fn collect(&self, request: &CollectRequest, ctx: &CallContext<'_>) -> Result<Vec<serde_json::Value>, ProviderError>;
+    async fn collect(
+        &self,
+        request: &CollectRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<Vec<serde_json::Value>, ProviderError>;
 }

@@ -51,8 +51,18 @@ fn text(item: &Value, key: &str) -> Option<String> {
 /// A count: integers, floats and numeric strings are accepted; negatives mean hidden.
 fn count(item: &Value, key: &str) -> Option<i64> {
     let value = match item.get(key)? {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.is_finite()).map(|f| f.round() as i64)),
-        Value::String(s) => s.trim().replace([',', '_', ' '], "").parse::<f64>().ok().filter(|f| f.is_finite()).map(|f| f.round() as i64),
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite())
+                .map(|f| f.round() as i64)
+        }),
+        Value::String(s) => s
+            .trim()
+            .replace([',', '_', ' '], "")
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(|f| f.round() as i64),
         _ => None,
     }?;
     (value >= 0).then_some(value)
@@ -64,11 +74,14 @@ fn seconds_to_ms(item: &Value, key: &str) -> Option<i64> {
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }?;
-    (seconds.is_finite() && seconds > 0.0 && seconds < 86_400.0).then(|| (seconds * 1000.0).round() as i64)
+    (seconds.is_finite() && seconds > 0.0 && seconds < 86_400.0)
+        .then(|| (seconds * 1000.0).round() as i64)
 }
 
 fn dimension(item: &Value, key: &str) -> Option<i32> {
-    count(item, key).and_then(|v| i32::try_from(v).ok()).filter(|v| *v > 0)
+    count(item, key)
+        .and_then(|v| i32::try_from(v).ok())
+        .filter(|v| *v > 0)
 }
 
 /// ISO 8601 with or without an offset (without one it is UTC), or Unix seconds.
@@ -80,16 +93,24 @@ pub fn parse_timestamp(value: &Value) -> Option<DateTime<Utc>> {
                 .map(|t| t.with_timezone(&Utc))
                 .ok()
                 .or_else(|| {
-                    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S"]
-                        .iter()
-                        .find_map(|format| NaiveDateTime::parse_from_str(s, format).ok())
-                        .map(|naive| naive.and_utc())
+                    [
+                        "%Y-%m-%dT%H:%M:%S%.f",
+                        "%Y-%m-%d %H:%M:%S%.f",
+                        "%Y-%m-%dT%H:%M:%S",
+                    ]
+                    .iter()
+                    .find_map(|format| NaiveDateTime::parse_from_str(s, format).ok())
+                    .map(|naive| naive.and_utc())
                 })
         }
         Value::Number(n) => {
             let seconds = n.as_f64()?;
             // Milliseconds sneak in from some exports.
-            let seconds = if seconds > 1e11 { seconds / 1000.0 } else { seconds };
+            let seconds = if seconds > 1e11 {
+                seconds / 1000.0
+            } else {
+                seconds
+            };
             DateTime::from_timestamp(seconds as i64, 0)
         }
         _ => None,
@@ -97,7 +118,8 @@ pub fn parse_timestamp(value: &Value) -> Option<DateTime<Utc>> {
 }
 
 fn is_http_url(url: &str) -> bool {
-    reqwest::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+    reqwest::Url::parse(url)
+        .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
 }
 
 /// Hashtags from the item's list and from `#words` in the caption.
@@ -169,7 +191,8 @@ pub fn normalize(item: &Value, position: usize) -> Result<ReelCandidate, Rejecti
         url: text(item, "url").filter(|u| is_http_url(u)),
         hashtags: hashtags(item, caption.as_deref()),
         caption,
-        owner_username: text(item, "ownerUsername").map(|u| u.trim_start_matches('@').to_lowercase()),
+        owner_username: text(item, "ownerUsername")
+            .map(|u| u.trim_start_matches('@').to_lowercase()),
         owner_id: text(item, "ownerId"),
         posted_at: item.get("timestamp").and_then(parse_timestamp),
         video_url,
@@ -226,8 +249,14 @@ mod tests {
         assert_eq!(reel.plays, Some(612_345), "plays prefer videoPlayCount");
         assert_eq!(reel.views, Some(250_000));
         assert_eq!(reel.duration_ms, Some(38_766));
-        assert_eq!(reel.posted_at.unwrap().to_rfc3339(), "2026-11-01T08:30:00+00:00");
-        assert_eq!(reel.hashtags, ["мотивация", "утро", "успех", "growth_mindset"]);
+        assert_eq!(
+            reel.posted_at.unwrap().to_rfc3339(),
+            "2026-11-01T08:30:00+00:00"
+        );
+        assert_eq!(
+            reel.hashtags,
+            ["мотивация", "утро", "успех", "growth_mindset"]
+        );
         assert_eq!(reel.owner_username.as_deref(), Some("coach.anna"));
         assert_eq!((reel.width, reel.height), (Some(1080), Some(1920)));
         assert_eq!(reel.shares, None);
@@ -254,7 +283,10 @@ mod tests {
         });
         let reel = normalize(&item, 3).unwrap();
         assert_eq!(reel.external_id, "3301234567890123456");
-        assert_eq!((reel.plays, reel.likes, reel.comments), (Some(1204), Some(12), None));
+        assert_eq!(
+            (reel.plays, reel.likes, reel.comments),
+            (Some(1204), Some(12), None)
+        );
         assert_eq!(reel.duration_ms, Some(12_500));
         assert_eq!(reel.posted_at.unwrap().timestamp(), 1_730_000_000);
         assert_eq!(reel.width, None);
@@ -265,11 +297,21 @@ mod tests {
     fn timestamps_without_offsets_are_utc() {
         for (value, expected) in [
             (json!("2026-11-01T08:30:00"), "2026-11-01T08:30:00+00:00"),
-            (json!("2026-11-01 08:30:00.5"), "2026-11-01T08:30:00.500+00:00"),
-            (json!("2026-11-01T11:30:00+03:00"), "2026-11-01T08:30:00+00:00"),
+            (
+                json!("2026-11-01 08:30:00.5"),
+                "2026-11-01T08:30:00.500+00:00",
+            ),
+            (
+                json!("2026-11-01T11:30:00+03:00"),
+                "2026-11-01T08:30:00+00:00",
+            ),
             (json!(1_761_985_800_000i64), "2025-11-01T08:30:00+00:00"),
         ] {
-            assert_eq!(parse_timestamp(&value).unwrap().to_rfc3339(), expected, "{value}");
+            assert_eq!(
+                parse_timestamp(&value).unwrap().to_rfc3339(),
+                expected,
+                "{value}"
+            );
         }
         assert_eq!(parse_timestamp(&json!("yesterday")), None);
     }
@@ -287,7 +329,10 @@ mod tests {
         ];
         let (good, bad) = normalize_all(&items);
         assert_eq!(good.len(), 1);
-        let reasons: Vec<(&str, &str)> = bad.iter().map(|r| (r.item.as_str(), r.reason.as_str())).collect();
+        let reasons: Vec<(&str, &str)> = bad
+            .iter()
+            .map(|r| (r.item.as_str(), r.reason.as_str()))
+            .collect();
         assert_eq!(
             reasons,
             [

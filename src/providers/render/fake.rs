@@ -7,8 +7,14 @@ pub struct FakeRenderer;
 
 #[async_trait]
 impl Renderer for FakeRenderer {
-    async fn render(&self, request: &RenderRequest, ctx: &CallContext<'_>) -> Result<RenderOutput, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?.perform(ctx).await?;
+    async fn render(
+        &self,
+        request: &RenderRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<RenderOutput, ProviderError> {
+        FakeBehaviour::from_options(&request.options)?
+            .perform(ctx)
+            .await?;
         Ok(RenderOutput {
             width: 1080,
             height: 1920,

@@ -24,5 +24,9 @@ pub struct RenderOutput {
 
 #[async_trait]
 pub trait Renderer: Send + Sync {
-    async fn render(&self, request: &RenderRequest, ctx: &CallContext<'_>) -> Result<RenderOutput, ProviderError>;
+    async fn render(
+        &self,
+        request: &RenderRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<RenderOutput, ProviderError>;
 }

@@ -10,8 +10,14 @@ pub struct FakeRewriter;
 
 #[async_trait]
 impl Rewriter for FakeRewriter {
-    async fn rewrite(&self, request: &RewriteRequest, ctx: &CallContext<'_>) -> Result<ScriptDraft, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?.perform(ctx).await?;
+    async fn rewrite(
+        &self,
+        request: &RewriteRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<ScriptDraft, ProviderError> {
+        FakeBehaviour::from_options(&request.options)?
+            .perform(ctx)
+            .await?;
         let middle = (request.words.min + request.words.max) / 2;
         Ok(ScriptDraft {
             text: sentence_text(&request.language, middle as usize),

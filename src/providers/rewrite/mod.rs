@@ -26,5 +26,9 @@ pub struct ScriptDraft {
 
 #[async_trait]
 pub trait Rewriter: Send + Sync {
-    async fn rewrite(&self, request: &RewriteRequest, ctx: &CallContext<'_>) -> Result<ScriptDraft, ProviderError>;
+    async fn rewrite(
+        &self,
+        request: &RewriteRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<ScriptDraft, ProviderError>;
 }

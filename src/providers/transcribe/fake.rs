@@ -12,8 +12,14 @@ const WORD_MS: u64 = 400;
 
 #[async_trait]
 impl Transcriber for FakeTranscriber {
-    async fn transcribe(&self, request: &TranscribeRequest, ctx: &CallContext<'_>) -> Result<TranscriptOutput, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?.perform(ctx).await?;
+    async fn transcribe(
+        &self,
+        request: &TranscribeRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<TranscriptOutput, ProviderError> {
+        FakeBehaviour::from_options(&request.options)?
+            .perform(ctx)
+            .await?;
         let language = request.language.clone().unwrap_or_else(|| "en".into());
         let text = sentence_text(&language, 16);
         let words: Vec<WordTiming> = text

@@ -33,5 +33,9 @@ pub struct TranscriptOutput {
 
 #[async_trait]
 pub trait Transcriber: Send + Sync {
-    async fn transcribe(&self, request: &TranscribeRequest, ctx: &CallContext<'_>) -> Result<TranscriptOutput, ProviderError>;
+    async fn transcribe(
+        &self,
+        request: &TranscribeRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<TranscriptOutput, ProviderError>;
 }

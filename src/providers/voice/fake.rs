@@ -7,8 +7,14 @@ pub struct FakeVoice;
 
 #[async_trait]
 impl Voice for FakeVoice {
-    async fn synthesize(&self, request: &VoiceRequest, ctx: &CallContext<'_>) -> Result<VoiceOutput, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?.perform(ctx).await?;
+    async fn synthesize(
+        &self,
+        request: &VoiceRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<VoiceOutput, ProviderError> {
+        FakeBehaviour::from_options(&request.options)?
+            .perform(ctx)
+            .await?;
         Ok(VoiceOutput {
             format: "wav".into(),
             duration_ms: u64::from(request.target_duration_seconds) * 1000,

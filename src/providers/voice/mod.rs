@@ -27,5 +27,9 @@ pub struct VoiceOutput {
 
 #[async_trait]
 pub trait Voice: Send + Sync {
-    async fn synthesize(&self, request: &VoiceRequest, ctx: &CallContext<'_>) -> Result<VoiceOutput, ProviderError>;
+    async fn synthesize(
+        &self,
+        request: &VoiceRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<VoiceOutput, ProviderError>;
 }
