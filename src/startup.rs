@@ -64,7 +64,7 @@ impl Application {
             WorkerPool::new(
                 pool.clone(),
                 settings.jobs.clone(),
-                jobs::handlers(providers.clone()),
+                jobs::handlers(providers.clone(), &settings.jobs),
             )
             .spawn(shutdown.clone())
         });

@@ -350,3 +350,14 @@ pub async fn set_selected(
         .await?;
     Ok(())
 }
+
+/// Reels of a collection whose media still needs preparing.
+pub async fn unprepared_in_collection(
+    db: impl PgExecutor<'_>,
+    collection_id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM reels WHERE collection_id = $1 AND status IN ('pending', 'failed', 'canceled')")
+        .bind(collection_id)
+        .fetch_all(db)
+        .await
+}

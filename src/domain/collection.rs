@@ -39,6 +39,9 @@ pub struct CollectionCounts {
     pub merged: u32,
     /// Items that could not be used (see `problems`).
     pub rejected: u32,
+    /// Reels whose preparation was started (with `prepare_all`).
+    #[serde(default)]
+    pub preparing: u32,
 }
 
 /// One unusable item.
@@ -88,10 +91,16 @@ pub enum NewCollection {
         /// Provider-specific options.
         #[schema(value_type = Option<Object>)]
         options: Option<serde_json::Map<String, serde_json::Value>>,
+        /// Prepare (download) every collected reel now, not only the ones selected later.
+        #[serde(default)]
+        prepare_all: bool,
     },
     /// An Apify dataset export (or anything in its shape).
     Import {
         #[schema(value_type = Vec<Object>)]
         items: Vec<serde_json::Value>,
+        /// Prepare (download) every imported reel now, not only the ones selected later.
+        #[serde(default)]
+        prepare_all: bool,
     },
 }

@@ -5,8 +5,11 @@ use serde_json::Value;
 
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
+    config::JobSettings,
     db,
     domain::collection::{CollectionCounts, CollectionOutcome, Problem},
+    domain::ResourceKind,
+    jobs::queue,
     providers::{
         collect::{
             normalize::normalize_all, normalize::ReelCandidate, CollectRequest, CollectTarget,
@@ -18,7 +21,11 @@ use crate::{
 /// Problems kept per collection; the counts still say how many items were rejected.
 const PROBLEMS_KEPT: usize = 1000;
 
-pub struct CollectStep(pub Arc<Providers>);
+pub struct CollectStep {
+    pub providers: Arc<Providers>,
+    /// For the preparation jobs that `prepare_all` starts.
+    pub jobs: JobSettings,
+}
 
 #[derive(serde::Deserialize)]
 struct ApifyParameters {
@@ -41,7 +48,7 @@ impl CollectStep {
     ) -> Result<Vec<Value>, JobError> {
         let parameters: ApifyParameters = serde_json::from_value(input.clone())
             .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
-        let collector = pick(&self.0.collect, provider)?;
+        let collector = pick(&self.providers.collect, provider)?;
         let targets = [
             CollectTarget::Accounts(parameters.accounts),
             CollectTarget::Hashtags(parameters.hashtags),
@@ -126,6 +133,20 @@ impl JobHandler for CollectStep {
         )
         .await?;
         db::reels::recompute_metrics(&mut *tx, project.id, &project.settings.trend_weights).await?;
+        let mut preparing = 0;
+        if collection.input.get("prepare_all").and_then(Value::as_bool) == Some(true) {
+            for reel_id in db::reels::unprepared_in_collection(&mut *tx, collection.id).await? {
+                queue::start_for_existing(
+                    &mut tx,
+                    ResourceKind::Reel,
+                    reel_id,
+                    project.id,
+                    &self.jobs,
+                )
+                .await?;
+                preparing += 1;
+            }
+        }
         tx.commit().await?;
 
         let outcome = CollectionOutcome {
@@ -134,6 +155,7 @@ impl JobHandler for CollectStep {
                 added: merged.added,
                 merged: merged.merged + repeats,
                 rejected: rejections.len() as u32,
+                preparing,
             },
             problems: rejections
                 .into_iter()

@@ -19,6 +19,7 @@ use async_trait::async_trait;
 pub use context::JobContext;
 
 use crate::{
+    config::JobSettings,
     domain::{ErrorInfo, JobKind},
     providers::{ProviderError, Providers},
 };
@@ -92,11 +93,14 @@ pub trait JobHandler: Send + Sync {
 pub type Handlers = HashMap<JobKind, Arc<dyn JobHandler>>;
 
 /// The handler for every job kind, backed by `providers`.
-pub fn handlers(providers: Arc<Providers>) -> Handlers {
+pub fn handlers(providers: Arc<Providers>, settings: &JobSettings) -> Handlers {
     HashMap::from([
         (
             JobKind::Collect,
-            Arc::new(collect::CollectStep(providers.clone())) as Arc<dyn JobHandler>,
+            Arc::new(collect::CollectStep {
+                providers: providers.clone(),
+                jobs: settings.clone(),
+            }) as Arc<dyn JobHandler>,
         ),
         (
             JobKind::PrepareReel,

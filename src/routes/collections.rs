@@ -98,6 +98,7 @@ fn plan(
             max_items,
             provider,
             options,
+            prepare_all,
         } => {
             let accounts = validate_sources("accounts", &accounts)?;
             let hashtags = validate_sources("hashtags", &hashtags)?;
@@ -130,18 +131,18 @@ fn plan(
             }
             let input = json!({
                 "source": "apify", "accounts": accounts, "hashtags": hashtags, "per_source_limit": per_source_limit,
-                "newer_than": newer_than, "max_items": max_items, "options": options.unwrap_or_default(),
+                "newer_than": newer_than, "max_items": max_items, "options": options.unwrap_or_default(), "prepare_all": prepare_all,
             });
             Ok((provider, input, json!({})))
         }
-        NewCollection::Import { items } => {
+        NewCollection::Import { items, prepare_all } => {
             if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
                 return Err(ApiError::validation(
                     "items",
                     format!("give 1 to {MAX_IMPORT_ITEMS} items"),
                 ));
             }
-            let input = json!({ "source": "import", "item_count": items.len() });
+            let input = json!({ "source": "import", "item_count": items.len(), "prepare_all": prepare_all });
             Ok(("import".to_owned(), input, json!({ "items": items })))
         }
     }

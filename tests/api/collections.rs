@@ -63,12 +63,12 @@ async fn an_import_keeps_good_items_and_reports_the_rest() {
     assert_eq!(collection["source"], "import");
     assert_eq!(
         collection["parameters"],
-        json!({"source": "import", "item_count": 6}),
+        json!({"source": "import", "item_count": 6, "prepare_all": false}),
         "items are not echoed"
     );
     assert_eq!(
         collection["counts"],
-        json!({"received": 6, "added": 2, "merged": 1, "rejected": 3})
+        json!({"received": 6, "added": 2, "merged": 1, "rejected": 3, "preparing": 0})
     );
     assert_eq!(
         collection["problems"],
@@ -109,7 +109,7 @@ async fn a_second_observation_merges_and_gives_recent_velocity() {
     let collection = import(&app, project_id, vec![again]).await;
     assert_eq!(
         collection["counts"],
-        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0})
+        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0, "preparing": 0})
     );
 
     let reels = app
@@ -362,4 +362,48 @@ async fn an_apify_collection_runs_through_the_api() {
         .get_json(&format!("/v1/projects/{project_id}/reels"))
         .await["items"][0];
     assert_eq!(reel["provider"], "apify");
+}
+
+#[tokio::test]
+async fn prepare_all_prepares_every_collected_reel() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let body = json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": 3, "prepare_all": true});
+    let (collection, job) = app.start_collection(project_id, body).await;
+    assert_eq!(collection["parameters"]["prepare_all"], true);
+    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let collection = app
+        .get_json(&format!(
+            "/v1/projects/{project_id}/collections/{}",
+            collection["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(collection["counts"]["preparing"], 3);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let reels = app
+            .get_json(&format!("/v1/projects/{project_id}/reels"))
+            .await;
+        let statuses: Vec<&str> = reels["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_str().unwrap())
+            .collect();
+        if statuses == ["succeeded"; 3] {
+            assert!(
+                reels["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|r| r["selected"] == false),
+                "prepared, not selected"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{statuses:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
