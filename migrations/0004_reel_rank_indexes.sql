@@ -5,3 +5,4 @@ CREATE INDEX reels_rank_plays ON reels (project_id, plays DESC NULLS LAST, id);
 CREATE INDEX reels_rank_velocity ON reels (project_id, velocity DESC NULLS LAST, id);
 CREATE INDEX reels_rank_engagement ON reels (project_id, engagement_rate DESC NULLS LAST, id);
 CREATE INDEX reels_rank_posted ON reels (project_id, posted_at DESC NULLS LAST, id);
+CREATE INDEX reels_hashtags ON reels USING GIN (hashtags);

@@ -311,7 +311,7 @@ pub async fn list(
            AND ($3::float8 IS NULL OR duration_ms <= $3 * 1000)
            AND ($4::timestamptz IS NULL OR posted_at > $4)
            AND ($5::text IS NULL OR owner_username = $5)
-           AND ($6::text IS NULL OR $6 = ANY(hashtags))
+           AND ($6::text IS NULL OR hashtags @> ARRAY[$6::text])
            AND ($7::text IS NULL OR caption_language = $7)
            AND ($8::bool IS NULL OR selected = $8)
          ORDER BY {sort} DESC NULLS LAST, id
