@@ -1,7 +1,7 @@
 //! Reels as collected items: merging batches, metric history, ranking.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgExecutor};
+use sqlx::{PgConnection, PgExecutor, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::{
@@ -288,7 +288,8 @@ pub async fn recompute_metrics(
 
 /// A page of a project's reels in `query`'s order (descending, unknown values last). The cursor
 /// is the offset: rankings change as metrics are refreshed, so a keyset over a moving score
-/// would skip or repeat rows just as well, and offsets stay simple for clients.
+/// would skip or repeat rows just as well, and offsets stay simple for clients. Only the
+/// filters given become conditions, so the planner can use the ranking and hashtag indexes.
 pub async fn list(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
@@ -296,40 +297,43 @@ pub async fn list(
     page: &ReelPage,
 ) -> Result<Vec<Reel>, sqlx::Error> {
     let sort = query.sort.unwrap_or(ReelSort::TrendScore).column();
-    let hashtag = query
-        .hashtag
-        .as_deref()
-        .map(|h| h.trim_start_matches('#').to_lowercase());
-    let owner = query
-        .owner
-        .as_deref()
-        .map(|o| o.trim_start_matches('@').to_lowercase());
-    sqlx::query_as::<_, ReelRow>(&format!(
-        "SELECT {COLUMNS} FROM reels
-         WHERE project_id = $1
-           AND ($2::int8 IS NULL OR plays >= $2)
-           AND ($3::float8 IS NULL OR duration_ms <= $3 * 1000)
-           AND ($4::timestamptz IS NULL OR posted_at > $4)
-           AND ($5::text IS NULL OR owner_username = $5)
-           AND ($6::text IS NULL OR hashtags @> ARRAY[$6::text])
-           AND ($7::text IS NULL OR caption_language = $7)
-           AND ($8::bool IS NULL OR selected = $8)
-         ORDER BY {sort} DESC NULLS LAST, id
-         OFFSET $9 LIMIT $10"
-    ))
-    .bind(project_id)
-    .bind(query.min_plays)
-    .bind(query.max_duration)
-    .bind(query.posted_after)
-    .bind(owner)
-    .bind(hashtag)
-    .bind(query.language.as_deref())
-    .bind(query.selected)
-    .bind(page.offset)
-    .bind(i64::from(page.limit) + 1)
-    .fetch_all(db)
-    .await
-    .map(|rows| rows.into_iter().map(Into::into).collect())
+    let mut sql =
+        QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM reels WHERE project_id = "));
+    sql.push_bind(project_id);
+    if let Some(min_plays) = query.min_plays {
+        sql.push(" AND plays >= ").push_bind(min_plays);
+    }
+    if let Some(max_duration) = query.max_duration {
+        sql.push(" AND duration_ms <= ")
+            .push_bind(max_duration * 1000.0);
+    }
+    if let Some(posted_after) = query.posted_after {
+        sql.push(" AND posted_at > ").push_bind(posted_after);
+    }
+    if let Some(owner) = &query.owner {
+        sql.push(" AND owner_username = ")
+            .push_bind(owner.trim_start_matches('@').to_lowercase());
+    }
+    if let Some(hashtag) = &query.hashtag {
+        sql.push(" AND hashtags @> ARRAY[")
+            .push_bind(hashtag.trim_start_matches('#').to_lowercase())
+            .push("]");
+    }
+    if let Some(language) = &query.language {
+        sql.push(" AND caption_language = ")
+            .push_bind(language.clone());
+    }
+    if let Some(selected) = query.selected {
+        sql.push(" AND selected = ").push_bind(selected);
+    }
+    sql.push(format!(" ORDER BY {sort} DESC NULLS LAST, id OFFSET "))
+        .push_bind(page.offset)
+        .push(" LIMIT ")
+        .push_bind(i64::from(page.limit) + 1);
+    sql.build_query_as::<ReelRow>()
+        .fetch_all(db)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
 #[derive(Debug, Clone, Copy)]
