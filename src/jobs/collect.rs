@@ -18,6 +18,9 @@ use crate::{
     },
 };
 
+/// New reels from one batch beyond which the planner's statistics are refreshed.
+const BULK_INSERT: u32 = 500;
+
 /// Problems kept per collection; the counts still say how many items were rejected.
 const PROBLEMS_KEPT: usize = 1000;
 
@@ -148,6 +151,9 @@ impl JobHandler for CollectStep {
             }
         }
         tx.commit().await?;
+        if merged.added >= BULK_INSERT {
+            db::reels::refresh_statistics(ctx.pool()).await?;
+        }
 
         let outcome = CollectionOutcome {
             counts: CollectionCounts {
