@@ -152,7 +152,13 @@ impl JobHandler for CollectStep {
         }
         tx.commit().await?;
         if merged.added >= BULK_INSERT {
-            db::reels::refresh_statistics(ctx.pool()).await?;
+            // A hint for the planner that nobody waits on: the collection is done without it.
+            let pool = ctx.pool().clone();
+            tokio::spawn(async move {
+                if let Err(error) = db::reels::refresh_statistics(&pool).await {
+                    tracing::warn!(%error, "refreshing reel statistics failed");
+                }
+            });
         }
 
         let outcome = CollectionOutcome {
