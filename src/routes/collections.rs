@@ -1,6 +1,8 @@
-use actix_web::{get, post, web, HttpResponse};
-use serde::Serialize;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::IntoParams;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -20,7 +22,10 @@ use crate::{
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(create).service(list).service(get_one);
+    cfg.service(create)
+        .service(import_file)
+        .service(list)
+        .service(get_one);
 }
 
 const MAX_SOURCES: usize = 50;
@@ -167,14 +172,19 @@ pub async fn create(
     project_id: web::Path<Uuid>,
     body: web::Json<NewCollection>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = db::projects::get(&state.pool, *project_id)
+    start(&state, *project_id, body.into_inner()).await
+}
+
+/// Checks a collection request and queues its job.
+async fn start(
+    state: &AppState,
+    project_id: Uuid,
+    request: NewCollection,
+) -> Result<HttpResponse, ApiError> {
+    let project = db::projects::get(&state.pool, project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
-    let (provider, input, payload) = plan(
-        &state,
-        &project.settings.providers.collect,
-        body.into_inner(),
-    )?;
+    let (provider, input, payload) = plan(state, &project.settings.providers.collect, request)?;
     let mut tx = state.pool.begin().await?;
     let started = queue::start_step(
         &mut tx,
@@ -194,6 +204,91 @@ pub async fn create(
         collection: to_collection(started.resource),
         job: started.job,
     }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportFileQuery {
+    /// Prepare (download) every imported reel now.
+    pub prepare_all: Option<bool>,
+}
+
+/// Reads the body up to `limit` bytes, answering 413 past it.
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|error| ApiError::bad_request("malformed_body", error.to_string()))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A dataset export as a JSON array, or JSON lines (one item per line, blank lines skipped).
+pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    match content_type {
+        "application/json" => serde_json::from_slice::<Vec<Value>>(body)
+            .map_err(|error| ApiError::bad_request("malformed_json", format!("expected a JSON array of items: {error}"))),
+        "application/x-ndjson" | "application/jsonl" | "application/json-lines" | "application/jsonlines" => {
+            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("malformed_json", "the body is not UTF-8"))?;
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty())
+                .map(|(number, line)| {
+                    serde_json::from_str(line)
+                        .map_err(|error| ApiError::bad_request("malformed_json", format!("line {}: {error}", number + 1)))
+                })
+                .collect()
+        }
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "send the dataset as application/json (an array) or application/x-ndjson (JSON lines), not `{other}`"
+        ))),
+    }
+}
+
+#[utoipa::path(
+    tag = "collections", operation_id = "import_dataset_file",
+    params(("id" = Uuid, Path, description = "The project's id"), ImportFileQuery),
+    request_body(
+        description = "An Apify dataset export as a JSON array (`application/json`) or JSON lines (`application/x-ndjson`)",
+        content(
+            (Vec<Object> = "application/json"),
+            (String = "application/x-ndjson"),
+        ),
+    ),
+    responses(
+        (status = 202, description = "Queued, as for `source: import`", body = CollectionStarted),
+        (status = 400, description = "Malformed JSON (with the line number for JSON lines)", body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/projects/{id}/collections/import")]
+pub async fn import_file(
+    state: Data,
+    project_id: web::Path<Uuid>,
+    query: web::Query<ImportFileQuery>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let content_type = request
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_lowercase())
+        .unwrap_or_default();
+    let body = read_body(payload, state.settings.server.body_limit_bytes).await?;
+    let items = parse_dataset(&content_type, &body)?;
+    let request = NewCollection::Import {
+        items,
+        prepare_all: query.prepare_all.unwrap_or(false),
+    };
+    start(&state, *project_id, request).await
 }
 
 #[utoipa::path(

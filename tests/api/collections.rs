@@ -407,3 +407,132 @@ async fn prepare_all_prepares_every_collected_reel() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_dataset_file_imports_as_json_array_or_json_lines() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let path = format!("/v1/projects/{project_id}/collections/import");
+    let upload = |content_type: &'static str, body: String| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(&app.token)
+            .header("Content-Type", content_type)
+            .body(body)
+    };
+
+    let array = serde_json::to_string(&vec![
+        item("F1", "anna", 5_000, 4),
+        item("F2", "anna", 6_000, 4),
+    ])
+    .unwrap();
+    let response = upload("application/json", array).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.unwrap();
+    app.wait_for_status(started["job"]["id"].as_str().unwrap(), "succeeded")
+        .await;
+
+    let lines = format!(
+        "{}\n\n{}\n",
+        item("F3", "bob", 7_000, 4),
+        item("F1", "anna", 5_500, 4)
+    );
+    let response = upload("application/x-ndjson; charset=utf-8", lines)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.unwrap();
+    app.wait_for_status(started["job"]["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let collection = app
+        .get_json(&format!(
+            "/v1/projects/{project_id}/collections/{}",
+            started["collection"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        (
+            collection["counts"]["added"].as_u64(),
+            collection["counts"]["merged"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        ranked(&app, project_id, "sort=plays").await,
+        ["F3", "F2", "F1"]
+    );
+
+    let bad_line = format!("{}\n{{not json\n", item("F4", "bob", 1, 1));
+    let (status, body) = problem(
+        upload("application/x-ndjson", bad_line)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed_json"))
+    );
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("line 2:"),
+        "{body}"
+    );
+    let (status, _) = problem(
+        upload("application/json", "{\"items\": []}".into())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, body) = problem(upload("text/csv", "a,b".into()).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
+    let (status, body) = problem(
+        upload("application/json", "[]".into())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    assert_eq!(
+        ranked(&app, project_id, "").await.len(),
+        3,
+        "no bad upload changed anything"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_dataset_file_gets_413() {
+    let app = spawn_app_with(|s| s.server.body_limit_bytes = 2048).await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let items: Vec<Value> = (0..50)
+        .map(|i| item(&format!("X{i}"), "anna", 1, 1))
+        .collect();
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/v1/projects/{}/collections/import",
+            project["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.token)
+        .header("Content-Type", "application/json")
+        .body(serde_json::to_string(&items).unwrap())
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(response).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+}
