@@ -38,9 +38,14 @@ impl MediaStore {
 
     /// A fresh path for work in progress, on the same filesystem so `put` is a rename.
     pub async fn scratch(&self, extension: &str) -> Result<PathBuf, MediaError> {
-        let dir = self.root.join("tmp");
-        tokio::fs::create_dir_all(&dir).await?;
-        Ok(dir.join(format!("{}.{extension}", Uuid::new_v4().simple())))
+        let key = self.scratch_key(extension).await?;
+        self.path(&key)
+    }
+
+    /// The key of a fresh scratch file, for work handed from one process step to another.
+    pub async fn scratch_key(&self, extension: &str) -> Result<String, MediaError> {
+        tokio::fs::create_dir_all(self.root.join("tmp")).await?;
+        Ok(format!("tmp/{}.{extension}", Uuid::new_v4().simple()))
     }
 
     /// Moves a finished file to `key`.
@@ -51,6 +56,22 @@ impl MediaStore {
         }
         tokio::fs::rename(file, &target).await?;
         Ok(())
+    }
+
+    /// The SHA-256 of a stored file, read in chunks.
+    pub async fn sha256(path: &Path) -> Result<String, MediaError> {
+        use sha2::{Digest, Sha256};
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(path).await?;
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let read = file.read(&mut buffer).await?;
+            if read == 0 {
+                return Ok(hex::encode(hasher.finalize()));
+            }
+            hasher.update(&buffer[..read]);
+        }
     }
 
     pub fn project_prefix(project_id: Uuid) -> String {

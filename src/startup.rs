@@ -64,7 +64,7 @@ impl Application {
             WorkerPool::new(
                 pool.clone(),
                 settings.jobs.clone(),
-                jobs::handlers(providers.clone(), &settings.jobs),
+                jobs::handlers(providers.clone(), &settings),
             )
             .spawn(shutdown.clone())
         });

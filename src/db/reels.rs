@@ -372,3 +372,16 @@ pub async fn refresh_statistics(db: impl PgExecutor<'_>) -> Result<(), sqlx::Err
     sqlx::query("ANALYZE reels").execute(db).await?;
     Ok(())
 }
+
+/// Which of these external ids already belong to prepared reels of the project.
+pub async fn prepared_external_ids(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    external_ids: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT external_id FROM reels WHERE project_id = $1 AND external_id = ANY($2) AND status = 'succeeded'")
+        .bind(project_id)
+        .bind(external_ids)
+        .fetch_all(db)
+        .await
+}

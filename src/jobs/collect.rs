@@ -7,14 +7,21 @@ use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     config::JobSettings,
     db,
-    domain::collection::{CollectionCounts, CollectionOutcome, Problem},
-    domain::ResourceKind,
-    jobs::queue,
+    domain::{
+        collection::{CollectionCounts, CollectionOutcome, Problem},
+        resource::StepResource,
+        ResourceKind,
+    },
+    jobs::{prepare_reel::FILES_SOURCE, queue},
+    media::MediaStore,
     providers::{
         collect::{
-            normalize::normalize_all, normalize::ReelCandidate, CollectRequest, CollectTarget,
+            download,
+            normalize::{normalize_all, ReelCandidate, Rejection},
+            upload::MEDIA_SCHEME,
+            CollectRequest, CollectTarget,
         },
-        pick, Providers,
+        pick, ProviderError, Providers,
     },
 };
 
@@ -28,6 +35,14 @@ pub struct CollectStep {
     pub providers: Arc<Providers>,
     /// For the preparation jobs that `prepare_all` starts.
     pub jobs: JobSettings,
+    /// Where uploaded files wait for their reels.
+    pub media: Arc<MediaStore>,
+}
+
+#[derive(serde::Deserialize)]
+struct UploadedFile {
+    key: String,
+    name: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -42,6 +57,90 @@ struct ApifyParameters {
 }
 
 impl CollectStep {
+    /// Uploaded videos become candidates keyed by their content, so uploading a file twice
+    /// merges; files ffprobe refuses are problems (and deleted).
+    async fn uploaded(
+        &self,
+        ctx: &JobContext,
+    ) -> Result<(Vec<ReelCandidate>, Vec<Rejection>, u32), JobError> {
+        let files: Vec<UploadedFile> =
+            serde_json::from_value(ctx.job.payload.get("files").cloned().unwrap_or_default())
+                .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
+        let received = files.len() as u32;
+        let (mut candidates, mut rejections) = (Vec::new(), Vec::new());
+        for file in files {
+            let path = self
+                .media
+                .path(&file.key)
+                .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
+            let checked = async {
+                let info = download::probe(&path).await?;
+                let sha256 = MediaStore::sha256(&path)
+                    .await
+                    .map_err(|error| ProviderError::retryable(error.to_string()))?;
+                Ok::<_, ProviderError>((info, sha256))
+            };
+            match checked.await {
+                Ok((info, sha256)) => candidates.push(ReelCandidate {
+                    external_id: format!("file-{}", &sha256[..16]),
+                    short_code: None,
+                    url: None,
+                    caption: Some(file.name),
+                    hashtags: Vec::new(),
+                    owner_username: None,
+                    owner_id: None,
+                    posted_at: None,
+                    video_url: format!("{MEDIA_SCHEME}{}", file.key),
+                    cover_url: None,
+                    duration_ms: Some(info.duration_ms as i64),
+                    width: i32::try_from(info.width).ok(),
+                    height: i32::try_from(info.height).ok(),
+                    plays: None,
+                    views: None,
+                    likes: None,
+                    comments: None,
+                    shares: None,
+                }),
+                Err(ProviderError::Fatal { message, .. }) => {
+                    let _ = tokio::fs::remove_file(&path).await;
+                    rejections.push(Rejection {
+                        item: file.name,
+                        reason: message,
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok((candidates, rejections, received))
+    }
+
+    /// The raw items of an `import` or `apify` collection.
+    async fn items(
+        &self,
+        ctx: &JobContext,
+        collection: &StepResource,
+    ) -> Result<Vec<Value>, JobError> {
+        match collection.input.get("source").and_then(Value::as_str) {
+            Some("import") => {
+                serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
+                    .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))
+            }
+            Some("apify") => {
+                self.scrape(
+                    ctx,
+                    &collection.provider,
+                    &collection.input,
+                    context::options(collection),
+                )
+                .await
+            }
+            other => Err(JobError::fatal(
+                "invalid_parameters",
+                format!("unknown source {other:?}"),
+            )),
+        }
+    }
+
     async fn scrape(
         &self,
         ctx: &JobContext,
@@ -101,31 +200,34 @@ impl JobHandler for CollectStep {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
         let collection = ctx.resource().await?;
         let project = ctx.project(&collection).await?;
-        let items: Vec<Value> = match collection.input.get("source").and_then(Value::as_str) {
-            Some("import") => {
-                serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
-                    .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?
-            }
-            Some("apify") => {
-                self.scrape(
-                    ctx,
-                    &collection.provider,
-                    &collection.input,
-                    context::options(&collection),
-                )
-                .await?
-            }
-            other => {
-                return Err(JobError::fatal(
-                    "invalid_parameters",
-                    format!("unknown source {other:?}"),
-                ))
-            }
+        let source = collection.input.get("source").and_then(Value::as_str);
+        let (candidates, rejections, received) = if source == Some(FILES_SOURCE) {
+            self.uploaded(ctx).await?
+        } else {
+            let items = self.items(ctx, &collection).await?;
+            let (candidates, rejections) = normalize_all(&items);
+            (candidates, rejections, items.len() as u32)
         };
         ctx.call().progress.report(70, "merging").await;
 
-        let (candidates, rejections) = normalize_all(&items);
-        let (unique, repeats) = deduplicate(candidates);
+        let (mut unique, mut repeats) = deduplicate(candidates);
+        if source == Some(FILES_SOURCE) {
+            // A video uploaded again whose reel is prepared already: nothing to redo, and its
+            // second copy would only be left behind.
+            let ids: Vec<String> = unique.iter().map(|c| c.external_id.clone()).collect();
+            let known = db::reels::prepared_external_ids(ctx.pool(), project.id, &ids).await?;
+            for candidate in unique.iter().filter(|c| known.contains(&c.external_id)) {
+                if let Some(key) = candidate.video_url.strip_prefix(MEDIA_SCHEME) {
+                    if let Ok(path) = self.media.path(key) {
+                        let _ = tokio::fs::remove_file(path).await;
+                    }
+                }
+            }
+            let before = unique.len();
+            unique.retain(|c| !known.contains(&c.external_id));
+            repeats += (before - unique.len()) as u32;
+        }
+
         let mut tx = ctx.pool().begin().await?;
         let merged = db::reels::merge_batch(
             &mut tx,
@@ -137,7 +239,10 @@ impl JobHandler for CollectStep {
         .await?;
         db::reels::recompute_metrics(&mut *tx, project.id, &project.settings.trend_weights).await?;
         let mut preparing = 0;
-        if collection.input.get("prepare_all").and_then(Value::as_bool) == Some(true) {
+        // Uploaded files are here already: preparing them costs nothing, so it is never deferred.
+        let prepare_all = source == Some(FILES_SOURCE)
+            || collection.input.get("prepare_all").and_then(Value::as_bool) == Some(true);
+        if prepare_all {
             for reel_id in db::reels::unprepared_in_collection(&mut *tx, collection.id).await? {
                 queue::start_for_existing(
                     &mut tx,
@@ -163,7 +268,7 @@ impl JobHandler for CollectStep {
 
         let outcome = CollectionOutcome {
             counts: CollectionCounts {
-                received: items.len() as u32,
+                received,
                 added: merged.added,
                 merged: merged.merged + repeats,
                 rejected: rejections.len() as u32,

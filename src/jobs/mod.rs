@@ -19,8 +19,9 @@ use async_trait::async_trait;
 pub use context::JobContext;
 
 use crate::{
-    config::JobSettings,
+    config::Settings,
     domain::{ErrorInfo, JobKind},
+    media::MediaStore,
     providers::{ProviderError, Providers},
 };
 
@@ -93,13 +94,14 @@ pub trait JobHandler: Send + Sync {
 pub type Handlers = HashMap<JobKind, Arc<dyn JobHandler>>;
 
 /// The handler for every job kind, backed by `providers`.
-pub fn handlers(providers: Arc<Providers>, settings: &JobSettings) -> Handlers {
+pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
     HashMap::from([
         (
             JobKind::Collect,
             Arc::new(collect::CollectStep {
                 providers: providers.clone(),
-                jobs: settings.clone(),
+                jobs: settings.jobs.clone(),
+                media: Arc::new(MediaStore::new(&settings.media.root)),
             }) as Arc<dyn JobHandler>,
         ),
         (

@@ -7,19 +7,23 @@ use crate::{
     db,
     media::MediaStore,
     providers::{
-        collect::{download, PrepareReel},
+        collect::{download, upload, PrepareReel},
         fake, pick, Providers,
     },
 };
 
-/// Fake reels have no media to fetch; every other reel's video is downloaded.
+/// Fake reels have no media to fetch, uploaded ones are already here; every other reel's video
+/// is downloaded.
 pub fn preparer_for(collector: &str) -> &'static str {
-    if collector == fake::NAME {
-        fake::NAME
-    } else {
-        download::NAME
+    match collector {
+        fake::NAME => fake::NAME,
+        FILES_SOURCE => upload::NAME,
+        _ => download::NAME,
     }
 }
+
+/// The collector name of reels uploaded as files.
+pub const FILES_SOURCE: &str = "files";
 
 pub struct PrepareReelStep(pub Arc<Providers>);
 

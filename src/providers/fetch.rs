@@ -11,7 +11,6 @@ use std::{
 
 use futures::StreamExt;
 use reqwest::{redirect, Url};
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::{http, ProviderError};
@@ -122,7 +121,6 @@ impl UrlGuard {
 #[derive(Debug, Clone)]
 pub struct Downloaded {
     pub bytes: u64,
-    pub sha256: String,
     pub content_type: Option<String>,
 }
 
@@ -202,9 +200,8 @@ pub async fn download(
         )
         .await
         .map_err(|_| ProviderError::retryable("the download timed out"))?
-        .map(|(bytes, sha256)| Downloaded {
+        .map(|bytes| Downloaded {
             bytes,
-            sha256,
             content_type,
         });
     }
@@ -225,12 +222,11 @@ async fn stream_to_file(
     response: reqwest::Response,
     destination: &Path,
     max_bytes: u64,
-) -> Result<(u64, String), ProviderError> {
+) -> Result<u64, ProviderError> {
     let io = |error: std::io::Error| {
         ProviderError::retryable(format!("writing the download failed: {error}"))
     };
     let mut file = tokio::fs::File::create(destination).await.map_err(io)?;
-    let mut hasher = Sha256::new();
     let mut written: u64 = 0;
     let mut body = response.bytes_stream();
     while let Some(chunk) = body.next().await {
@@ -241,11 +237,10 @@ async fn stream_to_file(
             let _ = tokio::fs::remove_file(destination).await;
             return Err(too_large(max_bytes));
         }
-        hasher.update(&chunk);
         file.write_all(&chunk).await.map_err(io)?;
     }
     file.flush().await.map_err(io)?;
-    Ok((written, hex::encode(hasher.finalize())))
+    Ok(written)
 }
 
 #[cfg(test)]

@@ -89,6 +89,7 @@ impl Providers {
                 )),
             );
         }
+        let media = Arc::new(crate::media::MediaStore::new(&settings.media.root));
         Providers {
             collect: collectors,
             prepare: BTreeMap::from([
@@ -106,8 +107,12 @@ impl Providers {
                                 settings.media.download_timeout_seconds,
                             ),
                         },
-                        store: Arc::new(crate::media::MediaStore::new(&settings.media.root)),
+                        store: media.clone(),
                     }),
+                ),
+                (
+                    collect::upload::NAME,
+                    Arc::new(collect::upload::UploadedFile { store: media }),
                 ),
             ]),
             transcribe: BTreeMap::from([(

@@ -16,7 +16,10 @@ use crate::{
         ResourceKind,
     },
     error::{ApiError, Problem},
-    jobs::queue::{self, StepRequest},
+    jobs::{
+        prepare_reel::FILES_SOURCE,
+        queue::{self, StepRequest},
+    },
     pagination::{Page, PageQuery},
     state::AppState,
 };
@@ -24,6 +27,7 @@ use crate::{
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create)
         .service(import_file)
+        .service(upload_files)
         .service(list)
         .service(get_one);
 }
@@ -185,14 +189,25 @@ async fn start(
         .await?
         .ok_or(ApiError::NotFound("project"))?;
     let (provider, input, payload) = plan(state, &project.settings.providers.collect, request)?;
+    queue_collection(state, project.id, &provider, input, payload).await
+}
+
+/// Creates the collection and its job in one transaction.
+async fn queue_collection(
+    state: &AppState,
+    project_id: Uuid,
+    provider: &str,
+    input: Value,
+    payload: Value,
+) -> Result<HttpResponse, ApiError> {
     let mut tx = state.pool.begin().await?;
     let started = queue::start_step(
         &mut tx,
         StepRequest {
             kind: ResourceKind::Collection,
-            project_id: project.id,
-            parent_id: project.id,
-            provider: &provider,
+            project_id,
+            parent_id: project_id,
+            provider,
             input,
             payload,
         },
@@ -331,4 +346,130 @@ pub async fn get_one(
         return Err(ApiError::NotFound("collection"));
     }
     Ok(web::Json(to_collection(resource)))
+}
+
+/// Files per upload, at most.
+const MAX_UPLOADED_FILES: usize = 20;
+
+/// Streams one multipart part to a scratch file, at most `limit` bytes.
+async fn save_part(
+    state: &AppState,
+    field: &mut actix_multipart::Field,
+    limit: u64,
+) -> Result<String, ApiError> {
+    let storage = |error: crate::media::MediaError| ApiError::Internal(error.into());
+    let key = state.media.scratch_key("upload").await.map_err(storage)?;
+    let path = state.media.path(&key).map_err(storage)?;
+    let mut file = tokio::fs::File::create(&path)
+        .await
+        .map_err(|error| storage(error.into()))?;
+    let mut written: u64 = 0;
+    while let Some(chunk) = field.next().await {
+        let chunk =
+            chunk.map_err(|error| ApiError::bad_request("malformed_multipart", error.to_string()));
+        let chunk = match chunk {
+            Ok(chunk) => chunk,
+            Err(error) => {
+                let _ = tokio::fs::remove_file(&path).await;
+                return Err(error);
+            }
+        };
+        written += chunk.len() as u64;
+        if written > limit {
+            drop(file);
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(ApiError::PayloadTooLarge {
+                limit: limit as usize,
+            });
+        }
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+            .await
+            .map_err(|error| storage(error.into()))?;
+    }
+    Ok(key)
+}
+
+#[utoipa::path(
+    tag = "collections", operation_id = "upload_videos",
+    params(("id" = Uuid, Path, description = "The project's id")),
+    request_body(description = "`multipart/form-data` with one to 20 `file` parts, each a video", content_type = "multipart/form-data"),
+    responses(
+        (status = 202, description = "Queued: each video is checked with ffprobe and becomes a prepared reel; the rest are problems", body = CollectionStarted),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/projects/{id}/collections/files")]
+pub async fn upload_files(
+    state: Data,
+    project_id: web::Path<Uuid>,
+    mut form: actix_multipart::Multipart,
+) -> Result<HttpResponse, ApiError> {
+    db::projects::get(&state.pool, *project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let limit = state.settings.media.max_download_bytes;
+    let mut files: Vec<Value> = Vec::new();
+    let result = async {
+        while let Some(field) = form.next().await {
+            let mut field = field
+                .map_err(|error| ApiError::bad_request("malformed_multipart", error.to_string()))?;
+            if field.name() != Some("file") {
+                return Err(ApiError::validation(
+                    "file",
+                    "send each video as a part named `file`",
+                ));
+            }
+            if files.len() == MAX_UPLOADED_FILES {
+                return Err(ApiError::validation(
+                    "file",
+                    format!("at most {MAX_UPLOADED_FILES} files per upload"),
+                ));
+            }
+            let name = field
+                .content_disposition()
+                .and_then(|d| d.get_filename())
+                .map(|n| {
+                    n.chars()
+                        .filter(|c| !c.is_control())
+                        .take(200)
+                        .collect::<String>()
+                })
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("upload {}", files.len() + 1));
+            let key = save_part(&state, &mut field, limit).await?;
+            files.push(json!({ "key": key, "name": name }));
+        }
+        if files.is_empty() {
+            return Err(ApiError::validation(
+                "file",
+                "attach at least one video as a `file` part",
+            ));
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(error) = result {
+        for file in &files {
+            if let Some(path) = file["key"]
+                .as_str()
+                .and_then(|key| state.media.path(key).ok())
+            {
+                let _ = tokio::fs::remove_file(path).await;
+            }
+        }
+        return Err(error);
+    }
+    let names: Vec<&Value> = files.iter().map(|f| &f["name"]).collect();
+    let input = json!({ "source": FILES_SOURCE, "files": names });
+    queue_collection(
+        &state,
+        *project_id,
+        FILES_SOURCE,
+        input,
+        json!({ "files": files }),
+    )
+    .await
 }

@@ -303,3 +303,166 @@ async fn internal_addresses_are_refused_without_the_allow_list() {
         "{reel:#}"
     );
 }
+
+#[tokio::test]
+async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
+    let clip = test_clip();
+    let app = media_app(|_| {}).await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let path = format!("/v1/projects/{project_id}/collections/files");
+    let upload = |parts: Vec<(&'static str, Vec<u8>)>| {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in parts {
+            form = form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        }
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(&app.token)
+            .multipart(form)
+    };
+
+    let response = upload(vec![
+        ("morning.mp4", clip.clone()),
+        ("notes.txt", b"not a video".to_vec()),
+    ])
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), 202);
+    let started: Value = response.json().await.unwrap();
+    assert_eq!(
+        started["collection"]["parameters"],
+        json!({"source": "files", "files": ["morning.mp4", "notes.txt"]})
+    );
+    app.wait_for_status(started["job"]["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let collection = app
+        .get_json(&format!(
+            "/v1/projects/{project_id}/collections/{}",
+            started["collection"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        collection["counts"],
+        json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1})
+    );
+    assert_eq!(collection["problems"][0]["item"], "notes.txt");
+
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels"))
+        .await;
+    let reel_id = reels["items"][0]["id"].as_str().unwrap().to_owned();
+    let reel = app
+        .wait_for_job(
+            reels["items"][0]["job_id"].as_str().unwrap(),
+            std::time::Duration::from_secs(30),
+            |j| j["status"] == "succeeded",
+        )
+        .await;
+    assert_eq!(reel["kind"], "prepare_reel");
+    let reel = app.get_json(&format!("/v1/reels/{reel_id}")).await;
+    assert_eq!(
+        (reel["provider"].as_str(), reel["caption"].as_str()),
+        (Some("files"), Some("morning.mp4"))
+    );
+    assert_eq!(reel["media"]["sha256"], hex::encode(Sha256::digest(&clip)));
+    let video = app
+        .get(&format!("/v1/reels/{reel_id}/video"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(video.as_ref(), clip.as_slice());
+
+    // The same video again merges, and leaves no second copy behind.
+    let again: Value = upload(vec![("again.mp4", clip.clone())])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    app.wait_for_status(again["job"]["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let collection = app
+        .get_json(&format!(
+            "/v1/projects/{project_id}/collections/{}",
+            again["collection"]["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        collection["counts"],
+        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0, "preparing": 0})
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(app.settings.media.root.join("tmp"))
+        .unwrap()
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    let (status, body) = problem(upload(vec![]).send().await.unwrap()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed_multipart")),
+        "an empty form"
+    );
+    let misnamed = reqwest::multipart::Form::new().part(
+        "video",
+        reqwest::multipart::Part::bytes(clip.clone()).file_name("a.mp4"),
+    );
+    let response = app
+        .client
+        .post(app.url(&path))
+        .bearer_auth(&app.token)
+        .multipart(misnamed)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(response).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("file"))
+    );
+    let not_multipart = app.post(&path, &json!({"file": "x"})).send().await.unwrap();
+    assert_eq!(
+        not_multipart.status().as_u16() / 100,
+        4,
+        "a JSON body is refused"
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_upload_gets_413_and_leaves_nothing() {
+    let app = media_app(|s| s.media.max_download_bytes = 1000).await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![0u8; 5000]).file_name("big.mp4"),
+    );
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/v1/projects/{}/collections/files",
+            project["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&app.token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(response).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(app.settings.media.root.join("tmp"))
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(app.get_json("/v1/jobs").await["items"], json!([]));
+}

@@ -112,6 +112,69 @@ fn accept_video(content_type: Option<&str>) -> Result<(), ProviderError> {
     }
 }
 
+/// Checks a video with ffprobe, moves it to `{prefix}/video.mp4` and extracts its audio track
+/// as a 16 kHz mono WAV beside it. `scratch` is consumed on success.
+pub async fn store_checked_video(
+    store: &MediaStore,
+    scratch: &std::path::Path,
+    prefix: &str,
+    ctx: &CallContext<'_>,
+) -> Result<PreparedReel, ProviderError> {
+    let storage = |error: crate::media::MediaError| ProviderError::retryable(error.to_string());
+    let info = probe(scratch).await?;
+    let sha256 = MediaStore::sha256(scratch).await.map_err(storage)?;
+    let size_bytes = tokio::fs::metadata(scratch)
+        .await
+        .map_err(|error| storage(error.into()))?
+        .len();
+    let video_key = format!("{prefix}/video.mp4");
+    store.put(&video_key, scratch).await.map_err(storage)?;
+    let audio_key = if info.has_audio {
+        ctx.progress.report(80, "extracting audio").await;
+        let video_path = store.path(&video_key).map_err(storage)?;
+        let wav = store.scratch("wav").await.map_err(storage)?;
+        process::run(
+            "ffmpeg",
+            [
+                "-v".as_ref(),
+                "error".as_ref(),
+                "-y".as_ref(),
+                "-i".as_ref(),
+                video_path.as_os_str(),
+                "-vn".as_ref(),
+                "-ac".as_ref(),
+                "1".as_ref(),
+                "-ar".as_ref(),
+                "16000".as_ref(),
+                "-c:a".as_ref(),
+                "pcm_s16le".as_ref(),
+                wav.as_os_str(),
+            ],
+            TOOL_TIMEOUT,
+        )
+        .await?;
+        let key = format!("{prefix}/audio.wav");
+        store.put(&key, &wav).await.map_err(storage)?;
+        Some(key)
+    } else {
+        None
+    };
+    Ok(PreparedReel {
+        source_url: None,
+        caption: None,
+        duration_ms: info.duration_ms,
+        width: info.width,
+        height: info.height,
+        video_key: Some(video_key),
+        audio_key,
+        size_bytes: Some(size_bytes),
+        sha256: Some(sha256),
+        content_type: Some("video/mp4".into()),
+        video_codec: Some(info.video_codec),
+        has_audio: info.has_audio,
+    })
+}
+
 #[async_trait]
 impl ReelSource for Downloader {
     async fn prepare(
@@ -130,56 +193,11 @@ impl ReelSource for Downloader {
             let downloaded =
                 fetch::download(&self.guard, url, &scratch, &self.limits, accept_video).await?;
             ctx.progress.report(60, "checking").await;
-            let info = probe(&scratch).await?;
-            let video_key = format!("{}/video.mp4", request.media_prefix);
-            self.store
-                .put(&video_key, &scratch)
-                .await
-                .map_err(storage)?;
-            let audio_key = if info.has_audio {
-                ctx.progress.report(80, "extracting audio").await;
-                let video_path = self.store.path(&video_key).map_err(storage)?;
-                let wav = self.store.scratch("wav").await.map_err(storage)?;
-                process::run(
-                    "ffmpeg",
-                    [
-                        "-v".as_ref(),
-                        "error".as_ref(),
-                        "-y".as_ref(),
-                        "-i".as_ref(),
-                        video_path.as_os_str(),
-                        "-vn".as_ref(),
-                        "-ac".as_ref(),
-                        "1".as_ref(),
-                        "-ar".as_ref(),
-                        "16000".as_ref(),
-                        "-c:a".as_ref(),
-                        "pcm_s16le".as_ref(),
-                        wav.as_os_str(),
-                    ],
-                    TOOL_TIMEOUT,
-                )
-                .await?;
-                let key = format!("{}/audio.wav", request.media_prefix);
-                self.store.put(&key, &wav).await.map_err(storage)?;
-                Some(key)
-            } else {
-                None
-            };
-            Ok(PreparedReel {
-                source_url: Some(url.to_owned()),
-                caption: None,
-                duration_ms: info.duration_ms,
-                width: info.width,
-                height: info.height,
-                video_key: Some(video_key),
-                audio_key,
-                size_bytes: Some(downloaded.bytes),
-                sha256: Some(downloaded.sha256),
-                content_type: downloaded.content_type,
-                video_codec: Some(info.video_codec),
-                has_audio: info.has_audio,
-            })
+            let mut prepared =
+                store_checked_video(&self.store, &scratch, &request.media_prefix, ctx).await?;
+            prepared.source_url = Some(url.to_owned());
+            prepared.content_type = downloaded.content_type;
+            Ok(prepared)
         }
         .await;
         if result.is_err() {

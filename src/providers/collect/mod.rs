@@ -5,6 +5,7 @@ pub mod apify;
 pub mod download;
 pub mod fake;
 pub mod normalize;
+pub mod upload;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

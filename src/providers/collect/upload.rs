@@ -1,0 +1,47 @@
+//! Prepares a reel whose video was uploaded: the file already sits in the media store's scratch
+//! area, so preparing it is checking, storing and extracting its audio.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use super::{download::store_checked_video, PrepareReel, PreparedReel, ReelSource};
+use crate::{
+    media::MediaStore,
+    providers::{CallContext, ProviderError},
+};
+
+pub const NAME: &str = "upload";
+/// An uploaded reel's `video_url` is `media:` followed by its scratch key.
+pub const MEDIA_SCHEME: &str = "media:";
+
+pub struct UploadedFile {
+    pub store: Arc<MediaStore>,
+}
+
+#[async_trait]
+impl ReelSource for UploadedFile {
+    async fn prepare(
+        &self,
+        request: &PrepareReel,
+        ctx: &CallContext<'_>,
+    ) -> Result<PreparedReel, ProviderError> {
+        let key = request
+            .source_url
+            .as_deref()
+            .and_then(|url| url.strip_prefix(MEDIA_SCHEME))
+            .ok_or_else(|| ProviderError::fatal("no_video_url", "the reel has no uploaded file"))?;
+        let scratch = self
+            .store
+            .path(key)
+            .map_err(|error| ProviderError::fatal("no_video_url", error.to_string()))?;
+        if !tokio::fs::try_exists(&scratch).await.unwrap_or(false) {
+            return Err(ProviderError::fatal(
+                "upload_missing",
+                "the uploaded file is gone; upload it again",
+            ));
+        }
+        ctx.progress.report(30, "checking").await;
+        store_checked_video(&self.store, &scratch, &request.media_prefix, ctx).await
+    }
+}
