@@ -128,6 +128,9 @@ pub struct MediaSettings {
     /// Hosts fetched even though they resolve to internal addresses (comma-separated in the
     /// environment); empty in production, a test server's host in tests.
     pub fetch_allow_hosts: Vec<String>,
+    /// Server folders whose videos may be imported with `{"source": "files", "folder": ...}`
+    /// (comma-separated in the environment); none by default.
+    pub import_folders: Vec<PathBuf>,
 }
 
 impl Default for MediaSettings {
@@ -137,6 +140,7 @@ impl Default for MediaSettings {
             max_download_bytes: 200 * 1024 * 1024,
             download_timeout_seconds: 120,
             fetch_allow_hosts: Vec::new(),
+            import_folders: Vec::new(),
         }
     }
 }
@@ -222,6 +226,7 @@ impl Settings {
                     .separator("__")
                     .list_separator(",")
                     .with_list_parse_key("media.fetch_allow_hosts")
+                    .with_list_parse_key("media.import_folders")
                     .try_parsing(true),
             )
             .build()?

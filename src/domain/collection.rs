@@ -103,4 +103,10 @@ pub enum NewCollection {
         #[serde(default)]
         prepare_all: bool,
     },
+    /// The videos of a server folder inside one of `media.import_folders` (absolute, or
+    /// relative to the first that contains it). Uploads go to `.../collections/files`.
+    Files {
+        #[schema(example = "2026-11/shoot-1")]
+        folder: String,
+    },
 }

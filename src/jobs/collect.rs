@@ -56,16 +56,63 @@ struct ApifyParameters {
     max_items: Option<u32>,
 }
 
+/// File endings taken from a server folder; ffprobe still checks each file.
+const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "mov", "m4v", "webm", "mkv", "avi"];
+
 impl CollectStep {
+    /// Copies a folder's videos (not its subfolders) to scratch files, leaving the folder as
+    /// it was.
+    async fn copy_folder(&self, folder: &std::path::Path) -> Result<Vec<UploadedFile>, JobError> {
+        let io = |error: std::io::Error| {
+            JobError::fatal(
+                "folder_unreadable",
+                format!("{}: {error}", folder.display()),
+            )
+        };
+        let mut entries = tokio::fs::read_dir(folder).await.map_err(io)?;
+        let mut files = Vec::new();
+        while let Some(entry) = entries.next_entry().await.map_err(io)? {
+            let path = entry.path();
+            let is_video = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_lowercase().as_str()));
+            if !is_video || !entry.file_type().await.map_err(io)?.is_file() {
+                continue;
+            }
+            let key = self
+                .media
+                .scratch_key("upload")
+                .await
+                .map_err(|error| JobError::fatal("storage", error.to_string()))?;
+            let target = self
+                .media
+                .path(&key)
+                .map_err(|error| JobError::fatal("storage", error.to_string()))?;
+            tokio::fs::copy(&path, &target).await.map_err(io)?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push(UploadedFile { key, name });
+        }
+        files.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(files)
+    }
+
     /// Uploaded videos become candidates keyed by their content, so uploading a file twice
     /// merges; files ffprobe refuses are problems (and deleted).
     async fn uploaded(
         &self,
         ctx: &JobContext,
     ) -> Result<(Vec<ReelCandidate>, Vec<Rejection>, u32), JobError> {
-        let files: Vec<UploadedFile> =
-            serde_json::from_value(ctx.job.payload.get("files").cloned().unwrap_or_default())
-                .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
+        let files: Vec<UploadedFile> = match ctx.job.payload.get("folder").and_then(Value::as_str) {
+            Some(folder) => self.copy_folder(std::path::Path::new(folder)).await?,
+            None => {
+                serde_json::from_value(ctx.job.payload.get("files").cloned().unwrap_or_default())
+                    .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?
+            }
+        };
         let received = files.len() as u32;
         let (mut candidates, mut rejections) = (Vec::new(), Vec::new());
         for file in files {

@@ -154,7 +154,50 @@ fn plan(
             let input = json!({ "source": "import", "item_count": items.len(), "prepare_all": prepare_all });
             Ok(("import".to_owned(), input, json!({ "items": items })))
         }
+        NewCollection::Files { folder } => {
+            let resolved = resolve_import_folder(&state.settings.media.import_folders, &folder)?;
+            let input = json!({ "source": FILES_SOURCE, "folder": folder });
+            Ok((
+                FILES_SOURCE.to_owned(),
+                input,
+                json!({ "folder": resolved }),
+            ))
+        }
     }
+}
+
+/// Resolves `folder` inside an allowed import root. Canonical paths make `..` and symbolic
+/// links unable to lead outside the roots.
+pub fn resolve_import_folder(
+    roots: &[std::path::PathBuf],
+    folder: &str,
+) -> Result<std::path::PathBuf, ApiError> {
+    if roots.is_empty() {
+        return Err(ApiError::unprocessable(
+            "import_folders_disabled",
+            "no server folders may be imported here (set REELFORGE__MEDIA__IMPORT_FOLDERS)",
+        ));
+    }
+    let requested = std::path::Path::new(folder);
+    for root in roots {
+        let Ok(root) = root.canonicalize() else {
+            continue;
+        };
+        let candidate = if requested.is_absolute() {
+            requested.to_path_buf()
+        } else {
+            root.join(requested)
+        };
+        if let Ok(resolved) = candidate.canonicalize() {
+            if resolved.starts_with(&root) && resolved.is_dir() {
+                return Ok(resolved);
+            }
+        }
+    }
+    Err(ApiError::validation(
+        "folder",
+        "not a folder inside an allowed import folder",
+    ))
 }
 
 #[utoipa::path(

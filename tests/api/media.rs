@@ -466,3 +466,84 @@ async fn an_oversized_upload_gets_413_and_leaves_nothing() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
     assert_eq!(app.get_json("/v1/jobs").await["items"], json!([]));
 }
+
+#[tokio::test]
+async fn videos_of_an_allowed_server_folder_are_imported_and_nothing_outside() {
+    let root = std::env::temp_dir().join(format!(
+        "reelforge-import-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let shoot = root.join("shoot-1");
+    std::fs::create_dir_all(shoot.join("nested")).unwrap();
+    std::fs::write(shoot.join("take1.mp4"), test_clip()).unwrap();
+    std::fs::write(shoot.join("readme.txt"), "ignored: not a video ending").unwrap();
+    std::fs::write(shoot.join("broken.mov"), "a video ending, but not a video").unwrap();
+    std::fs::write(
+        shoot.join("nested").join("deeper.mp4"),
+        "subfolders are not read",
+    )
+    .unwrap();
+    let outside = std::env::temp_dir().join(format!(
+        "reelforge-outside-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&outside).unwrap();
+    let allowed = root.clone();
+    let app = media_app(move |s| s.media.import_folders = vec![allowed]).await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let project_id = project["id"].as_str().unwrap();
+
+    let (collection, job) = app
+        .start_collection(project_id, json!({"source": "files", "folder": "shoot-1"}))
+        .await;
+    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let collection = app
+        .get_json(&format!(
+            "/v1/projects/{project_id}/collections/{}",
+            collection["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        collection["counts"],
+        json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1})
+    );
+    assert_eq!(collection["problems"][0]["item"], "broken.mov");
+    assert!(
+        shoot.join("take1.mp4").exists(),
+        "the folder is left as it was"
+    );
+
+    let collections = format!("/v1/projects/{project_id}/collections");
+    for folder in ["../", "shoot-1/../..", outside.to_str().unwrap(), "missing"] {
+        let (status, body) = problem(
+            app.post(&collections, &json!({"source": "files", "folder": folder}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (status, body["errors"][0]["field"].as_str()),
+            (422, Some("folder")),
+            "{folder}"
+        );
+    }
+    let plain = crate::helpers::spawn_app().await;
+    let other = plain.create_project(json!({"name": "p"})).await;
+    let (status, body) = problem(
+        plain
+            .post(
+                &format!("/v1/projects/{}/collections", other["id"].as_str().unwrap()),
+                &json!({"source": "files", "folder": "x"}),
+            )
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("import_folders_disabled"))
+    );
+}
