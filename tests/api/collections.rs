@@ -9,7 +9,7 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::helpers::{problem, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{problem, send_problem, spawn_app, spawn_app_with, TestApp};
 
 fn item(code: &str, owner: &str, plays: i64, hours_ago: i64) -> Value {
     json!({
@@ -235,13 +235,8 @@ async fn reels_rank_by_every_metric_and_filter() {
         "posted_after=yesterday",
         "limit=500",
     ] {
-        let (status, _) = problem(
-            app.get(&format!("/v1/projects/{project_id}/reels?{bad}"))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, _) =
+            send_problem(app.get(&format!("/v1/projects/{project_id}/reels?{bad}"))).await;
         assert_eq!(status, 400, "{bad}");
     }
 }
@@ -444,14 +439,7 @@ async fn a_dataset_file_imports_as_json_array_or_json_lines() {
         .unwrap();
     assert_eq!(response.status(), 202);
     let started: Value = response.json().await.unwrap();
-    app.wait_for_status(started["job"]["id"].as_str().unwrap(), "succeeded")
-        .await;
-    let collection = app
-        .get_json(&format!(
-            "/v1/projects/{project_id}/collections/{}",
-            started["collection"]["id"].as_str().unwrap()
-        ))
-        .await;
+    let collection = app.finished_collection(project_id, &started).await;
     assert_eq!(
         (
             collection["counts"]["added"].as_u64(),
@@ -465,13 +453,7 @@ async fn a_dataset_file_imports_as_json_array_or_json_lines() {
     );
 
     let bad_line = format!("{}\n{{not json\n", item("F4", "bob", 1, 1));
-    let (status, body) = problem(
-        upload("application/x-ndjson", bad_line)
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = send_problem(upload("application/x-ndjson", bad_line)).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("malformed_json"))
@@ -480,26 +462,14 @@ async fn a_dataset_file_imports_as_json_array_or_json_lines() {
         body["detail"].as_str().unwrap().starts_with("line 2:"),
         "{body}"
     );
-    let (status, _) = problem(
-        upload("application/json", "{\"items\": []}".into())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, _) = send_problem(upload("application/json", "{\"items\": []}".into())).await;
     assert_eq!(status, 400);
-    let (status, body) = problem(upload("text/csv", "a,b".into()).send().await.unwrap()).await;
+    let (status, body) = send_problem(upload("text/csv", "a,b".into())).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (415, Some("unsupported_media_type"))
     );
-    let (status, body) = problem(
-        upload("application/json", "[]".into())
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) = send_problem(upload("application/json", "[]".into())).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (422, Some("validation_failed"))

@@ -205,6 +205,15 @@ impl TestApp {
         (started["collection"].clone(), started["job"].clone())
     }
 
+    /// Waits for a started collection (`{"collection", "job"}`) to succeed and answers it.
+    pub async fn finished_collection(&self, project_id: &str, started: &Value) -> Value {
+        self.wait_for_status(started["job"]["id"].as_str().unwrap(), "succeeded")
+            .await;
+        let id = started["collection"]["id"].as_str().unwrap();
+        self.get_json(&format!("/v1/projects/{project_id}/collections/{id}"))
+            .await
+    }
+
     /// Collects `count` fake reels of one account and waits until they are stored.
     pub async fn collect_fake_reels(&self, project_id: &str, count: u32) -> Vec<Value> {
         let body = json!({"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": count});
@@ -257,6 +266,11 @@ impl TestApp {
         }
         ids
     }
+}
+
+/// Sends a request expected to fail and reads its problem document.
+pub async fn send_problem(request: reqwest::RequestBuilder) -> (u16, Value) {
+    problem(request.send().await.unwrap()).await
 }
 
 pub async fn problem(response: reqwest::Response) -> (u16, Value) {

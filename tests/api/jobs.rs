@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{send_problem, spawn_app};
 
 /// Two fake reels, with the fake provider's failure options.
 fn fake_collection(options: serde_json::Value) -> serde_json::Value {
@@ -198,13 +198,8 @@ async fn cancel_stops_a_running_job_promptly_and_retry_runs_it_again() {
     let collection_path = collection_path(project_id, &collection);
     assert_eq!(app.get_json(&collection_path).await["status"], "canceled");
 
-    let (status, body) = problem(
-        app.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) =
+        send_problem(app.post(&format!("/v1/jobs/{job_id}/cancel"), &json!({}))).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("job_not_active"))
@@ -224,13 +219,8 @@ async fn cancel_stops_a_running_job_promptly_and_retry_runs_it_again() {
     assert_eq!(done["attempts"], 1);
     assert_eq!(app.get_json(&collection_path).await["status"], "succeeded");
 
-    let (status, body) = problem(
-        app.post(&format!("/v1/jobs/{job_id}/retry"), &json!({}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let (status, body) =
+        send_problem(app.post(&format!("/v1/jobs/{job_id}/retry"), &json!({}))).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("job_not_retryable"))

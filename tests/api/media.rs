@@ -10,7 +10,7 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::helpers::{problem, spawn_app_with, TestApp};
+use crate::helpers::{problem, send_problem, spawn_app_with, TestApp};
 
 /// Two seconds of test pattern and a 440 Hz tone, 180x320, H.264 + AAC.
 fn test_clip() -> Vec<u8> {
@@ -338,14 +338,7 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
         started["collection"]["parameters"],
         json!({"source": "files", "files": ["morning.mp4", "notes.txt"]})
     );
-    app.wait_for_status(started["job"]["id"].as_str().unwrap(), "succeeded")
-        .await;
-    let collection = app
-        .get_json(&format!(
-            "/v1/projects/{project_id}/collections/{}",
-            started["collection"]["id"].as_str().unwrap()
-        ))
-        .await;
+    let collection = app.finished_collection(project_id, &started).await;
     assert_eq!(
         collection["counts"],
         json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1})
@@ -388,14 +381,7 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
         .json()
         .await
         .unwrap();
-    app.wait_for_status(again["job"]["id"].as_str().unwrap(), "succeeded")
-        .await;
-    let collection = app
-        .get_json(&format!(
-            "/v1/projects/{project_id}/collections/{}",
-            again["collection"]["id"].as_str().unwrap()
-        ))
-        .await;
+    let collection = app.finished_collection(project_id, &again).await;
     assert_eq!(
         collection["counts"],
         json!({"received": 1, "added": 0, "merged": 1, "rejected": 0, "preparing": 0})
@@ -405,7 +391,7 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    let (status, body) = problem(upload(vec![]).send().await.unwrap()).await;
+    let (status, body) = send_problem(upload(vec![])).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("malformed_multipart")),
@@ -516,13 +502,9 @@ async fn videos_of_an_allowed_server_folder_are_imported_and_nothing_outside() {
 
     let collections = format!("/v1/projects/{project_id}/collections");
     for folder in ["../", "shoot-1/../..", outside.to_str().unwrap(), "missing"] {
-        let (status, body) = problem(
-            app.post(&collections, &json!({"source": "files", "folder": folder}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
+        let (status, body) =
+            send_problem(app.post(&collections, &json!({"source": "files", "folder": folder})))
+                .await;
         assert_eq!(
             (status, body["errors"][0]["field"].as_str()),
             (422, Some("folder")),
@@ -531,16 +513,10 @@ async fn videos_of_an_allowed_server_folder_are_imported_and_nothing_outside() {
     }
     let plain = crate::helpers::spawn_app().await;
     let other = plain.create_project(json!({"name": "p"})).await;
-    let (status, body) = problem(
-        plain
-            .post(
-                &format!("/v1/projects/{}/collections", other["id"].as_str().unwrap()),
-                &json!({"source": "files", "folder": "x"}),
-            )
-            .send()
-            .await
-            .unwrap(),
-    )
+    let (status, body) = send_problem(plain.post(
+        &format!("/v1/projects/{}/collections", other["id"].as_str().unwrap()),
+        &json!({"source": "files", "folder": "x"}),
+    ))
     .await;
     assert_eq!(
         (status, body["code"].as_str()),

@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{problem, spawn_app};
+use crate::helpers::{send_problem, spawn_app};
 
 #[tokio::test]
 async fn create_applies_defaults_and_overrides() {
@@ -88,8 +88,7 @@ async fn delete_cascades_to_resources_jobs_and_media() {
         .unwrap();
     assert_eq!(response.status(), 204);
     assert!(!media.exists());
-    let (status, body) =
-        problem(app.get(&format!("/v1/projects/{id}")).send().await.unwrap()).await;
+    let (status, body) = send_problem(app.get(&format!("/v1/projects/{id}"))).await;
     assert_eq!(
         (status, body["detail"].as_str()),
         (404, Some("project not found"))

@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, spawn_app, TestApp};
+use crate::helpers::{problem, send_problem, spawn_app, TestApp};
 
 async fn raw(
     app: &TestApp,
@@ -198,7 +198,7 @@ async fn bad_ids_cursors_limits_and_routes_are_4xx() {
         ("/v1/nothing-here".into(), 404, "not_found"),
     ];
     for (path, status, code) in cases {
-        let (got, body) = problem(app.get(&path).send().await.unwrap()).await;
+        let (got, body) = send_problem(app.get(&path)).await;
         assert_eq!(
             (got, body["code"].as_str().unwrap()),
             (status, code),
@@ -277,7 +277,7 @@ async fn starting_a_collection_checks_source_provider_and_limits() {
         ),
     ];
     for (body, status, code) in cases {
-        let (got, problem) = problem(app.post(&collections, &body).send().await.unwrap()).await;
+        let (got, problem) = send_problem(app.post(&collections, &body)).await;
         assert_eq!(
             (got, problem["code"].as_str().unwrap()),
             (status, code),
@@ -297,7 +297,7 @@ async fn starting_a_step_checks_provider_parent_and_fields() {
 
     // A transcript can only start from a reel whose media is ready.
     let pending = format!("/v1/reels/{}/transcripts", reels[1]["id"].as_str().unwrap());
-    let (status, body) = problem(app.post(&pending, &json!({})).send().await.unwrap()).await;
+    let (status, body) = send_problem(app.post(&pending, &json!({}))).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (409, Some("parent_not_ready"))
@@ -324,7 +324,7 @@ async fn starting_a_step_checks_provider_parent_and_fields() {
         ),
     ];
     for (body, status, code) in cases {
-        let (got, problem) = problem(app.post(&transcripts, &body).send().await.unwrap()).await;
+        let (got, problem) = send_problem(app.post(&transcripts, &body)).await;
         assert_eq!(
             (got, problem["code"].as_str().unwrap()),
             (status, code),
