@@ -204,7 +204,7 @@ async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
     };
     enqueue(pool.clone()).await;
 
-    let providers = Arc::new(Providers::from_settings(&settings));
+    let providers = Arc::new(Providers::from_settings(&settings).unwrap());
     let shutdown = CancellationToken::new();
     let started = Instant::now();
     let pools: Vec<_> = (0..2)

@@ -121,7 +121,10 @@ impl Default for EventSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct MediaSettings {
+    /// The local files (`local` store) or this replica's cache of the shared store (`s3`).
     pub root: PathBuf,
+    pub store: MediaStoreKind,
+    pub s3: S3Settings,
     /// Largest video downloaded for a reel.
     pub max_download_bytes: u64,
     pub download_timeout_seconds: u64,
@@ -137,12 +140,36 @@ impl Default for MediaSettings {
     fn default() -> Self {
         Self {
             root: PathBuf::from("data/media"),
+            store: MediaStoreKind::Local,
+            s3: S3Settings::default(),
             max_download_bytes: 200 * 1024 * 1024,
             download_timeout_seconds: 120,
             fetch_allow_hosts: Vec::new(),
             import_folders: Vec::new(),
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStoreKind {
+    Local,
+    /// Any S3-compatible service; needed when replicas run on several machines.
+    S3,
+}
+
+/// An S3-compatible bucket; unset fields fall back to the standard `AWS_*` variables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct S3Settings {
+    pub bucket: String,
+    pub region: Option<String>,
+    /// For S3-compatible services (MinIO, Ceph, R2...), e.g. `http://minio:9000`.
+    pub endpoint: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<SecretString>,
+    pub allow_http: bool,
+    pub virtual_hosted_style: bool,
 }
 
 /// Connection settings for one cloud API. `base_url` is configurable so tests and proxies can

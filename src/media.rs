@@ -1,29 +1,100 @@
-//! Where media files live: keys like `projects/{project}/reels/{reel}/video.mp4` under the
-//! configured root on the local filesystem.
+//! Where media files live: keys like `projects/{project}/reels/{reel}/video.mp4`.
+//!
+//! Every file has a local copy under the configured root, because ffprobe, ffmpeg and the local
+//! engines work on paths. With the default `local` store that copy is the file itself. With an
+//! `s3` store (any S3-compatible service, through the `object_store` crate) the bucket holds the
+//! files and the root is each replica's cache: a file stored by one replica is fetched on first
+//! use by another, so replicas on several machines share one media library.
 
-use std::path::{Component, Path, PathBuf};
+use std::{
+    path::{Component, Path, PathBuf},
+    sync::Arc,
+};
 
+use futures::StreamExt;
+use object_store::{aws::AmazonS3Builder, path::Path as ObjectPath, ObjectStore, WriteMultipart};
+use secrecy::ExposeSecret;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
+
+use crate::config::{MediaSettings, MediaStoreKind};
+
+/// Parts of a multipart upload; S3 wants at least 5 MiB per part but the last.
+const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
+/// Parts in flight per upload, which bounds the memory one upload holds.
+const UPLOAD_PARTS_IN_FLIGHT: usize = 2;
 
 #[derive(Debug, Clone)]
 pub struct MediaStore {
     root: PathBuf,
+    /// The shared store behind the local copies, when there is one.
+    remote: Option<Arc<dyn ObjectStore>>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
     #[error("invalid media key `{0}`")]
     InvalidKey(String),
+    #[error("media file `{0}` does not exist")]
+    Missing(String),
     #[error("media storage failed: {0}")]
     Io(#[from] std::io::Error),
+    #[error("object store failed: {0}")]
+    Remote(#[from] object_store::Error),
+    #[error("invalid media store configuration: {0}")]
+    Config(String),
 }
 
 impl MediaStore {
+    /// A store on the local filesystem only.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        MediaStore { root: root.into() }
+        MediaStore {
+            root: root.into(),
+            remote: None,
+        }
     }
 
-    /// The file behind `key`; keys are relative paths without `..`.
+    pub fn from_settings(settings: &MediaSettings) -> Result<Self, MediaError> {
+        let remote = match settings.store {
+            MediaStoreKind::Local => None,
+            MediaStoreKind::S3 => {
+                let s3 = &settings.s3;
+                if s3.bucket.is_empty() {
+                    return Err(MediaError::Config(
+                        "media.s3.bucket is required when media.store is `s3`".into(),
+                    ));
+                }
+                // Standard AWS_* variables fill whatever the settings leave out.
+                let mut builder = AmazonS3Builder::from_env()
+                    .with_bucket_name(&s3.bucket)
+                    .with_allow_http(s3.allow_http)
+                    .with_virtual_hosted_style_request(s3.virtual_hosted_style);
+                if let Some(region) = &s3.region {
+                    builder = builder.with_region(region);
+                }
+                if let Some(endpoint) = &s3.endpoint {
+                    builder = builder.with_endpoint(endpoint);
+                }
+                if let Some(key_id) = &s3.access_key_id {
+                    builder = builder.with_access_key_id(key_id);
+                }
+                if let Some(secret) = &s3.secret_access_key {
+                    builder = builder.with_secret_access_key(secret.expose_secret());
+                }
+                let store = builder
+                    .build()
+                    .map_err(|error| MediaError::Config(error.to_string()))?;
+                Some(Arc::new(store) as Arc<dyn ObjectStore>)
+            }
+        };
+        Ok(MediaStore {
+            root: settings.root.clone(),
+            remote,
+        })
+    }
+
+    /// The local copy of `key`, whether or not it exists yet; keys are relative paths without
+    /// `..`.
     pub fn path(&self, key: &str) -> Result<PathBuf, MediaError> {
         let relative = Path::new(key);
         if key.is_empty()
@@ -34,6 +105,40 @@ impl MediaStore {
             return Err(MediaError::InvalidKey(key.to_owned()));
         }
         Ok(self.root.join(relative))
+    }
+
+    /// The local copy of `key`, fetched from the shared store first if this replica lacks it.
+    pub async fn fetch(&self, key: &str) -> Result<PathBuf, MediaError> {
+        let path = self.path(key)?;
+        if tokio::fs::try_exists(&path).await? {
+            return Ok(path);
+        }
+        let Some(remote) = &self.remote else {
+            return Err(MediaError::Missing(key.to_owned()));
+        };
+        let object = match remote.get(&ObjectPath::from(key)).await {
+            Ok(object) => object,
+            Err(object_store::Error::NotFound { .. }) => {
+                return Err(MediaError::Missing(key.to_owned()))
+            }
+            Err(error) => return Err(error.into()),
+        };
+        // Streamed to a scratch file and renamed, so a half-fetched file is never taken as whole.
+        let scratch = self.scratch("part").await?;
+        let result = async {
+            let mut file = tokio::fs::File::create(&scratch).await?;
+            let mut chunks = object.into_stream();
+            while let Some(chunk) = chunks.next().await {
+                file.write_all(&chunk?).await?;
+            }
+            file.flush().await?;
+            self.place(&scratch, &path).await
+        }
+        .await;
+        if result.is_err() {
+            let _ = tokio::fs::remove_file(&scratch).await;
+        }
+        result.map(|()| path)
     }
 
     /// A fresh path for work in progress, on the same filesystem so `put` is a rename.
@@ -48,20 +153,61 @@ impl MediaStore {
         Ok(format!("tmp/{}.{extension}", Uuid::new_v4().simple()))
     }
 
-    /// Moves a finished file to `key`.
+    /// Moves a finished file to `key`, and uploads it to the shared store if there is one.
     pub async fn put(&self, key: &str, file: &Path) -> Result<(), MediaError> {
         let target = self.path(key)?;
-        if let Some(parent) = target.parent() {
-            tokio::fs::create_dir_all(parent).await?;
+        if file != target {
+            self.place(file, &target).await?;
         }
-        tokio::fs::rename(file, &target).await?;
+        if let Some(remote) = &self.remote {
+            upload(remote.as_ref(), key, &target).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes `key` locally and from the shared store; a missing file is not an error.
+    pub async fn remove(&self, key: &str) -> Result<(), MediaError> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error.into()),
+        }
+        if let Some(remote) = &self.remote {
+            match remote.delete(&ObjectPath::from(key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes every file under `prefix`, locally and from the shared store.
+    pub async fn remove_prefix(&self, prefix: &str) -> Result<(), MediaError> {
+        match tokio::fs::remove_dir_all(self.path(prefix)?).await {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => return Err(error.into()),
+        }
+        if let Some(remote) = &self.remote {
+            let prefix = ObjectPath::from(prefix);
+            let locations = remote
+                .list(Some(&prefix))
+                .map(|meta| meta.map(|meta| meta.location))
+                .boxed();
+            let mut deleted = remote.delete_stream(locations);
+            while let Some(result) = deleted.next().await {
+                match result {
+                    Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
         Ok(())
     }
 
     /// The SHA-256 of a stored file, read in chunks.
     pub async fn sha256(path: &Path) -> Result<String, MediaError> {
         use sha2::{Digest, Sha256};
-        use tokio::io::AsyncReadExt;
         let mut file = tokio::fs::File::open(path).await?;
         let mut hasher = Sha256::new();
         let mut buffer = vec![0u8; 256 * 1024];
@@ -77,6 +223,42 @@ impl MediaStore {
     pub fn project_prefix(project_id: Uuid) -> String {
         format!("projects/{project_id}")
     }
+
+    async fn place(&self, from: &Path, to: &Path) -> Result<(), MediaError> {
+        if let Some(parent) = to.parent() {
+            tokio::fs::create_dir_all(parent).await?;
+        }
+        tokio::fs::rename(from, to).await?;
+        Ok(())
+    }
+}
+
+/// Streams a local file to the shared store in parts, never holding it whole in memory.
+async fn upload(remote: &dyn ObjectStore, key: &str, file: &Path) -> Result<(), MediaError> {
+    let location = ObjectPath::from(key);
+    let upload = remote.put_multipart(&location).await?;
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, UPLOAD_PART_BYTES);
+    let mut source = tokio::fs::File::open(file).await?;
+    let mut buffer = vec![0u8; 1024 * 1024];
+    loop {
+        let read = match source.read(&mut buffer).await {
+            Ok(read) => read,
+            Err(error) => {
+                let _ = writer.abort().await;
+                return Err(error.into());
+            }
+        };
+        if read == 0 {
+            break;
+        }
+        if let Err(error) = writer.wait_for_capacity(UPLOAD_PARTS_IN_FLIGHT).await {
+            let _ = writer.abort().await;
+            return Err(error.into());
+        }
+        writer.write(&buffer[..read]);
+    }
+    writer.finish().await?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -99,5 +281,23 @@ mod tests {
         ] {
             assert!(store.path(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_local_store_puts_fetches_and_removes() {
+        let root = std::env::temp_dir().join(format!("reelforge-media-{}", Uuid::new_v4()));
+        let store = MediaStore::new(&root);
+        let scratch = store.scratch("txt").await.unwrap();
+        tokio::fs::write(&scratch, b"hello").await.unwrap();
+        store.put("projects/p/a.txt", &scratch).await.unwrap();
+        let path = store.fetch("projects/p/a.txt").await.unwrap();
+        assert_eq!(tokio::fs::read(&path).await.unwrap(), b"hello");
+        assert!(matches!(
+            store.fetch("projects/p/b.txt").await,
+            Err(MediaError::Missing(_))
+        ));
+        store.remove_prefix("projects/p").await.unwrap();
+        assert!(!path.exists());
+        tokio::fs::remove_dir_all(root).await.unwrap();
     }
 }

@@ -19,7 +19,6 @@ use crate::{
     error::extractors,
     events::EventBus,
     jobs::{self, worker::WorkerPool},
-    media::MediaStore,
     metrics::{self, Metrics},
     openapi::{self, ApiDoc},
     providers::Providers,
@@ -58,7 +57,9 @@ impl Application {
     pub async fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
         let pool = prepare_database(&settings).await?;
         let shutdown = CancellationToken::new();
-        let providers = Arc::new(Providers::from_settings(&settings));
+        let providers = Arc::new(
+            Providers::from_settings(&settings).context("the media store is misconfigured")?,
+        );
 
         let workers = roles.workers.then(|| {
             WorkerPool::new(
@@ -81,7 +82,7 @@ impl Application {
                 })?;
             let port = listener.local_addr()?.port();
             let http_workers = settings.server.http_workers;
-            let media = Arc::new(MediaStore::new(&settings.media.root));
+            let media = providers.media.clone();
             let tokens = Arc::new(TokenCache::new(Duration::from_secs(60)));
             tokio::spawn(
                 tokens

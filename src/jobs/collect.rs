@@ -13,7 +13,7 @@ use crate::{
         ResourceKind,
     },
     jobs::{prepare_reel::FILES_SOURCE, queue},
-    media::MediaStore,
+    media::{MediaError, MediaStore},
     providers::{
         collect::{
             download,
@@ -90,6 +90,11 @@ impl CollectStep {
                 .path(&key)
                 .map_err(|error| JobError::fatal("storage", error.to_string()))?;
             tokio::fs::copy(&path, &target).await.map_err(io)?;
+            // Shared, because any replica's worker may prepare the reel.
+            self.media
+                .put(&key, &target)
+                .await
+                .map_err(|error| ProviderError::retryable(error.to_string()))?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -116,11 +121,17 @@ impl CollectStep {
         let received = files.len() as u32;
         let (mut candidates, mut rejections) = (Vec::new(), Vec::new());
         for file in files {
-            let path = self
-                .media
-                .path(&file.key)
-                .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
             let checked = async {
+                let path = self
+                    .media
+                    .fetch(&file.key)
+                    .await
+                    .map_err(|error| match error {
+                        MediaError::Missing(_) | MediaError::InvalidKey(_) => {
+                            ProviderError::fatal("upload_missing", error.to_string())
+                        }
+                        other => ProviderError::retryable(other.to_string()),
+                    })?;
                 let info = download::probe(&path).await?;
                 let sha256 = MediaStore::sha256(&path)
                     .await
@@ -149,7 +160,7 @@ impl CollectStep {
                     shares: None,
                 }),
                 Err(ProviderError::Fatal { message, .. }) => {
-                    let _ = tokio::fs::remove_file(&path).await;
+                    let _ = self.media.remove(&file.key).await;
                     rejections.push(Rejection {
                         item: file.name,
                         reason: message,
@@ -265,9 +276,7 @@ impl JobHandler for CollectStep {
             let known = db::reels::prepared_external_ids(ctx.pool(), project.id, &ids).await?;
             for candidate in unique.iter().filter(|c| known.contains(&c.external_id)) {
                 if let Some(key) = candidate.video_url.strip_prefix(MEDIA_SCHEME) {
-                    if let Ok(path) = self.media.path(key) {
-                        let _ = tokio::fs::remove_file(path).await;
-                    }
+                    let _ = self.media.remove(key).await;
                 }
             }
             let before = unique.len();

@@ -21,7 +21,6 @@ pub use context::JobContext;
 use crate::{
     config::Settings,
     domain::{ErrorInfo, JobKind},
-    media::MediaStore,
     providers::{ProviderError, Providers},
 };
 
@@ -101,7 +100,7 @@ pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
             Arc::new(collect::CollectStep {
                 providers: providers.clone(),
                 jobs: settings.jobs.clone(),
-                media: Arc::new(MediaStore::new(&settings.media.root)),
+                media: providers.media.clone(),
             }) as Arc<dyn JobHandler>,
         ),
         (

@@ -15,7 +15,11 @@ use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 
-use crate::{config::Settings, domain::ResourceKind};
+use crate::{
+    config::Settings,
+    domain::ResourceKind,
+    media::{MediaError, MediaStore},
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
@@ -69,10 +73,12 @@ pub struct Providers {
     pub rewrite: BTreeMap<&'static str, Arc<dyn rewrite::Rewriter>>,
     pub voice: BTreeMap<&'static str, Arc<dyn voice::Voice>>,
     pub render: BTreeMap<&'static str, Arc<dyn render::Renderer>>,
+    pub media: Arc<MediaStore>,
 }
 
 impl Providers {
-    pub fn from_settings(settings: &Settings) -> Self {
+    pub fn from_settings(settings: &Settings) -> Result<Self, MediaError> {
+        let media = Arc::new(MediaStore::from_settings(&settings.media)?);
         let mut collectors: BTreeMap<&'static str, Arc<dyn collect::Collector>> =
             BTreeMap::from([(
                 fake::NAME,
@@ -89,8 +95,7 @@ impl Providers {
                 )),
             );
         }
-        let media = Arc::new(crate::media::MediaStore::new(&settings.media.root));
-        Providers {
+        Ok(Providers {
             collect: collectors,
             prepare: BTreeMap::from([
                 (
@@ -112,7 +117,9 @@ impl Providers {
                 ),
                 (
                     collect::upload::NAME,
-                    Arc::new(collect::upload::UploadedFile { store: media }),
+                    Arc::new(collect::upload::UploadedFile {
+                        store: media.clone(),
+                    }),
                 ),
             ]),
             transcribe: BTreeMap::from([(
@@ -131,7 +138,8 @@ impl Providers {
                 fake::NAME,
                 Arc::new(render::fake::FakeRenderer) as Arc<dyn render::Renderer>,
             )]),
-        }
+            media,
+        })
     }
 
     /// The provider names available for a step, for validation and error messages.

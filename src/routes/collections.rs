@@ -429,6 +429,12 @@ async fn save_part(
             .await
             .map_err(|error| storage(error.into()))?;
     }
+    tokio::io::AsyncWriteExt::flush(&mut file)
+        .await
+        .map_err(|error| storage(error.into()))?;
+    drop(file);
+    // Shared, because any replica's worker may check and prepare it.
+    state.media.put(&key, &path).await.map_err(storage)?;
     Ok(key)
 }
 
@@ -495,13 +501,8 @@ pub async fn upload_files(
     }
     .await;
     if let Err(error) = result {
-        for file in &files {
-            if let Some(path) = file["key"]
-                .as_str()
-                .and_then(|key| state.media.path(key).ok())
-            {
-                let _ = tokio::fs::remove_file(path).await;
-            }
+        for key in files.iter().filter_map(|file| file["key"].as_str()) {
+            let _ = state.media.remove(key).await;
         }
         return Err(error);
     }

@@ -9,6 +9,7 @@ use crate::{
         UpdateProject,
     },
     error::{ApiError, Problem},
+    media::MediaStore,
     pagination::{Page, PageQuery},
     state::AppState,
 };
@@ -165,19 +166,13 @@ pub async fn remove(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
     if !db::projects::delete(&state.pool, *id).await? {
         return Err(ApiError::NotFound("project"));
     }
-    let media = state
-        .settings
+    // The rows are gone; leftover files are logged for cleanup rather than failing the call.
+    if let Err(error) = state
         .media
-        .root
-        .join("projects")
-        .join(id.to_string());
-    match tokio::fs::remove_dir_all(&media).await {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        // The rows are gone; leftover files are logged for cleanup rather than failing the call.
-        Err(error) => {
-            tracing::warn!(path = %media.display(), %error, "could not remove project media")
-        }
+        .remove_prefix(&MediaStore::project_prefix(*id))
+        .await
+    {
+        tracing::warn!(project = %id, %error, "could not remove project media");
     }
     Ok(HttpResponse::NoContent().finish())
 }

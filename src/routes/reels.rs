@@ -16,6 +16,7 @@ use crate::{
     },
     error::{ApiError, Problem},
     jobs::queue,
+    media::MediaError,
     pagination::{decode_offset, encode_offset, Page, PageQuery},
     providers::collect::PreparedReel,
 };
@@ -167,10 +168,10 @@ async fn serve_media(
         ));
     };
     let key = pick(prepared).ok_or(ApiError::NotFound("media file"))?;
-    let path = state
-        .media
-        .path(&key)
-        .map_err(|error| ApiError::Internal(error.into()))?;
+    let path = state.media.fetch(&key).await.map_err(|error| match error {
+        MediaError::Missing(_) => ApiError::NotFound("media file"),
+        other => ApiError::Internal(other.into()),
+    })?;
     let file = NamedFile::open_async(path)
         .await
         .map_err(|_| ApiError::NotFound("media file"))?;

@@ -109,7 +109,18 @@ async fn launch(settings: Settings, workers: bool, token: Option<String>) -> Tes
 impl TestApp {
     /// Another replica on the same database, as a second machine would run it.
     pub async fn second_instance(&self, workers: bool) -> TestApp {
-        launch(self.settings.clone(), workers, Some(self.token.clone())).await
+        self.second_instance_with(workers, |_| {}).await
+    }
+
+    /// Another replica, with settings of its own (another machine's disk, say).
+    pub async fn second_instance_with(
+        &self,
+        workers: bool,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        let mut settings = self.settings.clone();
+        configure(&mut settings);
+        launch(settings, workers, Some(self.token.clone())).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -12,4 +12,5 @@ mod media;
 mod openapi;
 mod projects;
 mod queue;
+mod s3;
 mod validation;

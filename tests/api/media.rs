@@ -13,7 +13,7 @@ use wiremock::{
 use crate::helpers::{problem, send_problem, spawn_app_with, TestApp};
 
 /// Two seconds of test pattern and a 440 Hz tone, 180x320, H.264 + AAC.
-fn test_clip() -> Vec<u8> {
+pub fn test_clip() -> Vec<u8> {
     let out: PathBuf = std::env::temp_dir().join(format!(
         "reelforge-clip-{}.mp4",
         uuid::Uuid::new_v4().simple()

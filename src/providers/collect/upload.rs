@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::{download::store_checked_video, PrepareReel, PreparedReel, ReelSource};
 use crate::{
-    media::MediaStore,
+    media::{MediaError, MediaStore},
     providers::{CallContext, ProviderError},
 };
 
@@ -31,17 +31,19 @@ impl ReelSource for UploadedFile {
             .as_deref()
             .and_then(|url| url.strip_prefix(MEDIA_SCHEME))
             .ok_or_else(|| ProviderError::fatal("no_video_url", "the reel has no uploaded file"))?;
-        let scratch = self
-            .store
-            .path(key)
-            .map_err(|error| ProviderError::fatal("no_video_url", error.to_string()))?;
-        if !tokio::fs::try_exists(&scratch).await.unwrap_or(false) {
-            return Err(ProviderError::fatal(
+        let scratch = self.store.fetch(key).await.map_err(|error| match error {
+            MediaError::Missing(_) => ProviderError::fatal(
                 "upload_missing",
                 "the uploaded file is gone; upload it again",
-            ));
-        }
+            ),
+            MediaError::InvalidKey(_) => ProviderError::fatal("no_video_url", error.to_string()),
+            other => ProviderError::retryable(other.to_string()),
+        })?;
         ctx.progress.report(30, "checking").await;
-        store_checked_video(&self.store, &scratch, &request.media_prefix, ctx).await
+        let prepared =
+            store_checked_video(&self.store, &scratch, &request.media_prefix, ctx).await?;
+        // The local scratch copy became the reel's video; the shared one is not needed any more.
+        let _ = self.store.remove(key).await;
+        Ok(prepared)
     }
 }
