@@ -17,6 +17,35 @@ pub struct Settings {
     pub media: MediaSettings,
     pub defaults: ProjectDefaults,
     pub providers: ProviderSettings,
+    pub scripts: ScriptSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ScriptSettings {
+    /// Speaking rate by language, for a script's estimated duration (165 ≈ 110 words in 40 s).
+    pub words_per_minute: std::collections::BTreeMap<String, f64>,
+    /// The rate for languages not in the map.
+    pub default_words_per_minute: f64,
+}
+
+impl Default for ScriptSettings {
+    fn default() -> Self {
+        Self {
+            words_per_minute: [("ru".to_owned(), 165.0), ("en".to_owned(), 165.0)].into(),
+            default_words_per_minute: 165.0,
+        }
+    }
+}
+
+impl ScriptSettings {
+    pub fn rate(&self, language: &str) -> f64 {
+        let primary = language.split('-').next().unwrap_or(language);
+        self.words_per_minute
+            .get(primary)
+            .copied()
+            .unwrap_or(self.default_words_per_minute)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -208,7 +237,7 @@ impl CloudProviderSettings {
 pub struct ProviderSettings {
     pub apify: CloudProviderSettings,
     pub assemblyai: CloudProviderSettings,
-    pub openai: CloudProviderSettings,
+    pub openai: OpenAiSettings,
     pub elevenlabs: CloudProviderSettings,
     pub heygen: CloudProviderSettings,
 }
@@ -218,10 +247,60 @@ impl Default for ProviderSettings {
         Self {
             apify: CloudProviderSettings::new("https://api.apify.com"),
             assemblyai: CloudProviderSettings::new("https://api.assemblyai.com"),
-            openai: CloudProviderSettings::new("https://api.openai.com/v1"),
+            openai: OpenAiSettings {
+                api: CloudProviderSettings::new("https://api.openai.com/v1"),
+                chat_model: default_chat_model(),
+                transcription_model: default_transcription_model(),
+                assistant_id: None,
+                max_upload_bytes: default_max_upload_bytes(),
+                chunk_seconds: default_chunk_seconds(),
+            },
             elevenlabs: CloudProviderSettings::new("https://api.elevenlabs.io"),
             heygen: CloudProviderSettings::new("https://api.heygen.com"),
         }
+    }
+}
+
+/// OpenAI or any OpenAI-compatible server (Ollama, vLLM, llama.cpp, the local engine).
+#[derive(Debug, Clone, Deserialize)]
+pub struct OpenAiSettings {
+    #[serde(flatten)]
+    pub api: CloudProviderSettings,
+    #[serde(default = "default_chat_model")]
+    pub chat_model: String,
+    #[serde(default = "default_transcription_model")]
+    pub transcription_model: String,
+    /// The assistant of the legacy `openai_assistant` rewrite path.
+    #[serde(default)]
+    pub assistant_id: Option<String>,
+    /// Audio files larger than this are sent in chunks (OpenAI's limit is 25 MB).
+    #[serde(default = "default_max_upload_bytes")]
+    pub max_upload_bytes: u64,
+    /// Length of each chunk when audio must be split.
+    #[serde(default = "default_chunk_seconds")]
+    pub chunk_seconds: u32,
+}
+
+fn default_chat_model() -> String {
+    "gpt-4o-mini".into()
+}
+
+fn default_transcription_model() -> String {
+    "whisper-1".into()
+}
+
+fn default_max_upload_bytes() -> u64 {
+    25 * 1024 * 1024
+}
+
+fn default_chunk_seconds() -> u32 {
+    600
+}
+
+impl OpenAiSettings {
+    /// A key, or a base URL other than OpenAI's (local servers need no key).
+    pub fn is_configured(&self) -> bool {
+        self.api.is_configured() || !self.api.base_url.starts_with("https://api.openai.com")
     }
 }
 
@@ -241,6 +320,18 @@ impl Settings {
         } else {
             builder = builder.add_source(config::File::with_name("reelforge").required(false));
         }
+        // Vendor URLs as defaults, so setting only `..__API_KEY` in the environment works.
+        let vendors = ProviderSettings::default();
+        for (name, base_url) in [
+            ("apify", &vendors.apify.base_url),
+            ("assemblyai", &vendors.assemblyai.base_url),
+            ("openai", &vendors.openai.api.base_url),
+            ("elevenlabs", &vendors.elevenlabs.base_url),
+            ("heygen", &vendors.heygen.base_url),
+        ] {
+            builder =
+                builder.set_default(format!("providers.{name}.base_url"), base_url.as_str())?;
+        }
         if std::env::var_os("REELFORGE__DATABASE__URL").is_none() {
             if let Ok(url) = std::env::var("DATABASE_URL") {
                 builder = builder.set_override("database.url", url)?;
@@ -259,5 +350,38 @@ impl Settings {
             .build()?
             .try_deserialize()?;
         Ok(settings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_may_set_only_a_key_and_the_vendor_url_stays() {
+        let file = std::env::temp_dir().join(format!("reelforge-{}.toml", uuid::Uuid::new_v4()));
+        std::fs::write(
+            &file,
+            "[providers.openai]\napi_key = \"sk-x\"\nchat_model = \"qwen2.5\"\ntimeout_seconds = 5\n\
+             [providers.assemblyai]\napi_key = \"aai\"\n\
+             [media]\nstore = \"s3\"\n[media.s3]\nbucket = \"b\"\n\
+             [scripts.words_per_minute]\nru = 150.0\n",
+        )
+        .unwrap();
+        let settings = Settings::load(Some(&file)).unwrap();
+        std::fs::remove_file(file).unwrap();
+        let openai = &settings.providers.openai;
+        assert_eq!(openai.api.base_url, "https://api.openai.com/v1");
+        assert_eq!(openai.api.timeout_seconds, 5);
+        assert_eq!(openai.chat_model, "qwen2.5");
+        assert_eq!(openai.transcription_model, "whisper-1");
+        assert!(openai.is_configured());
+        assert_eq!(
+            settings.providers.assemblyai.base_url,
+            "https://api.assemblyai.com"
+        );
+        assert_eq!(settings.media.store, MediaStoreKind::S3);
+        assert_eq!(settings.scripts.rate("ru-RU"), 150.0);
+        assert_eq!(settings.scripts.rate("en"), 165.0);
     }
 }

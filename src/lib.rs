@@ -14,6 +14,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod providers;
 pub mod routes;
+pub mod script;
 pub mod startup;
 pub mod state;
 pub mod steps;

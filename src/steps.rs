@@ -7,11 +7,13 @@ use uuid::Uuid;
 use crate::{
     db,
     domain::{
-        resource::{StartStep, StepStarted},
+        event::NewEvent,
+        resource::{StartStep, StepResource, StepStarted},
         ResourceKind, Status,
     },
     error::ApiError,
     jobs::queue::{self, StepRequest},
+    script::{self, ScriptOutput},
     state::AppState,
 };
 
@@ -79,4 +81,83 @@ pub async fn start(
     })?;
     tx.commit().await?;
     Ok(started)
+}
+
+/// The longest hand-edited script accepted.
+const EDIT_MAX_CHARS: usize = 10_000;
+
+/// A hand edit of a succeeded script: the text is cleaned and every check runs again, so the
+/// stored results always describe the stored text.
+pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepResource, ApiError> {
+    let resource = db::resources::get(&state.pool, ResourceKind::Script, id)
+        .await?
+        .ok_or(ApiError::NotFound("script"))?;
+    if text.chars().count() > EDIT_MAX_CHARS {
+        return Err(ApiError::validation(
+            "text",
+            format!("must be at most {EDIT_MAX_CHARS} characters"),
+        ));
+    }
+    let (clean_text, removed) = script::clean(text);
+    if clean_text.is_empty() {
+        return Err(ApiError::validation("text", "must contain words"));
+    }
+    let (Some(output), Status::Succeeded) = (resource.output.clone(), resource.status) else {
+        return Err(ApiError::conflict(
+            "script_not_ready",
+            format!(
+                "the script is {}; only a finished script can be edited",
+                resource.status
+            ),
+        ));
+    };
+    let mut script: ScriptOutput = serde_json::from_value(output)
+        .map_err(|error| ApiError::Internal(anyhow::anyhow!("stored script output: {error}")))?;
+    let transcript = match resource.parent_id {
+        Some(parent) => db::resources::get(&state.pool, ResourceKind::Transcript, parent)
+            .await?
+            .and_then(|t| t.output)
+            .and_then(|o| o.get("text").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    let project = db::projects::get(&state.pool, resource.project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let contract = script::Contract {
+        language: script.language.clone(),
+        words: project.settings.words,
+        max_reuse: project.settings.rewrite.max_reuse,
+    };
+    script.checks = script::evaluate(&clean_text, &removed, &transcript, &contract);
+    script.word_count = script::words::count_words(&clean_text);
+    script.estimated_seconds =
+        script::spoken_seconds(&clean_text, state.settings.scripts.rate(&script.language));
+    script.text = clean_text;
+    script.writer = "edited".into();
+    script.fitted.clear();
+    let output = serde_json::to_value(&script).map_err(|error| ApiError::Internal(error.into()))?;
+
+    let mut tx = state.pool.begin().await?;
+    if !db::resources::replace_output(&mut *tx, ResourceKind::Script, id, &output).await? {
+        return Err(ApiError::conflict(
+            "script_not_ready",
+            "the script changed while it was being edited; fetch it and try again",
+        ));
+    }
+    db::events::append(
+        &mut tx,
+        &[NewEvent::about_resource(
+            "script.edited".into(),
+            ResourceKind::Script,
+            id,
+            resource.project_id,
+            json!({"id": id, "word_count": script.word_count, "checks": script.checks}),
+        )],
+    )
+    .await?;
+    tx.commit().await?;
+    db::resources::get(&state.pool, ResourceKind::Script, id)
+        .await?
+        .ok_or(ApiError::NotFound("script"))
 }

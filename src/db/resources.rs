@@ -166,6 +166,21 @@ pub async fn set_status(
     Ok(())
 }
 
+/// Replaces a succeeded resource's output (a hand edit); answers whether it was succeeded.
+pub async fn replace_output(
+    db: impl PgExecutor<'_>,
+    kind: ResourceKind,
+    id: Uuid,
+    output: &serde_json::Value,
+) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "UPDATE {} SET output = $2, updated_at = now() WHERE id = $1 AND status = 'succeeded'",
+        kind.table()
+    );
+    let result = sqlx::query(&sql).bind(id).bind(output).execute(db).await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// Points a resource at a new job and puts it back in `queued`.
 pub async fn requeue(
     db: impl PgExecutor<'_>,

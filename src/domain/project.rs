@@ -136,6 +136,36 @@ pub struct ProjectSettings {
     pub providers: StepProviders,
     #[serde(default)]
     pub trend_weights: TrendWeights,
+    #[serde(default)]
+    pub rewrite: RewriteSettings,
+}
+
+/// How step 4 treats a project's scripts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct RewriteSettings {
+    /// Extra instructions appended to the system prompt (the style preset sets the tone).
+    #[schema(example = "Mention morning routines.")]
+    pub instructions: Option<String>,
+    /// Revisions asked of the model when a draft misses a check.
+    #[schema(example = 2, minimum = 0, maximum = 5)]
+    pub revisions: u32,
+    /// Highest share of the script's word 5-grams that may be copied from the transcript.
+    #[schema(example = 0.2, minimum = 0.0, maximum = 1.0)]
+    pub max_reuse: f64,
+    /// Write a stock-sentence script offline when every model path fails.
+    pub allow_fallback: bool,
+}
+
+impl Default for RewriteSettings {
+    fn default() -> Self {
+        RewriteSettings {
+            instructions: None,
+            revisions: 2,
+            max_reuse: 0.2,
+            allow_fallback: true,
+        }
+    }
 }
 
 /// A partial update of [`ProjectSettings`]; absent fields keep their value.
@@ -148,6 +178,7 @@ pub struct ProjectSettingsPatch {
     pub style_preset: Option<StylePreset>,
     pub providers: Option<StepProvidersPatch>,
     pub trend_weights: Option<TrendWeights>,
+    pub rewrite: Option<RewriteSettings>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -205,6 +236,7 @@ impl Default for ProjectDefaults {
                     render: fake(),
                 },
                 trend_weights: TrendWeights::default(),
+                rewrite: RewriteSettings::default(),
             },
         }
     }
@@ -273,6 +305,9 @@ impl ProjectSettings {
         if let Some(weights) = patch.trend_weights {
             self.trend_weights = weights;
         }
+        if let Some(rewrite) = patch.rewrite {
+            self.rewrite = rewrite;
+        }
         if let Some(providers) = patch.providers {
             let choices = [
                 (ResourceKind::Collection, providers.collect),
@@ -313,6 +348,29 @@ impl ProjectSettings {
             errors.push(FieldError::new(
                 "settings.trend_weights",
                 "weights must be between 0 and 100",
+            ));
+        }
+        if self.rewrite.revisions > 5 {
+            errors.push(FieldError::new(
+                "settings.rewrite.revisions",
+                "must be at most 5",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.rewrite.max_reuse) {
+            errors.push(FieldError::new(
+                "settings.rewrite.max_reuse",
+                "must be between 0 and 1",
+            ));
+        }
+        if self
+            .rewrite
+            .instructions
+            .as_ref()
+            .is_some_and(|i| i.chars().count() > 4000)
+        {
+            errors.push(FieldError::new(
+                "settings.rewrite.instructions",
+                "must be at most 4000 characters",
             ));
         }
         if !(5..=600).contains(&self.target_duration_seconds) {

@@ -113,7 +113,10 @@ pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
         ),
         (
             JobKind::Rewrite,
-            Arc::new(rewrite::RewriteStep(providers.clone())) as Arc<dyn JobHandler>,
+            Arc::new(rewrite::RewriteStep {
+                providers: providers.clone(),
+                scripts: settings.scripts.clone(),
+            }) as Arc<dyn JobHandler>,
         ),
         (
             JobKind::Voice,

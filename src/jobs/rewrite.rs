@@ -1,32 +1,280 @@
+//! Step 4: ask the project's model for a script, check it, ask for revisions naming what missed,
+//! fit the best draft at sentence boundaries, and fall back (assistant to chat, then models to
+//! the offline writer) when a path fails. Everything tried is recorded in the output.
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde_json::Value;
 
 use super::{context, JobContext, JobError, JobHandler};
-use crate::providers::{pick, rewrite::RewriteRequest, transcribe::TranscriptOutput, Providers};
+use crate::{
+    config::ScriptSettings,
+    providers::{
+        pick,
+        rewrite::{openai, openai_assistant, ChatMessage, RewriteCall, Rewriter},
+        transcribe::TranscriptOutput,
+        ProviderError, Providers,
+    },
+    script::{
+        self, all_passed, clean, evaluate, failed, fallback, prompt, words::count_words, Attempt,
+        Check, Contract, FallbackRecord, PromptRecord, ScriptOutput,
+    },
+};
 
-pub struct RewriteStep(pub Arc<Providers>);
+pub struct RewriteStep {
+    pub providers: Arc<Providers>,
+    pub scripts: ScriptSettings,
+}
+
+/// Everything one script's attempts share.
+struct Draft<'a> {
+    transcript: &'a str,
+    contract: &'a Contract,
+    system: &'a str,
+    user: &'a str,
+    revisions: u32,
+    seed: u64,
+    options: &'a Value,
+}
+
+/// Why the model paths gave no acceptable script.
+enum Miss {
+    Provider(ProviderError),
+    Quality(Vec<Check>),
+}
+
+impl Draft<'_> {
+    /// Drafts, checks and revises with one provider; answers the accepted text with its checks
+    /// and fitting actions.
+    async fn run(
+        &self,
+        name: &str,
+        rewriter: &dyn Rewriter,
+        output: &mut ScriptOutput,
+        ctx: &JobContext,
+    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+        let mut messages = vec![ChatMessage::user(self.user)];
+        let mut best: Option<(String, Vec<Check>)> = None;
+        for number in 1..=self.revisions + 1 {
+            let call = RewriteCall {
+                system: self.system,
+                messages: &messages,
+                contract: self.contract,
+                seed: self.seed.wrapping_add(u64::from(number)),
+                options: self.options,
+            };
+            let completion = rewriter
+                .complete(&call, &ctx.call())
+                .await
+                .map_err(Miss::Provider)?;
+            output.usage.prompt_tokens += completion.usage.prompt_tokens;
+            output.usage.completion_tokens += completion.usage.completion_tokens;
+            output.model = completion.model.clone();
+            let (text, removed) = clean(&completion.text);
+            let checks = evaluate(&text, &removed, self.transcript, self.contract);
+            output.attempts.push(Attempt {
+                number: output.attempts.len() as u32 + 1,
+                provider: name.to_owned(),
+                model: completion.model,
+                word_count: count_words(&text),
+                cut_off: completion.cut_off,
+                failed: checks
+                    .iter()
+                    .filter(|c| !c.passed)
+                    .map(|c| c.name.clone())
+                    .chain(completion.cut_off.then(|| "complete".to_owned()))
+                    .collect(),
+            });
+            if all_passed(&checks) && !completion.cut_off {
+                return Ok((text, checks, Vec::new()));
+            }
+            let revision = prompt::revision(&text, &checks, self.contract, completion.cut_off);
+            if !completion.cut_off && is_better(&checks, best.as_ref().map(|b| &b.1)) {
+                best = Some((text, checks.clone()));
+            }
+            messages.push(ChatMessage::assistant(completion.text));
+            messages.push(ChatMessage::user(revision));
+            ctx.call()
+                .progress
+                .report((20 + 60 * number / (self.revisions + 1)) as u8, "revising")
+                .await;
+        }
+        // Out of revisions: the best draft may still be fitted, if only its length or its call
+        // to action missed.
+        let Some((text, checks)) = best else {
+            return Err(Miss::Quality(
+                output
+                    .attempts
+                    .last()
+                    .map(|a| {
+                        vec![Check {
+                            name: "complete".into(),
+                            passed: false,
+                            detail: format!("every answer was cut off ({} words)", a.word_count),
+                        }]
+                    })
+                    .unwrap_or_default(),
+            ));
+        };
+        let fixable = ["clean_text", "not_a_copy", "language"]
+            .iter()
+            .all(|name| !failed(&checks, name));
+        if fixable {
+            if let Some((fitted, actions)) = script::fit(&text, self.contract) {
+                let refit = evaluate(&fitted, &[], self.transcript, self.contract);
+                if all_passed(&refit) {
+                    return Ok((fitted, refit, actions));
+                }
+            }
+        }
+        Err(Miss::Quality(checks))
+    }
+}
+
+/// Drafts that pass the checks fitting cannot repair come first, then the nearest word count.
+fn is_better(checks: &[Check], than: Option<&Vec<Check>>) -> bool {
+    let rank = |checks: &[Check]| {
+        let unfixable = ["clean_text", "not_a_copy", "language"]
+            .iter()
+            .filter(|n| failed(checks, n))
+            .count();
+        (unfixable, usize::from(failed(checks, "word_count")))
+    };
+    than.is_none_or(|than| rank(checks) < rank(than))
+}
+
+fn quality_message(checks: &[Check]) -> String {
+    let failures: Vec<String> = checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| format!("{}: {}", c.name, c.detail))
+        .collect();
+    format!(
+        "no draft passed the script checks ({})",
+        failures.join("; ")
+    )
+}
 
 #[async_trait]
 impl JobHandler for RewriteStep {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        let script = ctx.resource().await?;
-        let project = ctx.project(&script).await?;
-        let transcript: TranscriptOutput = ctx.parent_output(&script).await?;
-        let request = RewriteRequest {
-            transcript: transcript.text,
-            language: project.language,
+    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
+        let resource = ctx.resource().await?;
+        let project = ctx.project(&resource).await?;
+        let transcript: TranscriptOutput = ctx.parent_output(&resource).await?;
+        let options = context::options(&resource);
+        // A translation: the script's language may differ from the reel's.
+        let language = options
+            .get("language")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or(project.language.clone());
+        let contract = Contract {
+            language: language.clone(),
             words: project.settings.words,
-            style: project.settings.style_preset,
-            options: context::options(&script),
+            max_reuse: project.settings.rewrite.max_reuse,
         };
-        let draft = pick(&self.0.rewrite, &script.provider)?
-            .rewrite(&request, &ctx.call())
-            .await?;
-        let word_count = draft.text.split_whitespace().count();
-        let mut output = context::to_output(&draft)?;
-        output["word_count"] = json!(word_count);
-        Ok(output)
+        let system = prompt::system(
+            &contract,
+            project.settings.style_preset,
+            project.settings.rewrite.instructions.as_deref(),
+        );
+        let user = prompt::user(&transcript.text, &contract);
+        let draft = Draft {
+            transcript: &transcript.text,
+            contract: &contract,
+            system: &system,
+            user: &user,
+            revisions: project.settings.rewrite.revisions,
+            seed: fallback::seed_of(&transcript.text).wrapping_add(ctx.job.attempts as u64 * 1000),
+            options: &options,
+        };
+        let mut output = ScriptOutput {
+            text: String::new(),
+            word_count: 0,
+            estimated_seconds: 0.0,
+            language: language.clone(),
+            source_language: (transcript.language != language).then(|| transcript.language.clone()),
+            model: String::new(),
+            writer: "model".into(),
+            prompt: PromptRecord {
+                system: system.clone(),
+                user: user.clone(),
+            },
+            attempts: Vec::new(),
+            checks: Vec::new(),
+            fitted: Vec::new(),
+            fallbacks: Vec::new(),
+            usage: Default::default(),
+        };
+
+        let provider = resource.provider.as_str();
+        let mut result = draft
+            .run(
+                provider,
+                pick(&self.providers.rewrite, provider)?.as_ref(),
+                &mut output,
+                ctx,
+            )
+            .await;
+        if provider == openai_assistant::NAME {
+            if let (Err(miss), Some(chat)) = (&result, self.providers.rewrite.get(openai::NAME)) {
+                output.fallbacks.push(FallbackRecord {
+                    from: openai_assistant::NAME.into(),
+                    to: openai::NAME.into(),
+                    reason: miss_reason(miss),
+                });
+                result = draft
+                    .run(openai::NAME, chat.as_ref(), &mut output, ctx)
+                    .await;
+            }
+        }
+
+        let (text, checks, fitted) = match result {
+            Ok(accepted) => accepted,
+            Err(miss) => {
+                let last_attempt = ctx.job.attempts >= ctx.job.max_attempts;
+                let final_miss = match &miss {
+                    Miss::Quality(_) | Miss::Provider(ProviderError::Fatal { .. }) => true,
+                    Miss::Provider(ProviderError::Retryable { .. }) => last_attempt,
+                };
+                let fallback_text = (project.settings.rewrite.allow_fallback && final_miss)
+                    .then(|| fallback::write(&contract, draft.seed))
+                    .flatten();
+                let Some(text) = fallback_text else {
+                    return Err(match miss {
+                        Miss::Provider(error) => error.into(),
+                        Miss::Quality(checks) => {
+                            JobError::fatal("script_quality", quality_message(&checks))
+                        }
+                    });
+                };
+                output.fallbacks.push(FallbackRecord {
+                    from: provider.into(),
+                    to: "fallback".into(),
+                    reason: miss_reason(&miss),
+                });
+                output.writer = "fallback".into();
+                output.model = "fallback".into();
+                let checks = evaluate(&text, &[], &transcript.text, &contract);
+                (text, checks, Vec::new())
+            }
+        };
+        if !fitted.is_empty() {
+            output.writer = "fitted".into();
+        }
+        output.word_count = count_words(&text);
+        output.estimated_seconds = script::spoken_seconds(&text, self.scripts.rate(&language));
+        output.text = text;
+        output.checks = checks;
+        output.fitted = fitted;
+        context::to_output(&output)
+    }
+}
+
+fn miss_reason(miss: &Miss) -> String {
+    match miss {
+        Miss::Provider(error) => error.to_string(),
+        Miss::Quality(checks) => quality_message(checks),
     }
 }

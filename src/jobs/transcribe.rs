@@ -1,11 +1,51 @@
-use std::sync::Arc;
+use std::{path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
 
 use super::{context, JobContext, JobError, JobHandler};
-use crate::providers::{pick, transcribe::TranscribeRequest, Providers};
+use crate::{
+    db,
+    media::MediaError,
+    providers::{
+        collect::PreparedReel, pick, transcribe::TranscribeRequest, ProviderError, Providers,
+    },
+};
 
 pub struct TranscribeStep(pub Arc<Providers>);
+
+impl TranscribeStep {
+    /// The local copy of the reel's extracted WAV, when the reel has an audio track.
+    async fn audio(
+        &self,
+        ctx: &JobContext,
+        reel_id: Option<uuid::Uuid>,
+    ) -> Result<Option<PathBuf>, JobError> {
+        let Some(reel_id) = reel_id else {
+            return Ok(None);
+        };
+        let Some(reel) = db::reels::get(ctx.pool(), reel_id).await? else {
+            return Err(JobError::fatal(
+                "resource_missing",
+                "the reel no longer exists",
+            ));
+        };
+        let audio_key = reel
+            .media
+            .and_then(|media| serde_json::from_value::<PreparedReel>(media).ok())
+            .and_then(|prepared| prepared.audio_key);
+        let Some(key) = audio_key else {
+            return Ok(None);
+        };
+        match self.0.media.fetch(&key).await {
+            Ok(path) => Ok(Some(path)),
+            Err(MediaError::Missing(_)) => Err(JobError::fatal(
+                "media_missing",
+                "the reel's audio file is gone; select the reel again to prepare it",
+            )),
+            Err(error) => Err(ProviderError::retryable(error.to_string()).into()),
+        }
+    }
+}
 
 #[async_trait]
 impl JobHandler for TranscribeStep {
@@ -13,6 +53,7 @@ impl JobHandler for TranscribeStep {
         let transcript = ctx.resource().await?;
         let options = context::options(&transcript);
         let request = TranscribeRequest {
+            audio: self.audio(ctx, transcript.parent_id).await?,
             // The reel's spoken language, when the user knows it; otherwise detected.
             language: options
                 .get("language")

@@ -3,7 +3,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::{context, JobContext, JobError, JobHandler};
-use crate::providers::{pick, rewrite::ScriptDraft, voice::VoiceRequest, Providers};
+use crate::{
+    providers::{pick, voice::VoiceRequest, Providers},
+    script::ScriptOutput,
+};
 
 pub struct VoiceStep(pub Arc<Providers>);
 
@@ -12,7 +15,7 @@ impl JobHandler for VoiceStep {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
         let audio = ctx.resource().await?;
         let project = ctx.project(&audio).await?;
-        let script: ScriptDraft = ctx.parent_output(&audio).await?;
+        let script: ScriptOutput = ctx.parent_output(&audio).await?;
         let request = VoiceRequest {
             text: script.text,
             language: script.language,

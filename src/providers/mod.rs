@@ -5,6 +5,7 @@ pub mod collect;
 pub mod fake;
 pub mod fetch;
 pub mod http;
+pub mod openai_api;
 pub mod process;
 pub mod render;
 pub mod rewrite;
@@ -62,6 +63,82 @@ pub struct CallContext<'a> {
     /// 1 for the first attempt.
     pub attempt: u32,
     pub progress: &'a dyn ProgressSink,
+}
+
+type Registry<T> = BTreeMap<&'static str, Arc<T>>;
+
+fn openai_api(settings: &Settings) -> Option<openai_api::OpenAiApi> {
+    let openai = &settings.providers.openai;
+    openai.is_configured().then(|| {
+        openai_api::OpenAiApi::new(
+            &openai.api.base_url,
+            openai.api.api_key.clone(),
+            Duration::from_secs(openai.api.timeout_seconds),
+        )
+    })
+}
+
+fn transcribers(
+    settings: &Settings,
+    media: &Arc<MediaStore>,
+) -> Registry<dyn transcribe::Transcriber> {
+    let mut registry: Registry<dyn transcribe::Transcriber> =
+        BTreeMap::from([(fake::NAME, Arc::new(transcribe::fake::FakeTranscriber) as _)]);
+    let assemblyai = &settings.providers.assemblyai;
+    if let Some(key) = assemblyai
+        .api_key
+        .clone()
+        .filter(|_| assemblyai.is_configured())
+    {
+        registry.insert(
+            transcribe::assemblyai::NAME,
+            Arc::new(transcribe::assemblyai::AssemblyAi::new(
+                &assemblyai.base_url,
+                key,
+                Duration::from_secs(assemblyai.timeout_seconds),
+            )),
+        );
+    }
+    if let Some(api) = openai_api(settings) {
+        let openai = &settings.providers.openai;
+        registry.insert(
+            transcribe::openai::NAME,
+            Arc::new(transcribe::openai::OpenAiTranscriber {
+                api,
+                model: openai.transcription_model.clone(),
+                max_upload_bytes: openai.max_upload_bytes,
+                chunk_seconds: openai.chunk_seconds,
+                scratch: media.clone(),
+            }),
+        );
+    }
+    registry
+}
+
+fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
+    let mut registry: Registry<dyn rewrite::Rewriter> =
+        BTreeMap::from([(fake::NAME, Arc::new(rewrite::fake::FakeRewriter) as _)]);
+    if let Some(api) = openai_api(settings) {
+        let openai = &settings.providers.openai;
+        registry.insert(
+            rewrite::openai::NAME,
+            Arc::new(rewrite::openai::ChatRewriter {
+                api: api.clone(),
+                model: openai.chat_model.clone(),
+            }),
+        );
+        registry.insert(
+            rewrite::openai_assistant::NAME,
+            Arc::new(rewrite::openai_assistant::AssistantRewriter {
+                api,
+                assistant_id: openai.assistant_id.clone(),
+                poll_start: Duration::from_millis(500),
+                poll_max: Duration::from_secs(5),
+                deadline: Duration::from_secs(10 * 60),
+            }),
+        );
+    }
+    registry
 }
 
 /// Every provider this process can use, by step and name.
@@ -122,14 +199,8 @@ impl Providers {
                     }),
                 ),
             ]),
-            transcribe: BTreeMap::from([(
-                fake::NAME,
-                Arc::new(transcribe::fake::FakeTranscriber) as Arc<dyn transcribe::Transcriber>,
-            )]),
-            rewrite: BTreeMap::from([(
-                fake::NAME,
-                Arc::new(rewrite::fake::FakeRewriter) as Arc<dyn rewrite::Rewriter>,
-            )]),
+            transcribe: transcribers(settings, &media),
+            rewrite: rewriters(settings),
             voice: BTreeMap::from([(
                 fake::NAME,
                 Arc::new(voice::fake::FakeVoice) as Arc<dyn voice::Voice>,

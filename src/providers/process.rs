@@ -51,6 +51,72 @@ fn install_hint(program: &str) -> &'static str {
     }
 }
 
+/// Time limit for ffprobe and short ffmpeg edits.
+pub const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// A media file's duration in milliseconds, from ffprobe.
+pub async fn duration_ms(path: &std::path::Path) -> Result<u64, ProviderError> {
+    let output = run(
+        "ffprobe",
+        [
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-show_entries".as_ref(),
+            "format=duration".as_ref(),
+            "-of".as_ref(),
+            "default=noprint_wrappers=1:nokey=1".as_ref(),
+            path.as_os_str(),
+        ],
+        TOOL_TIMEOUT,
+    )
+    .await?;
+    let text = String::from_utf8_lossy(&output);
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|seconds| (seconds * 1000.0).round() as u64)
+        .ok_or_else(|| {
+            ProviderError::fatal(
+                "not_audio",
+                format!("ffprobe gave no duration: `{}`", text.trim()),
+            )
+        })
+}
+
+/// Writes `length_ms` of `input` from `start_ms` as a 16 kHz mono WAV.
+pub async fn cut_wav(
+    input: &std::path::Path,
+    start_ms: u64,
+    length_ms: u64,
+    output: &std::path::Path,
+) -> Result<(), ProviderError> {
+    let seconds = |ms: u64| format!("{:.3}", ms as f64 / 1000.0);
+    let (start, length) = (seconds(start_ms), seconds(length_ms));
+    run(
+        "ffmpeg",
+        [
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-y".as_ref(),
+            "-ss".as_ref(),
+            start.as_ref(),
+            "-t".as_ref(),
+            length.as_ref(),
+            "-i".as_ref(),
+            input.as_os_str(),
+            "-ac".as_ref(),
+            "1".as_ref(),
+            "-ar".as_ref(),
+            "16000".as_ref(),
+            output.as_os_str(),
+        ],
+        TOOL_TIMEOUT,
+    )
+    .await?;
+    Ok(())
+}
+
 /// Runs `program` with `args`, answering its stdout when it exits successfully.
 pub async fn run<I, S>(program: &str, args: I, timeout: Duration) -> Result<Vec<u8>, ProcessError>
 where

@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(reels::configure)
                 .configure(transcripts::configure)
                 .configure(scripts::configure)
+                .configure(scripts::configure_edit)
                 .configure(audio::configure)
                 .configure(videos::configure)
                 .configure(jobs::configure)

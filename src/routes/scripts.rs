@@ -5,3 +5,39 @@ super::step_routes! {
     list: ("/transcripts/{id}/scripts", "list_scripts"),
     get: ("/scripts/{id}", "get_script"),
 }
+
+use actix_web::patch;
+
+pub fn configure_edit(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(edit);
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditScript {
+    /// The new script text; it is cleaned (emoji, markdown) and checked again.
+    #[schema(example = "Каждый день ты выбираешь, кем станешь. Подпишись!")]
+    pub text: String,
+}
+
+#[utoipa::path(
+    tag = "scripts", operation_id = "edit_script",
+    params(("id" = Uuid, Path)),
+    request_body = EditScript,
+    responses(
+        (status = 200, description = "Edited; `output.checks` holds the checks of the new text", body = StepResource),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The script has not succeeded", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty or too long", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/scripts/{id}")]
+pub async fn edit(
+    state: Data,
+    id: web::Path<Uuid>,
+    body: web::Json<EditScript>,
+) -> Result<web::Json<StepResource>, ApiError> {
+    crate::steps::edit_script(&state, id.into_inner(), &body.text)
+        .await
+        .map(web::Json)
+}

@@ -2,12 +2,12 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
+use crate::helpers::call_context;
 use reelforge::providers::{
     collect::{
         apify::ApifyCollector, normalize::normalize_all, CollectRequest, CollectTarget, Collector,
     },
-    CallContext, ProgressSink, ProviderError,
+    ProviderError,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -15,13 +15,6 @@ use wiremock::{
     matchers::{body_partial_json, header, method, path, query_param},
     Mock, MockServer, ResponseTemplate,
 };
-
-struct NoProgress;
-
-#[async_trait]
-impl ProgressSink for NoProgress {
-    async fn report(&self, _percent: u8, _stage: &str) {}
-}
 
 fn client(server: &MockServer) -> ApifyCollector {
     ApifyCollector::new(
@@ -62,15 +55,7 @@ async fn collect(
     server: &MockServer,
     request: &CollectRequest,
 ) -> Result<Vec<Value>, ProviderError> {
-    client(server)
-        .collect(
-            request,
-            &CallContext {
-                attempt: 1,
-                progress: &NoProgress,
-            },
-        )
-        .await
+    client(server).collect(request, &call_context()).await
 }
 
 const SYNC: &str = "/v2/acts/apify~instagram-reel-scraper/run-sync-get-dataset-items";
@@ -274,15 +259,7 @@ async fn an_unreachable_server_is_retryable() {
         SecretString::from("k"),
         Duration::from_secs(2),
     );
-    let result = collector
-        .collect(
-            &accounts(5, None),
-            &CallContext {
-                attempt: 1,
-                progress: &NoProgress,
-            },
-        )
-        .await;
+    let result = collector.collect(&accounts(5, None), &call_context()).await;
     assert!(
         matches!(result, Err(ProviderError::Retryable { .. })),
         "{result:?}"

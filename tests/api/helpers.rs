@@ -279,6 +279,65 @@ impl TestApp {
     }
 }
 
+/// A provider call context for testing clients directly.
+pub fn call_context() -> reelforge::providers::CallContext<'static> {
+    static NO_PROGRESS: NoProgress = NoProgress;
+    reelforge::providers::CallContext {
+        attempt: 1,
+        progress: &NO_PROGRESS,
+    }
+}
+
+pub struct NoProgress;
+
+#[async_trait::async_trait]
+impl reelforge::providers::ProgressSink for NoProgress {
+    async fn report(&self, _percent: u8, _stage: &str) {}
+}
+
+impl TestApp {
+    /// Uploads a real clip (`files` source) and answers the reel's id once it is prepared.
+    pub async fn upload_clip(&self, project_id: &str, clip: Vec<u8>) -> String {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(clip).file_name("clip.mp4"),
+        );
+        let response = self
+            .client
+            .post(self.url(&format!("/v1/projects/{project_id}/collections/files")))
+            .bearer_auth(&self.token)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 202);
+        let started: Value = response.json().await.unwrap();
+        self.finished_collection(project_id, &started).await;
+        let reels = self
+            .get_json(&format!("/v1/projects/{project_id}/reels"))
+            .await;
+        self.wait_for_status(reels["items"][0]["job_id"].as_str().unwrap(), "succeeded")
+            .await;
+        reels["items"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A succeeded transcript of a fake reel, for the later steps; answers its id.
+    pub async fn fake_transcript(&self, project_id: &str) -> String {
+        let reels = self.collect_fake_reels(project_id, 1).await;
+        let reel_id = reels[0]["id"].as_str().unwrap();
+        self.select_reel(project_id, reel_id).await;
+        let (transcript, job) = self
+            .start_step(
+                &format!("/v1/reels/{reel_id}/transcripts"),
+                json!({"provider": "fake"}),
+            )
+            .await;
+        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+            .await;
+        transcript["id"].as_str().unwrap().to_owned()
+    }
+}
+
 /// Sends a request expected to fail and reads its problem document.
 pub async fn send_problem(request: reqwest::RequestBuilder) -> (u16, Value) {
     problem(request.send().await.unwrap()).await

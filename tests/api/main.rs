@@ -12,5 +12,7 @@ mod media;
 mod openapi;
 mod projects;
 mod queue;
+mod rewrite;
 mod s3;
+mod transcribe;
 mod validation;

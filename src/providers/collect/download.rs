@@ -1,7 +1,7 @@
 //! Prepares a collected reel: downloads its video (guarded, streamed, size-capped), checks it
 //! with ffprobe, stores it, and extracts a 16 kHz mono WAV for transcription.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -16,7 +16,6 @@ use crate::{
 };
 
 pub const NAME: &str = "download";
-const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub struct Downloader {
     pub guard: UrlGuard,
@@ -67,7 +66,7 @@ pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
             "-show_streams".as_ref(),
             path.as_os_str(),
         ],
-        TOOL_TIMEOUT,
+        process::TOOL_TIMEOUT,
     )
     .await
     .map_err(|error| match error {
@@ -150,7 +149,7 @@ pub async fn store_checked_video(
                 "pcm_s16le".as_ref(),
                 wav.as_os_str(),
             ],
-            TOOL_TIMEOUT,
+            process::TOOL_TIMEOUT,
         )
         .await?;
         let key = format!("{prefix}/audio.wav");

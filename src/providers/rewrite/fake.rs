@@ -1,28 +1,38 @@
 use async_trait::async_trait;
 
-use super::{RewriteRequest, Rewriter, ScriptDraft};
-use crate::providers::{
-    fake::{sentence_text, FakeBehaviour},
-    CallContext, ProviderError,
+use super::{Completion, RewriteCall, Rewriter, TokenUsage};
+use crate::{
+    providers::{fake::FakeBehaviour, CallContext, ProviderError},
+    script::fallback,
 };
 
+/// Answers a valid script from stock sentences, after the usual fake delay and failures.
 pub struct FakeRewriter;
 
 #[async_trait]
 impl Rewriter for FakeRewriter {
-    async fn rewrite(
+    async fn complete(
         &self,
-        request: &RewriteRequest,
+        call: &RewriteCall<'_>,
         ctx: &CallContext<'_>,
-    ) -> Result<ScriptDraft, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?
+    ) -> Result<Completion, ProviderError> {
+        FakeBehaviour::from_options(call.options)?
             .perform(ctx)
             .await?;
-        let middle = (request.words.min + request.words.max) / 2;
-        Ok(ScriptDraft {
-            text: sentence_text(&request.language, middle as usize),
-            language: request.language.clone(),
+        let text = fallback::write(call.contract, call.seed).ok_or_else(|| {
+            ProviderError::fatal(
+                "unsupported_language",
+                format!(
+                    "the fake writer has no sentences for `{}`",
+                    call.contract.language
+                ),
+            )
+        })?;
+        Ok(Completion {
+            text,
             model: "fake".into(),
+            cut_off: false,
+            usage: TokenUsage::default(),
         })
     }
 }

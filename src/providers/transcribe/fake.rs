@@ -32,8 +32,10 @@ impl Transcriber for FakeTranscriber {
                 confidence: Some(1.0),
             })
             .collect();
+        let duration_ms = words.len() as u64 * WORD_MS;
         Ok(TranscriptOutput {
-            duration_ms: words.len() as u64 * WORD_MS,
+            duration_ms,
+            audio_seconds: duration_ms as f64 / 1000.0,
             text,
             language,
             words,

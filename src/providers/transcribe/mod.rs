@@ -1,6 +1,10 @@
 //! Step 3: speech to text with word timings.
 
+pub mod assemblyai;
 pub mod fake;
+pub mod openai;
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -9,9 +13,19 @@ use super::{CallContext, ProviderError};
 
 #[derive(Debug, Clone)]
 pub struct TranscribeRequest {
+    /// The reel's 16 kHz mono WAV; `None` when the reel has no audio track.
+    pub audio: Option<PathBuf>,
     /// The language to expect; `None` asks the provider to detect it.
     pub language: Option<String>,
     pub options: serde_json::Value,
+}
+
+impl TranscribeRequest {
+    pub fn audio(&self) -> Result<&std::path::Path, ProviderError> {
+        self.audio.as_deref().ok_or_else(|| {
+            ProviderError::fatal("no_audio", "the reel has no audio track to transcribe")
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -29,6 +43,9 @@ pub struct TranscriptOutput {
     pub duration_ms: u64,
     pub words: Vec<WordTiming>,
     pub model: String,
+    /// Seconds of audio billed.
+    #[serde(default)]
+    pub audio_seconds: f64,
 }
 
 #[async_trait]
@@ -38,4 +55,23 @@ pub trait Transcriber: Send + Sync {
         request: &TranscribeRequest,
         ctx: &CallContext<'_>,
     ) -> Result<TranscriptOutput, ProviderError>;
+}
+
+/// Providers answer language names ("russian") or codes ("ru"); the transcript stores codes.
+pub fn language_code(reported: &str) -> String {
+    let lower = reported.trim().to_lowercase();
+    let code = match lower.as_str() {
+        "russian" => "ru",
+        "english" => "en",
+        "ukrainian" => "uk",
+        "german" => "de",
+        "spanish" => "es",
+        "french" => "fr",
+        "italian" => "it",
+        "portuguese" => "pt",
+        "polish" => "pl",
+        "turkish" => "tr",
+        other => return other.split(['_', '-']).next().unwrap_or(other).to_owned(),
+    };
+    code.to_owned()
 }

@@ -1,0 +1,433 @@
+//! What makes a script acceptable, independent of who wrote it: cleaning (emoji, markdown,
+//! preambles), the quality checks, deterministic fitting at sentence boundaries, the offline
+//! fallback writer and the prompts sent to language models.
+
+pub mod emoji;
+pub mod fallback;
+pub mod prompt;
+pub mod words;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::project::WordRange;
+use words::{alphabet_of, alphabet_share, count_words, five_gram_reuse, sentences};
+
+/// What a script must satisfy.
+#[derive(Debug, Clone)]
+pub struct Contract {
+    pub language: String,
+    pub words: WordRange,
+    /// Highest share of the script's word 5-grams that may come from the transcript.
+    pub max_reuse: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+}
+
+/// A script resource's output: the text and everything needed to trust or reproduce it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScriptOutput {
+    pub text: String,
+    pub word_count: usize,
+    pub estimated_seconds: f64,
+    pub language: String,
+    /// The transcript's language, when the script is a translation.
+    pub source_language: Option<String>,
+    pub model: String,
+    /// `model`, `fitted` (a model's draft brought into range), `fallback` or `edited`.
+    pub writer: String,
+    pub prompt: PromptRecord,
+    pub attempts: Vec<Attempt>,
+    pub checks: Vec<Check>,
+    /// What deterministic fitting changed, if it ran.
+    pub fitted: Vec<String>,
+    /// Why a fallback path was taken (assistant to chat, or models to the offline writer).
+    pub fallbacks: Vec<FallbackRecord>,
+    pub usage: crate::providers::rewrite::TokenUsage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromptRecord {
+    pub system: String,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Attempt {
+    pub number: u32,
+    pub provider: String,
+    pub model: String,
+    pub word_count: usize,
+    pub cut_off: bool,
+    /// The checks this draft failed.
+    pub failed: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FallbackRecord {
+    pub from: String,
+    pub to: String,
+    pub reason: String,
+}
+
+/// Minimum share of letters in the language's alphabet.
+const MIN_ALPHABET_SHARE: f64 = 0.8;
+
+/// Words that open a model's chatter rather than the script.
+const PREAMBLES: &[&str] = &[
+    "here is",
+    "here's",
+    "sure",
+    "certainly",
+    "of course",
+    "script:",
+    "вот ",
+    "конечно",
+    "сценарий:",
+    "текст:",
+    "разумеется",
+];
+
+/// Removes emoji, markdown, hashtags, headings, preambles and quotes around the whole text;
+/// answers the clean text and what was removed, for the record.
+pub fn clean(text: &str) -> (String, Vec<String>) {
+    let mut notes = Vec::new();
+    let (text, emoji) = emoji::strip_emoji(text);
+    if emoji > 0 {
+        notes.push(format!("removed {emoji} emoji characters"));
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        let lower = trimmed.to_lowercase();
+        let is_preamble = index == 0
+            && (trimmed.ends_with(':') || PREAMBLES.iter().any(|p| lower.starts_with(p)))
+            && count_words(trimmed) <= 12
+            && text.lines().count() > 1;
+        if is_preamble {
+            notes.push(format!("removed the preamble `{trimmed}`"));
+            continue;
+        }
+        if trimmed.starts_with('#') && trimmed.trim_start_matches('#').starts_with(' ') {
+            notes.push("removed a heading".into());
+            continue;
+        }
+        let without_marks = trimmed
+            .trim_start_matches(['>', '-', '•', '*'])
+            .trim_start()
+            .replace("**", "")
+            .replace("__", "")
+            .replace('`', "");
+        if without_marks != trimmed {
+            notes.push("removed markdown".into());
+        }
+        lines.push(without_marks);
+    }
+    let joined = lines.join(" ");
+    let mut kept: Vec<&str> = Vec::new();
+    let mut hashtags = 0;
+    for token in joined.split_whitespace() {
+        let is_hashtag =
+            token.starts_with('#') && token[1..].chars().next().is_some_and(char::is_alphanumeric);
+        if is_hashtag {
+            hashtags += 1;
+        } else {
+            kept.push(token);
+        }
+    }
+    if hashtags > 0 {
+        notes.push(format!("removed {hashtags} hashtags"));
+    }
+    let mut result = kept.join(" ");
+    for (open, close) in [('"', '"'), ('«', '»'), ('“', '”'), ('\'', '\'')] {
+        let inner = result
+            .strip_prefix(open)
+            .and_then(|rest| rest.strip_suffix(close));
+        if let Some(inner) = inner.filter(|inner| !inner.contains(close)) {
+            result = inner.trim().to_owned();
+            notes.push("removed quotes around the text".into());
+        }
+    }
+    notes.dedup();
+    (result, notes)
+}
+
+/// Stems of call-to-action verbs and nouns, by language.
+fn cta_markers(language: &str) -> Option<&'static [&'static str]> {
+    match language.split('-').next().unwrap_or(language) {
+        "ru" => Some(&[
+            "подпиш",
+            "подписыв",
+            "сохран",
+            "подели",
+            "напиш",
+            "пиши",
+            "постав",
+            "жми",
+            "нажми",
+            "перейд",
+            "переход",
+            "начни",
+            "начинай",
+            "сделай",
+            "делай",
+            "попробуй",
+            "действуй",
+            "коммент",
+            "ссылк",
+            "лайк",
+            "отправь",
+            "расскаж",
+            "присоедин",
+            "запомни",
+            "вперёд",
+            "вперед",
+        ]),
+        "en" => Some(&[
+            "subscribe",
+            "follow",
+            "save",
+            "share",
+            "comment",
+            "like",
+            "start",
+            "try",
+            "click",
+            "tap",
+            "join",
+            "link",
+            "tell me",
+            "let me know",
+            "do it",
+            "take",
+            "begin",
+            "go ",
+            "send",
+            "write",
+            "act ",
+            "make it",
+            "get up",
+        ]),
+        _ => None,
+    }
+}
+
+pub fn has_call_to_action(text: &str, language: &str) -> Option<bool> {
+    let markers = cta_markers(language)?;
+    let all = sentences(text);
+    let tail = all[all.len().saturating_sub(2)..].join(" ").to_lowercase() + " ";
+    Some(markers.iter().any(|m| tail.contains(m)))
+}
+
+/// Every check on a clean script. `removed` are the notes of [`clean`].
+pub fn evaluate(
+    text: &str,
+    removed: &[String],
+    transcript: &str,
+    contract: &Contract,
+) -> Vec<Check> {
+    let words = count_words(text);
+    let WordRange { min, max } = contract.words;
+    let mut checks = vec![
+        Check {
+            name: "clean_text".into(),
+            passed: !text.is_empty() && emoji::strip_emoji(text).1 == 0,
+            detail: if removed.is_empty() {
+                "no emoji, markdown, hashtags or preamble".into()
+            } else {
+                removed.join("; ")
+            },
+        },
+        Check {
+            name: "word_count".into(),
+            passed: (min as usize..=max as usize).contains(&words),
+            detail: format!("{words} words; the range is {min}-{max}"),
+        },
+    ];
+    checks.push(match has_call_to_action(text, &contract.language) {
+        Some(found) => Check {
+            name: "call_to_action".into(),
+            passed: found,
+            detail: if found {
+                "the script ends with a call to action".into()
+            } else {
+                "no call to action in the last two sentences".into()
+            },
+        },
+        None => Check {
+            name: "call_to_action".into(),
+            passed: true,
+            detail: format!("not checked: no markers for `{}`", contract.language),
+        },
+    });
+    let reuse = five_gram_reuse(text, transcript);
+    checks.push(Check {
+        name: "not_a_copy".into(),
+        passed: reuse < contract.max_reuse,
+        detail: format!(
+            "{:.0}% of the script's word 5-grams come from the transcript (limit {:.0}%)",
+            reuse * 100.0,
+            contract.max_reuse * 100.0
+        ),
+    });
+    checks.push(match alphabet_of(&contract.language) {
+        Some(alphabet) => {
+            let share = alphabet_share(text, alphabet);
+            Check {
+                name: "language".into(),
+                passed: share >= MIN_ALPHABET_SHARE,
+                detail: format!(
+                    "{:.0}% of letters are {alphabet:?} as `{}` needs (at least {:.0}%)",
+                    share * 100.0,
+                    contract.language,
+                    MIN_ALPHABET_SHARE * 100.0
+                ),
+            }
+        }
+        None => Check {
+            name: "language".into(),
+            passed: true,
+            detail: format!("not checked for `{}`", contract.language),
+        },
+    });
+    checks
+}
+
+pub fn all_passed(checks: &[Check]) -> bool {
+    checks.iter().all(|c| c.passed)
+}
+
+pub fn failed(checks: &[Check], name: &str) -> bool {
+    checks.iter().any(|c| c.name == name && !c.passed)
+}
+
+/// Brings a script into the word range without cutting a sentence: drops middle sentences when
+/// too long, adds stock sentences before the last one when too short, and appends a call to
+/// action when it lacks one. Answers `None` when that cannot work (no sentences to drop, or no
+/// stock sentences for the language).
+pub fn fit(text: &str, contract: &Contract) -> Option<(String, Vec<String>)> {
+    let WordRange { min, max } = contract.words;
+    let (min, max) = (min as usize, max as usize);
+    let mut parts = sentences(text);
+    let mut actions = Vec::new();
+    if has_call_to_action(text, &contract.language) == Some(false) {
+        parts.push(fallback::call_to_action(&contract.language)?.to_owned());
+        actions.push("appended a call to action".to_owned());
+    }
+    let total = |parts: &[String]| parts.iter().map(|s| count_words(s)).sum::<usize>();
+    let target = (min + max) / 2;
+    while total(&parts) > max {
+        if parts.len() <= 2 {
+            return None;
+        }
+        let words = total(&parts);
+        // The middle sentence whose removal lands nearest the target, staying above the minimum
+        // when any can.
+        let pick = (1..parts.len() - 1)
+            .min_by_key(|&i| {
+                let left = words - count_words(&parts[i]);
+                (left < min, left.abs_diff(target))
+            })
+            .expect("there is a middle sentence");
+        let dropped = parts.remove(pick);
+        actions.push(format!("dropped the sentence `{dropped}`"));
+    }
+    let mut stock = fallback::stock_sentences(&contract.language)
+        .unwrap_or_default()
+        .iter()
+        .filter(|s| !parts.iter().any(|p| p == *s))
+        .collect::<Vec<_>>();
+    while total(&parts) < min {
+        let missing = target - total(&parts).min(target);
+        let room = max - total(&parts);
+        let position = stock
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| count_words(s) <= room)
+            .min_by_key(|(_, s)| count_words(s).abs_diff(missing))
+            .map(|(i, _)| i)?;
+        let sentence = stock.remove(position);
+        let at = parts.len().saturating_sub(1);
+        parts.insert(at, sentence.to_string());
+        actions.push(format!("added the sentence `{sentence}`"));
+    }
+    Some((parts.join(" "), actions))
+}
+
+/// Seconds a script takes to speak at `words_per_minute`.
+pub fn spoken_seconds(text: &str, words_per_minute: f64) -> f64 {
+    let seconds = count_words(text) as f64 * 60.0 / words_per_minute.max(1.0);
+    (seconds * 10.0).round() / 10.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contract(language: &str, min: u32, max: u32) -> Contract {
+        Contract {
+            language: language.into(),
+            words: WordRange { min, max },
+            max_reuse: 0.2,
+        }
+    }
+
+    #[test]
+    fn model_chatter_is_cleaned_away() {
+        let (text, notes) = clean(
+            "Here is your script:\n# Утро\n**Вставай** рано 🌅 и действуй! #мотивация #утро\n> Подпишись.",
+        );
+        assert_eq!(text, "Вставай рано и действуй! Подпишись.");
+        assert!(notes.len() >= 4, "{notes:?}");
+        assert_eq!(clean("«Просто текст.»").0, "Просто текст.");
+        assert_eq!(clean("Plain words, nothing else.").1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn checks_report_each_failure() {
+        let transcript = "раз два три четыре пять шесть семь восемь девять десять";
+        let copied = "Раз два три четыре пять шесть. Подпишись на канал.";
+        let checks = evaluate(copied, &[], transcript, &contract("ru", 5, 20));
+        assert!(failed(&checks, "not_a_copy"), "{checks:?}");
+        assert!(!failed(&checks, "call_to_action"));
+        let english = evaluate(
+            "Just do your best every day.",
+            &[],
+            transcript,
+            &contract("ru", 5, 20),
+        );
+        assert!(failed(&english, "language") && failed(&english, "call_to_action"));
+    }
+
+    #[test]
+    fn fitting_keeps_whole_sentences() {
+        let long = "Первое предложение здесь. Второе длинное предложение про цель и мечту. \
+                    Третье предложение про упорство. Четвёртое про отдых. Подпишись и сохрани.";
+        let (fitted, actions) = fit(long, &contract("ru", 8, 12)).unwrap();
+        let n = count_words(&fitted);
+        assert!((8..=12).contains(&n), "{n}: {fitted}");
+        assert!(fitted.starts_with("Первое") && fitted.ends_with("Подпишись и сохрани."));
+        assert!(sentences(&fitted).iter().all(|s| long.contains(s.as_str())));
+        assert!(!actions.is_empty());
+
+        let short = "Ты можешь больше. Подпишись!";
+        let (fitted, _) = fit(short, &contract("ru", 30, 40)).unwrap();
+        assert!((30..=40).contains(&count_words(&fitted)), "{fitted}");
+        assert!(fitted.ends_with("Подпишись!"));
+
+        let (fitted, actions) =
+            fit("You can do more than you think.", &contract("en", 5, 40)).unwrap();
+        assert_eq!(has_call_to_action(&fitted, "en"), Some(true), "{fitted}");
+        assert_eq!(actions, vec!["appended a call to action"]);
+    }
+
+    #[test]
+    fn spoken_duration_follows_the_rate() {
+        let text = vec!["слово"; 110].join(" ");
+        assert_eq!(spoken_seconds(&text, 165.0), 40.0);
+    }
+}

@@ -1,0 +1,542 @@
+//! Step 4 against a stand-in OpenAI-compatible server: the revision loop, cut-off answers,
+//! quality failures, quota and assistant fallbacks, the client's failure classes, and hand edits.
+
+use std::time::Duration;
+
+use reelforge::{
+    domain::project::WordRange,
+    providers::{
+        openai_api::OpenAiApi,
+        rewrite::{openai::ChatRewriter, ChatMessage, RewriteCall, Rewriter},
+        ProviderError,
+    },
+    script::Contract,
+};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{header, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::helpers::{call_context, send_problem, spawn_app_with, TestApp};
+
+const WORDS: &[&str] = &[
+    "сегодня",
+    "ты",
+    "делаешь",
+    "шаг",
+    "к",
+    "мечте",
+    "и",
+    "каждый",
+    "день",
+    "становишься",
+    "сильнее",
+    "чем",
+    "вчера",
+    "потому",
+    "что",
+    "упорство",
+    "решает",
+    "всё",
+];
+
+/// A Russian script of exactly `n` words that ends with a call to action.
+fn ru_script(n: usize) -> String {
+    let closing = ["Подпишись", "прямо", "сейчас."];
+    let body: Vec<&str> = WORDS
+        .iter()
+        .cycle()
+        .take(n - closing.len())
+        .copied()
+        .collect();
+    let mut sentences: Vec<String> = body
+        .chunks(9)
+        .map(|chunk| {
+            let sentence = chunk.join(" ");
+            let mut chars = sentence.chars();
+            let first = chars.next().unwrap().to_uppercase().collect::<String>();
+            format!("{first}{}.", chars.as_str())
+        })
+        .collect();
+    sentences.push(closing.join(" "));
+    sentences.join(" ")
+}
+
+fn chat_answer(text: &str, finish_reason: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
+        "usage": {"prompt_tokens": 300, "completion_tokens": 200, "total_tokens": 500}
+    }))
+}
+
+async fn app_with_openai(server: &MockServer) -> TestApp {
+    let base_url = server.uri();
+    spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base_url;
+        s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
+        s.providers.openai.assistant_id = Some("asst_1".into());
+        s.jobs.max_attempts = 2;
+    })
+    .await
+}
+
+/// A project whose transcript is ready; answers `(project id, transcript id)`.
+async fn project_with_transcript(app: &TestApp, settings: Value) -> (String, String) {
+    let project = app
+        .create_project(json!({"name": "r", "language": "ru", "settings": settings}))
+        .await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let transcript_id = app.fake_transcript(&project_id).await;
+    (project_id, transcript_id)
+}
+
+/// Runs a rewrite and answers the finished script resource.
+async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
+    let (script, job) = app
+        .start_step(&format!("/v1/transcripts/{transcript_id}/scripts"), body)
+        .await;
+    app.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(20), |j| {
+        matches!(j["status"].as_str(), Some("succeeded" | "failed"))
+    })
+    .await;
+    app.get_json(&format!("/v1/scripts/{}", script["id"].as_str().unwrap()))
+        .await
+}
+
+async fn chat_bodies(server: &MockServer) -> Vec<Value> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/chat/completions")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_model_is_asked_to_revise_until_the_length_fits() {
+    let server = MockServer::start().await;
+    for n in [80, 150, 110] {
+        Mock::given(method("POST"))
+            .and(path("/chat/completions"))
+            .and(header("authorization", "Bearer sk-test"))
+            .respond_with(chat_answer(&ru_script(n), "stop"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    let app = app_with_openai(&server).await;
+    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    let output = &script["output"];
+    assert_eq!(output["text"], ru_script(110));
+    assert_eq!(output["word_count"], 110);
+    assert_eq!(output["estimated_seconds"], 40.0);
+    assert_eq!(output["writer"], "model");
+    assert_eq!(output["model"], "gpt-4o-mini-2024-07-18");
+    let counts: Vec<u64> = output["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["word_count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![80, 150, 110]);
+    assert_eq!(output["attempts"][0]["failed"], json!(["word_count"]));
+    assert!(
+        output["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true),
+        "{output:#}"
+    );
+    assert_eq!(
+        output["usage"],
+        json!({"prompt_tokens": 900, "completion_tokens": 600})
+    );
+
+    let bodies = chat_bodies(&server).await;
+    assert_eq!(bodies.len(), 3);
+    let system = bodies[0]["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.contains("Write in Russian") && system.contains("Between 100 and 120 words"),
+        "{system}"
+    );
+    assert_eq!(output["prompt"]["system"], system);
+    let revision = |i: usize| {
+        bodies[i]["messages"].as_array().unwrap().last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(
+        revision(1).contains("has 80 words; it must have between 100 and 120"),
+        "{}",
+        revision(1)
+    );
+    assert!(revision(2).contains("has 150 words"), "{}", revision(2));
+    assert_eq!(
+        bodies[2]["messages"].as_array().unwrap().len(),
+        6,
+        "system, user and two rounds of revision"
+    );
+    assert_ne!(
+        bodies[0]["seed"], bodies[1]["seed"],
+        "each attempt has its own seed"
+    );
+}
+
+#[tokio::test]
+async fn drafts_are_cleaned_fitted_or_failed_with_the_reason() {
+    let server = MockServer::start().await;
+    // Emoji, markdown and a preamble around a script that is 135 words long: cleaned, then
+    // fitted at sentence boundaries once the single revision also misses.
+    let noisy = format!("Вот ваш сценарий:\n**{}** 🚀🔥 #мотивация", ru_script(135));
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(chat_answer(&noisy, "stop"))
+        .mount(&server)
+        .await;
+    let app = app_with_openai(&server).await;
+    let (_, transcript_id) = project_with_transcript(
+        &app,
+        json!({"rewrite": {"revisions": 1, "allow_fallback": false}}),
+    )
+    .await;
+    let script = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    let output = &script["output"];
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    assert_eq!(output["writer"], "fitted");
+    let text = output["text"].as_str().unwrap();
+    assert!(
+        !text.contains('🚀')
+            && !text.contains("**")
+            && !text.contains('#')
+            && !text.starts_with("Вот"),
+        "{text}"
+    );
+    assert!(text.ends_with("Подпишись прямо сейчас."), "{text}");
+    let words = output["word_count"].as_u64().unwrap();
+    assert!((100..=120).contains(&words), "{words}");
+    assert!(
+        output["fitted"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("dropped the sentence"),
+        "{output:#}"
+    );
+    assert_eq!(output["attempts"].as_array().unwrap().len(), 2);
+
+    // An English answer to a Russian project cannot be fitted: the job fails with the reason.
+    server.reset().await;
+    let english = "You can do this. ".repeat(27) + "Follow for more.";
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(chat_answer(&english, "stop"))
+        .mount(&server)
+        .await;
+    let failed = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "script_quality");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("language"),
+        "{failed:#}"
+    );
+
+    // Cut-off answers are never accepted, and the revision says so.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(chat_answer(&ru_script(110), "length"))
+        .mount(&server)
+        .await;
+    let cut = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(cut["status"], "failed", "{cut:#}");
+    assert_eq!(cut["error"]["code"], "script_quality");
+    let bodies = chat_bodies(&server).await;
+    let last = bodies.last().unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(last.contains("cut off"), "{last}");
+}
+
+#[tokio::test]
+async fn an_english_script_from_a_russian_reel_by_option() {
+    let server = MockServer::start().await;
+    let english =
+        "Every day you choose who you become. ".repeat(14) + "Follow and save this video now.";
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(chat_answer(&english, "stop"))
+        .mount(&server)
+        .await;
+    let app = app_with_openai(&server).await;
+    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(
+        &app,
+        &transcript_id,
+        json!({"provider": "openai", "options": {"language": "en"}}),
+    )
+    .await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    assert_eq!(script["output"]["language"], "en");
+    let system = chat_bodies(&server).await[0]["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(system.contains("Write in English"), "{system}");
+}
+
+#[tokio::test]
+async fn when_every_model_path_fails_the_fallback_writes_offline() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(429).set_body_json(json!({
+            "error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}
+        })))
+        .mount(&server)
+        .await;
+    let app = app_with_openai(&server).await;
+    let (project_id, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    let output = &script["output"];
+    assert_eq!(output["writer"], "fallback");
+    assert_eq!(output["fallbacks"][0]["to"], "fallback");
+    assert!(
+        output["fallbacks"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("quota"),
+        "{output:#}"
+    );
+    assert!(
+        output["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true),
+        "{output:#}"
+    );
+    assert_eq!(
+        chat_bodies(&server).await.len(),
+        1,
+        "insufficient_quota is not retried"
+    );
+
+    // Without fallback the job fails with the provider's reason.
+    let response = app
+        .patch(
+            &format!("/v1/projects/{project_id}"),
+            &json!({"settings": {"rewrite": {"allow_fallback": false}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let failed = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "provider_out_of_credit");
+}
+
+#[tokio::test]
+async fn a_failing_assistant_falls_back_to_chat_and_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/threads/runs"))
+        .and(header("openai-beta", "assistants=v2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "run_1", "thread_id": "thread_1", "status": "queued"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/threads/thread_1/runs/run_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "run_1", "thread_id": "thread_1", "status": "failed",
+            "last_error": {"code": "server_error", "message": "Sorry, something went wrong."}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(chat_answer(&ru_script(110), "stop"))
+        .mount(&server)
+        .await;
+    let app = app_with_openai(&server).await;
+    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(
+        &app,
+        &transcript_id,
+        json!({"provider": "openai_assistant"}),
+    )
+    .await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    let output = &script["output"];
+    assert_eq!(output["fallbacks"][0]["from"], "openai_assistant");
+    assert_eq!(output["fallbacks"][0]["to"], "openai");
+    assert!(output["fallbacks"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("something went wrong"));
+    assert_eq!(output["attempts"][0]["provider"], "openai");
+    assert_eq!(output["writer"], "model");
+}
+
+#[tokio::test]
+async fn an_assistant_run_is_polled_and_its_message_read() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/threads/runs"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "run_1", "thread_id": "thread_1", "status": "queued"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/threads/thread_1/runs/run_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "run_1", "thread_id": "thread_1", "status": "completed", "model": "gpt-4o",
+            "usage": {"prompt_tokens": 10, "completion_tokens": 20}
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/threads/thread_1/messages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "object": "list",
+            "data": [{"id": "msg_1", "role": "assistant", "content": [{"type": "text", "text": {"value": ru_script(105), "annotations": []}}]}]
+        })))
+        .mount(&server)
+        .await;
+    let app = app_with_openai(&server).await;
+    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(
+        &app,
+        &transcript_id,
+        json!({"provider": "openai_assistant"}),
+    )
+    .await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    assert_eq!(script["output"]["model"], "gpt-4o");
+    assert_eq!(script["output"]["word_count"], 105);
+    assert_eq!(script["output"]["fallbacks"], json!([]));
+    let run: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(run["assistant_id"], "asst_1");
+    assert!(run["thread"]["messages"][0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Between 100 and 120 words"));
+}
+
+#[tokio::test]
+async fn chat_failure_classes() {
+    let contract = Contract {
+        language: "ru".into(),
+        words: WordRange { min: 100, max: 120 },
+        max_reuse: 0.2,
+    };
+    let messages = [ChatMessage::user("transcript")];
+    for (answer, expected) in [
+        (ResponseTemplate::new(429).insert_header("retry-after", "7").set_body_json(json!({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}})), "retry after 7s"),
+        (ResponseTemplate::new(429).insert_header("x-ratelimit-reset-requests", "6m0s").set_body_string("Too Many Requests"), "retry after 360s"),
+        (ResponseTemplate::new(503).set_body_string("<html>Service Unavailable</html>"), "retry"),
+        (ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}})), "provider_auth"),
+        (ResponseTemplate::new(404).set_body_json(json!({"error": "model 'llama9' not found, try pulling it first"})), "provider_not_found"),
+        (ResponseTemplate::new(200).set_body_string("{\"choices\": ["), "provider_bad_response"),
+        (ResponseTemplate::new(200).set_body_json(json!({"choices": []})), "provider_bad_response"),
+        (ResponseTemplate::new(200).set_body_json(json!({"choices": [{"message": {"content": null}, "finish_reason": "content_filter"}]})), "content_filtered"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST")).and(path("/chat/completions")).respond_with(answer).mount(&server).await;
+        let rewriter = ChatRewriter {
+            api: OpenAiApi::new(&server.uri(), Some(SecretString::from("sk-test")), Duration::from_secs(5)),
+            model: "gpt-4o-mini".into(),
+        };
+        let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &json!({}) };
+        let error = rewriter.complete(&call, &call_context()).await.unwrap_err();
+        let got = match &error {
+            ProviderError::Retryable { retry_after: Some(wait), .. } => format!("retry after {}s", wait.as_secs()),
+            ProviderError::Retryable { .. } => "retry".to_owned(),
+            ProviderError::Fatal { code, .. } => (*code).to_owned(),
+        };
+        assert_eq!(got, expected, "{error:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_script_edited_by_hand_is_cleaned_and_checked_again() {
+    let app = spawn_app_with(|_| {}).await;
+    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(&app, &transcript_id, json!({"provider": "fake"})).await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    let id = script["id"].as_str().unwrap();
+    let path = format!("/v1/scripts/{id}");
+
+    let edited: Value = app
+        .patch(&path, &json!({"text": "Короткий текст 🚀 без призыва."}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let output = &edited["output"];
+    assert_eq!(output["text"], "Короткий текст без призыва.");
+    assert_eq!(output["writer"], "edited");
+    assert_eq!(output["word_count"], 4);
+    let failed: Vec<&str> = output["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, vec!["word_count", "call_to_action"]);
+    assert_eq!(
+        output["prompt"], script["output"]["prompt"],
+        "the record of how it was written stays"
+    );
+    assert_eq!(
+        app.get_json(&path).await["output"]["text"],
+        "Короткий текст без призыва."
+    );
+
+    let (status, problem) = send_problem(app.patch(&path, &json!({"text": "🚀 🔥"}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    let (status, _) = send_problem(app.patch(&path, &json!({"text": "x".repeat(10_001)}))).await;
+    assert_eq!(status, 422);
+    let (status, problem) = send_problem(app.patch(&path, &json!({"words": 3}))).await;
+    assert_eq!(status, 422, "{problem}");
+    let (status, _) = send_problem(app.patch(
+        &format!("/v1/scripts/{}", uuid::Uuid::new_v4()),
+        &json!({"text": "Текст."}),
+    ))
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        app.get_json(&path).await["output"]["text"],
+        "Короткий текст без призыва.",
+        "a refused edit loses nothing"
+    );
+}

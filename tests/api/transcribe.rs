@@ -1,0 +1,374 @@
+//! Step 3 against stand-ins that answer as AssemblyAI and OpenAI document: the clients directly
+//! for every failure class, and the whole step through the API on a real uploaded clip.
+
+use std::{path::PathBuf, time::Duration};
+
+use reelforge::providers::{
+    openai_api::OpenAiApi,
+    transcribe::{
+        assemblyai::AssemblyAi, openai::OpenAiTranscriber, TranscribeRequest, Transcriber,
+    },
+    ProviderError,
+};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{body_partial_json, header, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::{
+    helpers::{call_context, spawn_app_with},
+    media::test_clip,
+};
+
+/// A WAV of `seconds` of tone, as preparing a reel extracts it.
+fn wav(seconds: u32) -> PathBuf {
+    let out = std::env::temp_dir().join(format!("reelforge-{}.wav", uuid::Uuid::new_v4().simple()));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=300:sample_rate=16000:duration={seconds}"
+        ))
+        .args(["-ac", "1"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed");
+    assert!(status.success());
+    out
+}
+
+fn request(audio: &std::path::Path, language: Option<&str>) -> TranscribeRequest {
+    TranscribeRequest {
+        audio: Some(audio.to_owned()),
+        language: language.map(str::to_owned),
+        options: json!({}),
+    }
+}
+
+fn assemblyai(server: &MockServer) -> AssemblyAi {
+    AssemblyAi::new(
+        &server.uri(),
+        SecretString::from("aai-key"),
+        Duration::from_secs(5),
+    )
+    .with_polling(
+        Duration::from_millis(10),
+        Duration::from_millis(20),
+        Duration::from_secs(5),
+    )
+}
+
+async fn mount_upload_and_create(server: &MockServer, create: Value) {
+    Mock::given(method("POST"))
+        .and(path("/v2/upload"))
+        .and(header("authorization", "aai-key"))
+        .and(header("content-type", "application/octet-stream"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"upload_url": "https://cdn.assemblyai.com/upload/abc"})),
+        )
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/transcript"))
+        .and(body_partial_json(create))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "t1", "status": "queued"})),
+        )
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn assemblyai_uploads_creates_polls_and_keeps_milliseconds() {
+    let server = MockServer::start().await;
+    mount_upload_and_create(
+        &server,
+        json!({"audio_url": "https://cdn.assemblyai.com/upload/abc", "language_detection": true}),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/transcript/t1"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "t1", "status": "processing"})),
+        )
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v2/transcript/t1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "t1", "status": "completed", "text": "Привет мир", "language_code": "ru",
+            "language_confidence": 0.97, "audio_duration": 2.5, "speech_model": "universal-2",
+            "words": [
+                {"text": "Привет", "start": 120, "end": 640, "confidence": 0.98, "speaker": null},
+                {"text": "мир", "start": 700, "end": 1010, "confidence": 0.91, "speaker": null},
+                {"text": "broken", "start": null, "end": 1200, "confidence": 0.5}
+            ],
+            "unknown_field": {"ignored": true}
+        })))
+        .mount(&server)
+        .await;
+    let audio = wav(1);
+    let output = assemblyai(&server)
+        .transcribe(&request(&audio, None), &call_context())
+        .await
+        .unwrap();
+    assert_eq!(output.text, "Привет мир");
+    assert_eq!(output.language, "ru");
+    assert_eq!(output.duration_ms, 2500);
+    assert_eq!(output.model, "universal-2");
+    assert_eq!(
+        output
+            .words
+            .iter()
+            .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
+            .collect::<Vec<_>>(),
+        vec![("Привет", 120, 640), ("мир", 700, 1010)],
+        "milliseconds kept as they are; a word without times is dropped"
+    );
+    let uploaded = &server.received_requests().await.unwrap()[0];
+    assert_eq!(
+        uploaded.body,
+        std::fs::read(&audio).unwrap(),
+        "the WAV is uploaded whole"
+    );
+}
+
+#[tokio::test]
+async fn assemblyai_reported_errors_are_fatal_with_its_reason() {
+    let server = MockServer::start().await;
+    mount_upload_and_create(&server, json!({"language_code": "en"})).await;
+    Mock::given(method("GET"))
+        .and(path("/v2/transcript/t1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "t1", "status": "error", "error": "Transcoding failed. File does not appear to contain audio."
+        })))
+        .mount(&server)
+        .await;
+    let error = assemblyai(&server)
+        .transcribe(&request(&wav(1), Some("en")), &call_context())
+        .await
+        .unwrap_err();
+    match error {
+        ProviderError::Fatal { code, message } => {
+            assert_eq!(code, "transcription_failed");
+            assert!(
+                message.contains("does not appear to contain audio"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn assemblyai_failure_classes() {
+    let audio = wav(1);
+    for (answer, retryable, code) in [
+        (
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"error": "Authentication error, API token missing/invalid"})),
+            false,
+            "provider_auth",
+        ),
+        (
+            ResponseTemplate::new(503).set_body_string("upstream down"),
+            true,
+            "",
+        ),
+        (
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "3")
+                .set_body_json(json!({"error": "slow down"})),
+            true,
+            "",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string("<html>not json</html>"),
+            false,
+            "provider_bad_response",
+        ),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v2/upload"))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+        let error = assemblyai(&server)
+            .transcribe(&request(&audio, None), &call_context())
+            .await
+            .unwrap_err();
+        match error {
+            ProviderError::Retryable { retry_after, .. } => {
+                assert!(retryable, "{code}");
+                if let Some(wait) = retry_after {
+                    assert_eq!(wait, Duration::from_secs(3));
+                }
+            }
+            ProviderError::Fatal { code: got, .. } => {
+                assert!(!retryable);
+                assert_eq!(got, code);
+            }
+        }
+    }
+}
+
+fn openai(server: &MockServer, chunk_seconds: u32) -> OpenAiTranscriber {
+    let root = std::env::temp_dir().join(format!(
+        "reelforge-chunks-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    OpenAiTranscriber {
+        api: OpenAiApi::new(
+            &server.uri(),
+            Some(SecretString::from("sk-test")),
+            Duration::from_secs(5),
+        ),
+        model: "whisper-1".into(),
+        max_upload_bytes: 25 * 1024 * 1024,
+        chunk_seconds,
+        scratch: std::sync::Arc::new(reelforge::media::MediaStore::new(root)),
+    }
+}
+
+fn verbose(text: &str, words: &[(&str, f64, f64)]) -> ResponseTemplate {
+    let words: Vec<Value> = words
+        .iter()
+        .map(|(w, s, e)| json!({"word": w, "start": s, "end": e}))
+        .collect();
+    ResponseTemplate::new(200).set_body_json(json!({
+        "task": "transcribe", "language": "russian", "duration": 1.0, "text": text, "words": words
+    }))
+}
+
+#[tokio::test]
+async fn openai_long_audio_is_chunked_and_offsets_restored() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/audio/transcriptions"))
+        .and(header("authorization", "Bearer sk-test"))
+        .respond_with(verbose(
+            "Раз два.",
+            &[("Раз", 0.1, 0.4), ("два.", 0.5, 0.9)],
+        ))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let output = openai(&server, 1)
+        .transcribe(&request(&wav(3), None), &call_context())
+        .await
+        .unwrap();
+    assert_eq!(output.text, "Раз два. Раз два. Раз два.");
+    assert_eq!(output.language, "ru", "the language name becomes a code");
+    assert_eq!(output.duration_ms, 3000);
+    let starts: Vec<u64> = output.words.iter().map(|w| w.start_ms).collect();
+    assert_eq!(starts, vec![100, 500, 1100, 1500, 2100, 2500]);
+    assert_eq!(output.words[5].end_ms, 2900);
+
+    let sent =
+        String::from_utf8_lossy(&server.received_requests().await.unwrap()[0].body).into_owned();
+    for field in [
+        "name=\"model\"",
+        "whisper-1",
+        "verbose_json",
+        "name=\"timestamp_granularities[]\"",
+        "name=\"file\"",
+    ] {
+        assert!(
+            sent.contains(field),
+            "{field} missing from the multipart body"
+        );
+    }
+}
+
+#[tokio::test]
+async fn openai_failure_classes() {
+    let audio = wav(1);
+    for (answer, expected) in [
+        (ResponseTemplate::new(429).insert_header("retry-after", "2").set_body_json(json!({"error": {"message": "Rate limit", "type": "requests", "code": "rate_limit_exceeded"}})), "retry"),
+        (ResponseTemplate::new(429).set_body_json(json!({"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}})), "provider_out_of_credit"),
+        (ResponseTemplate::new(500).set_body_string("Internal Server Error"), "retry"),
+        (ResponseTemplate::new(401).set_body_json(json!({"error": {"message": "Incorrect API key provided", "code": "invalid_api_key"}})), "provider_auth"),
+        (ResponseTemplate::new(200).set_body_json(json!({"words": "not a list"})), "provider_bad_response"),
+    ] {
+        let server = MockServer::start().await;
+        Mock::given(method("POST")).and(path("/audio/transcriptions")).respond_with(answer).mount(&server).await;
+        let error = openai(&server, 600)
+            .transcribe(&request(&audio, Some("ru")), &call_context())
+            .await
+            .unwrap_err();
+        let got = match &error {
+            ProviderError::Retryable { .. } => "retry",
+            ProviderError::Fatal { code, .. } => code,
+        };
+        assert_eq!(got, expected, "{error:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_transcript_of_an_uploaded_reel_through_the_api() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/transcriptions"))
+        .respond_with(verbose(
+            "Hello there",
+            &[("Hello", 0.0, 0.5), ("there", 0.6, 1.2)],
+        ))
+        .mount(&server)
+        .await;
+    let base_url = format!("{}/v1", server.uri());
+    let app = spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base_url;
+        s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
+    })
+    .await;
+    let project = app
+        .create_project(json!({"name": "t", "language": "en"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let reel_id = app.upload_clip(project_id, test_clip()).await;
+    let (transcript, job) = app
+        .start_step(
+            &format!("/v1/reels/{reel_id}/transcripts"),
+            json!({"provider": "openai", "options": {"language": "en"}}),
+        )
+        .await;
+    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let stored = app
+        .get_json(&format!(
+            "/v1/transcripts/{}",
+            transcript["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(stored["provider"], "openai");
+    assert_eq!(stored["output"]["text"], "Hello there");
+    assert_eq!(stored["output"]["language"], "en");
+    assert_eq!(
+        stored["output"]["words"][1],
+        json!({"text": "there", "start_ms": 600, "end_ms": 1200, "confidence": null})
+    );
+    assert!(
+        (1900..=2100).contains(&stored["output"]["duration_ms"].as_u64().unwrap()),
+        "{stored}"
+    );
+    let sent =
+        String::from_utf8_lossy(&server.received_requests().await.unwrap()[0].body).into_owned();
+    assert!(sent.contains("RIFF"), "the reel's WAV was sent");
+
+    // A reel whose provider is not configured is refused up front.
+    let response = app
+        .post(
+            &format!("/v1/reels/{reel_id}/transcripts"),
+            &json!({"provider": "assemblyai"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+}
