@@ -238,8 +238,8 @@ pub struct ProviderSettings {
     pub apify: CloudProviderSettings,
     pub assemblyai: CloudProviderSettings,
     pub openai: OpenAiSettings,
-    pub elevenlabs: CloudProviderSettings,
-    pub heygen: CloudProviderSettings,
+    pub elevenlabs: ElevenLabsSettings,
+    pub heygen: HeyGenSettings,
 }
 
 impl Default for ProviderSettings {
@@ -254,9 +254,22 @@ impl Default for ProviderSettings {
                 assistant_id: None,
                 max_upload_bytes: default_max_upload_bytes(),
                 chunk_seconds: default_chunk_seconds(),
+                speech_model: default_speech_model(),
+                speech_voice: default_speech_voice(),
             },
-            elevenlabs: CloudProviderSettings::new("https://api.elevenlabs.io"),
-            heygen: CloudProviderSettings::new("https://api.heygen.com"),
+            elevenlabs: ElevenLabsSettings {
+                api: CloudProviderSettings::new("https://api.elevenlabs.io"),
+                voice_id: default_elevenlabs_voice(),
+                model: default_elevenlabs_model(),
+            },
+            heygen: HeyGenSettings {
+                api: CloudProviderSettings::new("https://api.heygen.com"),
+                upload_base_url: default_heygen_upload_url(),
+                avatar_id: None,
+                avatar_style: default_avatar_style(),
+                background: default_heygen_background(),
+                poll_interval_ms: default_heygen_poll_ms(),
+            },
         }
     }
 }
@@ -279,6 +292,72 @@ pub struct OpenAiSettings {
     /// Length of each chunk when audio must be split.
     #[serde(default = "default_chunk_seconds")]
     pub chunk_seconds: u32,
+    #[serde(default = "default_speech_model")]
+    pub speech_model: String,
+    #[serde(default = "default_speech_voice")]
+    pub speech_voice: String,
+}
+
+fn default_speech_model() -> String {
+    "tts-1".into()
+}
+
+fn default_speech_voice() -> String {
+    "alloy".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ElevenLabsSettings {
+    #[serde(flatten)]
+    pub api: CloudProviderSettings,
+    #[serde(default = "default_elevenlabs_voice")]
+    pub voice_id: String,
+    #[serde(default = "default_elevenlabs_model")]
+    pub model: String,
+}
+
+fn default_elevenlabs_voice() -> String {
+    // "Rachel", a premade voice every account has.
+    "21m00Tcm4TlvDq8ikWAM".into()
+}
+
+fn default_elevenlabs_model() -> String {
+    "eleven_multilingual_v2".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HeyGenSettings {
+    #[serde(flatten)]
+    pub api: CloudProviderSettings,
+    #[serde(default = "default_heygen_upload_url")]
+    pub upload_base_url: String,
+    /// The avatar to render; requests may name another with `options.avatar_id`.
+    #[serde(default)]
+    pub avatar_id: Option<String>,
+    #[serde(default = "default_avatar_style")]
+    pub avatar_style: String,
+    /// Background colour behind the avatar.
+    #[serde(default = "default_heygen_background")]
+    pub background: String,
+    /// First status poll delay; doubles up to 30 s.
+    #[serde(default = "default_heygen_poll_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_heygen_poll_ms() -> u64 {
+    5000
+}
+
+fn default_heygen_upload_url() -> String {
+    "https://upload.heygen.com".into()
+}
+
+fn default_avatar_style() -> String {
+    "normal".into()
+}
+
+fn default_heygen_background() -> String {
+    "#101010".into()
 }
 
 fn default_chat_model() -> String {
@@ -326,8 +405,8 @@ impl Settings {
             ("apify", &vendors.apify.base_url),
             ("assemblyai", &vendors.assemblyai.base_url),
             ("openai", &vendors.openai.api.base_url),
-            ("elevenlabs", &vendors.elevenlabs.base_url),
-            ("heygen", &vendors.heygen.base_url),
+            ("elevenlabs", &vendors.elevenlabs.api.base_url),
+            ("heygen", &vendors.heygen.api.base_url),
         ] {
             builder =
                 builder.set_default(format!("providers.{name}.base_url"), base_url.as_str())?;

@@ -366,3 +366,34 @@ pub async fn counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, String, i64)
         .fetch_all(db)
         .await
 }
+
+/// The checkpoint a provider saved for this job, if any.
+pub async fn checkpoint(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar("SELECT checkpoint FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(Option::flatten)
+}
+
+/// Saves a checkpoint while `worker` still holds the job; answers whether it did.
+pub async fn save_checkpoint(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    worker: &str,
+    checkpoint: &serde_json::Value,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE jobs SET checkpoint = $3, updated_at = now()
+         WHERE id = $1 AND locked_by = $2 AND status = 'running'",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(checkpoint)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -11,7 +11,7 @@ use super::{queue, JobError};
 use crate::{
     db,
     domain::{job::Job, project::Project, resource::StepResource},
-    providers::{CallContext, ProgressSink},
+    providers::{CallContext, CheckpointStore, ProgressSink, ProviderError},
 };
 
 /// Progress writes closer together than this are dropped (the last one always lands).
@@ -43,6 +43,7 @@ impl JobContext {
         CallContext {
             attempt: u32::try_from(self.job.attempts).unwrap_or(1),
             progress: self,
+            checkpoints: self,
         }
     }
 
@@ -123,6 +124,26 @@ impl ProgressSink for JobContext {
         .await
         {
             tracing::warn!(job_id = %self.job.id, %error, "could not record progress");
+        }
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for JobContext {
+    async fn load(&self) -> Result<Option<serde_json::Value>, ProviderError> {
+        db::jobs::checkpoint(&self.pool, self.job.id)
+            .await
+            .map_err(|error| ProviderError::retryable(format!("reading the checkpoint: {error}")))
+    }
+
+    async fn save(&self, checkpoint: &serde_json::Value) -> Result<(), ProviderError> {
+        match db::jobs::save_checkpoint(&self.pool, self.job.id, &self.worker, checkpoint).await {
+            Ok(true) => Ok(()),
+            // Another worker took the job over; this attempt's result would be discarded anyway.
+            Ok(false) => Err(ProviderError::retryable("the job's lease was lost")),
+            Err(error) => Err(ProviderError::retryable(format!(
+                "saving the checkpoint: {error}"
+            ))),
         }
     }
 }

@@ -1,24 +1,227 @@
-use std::sync::Arc;
+//! Step 6: gather the voice, word timings, the reel's video and any named assets as local files,
+//! let the provider render into a scratch folder, then check the MP4 with ffprobe and store
+//! every file (video, thumbnail, subtitles) in the media store.
+
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
+use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::{context, JobContext, JobError, JobHandler};
-use crate::providers::{pick, render::RenderRequest, voice::VoiceOutput, Providers};
+use crate::{
+    db,
+    domain::{resource::StepResource, ResourceKind},
+    media::{MediaError, MediaStore},
+    providers::{
+        collect::PreparedReel,
+        pick, process,
+        render::{local, RenderOutput, RenderRequest, THUMBNAIL_FILE, VIDEO_FILE},
+        voice::VoiceOutput,
+        ProviderError, Providers,
+    },
+};
 
 pub struct RenderStep(pub Arc<Providers>);
 
+/// Options that name media store files the renderer may use.
+const ASSET_OPTIONS: [&str; 3] = ["music_key", "logo_key", "image_key"];
+
+fn storage(error: MediaError) -> JobError {
+    ProviderError::retryable(error.to_string()).into()
+}
+
+impl RenderStep {
+    async fn parent(
+        &self,
+        ctx: &JobContext,
+        resource: &StepResource,
+    ) -> Result<Option<StepResource>, JobError> {
+        match (resource.kind.parent(), resource.parent_id) {
+            (Some(kind), Some(id)) => Ok(db::resources::get(ctx.pool(), kind, id).await?),
+            _ => Ok(None),
+        }
+    }
+
+    /// The ids of audio → script → transcript → reel, and the reel's video if it has one.
+    async fn lineage(
+        &self,
+        ctx: &JobContext,
+        video: &StepResource,
+    ) -> Result<(Value, Option<PathBuf>), JobError> {
+        let mut ids = serde_json::Map::new();
+        let mut current = video.clone();
+        let mut reel_id = None;
+        while let Some(parent) = self.parent(ctx, &current).await? {
+            ids.insert(format!("{}_id", parent.kind), json!(parent.id));
+            if parent.kind == ResourceKind::Transcript {
+                reel_id = parent.parent_id;
+                ids.insert("reel_id".into(), json!(reel_id));
+            }
+            current = parent;
+        }
+        let mut reel_video = None;
+        if let Some(reel) = match reel_id {
+            Some(id) => db::reels::get(ctx.pool(), id).await?,
+            None => None,
+        } {
+            let key = reel
+                .media
+                .and_then(|m| serde_json::from_value::<PreparedReel>(m).ok())
+                .and_then(|p| p.video_key);
+            if let Some(key) = key {
+                reel_video = self.0.media.fetch(&key).await.ok();
+            }
+        }
+        Ok((Value::Object(ids), reel_video))
+    }
+
+    async fn assets(&self, options: &Value) -> Result<BTreeMap<String, PathBuf>, JobError> {
+        let mut assets = BTreeMap::new();
+        for name in ASSET_OPTIONS {
+            if let Some(key) = options.get(name).and_then(Value::as_str) {
+                let path = self.0.media.fetch(key).await.map_err(|error| match error {
+                    MediaError::Missing(_) | MediaError::InvalidKey(_) => {
+                        JobError::fatal("invalid_options", format!("`{name}`: {error}"))
+                    }
+                    other => storage(other),
+                })?;
+                assets.insert(name.to_owned(), path);
+            }
+        }
+        Ok(assets)
+    }
+
+    /// Checks the rendered files and moves them to the media store.
+    async fn store(
+        &self,
+        video: &StepResource,
+        dir: &std::path::Path,
+    ) -> Result<(String, process::MediaInfo, u64, BTreeMap<String, String>), JobError> {
+        let mp4 = dir.join(VIDEO_FILE);
+        let info = process::probe(&mp4).await?;
+        if info.audio_codec.is_none() || info.width.is_none() {
+            return Err(JobError::fatal(
+                "render_check_failed",
+                "the rendered file lacks a video or an audio track",
+            ));
+        }
+        let thumbnail = dir.join(THUMBNAIL_FILE);
+        if !tokio::fs::try_exists(&thumbnail).await.unwrap_or(false) {
+            local::thumbnail(&mp4, info.duration_ms, &thumbnail).await?;
+        }
+        let size_bytes = tokio::fs::metadata(&mp4)
+            .await
+            .map(|m| m.len())
+            .unwrap_or(0);
+        let prefix = video_prefix(video.project_id, video.id);
+        let mut files = BTreeMap::new();
+        let mut entries = tokio::fs::read_dir(dir)
+            .await
+            .map_err(|e| storage(e.into()))?;
+        while let Some(entry) = entries.next_entry().await.map_err(|e| storage(e.into()))? {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let key = format!("{prefix}/{name}");
+            self.0
+                .media
+                .put(&key, &entry.path())
+                .await
+                .map_err(storage)?;
+            if name != VIDEO_FILE {
+                files.insert(name, key);
+            }
+        }
+        Ok((format!("{prefix}/{VIDEO_FILE}"), info, size_bytes, files))
+    }
+}
+
 #[async_trait]
 impl JobHandler for RenderStep {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
         let video = ctx.resource().await?;
         let audio: VoiceOutput = ctx.parent_output(&video).await?;
-        let request = RenderRequest {
-            audio_duration_ms: audio.duration_ms,
-            options: context::options(&video),
+        let options = context::options(&video);
+        let (lineage, reel_video) = self.lineage(ctx, &video).await?;
+        let audio_file = match &audio.key {
+            Some(key) => Some(self.0.media.fetch(key).await.map_err(|error| match error {
+                MediaError::Missing(_) => JobError::fatal(
+                    "media_missing",
+                    "the voice file is gone; voice the script again",
+                ),
+                other => storage(other),
+            })?),
+            None => None,
         };
-        let output = pick(&self.0.render, &video.provider)?
+        let output_dir = self.0.media.scratch("render").await.map_err(storage)?;
+        tokio::fs::create_dir_all(&output_dir)
+            .await
+            .map_err(|e| storage(e.into()))?;
+        let request = RenderRequest {
+            audio: audio_file,
+            audio_format: audio.format.clone(),
+            audio_duration_ms: audio.duration_ms,
+            words: audio.words.clone(),
+            reel_video,
+            assets: self.assets(&options).await?,
+            output_dir: output_dir.clone(),
+            title: format!("reelforge {}", video.id),
+            options,
+        };
+        let rendered = pick(&self.0.render, &video.provider)?
             .render(&request, &ctx.call())
-            .await?;
+            .await;
+        let stored = match rendered {
+            Ok(rendered)
+                if tokio::fs::try_exists(output_dir.join(VIDEO_FILE))
+                    .await
+                    .unwrap_or(false) =>
+            {
+                self.store(&video, &output_dir)
+                    .await
+                    .map(|stored| (rendered, Some(stored)))
+            }
+            Ok(rendered) => Ok((rendered, None)),
+            Err(error) => Err(error.into()),
+        };
+        let _ = tokio::fs::remove_dir_all(&output_dir).await;
+        let (rendered, stored) = stored?;
+        let output = match stored {
+            Some((key, info, size_bytes, files)) => RenderOutput {
+                key: Some(key),
+                width: info.width.unwrap_or(0),
+                height: info.height.unwrap_or(0),
+                duration_ms: info.duration_ms,
+                video_codec: info.video_codec.unwrap_or_default(),
+                audio_codec: info.audio_codec.unwrap_or_default(),
+                size_bytes,
+                files,
+                provider_job_id: rendered.provider_job_id,
+                model: rendered.model,
+                lineage: Some(lineage),
+            },
+            // The fake renderer writes nothing and describes the video it would have made.
+            None => RenderOutput {
+                key: None,
+                width: local::WIDTH,
+                height: local::HEIGHT,
+                duration_ms: audio.duration_ms,
+                video_codec: "h264".into(),
+                audio_codec: "aac".into(),
+                size_bytes: 0,
+                files: BTreeMap::new(),
+                provider_job_id: rendered.provider_job_id,
+                model: rendered.model,
+                lineage: Some(lineage),
+            },
+        };
         context::to_output(&output)
     }
+}
+
+/// Where a video's files live in the media store.
+pub fn video_prefix(project_id: Uuid, video_id: Uuid) -> String {
+    format!(
+        "{}/videos/{video_id}",
+        MediaStore::project_prefix(project_id)
+    )
 }

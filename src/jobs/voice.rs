@@ -1,30 +1,237 @@
-use std::sync::Arc;
+//! Step 5: voice the script, measure the take, fit it to the target duration, and store it with
+//! word timings. Fitting first re-voices at an adjusted speed when the provider has a speed
+//! control, then time-stretches with ffmpeg `atempo` (pitch preserved) within 0.85-1.25, and
+//! never beyond: a take that still misses is stored with the miss recorded.
+
+use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
+use serde_json::Value;
+use uuid::Uuid;
 
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
-    providers::{pick, voice::VoiceRequest, Providers},
+    media::MediaStore,
+    providers::{
+        pick, process,
+        transcribe::WordTiming,
+        voice::{estimate_timings, DurationFit, SpokenAudio, Voice, VoiceOutput, VoiceRequest},
+        CallContext, ProviderError, Providers,
+    },
     script::ScriptOutput,
 };
 
 pub struct VoiceStep(pub Arc<Providers>);
 
+pub const TEMPO_BOUNDS: (f64, f64) = (0.85, 1.25);
+const DEFAULT_TOLERANCE_MS: u64 = 2000;
+
+fn storage(error: crate::media::MediaError) -> ProviderError {
+    ProviderError::retryable(error.to_string())
+}
+
+/// Time-stretches `input` by `tempo` (>1 is faster) into a WAV beside it.
+async fn stretch(input: &Path, tempo: f64) -> Result<std::path::PathBuf, ProviderError> {
+    let output = input.with_extension("fitted.wav");
+    let filter = format!("atempo={tempo:.4}");
+    process::run(
+        "ffmpeg",
+        [
+            "-v".as_ref(),
+            "error".as_ref(),
+            "-y".as_ref(),
+            "-i".as_ref(),
+            input.as_os_str(),
+            "-filter:a".as_ref(),
+            filter.as_ref(),
+            output.as_os_str(),
+        ],
+        process::TOOL_TIMEOUT,
+    )
+    .await?;
+    Ok(output)
+}
+
+struct Take {
+    audio: SpokenAudio,
+    path: std::path::PathBuf,
+    duration_ms: u64,
+}
+
+async fn speak(
+    voice: &dyn Voice,
+    request: &VoiceRequest,
+    ctx: &CallContext<'_>,
+) -> Result<Take, ProviderError> {
+    let audio = voice.synthesize(request, ctx).await?;
+    Take::measure(audio).await
+}
+
+impl Take {
+    async fn measure(audio: SpokenAudio) -> Result<Take, ProviderError> {
+        let path = audio
+            .path
+            .clone()
+            .ok_or_else(|| ProviderError::fatal("no_audio", "the provider wrote no audio"))?;
+        let duration_ms = process::duration_ms(&path).await?;
+        Ok(Take {
+            audio,
+            path,
+            duration_ms,
+        })
+    }
+}
+
+impl VoiceStep {
+    async fn fit(
+        &self,
+        voice: &dyn Voice,
+        mut request: VoiceRequest,
+        mut take: Take,
+        target_ms: u64,
+        tolerance_ms: u64,
+        ctx: &CallContext<'_>,
+    ) -> Result<(Take, DurationFit), ProviderError> {
+        let misses = |ms: u64| ms.abs_diff(target_ms) > tolerance_ms;
+        let mut fit = DurationFit {
+            target_ms,
+            tolerance_ms,
+            measured_ms: take.duration_ms,
+            speed: request.speed,
+            tempo: None,
+            within_target: !misses(take.duration_ms),
+            actions: Vec::new(),
+        };
+        if fit.within_target {
+            return Ok((take, fit));
+        }
+        if let Some((slowest, fastest)) = voice.speed_range() {
+            let speed = (request.speed * take.duration_ms as f64 / target_ms as f64)
+                .clamp(slowest, fastest);
+            if (speed - request.speed).abs() > 0.01 {
+                ctx.progress.report(50, "re-voicing at another speed").await;
+                request.speed = speed;
+                let _ = tokio::fs::remove_file(&take.path).await;
+                take = speak(voice, &request, ctx).await?;
+                fit.speed = speed;
+                fit.actions.push(format!(
+                    "re-voiced at speed {speed:.2}: {} ms",
+                    take.duration_ms
+                ));
+            }
+        }
+        if misses(take.duration_ms) {
+            let wanted = take.duration_ms as f64 / target_ms as f64;
+            let tempo = wanted.clamp(TEMPO_BOUNDS.0, TEMPO_BOUNDS.1);
+            ctx.progress.report(70, "time-stretching").await;
+            let stretched = stretch(&take.path, tempo).await?;
+            let _ = tokio::fs::remove_file(&take.path).await;
+            take.path = stretched;
+            take.audio.format = "wav".into();
+            take.duration_ms = process::duration_ms(&take.path).await?;
+            if let Some(words) = &mut take.audio.words {
+                for word in words {
+                    word.start_ms = (word.start_ms as f64 / tempo).round() as u64;
+                    word.end_ms = (word.end_ms as f64 / tempo).round() as u64;
+                }
+            }
+            fit.tempo = Some((tempo * 10_000.0).round() / 10_000.0);
+            fit.actions.push(if tempo == wanted {
+                format!("time-stretched by {tempo:.3}: {} ms", take.duration_ms)
+            } else {
+                format!(
+                    "needed a stretch of {wanted:.3}, beyond {}-{}; stretched by {tempo:.3} and missed: {} ms",
+                    TEMPO_BOUNDS.0, TEMPO_BOUNDS.1, take.duration_ms
+                )
+            });
+        }
+        fit.within_target = !misses(take.duration_ms);
+        Ok((take, fit))
+    }
+}
+
+fn timings(
+    words: Option<Vec<WordTiming>>,
+    text: &str,
+    duration_ms: u64,
+) -> (Vec<WordTiming>, String) {
+    match words.filter(|w| !w.is_empty()) {
+        Some(words) => (words, "provider".into()),
+        None => (estimate_timings(text, duration_ms), "estimated".into()),
+    }
+}
+
+pub fn audio_key(project_id: Uuid, audio_id: Uuid, format: &str) -> String {
+    format!(
+        "{}/audio/{audio_id}.{format}",
+        MediaStore::project_prefix(project_id)
+    )
+}
+
 #[async_trait]
 impl JobHandler for VoiceStep {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
         let audio = ctx.resource().await?;
         let project = ctx.project(&audio).await?;
         let script: ScriptOutput = ctx.parent_output(&audio).await?;
+        let options = context::options(&audio);
+        let target_ms = u64::from(project.settings.target_duration_seconds) * 1000;
+        let tolerance_ms = options
+            .get("tolerance_seconds")
+            .and_then(Value::as_f64)
+            .map_or(DEFAULT_TOLERANCE_MS, |s| (s.max(0.0) * 1000.0) as u64);
+        let voice = pick(&self.0.voice, &audio.provider)?;
         let request = VoiceRequest {
-            text: script.text,
-            language: script.language,
-            target_duration_seconds: project.settings.target_duration_seconds,
-            options: context::options(&audio),
+            text: script.text.clone(),
+            language: script.language.clone(),
+            speed: options.get("speed").and_then(Value::as_f64).unwrap_or(1.0),
+            output_stem: self.0.media.scratch("voice").await.map_err(storage)?,
+            options,
         };
-        let output = pick(&self.0.voice, &audio.provider)?
-            .synthesize(&request, &ctx.call())
+        let call = ctx.call();
+        let first = voice.synthesize(&request, &call).await?;
+        if first.path.is_none() {
+            // The fake provider writes no file; it is given the target length.
+            let (words, timing_method) = timings(None, &script.text, target_ms);
+            return context::to_output(&VoiceOutput {
+                key: None,
+                format: first.format,
+                duration_ms: target_ms,
+                sample_rate: 24_000,
+                voice: first.voice,
+                model: first.model,
+                characters: first.characters,
+                words,
+                timing_method,
+                fit: None,
+            });
+        }
+        let take = Take::measure(first).await?;
+        let (take, fit) = self
+            .fit(
+                voice.as_ref(),
+                request,
+                take,
+                target_ms,
+                tolerance_ms,
+                &call,
+            )
             .await?;
-        context::to_output(&output)
+        let info = process::probe(&take.path).await?;
+        let key = audio_key(audio.project_id, audio.id, &take.audio.format);
+        self.0.media.put(&key, &take.path).await.map_err(storage)?;
+        let (words, timing_method) = timings(take.audio.words, &script.text, take.duration_ms);
+        context::to_output(&VoiceOutput {
+            key: Some(key),
+            format: take.audio.format,
+            duration_ms: take.duration_ms,
+            sample_rate: info.sample_rate.unwrap_or(0),
+            voice: take.audio.voice,
+            model: take.audio.model,
+            characters: take.audio.characters,
+            words,
+            timing_method,
+            fit: Some(fit),
+        })
     }
 }

@@ -58,11 +58,34 @@ pub trait ProgressSink: Send + Sync {
     async fn report(&self, percent: u8, stage: &str);
 }
 
+/// Where a provider keeps what later attempts of the same job must know (a paid remote job's
+/// id), so a restarted job resumes instead of paying twice.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    async fn load(&self) -> Result<Option<serde_json::Value>, ProviderError>;
+    async fn save(&self, checkpoint: &serde_json::Value) -> Result<(), ProviderError>;
+}
+
+/// Remembers nothing, for calls outside a job.
+pub struct NoCheckpoints;
+
+#[async_trait]
+impl CheckpointStore for NoCheckpoints {
+    async fn load(&self) -> Result<Option<serde_json::Value>, ProviderError> {
+        Ok(None)
+    }
+
+    async fn save(&self, _checkpoint: &serde_json::Value) -> Result<(), ProviderError> {
+        Ok(())
+    }
+}
+
 /// What a provider may know about the call it serves.
 pub struct CallContext<'a> {
     /// 1 for the first attempt.
     pub attempt: u32,
     pub progress: &'a dyn ProgressSink,
+    pub checkpoints: &'a dyn CheckpointStore,
 }
 
 type Registry<T> = BTreeMap<&'static str, Arc<T>>;
@@ -141,6 +164,87 @@ fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
     registry
 }
 
+fn voices(settings: &Settings) -> Registry<dyn voice::Voice> {
+    let mut registry: Registry<dyn voice::Voice> = BTreeMap::from([
+        (fake::NAME, Arc::new(voice::fake::FakeVoice) as _),
+        (voice::local::NAME, Arc::new(voice::local::EspeakVoice) as _),
+    ]);
+    if let Some(api) = openai_api(settings) {
+        let openai = &settings.providers.openai;
+        registry.insert(
+            voice::openai::NAME,
+            Arc::new(voice::openai::OpenAiVoice {
+                api,
+                model: openai.speech_model.clone(),
+                voice: openai.speech_voice.clone(),
+            }),
+        );
+    }
+    let elevenlabs = &settings.providers.elevenlabs;
+    if let Some(key) = elevenlabs
+        .api
+        .api_key
+        .clone()
+        .filter(|_| elevenlabs.api.is_configured())
+    {
+        registry.insert(
+            voice::elevenlabs::NAME,
+            Arc::new(voice::elevenlabs::ElevenLabs::new(
+                &elevenlabs.api.base_url,
+                key,
+                Duration::from_secs(elevenlabs.api.timeout_seconds),
+                &elevenlabs.voice_id,
+                &elevenlabs.model,
+            )),
+        );
+    }
+    registry
+}
+
+fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
+    let mut registry: Registry<dyn render::Renderer> = BTreeMap::from([
+        (fake::NAME, Arc::new(render::fake::FakeRenderer) as _),
+        (
+            render::local::NAME,
+            Arc::new(render::local::FfmpegComposer {
+                preset: "veryfast".into(),
+            }) as _,
+        ),
+    ]);
+    let heygen = &settings.providers.heygen;
+    if let Some(key) = heygen
+        .api
+        .api_key
+        .clone()
+        .filter(|_| heygen.api.is_configured())
+    {
+        let poll_start = Duration::from_millis(heygen.poll_interval_ms.max(1));
+        registry.insert(
+            render::heygen::NAME,
+            Arc::new(render::heygen::HeyGenRenderer {
+                api: Box::new(render::heygen::HeyGenV2::new(
+                    &heygen.api.base_url,
+                    &heygen.upload_base_url,
+                    key,
+                    Duration::from_secs(heygen.api.timeout_seconds),
+                )),
+                avatar_id: heygen.avatar_id.clone(),
+                avatar_style: heygen.avatar_style.clone(),
+                background: heygen.background.clone(),
+                guard: fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
+                limits: fetch::Limits {
+                    max_bytes: 2 * 1024 * 1024 * 1024,
+                    timeout: Duration::from_secs(900),
+                },
+                poll_start,
+                poll_max: Duration::from_secs(30).max(poll_start),
+                deadline: Duration::from_secs(30 * 60),
+            }),
+        );
+    }
+    registry
+}
+
 /// Every provider this process can use, by step and name.
 pub struct Providers {
     pub collect: BTreeMap<&'static str, Arc<dyn collect::Collector>>,
@@ -201,14 +305,8 @@ impl Providers {
             ]),
             transcribe: transcribers(settings, &media),
             rewrite: rewriters(settings),
-            voice: BTreeMap::from([(
-                fake::NAME,
-                Arc::new(voice::fake::FakeVoice) as Arc<dyn voice::Voice>,
-            )]),
-            render: BTreeMap::from([(
-                fake::NAME,
-                Arc::new(render::fake::FakeRenderer) as Arc<dyn render::Renderer>,
-            )]),
+            voice: voices(settings),
+            render: renderers(settings),
             media,
         })
     }

@@ -54,34 +54,91 @@ fn install_hint(program: &str) -> &'static str {
 /// Time limit for ffprobe and short ffmpeg edits.
 pub const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// A media file's duration in milliseconds, from ffprobe.
-pub async fn duration_ms(path: &std::path::Path) -> Result<u64, ProviderError> {
+/// What ffprobe says of a media file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaInfo {
+    pub duration_ms: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub video_codec: Option<String>,
+    pub audio_codec: Option<String>,
+    pub sample_rate: Option<u32>,
+}
+
+#[derive(serde::Deserialize)]
+struct Probe {
+    #[serde(default)]
+    streams: Vec<ProbeStream>,
+    format: Option<ProbeFormat>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProbeStream {
+    codec_type: Option<String>,
+    codec_name: Option<String>,
+    width: Option<u32>,
+    height: Option<u32>,
+    sample_rate: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ProbeFormat {
+    duration: Option<String>,
+}
+
+/// Reads a media file's duration, dimensions and codecs with ffprobe.
+pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
     let output = run(
         "ffprobe",
         [
             "-v".as_ref(),
             "error".as_ref(),
-            "-show_entries".as_ref(),
-            "format=duration".as_ref(),
-            "-of".as_ref(),
-            "default=noprint_wrappers=1:nokey=1".as_ref(),
+            "-print_format".as_ref(),
+            "json".as_ref(),
+            "-show_format".as_ref(),
+            "-show_streams".as_ref(),
             path.as_os_str(),
         ],
         TOOL_TIMEOUT,
     )
     .await?;
-    let text = String::from_utf8_lossy(&output);
-    text.trim()
-        .parse::<f64>()
-        .ok()
+    let probe: Probe = serde_json::from_slice(&output)
+        .map_err(|error| ProviderError::fatal("tool_failed", format!("ffprobe output: {error}")))?;
+    let stream = |kind: &str| {
+        probe
+            .streams
+            .iter()
+            .find(|s| s.codec_type.as_deref() == Some(kind))
+    };
+    let (video, audio) = (stream("video"), stream("audio"));
+    let seconds = probe
+        .format
+        .and_then(|f| f.duration)
+        .and_then(|d| d.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(|seconds| (seconds * 1000.0).round() as u64)
-        .ok_or_else(|| {
-            ProviderError::fatal(
-                "not_audio",
-                format!("ffprobe gave no duration: `{}`", text.trim()),
-            )
-        })
+        .unwrap_or(0.0);
+    Ok(MediaInfo {
+        duration_ms: (seconds * 1000.0).round() as u64,
+        width: video.and_then(|v| v.width),
+        height: video.and_then(|v| v.height),
+        video_codec: video.and_then(|v| v.codec_name.clone()),
+        audio_codec: audio.and_then(|a| a.codec_name.clone()),
+        sample_rate: audio
+            .and_then(|a| a.sample_rate.as_deref())
+            .and_then(|r| r.parse().ok()),
+    })
+}
+
+/// A media file's duration in milliseconds, from ffprobe.
+pub async fn duration_ms(path: &std::path::Path) -> Result<u64, ProviderError> {
+    let info = probe(path).await?;
+    if info.duration_ms == 0 {
+        return Err(ProviderError::fatal(
+            "not_audio",
+            "ffprobe found no duration",
+        ));
+    }
+    Ok(info.duration_ms)
 }
 
 /// Writes `length_ms` of `input` from `start_ms` as a 16 kHz mono WAV.

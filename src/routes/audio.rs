@@ -5,3 +5,34 @@ super::step_routes! {
     list: ("/scripts/{id}/audio", "list_audio"),
     get: ("/audio/{id}", "get_audio"),
 }
+
+pub fn configure_content(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(content);
+}
+
+#[utoipa::path(
+    tag = "audio", operation_id = "get_audio_content",
+    params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),
+    responses(
+        (status = 200, description = "The voiceover (WAV or MP3, as `output.format` says)", content_type = "audio/wav"),
+        (status = 206, description = "The requested range", content_type = "audio/wav"),
+        (status = 404, description = "No such audio, or it has no file (fake voice)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not finished yet", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/audio/{id}/content")]
+pub async fn content(
+    state: Data,
+    id: web::Path<Uuid>,
+    request: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key =
+        crate::routes::output_file(&state, crate::domain::ResourceKind::Audio, *id, |output| {
+            output
+                .get("key")
+                .and_then(|k| k.as_str())
+                .map(str::to_owned)
+        })
+        .await?;
+    crate::routes::serve_file(&state, &key, &request).await
+}

@@ -42,7 +42,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(scripts::configure)
                 .configure(scripts::configure_edit)
                 .configure(audio::configure)
+                .configure(audio::configure_content)
                 .configure(videos::configure)
+                .configure(videos::configure_content)
                 .configure(jobs::configure)
                 .service(events::stream),
         );
@@ -93,6 +95,49 @@ pub async fn get_resource(
     db::resources::get(&state.pool, kind, id)
         .await?
         .ok_or(ApiError::NotFound(kind.as_str()))
+}
+
+/// Streams a media store file with Content-Type, ETag, Last-Modified and Range support,
+/// fetching it from the shared store first if this replica has no copy.
+pub async fn serve_file(
+    state: &AppState,
+    key: &str,
+    request: &actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let path = state.media.fetch(key).await.map_err(|error| match error {
+        crate::media::MediaError::Missing(_) => ApiError::NotFound("media file"),
+        other => ApiError::Internal(other.into()),
+    })?;
+    let file = actix_files::NamedFile::open_async(path)
+        .await
+        .map_err(|_| ApiError::NotFound("media file"))?;
+    Ok(file
+        .use_etag(true)
+        .use_last_modified(true)
+        .into_response(request))
+}
+
+/// The key of a file a succeeded step resource's output names, or why there is none.
+pub async fn output_file(
+    state: &AppState,
+    kind: ResourceKind,
+    id: Uuid,
+    pick: impl FnOnce(&serde_json::Value) -> Option<String>,
+) -> Result<String, ApiError> {
+    let resource = get_resource(state, kind, id).await?;
+    let output = resource
+        .output
+        .filter(|_| resource.status == crate::domain::Status::Succeeded)
+        .ok_or_else(|| {
+            ApiError::conflict(
+                "media_not_ready",
+                format!(
+                    "the {kind} is {}; its files exist once it has succeeded",
+                    resource.status
+                ),
+            )
+        })?;
+    pick(&output).ok_or(ApiError::NotFound("media file"))
 }
 
 /// The three routes every step resource has: start it under its parent (202), list it under its

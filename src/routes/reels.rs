@@ -1,6 +1,5 @@
 //! Reels of a project: ranked lists, details, and selection (which prepares the reel's media).
 
-use actix_files::NamedFile;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,7 +15,6 @@ use crate::{
     },
     error::{ApiError, Problem},
     jobs::queue,
-    media::MediaError,
     pagination::{decode_offset, encode_offset, Page, PageQuery},
     providers::collect::PreparedReel,
 };
@@ -168,17 +166,7 @@ async fn serve_media(
         ));
     };
     let key = pick(prepared).ok_or(ApiError::NotFound("media file"))?;
-    let path = state.media.fetch(&key).await.map_err(|error| match error {
-        MediaError::Missing(_) => ApiError::NotFound("media file"),
-        other => ApiError::Internal(other.into()),
-    })?;
-    let file = NamedFile::open_async(path)
-        .await
-        .map_err(|_| ApiError::NotFound("media file"))?;
-    Ok(file
-        .use_etag(true)
-        .use_last_modified(true)
-        .into_response(request))
+    super::serve_file(state, &key, request).await
 }
 
 #[utoipa::path(

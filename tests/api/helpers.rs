@@ -279,12 +279,34 @@ impl TestApp {
     }
 }
 
+/// A mono WAV of `seconds` of tone at `rate` Hz, made by ffmpeg.
+pub fn tone_wav_at(seconds: f64, rate: u32) -> std::path::PathBuf {
+    let out = std::env::temp_dir().join(format!("reelforge-{}.wav", Uuid::new_v4().simple()));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=300:sample_rate={rate}:duration={seconds}"
+        ))
+        .args(["-ac", "1"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed");
+    assert!(status.success());
+    out
+}
+
+/// A 16 kHz WAV of whole seconds, as preparing a reel extracts.
+pub fn tone_wav(seconds: u32) -> std::path::PathBuf {
+    tone_wav_at(f64::from(seconds), 16_000)
+}
+
 /// A provider call context for testing clients directly.
 pub fn call_context() -> reelforge::providers::CallContext<'static> {
     static NO_PROGRESS: NoProgress = NoProgress;
     reelforge::providers::CallContext {
         attempt: 1,
         progress: &NO_PROGRESS,
+        checkpoints: &reelforge::providers::NoCheckpoints,
     }
 }
 
@@ -319,6 +341,41 @@ impl TestApp {
         self.wait_for_status(reels["items"][0]["job_id"].as_str().unwrap(), "succeeded")
             .await;
         reels["items"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// A succeeded script (fake providers) whose text is then set to `text`; answers its id.
+    pub async fn script_with_text(&self, project_id: &str, text: &str) -> String {
+        let transcript_id = self.fake_transcript(project_id).await;
+        let (script, job) = self
+            .start_step(
+                &format!("/v1/transcripts/{transcript_id}/scripts"),
+                json!({"provider": "fake"}),
+            )
+            .await;
+        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+            .await;
+        let id = script["id"].as_str().unwrap().to_owned();
+        let response = self
+            .patch(&format!("/v1/scripts/{id}"), &json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        id
+    }
+
+    /// Runs a step to its end and answers the resource as stored.
+    pub async fn finished_step(&self, path: &str, body: Value, resource: &str) -> Value {
+        let (started, job) = self.start_step(path, body).await;
+        self.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(60), |j| {
+            matches!(j["status"].as_str(), Some("succeeded" | "failed"))
+        })
+        .await;
+        self.get_json(&format!(
+            "/v1/{resource}/{}",
+            started["id"].as_str().unwrap()
+        ))
+        .await
     }
 
     /// A succeeded transcript of a fake reel, for the later steps; answers its id.

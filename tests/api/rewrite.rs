@@ -95,15 +95,12 @@ async fn project_with_transcript(app: &TestApp, settings: Value) -> (String, Str
 
 /// Runs a rewrite and answers the finished script resource.
 async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
-    let (script, job) = app
-        .start_step(&format!("/v1/transcripts/{transcript_id}/scripts"), body)
-        .await;
-    app.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(20), |j| {
-        matches!(j["status"].as_str(), Some("succeeded" | "failed"))
-    })
-    .await;
-    app.get_json(&format!("/v1/scripts/{}", script["id"].as_str().unwrap()))
-        .await
+    app.finished_step(
+        &format!("/v1/transcripts/{transcript_id}/scripts"),
+        body,
+        "scripts",
+    )
+    .await
 }
 
 async fn chat_bodies(server: &MockServer) -> Vec<Value> {

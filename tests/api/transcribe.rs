@@ -1,7 +1,7 @@
 //! Step 3 against stand-ins that answer as AssemblyAI and OpenAI document: the clients directly
 //! for every failure class, and the whole step through the API on a real uploaded clip.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use reelforge::providers::{
     openai_api::OpenAiApi,
@@ -18,25 +18,9 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{call_context, spawn_app_with},
+    helpers::{call_context, spawn_app_with, tone_wav as wav},
     media::test_clip,
 };
-
-/// A WAV of `seconds` of tone, as preparing a reel extracts it.
-fn wav(seconds: u32) -> PathBuf {
-    let out = std::env::temp_dir().join(format!("reelforge-{}.wav", uuid::Uuid::new_v4().simple()));
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg(format!(
-            "sine=frequency=300:sample_rate=16000:duration={seconds}"
-        ))
-        .args(["-ac", "1"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg is installed");
-    assert!(status.success());
-    out
-}
 
 fn request(audio: &std::path::Path, language: Option<&str>) -> TranscribeRequest {
     TranscribeRequest {

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde::Deserialize;
 
 use super::{PrepareReel, PreparedReel, ReelSource};
 use crate::{
@@ -33,70 +32,30 @@ pub struct MediaInfo {
     pub has_audio: bool,
 }
 
-#[derive(Deserialize)]
-struct Probe {
-    #[serde(default)]
-    streams: Vec<ProbeStream>,
-    format: Option<ProbeFormat>,
-}
-
-#[derive(Deserialize)]
-struct ProbeStream {
-    codec_type: Option<String>,
-    codec_name: Option<String>,
-    width: Option<u32>,
-    height: Option<u32>,
-}
-
-#[derive(Deserialize)]
-struct ProbeFormat {
-    duration: Option<String>,
-}
-
 /// Reads a media file's facts; a file without a video stream is refused.
 pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
-    let output = process::run(
-        "ffprobe",
-        [
-            "-v".as_ref(),
-            "error".as_ref(),
-            "-print_format".as_ref(),
-            "json".as_ref(),
-            "-show_format".as_ref(),
-            "-show_streams".as_ref(),
-            path.as_os_str(),
-        ],
-        process::TOOL_TIMEOUT,
-    )
-    .await
-    .map_err(|error| match error {
-        process::ProcessError::Failed { stderr, .. } => ProviderError::fatal(
+    let info = process::probe(path).await.map_err(|error| match error {
+        ProviderError::Fatal {
+            code: "tool_failed",
+            message,
+        } => ProviderError::fatal(
             "not_a_video",
-            format!("ffprobe could not read the file: {stderr}"),
+            format!("ffprobe could not read the file: {message}"),
         ),
-        other => other.into(),
+        other => other,
     })?;
-    let probe: Probe = serde_json::from_slice(&output)
-        .map_err(|error| ProviderError::fatal("tool_failed", format!("ffprobe output: {error}")))?;
-    let video = probe
-        .streams
-        .iter()
-        .find(|s| s.codec_type.as_deref() == Some("video"))
-        .ok_or_else(|| ProviderError::fatal("not_a_video", "the file has no video stream"))?;
-    let seconds: f64 = probe
-        .format
-        .and_then(|f| f.duration)
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(0.0);
+    let (Some(width), Some(height)) = (info.width, info.height) else {
+        return Err(ProviderError::fatal(
+            "not_a_video",
+            "the file has no video stream",
+        ));
+    };
     Ok(MediaInfo {
-        duration_ms: (seconds * 1000.0).round() as u64,
-        width: video.width.unwrap_or(0),
-        height: video.height.unwrap_or(0),
-        video_codec: video.codec_name.clone().unwrap_or_default(),
-        has_audio: probe
-            .streams
-            .iter()
-            .any(|s| s.codec_type.as_deref() == Some("audio")),
+        duration_ms: info.duration_ms,
+        width,
+        height,
+        video_codec: info.video_codec.unwrap_or_default(),
+        has_audio: info.audio_codec.is_some(),
     })
 }
 

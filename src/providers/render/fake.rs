@@ -1,8 +1,9 @@
 use async_trait::async_trait;
 
-use super::{RenderOutput, RenderRequest, Renderer};
+use super::{RenderRequest, Rendered, Renderer};
 use crate::providers::{fake::FakeBehaviour, CallContext, ProviderError};
 
+/// Writes nothing; the render job reports a 1080x1920 video of the voice's length.
 pub struct FakeRenderer;
 
 #[async_trait]
@@ -11,16 +12,13 @@ impl Renderer for FakeRenderer {
         &self,
         request: &RenderRequest,
         ctx: &CallContext<'_>,
-    ) -> Result<RenderOutput, ProviderError> {
+    ) -> Result<Rendered, ProviderError> {
         FakeBehaviour::from_options(&request.options)?
             .perform(ctx)
             .await?;
-        Ok(RenderOutput {
-            width: 1080,
-            height: 1920,
-            duration_ms: request.audio_duration_ms,
-            video_codec: "h264".into(),
-            audio_codec: "aac".into(),
+        Ok(Rendered {
+            provider_job_id: None,
+            model: "fake".into(),
         })
     }
 }

@@ -1,25 +1,80 @@
-//! Step 6: the final vertical video.
+//! Step 6: the final vertical video. Providers write files into a scratch folder; the render job
+//! checks the video with ffprobe and stores every file in the media store.
 
 pub mod fake;
+pub mod heygen;
+pub mod local;
+pub mod subtitles;
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{CallContext, ProviderError};
+use super::{transcribe::WordTiming, CallContext, ProviderError};
+
+pub const VIDEO_FILE: &str = "video.mp4";
+pub const THUMBNAIL_FILE: &str = "thumbnail.jpg";
 
 #[derive(Debug, Clone)]
 pub struct RenderRequest {
+    /// The voiceover (a local copy); `None` when the voice step wrote no file (fake).
+    pub audio: Option<PathBuf>,
+    pub audio_format: String,
     pub audio_duration_ms: u64,
+    pub words: Vec<WordTiming>,
+    /// The source reel's video, for backgrounds.
+    pub reel_video: Option<PathBuf>,
+    /// Local copies of media store files the options name (`music_key`, `logo_key`,
+    /// `image_key`).
+    pub assets: std::collections::BTreeMap<String, PathBuf>,
+    /// An empty folder the provider writes `video.mp4` (and any extra files) into.
+    pub output_dir: PathBuf,
+    pub title: String,
     pub options: serde_json::Value,
 }
 
+impl RenderRequest {
+    pub fn audio(&self) -> Result<&std::path::Path, ProviderError> {
+        self.audio.as_deref().ok_or_else(|| {
+            ProviderError::fatal(
+                "no_audio_file",
+                "the audio has no file (the fake voice writes none); voice the script with `local`, `openai` or `elevenlabs`",
+            )
+        })
+    }
+}
+
+/// What a provider made, besides the files in `output_dir`.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// The provider's own id for the video, for support and resuming.
+    pub provider_job_id: Option<String>,
+    pub model: String,
+}
+
+/// A video resource's output.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RenderOutput {
+    #[serde(default)]
+    pub key: Option<String>,
     pub width: u32,
     pub height: u32,
     pub duration_ms: u64,
     pub video_codec: String,
     pub audio_codec: String,
+    #[serde(default)]
+    pub size_bytes: u64,
+    /// Media store keys of the extra files: `thumbnail.jpg`, `subtitles.srt`, `subtitles.vtt`...
+    #[serde(default)]
+    pub files: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub provider_job_id: Option<String>,
+    #[serde(default)]
+    pub model: String,
+    /// audio → script → transcript → reel ids.
+    #[serde(default)]
+    pub lineage: Option<serde_json::Value>,
 }
 
 #[async_trait]
@@ -28,5 +83,5 @@ pub trait Renderer: Send + Sync {
         &self,
         request: &RenderRequest,
         ctx: &CallContext<'_>,
-    ) -> Result<RenderOutput, ProviderError>;
+    ) -> Result<Rendered, ProviderError>;
 }

@@ -1,35 +1,155 @@
-//! Step 5: speak the script.
+//! Step 5: speak the script. Providers write an audio file; the voice job measures it, fits it
+//! to the target duration (re-voicing at another speed, else a bounded `atempo`), and fills in
+//! word timings when the provider gives none.
 
+pub mod elevenlabs;
 pub mod fake;
+pub mod local;
+pub mod openai;
+
+use std::path::PathBuf;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{CallContext, ProviderError};
+use super::{transcribe::WordTiming, CallContext, ProviderError};
 
 #[derive(Debug, Clone)]
 pub struct VoiceRequest {
     pub text: String,
     pub language: String,
-    pub target_duration_seconds: u32,
+    /// 1.0 is the voice's natural pace; only used by providers with a speed range.
+    pub speed: f64,
     pub options: serde_json::Value,
+    /// A scratch path without extension; the provider writes `{stem}.{format}`.
+    pub output_stem: PathBuf,
 }
 
+impl VoiceRequest {
+    pub fn output(&self, format: &str) -> PathBuf {
+        self.output_stem.with_extension(format)
+    }
+
+    pub fn option_str(&self, name: &str) -> Option<&str> {
+        self.options.get(name).and_then(|v| v.as_str())
+    }
+}
+
+/// What a provider produced.
+#[derive(Debug, Clone)]
+pub struct SpokenAudio {
+    /// `None` only for the fake provider, which writes no file.
+    pub path: Option<PathBuf>,
+    pub format: String,
+    pub voice: String,
+    pub model: String,
+    /// Characters billed.
+    pub characters: u64,
+    /// Word timings, when the provider reports them.
+    pub words: Option<Vec<WordTiming>>,
+}
+
+/// How the audio was brought to the target duration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DurationFit {
+    pub target_ms: u64,
+    pub tolerance_ms: u64,
+    /// The first take's duration.
+    pub measured_ms: u64,
+    pub speed: f64,
+    /// The `atempo` factor applied, if any (>1 speeds up).
+    pub tempo: Option<f64>,
+    pub within_target: bool,
+    pub actions: Vec<String>,
+}
+
+/// An audio resource's output.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VoiceOutput {
+    /// Media store key of the file (none for the fake provider).
+    #[serde(default)]
+    pub key: Option<String>,
     pub format: String,
     pub duration_ms: u64,
     pub sample_rate: u32,
     pub voice: String,
+    #[serde(default)]
+    pub model: String,
     /// Characters billed.
     pub characters: u64,
+    #[serde(default)]
+    pub words: Vec<WordTiming>,
+    /// `provider`, or `estimated` (spread by syllables over the speech).
+    #[serde(default)]
+    pub timing_method: String,
+    #[serde(default)]
+    pub fit: Option<DurationFit>,
 }
 
 #[async_trait]
 pub trait Voice: Send + Sync {
+    /// The speeds the provider can speak at, if it can change speed at all.
+    fn speed_range(&self) -> Option<(f64, f64)>;
+
     async fn synthesize(
         &self,
         request: &VoiceRequest,
         ctx: &CallContext<'_>,
-    ) -> Result<VoiceOutput, ProviderError>;
+    ) -> Result<SpokenAudio, ProviderError>;
+}
+
+/// Word timings spread over `duration_ms` by each word's syllables (vowels), at least one per
+/// word, for providers that report none.
+pub fn estimate_timings(text: &str, duration_ms: u64) -> Vec<WordTiming> {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .collect();
+    let weight = |word: &str| {
+        let vowels = word
+            .chars()
+            .filter(|c| "aeiouyаеёиоуыэюяAEIOUYАЕЁИОУЫЭЮЯ".contains(*c))
+            .count();
+        vowels.max(1) as u64
+    };
+    let total: u64 = words.iter().map(|w| weight(w)).sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let mut elapsed = 0;
+    words
+        .iter()
+        .map(|word| {
+            let start = duration_ms * elapsed / total;
+            elapsed += weight(word);
+            WordTiming {
+                text: (*word).to_owned(),
+                start_ms: start,
+                end_ms: duration_ms * elapsed / total,
+                confidence: None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn estimated_timings_follow_syllables_and_cover_the_audio() {
+        let words = estimate_timings("Привет — мир, дорогой!", 1200);
+        let spans: Vec<(&str, u64, u64)> = words
+            .iter()
+            .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                ("Привет", 0, 400),
+                ("мир,", 400, 600),
+                ("дорогой!", 600, 1200)
+            ]
+        );
+    }
 }

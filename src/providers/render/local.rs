@@ -1,0 +1,302 @@
+//! The local composer: ffmpeg makes a 1080x1920 H.264/AAC MP4 as long as the voice, over the
+//! reel's own video (muted, cropped to fill, looped or trimmed), a still image with a slow zoom,
+//! or a solid colour; with burned-in karaoke subtitles, optional ducked music and logo. The
+//! result is checked with ffprobe before it is accepted.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::{
+    subtitles::{self, SubtitleStyle},
+    RenderRequest, Rendered, Renderer, THUMBNAIL_FILE, VIDEO_FILE,
+};
+use crate::providers::{process, CallContext, ProviderError};
+
+pub const NAME: &str = "local";
+pub const WIDTH: u32 = 1080;
+pub const HEIGHT: u32 = 1920;
+/// The rendered video may differ from the voice by this much.
+const DURATION_TOLERANCE_MS: u64 = 200;
+/// Rendering is slower than probing: allow ten minutes.
+const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+pub struct FfmpegComposer {
+    /// ffmpeg's `-preset`: `veryfast` keeps a 40 s render faster than real time on 2 cores.
+    pub preset: String,
+}
+
+/// Where the picture comes from.
+enum Background<'a> {
+    Reel(&'a Path),
+    Image(&'a Path),
+    Colour(String),
+}
+
+fn option_str<'a>(options: &'a Value, name: &str) -> Option<&'a str> {
+    options.get(name).and_then(Value::as_str)
+}
+
+fn style(options: &Value) -> SubtitleStyle {
+    let mut style = SubtitleStyle::default();
+    let Some(subtitles) = options.get("subtitles") else {
+        return style;
+    };
+    if let Some(size) = subtitles.get("font_size").and_then(Value::as_u64) {
+        style.font_size = size.clamp(20, 200) as u32;
+    }
+    for (field, target) in [
+        ("colour", &mut style.colour),
+        ("highlight_colour", &mut style.highlight),
+        ("position", &mut style.position),
+        ("font", &mut style.font),
+    ] {
+        if let Some(value) = option_str(subtitles, field) {
+            *target = value.to_owned();
+        }
+    }
+    style
+}
+
+/// `#RRGGBB` for ffmpeg's colour source; anything else is a dark grey.
+fn ffmpeg_colour(value: Option<&str>) -> String {
+    match value {
+        Some(hex)
+            if hex.len() == 7
+                && hex.starts_with('#')
+                && hex[1..].chars().all(|c| c.is_ascii_hexdigit()) =>
+        {
+            format!("0x{}", &hex[1..])
+        }
+        _ => "0x101820".into(),
+    }
+}
+
+/// Filter-graph paths: libass wants `:` and `\` escaped.
+fn filter_path(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace(':', "\\:")
+        .replace('\'', "\\'")
+}
+
+impl FfmpegComposer {
+    fn background<'a>(&self, request: &'a RenderRequest) -> Result<Background<'a>, ProviderError> {
+        let kind = option_str(&request.options, "background");
+        let colour = || Background::Colour(ffmpeg_colour(option_str(&request.options, "colour")));
+        Ok(match kind {
+            Some("colour" | "color") => colour(),
+            Some("image") => {
+                Background::Image(request.assets.get("image_key").ok_or_else(|| {
+                    ProviderError::fatal(
+                        "invalid_options",
+                        "`background: image` needs `image_key`, a media store key",
+                    )
+                })?)
+            }
+            Some("reel") => Background::Reel(request.reel_video.as_deref().ok_or_else(|| {
+                ProviderError::fatal(
+                    "no_reel_video",
+                    "the reel has no stored video to use as background",
+                )
+            })?),
+            None => request
+                .reel_video
+                .as_deref()
+                .map_or_else(colour, Background::Reel),
+            Some(other) => {
+                return Err(ProviderError::fatal(
+                    "invalid_options",
+                    format!("`background` must be `reel`, `image` or `colour`, not `{other}`"),
+                ))
+            }
+        })
+    }
+
+    /// The ffmpeg arguments for the whole composition.
+    fn arguments(
+        &self,
+        request: &RenderRequest,
+        voice: &Path,
+        ass: &Path,
+        output: &Path,
+    ) -> Result<Vec<String>, ProviderError> {
+        let seconds = format!("{:.3}", request.audio_duration_ms as f64 / 1000.0);
+        let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
+        let fill = format!(
+            "scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=increase,crop={WIDTH}:{HEIGHT},setsar=1"
+        );
+        let picture = match self.background(request)? {
+            Background::Reel(path) => {
+                args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+                args.push(path.display().to_string());
+                format!("[0:v]{fill},fps=30")
+            }
+            Background::Image(path) => {
+                args.extend(["-loop", "1", "-framerate", "30", "-i"].map(String::from));
+                args.push(path.display().to_string());
+                // A slow push-in: 1.0 to about 1.15 over the video.
+                let frames = (request.audio_duration_ms * 30 / 1000).max(1);
+                format!(
+                    "[0:v]scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={WIDTH}x{HEIGHT}:fps=30,setsar=1",
+                    WIDTH * 2, HEIGHT * 2, WIDTH * 2, HEIGHT * 2
+                )
+            }
+            Background::Colour(colour) => {
+                args.extend(["-f", "lavfi", "-i"].map(String::from));
+                args.push(format!("color=c={colour}:s={WIDTH}x{HEIGHT}:r=30"));
+                "[0:v]null".to_owned()
+            }
+        };
+        args.extend(["-i".to_owned(), voice.display().to_string()]);
+        let mut graph = vec![format!("{picture},ass='{}'[v0]", filter_path(ass))];
+        let mut video = "[v0]".to_owned();
+        let mut next_input = 2;
+        if let Some(logo) = request.assets.get("logo_key") {
+            args.extend(["-i".to_owned(), logo.display().to_string()]);
+            graph.push(format!("[{next_input}:v]scale=200:-1[logo]"));
+            graph.push(format!("{video}[logo]overlay=W-w-64:220[v1]"));
+            video = "[v1]".into();
+            next_input += 1;
+        }
+        let audio = if let Some(music) = request.assets.get("music_key") {
+            args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+            args.push(music.display().to_string());
+            // The music dips under the voice (sidechain), then both are mixed without
+            // renormalising the voice's level.
+            graph.push("[1:a]asplit=2[voice][key]".into());
+            graph.push(format!("[{next_input}:a]volume=0.35[music]"));
+            graph.push("[music][key]sidechaincompress=threshold=0.02:ratio=12:attack=20:release=400[ducked]".into());
+            graph.push("[voice][ducked]amix=inputs=2:duration=first:normalize=0[a]".into());
+            "[a]".to_owned()
+        } else {
+            "1:a".to_owned()
+        };
+        args.extend(["-filter_complex".to_owned(), graph.join(";")]);
+        args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
+        args.extend(
+            [
+                "-t",
+                &seconds,
+                "-c:v",
+                "libx264",
+                "-preset",
+                &self.preset,
+                "-crf",
+                "23",
+                "-pix_fmt",
+                "yuv420p",
+                "-r",
+                "30",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "128k",
+                "-ar",
+                "44100",
+                "-movflags",
+                "+faststart",
+            ]
+            .map(String::from),
+        );
+        args.push(output.display().to_string());
+        Ok(args)
+    }
+}
+
+async fn write(path: PathBuf, text: String) -> Result<(), ProviderError> {
+    tokio::fs::write(&path, text)
+        .await
+        .map_err(|error| ProviderError::retryable(format!("writing {}: {error}", path.display())))
+}
+
+/// One frame a second in (or mid-video for shorter ones) as a JPEG.
+pub async fn thumbnail(video: &Path, duration_ms: u64, output: &Path) -> Result<(), ProviderError> {
+    let at = format!("{:.3}", (duration_ms as f64 / 2000.0).min(1.0));
+    process::run(
+        "ffmpeg",
+        [
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            &at,
+            "-i",
+            &video.display().to_string(),
+            "-frames:v",
+            "1",
+            "-q:v",
+            "3",
+            &output.display().to_string(),
+        ],
+        process::TOOL_TIMEOUT,
+    )
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Renderer for FfmpegComposer {
+    async fn render(
+        &self,
+        request: &RenderRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<Rendered, ProviderError> {
+        let voice = request.audio()?;
+        let cues = subtitles::cues(&request.words);
+        let dir = &request.output_dir;
+        let ass = dir.join("subtitles.ass");
+        write(ass.clone(), subtitles::ass(&cues, &style(&request.options))).await?;
+        write(dir.join("subtitles.srt"), subtitles::srt(&cues)).await?;
+        write(dir.join("subtitles.vtt"), subtitles::vtt(&cues)).await?;
+        let output = dir.join(VIDEO_FILE);
+        ctx.progress.report(20, "encoding").await;
+        process::run(
+            "ffmpeg",
+            self.arguments(request, voice, &ass, &output)?,
+            RENDER_TIMEOUT,
+        )
+        .await?;
+
+        ctx.progress.report(90, "checking").await;
+        let info = process::probe(&output).await?;
+        let problems: Vec<String> = [
+            ((info.width, info.height) != (Some(WIDTH), Some(HEIGHT))).then(|| {
+                format!(
+                    "size {:?}x{:?}, not {WIDTH}x{HEIGHT}",
+                    info.width, info.height
+                )
+            }),
+            (info.duration_ms.abs_diff(request.audio_duration_ms) > DURATION_TOLERANCE_MS).then(
+                || {
+                    format!(
+                        "{} ms long, the voice is {} ms",
+                        info.duration_ms, request.audio_duration_ms
+                    )
+                },
+            ),
+            info.audio_codec
+                .is_none()
+                .then(|| "no audio track".to_owned()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !problems.is_empty() {
+            return Err(ProviderError::fatal(
+                "render_check_failed",
+                format!(
+                    "the rendered video failed its checks: {}",
+                    problems.join("; ")
+                ),
+            ));
+        }
+        thumbnail(&output, info.duration_ms, &dir.join(THUMBNAIL_FILE)).await?;
+        Ok(Rendered {
+            provider_job_id: None,
+            model: format!("ffmpeg/libx264 {}", self.preset),
+        })
+    }
+}

@@ -1,0 +1,92 @@
+//! Any OpenAI-compatible `/audio/speech` server: model, voice, format and speed.
+
+use async_trait::async_trait;
+use futures::StreamExt;
+use serde_json::json;
+use tokio::io::AsyncWriteExt;
+
+use super::{SpokenAudio, Voice, VoiceRequest};
+use crate::providers::{
+    http,
+    openai_api::{OpenAiApi, PROVIDER},
+    CallContext, ProviderError,
+};
+
+pub const NAME: &str = "openai";
+
+pub struct OpenAiVoice {
+    pub api: OpenAiApi,
+    pub model: String,
+    pub voice: String,
+}
+
+/// Streams a successful audio answer to `path`.
+pub async fn save_body(
+    provider: &'static str,
+    response: reqwest::Response,
+    path: &std::path::Path,
+) -> Result<(), ProviderError> {
+    let storage =
+        |error: std::io::Error| ProviderError::retryable(format!("writing the audio: {error}"));
+    let mut file = tokio::fs::File::create(path).await.map_err(storage)?;
+    let mut body = response.bytes_stream();
+    let mut written = 0usize;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|error| http::transport_error(provider, error))?;
+        written += chunk.len();
+        file.write_all(&chunk).await.map_err(storage)?;
+    }
+    file.flush().await.map_err(storage)?;
+    if written == 0 {
+        return Err(http::bad_response(provider, "an empty audio body"));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Voice for OpenAiVoice {
+    fn speed_range(&self) -> Option<(f64, f64)> {
+        Some((0.25, 4.0))
+    }
+
+    async fn synthesize(
+        &self,
+        request: &VoiceRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<SpokenAudio, ProviderError> {
+        let model = request
+            .option_str("model")
+            .unwrap_or(&self.model)
+            .to_owned();
+        let voice = request
+            .option_str("voice")
+            .unwrap_or(&self.voice)
+            .to_owned();
+        let format = request.option_str("format").unwrap_or("wav").to_owned();
+        ctx.progress.report(20, "speaking").await;
+        let response = self
+            .api
+            .send(
+                self.api
+                    .request(reqwest::Method::POST, "/audio/speech")
+                    .json(&json!({
+                        "model": model,
+                        "input": request.text,
+                        "voice": voice,
+                        "response_format": format,
+                        "speed": request.speed,
+                    })),
+            )
+            .await?;
+        let output = request.output(&format);
+        save_body(PROVIDER, response, &output).await?;
+        Ok(SpokenAudio {
+            path: Some(output),
+            format,
+            voice,
+            model,
+            characters: request.text.chars().count() as u64,
+            words: None,
+        })
+    }
+}

@@ -1,0 +1,399 @@
+//! Step 6: the local ffmpeg composer on tiny real media (checked with ffprobe and by looking at
+//! the subtitle pixels), and HeyGen against a stand-in, including a restart mid-polling that must
+//! not generate twice.
+
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{body_partial_json, header, method, path, query_param},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::{
+    helpers::{spawn_app_with, TestApp},
+    media::test_clip,
+};
+
+/// A reel from a real clip, a three-word script and its local voice (5 s); answers the audio.
+async fn voiced_reel(app: &TestApp) -> Value {
+    let project = app
+        .create_project(
+            json!({"name": "r", "language": "ru", "settings": {"target_duration_seconds": 5}}),
+        )
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let reel_id = app.upload_clip(project_id, test_clip()).await;
+    let transcript = app
+        .finished_step(
+            &format!("/v1/reels/{reel_id}/transcripts"),
+            json!({"provider": "fake"}),
+            "transcripts",
+        )
+        .await;
+    let script = app
+        .finished_step(
+            &format!(
+                "/v1/transcripts/{}/scripts",
+                transcript["id"].as_str().unwrap()
+            ),
+            json!({"provider": "fake"}),
+            "scripts",
+        )
+        .await;
+    let script_id = script["id"].as_str().unwrap();
+    let response = app
+        .patch(
+            &format!("/v1/scripts/{script_id}"),
+            &json!({"text": "Вставай. Действуй. Побеждай!"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let audio = app
+        .finished_step(
+            &format!("/v1/scripts/{script_id}/audio"),
+            json!({"provider": "local"}),
+            "audio",
+        )
+        .await;
+    assert_eq!(audio["status"], "succeeded", "{audio:#}");
+    audio
+}
+
+/// One frame of a video as RGB pixels, via ffmpeg.
+fn frame_rgb(video: &[u8], at_ms: u64) -> Vec<u8> {
+    let file = std::env::temp_dir().join(format!(
+        "reelforge-frame-{}.mp4",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, video).unwrap();
+    let output = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-ss",
+            &format!("{:.3}", at_ms as f64 / 1000.0),
+            "-i",
+        ])
+        .arg(&file)
+        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output()
+        .unwrap();
+    std::fs::remove_file(file).unwrap();
+    assert!(output.status.success());
+    assert_eq!(output.stdout.len(), 1080 * 1920 * 3);
+    output.stdout
+}
+
+/// Pixels in rows `rows` that are far from the background colour.
+fn drawn_pixels(rgb: &[u8], rows: std::ops::Range<usize>, background: [u8; 3]) -> usize {
+    rows.flat_map(|y| (0..1080).map(move |x| (y * 1080 + x) * 3))
+        .filter(|&i| (0..3).any(|c| rgb[i + c].abs_diff(background[c]) > 60))
+        .count()
+}
+
+fn probe(video: &[u8]) -> Value {
+    let file = std::env::temp_dir().join(format!(
+        "reelforge-probe-{}.mp4",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, video).unwrap();
+    let output = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-print_format",
+            "json",
+            "-show_format",
+            "-show_streams",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_file(file).unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+async fn download(app: &TestApp, path: &str) -> Vec<u8> {
+    let response = app.get(path).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles() {
+    let app = spawn_app_with(|_| {}).await;
+    let audio = voiced_reel(&app).await;
+    let audio_id = audio["id"].as_str().unwrap();
+    let voice_ms = audio["output"]["duration_ms"].as_u64().unwrap();
+
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"background": "colour", "colour": "#102030"}}),
+            "videos",
+        )
+        .await;
+    assert_eq!(video["status"], "succeeded", "{video:#}");
+    let output = &video["output"];
+    assert_eq!(
+        (output["width"].as_u64(), output["height"].as_u64()),
+        (Some(1080), Some(1920))
+    );
+    assert_eq!(
+        (
+            output["video_codec"].as_str(),
+            output["audio_codec"].as_str()
+        ),
+        (Some("h264"), Some("aac"))
+    );
+    assert!(
+        output["duration_ms"].as_u64().unwrap().abs_diff(voice_ms) <= 200,
+        "{output:#}"
+    );
+    assert_eq!(output["lineage"]["audio_id"], audio["id"]);
+    assert!(output["lineage"]["reel_id"].is_string(), "{output:#}");
+
+    let id = video["id"].as_str().unwrap();
+    let mp4 = download(&app, &format!("/v1/videos/{id}/content")).await;
+    assert_eq!(mp4.len() as u64, output["size_bytes"].as_u64().unwrap());
+    let probed = probe(&mp4);
+    let streams = probed["streams"].as_array().unwrap();
+    let picture = streams.iter().find(|s| s["codec_type"] == "video").unwrap();
+    assert_eq!(picture["pix_fmt"], "yuv420p");
+    assert!(streams.iter().any(|s| s["codec_type"] == "audio"));
+    // `+faststart`: the index comes before the media data.
+    let moov = mp4.windows(4).position(|w| w == b"moov").unwrap();
+    let mdat = mp4.windows(4).position(|w| w == b"mdat").unwrap();
+    assert!(moov < mdat, "moov at {moov}, mdat at {mdat}");
+
+    // The first word is lit during its time: text pixels in the subtitle band, none above it.
+    let first = &audio["output"]["words"][0];
+    let at = (first["start_ms"].as_u64().unwrap() + first["end_ms"].as_u64().unwrap()) / 2;
+    let rgb = frame_rgb(&mp4, at);
+    let background = [0x10, 0x20, 0x30];
+    let in_band = drawn_pixels(&rgb, 1150..1420, background);
+    let elsewhere = drawn_pixels(&rgb, 200..900, background);
+    assert!(in_band > 2000, "subtitle pixels drawn: {in_band}");
+    assert_eq!(elsewhere, 0, "nothing drawn outside the subtitle band");
+    let highlighted = (1150..1420usize)
+        .flat_map(|y| (0..1080).map(move |x| (y * 1080 + x) * 3))
+        .filter(|&i| rgb[i] > 200 && rgb[i + 1] > 170 && rgb[i + 2] < 90)
+        .count();
+    assert!(
+        highlighted > 300,
+        "the spoken word is drawn in the highlight yellow: {highlighted}"
+    );
+
+    let srt =
+        String::from_utf8(download(&app, &format!("/v1/videos/{id}/files/subtitles.srt")).await)
+            .unwrap();
+    assert!(
+        srt.starts_with("1\n00:00:00,000 --> ") && srt.contains("Вставай."),
+        "{srt}"
+    );
+    let vtt =
+        String::from_utf8(download(&app, &format!("/v1/videos/{id}/files/subtitles.vtt")).await)
+            .unwrap();
+    assert!(
+        vtt.starts_with("WEBVTT") && vtt.contains("Побеждай!"),
+        "{vtt}"
+    );
+    let thumbnail = download(&app, &format!("/v1/videos/{id}/files/thumbnail.jpg")).await;
+    assert_eq!(&thumbnail[..2], &[0xFF, 0xD8], "a JPEG");
+    let missing = app
+        .get(&format!("/v1/videos/{id}/files/nope.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    // Over the reel's own video (180x320, looped to the voice's length).
+    let over_reel = app
+        .finished_step(
+            &format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local"}),
+            "videos",
+        )
+        .await;
+    assert_eq!(over_reel["status"], "succeeded", "{over_reel:#}");
+    assert!(
+        over_reel["output"]["duration_ms"]
+            .as_u64()
+            .unwrap()
+            .abs_diff(voice_ms)
+            <= 200
+    );
+    assert!(
+        over_reel["output"]["duration_ms"].as_u64().unwrap() > 2000,
+        "longer than the 2 s clip: looped"
+    );
+
+    let bad = app
+        .finished_step(
+            &format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"background": "image"}}),
+            "videos",
+        )
+        .await;
+    assert_eq!(
+        (bad["status"].as_str(), bad["error"]["code"].as_str()),
+        (Some("failed"), Some("invalid_options"))
+    );
+}
+
+async fn heygen_app(server: &MockServer) -> TestApp {
+    let uri = server.uri();
+    spawn_app_with(move |s| {
+        s.providers.heygen.api.base_url = uri.clone();
+        s.providers.heygen.upload_base_url = uri;
+        s.providers.heygen.api.api_key = Some(SecretString::from("hg-key"));
+        s.providers.heygen.avatar_id = Some("Daisy-inskirt-20220818".into());
+        s.providers.heygen.poll_interval_ms = 10;
+        s.media.fetch_allow_hosts = vec!["127.0.0.1".into()];
+    })
+    .await
+}
+
+async fn mount_upload_and_generate(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v1/asset"))
+        .and(header("x-api-key", "hg-key"))
+        .and(header("content-type", "audio/wav"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {"id": "asset1", "url": "https://resource.heygen.ai/asset1.wav", "file_type": "audio"}})))
+        .expect(1)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/video/generate"))
+        .and(body_partial_json(json!({
+            "video_inputs": [{"character": {"type": "avatar", "avatar_id": "Daisy-inskirt-20220818"}, "voice": {"type": "audio", "audio_asset_id": "asset1"}}],
+            "dimension": {"width": 1080, "height": 1920}
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"error": null, "data": {"video_id": "v1"}})))
+        .expect(1)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test]
+async fn heygen_resumes_polling_after_a_restart_and_never_generates_twice() {
+    let server = MockServer::start().await;
+    mount_upload_and_generate(&server).await;
+    // The first attempt dies on a 500 while polling; the retried job must resume with v1.
+    Mock::given(method("GET"))
+        .and(path("/v1/video_status.get"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("gateway hiccup"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/video_status.get"))
+        .and(query_param("video_id", "v1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"code": 100, "data": {"status": "processing"}})),
+        )
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/video_status.get"))
+        .and(query_param("video_id", "v1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {
+            "status": "completed", "video_url": format!("{}/files/v1.mp4", server.uri()),
+            "thumbnail_url": format!("{}/files/v1.jpg", server.uri()), "duration": 2.0, "error": null
+        }})))
+        .mount(&server)
+        .await;
+    let clip = test_clip();
+    Mock::given(method("GET"))
+        .and(path("/files/v1.mp4"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "video/mp4")
+                .set_body_bytes(clip.clone()),
+        )
+        .mount(&server)
+        .await;
+    let app = heygen_app(&server).await;
+    let audio = voiced_reel(&app).await;
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
+            json!({"provider": "heygen"}),
+            "videos",
+        )
+        .await;
+    assert_eq!(video["status"], "succeeded", "{video:#}");
+    assert_eq!(video["output"]["provider_job_id"], "v1");
+    let job = app
+        .get_json(&format!("/v1/jobs/{}", video["job_id"].as_str().unwrap()))
+        .await;
+    assert_eq!(job["attempts"], 2, "the first attempt failed mid-polling");
+    let mp4 = download(
+        &app,
+        &format!("/v1/videos/{}/content", video["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(mp4, clip);
+    // `expect(1)` on upload and generate is verified when the server drops.
+}
+
+#[tokio::test]
+async fn a_failed_heygen_video_fails_the_job_with_its_reason() {
+    let server = MockServer::start().await;
+    mount_upload_and_generate(&server).await;
+    Mock::given(method("GET"))
+        .and(path("/v1/video_status.get"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {
+            "status": "failed", "error": {"code": "AVATAR_NOT_FOUND", "message": "avatar look not found"}
+        }})))
+        .mount(&server)
+        .await;
+    let app = heygen_app(&server).await;
+    let audio = voiced_reel(&app).await;
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
+            json!({"provider": "heygen"}),
+            "videos",
+        )
+        .await;
+    assert_eq!(video["status"], "failed");
+    assert_eq!(video["error"]["code"], "heygen_failed");
+    assert!(
+        video["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("avatar look not found"),
+        "{video:#}"
+    );
+}
+
+#[tokio::test]
+async fn heygen_refusals_are_final() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/asset"))
+        .respond_with(
+            ResponseTemplate::new(401)
+                .set_body_json(json!({"code": 401, "message": "Unauthorized"})),
+        )
+        .mount(&server)
+        .await;
+    let app = heygen_app(&server).await;
+    let audio = voiced_reel(&app).await;
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
+            json!({"provider": "heygen"}),
+            "videos",
+        )
+        .await;
+    assert_eq!(
+        (video["status"].as_str(), video["error"]["code"].as_str()),
+        (Some("failed"), Some("provider_auth"))
+    );
+}
