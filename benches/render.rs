@@ -1,0 +1,100 @@
+//! The local composer against a bare ffmpeg encode of the same length and settings, in one run:
+//! 40 s of 1080x1920 from a looped 720x1280 reel, a voice track and karaoke subtitles for 110
+//! words. Prints a Markdown table (bench/render writes it into BENCHMARKS.md).
+
+use std::{path::Path, process::Command, time::Instant};
+
+use async_trait::async_trait;
+use reelforge::{
+    domain::project::WordRange,
+    providers::{
+        render::{local::FfmpegComposer, RenderRequest, Renderer},
+        voice::estimate_timings,
+        CallContext, NoCheckpoints, ProgressSink,
+    },
+    script::{fallback, Contract},
+};
+
+const SECONDS: u64 = 40;
+const RUNS: usize = 3;
+
+struct Quiet;
+
+#[async_trait]
+impl ProgressSink for Quiet {
+    async fn report(&self, _percent: u8, _stage: &str) {}
+}
+
+fn ffmpeg(args: &[&str]) {
+    let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status().expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg {args:?}");
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    samples[samples.len() / 2]
+}
+
+fn bare_encode(reel: &Path, voice: &Path, out: &Path) {
+    let seconds = SECONDS.to_string();
+    ffmpeg(&[
+        "-stream_loop", "-1", "-i", reel.to_str().unwrap(), "-i", voice.to_str().unwrap(),
+        "-filter_complex", "[0:v]scale=1080:1920:force_original_aspect_ratio=increase,crop=1080:1920,setsar=1,fps=30[v]",
+        "-map", "[v]", "-map", "1:a", "-t", &seconds, "-c:v", "libx264", "-preset", "veryfast", "-crf", "23",
+        "-pix_fmt", "yuv420p", "-r", "30", "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-movflags", "+faststart",
+        out.to_str().unwrap(),
+    ]);
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = std::env::temp_dir().join(format!("reelforge-render-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let reel = dir.join("reel.mp4");
+    let voice = dir.join("voice.wav");
+    ffmpeg(&[
+        "-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=44100",
+        "-t", "12", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+        reel.to_str().unwrap(),
+    ]);
+    ffmpeg(&["-f", "lavfi", "-i", &format!("sine=frequency=180:sample_rate=24000:duration={SECONDS}"), "-ac", "1", voice.to_str().unwrap()]);
+    let contract = Contract { language: "ru".into(), words: WordRange { min: 100, max: 120 }, max_reuse: 0.2 };
+    let script = fallback::write(&contract, 7).unwrap();
+    let words = estimate_timings(&script, SECONDS * 1000);
+
+    let composer = FfmpegComposer { preset: "veryfast".into() };
+    let ctx = CallContext { attempt: 1, progress: &Quiet, checkpoints: &NoCheckpoints };
+    let (mut composed, mut bare) = (Vec::new(), Vec::new());
+    for run in 0..RUNS {
+        let output_dir = dir.join(format!("out-{run}"));
+        std::fs::create_dir_all(&output_dir).unwrap();
+        let request = RenderRequest {
+            audio: Some(voice.clone()),
+            audio_format: "wav".into(),
+            audio_duration_ms: SECONDS * 1000,
+            words: words.clone(),
+            reel_video: Some(reel.clone()),
+            assets: Default::default(),
+            output_dir,
+            title: "bench".into(),
+            options: serde_json::json!({}),
+        };
+        // Alternate the two so machine noise hits both alike.
+        let started = Instant::now();
+        composer.render(&request, &ctx).await.expect("the composer renders");
+        composed.push(started.elapsed().as_secs_f64());
+        let started = Instant::now();
+        bare_encode(&reel, &voice, &dir.join(format!("bare-{run}.mp4")));
+        bare.push(started.elapsed().as_secs_f64());
+    }
+    let (composed, bare) = (median(composed), median(bare));
+    println!("| measure | result | baseline | ratio |");
+    println!("|---|---|---|---|");
+    println!(
+        "| local render, {SECONDS} s 1080x1920 (reel background, voice, {} subtitle words, checks, thumbnail), median of {RUNS} | {composed:.2} s ({:.2}x real time) | bare ffmpeg encode, same inputs and settings: {bare:.2} s | {:.2}x |",
+        words.len(),
+        composed / SECONDS as f64,
+        composed / bare
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
