@@ -1,12 +1,9 @@
-# Sourced by the bench/* scripts: reelforge_bench NAME runs `cargo bench --bench NAME` and writes
-# the Markdown table it prints into BENCHMARKS.md between `<!-- NAME:start/end -->` markers.
+# Sourced by the bench/* scripts. reelforge_table NAME TABLE writes a Markdown table into
+# BENCHMARKS.md between `<!-- NAME:start/end -->` markers; reelforge_bench NAME runs
+# `cargo bench --bench NAME` and writes the table it prints.
 
-reelforge_bench() {
-  local name=$1
-  local table
-  table=$(cargo bench --locked --bench "$name" 2>/dev/null | grep '^|')
-  echo "$table"
-  python3 - "$name" "$table" <<'PY'
+reelforge_table() {
+  python3 - "$1" "$2" <<'PY'
 import re, sys, datetime, os
 name, table = sys.argv[1], sys.argv[2]
 path = "BENCHMARKS.md"
@@ -17,4 +14,11 @@ pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.S)
 text = pattern.sub(lambda _: block, text) if pattern.search(text) else text + "\n" + block + "\n"
 open(path, "w").write(text)
 PY
+}
+
+reelforge_bench() {
+  local table
+  table=$(cargo bench --locked --bench "$1" 2>/dev/null | grep '^|')
+  echo "$table"
+  reelforge_table "$1" "$table"
 }

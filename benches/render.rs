@@ -26,7 +26,11 @@ impl ProgressSink for Quiet {
 }
 
 fn ffmpeg(args: &[&str]) {
-    let status = Command::new("ffmpeg").args(["-v", "error", "-y"]).args(args).status().expect("ffmpeg runs");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg runs");
     assert!(status.success(), "ffmpeg {args:?}");
 }
 
@@ -53,17 +57,52 @@ async fn main() {
     let reel = dir.join("reel.mp4");
     let voice = dir.join("voice.wav");
     ffmpeg(&[
-        "-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=44100",
-        "-t", "12", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=720x1280:rate=30",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=220:sample_rate=44100",
+        "-t",
+        "12",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
         reel.to_str().unwrap(),
     ]);
-    ffmpeg(&["-f", "lavfi", "-i", &format!("sine=frequency=180:sample_rate=24000:duration={SECONDS}"), "-ac", "1", voice.to_str().unwrap()]);
-    let contract = Contract { language: "ru".into(), words: WordRange { min: 100, max: 120 }, max_reuse: 0.2 };
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=frequency=180:sample_rate=24000:duration={SECONDS}"),
+        "-ac",
+        "1",
+        voice.to_str().unwrap(),
+    ]);
+    let contract = Contract {
+        language: "ru".into(),
+        words: WordRange { min: 100, max: 120 },
+        max_reuse: 0.2,
+    };
     let script = fallback::write(&contract, 7).unwrap();
     let words = estimate_timings(&script, SECONDS * 1000);
 
-    let composer = FfmpegComposer { preset: "veryfast".into() };
-    let ctx = CallContext { attempt: 1, progress: &Quiet, checkpoints: &NoCheckpoints };
+    let composer = FfmpegComposer {
+        preset: "veryfast".into(),
+    };
+    let ctx = CallContext {
+        attempt: 1,
+        progress: &Quiet,
+        checkpoints: &NoCheckpoints,
+    };
     let (mut composed, mut bare) = (Vec::new(), Vec::new());
     for run in 0..RUNS {
         let output_dir = dir.join(format!("out-{run}"));
@@ -81,7 +120,10 @@ async fn main() {
         };
         // Alternate the two so machine noise hits both alike.
         let started = Instant::now();
-        composer.render(&request, &ctx).await.expect("the composer renders");
+        composer
+            .render(&request, &ctx)
+            .await
+            .expect("the composer renders");
         composed.push(started.elapsed().as_secs_f64());
         let started = Instant::now();
         bare_encode(&reel, &voice, &dir.join(format!("bare-{run}.mp4")));

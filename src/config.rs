@@ -18,6 +18,53 @@ pub struct Settings {
     pub defaults: ProjectDefaults,
     pub providers: ProviderSettings,
     pub scripts: ScriptSettings,
+    pub engines: EngineSettings,
+}
+
+/// The local engine server (engines/server.py, or any OpenAI-compatible server) behind the
+/// `local` transcription, rewrite and voice providers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct EngineSettings {
+    pub enabled: bool,
+    /// Start and supervise the engine with `command` (off when it runs elsewhere, e.g. Ollama).
+    pub manage: bool,
+    /// The program that starts the engine; `--host` and `--port` are appended.
+    pub command: Vec<String>,
+    pub host: String,
+    pub port: u16,
+    /// The OpenAI-compatible base URL; by default the managed engine's.
+    pub base_url: Option<String>,
+    pub transcription_model: String,
+    pub chat_model: String,
+    /// A local model answers slowly (about 10 tokens/s on 2 cores).
+    pub timeout_seconds: u64,
+    pub startup_timeout_seconds: u64,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            manage: true,
+            command: vec!["engines/run".into()],
+            host: "127.0.0.1".into(),
+            port: 8765,
+            base_url: None,
+            transcription_model: "whisper-base".into(),
+            chat_model: "qwen2.5-coder-1.5b-instruct-q4_k_m".into(),
+            timeout_seconds: 600,
+            startup_timeout_seconds: 60,
+        }
+    }
+}
+
+impl EngineSettings {
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}:{}/v1", self.host, self.port))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -424,6 +471,7 @@ impl Settings {
                     .list_separator(",")
                     .with_list_parse_key("media.fetch_allow_hosts")
                     .with_list_parse_key("media.import_folders")
+                    .with_list_parse_key("engines.command")
                     .try_parsing(true),
             )
             .build()?

@@ -4,7 +4,9 @@
 pub mod auth;
 pub mod config;
 pub mod db;
+pub mod doctor;
 pub mod domain;
+pub mod engines;
 pub mod error;
 pub mod events;
 pub mod jobs;

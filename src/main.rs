@@ -42,6 +42,9 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// List every provider, whether it can be used here, and why not; exits 1 when the offline
+    /// pipeline (local engines, ffmpeg) is not complete.
+    Doctor,
 }
 
 #[derive(Subcommand)]
@@ -95,6 +98,13 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { command } => {
             let pool = startup::prepare_database(&settings).await?;
             token(&pool, command).await?;
+        }
+        Command::Doctor => {
+            let (report, offline_ready) = reelforge::doctor::report(&settings).await;
+            print!("{report}");
+            if !offline_ready {
+                std::process::exit(1);
+            }
         }
     }
     Ok(())

@@ -61,6 +61,12 @@ impl Application {
             Providers::from_settings(&settings).context("the media store is misconfigured")?,
         );
 
+        if settings.engines.enabled && settings.engines.manage && roles.workers {
+            tokio::spawn(crate::engines::supervise(
+                settings.engines.clone(),
+                shutdown.clone(),
+            ));
+        }
         let workers = roles.workers.then(|| {
             WorkerPool::new(
                 pool.clone(),

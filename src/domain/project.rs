@@ -219,9 +219,25 @@ pub struct ProjectDefaults {
     pub settings: ProjectSettings,
 }
 
+/// A step provider chosen when the project is created: the best one this deployment has (a
+/// configured cloud provider, else the local engine, else `fake`).
+pub const AUTO_PROVIDER: &str = "auto";
+
+impl StepProviders {
+    /// Replaces every `auto` with `choose(step)`.
+    pub fn resolve_auto(&mut self, choose: impl Fn(ResourceKind) -> &'static str) {
+        for step in Self::CHOSEN {
+            let current = self.for_step_mut(step);
+            if current == AUTO_PROVIDER {
+                *current = choose(step).to_owned();
+            }
+        }
+    }
+}
+
 impl Default for ProjectDefaults {
     fn default() -> Self {
-        let fake = || "fake".to_owned();
+        let auto = || AUTO_PROVIDER.to_owned();
         Self {
             language: "ru".into(),
             settings: ProjectSettings {
@@ -229,11 +245,11 @@ impl Default for ProjectDefaults {
                 target_duration_seconds: 40,
                 style_preset: StylePreset::Motivating,
                 providers: StepProviders {
-                    collect: fake(),
-                    transcribe: fake(),
-                    rewrite: fake(),
-                    voice: fake(),
-                    render: fake(),
+                    collect: auto(),
+                    transcribe: auto(),
+                    rewrite: auto(),
+                    voice: auto(),
+                    render: auto(),
                 },
                 trend_weights: TrendWeights::default(),
                 rewrite: RewriteSettings::default(),

@@ -7,7 +7,7 @@ use crate::{
     db,
     media::MediaError,
     providers::{
-        collect::PreparedReel, pick, transcribe::TranscribeRequest, ProviderError, Providers,
+        collect::PreparedReel, pick, transcribe::TranscribeRequest, ProviderError, Providers, LOCAL,
     },
 };
 
@@ -52,13 +52,17 @@ impl JobHandler for TranscribeStep {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
         let transcript = ctx.resource().await?;
         let options = context::options(&transcript);
+        // The reel's spoken language when the user knows it; otherwise detected, except by the
+        // local Whisper, whose detection misfires on short or synthetic speech: it assumes the
+        // project's language.
+        let language = match options.get("language").and_then(|v| v.as_str()) {
+            Some(language) => Some(language.to_owned()),
+            None if transcript.provider == LOCAL => Some(ctx.project(&transcript).await?.language),
+            None => None,
+        };
         let request = TranscribeRequest {
             audio: self.audio(ctx, transcript.parent_id).await?,
-            // The reel's spoken language, when the user knows it; otherwise detected.
-            language: options
-                .get("language")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
+            language,
             options,
         };
         let output = pick(&self.0.transcribe, &transcript.provider)?

@@ -14,9 +14,9 @@ use crate::{
     media::MediaStore,
     providers::{
         pick, process,
-        transcribe::WordTiming,
+        transcribe::{TranscribeRequest, WordTiming},
         voice::{estimate_timings, DurationFit, SpokenAudio, Voice, VoiceOutput, VoiceRequest},
-        CallContext, ProviderError, Providers,
+        CallContext, ProviderError, Providers, LOCAL,
     },
     script::ScriptOutput,
 };
@@ -161,6 +161,69 @@ fn timings(
     }
 }
 
+/// Word timings from what the local transcriber hears: its timings with the script's own words
+/// when it heard as many words, else the script spread by syllables over the span it heard
+/// speech in (so leading and trailing silence is skipped).
+fn align(text: &str, heard: &[WordTiming]) -> Option<(Vec<WordTiming>, String)> {
+    let (first, last) = (heard.first()?, heard.last()?);
+    let spread = estimate_timings(text, last.end_ms.saturating_sub(first.start_ms));
+    if spread.len() == heard.len() {
+        let words = spread
+            .into_iter()
+            .zip(heard)
+            .map(|(word, timing)| WordTiming {
+                start_ms: timing.start_ms,
+                end_ms: timing.end_ms,
+                ..word
+            })
+            .collect();
+        return Some((words, "transcribed".into()));
+    }
+    let words = spread
+        .into_iter()
+        .map(|word| WordTiming {
+            start_ms: word.start_ms + first.start_ms,
+            end_ms: word.end_ms + first.start_ms,
+            ..word
+        })
+        .collect();
+    Some((words, "transcribed_span".into()))
+}
+
+impl VoiceStep {
+    /// Timings for a take: the provider's, else aligned by the local transcriber when there is
+    /// one, else estimated.
+    async fn word_timings(
+        &self,
+        take: &Take,
+        text: &str,
+        language: &str,
+        ctx: &CallContext<'_>,
+    ) -> (Vec<WordTiming>, String) {
+        if take.audio.words.as_ref().is_some_and(|w| !w.is_empty()) {
+            return timings(take.audio.words.clone(), text, take.duration_ms);
+        }
+        if let Some(transcriber) = self.0.transcribe.get(LOCAL) {
+            let request = TranscribeRequest {
+                audio: Some(take.path.clone()),
+                language: Some(language.to_owned()),
+                options: Value::Null,
+            };
+            match transcriber.transcribe(&request, ctx).await {
+                Ok(heard) => {
+                    if let Some(aligned) = align(text, &heard.words) {
+                        return aligned;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "aligning by transcription failed; estimating")
+                }
+            }
+        }
+        timings(None, text, take.duration_ms)
+    }
+}
+
 pub fn audio_key(project_id: Uuid, audio_id: Uuid, format: &str) -> String {
     format!(
         "{}/audio/{audio_id}.{format}",
@@ -218,9 +281,11 @@ impl JobHandler for VoiceStep {
             )
             .await?;
         let info = process::probe(&take.path).await?;
+        let (words, timing_method) = self
+            .word_timings(&take, &script.text, &script.language, &call)
+            .await;
         let key = audio_key(audio.project_id, audio.id, &take.audio.format);
         self.0.media.put(&key, &take.path).await.map_err(storage)?;
-        let (words, timing_method) = timings(take.audio.words, &script.text, take.duration_ms);
         context::to_output(&VoiceOutput {
             key: Some(key),
             format: take.audio.format,
@@ -233,5 +298,54 @@ impl JobHandler for VoiceStep {
             timing_method,
             fit: Some(fit),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn heard(spans: &[(u64, u64)]) -> Vec<WordTiming> {
+        spans
+            .iter()
+            .map(|&(start_ms, end_ms)| WordTiming {
+                text: "x".into(),
+                start_ms,
+                end_ms,
+                confidence: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn heard_timings_carry_the_script_words() {
+        let (words, method) = align(
+            "Вставай и действуй!",
+            &heard(&[(300, 700), (750, 800), (900, 1500)]),
+        )
+        .unwrap();
+        assert_eq!(method, "transcribed");
+        let spans: Vec<(&str, u64, u64)> = words
+            .iter()
+            .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                ("Вставай", 300, 700),
+                ("и", 750, 800),
+                ("действуй!", 900, 1500)
+            ]
+        );
+
+        let (words, method) =
+            align("Вставай и действуй!", &heard(&[(300, 700), (900, 1500)])).unwrap();
+        assert_eq!(method, "transcribed_span");
+        assert_eq!(
+            (words[0].start_ms, words[2].end_ms),
+            (300, 1500),
+            "spread over the speech heard"
+        );
+        assert!(align("Текст", &[]).is_none());
     }
 }

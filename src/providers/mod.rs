@@ -101,6 +101,21 @@ fn openai_api(settings: &Settings) -> Option<openai_api::OpenAiApi> {
     })
 }
 
+/// The local engine's OpenAI-compatible API, when enabled.
+fn engine_api(settings: &Settings) -> Option<openai_api::OpenAiApi> {
+    let engines = &settings.engines;
+    engines.enabled.then(|| {
+        openai_api::OpenAiApi::new(
+            &engines.base_url(),
+            None,
+            Duration::from_secs(engines.timeout_seconds),
+        )
+    })
+}
+
+/// The name the local engine's providers go by.
+pub const LOCAL: &str = "local";
+
 fn transcribers(
     settings: &Settings,
     media: &Arc<MediaStore>,
@@ -122,6 +137,18 @@ fn transcribers(
             )),
         );
     }
+    if let Some(api) = engine_api(settings) {
+        registry.insert(
+            LOCAL,
+            Arc::new(transcribe::openai::OpenAiTranscriber {
+                api,
+                model: settings.engines.transcription_model.clone(),
+                max_upload_bytes: settings.providers.openai.max_upload_bytes,
+                chunk_seconds: settings.providers.openai.chunk_seconds,
+                scratch: media.clone(),
+            }),
+        );
+    }
     if let Some(api) = openai_api(settings) {
         let openai = &settings.providers.openai;
         registry.insert(
@@ -141,6 +168,15 @@ fn transcribers(
 fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
     let mut registry: Registry<dyn rewrite::Rewriter> =
         BTreeMap::from([(fake::NAME, Arc::new(rewrite::fake::FakeRewriter) as _)]);
+    if let Some(api) = engine_api(settings) {
+        registry.insert(
+            LOCAL,
+            Arc::new(rewrite::openai::ChatRewriter {
+                api,
+                model: settings.engines.chat_model.clone(),
+            }),
+        );
+    }
     if let Some(api) = openai_api(settings) {
         let openai = &settings.providers.openai;
         registry.insert(
@@ -167,8 +203,19 @@ fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
 fn voices(settings: &Settings) -> Registry<dyn voice::Voice> {
     let mut registry: Registry<dyn voice::Voice> = BTreeMap::from([
         (fake::NAME, Arc::new(voice::fake::FakeVoice) as _),
-        (voice::local::NAME, Arc::new(voice::local::EspeakVoice) as _),
+        (LOCAL, Arc::new(voice::local::EspeakVoice) as _),
     ]);
+    // The engine's voices (Festival, Piper) sound better than espeak-ng alone.
+    if let Some(api) = engine_api(settings) {
+        registry.insert(
+            LOCAL,
+            Arc::new(voice::openai::OpenAiVoice {
+                api,
+                model: "local-tts".into(),
+                voice: "auto".into(),
+            }),
+        );
+    }
     if let Some(api) = openai_api(settings) {
         let openai = &settings.providers.openai;
         registry.insert(
@@ -205,7 +252,7 @@ fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
     let mut registry: Registry<dyn render::Renderer> = BTreeMap::from([
         (fake::NAME, Arc::new(render::fake::FakeRenderer) as _),
         (
-            render::local::NAME,
+            LOCAL,
             Arc::new(render::local::FfmpegComposer {
                 preset: "veryfast".into(),
             }) as _,
@@ -309,6 +356,24 @@ impl Providers {
             render: renderers(settings),
             media,
         })
+    }
+
+    /// The provider a new project gets for `step`: a configured cloud provider, else the local
+    /// engine, else `fake`.
+    pub fn preferred(&self, step: ResourceKind) -> &'static str {
+        let order: &[&'static str] = match step {
+            ResourceKind::Collection | ResourceKind::Reel => &["apify"],
+            ResourceKind::Transcript => &["assemblyai", "openai", LOCAL],
+            ResourceKind::Script => &["openai", LOCAL],
+            ResourceKind::Audio => &["elevenlabs", "openai", LOCAL],
+            ResourceKind::Video => &[LOCAL],
+        };
+        let names = self.names(step);
+        order
+            .iter()
+            .copied()
+            .find(|name| names.contains(name))
+            .unwrap_or(fake::NAME)
     }
 
     /// The provider names available for a step, for validation and error messages.

@@ -66,6 +66,9 @@ pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpR
     if let Some(patch) = body.settings {
         settings.apply(patch);
     }
+    settings
+        .providers
+        .resolve_auto(|step| state.providers.preferred(step));
     let draft = Project {
         id: Uuid::nil(),
         name: body.name.trim().to_owned(),
@@ -146,6 +149,10 @@ pub async fn update(
     if let Some(patch) = body.settings {
         project.settings.apply(patch);
     }
+    project
+        .settings
+        .providers
+        .resolve_auto(|step| state.providers.preferred(step));
     validate(&state, &project)?;
     let project = db::projects::update(&mut *tx, &project).await?;
     tx.commit().await?;

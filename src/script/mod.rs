@@ -142,7 +142,17 @@ pub fn clean(text: &str) -> (String, Vec<String>) {
     if hashtags > 0 {
         notes.push(format!("removed {hashtags} hashtags"));
     }
-    let mut result = kept.join(" ");
+    let joined = kept.join(" ");
+    // Fences and triple quotes that models echo from prompts.
+    let mut result = ["```", "\"\"\"", "'''"]
+        .iter()
+        .fold(joined.clone(), |text, fence| text.replace(fence, " "))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if result != joined {
+        notes.push("removed fences or triple quotes".into());
+    }
     for (open, close) in [('"', '"'), ('«', '»'), ('“', '”'), ('\'', '\'')] {
         let inner = result
             .strip_prefix(open)
@@ -384,6 +394,7 @@ mod tests {
         assert_eq!(text, "Вставай рано и действуй! Подпишись.");
         assert!(notes.len() >= 4, "{notes:?}");
         assert_eq!(clean("«Просто текст.»").0, "Просто текст.");
+        assert_eq!(clean("\"\"\" Вечером. Подпишись. \"\"\"").0, "Вечером. Подпишись.");
         assert_eq!(clean("Plain words, nothing else.").1, Vec::<String>::new());
     }
 

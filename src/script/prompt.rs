@@ -58,9 +58,10 @@ pub fn system(contract: &Contract, style: StylePreset, instructions: Option<&str
 
 pub fn user(transcript: &str, contract: &Contract) -> String {
     format!(
-        "Transcript of the original reel:\n\"\"\"\n{transcript}\n\"\"\"\n\nWrite the new script in \
-         {language}, {min}-{max} words, ending with a call to action. Answer with the script text \
-         only.",
+        "Transcript of the original reel:\n{transcript}\n\nWrite the new script in {language}, \
+         {min}-{max} words (about {sentences} sentences of 10-14 words), ending with a call to \
+         action. Answer with the script text only.",
+        sentences = contract.words.max.div_ceil(12),
         transcript = transcript.trim(),
         language = language_name(&contract.language),
         min = contract.words.min,

@@ -5,6 +5,7 @@ mod helpers;
 mod apify;
 mod auth;
 mod collections;
+mod engine;
 mod events;
 mod health;
 mod jobs;

@@ -14,7 +14,6 @@ use super::{
 };
 use crate::providers::{process, CallContext, ProviderError};
 
-pub const NAME: &str = "local";
 pub const WIDTH: u32 = 1080;
 pub const HEIGHT: u32 = 1920;
 /// The rendered video may differ from the voice by this much.

@@ -1,13 +1,12 @@
-//! The offline voice: espeak-ng, which speaks about a hundred languages (Russian and English
-//! included) with no model download. Robotic but always there; the local engines issue adds
-//! better voices behind the same provider.
+//! The offline voice without the engine server: espeak-ng, which speaks about a hundred
+//! languages (Russian and English included) with no model download. Robotic but always there;
+//! with `engines.enabled` the `local` voice is the engine's Festival or Piper instead.
 
 use async_trait::async_trait;
 
 use super::{SpokenAudio, Voice, VoiceRequest};
 use crate::providers::{process, CallContext, ProviderError};
 
-pub const NAME: &str = "local";
 /// espeak-ng's default pace, in words per minute.
 const BASE_WPM: f64 = 175.0;
 

@@ -1,0 +1,166 @@
+//! The local engine for real: `reelforge serve` starts engines/server.py, and the `local`
+//! providers transcribe Festival's Russian speech with Whisper, rewrite with the GGUF model and
+//! voice with Festival, aligned by transcription. Needs scripts/setup (scripts/test runs it).
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{spawn_app_with, TestApp};
+
+/// A 180x320 "reel" whose sound track is Festival reading `text` in Russian.
+fn spoken_clip(text: &str) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!(
+        "reelforge-spoken-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("text.txt"), text).unwrap();
+    let status = std::process::Command::new("text2wave")
+        .args(["-eval", "(voice_msu_ru_nsh_clunits)"])
+        .arg(dir.join("text.txt"))
+        .arg("-o")
+        .arg(dir.join("speech.wav"))
+        .status()
+        .expect("festival is installed (scripts/setup)");
+    assert!(status.success());
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=0x203040:s=180x320:r=15",
+            "-i",
+        ])
+        .arg(dir.join("speech.wav"))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(dir.join("reel.mp4"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bytes = std::fs::read(dir.join("reel.mp4")).unwrap();
+    std::fs::remove_dir_all(dir).unwrap();
+    bytes
+}
+
+async fn engine_app() -> TestApp {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = spawn_app_with(move |s| {
+        s.engines.enabled = true;
+        s.engines.port = port;
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let health = reelforge::engines::health(&app.settings.engines).await;
+        if let Some(health) = health {
+            assert_eq!(
+                health["engines"],
+                json!({"stt": "ok", "llm": "ok", "tts": "ok"}),
+                "run scripts/setup: {health}"
+            );
+            return app;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the engine did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
+    let app = engine_app().await;
+    let project = app
+        .create_project(json!({"name": "offline", "language": "ru", "settings": {
+            "words": {"min": 20, "max": 40}, "target_duration_seconds": 10, "rewrite": {"revisions": 0}
+        }}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let reel_id = app
+        .upload_clip(
+            project_id,
+            spoken_clip("Каждое утро начинай с маленькой победы. Подпишись на канал."),
+        )
+        .await;
+
+    let transcript = app
+        .finished_step(
+            &format!("/v1/reels/{reel_id}/transcripts"),
+            json!({"provider": "local"}),
+            "transcripts",
+        )
+        .await;
+    assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
+    let output = &transcript["output"];
+    let text = output["text"].as_str().unwrap().to_lowercase();
+    assert!(
+        text.contains("утро") && text.contains("канал"),
+        "Whisper heard: {text}"
+    );
+    assert_eq!(output["language"], "ru");
+    assert!(output["words"].as_array().unwrap().len() >= 8, "{output:#}");
+
+    let script = app
+        .finished_step(
+            &format!(
+                "/v1/transcripts/{}/scripts",
+                transcript["id"].as_str().unwrap()
+            ),
+            json!({"provider": "local"}),
+            "scripts",
+        )
+        .await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    let output = &script["output"];
+    assert_eq!(output["attempts"][0]["provider"], "local", "{output:#}");
+    assert_eq!(
+        output["attempts"][0]["model"],
+        "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    );
+    assert!(
+        output["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["passed"] == true),
+        "{output:#}"
+    );
+
+    let audio = app
+        .finished_step(
+            &format!("/v1/scripts/{}/audio", script["id"].as_str().unwrap()),
+            json!({"provider": "local"}),
+            "audio",
+        )
+        .await;
+    assert_eq!(audio["status"], "succeeded", "{audio:#}");
+    let output = &audio["output"];
+    assert_eq!(output["voice"], "auto");
+    assert!(
+        output["timing_method"]
+            .as_str()
+            .unwrap()
+            .starts_with("transcribed"),
+        "{output:#}"
+    );
+    assert!(output["duration_ms"].as_u64().unwrap() > 3000, "{output:#}");
+}
