@@ -394,7 +394,10 @@ mod tests {
         assert_eq!(text, "Вставай рано и действуй! Подпишись.");
         assert!(notes.len() >= 4, "{notes:?}");
         assert_eq!(clean("«Просто текст.»").0, "Просто текст.");
-        assert_eq!(clean("\"\"\" Вечером. Подпишись. \"\"\"").0, "Вечером. Подпишись.");
+        assert_eq!(
+            clean("\"\"\" Вечером. Подпишись. \"\"\"").0,
+            "Вечером. Подпишись."
+        );
         assert_eq!(clean("Plain words, nothing else.").1, Vec::<String>::new());
     }
 
