@@ -23,7 +23,7 @@ Errors are `application/problem+json` with a stable `code`."
     components(schemas(Problem, FieldError)),
     security(("bearer" = [])),
     tags(
-        (name = "projects"), (name = "collections"), (name = "reels"), (name = "transcripts"), (name = "scripts"),
+        (name = "projects"), (name = "collections"), (name = "reels"), (name = "transcripts"), (name = "scripts"), (name = "runs"),
         (name = "audio"), (name = "videos"), (name = "jobs"), (name = "events"), (name = "health"),
     ),
 )]

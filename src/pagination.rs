@@ -112,7 +112,8 @@ macro_rules! keyed_by_creation {
 keyed_by_creation!(
     crate::domain::project::Project,
     crate::domain::job::Job,
-    crate::domain::resource::StepResource
+    crate::domain::resource::StepResource,
+    crate::domain::run::Run
 );
 
 impl<T: Keyed> Page<T> {

@@ -67,6 +67,14 @@ impl Application {
                 shutdown.clone(),
             ));
         }
+        if roles.workers {
+            tokio::spawn(jobs::runs::advance_forever(
+                pool.clone(),
+                settings.jobs.clone(),
+                std::time::Duration::from_millis(settings.jobs.poll_interval_ms.min(250)),
+                shutdown.clone(),
+            ));
+        }
         let workers = roles.workers.then(|| {
             WorkerPool::new(
                 pool.clone(),

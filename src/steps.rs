@@ -83,6 +83,25 @@ pub async fn start(
     Ok(started)
 }
 
+/// Marks a reel selected and starts preparing its media unless it is prepared or being
+/// prepared; answers the preparation job when one was started.
+pub async fn select_reel(
+    conn: &mut sqlx::PgConnection,
+    reel: &crate::domain::reel::Reel,
+    jobs: &crate::config::JobSettings,
+) -> Result<Option<crate::domain::job::Job>, sqlx::Error> {
+    db::reels::set_selected(&mut *conn, reel.id, true).await?;
+    if !matches!(
+        reel.status,
+        Status::Pending | Status::Failed | Status::Canceled
+    ) {
+        return Ok(None);
+    }
+    queue::start_for_existing(conn, ResourceKind::Reel, reel.id, reel.project_id, jobs)
+        .await
+        .map(Some)
+}
+
 /// The longest hand-edited script accepted.
 const EDIT_MAX_CHARS: usize = 10_000;
 
@@ -160,4 +179,105 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
     db::resources::get(&state.pool, ResourceKind::Script, id)
         .await?
         .ok_or(ApiError::NotFound("script"))
+}
+
+/// Most reels one run takes.
+const RUN_MAX_REELS: usize = 20;
+const RUN_OPTION_STEPS: [&str; 4] = ["transcribe", "rewrite", "voice", "render"];
+
+/// Starts a pipeline run: checks the request, selects (and starts preparing) reels that are not
+/// prepared yet, and stores the run; the runs advancer does the rest.
+pub async fn start_run(
+    state: &AppState,
+    project_id: Uuid,
+    body: crate::domain::run::CreateRun,
+) -> Result<crate::domain::run::Run, ApiError> {
+    use crate::domain::run::RUN_STEPS;
+    let project = db::projects::get(&state.pool, project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    for step in RUN_STEPS {
+        if let Some(name) = body.providers.for_step(step) {
+            let available = state.providers.names(step);
+            if !available.contains(&name) {
+                return Err(ApiError::unprocessable(
+                    "unknown_provider",
+                    format!(
+                        "no {step} provider `{name}`; available: {}",
+                        available.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(options) = &body.options {
+        if let Some((key, _)) = options
+            .iter()
+            .find(|(key, value)| !RUN_OPTION_STEPS.contains(&key.as_str()) || !value.is_object())
+        {
+            return Err(ApiError::validation(
+                "options",
+                format!(
+                    "`{key}`: options are objects keyed by transcribe, rewrite, voice or render"
+                ),
+            ));
+        }
+    }
+    let reel_ids: Vec<Uuid> = match (&body.reel_id, &body.reel_ids, body.top) {
+        (Some(id), None, None) => vec![*id],
+        (None, Some(ids), None) if (1..=RUN_MAX_REELS).contains(&ids.len()) => {
+            let mut unique = ids.clone();
+            unique.sort();
+            unique.dedup();
+            if unique.len() != ids.len() {
+                return Err(ApiError::validation("reel_ids", "must not repeat a reel"));
+            }
+            ids.clone()
+        }
+        (None, None, Some(top)) if (1..=RUN_MAX_REELS as u32).contains(&top) => {
+            db::reels::top_ids(&state.pool, project_id, i64::from(top)).await?
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "reel_id",
+                format!("give exactly one of `reel_id`, `reel_ids` (1-{RUN_MAX_REELS}) or `top` (1-{RUN_MAX_REELS})"),
+            ))
+        }
+    };
+    if reel_ids.is_empty() {
+        return Err(ApiError::conflict(
+            "no_reels",
+            "the project has no reels yet; collect some first",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    for reel_id in &reel_ids {
+        let reel = db::reels::get(&mut *tx, *reel_id)
+            .await?
+            .filter(|reel| reel.project_id == project.id)
+            .ok_or(ApiError::NotFound("reel"))?;
+        select_reel(&mut tx, &reel, &state.settings.jobs).await?;
+    }
+    let input = serde_json::to_value(&body).map_err(|error| ApiError::Internal(error.into()))?;
+    let run = db::runs::insert(
+        &mut *tx,
+        Uuid::new_v4(),
+        project.id,
+        &input,
+        &crate::jobs::runs::new_reels(&reel_ids),
+    )
+    .await?;
+    db::events::append(
+        &mut tx,
+        &[NewEvent {
+            kind: "run.queued".into(),
+            project_id: Some(project.id),
+            resource_type: Some("run"),
+            resource_id: Some(run.id),
+            data: json!({"id": run.id, "status": run.status, "reels": reel_ids}),
+        }],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(run)
 }

@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod projects;
 pub mod reels;
 pub mod resources;
+pub mod runs;
 pub mod tokens;
 
 use std::time::Duration;

@@ -385,3 +385,19 @@ pub async fn prepared_external_ids(
         .fetch_all(db)
         .await
 }
+
+/// The `limit` reels a batch run takes: the selected ones first, then by trend score.
+pub async fn top_ids(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM reels WHERE project_id = $1
+         ORDER BY selected DESC, trend_score DESC NULLS LAST, created_at, id LIMIT $2",
+    )
+    .bind(project_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}

@@ -6,6 +6,7 @@ pub mod job;
 pub mod project;
 pub mod reel;
 pub mod resource;
+pub mod run;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

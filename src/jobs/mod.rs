@@ -8,6 +8,7 @@ pub mod prepare_reel;
 pub mod queue;
 pub mod render;
 pub mod rewrite;
+pub mod runs;
 pub mod transcribe;
 pub mod voice;
 pub mod worker;

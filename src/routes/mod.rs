@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod projects;
 pub mod reels;
+pub mod runs;
 pub mod scripts;
 pub mod transcripts;
 pub mod videos;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(projects::configure)
                 .configure(collections::configure)
                 .configure(reels::configure)
+                .configure(runs::configure)
                 .configure(transcripts::configure)
                 .configure(scripts::configure)
                 .configure(scripts::configure_edit)
@@ -138,6 +140,23 @@ pub async fn output_file(
             )
         })?;
     pick(&output).ok_or(ApiError::NotFound("media file"))
+}
+
+/// Serves the main file of a succeeded step resource (`output.key`).
+pub async fn serve_output(
+    state: &AppState,
+    kind: ResourceKind,
+    id: Uuid,
+    request: &actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = output_file(state, kind, id, |output| {
+        output
+            .get("key")
+            .and_then(|k| k.as_str())
+            .map(str::to_owned)
+    })
+    .await?;
+    serve_file(state, &key, request).await
 }
 
 /// The three routes every step resource has: start it under its parent (202), list it under its

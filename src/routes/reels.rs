@@ -11,10 +11,9 @@ use crate::{
     domain::{
         job::Job,
         reel::{Reel, ReelQuery},
-        ResourceKind, Status,
+        Status,
     },
     error::{ApiError, Problem},
-    jobs::queue,
     pagination::{decode_offset, encode_offset, Page, PageQuery},
     providers::collect::PreparedReel,
 };
@@ -112,25 +111,8 @@ pub async fn select(state: Data, path: web::Path<(Uuid, Uuid)>) -> Result<HttpRe
         .await?
         .filter(|reel| reel.project_id == project_id)
         .ok_or(ApiError::NotFound("reel"))?;
-    db::reels::set_selected(&mut *tx, reel_id, true).await?;
-    let needs_media = matches!(
-        reel.status,
-        Status::Pending | Status::Failed | Status::Canceled
-    );
-    let job = if needs_media {
-        Some(
-            queue::start_for_existing(
-                &mut tx,
-                ResourceKind::Reel,
-                reel_id,
-                project_id,
-                &state.settings.jobs,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
+    let job = crate::steps::select_reel(&mut tx, &reel, &state.settings.jobs).await?;
+    let needs_media = job.is_some();
     tx.commit().await?;
     let reel = db::reels::get(&state.pool, reel_id)
         .await?

@@ -26,15 +26,7 @@ pub async fn content(
     id: web::Path<Uuid>,
     request: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let key =
-        crate::routes::output_file(&state, crate::domain::ResourceKind::Video, *id, |output| {
-            output
-                .get("key")
-                .and_then(|k| k.as_str())
-                .map(str::to_owned)
-        })
-        .await?;
-    crate::routes::serve_file(&state, &key, &request).await
+    crate::routes::serve_output(&state, crate::domain::ResourceKind::Video, *id, &request).await
 }
 
 #[utoipa::path(

@@ -351,15 +351,14 @@ impl TestApp {
     /// A succeeded script (fake providers) whose text is then set to `text`; answers its id.
     pub async fn script_with_text(&self, project_id: &str, text: &str) -> String {
         let transcript_id = self.fake_transcript(project_id).await;
-        let (script, job) = self
-            .start_step(
-                &format!("/v1/transcripts/{transcript_id}/scripts"),
-                json!({"provider": "fake"}),
-            )
+        self.script_of(&transcript_id, text).await
+    }
+
+    /// A succeeded script of a transcript (fake provider), edited to `text`; answers its id.
+    pub async fn script_of(&self, transcript_id: &str, text: &str) -> String {
+        let id = self
+            .fake_step(&format!("/v1/transcripts/{transcript_id}/scripts"))
             .await;
-        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
-            .await;
-        let id = script["id"].as_str().unwrap().to_owned();
         let response = self
             .patch(&format!("/v1/scripts/{id}"), &json!({ "text": text }))
             .send()
@@ -367,6 +366,14 @@ impl TestApp {
             .unwrap();
         assert_eq!(response.status(), 200);
         id
+    }
+
+    /// Runs a step with the fake provider to success; answers the resource id.
+    pub async fn fake_step(&self, path: &str) -> String {
+        let (resource, job) = self.start_step(path, json!({"provider": "fake"})).await;
+        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+            .await;
+        resource["id"].as_str().unwrap().to_owned()
     }
 
     /// Runs a step to its end and answers the resource as stored.
@@ -388,16 +395,23 @@ impl TestApp {
         let reels = self.collect_fake_reels(project_id, 1).await;
         let reel_id = reels[0]["id"].as_str().unwrap();
         self.select_reel(project_id, reel_id).await;
-        let (transcript, job) = self
-            .start_step(
-                &format!("/v1/reels/{reel_id}/transcripts"),
-                json!({"provider": "fake"}),
-            )
-            .await;
-        self.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
-            .await;
-        transcript["id"].as_str().unwrap().to_owned()
+        self.fake_step(&format!("/v1/reels/{reel_id}/transcripts"))
+            .await
     }
+}
+
+/// Runs `inspect` on `bytes` written to a temporary file with `extension`.
+pub fn with_temp_file<T>(
+    bytes: &[u8],
+    extension: &str,
+    inspect: impl FnOnce(&std::path::Path) -> T,
+) -> T {
+    let file =
+        std::env::temp_dir().join(format!("reelforge-{}.{extension}", Uuid::new_v4().simple()));
+    std::fs::write(&file, bytes).unwrap();
+    let result = inspect(&file);
+    std::fs::remove_file(file).unwrap();
+    result
 }
 
 /// Sends a request expected to fail and reads its problem document.

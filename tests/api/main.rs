@@ -15,6 +15,7 @@ mod projects;
 mod queue;
 mod render;
 mod rewrite;
+mod runs;
 mod s3;
 mod transcribe;
 mod validation;

@@ -10,7 +10,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{spawn_app_with, TestApp},
+    helpers::{spawn_app_with, with_temp_file, TestApp},
     media::test_clip,
 };
 
@@ -23,33 +23,12 @@ async fn voiced_reel(app: &TestApp) -> Value {
         .await;
     let project_id = project["id"].as_str().unwrap();
     let reel_id = app.upload_clip(project_id, test_clip()).await;
-    let transcript = app
-        .finished_step(
-            &format!("/v1/reels/{reel_id}/transcripts"),
-            json!({"provider": "fake"}),
-            "transcripts",
-        )
+    let transcript_id = app
+        .fake_step(&format!("/v1/reels/{reel_id}/transcripts"))
         .await;
-    let script = app
-        .finished_step(
-            &format!(
-                "/v1/transcripts/{}/scripts",
-                transcript["id"].as_str().unwrap()
-            ),
-            json!({"provider": "fake"}),
-            "scripts",
-        )
+    let script_id = app
+        .script_of(&transcript_id, "Вставай. Действуй. Побеждай!")
         .await;
-    let script_id = script["id"].as_str().unwrap();
-    let response = app
-        .patch(
-            &format!("/v1/scripts/{script_id}"),
-            &json!({"text": "Вставай. Действуй. Побеждай!"}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
     let audio = app
         .finished_step(
             &format!("/v1/scripts/{script_id}/audio"),
@@ -63,24 +42,20 @@ async fn voiced_reel(app: &TestApp) -> Value {
 
 /// One frame of a video as RGB pixels, via ffmpeg.
 fn frame_rgb(video: &[u8], at_ms: u64) -> Vec<u8> {
-    let file = std::env::temp_dir().join(format!(
-        "reelforge-frame-{}.mp4",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::write(&file, video).unwrap();
-    let output = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-ss",
-            &format!("{:.3}", at_ms as f64 / 1000.0),
-            "-i",
-        ])
-        .arg(&file)
-        .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-        .output()
-        .unwrap();
-    std::fs::remove_file(file).unwrap();
+    let output = with_temp_file(video, "mp4", |file| {
+        std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-ss",
+                &format!("{:.3}", at_ms as f64 / 1000.0),
+                "-i",
+            ])
+            .arg(file)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .output()
+            .unwrap()
+    });
     assert!(output.status.success());
     assert_eq!(output.stdout.len(), 1080 * 1920 * 3);
     output.stdout
@@ -94,24 +69,20 @@ fn drawn_pixels(rgb: &[u8], rows: std::ops::Range<usize>, background: [u8; 3]) -
 }
 
 fn probe(video: &[u8]) -> Value {
-    let file = std::env::temp_dir().join(format!(
-        "reelforge-probe-{}.mp4",
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::write(&file, video).unwrap();
-    let output = std::process::Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_format",
-            "-show_streams",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    std::fs::remove_file(file).unwrap();
+    let output = with_temp_file(video, "mp4", |file| {
+        std::process::Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+            ])
+            .arg(file)
+            .output()
+            .unwrap()
+    });
     serde_json::from_slice(&output.stdout).unwrap()
 }
 

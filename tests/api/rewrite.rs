@@ -350,9 +350,8 @@ async fn when_every_model_path_fails_the_fallback_writes_offline() {
     assert_eq!(failed["error"]["code"], "provider_out_of_credit");
 }
 
-#[tokio::test]
-async fn a_failing_assistant_falls_back_to_chat_and_says_so() {
-    let server = MockServer::start().await;
+/// An assistant run that starts queued and, when polled, is `polled` (merged into the run).
+async fn mount_assistant_run(server: &MockServer, polled: Value) {
     Mock::given(method("POST"))
         .and(path("/threads/runs"))
         .and(header("openai-beta", "assistants=v2"))
@@ -360,16 +359,27 @@ async fn a_failing_assistant_falls_back_to_chat_and_says_so() {
             ResponseTemplate::new(200)
                 .set_body_json(json!({"id": "run_1", "thread_id": "thread_1", "status": "queued"})),
         )
-        .mount(&server)
+        .mount(server)
         .await;
+    let mut run = json!({"id": "run_1", "thread_id": "thread_1"});
+    run.as_object_mut()
+        .unwrap()
+        .extend(polled.as_object().unwrap().clone());
     Mock::given(method("GET"))
         .and(path("/threads/thread_1/runs/run_1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "run_1", "thread_id": "thread_1", "status": "failed",
-            "last_error": {"code": "server_error", "message": "Sorry, something went wrong."}
-        })))
-        .mount(&server)
+        .respond_with(ResponseTemplate::new(200).set_body_json(run))
+        .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn a_failing_assistant_falls_back_to_chat_and_says_so() {
+    let server = MockServer::start().await;
+    mount_assistant_run(
+        &server,
+        json!({"status": "failed", "last_error": {"code": "server_error", "message": "Sorry, something went wrong."}}),
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path("/chat/completions"))
         .respond_with(chat_answer(&ru_script(110), "stop"))
@@ -398,22 +408,11 @@ async fn a_failing_assistant_falls_back_to_chat_and_says_so() {
 #[tokio::test]
 async fn an_assistant_run_is_polled_and_its_message_read() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/threads/runs"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": "run_1", "thread_id": "thread_1", "status": "queued"})),
-        )
-        .mount(&server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/threads/thread_1/runs/run_1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "run_1", "thread_id": "thread_1", "status": "completed", "model": "gpt-4o",
-            "usage": {"prompt_tokens": 10, "completion_tokens": 20}
-        })))
-        .mount(&server)
-        .await;
+    mount_assistant_run(
+        &server,
+        json!({"status": "completed", "model": "gpt-4o", "usage": {"prompt_tokens": 10, "completion_tokens": 20}}),
+    )
+    .await;
     Mock::given(method("GET"))
         .and(path("/threads/thread_1/messages"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({

@@ -1,0 +1,140 @@
+//! Pipeline runs.
+
+use sqlx::{PgConnection, PgExecutor};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        run::{Run, RunReel},
+        Status,
+    },
+    pagination::PageRequest,
+};
+
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: Uuid,
+    project_id: Uuid,
+    status: String,
+    input: serde_json::Value,
+    reels: serde_json::Value,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+const COLUMNS: &str = "id, project_id, status, input, reels, created_at, updated_at, finished_at";
+
+impl From<RunRow> for Run {
+    fn from(row: RunRow) -> Self {
+        let reels: Vec<RunReel> = serde_json::from_value(row.reels).unwrap_or_default();
+        Run {
+            id: row.id,
+            project_id: row.project_id,
+            status: row.status.parse().unwrap_or(Status::Failed),
+            progress: Run::progress_of(&reels),
+            input: row.input,
+            reels,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            finished_at: row.finished_at,
+        }
+    }
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    project_id: Uuid,
+    input: &serde_json::Value,
+    reels: &[RunReel],
+) -> Result<Run, sqlx::Error> {
+    sqlx::query_as::<_, RunRow>(&format!(
+        "INSERT INTO runs (id, project_id, status, input, reels) VALUES ($1, $2, 'queued', $3, $4)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(project_id)
+    .bind(input)
+    .bind(serde_json::to_value(reels).expect("run reels serialize"))
+    .fetch_one(db)
+    .await
+    .map(Into::into)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Run>, sqlx::Error> {
+    sqlx::query_as::<_, RunRow>(&format!("SELECT {COLUMNS} FROM runs WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+        .map(|row| row.map(Into::into))
+}
+
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    page: PageRequest,
+) -> Result<Vec<Run>, sqlx::Error> {
+    sqlx::query_as::<_, RunRow>(&format!(
+        "SELECT {COLUMNS} FROM runs
+         WHERE project_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
+         ORDER BY created_at DESC, id DESC LIMIT $4"
+    ))
+    .bind(project_id)
+    .bind(page.after.map(|c| c.created_at))
+    .bind(page.after.map(|c| c.id))
+    .bind(i64::from(page.limit) + 1)
+    .fetch_all(db)
+    .await
+    .map(|rows| rows.into_iter().map(Into::into).collect())
+}
+
+/// Unfinished runs nobody else is advancing right now, locked for this transaction.
+pub async fn lock_unfinished(conn: &mut PgConnection, limit: i64) -> Result<Vec<Run>, sqlx::Error> {
+    sqlx::query_as::<_, RunRow>(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE status IN ('queued', 'running')
+         ORDER BY updated_at LIMIT $1 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+    .map(|rows| rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn save(conn: &mut PgConnection, run: &Run) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE runs SET status = $2, reels = $3, updated_at = now(),
+             finished_at = CASE WHEN $2 IN ('succeeded', 'failed', 'canceled') THEN now() END
+         WHERE id = $1",
+    )
+    .bind(run.id)
+    .bind(run.status.as_str())
+    .bind(serde_json::to_value(&run.reels).expect("run reels serialize"))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The newest succeeded resource under `parent` made by `provider` from exactly `input`: an
+/// output a run may reuse instead of paying for it again.
+pub async fn reusable(
+    db: impl PgExecutor<'_>,
+    kind: crate::domain::ResourceKind,
+    parent_id: Uuid,
+    provider: &str,
+    input: &serde_json::Value,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let sql = format!(
+        "SELECT id FROM {table} WHERE {parent} = $1 AND provider = $2 AND input = $3
+           AND status = 'succeeded'
+         ORDER BY created_at DESC LIMIT 1",
+        table = kind.table(),
+        parent = kind.parent_column(),
+    );
+    sqlx::query_scalar(&sql)
+        .bind(parent_id)
+        .bind(provider)
+        .bind(input)
+        .fetch_optional(db)
+        .await
+}

@@ -1,0 +1,270 @@
+//! Advances pipeline runs. Runs are not jobs themselves: a run only starts step jobs and watches
+//! them, so it must never hold a worker slot while waiting (fifty runs would starve the steps
+//! they wait for). Instead every replica's advancer locks unfinished runs with
+//! `FOR UPDATE SKIP LOCKED`, moves each as far as it can without waiting, and lets go. All state
+//! is in the run row, so a run survives restarts and any replica can continue it.
+
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::queue::{self, StepRequest};
+use crate::{
+    config::JobSettings,
+    db,
+    domain::{
+        event::NewEvent,
+        project::Project,
+        run::{CreateRun, Run, RunReel, RunStepResult, RUN_STEPS},
+        ErrorInfo, ResourceKind, Status,
+    },
+};
+
+const BATCH: i64 = 50;
+
+fn step_key(kind: ResourceKind) -> &'static str {
+    match kind {
+        ResourceKind::Transcript => "transcribe",
+        ResourceKind::Script => "rewrite",
+        ResourceKind::Audio => "voice",
+        ResourceKind::Video => "render",
+        ResourceKind::Collection | ResourceKind::Reel => "collect",
+    }
+}
+
+fn is_done(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Succeeded | Status::Failed | Status::Canceled
+    )
+}
+
+/// Moves one reel of a run forward until it has to wait; answers whether anything changed.
+async fn advance_reel(
+    conn: &mut PgConnection,
+    run: &Run,
+    input: &CreateRun,
+    project: &Project,
+    reel: &mut RunReel,
+    jobs: &JobSettings,
+) -> Result<bool, sqlx::Error> {
+    let mut changed = false;
+    let fail = |reel: &mut RunReel, error: ErrorInfo| {
+        reel.status = Status::Failed;
+        reel.error = Some(error);
+    };
+    let prepared = db::reels::get(&mut *conn, reel.reel_id).await?;
+    match prepared.map(|r| r.status) {
+        None => {
+            fail(
+                reel,
+                ErrorInfo {
+                    code: "reel_missing".into(),
+                    message: "the reel was deleted".into(),
+                },
+            );
+            return Ok(true);
+        }
+        Some(Status::Succeeded) => {}
+        Some(Status::Failed | Status::Canceled) => {
+            fail(
+                reel,
+                ErrorInfo {
+                    code: "reel_not_prepared".into(),
+                    message: "the reel's media could not be prepared".into(),
+                },
+            );
+            return Ok(true);
+        }
+        Some(_) => return Ok(false),
+    }
+    if reel.status == Status::Queued {
+        reel.status = Status::Running;
+        changed = true;
+    }
+    loop {
+        // The step in flight, if any: refresh it and stop unless it is done.
+        if let Some(last) = reel.steps.last_mut() {
+            if !is_done(last.status) {
+                let Some(resource) =
+                    db::resources::get(&mut *conn, last.step, last.resource_id).await?
+                else {
+                    fail(
+                        reel,
+                        ErrorInfo {
+                            code: "resource_missing".into(),
+                            message: "a step resource was deleted".into(),
+                        },
+                    );
+                    return Ok(true);
+                };
+                if resource.status != last.status {
+                    last.status = resource.status;
+                    changed = true;
+                }
+                if !is_done(resource.status) {
+                    return Ok(changed);
+                }
+                last.duration_ms =
+                    Some((resource.updated_at - resource.created_at).num_milliseconds());
+                if resource.status != Status::Succeeded {
+                    let error = resource.error.unwrap_or(ErrorInfo {
+                        code: "step_failed".into(),
+                        message: format!("the {} step failed", last.step),
+                    });
+                    fail(reel, error);
+                    return Ok(true);
+                }
+            }
+        }
+        let Some(&kind) = RUN_STEPS.get(reel.steps.len()) else {
+            reel.status = Status::Succeeded;
+            return Ok(true);
+        };
+        let parent_id = reel.steps.last().map_or(reel.reel_id, |s| s.resource_id);
+        let provider = input
+            .providers
+            .for_step(kind)
+            .unwrap_or_else(|| project.settings.providers.for_step(kind))
+            .to_owned();
+        let options = input
+            .options
+            .as_ref()
+            .and_then(|o| o.get(step_key(kind)))
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        let step_input = json!({ "options": options });
+        let rerun = input
+            .from_step
+            .is_some_and(|from| reel.steps.len() >= from.index());
+        let reused = if rerun {
+            None
+        } else {
+            db::runs::reusable(&mut *conn, kind, parent_id, &provider, &step_input).await?
+        };
+        let (resource_id, status) = match reused {
+            Some(id) => (id, Status::Succeeded),
+            None => {
+                let started = queue::start_step(
+                    &mut *conn,
+                    StepRequest {
+                        kind,
+                        project_id: run.project_id,
+                        parent_id,
+                        provider: &provider,
+                        input: step_input,
+                        payload: json!({ "run_id": run.id }),
+                    },
+                    jobs,
+                )
+                .await?;
+                (started.resource.id, Status::Queued)
+            }
+        };
+        reel.steps.push(RunStepResult {
+            step: kind,
+            resource_id,
+            provider,
+            reused: reused.is_some(),
+            status,
+            duration_ms: reused.map(|_| 0),
+        });
+        changed = true;
+    }
+}
+
+fn overall(reels: &[RunReel]) -> Status {
+    if reels.iter().all(|r| is_done(r.status)) {
+        if reels.iter().all(|r| r.status == Status::Succeeded) {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        }
+    } else if reels.iter().any(|r| r.status != Status::Queued) {
+        Status::Running
+    } else {
+        Status::Queued
+    }
+}
+
+/// Advances every unfinished run once; answers how many changed.
+pub async fn advance(pool: &PgPool, jobs: &JobSettings) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let runs = db::runs::lock_unfinished(&mut tx, BATCH).await?;
+    let mut changed_runs = 0;
+    for mut run in runs {
+        let Ok(input) = serde_json::from_value::<CreateRun>(run.input.clone()) else {
+            continue;
+        };
+        let Some(project) = db::projects::get(&mut *tx, run.project_id).await? else {
+            continue;
+        };
+        let mut changed = false;
+        let mut reels = std::mem::take(&mut run.reels);
+        for reel in reels.iter_mut().filter(|r| !is_done(r.status)) {
+            changed |= advance_reel(&mut tx, &run, &input, &project, reel, jobs).await?;
+        }
+        run.reels = reels;
+        if !changed {
+            continue;
+        }
+        run.status = overall(&run.reels);
+        run.progress = Run::progress_of(&run.reels);
+        db::runs::save(&mut tx, &run).await?;
+        let event = NewEvent {
+            kind: format!(
+                "run.{}",
+                if is_done(run.status) {
+                    run.status.as_str()
+                } else {
+                    "updated"
+                }
+            ),
+            project_id: Some(run.project_id),
+            resource_type: Some("run"),
+            resource_id: Some(run.id),
+            data: json!({"id": run.id, "status": run.status, "progress": run.progress, "reels": run.reels}),
+        };
+        db::events::append(&mut tx, &[event]).await?;
+        changed_runs += 1;
+    }
+    tx.commit().await?;
+    Ok(changed_runs)
+}
+
+/// Runs the advancer until `shutdown`, every `interval`.
+pub async fn advance_forever(
+    pool: PgPool,
+    jobs: JobSettings,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match advance(&pool, &jobs).await {
+            // More may be ready at once (a reused step lets the next start).
+            Ok(changed) if changed > 0 => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "advancing runs failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// The reel entries a new run starts with.
+pub fn new_reels(reel_ids: &[Uuid]) -> Vec<RunReel> {
+    reel_ids
+        .iter()
+        .map(|&reel_id| RunReel {
+            reel_id,
+            status: Status::Queued,
+            steps: Vec::new(),
+            error: None,
+        })
+        .collect()
+}

@@ -1,0 +1,75 @@
+//! Pipeline runs: steps 3 to 6 for one or more reels in one call.
+
+use actix_web::{get, post, web, HttpResponse};
+use uuid::Uuid;
+
+use super::Data;
+use crate::{
+    db,
+    domain::run::{CreateRun, Run},
+    error::{ApiError, Problem},
+    pagination::{Page, PageQuery},
+};
+
+pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(create).service(list).service(get_one);
+}
+
+#[utoipa::path(
+    tag = "runs", operation_id = "create_run",
+    params(("id" = Uuid, Path, description = "The project's id")),
+    request_body(content = CreateRun, example = json!({"top": 3, "providers": {"voice": "local"}, "from_step": "voice"})),
+    responses(
+        (status = 202, description = "Queued: reels not prepared yet are selected and prepared, then each goes through transcribe, rewrite, voice and render; unchanged steps reuse their last output", body = Run),
+        (status = 404, description = "No such project or reel", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The project has no reels", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid reels, providers or options", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/projects/{id}/runs")]
+pub async fn create(
+    state: Data,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateRun>,
+) -> Result<HttpResponse, ApiError> {
+    let run = crate::steps::start_run(&state, id.into_inner(), body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(run))
+}
+
+#[utoipa::path(
+    tag = "runs", operation_id = "list_runs",
+    params(("id" = Uuid, Path, description = "The project's id"), PageQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<Run>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/projects/{id}/runs")]
+pub async fn list(
+    state: Data,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<Page<Run>>, ApiError> {
+    let page = query.parse()?;
+    db::projects::get(&state.pool, *id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let rows = db::runs::list(&state.pool, *id, page).await?;
+    Ok(web::Json(Page::from_rows(rows, page.limit)))
+}
+
+#[utoipa::path(
+    tag = "runs", operation_id = "get_run",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Overall status and progress, and each reel's steps with their resources, timing and whether they were reused", body = Run),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/runs/{id}")]
+pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>, ApiError> {
+    db::runs::get(&state.pool, *id)
+        .await?
+        .map(web::Json)
+        .ok_or(ApiError::NotFound("run"))
+}
