@@ -227,6 +227,20 @@ async fn heygen_app(server: &MockServer) -> TestApp {
     .await
 }
 
+/// A voiced reel rendered by HeyGen (the stand-in `server`); answers the app and the video.
+async fn heygen_video(server: &MockServer) -> (TestApp, Value) {
+    let app = heygen_app(server).await;
+    let audio = voiced_reel(&app).await;
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
+            json!({"provider": "heygen"}),
+            "videos",
+        )
+        .await;
+    (app, video)
+}
+
 async fn mount_upload_and_generate(server: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/v1/asset"))
@@ -288,15 +302,7 @@ async fn heygen_resumes_polling_after_a_restart_and_never_generates_twice() {
         )
         .mount(&server)
         .await;
-    let app = heygen_app(&server).await;
-    let audio = voiced_reel(&app).await;
-    let video = app
-        .finished_step(
-            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
-            json!({"provider": "heygen"}),
-            "videos",
-        )
-        .await;
+    let (app, video) = heygen_video(&server).await;
     assert_eq!(video["status"], "succeeded", "{video:#}");
     assert_eq!(video["output"]["provider_job_id"], "v1");
     let job = app
@@ -323,15 +329,7 @@ async fn a_failed_heygen_video_fails_the_job_with_its_reason() {
         }})))
         .mount(&server)
         .await;
-    let app = heygen_app(&server).await;
-    let audio = voiced_reel(&app).await;
-    let video = app
-        .finished_step(
-            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
-            json!({"provider": "heygen"}),
-            "videos",
-        )
-        .await;
+    let (_app, video) = heygen_video(&server).await;
     assert_eq!(video["status"], "failed");
     assert_eq!(video["error"]["code"], "heygen_failed");
     assert!(
@@ -354,15 +352,7 @@ async fn heygen_refusals_are_final() {
         )
         .mount(&server)
         .await;
-    let app = heygen_app(&server).await;
-    let audio = voiced_reel(&app).await;
-    let video = app
-        .finished_step(
-            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
-            json!({"provider": "heygen"}),
-            "videos",
-        )
-        .await;
+    let (_app, video) = heygen_video(&server).await;
     assert_eq!(
         (video["status"].as_str(), video["error"]["code"].as_str()),
         (Some("failed"), Some("provider_auth"))

@@ -93,6 +93,15 @@ async fn project_with_transcript(app: &TestApp, settings: Value) -> (String, Str
     (project_id, transcript_id)
 }
 
+/// An app on the stand-in `server`, a project with a transcript, and a rewrite started with
+/// `body`; answers the app and the finished script.
+async fn rewritten(server: &MockServer, body: Value) -> (TestApp, Value) {
+    let app = app_with_openai(server).await;
+    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(&app, &transcript_id, body).await;
+    (app, script)
+}
+
 /// Runs a rewrite and answers the finished script resource.
 async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
     app.finished_step(
@@ -126,9 +135,7 @@ async fn the_model_is_asked_to_revise_until_the_length_fits() {
             .mount(&server)
             .await;
     }
-    let app = app_with_openai(&server).await;
-    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
-    let script = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    let (_app, script) = rewritten(&server, json!({"provider": "openai"})).await;
     assert_eq!(script["status"], "succeeded", "{script:#}");
     let output = &script["output"];
     assert_eq!(output["text"], ru_script(110));
@@ -280,11 +287,8 @@ async fn an_english_script_from_a_russian_reel_by_option() {
         .respond_with(chat_answer(&english, "stop"))
         .mount(&server)
         .await;
-    let app = app_with_openai(&server).await;
-    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
-    let script = rewrite(
-        &app,
-        &transcript_id,
+    let (_app, script) = rewritten(
+        &server,
         json!({"provider": "openai", "options": {"language": "en"}}),
     )
     .await;
@@ -385,14 +389,7 @@ async fn a_failing_assistant_falls_back_to_chat_and_says_so() {
         .respond_with(chat_answer(&ru_script(110), "stop"))
         .mount(&server)
         .await;
-    let app = app_with_openai(&server).await;
-    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
-    let script = rewrite(
-        &app,
-        &transcript_id,
-        json!({"provider": "openai_assistant"}),
-    )
-    .await;
+    let (_app, script) = rewritten(&server, json!({"provider": "openai_assistant"})).await;
     assert_eq!(script["status"], "succeeded", "{script:#}");
     let output = &script["output"];
     assert_eq!(output["fallbacks"][0]["from"], "openai_assistant");
@@ -421,14 +418,7 @@ async fn an_assistant_run_is_polled_and_its_message_read() {
         })))
         .mount(&server)
         .await;
-    let app = app_with_openai(&server).await;
-    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
-    let script = rewrite(
-        &app,
-        &transcript_id,
-        json!({"provider": "openai_assistant"}),
-    )
-    .await;
+    let (_app, script) = rewritten(&server, json!({"provider": "openai_assistant"})).await;
     assert_eq!(script["status"], "succeeded", "{script:#}");
     assert_eq!(script["output"]["model"], "gpt-4o");
     assert_eq!(script["output"]["word_count"], 105);
