@@ -26,7 +26,9 @@ pub struct Settings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct EngineSettings {
-    pub enabled: bool,
+    /// Unset: on when `scripts/setup` has installed the engines (its Python environment and the
+    /// Whisper model exist in the cache), so a set-up machine defaults to the local engines.
+    pub enabled: Option<bool>,
     /// Start and supervise the engine with `command` (off when it runs elsewhere, e.g. Ollama).
     pub manage: bool,
     /// The program that starts the engine; `--host` and `--port` are appended.
@@ -42,10 +44,23 @@ pub struct EngineSettings {
     pub startup_timeout_seconds: u64,
 }
 
+/// Whether `scripts/setup` has installed the local engines in the cache.
+fn engines_installed() -> bool {
+    let cache = std::env::var_os("REELFORGE_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/reelforge"))
+        });
+    cache.is_some_and(|cache| {
+        cache.join("venv/bin/python").exists()
+            && cache.join("models/whisper-base/model.bin").exists()
+    })
+}
+
 impl Default for EngineSettings {
     fn default() -> Self {
         Self {
-            enabled: false,
+            enabled: None,
             manage: true,
             command: vec!["engines/run".into()],
             host: "127.0.0.1".into(),
@@ -60,6 +75,10 @@ impl Default for EngineSettings {
 }
 
 impl EngineSettings {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.unwrap_or_else(engines_installed)
+    }
+
     pub fn base_url(&self) -> String {
         self.base_url
             .clone()

@@ -44,7 +44,7 @@ fn key_status(configured: bool, variable: &str) -> String {
     }
 }
 
-/// The report, and whether everything the offline pipeline needs is there.
+/// The report, and whether everything the offline pipeline needs is installed.
 pub async fn report(settings: &Settings) -> (String, bool) {
     let mut out = String::new();
     let mut offline_ready = true;
@@ -65,14 +65,16 @@ pub async fn report(settings: &Settings) -> (String, bool) {
     }
 
     let engine = &settings.engines;
-    let health = if engine.enabled {
+    // A stopped engine is fine (`serve` starts it); a missing one is not.
+    offline_ready &= engine.is_enabled();
+    let health = if engine.is_enabled() {
         engines::health(engine).await
     } else {
         None
     };
     let engine_status = |part: &str| -> String {
-        if !engine.enabled {
-            return "not enabled: set REELFORGE__ENGINES__ENABLED=true (and run scripts/setup)"
+        if !engine.is_enabled() {
+            return "not installed: run scripts/setup (or set REELFORGE__ENGINES__ENABLED=true with engines.base_url)"
                 .into();
         }
         match health
@@ -160,7 +162,7 @@ pub async fn report(settings: &Settings) -> (String, bool) {
                 ("fake", "ready".into()),
                 (
                     LOCAL,
-                    if engine.enabled {
+                    if engine.is_enabled() {
                         engine_status("tts")
                     } else if on_path("espeak-ng").is_some() {
                         "ready (espeak-ng; enable the engine for Festival and Piper voices)".into()
@@ -210,9 +212,6 @@ pub async fn report(settings: &Settings) -> (String, bool) {
     for (step, rows) in steps {
         let _ = writeln!(out, "{step}");
         for (name, status) in rows {
-            if name == LOCAL && !status.starts_with("ready") && step != "voice" {
-                offline_ready = false;
-            }
             let _ = writeln!(out, "  {name:<17} {status}");
         }
     }

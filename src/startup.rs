@@ -61,7 +61,7 @@ impl Application {
             Providers::from_settings(&settings).context("the media store is misconfigured")?,
         );
 
-        if settings.engines.enabled && settings.engines.manage && roles.workers {
+        if settings.engines.is_enabled() && settings.engines.manage && roles.workers {
             tokio::spawn(crate::engines::supervise(
                 settings.engines.clone(),
                 shutdown.clone(),

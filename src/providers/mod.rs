@@ -104,7 +104,7 @@ fn openai_api(settings: &Settings) -> Option<openai_api::OpenAiApi> {
 /// The local engine's OpenAI-compatible API, when enabled.
 fn engine_api(settings: &Settings) -> Option<openai_api::OpenAiApi> {
     let engines = &settings.engines;
-    engines.enabled.then(|| {
+    engines.is_enabled().then(|| {
         openai_api::OpenAiApi::new(
             &engines.base_url(),
             None,

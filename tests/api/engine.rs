@@ -63,7 +63,7 @@ async fn engine_app() -> TestApp {
         .unwrap()
         .port();
     let app = spawn_app_with(move |s| {
-        s.engines.enabled = true;
+        s.engines.enabled = Some(true);
         s.engines.port = port;
     })
     .await;

@@ -39,6 +39,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.events.poll_interval_ms = 200;
     settings.media.root =
         std::env::temp_dir().join(format!("reelforge-test-media-{}", Uuid::new_v4().simple()));
+    // No engine process per test; the engine test turns it on.
+    settings.engines.enabled = Some(false);
     // Instant, deterministic steps unless a test names a provider.
     settings.defaults.settings.providers = serde_json::from_value(json!({
         "collect": "fake", "transcribe": "fake", "rewrite": "fake", "voice": "fake", "render": "fake"

@@ -121,3 +121,45 @@ async fn delete_cascades_to_resources_jobs_and_media() {
         404
     );
 }
+
+#[tokio::test]
+async fn auto_providers_prefer_cloud_keys_then_local_engines() {
+    let auto = || {
+        serde_json::from_value(json!({
+            "collect": "auto", "transcribe": "auto", "rewrite": "auto", "voice": "auto", "render": "auto"
+        }))
+        .unwrap()
+    };
+    let offline =
+        crate::helpers::spawn_app_with(move |s| s.defaults.settings.providers = auto()).await;
+    let project = offline.create_project(json!({"name": "offline"})).await;
+    assert_eq!(
+        project["settings"]["providers"],
+        json!({"collect": "fake", "transcribe": "fake", "rewrite": "fake", "voice": "local", "render": "local"}),
+        "no keys and no engine: the offline voice and composer, fakes elsewhere"
+    );
+    let with_engine = crate::helpers::spawn_app_with(move |s| {
+        s.defaults.settings.providers = auto();
+        s.engines.enabled = Some(true);
+        s.engines.manage = false;
+    })
+    .await;
+    let project = with_engine.create_project(json!({"name": "engine"})).await;
+    assert_eq!(project["settings"]["providers"]["transcribe"], "local");
+    assert_eq!(project["settings"]["providers"]["rewrite"], "local");
+    let cloud = crate::helpers::spawn_app_with(move |s| {
+        s.defaults.settings.providers = auto();
+        s.engines.enabled = Some(true);
+        s.engines.manage = false;
+        s.providers.openai.api.api_key = Some(secrecy::SecretString::from("sk-test"));
+    })
+    .await;
+    let project = cloud
+        .create_project(json!({"name": "cloud", "settings": {"providers": {"voice": "local"}}}))
+        .await;
+    assert_eq!(
+        project["settings"]["providers"],
+        json!({"collect": "fake", "transcribe": "openai", "rewrite": "openai", "voice": "local", "render": "local"}),
+        "a configured key wins; an explicit choice stays"
+    );
+}

@@ -1,6 +1,6 @@
 //! The offline voice without the engine server: espeak-ng, which speaks about a hundred
 //! languages (Russian and English included) with no model download. Robotic but always there;
-//! with `engines.enabled` the `local` voice is the engine's Festival or Piper instead.
+//! with the engines enabled the `local` voice is the engine's Festival or Piper instead.
 
 use async_trait::async_trait;
 
