@@ -76,10 +76,24 @@ impl RenderStep {
         Ok((Value::Object(ids), reel_video))
     }
 
-    async fn assets(&self, options: &Value) -> Result<BTreeMap<String, PathBuf>, JobError> {
+    /// Local copies of the files the options name; only the project's own files may be used.
+    async fn assets(
+        &self,
+        project_id: Uuid,
+        options: &Value,
+    ) -> Result<BTreeMap<String, PathBuf>, JobError> {
         let mut assets = BTreeMap::new();
+        let own = format!("{}/", MediaStore::project_prefix(project_id));
         for name in ASSET_OPTIONS {
             if let Some(key) = options.get(name).and_then(Value::as_str) {
+                if !key.starts_with(&own) {
+                    return Err(JobError::fatal(
+                        "invalid_options",
+                        format!(
+                            "`{name}` must be a media key of this project (starting with `{own}`)"
+                        ),
+                    ));
+                }
                 let path = self.0.media.fetch(key).await.map_err(|error| match error {
                     MediaError::Missing(_) | MediaError::InvalidKey(_) => {
                         JobError::fatal("invalid_options", format!("`{name}`: {error}"))
@@ -162,7 +176,7 @@ impl JobHandler for RenderStep {
             audio_duration_ms: audio.duration_ms,
             words: audio.words.clone(),
             reel_video,
-            assets: self.assets(&options).await?,
+            assets: self.assets(video.project_id, &options).await?,
             output_dir: output_dir.clone(),
             title: format!("reelforge {}", video.id),
             options,

@@ -247,7 +247,16 @@ impl JobHandler for VoiceStep {
         let request = VoiceRequest {
             text: script.text.clone(),
             language: script.language.clone(),
-            speed: options.get("speed").and_then(Value::as_f64).unwrap_or(1.0),
+            speed: match options.get("speed").map(Value::as_f64) {
+                None => 1.0,
+                Some(Some(speed)) if (0.25..=4.0).contains(&speed) => speed,
+                Some(_) => {
+                    return Err(JobError::fatal(
+                        "invalid_options",
+                        "`speed` must be a number between 0.25 and 4",
+                    ))
+                }
+            },
             output_stem: self.0.media.scratch("voice").await.map_err(storage)?,
             options,
         };

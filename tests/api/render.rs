@@ -212,6 +212,30 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
         (bad["status"].as_str(), bad["error"]["code"].as_str()),
         (Some("failed"), Some("invalid_options"))
     );
+    // Another project's file cannot be pulled in as a logo.
+    let foreign = app
+        .finished_step(
+            &format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"logo_key": format!("projects/{}/logo.png", uuid::Uuid::new_v4())}}),
+            "videos",
+        )
+        .await;
+    assert_eq!(foreign["error"]["code"], "invalid_options", "{foreign:#}");
+    assert!(foreign["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("this project"));
+    let fast = app
+        .finished_step(
+            &format!("/v1/scripts/{}/audio", audio["parent_id"].as_str().unwrap()),
+            json!({"provider": "local", "options": {"speed": 40}}),
+            "audio",
+        )
+        .await;
+    assert_eq!(
+        (fast["status"].as_str(), fast["error"]["code"].as_str()),
+        (Some("failed"), Some("invalid_options"))
+    );
 }
 
 async fn heygen_app(server: &MockServer) -> TestApp {
