@@ -5,6 +5,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends pkg-config && r
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY migrations migrations
+COPY web web
 COPY benches benches
 RUN cargo build --release --locked --bin reelforge
 

@@ -19,6 +19,29 @@ pub struct Settings {
     pub providers: ProviderSettings,
     pub scripts: ScriptSettings,
     pub engines: EngineSettings,
+    /// Price overrides in USD per unit: `provider -> metric -> price`, e.g.
+    /// `[prices.assemblyai] audio_seconds = 0.0001`. Unset ones keep the built-in list prices.
+    pub prices: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
+    pub webhooks: WebhookSettings,
+}
+
+/// Completion webhooks' delivery.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WebhookSettings {
+    /// How long a receiver may take to answer one delivery.
+    pub timeout_seconds: u64,
+    /// Deliveries tried before giving up; the queue's backoff spaces them out.
+    pub max_attempts: i32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            timeout_seconds: 10,
+            max_attempts: 8,
+        }
+    }
 }
 
 /// The local engine server (engines/server.py, or any OpenAI-compatible server) behind the
@@ -477,6 +500,11 @@ impl Settings {
             builder =
                 builder.set_default(format!("providers.{name}.base_url"), base_url.as_str())?;
         }
+        // Every project default as a default too, so one field (say
+        // `REELFORGE__DEFAULTS__SETTINGS__PROVIDERS__VOICE`) can be set without the rest.
+        let project_defaults =
+            serde_json::to_value(ProjectDefaults::default()).expect("the defaults serialize");
+        builder = set_defaults(builder, "defaults", &project_defaults)?;
         if std::env::var_os("REELFORGE__DATABASE__URL").is_none() {
             if let Ok(url) = std::env::var("DATABASE_URL") {
                 builder = builder.set_override("database.url", url)?;
@@ -499,6 +527,33 @@ impl Settings {
     }
 }
 
+type Builder = config::ConfigBuilder<config::builder::DefaultState>;
+
+/// Sets every leaf of `value` as a default under `prefix`.
+fn set_defaults(
+    mut builder: Builder,
+    prefix: &str,
+    value: &serde_json::Value,
+) -> Result<Builder, config::ConfigError> {
+    use serde_json::Value;
+    match value {
+        Value::Object(fields) => {
+            for (name, field) in fields {
+                builder = set_defaults(builder, &format!("{prefix}.{name}"), field)?;
+            }
+            Ok(builder)
+        }
+        Value::Bool(flag) => builder.set_default(prefix, *flag),
+        Value::Number(number) => match number.as_i64() {
+            Some(whole) => builder.set_default(prefix, whole),
+            None => builder.set_default(prefix, number.as_f64().unwrap_or_default()),
+        },
+        Value::String(text) => builder.set_default(prefix, text.as_str()),
+        // Unset options stay unset; no default holds a list.
+        Value::Null | Value::Array(_) => Ok(builder),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,7 +566,8 @@ mod tests {
             "[providers.openai]\napi_key = \"sk-x\"\nchat_model = \"qwen2.5\"\ntimeout_seconds = 5\n\
              [providers.assemblyai]\napi_key = \"aai\"\n\
              [media]\nstore = \"s3\"\n[media.s3]\nbucket = \"b\"\n\
-             [scripts.words_per_minute]\nru = 150.0\n",
+             [scripts.words_per_minute]\nru = 150.0\n\
+             [defaults.settings.providers]\nvoice = \"fake\"\n",
         )
         .unwrap();
         let settings = Settings::load(Some(&file)).unwrap();
@@ -529,5 +585,13 @@ mod tests {
         assert_eq!(settings.media.store, MediaStoreKind::S3);
         assert_eq!(settings.scripts.rate("ru-RU"), 150.0);
         assert_eq!(settings.scripts.rate("en"), 165.0);
+        let project = &settings.defaults.settings;
+        assert_eq!(project.providers.voice, "fake");
+        assert_eq!(
+            project.providers.render, "auto",
+            "the other steps keep theirs"
+        );
+        assert_eq!((project.words.min, project.words.max), (100, 120));
+        assert_eq!(project.trend_weights.engagement, 0.5);
     }
 }

@@ -8,7 +8,11 @@ use utoipa::{
 };
 use utoipa_actix_web::AppExt;
 
-use crate::{domain::project::FieldError, error::Problem, routes};
+use crate::{
+    domain::{project::FieldError, reel::ReelSort},
+    error::Problem,
+    routes,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,7 +24,7 @@ Every `/v1` route needs `Authorization: Bearer <token>` (create one with `reelfo
 Errors are `application/problem+json` with a stable `code`."
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem, FieldError)),
+    components(schemas(Problem, FieldError, ReelSort)),
     security(("bearer" = [])),
     tags(
         (name = "projects"), (name = "collections"), (name = "reels"), (name = "transcripts"), (name = "scripts"), (name = "runs"),

@@ -57,9 +57,7 @@ impl Application {
     pub async fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
         let pool = prepare_database(&settings).await?;
         let shutdown = CancellationToken::new();
-        let providers = Arc::new(
-            Providers::from_settings(&settings).context("the media store is misconfigured")?,
-        );
+        let providers = Arc::new(Providers::from_settings(&settings)?);
 
         if settings.engines.is_enabled() && settings.engines.manage && roles.workers {
             tokio::spawn(crate::engines::supervise(
@@ -71,6 +69,7 @@ impl Application {
             tokio::spawn(jobs::runs::advance_forever(
                 pool.clone(),
                 settings.jobs.clone(),
+                settings.webhooks.max_attempts,
                 std::time::Duration::from_millis(settings.jobs.poll_interval_ms.min(250)),
                 shutdown.clone(),
             ));
@@ -184,6 +183,7 @@ fn http_server(
             .configure(routes::configure)
             .split_for_parts();
         app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
+            .configure(routes::page::configure)
             .default_service(web::to(routes::not_found))
             .wrap(from_fn(metrics::track))
             .wrap(TracingLogger::default())

@@ -8,6 +8,8 @@ pub mod reels;
 pub mod resources;
 pub mod runs;
 pub mod tokens;
+pub mod usage;
+pub mod webhooks;
 
 use std::time::Duration;
 

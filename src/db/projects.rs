@@ -26,6 +26,7 @@ impl From<ProjectRow> for Project {
             settings: row.settings.0,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            usage: None,
         }
     }
 }

@@ -38,6 +38,7 @@ impl From<RunRow> for Run {
             created_at: row.created_at,
             updated_at: row.updated_at,
             finished_at: row.finished_at,
+            usage: None,
         }
     }
 }

@@ -7,17 +7,23 @@ pub mod project;
 pub mod reel;
 pub mod resource;
 pub mod run;
+pub mod usage;
+pub mod webhook;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Declares a string-backed enum whose text form is used in JSON, in the database and in URLs.
+/// Each text must be its variant's name in snake_case: serde and the OpenAPI schema both derive
+/// it through `rename_all` (utoipa does not see per-variant renames made inside a macro), and a
+/// unit test holds `as_str` to the same spelling.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($variant),+
         }
 
         impl $name {
@@ -144,6 +150,7 @@ text_enum! {
         Rewrite => "rewrite",
         Voice => "voice",
         Render => "render",
+        Webhook => "webhook",
         Noop => "noop",
     }
 }
@@ -163,5 +170,29 @@ impl ErrorInfo {
             code,
             message: message.unwrap_or_default(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_matches_text<T: Serialize + Copy + std::fmt::Display>(all: &[T]) {
+        for &value in all {
+            assert_eq!(
+                serde_json::to_value(value).unwrap(),
+                serde_json::Value::String(value.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn every_text_enum_serializes_as_its_text() {
+        json_matches_text(Status::ALL);
+        json_matches_text(ResourceKind::ALL);
+        json_matches_text(JobKind::ALL);
+        json_matches_text(project::StylePreset::ALL);
+        json_matches_text(reel::ReelSort::ALL);
+        json_matches_text(usage::Metric::ALL);
     }
 }

@@ -17,6 +17,9 @@ pub struct Project {
     pub settings: ProjectSettings,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What the project's provider calls consumed and cost; only on `GET /projects/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<super::usage::UsageSummary>,
 }
 
 text_enum! {
@@ -212,7 +215,7 @@ pub struct UpdateProject {
 }
 
 /// Configured defaults for new projects.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProjectDefaults {
     pub language: String,

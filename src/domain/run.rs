@@ -108,6 +108,10 @@ pub struct Run {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// What this run's provider calls consumed and cost (reused steps cost nothing); on `GET`
+    /// and in listings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<super::usage::UsageSummary>,
 }
 
 impl Run {

@@ -24,6 +24,25 @@ use crate::{config::EventSettings, db, domain::event::Event};
 pub const EVENTS_CHANNEL: &str = "reelforge_events";
 const FETCH_BATCH: i64 = 1000;
 
+/// A connection that hears `channel` (e.g. every append to the event log); `None` (logged,
+/// naming `who`) when it cannot be had, and the caller polls instead.
+pub async fn listen(pool: &PgPool, channel: &str, who: &str) -> Option<PgListener> {
+    let mut listener = match PgListener::connect_with(pool).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(%error, "{who} could not connect; polling instead");
+            return None;
+        }
+    };
+    match listener.listen(channel).await {
+        Ok(()) => Some(listener),
+        Err(error) => {
+            tracing::warn!(%error, "{who} could not LISTEN; polling instead");
+            None
+        }
+    }
+}
+
 /// One event, rendered once as an SSE frame and shared by every subscriber.
 #[derive(Debug, Clone)]
 pub struct Frame {
@@ -132,19 +151,7 @@ impl EventBus {
     async fn feed(self, pool: PgPool, shutdown: CancellationToken) {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         loop {
-            let mut listener = match PgListener::connect_with(&pool).await {
-                Ok(mut listener) => match listener.listen(EVENTS_CHANNEL).await {
-                    Ok(()) => Some(listener),
-                    Err(error) => {
-                        tracing::warn!(%error, "event listener could not LISTEN; polling instead");
-                        None
-                    }
-                },
-                Err(error) => {
-                    tracing::warn!(%error, "event listener could not connect; polling instead");
-                    None
-                }
-            };
+            let mut listener = listen(&pool, EVENTS_CHANNEL, "event listener").await;
             loop {
                 if let Err(error) = self.catch_up(&pool).await {
                     tracing::warn!(%error, "reading the event log failed");

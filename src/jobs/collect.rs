@@ -10,6 +10,7 @@ use crate::{
     domain::{
         collection::{CollectionCounts, CollectionOutcome, Problem},
         resource::StepResource,
+        usage::Metric,
         ResourceKind,
     },
     jobs::{prepare_reel::FILES_SOURCE, queue},
@@ -184,13 +185,21 @@ impl CollectStep {
                     .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))
             }
             Some("apify") => {
-                self.scrape(
-                    ctx,
-                    &collection.provider,
-                    &collection.input,
-                    context::options(collection),
+                let items = self
+                    .scrape(
+                        ctx,
+                        &collection.provider,
+                        &collection.input,
+                        context::options(collection),
+                    )
+                    .await?;
+                ctx.record_usage(
+                    &self.providers.prices,
+                    collection,
+                    &[(Metric::ActorItems, items.len() as f64)],
                 )
-                .await
+                .await;
+                Ok(items)
             }
             other => Err(JobError::fatal(
                 "invalid_parameters",

@@ -10,7 +10,12 @@ use sqlx::PgPool;
 use super::{queue, JobError};
 use crate::{
     db,
-    domain::{job::Job, project::Project, resource::StepResource},
+    domain::{
+        job::Job,
+        project::Project,
+        resource::StepResource,
+        usage::{Metric, Prices},
+    },
     providers::{CallContext, CheckpointStore, ProgressSink, ProviderError},
 };
 
@@ -63,6 +68,41 @@ impl JobContext {
         db::projects::get(&self.pool, resource.project_id)
             .await?
             .ok_or_else(|| JobError::fatal("resource_missing", "the project no longer exists"))
+    }
+
+    /// Records what this attempt's provider call consumed, priced now. A failure to record is
+    /// logged, not raised: retrying the job would pay the provider again.
+    pub async fn record_usage(
+        &self,
+        prices: &Prices,
+        resource: &StepResource,
+        measured: &[(Metric, f64)],
+    ) {
+        let run_id = self
+            .job
+            .payload
+            .get("run_id")
+            .and_then(|id| id.as_str())
+            .and_then(|id| id.parse().ok());
+        let rows: Vec<db::usage::NewUsage> = measured
+            .iter()
+            .filter(|(_, quantity)| quantity.is_finite() && *quantity > 0.0)
+            .map(|&(metric, quantity)| db::usage::NewUsage {
+                project_id: resource.project_id,
+                run_id,
+                job_id: self.job.id,
+                attempt: self.job.attempts,
+                resource_type: resource.kind.as_str(),
+                resource_id: resource.id,
+                provider: &resource.provider,
+                metric,
+                quantity,
+                unit_price: prices.unit_price(&resource.provider, metric),
+            })
+            .collect();
+        if let Err(error) = db::usage::record(&self.pool, &rows).await {
+            tracing::warn!(job_id = %self.job.id, %error, "could not record usage");
+        }
     }
 
     /// The parent resource's output, as the type its step stored.

@@ -11,6 +11,7 @@ pub mod rewrite;
 pub mod runs;
 pub mod transcribe;
 pub mod voice;
+pub mod webhook;
 pub mod worker;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -126,6 +127,12 @@ pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
         (
             JobKind::Render,
             Arc::new(render::RenderStep(providers)) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::Webhook,
+            Arc::new(webhook::DeliverWebhook::new(Duration::from_secs(
+                settings.webhooks.timeout_seconds,
+            ))) as Arc<dyn JobHandler>,
         ),
         (JobKind::Noop, Arc::new(noop::Noop) as Arc<dyn JobHandler>),
     ])

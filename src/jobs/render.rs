@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     db,
-    domain::{resource::StepResource, ResourceKind},
+    domain::{resource::StepResource, usage::Metric, ResourceKind},
     media::{MediaError, MediaStore},
     providers::{
         collect::PreparedReel,
@@ -228,6 +228,12 @@ impl JobHandler for RenderStep {
                 lineage: Some(lineage),
             },
         };
+        ctx.record_usage(
+            &self.0.prices,
+            &video,
+            &[(Metric::VideoSeconds, output.duration_ms as f64 / 1000.0)],
+        )
+        .await;
         context::to_output(&output)
     }
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     config::ScriptSettings,
+    domain::usage::Metric,
     providers::{
         pick,
         rewrite::{openai, openai_assistant, ChatMessage, RewriteCall, Rewriter},
@@ -268,6 +269,15 @@ impl JobHandler for RewriteStep {
         output.text = text;
         output.checks = checks;
         output.fitted = fitted;
+        ctx.record_usage(
+            &self.providers.prices,
+            &resource,
+            &[
+                (Metric::InputTokens, output.usage.prompt_tokens as f64),
+                (Metric::OutputTokens, output.usage.completion_tokens as f64),
+            ],
+        )
+        .await;
         context::to_output(&output)
     }
 }

@@ -19,11 +19,13 @@ use crate::{
         event::NewEvent,
         project::Project,
         run::{CreateRun, Run, RunReel, RunStepResult, RUN_STEPS},
-        ErrorInfo, ResourceKind, Status,
+        ErrorInfo, JobKind, ResourceKind, Status,
     },
 };
 
 const BATCH: i64 = 50;
+/// Notified when a run is created or a job finishes (migration 0008).
+const RUNS_CHANNEL: &str = "reelforge_runs";
 
 fn step_key(kind: ResourceKind) -> &'static str {
     match kind {
@@ -190,8 +192,41 @@ fn overall(reels: &[RunReel]) -> Status {
     }
 }
 
-/// Advances every unfinished run once; answers how many changed.
-pub async fn advance(pool: &PgPool, jobs: &JobSettings) -> Result<usize, sqlx::Error> {
+/// Queues the delivery of a finished run to its project's webhook, if it has one.
+async fn queue_webhook(
+    conn: &mut PgConnection,
+    run: &Run,
+    event: &str,
+    max_attempts: i32,
+) -> Result<(), sqlx::Error> {
+    if db::webhooks::get(&mut *conn, run.project_id)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    queue::enqueue(
+        conn,
+        &db::jobs::NewJob {
+            id: Uuid::new_v4(),
+            kind: JobKind::Webhook,
+            project_id: Some(run.project_id),
+            resource: None,
+            payload: json!({ "run_id": run.id, "event": event }),
+            max_attempts,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Advances every unfinished run once; answers how many changed. A run that finishes is sent
+/// to its project's webhook by a job with `webhook_attempts` attempts.
+pub async fn advance(
+    pool: &PgPool,
+    jobs: &JobSettings,
+    webhook_attempts: i32,
+) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let runs = db::runs::lock_unfinished(&mut tx, BATCH).await?;
     let mut changed_runs = 0;
@@ -214,15 +249,19 @@ pub async fn advance(pool: &PgPool, jobs: &JobSettings) -> Result<usize, sqlx::E
         run.status = overall(&run.reels);
         run.progress = Run::progress_of(&run.reels);
         db::runs::save(&mut tx, &run).await?;
+        let kind = format!(
+            "run.{}",
+            if is_done(run.status) {
+                run.status.as_str()
+            } else {
+                "updated"
+            }
+        );
+        if is_done(run.status) {
+            queue_webhook(&mut tx, &run, &kind, webhook_attempts).await?;
+        }
         let event = NewEvent {
-            kind: format!(
-                "run.{}",
-                if is_done(run.status) {
-                    run.status.as_str()
-                } else {
-                    "updated"
-                }
-            ),
+            kind,
             project_id: Some(run.project_id),
             resource_type: Some("run"),
             resource_id: Some(run.id),
@@ -235,21 +274,37 @@ pub async fn advance(pool: &PgPool, jobs: &JobSettings) -> Result<usize, sqlx::E
     Ok(changed_runs)
 }
 
-/// Runs the advancer until `shutdown`, every `interval`.
+/// Runs the advancer until `shutdown`: whenever a run is created or a job finishes, so a run
+/// moves on within milliseconds, and every `interval` as a fallback (which also picks up steps
+/// that started running).
 pub async fn advance_forever(
     pool: PgPool,
     jobs: JobSettings,
+    webhook_attempts: i32,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
+    let mut listener = crate::events::listen(&pool, RUNS_CHANNEL, "the run advancer").await;
     loop {
-        match advance(&pool, &jobs).await {
+        match advance(&pool, &jobs, webhook_attempts).await {
             // More may be ready at once (a reused step lets the next start).
             Ok(changed) if changed > 0 => continue,
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "advancing runs failed"),
         }
+        let notified = async {
+            match listener.as_mut() {
+                // A lost connection is re-established by the listener; until then, poll.
+                Some(listener) => {
+                    if listener.recv().await.is_err() {
+                        tokio::time::sleep(interval).await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            _ = notified => {}
             _ = tokio::time::sleep(interval) => {}
             _ = shutdown.cancelled() => return,
         }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     db,
+    domain::usage::Metric,
     media::MediaError,
     providers::{
         collect::PreparedReel, pick, transcribe::TranscribeRequest, ProviderError, Providers, LOCAL,
@@ -68,6 +69,12 @@ impl JobHandler for TranscribeStep {
         let output = pick(&self.0.transcribe, &transcript.provider)?
             .transcribe(&request, &ctx.call())
             .await?;
+        ctx.record_usage(
+            &self.0.prices,
+            &transcript,
+            &[(Metric::AudioSeconds, output.audio_seconds)],
+        )
+        .await;
         context::to_output(&output)
     }
 }

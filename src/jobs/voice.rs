@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
+    domain::{resource::StepResource, usage::Metric},
     media::MediaStore,
     providers::{
         pick, process,
@@ -25,6 +26,8 @@ pub struct VoiceStep(pub Arc<Providers>);
 
 pub const TEMPO_BOUNDS: (f64, f64) = (0.85, 1.25);
 const DEFAULT_TOLERANCE_MS: u64 = 2000;
+/// How a fit action that paid for a second take begins.
+const REVOICED: &str = "re-voiced";
 
 fn storage(error: crate::media::MediaError) -> ProviderError {
     ProviderError::retryable(error.to_string())
@@ -83,6 +86,15 @@ impl Take {
 }
 
 impl VoiceStep {
+    async fn record_characters(&self, ctx: &JobContext, audio: &StepResource, characters: u64) {
+        ctx.record_usage(
+            &self.0.prices,
+            audio,
+            &[(Metric::Characters, characters as f64)],
+        )
+        .await;
+    }
+
     async fn fit(
         &self,
         voice: &dyn Voice,
@@ -115,7 +127,7 @@ impl VoiceStep {
                 take = speak(voice, &request, ctx).await?;
                 fit.speed = speed;
                 fit.actions.push(format!(
-                    "re-voiced at speed {speed:.2}: {} ms",
+                    "{REVOICED} at speed {speed:.2}: {} ms",
                     take.duration_ms
                 ));
             }
@@ -262,8 +274,10 @@ impl JobHandler for VoiceStep {
         };
         let call = ctx.call();
         let first = voice.synthesize(&request, &call).await?;
+        let first_characters = first.characters;
         if first.path.is_none() {
             // The fake provider writes no file; it is given the target length.
+            self.record_characters(ctx, &audio, first_characters).await;
             let (words, timing_method) = timings(None, &script.text, target_ms);
             return context::to_output(&VoiceOutput {
                 key: None,
@@ -289,6 +303,13 @@ impl JobHandler for VoiceStep {
                 &call,
             )
             .await?;
+        let revoiced = fit.actions.iter().any(|a| a.starts_with(REVOICED));
+        self.record_characters(
+            ctx,
+            &audio,
+            first_characters + if revoiced { take.audio.characters } else { 0 },
+        )
+        .await;
         let info = process::probe(&take.path).await?;
         let (words, timing_method) = self
             .word_timings(&take, &script.text, &script.language, &call)

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 
 use crate::{
     config::Settings,
-    domain::ResourceKind,
+    domain::{usage::Prices, ResourceKind},
     media::{MediaError, MediaStore},
 };
 
@@ -302,11 +302,23 @@ pub struct Providers {
     pub voice: BTreeMap<&'static str, Arc<dyn voice::Voice>>,
     pub render: BTreeMap<&'static str, Arc<dyn render::Renderer>>,
     pub media: Arc<MediaStore>,
+    /// What each provider's usage is estimated to cost.
+    pub prices: Prices,
+}
+
+/// A deployment whose providers cannot be set up as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("the media store is misconfigured: {0}")]
+    Media(#[from] MediaError),
+    #[error("invalid price: {0}")]
+    Prices(String),
 }
 
 impl Providers {
-    pub fn from_settings(settings: &Settings) -> Result<Self, MediaError> {
+    pub fn from_settings(settings: &Settings) -> Result<Self, SetupError> {
         let media = Arc::new(MediaStore::from_settings(&settings.media)?);
+        let prices = Prices::with_overrides(&settings.prices).map_err(SetupError::Prices)?;
         let mut collectors: BTreeMap<&'static str, Arc<dyn collect::Collector>> =
             BTreeMap::from([(
                 fake::NAME,
@@ -355,6 +367,7 @@ impl Providers {
             voice: voices(settings),
             render: renderers(settings),
             media,
+            prices,
         })
     }
 

@@ -7,12 +7,15 @@ pub mod events;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
+pub mod page;
 pub mod projects;
+pub mod providers;
 pub mod reels;
 pub mod runs;
 pub mod scripts;
 pub mod transcripts;
 pub mod videos;
+pub mod webhooks;
 
 use actix_web::{middleware::from_fn, web, HttpResponse};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
@@ -40,6 +43,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(collections::configure)
                 .configure(reels::configure)
                 .configure(runs::configure)
+                .configure(webhooks::configure)
+                .service(providers::list)
                 .configure(transcripts::configure)
                 .configure(scripts::configure)
                 .configure(scripts::configure_edit)

@@ -76,6 +76,7 @@ pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpR
         settings,
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),
+        usage: None,
     };
     validate(&state, &draft)?;
     let project =
@@ -108,14 +109,15 @@ pub async fn list(
     operation_id = "get_project",
     tag = "projects",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Project), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "With the usage and estimated cost of every provider call so far", body = Project), (status = 404, body = Problem, content_type = "application/problem+json")),
 )]
 #[get("/projects/{id}")]
 pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Project>, ApiError> {
-    db::projects::get(&state.pool, *id)
+    let mut project = db::projects::get(&state.pool, *id)
         .await?
-        .map(web::Json)
-        .ok_or(ApiError::NotFound("project"))
+        .ok_or(ApiError::NotFound("project"))?;
+    project.usage = Some(db::usage::for_project(&state.pool, project.id).await?);
+    Ok(web::Json(project))
 }
 
 #[utoipa::path(

@@ -54,22 +54,36 @@ pub async fn list(
     db::projects::get(&state.pool, *id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
-    let rows = db::runs::list(&state.pool, *id, page).await?;
+    let mut rows = db::runs::list(&state.pool, *id, page).await?;
+    with_usage(&state.pool, &mut rows).await?;
     Ok(web::Json(Page::from_rows(rows, page.limit)))
+}
+
+/// Fills in each run's usage totals, in one query.
+pub async fn with_usage(pool: &sqlx::PgPool, runs: &mut [Run]) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
+    let mut usage = db::usage::for_runs(pool, &ids).await?;
+    for run in runs {
+        run.usage = usage.remove(&run.id);
+    }
+    Ok(())
 }
 
 #[utoipa::path(
     tag = "runs", operation_id = "get_run",
     params(("id" = Uuid, Path)),
     responses(
-        (status = 200, description = "Overall status and progress, and each reel's steps with their resources, timing and whether they were reused", body = Run),
+        (status = 200, description = "Overall status and progress, each reel's steps with their resources, timing and whether they were reused, and the usage and estimated cost", body = Run),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/runs/{id}")]
 pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>, ApiError> {
-    db::runs::get(&state.pool, *id)
+    let run = db::runs::get(&state.pool, *id)
         .await?
-        .map(web::Json)
-        .ok_or(ApiError::NotFound("run"))
+        .ok_or(ApiError::NotFound("run"))?;
+    let mut runs = [run];
+    with_usage(&state.pool, &mut runs).await?;
+    let [run] = runs;
+    Ok(web::Json(run))
 }

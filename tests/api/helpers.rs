@@ -145,6 +145,13 @@ impl TestApp {
             .json(body)
     }
 
+    pub fn put(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.client
+            .put(self.url(path))
+            .bearer_auth(&self.token)
+            .json(body)
+    }
+
     pub fn patch(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
         self.client
             .patch(self.url(path))
@@ -160,6 +167,15 @@ impl TestApp {
         let response = self.get(path).send().await.expect("request sent");
         assert_eq!(response.status(), 200, "GET {path}");
         response.json().await.expect("JSON body")
+    }
+
+    /// A project as `GET /v1/projects/{id}` shows it, without its usage totals (which only
+    /// that route carries), to compare with what create and update answered.
+    pub async fn project_without_usage(&self, id: &str) -> Value {
+        let mut project = self.get_json(&format!("/v1/projects/{id}")).await;
+        let usage = project.as_object_mut().unwrap().remove("usage");
+        assert_eq!(usage.unwrap()["currency"], "USD");
+        project
     }
 
     pub async fn create_project(&self, body: Value) -> Value {

@@ -18,5 +18,7 @@ mod rewrite;
 mod runs;
 mod s3;
 mod transcribe;
+mod usage;
 mod validation;
 mod voice;
+mod web;

@@ -16,7 +16,7 @@ async fn create_applies_defaults_and_overrides() {
     assert_eq!(project["settings"]["providers"]["rewrite"], "fake");
 
     let fetched = app
-        .get_json(&format!("/v1/projects/{}", project["id"].as_str().unwrap()))
+        .project_without_usage(project["id"].as_str().unwrap())
         .await;
     assert_eq!(fetched, project);
 }
@@ -68,7 +68,7 @@ async fn update_merges_settings_and_keeps_the_rest() {
     assert_eq!(updated["settings"]["target_duration_seconds"], 45);
     assert_eq!(updated["settings"]["style_preset"], "calm");
     assert_eq!(updated["settings"]["words"], project["settings"]["words"]);
-    assert_eq!(app.get_json(&format!("/v1/projects/{id}")).await, updated);
+    assert_eq!(app.project_without_usage(id).await, updated);
 }
 
 #[tokio::test]

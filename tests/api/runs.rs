@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{send_problem, spawn_app, spawn_app_with, TestApp};
 
-async fn wait_for_run(app: &TestApp, run_id: &str) -> Value {
+pub async fn wait_for_run(app: &TestApp, run_id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let run = app.get_json(&format!("/v1/runs/{run_id}")).await;
@@ -22,7 +22,7 @@ async fn wait_for_run(app: &TestApp, run_id: &str) -> Value {
     }
 }
 
-async fn start_run(app: &TestApp, project_id: &str, body: Value) -> Value {
+pub async fn start_run(app: &TestApp, project_id: &str, body: Value) -> Value {
     let response = app
         .post(&format!("/v1/projects/{project_id}/runs"), &body)
         .send()

@@ -344,6 +344,13 @@ async fn a_transcript_of_an_uploaded_reel_through_the_api() {
     let sent =
         String::from_utf8_lossy(&server.received_requests().await.unwrap()[0].body).into_owned();
     assert!(sent.contains("RIFF"), "the reel's WAV was sent");
+    // Billed at the built-in whisper-1 price, $0.006 a minute.
+    let usage = &app.get_json(&format!("/v1/projects/{project_id}")).await["usage"];
+    let seconds = stored["output"]["audio_seconds"].as_f64().unwrap();
+    assert_eq!(usage["lines"][0]["provider"], "openai");
+    assert_eq!(usage["lines"][0]["metric"], "audio_seconds");
+    assert_eq!(usage["lines"][0]["quantity"].as_f64().unwrap(), seconds);
+    assert!((usage["total_cost"].as_f64().unwrap() - seconds * 0.0001).abs() < 1e-12);
 
     // A reel whose provider is not configured is refused up front.
     let response = app

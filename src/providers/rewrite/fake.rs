@@ -28,11 +28,23 @@ impl Rewriter for FakeRewriter {
                 ),
             )
         })?;
+        // Counted as a tokenizer roughly would (four characters a token), so usage and cost
+        // accounting can be followed without a model.
+        let tokens = |chars: usize| (chars as u64).div_ceil(4);
+        let prompt_chars = call.system.chars().count()
+            + call
+                .messages
+                .iter()
+                .map(|m| m.content.chars().count())
+                .sum::<usize>();
         Ok(Completion {
+            usage: TokenUsage {
+                prompt_tokens: tokens(prompt_chars),
+                completion_tokens: tokens(text.chars().count()),
+            },
             text,
             model: "fake".into(),
             cut_off: false,
-            usage: TokenUsage::default(),
         })
     }
 }

@@ -1,0 +1,70 @@
+//! A project's completion webhook: a signed POST when each run finishes.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::project::FieldError;
+
+/// The header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
+pub const SIGNATURE_HEADER: &str = "Reelforge-Signature";
+/// The delivery's id, the same on every retry, so receivers can drop repeats.
+pub const DELIVERY_HEADER: &str = "Reelforge-Delivery";
+pub const EVENT_HEADER: &str = "Reelforge-Event";
+
+const SECRET_MIN_CHARS: usize = 16;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutWebhook {
+    /// Where finished runs are POSTed (`http` or `https`).
+    #[schema(example = "https://example.com/hooks/reelforge")]
+    pub url: String,
+    /// Signs every delivery (HMAC-SHA256); at least 16 characters. Never returned.
+    #[schema(example = "whsec_3f9c2e7a1b8d4c6e")]
+    pub secret: String,
+}
+
+impl PutWebhook {
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        match reqwest::Url::parse(&self.url) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
+            _ => errors.push(FieldError::new("url", "must be an http or https URL")),
+        }
+        if self.secret.chars().count() < SECRET_MIN_CHARS {
+            errors.push(FieldError::new(
+                "secret",
+                format!("must be at least {SECRET_MIN_CHARS} characters"),
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A webhook as the API shows it: the secret stays hidden.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookInfo {
+    pub url: String,
+    /// Always true: a webhook cannot exist without its secret.
+    pub secret_set: bool,
+    /// The header to verify: `t=<unix seconds>,v1=<hex HMAC-SHA256 over "<t>.<raw body>">`.
+    #[schema(example = "Reelforge-Signature")]
+    pub signature_header: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl WebhookInfo {
+    pub fn new(url: String, updated_at: DateTime<Utc>) -> Self {
+        WebhookInfo {
+            url,
+            secret_set: true,
+            signature_header: SIGNATURE_HEADER.to_owned(),
+            updated_at,
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The trends page in headless Chromium, and a TypeScript client generated from the committed
+//! OpenAPI document, both driven by Node against a running service. The Node parts live in
+//! tests/web (installed by scripts/setup) and print a JSON report asserted on here.
+
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+fn web_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/web"))
+}
+
+/// Runs `npm run <script>` in tests/web and parses the report it prints last. Awaited, not
+/// blocking: the service under test runs on this test's runtime.
+async fn npm(app: &TestApp, script: &str, env: &[(&str, &str)]) -> Value {
+    assert!(
+        web_dir().join("node_modules/playwright-core").is_dir(),
+        "tests/web has no node_modules: run scripts/setup"
+    );
+    let output = tokio::process::Command::new("npm")
+        .args(["run", "--silent", script])
+        .current_dir(web_dir())
+        .env("BASE_URL", &app.address)
+        .env("TOKEN", &app.token)
+        .envs(env.iter().copied())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("npm runs (scripts/setup installs Node.js)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "npm run {script} failed\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"))
+}
+
+/// A project whose scripts are short, so the real voice and render take seconds.
+async fn short_project(app: &TestApp, name: &str) -> String {
+    let project = app
+        .create_project(json!({
+            "name": name,
+            "language": "ru",
+            "settings": {"words": {"min": 10, "max": 25}, "target_duration_seconds": 6},
+        }))
+        .await;
+    project["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
+    let app = spawn_app().await;
+    let page = reqwest::get(app.url("/")).await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("/app.js"));
+    let project_id = short_project(&app, "e2e").await;
+    // Kept after the test, for a look at what the browser showed.
+    let shots = std::env::temp_dir().join("reelforge-e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let report = npm(
+        &app,
+        "e2e",
+        &[
+            ("PROJECT_ID", &project_id),
+            ("SCREENSHOT_DIR", shots.to_str().unwrap()),
+        ],
+    )
+    .await;
+
+    assert_eq!(report["tokenHiddenWorkspace"], true, "{report:#}");
+    assert!(report["wrongTokenMessage"]
+        .as_str()
+        .unwrap()
+        .contains("Токен не принят"));
+    assert_eq!(report["russianHeading"], "Сбор трендовых Reels");
+    assert_eq!(report["pickedProject"], project_id.as_str());
+    assert_eq!(report["englishHeading"], "Collect trending Reels");
+    assert!(
+        report["collectStatus"]
+            .as_str()
+            .unwrap()
+            .contains("добавлено 6"),
+        "{report:#}"
+    );
+    assert_eq!(report["thumbnails"], 6);
+    let plays: Vec<u64> = serde_json::from_value(report["playsColumn"].clone()).unwrap();
+    assert_eq!(plays.len(), 6);
+    assert!(
+        plays.windows(2).all(|w| w[0] >= w[1]),
+        "sorted by plays: {plays:?}"
+    );
+
+    let reel_id = report["chosenReel"].as_str().unwrap();
+    let reel = app.get_json(&format!("/v1/reels/{reel_id}")).await;
+    assert_eq!(reel["selected"], true);
+    assert_eq!(report["runStatus"], "Готово");
+    assert_eq!(
+        report["stepStates"],
+        json!(["succeeded", "succeeded", "succeeded", "succeeded"])
+    );
+    assert!(report["streamStatus"]
+        .as_str()
+        .unwrap()
+        .starts_with("События: подключено"));
+    assert!(!report["transcript"].as_str().unwrap().is_empty());
+    assert_eq!(report["checks"].as_array().unwrap().len(), 5, "{report:#}");
+    assert!(report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c[1] == "pass"));
+    assert_eq!(report["audioReady"], true);
+    assert!(report["costMetrics"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("characters")));
+    assert!(
+        report["editedWords"]
+            .as_str()
+            .unwrap()
+            .starts_with("5 слов"),
+        "{report:#}"
+    );
+
+    let runs = app
+        .get_json(&format!("/v1/projects/{project_id}/runs"))
+        .await;
+    let run = &runs["items"][0];
+    assert_eq!(
+        run["input"]["providers"],
+        json!({"transcribe": "fake", "rewrite": "fake", "voice": "local", "render": "local"})
+    );
+    assert_eq!(report["video"]["width"], 1080);
+    assert_eq!(report["video"]["height"], 1920);
+    let shot = &report["screenshot"];
+    assert!(
+        shot["height"].as_u64().unwrap() > shot["width"].as_u64().unwrap(),
+        "{shot}"
+    );
+    assert!(
+        shot["colours"].as_u64().unwrap() > 20,
+        "the player shows a picture, not a blank box: {shot}"
+    );
+    assert!(
+        shot["white"].as_u64().unwrap() > 300,
+        "subtitle text is drawn: {shot}"
+    );
+    assert!(
+        shot["highlight"].as_u64().unwrap() > 50,
+        "the spoken word is highlighted: {shot}"
+    );
+    assert_eq!(
+        report["resumedWith"], "1",
+        "the dropped stream resumed after the last event it had seen: {}",
+        report["streamRequests"]
+    );
+    let errors: Vec<&str> = report["consoleErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[tokio::test]
+async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline() {
+    let app = spawn_app().await;
+    let report = npm(&app, "client", &[]).await;
+    let run_id = report["run_id"].as_str().unwrap();
+    let run = app.get_json(&format!("/v1/runs/{run_id}")).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(report["status"], "succeeded");
+    assert_eq!(
+        report["steps"],
+        json!(["transcript", "script", "audio", "video"])
+    );
+    assert_eq!(report["reels"], 3);
+    assert_eq!(report["video"]["width"], 1080);
+    assert!(
+        report["script_words"].as_u64().unwrap() >= 100,
+        "{report:#}"
+    );
+    assert!(
+        report["problem"]["status"] == 404 && report["problem"]["code"] == "not_found",
+        "{report:#}"
+    );
+}

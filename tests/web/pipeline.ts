@@ -1,0 +1,103 @@
+// One pipeline through a client generated from openapi/openapi.json: compiled with strict
+// TypeScript against the generated types (so a wrong path, field or body fails the build), then
+// run by Node. Prints a JSON report for tests/api/web.rs. Env: BASE_URL, TOKEN.
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/schema.js";
+
+type Run = components["schemas"]["Run"];
+
+// Node's globals without @types/node: only the environment is used.
+declare const process: { env: Record<string, string | undefined> };
+
+const client = createClient<paths>({
+  baseUrl: process.env.BASE_URL,
+  headers: { Authorization: `Bearer ${process.env.TOKEN}` },
+});
+
+function must<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
+  if (result.data === undefined) {
+    throw new Error(`${what}: HTTP ${result.response.status} ${JSON.stringify(result.error)}`);
+  }
+  return result.data;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitForJob(id: string): Promise<void> {
+  let status = "";
+  for (let i = 0; i < 300; i++) {
+    const job = must(await client.GET("/v1/jobs/{id}", { params: { path: { id } } }), "job");
+    status = job.status;
+    if (job.status === "succeeded") return;
+    if (job.status === "failed" || job.status === "canceled") throw new Error(`job ${id} ${job.status}`);
+    await sleep(100);
+  }
+  throw new Error(`job ${id} never finished: ${status}`);
+}
+
+const project = must(
+  await client.POST("/v1/projects", {
+    body: { name: "typescript client", language: "en", settings: { providers: { voice: "fake", render: "fake" } } },
+  }),
+  "create project",
+);
+
+const started = must(
+  await client.POST("/v1/projects/{id}/collections", {
+    params: { path: { id: project.id } },
+    body: { source: "apify", provider: "fake", accounts: ["demo"], per_source_limit: 3 },
+  }),
+  "collect",
+);
+await waitForJob(started.job.id);
+
+const reels = must(
+  await client.GET("/v1/projects/{id}/reels", {
+    params: { path: { id: project.id }, query: { sort: "trend_score", limit: 10 } },
+  }),
+  "reels",
+);
+const best = reels.items[0];
+if (!best) throw new Error("no reels");
+
+let run: Run = must(
+  await client.POST("/v1/projects/{id}/runs", {
+    params: { path: { id: project.id } },
+    body: { reel_id: best.id, providers: { transcribe: "fake", rewrite: "fake" } },
+  }),
+  "start run",
+);
+for (let i = 0; i < 300 && (run.status === "queued" || run.status === "running"); i++) {
+  await sleep(100);
+  run = must(await client.GET("/v1/runs/{id}", { params: { path: { id: run.id } } }), "run");
+}
+
+const steps = run.reels[0]?.steps ?? [];
+const scriptStep = steps.find((s) => s.step === "script");
+const videoStep = steps.find((s) => s.step === "video");
+const script = scriptStep
+  ? must(await client.GET("/v1/scripts/{id}", { params: { path: { id: scriptStep.resource_id } } }), "script")
+  : undefined;
+const video = videoStep
+  ? must(await client.GET("/v1/videos/{id}", { params: { path: { id: videoStep.resource_id } } }), "video")
+  : undefined;
+const output = (video?.output ?? {}) as { width?: number; height?: number };
+const scriptOutput = (script?.output ?? {}) as { word_count?: number };
+
+// Errors are typed too: a missing run is a problem document with a stable code.
+const missing = await client.GET("/v1/runs/{id}", {
+  params: { path: { id: "00000000-0000-0000-0000-000000000000" } },
+});
+
+console.log(
+  JSON.stringify({
+    run_id: run.id,
+    status: run.status,
+    reels: reels.items.length,
+    steps: steps.map((s) => s.step),
+    script_words: scriptOutput.word_count,
+    video: { width: output.width, height: output.height },
+    usage: run.usage?.total_cost,
+    problem: { status: missing.response.status, code: missing.error?.code },
+  }),
+);

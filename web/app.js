@@ -1,0 +1,565 @@
+// The trends page: collect, rank, select, run and follow the pipeline, using only the public API
+// with a token pasted once (kept in localStorage). No build step: a plain ES module.
+
+const TEXT = {
+  ru: {
+    tagline: "тренды Reels → новый сценарий, озвучка и видео",
+    uiLanguage: "Язык", tokenTitle: "Токен доступа",
+    tokenHint: "Вставьте токен один раз (reelforge token create --name web); он хранится только в этом браузере.",
+    save: "Сохранить", forget: "Забыть", tokenOk: "Токен принят", tokenBad: "Токен не принят",
+    projectTitle: "Проект", projectName: "Название нового проекта", create: "Создать",
+    collectTitle: "Сбор трендовых Reels", source: "Источник", sourceScrape: "Хэштеги и аккаунты",
+    sourceImport: "Импорт датасета (JSON)", collector: "Сборщик", hashtags: "Хэштеги через запятую",
+    accounts: "Аккаунты через запятую", perSource: "Не больше на источник", dataset: "Элементы датасета Apify (массив JSON)",
+    collect: "Собрать", collecting: "Собираем…", collected: "Собрано: добавлено {added}, обновлено {merged}, отклонено {rejected}",
+    reelsTitle: "Reels по трендовости", reel: "Reel", plays: "Просмотры", engagement: "Вовлечённость",
+    velocity: "Просмотров/час", outlier: "Выброс", trend: "Тренд", posted: "Опубликован",
+    noReels: "Пока нет reels: соберите их выше.", select: "Выбрать", selected: "Выбран",
+    runTitle: "Запуск конвейера", chosenReel: "Reel:", stepTranscribe: "Расшифровка", stepRewrite: "Сценарий",
+    stepVoice: "Озвучка", stepRender: "Видео", fromStep: "Переделать начиная с", reuse: "— (повторно использовать готовое)",
+    runStart: "Запустить", runQueued: "Запуск принят", runSucceeded: "Готово", runFailed: "Ошибка: {message}",
+    reused: "готово ранее", resultsTitle: "Результаты", transcript: "Расшифровка", script: "Сценарий",
+    saveScript: "Сохранить правку", words: "{count} слов, ~{seconds} с", audio: "Озвучка", video: "Видео",
+    download: "Скачать MP4", costs: "Расходы", step: "Шаг", provider: "Провайдер", metric: "Метрика",
+    quantity: "Количество", cost: "Стоимость", total: "Итого", projectCost: "Расходы проекта: {cost}",
+    streamLive: "События: подключено (последнее #{id})", streamRetry: "События: переподключение…",
+    check_clean_text: "без эмодзи и разметки", check_word_count: "число слов",
+    check_call_to_action: "призыв к действию", check_not_a_copy: "не копия", check_language: "язык",
+  },
+  en: {
+    tagline: "trending Reels → a fresh script, voiceover and video",
+    uiLanguage: "Language", tokenTitle: "Access token",
+    tokenHint: "Paste a token once (reelforge token create --name web); it stays in this browser only.",
+    save: "Save", forget: "Forget", tokenOk: "Token accepted", tokenBad: "Token refused",
+    projectTitle: "Project", projectName: "New project name", create: "Create",
+    collectTitle: "Collect trending Reels", source: "Source", sourceScrape: "Hashtags and accounts",
+    sourceImport: "Dataset import (JSON)", collector: "Collector", hashtags: "Hashtags, comma-separated",
+    accounts: "Accounts, comma-separated", perSource: "At most per source", dataset: "Apify dataset items (a JSON array)",
+    collect: "Collect", collecting: "Collecting…", collected: "Collected: {added} added, {merged} updated, {rejected} rejected",
+    reelsTitle: "Reels by trend", reel: "Reel", plays: "Plays", engagement: "Engagement",
+    velocity: "Plays/hour", outlier: "Outlier", trend: "Trend", posted: "Posted",
+    noReels: "No reels yet: collect some above.", select: "Select", selected: "Selected",
+    runTitle: "Run the pipeline", chosenReel: "Reel:", stepTranscribe: "Transcribe", stepRewrite: "Rewrite",
+    stepVoice: "Voice", stepRender: "Render", fromStep: "Redo from", reuse: "— (reuse what is done)",
+    runStart: "Run", runQueued: "Run accepted", runSucceeded: "Done", runFailed: "Failed: {message}",
+    reused: "reused", resultsTitle: "Results", transcript: "Transcript", script: "Script",
+    saveScript: "Save edit", words: "{count} words, ~{seconds} s", audio: "Voiceover", video: "Video",
+    download: "Download MP4", costs: "Costs", step: "Step", provider: "Provider", metric: "Metric",
+    quantity: "Quantity", cost: "Cost", total: "Total", projectCost: "Project costs: {cost}",
+    streamLive: "Events: connected (last #{id})", streamRetry: "Events: reconnecting…",
+    check_clean_text: "no emoji or markup", check_word_count: "word count",
+    check_call_to_action: "call to action", check_not_a_copy: "not a copy", check_language: "language",
+  },
+};
+
+const STEP_KINDS = ["transcript", "script", "audio", "video"];
+const $ = (selector) => document.querySelector(selector);
+
+const state = {
+  lang: localStorage.getItem("reelforge.lang") || (navigator.language.startsWith("ru") ? "ru" : "en"),
+  token: localStorage.getItem("reelforge.token") || "",
+  projectId: localStorage.getItem("reelforge.project") || "",
+  sort: "trend_score",
+  reelId: null,
+  run: null,
+  jobs: new Map(), // resource id -> latest job progress
+  shown: new Set(), // resource ids whose results are on the page
+  stream: null,
+  lastEventId: null,
+  media: [], // object URLs to release
+};
+
+function t(key, values = {}) {
+  const text = TEXT[state.lang][key] ?? TEXT.en[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
+}
+
+function translatePage() {
+  document.documentElement.lang = state.lang;
+  for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
+  $("#ui-language").value = state.lang;
+}
+
+class ApiError extends Error {
+  constructor(status, problem) {
+    super(problem?.detail || problem?.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { Authorization: `Bearer ${state.token}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+function setStatus(selector, text, isError = false) {
+  const node = $(selector);
+  node.textContent = text;
+  node.classList.toggle("error", isError);
+}
+
+const number = (value, digits = 0) =>
+  value === null || value === undefined ? "—" : Number(value).toLocaleString(state.lang, { maximumFractionDigits: digits });
+const money = (usd) => `$${Number(usd).toFixed(usd > 0 && usd < 0.01 ? 5 : 2)}`;
+const list = (text) => text.split(",").map((s) => s.trim().replace(/^[#@]/, "")).filter(Boolean);
+
+// --- token ---------------------------------------------------------------------------------------
+
+async function useToken(token) {
+  state.token = token;
+  try {
+    await api("GET", "/v1/projects?limit=1");
+  } catch (error) {
+    setStatus("#token-status", `${t("tokenBad")}: ${error.message}`, true);
+    $("#workspace").hidden = true;
+    return false;
+  }
+  localStorage.setItem("reelforge.token", token);
+  setStatus("#token-status", t("tokenOk"));
+  $("#workspace").hidden = false;
+  await Promise.all([loadProviders(), loadProjects()]);
+  return true;
+}
+
+// --- projects, providers ---------------------------------------------------------------------------
+
+async function loadProviders() {
+  const steps = await api("GET", "/v1/providers");
+  for (const { step, available, preferred } of steps) {
+    const selects = step === "collect" ? [$("#collect-provider")] : [...document.querySelectorAll(`select[data-step="${step}"]`)];
+    for (const select of selects) {
+      select.replaceChildren(...available.map((name) => new Option(name, name, false, name === preferred)));
+      if (step !== "collect") select.prepend(new Option(`project (${preferred})`, "", true, true));
+    }
+  }
+}
+
+async function loadProjects() {
+  const page = await api("GET", "/v1/projects?limit=100");
+  const select = $("#project");
+  select.replaceChildren(...page.items.map((p) => new Option(`${p.name} (${p.language})`, p.id)));
+  if (!page.items.some((p) => p.id === state.projectId)) state.projectId = page.items[0]?.id || "";
+  select.value = state.projectId;
+  await openProject();
+}
+
+async function openProject() {
+  localStorage.setItem("reelforge.project", state.projectId);
+  state.reelId = null;
+  state.run = null;
+  clearResults();
+  openStream();
+  if (!state.projectId) return;
+  await Promise.all([loadReels(), loadLatestRun(), loadProjectCost()]);
+}
+
+async function loadProjectCost() {
+  if (!state.projectId) return;
+  const project = await api("GET", `/v1/projects/${state.projectId}`);
+  $("#project-cost").textContent = t("projectCost", { cost: money(project.usage?.total_cost ?? 0) });
+}
+
+async function loadLatestRun() {
+  const runs = await api("GET", `/v1/projects/${state.projectId}/runs?limit=1`);
+  if (runs.items[0]) showRun(runs.items[0]);
+}
+
+// --- collect ---------------------------------------------------------------------------------------
+
+async function collect(event) {
+  event.preventDefault();
+  let body;
+  if ($("#collect-source").value === "import") {
+    let items;
+    try {
+      items = JSON.parse($("#collect-items").value);
+    } catch (error) {
+      setStatus("#collect-status", error.message, true);
+      return;
+    }
+    body = { source: "import", items };
+  } else {
+    body = {
+      source: "apify",
+      provider: $("#collect-provider").value,
+      hashtags: list($("#collect-hashtags").value),
+      accounts: list($("#collect-accounts").value),
+      per_source_limit: Number($("#collect-limit").value),
+    };
+  }
+  try {
+    const started = await api("POST", `/v1/projects/${state.projectId}/collections`, body);
+    state.collectionId = started.collection.id;
+    setStatus("#collect-status", t("collecting"));
+  } catch (error) {
+    setStatus("#collect-status", problemText(error), true);
+  }
+}
+
+function problemText(error) {
+  const fields = error.problem?.errors?.map((e) => `${e.field}: ${e.message}`).join("; ");
+  return fields ? `${error.message} (${fields})` : error.message;
+}
+
+async function collectionDone(id) {
+  const collection = await api("GET", `/v1/projects/${state.projectId}/collections/${id}`);
+  if (collection.status === "failed") {
+    setStatus("#collect-status", collection.error?.message || "failed", true);
+  } else {
+    setStatus("#collect-status", t("collected", collection.counts || {}));
+  }
+  await loadReels();
+}
+
+// --- reels -----------------------------------------------------------------------------------------
+
+async function loadReels() {
+  const page = await api("GET", `/v1/projects/${state.projectId}/reels?sort=${state.sort}&limit=50`);
+  for (const th of document.querySelectorAll("th.sortable")) th.classList.toggle("sorted", th.dataset.sort === state.sort);
+  const rows = page.items.map(reelRow);
+  $("#reels tbody").replaceChildren(...rows);
+  $("#reels-empty").hidden = rows.length > 0;
+  if (!state.reelId) {
+    const first = page.items.find((r) => r.selected) || page.items[0];
+    if (first) chooseReel(first);
+  } else {
+    markChosen();
+  }
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  if (className) td.className = className;
+  if (text instanceof Node) td.append(text);
+  else td.textContent = text;
+  return td;
+}
+
+function reelRow(reel) {
+  const tr = document.createElement("tr");
+  tr.dataset.reel = reel.id;
+  const thumb = reel.cover_url && /^https?:/.test(reel.cover_url) ? Object.assign(document.createElement("img"), {
+    src: reel.cover_url, alt: "", loading: "lazy", referrerPolicy: "no-referrer",
+  }) : Object.assign(document.createElement("div"), { className: "placeholder" });
+  thumb.addEventListener?.("error", () => thumb.replaceWith(Object.assign(document.createElement("div"), { className: "placeholder" })));
+  const caption = document.createElement("div");
+  const owner = document.createElement("strong");
+  owner.textContent = reel.owner_username ? `@${reel.owner_username}` : reel.external_id;
+  const text = document.createElement("small");
+  text.textContent = ` ${(reel.caption || "").slice(0, 120)}`;
+  caption.append(owner, text);
+  const m = reel.metrics;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = reel.selected ? "secondary" : "";
+  button.textContent = reel.selected ? t("selected") : t("select");
+  button.addEventListener("click", () => selectReel(reel));
+  tr.append(
+    cell(thumb, "thumb"),
+    cell(caption, "caption"),
+    cell(number(m.plays), "num"),
+    cell(m.engagement_rate === null ? "—" : `${number(m.engagement_rate * 100, 1)}%`, "num"),
+    cell(number(m.velocity, 1), "num"),
+    cell(m.outlier_score === null ? "—" : `×${number(m.outlier_score, 2)}`, "num"),
+    cell(number(m.trend_score, 2), "num"),
+    cell(reel.posted_at ? new Date(reel.posted_at).toLocaleDateString(state.lang) : "—"),
+    cell(button),
+  );
+  tr.addEventListener("click", (event) => {
+    if (event.target.tagName !== "BUTTON") chooseReel(reel);
+  });
+  return tr;
+}
+
+function chooseReel(reel) {
+  state.reelId = reel.id;
+  $("#chosen-reel").textContent = reel.owner_username ? `@${reel.owner_username} · ${reel.external_id}` : reel.external_id;
+  $("#run-start").disabled = false;
+  markChosen();
+}
+
+function markChosen() {
+  for (const tr of document.querySelectorAll("#reels tbody tr")) tr.classList.toggle("chosen", tr.dataset.reel === state.reelId);
+}
+
+async function selectReel(reel) {
+  await api("POST", `/v1/projects/${state.projectId}/reels/${reel.id}/select`, {});
+  chooseReel(reel);
+  await loadReels();
+}
+
+// --- runs ------------------------------------------------------------------------------------------
+
+async function startRun(event) {
+  event.preventDefault();
+  const providers = {};
+  for (const select of document.querySelectorAll("#run-form select[data-step]")) {
+    if (select.value) providers[select.dataset.step] = select.value;
+  }
+  const body = { reel_id: state.reelId, providers };
+  if ($("#from-step").value) body.from_step = $("#from-step").value;
+  try {
+    clearResults();
+    const run = await api("POST", `/v1/projects/${state.projectId}/runs`, body);
+    setStatus("#run-status", t("runQueued"));
+    showRun(run);
+  } catch (error) {
+    setStatus("#run-status", problemText(error), true);
+  }
+}
+
+function showRun(run) {
+  state.run = run;
+  const reel = run.reels[0];
+  const byKind = new Map((reel?.steps || []).map((s) => [s.step, s]));
+  for (const kind of STEP_KINDS) {
+    const row = $(`#progress .step[data-step="${kind}"]`);
+    const step = byKind.get(kind);
+    const bar = row.querySelector("progress");
+    const label = row.querySelector(".state");
+    const status = step?.status || "";
+    const jobProgress = step ? state.jobs.get(step.resource_id) : undefined;
+    bar.value = status === "succeeded" ? 100 : (jobProgress?.progress ?? 0);
+    label.className = `state ${status}`;
+    label.textContent = step ? (step.reused ? t("reused") : [status, jobProgress?.stage].filter(Boolean).join(" · ")) : "";
+    if (step?.status === "succeeded") showResult(kind, step.resource_id);
+  }
+  if (run.status === "succeeded") setStatus("#run-status", t("runSucceeded"));
+  if (run.status === "failed") setStatus("#run-status", t("runFailed", { message: reel?.error?.message || "" }), true);
+  if (run.usage) showCosts(run.usage);
+}
+
+async function refreshRun(id) {
+  const run = await api("GET", `/v1/runs/${id}`);
+  showRun(run);
+  if (run.status === "succeeded" || run.status === "failed") await loadProjectCost();
+}
+
+function showCosts(usage) {
+  const rows = usage.lines.map((line) => {
+    const tr = document.createElement("tr");
+    tr.append(cell(line.step), cell(line.provider), cell(line.metric), cell(number(line.quantity, 2), "num"), cell(money(line.cost), "num"));
+    return tr;
+  });
+  $("#costs tbody").replaceChildren(...rows);
+  $("#costs-total").textContent = money(usage.total_cost);
+}
+
+// --- results ---------------------------------------------------------------------------------------
+
+function clearResults() {
+  state.shown.clear();
+  state.jobs.clear();
+  for (const url of state.media) URL.revokeObjectURL(url);
+  state.media = [];
+  $("#transcript").textContent = "";
+  $("#script-text").value = "";
+  $("#script-checks").replaceChildren();
+  $("#script-words").textContent = "";
+  $("#script-save").disabled = true;
+  $("#audio").removeAttribute("src");
+  $("#video").removeAttribute("src");
+  $("#video-download").hidden = true;
+  $("#costs tbody").replaceChildren();
+  $("#costs-total").textContent = "";
+  for (const row of document.querySelectorAll("#progress .step")) {
+    row.querySelector("progress").value = 0;
+    row.querySelector(".state").textContent = "";
+  }
+}
+
+const RESOURCE_PATHS = { transcript: "transcripts", script: "scripts", audio: "audio", video: "videos" };
+
+async function showResult(kind, id) {
+  if (state.shown.has(id)) return;
+  state.shown.add(id);
+  const resource = await api("GET", `/v1/${RESOURCE_PATHS[kind]}/${id}`);
+  const output = resource.output || {};
+  if (kind === "transcript") $("#transcript").textContent = output.text || "";
+  if (kind === "script") showScript(resource);
+  if (kind === "audio" && output.key) $("#audio").src = await mediaUrl(`/v1/audio/${id}/content`);
+  if (kind === "video" && output.key) {
+    const url = await mediaUrl(`/v1/videos/${id}/content`);
+    const video = $("#video");
+    video.src = url;
+    video.dataset.resource = id;
+    const link = $("#video-download");
+    link.href = url;
+    link.download = `reelforge-${id}.mp4`;
+    link.hidden = false;
+  }
+}
+
+function showScript(resource) {
+  const output = resource.output || {};
+  const text = $("#script-text");
+  text.value = output.text || "";
+  text.dataset.resource = resource.id;
+  $("#script-save").disabled = false;
+  $("#script-words").textContent = t("words", { count: output.word_count ?? "?", seconds: Math.round(output.estimated_seconds ?? 0) });
+  $("#script-checks").replaceChildren(...(output.checks || []).map((check) => {
+    const li = document.createElement("li");
+    li.className = check.passed ? "pass" : "fail";
+    li.dataset.check = check.name;
+    li.textContent = `${t(`check_${check.name}`)}: ${check.detail}`;
+    return li;
+  }));
+}
+
+async function saveScript() {
+  const id = $("#script-text").dataset.resource;
+  try {
+    const resource = await api("PATCH", `/v1/scripts/${id}`, { text: $("#script-text").value });
+    showScript(resource);
+  } catch (error) {
+    setStatus("#script-words", problemText(error), true);
+  }
+}
+
+// Media routes need the bearer token, which <audio> and <video> cannot send: fetch, then play a blob.
+async function mediaUrl(path) {
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) throw new ApiError(response.status, null);
+  const url = URL.createObjectURL(await response.blob());
+  state.media.push(url);
+  return url;
+}
+
+// --- events ----------------------------------------------------------------------------------------
+
+// A fetch-based SSE reader rather than EventSource: it sends the token as a header and resumes
+// with Last-Event-ID after any drop, so no update is missed while reconnecting.
+function openStream() {
+  state.stream?.abort();
+  if (!state.projectId) return;
+  const controller = new AbortController();
+  state.stream = controller;
+  const projectId = state.projectId;
+  (async () => {
+    let delay = 500;
+    while (!controller.signal.aborted) {
+      try {
+        const headers = { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" };
+        if (state.lastEventId !== null) headers["Last-Event-ID"] = String(state.lastEventId);
+        const response = await fetch(`/v1/events?project_id=${projectId}`, { headers, signal: controller.signal });
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        delay = 500;
+        $("#stream-status").textContent = t("streamLive", { id: state.lastEventId ?? "—" });
+        await readFrames(response.body, controller.signal);
+      } catch (error) {
+        if (controller.signal.aborted) return;
+      }
+      $("#stream-status").textContent = t("streamRetry");
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 10000);
+    }
+  })();
+}
+
+async function readFrames(body, signal) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  while (!signal.aborted) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value.replace(/\r\n/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const fields = { data: [] };
+      for (const line of frame.split("\n")) {
+        if (!line || line.startsWith(":")) continue;
+        const colon = line.indexOf(":");
+        const name = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (name === "data") fields.data.push(text);
+        else fields[name] = text;
+      }
+      if (!fields.data.length) continue;
+      if (fields.id) state.lastEventId = Number(fields.id);
+      $("#stream-status").textContent = t("streamLive", { id: state.lastEventId });
+      try {
+        onEvent(JSON.parse(fields.data.join("\n")));
+      } catch (error) {
+        console.warn("event not handled", error);
+      }
+    }
+  }
+}
+
+function onEvent(event) {
+  const kind = event.kind;
+  if (kind.startsWith("job.") && event.resource_id) {
+    state.jobs.set(event.resource_id, { progress: event.data.progress, stage: event.data.stage });
+    if (kind === "job.succeeded" && event.resource_type === "collection") collectionDone(event.resource_id);
+    if (kind === "job.failed" && event.resource_type === "collection") collectionDone(event.resource_id);
+    if (state.run) showRun(state.run);
+  }
+  if (kind.startsWith("run.") && state.run && event.resource_id === state.run.id) refreshRun(state.run.id);
+  if (kind === "reel.succeeded" || kind === "reel.failed") loadReels();
+}
+
+// --- wiring ----------------------------------------------------------------------------------------
+
+$("#ui-language").addEventListener("change", (event) => {
+  state.lang = event.target.value;
+  localStorage.setItem("reelforge.lang", state.lang);
+  translatePage();
+  // Re-render what is on screen in the new language, without reloading the media.
+  if (state.projectId && !$("#workspace").hidden) {
+    loadReels();
+    loadProjectCost();
+    if (state.run) showRun(state.run);
+  }
+});
+$("#token-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  useToken($("#token").value.trim());
+});
+$("#token-forget").addEventListener("click", () => {
+  localStorage.removeItem("reelforge.token");
+  state.token = "";
+  state.stream?.abort();
+  $("#token").value = "";
+  $("#workspace").hidden = true;
+});
+$("#project").addEventListener("change", (event) => {
+  state.projectId = event.target.value;
+  state.lastEventId = null;
+  openProject();
+});
+$("#project-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const project = await api("POST", "/v1/projects", { name: $("#project-name").value, language: $("#project-language").value });
+  state.projectId = project.id;
+  $("#project-name").value = "";
+  await loadProjects();
+});
+$("#collect-source").addEventListener("change", (event) => {
+  const scrape = event.target.value === "scrape";
+  for (const node of document.querySelectorAll("#collect-form .scrape")) node.hidden = !scrape;
+  for (const node of document.querySelectorAll("#collect-form .import")) node.hidden = scrape;
+});
+$("#collect-form").addEventListener("submit", collect);
+for (const th of document.querySelectorAll("th.sortable")) {
+  th.addEventListener("click", () => {
+    state.sort = th.dataset.sort;
+    loadReels();
+  });
+}
+$("#run-form").addEventListener("submit", startRun);
+$("#script-save").addEventListener("click", saveScript);
+
+translatePage();
+if (state.token) {
+  $("#token").value = state.token;
+  useToken(state.token);
+}
