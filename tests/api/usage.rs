@@ -270,3 +270,41 @@ async fn a_finished_run_is_posted_signed_to_the_webhook_and_retried_until_accept
     assert_eq!(app.delete(&hook).send().await.unwrap().status(), 204);
     assert_eq!(app.delete(&hook).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn a_receiver_that_answers_410_stops_the_deliveries() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(410))
+        .mount(&receiver)
+        .await;
+    let app = spawn_app().await;
+    let project = app
+        .create_project(json!({"name": "gone", "language": "ru"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let hook = json!({"url": receiver.uri(), "secret": "0123456789abcdef"});
+    let response = app
+        .put(&format!("/v1/projects/{project_id}/webhook"), &hook)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let reels = app.collect_fake_reels(project_id, 1).await;
+    let run = start_run(&app, project_id, json!({"reel_id": reels[0]["id"]})).await;
+    wait_for_run(&app, run["id"].as_str().unwrap()).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let jobs = app.get_json("/v1/jobs?kind=webhook").await;
+        let job = jobs["items"][0].clone();
+        if job["status"] == "failed" {
+            break job;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{jobs:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["last_error"]["code"], "webhook_gone");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
+}
