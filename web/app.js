@@ -17,7 +17,7 @@ const TEXT = {
     noReels: "Пока нет reels: соберите их выше.", select: "Выбрать", selected: "Выбран",
     runTitle: "Запуск конвейера", chosenReel: "Reel:", stepTranscribe: "Расшифровка", stepRewrite: "Сценарий",
     stepVoice: "Озвучка", stepRender: "Видео", fromStep: "Переделать начиная с", reuse: "— (повторно использовать готовое)",
-    runStart: "Запустить", runQueued: "Запуск принят", runSucceeded: "Готово", runFailed: "Ошибка: {message}",
+    runStart: "Запустить", projectChoice: "как в проекте", runQueued: "Запуск принят", runSucceeded: "Готово", runFailed: "Ошибка: {message}",
     reused: "готово ранее", resultsTitle: "Результаты", transcript: "Расшифровка", script: "Сценарий",
     saveScript: "Сохранить правку", words: "{count} слов, ~{seconds} с", audio: "Озвучка", video: "Видео",
     download: "Скачать MP4", costs: "Расходы", step: "Шаг", provider: "Провайдер", metric: "Метрика",
@@ -41,7 +41,7 @@ const TEXT = {
     noReels: "No reels yet: collect some above.", select: "Select", selected: "Selected",
     runTitle: "Run the pipeline", chosenReel: "Reel:", stepTranscribe: "Transcribe", stepRewrite: "Rewrite",
     stepVoice: "Voice", stepRender: "Render", fromStep: "Redo from", reuse: "— (reuse what is done)",
-    runStart: "Run", runQueued: "Run accepted", runSucceeded: "Done", runFailed: "Failed: {message}",
+    runStart: "Run", projectChoice: "project's choice", runQueued: "Run accepted", runSucceeded: "Done", runFailed: "Failed: {message}",
     reused: "reused", resultsTitle: "Results", transcript: "Transcript", script: "Script",
     saveScript: "Save edit", words: "{count} words, ~{seconds} s", audio: "Voiceover", video: "Video",
     download: "Download MP4", costs: "Costs", step: "Step", provider: "Provider", metric: "Metric",
@@ -124,7 +124,9 @@ async function useToken(token) {
   localStorage.setItem("reelforge.token", token);
   setStatus("#token-status", t("tokenOk"));
   $("#workspace").hidden = false;
-  await Promise.all([loadProviders(), loadProjects()]);
+  // Providers first: the project then labels its own choice among them.
+  await loadProviders();
+  await loadProjects();
   return true;
 }
 
@@ -136,7 +138,7 @@ async function loadProviders() {
     const selects = step === "collect" ? [$("#collect-provider")] : [...document.querySelectorAll(`select[data-step="${step}"]`)];
     for (const select of selects) {
       select.replaceChildren(...available.map((name) => new Option(name, name, false, name === preferred)));
-      if (step !== "collect") select.prepend(new Option(`project (${preferred})`, "", true, true));
+      if (step !== "collect") select.prepend(new Option(t("projectChoice"), "", true, true));
     }
   }
 }
@@ -164,6 +166,11 @@ async function loadProjectCost() {
   if (!state.projectId) return;
   const project = await api("GET", `/v1/projects/${state.projectId}`);
   $("#project-cost").textContent = t("projectCost", { cost: money(project.usage?.total_cost ?? 0) });
+  // "The project's choice" names the provider it stands for.
+  for (const select of document.querySelectorAll("#run-form select[data-step]")) {
+    const choice = select.options[0];
+    if (choice?.value === "") choice.textContent = `${t("projectChoice")}: ${project.settings.providers[select.dataset.step]}`;
+  }
 }
 
 async function loadLatestRun() {

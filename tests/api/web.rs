@@ -94,6 +94,10 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         "sorted by plays: {plays:?}"
     );
 
+    assert_eq!(
+        report["voiceChoice"], "как в проекте: fake",
+        "the run form names the project's own voice"
+    );
     let reel_id = report["chosenReel"].as_str().unwrap();
     let reel = app.get_json(&format!("/v1/reels/{reel_id}")).await;
     assert_eq!(reel["selected"], true);

@@ -78,6 +78,7 @@ try {
   report.chosenReel = await firstRow.getAttribute("data-reel");
   await firstRow.locator("button").click();
   await page.waitForFunction((id) => document.querySelector(`#reels tr[data-reel="${id}"] button`)?.classList.contains("secondary"), report.chosenReel);
+  report.voiceChoice = await page.$eval('select[data-step="voice"] option', (o) => o.textContent);
   await page.selectOption('select[data-step="transcribe"]', "fake");
   await page.selectOption('select[data-step="rewrite"]', "fake");
   await page.selectOption('select[data-step="voice"]', "local");
