@@ -252,10 +252,17 @@ function cell(text, className) {
 function reelRow(reel) {
   const tr = document.createElement("tr");
   tr.dataset.reel = reel.id;
-  const thumb = reel.cover_url && /^https?:/.test(reel.cover_url) ? Object.assign(document.createElement("img"), {
-    src: reel.cover_url, alt: "", loading: "lazy", referrerPolicy: "no-referrer",
-  }) : Object.assign(document.createElement("div"), { className: "placeholder" });
-  thumb.addEventListener?.("error", () => thumb.replaceWith(Object.assign(document.createElement("div"), { className: "placeholder" })));
+  // A frame of the prepared video (served with the token), else the scraped cover, else a blank.
+  const placeholder = () => Object.assign(document.createElement("div"), { className: "placeholder" });
+  const frame = reel.media?.thumbnail_key ? `/v1/reels/${reel.id}/thumbnail` : null;
+  const cover = reel.cover_url && /^https?:/.test(reel.cover_url) ? reel.cover_url : null;
+  let thumb = placeholder();
+  if (frame || cover) {
+    thumb = Object.assign(document.createElement("img"), { alt: "", loading: "lazy", referrerPolicy: "no-referrer" });
+    thumb.addEventListener("error", () => thumb.replaceWith(placeholder()));
+    if (frame) thumbnailUrl(frame).then((url) => { thumb.src = url; }, () => thumb.replaceWith(placeholder()));
+    else thumb.src = cover;
+  }
   const caption = document.createElement("div");
   const owner = document.createElement("strong");
   owner.textContent = reel.owner_username ? `@${reel.owner_username}` : reel.external_id;
@@ -430,13 +437,25 @@ async function saveScript() {
   }
 }
 
-// Media routes need the bearer token, which <audio> and <video> cannot send: fetch, then play a blob.
-async function mediaUrl(path) {
+// Media routes need the bearer token, which <audio>, <video> and <img> cannot send: fetch, then
+// show a blob.
+async function blobUrl(path) {
   const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
   if (!response.ok) throw new ApiError(response.status, null);
-  const url = URL.createObjectURL(await response.blob());
+  return URL.createObjectURL(await response.blob());
+}
+
+async function mediaUrl(path) {
+  const url = await blobUrl(path);
   state.media.push(url);
   return url;
+}
+
+// Thumbnails never change, so each is fetched once per page.
+const thumbnails = new Map();
+function thumbnailUrl(path) {
+  if (!thumbnails.has(path)) thumbnails.set(path, blobUrl(path));
+  return thumbnails.get(path);
 }
 
 // --- events ----------------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_one)
         .service(select)
         .service(video)
-        .service(audio);
+        .service(audio)
+        .service(thumbnail);
 }
 
 #[utoipa::path(
@@ -187,4 +188,22 @@ pub async fn audio(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     serve_media(&state, *id, &request, |media| media.audio_key).await
+}
+
+#[utoipa::path(
+    tag = "reels", operation_id = "get_reel_thumbnail",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "A JPEG frame, 270 pixels wide, taken when the reel was prepared", content_type = "image/jpeg"),
+        (status = 404, description = "No such reel, or no frame could be taken", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not prepared yet", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/reels/{id}/thumbnail")]
+pub async fn thumbnail(
+    state: Data,
+    id: web::Path<Uuid>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    serve_media(&state, *id, &request, |media| media.thumbnail_key).await
 }

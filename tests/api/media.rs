@@ -372,6 +372,22 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
         .await
         .unwrap();
     assert_eq!(video.as_ref(), clip.as_slice());
+    let thumbnail = app
+        .get(&format!("/v1/reels/{reel_id}/thumbnail"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(thumbnail.headers()["content-type"], "image/jpeg");
+    let frame = std::env::temp_dir().join(format!("reelforge-thumb-{reel_id}.jpg"));
+    std::fs::write(&frame, thumbnail.bytes().await.unwrap()).unwrap();
+    let probed = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-show_entries", "stream=codec_name,width"])
+        .args(["-of", "csv=p=0"])
+        .arg(&frame)
+        .output()
+        .unwrap();
+    std::fs::remove_file(&frame).unwrap();
+    assert_eq!(String::from_utf8_lossy(&probed.stdout).trim(), "mjpeg,270");
 
     // The same video again merges, and leaves no second copy behind.
     let again: Value = upload(vec![("again.mp4", clip.clone())])

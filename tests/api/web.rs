@@ -58,6 +58,10 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("/app.js"));
     let project_id = short_project(&app, "e2e").await;
+    // One uploaded reel, so the table also shows a frame of a prepared video.
+    let uploaded = app
+        .upload_clip(&project_id, crate::media::test_clip())
+        .await;
     // Kept after the test, for a look at what the browser showed.
     let shots = std::env::temp_dir().join("reelforge-e2e");
     std::fs::create_dir_all(&shots).unwrap();
@@ -86,9 +90,14 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
             .contains("добавлено 6"),
         "{report:#}"
     );
-    assert_eq!(report["thumbnails"], 6);
+    assert_eq!(report["thumbnails"], 7);
+    assert_eq!(
+        report["frames"],
+        json!([[uploaded, 270]]),
+        "the uploaded reel shows its own frame"
+    );
     let plays: Vec<u64> = serde_json::from_value(report["playsColumn"].clone()).unwrap();
-    assert_eq!(plays.len(), 6);
+    assert_eq!(plays.len(), 7);
     assert!(
         plays.windows(2).all(|w| w[0] >= w[1]),
         "sorted by plays: {plays:?}"

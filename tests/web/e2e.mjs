@@ -61,9 +61,13 @@ try {
   await page.fill("#collect-accounts", "demo, @coach.anna");
   await page.fill("#collect-limit", "3");
   await page.click("#collect-form button[type=submit]");
-  await page.waitForFunction(() => document.querySelectorAll("#reels tbody tr").length >= 6, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelectorAll("#reels tbody tr").length >= 7, null, { timeout: 30000 });
   report.collectStatus = await page.textContent("#collect-status");
   report.thumbnails = await page.locator("#reels td.thumb img, #reels td.thumb .placeholder").count();
+  await page.waitForFunction(() => [...document.querySelectorAll("#reels td.thumb img")].every((img) => img.complete && img.naturalWidth > 0));
+  report.frames = await page.$$eval("#reels td.thumb img", (images) =>
+    images.map((img) => [img.closest("tr").dataset.reel, img.naturalWidth]),
+  );
 
   step("sort by plays");
   await page.click('th[data-sort="plays"]');

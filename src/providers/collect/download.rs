@@ -70,6 +70,50 @@ fn accept_video(content_type: Option<&str>) -> Result<(), ProviderError> {
     }
 }
 
+/// Extracts a frame a second in (or halfway through a shorter clip) as `{prefix}/thumbnail.jpg`.
+/// A reel is usable without one, so a failure is logged, not raised.
+async fn thumbnail(
+    store: &MediaStore,
+    video_key: &str,
+    prefix: &str,
+    duration_ms: u64,
+) -> Option<String> {
+    let result = async {
+        let video = store.path(video_key)?;
+        let frame = store.scratch("jpg").await?;
+        let at = format!("{:.3}", (duration_ms.min(2000) as f64 / 2000.0));
+        process::run(
+            "ffmpeg",
+            [
+                "-v".as_ref(),
+                "error".as_ref(),
+                "-y".as_ref(),
+                "-ss".as_ref(),
+                at.as_ref(),
+                "-i".as_ref(),
+                video.as_os_str(),
+                "-frames:v".as_ref(),
+                "1".as_ref(),
+                "-vf".as_ref(),
+                "scale=270:-2".as_ref(),
+                "-q:v".as_ref(),
+                "4".as_ref(),
+                frame.as_os_str(),
+            ],
+            process::TOOL_TIMEOUT,
+        )
+        .await
+        .map_err(|error| anyhow::anyhow!("{error}"))?;
+        let key = format!("{prefix}/thumbnail.jpg");
+        store.put(&key, &frame).await?;
+        Ok::<_, anyhow::Error>(key)
+    }
+    .await;
+    result
+        .map_err(|error| tracing::warn!(%error, "no thumbnail for the reel"))
+        .ok()
+}
+
 /// Checks a video with ffprobe, moves it to `{prefix}/video.mp4` and extracts its audio track
 /// as a 16 kHz mono WAV beside it. `scratch` is consumed on success.
 pub async fn store_checked_video(
@@ -117,6 +161,7 @@ pub async fn store_checked_video(
     } else {
         None
     };
+    let thumbnail_key = thumbnail(store, &video_key, prefix, info.duration_ms).await;
     Ok(PreparedReel {
         source_url: None,
         caption: None,
@@ -125,6 +170,7 @@ pub async fn store_checked_video(
         height: info.height,
         video_key: Some(video_key),
         audio_key,
+        thumbnail_key,
         size_bytes: Some(size_bytes),
         sha256: Some(sha256),
         content_type: Some("video/mp4".into()),

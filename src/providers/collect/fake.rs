@@ -25,6 +25,7 @@ impl ReelSource for FakeReelSource {
             height: 1920,
             video_key: None,
             audio_key: None,
+            thumbnail_key: None,
             size_bytes: None,
             sha256: None,
             content_type: None,

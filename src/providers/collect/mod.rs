@@ -32,6 +32,9 @@ pub struct PreparedReel {
     pub video_key: Option<String>,
     #[serde(default)]
     pub audio_key: Option<String>,
+    /// A JPEG frame, 270 pixels wide, for reel lists.
+    #[serde(default)]
+    pub thumbnail_key: Option<String>,
     #[serde(default)]
     pub size_bytes: Option<u64>,
     #[serde(default)]
