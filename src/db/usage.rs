@@ -5,7 +5,10 @@ use std::collections::HashMap;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use crate::domain::usage::{Metric, UsageLine, UsageSummary};
+use crate::domain::{
+    run::Run,
+    usage::{Metric, UsageLine, UsageSummary},
+};
 
 /// One metric consumed by one job attempt, priced.
 pub struct NewUsage<'a> {
@@ -100,11 +103,14 @@ async fn summaries(
         .collect())
 }
 
-pub async fn for_runs(
-    db: impl PgExecutor<'_>,
-    run_ids: &[Uuid],
-) -> Result<HashMap<Uuid, UsageSummary>, sqlx::Error> {
-    summaries(db, true, run_ids).await
+/// Fills in each run's usage totals, in one query.
+pub async fn fill_runs(db: impl PgExecutor<'_>, runs: &mut [Run]) -> Result<(), sqlx::Error> {
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
+    let mut usage = summaries(db, true, &ids).await?;
+    for run in runs {
+        run.usage = usage.remove(&run.id);
+    }
+    Ok(())
 }
 
 pub async fn for_project(

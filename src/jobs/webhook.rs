@@ -67,15 +67,15 @@ impl JobHandler for DeliverWebhook {
             .get("event")
             .and_then(|v| v.as_str())
             .ok_or_else(invalid)?;
-        let Some(mut run) = db::runs::get(ctx.pool(), run_id).await? else {
+        let Some(run) = db::runs::get(ctx.pool(), run_id).await? else {
             return Ok(json!({ "delivered": false, "reason": "the run was deleted" }));
         };
         let Some(webhook) = db::webhooks::get(ctx.pool(), run.project_id).await? else {
             return Ok(json!({ "delivered": false, "reason": "the webhook was removed" }));
         };
-        run.usage = db::usage::for_runs(ctx.pool(), &[run.id])
-            .await?
-            .remove(&run.id);
+        let mut runs = [run];
+        db::usage::fill_runs(ctx.pool(), &mut runs).await?;
+        let [run] = runs;
         let body = serde_json::to_vec(&json!({
             "id": ctx.job.id,
             "type": event,

@@ -55,18 +55,8 @@ pub async fn list(
         .await?
         .ok_or(ApiError::NotFound("project"))?;
     let mut rows = db::runs::list(&state.pool, *id, page).await?;
-    with_usage(&state.pool, &mut rows).await?;
+    db::usage::fill_runs(&state.pool, &mut rows).await?;
     Ok(web::Json(Page::from_rows(rows, page.limit)))
-}
-
-/// Fills in each run's usage totals, in one query.
-pub async fn with_usage(pool: &sqlx::PgPool, runs: &mut [Run]) -> Result<(), sqlx::Error> {
-    let ids: Vec<Uuid> = runs.iter().map(|r| r.id).collect();
-    let mut usage = db::usage::for_runs(pool, &ids).await?;
-    for run in runs {
-        run.usage = usage.remove(&run.id);
-    }
-    Ok(())
 }
 
 #[utoipa::path(
@@ -83,7 +73,7 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>,
         .await?
         .ok_or(ApiError::NotFound("run"))?;
     let mut runs = [run];
-    with_usage(&state.pool, &mut runs).await?;
+    db::usage::fill_runs(&state.pool, &mut runs).await?;
     let [run] = runs;
     Ok(web::Json(run))
 }
