@@ -205,6 +205,9 @@ async function collect(event) {
     const started = await api("POST", `/v1/projects/${state.projectId}/collections`, body);
     state.collectionId = started.collection.id;
     setStatus("#collect-status", t("collecting"));
+    // A quick collection may have finished before its id was known here.
+    const now = await api("GET", `/v1/projects/${state.projectId}/collections/${started.collection.id}`);
+    if (now.status === "succeeded" || now.status === "failed") await collectionDone(now.id);
   } catch (error) {
     setStatus("#collect-status", problemText(error), true);
   }
@@ -525,8 +528,12 @@ function onEvent(event) {
   const kind = event.kind;
   if (kind.startsWith("job.") && event.resource_id) {
     state.jobs.set(event.resource_id, { progress: event.data.progress, stage: event.data.stage });
-    if (kind === "job.succeeded" && event.resource_type === "collection") collectionDone(event.resource_id);
-    if (kind === "job.failed" && event.resource_type === "collection") collectionDone(event.resource_id);
+    // Any finished collection brings reels; only the one started here reports in the form (a
+    // resumed stream replays older ones).
+    if ((kind === "job.succeeded" || kind === "job.failed") && event.resource_type === "collection") {
+      if (event.resource_id === state.collectionId) collectionDone(event.resource_id);
+      else loadReels();
+    }
     if (state.run) showRun(state.run);
   }
   if (kind.startsWith("run.") && state.run && event.resource_id === state.run.id) refreshRun(state.run.id);

@@ -61,7 +61,8 @@ try {
   await page.fill("#collect-accounts", "demo, @coach.anna");
   await page.fill("#collect-limit", "3");
   await page.click("#collect-form button[type=submit]");
-  await page.waitForFunction(() => document.querySelectorAll("#reels tbody tr").length >= 7, null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelector("#collect-status").textContent.startsWith("Собрано"), null, { timeout: 30000 });
+  await page.waitForFunction(() => document.querySelectorAll("#reels tbody tr").length >= 7);
   report.collectStatus = await page.textContent("#collect-status");
   report.thumbnails = await page.locator("#reels td.thumb img, #reels td.thumb .placeholder").count();
   await page.waitForFunction(() => [...document.querySelectorAll("#reels td.thumb img")].every((img) => img.complete && img.naturalWidth > 0));
