@@ -91,12 +91,6 @@ impl Prices {
     }
 }
 
-impl Default for Prices {
-    fn default() -> Self {
-        Self::with_overrides(&BTreeMap::new()).expect("the default prices are valid")
-    }
-}
-
 /// One provider's consumption of one metric in one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UsageLine {

@@ -13,6 +13,8 @@ pub const DELIVERY_HEADER: &str = "Reelforge-Delivery";
 pub const EVENT_HEADER: &str = "Reelforge-Event";
 
 const SECRET_MIN_CHARS: usize = 16;
+const SECRET_MAX_CHARS: usize = 256;
+const URL_MAX_CHARS: usize = 2048;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +22,7 @@ pub struct PutWebhook {
     /// Where finished runs are POSTed (`http` or `https`).
     #[schema(example = "https://example.com/hooks/reelforge")]
     pub url: String,
-    /// Signs every delivery (HMAC-SHA256); at least 16 characters. Never returned.
+    /// Signs every delivery (HMAC-SHA256); 16 to 256 characters. Never returned.
     #[schema(example = "whsec_3f9c2e7a1b8d4c6e")]
     pub secret: String,
 }
@@ -29,13 +31,17 @@ impl PutWebhook {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
         match reqwest::Url::parse(&self.url) {
+            _ if self.url.len() > URL_MAX_CHARS => errors.push(FieldError::new(
+                "url",
+                format!("must be at most {URL_MAX_CHARS} characters"),
+            )),
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
             _ => errors.push(FieldError::new("url", "must be an http or https URL")),
         }
-        if self.secret.chars().count() < SECRET_MIN_CHARS {
+        if !(SECRET_MIN_CHARS..=SECRET_MAX_CHARS).contains(&self.secret.chars().count()) {
             errors.push(FieldError::new(
                 "secret",
-                format!("must be at least {SECRET_MIN_CHARS} characters"),
+                format!("must be {SECRET_MIN_CHARS} to {SECRET_MAX_CHARS} characters"),
             ));
         }
         if errors.is_empty() {

@@ -130,9 +130,10 @@ pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
         ),
         (
             JobKind::Webhook,
-            Arc::new(webhook::DeliverWebhook::new(Duration::from_secs(
-                settings.webhooks.timeout_seconds,
-            ))) as Arc<dyn JobHandler>,
+            Arc::new(webhook::DeliverWebhook::new(
+                crate::providers::fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
+                Duration::from_secs(settings.webhooks.timeout_seconds),
+            )) as Arc<dyn JobHandler>,
         ),
         (JobKind::Noop, Arc::new(noop::Noop) as Arc<dyn JobHandler>),
     ])

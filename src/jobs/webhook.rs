@@ -14,18 +14,22 @@ use super::{JobContext, JobError, JobHandler};
 use crate::{
     db,
     domain::webhook::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER},
-    providers::http,
+    providers::{
+        fetch::{self, UrlGuard},
+        http,
+    },
 };
 
+/// Delivers to receivers the media guard allows: a project owner must not be able to make the
+/// service POST to its own internal network (hosts in `media.fetch_allow_hosts` are exempt).
 pub struct DeliverWebhook {
-    pub client: reqwest::Client,
+    guard: UrlGuard,
+    timeout: Duration,
 }
 
 impl DeliverWebhook {
-    pub fn new(timeout: Duration) -> Self {
-        DeliverWebhook {
-            client: http::client(timeout),
-        }
+    pub fn new(guard: UrlGuard, timeout: Duration) -> Self {
+        DeliverWebhook { guard, timeout }
     }
 }
 
@@ -87,9 +91,11 @@ impl JobHandler for DeliverWebhook {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let signed = signature(webhook.secret.expose_secret().as_bytes(), timestamp, &body);
-        let response = self
-            .client
-            .post(&webhook.url)
+        let url = reqwest::Url::parse(&webhook.url)
+            .map_err(|error| JobError::fatal("url_refused", format!("not a URL: {error}")))?;
+        let client = fetch::pinned_client(&self.guard, &url, Some(self.timeout)).await?;
+        let response = client
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, signed)
             .header(DELIVERY_HEADER, ctx.job.id.to_string())

@@ -117,6 +117,27 @@ impl UrlGuard {
     }
 }
 
+/// A client for one request to `url`, which the guard has vetted: it connects only to the address
+/// checked (so a second DNS answer cannot point it elsewhere) and follows no redirects.
+pub async fn pinned_client(
+    guard: &UrlGuard,
+    url: &Url,
+    timeout: Option<Duration>,
+) -> Result<reqwest::Client, ProviderError> {
+    let address = guard.check(url).await?;
+    let host = url.host_str().unwrap_or_default().to_owned();
+    let mut builder = reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .resolve(&host, address)
+        .connect_timeout(Duration::from_secs(10));
+    if let Some(timeout) = timeout {
+        builder = builder.timeout(timeout);
+    }
+    builder
+        .build()
+        .map_err(|error| ProviderError::fatal("http_client", error.to_string()))
+}
+
 /// What a download produced.
 #[derive(Debug, Clone)]
 pub struct Downloaded {
@@ -142,14 +163,7 @@ pub async fn download(
         .map_err(|error| ProviderError::fatal("url_refused", format!("not a URL: {error}")))?;
     let deadline = tokio::time::Instant::now() + limits.timeout;
     for _ in 0..=MAX_REDIRECTS {
-        let address = guard.check(&url).await?;
-        let host = url.host_str().unwrap_or_default().to_owned();
-        let client = reqwest::Client::builder()
-            .redirect(redirect::Policy::none())
-            .resolve(&host, address)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|error| ProviderError::fatal("http_client", error.to_string()))?;
+        let client = pinned_client(guard, &url, None).await?;
         let response = tokio::time::timeout_at(deadline, client.get(url.clone()).send())
             .await
             .map_err(|_| ProviderError::retryable("the download timed out"))?

@@ -20,6 +20,11 @@ fn price(settings: &mut reelforge::config::Settings, metric: &str, usd: f64) {
         .insert(metric.into(), usd);
 }
 
+/// The receivers here listen on loopback, which deliveries refuse unless allowed.
+fn allow_loopback(settings: &mut reelforge::config::Settings) {
+    settings.media.fetch_allow_hosts = vec!["127.0.0.1".into()];
+}
+
 fn line<'a>(usage: &'a Value, metric: &str) -> &'a Value {
     usage["lines"]
         .as_array()
@@ -162,7 +167,7 @@ async fn a_finished_run_is_posted_signed_to_the_webhook_and_retried_until_accept
         .respond_with(ResponseTemplate::new(204))
         .mount(&receiver)
         .await;
-    let app = spawn_app().await;
+    let app = spawn_app_with(allow_loopback).await;
     let project = app
         .create_project(json!({"name": "hooks", "language": "ru"}))
         .await;
@@ -183,6 +188,23 @@ async fn a_finished_run_is_posted_signed_to_the_webhook_and_retried_until_accept
         .map(|e| e["field"].as_str().unwrap())
         .collect();
     assert_eq!(fields, ["url", "secret"], "{problem:#}");
+    let long = format!("https://example.com/{}", "x".repeat(3000));
+    let (status, problem) =
+        send_problem(app.put(&hook, &json!({"url": long, "secret": "s".repeat(300)}))).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        problem["errors"],
+        json!([
+            {"field": "url", "message": "must be at most 2048 characters"},
+            {"field": "secret", "message": "must be 16 to 256 characters"}
+        ])
+    );
+    let (status, problem) = send_problem(app.put(&hook, &json!({"url": 42}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("invalid_body")),
+        "{problem}"
+    );
     let (status, _) = send_problem(app.get(&hook)).await;
     assert_eq!(status, 404, "nothing was stored");
 
@@ -278,7 +300,7 @@ async fn a_receiver_that_answers_410_stops_the_deliveries() {
         .respond_with(ResponseTemplate::new(410))
         .mount(&receiver)
         .await;
-    let app = spawn_app().await;
+    let app = spawn_app_with(allow_loopback).await;
     let project = app
         .create_project(json!({"name": "gone", "language": "ru"}))
         .await;
@@ -307,4 +329,44 @@ async fn a_receiver_that_answers_410_stops_the_deliveries() {
     assert_eq!(job["last_error"]["code"], "webhook_gone");
     assert_eq!(job["attempts"], 1);
     assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_webhook_on_an_internal_address_is_refused_at_delivery() {
+    let receiver = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&receiver)
+        .await;
+    let app = spawn_app().await;
+    let project = app
+        .create_project(json!({"name": "internal", "language": "ru"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let hook = json!({"url": format!("{}/hook", receiver.uri()), "secret": "0123456789abcdef"});
+    let response = app
+        .put(&format!("/v1/projects/{project_id}/webhook"), &hook)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let reels = app.collect_fake_reels(project_id, 1).await;
+    let run = start_run(&app, project_id, json!({"reel_id": reels[0]["id"]})).await;
+    wait_for_run(&app, run["id"].as_str().unwrap()).await;
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let job = loop {
+        let jobs = app.get_json("/v1/jobs?kind=webhook").await;
+        if jobs["items"][0]["status"] == "failed" {
+            break jobs["items"][0].clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{jobs:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(job["last_error"]["code"], "url_refused");
+    assert!(job["last_error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("internal address"));
+    assert_eq!(receiver.received_requests().await.unwrap().len(), 0);
 }
