@@ -293,54 +293,21 @@ async fn a_finished_run_is_posted_signed_to_the_webhook_and_retried_until_accept
     assert_eq!(app.delete(&hook).send().await.unwrap().status(), 404);
 }
 
-#[tokio::test]
-async fn a_receiver_that_answers_410_stops_the_deliveries() {
+/// Runs one reel in a project whose webhook answers `status` and waits until its delivery job
+/// has failed; answers the job and how many requests the receiver got.
+async fn failed_delivery(allow_loopback_receivers: bool, status: u16) -> (Value, usize) {
     let receiver = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(410))
+        .respond_with(ResponseTemplate::new(status))
         .mount(&receiver)
         .await;
-    let app = spawn_app_with(allow_loopback).await;
-    let project = app
-        .create_project(json!({"name": "gone", "language": "ru"}))
-        .await;
-    let project_id = project["id"].as_str().unwrap();
-    let hook = json!({"url": receiver.uri(), "secret": "0123456789abcdef"});
-    let response = app
-        .put(&format!("/v1/projects/{project_id}/webhook"), &hook)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let reels = app.collect_fake_reels(project_id, 1).await;
-    let run = start_run(&app, project_id, json!({"reel_id": reels[0]["id"]})).await;
-    wait_for_run(&app, run["id"].as_str().unwrap()).await;
-
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let job = loop {
-        let jobs = app.get_json("/v1/jobs?kind=webhook").await;
-        let job = jobs["items"][0].clone();
-        if job["status"] == "failed" {
-            break job;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{jobs:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+    let app = if allow_loopback_receivers {
+        spawn_app_with(allow_loopback).await
+    } else {
+        spawn_app().await
     };
-    assert_eq!(job["last_error"]["code"], "webhook_gone");
-    assert_eq!(job["attempts"], 1);
-    assert_eq!(receiver.received_requests().await.unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn a_webhook_on_an_internal_address_is_refused_at_delivery() {
-    let receiver = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(204))
-        .mount(&receiver)
-        .await;
-    let app = spawn_app().await;
     let project = app
-        .create_project(json!({"name": "internal", "language": "ru"}))
+        .create_project(json!({"name": "failing hook", "language": "ru"}))
         .await;
     let project_id = project["id"].as_str().unwrap();
     let hook = json!({"url": format!("{}/hook", receiver.uri()), "secret": "0123456789abcdef"});
@@ -355,18 +322,32 @@ async fn a_webhook_on_an_internal_address_is_refused_at_delivery() {
     wait_for_run(&app, run["id"].as_str().unwrap()).await;
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let job = loop {
+    loop {
         let jobs = app.get_json("/v1/jobs?kind=webhook").await;
         if jobs["items"][0]["status"] == "failed" {
-            break jobs["items"][0].clone();
+            let received = receiver.received_requests().await.unwrap().len();
+            return (jobs["items"][0].clone(), received);
         }
         assert!(tokio::time::Instant::now() < deadline, "{jobs:#}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_that_answers_410_stops_the_deliveries() {
+    let (job, received) = failed_delivery(true, 410).await;
+    assert_eq!(job["last_error"]["code"], "webhook_gone");
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(received, 1);
+}
+
+#[tokio::test]
+async fn a_webhook_on_an_internal_address_is_refused_at_delivery() {
+    let (job, received) = failed_delivery(false, 204).await;
     assert_eq!(job["last_error"]["code"], "url_refused");
     assert!(job["last_error"]["message"]
         .as_str()
         .unwrap()
         .contains("internal address"));
-    assert_eq!(receiver.received_requests().await.unwrap().len(), 0);
+    assert_eq!(received, 0, "nothing was sent to the internal address");
 }
