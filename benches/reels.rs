@@ -132,6 +132,78 @@ async fn download_growth(server: &Server, api: &Api) -> (f64, f64) {
     ((peak.saturating_sub(before)) as f64 / 1024.0, seconds)
 }
 
+/// Seeds `size` reels straight into a new project (about 50 per owner, as creators have), then
+/// sends 100 one-item imports at once, each a new reel of an existing owner. Answers the wall
+/// time, the failed jobs, the jobs that needed a second attempt and the deadlocks PostgreSQL
+/// counted meanwhile.
+async fn concurrent_imports(
+    api: &Api,
+    pool: &sqlx::PgPool,
+    size: usize,
+) -> (f64, usize, usize, i64) {
+    const IMPORTS: usize = 100;
+    let project = api
+        .post("/v1/projects", &json!({"name": format!("busy {size}")}))
+        .await;
+    let project_id: Uuid = project["id"].as_str().unwrap().parse().unwrap();
+    let owners = (size / 50).max(1);
+    let ids: Vec<Uuid> = (0..size).map(|_| Uuid::new_v4()).collect();
+    let codes: Vec<String> = (0..size).map(|i| format!("S{i:07}")).collect();
+    let owner_names: Vec<String> = (0..size).map(|i| format!("owner{}", i % owners)).collect();
+    let plays: Vec<i64> = (0..size as i64)
+        .map(|i| 1_000 + (i * 7919) % 1_000_000)
+        .collect();
+    sqlx::query(
+        "INSERT INTO reels (id, project_id, status, provider, external_id, owner_username, plays, posted_at)
+         SELECT u.id, $1, 'pending', 'import', u.code, u.owner, u.plays, now() - interval '1 day'
+         FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::int8[]) AS u(id, code, owner, plays)",
+    )
+    .bind(project_id)
+    .bind(&ids)
+    .bind(&codes)
+    .bind(&owner_names)
+    .bind(&plays)
+    .execute(pool)
+    .await
+    .unwrap();
+    db::reels::refresh_statistics(pool).await.unwrap();
+    let deadlocks = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    let deadlocks_before = deadlocks().await;
+    let clock = Instant::now();
+    let imports = (0..IMPORTS).map(|i| async move {
+        let item = json!({
+            "shortCode": format!("N{size}-{i}"), "ownerUsername": format!("owner{}", i % owners),
+            "videoUrl": format!("https://scontent.cdninstagram.com/v/n{i}.mp4"), "videoPlayCount": 5_000 + i,
+            "timestamp": "2026-11-20T10:00:00.000Z",
+        });
+        let started = api
+            .post(
+                &format!("/v1/projects/{project_id}/collections"),
+                &json!({"source": "import", "items": [item]}),
+            )
+            .await;
+        api.wait(started["job"]["id"].as_str().unwrap()).await
+    });
+    let jobs = futures::future::join_all(imports).await;
+    let seconds = clock.elapsed().as_secs_f64();
+    // The statistics collector reports with a short delay.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let deadlocks = deadlocks().await - deadlocks_before;
+    let failed = jobs.iter().filter(|j| j["status"] != "succeeded").count();
+    let retried = jobs
+        .iter()
+        .filter(|j| j["attempts"].as_u64() > Some(1))
+        .count();
+    (seconds, failed, retried, deadlocks)
+}
+
 #[tokio::main]
 async fn main() {
     let url = database_url();
@@ -167,6 +239,10 @@ async fn main() {
     };
 
     let (growth_mb, download_seconds) = download_growth(&server, &api).await;
+    let mut busy = Vec::new();
+    for size in [1_000, 10_000, 100_000] {
+        busy.push((size, concurrent_imports(&api, &pool, size).await));
+    }
 
     let project = api.post("/v1/projects", &json!({"name": "ranked"})).await;
     let project_id = project["id"].as_str().unwrap().to_owned();
@@ -244,4 +320,14 @@ async fn main() {
     println!(
         "| server memory while downloading a 200 MB video | peak RSS growth {growth_mb:.1} MB ({download_seconds:.1} s, streamed to disk) | | |"
     );
+    let per_import = |seconds: f64| seconds * 1000.0 / 100.0;
+    let smallest = busy[0].1 .0;
+    for (size, (seconds, failed, retried, deadlocks)) in &busy {
+        println!(
+            "| 100 concurrent one-item imports into a {size}-reel project (4 workers) | {seconds:.2} s, {:.1} ms per import; {failed} failed, {retried} retried, {deadlocks} deadlocks | the same into 1000 reels: {:.1} ms per import | {:.1}x |",
+            per_import(*seconds),
+            per_import(smallest),
+            seconds / smallest
+        );
+    }
 }

@@ -40,9 +40,17 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The id of the token that authenticated a request.
-#[derive(Debug, Clone, Copy)]
-pub struct TokenId(pub Uuid);
+/// The token that authenticated a request: its id, and its hash, which long-lived responses
+/// (the event stream) watch for revocation.
+#[derive(Debug, Clone)]
+pub struct TokenId {
+    pub id: Uuid,
+    pub hash: String,
+}
+
+/// What the revocation feed says: this token was revoked, or (`None`) revocations may have been
+/// missed while the feed was down, so every holder must check its token again.
+pub type Revocation = Option<String>;
 
 fn presented_token(req: &ServiceRequest) -> Option<String> {
     if let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
@@ -68,6 +76,7 @@ fn presented_token(req: &ServiceRequest) -> Option<String> {
 pub struct TokenCache {
     entries: Mutex<HashMap<String, (Uuid, Instant)>>,
     ttl: Duration,
+    revocations: tokio::sync::broadcast::Sender<Revocation>,
 }
 
 /// Entries beyond this are dropped wholesale; a deployment has few tokens.
@@ -78,7 +87,13 @@ impl TokenCache {
         TokenCache {
             entries: Mutex::new(HashMap::new()),
             ttl,
+            revocations: tokio::sync::broadcast::channel(64).0,
         }
+    }
+
+    /// A feed of revocations as this replica learns of them.
+    pub fn revocations(&self) -> tokio::sync::broadcast::Receiver<Revocation> {
+        self.revocations.subscribe()
     }
 
     fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Uuid, Instant)>> {
@@ -102,10 +117,13 @@ impl TokenCache {
 
     fn evict(&self, hash: &str) {
         self.entries().remove(hash);
+        // Nobody listening is fine: no stream is open.
+        let _ = self.revocations.send(Some(hash.to_owned()));
     }
 
     fn clear(&self) {
         self.entries().clear();
+        let _ = self.revocations.send(None);
     }
 
     /// Evicts revoked tokens as their NOTIFY arrives; on a lost connection everything is
@@ -157,13 +175,13 @@ pub async fn authenticate(req: &ServiceRequest) -> Result<TokenId, ApiError> {
     }
     let hash = hash(&token);
     if let Some(id) = state.tokens.get(&hash) {
-        return Ok(TokenId(id));
+        return Ok(TokenId { id, hash });
     }
     let id = db::tokens::authenticate(&state.pool, &hash)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    state.tokens.insert(hash, id);
-    Ok(TokenId(id))
+    state.tokens.insert(hash.clone(), id);
+    Ok(TokenId { id, hash })
 }
 
 /// Middleware for every `/v1` route.
@@ -174,6 +192,46 @@ pub async fn require_token(
     let token = authenticate(&req).await?;
     req.extensions_mut().insert(token);
     next.call(req).await
+}
+
+/// Watches one token for revocation, for a response that outlives the request's check.
+pub struct RevocationWatch {
+    hash: String,
+    feed: tokio::sync::broadcast::Receiver<Revocation>,
+    pool: PgPool,
+    /// Revocations may have been missed; kept until a check completes, since [`Self::revoked`]
+    /// may be cancelled halfway (it runs inside `select!`).
+    check_pending: bool,
+}
+
+impl RevocationWatch {
+    pub fn new(tokens: &TokenCache, hash: String, pool: PgPool) -> Self {
+        RevocationWatch {
+            hash,
+            feed: tokens.revocations(),
+            pool,
+            check_pending: false,
+        }
+    }
+
+    /// Resolves once the token is revoked; pending while it stays valid.
+    pub async fn revoked(&mut self) {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            if self.check_pending {
+                if let Ok(None) = db::tokens::authenticate(&self.pool, &self.hash).await {
+                    return;
+                }
+                self.check_pending = false;
+            }
+            match self.feed.recv().await {
+                Ok(Some(hash)) if hash == self.hash => return,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(RecvError::Lagged(_)) => self.check_pending = true,
+                Err(RecvError::Closed) => return futures::future::pending().await,
+            }
+        }
+    }
 }
 
 #[cfg(test)]

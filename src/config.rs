@@ -479,6 +479,28 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// Tells the redactor every credential this process holds, so none is echoed back in an
+    /// error or a log line.
+    pub fn register_secrets(&self) {
+        let providers = &self.providers;
+        let keys = [
+            &providers.apify.api_key,
+            &providers.assemblyai.api_key,
+            &providers.openai.api.api_key,
+            &providers.elevenlabs.api.api_key,
+            &providers.heygen.api.api_key,
+            &self.media.s3.secret_access_key,
+        ];
+        for key in keys.into_iter().flatten() {
+            crate::redact::register(key.expose_secret());
+        }
+        if let Ok(url) = reqwest::Url::parse(self.database.url.expose_secret()) {
+            if let Some(password) = url.password() {
+                crate::redact::register(password);
+            }
+        }
+    }
+
     /// Loads settings from `file` (optional) and the environment. `DATABASE_URL` is honoured
     /// unless `REELFORGE__DATABASE__URL` is set.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {

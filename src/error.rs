@@ -25,12 +25,40 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String },
+    #[error("this path answers only {}", .0.join(", "))]
+    MethodNotAllowed(Vec<&'static str>),
+    #[error("the media storage is full; nothing was kept, try again once space is freed")]
+    InsufficientStorage,
     #[error("the service is not ready")]
     NotReady,
     #[error("internal error")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+/// Input the database refused as data, not as a fault: a 422, so that no such request is ever
+/// answered with a 500. Requests are checked before they reach the database
+/// ([`crate::domain::storable`]); this is the net under those checks.
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        let refused_as_data = match &error {
+            sqlx::Error::Database(db) => db.code().and_then(|code| match code.as_ref() {
+                // character_not_in_repertoire (NUL in text), untranslatable_character (\u0000
+                // in JSONB), invalid_text_representation, numeric_value_out_of_range,
+                // string_data_right_truncation, program_limit_exceeded (an index row too big).
+                "22021" | "22P05" => Some("text must not contain NUL characters"),
+                "22P02" | "22003" => Some("a value is out of the range the service can store"),
+                "22001" | "54000" => Some("a value is too long to store"),
+                _ => None,
+            }),
+            _ => None,
+        };
+        match refused_as_data {
+            Some(detail) => ApiError::unprocessable("invalid_value", detail),
+            None => ApiError::Database(error),
+        }
+    }
 }
 
 /// An RFC 9457 problem document.
@@ -74,6 +102,18 @@ impl ApiError {
         }
     }
 
+    /// Free-form JSON from a request that PostgreSQL could not store and give back unchanged
+    /// (NUL, numbers beyond what JSONB round-trips) is refused, naming each field.
+    pub fn require_storable(field: &str, value: &serde_json::Value) -> Result<(), Self> {
+        let mut errors = Vec::new();
+        crate::domain::storable::check_json(field, value, &mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors))
+        }
+    }
+
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
@@ -88,6 +128,8 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::InsufficientStorage => "storage_full",
             ApiError::NotReady => "not_ready",
             ApiError::Database(_) | ApiError::Internal(_) => "internal",
         }
@@ -122,6 +164,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -137,8 +181,14 @@ impl ResponseError for ApiError {
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
-        if matches!(self, ApiError::Unauthorized) {
-            response.insert_header(("WWW-Authenticate", "Bearer"));
+        match self {
+            ApiError::Unauthorized => {
+                response.insert_header(("WWW-Authenticate", "Bearer"));
+            }
+            ApiError::MethodNotAllowed(methods) => {
+                response.insert_header(("Allow", methods.join(", ")));
+            }
+            _ => {}
         }
         response.json(self.to_problem())
     }

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod providers;
+pub mod redact;
 pub mod routes;
 pub mod script;
 pub mod startup;

@@ -17,7 +17,10 @@ use secrecy::ExposeSecret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use uuid::Uuid;
 
-use crate::config::{MediaSettings, MediaStoreKind};
+use crate::{
+    config::{MediaSettings, MediaStoreKind},
+    providers::ProviderError,
+};
 
 /// Parts of a multipart upload; S3 wants at least 5 MiB per part but the last.
 const UPLOAD_PART_BYTES: usize = 8 * 1024 * 1024;
@@ -43,6 +46,32 @@ pub enum MediaError {
     Remote(#[from] object_store::Error),
     #[error("invalid media store configuration: {0}")]
     Config(String),
+}
+
+/// Whether an I/O failure means the disk (or the user's quota) is full.
+pub fn is_storage_full(error: &std::io::Error) -> bool {
+    // ENOSPC and EDQUOT, also where the kind is not mapped.
+    error.kind() == std::io::ErrorKind::StorageFull
+        || matches!(error.raw_os_error(), Some(28 | 122))
+}
+
+/// The job error of a full disk: final, so the job fails at once with a clear reason instead of
+/// retrying into the same wall; retry the job once space is freed.
+pub fn storage_full() -> ProviderError {
+    ProviderError::fatal(
+        "storage_full",
+        "the media storage is full: free space (or raise the quota), then retry the job",
+    )
+}
+
+impl From<MediaError> for ProviderError {
+    /// Storage failures are worth retrying, except a full disk.
+    fn from(error: MediaError) -> Self {
+        match &error {
+            MediaError::Io(io) if is_storage_full(io) => storage_full(),
+            _ => ProviderError::retryable(error.to_string()),
+        }
+    }
 }
 
 impl MediaStore {

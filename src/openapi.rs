@@ -84,6 +84,104 @@ fn document_unauthorized(openapi: &mut OpenApiDoc) {
     }
 }
 
+fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// The failures the framework can answer on any operation, before a handler runs: a malformed
+/// path or query (400) and, where a body is taken, a malformed (400), oversized (413), non-JSON
+/// (415) or wrongly typed (422) one. Documented once here, so no operation forgets them.
+fn document_common_failures(openapi: &mut OpenApiDoc) {
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.post,
+            &mut item.patch,
+            &mut item.put,
+            &mut item.delete,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let takes_input = operation.request_body.is_some()
+                || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+            let mut failures = Vec::new();
+            if takes_input {
+                failures.push(("400", "Malformed path, query or body (`invalid_query`, `invalid_path_parameter`, `malformed_json`, `invalid_cursor`)"));
+            }
+            if operation.request_body.is_some() {
+                failures.extend([
+                    ("413", "The body is larger than the server accepts (`payload_too_large`)"),
+                    ("415", "The body is not of a content type this operation takes (`unsupported_media_type`)"),
+                    ("422", "The body does not fit the schema or the rules (`invalid_body`, `validation_failed`)"),
+                ]);
+            }
+            for (status, description) in failures {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.into())
+                    .or_insert_with(|| problem_response(description));
+            }
+        }
+    }
+}
+
+/// The methods the document declares for a concrete request path (`/v1/projects/1f0...`), in
+/// the order `Allow` lists them; empty when no documented path matches.
+pub fn methods_for(path: &str) -> Vec<&'static str> {
+    static TEMPLATES: std::sync::LazyLock<Vec<(Vec<String>, Vec<&'static str>)>> =
+        std::sync::LazyLock::new(|| {
+            let mut templates: Vec<(Vec<String>, Vec<&'static str>)> = spec()
+                .paths
+                .paths
+                .iter()
+                .map(|(template, item)| {
+                    let declared = [
+                        ("GET", item.get.is_some()),
+                        ("POST", item.post.is_some()),
+                        ("PUT", item.put.is_some()),
+                        ("PATCH", item.patch.is_some()),
+                        ("DELETE", item.delete.is_some()),
+                    ];
+                    let methods = declared
+                        .into_iter()
+                        .filter_map(|(method, present)| present.then_some(method))
+                        .collect();
+                    (template.split('/').map(str::to_owned).collect(), methods)
+                })
+                .collect();
+            // The page and the document are served beside the API, GET only.
+            for path in ["/", "/app.js", "/app.css", "/openapi.json"] {
+                templates.push((path.split('/').map(str::to_owned).collect(), vec!["GET"]));
+            }
+            templates
+        });
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut methods: Vec<&'static str> = Vec::new();
+    for (template, declared) in TEMPLATES.iter() {
+        let matches = template.len() == segments.len()
+            && template.iter().zip(&segments).all(|(expected, given)| {
+                (expected.starts_with('{') && !given.is_empty()) || expected == given
+            });
+        if matches {
+            for method in declared {
+                if !methods.contains(method) {
+                    methods.push(method);
+                }
+            }
+        }
+    }
+    methods
+}
+
 /// The OpenAPI document, collected from the same route registration the server uses.
 pub fn spec() -> OpenApiDoc {
     let (_, spec) = App::new()
@@ -93,6 +191,7 @@ pub fn spec() -> OpenApiDoc {
         .split_for_parts();
     let mut spec = spec;
     document_unauthorized(&mut spec);
+    document_common_failures(&mut spec);
     spec
 }
 

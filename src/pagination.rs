@@ -43,7 +43,9 @@ impl PageQuery {
                 format!("limit must be between 1 and {MAX_LIMIT}"),
             ));
         }
-        let after = self.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let after = given(self.cursor.as_deref())
+            .map(Cursor::decode)
+            .transpose()?;
         Ok(PageRequest { after, limit })
     }
 }
@@ -69,6 +71,12 @@ impl Cursor {
             id: id.parse().map_err(|_| invalid())?,
         })
     }
+}
+
+/// A cursor as a query gives it: `?cursor=` (empty) asks for the first page, as no cursor does,
+/// since clients that build URLs from a null `next_cursor` send exactly that.
+pub fn given(cursor: Option<&str>) -> Option<&str> {
+    cursor.filter(|c| !c.is_empty())
 }
 
 /// An opaque cursor over an offset, for orders that are not keyset-friendly (rankings).

@@ -58,6 +58,7 @@ pub async fn start(
         ));
     }
     let input = json!({ "options": body.options.unwrap_or_default() });
+    ApiError::require_storable("options", &input["options"])?;
     let mut tx = state.pool.begin().await?;
     let started = queue::start_step(
         &mut tx,
@@ -211,6 +212,7 @@ pub async fn start_run(
         }
     }
     if let Some(options) = &body.options {
+        ApiError::require_storable("options", &serde_json::Value::Object(options.clone()))?;
         if let Some((key, _)) = options
             .iter()
             .find(|(key, value)| !RUN_OPTION_STEPS.contains(&key.as_str()) || !value.is_object())

@@ -5,7 +5,10 @@ use tracing_subscriber::{fmt, EnvFilter};
 pub fn init(default_filter: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Every line passes the redactor: a vendor's error body or a request URL can carry a key.
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_writer(|| crate::redact::RedactingWriter(std::io::stderr()));
     let result = if std::env::var("REELFORGE_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().try_init()
     } else {

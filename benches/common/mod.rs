@@ -67,9 +67,12 @@ pub async fn start_server(database_url: &str, workers: bool, env: &[(&str, Strin
         .local_addr()
         .unwrap()
         .port();
-    let binary = concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/reelforge");
+    // Another build (an older commit's, say) can be measured against this one's numbers.
+    let binary = std::env::var("REELFORGE_BENCH_BINARY").unwrap_or_else(|_| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/target/release/reelforge").to_owned()
+    });
     let server = Server {
-        child: Command::new(binary)
+        child: Command::new(&binary)
             .args(if workers {
                 vec!["serve"]
             } else {

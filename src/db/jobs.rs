@@ -228,7 +228,9 @@ pub async fn finish(
         sqlx::query_as(&format!(
             "UPDATE jobs SET status = $3, locked_by = NULL, lease_expires_at = NULL,
                 progress = CASE WHEN $3 = 'succeeded' THEN 100 ELSE progress END,
-                last_error_code = COALESCE($4, last_error_code), last_error_message = COALESCE($5, last_error_message),
+                -- A success leaves no error behind, whatever an earlier attempt hit.
+                last_error_code = CASE WHEN $3 = 'succeeded' THEN NULL ELSE COALESCE($4, last_error_code) END,
+                last_error_message = CASE WHEN $3 = 'succeeded' THEN NULL ELSE COALESCE($5, last_error_message) END,
                 finished_at = now(), updated_at = now()
              WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING {COLUMNS}"
         ))
@@ -248,7 +250,7 @@ pub async fn succeed_many(db: impl PgExecutor<'_>, ids: &[Uuid], worker: &str) -
     into_jobs(
         sqlx::query_as(&format!(
             "UPDATE jobs SET status = 'succeeded', locked_by = NULL, lease_expires_at = NULL, progress = 100,
-                finished_at = now(), updated_at = now()
+                last_error_code = NULL, last_error_message = NULL, finished_at = now(), updated_at = now()
              WHERE id = ANY($1) AND locked_by = $2 AND status = 'running' RETURNING {COLUMNS}"
         ))
         .bind(ids)

@@ -116,6 +116,13 @@ pub struct MergeCounts {
     pub merged: u32,
 }
 
+/// A merged batch: its counts and every reel it inserted or updated.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Merged {
+    pub counts: MergeCounts,
+    pub reel_ids: Vec<Uuid>,
+}
+
 /// Inserts new reels and merges known ones (same `external_id` in the project): counts are
 /// refreshed, text fields keep their old value when the new item lacks one. Every item also
 /// records a metric snapshot. One statement per table, whatever the batch size.
@@ -125,9 +132,9 @@ pub async fn merge_batch(
     collection_id: Uuid,
     provider: &str,
     candidates: &[ReelCandidate],
-) -> Result<MergeCounts, sqlx::Error> {
+) -> Result<Merged, sqlx::Error> {
     if candidates.is_empty() {
-        return Ok(MergeCounts::default());
+        return Ok(Merged::default());
     }
     let column =
         |f: &dyn Fn(&ReelCandidate) -> Option<String>| candidates.iter().map(f).collect::<Vec<_>>();
@@ -225,63 +232,96 @@ pub async fn merge_batch(
     .await?;
 
     let added = rows.iter().filter(|(_, inserted)| *inserted).count() as u32;
-    Ok(MergeCounts {
-        added,
-        merged: rows.len() as u32 - added,
+    Ok(Merged {
+        counts: MergeCounts {
+            added,
+            merged: rows.len() as u32 - added,
+        },
+        reel_ids,
     })
 }
 
-/// Recomputes every derived metric of a project's reels (the owner medians move with each batch).
-/// The formula is documented in the README.
+/// Serialises the writers of one project's reels for the rest of the transaction. Merges and the
+/// metric updates after them touch many rows of one project; with one lock taken first, two
+/// imports can never wait on each other's rows in opposite orders (a deadlock), and imports into
+/// other projects are not held up.
+pub async fn lock_project(conn: &mut PgConnection, project_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
+        .bind(REELS_LOCK_SPACE)
+        .bind(project_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The first key of [`lock_project`]'s advisory locks, so they cannot collide with others.
+const REELS_LOCK_SPACE: i32 = 0x7265_656c; // "reel"
+
+/// Recomputes the derived metrics that a merge of `reel_ids` can change, and nothing else: the
+/// merged reels' own rates, and the outlier and trend scores of every reel of their owners (an
+/// outlier score depends on its owner's median, which the merge moved). The cost follows the
+/// batch and its owners, not the project. The formula is documented in the README.
 pub async fn recompute_metrics(
-    db: impl PgExecutor<'_>,
+    conn: &mut PgConnection,
     project_id: Uuid,
+    reel_ids: &[Uuid],
     weights: &TrendWeights,
 ) -> Result<(), sqlx::Error> {
+    if reel_ids.is_empty() {
+        return Ok(());
+    }
     sqlx::query(
-        "WITH owners AS (
-             SELECT owner_username, COUNT(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY plays) AS median
-             FROM reels WHERE project_id = $1 AND plays IS NOT NULL AND owner_username IS NOT NULL
-             GROUP BY owner_username),
-         recent AS (
+        "WITH recent AS (
              -- The newest observation of each reel against the one before it (lead() looks
              -- backwards in time here); no second observation leaves velocity null.
              SELECT DISTINCT ON (s.reel_id) s.reel_id,
                     (s.plays - lead(s.plays) OVER w)::float8
                     / GREATEST(EXTRACT(EPOCH FROM s.observed_at - lead(s.observed_at) OVER w) / 3600.0, 1.0 / 60) AS velocity
-             FROM reel_snapshots s JOIN reels r ON r.id = s.reel_id
-             WHERE r.project_id = $1 AND s.plays IS NOT NULL
+             FROM reel_snapshots s
+             WHERE s.reel_id = ANY($1) AND s.plays IS NOT NULL
              WINDOW w AS (PARTITION BY s.reel_id ORDER BY s.observed_at DESC)
-             ORDER BY s.reel_id, s.observed_at DESC),
-         computed AS (
-             SELECT r.id,
-                 CASE WHEN r.plays > 0 THEN (COALESCE(r.likes, 0) + COALESCE(r.comments, 0) + COALESCE(r.shares, 0))::float8 / r.plays END AS engagement_rate,
-                 CASE WHEN r.plays IS NOT NULL AND r.posted_at IS NOT NULL
-                      THEN r.plays / GREATEST(EXTRACT(EPOCH FROM now() - r.posted_at) / 3600.0, 1.0) END AS velocity,
-                 recent.velocity AS recent_velocity,
-                 CASE WHEN o.n >= 3 AND o.median > 0 THEN r.plays / o.median END AS outlier_score
-             FROM reels r
-             LEFT JOIN owners o ON o.owner_username = r.owner_username
-             LEFT JOIN recent ON recent.reel_id = r.id
-             WHERE r.project_id = $1)
+             ORDER BY s.reel_id, s.observed_at DESC)
          UPDATE reels r SET
-             engagement_rate = c.engagement_rate,
-             velocity = c.velocity,
-             recent_velocity = c.recent_velocity,
-             outlier_score = c.outlier_score,
+             engagement_rate = CASE WHEN r.plays > 0
+                 THEN (COALESCE(r.likes, 0) + COALESCE(r.comments, 0) + COALESCE(r.shares, 0))::float8 / r.plays END,
+             velocity = CASE WHEN r.plays IS NOT NULL AND r.posted_at IS NOT NULL
+                 THEN r.plays / GREATEST(EXTRACT(EPOCH FROM now() - r.posted_at) / 3600.0, 1.0) END,
+             recent_velocity = recent.velocity
+         FROM UNNEST($1::uuid[]) AS merged(id) LEFT JOIN recent ON recent.reel_id = merged.id
+         WHERE r.id = merged.id",
+    )
+    .bind(reel_ids)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "WITH touched AS (
+             SELECT DISTINCT owner_username FROM reels WHERE id = ANY($2) AND owner_username IS NOT NULL),
+         owners AS (
+             SELECT r.owner_username, COUNT(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY r.plays) AS median
+             FROM reels r JOIN touched USING (owner_username)
+             WHERE r.project_id = $1 AND r.plays IS NOT NULL
+             GROUP BY r.owner_username),
+         targets AS (
+             SELECT r.id, CASE WHEN o.n >= 3 AND o.median > 0 THEN r.plays / o.median END AS outlier_score
+             FROM reels r LEFT JOIN owners o ON o.owner_username = r.owner_username
+             WHERE r.project_id = $1
+               AND (r.id = ANY($2) OR r.owner_username IN (SELECT owner_username FROM touched)))
+         UPDATE reels r SET
+             outlier_score = t.outlier_score,
              trend_score = CASE WHEN r.plays IS NULL THEN NULL ELSE
-                 $2 * log(1 + r.plays::float8)
-                 + $3 * log(1 + GREATEST(COALESCE(c.recent_velocity, c.velocity, 0), 0))
-                 + $4 * 100 * COALESCE(c.engagement_rate, 0)
-                 + $5 * COALESCE(GREATEST(ln(GREATEST(c.outlier_score, 1e-9)) / ln(2), -3), 0) END
-         FROM computed c WHERE r.id = c.id",
+                 $3 * log(1 + r.plays::float8)
+                 + $4 * log(1 + GREATEST(COALESCE(r.recent_velocity, r.velocity, 0), 0))
+                 + $5 * 100 * COALESCE(r.engagement_rate, 0)
+                 + $6 * COALESCE(GREATEST(ln(GREATEST(t.outlier_score, 1e-9)) / ln(2), -3), 0) END
+         FROM targets t WHERE r.id = t.id",
     )
     .bind(project_id)
+    .bind(reel_ids)
     .bind(weights.plays)
     .bind(weights.velocity)
     .bind(weights.engagement)
     .bind(weights.outlier)
-    .execute(db)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }

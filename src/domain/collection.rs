@@ -23,7 +23,7 @@ pub struct Collection {
     pub job_id: Option<Uuid>,
     pub counts: CollectionCounts,
     /// Items that could not be used, with the reason.
-    pub problems: Vec<Problem>,
+    pub problems: Vec<CollectionProblem>,
     pub error: Option<ErrorInfo>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -46,15 +46,15 @@ pub struct CollectionCounts {
 
 /// One unusable item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Problem {
+pub struct CollectionProblem {
     /// The item's shortCode, id or URL, else its position (`#3`).
     pub item: String,
     pub reason: String,
 }
 
-impl From<Rejection> for Problem {
+impl From<Rejection> for CollectionProblem {
     fn from(rejection: Rejection) -> Self {
-        Problem {
+        CollectionProblem {
             item: rejection.item,
             reason: rejection.reason,
         }
@@ -65,7 +65,7 @@ impl From<Rejection> for Problem {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CollectionOutcome {
     pub counts: CollectionCounts,
-    pub problems: Vec<Problem>,
+    pub problems: Vec<CollectionProblem>,
 }
 
 /// Starts a collection.

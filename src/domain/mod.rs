@@ -7,6 +7,7 @@ pub mod project;
 pub mod reel;
 pub mod resource;
 pub mod run;
+pub mod storable;
 pub mod usage;
 pub mod webhook;
 

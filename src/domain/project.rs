@@ -285,6 +285,8 @@ pub fn validate_name(name: &str, errors: &mut Vec<FieldError>) {
     let trimmed = name.trim();
     if trimmed.is_empty() {
         errors.push(FieldError::new("name", "must not be empty"));
+    } else if let Some(problem) = super::storable::label_problem(name) {
+        errors.push(FieldError::new("name", problem));
     } else if trimmed.chars().count() > NAME_MAX_CHARS {
         errors.push(FieldError::new(
             "name",
@@ -380,6 +382,14 @@ impl ProjectSettings {
                 "settings.rewrite.max_reuse",
                 "must be between 0 and 1",
             ));
+        }
+        if let Some(problem) = self
+            .rewrite
+            .instructions
+            .as_deref()
+            .and_then(super::storable::text_problem)
+        {
+            errors.push(FieldError::new("settings.rewrite.instructions", problem));
         }
         if self
             .rewrite

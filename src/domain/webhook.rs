@@ -35,10 +35,16 @@ impl PutWebhook {
                 "url",
                 format!("must be at most {URL_MAX_CHARS} characters"),
             )),
+            // The URL parser would quietly percent-encode them; a client sent them by mistake.
+            _ if super::storable::label_problem(&self.url).is_some() => errors.push(
+                FieldError::new("url", "must not contain control characters"),
+            ),
             Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {}
             _ => errors.push(FieldError::new("url", "must be an http or https URL")),
         }
-        if !(SECRET_MIN_CHARS..=SECRET_MAX_CHARS).contains(&self.secret.chars().count()) {
+        if let Some(problem) = super::storable::text_problem(&self.secret) {
+            errors.push(FieldError::new("secret", problem));
+        } else if !(SECRET_MIN_CHARS..=SECRET_MAX_CHARS).contains(&self.secret.chars().count()) {
             errors.push(FieldError::new(
                 "secret",
                 format!("must be {SECRET_MIN_CHARS} to {SECRET_MAX_CHARS} characters"),

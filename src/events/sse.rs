@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{EventBus, Frame, Subscription};
-use crate::db;
+use crate::{auth::RevocationWatch, db};
 
 const REPLAY_PAGE: i64 = 500;
 
@@ -27,6 +27,8 @@ pub struct EventStream {
     retry_hint: Option<Bytes>,
     keepalive: Interval,
     shutdown: CancellationToken,
+    /// The stream ends when the token that opened it is revoked.
+    token: RevocationWatch,
 }
 
 impl EventStream {
@@ -36,6 +38,7 @@ impl EventStream {
         project_id: Option<Uuid>,
         last_event_id: Option<i64>,
         shutdown: CancellationToken,
+        token: RevocationWatch,
     ) -> Self {
         let subscription = bus.subscribe(project_id);
         let settings = bus.settings();
@@ -53,6 +56,7 @@ impl EventStream {
             keepalive,
             shutdown,
             subscription,
+            token,
         }
     }
 
@@ -92,6 +96,7 @@ impl EventStream {
                 },
                 _ = self.keepalive.tick() => return Some(Bytes::from_static(b": keep-alive\n\n")),
                 _ = self.shutdown.cancelled() => return None,
+                _ = self.token.revoked() => return None,
             }
         }
     }

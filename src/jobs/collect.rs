@@ -8,7 +8,7 @@ use crate::{
     config::JobSettings,
     db,
     domain::{
-        collection::{CollectionCounts, CollectionOutcome, Problem},
+        collection::{CollectionCounts, CollectionOutcome, CollectionProblem},
         resource::StepResource,
         usage::Metric,
         ResourceKind,
@@ -64,10 +64,11 @@ impl CollectStep {
     /// Copies a folder's videos (not its subfolders) to scratch files, leaving the folder as
     /// it was.
     async fn copy_folder(&self, folder: &std::path::Path) -> Result<Vec<UploadedFile>, JobError> {
+        // The folder's server path stays out of the message: clients only named it relatively.
         let io = |error: std::io::Error| {
             JobError::fatal(
                 "folder_unreadable",
-                format!("{}: {error}", folder.display()),
+                format!("the import folder could not be read: {error}"),
             )
         };
         let mut entries = tokio::fs::read_dir(folder).await.map_err(io)?;
@@ -95,7 +96,7 @@ impl CollectStep {
             self.media
                 .put(&key, &target)
                 .await
-                .map_err(|error| ProviderError::retryable(error.to_string()))?;
+                .map_err(ProviderError::from)?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -131,12 +132,12 @@ impl CollectStep {
                         MediaError::Missing(_) | MediaError::InvalidKey(_) => {
                             ProviderError::fatal("upload_missing", error.to_string())
                         }
-                        other => ProviderError::retryable(other.to_string()),
+                        other => ProviderError::from(other),
                     })?;
                 let info = download::probe(&path).await?;
                 let sha256 = MediaStore::sha256(&path)
                     .await
-                    .map_err(|error| ProviderError::retryable(error.to_string()))?;
+                    .map_err(ProviderError::from)?;
                 Ok::<_, ProviderError>((info, sha256))
             };
             match checked.await {
@@ -293,8 +294,14 @@ impl JobHandler for CollectStep {
             repeats += (before - unique.len()) as u32;
         }
 
+        // One lock first, rows in one order after it: concurrent imports queue, never deadlock.
+        unique.sort_by(|a, b| a.external_id.cmp(&b.external_id));
         let mut tx = ctx.pool().begin().await?;
-        let merged = db::reels::merge_batch(
+        db::reels::lock_project(&mut tx, project.id).await?;
+        let db::reels::Merged {
+            counts: merged,
+            reel_ids,
+        } = db::reels::merge_batch(
             &mut tx,
             project.id,
             collection.id,
@@ -302,7 +309,13 @@ impl JobHandler for CollectStep {
             &unique,
         )
         .await?;
-        db::reels::recompute_metrics(&mut *tx, project.id, &project.settings.trend_weights).await?;
+        db::reels::recompute_metrics(
+            &mut tx,
+            project.id,
+            &reel_ids,
+            &project.settings.trend_weights,
+        )
+        .await?;
         let mut preparing = 0;
         // Uploaded files are here already: preparing them costs nothing, so it is never deferred.
         let prepare_all = source == Some(FILES_SOURCE)
@@ -342,7 +355,7 @@ impl JobHandler for CollectStep {
             problems: rejections
                 .into_iter()
                 .take(PROBLEMS_KEPT)
-                .map(Problem::from)
+                .map(CollectionProblem::from)
                 .collect(),
         };
         context::to_output(&outcome)

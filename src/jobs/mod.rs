@@ -46,6 +46,26 @@ impl JobError {
         }
     }
 
+    /// The same error with credentials masked: what is stored, streamed and logged.
+    pub fn redacted(self) -> Self {
+        let mask = |message: String| crate::redact::redact(&message).into_owned();
+        match self {
+            JobError::Retryable {
+                code,
+                message,
+                retry_after,
+            } => JobError::Retryable {
+                code,
+                message: mask(message),
+                retry_after,
+            },
+            JobError::Fatal { code, message } => JobError::Fatal {
+                code,
+                message: mask(message),
+            },
+        }
+    }
+
     pub fn info(&self) -> ErrorInfo {
         match self {
             JobError::Retryable { code, message, .. } => ErrorInfo {

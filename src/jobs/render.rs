@@ -28,7 +28,7 @@ pub struct RenderStep(pub Arc<Providers>);
 const ASSET_OPTIONS: [&str; 3] = ["music_key", "logo_key", "image_key"];
 
 fn storage(error: MediaError) -> JobError {
-    ProviderError::retryable(error.to_string()).into()
+    ProviderError::from(error).into()
 }
 
 impl RenderStep {
@@ -178,7 +178,8 @@ impl JobHandler for RenderStep {
             reel_video,
             assets: self.assets(video.project_id, &options).await?,
             output_dir: output_dir.clone(),
-            title: format!("reelforge {}", video.id),
+            // Unique per render: HeyGen's lookup of an interrupted generate call relies on it.
+            title: format!("reelforge-{}", video.id),
             options,
         };
         let rendered = pick(&self.0.render, &video.provider)?

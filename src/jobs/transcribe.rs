@@ -43,7 +43,7 @@ impl TranscribeStep {
                 "media_missing",
                 "the reel's audio file is gone; select the reel again to prepare it",
             )),
-            Err(error) => Err(ProviderError::retryable(error.to_string()).into()),
+            Err(error) => Err(ProviderError::from(error).into()),
         }
     }
 }

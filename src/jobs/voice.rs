@@ -29,10 +29,6 @@ const DEFAULT_TOLERANCE_MS: u64 = 2000;
 /// How a fit action that paid for a second take begins.
 const REVOICED: &str = "re-voiced";
 
-fn storage(error: crate::media::MediaError) -> ProviderError {
-    ProviderError::retryable(error.to_string())
-}
-
 /// Time-stretches `input` by `tempo` (>1 is faster) into a WAV beside it.
 async fn stretch(input: &Path, tempo: f64) -> Result<std::path::PathBuf, ProviderError> {
     let output = input.with_extension("fitted.wav");
@@ -269,7 +265,12 @@ impl JobHandler for VoiceStep {
                     ))
                 }
             },
-            output_stem: self.0.media.scratch("voice").await.map_err(storage)?,
+            output_stem: self
+                .0
+                .media
+                .scratch("voice")
+                .await
+                .map_err(ProviderError::from)?,
             options,
         };
         let call = ctx.call();
@@ -315,7 +316,11 @@ impl JobHandler for VoiceStep {
             .word_timings(&take, &script.text, &script.language, &call)
             .await;
         let key = audio_key(audio.project_id, audio.id, &take.audio.format);
-        self.0.media.put(&key, &take.path).await.map_err(storage)?;
+        self.0
+            .media
+            .put(&key, &take.path)
+            .await
+            .map_err(ProviderError::from)?;
         context::to_output(&VoiceOutput {
             key: Some(key),
             format: take.audio.format,

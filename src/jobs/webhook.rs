@@ -33,6 +33,25 @@ impl DeliverWebhook {
     }
 }
 
+/// Refuses a receiver the delivery guard would refuse, when the webhook is set rather than
+/// first at delivery. A host that does not resolve yet is accepted: delivery checks again.
+pub async fn check_receiver(
+    settings: &crate::config::Settings,
+    url: &str,
+) -> Result<(), crate::error::ApiError> {
+    let guard = UrlGuard::new(&settings.media.fetch_allow_hosts);
+    let url = reqwest::Url::parse(url)
+        .map_err(|_| crate::error::ApiError::validation("url", "must be an http or https URL"))?;
+    match guard.check(&url).await {
+        Err(crate::providers::ProviderError::Fatal { message, .. }) => {
+            Err(crate::error::ApiError::Validation(vec![
+                crate::domain::project::FieldError::new("url", message),
+            ]))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// `t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">`: the timestamp is signed with
 /// the body so a captured delivery cannot be replayed later under a fresh one.
 pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {

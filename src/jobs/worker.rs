@@ -232,6 +232,8 @@ impl WorkerPool {
         let stored = match result {
             Some(Ok(output)) => self.complete(id, output).await,
             Some(Err(error)) => {
+                // The one door every job error passes before it is stored, streamed or logged.
+                let error = error.redacted();
                 tracing::warn!(parent: &span, %error, "job attempt failed");
                 queue::fail(pool, &job, worker, &error, &self.inner.settings).await
             }

@@ -39,17 +39,43 @@ fn is_internal_v4(ip: Ipv4Addr) -> bool {
         || a >= 240
 }
 
-fn is_internal_v6(ip: Ipv6Addr) -> bool {
+/// The IPv4 address an IPv6 address carries, in the forms that route to it: IPv4-mapped
+/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`) and 6to4
+/// (`2002:AABB:CCDD::/48`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let tail = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
     if let Some(v4) = ip.to_ipv4_mapped() {
+        Some(v4)
+    } else if (s[..6] == [0; 6] && !ip.is_loopback() && !ip.is_unspecified())
+        || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+    {
+        Some(tail)
+    } else if s[0] == 0x2002 {
+        Some(Ipv4Addr::new(
+            (s[1] >> 8) as u8,
+            s[1] as u8,
+            (s[2] >> 8) as u8,
+            s[2] as u8,
+        ))
+    } else {
+        None
+    }
+}
+
+fn is_internal_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = embedded_v4(ip) {
         return is_internal_v4(v4);
     }
-    let first = ip.segments()[0];
+    let [first, second, ..] = ip.segments();
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link local
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+        || (first & 0xffc0) == 0xfec0 // site local (deprecated, still routed by some)
+        || (first == 0x64 && second == 0xff9b) // local-use NAT64 (64:ff9b:1::/48)
+        || (first == 0x2001 && second == 0x0db8) // documentation
 }
 
 pub fn is_internal(ip: IpAddr) -> bool {
@@ -238,7 +264,11 @@ async fn stream_to_file(
     max_bytes: u64,
 ) -> Result<u64, ProviderError> {
     let io = |error: std::io::Error| {
-        ProviderError::retryable(format!("writing the download failed: {error}"))
+        if crate::media::is_storage_full(&error) {
+            crate::media::storage_full()
+        } else {
+            ProviderError::retryable(format!("writing the download failed: {error}"))
+        }
     };
     let mut file = tokio::fs::File::create(destination).await.map_err(io)?;
     let mut written: u64 = 0;
@@ -251,7 +281,11 @@ async fn stream_to_file(
             let _ = tokio::fs::remove_file(destination).await;
             return Err(too_large(max_bytes));
         }
-        file.write_all(&chunk).await.map_err(io)?;
+        if let Err(error) = file.write_all(&chunk).await {
+            drop(file);
+            let _ = tokio::fs::remove_file(destination).await;
+            return Err(io(error));
+        }
     }
     file.flush().await.map_err(io)?;
     Ok(written)
@@ -277,6 +311,15 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
             "224.0.0.1",
+            // IPv6 forms that carry an internal IPv4 address.
+            "::127.0.0.1",
+            "::a9fe:a9fe",
+            "64:ff9b::7f00:1",
+            "64:ff9b::10.0.0.1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "64:ff9b:1::1",
+            "fec0::1",
         ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
@@ -285,6 +328,9 @@ mod tests {
             "157.240.1.35",
             "2a03:2880:f10c:83:face:b00c:0:25de",
             "8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "::ffff:8.8.8.8",
         ] {
             assert!(!is_internal(public.parse().unwrap()), "{public}");
         }

@@ -69,9 +69,14 @@ impl HttpFailure {
 
 /// Timeouts and connection failures are transient; anything else about the exchange is not.
 pub fn transport_error(provider: &'static str, error: reqwest::Error) -> ProviderError {
-    if error.is_timeout() || error.is_connect() || error.is_request() || error.is_body() {
+    let transient =
+        error.is_timeout() || error.is_connect() || error.is_request() || error.is_body();
+    let decode = error.is_decode();
+    // reqwest quotes the request URL, whose query may hold a key.
+    let error = crate::redact::redact(&error.to_string()).into_owned();
+    if transient {
         ProviderError::retryable(format!("{provider} could not be reached: {error}"))
-    } else if error.is_decode() {
+    } else if decode {
         bad_response(provider, error)
     } else {
         ProviderError::retryable(format!("{provider} request failed: {error}"))
@@ -133,8 +138,10 @@ pub async fn json<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// A quotable start of a vendor's body, with any credential it echoes masked.
 fn excerpt(body: &str) -> String {
-    let trimmed = body.trim();
+    let redacted = crate::redact::redact(body);
+    let trimmed = redacted.trim();
     if trimmed.chars().count() <= EXCERPT_CHARS {
         trimmed.to_owned()
     } else {

@@ -317,6 +317,7 @@ pub enum SetupError {
 
 impl Providers {
     pub fn from_settings(settings: &Settings) -> Result<Self, SetupError> {
+        settings.register_secrets();
         let media = Arc::new(MediaStore::from_settings(&settings.media)?);
         let prices = Prices::with_overrides(&settings.prices).map_err(SetupError::Prices)?;
         let mut collectors: BTreeMap<&'static str, Arc<dyn collect::Collector>> =

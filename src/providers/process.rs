@@ -36,6 +36,15 @@ impl From<ProcessError> for ProviderError {
             ProcessError::NotFound { .. } => {
                 ProviderError::fatal("tool_missing", error.to_string())
             }
+            // ffmpeg writing its output onto a full disk.
+            ProcessError::Failed { ref stderr, .. }
+                if stderr.contains("No space left on device") =>
+            {
+                crate::media::storage_full()
+            }
+            ProcessError::Io { ref source, .. } if crate::media::is_storage_full(source) => {
+                crate::media::storage_full()
+            }
             ProcessError::Failed { .. } | ProcessError::Io { .. } => {
                 ProviderError::fatal("tool_failed", error.to_string())
             }
@@ -180,8 +189,9 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    let args: Vec<S> = args.into_iter().collect();
     let child = Command::new(program)
-        .args(args)
+        .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -210,7 +220,7 @@ where
     if output.status.success() {
         return Ok(output.stdout);
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = without_server_paths(&String::from_utf8_lossy(&output.stderr), &args);
     let lines: Vec<&str> = stderr.lines().collect();
     Err(ProcessError::Failed {
         program: program.to_owned(),
@@ -219,9 +229,44 @@ where
     })
 }
 
+/// Tools quote the files they were given; an error text a client may read names each file by
+/// its own name, never by where it lies on the server.
+fn without_server_paths<S: AsRef<OsStr>>(stderr: &str, args: &[S]) -> String {
+    let mut paths: Vec<&std::path::Path> = args
+        .iter()
+        .map(|arg| std::path::Path::new(arg.as_ref()))
+        .filter(|path| path.is_absolute() || path.components().count() > 1)
+        .collect();
+    // Longest first, so a folder never masks part of a file inside it.
+    paths.sort_by_key(|path| std::cmp::Reverse(path.as_os_str().len()));
+    let mut text = stderr.to_owned();
+    for path in paths {
+        let (Some(full), Some(name)) = (path.to_str(), path.file_name().and_then(|n| n.to_str()))
+        else {
+            continue;
+        };
+        text = text.replace(full, name);
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn failures_name_files_without_their_server_paths() {
+        let scratch = std::env::temp_dir().join("reelforge-process-test-dir");
+        std::fs::create_dir_all(&scratch).unwrap();
+        let file = scratch.join("upload-1234.mp4");
+        std::fs::write(&file, b"not a video").unwrap();
+        let error = run("ffprobe", [file.as_os_str()], Duration::from_secs(20))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("upload-1234.mp4"), "{error}");
+        assert!(!error.contains(scratch.to_str().unwrap()), "{error}");
+    }
 
     #[tokio::test]
     async fn missing_tools_failures_and_timeouts_are_told_apart() {

@@ -130,6 +130,9 @@ fn plan(
                     "must be between 1 and 10000",
                 ));
             }
+            if let Some(options) = &options {
+                ApiError::require_storable("options", &Value::Object(options.clone()))?;
+            }
             let provider = provider.unwrap_or_else(|| project_provider.to_owned());
             let available = state.providers.names(ResourceKind::Collection);
             if !available.contains(&provider.as_str()) {
@@ -150,6 +153,9 @@ fn plan(
                     "items",
                     format!("give 1 to {MAX_IMPORT_ITEMS} items"),
                 ));
+            }
+            for (index, item) in items.iter().enumerate() {
+                ApiError::require_storable(&format!("items[{index}]"), item)?;
             }
             let input = json!({ "source": "import", "item_count": items.len(), "prepare_all": prepare_all });
             Ok(("import".to_owned(), input, json!({ "items": items })))
@@ -394,48 +400,59 @@ pub async fn get_one(
 /// Files per upload, at most.
 const MAX_UPLOADED_FILES: usize = 20;
 
-/// Streams one multipart part to a scratch file, at most `limit` bytes.
+/// Streams one multipart part to a scratch file, at most `limit` bytes. Whatever goes wrong, no
+/// partial file is left behind.
 async fn save_part(
     state: &AppState,
     field: &mut actix_multipart::Field,
     limit: u64,
 ) -> Result<String, ApiError> {
-    let storage = |error: crate::media::MediaError| ApiError::Internal(error.into());
-    let key = state.media.scratch_key("upload").await.map_err(storage)?;
-    let path = state.media.path(&key).map_err(storage)?;
-    let mut file = tokio::fs::File::create(&path)
+    let key = state
+        .media
+        .scratch_key("upload")
         .await
-        .map_err(|error| storage(error.into()))?;
-    let mut written: u64 = 0;
-    while let Some(chunk) = field.next().await {
-        let chunk =
-            chunk.map_err(|error| ApiError::bad_request("malformed_multipart", error.to_string()));
-        let chunk = match chunk {
-            Ok(chunk) => chunk,
-            Err(error) => {
-                let _ = tokio::fs::remove_file(&path).await;
-                return Err(error);
-            }
-        };
-        written += chunk.len() as u64;
-        if written > limit {
-            drop(file);
-            let _ = tokio::fs::remove_file(&path).await;
-            return Err(ApiError::PayloadTooLarge {
-                limit: limit as usize,
-            });
-        }
-        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+        .map_err(storage_error)?;
+    let path = state.media.path(&key).map_err(storage_error)?;
+    let written = async {
+        let mut file = tokio::fs::File::create(&path)
             .await
-            .map_err(|error| storage(error.into()))?;
+            .map_err(|error| storage_error(error.into()))?;
+        let mut written: u64 = 0;
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk
+                .map_err(|error| ApiError::bad_request("malformed_multipart", error.to_string()))?;
+            written += chunk.len() as u64;
+            if written > limit {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: limit as usize,
+                });
+            }
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(|error| storage_error(error.into()))?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(|error| storage_error(error.into()))
     }
-    tokio::io::AsyncWriteExt::flush(&mut file)
-        .await
-        .map_err(|error| storage(error.into()))?;
-    drop(file);
+    .await;
+    if let Err(error) = written {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(error);
+    }
     // Shared, because any replica's worker may check and prepare it.
-    state.media.put(&key, &path).await.map_err(storage)?;
+    state.media.put(&key, &path).await.map_err(storage_error)?;
     Ok(key)
+}
+
+/// A full disk is the client's to know (507, retry later); any other storage fault is ours.
+fn storage_error(error: crate::media::MediaError) -> ApiError {
+    match &error {
+        crate::media::MediaError::Io(io) if crate::media::is_storage_full(io) => {
+            ApiError::InsufficientStorage
+        }
+        _ => ApiError::Internal(error.into()),
+    }
 }
 
 #[utoipa::path(
@@ -448,6 +465,7 @@ async fn save_part(
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The media storage is full (`storage_full`); nothing was kept", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/projects/{id}/collections/files")]

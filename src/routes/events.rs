@@ -1,4 +1,4 @@
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -57,12 +57,18 @@ pub async fn stream(
         })
         .transpose()?;
     let last_event_id = header.or(query.last_event_id);
+    let token = request
+        .extensions()
+        .get::<crate::auth::TokenId>()
+        .map(|token| token.hash.clone())
+        .ok_or(ApiError::Unauthorized)?;
     let events = EventStream::open(
         &state.bus,
         state.pool.clone(),
         query.project_id,
         last_event_id,
         state.shutdown.clone(),
+        crate::auth::RevocationWatch::new(&state.tokens, token, state.pool.clone()),
     );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")

@@ -57,8 +57,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         );
 }
 
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("route"))
+/// What no route answered: a 405 with `Allow` when the path is known under other methods, else
+/// a 404.
+pub async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let allowed = crate::openapi::methods_for(request.path());
+    if allowed.is_empty() {
+        Err(ApiError::NotFound("route"))
+    } else {
+        Err(ApiError::MethodNotAllowed(allowed))
+    }
 }
 
 /// Checks that the parent exists, so an unknown parent is a 404 and not an empty list.

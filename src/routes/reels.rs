@@ -48,9 +48,7 @@ pub async fn list(
     }
     .parse()?
     .limit;
-    let offset = query
-        .cursor
-        .as_deref()
+    let offset = crate::pagination::given(query.cursor.as_deref())
         .map(decode_offset)
         .transpose()?
         .unwrap_or(0);

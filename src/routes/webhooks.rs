@@ -41,6 +41,7 @@ pub async fn put_webhook(
 ) -> Result<web::Json<WebhookInfo>, ApiError> {
     body.validate().map_err(ApiError::Validation)?;
     require_project(&state, *id).await?;
+    crate::jobs::webhook::check_receiver(&state.settings, &body.url).await?;
     let webhook = db::webhooks::put(&state.pool, *id, &body.url, &body.secret).await?;
     Ok(web::Json(WebhookInfo::new(webhook.url, webhook.updated_at)))
 }

@@ -535,3 +535,89 @@ impl SseClient {
         }
     }
 }
+
+/// A worker replica in a process of its own (the real binary), for tests that kill or signal
+/// one. It reads the same settings as `settings` would give, through the environment.
+pub struct WorkerProcess(std::process::Child);
+
+impl WorkerProcess {
+    pub fn spawn(settings: &Settings, extra: &[(&str, String)]) -> Self {
+        use secrecy::ExposeSecret;
+        let jobs = &settings.jobs;
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_reelforge"))
+            .arg("worker")
+            .env(
+                "REELFORGE__DATABASE__URL",
+                settings.database.url.expose_secret(),
+            )
+            .env("REELFORGE__MEDIA__ROOT", &settings.media.root)
+            .env(
+                "REELFORGE__MEDIA__FETCH_ALLOW_HOSTS",
+                settings.media.fetch_allow_hosts.join(","),
+            )
+            .env("REELFORGE__ENGINES__ENABLED", "false")
+            .env(
+                "REELFORGE__JOBS__LEASE_SECONDS",
+                jobs.lease_seconds.to_string(),
+            )
+            .env(
+                "REELFORGE__JOBS__POLL_INTERVAL_MS",
+                jobs.poll_interval_ms.to_string(),
+            )
+            .env(
+                "REELFORGE__JOBS__BACKOFF_BASE_MS",
+                jobs.backoff_base_ms.to_string(),
+            )
+            .env(
+                "REELFORGE__JOBS__BACKOFF_MAX_MS",
+                jobs.backoff_max_ms.to_string(),
+            )
+            .env(
+                "REELFORGE__JOBS__SHUTDOWN_GRACE_SECONDS",
+                jobs.shutdown_grace_seconds.to_string(),
+            )
+            .env(
+                "RUST_LOG",
+                std::env::var("REELFORGE_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the reelforge binary starts");
+        WorkerProcess(child)
+    }
+
+    /// `kill -9`: no drain, no release; the job's lease must run out.
+    pub fn kill(&mut self) {
+        self.0.kill().unwrap();
+        self.0.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for the process to exit; answers whether it exited cleanly.
+    pub async fn terminate(&mut self, within: Duration) -> bool {
+        let pid = self.0.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.0.try_wait().unwrap() {
+                return status.success();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the worker did not exit within {within:?} of SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

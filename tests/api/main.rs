@@ -7,6 +7,8 @@ mod auth;
 mod collections;
 mod engine;
 mod events;
+mod faults;
+mod hardening;
 mod health;
 mod jobs;
 mod media;

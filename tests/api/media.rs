@@ -344,6 +344,17 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
         json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1})
     );
     assert_eq!(collection["problems"][0]["item"], "notes.txt");
+    // ffprobe's complaint names the file, never where the server keeps it.
+    let reason = collection["problems"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("ffprobe could not read the file"),
+        "{reason}"
+    );
+    let media_root = app.settings.media.root.to_str().unwrap();
+    assert!(
+        !reason.contains(media_root) && !reason.contains("/tmp/"),
+        "{reason}"
+    );
 
     let reels = app
         .get_json(&format!("/v1/projects/{project_id}/reels"))

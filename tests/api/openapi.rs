@@ -37,3 +37,38 @@ fn operations_snapshot() {
     }
     insta::assert_snapshot!(lines.into_iter().collect::<Vec<_>>().join("\n"));
 }
+
+/// Every `$ref` resolves, collection problems are their own schema (not the error `Problem`), and
+/// every operation that takes a body says what a malformed, oversized or non-JSON one gets.
+#[test]
+fn the_document_describes_what_the_service_answers() {
+    let spec = serde_json::to_value(reelforge::openapi::spec()).unwrap();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let text = spec.to_string();
+    for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
+        let name = reference.split('"').next().unwrap();
+        assert!(schemas.contains_key(name), "dangling $ref to {name}");
+    }
+    assert_eq!(
+        schemas["CollectionProblem"]["required"],
+        serde_json::json!(["item", "reason"])
+    );
+    assert!(text.contains("\"items\":{\"$ref\":\"#/components/schemas/CollectionProblem\"}"));
+    assert!(schemas["Problem"]["required"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("code")));
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+}

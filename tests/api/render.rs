@@ -2,6 +2,8 @@
 //! the subtitle pixels), and HeyGen against a stand-in, including a restart mid-polling that must
 //! not generate twice.
 
+use std::time::Duration;
+
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::{
@@ -10,7 +12,10 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{spawn_app_with, with_temp_file, TestApp},
+    helpers::{
+        fresh_database_url, spawn_app_with, start, test_settings, with_temp_file, TestApp,
+        WorkerProcess,
+    },
     media::test_clip,
 };
 
@@ -333,6 +338,10 @@ async fn heygen_resumes_polling_after_a_restart_and_never_generates_twice() {
         .get_json(&format!("/v1/jobs/{}", video["job_id"].as_str().unwrap()))
         .await;
     assert_eq!(job["attempts"], 2, "the first attempt failed mid-polling");
+    assert!(
+        job["last_error"].is_null(),
+        "a success leaves no error: {job}"
+    );
     let mp4 = download(
         &app,
         &format!("/v1/videos/{}/content", video["id"].as_str().unwrap()),
@@ -381,4 +390,167 @@ async fn heygen_refusals_are_final() {
         (video["status"].as_str(), video["error"]["code"].as_str()),
         (Some("failed"), Some("provider_auth"))
     );
+}
+
+/// HeyGen's video list, answering for whatever title is asked: a video with a longer title that
+/// must not be taken, and `video_id` under exactly that title.
+struct VideosTitled(&'static str);
+
+impl wiremock::Respond for VideosTitled {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let title = request
+            .url
+            .query_pairs()
+            .find(|(name, _)| name == "title")
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {"videos": [
+            {"video_id": "someone-else", "video_title": format!("{title} copy"), "status": "completed", "created_at": 1764547000},
+            {"video_id": self.0, "video_title": title, "status": "processing", "created_at": 1764547200, "type": "GENERATED"},
+        ], "token": null}}))
+    }
+}
+
+#[tokio::test]
+async fn a_worker_killed_during_generate_never_makes_heygen_generate_twice() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/asset"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {"id": "asset1", "url": "https://resource.heygen.ai/asset1.wav", "file_type": "audio"}})))
+        .mount(&server)
+        .await;
+    // HeyGen takes the order (and bills it) but the answer is slow: the worker dies waiting.
+    Mock::given(method("POST"))
+        .and(path("/v2/video/generate"))
+        .and(body_partial_json(
+            json!({"dimension": {"width": 1080, "height": 1920}}),
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"error": null, "data": {"video_id": "v1"}}))
+                .set_delay(Duration::from_secs(60)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/video.list"))
+        .respond_with(VideosTitled("v1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/video_status.get"))
+        .and(query_param("video_id", "v1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {
+            "status": "completed", "video_url": format!("{}/files/v1.mp4", server.uri()), "error": null
+        }})))
+        .mount(&server)
+        .await;
+    let clip = test_clip();
+    Mock::given(method("GET"))
+        .and(path("/files/v1.mp4"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "video/mp4")
+                .set_body_bytes(clip.clone()),
+        )
+        .mount(&server)
+        .await;
+
+    let mut settings = test_settings(&fresh_database_url());
+    settings.jobs.lease_seconds = 2;
+    settings.media.fetch_allow_hosts = vec!["127.0.0.1".into()];
+    settings.providers.heygen.api.base_url = server.uri();
+    settings.providers.heygen.upload_base_url = server.uri();
+    settings.providers.heygen.api.api_key = Some(SecretString::from("hg-key"));
+    settings.providers.heygen.avatar_id = Some("Daisy-inskirt-20220818".into());
+    settings.providers.heygen.poll_interval_ms = 10;
+    let heygen = [
+        ("REELFORGE__PROVIDERS__HEYGEN__BASE_URL", server.uri()),
+        (
+            "REELFORGE__PROVIDERS__HEYGEN__UPLOAD_BASE_URL",
+            server.uri(),
+        ),
+        ("REELFORGE__PROVIDERS__HEYGEN__API_KEY", "hg-key".to_owned()),
+        (
+            "REELFORGE__PROVIDERS__HEYGEN__AVATAR_ID",
+            "Daisy-inskirt-20220818".to_owned(),
+        ),
+        (
+            "REELFORGE__PROVIDERS__HEYGEN__POLL_INTERVAL_MS",
+            "10".to_owned(),
+        ),
+    ];
+    // The API without workers; every job runs in the worker process until it is killed.
+    let app = start(settings, false).await;
+    let mut worker = WorkerProcess::spawn(&app.settings, &heygen);
+    let audio = voiced_reel(&app).await;
+    let (video, job) = app
+        .start_step(
+            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
+            json!({"provider": "heygen"}),
+        )
+        .await;
+    let generating = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path() == "/v2/video/generate")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !generating().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "generate was never called"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.kill();
+
+    // A replica with workers in this process takes the job over once its lease runs out.
+    let replica = app.second_instance(true).await;
+    let job = replica
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(60), |j| {
+            j["status"] == "succeeded" || j["status"] == "failed"
+        })
+        .await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert!(job["last_error"].is_null(), "{job:#}");
+    let video = replica
+        .get_json(&format!("/v1/videos/{}", video["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(
+        video["output"]["provider_job_id"], "v1",
+        "the billed video was adopted"
+    );
+    let generated = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/v2/video/generate")
+        .count();
+    assert_eq!(generated, 1, "exactly one generate call");
+    let list = server.received_requests().await.unwrap();
+    let lookup = list
+        .iter()
+        .find(|r| r.url.path() == "/v1/video.list")
+        .unwrap();
+    assert!(
+        lookup.url.query().unwrap().contains(&format!(
+            "title=reelforge-{}",
+            video["id"].as_str().unwrap()
+        )),
+        "{:?}",
+        lookup.url
+    );
+    let mp4 = download(
+        &replica,
+        &format!("/v1/videos/{}/content", video["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(mp4, clip);
 }

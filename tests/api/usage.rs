@@ -311,12 +311,25 @@ async fn failed_delivery(allow_loopback_receivers: bool, status: u16) -> (Value,
         .await;
     let project_id = project["id"].as_str().unwrap();
     let hook = json!({"url": format!("{}/hook", receiver.uri()), "secret": "0123456789abcdef"});
-    let response = app
-        .put(&format!("/v1/projects/{project_id}/webhook"), &hook)
-        .send()
+    if allow_loopback_receivers {
+        let response = app
+            .put(&format!("/v1/projects/{project_id}/webhook"), &hook)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    } else {
+        // A name that resolved to a public address when the webhook was set and to an internal
+        // one at delivery (DNS rebinding): the PUT check passed, the delivery guard must not.
+        reelforge::db::webhooks::put(
+            &app.pool,
+            project_id.parse().unwrap(),
+            hook["url"].as_str().unwrap(),
+            "0123456789abcdef",
+        )
         .await
         .unwrap();
-    assert_eq!(response.status(), 200);
+    }
     let reels = app.collect_fake_reels(project_id, 1).await;
     let run = start_run(&app, project_id, json!({"reel_id": reels[0]["id"]})).await;
     wait_for_run(&app, run["id"].as_str().unwrap()).await;
@@ -339,6 +352,43 @@ async fn a_receiver_that_answers_410_stops_the_deliveries() {
     assert_eq!(job["last_error"]["code"], "webhook_gone");
     assert_eq!(job["attempts"], 1);
     assert_eq!(received, 1);
+}
+
+#[tokio::test]
+async fn webhooks_on_internal_addresses_are_refused_when_set() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "hooks"})).await;
+    let hook = format!("/v1/projects/{}/webhook", project["id"].as_str().unwrap());
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://[::ffff:a9fe:a9fe]/latest/meta-data",
+        "http://[64:ff9b::a9fe:a9fe]/hook",
+        "http://[2002:7f00:1::]/hook",
+        "http://[::1]/hook",
+        "http://10.0.0.8/hook",
+    ] {
+        let (status, body) =
+            send_problem(app.put(&hook, &json!({"url": url, "secret": "0123456789abcdef"}))).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{url}: {body}"
+        );
+        assert_eq!(body["errors"][0]["field"], "url", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("internal address"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.get(&hook).send().await.unwrap().status(),
+        404,
+        "nothing was stored"
+    );
 }
 
 #[tokio::test]

@@ -122,7 +122,7 @@ pub async fn store_checked_video(
     prefix: &str,
     ctx: &CallContext<'_>,
 ) -> Result<PreparedReel, ProviderError> {
-    let storage = |error: crate::media::MediaError| ProviderError::retryable(error.to_string());
+    let storage = ProviderError::from;
     let info = probe(scratch).await?;
     let sha256 = MediaStore::sha256(scratch).await.map_err(storage)?;
     let size_bytes = tokio::fs::metadata(scratch)
@@ -190,7 +190,7 @@ impl ReelSource for Downloader {
             .source_url
             .as_deref()
             .ok_or_else(|| ProviderError::fatal("no_video_url", "the reel has no video URL"))?;
-        let storage = |error: crate::media::MediaError| ProviderError::retryable(error.to_string());
+        let storage = ProviderError::from;
         let scratch = self.store.scratch("mp4").await.map_err(storage)?;
         ctx.progress.report(10, "downloading").await;
         let result = async {

@@ -37,7 +37,7 @@ impl ReelSource for UploadedFile {
                 "the uploaded file is gone; upload it again",
             ),
             MediaError::InvalidKey(_) => ProviderError::fatal("no_video_url", error.to_string()),
-            other => ProviderError::retryable(other.to_string()),
+            other => ProviderError::from(other),
         })?;
         ctx.progress.report(30, "checking").await;
         let prepared =

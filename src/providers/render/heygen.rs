@@ -1,8 +1,12 @@
 //! HeyGen avatar videos. The API calls sit behind [`AvatarApi`] so the v2 flow used here can move
-//! to v3 without touching the orchestration: upload the voice as an asset, generate, store the
-//! video id as a checkpoint *before* polling (a generate call costs credits, so a restarted or
-//! retried job resumes polling and never generates twice), poll with backoff for up to 30
-//! minutes, and download the MP4 at once (its URL expires).
+//! to v3 without touching the orchestration: upload the voice as an asset, generate, poll with
+//! backoff for up to 30 minutes, and download the MP4 at once (its URL expires).
+//!
+//! A generate call costs credits and HeyGen takes no idempotency key, so it is fenced by
+//! checkpoints: the video's title is a tag unique to the render (`reelforge-<video id>`), and
+//! "generating <tag>" is saved *before* the call. A job restarted after a crash mid-call finds
+//! that mark, looks the tag up in HeyGen's video list and adopts the video it finds; only when
+//! none exists does it generate again. The video id is saved as soon as it is known.
 
 use std::time::{Duration, Instant};
 
@@ -49,6 +53,8 @@ pub trait AvatarApi: Send + Sync {
     ) -> Result<String, ProviderError>;
     async fn generate(&self, job: &AvatarJob) -> Result<String, ProviderError>;
     async fn status(&self, video_id: &str) -> Result<VideoState, ProviderError>;
+    /// The id of a video titled exactly `title` that has not failed, if HeyGen has one.
+    async fn find_by_title(&self, title: &str) -> Result<Option<String>, ProviderError>;
 }
 
 /// HeyGen's v2 generate with v1 upload and status endpoints.
@@ -144,6 +150,29 @@ impl AvatarApi for HeyGenV2 {
         field(&answer, "/data/video_id").map(str::to_owned)
     }
 
+    async fn find_by_title(&self, title: &str) -> Result<Option<String>, ProviderError> {
+        let answer = self
+            .call(
+                self.client
+                    .get(format!("{}/v1/video.list", self.base_url))
+                    .query(&[("title", title), ("limit", "100")]),
+            )
+            .await?;
+        let videos = answer
+            .pointer("/data/videos")
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                http::bad_response(PROVIDER, format!("no `/data/videos` in {answer}"))
+            })?;
+        // HeyGen's own title filter may match substrings: only an exact title is ours.
+        Ok(videos
+            .iter()
+            .filter(|video| video.get("video_title").and_then(Value::as_str) == Some(title))
+            .filter(|video| video.get("status").and_then(Value::as_str) != Some("failed"))
+            .find_map(|video| video.get("video_id").and_then(Value::as_str))
+            .map(str::to_owned))
+    }
+
     async fn status(&self, video_id: &str) -> Result<VideoState, ProviderError> {
         let answer = self
             .call(
@@ -188,9 +217,14 @@ pub struct HeyGenRenderer {
     pub deadline: Duration,
 }
 
-#[derive(Debug, Deserialize)]
+/// What later attempts of the same render must know. `generating` is the title of a generate
+/// call that was started and may have been billed.
+#[derive(Debug, Default, Deserialize, serde::Serialize)]
 struct Checkpoint {
+    #[serde(default)]
     video_id: Option<String>,
+    #[serde(default)]
+    generating: Option<String>,
 }
 
 fn accept_any(_: Option<&str>) -> Result<(), ProviderError> {
@@ -198,19 +232,30 @@ fn accept_any(_: Option<&str>) -> Result<(), ProviderError> {
 }
 
 impl HeyGenRenderer {
-    /// The video being made for this job, or a new one (upload, generate, checkpoint).
+    /// The video being made for this render: the one a checkpoint names, the one an interrupted
+    /// generate call made, or a new one.
     async fn video_id(
         &self,
         request: &RenderRequest,
         ctx: &CallContext<'_>,
     ) -> Result<String, ProviderError> {
-        let saved = ctx.checkpoints.load().await?;
-        if let Some(id) = saved
-            .and_then(|c| serde_json::from_value::<Checkpoint>(c).ok())
-            .and_then(|c| c.video_id)
-        {
+        let saved: Checkpoint = ctx
+            .checkpoints
+            .load()
+            .await?
+            .and_then(|c| serde_json::from_value(c).ok())
+            .unwrap_or_default();
+        if let Some(id) = saved.video_id {
             ctx.progress.report(30, "resuming").await;
             return Ok(id);
+        }
+        let title = request.title.clone();
+        if saved.generating.as_deref() == Some(title.as_str()) {
+            if let Some(id) = self.api.find_by_title(&title).await? {
+                ctx.progress.report(30, "resuming").await;
+                self.save(ctx, Some(&id), None).await?;
+                return Ok(id);
+            }
         }
         let avatar_id = request
             .options
@@ -233,6 +278,8 @@ impl HeyGenRenderer {
             .api
             .upload_audio(request.audio()?, content_type)
             .await?;
+        // From here a crash may leave a billed video behind: say so before asking for it.
+        self.save(ctx, None, Some(&title)).await?;
         let video_id = self
             .api
             .generate(&AvatarJob {
@@ -245,11 +292,24 @@ impl HeyGenRenderer {
                     .and_then(Value::as_str)
                     .unwrap_or(&self.background)
                     .to_owned(),
-                title: request.title.clone(),
+                title,
             })
             .await?;
-        ctx.checkpoints.save(&json!({"video_id": video_id})).await?;
+        self.save(ctx, Some(&video_id), None).await?;
         Ok(video_id)
+    }
+
+    async fn save(
+        &self,
+        ctx: &CallContext<'_>,
+        video_id: Option<&str>,
+        generating: Option<&str>,
+    ) -> Result<(), ProviderError> {
+        let checkpoint = Checkpoint {
+            video_id: video_id.map(str::to_owned),
+            generating: generating.map(str::to_owned),
+        };
+        ctx.checkpoints.save(&json!(checkpoint)).await
     }
 }
 
@@ -271,8 +331,9 @@ impl Renderer for HeyGenRenderer {
                     thumbnail_url,
                 } => break (video_url, thumbnail_url),
                 VideoState::Failed(reason) => {
-                    // A retry may generate anew: this video will never exist.
-                    ctx.checkpoints.save(&json!({"video_id": null})).await?;
+                    // A retry may generate anew: this video will never exist (and the lookup
+                    // by title passes over failed videos).
+                    self.save(ctx, None, None).await?;
                     return Err(ProviderError::fatal(
                         "heygen_failed",
                         format!("HeyGen could not render video {video_id}: {reason}"),

@@ -206,9 +206,10 @@ impl FfmpegComposer {
 }
 
 async fn write(path: PathBuf, text: String) -> Result<(), ProviderError> {
-    tokio::fs::write(&path, text)
-        .await
-        .map_err(|error| ProviderError::retryable(format!("writing {}: {error}", path.display())))
+    tokio::fs::write(&path, text).await.map_err(|error| {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        ProviderError::retryable(format!("writing {name}: {error}"))
+    })
 }
 
 /// One frame a second in (or mid-video for shorter ones) as a JPEG.

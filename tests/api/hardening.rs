@@ -1,0 +1,312 @@
+//! Defects found by hostile testing (issue #12), each with the request that used to break the
+//! service: secrets echoed by vendors, NUL bytes and unstorable numbers, revoked tokens on open
+//! streams, undeclared methods and empty cursors.
+
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::{
+    helpers::{send_problem, spawn_app, spawn_app_with, SseClient, TestApp},
+    media::test_clip,
+};
+
+const CONFIGURED_KEY: &str = "sk-configured-Q1w2E3r4T5y6U7i8";
+const ECHOED_KEY: &str = "sk-proj-9f8e7d6c5b4a3210ZYXW";
+
+#[tokio::test]
+async fn a_key_the_vendor_echoes_is_never_stored_streamed_or_returned() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/transcriptions"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": format!("Incorrect API key provided: {ECHOED_KEY}. Your key {CONFIGURED_KEY} has no access; Authorization: Bearer {CONFIGURED_KEY}"),
+            "type": "invalid_request_error", "code": "invalid_api_key"
+        }})))
+        .mount(&server)
+        .await;
+    let base_url = format!("{}/v1", server.uri());
+    let app = spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base_url;
+        s.providers.openai.api.api_key = Some(SecretString::from(CONFIGURED_KEY));
+    })
+    .await;
+    let project = app
+        .create_project(json!({"name": "leaky vendor", "language": "en"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let reel_id = app.upload_clip(project_id, test_clip()).await;
+    let (transcript, job) = app
+        .start_step(
+            &format!("/v1/reels/{reel_id}/transcripts"),
+            json!({"provider": "openai"}),
+        )
+        .await;
+    let job = app
+        .wait_for_status(job["id"].as_str().unwrap(), "failed")
+        .await;
+    let message = job["last_error"]["message"].as_str().unwrap();
+    assert_eq!(job["last_error"]["code"], "provider_forbidden");
+    assert!(
+        message.contains("Incorrect API key provided: [redacted]"),
+        "{message}"
+    );
+
+    let transcript = app
+        .get_json(&format!(
+            "/v1/transcripts/{}",
+            transcript["id"].as_str().unwrap()
+        ))
+        .await;
+    let mut sse = SseClient::connect(&app, &format!("?project_id={project_id}"), Some(0)).await;
+    let events = sse
+        .until(Duration::from_secs(10), |f| f.event == "transcript.failed")
+        .await
+        .into_iter()
+        .map(|f| f.data.to_string())
+        .collect::<String>();
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT data::text FROM events UNION ALL SELECT COALESCE(last_error_message, '') FROM jobs",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for (place, text) in [
+        ("job", job.to_string()),
+        ("transcript", transcript.to_string()),
+        ("stream", events),
+        ("tables", stored.join("\n")),
+    ] {
+        for key in [CONFIGURED_KEY, ECHOED_KEY] {
+            assert!(!text.contains(key), "the {place} shows {key}: {text}");
+        }
+        assert!(
+            text.contains("[redacted]"),
+            "the {place} lost the message: {text}"
+        );
+    }
+}
+
+/// Every kind of request that can carry text: none may answer 500, and none may store a thing.
+#[tokio::test]
+async fn nul_bytes_and_control_characters_are_refused_with_a_code() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "clean"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let projects = format!("/v1/projects/{project_id}");
+
+    let cases: Vec<(reqwest::RequestBuilder, &str)> = vec![
+        (app.post("/v1/projects", &json!({"name": "bad\u{0000}name"})), "name"),
+        (app.post("/v1/projects", &json!({"name": "\u{1b}[31mred\u{1b}[0m"})), "name"),
+        (app.patch(&projects, &json!({"name": "line\nbreak"})), "name"),
+        (
+            app.patch(&projects, &json!({"settings": {"rewrite": {"instructions": "be\u{0000}brief"}}})),
+            "settings.rewrite.instructions",
+        ),
+        (
+            app.post(
+                &format!("{projects}/collections"),
+                &json!({"source": "import", "items": [{"shortCode": "A1", "videoUrl": "https://x.test/a.mp4", "caption": "x\u{0000}y"}]}),
+            ),
+            "items[0].caption",
+        ),
+        (
+            app.put(
+                &format!("{projects}/webhook"),
+                &json!({"url": "https://example.com/\u{0000}hook", "secret": "0123456789abcdef"}),
+            ),
+            "url",
+        ),
+    ];
+    for (request, field) in cases {
+        let (status, body) = send_problem(request).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{field}: {body}"
+        );
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    // A filter is not stored anywhere, but the database refuses it all the same.
+    for query in ["?hashtag=%00", "?owner=a%00b"] {
+        let (status, body) = send_problem(app.get(&format!("{projects}/reels{query}"))).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("invalid_value")),
+            "{query}: {body}"
+        );
+    }
+    let listed = app.get_json("/v1/projects").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["name"], "clean");
+    assert!(listed["items"][0]["settings"]["rewrite"]["instructions"].is_null());
+    let collections = app.get_json(&format!("{projects}/collections")).await;
+    assert_eq!(collections["items"], json!([]));
+}
+
+#[tokio::test]
+async fn numbers_jsonb_cannot_give_back_are_refused_naming_the_field() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "numbers"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let huge: Value = serde_json::from_str("1.7976931348623157e308").unwrap();
+    let import = json!({"source": "import", "items": [
+        {"shortCode": "OK1", "videoUrl": "https://x.test/1.mp4", "videoPlayCount": 10},
+        {"shortCode": "BIG", "videoUrl": "https://x.test/2.mp4", "videoPlayCount": huge},
+    ]});
+    let (status, body) =
+        send_problem(app.post(&format!("/v1/projects/{project_id}/collections"), &import)).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(
+        body["errors"][0]["field"], "items[1].videoPlayCount",
+        "{body}"
+    );
+
+    let transcript_id = app.fake_transcript(project_id).await;
+    let (status, body) = send_problem(app.post(
+        &format!("/v1/transcripts/{transcript_id}/scripts"),
+        &json!({"options": {"temperature": huge}}),
+    ))
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "options.temperature", "{body}");
+    let (status, body) = send_problem(app.post(
+        &format!("/v1/projects/{project_id}/runs"),
+        &json!({"top": 1, "options": {"voice": {"speed": huge}}}),
+    ))
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "options.voice.speed", "{body}");
+    let scripts = app
+        .get_json(&format!("/v1/transcripts/{transcript_id}/scripts"))
+        .await;
+    assert_eq!(scripts["items"], json!([]), "nothing was queued");
+}
+
+async fn stream_ends_soon_after_revocation(reader: &TestApp, revoker: &TestApp) {
+    let mut sse = SseClient::connect(reader, "", None).await;
+    // Events flow while the token is valid.
+    let project = reader.create_project(json!({"name": "before"})).await;
+    reader
+        .collect_fake_reels(project["id"].as_str().unwrap(), 1)
+        .await;
+    assert!(sse.next(Duration::from_secs(5)).await.is_some());
+    let revoked_at = Instant::now();
+    let revoked = reelforge::db::tokens::revoke(&revoker.pool, "test")
+        .await
+        .unwrap();
+    assert_eq!(revoked, 1);
+    // Whatever was already on its way may still arrive; then the stream ends, well before the
+    // 15 s keep-alive would have shown anything.
+    while sse.next(Duration::from_secs(10)).await.is_some() {}
+    let waited = revoked_at.elapsed();
+    assert!(
+        waited < Duration::from_secs(2),
+        "the stream ended after {waited:?}"
+    );
+    assert_eq!(
+        reader.get("/v1/projects").send().await.unwrap().status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn revoking_a_token_closes_its_event_streams_on_every_replica() {
+    let app = spawn_app().await;
+    stream_ends_soon_after_revocation(&app, &app).await;
+
+    let app = spawn_app().await;
+    let replica = app.second_instance(false).await;
+    stream_ends_soon_after_revocation(&replica, &app).await;
+}
+
+#[tokio::test]
+async fn a_stream_outlives_the_revocation_of_another_token() {
+    let app = spawn_app().await;
+    let (_, other) = reelforge::auth::generate();
+    reelforge::db::tokens::insert(&app.pool, "other", &other)
+        .await
+        .unwrap();
+    let mut sse = SseClient::connect(&app, "", None).await;
+    reelforge::db::tokens::revoke(&app.pool, "other")
+        .await
+        .unwrap();
+    let project = app.create_project(json!({"name": "after"})).await;
+    app.collect_fake_reels(project["id"].as_str().unwrap(), 1)
+        .await;
+    assert!(
+        sse.next(Duration::from_secs(5)).await.is_some(),
+        "the stream of the valid token goes on"
+    );
+}
+
+#[tokio::test]
+async fn undeclared_methods_answer_405_with_allow() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let id = project["id"].as_str().unwrap();
+    let cases = [
+        (reqwest::Method::PUT, "/v1/projects".to_owned(), "GET, POST"),
+        (reqwest::Method::DELETE, "/v1/jobs".to_owned(), "GET"),
+        (
+            reqwest::Method::POST,
+            format!("/v1/projects/{id}"),
+            "GET, PATCH, DELETE",
+        ),
+        (reqwest::Method::POST, "/healthz".to_owned(), "GET"),
+    ];
+    for (method, path, allow) in cases {
+        let response = app
+            .client
+            .request(method.clone(), app.url(&path))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let (status, body) = crate::helpers::problem(response).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (405, Some("method_not_allowed")),
+            "{method} {path}"
+        );
+    }
+    let (status, body) = send_problem(app.get("/v1/nothing-here")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (404, Some("not_found")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_cursor_asks_for_the_first_page() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let id = project["id"].as_str().unwrap();
+    app.collect_fake_reels(id, 2).await;
+    for path in [
+        "/v1/projects?cursor=".to_owned(),
+        format!("/v1/projects/{id}/reels?cursor="),
+        format!("/v1/projects/{id}/collections?cursor=&limit=1"),
+        "/v1/jobs?cursor=".to_owned(),
+    ] {
+        let response = app.get(&path).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let page: Value = response.json().await.unwrap();
+        assert!(
+            !page["items"].as_array().unwrap().is_empty(),
+            "{path}: {page}"
+        );
+    }
+    let (status, body) = send_problem(app.get("/v1/projects?cursor=garbage")).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_cursor"))
+    );
+}
