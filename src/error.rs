@@ -228,7 +228,13 @@ pub mod extractors {
         }
     }
 
-    pub fn path_error(error: PathError, _: &HttpRequest) -> actix_web::Error {
+    pub fn path_error(error: PathError, request: &HttpRequest) -> actix_web::Error {
+        // `GET /collections/files` reaches `/collections/{collection_id}`: the path is another
+        // operation's, so the method is what is wrong.
+        let allowed = crate::openapi::methods_for(request.path());
+        if !allowed.is_empty() && !allowed.contains(&request.method().as_str()) {
+            return ApiError::MethodNotAllowed(allowed).into();
+        }
         let detail = match error {
             PathError::Deserialize(error) => format!("invalid path parameter: {error}"),
             other => other.to_string(),

@@ -134,6 +134,94 @@ fn document_common_failures(openapi: &mut OpenApiDoc) {
     }
 }
 
+/// Links a client (or a stateful fuzzer) can follow from a run to everything it made: the run
+/// itself from its creation, and from the run its first reel and that reel's four step
+/// resources, in pipeline order.
+fn link_runs_to_their_products(openapi: &mut OpenApiDoc) {
+    use utoipa::openapi::link::LinkBuilder;
+    let link = |operation_id: &str, pointer: &str, description: &str| {
+        LinkBuilder::new()
+            .operation_id(operation_id)
+            .parameter("id", format!("$response.body#{pointer}"))
+            .description(description)
+            .build()
+    };
+    // (operation, status, [(link name, link)])
+    type Links = Vec<(&'static str, utoipa::openapi::link::Link)>;
+    let mut links: Vec<(&str, &str, Links)> = vec![
+        (
+            "create_run",
+            "202",
+            vec![("run", link("get_run", "/id", "The run just started"))],
+        ),
+        (
+            "get_run",
+            "200",
+            vec![
+                (
+                    "reel",
+                    link("get_reel", "/reels/0/reel_id", "The run's first reel"),
+                ),
+                (
+                    "transcript",
+                    link(
+                        "get_transcript",
+                        "/reels/0/steps/0/resource_id",
+                        "Its transcript (step 3)",
+                    ),
+                ),
+                (
+                    "script",
+                    link(
+                        "get_script",
+                        "/reels/0/steps/1/resource_id",
+                        "Its script (step 4)",
+                    ),
+                ),
+                (
+                    "audio",
+                    link(
+                        "get_audio",
+                        "/reels/0/steps/2/resource_id",
+                        "Its voiceover (step 5)",
+                    ),
+                ),
+                (
+                    "video",
+                    link(
+                        "get_video",
+                        "/reels/0/steps/3/resource_id",
+                        "Its video (step 6)",
+                    ),
+                ),
+            ],
+        ),
+    ];
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [&mut item.get, &mut item.post].into_iter().flatten() {
+            let Some(index) = links
+                .iter()
+                .position(|(id, ..)| operation.operation_id.as_deref() == Some(id))
+            else {
+                continue;
+            };
+            let (_, status, named) = links.swap_remove(index);
+            if let Some(utoipa::openapi::RefOr::T(response)) =
+                operation.responses.responses.get_mut(status)
+            {
+                for (name, link) in named {
+                    response.links.insert(name.to_owned(), link.into());
+                }
+            }
+        }
+    }
+    let missing: Vec<&str> = links.iter().map(|(id, ..)| *id).collect();
+    assert!(
+        missing.is_empty(),
+        "operations to link are missing: {missing:?}"
+    );
+}
+
 /// The methods the document declares for a concrete request path (`/v1/projects/1f0...`), in
 /// the order `Allow` lists them; empty when no documented path matches.
 pub fn methods_for(path: &str) -> Vec<&'static str> {
@@ -165,21 +253,31 @@ pub fn methods_for(path: &str) -> Vec<&'static str> {
             templates
         });
     let segments: Vec<&str> = path.split('/').collect();
-    let mut methods: Vec<&'static str> = Vec::new();
+    // `/collections/files` is its own path, not `/collections/{collection_id}`: of the templates
+    // that match, only those with the most literal segments count.
+    let mut best: Option<(usize, Vec<&'static str>)> = None;
     for (template, declared) in TEMPLATES.iter() {
         let matches = template.len() == segments.len()
             && template.iter().zip(&segments).all(|(expected, given)| {
                 (expected.starts_with('{') && !given.is_empty()) || expected == given
             });
-        if matches {
-            for method in declared {
-                if !methods.contains(method) {
-                    methods.push(method);
+        if !matches {
+            continue;
+        }
+        let literal = template.iter().filter(|s| !s.starts_with('{')).count();
+        match &mut best {
+            Some((most, methods)) if *most == literal => {
+                for method in declared {
+                    if !methods.contains(method) {
+                        methods.push(method);
+                    }
                 }
             }
+            Some((most, _)) if *most > literal => {}
+            _ => best = Some((literal, declared.clone())),
         }
     }
-    methods
+    best.map(|(_, methods)| methods).unwrap_or_default()
 }
 
 /// The OpenAPI document, collected from the same route registration the server uses.
@@ -192,9 +290,27 @@ pub fn spec() -> OpenApiDoc {
     let mut spec = spec;
     document_unauthorized(&mut spec);
     document_common_failures(&mut spec);
+    link_runs_to_their_products(&mut spec);
     spec
 }
 
+/// The document as served at `/openapi.json` and committed in `openapi/openapi.json`.
+///
+/// utoipa 5 writes the fields of link objects in snake_case (`operation_id`); OpenAPI spells
+/// them `operationId`, `operationRef` and `requestBody`, and tools reject the others. The text is
+/// mended in place, which keeps utoipa's field order; no schema of ours has a property of those
+/// names (a test holds that).
 pub fn spec_json() -> String {
-    spec().to_pretty_json().expect("the spec always serializes") + "\n"
+    let text = spec().to_pretty_json().expect("the spec always serializes") + "\n";
+    [
+        ("\"operation_id\":", "\"operationId\":"),
+        ("\"operation_ref\":", "\"operationRef\":"),
+        ("\"request_body\":", "\"requestBody\":"),
+    ]
+    .iter()
+    .fold(text, |text, (from, to)| text.replace(from, to))
+}
+
+pub fn spec_value() -> serde_json::Value {
+    serde_json::from_str(&spec_json()).expect("the document is JSON")
 }

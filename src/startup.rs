@@ -2,7 +2,7 @@
 
 use std::{net::TcpListener, sync::Arc, time::Duration};
 
-use actix_web::{dev::Server, middleware::from_fn, web, App, HttpServer};
+use actix_web::{dev::Server, middleware::from_fn, web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -166,7 +166,7 @@ fn http_server(
     http_workers: Option<usize>,
 ) -> anyhow::Result<Server> {
     let body_limit = state.settings.server.body_limit_bytes;
-    let spec = openapi::spec();
+    let spec = web::Bytes::from(openapi::spec_json());
     let state = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
@@ -182,11 +182,25 @@ fn http_server(
             .app_data(web::QueryConfig::default().error_handler(extractors::query_error))
             .configure(routes::configure)
             .split_for_parts();
-        app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", spec.clone()))
-            .configure(routes::page::configure)
-            .default_service(web::to(routes::not_found))
-            .wrap(from_fn(metrics::track))
-            .wrap(TracingLogger::default())
+        let document = spec.clone();
+        app.route(
+            "/openapi.json",
+            web::get().to(move || {
+                let document = document.clone();
+                async move {
+                    HttpResponse::Ok()
+                        .content_type("application/json")
+                        .body(document)
+                }
+            }),
+        )
+        .service(
+            SwaggerUi::new("/docs/{_:.*}").config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        )
+        .configure(routes::page::configure)
+        .default_service(web::to(routes::not_found))
+        .wrap(from_fn(metrics::track))
+        .wrap(TracingLogger::default())
     })
     .listen(listener)?
     .disable_signals()

@@ -97,7 +97,9 @@ pub enum NewCollection {
     },
     /// An Apify dataset export (or anything in its shape).
     Import {
-        #[schema(value_type = Vec<Object>)]
+        /// Dataset items, each normally an object in Apify's shape; anything else is listed in
+        /// the collection's `problems`, and never fails the batch.
+        #[schema(value_type = Vec<serde_json::Value>)]
         items: Vec<serde_json::Value>,
         /// Prepare (download) every imported reel now, not only the ones selected later.
         #[serde(default)]

@@ -106,6 +106,7 @@ pub struct ReelQuery {
     pub language: Option<String>,
     pub selected: Option<bool>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,

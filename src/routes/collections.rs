@@ -223,7 +223,7 @@ pub fn resolve_import_folder(
 pub async fn create(
     state: Data,
     project_id: web::Path<Uuid>,
-    body: web::Json<NewCollection>,
+    body: crate::routes::body::Json<NewCollection>,
 ) -> Result<HttpResponse, ApiError> {
     start(&state, *project_id, body.into_inner()).await
 }
@@ -317,9 +317,9 @@ pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiE
     tag = "collections", operation_id = "import_dataset_file",
     params(("id" = Uuid, Path, description = "The project's id"), ImportFileQuery),
     request_body(
-        description = "An Apify dataset export as a JSON array (`application/json`) or JSON lines (`application/x-ndjson`)",
+        description = "An Apify dataset export as a JSON array (`application/json`) or JSON lines (`application/x-ndjson`); items that are not usable reels (not objects, not videos) become the collection's `problems`",
         content(
-            (Vec<Object> = "application/json"),
+            (Vec<serde_json::Value> = "application/json"),
             (String = "application/x-ndjson"),
         ),
     ),

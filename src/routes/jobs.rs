@@ -26,6 +26,7 @@ pub struct JobListQuery {
     pub project_id: Option<Uuid>,
     pub kind: Option<JobKind>,
     /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,

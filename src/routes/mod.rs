@@ -2,6 +2,7 @@
 //! `jobs::queue`, and never call providers.
 
 pub mod audio;
+pub mod body;
 pub mod collections;
 pub mod events;
 pub mod health;
@@ -206,7 +207,7 @@ macro_rules! step_routes {
             ),
         )]
         #[post($start_path)]
-        pub async fn start(state: Data, parent_id: web::Path<Uuid>, body: web::Json<StartStep>) -> Result<HttpResponse, ApiError> {
+        pub async fn start(state: Data, parent_id: web::Path<Uuid>, body: crate::routes::body::Json<StartStep>) -> Result<HttpResponse, ApiError> {
             let started = crate::steps::start(&state, $kind, parent_id.into_inner(), body.into_inner()).await?;
             Ok(HttpResponse::Accepted().json(started))
         }

@@ -59,7 +59,10 @@ fn validate(state: &AppState, project: &Project) -> Result<(), ApiError> {
     ),
 )]
 #[post("/projects")]
-pub async fn create(state: Data, body: web::Json<CreateProject>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: Data,
+    body: crate::routes::body::Json<CreateProject>,
+) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let defaults = &state.settings.defaults;
     let mut settings = defaults.settings.clone();
@@ -135,7 +138,7 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Proje
 pub async fn update(
     state: Data,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateProject>,
+    body: crate::routes::body::Json<UpdateProject>,
 ) -> Result<web::Json<Project>, ApiError> {
     let body = body.into_inner();
     let mut tx = state.pool.begin().await?;

@@ -30,7 +30,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn create(
     state: Data,
     id: web::Path<Uuid>,
-    body: web::Json<CreateRun>,
+    body: crate::routes::body::Json<CreateRun>,
 ) -> Result<HttpResponse, ApiError> {
     let run = crate::steps::start_run(&state, id.into_inner(), body.into_inner()).await?;
     Ok(HttpResponse::Accepted().json(run))

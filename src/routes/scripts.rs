@@ -35,7 +35,7 @@ pub struct EditScript {
 pub async fn edit(
     state: Data,
     id: web::Path<Uuid>,
-    body: web::Json<EditScript>,
+    body: crate::routes::body::Json<EditScript>,
 ) -> Result<web::Json<StepResource>, ApiError> {
     crate::steps::edit_script(&state, id.into_inner(), &body.text)
         .await

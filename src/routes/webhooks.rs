@@ -37,7 +37,7 @@ async fn require_project(state: &Data, id: Uuid) -> Result<(), ApiError> {
 pub async fn put_webhook(
     state: Data,
     id: web::Path<Uuid>,
-    body: web::Json<PutWebhook>,
+    body: crate::routes::body::Json<PutWebhook>,
 ) -> Result<web::Json<WebhookInfo>, ApiError> {
     body.validate().map_err(ApiError::Validation)?;
     require_project(&state, *id).await?;

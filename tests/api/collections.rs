@@ -506,3 +506,86 @@ async fn an_oversized_dataset_file_gets_413() {
         (413, Some("payload_too_large"))
     );
 }
+
+/// Many small imports into one busy project at once: each used to recompute every reel of the
+/// project in its transaction, in no fixed order, and they deadlocked. Now each touches only its
+/// reels and their owners, under one project lock: all succeed on their first attempt, and the
+/// scores they leave are those a full recomputation gives.
+#[tokio::test]
+async fn concurrent_imports_into_a_busy_project_neither_deadlock_nor_fail() {
+    let app = spawn_app_with(|s| s.jobs.concurrency = 8).await;
+    let project = app.create_project(json!({"name": "busy"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let seed: Vec<Value> = (0..1500)
+        .map(|i| {
+            item(
+                &format!("S{i}"),
+                &format!("owner{}", i % 30),
+                1000 + i * 37 % 5000,
+                24,
+            )
+        })
+        .collect();
+    import(&app, project_id, seed).await;
+    let deadlocks = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = deadlocks().await;
+
+    // Each import merges two known reels of two owners (in both orders across imports) and adds
+    // one new reel.
+    let imports = (0..24).map(|i| {
+        let (a, b) = if i % 2 == 0 {
+            (i, 1499 - i)
+        } else {
+            (1499 - i, i)
+        };
+        let items = vec![
+            item(&format!("S{a}"), &format!("owner{}", a % 30), 90_000 + i, 2),
+            item(&format!("S{b}"), &format!("owner{}", b % 30), 80_000 + i, 2),
+            item(&format!("N{i}"), &format!("owner{}", i % 30), 70_000 + i, 1),
+        ];
+        app.start_collection(project_id, json!({"source": "import", "items": items}))
+    });
+    let started = futures::future::join_all(imports).await;
+    for (_, job) in &started {
+        let job = app
+            .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(60), |j| {
+                j["status"] == "succeeded" || j["status"] == "failed"
+            })
+            .await;
+        assert_eq!(job["status"], "succeeded", "{job:#}");
+        assert_eq!(
+            job["attempts"], 1,
+            "no attempt was lost to a deadlock: {job:#}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(deadlocks().await, before, "PostgreSQL counted deadlocks");
+
+    // Incremental scores equal a recomputation from scratch.
+    let outliers: Vec<(String, Option<f64>, Option<f64>)> = sqlx::query_as(
+        "WITH owners AS (
+             SELECT owner_username, COUNT(*) AS n, percentile_cont(0.5) WITHIN GROUP (ORDER BY plays) AS median
+             FROM reels WHERE plays IS NOT NULL GROUP BY owner_username)
+         SELECT r.external_id, r.outlier_score,
+                CASE WHEN o.n >= 3 AND o.median > 0 THEN r.plays / o.median END
+         FROM reels r JOIN owners o USING (owner_username)",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(outliers.len(), 1524);
+    for (reel, stored, expected) in outliers {
+        let close = match (stored, expected) {
+            (Some(a), Some(b)) => (a - b).abs() < 1e-9,
+            (a, b) => a == b,
+        };
+        assert!(close, "{reel}: stored {stored:?}, recomputed {expected:?}");
+    }
+}

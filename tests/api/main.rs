@@ -8,6 +8,7 @@ mod collections;
 mod engine;
 mod events;
 mod faults;
+mod fuzz;
 mod hardening;
 mod health;
 mod jobs;

@@ -42,12 +42,20 @@ fn operations_snapshot() {
 /// every operation that takes a body says what a malformed, oversized or non-JSON one gets.
 #[test]
 fn the_document_describes_what_the_service_answers() {
-    let spec = serde_json::to_value(reelforge::openapi::spec()).unwrap();
+    let spec = reelforge::openapi::spec_value();
     let schemas = spec["components"]["schemas"].as_object().unwrap();
     let text = spec.to_string();
     for reference in text.split("\"$ref\":\"#/components/schemas/").skip(1) {
         let name = reference.split('"').next().unwrap();
         assert!(schemas.contains_key(name), "dangling $ref to {name}");
+    }
+    for (name, schema) in schemas {
+        for field in ["operationId", "operationRef", "requestBody"] {
+            assert!(
+                schema["properties"].get(field).is_none(),
+                "{name}.{field} would be renamed"
+            );
+        }
     }
     assert_eq!(
         schemas["CollectionProblem"]["required"],
@@ -58,6 +66,15 @@ fn the_document_describes_what_the_service_answers() {
         .as_array()
         .unwrap()
         .contains(&serde_json::json!("code")));
+    let run_links = &spec["paths"]["/v1/runs/{id}"]["get"]["responses"]["200"]["links"];
+    assert_eq!(
+        run_links["video"]["operationId"], "get_video",
+        "{run_links}"
+    );
+    assert_eq!(
+        run_links["video"]["parameters"]["id"],
+        "$response.body#/reels/0/steps/3/resource_id"
+    );
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let responses = operation["responses"].as_object().unwrap();
