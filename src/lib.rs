@@ -9,6 +9,7 @@ pub mod domain;
 pub mod engines;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod jobs;
 pub mod media;
 pub mod metrics;

@@ -134,6 +134,57 @@ fn document_common_failures(openapi: &mut OpenApiDoc) {
     }
 }
 
+/// Every `POST` under `/v1` that takes JSON honours `Idempotency-Key` (see
+/// [`crate::idempotency`]); the header and the answers it can bring are documented once here.
+fn document_idempotency(openapi: &mut OpenApiDoc) {
+    use utoipa::openapi::{
+        path::{ParameterBuilder, ParameterIn},
+        ObjectBuilder, Required, Type,
+    };
+    let header = ParameterBuilder::new()
+        .name(crate::idempotency::HEADER)
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Makes a retried request safe: the same key with the same request within 24 hours answers the first success again (with `Idempotent-Replayed: true`) and does nothing; with another request it is a 422 `idempotency_key_reused`; while the first is still running, a repeat waits up to 10 s, then gets a 409 `idempotency_key_in_flight`. Scoped to the token. Not taken with multipart uploads.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255)),
+        ))
+        .build();
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        let Some(operation) = item.post.as_mut().filter(|_| path.starts_with("/v1/")) else {
+            continue;
+        };
+        let multipart = operation
+            .request_body
+            .as_ref()
+            .is_some_and(|body| body.content.keys().any(|c| c.starts_with("multipart/")));
+        if multipart {
+            continue;
+        }
+        operation
+            .parameters
+            .get_or_insert_with(Vec::new)
+            .push(header.clone());
+        let responses = &mut operation.responses.responses;
+        responses.entry("400".into()).or_insert_with(|| {
+            problem_response("Malformed input (`invalid_idempotency_key`, ...)")
+        });
+        responses.entry("409".into()).or_insert_with(|| {
+            problem_response("A request with the same `Idempotency-Key` is still running (`idempotency_key_in_flight`)")
+        });
+        responses.entry("422".into()).or_insert_with(|| {
+            problem_response(
+                "The `Idempotency-Key` was sent with another request (`idempotency_key_reused`)",
+            )
+        });
+    }
+}
+
 /// Links a client (or a stateful fuzzer) can follow from a run to everything it made: the run
 /// itself from its creation, and from the run its first reel and that reel's four step
 /// resources, in pipeline order.
@@ -289,6 +340,7 @@ pub fn spec() -> OpenApiDoc {
         .split_for_parts();
     let mut spec = spec;
     document_unauthorized(&mut spec);
+    document_idempotency(&mut spec);
     document_common_failures(&mut spec);
     link_runs_to_their_products(&mut spec);
     spec

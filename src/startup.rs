@@ -102,6 +102,10 @@ impl Application {
                     .clone()
                     .follow_revocations(pool.clone(), shutdown.clone()),
             );
+            tokio::spawn(crate::idempotency::purge_forever(
+                pool.clone(),
+                shutdown.clone(),
+            ));
             let state = AppState {
                 pool: pool.clone(),
                 settings: Arc::new(settings),

@@ -2,6 +2,7 @@
 //! transaction; multi-statement ones take `&mut PgConnection` (pass `&mut *tx`).
 
 pub mod events;
+pub mod idempotency;
 pub mod jobs;
 pub mod projects;
 pub mod reels;

@@ -39,6 +39,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(metrics::metrics)
         .service(
             scope::scope("/v1")
+                // Authentication runs first (the last `wrap` is outermost): keys belong to tokens.
+                .wrap(from_fn(crate::idempotency::honour_key))
                 .wrap(from_fn(auth::require_token))
                 .configure(projects::configure)
                 .configure(collections::configure)

@@ -11,6 +11,7 @@ mod faults;
 mod fuzz;
 mod hardening;
 mod health;
+mod idempotency;
 mod jobs;
 mod media;
 mod openapi;

@@ -66,6 +66,20 @@ fn the_document_describes_what_the_service_answers() {
         .as_array()
         .unwrap()
         .contains(&serde_json::json!("code")));
+    let create_run = &spec["paths"]["/v1/projects/{id}/runs"]["post"];
+    assert!(
+        create_run["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+        "{create_run}"
+    );
+    let upload = &spec["paths"]["/v1/projects/{id}/collections/files"]["post"];
+    assert!(
+        !upload.to_string().contains("Idempotency-Key"),
+        "uploads do not take keys"
+    );
     let run_links = &spec["paths"]["/v1/runs/{id}"]["get"]["responses"]["200"]["links"];
     assert_eq!(
         run_links["video"]["operationId"], "get_video",
