@@ -37,6 +37,12 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+impl From<crate::domain::resource::OutputMismatch> for ApiError {
+    fn from(error: crate::domain::resource::OutputMismatch) -> Self {
+        ApiError::Internal(error.into())
+    }
+}
+
 /// Input the database refused as data, not as a fault: a 422, so that no such request is ever
 /// answered with a 500. Requests are checked before they reach the database
 /// ([`crate::domain::storable`]); this is the net under those checks.

@@ -103,6 +103,20 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// The same page with each item converted.
+    pub fn try_map<U, E>(self, convert: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self
+                .items
+                .into_iter()
+                .map(convert)
+                .collect::<Result<_, _>>()?,
+            next_cursor: self.next_cursor,
+        })
+    }
+}
+
 /// Rows listed newest first carry their own cursor.
 pub trait Keyed {
     fn cursor(&self) -> Cursor;

@@ -154,7 +154,7 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
     script.estimated_seconds =
         script::spoken_seconds(&clean_text, state.settings.scripts.rate(&script.language));
     script.text = clean_text;
-    script.writer = "edited".into();
+    script.writer = crate::script::ScriptWriter::Edited;
     script.fitted.clear();
     let output = serde_json::to_value(&script).map_err(|error| ApiError::Internal(error.into()))?;
 

@@ -52,3 +52,101 @@ impl ResourceKind {
         format!("{}.{}", self.as_str(), status.as_str())
     }
 }
+
+/// A step resource as clients see it: the shared fields of [`StepResource`] with the step's own
+/// typed `output`, so a generated client reads `script.output.checks` without casts.
+macro_rules! typed_step {
+    ($(#[$meta:meta])* $name:ident, $started:ident, $kind:expr, $output:ty) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+        pub struct $name {
+            pub id: Uuid,
+            pub kind: ResourceKind,
+            pub project_id: Uuid,
+            /// The resource this one was made from.
+            pub parent_id: Option<Uuid>,
+            pub status: Status,
+            #[schema(example = "local")]
+            pub provider: String,
+            /// The request that started the step (`options`).
+            #[schema(value_type = Object)]
+            pub input: serde_json::Value,
+            /// What the step produced, once it succeeded.
+            pub output: Option<$output>,
+            pub job_id: Option<Uuid>,
+            pub error: Option<ErrorInfo>,
+            pub created_at: DateTime<Utc>,
+            pub updated_at: DateTime<Utc>,
+        }
+
+        impl TryFrom<StepResource> for $name {
+            type Error = OutputMismatch;
+
+            fn try_from(resource: StepResource) -> Result<Self, OutputMismatch> {
+                if resource.kind != $kind {
+                    return Err(OutputMismatch(format!("a {} is not a {}", resource.kind, $kind)));
+                }
+                let output = resource
+                    .output
+                    .map(serde_json::from_value)
+                    .transpose()
+                    .map_err(|error| OutputMismatch(format!("{} {}: {error}", $kind, resource.id)))?;
+                Ok($name {
+                    id: resource.id,
+                    kind: resource.kind,
+                    project_id: resource.project_id,
+                    parent_id: resource.parent_id,
+                    status: resource.status,
+                    provider: resource.provider,
+                    input: resource.input,
+                    output,
+                    job_id: resource.job_id,
+                    error: resource.error,
+                    created_at: resource.created_at,
+                    updated_at: resource.updated_at,
+                })
+            }
+        }
+
+        /// The answer to starting the step: the new resource and the job that fills it.
+        #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+        pub struct $started {
+            pub resource: $name,
+            pub job: Job,
+        }
+
+        impl TryFrom<StepStarted> for $started {
+            type Error = OutputMismatch;
+
+            fn try_from(started: StepStarted) -> Result<Self, OutputMismatch> {
+                Ok($started {
+                    resource: started.resource.try_into()?,
+                    job: started.job,
+                })
+            }
+        }
+    };
+}
+
+/// A stored output that does not read as its step's output type: a bug, never the client's.
+#[derive(Debug, thiserror::Error)]
+#[error("stored output does not match its type: {0}")]
+pub struct OutputMismatch(pub String);
+
+typed_step!(
+    /// A transcript of a reel (step 3).
+    Transcript, TranscriptStarted, ResourceKind::Transcript,
+    crate::providers::transcribe::TranscriptOutput
+);
+typed_step!(
+    /// A script rewritten from a transcript (step 4), with its quality checks.
+    Script, ScriptStarted, ResourceKind::Script, crate::script::ScriptOutput
+);
+typed_step!(
+    /// A voiceover of a script (step 5), fitted to the project's target duration.
+    Audio, AudioStarted, ResourceKind::Audio, crate::providers::voice::VoiceOutput
+);
+typed_step!(
+    /// A vertical video of a voiceover (step 6).
+    Video, VideoStarted, ResourceKind::Video, crate::providers::render::RenderOutput
+);

@@ -5,7 +5,7 @@
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use super::{context, JobContext, JobError, JobHandler};
@@ -16,7 +16,7 @@ use crate::{
     providers::{
         collect::PreparedReel,
         pick, process,
-        render::{local, RenderOutput, RenderRequest, THUMBNAIL_FILE, VIDEO_FILE},
+        render::{local, Lineage, RenderOutput, RenderRequest, THUMBNAIL_FILE, VIDEO_FILE},
         voice::VoiceOutput,
         ProviderError, Providers,
     },
@@ -48,18 +48,22 @@ impl RenderStep {
         &self,
         ctx: &JobContext,
         video: &StepResource,
-    ) -> Result<(Value, Option<PathBuf>), JobError> {
-        let mut ids = serde_json::Map::new();
+    ) -> Result<(Lineage, Option<PathBuf>), JobError> {
+        let mut lineage = Lineage::default();
         let mut current = video.clone();
-        let mut reel_id = None;
         while let Some(parent) = self.parent(ctx, &current).await? {
-            ids.insert(format!("{}_id", parent.kind), json!(parent.id));
-            if parent.kind == ResourceKind::Transcript {
-                reel_id = parent.parent_id;
-                ids.insert("reel_id".into(), json!(reel_id));
+            match parent.kind {
+                ResourceKind::Audio => lineage.audio_id = Some(parent.id),
+                ResourceKind::Script => lineage.script_id = Some(parent.id),
+                ResourceKind::Transcript => {
+                    lineage.transcript_id = Some(parent.id);
+                    lineage.reel_id = parent.parent_id;
+                }
+                _ => {}
             }
             current = parent;
         }
+        let reel_id = lineage.reel_id;
         let mut reel_video = None;
         if let Some(reel) = match reel_id {
             Some(id) => db::reels::get(ctx.pool(), id).await?,
@@ -73,7 +77,7 @@ impl RenderStep {
                 reel_video = self.0.media.fetch(&key).await.ok();
             }
         }
-        Ok((Value::Object(ids), reel_video))
+        Ok((lineage, reel_video))
     }
 
     /// Local copies of the files the options name; only the project's own files may be used.

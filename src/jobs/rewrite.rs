@@ -19,7 +19,7 @@ use crate::{
     },
     script::{
         self, all_passed, clean, evaluate, failed, fallback, prompt, words::count_words, Attempt,
-        Check, Contract, FallbackRecord, PromptRecord, ScriptOutput,
+        Check, Contract, FallbackRecord, PromptRecord, ScriptOutput, ScriptWriter,
     },
 };
 
@@ -197,7 +197,7 @@ impl JobHandler for RewriteStep {
             language: language.clone(),
             source_language: (transcript.language != language).then(|| transcript.language.clone()),
             model: String::new(),
-            writer: "model".into(),
+            writer: ScriptWriter::Model,
             prompt: PromptRecord {
                 system: system.clone(),
                 user: user.clone(),
@@ -255,14 +255,14 @@ impl JobHandler for RewriteStep {
                     to: "fallback".into(),
                     reason: miss_reason(&miss),
                 });
-                output.writer = "fallback".into();
+                output.writer = ScriptWriter::Fallback;
                 output.model = "fallback".into();
                 let checks = evaluate(&text, &[], &transcript.text, &contract);
                 (text, checks, Vec::new())
             }
         };
         if !fitted.is_empty() {
-            output.writer = "fitted".into();
+            output.writer = ScriptWriter::Fitted;
         }
         output.word_count = count_words(&text);
         output.estimated_seconds = script::spoken_seconds(&text, self.scripts.rate(&language));

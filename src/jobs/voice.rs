@@ -16,7 +16,10 @@ use crate::{
     providers::{
         pick, process,
         transcribe::{TranscribeRequest, WordTiming},
-        voice::{estimate_timings, DurationFit, SpokenAudio, Voice, VoiceOutput, VoiceRequest},
+        voice::{
+            estimate_timings, DurationFit, SpokenAudio, TimingMethod, Voice, VoiceOutput,
+            VoiceRequest,
+        },
         CallContext, ProviderError, Providers, LOCAL,
     },
     script::ScriptOutput,
@@ -162,17 +165,17 @@ fn timings(
     words: Option<Vec<WordTiming>>,
     text: &str,
     duration_ms: u64,
-) -> (Vec<WordTiming>, String) {
+) -> (Vec<WordTiming>, TimingMethod) {
     match words.filter(|w| !w.is_empty()) {
-        Some(words) => (words, "provider".into()),
-        None => (estimate_timings(text, duration_ms), "estimated".into()),
+        Some(words) => (words, TimingMethod::Provider),
+        None => (estimate_timings(text, duration_ms), TimingMethod::Estimated),
     }
 }
 
 /// Word timings from what the local transcriber hears: its timings with the script's own words
 /// when it heard as many words, else the script spread by syllables over the span it heard
 /// speech in (so leading and trailing silence is skipped).
-fn align(text: &str, heard: &[WordTiming]) -> Option<(Vec<WordTiming>, String)> {
+fn align(text: &str, heard: &[WordTiming]) -> Option<(Vec<WordTiming>, TimingMethod)> {
     let (first, last) = (heard.first()?, heard.last()?);
     let spread = estimate_timings(text, last.end_ms.saturating_sub(first.start_ms));
     if spread.len() == heard.len() {
@@ -185,7 +188,7 @@ fn align(text: &str, heard: &[WordTiming]) -> Option<(Vec<WordTiming>, String)> 
                 ..word
             })
             .collect();
-        return Some((words, "transcribed".into()));
+        return Some((words, TimingMethod::Transcribed));
     }
     let words = spread
         .into_iter()
@@ -195,7 +198,7 @@ fn align(text: &str, heard: &[WordTiming]) -> Option<(Vec<WordTiming>, String)> 
             ..word
         })
         .collect();
-    Some((words, "transcribed_span".into()))
+    Some((words, TimingMethod::TranscribedSpan))
 }
 
 impl VoiceStep {
@@ -207,7 +210,7 @@ impl VoiceStep {
         text: &str,
         language: &str,
         ctx: &CallContext<'_>,
-    ) -> (Vec<WordTiming>, String) {
+    ) -> (Vec<WordTiming>, TimingMethod) {
         if take.audio.words.as_ref().is_some_and(|w| !w.is_empty()) {
             return timings(take.audio.words.clone(), text, take.duration_ms);
         }
@@ -359,7 +362,7 @@ mod tests {
             &heard(&[(300, 700), (750, 800), (900, 1500)]),
         )
         .unwrap();
-        assert_eq!(method, "transcribed");
+        assert_eq!(method, TimingMethod::Transcribed);
         let spans: Vec<(&str, u64, u64)> = words
             .iter()
             .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
@@ -375,7 +378,7 @@ mod tests {
 
         let (words, method) =
             align("Вставай и действуй!", &heard(&[(300, 700), (900, 1500)])).unwrap();
-        assert_eq!(method, "transcribed_span");
+        assert_eq!(method, TimingMethod::TranscribedSpan);
         assert_eq!(
             (words[0].start_ms, words[2].end_ms),
             (300, 1500),

@@ -175,10 +175,10 @@ pub async fn serve_output(
 }
 
 /// The three routes every step resource has: start it under its parent (202), list it under its
-/// parent, and get it by id.
+/// parent, and get it by id, each answering the step's own type.
 macro_rules! step_routes {
     (
-        kind: $kind:expr, tag: $tag:tt, parent: $parent:tt,
+        kind: $kind:expr, resource: $resource:ty, started: $started:ty, tag: $tag:tt, parent: $parent:tt,
         start: ($start_path:tt, $start_id:tt),
         list: ($list_path:tt, $list_id:tt),
         get: ($get_path:tt, $get_id:tt) $(,)?
@@ -187,7 +187,7 @@ macro_rules! step_routes {
         use uuid::Uuid;
 
         use crate::{
-            domain::resource::{StartStep, StepResource, StepStarted},
+            domain::resource::StartStep,
             error::{ApiError, Problem},
             pagination::{Page, PageQuery},
             routes::Data,
@@ -202,7 +202,7 @@ macro_rules! step_routes {
             params(("id" = Uuid, Path, description = $parent)),
             request_body = StartStep,
             responses(
-                (status = 202, description = "Queued; follow the job or the event stream", body = StepStarted),
+                (status = 202, description = "Queued; follow the job or the event stream", body = $started),
                 (status = 404, description = "No such parent", body = Problem, content_type = "application/problem+json"),
                 (status = 409, description = "The parent has not succeeded yet", body = Problem, content_type = "application/problem+json"),
                 (status = 422, description = "Unknown provider or invalid options", body = Problem, content_type = "application/problem+json"),
@@ -211,33 +211,35 @@ macro_rules! step_routes {
         #[post($start_path)]
         pub async fn start(state: Data, parent_id: web::Path<Uuid>, body: crate::routes::body::Json<StartStep>) -> Result<HttpResponse, ApiError> {
             let started = crate::steps::start(&state, $kind, parent_id.into_inner(), body.into_inner()).await?;
-            Ok(HttpResponse::Accepted().json(started))
+            Ok(HttpResponse::Accepted().json(<$started>::try_from(started)?))
         }
 
         #[utoipa::path(
             tag = $tag, operation_id = $list_id,
             params(("id" = Uuid, Path, description = $parent), PageQuery),
             responses(
-                (status = 200, description = "Newest first", body = Page<StepResource>),
+                (status = 200, description = "Newest first", body = Page<$resource>),
                 (status = 404, description = "No such parent", body = Problem, content_type = "application/problem+json"),
             ),
         )]
         #[get($list_path)]
-        pub async fn list(state: Data, parent_id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Result<web::Json<Page<StepResource>>, ApiError> {
-            crate::routes::list_children(&state, $kind, parent_id.into_inner(), &query).await.map(web::Json)
+        pub async fn list(state: Data, parent_id: web::Path<Uuid>, query: web::Query<PageQuery>) -> Result<web::Json<Page<$resource>>, ApiError> {
+            let page = crate::routes::list_children(&state, $kind, parent_id.into_inner(), &query).await?;
+            Ok(web::Json(page.try_map(<$resource>::try_from)?))
         }
 
         #[utoipa::path(
             tag = $tag, operation_id = $get_id,
             params(("id" = Uuid, Path)),
             responses(
-                (status = 200, body = StepResource),
+                (status = 200, body = $resource),
                 (status = 404, body = Problem, content_type = "application/problem+json"),
             ),
         )]
         #[get($get_path)]
-        pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<StepResource>, ApiError> {
-            crate::routes::get_resource(&state, $kind, id.into_inner()).await.map(web::Json)
+        pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<$resource>, ApiError> {
+            let resource = crate::routes::get_resource(&state, $kind, id.into_inner()).await?;
+            Ok(web::Json(<$resource>::try_from(resource)?))
         }
     };
 }

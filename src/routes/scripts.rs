@@ -1,6 +1,8 @@
 //! Step 4 resources: scripts rewritten from a transcript.
 super::step_routes! {
-    kind: crate::domain::ResourceKind::Script, tag: "scripts", parent: "The transcript's id",
+    kind: crate::domain::ResourceKind::Script,
+    resource: crate::domain::resource::Script, started: crate::domain::resource::ScriptStarted,
+    tag: "scripts", parent: "The transcript's id",
     start: ("/transcripts/{id}/scripts", "create_script"),
     list: ("/transcripts/{id}/scripts", "list_scripts"),
     get: ("/scripts/{id}", "get_script"),
@@ -25,7 +27,7 @@ pub struct EditScript {
     params(("id" = Uuid, Path)),
     request_body = EditScript,
     responses(
-        (status = 200, description = "Edited; `output.checks` holds the checks of the new text", body = StepResource),
+        (status = 200, description = "Edited; `output.checks` holds the checks of the new text", body = crate::domain::resource::Script),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The script has not succeeded", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty or too long", body = Problem, content_type = "application/problem+json"),
@@ -36,8 +38,7 @@ pub async fn edit(
     state: Data,
     id: web::Path<Uuid>,
     body: crate::routes::body::Json<EditScript>,
-) -> Result<web::Json<StepResource>, ApiError> {
-    crate::steps::edit_script(&state, id.into_inner(), &body.text)
-        .await
-        .map(web::Json)
+) -> Result<web::Json<crate::domain::resource::Script>, ApiError> {
+    let script = crate::steps::edit_script(&state, id.into_inner(), &body.text).await?;
+    Ok(web::Json(script.try_into()?))
 }

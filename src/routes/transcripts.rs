@@ -1,6 +1,8 @@
 //! Step 3 resources: transcripts of a reel.
 super::step_routes! {
-    kind: crate::domain::ResourceKind::Transcript, tag: "transcripts", parent: "The reel's id",
+    kind: crate::domain::ResourceKind::Transcript,
+    resource: crate::domain::resource::Transcript, started: crate::domain::resource::TranscriptStarted,
+    tag: "transcripts", parent: "The reel's id",
     start: ("/reels/{id}/transcripts", "create_transcript"),
     list: ("/reels/{id}/transcripts", "list_transcripts"),
     get: ("/transcripts/{id}", "get_transcript"),

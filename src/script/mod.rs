@@ -21,15 +21,24 @@ pub struct Contract {
     pub max_reuse: f64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One quality check of a script and its result.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Check {
+    /// `clean_text`, `word_count`, `call_to_action`, `not_a_copy` or `language`.
+    #[schema(example = "word_count")]
     pub name: String,
     pub passed: bool,
     pub detail: String,
 }
 
-/// A script resource's output: the text and everything needed to trust or reproduce it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+crate::domain::text_enum! {
+    /// Who wrote a script: a model, a model's draft brought into range by fitting, the offline
+    /// fallback writer (stock sentences), or a person (a hand edit).
+    ScriptWriter { Model => "model", Fitted => "fitted", Fallback => "fallback", Edited => "edited" }
+}
+
+/// A script resource's output (step 4): the text and everything needed to trust or reproduce it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ScriptOutput {
     pub text: String,
     pub word_count: usize,
@@ -38,8 +47,7 @@ pub struct ScriptOutput {
     /// The transcript's language, when the script is a translation.
     pub source_language: Option<String>,
     pub model: String,
-    /// `model`, `fitted` (a model's draft brought into range), `fallback` or `edited`.
-    pub writer: String,
+    pub writer: ScriptWriter,
     pub prompt: PromptRecord,
     pub attempts: Vec<Attempt>,
     pub checks: Vec<Check>,
@@ -50,24 +58,28 @@ pub struct ScriptOutput {
     pub usage: crate::providers::rewrite::TokenUsage,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The exact prompt the last model call was given.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PromptRecord {
     pub system: String,
     pub user: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One draft a model wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Attempt {
     pub number: u32,
     pub provider: String,
     pub model: String,
     pub word_count: usize,
+    /// The answer was cut off at the token limit, so it was never accepted.
     pub cut_off: bool,
-    /// The checks this draft failed.
+    /// The checks this draft failed (and `complete` when it was cut off).
     pub failed: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A fallback path taken, from which writer to which, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FallbackRecord {
     pub from: String,
     pub to: String,

@@ -182,6 +182,20 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
 
 #[tokio::test]
 async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline() {
+    // The client may not cast its way past a missing type: no `as`, `any` or `!` assertions.
+    let source = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/web/pipeline.ts"
+    ))
+    .unwrap();
+    let code: String = source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    for escape in [" as ", ": any", "<any>", "!.", "!)", "![", "!;"] {
+        assert!(!code.contains(escape), "pipeline.ts uses `{escape}`");
+    }
     let app = spawn_app().await;
     let report = npm(&app, "client", &[]).await;
     let run_id = report["run_id"].as_str().unwrap();
@@ -198,6 +212,17 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
         report["script_words"].as_u64().unwrap() >= 100,
         "{report:#}"
     );
+    // Read through the typed outputs, and equal to what the API stores.
+    let script_id = run["reels"][0]["steps"][1]["resource_id"].as_str().unwrap();
+    let script = app.get_json(&format!("/v1/scripts/{script_id}")).await;
+    assert_eq!(report["script_text"], script["output"]["text"]);
+    assert_eq!(report["script_writer"], "model");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 5, "{report:#}");
+    assert_eq!(
+        report["checks"][1],
+        json!({"name": "word_count", "passed": true})
+    );
+    assert_eq!(report["video"]["lineage_script"], script_id);
     assert!(
         report["problem"]["status"] == 404 && report["problem"]["code"] == "not_found",
         "{report:#}"

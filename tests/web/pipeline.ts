@@ -1,6 +1,7 @@
 // One pipeline through a client generated from openapi/openapi.json: compiled with strict
 // TypeScript against the generated types (so a wrong path, field or body fails the build), then
 // run by Node. Prints a JSON report for tests/api/web.rs. Env: BASE_URL, TOKEN.
+// No casts, `any` or non-null assertions: every field read below must be typed by the document.
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/schema.js";
 
@@ -81,8 +82,11 @@ const script = scriptStep
 const video = videoStep
   ? must(await client.GET("/v1/videos/{id}", { params: { path: { id: videoStep.resource_id } } }), "video")
   : undefined;
-const output = (video?.output ?? {}) as { width?: number; height?: number };
-const scriptOutput = (script?.output ?? {}) as { word_count?: number };
+// Typed step products: the script's text and checks, the video's size and files.
+const scriptOutput = script?.output ?? undefined;
+const checks = scriptOutput?.checks.map((check) => ({ name: check.name, passed: check.passed })) ?? [];
+const writer: "model" | "fitted" | "fallback" | "edited" | undefined = scriptOutput?.writer;
+const videoOutput = video?.output ?? undefined;
 
 // Errors are typed too: a missing run is a problem document with a stable code.
 const missing = await client.GET("/v1/runs/{id}", {
@@ -95,8 +99,11 @@ console.log(
     status: run.status,
     reels: reels.items.length,
     steps: steps.map((s) => s.step),
-    script_words: scriptOutput.word_count,
-    video: { width: output.width, height: output.height },
+    script_words: scriptOutput?.word_count,
+    script_text: scriptOutput?.text,
+    script_writer: writer,
+    checks,
+    video: { width: videoOutput?.width, height: videoOutput?.height, lineage_script: videoOutput?.lineage?.script_id },
     usage: run.usage?.total_cost,
     problem: { status: missing.response.status, code: missing.error?.code },
   }),

@@ -53,8 +53,17 @@ pub struct Rendered {
     pub model: String,
 }
 
-/// A video resource's output.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The resources a video was made from, up the pipeline.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct Lineage {
+    pub audio_id: Option<uuid::Uuid>,
+    pub script_id: Option<uuid::Uuid>,
+    pub transcript_id: Option<uuid::Uuid>,
+    pub reel_id: Option<uuid::Uuid>,
+}
+
+/// A video resource's output (step 6).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RenderOutput {
     #[serde(default)]
     pub key: Option<String>,
@@ -65,16 +74,16 @@ pub struct RenderOutput {
     pub audio_codec: String,
     #[serde(default)]
     pub size_bytes: u64,
-    /// Media store keys of the extra files: `thumbnail.jpg`, `subtitles.srt`, `subtitles.vtt`...
+    /// Media store keys of the extra files by name: `thumbnail.jpg`, `subtitles.srt`,
+    /// `subtitles.vtt`, `subtitles.ass` (served at `/v1/videos/{id}/files/{name}`).
     #[serde(default)]
     pub files: std::collections::BTreeMap<String, String>,
     #[serde(default)]
     pub provider_job_id: Option<String>,
     #[serde(default)]
     pub model: String,
-    /// audio → script → transcript → reel ids.
     #[serde(default)]
-    pub lineage: Option<serde_json::Value>,
+    pub lineage: Option<Lineage>,
 }
 
 #[async_trait]

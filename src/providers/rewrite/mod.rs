@@ -44,7 +44,8 @@ pub struct RewriteCall<'a> {
     pub options: &'a serde_json::Value,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// Tokens a model call used, summed over a script's drafts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TokenUsage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,

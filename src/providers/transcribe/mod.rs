@@ -28,17 +28,22 @@ impl TranscribeRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// One spoken word and when it is heard.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct WordTiming {
     pub text: String,
     pub start_ms: u64,
     pub end_ms: u64,
+    /// The recogniser's confidence, 0 to 1, where it gives one.
     pub confidence: Option<f32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// A transcript's output (step 3).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct TranscriptOutput {
     pub text: String,
+    /// The language spoken (ISO 639-1 where known, `und` when it could not be told).
+    #[schema(example = "ru")]
     pub language: String,
     pub duration_ms: u64,
     pub words: Vec<WordTiming>,

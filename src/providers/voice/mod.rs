@@ -49,8 +49,8 @@ pub struct SpokenAudio {
     pub words: Option<Vec<WordTiming>>,
 }
 
-/// How the audio was brought to the target duration.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// How the audio was brought to the project's target duration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct DurationFit {
     pub target_ms: u64,
     pub tolerance_ms: u64,
@@ -60,11 +60,29 @@ pub struct DurationFit {
     /// The `atempo` factor applied, if any (>1 speeds up).
     pub tempo: Option<f64>,
     pub within_target: bool,
+    /// What was done, in order: re-voiced at another speed, time-stretched, or the miss left.
     pub actions: Vec<String>,
 }
 
-/// An audio resource's output.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+crate::domain::text_enum! {
+    /// Where an audio's word timings come from: the provider's own alignment, the local
+    /// transcriber hearing the voice (each word, or the script spread over the span it heard
+    /// speech in), or an estimate spread by syllables.
+    TimingMethod {
+        Provider => "provider",
+        Transcribed => "transcribed",
+        TranscribedSpan => "transcribed_span",
+        Estimated => "estimated",
+    }
+}
+
+/// What outputs stored before the method was recorded had.
+fn estimated() -> TimingMethod {
+    TimingMethod::Estimated
+}
+
+/// An audio resource's output (step 5).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct VoiceOutput {
     /// Media store key of the file (none for the fake provider).
     #[serde(default)]
@@ -79,9 +97,8 @@ pub struct VoiceOutput {
     pub characters: u64,
     #[serde(default)]
     pub words: Vec<WordTiming>,
-    /// `provider`, or `estimated` (spread by syllables over the speech).
-    #[serde(default)]
-    pub timing_method: String,
+    #[serde(default = "estimated")]
+    pub timing_method: TimingMethod,
     #[serde(default)]
     pub fit: Option<DurationFit>,
 }
