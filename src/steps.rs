@@ -172,7 +172,11 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
             ResourceKind::Script,
             id,
             resource.project_id,
-            json!({"id": id, "word_count": script.word_count, "checks": script.checks}),
+            crate::domain::event::data(&crate::domain::event::ScriptEdited {
+                id,
+                word_count: script.word_count,
+                checks: script.checks.clone(),
+            }),
         )],
     )
     .await?;
@@ -276,7 +280,11 @@ pub async fn start_run(
             project_id: Some(project.id),
             resource_type: Some("run"),
             resource_id: Some(run.id),
-            data: json!({"id": run.id, "status": run.status, "reels": reel_ids}),
+            data: crate::domain::event::data(&crate::domain::event::RunQueued {
+                id: run.id,
+                status: run.status,
+                reels: reel_ids.clone(),
+            }),
         }],
     )
     .await?;

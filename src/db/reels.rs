@@ -301,11 +301,16 @@ pub async fn recompute_metrics(
              FROM reels r JOIN touched USING (owner_username)
              WHERE r.project_id = $1 AND r.plays IS NOT NULL
              GROUP BY r.owner_username),
+         -- The merged reels and their owners' reels, each found through its own index (an OR
+         -- of the two would scan the whole project).
+         target_ids AS (
+             SELECT id FROM reels WHERE id = ANY($2)
+             UNION
+             SELECT r.id FROM reels r JOIN touched USING (owner_username) WHERE r.project_id = $1),
          targets AS (
              SELECT r.id, CASE WHEN o.n >= 3 AND o.median > 0 THEN r.plays / o.median END AS outlier_score
-             FROM reels r LEFT JOIN owners o ON o.owner_username = r.owner_username
-             WHERE r.project_id = $1
-               AND (r.id = ANY($2) OR r.owner_username IN (SELECT owner_username FROM touched)))
+             FROM reels r JOIN target_ids USING (id)
+             LEFT JOIN owners o ON o.owner_username = r.owner_username)
          UPDATE reels r SET
              outlier_score = t.outlier_score,
              trend_score = CASE WHEN r.plays IS NULL THEN NULL ELSE

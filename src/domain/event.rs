@@ -19,6 +19,164 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
+/// What an event says, by kind: the union a client switches on (`kind` discriminates `data`).
+/// The events are stored and sent as JSON; this type describes them, and a test reads every
+/// event of a pipeline run through it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", content = "data")]
+pub enum EventPayload {
+    /// The job, as `GET /v1/jobs/{id}` shows it.
+    #[serde(rename = "job.queued")]
+    JobQueued(super::job::Job),
+    /// The job, as `GET /v1/jobs/{id}` shows it.
+    #[serde(rename = "job.running")]
+    JobRunning(super::job::Job),
+    /// The job, as `GET /v1/jobs/{id}` shows it.
+    #[serde(rename = "job.succeeded")]
+    JobSucceeded(super::job::Job),
+    /// The job, as `GET /v1/jobs/{id}` shows it.
+    #[serde(rename = "job.failed")]
+    JobFailed(super::job::Job),
+    /// The job, as `GET /v1/jobs/{id}` shows it.
+    #[serde(rename = "job.canceled")]
+    JobCanceled(super::job::Job),
+    /// The job with its new `progress` (0-100) and `stage`.
+    #[serde(rename = "job.progress")]
+    JobProgress(super::job::Job),
+    #[serde(rename = "collection.queued")]
+    CollectionQueued(ResourceStatus),
+    #[serde(rename = "collection.running")]
+    CollectionRunning(ResourceStatus),
+    #[serde(rename = "collection.succeeded")]
+    CollectionSucceeded(ResourceStatus),
+    #[serde(rename = "collection.failed")]
+    CollectionFailed(ResourceStatus),
+    #[serde(rename = "collection.canceled")]
+    CollectionCanceled(ResourceStatus),
+    #[serde(rename = "reel.queued")]
+    ReelQueued(ResourceStatus),
+    #[serde(rename = "reel.running")]
+    ReelRunning(ResourceStatus),
+    #[serde(rename = "reel.succeeded")]
+    ReelSucceeded(ResourceStatus),
+    #[serde(rename = "reel.failed")]
+    ReelFailed(ResourceStatus),
+    #[serde(rename = "reel.canceled")]
+    ReelCanceled(ResourceStatus),
+    #[serde(rename = "transcript.queued")]
+    TranscriptQueued(ResourceStatus),
+    #[serde(rename = "transcript.running")]
+    TranscriptRunning(ResourceStatus),
+    #[serde(rename = "transcript.succeeded")]
+    TranscriptSucceeded(ResourceStatus),
+    #[serde(rename = "transcript.failed")]
+    TranscriptFailed(ResourceStatus),
+    #[serde(rename = "transcript.canceled")]
+    TranscriptCanceled(ResourceStatus),
+    #[serde(rename = "script.queued")]
+    ScriptQueued(ResourceStatus),
+    #[serde(rename = "script.running")]
+    ScriptRunning(ResourceStatus),
+    #[serde(rename = "script.succeeded")]
+    ScriptSucceeded(ResourceStatus),
+    #[serde(rename = "script.failed")]
+    ScriptFailed(ResourceStatus),
+    #[serde(rename = "script.canceled")]
+    ScriptCanceled(ResourceStatus),
+    #[serde(rename = "audio.queued")]
+    AudioQueued(ResourceStatus),
+    #[serde(rename = "audio.running")]
+    AudioRunning(ResourceStatus),
+    #[serde(rename = "audio.succeeded")]
+    AudioSucceeded(ResourceStatus),
+    #[serde(rename = "audio.failed")]
+    AudioFailed(ResourceStatus),
+    #[serde(rename = "audio.canceled")]
+    AudioCanceled(ResourceStatus),
+    #[serde(rename = "video.queued")]
+    VideoQueued(ResourceStatus),
+    #[serde(rename = "video.running")]
+    VideoRunning(ResourceStatus),
+    #[serde(rename = "video.succeeded")]
+    VideoSucceeded(ResourceStatus),
+    #[serde(rename = "video.failed")]
+    VideoFailed(ResourceStatus),
+    #[serde(rename = "video.canceled")]
+    VideoCanceled(ResourceStatus),
+    #[serde(rename = "script.edited")]
+    ScriptEdited(ScriptEdited),
+    #[serde(rename = "run.queued")]
+    RunQueued(RunQueued),
+    #[serde(rename = "run.updated")]
+    RunUpdated(RunUpdate),
+    #[serde(rename = "run.succeeded")]
+    RunSucceeded(RunUpdate),
+    #[serde(rename = "run.failed")]
+    RunFailed(RunUpdate),
+}
+
+/// `<resource>.<status>`: a collection, reel, transcript, script, audio or video changed status.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceStatus {
+    pub id: Uuid,
+    pub kind: ResourceKind,
+    pub status: super::Status,
+    pub job_id: Option<Uuid>,
+    /// Why it failed or was canceled.
+    pub error: Option<super::ErrorInfo>,
+}
+
+/// `script.edited`: a hand edit was stored and checked again.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptEdited {
+    pub id: Uuid,
+    pub word_count: usize,
+    pub checks: Vec<crate::script::Check>,
+}
+
+/// `run.queued`: a run was accepted for these reels.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunQueued {
+    pub id: Uuid,
+    pub status: super::Status,
+    pub reels: Vec<Uuid>,
+}
+
+/// `run.updated`, `run.succeeded`, `run.failed`: a run moved on (a step finished, a reel
+/// failed), or ended.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunUpdate {
+    pub id: Uuid,
+    pub status: super::Status,
+    /// 0 to 100 over every step of every reel.
+    pub progress: u8,
+    pub reels: Vec<super::run::RunReel>,
+}
+
+/// An event as the stream delivers it in each frame's `data:` line (its `id:` is `id`, its
+/// `event:` is `kind`). `kind` and `data` come from [`EventPayload`].
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TypedEvent {
+    pub id: i64,
+    pub project_id: Option<Uuid>,
+    /// The resource the event is about (for `job.*`, the one the job fills): a resource kind
+    /// or `run`.
+    pub resource_type: Option<String>,
+    pub resource_id: Option<Uuid>,
+    #[serde(flatten)]
+    pub payload: EventPayload,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The JSON of a typed event payload (the types above cannot fail to serialize).
+pub fn data(payload: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(payload).expect("event data serializes")
+}
+
 /// An event about to be appended to the log.
 #[derive(Debug, Clone)]
 pub struct NewEvent {

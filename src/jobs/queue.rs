@@ -59,7 +59,13 @@ async fn mirror(
             kind,
             id,
             project_id,
-            json!({ "id": id, "kind": kind, "status": job.status, "job_id": job.id, "error": error }),
+            crate::domain::event::data(&crate::domain::event::ResourceStatus {
+                id,
+                kind,
+                status: job.status,
+                job_id: Some(job.id),
+                error,
+            }),
         ));
     }
     Ok(events)

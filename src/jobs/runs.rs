@@ -265,7 +265,12 @@ pub async fn advance(
             project_id: Some(run.project_id),
             resource_type: Some("run"),
             resource_id: Some(run.id),
-            data: json!({"id": run.id, "status": run.status, "progress": run.progress, "reels": run.reels}),
+            data: crate::domain::event::data(&crate::domain::event::RunUpdate {
+                id: run.id,
+                status: run.status,
+                progress: run.progress,
+                reels: run.reels.clone(),
+            }),
         };
         db::events::append(&mut tx, &[event]).await?;
         changed_runs += 1;

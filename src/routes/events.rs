@@ -28,8 +28,8 @@ pub struct EventQuery {
         ("Last-Event-ID" = Option<i64>, Header, description = "Replays every event after this id, in order, before live ones"),
     ),
     responses(
-        (status = 200, description = "A `text/event-stream`: frames with `id:`, `event:` (e.g. `job.progress`, `script.succeeded`) and a JSON `data:` line (an Event); keep-alive comments every 15 s",
-         content_type = "text/event-stream", body = crate::domain::event::Event),
+        (status = 200, description = "A `text/event-stream` (server-sent events). It opens with `retry: <ms>`; then each event is a frame of `id: <event id>`, `event: <kind>` and one `data:` line holding the event as JSON (a `TypedEvent`: switch on `kind` to read a typed `data`), ended by a blank line. A `: keep-alive` comment comes every 15 s of silence. The stream ends on shutdown, when the client falls too far behind, or when its token is revoked; reconnect with `Last-Event-ID` (the last `id:` seen) to get every missed event once, in order.",
+         content_type = "text/event-stream", body = crate::domain::event::TypedEvent),
         (status = 400, body = Problem, content_type = "application/problem+json"),
     ),
 )]

@@ -192,3 +192,55 @@ async fn a_subscriber_that_falls_behind_is_dropped_not_buffered() {
     assert_eq!(frame.id, 11);
     shutdown.cancel();
 }
+
+/// The document's event union describes what is really sent: every event of a run, a pipeline
+/// step by step and a script edit reads as a `TypedEvent`, whose `kind` matches the frame's.
+#[tokio::test]
+async fn every_event_sent_reads_as_the_documented_union() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "typed"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let ids = app.run_pipeline(project_id).await;
+    let response = app
+        .patch(
+            &format!("/v1/scripts/{}", ids[2]),
+            &json!({"text": "Делай. Подпишись!"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels"))
+        .await;
+    let run = crate::runs::start_run(
+        &app,
+        project_id,
+        json!({"reel_id": reels["items"][0]["id"]}),
+    )
+    .await;
+    crate::runs::wait_for_run(&app, run["id"].as_str().unwrap()).await;
+
+    let mut sse = SseClient::connect(&app, &format!("?project_id={project_id}"), Some(0)).await;
+    let frames = sse.until(WAIT, |f| f.event == "run.succeeded").await;
+    let mut kinds = std::collections::BTreeSet::new();
+    for frame in frames {
+        let typed: reelforge::domain::event::TypedEvent =
+            serde_json::from_value(frame.data.clone())
+                .unwrap_or_else(|error| panic!("{}: {error}: {:#}", frame.event, frame.data));
+        let round_trip = serde_json::to_value(&typed).unwrap();
+        assert_eq!(round_trip["kind"], frame.event.as_str());
+        assert_eq!(round_trip, frame.data, "nothing is lost reading it");
+        kinds.insert(frame.event);
+    }
+    for kind in [
+        "job.progress",
+        "script.edited",
+        "script.succeeded",
+        "run.queued",
+        "run.succeeded",
+        "video.succeeded",
+    ] {
+        assert!(kinds.contains(kind), "{kind} not seen in {kinds:?}");
+    }
+}

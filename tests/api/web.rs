@@ -223,6 +223,26 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
         json!({"name": "word_count", "passed": true})
     );
     assert_eq!(report["video"]["lineage_script"], script_id);
+    // Typed event data read by `kind` in TypeScript.
+    let events = &report["events"];
+    assert_eq!(events["script_status"], "succeeded", "{events:#}");
+    assert_eq!(events["run_progress"], 100, "{events:#}");
+    assert_eq!(events["run_reels"], 1, "{events:#}");
+    assert!(
+        (0..=100).contains(&events["last_progress"].as_i64().unwrap()),
+        "{events:#}"
+    );
+    for kind in [
+        "collection.succeeded",
+        "job.running",
+        "run.queued",
+        "video.succeeded",
+    ] {
+        assert!(
+            events["kinds"].as_array().unwrap().contains(&json!(kind)),
+            "{kind}: {events:#}"
+        );
+    }
     assert!(
         report["problem"]["status"] == 404 && report["problem"]["code"] == "not_found",
         "{report:#}"

@@ -6,6 +6,7 @@ import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/schema.js";
 
 type Run = components["schemas"]["Run"];
+type TypedEvent = components["schemas"]["TypedEvent"];
 
 // Node's globals without @types/node: only the environment is used.
 declare const process: { env: Record<string, string | undefined> };
@@ -88,6 +89,50 @@ const checks = scriptOutput?.checks.map((check) => ({ name: check.name, passed: 
 const writer: "model" | "fitted" | "fallback" | "edited" | undefined = scriptOutput?.writer;
 const videoOutput = video?.output ?? undefined;
 
+// Typed events: the project's stream from the start, read until the run's end, switching on
+// `kind` to read each kind's own `data`.
+const seen = { kinds: new Set<string>(), lastProgress: -1, scriptStatus: "", runProgress: -1, runReels: -1 };
+const controller = new AbortController();
+const stream = await fetch(`${process.env.BASE_URL}/v1/events?project_id=${project.id}`, {
+  headers: { Authorization: `Bearer ${process.env.TOKEN}`, "Last-Event-ID": "0" },
+  signal: controller.signal,
+});
+const reader = stream.body?.getReader();
+const decoder = new TextDecoder();
+let buffered = "";
+let finished = false;
+while (reader && !finished) {
+  const chunk = await reader.read();
+  if (chunk.done) break;
+  buffered += decoder.decode(chunk.value, { stream: true });
+  let end = buffered.indexOf("\n\n");
+  while (end >= 0 && !finished) {
+    const frame = buffered.slice(0, end);
+    buffered = buffered.slice(end + 2);
+    end = buffered.indexOf("\n\n");
+    const line = frame.split("\n").find((l) => l.startsWith("data: "));
+    if (!line) continue;
+    const event: TypedEvent = JSON.parse(line.slice("data: ".length));
+    seen.kinds.add(event.kind);
+    switch (event.kind) {
+      case "job.progress":
+        seen.lastProgress = event.data.progress;
+        break;
+      case "script.succeeded":
+        seen.scriptStatus = event.data.status;
+        break;
+      case "run.succeeded":
+        seen.runProgress = event.data.progress;
+        seen.runReels = event.data.reels.length;
+        finished = event.resource_id === run.id;
+        break;
+      default:
+        break;
+    }
+  }
+}
+controller.abort();
+
 // Errors are typed too: a missing run is a problem document with a stable code.
 const missing = await client.GET("/v1/runs/{id}", {
   params: { path: { id: "00000000-0000-0000-0000-000000000000" } },
@@ -106,5 +151,12 @@ console.log(
     video: { width: videoOutput?.width, height: videoOutput?.height, lineage_script: videoOutput?.lineage?.script_id },
     usage: run.usage?.total_cost,
     problem: { status: missing.response.status, code: missing.error?.code },
+    events: {
+      kinds: [...seen.kinds].sort(),
+      last_progress: seen.lastProgress,
+      script_status: seen.scriptStatus,
+      run_progress: seen.runProgress,
+      run_reels: seen.runReels,
+    },
   }),
 );
