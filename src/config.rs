@@ -329,6 +329,8 @@ pub struct ProviderSettings {
     pub openai: OpenAiSettings,
     pub elevenlabs: ElevenLabsSettings,
     pub heygen: HeyGenSettings,
+    /// Offer the `fake` providers, which invent their results: for tests and benchmarks only.
+    pub fake: bool,
 }
 
 impl Default for ProviderSettings {
@@ -359,6 +361,7 @@ impl Default for ProviderSettings {
                 background: default_heygen_background(),
                 poll_interval_ms: default_heygen_poll_ms(),
             },
+            fake: false,
         }
     }
 }

@@ -43,6 +43,16 @@ impl From<crate::domain::resource::OutputMismatch> for ApiError {
     }
 }
 
+impl From<crate::providers::ProviderChoiceError> for ApiError {
+    fn from(error: crate::providers::ProviderChoiceError) -> Self {
+        let code = match error {
+            crate::providers::ProviderChoiceError::Unknown { .. } => "unknown_provider",
+            crate::providers::ProviderChoiceError::NoneUsable { .. } => "no_provider",
+        };
+        ApiError::unprocessable(code, error.to_string())
+    }
+}
+
 /// Input the database refused as data, not as a fault: a 422, so that no such request is ever
 /// answered with a 500. Requests are checked before they reach the database
 /// ([`crate::domain::storable`]); this is the net under those checks.

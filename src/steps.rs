@@ -44,19 +44,10 @@ pub async fn start(
     let project = db::projects::get(&state.pool, project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
-    let provider = body
+    let requested = body
         .provider
         .unwrap_or_else(|| project.settings.providers.for_step(kind).to_owned());
-    let available = state.providers.names(kind);
-    if !available.contains(&provider.as_str()) {
-        return Err(ApiError::unprocessable(
-            "unknown_provider",
-            format!(
-                "no {kind} provider `{provider}`; available: {}",
-                available.join(", ")
-            ),
-        ));
-    }
+    let provider = state.providers.choose(kind, &requested)?;
     let input = json!({ "options": body.options.unwrap_or_default() });
     ApiError::require_storable("options", &input["options"])?;
     let mut tx = state.pool.begin().await?;
@@ -66,7 +57,7 @@ pub async fn start(
             kind,
             project_id,
             parent_id,
-            provider: &provider,
+            provider,
             input,
             payload: json!({}),
         },
@@ -201,18 +192,18 @@ pub async fn start_run(
     let project = db::projects::get(&state.pool, project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
+    // Each step's provider is settled now (an `auto` included), so a run nothing can serve is
+    // refused here rather than failing later.
+    let mut body = body;
     for step in RUN_STEPS {
-        if let Some(name) = body.providers.for_step(step) {
-            let available = state.providers.names(step);
-            if !available.contains(&name) {
-                return Err(ApiError::unprocessable(
-                    "unknown_provider",
-                    format!(
-                        "no {step} provider `{name}`; available: {}",
-                        available.join(", ")
-                    ),
-                ));
-            }
+        let requested = body
+            .providers
+            .for_step(step)
+            .unwrap_or_else(|| project.settings.providers.for_step(step))
+            .to_owned();
+        let chosen = state.providers.choose(step, &requested)?;
+        if requested == crate::domain::project::AUTO_PROVIDER {
+            body.providers.set(step, chosen);
         }
     }
     if let Some(options) = &body.options {

@@ -82,6 +82,8 @@ pub async fn start_server(database_url: &str, workers: bool, env: &[(&str, Strin
             .env("DATABASE_URL", database_url)
             .env("REELFORGE__SERVER__PORT", port.to_string())
             .env("REELFORGE__EVENTS__SUBSCRIBER_BUFFER", "1024")
+            // The benchmarks time the service around providers that answer at once.
+            .env("REELFORGE__PROVIDERS__FAKE", "true")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())

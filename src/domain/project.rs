@@ -227,12 +227,15 @@ pub struct ProjectDefaults {
 pub const AUTO_PROVIDER: &str = "auto";
 
 impl StepProviders {
-    /// Replaces every `auto` with `choose(step)`.
-    pub fn resolve_auto(&mut self, choose: impl Fn(ResourceKind) -> &'static str) {
+    /// Replaces every `auto` with `choose(step)`; an `auto` nothing can serve yet stays, and is
+    /// resolved (or refused) when the step is started.
+    pub fn resolve_auto(&mut self, choose: impl Fn(ResourceKind) -> Option<&'static str>) {
         for step in Self::CHOSEN {
             let current = self.for_step_mut(step);
             if current == AUTO_PROVIDER {
-                *current = choose(step).to_owned();
+                if let Some(chosen) = choose(step) {
+                    *current = chosen.to_owned();
+                }
             }
         }
     }

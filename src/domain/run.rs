@@ -50,6 +50,17 @@ impl RunProviders {
             ResourceKind::Collection | ResourceKind::Reel => None,
         }
     }
+
+    pub fn set(&mut self, step: ResourceKind, name: &str) {
+        let slot = match step {
+            ResourceKind::Transcript => &mut self.transcribe,
+            ResourceKind::Script => &mut self.rewrite,
+            ResourceKind::Audio => &mut self.voice,
+            ResourceKind::Video => &mut self.render,
+            ResourceKind::Collection | ResourceKind::Reel => return,
+        };
+        *slot = Some(name.to_owned());
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]

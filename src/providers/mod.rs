@@ -336,7 +336,7 @@ impl Providers {
                 )),
             );
         }
-        Ok(Providers {
+        let mut providers = Providers {
             collect: collectors,
             prepare: BTreeMap::from([
                 (
@@ -369,12 +369,27 @@ impl Providers {
             render: renderers(settings),
             media,
             prices,
-        })
+        };
+        if !settings.providers.fake {
+            providers.without_fakes();
+        }
+        Ok(providers)
     }
 
-    /// The provider a new project gets for `step`: a configured cloud provider, else the local
-    /// engine, else `fake`.
-    pub fn preferred(&self, step: ResourceKind) -> &'static str {
+    /// Production never invents results: unless configuration asks for them, the `fake`
+    /// providers are not offered for any step.
+    fn without_fakes(&mut self) {
+        self.collect.remove(fake::NAME);
+        self.prepare.remove(fake::NAME);
+        self.transcribe.remove(fake::NAME);
+        self.rewrite.remove(fake::NAME);
+        self.voice.remove(fake::NAME);
+        self.render.remove(fake::NAME);
+    }
+
+    /// What `auto` means for `step` here: a configured cloud provider, else the local engine,
+    /// else `fake` where configuration offers it; none when nothing usable is configured.
+    pub fn preferred(&self, step: ResourceKind) -> Option<&'static str> {
         let order: &[&'static str] = match step {
             ResourceKind::Collection | ResourceKind::Reel => &["apify"],
             ResourceKind::Transcript => &["assemblyai", "openai", LOCAL],
@@ -386,8 +401,32 @@ impl Providers {
         order
             .iter()
             .copied()
+            .chain([fake::NAME])
             .find(|name| names.contains(name))
-            .unwrap_or(fake::NAME)
+    }
+
+    /// The provider that serves `requested` (a name, or `auto`) for `step`.
+    pub fn choose(
+        &self,
+        step: ResourceKind,
+        requested: &str,
+    ) -> Result<&'static str, ProviderChoiceError> {
+        if requested == crate::domain::project::AUTO_PROVIDER {
+            return self.preferred(step).ok_or(ProviderChoiceError::NoneUsable {
+                step,
+                hint: configure_hint(step),
+            });
+        }
+        let names = self.names(step);
+        names
+            .iter()
+            .copied()
+            .find(|name| *name == requested)
+            .ok_or_else(|| ProviderChoiceError::Unknown {
+                step,
+                name: requested.to_owned(),
+                available: names.join(", "),
+            })
     }
 
     /// The provider names available for a step, for validation and error messages.
@@ -400,6 +439,41 @@ impl Providers {
             ResourceKind::Audio => self.voice.keys().copied().collect(),
             ResourceKind::Video => self.render.keys().copied().collect(),
         }
+    }
+}
+
+/// Why a step cannot be started with the provider asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderChoiceError {
+    #[error("no {step} provider `{name}`; available: {available}")]
+    Unknown {
+        step: ResourceKind,
+        name: String,
+        available: String,
+    },
+    #[error("no {step} provider is usable in this deployment: {hint}")]
+    NoneUsable {
+        step: ResourceKind,
+        hint: &'static str,
+    },
+}
+
+/// What an operator configures so that `step` has a provider.
+pub fn configure_hint(step: ResourceKind) -> &'static str {
+    match step {
+        ResourceKind::Collection | ResourceKind::Reel => {
+            "set REELFORGE__PROVIDERS__APIFY__API_KEY to scrape, or import a dataset (`source: import`) or your own videos"
+        }
+        ResourceKind::Transcript => {
+            "set REELFORGE__PROVIDERS__ASSEMBLYAI__API_KEY or REELFORGE__PROVIDERS__OPENAI__API_KEY (or REELFORGE__PROVIDERS__OPENAI__BASE_URL of an OpenAI-compatible server), or run scripts/setup for the local engine"
+        }
+        ResourceKind::Script => {
+            "set REELFORGE__PROVIDERS__OPENAI__API_KEY (or REELFORGE__PROVIDERS__OPENAI__BASE_URL of an OpenAI-compatible server such as Ollama), or run scripts/setup for the local engine"
+        }
+        ResourceKind::Audio => {
+            "install espeak-ng (scripts/setup), or set REELFORGE__PROVIDERS__ELEVENLABS__API_KEY or REELFORGE__PROVIDERS__OPENAI__API_KEY"
+        }
+        ResourceKind::Video => "install ffmpeg (scripts/setup), or configure HeyGen",
     }
 }
 

@@ -133,14 +133,11 @@ fn plan(
             if let Some(options) = &options {
                 ApiError::require_storable("options", &Value::Object(options.clone()))?;
             }
-            let provider = provider.unwrap_or_else(|| project_provider.to_owned());
-            let available = state.providers.names(ResourceKind::Collection);
-            if !available.contains(&provider.as_str()) {
-                return Err(ApiError::unprocessable(
-                    "unknown_provider",
-                    format!("no collector `{provider}`; available: {} (apify needs REELFORGE__PROVIDERS__APIFY__API_KEY)", available.join(", ")),
-                ));
-            }
+            let requested = provider.unwrap_or_else(|| project_provider.to_owned());
+            let provider = state
+                .providers
+                .choose(ResourceKind::Collection, &requested)?
+                .to_owned();
             let input = json!({
                 "source": "apify", "accounts": accounts, "hashtags": hashtags, "per_source_limit": per_source_limit,
                 "newer_than": newer_than, "max_items": max_items, "options": options.unwrap_or_default(), "prepare_all": prepare_all,

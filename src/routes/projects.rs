@@ -27,7 +27,7 @@ fn validate_providers(state: &AppState, providers: &StepProviders, errors: &mut 
     for step in StepProviders::CHOSEN {
         let name = providers.for_step(step);
         let known = state.providers.names(step);
-        if !known.contains(&name) {
+        if name != crate::domain::project::AUTO_PROVIDER && !known.contains(&name) {
             errors.push(FieldError::new(
                 format!("settings.providers.{}", StepProviders::step_field(step)),
                 format!("unknown provider `{name}`; available: {}", known.join(", ")),

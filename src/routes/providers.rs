@@ -15,14 +15,16 @@ pub struct StepChoices {
     pub step: &'static str,
     #[schema(example = json!(["fake", "local", "assemblyai"]))]
     pub available: Vec<&'static str>,
-    /// What `auto` resolves to here.
+    /// What `auto` resolves to here; null when nothing usable is configured for the step.
     #[schema(example = "assemblyai")]
-    pub preferred: &'static str,
+    pub preferred: Option<&'static str>,
+    /// What to configure when nothing is usable.
+    pub configure: Option<&'static str>,
 }
 
 #[utoipa::path(
     tag = "projects", operation_id = "list_providers",
-    responses((status = 200, description = "Each step's available providers (configured cloud ones, `local` when the engines run, and `fake`)", body = Vec<StepChoices>)),
+    responses((status = 200, description = "Each step's usable providers: configured cloud ones and `local` (the `fake` ones only where configuration turns them on, for tests)", body = Vec<StepChoices>)),
 )]
 #[get("/providers")]
 pub async fn list(state: Data) -> web::Json<Vec<StepChoices>> {
@@ -33,6 +35,11 @@ pub async fn list(state: Data) -> web::Json<Vec<StepChoices>> {
                 step: StepProviders::step_field(step),
                 available: state.providers.names(step),
                 preferred: state.providers.preferred(step),
+                configure: state
+                    .providers
+                    .preferred(step)
+                    .is_none()
+                    .then(|| crate::providers::configure_hint(step)),
             })
             .collect(),
     )

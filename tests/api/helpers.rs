@@ -41,7 +41,8 @@ pub fn test_settings(database_url: &str) -> Settings {
         std::env::temp_dir().join(format!("reelforge-test-media-{}", Uuid::new_v4().simple()));
     // No engine process per test; the engine test turns it on.
     settings.engines.enabled = Some(false);
-    // Instant, deterministic steps unless a test names a provider.
+    // Instant, deterministic steps unless a test names a provider; production never offers them.
+    settings.providers.fake = true;
     settings.defaults.settings.providers = serde_json::from_value(json!({
         "collect": "fake", "transcribe": "fake", "rewrite": "fake", "voice": "fake", "render": "fake"
     }))
@@ -556,6 +557,10 @@ impl WorkerProcess {
                 settings.media.fetch_allow_hosts.join(","),
             )
             .env("REELFORGE__ENGINES__ENABLED", "false")
+            .env(
+                "REELFORGE__PROVIDERS__FAKE",
+                settings.providers.fake.to_string(),
+            )
             .env(
                 "REELFORGE__JOBS__LEASE_SECONDS",
                 jobs.lease_seconds.to_string(),

@@ -163,3 +163,92 @@ async fn auto_providers_prefer_cloud_keys_then_local_engines() {
         "a configured key wins; an explicit choice stays"
     );
 }
+
+/// With no keys, no engines and the fakes off (as in production), nothing is invented: the
+/// providers list offers only what works, and a step nothing can serve is refused when it is
+/// started, saying what to configure.
+#[tokio::test]
+async fn without_a_usable_provider_a_step_is_refused_with_what_to_configure() {
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.providers.fake = false;
+        s.defaults.settings.providers = serde_json::from_value(json!({
+            "collect": "auto", "transcribe": "auto", "rewrite": "auto", "voice": "auto", "render": "auto"
+        }))
+        .unwrap();
+    })
+    .await;
+    let providers = app.get_json("/v1/providers").await;
+    assert!(!providers.to_string().contains("\"fake\""), "{providers:#}");
+    let transcribe = providers
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["step"] == "transcribe")
+        .unwrap();
+    assert!(transcribe["preferred"].is_null(), "{transcribe}");
+    assert!(transcribe["configure"]
+        .as_str()
+        .unwrap()
+        .contains("scripts/setup"));
+
+    let project = app
+        .create_project(json!({"name": "no fakes", "language": "en"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    assert_eq!(
+        project["settings"]["providers"]["transcribe"], "auto",
+        "{project:#}"
+    );
+    assert_eq!(project["settings"]["providers"]["voice"], "local");
+    let reel_id = app.upload_clip(project_id, crate::media::test_clip()).await;
+    let transcripts = format!("/v1/reels/{reel_id}/transcripts");
+    let (status, problem) = send_problem(app.post(&transcripts, &json!({}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("no_provider")),
+        "{problem}"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("REELFORGE__PROVIDERS__ASSEMBLYAI__API_KEY")
+            && detail.contains("scripts/setup"),
+        "{detail}"
+    );
+    let (status, problem) =
+        send_problem(app.post(&transcripts, &json!({"provider": "fake"}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("unknown_provider")),
+        "{problem}"
+    );
+    let (status, problem) = send_problem(app.post(
+        &format!("/v1/projects/{project_id}/runs"),
+        &json!({"reel_id": reel_id}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("no_provider")),
+        "{problem}"
+    );
+    let (status, problem) = send_problem(app.post(
+        &format!("/v1/projects/{project_id}/collections"),
+        &json!({"source": "apify", "accounts": ["coach"]}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("no_provider")),
+        "{problem}"
+    );
+    assert_eq!(
+        app.get_json(&transcripts).await["items"],
+        json!([]),
+        "nothing was queued"
+    );
+    assert_eq!(
+        app.get_json(&format!("/v1/projects/{project_id}/runs"))
+            .await["items"],
+        json!([])
+    );
+}
