@@ -52,36 +52,36 @@ impl Modify for BearerAuth {
 
 /// Every operation that needs a token can answer 401; saying so once here keeps handlers short.
 fn document_unauthorized(openapi: &mut OpenApiDoc) {
-    let unauthorized = ResponseBuilder::new()
-        .description("Missing, unknown or revoked token")
-        .content(
-            "application/problem+json",
-            ContentBuilder::new()
-                .schema(Some(Ref::from_schema_name("Problem")))
-                .build(),
-        )
-        .build();
-    for item in openapi.paths.paths.values_mut() {
-        let operations = [
+    let unauthorized = problem_response("Missing, unknown or revoked token");
+    for operation in operations_mut(openapi) {
+        let open = operation
+            .security
+            .as_ref()
+            .is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
+        if !open {
+            operation
+                .responses
+                .responses
+                .insert("401".into(), unauthorized.clone());
+        }
+    }
+}
+
+/// Every operation of the document, whatever its method.
+fn operations_mut(
+    openapi: &mut OpenApiDoc,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    openapi.paths.paths.values_mut().flat_map(|item| {
+        [
             &mut item.get,
             &mut item.post,
             &mut item.patch,
             &mut item.put,
             &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let open = operation
-                .security
-                .as_ref()
-                .is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
-            if !open {
-                operation
-                    .responses
-                    .responses
-                    .insert("401".into(), unauthorized.clone().into());
-            }
-        }
-    }
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
@@ -101,35 +101,26 @@ fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi
 /// path or query (400) and, where a body is taken, a malformed (400), oversized (413), non-JSON
 /// (415) or wrongly typed (422) one. Documented once here, so no operation forgets them.
 fn document_common_failures(openapi: &mut OpenApiDoc) {
-    for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.post,
-            &mut item.patch,
-            &mut item.put,
-            &mut item.delete,
-        ];
-        for operation in operations.into_iter().flatten() {
-            let takes_input = operation.request_body.is_some()
-                || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
-            let mut failures = Vec::new();
-            if takes_input {
-                failures.push(("400", "Malformed path, query or body (`invalid_query`, `invalid_path_parameter`, `malformed_json`, `invalid_cursor`)"));
-            }
-            if operation.request_body.is_some() {
-                failures.extend([
+    for operation in operations_mut(openapi) {
+        let takes_input = operation.request_body.is_some()
+            || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+        let mut failures = Vec::new();
+        if takes_input {
+            failures.push(("400", "Malformed path, query or body (`invalid_query`, `invalid_path_parameter`, `malformed_json`, `invalid_cursor`)"));
+        }
+        if operation.request_body.is_some() {
+            failures.extend([
                     ("413", "The body is larger than the server accepts (`payload_too_large`)"),
                     ("415", "The body is not of a content type this operation takes (`unsupported_media_type`)"),
                     ("422", "The body does not fit the schema or the rules (`invalid_body`, `validation_failed`)"),
                 ]);
-            }
-            for (status, description) in failures {
-                operation
-                    .responses
-                    .responses
-                    .entry(status.into())
-                    .or_insert_with(|| problem_response(description));
-            }
+        }
+        for (status, description) in failures {
+            operation
+                .responses
+                .responses
+                .entry(status.into())
+                .or_insert_with(|| problem_response(description));
         }
     }
 }

@@ -4,17 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{method, path},
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::{
-    helpers::{send_problem, spawn_app, spawn_app_with, SseClient, TestApp},
-    media::test_clip,
-};
+use crate::helpers::{send_problem, spawn_app, SseClient, TestApp};
 
 const CONFIGURED_KEY: &str = "sk-configured-Q1w2E3r4T5y6U7i8";
 const ECHOED_KEY: &str = "sk-proj-9f8e7d6c5b4a3210ZYXW";
@@ -30,17 +26,9 @@ async fn a_key_the_vendor_echoes_is_never_stored_streamed_or_returned() {
         }})))
         .mount(&server)
         .await;
-    let base_url = format!("{}/v1", server.uri());
-    let app = spawn_app_with(move |s| {
-        s.providers.openai.api.base_url = base_url;
-        s.providers.openai.api.api_key = Some(SecretString::from(CONFIGURED_KEY));
-    })
-    .await;
-    let project = app
-        .create_project(json!({"name": "leaky vendor", "language": "en"}))
-        .await;
-    let project_id = project["id"].as_str().unwrap();
-    let reel_id = app.upload_clip(project_id, test_clip()).await;
+    let (app, project_id, reel_id) =
+        crate::helpers::openai_reel(&server.uri(), CONFIGURED_KEY).await;
+    let project_id = project_id.as_str();
     let (transcript, job) = app
         .start_step(
             &format!("/v1/reels/{reel_id}/transcripts"),

@@ -626,3 +626,22 @@ impl Drop for WorkerProcess {
         let _ = self.0.wait();
     }
 }
+
+/// An app whose OpenAI-compatible provider is `server` with `key`, and an English project with
+/// one uploaded clip: answers the app, the project id and the reel id.
+pub async fn openai_reel(server_uri: &str, key: &'static str) -> (TestApp, String, String) {
+    let base_url = format!("{server_uri}/v1");
+    let app = spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base_url;
+        s.providers.openai.api.api_key = Some(SecretString::from(key));
+    })
+    .await;
+    let project = app
+        .create_project(json!({"name": "openai", "language": "en"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let reel_id = app
+        .upload_clip(&project_id, crate::media::test_clip())
+        .await;
+    (app, project_id, reel_id)
+}

@@ -291,6 +291,30 @@ async fn mount_upload_and_generate(server: &MockServer) {
         .await;
 }
 
+/// HeyGen's status of video `v1` as completed, and its MP4 (a real clip, answered).
+async fn mount_finished_video(server: &MockServer) -> Vec<u8> {
+    Mock::given(method("GET"))
+        .and(path("/v1/video_status.get"))
+        .and(query_param("video_id", "v1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {
+            "status": "completed", "video_url": format!("{}/files/v1.mp4", server.uri()),
+            "thumbnail_url": format!("{}/files/v1.jpg", server.uri()), "duration": 2.0, "error": null
+        }})))
+        .mount(server)
+        .await;
+    let clip = test_clip();
+    Mock::given(method("GET"))
+        .and(path("/files/v1.mp4"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "video/mp4")
+                .set_body_bytes(clip.clone()),
+        )
+        .mount(server)
+        .await;
+    clip
+}
+
 #[tokio::test]
 async fn heygen_resumes_polling_after_a_restart_and_never_generates_twice() {
     let server = MockServer::start().await;
@@ -312,25 +336,7 @@ async fn heygen_resumes_polling_after_a_restart_and_never_generates_twice() {
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/video_status.get"))
-        .and(query_param("video_id", "v1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {
-            "status": "completed", "video_url": format!("{}/files/v1.mp4", server.uri()),
-            "thumbnail_url": format!("{}/files/v1.jpg", server.uri()), "duration": 2.0, "error": null
-        }})))
-        .mount(&server)
-        .await;
-    let clip = test_clip();
-    Mock::given(method("GET"))
-        .and(path("/files/v1.mp4"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "video/mp4")
-                .set_body_bytes(clip.clone()),
-        )
-        .mount(&server)
-        .await;
+    let clip = mount_finished_video(&server).await;
     let (app, video) = heygen_video(&server).await;
     assert_eq!(video["status"], "succeeded", "{video:#}");
     assert_eq!(video["output"]["provider_job_id"], "v1");
@@ -439,24 +445,7 @@ async fn a_worker_killed_during_generate_never_makes_heygen_generate_twice() {
         .expect(1)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/video_status.get"))
-        .and(query_param("video_id", "v1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"code": 100, "data": {
-            "status": "completed", "video_url": format!("{}/files/v1.mp4", server.uri()), "error": null
-        }})))
-        .mount(&server)
-        .await;
-    let clip = test_clip();
-    Mock::given(method("GET"))
-        .and(path("/files/v1.mp4"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .insert_header("content-type", "video/mp4")
-                .set_body_bytes(clip.clone()),
-        )
-        .mount(&server)
-        .await;
+    let clip = mount_finished_video(&server).await;
 
     let mut settings = test_settings(&fresh_database_url());
     settings.jobs.lease_seconds = 2;

@@ -17,10 +17,7 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::{
-    helpers::{call_context, spawn_app_with, tone_wav as wav},
-    media::test_clip,
-};
+use crate::helpers::{call_context, tone_wav as wav};
 
 fn request(audio: &std::path::Path, language: Option<&str>) -> TranscribeRequest {
     TranscribeRequest {
@@ -305,17 +302,8 @@ async fn a_transcript_of_an_uploaded_reel_through_the_api() {
         ))
         .mount(&server)
         .await;
-    let base_url = format!("{}/v1", server.uri());
-    let app = spawn_app_with(move |s| {
-        s.providers.openai.api.base_url = base_url;
-        s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
-    })
-    .await;
-    let project = app
-        .create_project(json!({"name": "t", "language": "en"}))
-        .await;
-    let project_id = project["id"].as_str().unwrap();
-    let reel_id = app.upload_clip(project_id, test_clip()).await;
+    let (app, project_id, reel_id) = crate::helpers::openai_reel(&server.uri(), "sk-test").await;
+    let project_id = project_id.as_str();
     let (transcript, job) = app
         .start_step(
             &format!("/v1/reels/{reel_id}/transcripts"),
