@@ -2,6 +2,7 @@
 //! server-sent events.
 
 pub mod auth;
+pub mod collections;
 pub mod config;
 pub mod db;
 pub mod doctor;

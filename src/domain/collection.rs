@@ -112,3 +112,10 @@ pub enum NewCollection {
         folder: String,
     },
 }
+
+/// The answer to starting a collection.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CollectionStarted {
+    pub collection: Collection,
+    pub job: super::job::Job,
+}

@@ -1,27 +1,20 @@
+//! Collections (step 1) over HTTP; what a request may ask for lives in [`crate::collections`].
+
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Data;
 use crate::{
-    db,
+    collections, db,
     domain::{
-        collection::{Collection, CollectionOutcome, NewCollection},
-        job::Job,
-        resource::StepResource,
+        collection::{Collection, CollectionStarted, NewCollection},
         ResourceKind,
     },
     error::{ApiError, Problem},
-    jobs::{
-        prepare_reel::FILES_SOURCE,
-        queue::{self, StepRequest},
-    },
     pagination::{Page, PageQuery},
-    state::AppState,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -30,177 +23,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(upload_files)
         .service(list)
         .service(get_one);
-}
-
-const MAX_SOURCES: usize = 50;
-const MAX_IMPORT_ITEMS: usize = 100_000;
-
-/// The answer to starting a collection.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CollectionStarted {
-    pub collection: Collection,
-    pub job: Job,
-}
-
-fn to_collection(resource: StepResource) -> Collection {
-    let outcome: CollectionOutcome = resource
-        .output
-        .and_then(|output| serde_json::from_value(output).ok())
-        .unwrap_or_default();
-    Collection {
-        id: resource.id,
-        project_id: resource.project_id,
-        source: resource
-            .input
-            .get("source")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        provider: resource.provider,
-        parameters: resource.input,
-        status: resource.status,
-        job_id: resource.job_id,
-        counts: outcome.counts,
-        problems: outcome.problems,
-        error: resource.error,
-        created_at: resource.created_at,
-        updated_at: resource.updated_at,
-    }
-}
-
-fn validate_sources(field: &str, sources: &[String]) -> Result<Vec<String>, ApiError> {
-    if sources.len() > MAX_SOURCES {
-        return Err(ApiError::validation(
-            field,
-            format!("at most {MAX_SOURCES} entries"),
-        ));
-    }
-    sources
-        .iter()
-        .map(|source| {
-            let trimmed = source.trim();
-            if trimmed.is_empty() || trimmed.len() > 300 || trimmed.chars().any(char::is_control) {
-                Err(ApiError::validation(
-                    field,
-                    "entries must be non-empty names or URLs",
-                ))
-            } else {
-                Ok(trimmed.to_owned())
-            }
-        })
-        .collect()
-}
-
-/// Checks the request and splits it into what the API shows (`input`) and what only the job
-/// needs (`payload`).
-fn plan(
-    state: &AppState,
-    project_provider: &str,
-    request: NewCollection,
-) -> Result<(String, Value, Value), ApiError> {
-    match request {
-        NewCollection::Apify {
-            accounts,
-            hashtags,
-            per_source_limit,
-            newer_than,
-            max_items,
-            provider,
-            options,
-            prepare_all,
-        } => {
-            let accounts = validate_sources("accounts", &accounts)?;
-            let hashtags = validate_sources("hashtags", &hashtags)?;
-            if accounts.is_empty() && hashtags.is_empty() {
-                return Err(ApiError::validation(
-                    "accounts",
-                    "give at least one account or hashtag",
-                ));
-            }
-            let per_source_limit = per_source_limit.unwrap_or(30);
-            if !(1..=1000).contains(&per_source_limit) {
-                return Err(ApiError::validation(
-                    "per_source_limit",
-                    "must be between 1 and 1000",
-                ));
-            }
-            if max_items.is_some_and(|m| !(1..=10_000).contains(&m)) {
-                return Err(ApiError::validation(
-                    "max_items",
-                    "must be between 1 and 10000",
-                ));
-            }
-            if let Some(options) = &options {
-                ApiError::require_storable("options", &Value::Object(options.clone()))?;
-            }
-            let requested = provider.unwrap_or_else(|| project_provider.to_owned());
-            let provider = state
-                .providers
-                .choose(ResourceKind::Collection, &requested)?
-                .to_owned();
-            let input = json!({
-                "source": "apify", "accounts": accounts, "hashtags": hashtags, "per_source_limit": per_source_limit,
-                "newer_than": newer_than, "max_items": max_items, "options": options.unwrap_or_default(), "prepare_all": prepare_all,
-            });
-            Ok((provider, input, json!({})))
-        }
-        NewCollection::Import { items, prepare_all } => {
-            if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
-                return Err(ApiError::validation(
-                    "items",
-                    format!("give 1 to {MAX_IMPORT_ITEMS} items"),
-                ));
-            }
-            for (index, item) in items.iter().enumerate() {
-                ApiError::require_storable(&format!("items[{index}]"), item)?;
-            }
-            let input = json!({ "source": "import", "item_count": items.len(), "prepare_all": prepare_all });
-            Ok(("import".to_owned(), input, json!({ "items": items })))
-        }
-        NewCollection::Files { folder } => {
-            let resolved = resolve_import_folder(&state.settings.media.import_folders, &folder)?;
-            let input = json!({ "source": FILES_SOURCE, "folder": folder });
-            Ok((
-                FILES_SOURCE.to_owned(),
-                input,
-                json!({ "folder": resolved }),
-            ))
-        }
-    }
-}
-
-/// Resolves `folder` inside an allowed import root. Canonical paths make `..` and symbolic
-/// links unable to lead outside the roots.
-pub fn resolve_import_folder(
-    roots: &[std::path::PathBuf],
-    folder: &str,
-) -> Result<std::path::PathBuf, ApiError> {
-    if roots.is_empty() {
-        return Err(ApiError::unprocessable(
-            "import_folders_disabled",
-            "no server folders may be imported here (set REELFORGE__MEDIA__IMPORT_FOLDERS)",
-        ));
-    }
-    let requested = std::path::Path::new(folder);
-    for root in roots {
-        let Ok(root) = root.canonicalize() else {
-            continue;
-        };
-        let candidate = if requested.is_absolute() {
-            requested.to_path_buf()
-        } else {
-            root.join(requested)
-        };
-        if let Ok(resolved) = candidate.canonicalize() {
-            if resolved.starts_with(&root) && resolved.is_dir() {
-                return Ok(resolved);
-            }
-        }
-    }
-    Err(ApiError::validation(
-        "folder",
-        "not a folder inside an allowed import folder",
-    ))
 }
 
 #[utoipa::path(
@@ -222,49 +44,8 @@ pub async fn create(
     project_id: web::Path<Uuid>,
     body: crate::routes::body::Json<NewCollection>,
 ) -> Result<HttpResponse, ApiError> {
-    start(&state, *project_id, body.into_inner()).await
-}
-
-/// Checks a collection request and queues its job.
-async fn start(
-    state: &AppState,
-    project_id: Uuid,
-    request: NewCollection,
-) -> Result<HttpResponse, ApiError> {
-    let project = db::projects::get(&state.pool, project_id)
-        .await?
-        .ok_or(ApiError::NotFound("project"))?;
-    let (provider, input, payload) = plan(state, &project.settings.providers.collect, request)?;
-    queue_collection(state, project.id, &provider, input, payload).await
-}
-
-/// Creates the collection and its job in one transaction.
-async fn queue_collection(
-    state: &AppState,
-    project_id: Uuid,
-    provider: &str,
-    input: Value,
-    payload: Value,
-) -> Result<HttpResponse, ApiError> {
-    let mut tx = state.pool.begin().await?;
-    let started = queue::start_step(
-        &mut tx,
-        StepRequest {
-            kind: ResourceKind::Collection,
-            project_id,
-            parent_id: project_id,
-            provider,
-            input,
-            payload,
-        },
-        &state.settings.jobs,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(HttpResponse::Accepted().json(CollectionStarted {
-        collection: to_collection(started.resource),
-        job: started.job,
-    }))
+    let started = collections::start(&state, *project_id, body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(started))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -286,28 +67,6 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, A
         body.extend_from_slice(&chunk);
     }
     Ok(body)
-}
-
-/// A dataset export as a JSON array, or JSON lines (one item per line, blank lines skipped).
-pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiError> {
-    match content_type {
-        "application/json" => serde_json::from_slice::<Vec<Value>>(body)
-            .map_err(|error| ApiError::bad_request("malformed_json", format!("expected a JSON array of items: {error}"))),
-        "application/x-ndjson" | "application/jsonl" | "application/json-lines" | "application/jsonlines" => {
-            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("malformed_json", "the body is not UTF-8"))?;
-            text.lines()
-                .enumerate()
-                .filter(|(_, line)| !line.trim().is_empty())
-                .map(|(number, line)| {
-                    serde_json::from_str(line)
-                        .map_err(|error| ApiError::bad_request("malformed_json", format!("line {}: {error}", number + 1)))
-                })
-                .collect()
-        }
-        other => Err(ApiError::UnsupportedMediaType(format!(
-            "send the dataset as application/json (an array) or application/x-ndjson (JSON lines), not `{other}`"
-        ))),
-    }
 }
 
 #[utoipa::path(
@@ -344,12 +103,13 @@ pub async fn import_file(
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_lowercase())
         .unwrap_or_default();
     let body = read_body(payload, state.settings.server.body_limit_bytes).await?;
-    let items = parse_dataset(&content_type, &body)?;
+    let items = collections::parse_dataset(&content_type, &body)?;
     let request = NewCollection::Import {
         items,
         prepare_all: query.prepare_all.unwrap_or(false),
     };
-    start(&state, *project_id, request).await
+    let started = collections::start(&state, *project_id, request).await?;
+    Ok(HttpResponse::Accepted().json(started))
 }
 
 #[utoipa::path(
@@ -368,7 +128,11 @@ pub async fn list(
 ) -> Result<web::Json<Page<Collection>>, ApiError> {
     let page = super::list_children(&state, ResourceKind::Collection, *project_id, &query).await?;
     Ok(web::Json(Page {
-        items: page.items.into_iter().map(to_collection).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(collections::to_collection)
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }
@@ -391,65 +155,7 @@ pub async fn get_one(
     if resource.project_id != project_id {
         return Err(ApiError::NotFound("collection"));
     }
-    Ok(web::Json(to_collection(resource)))
-}
-
-/// Files per upload, at most.
-const MAX_UPLOADED_FILES: usize = 20;
-
-/// Streams one multipart part to a scratch file, at most `limit` bytes. Whatever goes wrong, no
-/// partial file is left behind.
-async fn save_part(
-    state: &AppState,
-    field: &mut actix_multipart::Field,
-    limit: u64,
-) -> Result<String, ApiError> {
-    let key = state
-        .media
-        .scratch_key("upload")
-        .await
-        .map_err(storage_error)?;
-    let path = state.media.path(&key).map_err(storage_error)?;
-    let written = async {
-        let mut file = tokio::fs::File::create(&path)
-            .await
-            .map_err(|error| storage_error(error.into()))?;
-        let mut written: u64 = 0;
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|error| ApiError::bad_request("malformed_multipart", error.to_string()))?;
-            written += chunk.len() as u64;
-            if written > limit {
-                return Err(ApiError::PayloadTooLarge {
-                    limit: limit as usize,
-                });
-            }
-            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
-                .await
-                .map_err(|error| storage_error(error.into()))?;
-        }
-        tokio::io::AsyncWriteExt::flush(&mut file)
-            .await
-            .map_err(|error| storage_error(error.into()))
-    }
-    .await;
-    if let Err(error) = written {
-        let _ = tokio::fs::remove_file(&path).await;
-        return Err(error);
-    }
-    // Shared, because any replica's worker may check and prepare it.
-    state.media.put(&key, &path).await.map_err(storage_error)?;
-    Ok(key)
-}
-
-/// A full disk is the client's to know (507, retry later); any other storage fault is ours.
-fn storage_error(error: crate::media::MediaError) -> ApiError {
-    match &error {
-        crate::media::MediaError::Io(io) if crate::media::is_storage_full(io) => {
-            ApiError::InsufficientStorage
-        }
-        _ => ApiError::Internal(error.into()),
-    }
+    Ok(web::Json(collections::to_collection(resource)))
 }
 
 #[utoipa::path(
@@ -475,10 +181,10 @@ pub async fn upload_files(
         .await?
         .ok_or(ApiError::NotFound("project"))?;
     let limit = state.settings.media.max_download_bytes;
-    let mut files: Vec<Value> = Vec::new();
+    let mut files: Vec<(String, String)> = Vec::new();
     let result = async {
         while let Some(field) = form.next().await {
-            let mut field = field
+            let field = field
                 .map_err(|error| ApiError::bad_request("malformed_multipart", error.to_string()))?;
             if field.name() != Some("file") {
                 return Err(ApiError::validation(
@@ -486,25 +192,26 @@ pub async fn upload_files(
                     "send each video as a part named `file`",
                 ));
             }
-            if files.len() == MAX_UPLOADED_FILES {
+            if files.len() == collections::MAX_UPLOADED_FILES {
                 return Err(ApiError::validation(
                     "file",
-                    format!("at most {MAX_UPLOADED_FILES} files per upload"),
+                    format!(
+                        "at most {} files per upload",
+                        collections::MAX_UPLOADED_FILES
+                    ),
                 ));
             }
-            let name = field
-                .content_disposition()
-                .and_then(|d| d.get_filename())
-                .map(|n| {
-                    n.chars()
-                        .filter(|c| !c.is_control())
-                        .take(200)
-                        .collect::<String>()
+            let name = collections::upload_name(
+                field.content_disposition().and_then(|d| d.get_filename()),
+                files.len() + 1,
+            );
+            let chunks = field.map(|chunk| {
+                chunk.map_err(|error| {
+                    ApiError::bad_request("malformed_multipart", error.to_string())
                 })
-                .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| format!("upload {}", files.len() + 1));
-            let key = save_part(&state, &mut field, limit).await?;
-            files.push(json!({ "key": key, "name": name }));
+            });
+            let key = collections::save_upload(&state, Box::pin(chunks), limit).await?;
+            files.push((key, name));
         }
         if files.is_empty() {
             return Err(ApiError::validation(
@@ -516,19 +223,9 @@ pub async fn upload_files(
     }
     .await;
     if let Err(error) = result {
-        for key in files.iter().filter_map(|file| file["key"].as_str()) {
-            let _ = state.media.remove(key).await;
-        }
+        collections::discard_uploads(&state, files.into_iter().map(|(key, _)| key)).await;
         return Err(error);
     }
-    let names: Vec<&Value> = files.iter().map(|f| &f["name"]).collect();
-    let input = json!({ "source": FILES_SOURCE, "files": names });
-    queue_collection(
-        &state,
-        *project_id,
-        FILES_SOURCE,
-        input,
-        json!({ "files": files }),
-    )
-    .await
+    let started = collections::start_uploads(&state, *project_id, files).await?;
+    Ok(HttpResponse::Accepted().json(started))
 }

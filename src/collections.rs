@@ -1,0 +1,346 @@
+//! Collections (step 1): what a collection request may ask for, and how it becomes a queued
+//! job. The routes translate HTTP into these calls and back.
+
+use futures::StreamExt;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::{
+    db,
+    domain::{
+        collection::{Collection, CollectionOutcome, CollectionStarted, NewCollection},
+        resource::StepResource,
+        ResourceKind,
+    },
+    error::ApiError,
+    jobs::{
+        prepare_reel::FILES_SOURCE,
+        queue::{self, StepRequest},
+    },
+    state::AppState,
+};
+
+const MAX_SOURCES: usize = 50;
+const MAX_IMPORT_ITEMS: usize = 100_000;
+/// Files per upload, at most.
+pub const MAX_UPLOADED_FILES: usize = 20;
+
+pub fn to_collection(resource: StepResource) -> Collection {
+    let outcome: CollectionOutcome = resource
+        .output
+        .and_then(|output| serde_json::from_value(output).ok())
+        .unwrap_or_default();
+    Collection {
+        id: resource.id,
+        project_id: resource.project_id,
+        source: resource
+            .input
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        provider: resource.provider,
+        parameters: resource.input,
+        status: resource.status,
+        job_id: resource.job_id,
+        counts: outcome.counts,
+        problems: outcome.problems,
+        error: resource.error,
+        created_at: resource.created_at,
+        updated_at: resource.updated_at,
+    }
+}
+
+fn validate_sources(field: &str, sources: &[String]) -> Result<Vec<String>, ApiError> {
+    if sources.len() > MAX_SOURCES {
+        return Err(ApiError::validation(
+            field,
+            format!("at most {MAX_SOURCES} entries"),
+        ));
+    }
+    sources
+        .iter()
+        .map(|source| {
+            let trimmed = source.trim();
+            if trimmed.is_empty() || trimmed.len() > 300 || trimmed.chars().any(char::is_control) {
+                Err(ApiError::validation(
+                    field,
+                    "entries must be non-empty names or URLs",
+                ))
+            } else {
+                Ok(trimmed.to_owned())
+            }
+        })
+        .collect()
+}
+
+/// Checks the request and splits it into what the API shows (`input`) and what only the job
+/// needs (`payload`).
+fn plan(
+    state: &AppState,
+    project_provider: &str,
+    request: NewCollection,
+) -> Result<(String, Value, Value), ApiError> {
+    match request {
+        NewCollection::Apify {
+            accounts,
+            hashtags,
+            per_source_limit,
+            newer_than,
+            max_items,
+            provider,
+            options,
+            prepare_all,
+        } => {
+            let accounts = validate_sources("accounts", &accounts)?;
+            let hashtags = validate_sources("hashtags", &hashtags)?;
+            if accounts.is_empty() && hashtags.is_empty() {
+                return Err(ApiError::validation(
+                    "accounts",
+                    "give at least one account or hashtag",
+                ));
+            }
+            let per_source_limit = per_source_limit.unwrap_or(30);
+            if !(1..=1000).contains(&per_source_limit) {
+                return Err(ApiError::validation(
+                    "per_source_limit",
+                    "must be between 1 and 1000",
+                ));
+            }
+            if max_items.is_some_and(|m| !(1..=10_000).contains(&m)) {
+                return Err(ApiError::validation(
+                    "max_items",
+                    "must be between 1 and 10000",
+                ));
+            }
+            if let Some(options) = &options {
+                ApiError::require_storable("options", &Value::Object(options.clone()))?;
+            }
+            let requested = provider.unwrap_or_else(|| project_provider.to_owned());
+            let provider = state
+                .providers
+                .choose(ResourceKind::Collection, &requested)?
+                .to_owned();
+            let input = json!({
+                "source": "apify", "accounts": accounts, "hashtags": hashtags, "per_source_limit": per_source_limit,
+                "newer_than": newer_than, "max_items": max_items, "options": options.unwrap_or_default(), "prepare_all": prepare_all,
+            });
+            Ok((provider, input, json!({})))
+        }
+        NewCollection::Import { items, prepare_all } => {
+            if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
+                return Err(ApiError::validation(
+                    "items",
+                    format!("give 1 to {MAX_IMPORT_ITEMS} items"),
+                ));
+            }
+            for (index, item) in items.iter().enumerate() {
+                ApiError::require_storable(&format!("items[{index}]"), item)?;
+            }
+            let input = json!({ "source": "import", "item_count": items.len(), "prepare_all": prepare_all });
+            Ok(("import".to_owned(), input, json!({ "items": items })))
+        }
+        NewCollection::Files { folder } => {
+            let resolved = resolve_import_folder(&state.settings.media.import_folders, &folder)?;
+            let input = json!({ "source": FILES_SOURCE, "folder": folder });
+            Ok((
+                FILES_SOURCE.to_owned(),
+                input,
+                json!({ "folder": resolved }),
+            ))
+        }
+    }
+}
+
+/// Resolves `folder` inside an allowed import root. Canonical paths make `..` and symbolic
+/// links unable to lead outside the roots.
+pub fn resolve_import_folder(
+    roots: &[std::path::PathBuf],
+    folder: &str,
+) -> Result<std::path::PathBuf, ApiError> {
+    if roots.is_empty() {
+        return Err(ApiError::unprocessable(
+            "import_folders_disabled",
+            "no server folders may be imported here (set REELFORGE__MEDIA__IMPORT_FOLDERS)",
+        ));
+    }
+    let requested = std::path::Path::new(folder);
+    for root in roots {
+        let Ok(root) = root.canonicalize() else {
+            continue;
+        };
+        let candidate = if requested.is_absolute() {
+            requested.to_path_buf()
+        } else {
+            root.join(requested)
+        };
+        if let Ok(resolved) = candidate.canonicalize() {
+            if resolved.starts_with(&root) && resolved.is_dir() {
+                return Ok(resolved);
+            }
+        }
+    }
+    Err(ApiError::validation(
+        "folder",
+        "not a folder inside an allowed import folder",
+    ))
+}
+
+/// Checks a collection request and queues its job.
+pub async fn start(
+    state: &AppState,
+    project_id: Uuid,
+    request: NewCollection,
+) -> Result<CollectionStarted, ApiError> {
+    let project = db::projects::get(&state.pool, project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let (provider, input, payload) = plan(state, &project.settings.providers.collect, request)?;
+    queue(state, project.id, &provider, input, payload).await
+}
+
+/// Creates the collection and its job in one transaction.
+async fn queue(
+    state: &AppState,
+    project_id: Uuid,
+    provider: &str,
+    input: Value,
+    payload: Value,
+) -> Result<CollectionStarted, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let started = queue::start_step(
+        &mut tx,
+        StepRequest {
+            kind: ResourceKind::Collection,
+            project_id,
+            parent_id: project_id,
+            provider,
+            input,
+            payload,
+        },
+        &state.settings.jobs,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CollectionStarted {
+        collection: to_collection(started.resource),
+        job: started.job,
+    })
+}
+
+/// A dataset export as a JSON array, or JSON lines (one item per line, blank lines skipped).
+pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiError> {
+    match content_type {
+        "application/json" => serde_json::from_slice::<Vec<Value>>(body)
+            .map_err(|error| ApiError::bad_request("malformed_json", format!("expected a JSON array of items: {error}"))),
+        "application/x-ndjson" | "application/jsonl" | "application/json-lines" | "application/jsonlines" => {
+            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("malformed_json", "the body is not UTF-8"))?;
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty())
+                .map(|(number, line)| {
+                    serde_json::from_str(line)
+                        .map_err(|error| ApiError::bad_request("malformed_json", format!("line {}: {error}", number + 1)))
+                })
+                .collect()
+        }
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "send the dataset as application/json (an array) or application/x-ndjson (JSON lines), not `{other}`"
+        ))),
+    }
+}
+
+/// Streams one uploaded file to a scratch file of the media store, at most `limit` bytes, and
+/// answers its key. Whatever goes wrong, no partial file is left behind.
+pub async fn save_upload<S>(state: &AppState, mut chunks: S, limit: u64) -> Result<String, ApiError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
+{
+    let key = state
+        .media
+        .scratch_key("upload")
+        .await
+        .map_err(storage_error)?;
+    let path = state.media.path(&key).map_err(storage_error)?;
+    let written = async {
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|error| storage_error(error.into()))?;
+        let mut written: u64 = 0;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            written += chunk.len() as u64;
+            if written > limit {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: limit as usize,
+                });
+            }
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(|error| storage_error(error.into()))?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(|error| storage_error(error.into()))
+    }
+    .await;
+    if let Err(error) = written {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(error);
+    }
+    // Shared, because any replica's worker may check and prepare it.
+    state.media.put(&key, &path).await.map_err(storage_error)?;
+    Ok(key)
+}
+
+/// A full disk is the client's to know (507, retry later); any other storage fault is ours.
+fn storage_error(error: crate::media::MediaError) -> ApiError {
+    match &error {
+        crate::media::MediaError::Io(io) if crate::media::is_storage_full(io) => {
+            ApiError::InsufficientStorage
+        }
+        _ => ApiError::Internal(error.into()),
+    }
+}
+
+/// Queues the collection of uploaded files (each `{key, name}`, saved by [`save_upload`]).
+pub async fn start_uploads(
+    state: &AppState,
+    project_id: Uuid,
+    files: Vec<(String, String)>,
+) -> Result<CollectionStarted, ApiError> {
+    let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
+    let input = json!({ "source": FILES_SOURCE, "files": names });
+    let files: Vec<Value> = files
+        .iter()
+        .map(|(key, name)| json!({ "key": key, "name": name }))
+        .collect();
+    queue(
+        state,
+        project_id,
+        FILES_SOURCE,
+        input,
+        json!({ "files": files }),
+    )
+    .await
+}
+
+/// Removes files saved for an upload that was refused.
+pub async fn discard_uploads(state: &AppState, keys: impl IntoIterator<Item = String>) {
+    for key in keys {
+        let _ = state.media.remove(&key).await;
+    }
+}
+
+/// The name an uploaded file goes by: its own, without control characters, or its position.
+pub fn upload_name(filename: Option<&str>, position: usize) -> String {
+    filename
+        .map(|name| {
+            name.chars()
+                .filter(|c| !c.is_control())
+                .take(200)
+                .collect::<String>()
+        })
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| format!("upload {position}"))
+}
