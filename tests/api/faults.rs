@@ -371,15 +371,8 @@ async fn a_full_media_disk_fails_the_job_clearly_and_leaves_nothing_behind() {
     let clip = crate::media::test_clip();
     let filler = vec![0u8; 2 * 1024 * 1024];
     let before = files_under(&disk.0);
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes([clip.as_slice(), &filler].concat()).file_name("big.mp4"),
-    );
     let response = app
-        .client
-        .post(app.url(&format!("/v1/projects/{project_id}/collections/files")))
-        .bearer_auth(&app.token)
-        .multipart(form)
+        .upload(project_id, "big.mp4", [clip.as_slice(), &filler].concat())
         .send()
         .await
         .unwrap();

@@ -343,16 +343,21 @@ impl reelforge::providers::ProgressSink for NoProgress {
 
 impl TestApp {
     /// Uploads a real clip (`files` source) and answers the reel's id once it is prepared.
-    pub async fn upload_clip(&self, project_id: &str, clip: Vec<u8>) -> String {
+    /// A multipart upload of one file as the project's `file` part, ready to send.
+    pub fn upload(&self, project_id: &str, name: &str, bytes: Vec<u8>) -> reqwest::RequestBuilder {
         let form = reqwest::multipart::Form::new().part(
             "file",
-            reqwest::multipart::Part::bytes(clip).file_name("clip.mp4"),
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
         );
-        let response = self
-            .client
+        self.client
             .post(self.url(&format!("/v1/projects/{project_id}/collections/files")))
             .bearer_auth(&self.token)
             .multipart(form)
+    }
+
+    pub async fn upload_clip(&self, project_id: &str, clip: Vec<u8>) -> String {
+        let response = self
+            .upload(project_id, "clip.mp4", clip)
             .send()
             .await
             .unwrap();
@@ -545,46 +550,50 @@ impl WorkerProcess {
     pub fn spawn(settings: &Settings, extra: &[(&str, String)]) -> Self {
         use secrecy::ExposeSecret;
         let jobs = &settings.jobs;
-        let child = std::process::Command::new(env!("CARGO_BIN_EXE_reelforge"))
-            .arg("worker")
-            .env(
+        let log = std::env::var("REELFORGE_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into());
+        let environment = [
+            (
                 "REELFORGE__DATABASE__URL",
-                settings.database.url.expose_secret(),
-            )
-            .env("REELFORGE__MEDIA__ROOT", &settings.media.root)
-            .env(
+                settings.database.url.expose_secret().to_owned(),
+            ),
+            (
+                "REELFORGE__MEDIA__ROOT",
+                settings.media.root.display().to_string(),
+            ),
+            (
                 "REELFORGE__MEDIA__FETCH_ALLOW_HOSTS",
                 settings.media.fetch_allow_hosts.join(","),
-            )
-            .env("REELFORGE__ENGINES__ENABLED", "false")
-            .env(
+            ),
+            ("REELFORGE__ENGINES__ENABLED", "false".to_owned()),
+            (
                 "REELFORGE__PROVIDERS__FAKE",
                 settings.providers.fake.to_string(),
-            )
-            .env(
+            ),
+            (
                 "REELFORGE__JOBS__LEASE_SECONDS",
                 jobs.lease_seconds.to_string(),
-            )
-            .env(
+            ),
+            (
                 "REELFORGE__JOBS__POLL_INTERVAL_MS",
                 jobs.poll_interval_ms.to_string(),
-            )
-            .env(
+            ),
+            (
                 "REELFORGE__JOBS__BACKOFF_BASE_MS",
                 jobs.backoff_base_ms.to_string(),
-            )
-            .env(
+            ),
+            (
                 "REELFORGE__JOBS__BACKOFF_MAX_MS",
                 jobs.backoff_max_ms.to_string(),
-            )
-            .env(
+            ),
+            (
                 "REELFORGE__JOBS__SHUTDOWN_GRACE_SECONDS",
                 jobs.shutdown_grace_seconds.to_string(),
-            )
-            .env(
-                "RUST_LOG",
-                std::env::var("REELFORGE_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            ),
+            ("RUST_LOG", log),
+        ];
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_reelforge"))
+            .arg("worker")
+            .envs(environment)
             .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

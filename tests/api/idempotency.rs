@@ -202,16 +202,9 @@ async fn only_successes_are_kept_and_keys_belong_to_their_token() {
             "{key:?}"
         );
     }
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("a.mp4"),
-    );
     let (status, problem) = send_problem(
-        app.client
-            .post(app.url(&format!("/v1/projects/{project_id}/collections/files")))
-            .bearer_auth(&app.token)
-            .header("Idempotency-Key", "upload")
-            .multipart(form),
+        app.upload(project_id, "a.mp4", b"x".to_vec())
+            .header("Idempotency-Key", "upload"),
     )
     .await;
     assert_eq!(

@@ -117,15 +117,8 @@ async fn media_lives_in_the_bucket_and_any_replica_serves_it() {
     let clip = test_clip();
     let project = app.create_project(json!({"name": "s3"})).await;
     let project_id = project["id"].as_str().unwrap();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(clip.clone()).file_name("clip.mp4"),
-    );
     let started: Value = app
-        .client
-        .post(app.url(&format!("/v1/projects/{project_id}/collections/files")))
-        .bearer_auth(&app.token)
-        .multipart(form)
+        .upload(project_id, "clip.mp4", clip.clone())
         .send()
         .await
         .unwrap()
