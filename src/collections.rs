@@ -1,6 +1,7 @@
 //! Collections (step 1): what a collection request may ask for, and how it becomes a queued
 //! job. The routes translate HTTP into these calls and back.
 
+use crate::error_code::ErrorCode;
 use futures::StreamExt;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -9,6 +10,7 @@ use crate::{
     db,
     domain::{
         collection::{Collection, CollectionOutcome, CollectionStarted, NewCollection},
+        options::{CollectOptions, StepOptions},
         resource::StepResource,
         ResourceKind,
     },
@@ -113,17 +115,21 @@ fn plan(
                     "must be between 1 and 10000",
                 ));
             }
-            if let Some(options) = &options {
-                ApiError::require_storable("options", &Value::Object(options.clone()))?;
-            }
             let requested = provider.unwrap_or_else(|| project_provider.to_owned());
             let provider = state
                 .providers
                 .choose(ResourceKind::Collection, &requested)?
                 .to_owned();
+            let options: CollectOptions =
+                serde_path_to_error::deserialize(Value::Object(options.unwrap_or_default()))
+                    .map_err(|error| ApiError::invalid_body(&error).under("options"))?;
+            let errors = options.check(&provider, "options", "");
+            if !errors.is_empty() {
+                return Err(ApiError::Validation(errors));
+            }
             let input = json!({
                 "source": "apify", "accounts": accounts, "hashtags": hashtags, "per_source_limit": per_source_limit,
-                "newer_than": newer_than, "max_items": max_items, "options": options.unwrap_or_default(), "prepare_all": prepare_all,
+                "newer_than": newer_than, "max_items": max_items, "options": options, "prepare_all": prepare_all,
             });
             Ok((provider, input, json!({})))
         }
@@ -160,7 +166,7 @@ pub fn resolve_import_folder(
 ) -> Result<std::path::PathBuf, ApiError> {
     if roots.is_empty() {
         return Err(ApiError::unprocessable(
-            "import_folders_disabled",
+            ErrorCode::NotConfigured,
             "no server folders may be imported here (set REELFORGE__MEDIA__IMPORT_FOLDERS)",
         ));
     }
@@ -232,15 +238,15 @@ async fn queue(
 pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiError> {
     match content_type {
         "application/json" => serde_json::from_slice::<Vec<Value>>(body)
-            .map_err(|error| ApiError::bad_request("malformed_json", format!("expected a JSON array of items: {error}"))),
+            .map_err(|error| ApiError::bad_request(ErrorCode::MalformedJson, format!("expected a JSON array of items: {error}"))),
         "application/x-ndjson" | "application/jsonl" | "application/json-lines" | "application/jsonlines" => {
-            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request("malformed_json", "the body is not UTF-8"))?;
+            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request(ErrorCode::MalformedJson, "the body is not UTF-8"))?;
             text.lines()
                 .enumerate()
                 .filter(|(_, line)| !line.trim().is_empty())
                 .map(|(number, line)| {
                     serde_json::from_str(line)
-                        .map_err(|error| ApiError::bad_request("malformed_json", format!("line {}: {error}", number + 1)))
+                        .map_err(|error| ApiError::bad_request(ErrorCode::MalformedJson, format!("line {}: {error}", number + 1)))
                 })
                 .collect()
         }

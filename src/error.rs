@@ -6,17 +6,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::project::FieldError;
+pub use crate::error_code::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: ErrorCode, detail: String },
     #[error("the request has invalid fields")]
     Validation(Vec<FieldError>),
+    /// A body that does not read as the operation's request type (a wrong type, an unknown
+    /// field), with the field it failed at.
+    #[error("the body does not match the request schema at `{}`: {}", .0.field, .0.message)]
+    InvalidBody(FieldError),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: ErrorCode, detail: String },
     #[error("a valid bearer token is required")]
     Unauthorized,
     #[error("the body is larger than the {limit} bytes allowed")]
@@ -24,7 +29,7 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{detail}")]
-    Unprocessable { code: &'static str, detail: String },
+    Unprocessable { code: ErrorCode, detail: String },
     #[error("this path answers only {}", .0.join(", "))]
     MethodNotAllowed(Vec<&'static str>),
     #[error("the media storage is full; nothing was kept, try again once space is freed")]
@@ -46,8 +51,8 @@ impl From<crate::domain::resource::OutputMismatch> for ApiError {
 impl From<crate::providers::ProviderChoiceError> for ApiError {
     fn from(error: crate::providers::ProviderChoiceError) -> Self {
         let code = match error {
-            crate::providers::ProviderChoiceError::Unknown { .. } => "unknown_provider",
-            crate::providers::ProviderChoiceError::NoneUsable { .. } => "no_provider",
+            crate::providers::ProviderChoiceError::Unknown { .. } => ErrorCode::UnknownProvider,
+            crate::providers::ProviderChoiceError::NoneUsable { .. } => ErrorCode::NoProvider,
         };
         ApiError::unprocessable(code, error.to_string())
     }
@@ -71,7 +76,7 @@ impl From<sqlx::Error> for ApiError {
             _ => None,
         };
         match refused_as_data {
-            Some(detail) => ApiError::unprocessable("invalid_value", detail),
+            Some(detail) => ApiError::unprocessable(ErrorCode::InvalidValue, detail),
             None => ApiError::Database(error),
         }
     }
@@ -88,30 +93,28 @@ pub struct Problem {
     pub status: u16,
     #[schema(example = "project not found")]
     pub detail: String,
-    /// Stable, machine-readable reason; safe to branch on.
-    #[schema(example = "not_found")]
-    pub code: String,
-    /// Per-field reasons, for `validation_failed`.
+    pub code: ErrorCode,
+    /// Per-field reasons, for `validation_failed` and `invalid_body`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
 }
 
 impl ApiError {
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError::BadRequest {
             code,
             detail: detail.into(),
         }
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError::Conflict {
             code,
             detail: detail.into(),
         }
     }
 
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn unprocessable(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError::Unprocessable {
             code,
             detail: detail.into(),
@@ -130,24 +133,53 @@ impl ApiError {
         }
     }
 
+    pub fn invalid_body(error: &serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let path = error.path().to_string();
+        ApiError::InvalidBody(FieldError::new(
+            if path == "." { String::new() } else { path },
+            error.inner().to_string(),
+        ))
+    }
+
+    /// The same error with its fields inside `parent`, for a value checked apart from its body.
+    pub fn under(self, parent: &str) -> Self {
+        let nest = |field: String| match field.as_str() {
+            "" => parent.to_owned(),
+            _ => format!("{parent}.{field}"),
+        };
+        match self {
+            ApiError::InvalidBody(error) => {
+                ApiError::InvalidBody(FieldError::new(nest(error.field), error.message))
+            }
+            ApiError::Validation(errors) => ApiError::Validation(
+                errors
+                    .into_iter()
+                    .map(|error| FieldError::new(nest(error.field), error.message))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         ApiError::Validation(vec![FieldError::new(field, message)])
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
             ApiError::BadRequest { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
-            ApiError::Validation(_) => "validation_failed",
-            ApiError::NotFound(_) => "not_found",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::MethodNotAllowed(_) => "method_not_allowed",
-            ApiError::InsufficientStorage => "storage_full",
-            ApiError::NotReady => "not_ready",
-            ApiError::Database(_) | ApiError::Internal(_) => "internal",
+            | ApiError::Unprocessable { code, .. } => *code,
+            ApiError::Validation(_) => ErrorCode::ValidationFailed,
+            ApiError::InvalidBody(_) => ErrorCode::InvalidBody,
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::Unauthorized => ErrorCode::Unauthorized,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
+            ApiError::InsufficientStorage => ErrorCode::StorageFull,
+            ApiError::NotReady => ErrorCode::NotReady,
+            ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -159,9 +191,10 @@ impl ApiError {
             status: status.as_u16(),
             // Display of the internal variants is fixed text, so nothing internal leaks.
             detail: self.to_string(),
-            code: self.code().to_owned(),
+            code: self.code(),
             errors: match self {
                 ApiError::Validation(errors) => Some(errors.clone()),
+                ApiError::InvalidBody(error) => Some(vec![error.clone()]),
                 _ => None,
             },
         }
@@ -172,7 +205,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
+            ApiError::Validation(_) | ApiError::InvalidBody(_) | ApiError::Unprocessable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -218,7 +251,7 @@ pub mod extractors {
         HttpRequest,
     };
 
-    use super::ApiError;
+    use super::{ApiError, ErrorCode};
 
     pub fn json_error(
         limit: usize,
@@ -233,12 +266,12 @@ pub mod extractors {
                     "the body must be JSON (Content-Type: application/json)".into(),
                 ),
                 JsonPayloadError::Deserialize(error) if error.is_data() => {
-                    ApiError::unprocessable("invalid_body", error.to_string())
+                    ApiError::unprocessable(ErrorCode::InvalidBody, error.to_string())
                 }
                 JsonPayloadError::Deserialize(error) => {
-                    ApiError::bad_request("malformed_json", error.to_string())
+                    ApiError::bad_request(ErrorCode::MalformedJson, error.to_string())
                 }
-                other => ApiError::bad_request("malformed_body", other.to_string()),
+                other => ApiError::bad_request(ErrorCode::MalformedBody, other.to_string()),
             };
             api_error.into()
         }
@@ -255,7 +288,7 @@ pub mod extractors {
             PathError::Deserialize(error) => format!("invalid path parameter: {error}"),
             other => other.to_string(),
         };
-        ApiError::bad_request("invalid_path_parameter", detail).into()
+        ApiError::bad_request(ErrorCode::InvalidPathParameter, detail).into()
     }
 
     pub fn query_error(error: QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
@@ -263,6 +296,6 @@ pub mod extractors {
             QueryPayloadError::Deserialize(error) => format!("invalid query: {error}"),
             other => other.to_string(),
         };
-        ApiError::bad_request("invalid_query", detail).into()
+        ApiError::bad_request(ErrorCode::InvalidQuery, detail).into()
     }
 }

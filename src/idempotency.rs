@@ -14,6 +14,7 @@
 //!
 //! Keys are scoped to the token that sent them.
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use actix_web::{
@@ -56,7 +57,7 @@ fn checked_key(req: &ServiceRequest) -> Result<Option<String>, ApiError> {
         .map(|key| Some(key.to_owned()))
         .ok_or_else(|| {
             ApiError::bad_request(
-                "invalid_idempotency_key",
+                ErrorCode::InvalidIdempotencyKey,
                 format!("{HEADER} must be 1 to {MAX_KEY_CHARS} printable ASCII characters"),
             )
         })
@@ -114,7 +115,7 @@ async fn claim_or_replay(
             None => continue,
             Some(stored) if stored.request_hash != hash => {
                 return Err(ApiError::unprocessable(
-                    "idempotency_key_reused",
+                    ErrorCode::IdempotencyKeyReused,
                     format!("this {HEADER} was sent with another request in the last 24 hours; use a new key for a new request"),
                 ))
             }
@@ -122,7 +123,7 @@ async fn claim_or_replay(
             Some(_) if tokio::time::Instant::now() < deadline => tokio::time::sleep(POLL).await,
             Some(_) => {
                 return Err(ApiError::conflict(
-                    "idempotency_key_in_flight",
+                    ErrorCode::IdempotencyKeyInFlight,
                     format!("a request with this {HEADER} is still being answered; retry shortly"),
                 ))
             }
@@ -146,7 +147,7 @@ pub async fn honour_key(
         .eq_ignore_ascii_case("multipart/form-data")
     {
         return Err(ApiError::unprocessable(
-            "idempotency_unsupported",
+            ErrorCode::IdempotencyUnsupported,
             format!("{HEADER} is not taken with uploads: uploading a video again merges into the same reel"),
         )
         .into());

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod domain;
 pub mod engines;
 pub mod error;
+pub mod error_code;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;

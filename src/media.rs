@@ -6,6 +6,7 @@
 //! files and the root is each replica's cache: a file stored by one replica is fetched on first
 //! use by another, so replicas on several machines share one media library.
 
+use crate::error_code::ErrorCode;
 use std::{
     path::{Component, Path, PathBuf},
     sync::Arc,
@@ -59,7 +60,7 @@ pub fn is_storage_full(error: &std::io::Error) -> bool {
 /// retrying into the same wall; retry the job once space is freed.
 pub fn storage_full() -> ProviderError {
     ProviderError::fatal(
-        "storage_full",
+        ErrorCode::StorageFull,
         "the media storage is full: free space (or raise the quota), then retry the job",
     )
 }

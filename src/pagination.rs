@@ -1,5 +1,6 @@
 //! Keyset pagination over `(created_at DESC, id DESC)`, with opaque cursors.
 
+use crate::error_code::ErrorCode;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ impl PageQuery {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 format!("limit must be between 1 and {MAX_LIMIT}"),
             ));
         }
@@ -61,7 +62,7 @@ impl Cursor {
 
     pub fn decode(text: &str) -> Result<Self, ApiError> {
         let invalid =
-            || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+            || ApiError::bad_request(ErrorCode::InvalidCursor, "the cursor is not one this API issued");
         let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
         let (micros, id) = raw.split_once('|').ok_or_else(invalid)?;
@@ -86,7 +87,7 @@ pub fn encode_offset(offset: i64) -> String {
 
 pub fn decode_offset(text: &str) -> Result<i64, ApiError> {
     let invalid =
-        || ApiError::bad_request("invalid_cursor", "the cursor is not one this API issued");
+        || ApiError::bad_request(ErrorCode::InvalidCursor, "the cursor is not one this API issued");
     let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let raw = String::from_utf8(raw).map_err(|_| invalid())?;
     raw.strip_prefix("offset|")
@@ -179,7 +180,7 @@ mod tests {
         ] {
             assert_eq!(
                 Cursor::decode(bad).unwrap_err().code(),
-                "invalid_cursor",
+                ErrorCode::InvalidCursor,
                 "{bad}"
             );
         }

@@ -1,6 +1,7 @@
 //! Starting a pipeline step: the checks every step shares, then one transaction that creates the
 //! resource and its job.
 
+use crate::error_code::ErrorCode;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -8,7 +9,8 @@ use crate::{
     db,
     domain::{
         event::NewEvent,
-        resource::{StartStep, StepResource, StepStarted},
+        options::StepOptions,
+        resource::{StepInput, StepResource, StepStarted},
         ResourceKind, Status,
     },
     error::ApiError,
@@ -17,11 +19,12 @@ use crate::{
     state::AppState,
 };
 
-pub async fn start(
+pub async fn start<O: StepOptions>(
     state: &AppState,
     kind: ResourceKind,
     parent_id: Uuid,
-    body: StartStep,
+    provider: Option<String>,
+    options: Option<O>,
 ) -> Result<StepStarted, ApiError> {
     let project_id = match kind.parent() {
         None => parent_id,
@@ -31,7 +34,7 @@ pub async fn start(
                 .ok_or(ApiError::NotFound(parent_kind.as_str()))?;
             if parent.status != Status::Succeeded {
                 return Err(ApiError::conflict(
-                    "parent_not_ready",
+                    ErrorCode::ParentNotReady,
                     format!(
                         "the {parent_kind} is {}; it must have succeeded first",
                         parent.status
@@ -44,11 +47,13 @@ pub async fn start(
     let project = db::projects::get(&state.pool, project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
-    let requested = body
-        .provider
-        .unwrap_or_else(|| project.settings.providers.for_step(kind).to_owned());
+    let requested =
+        provider.unwrap_or_else(|| project.settings.providers.for_step(kind).to_owned());
     let provider = state.providers.choose(kind, &requested)?;
-    let input = json!({ "options": body.options.unwrap_or_default() });
+    let options = options.unwrap_or_default();
+    check_options(&options, provider, "options", project_id)?;
+    let input = serde_json::to_value(StepInput { options })
+        .map_err(|error| ApiError::Internal(error.into()))?;
     ApiError::require_storable("options", &input["options"])?;
     let mut tx = state.pool.begin().await?;
     let started = queue::start_step(
@@ -67,12 +72,31 @@ pub async fn start(
     .map_err(|error| match error {
         // The parent was deleted between the check and the insert.
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-            ApiError::conflict("parent_gone", "the parent was deleted")
+            ApiError::conflict(ErrorCode::ParentGone, "the parent was deleted")
         }
         other => other.into(),
     })?;
     tx.commit().await?;
     Ok(started)
+}
+
+/// Refuses options the provider does not take or values out of range, naming each field.
+fn check_options<O: StepOptions>(
+    options: &O,
+    provider: &str,
+    prefix: &str,
+    project_id: Uuid,
+) -> Result<(), ApiError> {
+    let errors = options.check(
+        provider,
+        prefix,
+        &crate::media::MediaStore::project_prefix(project_id),
+    );
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 /// Marks a reel selected and starts preparing its media unless it is prepared or being
@@ -115,7 +139,7 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
     }
     let (Some(output), Status::Succeeded) = (resource.output.clone(), resource.status) else {
         return Err(ApiError::conflict(
-            "script_not_ready",
+            ErrorCode::ScriptNotReady,
             format!(
                 "the script is {}; only a finished script can be edited",
                 resource.status
@@ -152,7 +176,7 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
     let mut tx = state.pool.begin().await?;
     if !db::resources::replace_output(&mut *tx, ResourceKind::Script, id, &output).await? {
         return Err(ApiError::conflict(
-            "script_not_ready",
+            ErrorCode::ScriptNotReady,
             "the script changed while it was being edited; fetch it and try again",
         ));
     }
@@ -179,7 +203,6 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
 
 /// Most reels one run takes.
 const RUN_MAX_REELS: usize = 20;
-const RUN_OPTION_STEPS: [&str; 4] = ["transcribe", "rewrite", "voice", "render"];
 
 /// Starts a pipeline run: checks the request, selects (and starts preparing) reels that are not
 /// prepared yet, and stores the run; the runs advancer does the rest.
@@ -195,6 +218,7 @@ pub async fn start_run(
     // Each step's provider is settled now (an `auto` included), so a run nothing can serve is
     // refused here rather than failing later.
     let mut body = body;
+    let mut option_errors = Vec::new();
     for step in RUN_STEPS {
         let requested = body
             .providers
@@ -205,21 +229,17 @@ pub async fn start_run(
         if requested == crate::domain::project::AUTO_PROVIDER {
             body.providers.set(step, chosen);
         }
+        option_errors.extend(body.options.check(
+            step,
+            chosen,
+            &crate::media::MediaStore::project_prefix(project_id),
+        ));
     }
-    if let Some(options) = &body.options {
-        ApiError::require_storable("options", &serde_json::Value::Object(options.clone()))?;
-        if let Some((key, _)) = options
-            .iter()
-            .find(|(key, value)| !RUN_OPTION_STEPS.contains(&key.as_str()) || !value.is_object())
-        {
-            return Err(ApiError::validation(
-                "options",
-                format!(
-                    "`{key}`: options are objects keyed by transcribe, rewrite, voice or render"
-                ),
-            ));
-        }
+    if !option_errors.is_empty() {
+        return Err(ApiError::Validation(option_errors));
     }
+    let options = serde_json::to_value(&body.options).map_err(|error| ApiError::Internal(error.into()))?;
+    ApiError::require_storable("options", &options)?;
     let reel_ids: Vec<Uuid> = match (&body.reel_id, &body.reel_ids, body.top) {
         (Some(id), None, None) => vec![*id],
         (None, Some(ids), None) if (1..=RUN_MAX_REELS).contains(&ids.len()) => {
@@ -243,7 +263,7 @@ pub async fn start_run(
     };
     if reel_ids.is_empty() {
         return Err(ApiError::conflict(
-            "no_reels",
+            ErrorCode::NoReels,
             "the project has no reels yet; collect some first",
         ));
     }

@@ -237,7 +237,7 @@ pub async fn finish(
         .bind(id)
         .bind(worker)
         .bind(status.as_str())
-        .bind(error.map(|e| &e.code))
+        .bind(error.map(|e| e.code.as_str()))
         .bind(error.map(|e| &e.message))
         .fetch_optional(db)
         .await,
@@ -278,7 +278,7 @@ pub async fn reschedule(
         .bind(id)
         .bind(worker)
         .bind(seconds(delay))
-        .bind(&error.code)
+        .bind(error.code.as_str())
         .bind(&error.message)
         .fetch_optional(db)
         .await,

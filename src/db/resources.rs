@@ -159,7 +159,7 @@ pub async fn set_status(
         .bind(id)
         .bind(status.as_str())
         .bind(output)
-        .bind(error.map(|e| &e.code))
+        .bind(error.map(|e| e.code.as_str()))
         .bind(error.map(|e| &e.message))
         .execute(db)
         .await?;

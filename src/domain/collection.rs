@@ -88,8 +88,9 @@ pub enum NewCollection {
         max_items: Option<u32>,
         /// The collector (default: the project's `collect` provider).
         provider: Option<String>,
-        /// Provider-specific options.
-        #[schema(value_type = Option<Object>)]
+        /// Provider-specific options. (Read as JSON first: inside this tagged union serde
+        /// cannot say which field failed, so they are checked on their own.)
+        #[schema(value_type = Option<super::options::CollectOptions>)]
         options: Option<serde_json::Map<String, serde_json::Value>>,
         /// Prepare (download) every collected reel now, not only the ones selected later.
         #[serde(default)]

@@ -3,6 +3,7 @@
 pub mod collection;
 pub mod event;
 pub mod job;
+pub mod options;
 pub mod project;
 pub mod reel;
 pub mod resource;
@@ -159,8 +160,7 @@ text_enum! {
 /// A failure as shown to API clients: a stable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorInfo {
-    #[schema(example = "provider_unavailable")]
-    pub code: String,
+    pub code: crate::error_code::ErrorCode,
     #[schema(example = "the provider answered 503 three times")]
     pub message: String,
 }
@@ -168,7 +168,7 @@ pub struct ErrorInfo {
 impl ErrorInfo {
     pub fn from_parts(code: Option<String>, message: Option<String>) -> Option<Self> {
         code.map(|code| ErrorInfo {
-            code,
+            code: code.parse().unwrap_or(crate::error_code::ErrorCode::Unknown),
             message: message.unwrap_or_default(),
         })
     }

@@ -300,18 +300,20 @@ pub fn validate_name(name: &str, errors: &mut Vec<FieldError>) {
 
 /// ISO 639-1/639-3 code with an optional region (`ru`, `en`, `pt-BR`).
 pub fn validate_language(language: &str, errors: &mut Vec<FieldError>) {
+    if let Some(problem) = language_problem(language) {
+        errors.push(FieldError::new("language", problem));
+    }
+}
+
+/// Why `language` is not a language code, if it is not.
+pub fn language_problem(language: &str) -> Option<&'static str> {
     let mut parts = language.split('-');
     let primary_ok = parts
         .next()
         .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase()));
     let rest_ok =
         parts.all(|p| (2..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if !(primary_ok && rest_ok) {
-        errors.push(FieldError::new(
-            "language",
-            "must be a language code such as `ru` or `en`",
-        ));
-    }
+    (!(primary_ok && rest_ok)).then_some("must be a language code such as `ru` or `en`")
 }
 
 impl ProjectSettings {

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{job::Job, ErrorInfo, ResourceKind, Status};
+use super::{job::Job, options, ErrorInfo, ResourceKind, Status};
 
 /// One step's product: a reel, transcript, script, audio or video.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -35,18 +35,6 @@ pub struct StepStarted {
     pub job: Job,
 }
 
-/// The body of every step-starting POST.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartStep {
-    /// Overrides the project's provider for this step.
-    #[schema(example = "fake")]
-    pub provider: Option<String>,
-    /// Provider-specific options, stored with the resource.
-    #[schema(value_type = Option<Object>)]
-    pub options: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
 impl ResourceKind {
     pub fn status_event(self, status: Status) -> String {
         format!("{}.{}", self.as_str(), status.as_str())
@@ -56,7 +44,18 @@ impl ResourceKind {
 /// A step resource as clients see it: the shared fields of [`StepResource`] with the step's own
 /// typed `output`, so a generated client reads `script.output.checks` without casts.
 macro_rules! typed_step {
-    ($(#[$meta:meta])* $name:ident, $started:ident, $kind:expr, $output:ty) => {
+    ($(#[$meta:meta])* $name:ident, $started:ident, $start:ident, $kind:expr, $output:ty, $options:ty) => {
+        /// The body of the step-starting POST.
+        #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $start {
+            /// Overrides the project's provider for this step.
+            #[schema(example = "local")]
+            pub provider: Option<String>,
+            /// Checked against the provider when the step starts, and stored with the resource.
+            pub options: Option<$options>,
+        }
+
         $(#[$meta])*
         #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
         pub struct $name {
@@ -68,9 +67,8 @@ macro_rules! typed_step {
             pub status: Status,
             #[schema(example = "local")]
             pub provider: String,
-            /// The request that started the step (`options`).
-            #[schema(value_type = Object)]
-            pub input: serde_json::Value,
+            /// The request that started the step.
+            pub input: StepInput<$options>,
             /// What the step produced, once it succeeded.
             pub output: Option<$output>,
             pub job_id: Option<Uuid>,
@@ -98,7 +96,9 @@ macro_rules! typed_step {
                     parent_id: resource.parent_id,
                     status: resource.status,
                     provider: resource.provider,
-                    input: resource.input,
+                    input: serde_json::from_value(resource.input).map_err(|error| {
+                        OutputMismatch(format!("{} {} input: {error}", $kind, resource.id))
+                    })?,
                     output,
                     job_id: resource.job_id,
                     error: resource.error,
@@ -128,6 +128,13 @@ macro_rules! typed_step {
     };
 }
 
+/// What a step was started with, as stored with its resource.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StepInput<O> {
+    #[serde(default)]
+    pub options: O,
+}
+
 /// A stored output that does not read as its step's output type: a bug, never the client's.
 #[derive(Debug, thiserror::Error)]
 #[error("stored output does not match its type: {0}")]
@@ -135,18 +142,21 @@ pub struct OutputMismatch(pub String);
 
 typed_step!(
     /// A transcript of a reel (step 3).
-    Transcript, TranscriptStarted, ResourceKind::Transcript,
-    crate::providers::transcribe::TranscriptOutput
+    Transcript, TranscriptStarted, StartTranscript, ResourceKind::Transcript,
+    crate::providers::transcribe::TranscriptOutput, options::TranscribeOptions
 );
 typed_step!(
     /// A script rewritten from a transcript (step 4), with its quality checks.
-    Script, ScriptStarted, ResourceKind::Script, crate::script::ScriptOutput
+    Script, ScriptStarted, StartScript, ResourceKind::Script, crate::script::ScriptOutput,
+    options::RewriteOptions
 );
 typed_step!(
     /// A voiceover of a script (step 5), fitted to the project's target duration.
-    Audio, AudioStarted, ResourceKind::Audio, crate::providers::voice::VoiceOutput
+    Audio, AudioStarted, StartAudio, ResourceKind::Audio, crate::providers::voice::VoiceOutput,
+    options::VoiceOptions
 );
 typed_step!(
     /// A vertical video of a voiceover (step 6).
-    Video, VideoStarted, ResourceKind::Video, crate::providers::render::RenderOutput
+    Video, VideoStarted, StartVideo, ResourceKind::Video, crate::providers::render::RenderOutput,
+    options::RenderOptions
 );

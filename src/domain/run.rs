@@ -79,9 +79,10 @@ pub struct CreateRun {
     /// reuse. Without it, every step whose provider and options are unchanged reuses its last
     /// succeeded output.
     pub from_step: Option<RunStep>,
-    /// Options per step, e.g. `{"voice": {"speed": 1.1}, "transcribe": {"language": "ru"}}`.
-    #[schema(value_type = Option<Object>)]
-    pub options: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Options per step, e.g. `{"voice": {"speed": 1.1}, "transcribe": {"language": "ru"}}`,
+    /// checked against each step's provider when the run starts.
+    #[serde(default)]
+    pub options: super::options::RunOptions,
 }
 
 /// One step of one reel in a run.

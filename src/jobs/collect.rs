@@ -1,8 +1,10 @@
+use crate::error_code::ErrorCode;
 use std::{collections::HashMap, sync::Arc};
 
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::domain::options::CollectOptions;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     config::JobSettings,
@@ -67,7 +69,7 @@ impl CollectStep {
         // The folder's server path stays out of the message: clients only named it relatively.
         let io = |error: std::io::Error| {
             JobError::fatal(
-                "folder_unreadable",
+                ErrorCode::FolderUnreadable,
                 format!("the import folder could not be read: {error}"),
             )
         };
@@ -86,11 +88,11 @@ impl CollectStep {
                 .media
                 .scratch_key("upload")
                 .await
-                .map_err(|error| JobError::fatal("storage", error.to_string()))?;
+                .map_err(|error| JobError::fatal(ErrorCode::Storage, error.to_string()))?;
             let target = self
                 .media
                 .path(&key)
-                .map_err(|error| JobError::fatal("storage", error.to_string()))?;
+                .map_err(|error| JobError::fatal(ErrorCode::Storage, error.to_string()))?;
             tokio::fs::copy(&path, &target).await.map_err(io)?;
             // Shared, because any replica's worker may prepare the reel.
             self.media
@@ -117,7 +119,7 @@ impl CollectStep {
             Some(folder) => self.copy_folder(std::path::Path::new(folder)).await?,
             None => {
                 serde_json::from_value(ctx.job.payload.get("files").cloned().unwrap_or_default())
-                    .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?
+                    .map_err(|error| JobError::fatal(ErrorCode::InvalidParameters, error.to_string()))?
             }
         };
         let received = files.len() as u32;
@@ -130,7 +132,7 @@ impl CollectStep {
                     .await
                     .map_err(|error| match error {
                         MediaError::Missing(_) | MediaError::InvalidKey(_) => {
-                            ProviderError::fatal("upload_missing", error.to_string())
+                            ProviderError::fatal(ErrorCode::MediaMissing, error.to_string())
                         }
                         other => ProviderError::from(other),
                     })?;
@@ -183,7 +185,7 @@ impl CollectStep {
         match collection.input.get("source").and_then(Value::as_str) {
             Some("import") => {
                 serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
-                    .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))
+                    .map_err(|error| JobError::fatal(ErrorCode::InvalidParameters, error.to_string()))
             }
             Some("apify") => {
                 let items = self
@@ -191,7 +193,7 @@ impl CollectStep {
                         ctx,
                         &collection.provider,
                         &collection.input,
-                        context::options(collection),
+                        context::options(collection)?,
                     )
                     .await?;
                 ctx.record_usage(
@@ -203,7 +205,7 @@ impl CollectStep {
                 Ok(items)
             }
             other => Err(JobError::fatal(
-                "invalid_parameters",
+                ErrorCode::InvalidParameters,
                 format!("unknown source {other:?}"),
             )),
         }
@@ -214,10 +216,10 @@ impl CollectStep {
         ctx: &JobContext,
         provider: &str,
         input: &Value,
-        options: Value,
+        options: CollectOptions,
     ) -> Result<Vec<Value>, JobError> {
         let parameters: ApifyParameters = serde_json::from_value(input.clone())
-            .map_err(|error| JobError::fatal("invalid_parameters", error.to_string()))?;
+            .map_err(|error| JobError::fatal(ErrorCode::InvalidParameters, error.to_string()))?;
         let collector = pick(&self.providers.collect, provider)?;
         let targets = [
             CollectTarget::Accounts(parameters.accounts),

@@ -1,3 +1,4 @@
+use crate::error_code::ErrorCode;
 use std::{
     sync::Mutex,
     time::{Duration, Instant},
@@ -55,19 +56,19 @@ impl JobContext {
     /// The resource this job fills.
     pub async fn resource(&self) -> Result<StepResource, JobError> {
         let (Some(kind), Some(id)) = (self.job.resource_type, self.job.resource_id) else {
-            return Err(JobError::fatal("invalid_job", "this job has no resource"));
+            return Err(JobError::fatal(ErrorCode::InvalidJob, "this job has no resource"));
         };
         db::resources::get(&self.pool, kind, id)
             .await?
             .ok_or_else(|| {
-                JobError::fatal("resource_missing", format!("{kind} {id} no longer exists"))
+                JobError::fatal(ErrorCode::ResourceMissing, format!("{kind} {id} no longer exists"))
             })
     }
 
     pub async fn project(&self, resource: &StepResource) -> Result<Project, JobError> {
         db::projects::get(&self.pool, resource.project_id)
             .await?
-            .ok_or_else(|| JobError::fatal("resource_missing", "the project no longer exists"))
+            .ok_or_else(|| JobError::fatal(ErrorCode::ResourceMissing, "the project no longer exists"))
     }
 
     /// Records what this attempt's provider call consumed, priced now. A failure to record is
@@ -112,7 +113,7 @@ impl JobContext {
     ) -> Result<T, JobError> {
         let missing = || {
             JobError::fatal(
-                "parent_not_ready",
+                ErrorCode::ParentNotReady,
                 "the resource this step works from has no output",
             )
         };
@@ -124,23 +125,27 @@ impl JobContext {
             .ok_or_else(missing)?;
         let output = parent.output.ok_or_else(missing)?;
         serde_json::from_value(output).map_err(|error| {
-            JobError::fatal("parent_output_invalid", format!("{kind} output: {error}"))
+            JobError::fatal(ErrorCode::ParentOutputInvalid, format!("{kind} output: {error}"))
         })
     }
 }
 
-/// The provider options a step was started with.
-pub fn options(resource: &StepResource) -> serde_json::Value {
-    resource
-        .input
-        .get("options")
-        .cloned()
-        .unwrap_or_else(|| serde_json::json!({}))
+/// The options a step was started with, checked then; a stored value that no longer reads (a
+/// row older than its type) fails the job rather than being guessed at.
+pub fn options<O: crate::domain::options::StepOptions>(
+    resource: &StepResource,
+) -> Result<O, JobError> {
+    match resource.input.get("options") {
+        None | Some(serde_json::Value::Null) => Ok(O::default()),
+        Some(options) => serde_json::from_value(options.clone()).map_err(|error| {
+            JobError::fatal(ErrorCode::InvalidOptions, format!("stored options: {error}"))
+        }),
+    }
 }
 
 pub fn to_output<T: serde::Serialize>(value: &T) -> Result<serde_json::Value, JobError> {
     serde_json::to_value(value)
-        .map_err(|error| JobError::fatal("output_invalid", error.to_string()))
+        .map_err(|error| JobError::fatal(ErrorCode::OutputInvalid, error.to_string()))
 }
 
 #[async_trait]

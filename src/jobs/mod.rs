@@ -22,6 +22,7 @@ pub use context::JobContext;
 
 use crate::{
     config::Settings,
+    error_code::ErrorCode,
     domain::{ErrorInfo, JobKind},
     providers::{ProviderError, Providers},
 };
@@ -30,18 +31,18 @@ use crate::{
 pub enum JobError {
     #[error("{message}")]
     Retryable {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after: Option<Duration>,
     },
     #[error("{message}")]
-    Fatal { code: String, message: String },
+    Fatal { code: ErrorCode, message: String },
 }
 
 impl JobError {
-    pub fn fatal(code: &str, message: impl Into<String>) -> Self {
+    pub fn fatal(code: ErrorCode, message: impl Into<String>) -> Self {
         JobError::Fatal {
-            code: code.to_owned(),
+            code,
             message: message.into(),
         }
     }
@@ -68,14 +69,12 @@ impl JobError {
 
     pub fn info(&self) -> ErrorInfo {
         match self {
-            JobError::Retryable { code, message, .. } => ErrorInfo {
-                code: (*code).to_owned(),
-                message: message.clone(),
-            },
-            JobError::Fatal { code, message } => ErrorInfo {
-                code: code.clone(),
-                message: message.clone(),
-            },
+            JobError::Retryable { code, message, .. } | JobError::Fatal { code, message } => {
+                ErrorInfo {
+                    code: *code,
+                    message: message.clone(),
+                }
+            }
         }
     }
 }
@@ -87,7 +86,7 @@ impl From<ProviderError> for JobError {
                 message,
                 retry_after,
             } => JobError::Retryable {
-                code: "provider_retryable",
+                code: ErrorCode::ProviderRetryable,
                 message,
                 retry_after,
             },
@@ -99,7 +98,7 @@ impl From<ProviderError> for JobError {
 impl From<sqlx::Error> for JobError {
     fn from(error: sqlx::Error) -> Self {
         JobError::Retryable {
-            code: "database",
+            code: ErrorCode::Database,
             message: format!("database error: {error}"),
             retry_after: None,
         }

@@ -41,7 +41,7 @@ impl JobHandler for PrepareReelStep {
                 MediaStore::project_prefix(reel.project_id),
                 reel.id
             ),
-            options: context::options(&reel),
+            options: context::options(&reel)?,
         };
         let prepared = pick(&self.0.prepare, preparer_for(&reel.provider))?
             .prepare(&request, &ctx.call())

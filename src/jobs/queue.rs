@@ -1,6 +1,7 @@
 //! Every job state change, each in one transaction with the resource it fills and the events
 //! that announce it, so the log never disagrees with the tables.
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use rand::Rng;
@@ -35,7 +36,7 @@ fn resource_error(job: &Job) -> Option<ErrorInfo> {
     match job.status {
         Status::Failed => job.last_error.clone(),
         Status::Canceled => Some(ErrorInfo {
-            code: "canceled".into(),
+            code: ErrorCode::Canceled,
             message: "the job was canceled".into(),
         }),
         Status::Pending | Status::Queued | Status::Running | Status::Succeeded => None,
@@ -266,7 +267,7 @@ pub async fn mark_canceled(
     worker: &str,
 ) -> Result<Option<Job>, sqlx::Error> {
     let info = ErrorInfo {
-        code: "canceled".into(),
+        code: ErrorCode::Canceled,
         message: "canceled while running".into(),
     };
     let mut tx = pool.begin().await?;

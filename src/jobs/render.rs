@@ -2,12 +2,14 @@
 //! let the provider render into a scratch folder, then check the MP4 with ffprobe and store
 //! every file (video, thumbnail, subtitles) in the media store.
 
+use crate::error_code::ErrorCode;
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::options::RenderOptions;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     db,
@@ -25,7 +27,6 @@ use crate::{
 pub struct RenderStep(pub Arc<Providers>);
 
 /// Options that name media store files the renderer may use.
-const ASSET_OPTIONS: [&str; 3] = ["music_key", "logo_key", "image_key"];
 
 fn storage(error: MediaError) -> JobError {
     ProviderError::from(error).into()
@@ -84,28 +85,27 @@ impl RenderStep {
     async fn assets(
         &self,
         project_id: Uuid,
-        options: &Value,
+        options: &RenderOptions,
     ) -> Result<BTreeMap<String, PathBuf>, JobError> {
+        // Checked when the step started; checked again because the stored row is all a job has.
+        if let Some(foreign) = options
+            .foreign_assets(&MediaStore::project_prefix(project_id))
+            .first()
+        {
+            return Err(JobError::fatal(
+                ErrorCode::InvalidOptions,
+                format!("`{}` {}", foreign.field, foreign.message),
+            ));
+        }
         let mut assets = BTreeMap::new();
-        let own = format!("{}/", MediaStore::project_prefix(project_id));
-        for name in ASSET_OPTIONS {
-            if let Some(key) = options.get(name).and_then(Value::as_str) {
-                if !key.starts_with(&own) {
-                    return Err(JobError::fatal(
-                        "invalid_options",
-                        format!(
-                            "`{name}` must be a media key of this project (starting with `{own}`)"
-                        ),
-                    ));
+        for (name, key) in options.asset_keys() {
+            let path = self.0.media.fetch(key).await.map_err(|error| match error {
+                MediaError::Missing(_) | MediaError::InvalidKey(_) => {
+                    JobError::fatal(ErrorCode::InvalidOptions, format!("`{name}`: {error}"))
                 }
-                let path = self.0.media.fetch(key).await.map_err(|error| match error {
-                    MediaError::Missing(_) | MediaError::InvalidKey(_) => {
-                        JobError::fatal("invalid_options", format!("`{name}`: {error}"))
-                    }
-                    other => storage(other),
-                })?;
-                assets.insert(name.to_owned(), path);
-            }
+                other => storage(other),
+            })?;
+            assets.insert(name.to_owned(), path);
         }
         Ok(assets)
     }
@@ -120,7 +120,7 @@ impl RenderStep {
         let info = process::probe(&mp4).await?;
         if info.audio_codec.is_none() || info.width.is_none() {
             return Err(JobError::fatal(
-                "render_check_failed",
+                ErrorCode::RenderCheckFailed,
                 "the rendered file lacks a video or an audio track",
             ));
         }
@@ -158,18 +158,20 @@ impl JobHandler for RenderStep {
     async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
         let video = ctx.resource().await?;
         let audio: VoiceOutput = ctx.parent_output(&video).await?;
-        let options = context::options(&video);
+        let options: RenderOptions = context::options(&video)?;
         let (lineage, reel_video) = self.lineage(ctx, &video).await?;
-        let audio_file = match &audio.key {
-            Some(key) => Some(self.0.media.fetch(key).await.map_err(|error| match error {
+        let audio_file = self
+            .0
+            .media
+            .fetch(&audio.key)
+            .await
+            .map_err(|error| match error {
                 MediaError::Missing(_) => JobError::fatal(
-                    "media_missing",
+                    ErrorCode::MediaMissing,
                     "the voice file is gone; voice the script again",
                 ),
                 other => storage(other),
-            })?),
-            None => None,
-        };
+            })?;
         let output_dir = self.0.media.scratch("render").await.map_err(storage)?;
         tokio::fs::create_dir_all(&output_dir)
             .await
@@ -197,41 +199,28 @@ impl JobHandler for RenderStep {
             {
                 self.store(&video, &output_dir)
                     .await
-                    .map(|stored| (rendered, Some(stored)))
+                    .map(|stored| (rendered, stored))
             }
-            Ok(rendered) => Ok((rendered, None)),
+            Ok(_) => Err(JobError::fatal(
+                ErrorCode::NoOutput,
+                "the render provider reported success but wrote no video",
+            )),
             Err(error) => Err(error.into()),
         };
         let _ = tokio::fs::remove_dir_all(&output_dir).await;
-        let (rendered, stored) = stored?;
-        let output = match stored {
-            Some((key, info, size_bytes, files)) => RenderOutput {
-                key: Some(key),
-                width: info.width.unwrap_or(0),
-                height: info.height.unwrap_or(0),
-                duration_ms: info.duration_ms,
-                video_codec: info.video_codec.unwrap_or_default(),
-                audio_codec: info.audio_codec.unwrap_or_default(),
-                size_bytes,
-                files,
-                provider_job_id: rendered.provider_job_id,
-                model: rendered.model,
-                lineage: Some(lineage),
-            },
-            // The fake renderer writes nothing and describes the video it would have made.
-            None => RenderOutput {
-                key: None,
-                width: local::WIDTH,
-                height: local::HEIGHT,
-                duration_ms: audio.duration_ms,
-                video_codec: "h264".into(),
-                audio_codec: "aac".into(),
-                size_bytes: 0,
-                files: BTreeMap::new(),
-                provider_job_id: rendered.provider_job_id,
-                model: rendered.model,
-                lineage: Some(lineage),
-            },
+        let (rendered, (key, info, size_bytes, files)) = stored?;
+        let output = RenderOutput {
+            key,
+            width: info.width.unwrap_or(0),
+            height: info.height.unwrap_or(0),
+            duration_ms: info.duration_ms,
+            video_codec: info.video_codec.unwrap_or_default(),
+            audio_codec: info.audio_codec.unwrap_or_default(),
+            size_bytes,
+            files,
+            provider_job_id: rendered.provider_job_id,
+            model: rendered.model,
+            lineage: Some(lineage),
         };
         ctx.record_usage(
             &self.0.prices,

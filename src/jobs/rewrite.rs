@@ -2,11 +2,13 @@
 //! fit the best draft at sentence boundaries, and fall back (assistant to chat, then models to
 //! the offline writer) when a path fails. Everything tried is recorded in the output.
 
+use crate::error_code::ErrorCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde_json::Value;
 
+use crate::domain::options::RewriteOptions;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     config::ScriptSettings,
@@ -36,7 +38,7 @@ struct Draft<'a> {
     user: &'a str,
     revisions: u32,
     seed: u64,
-    options: &'a Value,
+    options: &'a RewriteOptions,
 }
 
 /// Why the model paths gave no acceptable script.
@@ -163,12 +165,11 @@ impl JobHandler for RewriteStep {
         let resource = ctx.resource().await?;
         let project = ctx.project(&resource).await?;
         let transcript: TranscriptOutput = ctx.parent_output(&resource).await?;
-        let options = context::options(&resource);
+        let options: RewriteOptions = context::options(&resource)?;
         // A translation: the script's language may differ from the reel's.
         let language = options
-            .get("language")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+            .language
+            .clone()
             .unwrap_or(project.language.clone());
         let contract = Contract {
             language: language.clone(),
@@ -246,7 +247,7 @@ impl JobHandler for RewriteStep {
                     return Err(match miss {
                         Miss::Provider(error) => error.into(),
                         Miss::Quality(checks) => {
-                            JobError::fatal("script_quality", quality_message(&checks))
+                            JobError::fatal(ErrorCode::ScriptQuality, quality_message(&checks))
                         }
                     });
                 };

@@ -4,6 +4,7 @@
 //! `FOR UPDATE SKIP LOCKED`, moves each as far as it can without waiting, and lets go. All state
 //! is in the run row, so a run survives restarts and any replica can continue it.
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use serde_json::json;
@@ -19,23 +20,13 @@ use crate::{
         event::NewEvent,
         project::Project,
         run::{CreateRun, Run, RunReel, RunStepResult, RUN_STEPS},
-        ErrorInfo, JobKind, ResourceKind, Status,
+        ErrorInfo, JobKind, Status,
     },
 };
 
 const BATCH: i64 = 50;
 /// Notified when a run is created or a job finishes (migration 0008).
 const RUNS_CHANNEL: &str = "reelforge_runs";
-
-fn step_key(kind: ResourceKind) -> &'static str {
-    match kind {
-        ResourceKind::Transcript => "transcribe",
-        ResourceKind::Script => "rewrite",
-        ResourceKind::Audio => "voice",
-        ResourceKind::Video => "render",
-        ResourceKind::Collection | ResourceKind::Reel => "collect",
-    }
-}
 
 fn is_done(status: Status) -> bool {
     matches!(
@@ -64,7 +55,7 @@ async fn advance_reel(
             fail(
                 reel,
                 ErrorInfo {
-                    code: "reel_missing".into(),
+                    code: ErrorCode::ReelMissing,
                     message: "the reel was deleted".into(),
                 },
             );
@@ -75,7 +66,7 @@ async fn advance_reel(
             fail(
                 reel,
                 ErrorInfo {
-                    code: "reel_not_prepared".into(),
+                    code: ErrorCode::ReelNotPrepared,
                     message: "the reel's media could not be prepared".into(),
                 },
             );
@@ -97,7 +88,7 @@ async fn advance_reel(
                     fail(
                         reel,
                         ErrorInfo {
-                            code: "resource_missing".into(),
+                            code: ErrorCode::ResourceMissing,
                             message: "a step resource was deleted".into(),
                         },
                     );
@@ -114,7 +105,7 @@ async fn advance_reel(
                     Some((resource.updated_at - resource.created_at).num_milliseconds());
                 if resource.status != Status::Succeeded {
                     let error = resource.error.unwrap_or(ErrorInfo {
-                        code: "step_failed".into(),
+                        code: ErrorCode::StepFailed,
                         message: format!("the {} step failed", last.step),
                     });
                     fail(reel, error);
@@ -132,13 +123,7 @@ async fn advance_reel(
             .for_step(kind)
             .unwrap_or_else(|| project.settings.providers.for_step(kind))
             .to_owned();
-        let options = input
-            .options
-            .as_ref()
-            .and_then(|o| o.get(step_key(kind)))
-            .cloned()
-            .unwrap_or_else(|| json!({}));
-        let step_input = json!({ "options": options });
+        let step_input = input.options.step_input(kind);
         let rerun = input
             .from_step
             .is_some_and(|from| reel.steps.len() >= from.index());

@@ -1,7 +1,9 @@
+use crate::error_code::ErrorCode;
 use std::{path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
 
+use crate::domain::options::TranscribeOptions;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     db,
@@ -26,7 +28,7 @@ impl TranscribeStep {
         };
         let Some(reel) = db::reels::get(ctx.pool(), reel_id).await? else {
             return Err(JobError::fatal(
-                "resource_missing",
+                ErrorCode::ResourceMissing,
                 "the reel no longer exists",
             ));
         };
@@ -40,7 +42,7 @@ impl TranscribeStep {
         match self.0.media.fetch(&key).await {
             Ok(path) => Ok(Some(path)),
             Err(MediaError::Missing(_)) => Err(JobError::fatal(
-                "media_missing",
+                ErrorCode::MediaMissing,
                 "the reel's audio file is gone; select the reel again to prepare it",
             )),
             Err(error) => Err(ProviderError::from(error).into()),
@@ -52,12 +54,12 @@ impl TranscribeStep {
 impl JobHandler for TranscribeStep {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
         let transcript = ctx.resource().await?;
-        let options = context::options(&transcript);
+        let options: TranscribeOptions = context::options(&transcript)?;
         // The reel's spoken language when the user knows it; otherwise detected, except by the
         // local Whisper, whose detection misfires on short or synthetic speech: it assumes the
         // project's language.
-        let language = match options.get("language").and_then(|v| v.as_str()) {
-            Some(language) => Some(language.to_owned()),
+        let language = match &options.language {
+            Some(language) => Some(language.clone()),
             None if transcript.provider == LOCAL => Some(ctx.project(&transcript).await?.language),
             None => None,
         };

@@ -3,12 +3,14 @@
 //! control, then time-stretches with ffmpeg `atempo` (pitch preserved) within 0.85-1.25, and
 //! never beyond: a take that still misses is stored with the miss recorded.
 
+use crate::error_code::ErrorCode;
 use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::options::VoiceOptions;
 use super::{context, JobContext, JobError, JobHandler};
 use crate::{
     domain::{resource::StepResource, usage::Metric},
@@ -71,10 +73,13 @@ async fn speak(
 
 impl Take {
     async fn measure(audio: SpokenAudio) -> Result<Take, ProviderError> {
-        let path = audio
-            .path
-            .clone()
-            .ok_or_else(|| ProviderError::fatal("no_audio", "the provider wrote no audio"))?;
+        let path = audio.path.clone();
+        if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+            return Err(ProviderError::fatal(
+                ErrorCode::NoOutput,
+                "the voice provider reported success but wrote no audio file",
+            ));
+        }
         let duration_ms = process::duration_ms(&path).await?;
         Ok(Take {
             audio,
@@ -218,7 +223,7 @@ impl VoiceStep {
             let request = TranscribeRequest {
                 audio: Some(take.path.clone()),
                 language: Some(language.to_owned()),
-                options: Value::Null,
+                options: Default::default(),
             };
             match transcriber.transcribe(&request, ctx).await {
                 Ok(heard) => {
@@ -248,26 +253,16 @@ impl JobHandler for VoiceStep {
         let audio = ctx.resource().await?;
         let project = ctx.project(&audio).await?;
         let script: ScriptOutput = ctx.parent_output(&audio).await?;
-        let options = context::options(&audio);
+        let options: VoiceOptions = context::options(&audio)?;
         let target_ms = u64::from(project.settings.target_duration_seconds) * 1000;
         let tolerance_ms = options
-            .get("tolerance_seconds")
-            .and_then(Value::as_f64)
-            .map_or(DEFAULT_TOLERANCE_MS, |s| (s.max(0.0) * 1000.0) as u64);
+            .tolerance_seconds
+            .map_or(DEFAULT_TOLERANCE_MS, |s| (s * 1000.0) as u64);
         let voice = pick(&self.0.voice, &audio.provider)?;
         let request = VoiceRequest {
             text: script.text.clone(),
             language: script.language.clone(),
-            speed: match options.get("speed").map(Value::as_f64) {
-                None => 1.0,
-                Some(Some(speed)) if (0.25..=4.0).contains(&speed) => speed,
-                Some(_) => {
-                    return Err(JobError::fatal(
-                        "invalid_options",
-                        "`speed` must be a number between 0.25 and 4",
-                    ))
-                }
-            },
+            speed: options.speed.unwrap_or(1.0),
             output_stem: self
                 .0
                 .media
@@ -279,23 +274,6 @@ impl JobHandler for VoiceStep {
         let call = ctx.call();
         let first = voice.synthesize(&request, &call).await?;
         let first_characters = first.characters;
-        if first.path.is_none() {
-            // The fake provider writes no file; it is given the target length.
-            self.record_characters(ctx, &audio, first_characters).await;
-            let (words, timing_method) = timings(None, &script.text, target_ms);
-            return context::to_output(&VoiceOutput {
-                key: None,
-                format: first.format,
-                duration_ms: target_ms,
-                sample_rate: 24_000,
-                voice: first.voice,
-                model: first.model,
-                characters: first.characters,
-                words,
-                timing_method,
-                fit: None,
-            });
-        }
         let take = Take::measure(first).await?;
         let (take, fit) = self
             .fit(
@@ -308,12 +286,8 @@ impl JobHandler for VoiceStep {
             )
             .await?;
         let revoiced = fit.actions.iter().any(|a| a.starts_with(REVOICED));
-        self.record_characters(
-            ctx,
-            &audio,
-            first_characters + if revoiced { take.audio.characters } else { 0 },
-        )
-        .await;
+        let billed = first_characters + if revoiced { take.audio.characters } else { 0 };
+        self.record_characters(ctx, &audio, billed).await;
         let info = process::probe(&take.path).await?;
         let (words, timing_method) = self
             .word_timings(&take, &script.text, &script.language, &call)
@@ -325,13 +299,13 @@ impl JobHandler for VoiceStep {
             .await
             .map_err(ProviderError::from)?;
         context::to_output(&VoiceOutput {
-            key: Some(key),
+            key,
             format: take.audio.format,
             duration_ms: take.duration_ms,
             sample_rate: info.sample_rate.unwrap_or(0),
             voice: take.audio.voice,
             model: take.audio.model,
-            characters: take.audio.characters,
+            characters: billed,
             words,
             timing_method,
             fit: Some(fit),

@@ -1,6 +1,7 @@
 //! Delivers a finished run to its project's webhook: a signed POST, retried by the queue with
 //! its usual backoff until the receiver answers 2xx.
 
+use crate::error_code::ErrorCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -67,7 +68,7 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
 
 fn retry(message: String, retry_after: Option<Duration>) -> JobError {
     JobError::Retryable {
-        code: "webhook_failed",
+        code: ErrorCode::WebhookFailed,
         message,
         retry_after,
     }
@@ -76,7 +77,7 @@ fn retry(message: String, retry_after: Option<Duration>) -> JobError {
 #[async_trait]
 impl JobHandler for DeliverWebhook {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        let invalid = || JobError::fatal("invalid_job", "a webhook job needs a run and an event");
+        let invalid = || JobError::fatal(ErrorCode::InvalidJob, "a webhook job needs a run and an event");
         let run_id: Uuid = ctx
             .job
             .payload
@@ -105,13 +106,13 @@ impl JobHandler for DeliverWebhook {
             "created_at": ctx.job.created_at,
             "data": run,
         }))
-        .map_err(|error| JobError::fatal("output_invalid", error.to_string()))?;
+        .map_err(|error| JobError::fatal(ErrorCode::OutputInvalid, error.to_string()))?;
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let signed = signature(webhook.secret.expose_secret().as_bytes(), timestamp, &body);
         let url = reqwest::Url::parse(&webhook.url)
-            .map_err(|error| JobError::fatal("url_refused", format!("not a URL: {error}")))?;
+            .map_err(|error| JobError::fatal(ErrorCode::UrlRefused, format!("not a URL: {error}")))?;
         let client = fetch::pinned_client(&self.guard, &url, Some(self.timeout)).await?;
         let response = client
             .post(url)
@@ -129,7 +130,7 @@ impl JobHandler for DeliverWebhook {
         }
         if status == reqwest::StatusCode::GONE {
             return Err(JobError::fatal(
-                "webhook_gone",
+                ErrorCode::WebhookGone,
                 "the receiver answered 410 Gone; deliveries stop",
             ));
         }

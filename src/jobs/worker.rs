@@ -2,6 +2,7 @@
 //! queue: claims use SKIP LOCKED, running jobs hold a lease they renew by heartbeat, and any
 //! pool's reaper settles jobs whose lease ran out.
 
+use crate::error_code::ErrorCode;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -216,7 +217,7 @@ impl WorkerPool {
         );
         let result = match handler {
             None => Some(Err(JobError::fatal(
-                "unknown_job_kind",
+                ErrorCode::UnknownJobKind,
                 format!("no handler for job kind `{}`", job.kind),
             ))),
             Some(handler) => tokio::select! {

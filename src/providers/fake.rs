@@ -1,30 +1,39 @@
 //! Shared behaviour of the `fake` providers: instant, deterministic, and able to fail or stall on
 //! request so tests can drive every job path (options `delay_ms`, `fail`, `fail_attempts`).
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{CallContext, ProviderError};
 
 pub const NAME: &str = "fake";
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+/// How a fake provider fails when a test asks it to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailMode {
+    Retryable,
+    Fatal,
+    /// Report success without writing the step's file (voice and render).
+    NoOutput,
+}
+
+/// The fake providers' test knobs, read from the step's options.
+#[derive(Debug, Clone, Default)]
 pub struct FakeBehaviour {
     /// Time spent per progress step (four steps).
     pub delay_ms: u64,
-    /// `retryable` or `fatal`.
-    pub fail: Option<String>,
+    pub fail: Option<FailMode>,
     /// Fail only the first N attempts; 0 means every attempt.
     pub fail_attempts: u32,
 }
 
 impl FakeBehaviour {
-    pub fn from_options(options: &serde_json::Value) -> Result<Self, ProviderError> {
-        serde_json::from_value(options.clone()).map_err(|error| {
-            ProviderError::fatal("invalid_options", format!("fake provider options: {error}"))
-        })
+    /// Whether the provider should skip writing its file and still report success.
+    pub fn withholds_output(&self) -> bool {
+        self.fail == Some(FailMode::NoOutput)
     }
 
     /// Walks through four progress stages, then fails if told to.
@@ -41,20 +50,16 @@ impl FakeBehaviour {
             ctx.progress.report(percent, stage).await;
         }
         let failing = self.fail_attempts == 0 || ctx.attempt <= self.fail_attempts;
-        match self.fail.as_deref() {
-            Some("retryable") if failing => Err(ProviderError::Retryable {
+        match self.fail {
+            Some(FailMode::Retryable) if failing => Err(ProviderError::Retryable {
                 message: format!("fake provider failed attempt {} on purpose", ctx.attempt),
                 retry_after: Some(Duration::ZERO),
             }),
-            Some("fatal") if failing => Err(ProviderError::fatal(
-                "fake_failure",
+            Some(FailMode::Fatal) if failing => Err(ProviderError::fatal(
+                ErrorCode::FakeFailure,
                 "fake provider failed on purpose",
             )),
-            Some("retryable" | "fatal") | None => Ok(()),
-            Some(other) => Err(ProviderError::fatal(
-                "invalid_options",
-                format!("fake provider: `fail` must be `retryable` or `fatal`, not `{other}`"),
-            )),
+            _ => Ok(()),
         }
     }
 }

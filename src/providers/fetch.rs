@@ -3,6 +3,7 @@
 //! metadata), shared or otherwise internal addresses, unless its host is allow-listed. The
 //! connection is pinned to the address that was checked, so a second DNS answer cannot swap it.
 
+use crate::error_code::ErrorCode;
 use std::{
     net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
     path::Path,
@@ -110,13 +111,13 @@ impl UrlGuard {
     pub async fn check(&self, url: &Url) -> Result<SocketAddr, ProviderError> {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(ProviderError::fatal(
-                "url_refused",
+                ErrorCode::UrlRefused,
                 format!("only http(s) URLs are fetched, not {}", url.scheme()),
             ));
         }
         let host = url
             .host_str()
-            .ok_or_else(|| ProviderError::fatal("url_refused", "the URL has no host"))?;
+            .ok_or_else(|| ProviderError::fatal(ErrorCode::UrlRefused, "the URL has no host"))?;
         let port = url.port_or_known_default().unwrap_or(443);
         let host = host.trim_start_matches('[').trim_end_matches(']');
         let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
@@ -131,7 +132,7 @@ impl UrlGuard {
         if !self.allowed(url) {
             if let Some(internal) = addresses.iter().find(|a| is_internal(a.ip())) {
                 return Err(ProviderError::fatal(
-                    "url_refused",
+                    ErrorCode::UrlRefused,
                     format!(
                         "{host} resolves to an internal address ({}); refusing to fetch it",
                         internal.ip()
@@ -161,7 +162,7 @@ pub async fn pinned_client(
     }
     builder
         .build()
-        .map_err(|error| ProviderError::fatal("http_client", error.to_string()))
+        .map_err(|error| ProviderError::fatal(ErrorCode::HttpClient, error.to_string()))
 }
 
 /// What a download produced.
@@ -186,7 +187,7 @@ pub async fn download(
     accept: impl Fn(Option<&str>) -> Result<(), ProviderError>,
 ) -> Result<Downloaded, ProviderError> {
     let mut url = Url::parse(url)
-        .map_err(|error| ProviderError::fatal("url_refused", format!("not a URL: {error}")))?;
+        .map_err(|error| ProviderError::fatal(ErrorCode::UrlRefused, format!("not a URL: {error}")))?;
     let deadline = tokio::time::Instant::now() + limits.timeout;
     for _ in 0..=MAX_REDIRECTS {
         let client = pinned_client(guard, &url, None).await?;
@@ -202,18 +203,18 @@ pub async fn download(
                 .and_then(|v| v.to_str().ok())
                 .ok_or_else(|| {
                     ProviderError::fatal(
-                        "media_unavailable",
+                        ErrorCode::MediaUnavailable,
                         format!("a {status} redirect without Location"),
                     )
                 })?;
             url = url.join(location).map_err(|error| {
-                ProviderError::fatal("url_refused", format!("bad redirect target: {error}"))
+                ProviderError::fatal(ErrorCode::UrlRefused, format!("bad redirect target: {error}"))
             })?;
             continue;
         }
         if matches!(status.as_u16(), 403 | 404 | 410) {
             return Err(ProviderError::fatal(
-                "media_url_expired",
+                ErrorCode::MediaUrlExpired,
                 format!("the video URL answered {status}; such URLs expire within hours: collect the reel again for a fresh one"),
             ));
         }
@@ -246,14 +247,14 @@ pub async fn download(
         });
     }
     Err(ProviderError::fatal(
-        "media_unavailable",
+        ErrorCode::MediaUnavailable,
         format!("more than {MAX_REDIRECTS} redirects"),
     ))
 }
 
 fn too_large(max_bytes: u64) -> ProviderError {
     ProviderError::fatal(
-        "media_too_large",
+        ErrorCode::MediaTooLarge,
         format!("the file is larger than the {max_bytes} bytes allowed"),
     )
 }
@@ -350,7 +351,7 @@ mod tests {
                 matches!(
                     error,
                     ProviderError::Fatal {
-                        code: "url_refused",
+                        code: ErrorCode::UrlRefused,
                         ..
                     }
                 ),

@@ -1,6 +1,7 @@
 //! Shared HTTP plumbing for cloud providers: one client configuration, and one place that turns
 //! transport failures and non-success answers into retryable or fatal [`ProviderError`]s.
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use reqwest::{header::HeaderMap, Response, StatusCode};
@@ -56,13 +57,13 @@ impl HttpFailure {
                 retry_after: self.retry_after,
             },
             401 => ProviderError::fatal(
-                "provider_auth",
+                ErrorCode::ProviderAuth,
                 format!("{provider} rejected the API key (401)"),
             ),
-            402 => ProviderError::fatal("provider_out_of_credit", detail),
-            403 => ProviderError::fatal("provider_forbidden", detail),
-            404 => ProviderError::fatal("provider_not_found", detail),
-            _ => ProviderError::fatal("provider_rejected", detail),
+            402 => ProviderError::fatal(ErrorCode::ProviderOutOfCredit, detail),
+            403 => ProviderError::fatal(ErrorCode::ProviderForbidden, detail),
+            404 => ProviderError::fatal(ErrorCode::ProviderNotFound, detail),
+            _ => ProviderError::fatal(ErrorCode::ProviderRejected, detail),
         }
     }
 }
@@ -86,7 +87,7 @@ pub fn transport_error(provider: &'static str, error: reqwest::Error) -> Provide
 /// A success status whose body is not what the vendor documents.
 pub fn bad_response(provider: &'static str, error: impl std::fmt::Display) -> ProviderError {
     ProviderError::fatal(
-        "provider_bad_response",
+        ErrorCode::ProviderBadResponse,
         format!("{provider} sent an unexpected answer: {error}"),
     )
 }
@@ -264,10 +265,10 @@ mod tests {
             ProviderError::Fatal { code, .. } => code,
             other => panic!("{status}: {other:?}"),
         };
-        assert_eq!(code(401), "provider_auth");
-        assert_eq!(code(402), "provider_out_of_credit");
-        assert_eq!(code(403), "provider_forbidden");
-        assert_eq!(code(422), "provider_rejected");
+        assert_eq!(code(401), ErrorCode::ProviderAuth);
+        assert_eq!(code(402), ErrorCode::ProviderOutOfCredit);
+        assert_eq!(code(403), ErrorCode::ProviderForbidden);
+        assert_eq!(code(422), ErrorCode::ProviderRejected);
     }
 
     #[test]

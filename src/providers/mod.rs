@@ -18,6 +18,7 @@ use async_trait::async_trait;
 
 use crate::{
     config::Settings,
+    error_code::ErrorCode,
     domain::{usage::Prices, ResourceKind},
     media::{MediaError, MediaStore},
 };
@@ -33,7 +34,7 @@ pub enum ProviderError {
     },
     /// Another attempt would fail the same way (bad key, invalid input, out of credit).
     #[error("{message}")]
-    Fatal { code: &'static str, message: String },
+    Fatal { code: ErrorCode, message: String },
 }
 
 impl ProviderError {
@@ -44,7 +45,7 @@ impl ProviderError {
         }
     }
 
-    pub fn fatal(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn fatal(code: ErrorCode, message: impl Into<String>) -> Self {
         ProviderError::Fatal {
             code,
             message: message.into(),
@@ -484,7 +485,7 @@ pub fn pick<'a, T: ?Sized>(
 ) -> Result<&'a Arc<T>, ProviderError> {
     map.get(name).ok_or_else(|| {
         ProviderError::fatal(
-            "provider_unavailable",
+            ErrorCode::ProviderUnavailable,
             format!("provider `{name}` is not available in this deployment"),
         )
     })

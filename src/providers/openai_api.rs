@@ -2,6 +2,7 @@
 //! speech): base URL, optional key, and the error rules of the contract, which must also
 //! tolerate compatible servers whose error bodies look nothing like OpenAI's.
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -55,7 +56,7 @@ impl OpenAiApi {
                         && error_code(&failure.body).as_deref() == Some("insufficient_quota") =>
                 {
                     ProviderError::fatal(
-                        "provider_out_of_credit",
+                        ErrorCode::ProviderOutOfCredit,
                         format!(
                             "{PROVIDER} says the quota is used up: {}",
                             failure.excerpt()

@@ -1,6 +1,7 @@
 //! Running external tools (ffprobe, ffmpeg, local engines): a time limit, the child killed when
 //! the future is dropped (a canceled job leaves no orphan), and errors that say what to install.
 
+use crate::error_code::ErrorCode;
 use std::{ffi::OsStr, process::Stdio, time::Duration};
 
 use tokio::process::Command;
@@ -34,7 +35,7 @@ impl From<ProcessError> for ProviderError {
         match error {
             ProcessError::TimedOut { .. } => ProviderError::retryable(error.to_string()),
             ProcessError::NotFound { .. } => {
-                ProviderError::fatal("tool_missing", error.to_string())
+                ProviderError::fatal(ErrorCode::ToolMissing, error.to_string())
             }
             // ffmpeg writing its output onto a full disk.
             ProcessError::Failed { ref stderr, .. }
@@ -46,7 +47,7 @@ impl From<ProcessError> for ProviderError {
                 crate::media::storage_full()
             }
             ProcessError::Failed { .. } | ProcessError::Io { .. } => {
-                ProviderError::fatal("tool_failed", error.to_string())
+                ProviderError::fatal(ErrorCode::ToolFailed, error.to_string())
             }
         }
     }
@@ -112,7 +113,7 @@ pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
     )
     .await?;
     let probe: Probe = serde_json::from_slice(&output)
-        .map_err(|error| ProviderError::fatal("tool_failed", format!("ffprobe output: {error}")))?;
+        .map_err(|error| ProviderError::fatal(ErrorCode::ToolFailed, format!("ffprobe output: {error}")))?;
     let stream = |kind: &str| {
         probe
             .streams
@@ -143,7 +144,7 @@ pub async fn duration_ms(path: &std::path::Path) -> Result<u64, ProviderError> {
     let info = probe(path).await?;
     if info.duration_ms == 0 {
         return Err(ProviderError::fatal(
-            "not_audio",
+            ErrorCode::NotAudio,
             "ffprobe found no duration",
         ));
     }

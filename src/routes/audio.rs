@@ -1,7 +1,7 @@
 //! Step 5 resources: voiceovers of a script.
 super::step_routes! {
     kind: crate::domain::ResourceKind::Audio,
-    resource: crate::domain::resource::Audio, started: crate::domain::resource::AudioStarted,
+    resource: crate::domain::resource::Audio, body: crate::domain::resource::StartAudio, started: crate::domain::resource::AudioStarted,
     tag: "audio", parent: "The script's id",
     start: ("/scripts/{id}/audio", "create_audio"),
     list: ("/scripts/{id}/audio", "list_audio"),

@@ -2,6 +2,7 @@
 //! fields in order), so `[null, null]` would start a step with defaults; this extractor takes
 //! only an object. It is named `Json` so utoipa documents the body as it does `web::Json`.
 
+use crate::error_code::ErrorCode;
 use std::ops::Deref;
 
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
@@ -37,14 +38,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             let web::Json(value) = value.await?;
             if !value.is_object() {
                 return Err(ApiError::unprocessable(
-                    "invalid_body",
+                    ErrorCode::InvalidBody,
                     "the body must be a JSON object",
                 )
                 .into());
             }
-            serde_json::from_value(value)
+            serde_path_to_error::deserialize(value)
                 .map(Json)
-                .map_err(|error| ApiError::unprocessable("invalid_body", error.to_string()).into())
+                .map_err(|error| ApiError::invalid_body(&error).into())
         })
     }
 }

@@ -1,5 +1,6 @@
 //! Collections (step 1) over HTTP; what a request may ask for lives in [`crate::collections`].
 
+use crate::error_code::ErrorCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use futures::StreamExt;
 use serde::Deserialize;
@@ -60,7 +61,7 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, A
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
         let chunk =
-            chunk.map_err(|error| ApiError::bad_request("malformed_body", error.to_string()))?;
+            chunk.map_err(|error| ApiError::bad_request(ErrorCode::MalformedBody, error.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
@@ -185,7 +186,7 @@ pub async fn upload_files(
     let result = async {
         while let Some(field) = form.next().await {
             let field = field
-                .map_err(|error| ApiError::bad_request("malformed_multipart", error.to_string()))?;
+                .map_err(|error| ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string()))?;
             if field.name() != Some("file") {
                 return Err(ApiError::validation(
                     "file",
@@ -207,7 +208,7 @@ pub async fn upload_files(
             );
             let chunks = field.map(|chunk| {
                 chunk.map_err(|error| {
-                    ApiError::bad_request("malformed_multipart", error.to_string())
+                    ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string())
                 })
             });
             let key = collections::save_upload(&state, Box::pin(chunks), limit).await?;

@@ -1,3 +1,4 @@
+use crate::error_code::ErrorCode;
 use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -50,7 +51,7 @@ pub async fn stream(
                 .filter(|id| *id >= 0)
                 .ok_or_else(|| {
                     ApiError::bad_request(
-                        "invalid_last_event_id",
+                        ErrorCode::InvalidLastEventId,
                         "Last-Event-ID must be an event id",
                     )
                 })

@@ -4,6 +4,7 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::Data;
+use crate::error_code::ErrorCode;
 use crate::{
     db::{self, jobs::JobFilter},
     domain::{job::Job, JobKind, Status},
@@ -81,7 +82,7 @@ async fn accepted_or_conflict(
     state: &Data,
     id: Uuid,
     changed: Option<Job>,
-    code: &'static str,
+    code: ErrorCode,
     detail: &str,
 ) -> Result<HttpResponse, ApiError> {
     if let Some(job) = changed {
@@ -113,7 +114,7 @@ pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
         &state,
         *id,
         changed,
-        "job_not_active",
+        ErrorCode::JobNotActive,
         "only queued or running jobs can be canceled",
     )
     .await
@@ -136,7 +137,7 @@ pub async fn retry(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Api
         &state,
         *id,
         changed,
-        "job_not_retryable",
+        ErrorCode::JobNotRetryable,
         "only failed or canceled jobs can be retried",
     )
     .await

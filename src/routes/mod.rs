@@ -18,6 +18,7 @@ pub mod transcripts;
 pub mod videos;
 pub mod webhooks;
 
+use crate::error_code::ErrorCode;
 use actix_web::{middleware::from_fn, web, HttpResponse};
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 use uuid::Uuid;
@@ -147,7 +148,7 @@ pub async fn output_file(
         .filter(|_| resource.status == crate::domain::Status::Succeeded)
         .ok_or_else(|| {
             ApiError::conflict(
-                "media_not_ready",
+                ErrorCode::MediaNotReady,
                 format!(
                     "the {kind} is {}; its files exist once it has succeeded",
                     resource.status
@@ -178,7 +179,7 @@ pub async fn serve_output(
 /// parent, and get it by id, each answering the step's own type.
 macro_rules! step_routes {
     (
-        kind: $kind:expr, resource: $resource:ty, started: $started:ty, tag: $tag:tt, parent: $parent:tt,
+        kind: $kind:expr, resource: $resource:ty, body: $body:ty, started: $started:ty, tag: $tag:tt, parent: $parent:tt,
         start: ($start_path:tt, $start_id:tt),
         list: ($list_path:tt, $list_id:tt),
         get: ($get_path:tt, $get_id:tt) $(,)?
@@ -187,7 +188,6 @@ macro_rules! step_routes {
         use uuid::Uuid;
 
         use crate::{
-            domain::resource::StartStep,
             error::{ApiError, Problem},
             pagination::{Page, PageQuery},
             routes::Data,
@@ -200,7 +200,7 @@ macro_rules! step_routes {
         #[utoipa::path(
             tag = $tag, operation_id = $start_id,
             params(("id" = Uuid, Path, description = $parent)),
-            request_body = StartStep,
+            request_body = $body,
             responses(
                 (status = 202, description = "Queued; follow the job or the event stream", body = $started),
                 (status = 404, description = "No such parent", body = Problem, content_type = "application/problem+json"),
@@ -209,8 +209,9 @@ macro_rules! step_routes {
             ),
         )]
         #[post($start_path)]
-        pub async fn start(state: Data, parent_id: web::Path<Uuid>, body: crate::routes::body::Json<StartStep>) -> Result<HttpResponse, ApiError> {
-            let started = crate::steps::start(&state, $kind, parent_id.into_inner(), body.into_inner()).await?;
+        pub async fn start(state: Data, parent_id: web::Path<Uuid>, body: crate::routes::body::Json<$body>) -> Result<HttpResponse, ApiError> {
+            let body = body.into_inner();
+            let started = crate::steps::start(&state, $kind, parent_id.into_inner(), body.provider, body.options).await?;
             Ok(HttpResponse::Accepted().json(<$started>::try_from(started)?))
         }
 

@@ -1,5 +1,6 @@
 //! Reels of a project: ranked lists, details, and selection (which prepares the reel's media).
 
+use crate::error_code::ErrorCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -58,7 +59,7 @@ pub async fn list(
             .is_some_and(|d| !d.is_finite() || d < 0.0)
     {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "min_plays and max_duration must not be negative",
         ));
     }
@@ -139,7 +140,7 @@ async fn serve_media(
         .and_then(|media| serde_json::from_value(media).ok());
     let Some(prepared) = prepared.filter(|_| reel.status == Status::Succeeded) else {
         return Err(ApiError::conflict(
-            "media_not_ready",
+            ErrorCode::MediaNotReady,
             format!(
                 "the reel's media is {}; select the reel to prepare it",
                 reel.status

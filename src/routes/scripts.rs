@@ -1,7 +1,7 @@
 //! Step 4 resources: scripts rewritten from a transcript.
 super::step_routes! {
     kind: crate::domain::ResourceKind::Script,
-    resource: crate::domain::resource::Script, started: crate::domain::resource::ScriptStarted,
+    resource: crate::domain::resource::Script, body: crate::domain::resource::StartScript, started: crate::domain::resource::ScriptStarted,
     tag: "scripts", parent: "The transcript's id",
     start: ("/transcripts/{id}/scripts", "create_script"),
     list: ("/transcripts/{id}/scripts", "list_scripts"),

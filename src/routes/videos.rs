@@ -1,7 +1,7 @@
 //! Step 6 resources: videos rendered from a voiceover.
 super::step_routes! {
     kind: crate::domain::ResourceKind::Video,
-    resource: crate::domain::resource::Video, started: crate::domain::resource::VideoStarted,
+    resource: crate::domain::resource::Video, body: crate::domain::resource::StartVideo, started: crate::domain::resource::VideoStarted,
     tag: "videos", parent: "The audio's id",
     start: ("/audio/{id}/videos", "create_video"),
     list: ("/audio/{id}/videos", "list_videos"),

@@ -47,7 +47,7 @@ fn accounts(limit: u32, cap: Option<u32>) -> CollectRequest {
         per_source_limit: limit,
         newer_than: Some("2 months".into()),
         max_items_cap: cap,
-        options: json!({}),
+        options: Default::default(),
     }
 }
 
@@ -100,7 +100,7 @@ async fn hashtags_use_the_hashtag_scraper_for_reels() {
         per_source_limit: 10,
         newer_than: None,
         max_items_cap: Some(15),
-        options: json!({}),
+        options: Default::default(),
     };
     assert_eq!(collect(&server, &request).await.unwrap().len(), 1);
 }
@@ -178,7 +178,7 @@ async fn a_failed_run_is_a_fatal_error_with_its_message() {
     mount_async_run(&server, "FAILED", 0).await;
     match collect(&server, &accounts(750, None)).await {
         Err(ProviderError::Fatal { code, message }) => {
-            assert_eq!(code, "apify_run_failed");
+            assert_eq!(code.as_str(), "provider_job_failed");
             assert!(
                 message.contains("FAILED") && message.contains("Instagram asked for a login"),
                 "{message}"
@@ -200,7 +200,7 @@ async fn answer(body: ResponseTemplate) -> Result<Vec<Value>, ProviderError> {
 
 fn fatal_code(result: Result<Vec<Value>, ProviderError>) -> &'static str {
     match result {
-        Err(ProviderError::Fatal { code, .. }) => code,
+        Err(ProviderError::Fatal { code, .. }) => code.as_str(),
         other => panic!("expected a fatal error, got {other:?}"),
     }
 }

@@ -55,7 +55,9 @@ async fn every_step_runs_to_success_and_records_its_output() {
     assert_eq!(audio["output"]["duration_ms"], 40_000);
 
     let video = app.get_json(&format!("/v1/videos/{}", ids[4])).await;
-    assert_eq!(video["output"]["duration_ms"], 40_000);
+    let measured = video["output"]["duration_ms"].as_u64().unwrap();
+    assert!(measured.abs_diff(40_000) <= 100, "measured from the file: {measured}");
+    assert!(video["output"]["size_bytes"].as_u64().unwrap() > 0);
     assert_eq!(
         (
             video["output"]["width"].as_u64(),

@@ -15,6 +15,7 @@ mod idempotency;
 mod jobs;
 mod media;
 mod openapi;
+mod options;
 mod projects;
 mod queue;
 mod render;

@@ -547,6 +547,6 @@ async fn videos_of_an_allowed_server_folder_are_imported_and_nothing_outside() {
     .await;
     assert_eq!(
         (status, body["code"].as_str()),
-        (422, Some("import_folders_disabled"))
+        (422, Some("not_configured"))
     );
 }

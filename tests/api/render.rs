@@ -13,8 +13,8 @@ use wiremock::{
 
 use crate::{
     helpers::{
-        fresh_database_url, spawn_app_with, start, test_settings, with_temp_file, TestApp,
-        WorkerProcess,
+        fresh_database_url, send_problem, spawn_app_with, start, test_settings, with_temp_file,
+        TestApp, WorkerProcess,
     },
     media::test_clip,
 };
@@ -206,40 +206,58 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
         "longer than the 2 s clip: looped"
     );
 
-    let bad = app
-        .finished_step(
-            &format!("/v1/audio/{audio_id}/videos"),
+    // Options that cannot work are refused at the start, naming the field; nothing is queued.
+    let videos_before = app.get_json(&format!("/v1/audio/{audio_id}/videos")).await;
+    let script_id = audio["parent_id"].as_str().unwrap();
+    let foreign_logo = format!("projects/{}/logo.png", uuid::Uuid::new_v4());
+    for (path, body, field, says) in [
+        (
+            format!("/v1/audio/{audio_id}/videos"),
             json!({"provider": "local", "options": {"background": "image"}}),
-            "videos",
-        )
-        .await;
-    assert_eq!(
-        (bad["status"].as_str(), bad["error"]["code"].as_str()),
-        (Some("failed"), Some("invalid_options"))
-    );
-    // Another project's file cannot be pulled in as a logo.
-    let foreign = app
-        .finished_step(
-            &format!("/v1/audio/{audio_id}/videos"),
-            json!({"provider": "local", "options": {"logo_key": format!("projects/{}/logo.png", uuid::Uuid::new_v4())}}),
-            "videos",
-        )
-        .await;
-    assert_eq!(foreign["error"]["code"], "invalid_options", "{foreign:#}");
-    assert!(foreign["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("this project"));
-    let fast = app
-        .finished_step(
-            &format!("/v1/scripts/{}/audio", audio["parent_id"].as_str().unwrap()),
+            "options.image_key",
+            "needs `image_key`",
+        ),
+        // Another project's file cannot be pulled in as a logo.
+        (
+            format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"logo_key": foreign_logo}}),
+            "options.logo_key",
+            "this project",
+        ),
+        (
+            format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"avatar_id": "Daisy"}}),
+            "options.avatar_id",
+            "heygen",
+        ),
+        (
+            format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"subtitles": {"font_size": 500}}}),
+            "options.subtitles.font_size",
+            "between 20 and 200",
+        ),
+        (
+            format!("/v1/scripts/{script_id}/audio"),
             json!({"provider": "local", "options": {"speed": 40}}),
-            "audio",
-        )
-        .await;
+            "options.speed",
+            "between 0.25 and 4",
+        ),
+    ] {
+        let (status, problem) = send_problem(app.post(&path, &body)).await;
+        assert_eq!(
+            (status, problem["code"].as_str(), problem["errors"][0]["field"].as_str()),
+            (422, Some("validation_failed"), Some(field)),
+            "{body}: {problem:#}"
+        );
+        assert!(
+            problem["errors"][0]["message"].as_str().unwrap().contains(says),
+            "{problem:#}"
+        );
+    }
     assert_eq!(
-        (fast["status"].as_str(), fast["error"]["code"].as_str()),
-        (Some("failed"), Some("invalid_options"))
+        app.get_json(&format!("/v1/audio/{audio_id}/videos")).await["items"],
+        videos_before["items"],
+        "nothing was queued"
     );
 }
 
@@ -370,7 +388,7 @@ async fn a_failed_heygen_video_fails_the_job_with_its_reason() {
         .await;
     let (_app, video) = heygen_video(&server).await;
     assert_eq!(video["status"], "failed");
-    assert_eq!(video["error"]["code"], "heygen_failed");
+    assert_eq!(video["error"]["code"], "provider_job_failed");
     assert!(
         video["error"]["message"]
             .as_str()

@@ -456,12 +456,12 @@ async fn chat_failure_classes() {
             api: OpenAiApi::new(&server.uri(), Some(SecretString::from("sk-test")), Duration::from_secs(5)),
             model: "gpt-4o-mini".into(),
         };
-        let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &json!({}) };
+        let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &Default::default() };
         let error = rewriter.complete(&call, &call_context()).await.unwrap_err();
         let got = match &error {
             ProviderError::Retryable { retry_after: Some(wait), .. } => format!("retry after {}s", wait.as_secs()),
             ProviderError::Retryable { .. } => "retry".to_owned(),
-            ProviderError::Fatal { code, .. } => (*code).to_owned(),
+            ProviderError::Fatal { code, .. } => code.as_str().to_owned(),
         };
         assert_eq!(got, expected, "{error:?}");
     }

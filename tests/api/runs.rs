@@ -285,7 +285,7 @@ async fn run_requests_are_checked() {
         (
             json!({"reel_id": reel_id, "options": {"paint": {}}}),
             422,
-            "validation_failed",
+            "invalid_body",
         ),
         (json!({"reel_id": uuid::Uuid::new_v4()}), 404, "not_found"),
     ] {

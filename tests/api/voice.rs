@@ -159,7 +159,7 @@ fn request(dir: &std::path::Path) -> VoiceRequest {
         text: "Да, ок".into(),
         language: "ru".into(),
         speed: 1.0,
-        options: json!({}),
+        options: Default::default(),
         output_stem: dir.join(uuid::Uuid::new_v4().simple().to_string()),
     }
 }
@@ -206,7 +206,7 @@ async fn elevenlabs_alignment_becomes_word_timings() {
         .map(|w| (w.text, w.start_ms, w.end_ms))
         .collect();
     assert_eq!(words, vec![("Да,".into(), 0, 300), ("ок".into(), 400, 600)]);
-    assert_eq!(std::fs::read(spoken.path.unwrap()).unwrap(), audio);
+    assert_eq!(std::fs::read(&spoken.path).unwrap(), audio);
     assert_eq!(spoken.format, "mp3");
 }
 
@@ -253,7 +253,7 @@ async fn elevenlabs_failure_classes() {
                 ..
             } => format!("retry after {}s", wait.as_secs()),
             ProviderError::Retryable { .. } => "retry".to_owned(),
-            ProviderError::Fatal { code, .. } => (*code).to_owned(),
+            ProviderError::Fatal { code, .. } => code.as_str().to_owned(),
         };
         assert_eq!(got, expected, "{error:?}");
     }

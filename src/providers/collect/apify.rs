@@ -2,6 +2,7 @@
 //! and asynchronously (start, poll, page through the dataset) for large ones or when the
 //! synchronous call times out (408).
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -79,7 +80,7 @@ impl ApifyCollector {
         match failure {
             HttpFailureOr::Status(failure) if matches!(failure.status.as_u16(), 402 | 403) => {
                 ProviderError::fatal(
-                    "provider_out_of_credit",
+                    ErrorCode::ProviderOutOfCredit,
                     format!(
                         "apify refused the run ({}): {}",
                         failure.status.as_u16(),
@@ -140,7 +141,7 @@ impl ApifyCollector {
             match run.status.as_str() {
                 "FAILED" | "ABORTED" | "TIMED-OUT" => {
                     return Err(ProviderError::fatal(
-                        "apify_run_failed",
+                        ErrorCode::ProviderJobFailed,
                         format!(
                             "the apify run {} ended {}: {}",
                             run.id,

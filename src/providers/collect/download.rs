@@ -1,6 +1,7 @@
 //! Prepares a collected reel: downloads its video (guarded, streamed, size-capped), checks it
 //! with ffprobe, stores it, and extracts a 16 kHz mono WAV for transcription.
 
+use crate::error_code::ErrorCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -36,17 +37,17 @@ pub struct MediaInfo {
 pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
     let info = process::probe(path).await.map_err(|error| match error {
         ProviderError::Fatal {
-            code: "tool_failed",
+            code: ErrorCode::ToolFailed,
             message,
         } => ProviderError::fatal(
-            "not_a_video",
+            ErrorCode::NotAVideo,
             format!("ffprobe could not read the file: {message}"),
         ),
         other => other,
     })?;
     let (Some(width), Some(height)) = (info.width, info.height) else {
         return Err(ProviderError::fatal(
-            "not_a_video",
+            ErrorCode::NotAVideo,
             "the file has no video stream",
         ));
     };
@@ -64,7 +65,7 @@ fn accept_video(content_type: Option<&str>) -> Result<(), ProviderError> {
         None => Ok(()),
         Some(t) if t.starts_with("video/") || t == "application/octet-stream" || t == "binary/octet-stream" => Ok(()),
         Some(other) => Err(ProviderError::fatal(
-            "not_a_video",
+            ErrorCode::NotAVideo,
             format!("the video URL answered `{other}`, not a video (an expired or private reel answers with a page)"),
         )),
     }
@@ -189,7 +190,7 @@ impl ReelSource for Downloader {
         let url = request
             .source_url
             .as_deref()
-            .ok_or_else(|| ProviderError::fatal("no_video_url", "the reel has no video URL"))?;
+            .ok_or_else(|| ProviderError::fatal(ErrorCode::NoVideoUrl, "the reel has no video URL"))?;
         let storage = ProviderError::from;
         let scratch = self.store.scratch("mp4").await.map_err(storage)?;
         ctx.progress.report(10, "downloading").await;

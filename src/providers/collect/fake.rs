@@ -1,9 +1,11 @@
 use async_trait::async_trait;
 
+use crate::domain::options::StepOptions;
+
 use serde_json::{json, Value};
 
 use super::{CollectRequest, CollectTarget, Collector, PrepareReel, PreparedReel, ReelSource};
-use crate::providers::{fake::FakeBehaviour, CallContext, ProviderError};
+use crate::providers::{CallContext, ProviderError};
 
 pub struct FakeReelSource;
 
@@ -14,7 +16,7 @@ impl ReelSource for FakeReelSource {
         request: &PrepareReel,
         ctx: &CallContext<'_>,
     ) -> Result<PreparedReel, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?
+        request.options.fake()
             .perform(ctx)
             .await?;
         Ok(PreparedReel {
@@ -46,7 +48,7 @@ impl Collector for FakeCollector {
         request: &CollectRequest,
         ctx: &CallContext<'_>,
     ) -> Result<Vec<Value>, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?
+        request.options.fake()
             .perform(ctx)
             .await?;
         let (sources, tag) = match &request.target {

@@ -17,7 +17,7 @@ pub struct PrepareReel {
     pub source_url: Option<String>,
     /// Where this reel's files go in the media store.
     pub media_prefix: String,
-    pub options: serde_json::Value,
+    pub options: crate::domain::options::CollectOptions,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -75,7 +75,7 @@ pub struct CollectRequest {
     /// A cap on the whole run (what a pay-per-result scraper may charge for).
     pub max_items_cap: Option<u32>,
     /// Provider-specific options.
-    pub options: serde_json::Value,
+    pub options: crate::domain::options::CollectOptions,
 }
 
 impl CollectRequest {

@@ -1,6 +1,7 @@
 //! Prepares a reel whose video was uploaded: the file already sits in the media store's scratch
 //! area, so preparing it is checking, storing and extracting its audio.
 
+use crate::error_code::ErrorCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -30,13 +31,13 @@ impl ReelSource for UploadedFile {
             .source_url
             .as_deref()
             .and_then(|url| url.strip_prefix(MEDIA_SCHEME))
-            .ok_or_else(|| ProviderError::fatal("no_video_url", "the reel has no uploaded file"))?;
+            .ok_or_else(|| ProviderError::fatal(ErrorCode::NoVideoUrl, "the reel has no uploaded file"))?;
         let scratch = self.store.fetch(key).await.map_err(|error| match error {
             MediaError::Missing(_) => ProviderError::fatal(
-                "upload_missing",
+                ErrorCode::MediaMissing,
                 "the uploaded file is gone; upload it again",
             ),
-            MediaError::InvalidKey(_) => ProviderError::fatal("no_video_url", error.to_string()),
+            MediaError::InvalidKey(_) => ProviderError::fatal(ErrorCode::NoVideoUrl, error.to_string()),
             other => ProviderError::from(other),
         })?;
         ctx.progress.report(30, "checking").await;

@@ -8,6 +8,7 @@
 //! that mark, looks the tag up in HeyGen's video list and adopts the video it finds; only when
 //! none exists does it generate again. The video id is saved as soon as it is known.
 
+use crate::error_code::ErrorCode;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -91,7 +92,7 @@ impl HeyGenV2 {
             // voices or dimensions.
             HttpFailureOr::Status(failure) if failure.status.as_u16() == 400 => {
                 ProviderError::fatal(
-                    "provider_rejected",
+                    ErrorCode::ProviderRejected,
                     format!("HeyGen refused the request: {}", failure.excerpt()),
                 )
             }
@@ -259,13 +260,12 @@ impl HeyGenRenderer {
         }
         let avatar_id = request
             .options
-            .get("avatar_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+            .avatar_id
+            .clone()
             .or_else(|| self.avatar_id.clone())
             .ok_or_else(|| {
                 ProviderError::fatal(
-                    "avatar_not_configured",
+                    ErrorCode::NotConfigured,
                     "no avatar_id in the options or providers.heygen.avatar_id",
                 )
             })?;
@@ -276,7 +276,7 @@ impl HeyGenRenderer {
         ctx.progress.report(10, "uploading the voice").await;
         let audio_asset_id = self
             .api
-            .upload_audio(request.audio()?, content_type)
+            .upload_audio(&request.audio, content_type)
             .await?;
         // From here a crash may leave a billed video behind: say so before asking for it.
         self.save(ctx, None, Some(&title)).await?;
@@ -288,10 +288,9 @@ impl HeyGenRenderer {
                 avatar_style: self.avatar_style.clone(),
                 background: request
                     .options
-                    .get("colour")
-                    .and_then(Value::as_str)
-                    .unwrap_or(&self.background)
-                    .to_owned(),
+                    .colour
+                    .clone()
+                    .unwrap_or_else(|| self.background.clone()),
                 title,
             })
             .await?;
@@ -335,7 +334,7 @@ impl Renderer for HeyGenRenderer {
                     // by title passes over failed videos).
                     self.save(ctx, None, None).await?;
                     return Err(ProviderError::fatal(
-                        "heygen_failed",
+                        ErrorCode::ProviderJobFailed,
                         format!("HeyGen could not render video {video_id}: {reason}"),
                     ));
                 }

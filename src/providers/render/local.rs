@@ -3,16 +3,19 @@
 //! or a solid colour; with burned-in karaoke subtitles, optional ducked music and logo. The
 //! result is checked with ffprobe before it is accepted.
 
+use crate::error_code::ErrorCode;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use serde_json::Value;
 
 use super::{
     subtitles::{self, SubtitleStyle},
     RenderRequest, Rendered, Renderer, THUMBNAIL_FILE, VIDEO_FILE,
 };
-use crate::providers::{process, CallContext, ProviderError};
+use crate::{
+    domain::options::{is_hex_colour, BackgroundKind, RenderOptions},
+    providers::{process, CallContext, ProviderError},
+};
 
 pub const WIDTH: u32 = 1080;
 pub const HEIGHT: u32 = 1920;
@@ -33,41 +36,33 @@ enum Background<'a> {
     Colour(String),
 }
 
-fn option_str<'a>(options: &'a Value, name: &str) -> Option<&'a str> {
-    options.get(name).and_then(Value::as_str)
-}
-
-fn style(options: &Value) -> SubtitleStyle {
+fn style(options: &RenderOptions) -> SubtitleStyle {
     let mut style = SubtitleStyle::default();
-    let Some(subtitles) = options.get("subtitles") else {
+    let Some(subtitles) = &options.subtitles else {
         return style;
     };
-    if let Some(size) = subtitles.get("font_size").and_then(Value::as_u64) {
-        style.font_size = size.clamp(20, 200) as u32;
+    if let Some(size) = subtitles.font_size {
+        style.font_size = size;
     }
-    for (field, target) in [
-        ("colour", &mut style.colour),
-        ("highlight_colour", &mut style.highlight),
-        ("position", &mut style.position),
-        ("font", &mut style.font),
+    if let Some(position) = subtitles.position {
+        style.position = position;
+    }
+    for (value, target) in [
+        (&subtitles.colour, &mut style.colour),
+        (&subtitles.highlight_colour, &mut style.highlight),
+        (&subtitles.font, &mut style.font),
     ] {
-        if let Some(value) = option_str(subtitles, field) {
-            *target = value.to_owned();
+        if let Some(value) = value {
+            target.clone_from(value);
         }
     }
     style
 }
 
-/// `#RRGGBB` for ffmpeg's colour source; anything else is a dark grey.
+/// `#RRGGBB` for ffmpeg's colour source; without one, a dark grey.
 fn ffmpeg_colour(value: Option<&str>) -> String {
     match value {
-        Some(hex)
-            if hex.len() == 7
-                && hex.starts_with('#')
-                && hex[1..].chars().all(|c| c.is_ascii_hexdigit()) =>
-        {
-            format!("0x{}", &hex[1..])
-        }
+        Some(hex) if is_hex_colour(hex) => format!("0x{}", &hex[1..]),
         _ => "0x101820".into(),
     }
 }
@@ -83,21 +78,20 @@ fn filter_path(path: &Path) -> String {
 
 impl FfmpegComposer {
     fn background<'a>(&self, request: &'a RenderRequest) -> Result<Background<'a>, ProviderError> {
-        let kind = option_str(&request.options, "background");
-        let colour = || Background::Colour(ffmpeg_colour(option_str(&request.options, "colour")));
-        Ok(match kind {
-            Some("colour" | "color") => colour(),
-            Some("image") => {
+        let colour = || Background::Colour(ffmpeg_colour(request.options.colour.as_deref()));
+        Ok(match request.options.background {
+            Some(BackgroundKind::Colour) => colour(),
+            Some(BackgroundKind::Image) => {
                 Background::Image(request.assets.get("image_key").ok_or_else(|| {
                     ProviderError::fatal(
-                        "invalid_options",
+                        ErrorCode::InvalidOptions,
                         "`background: image` needs `image_key`, a media store key",
                     )
                 })?)
             }
-            Some("reel") => Background::Reel(request.reel_video.as_deref().ok_or_else(|| {
+            Some(BackgroundKind::Reel) => Background::Reel(request.reel_video.as_deref().ok_or_else(|| {
                 ProviderError::fatal(
-                    "no_reel_video",
+                    ErrorCode::NoReelVideo,
                     "the reel has no stored video to use as background",
                 )
             })?),
@@ -105,12 +99,6 @@ impl FfmpegComposer {
                 .reel_video
                 .as_deref()
                 .map_or_else(colour, Background::Reel),
-            Some(other) => {
-                return Err(ProviderError::fatal(
-                    "invalid_options",
-                    format!("`background` must be `reel`, `image` or `colour`, not `{other}`"),
-                ))
-            }
         })
     }
 
@@ -244,7 +232,7 @@ impl Renderer for FfmpegComposer {
         request: &RenderRequest,
         ctx: &CallContext<'_>,
     ) -> Result<Rendered, ProviderError> {
-        let voice = request.audio()?;
+        let voice = &request.audio;
         let cues = subtitles::cues(&request.words);
         let dir = &request.output_dir;
         let ass = dir.join("subtitles.ass");
@@ -286,7 +274,7 @@ impl Renderer for FfmpegComposer {
         .collect();
         if !problems.is_empty() {
             return Err(ProviderError::fatal(
-                "render_check_failed",
+                ErrorCode::RenderCheckFailed,
                 format!(
                     "the rendered video failed its checks: {}",
                     problems.join("; ")

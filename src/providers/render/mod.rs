@@ -18,8 +18,8 @@ pub const THUMBNAIL_FILE: &str = "thumbnail.jpg";
 
 #[derive(Debug, Clone)]
 pub struct RenderRequest {
-    /// The voiceover (a local copy); `None` when the voice step wrote no file (fake).
-    pub audio: Option<PathBuf>,
+    /// The voiceover (a local copy).
+    pub audio: PathBuf,
     pub audio_format: String,
     pub audio_duration_ms: u64,
     pub words: Vec<WordTiming>,
@@ -31,18 +31,7 @@ pub struct RenderRequest {
     /// An empty folder the provider writes `video.mp4` (and any extra files) into.
     pub output_dir: PathBuf,
     pub title: String,
-    pub options: serde_json::Value,
-}
-
-impl RenderRequest {
-    pub fn audio(&self) -> Result<&std::path::Path, ProviderError> {
-        self.audio.as_deref().ok_or_else(|| {
-            ProviderError::fatal(
-                "no_audio_file",
-                "the audio has no file (the fake voice writes none); voice the script with `local`, `openai` or `elevenlabs`",
-            )
-        })
-    }
+    pub options: crate::domain::options::RenderOptions,
 }
 
 /// What a provider made, besides the files in `output_dir`.
@@ -65,8 +54,8 @@ pub struct Lineage {
 /// A video resource's output (step 6).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RenderOutput {
-    #[serde(default)]
-    pub key: Option<String>,
+    /// Media store key of the video.
+    pub key: String,
     pub width: u32,
     pub height: u32,
     pub duration_ms: u64,

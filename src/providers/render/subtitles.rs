@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::providers::transcribe::WordTiming;
+use crate::{domain::options::SubtitlePosition, providers::transcribe::WordTiming};
 
 /// Characters per subtitle line and lines per cue: short, as Reels captions are.
 const LINE_CHARS: usize = 18;
@@ -91,8 +91,7 @@ pub struct SubtitleStyle {
     /// `#RRGGBB`.
     pub colour: String,
     pub highlight: String,
-    /// `bottom`, `center` or `top`; all inside the Reels safe area.
-    pub position: String,
+    pub position: SubtitlePosition,
 }
 
 impl Default for SubtitleStyle {
@@ -102,7 +101,7 @@ impl Default for SubtitleStyle {
             font_size: 76,
             colour: "#FFFFFF".into(),
             highlight: "#FFD400".into(),
-            position: "bottom".into(),
+            position: SubtitlePosition::Bottom,
         }
     }
 }
@@ -135,10 +134,10 @@ fn ass_escape(text: &str) -> String {
 /// An ASS script for a 1080x1920 frame: one event per spoken word, showing its cue with that
 /// word in the highlight colour. Margins keep text clear of the Reels buttons and caption.
 pub fn ass(cues: &[Cue], style: &SubtitleStyle) -> String {
-    let (alignment, margin_v) = match style.position.as_str() {
-        "top" => (8, 300),
-        "center" => (5, 0),
-        _ => (2, 520),
+    let (alignment, margin_v) = match style.position {
+        SubtitlePosition::Top => (8, 300),
+        SubtitlePosition::Center => (5, 0),
+        SubtitlePosition::Bottom => (2, 520),
     };
     let mut out = format!(
         "[Script Info]\nScriptType: v4.00+\nPlayResX: 1080\nPlayResY: 1920\nWrapStyle: 2\nScaledBorderAndShadow: yes\n\n\

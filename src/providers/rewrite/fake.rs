@@ -1,8 +1,11 @@
+use crate::error_code::ErrorCode;
 use async_trait::async_trait;
+
+use crate::domain::options::StepOptions;
 
 use super::{Completion, RewriteCall, Rewriter, TokenUsage};
 use crate::{
-    providers::{fake::FakeBehaviour, CallContext, ProviderError},
+    providers::{CallContext, ProviderError},
     script::fallback,
 };
 
@@ -16,12 +19,12 @@ impl Rewriter for FakeRewriter {
         call: &RewriteCall<'_>,
         ctx: &CallContext<'_>,
     ) -> Result<Completion, ProviderError> {
-        FakeBehaviour::from_options(call.options)?
+        call.options.fake()
             .perform(ctx)
             .await?;
         let text = fallback::write(call.contract, call.seed).ok_or_else(|| {
             ProviderError::fatal(
-                "unsupported_language",
+                ErrorCode::UnsupportedLanguage,
                 format!(
                     "the fake writer has no sentences for `{}`",
                     call.contract.language

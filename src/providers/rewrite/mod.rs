@@ -41,7 +41,7 @@ pub struct RewriteCall<'a> {
     pub contract: &'a Contract,
     /// Differs per attempt, so a retried local model does not repeat itself.
     pub seed: u64,
-    pub options: &'a serde_json::Value,
+    pub options: &'a crate::domain::options::RewriteOptions,
 }
 
 /// Tokens a model call used, summed over a script's drafts.

@@ -1,6 +1,7 @@
 //! Chat Completions on any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp, the local
 //! engine).
 
+use crate::error_code::ErrorCode;
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -14,7 +15,7 @@ use crate::providers::{
 
 pub const NAME: &str = "openai";
 /// Enough for 120 Russian words (about 3 tokens each) with room to spare.
-const DEFAULT_MAX_TOKENS: u64 = 1024;
+const DEFAULT_MAX_TOKENS: u32 = 1024;
 
 pub struct ChatRewriter {
     pub api: OpenAiApi,
@@ -54,12 +55,12 @@ impl ChatRewriter {
                 .iter()
                 .map(|m| json!({"role": m.role, "content": m.content})),
         );
-        let option = |name: &str| call.options.get(name).cloned();
+        let options = call.options;
         json!({
-            "model": option("model").unwrap_or_else(|| json!(self.model)),
+            "model": options.model.as_deref().unwrap_or(&self.model),
             "messages": messages,
-            "temperature": option("temperature").unwrap_or(json!(0.8)),
-            "max_tokens": option("max_tokens").unwrap_or(json!(DEFAULT_MAX_TOKENS)),
+            "temperature": options.temperature.unwrap_or(0.8),
+            "max_tokens": options.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
             "seed": call.seed,
         })
     }
@@ -92,7 +93,7 @@ impl Rewriter for ChatRewriter {
         if text.trim().is_empty() {
             return Err(if finish_reason == "content_filter" {
                 ProviderError::fatal(
-                    "content_filtered",
+                    ErrorCode::ContentFiltered,
                     "the model's content filter refused to write this script",
                 )
             } else {

@@ -3,6 +3,7 @@
 //! own instructions replace our system prompt, so the constraints travel in the user message.
 //! When this path fails the rewrite job falls back to Chat Completions and records it.
 
+use crate::error_code::ErrorCode;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -65,13 +66,12 @@ impl Rewriter for AssistantRewriter {
     ) -> Result<Completion, ProviderError> {
         let assistant_id = call
             .options
-            .get("assistant_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+            .assistant_id
+            .clone()
             .or_else(|| self.assistant_id.clone())
             .ok_or_else(|| {
                 ProviderError::fatal(
-                    "assistant_not_configured",
+                    ErrorCode::NotConfigured,
                     "no assistant_id in the options or providers.openai.assistant_id",
                 )
             })?;
@@ -109,7 +109,7 @@ impl Rewriter for AssistantRewriter {
                         .and_then(Value::as_str)
                         .unwrap_or("no reason given");
                     return Err(ProviderError::fatal(
-                        "assistant_run_failed",
+                        ErrorCode::ProviderJobFailed,
                         format!("the assistant run ended `{other}`: {why}"),
                     ));
                 }

@@ -1,6 +1,7 @@
 //! AssemblyAI: upload the audio, create a transcript, poll it with backoff, read the words
 //! (already in milliseconds). `status: error` is final and carries AssemblyAI's reason.
 
+use crate::error_code::ErrorCode;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -115,8 +116,8 @@ impl Transcriber for AssemblyAi {
             Some(language) => create["language_code"] = json!(language),
             None => create["language_detection"] = json!(true),
         }
-        if let Some(models) = request.options.get("speech_models") {
-            create["speech_models"] = models.clone();
+        if let Some(models) = &request.options.speech_models {
+            create["speech_models"] = json!(models);
         }
         let mut transcript: Transcript = self
             .call(
@@ -133,7 +134,7 @@ impl Transcriber for AssemblyAi {
                 "completed" => break,
                 "error" => {
                     return Err(ProviderError::fatal(
-                        "transcription_failed",
+                        ErrorCode::ProviderJobFailed,
                         format!(
                             "AssemblyAI could not transcribe the audio: {}",
                             transcript.error.as_deref().unwrap_or("no reason given")

@@ -1,8 +1,10 @@
 use async_trait::async_trait;
 
+use crate::domain::options::StepOptions;
+
 use super::{TranscribeRequest, Transcriber, TranscriptOutput, WordTiming};
 use crate::providers::{
-    fake::{sentence_text, FakeBehaviour},
+    fake::sentence_text,
     CallContext, ProviderError,
 };
 
@@ -17,7 +19,7 @@ impl Transcriber for FakeTranscriber {
         request: &TranscribeRequest,
         ctx: &CallContext<'_>,
     ) -> Result<TranscriptOutput, ProviderError> {
-        FakeBehaviour::from_options(&request.options)?
+        request.options.fake()
             .perform(ctx)
             .await?;
         let language = request.language.clone().unwrap_or_else(|| "en".into());

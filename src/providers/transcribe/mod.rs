@@ -4,6 +4,7 @@ pub mod assemblyai;
 pub mod fake;
 pub mod openai;
 
+use crate::error_code::ErrorCode;
 use std::path::PathBuf;
 
 use async_trait::async_trait;
@@ -17,13 +18,13 @@ pub struct TranscribeRequest {
     pub audio: Option<PathBuf>,
     /// The language to expect; `None` asks the provider to detect it.
     pub language: Option<String>,
-    pub options: serde_json::Value,
+    pub options: crate::domain::options::TranscribeOptions,
 }
 
 impl TranscribeRequest {
     pub fn audio(&self) -> Result<&std::path::Path, ProviderError> {
         self.audio.as_deref().ok_or_else(|| {
-            ProviderError::fatal("no_audio", "the reel has no audio track to transcribe")
+            ProviderError::fatal(ErrorCode::NoAudio, "the reel has no audio track to transcribe")
         })
     }
 }

@@ -61,11 +61,7 @@ impl Drop for Chunks {
 
 impl OpenAiTranscriber {
     fn model<'a>(&'a self, request: &'a TranscribeRequest) -> &'a str {
-        request
-            .options
-            .get("model")
-            .and_then(|v| v.as_str())
-            .unwrap_or(&self.model)
+        request.options.model.as_deref().unwrap_or(&self.model)
     }
 
     async fn send_chunk(

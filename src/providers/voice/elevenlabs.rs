@@ -1,13 +1,14 @@
 //! ElevenLabs text to speech. By default `/with-timestamps`, whose per-character alignment (in
 //! seconds) is grouped on whitespace into word timings; the plain endpoint by option.
 
+use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{openai::save_body, SpokenAudio, Voice, VoiceRequest};
 use crate::providers::{
@@ -67,7 +68,7 @@ impl ElevenLabs {
             .map_err(|failure| match failure {
                 HttpFailureOr::Status(failure) if failure.status.as_u16() == 422 => {
                     ProviderError::fatal(
-                        "provider_rejected",
+                        ErrorCode::ProviderRejected,
                         format!("ElevenLabs refused the request: {}", failure.excerpt()),
                     )
                 }
@@ -120,29 +121,23 @@ impl Voice for ElevenLabs {
         request: &VoiceRequest,
         ctx: &CallContext<'_>,
     ) -> Result<SpokenAudio, ProviderError> {
-        let voice_id = request
-            .option_str("voice")
-            .unwrap_or(&self.voice_id)
-            .to_owned();
-        let model = request
-            .option_str("model")
-            .unwrap_or(&self.model)
-            .to_owned();
-        let output_format = request
-            .option_str("output_format")
-            .unwrap_or("mp3_44100_128");
-        let timestamps = request
-            .options
-            .get("timestamps")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        let mut voice_settings = request
-            .options
-            .get("voice_settings")
-            .cloned()
-            .filter(Value::is_object)
-            .unwrap_or_else(|| json!({"stability": 0.5, "similarity_boost": 0.75}));
-        voice_settings["speed"] = json!(request.speed);
+        let options = &request.options;
+        let voice_id = options.voice.as_deref().unwrap_or(&self.voice_id).to_owned();
+        let model = options.model.as_deref().unwrap_or(&self.model).to_owned();
+        let output_format = options.output_format.as_deref().unwrap_or("mp3_44100_128");
+        let timestamps = options.timestamps.unwrap_or(true);
+        let settings = options.voice_settings.clone().unwrap_or_default();
+        let mut voice_settings = json!({
+            "stability": settings.stability.unwrap_or(0.5),
+            "similarity_boost": settings.similarity_boost.unwrap_or(0.75),
+            "speed": request.speed,
+        });
+        if let Some(style) = settings.style {
+            voice_settings["style"] = json!(style);
+        }
+        if let Some(boost) = settings.use_speaker_boost {
+            voice_settings["use_speaker_boost"] = json!(boost);
+        }
         let body = json!({
             "text": request.text,
             "model_id": model,
@@ -180,7 +175,7 @@ impl Voice for ElevenLabs {
             None
         };
         Ok(SpokenAudio {
-            path: Some(output),
+            path: output,
             format,
             voice: voice_id,
             model,

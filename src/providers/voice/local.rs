@@ -2,6 +2,7 @@
 //! languages (Russian and English included) with no model download. Robotic but always there;
 //! with the engines enabled the `local` voice is the engine's Festival or Piper instead.
 
+use crate::error_code::ErrorCode;
 use async_trait::async_trait;
 
 use super::{SpokenAudio, Voice, VoiceRequest};
@@ -32,8 +33,9 @@ impl Voice for EspeakVoice {
     ) -> Result<SpokenAudio, ProviderError> {
         ctx.progress.report(20, "speaking").await;
         let voice = request
-            .option_str("voice")
-            .map(str::to_owned)
+            .options
+            .voice
+            .clone()
             .unwrap_or_else(|| espeak_voice(&request.language));
         let output = request.output("wav");
         let wpm = format!("{}", (BASE_WPM * request.speed).round() as u32);
@@ -54,13 +56,13 @@ impl Voice for EspeakVoice {
         .await
         .map_err(|error| match error {
             process::ProcessError::Failed { stderr, .. } => ProviderError::fatal(
-                "unsupported_voice",
+                ErrorCode::UnsupportedVoice,
                 format!("espeak-ng cannot speak `{voice}`: {stderr}"),
             ),
             other => other.into(),
         })?;
         Ok(SpokenAudio {
-            path: Some(output),
+            path: output,
             format: "wav".into(),
             voice: format!("espeak-ng:{voice}"),
             model: "espeak-ng".into(),

@@ -20,7 +20,7 @@ pub struct VoiceRequest {
     pub language: String,
     /// 1.0 is the voice's natural pace; only used by providers with a speed range.
     pub speed: f64,
-    pub options: serde_json::Value,
+    pub options: crate::domain::options::VoiceOptions,
     /// A scratch path without extension; the provider writes `{stem}.{format}`.
     pub output_stem: PathBuf,
 }
@@ -29,17 +29,13 @@ impl VoiceRequest {
     pub fn output(&self, format: &str) -> PathBuf {
         self.output_stem.with_extension(format)
     }
-
-    pub fn option_str(&self, name: &str) -> Option<&str> {
-        self.options.get(name).and_then(|v| v.as_str())
-    }
 }
 
 /// What a provider produced.
 #[derive(Debug, Clone)]
 pub struct SpokenAudio {
-    /// `None` only for the fake provider, which writes no file.
-    pub path: Option<PathBuf>,
+    /// The file written; the voice job refuses a success that left none.
+    pub path: PathBuf,
     pub format: String,
     pub voice: String,
     pub model: String,
@@ -84,9 +80,8 @@ fn estimated() -> TimingMethod {
 /// An audio resource's output (step 5).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct VoiceOutput {
-    /// Media store key of the file (none for the fake provider).
-    #[serde(default)]
-    pub key: Option<String>,
+    /// Media store key of the file.
+    pub key: String,
     pub format: String,
     pub duration_ms: u64,
     pub sample_rate: u32,

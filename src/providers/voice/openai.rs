@@ -6,6 +6,7 @@ use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
 use super::{SpokenAudio, Voice, VoiceRequest};
+use crate::domain::options::SpeechFormat;
 use crate::providers::{
     http,
     openai_api::{OpenAiApi, PROVIDER},
@@ -55,14 +56,20 @@ impl Voice for OpenAiVoice {
         ctx: &CallContext<'_>,
     ) -> Result<SpokenAudio, ProviderError> {
         let model = request
-            .option_str("model")
-            .unwrap_or(&self.model)
-            .to_owned();
+            .options
+            .model
+            .clone()
+            .unwrap_or_else(|| self.model.clone());
         let voice = request
-            .option_str("voice")
-            .unwrap_or(&self.voice)
+            .options
+            .voice
+            .clone()
+            .unwrap_or_else(|| self.voice.clone());
+        let format = request
+            .options
+            .format
+            .map_or("wav", SpeechFormat::as_str)
             .to_owned();
-        let format = request.option_str("format").unwrap_or("wav").to_owned();
         ctx.progress.report(20, "speaking").await;
         let response = self
             .api
@@ -81,7 +88,7 @@ impl Voice for OpenAiVoice {
         let output = request.output(&format);
         save_body(PROVIDER, response, &output).await?;
         Ok(SpokenAudio {
-            path: Some(output),
+            path: output,
             format,
             voice,
             model,

@@ -1,0 +1,583 @@
+//! What each step accepts as `options`, and which provider honours each one. Options are checked
+//! when a step or run is started (a 422 naming the field, nothing queued), stored as checked, and
+//! read back typed by the job and its provider.
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{
+    project::{language_problem, FieldError},
+    resource::StepInput,
+    ResourceKind,
+};
+use crate::providers::{
+    fake::{self, FakeBehaviour},
+    render::heygen,
+    rewrite::{openai as chat, openai_assistant},
+    transcribe::{assemblyai, openai as whisper},
+    voice::elevenlabs,
+    LOCAL,
+};
+
+/// Every provider of the step honours the option.
+const ANY: &[&str] = &[];
+
+/// A step's options: a struct whose fields are all optional, with the providers each honours.
+pub trait StepOptions: Serialize + DeserializeOwned + Default + Clone + Send + Sync {
+    /// Each option that is set, with the providers that honour it (empty: all of them).
+    fn given(&self) -> Vec<(&'static str, &'static [&'static str])>;
+
+    /// The fake provider's test knobs.
+    fn fake(&self) -> FakeBehaviour;
+
+    /// Values their types allow but the step does not, each with the option that holds it.
+    /// `own_media` is the project's media prefix: options may name no other media.
+    fn problems(&self, own_media: &str) -> Vec<FieldError>;
+
+    /// Every problem of these options for `provider`, fields prefixed with `prefix` (such as
+    /// `options` or `options.voice`).
+    fn check(&self, provider: &str, prefix: &str, own_media: &str) -> Vec<FieldError> {
+        let mut errors: Vec<FieldError> = self
+            .problems(own_media)
+            .into_iter()
+            .map(|error| FieldError::new(format!("{prefix}.{}", error.field), error.message))
+            .collect();
+        // The fake provider stands in for every provider in tests, so it takes every option.
+        if provider != fake::NAME {
+            for (option, honoured_by) in self.given() {
+                if !honoured_by.is_empty() && !honoured_by.contains(&provider) {
+                    errors.push(FieldError::new(
+                        format!("{prefix}.{option}"),
+                        format!(
+                            "the {provider} provider does not take this option; it is for {}",
+                            honoured_by.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        errors
+    }
+}
+
+/// Declares a step's options: every field optional, unknown ones refused, and the fake
+/// provider's knobs accepted but left out of the published schema.
+macro_rules! step_options {
+    ($(#[$meta:meta])* $name:ident {
+        $( $(#[$field_meta:meta])* $field:ident : $ty:ty => $providers:expr ),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$field_meta])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<$ty>,
+            )*
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schema(ignore)]
+            pub delay_ms: Option<u64>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schema(ignore)]
+            pub fail: Option<fake::FailMode>,
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            #[schema(ignore)]
+            pub fail_attempts: Option<u32>,
+        }
+
+        impl $name {
+            fn set_options(&self) -> Vec<(&'static str, &'static [&'static str])> {
+                let fake: &'static [&'static str] = &[fake::NAME];
+                let mut given: Vec<(&'static str, &'static [&'static str])> = Vec::new();
+                $( if self.$field.is_some() { given.push((stringify!($field), $providers)); } )*
+                if self.delay_ms.is_some() { given.push(("delay_ms", fake)); }
+                if self.fail.is_some() { given.push(("fail", fake)); }
+                if self.fail_attempts.is_some() { given.push(("fail_attempts", fake)); }
+                given
+            }
+
+            fn fake_behaviour(&self) -> FakeBehaviour {
+                FakeBehaviour {
+                    delay_ms: self.delay_ms.unwrap_or_default(),
+                    fail: self.fail,
+                    fail_attempts: self.fail_attempts.unwrap_or_default(),
+                }
+            }
+        }
+    };
+}
+
+/// Implements [`StepOptions`] for a struct declared by `step_options!`.
+macro_rules! impl_step_options {
+    ($name:ident, |$options:ident, $own_media:pat_param| $problems:expr) => {
+        impl StepOptions for $name {
+            fn given(&self) -> Vec<(&'static str, &'static [&'static str])> {
+                self.set_options()
+            }
+
+            fn fake(&self) -> FakeBehaviour {
+                self.fake_behaviour()
+            }
+
+            fn problems(&self, own_media: &str) -> Vec<FieldError> {
+                let $options = self;
+                let $own_media = own_media;
+                $problems
+            }
+        }
+    };
+}
+
+step_options! {
+    /// Options of collecting reels and of preparing one: the collectors take none today.
+    CollectOptions {}
+}
+impl_step_options!(CollectOptions, |_options, _| Vec::new());
+
+step_options! {
+    /// Options of a transcribe step.
+    TranscribeOptions {
+        /// The language spoken in the reel (`ru`, `en`, `pt-BR`). Without it the cloud providers
+        /// detect it and the local engine assumes the project's language.
+        #[schema(example = "ru")]
+        language: String => ANY,
+        /// The transcription model, instead of the configured one (`whisper-1`,
+        /// `gpt-4o-transcribe`, or a compatible server's model name).
+        #[schema(example = "whisper-1")]
+        model: String => &[whisper::NAME, LOCAL],
+        /// AssemblyAI's speech models in order of preference.
+        #[schema(example = json!(["universal-2"]))]
+        speech_models: Vec<String> => &[assemblyai::NAME],
+    }
+}
+impl_step_options!(TranscribeOptions, |options, _| {
+    let mut errors = Vec::new();
+    language(&options.language, &mut errors);
+    not_blank("model", &options.model, &mut errors);
+    if let Some(models) = &options.speech_models {
+        if models.is_empty() || models.iter().any(|m| m.trim().is_empty()) {
+            errors.push(FieldError::new(
+                "speech_models",
+                "must list at least one model name",
+            ));
+        }
+    }
+    errors
+});
+
+step_options! {
+    /// Options of a rewrite step.
+    RewriteOptions {
+        /// The script's language when it differs from the project's: the script is then a
+        /// translation of the reel.
+        #[schema(example = "en")]
+        language: String => ANY,
+        /// The chat model, instead of the configured one.
+        #[schema(example = "gpt-4o-mini")]
+        model: String => &[chat::NAME, LOCAL],
+        /// Sampling temperature, 0 to 2 (default 0.8).
+        #[schema(example = 0.8, minimum = 0.0, maximum = 2.0)]
+        temperature: f64 => &[chat::NAME, LOCAL],
+        /// The most tokens one draft may use, 16 to 8192.
+        #[schema(example = 600, minimum = 16, maximum = 8192)]
+        max_tokens: u32 => &[chat::NAME, LOCAL],
+        /// The assistant to ask, instead of `providers.openai.assistant_id`.
+        #[schema(example = "asst_abc123")]
+        assistant_id: String => &[openai_assistant::NAME],
+    }
+}
+impl_step_options!(RewriteOptions, |options, _| {
+    let mut errors = Vec::new();
+    language(&options.language, &mut errors);
+    not_blank("model", &options.model, &mut errors);
+    not_blank("assistant_id", &options.assistant_id, &mut errors);
+    within("temperature", options.temperature, 0.0, 2.0, &mut errors);
+    within(
+        "max_tokens",
+        options.max_tokens.map(f64::from),
+        16.0,
+        8192.0,
+        &mut errors,
+    );
+    errors
+});
+
+/// What OpenAI's speech endpoint returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SpeechFormat {
+    Mp3,
+    Wav,
+    Opus,
+    Flac,
+}
+
+impl SpeechFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SpeechFormat::Mp3 => "mp3",
+            SpeechFormat::Wav => "wav",
+            SpeechFormat::Opus => "opus",
+            SpeechFormat::Flac => "flac",
+        }
+    }
+}
+
+/// ElevenLabs' voice settings; `speed` comes from the step's own `speed`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoiceSettings {
+    /// 0 to 1 (default 0.5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub stability: Option<f64>,
+    /// 0 to 1 (default 0.75).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub similarity_boost: Option<f64>,
+    /// 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub style: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub use_speaker_boost: Option<bool>,
+}
+
+step_options! {
+    /// Options of a voice step.
+    VoiceOptions {
+        /// The pace, 0.25 to 4 (1 is the voice's own); each provider keeps within its own range.
+        #[schema(example = 1.1, minimum = 0.25, maximum = 4.0)]
+        speed: f64 => ANY,
+        /// How far from the project's target duration the voiceover may end before it is
+        /// refitted, 0 to 30 seconds.
+        #[schema(example = 2.0, minimum = 0.0, maximum = 30.0)]
+        tolerance_seconds: f64 => ANY,
+        /// The voice: an ElevenLabs voice id, an OpenAI voice (`alloy`), an espeak-ng voice
+        /// (`ru`) or the local engine's voice name.
+        #[schema(example = "alloy")]
+        voice: String => &[elevenlabs::NAME, crate::providers::voice::openai::NAME, LOCAL],
+        /// The speech model, instead of the configured one (`eleven_multilingual_v2`, `tts-1`).
+        #[schema(example = "eleven_multilingual_v2")]
+        model: String => &[elevenlabs::NAME, crate::providers::voice::openai::NAME],
+        /// The audio format OpenAI returns (default `wav`).
+        format: SpeechFormat => &[crate::providers::voice::openai::NAME],
+        /// ElevenLabs' `codec_samplerate[_bitrate]` (default `mp3_44100_128`).
+        #[schema(example = "mp3_44100_128", pattern = "^(mp3|pcm|ulaw|alaw|opus)_[0-9]+(_[0-9]+)?$")]
+        output_format: String => &[elevenlabs::NAME],
+        /// Ask ElevenLabs for character timings (default true); without them words are timed by
+        /// their length.
+        timestamps: bool => &[elevenlabs::NAME],
+        voice_settings: VoiceSettings => &[elevenlabs::NAME],
+    }
+}
+impl_step_options!(VoiceOptions, |options, _| {
+    let mut errors = Vec::new();
+    within("speed", options.speed, 0.25, 4.0, &mut errors);
+    within(
+        "tolerance_seconds",
+        options.tolerance_seconds,
+        0.0,
+        30.0,
+        &mut errors,
+    );
+    not_blank("voice", &options.voice, &mut errors);
+    not_blank("model", &options.model, &mut errors);
+    if let Some(format) = &options.output_format {
+        let mut parts = format.split('_');
+        let codec_ok = parts
+            .next()
+            .is_some_and(|codec| ["mp3", "pcm", "ulaw", "alaw", "opus"].contains(&codec));
+        let rest: Vec<&str> = parts.collect();
+        let numbers_ok = (1..=2).contains(&rest.len())
+            && rest
+                .iter()
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if !(codec_ok && numbers_ok) {
+            errors.push(FieldError::new(
+                "output_format",
+                "must be codec_samplerate[_bitrate], such as mp3_44100_128",
+            ));
+        }
+    }
+    if let Some(settings) = &options.voice_settings {
+        for (field, value) in [
+            ("stability", settings.stability),
+            ("similarity_boost", settings.similarity_boost),
+            ("style", settings.style),
+        ] {
+            within(
+                &format!("voice_settings.{field}"),
+                value,
+                0.0,
+                1.0,
+                &mut errors,
+            );
+        }
+    }
+    errors
+});
+
+/// What fills the frame behind the subtitles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BackgroundKind {
+    /// The source reel's own video (the default when the reel has one).
+    Reel,
+    /// A still image, `image_key`.
+    Image,
+    /// A plain `colour` (the default without a reel video).
+    #[serde(alias = "color")]
+    Colour,
+}
+
+/// Where the subtitles sit; every place is inside the Reels safe area.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubtitlePosition {
+    #[default]
+    Bottom,
+    Center,
+    Top,
+}
+
+/// How the burned-in subtitles look.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubtitleOptions {
+    /// A font installed on the server (default `DejaVu Sans`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "DejaVu Sans")]
+    pub font: Option<String>,
+    /// 20 to 200 pixels on a 1920-pixel-high frame (default 76).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 76, minimum = 20, maximum = 200)]
+    pub font_size: Option<u32>,
+    /// `#RRGGBB` (default white).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "#FFFFFF", pattern = "^#[0-9A-Fa-f]{6}$")]
+    pub colour: Option<String>,
+    /// `#RRGGBB` of the word being spoken (default yellow).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "#FFD400", pattern = "^#[0-9A-Fa-f]{6}$")]
+    pub highlight_colour: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<SubtitlePosition>,
+}
+
+step_options! {
+    /// Options of a render step. Media keys name files of the project's own media (uploads).
+    RenderOptions {
+        background: BackgroundKind => &[LOCAL],
+        /// `#RRGGBB` behind everything (default `#101820`; HeyGen's default is configured).
+        #[schema(example = "#101820", pattern = "^#[0-9A-Fa-f]{6}$")]
+        colour: String => &[LOCAL, heygen::NAME],
+        /// The media key of the still image for `background: image`.
+        image_key: String => &[LOCAL],
+        /// The media key of music mixed under the voice.
+        music_key: String => &[LOCAL],
+        /// The media key of a logo drawn in a corner.
+        logo_key: String => &[LOCAL],
+        subtitles: SubtitleOptions => &[LOCAL],
+        /// The HeyGen avatar, instead of `providers.heygen.avatar_id`.
+        #[schema(example = "Daisy-inskirt-20220818")]
+        avatar_id: String => &[heygen::NAME],
+    }
+}
+impl_step_options!(RenderOptions, |options, own_media| {
+    let mut errors = options.foreign_assets(own_media);
+    colour("colour", &options.colour, &mut errors);
+    not_blank("avatar_id", &options.avatar_id, &mut errors);
+    if options.background == Some(BackgroundKind::Image) && options.image_key.is_none() {
+        errors.push(FieldError::new(
+            "image_key",
+            "`background: image` needs `image_key`, a media key of the image",
+        ));
+    }
+    if let Some(subtitles) = &options.subtitles {
+        not_blank("subtitles.font", &subtitles.font, &mut errors);
+        within(
+            "subtitles.font_size",
+            subtitles.font_size.map(f64::from),
+            20.0,
+            200.0,
+            &mut errors,
+        );
+        colour("subtitles.colour", &subtitles.colour, &mut errors);
+        colour(
+            "subtitles.highlight_colour",
+            &subtitles.highlight_colour,
+            &mut errors,
+        );
+    }
+    errors
+});
+
+impl RenderOptions {
+    /// The media files the options name, by option.
+    pub fn asset_keys(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("image_key", &self.image_key),
+            ("music_key", &self.music_key),
+            ("logo_key", &self.logo_key),
+        ]
+        .into_iter()
+        .filter_map(|(option, key)| key.as_deref().map(|key| (option, key)))
+        .collect()
+    }
+
+    /// Media keys outside the project's own media, which a render may not read.
+    pub fn foreign_assets(&self, own_media: &str) -> Vec<FieldError> {
+        let own = format!("{own_media}/");
+        self.asset_keys()
+            .into_iter()
+            .filter(|(_, key)| !key.starts_with(&own))
+            .map(|(option, _)| {
+                FieldError::new(
+                    option,
+                    format!("must be a media key of this project (starting with `{own}`)"),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Per-step options of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcribe: Option<TranscribeOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rewrite: Option<RewriteOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<VoiceOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub render: Option<RenderOptions>,
+}
+
+impl RunOptions {
+    /// What a run stores as `step`'s input: what starting the step alone would store, so an
+    /// earlier output of either can be reused.
+    pub fn step_input(&self, step: ResourceKind) -> serde_json::Value {
+        fn input<O: StepOptions>(options: &Option<O>) -> serde_json::Value {
+            serde_json::to_value(StepInput {
+                options: options.clone().unwrap_or_default(),
+            })
+            .unwrap_or_default()
+        }
+        match step {
+            ResourceKind::Transcript => input(&self.transcribe),
+            ResourceKind::Script => input(&self.rewrite),
+            ResourceKind::Audio => input(&self.voice),
+            ResourceKind::Video => input(&self.render),
+            ResourceKind::Collection | ResourceKind::Reel => input::<CollectOptions>(&None),
+        }
+    }
+
+    /// Every problem of `step`'s options for `provider`.
+    pub fn check(&self, step: ResourceKind, provider: &str, own_media: &str) -> Vec<FieldError> {
+        fn check<O: StepOptions>(
+            options: &Option<O>,
+            key: &str,
+            provider: &str,
+            own_media: &str,
+        ) -> Vec<FieldError> {
+            options.as_ref().map_or_else(Vec::new, |options| {
+                options.check(provider, &format!("options.{key}"), own_media)
+            })
+        }
+        match step {
+            ResourceKind::Transcript => check(&self.transcribe, "transcribe", provider, own_media),
+            ResourceKind::Script => check(&self.rewrite, "rewrite", provider, own_media),
+            ResourceKind::Audio => check(&self.voice, "voice", provider, own_media),
+            ResourceKind::Video => check(&self.render, "render", provider, own_media),
+            ResourceKind::Collection | ResourceKind::Reel => Vec::new(),
+        }
+    }
+}
+
+fn language(value: &Option<String>, errors: &mut Vec<FieldError>) {
+    if let Some(problem) = value.as_deref().and_then(language_problem) {
+        errors.push(FieldError::new("language", problem));
+    }
+}
+
+fn not_blank(field: &str, value: &Option<String>, errors: &mut Vec<FieldError>) {
+    if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+        errors.push(FieldError::new(field, "must not be empty"));
+    }
+}
+
+fn within(field: &str, value: Option<f64>, min: f64, max: f64, errors: &mut Vec<FieldError>) {
+    if value.is_some_and(|v| !(min..=max).contains(&v)) {
+        errors.push(FieldError::new(
+            field,
+            format!("must be between {min} and {max}"),
+        ));
+    }
+}
+
+fn colour(field: &str, value: &Option<String>, errors: &mut Vec<FieldError>) {
+    if value.as_deref().is_some_and(|hex| !is_hex_colour(hex)) {
+        errors.push(FieldError::new(field, "must be a colour such as #FFD400"));
+    }
+}
+
+pub fn is_hex_colour(value: &str) -> bool {
+    value.len() == 7
+        && value.starts_with('#')
+        && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<O: StepOptions>(json: serde_json::Value) -> O {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn an_option_for_another_provider_is_named() {
+        let options: RenderOptions = parse(serde_json::json!({"avatar_id": "a1"}));
+        assert!(options.check(heygen::NAME, "options", "p").is_empty());
+        let errors = options.check(LOCAL, "options", "p");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].field, "options.avatar_id");
+        assert!(errors[0].message.contains("heygen"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn out_of_range_values_are_named_with_their_path() {
+        let options: VoiceOptions = parse(serde_json::json!({
+            "speed": 9.0,
+            "voice_settings": {"stability": 2.0}
+        }));
+        let fields: Vec<String> = options
+            .check(elevenlabs::NAME, "options.voice", "p")
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            ["options.voice.speed", "options.voice.voice_settings.stability"]
+        );
+    }
+
+    #[test]
+    fn the_fake_knobs_are_for_the_fake_provider_only() {
+        let options: TranscribeOptions = parse(serde_json::json!({"fail": "fatal"}));
+        assert!(options.check(fake::NAME, "options", "p").is_empty());
+        assert_eq!(options.check(LOCAL, "options", "p")[0].field, "options.fail");
+    }
+
+    #[test]
+    fn unknown_options_are_refused() {
+        assert!(
+            serde_json::from_value::<RewriteOptions>(serde_json::json!({"temprature": 1}))
+                .is_err()
+        );
+    }
+}
