@@ -108,7 +108,7 @@ async fn main() {
         let output_dir = dir.join(format!("out-{run}"));
         std::fs::create_dir_all(&output_dir).unwrap();
         let request = RenderRequest {
-            audio: Some(voice.clone()),
+            audio: voice.clone(),
             audio_format: "wav".into(),
             audio_duration_ms: SECONDS * 1000,
             words: words.clone(),
@@ -116,7 +116,7 @@ async fn main() {
             assets: Default::default(),
             output_dir,
             title: "bench".into(),
-            options: serde_json::json!({}),
+            options: Default::default(),
         };
         // Alternate the two so machine noise hits both alike.
         let started = Instant::now();

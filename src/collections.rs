@@ -12,6 +12,7 @@ use crate::{
         collection::{Collection, CollectionOutcome, CollectionStarted, NewCollection},
         options::{CollectOptions, StepOptions},
         resource::StepResource,
+        step::Step,
         ResourceKind,
     },
     error::ApiError,
@@ -118,12 +119,12 @@ fn plan(
             let requested = provider.unwrap_or_else(|| project_provider.to_owned());
             let provider = state
                 .providers
-                .choose(ResourceKind::Collection, &requested)?
+                .choose(Step::Collect, &requested)?
                 .to_owned();
             let options: CollectOptions =
                 serde_path_to_error::deserialize(Value::Object(options.unwrap_or_default()))
                     .map_err(|error| ApiError::invalid_body(&error).under("options"))?;
-            let errors = options.check(&provider, "options", "");
+            let errors = options.check(&provider, "options", "", &[]);
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }

@@ -2,7 +2,12 @@
 
 use std::fmt::Write;
 
-use crate::{config::Settings, engines, providers::LOCAL};
+use crate::{
+    config::Settings,
+    domain::step::Step,
+    engines,
+    providers::{fake, process::on_path, Providers, LOCAL},
+};
 
 /// A tool the local providers run, and what to install for it.
 const TOOLS: &[(&str, &str, &str)] = &[
@@ -27,22 +32,6 @@ const TOOLS: &[(&str, &str, &str)] = &[
         "apt-get install festival festvox-ru",
     ),
 ];
-
-fn on_path(program: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(program))
-            .find(|path| path.is_file())
-    })
-}
-
-fn key_status(configured: bool, variable: &str) -> String {
-    if configured {
-        "ready".into()
-    } else {
-        format!("not configured: set {variable}")
-    }
-}
 
 /// The report, and whether everything the offline pipeline needs is installed.
 pub async fn report(settings: &Settings) -> (String, bool) {
@@ -91,129 +80,58 @@ pub async fn report(settings: &Settings) -> (String, bool) {
             ),
         }
     };
-    let providers = &settings.providers;
-    let steps: Vec<(&str, Vec<(&str, String)>)> = vec![
-        (
-            "collect",
-            vec![
-                ("fake", "ready".into()),
-                (
-                    "apify",
-                    key_status(
-                        providers.apify.is_configured(),
-                        "REELFORGE__PROVIDERS__APIFY__API_KEY",
-                    ),
-                ),
-                (
-                    "import / files",
-                    "ready (dataset import, uploads, allowed folders)".into(),
-                ),
-            ],
-        ),
-        (
-            "transcribe",
-            vec![
-                ("fake", "ready".into()),
-                (LOCAL, engine_status("stt")),
-                (
-                    "openai",
-                    key_status(
-                        providers.openai.is_configured(),
-                        "REELFORGE__PROVIDERS__OPENAI__API_KEY or __BASE_URL",
-                    ),
-                ),
-                (
-                    "assemblyai",
-                    key_status(
-                        providers.assemblyai.is_configured(),
-                        "REELFORGE__PROVIDERS__ASSEMBLYAI__API_KEY",
-                    ),
-                ),
-            ],
-        ),
-        (
-            "rewrite",
-            vec![
-                ("fake", "ready".into()),
-                (LOCAL, engine_status("llm")),
-                (
-                    "openai",
-                    key_status(
-                        providers.openai.is_configured(),
-                        "REELFORGE__PROVIDERS__OPENAI__API_KEY or __BASE_URL",
-                    ),
-                ),
-                (
-                    "openai_assistant",
-                    key_status(
-                        providers.openai.is_configured() && providers.openai.assistant_id.is_some(),
-                        "the OpenAI key and REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID",
-                    ),
-                ),
-                (
-                    "fallback writer",
-                    "ready (offline, Russian and English)".into(),
-                ),
-            ],
-        ),
-        (
-            "voice",
-            vec![
-                ("fake", "ready".into()),
-                (
-                    LOCAL,
-                    if engine.is_enabled() {
-                        engine_status("tts")
-                    } else if on_path("espeak-ng").is_some() {
-                        "ready (espeak-ng; enable the engine for Festival and Piper voices)".into()
-                    } else {
-                        "unavailable: install espeak-ng or enable the engine".into()
-                    },
-                ),
-                (
-                    "openai",
-                    key_status(
-                        providers.openai.is_configured(),
-                        "REELFORGE__PROVIDERS__OPENAI__API_KEY or __BASE_URL",
-                    ),
-                ),
-                (
-                    "elevenlabs",
-                    key_status(
-                        providers.elevenlabs.api.is_configured(),
-                        "REELFORGE__PROVIDERS__ELEVENLABS__API_KEY",
-                    ),
-                ),
-            ],
-        ),
-        (
-            "render",
-            vec![
-                ("fake", "ready".into()),
-                (
-                    LOCAL,
-                    if on_path("ffmpeg").is_some() {
-                        "ready (ffmpeg composer)".into()
-                    } else {
-                        "unavailable: install ffmpeg".into()
-                    },
-                ),
-                (
-                    "heygen",
-                    key_status(
-                        providers.heygen.api.is_configured()
-                            && providers.heygen.avatar_id.is_some(),
-                        "REELFORGE__PROVIDERS__HEYGEN__API_KEY and __AVATAR_ID",
-                    ),
-                ),
-            ],
-        ),
-    ];
-    for (step, rows) in steps {
-        let _ = writeln!(out, "{step}");
-        for (name, status) in rows {
+    let registry = match Providers::from_settings(settings) {
+        Ok(registry) => registry,
+        Err(error) => {
+            let _ = writeln!(out, "providers: cannot be set up: {error}");
+            return (out, false);
+        }
+    };
+    // The same registry the jobs use says what is usable; the step table says what else could
+    // be, and how to enable it.
+    for &step in Step::ALL {
+        let usable = registry.names(step);
+        let auto = match registry.preferred(step) {
+            Some(name) => format!("auto: {name}"),
+            None => format!("auto: nothing usable; {}", step.configure_hint()),
+        };
+        let _ = writeln!(out, "{step} ({auto})");
+        let offered = usable.contains(&fake::NAME).then_some(fake::NAME);
+        let rows = step
+            .info()
+            .providers
+            .iter()
+            .map(|entry| (entry.name, Some(entry.enable)))
+            .chain(offered.map(|name| (name, None)));
+        for (name, enable) in rows {
+            let status = match (usable.contains(&name), enable) {
+                (true, _) if name == LOCAL => {
+                    local_detail(step, engine.is_enabled(), &engine_status)
+                }
+                (true, _) => "ready".into(),
+                (false, Some(enable)) => format!("not configured: {enable}"),
+                (false, None) => "not offered".into(),
+            };
             let _ = writeln!(out, "  {name:<17} {status}");
         }
     }
     (out, offline_ready)
+}
+
+/// What the local provider of `step` runs on, and how it is doing.
+fn local_detail(
+    step: Step,
+    engine_enabled: bool,
+    engine_status: &dyn Fn(&str) -> String,
+) -> String {
+    match step {
+        Step::Collect => "ready".into(),
+        Step::Transcribe => engine_status("stt"),
+        Step::Rewrite => engine_status("llm"),
+        Step::Voice if engine_enabled => engine_status("tts"),
+        Step::Voice => {
+            "ready (espeak-ng; run scripts/setup for the engine's Festival and Piper voices)".into()
+        }
+        Step::Render => "ready (ffmpeg composer)".into(),
+    }
 }

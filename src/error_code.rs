@@ -172,8 +172,10 @@ impl std::str::FromStr for ErrorCode {
 
     /// Never fails: a code another version stored reads as `Unknown`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        Ok(serde_json::from_value(serde_json::Value::String(text.to_owned()))
-            .unwrap_or(ErrorCode::Unknown))
+        Ok(
+            serde_json::from_value(serde_json::Value::String(text.to_owned()))
+                .unwrap_or(ErrorCode::Unknown),
+        )
     }
 }
 

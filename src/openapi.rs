@@ -334,7 +334,33 @@ pub fn spec() -> OpenApiDoc {
     document_idempotency(&mut spec);
     document_common_failures(&mut spec);
     link_runs_to_their_products(&mut spec);
+    document_option_providers(&mut spec);
     spec
+}
+
+/// Says on each step option which providers take it; another provider refuses it with a 422.
+fn document_option_providers(spec: &mut OpenApiDoc) {
+    use utoipa::openapi::{schema::Schema, RefOr};
+    let Some(components) = spec.components.as_mut() else {
+        return;
+    };
+    for (schema, options) in crate::domain::options::providers_by_option() {
+        let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
+            continue;
+        };
+        for (option, providers) in options.iter().filter(|(_, p)| !p.is_empty()) {
+            let note = format!("Taken only by: {}.", providers.join(", "));
+            let description = match object.properties.get_mut(*option) {
+                Some(RefOr::T(Schema::Object(property))) => &mut property.description,
+                Some(RefOr::T(Schema::OneOf(property))) => &mut property.description,
+                _ => continue,
+            };
+            *description = Some(match description.take() {
+                Some(text) => format!("{text} {note}"),
+                None => note,
+            });
+        }
+    }
 }
 
 /// The document as served at `/openapi.json` and committed in `openapi/openapi.json`.

@@ -61,8 +61,12 @@ impl Cursor {
     }
 
     pub fn decode(text: &str) -> Result<Self, ApiError> {
-        let invalid =
-            || ApiError::bad_request(ErrorCode::InvalidCursor, "the cursor is not one this API issued");
+        let invalid = || {
+            ApiError::bad_request(
+                ErrorCode::InvalidCursor,
+                "the cursor is not one this API issued",
+            )
+        };
         let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
         let raw = String::from_utf8(raw).map_err(|_| invalid())?;
         let (micros, id) = raw.split_once('|').ok_or_else(invalid)?;
@@ -86,8 +90,12 @@ pub fn encode_offset(offset: i64) -> String {
 }
 
 pub fn decode_offset(text: &str) -> Result<i64, ApiError> {
-    let invalid =
-        || ApiError::bad_request(ErrorCode::InvalidCursor, "the cursor is not one this API issued");
+    let invalid = || {
+        ApiError::bad_request(
+            ErrorCode::InvalidCursor,
+            "the cursor is not one this API issued",
+        )
+    };
     let raw = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
     let raw = String::from_utf8(raw).map_err(|_| invalid())?;
     raw.strip_prefix("offset|")

@@ -10,7 +10,9 @@ use crate::{
     domain::{
         event::NewEvent,
         options::StepOptions,
+        project::FieldError,
         resource::{StepInput, StepResource, StepStarted},
+        step::Step,
         ResourceKind, Status,
     },
     error::ApiError,
@@ -47,11 +49,11 @@ pub async fn start<O: StepOptions>(
     let project = db::projects::get(&state.pool, project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
-    let requested =
-        provider.unwrap_or_else(|| project.settings.providers.for_step(kind).to_owned());
-    let provider = state.providers.choose(kind, &requested)?;
+    let step = Step::of(kind);
+    let requested = provider.unwrap_or_else(|| project.settings.providers.get(step).clone());
+    let provider = state.providers.choose(step, &requested)?;
     let options = options.unwrap_or_default();
-    check_options(&options, provider, "options", project_id)?;
+    check_options(state, step, &options, provider, project_id)?;
     let input = serde_json::to_value(StepInput { options })
         .map_err(|error| ApiError::Internal(error.into()))?;
     ApiError::require_storable("options", &input["options"])?;
@@ -82,15 +84,17 @@ pub async fn start<O: StepOptions>(
 
 /// Refuses options the provider does not take or values out of range, naming each field.
 fn check_options<O: StepOptions>(
+    state: &AppState,
+    step: Step,
     options: &O,
     provider: &str,
-    prefix: &str,
     project_id: Uuid,
 ) -> Result<(), ApiError> {
     let errors = options.check(
         provider,
-        prefix,
+        "options",
         &crate::media::MediaStore::project_prefix(project_id),
+        &state.providers.required_options(step, provider),
     );
     if errors.is_empty() {
         Ok(())
@@ -211,7 +215,6 @@ pub async fn start_run(
     project_id: Uuid,
     body: crate::domain::run::CreateRun,
 ) -> Result<crate::domain::run::Run, ApiError> {
-    use crate::domain::run::RUN_STEPS;
     let project = db::projects::get(&state.pool, project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
@@ -219,26 +222,40 @@ pub async fn start_run(
     // refused here rather than failing later.
     let mut body = body;
     let mut option_errors = Vec::new();
-    for step in RUN_STEPS {
+    if body.providers.collect.is_some() {
+        option_errors.push(FieldError::new(
+            "providers.collect",
+            "a run starts from collected reels; it does not collect",
+        ));
+    }
+    if body.from_step == Some(Step::Collect) {
+        option_errors.push(FieldError::new(
+            "from_step",
+            "a run starts from collected reels: transcribe, rewrite, voice or render",
+        ));
+    }
+    for step in Step::in_runs() {
         let requested = body
             .providers
-            .for_step(step)
-            .unwrap_or_else(|| project.settings.providers.for_step(step))
-            .to_owned();
+            .get(step)
+            .clone()
+            .unwrap_or_else(|| project.settings.providers.get(step).clone());
         let chosen = state.providers.choose(step, &requested)?;
         if requested == crate::domain::project::AUTO_PROVIDER {
-            body.providers.set(step, chosen);
+            *body.providers.get_mut(step) = Some(chosen.to_owned());
         }
         option_errors.extend(body.options.check(
             step,
             chosen,
             &crate::media::MediaStore::project_prefix(project_id),
+            &state.providers.required_options(step, chosen),
         ));
     }
     if !option_errors.is_empty() {
         return Err(ApiError::Validation(option_errors));
     }
-    let options = serde_json::to_value(&body.options).map_err(|error| ApiError::Internal(error.into()))?;
+    let options =
+        serde_json::to_value(&body.options).map_err(|error| ApiError::Internal(error.into()))?;
     ApiError::require_storable("options", &options)?;
     let reel_ids: Vec<Uuid> = match (&body.reel_id, &body.reel_ids, body.top) {
         (Some(id), None, None) => vec![*id],

@@ -8,6 +8,7 @@ pub mod project;
 pub mod reel;
 pub mod resource;
 pub mod run;
+pub mod step;
 pub mod storable;
 pub mod usage;
 pub mod webhook;
@@ -168,7 +169,9 @@ pub struct ErrorInfo {
 impl ErrorInfo {
     pub fn from_parts(code: Option<String>, message: Option<String>) -> Option<Self> {
         code.map(|code| ErrorInfo {
-            code: code.parse().unwrap_or(crate::error_code::ErrorCode::Unknown),
+            code: code
+                .parse()
+                .unwrap_or(crate::error_code::ErrorCode::Unknown),
             message: message.unwrap_or_default(),
         })
     }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use super::{
     project::{language_problem, FieldError},
     resource::StepInput,
-    ResourceKind,
+    step::Step,
 };
 use crate::providers::{
     fake::{self, FakeBehaviour},
@@ -16,8 +16,11 @@ use crate::providers::{
     rewrite::{openai as chat, openai_assistant},
     transcribe::{assemblyai, openai as whisper},
     voice::elevenlabs,
-    LOCAL,
+    RequiredOption, LOCAL,
 };
+
+/// Each option of a step, with the providers that take it (empty: every provider).
+pub type OptionProviders = &'static [(&'static str, &'static [&'static str])];
 
 /// Every provider of the step honours the option.
 const ANY: &[&str] = &[];
@@ -35,16 +38,34 @@ pub trait StepOptions: Serialize + DeserializeOwned + Default + Clone + Send + S
     fn problems(&self, own_media: &str) -> Vec<FieldError>;
 
     /// Every problem of these options for `provider`, fields prefixed with `prefix` (such as
-    /// `options` or `options.voice`).
-    fn check(&self, provider: &str, prefix: &str, own_media: &str) -> Vec<FieldError> {
+    /// `options` or `options.voice`). `required` are options the provider needs here.
+    fn check(
+        &self,
+        provider: &str,
+        prefix: &str,
+        own_media: &str,
+        required: &[RequiredOption],
+    ) -> Vec<FieldError> {
         let mut errors: Vec<FieldError> = self
             .problems(own_media)
             .into_iter()
             .map(|error| FieldError::new(format!("{prefix}.{}", error.field), error.message))
             .collect();
+        let given = self.given();
+        for required in required {
+            if !given.iter().any(|(option, _)| *option == required.option) {
+                errors.push(FieldError::new(
+                    format!("{prefix}.{}", required.option),
+                    format!(
+                        "the {provider} provider needs it here: give it, or set {}",
+                        required.setting
+                    ),
+                ));
+            }
+        }
         // The fake provider stands in for every provider in tests, so it takes every option.
         if provider != fake::NAME {
-            for (option, honoured_by) in self.given() {
+            for (option, honoured_by) in given {
                 if !honoured_by.is_empty() && !honoured_by.contains(&provider) {
                     errors.push(FieldError::new(
                         format!("{prefix}.{option}"),
@@ -87,6 +108,10 @@ macro_rules! step_options {
         }
 
         impl $name {
+            /// Each option with the providers that take it (empty: every provider).
+            pub const PROVIDERS_BY_OPTION: OptionProviders =
+                &[$((stringify!($field), $providers)),*];
+
             fn set_options(&self) -> Vec<(&'static str, &'static [&'static str])> {
                 let fake: &'static [&'static str] = &[fake::NAME];
                 let mut given: Vec<(&'static str, &'static [&'static str])> = Vec::new();
@@ -443,6 +468,18 @@ impl RenderOptions {
     }
 }
 
+/// Each step's options schema, with the providers each option is for: the OpenAPI document
+/// says so on every option.
+pub fn providers_by_option() -> [(&'static str, OptionProviders); 5] {
+    [
+        ("CollectOptions", CollectOptions::PROVIDERS_BY_OPTION),
+        ("TranscribeOptions", TranscribeOptions::PROVIDERS_BY_OPTION),
+        ("RewriteOptions", RewriteOptions::PROVIDERS_BY_OPTION),
+        ("VoiceOptions", VoiceOptions::PROVIDERS_BY_OPTION),
+        ("RenderOptions", RenderOptions::PROVIDERS_BY_OPTION),
+    ]
+}
+
 /// Per-step options of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -460,7 +497,7 @@ pub struct RunOptions {
 impl RunOptions {
     /// What a run stores as `step`'s input: what starting the step alone would store, so an
     /// earlier output of either can be reused.
-    pub fn step_input(&self, step: ResourceKind) -> serde_json::Value {
+    pub fn step_input(&self, step: Step) -> serde_json::Value {
         fn input<O: StepOptions>(options: &Option<O>) -> serde_json::Value {
             serde_json::to_value(StepInput {
                 options: options.clone().unwrap_or_default(),
@@ -468,32 +505,42 @@ impl RunOptions {
             .unwrap_or_default()
         }
         match step {
-            ResourceKind::Transcript => input(&self.transcribe),
-            ResourceKind::Script => input(&self.rewrite),
-            ResourceKind::Audio => input(&self.voice),
-            ResourceKind::Video => input(&self.render),
-            ResourceKind::Collection | ResourceKind::Reel => input::<CollectOptions>(&None),
+            Step::Transcribe => input(&self.transcribe),
+            Step::Rewrite => input(&self.rewrite),
+            Step::Voice => input(&self.voice),
+            Step::Render => input(&self.render),
+            Step::Collect => input::<CollectOptions>(&None),
         }
     }
 
     /// Every problem of `step`'s options for `provider`.
-    pub fn check(&self, step: ResourceKind, provider: &str, own_media: &str) -> Vec<FieldError> {
+    pub fn check(
+        &self,
+        step: Step,
+        provider: &str,
+        own_media: &str,
+        required: &[RequiredOption],
+    ) -> Vec<FieldError> {
         fn check<O: StepOptions>(
             options: &Option<O>,
-            key: &str,
+            step: Step,
             provider: &str,
             own_media: &str,
+            required: &[RequiredOption],
         ) -> Vec<FieldError> {
-            options.as_ref().map_or_else(Vec::new, |options| {
-                options.check(provider, &format!("options.{key}"), own_media)
-            })
+            options.clone().unwrap_or_default().check(
+                provider,
+                &format!("options.{step}"),
+                own_media,
+                required,
+            )
         }
         match step {
-            ResourceKind::Transcript => check(&self.transcribe, "transcribe", provider, own_media),
-            ResourceKind::Script => check(&self.rewrite, "rewrite", provider, own_media),
-            ResourceKind::Audio => check(&self.voice, "voice", provider, own_media),
-            ResourceKind::Video => check(&self.render, "render", provider, own_media),
-            ResourceKind::Collection | ResourceKind::Reel => Vec::new(),
+            Step::Transcribe => check(&self.transcribe, step, provider, own_media, required),
+            Step::Rewrite => check(&self.rewrite, step, provider, own_media, required),
+            Step::Voice => check(&self.voice, step, provider, own_media, required),
+            Step::Render => check(&self.render, step, provider, own_media, required),
+            Step::Collect => Vec::new(),
         }
     }
 }
@@ -526,9 +573,7 @@ fn colour(field: &str, value: &Option<String>, errors: &mut Vec<FieldError>) {
 }
 
 pub fn is_hex_colour(value: &str) -> bool {
-    value.len() == 7
-        && value.starts_with('#')
-        && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
+    value.len() == 7 && value.starts_with('#') && value[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]
@@ -542,11 +587,15 @@ mod tests {
     #[test]
     fn an_option_for_another_provider_is_named() {
         let options: RenderOptions = parse(serde_json::json!({"avatar_id": "a1"}));
-        assert!(options.check(heygen::NAME, "options", "p").is_empty());
-        let errors = options.check(LOCAL, "options", "p");
+        assert!(options.check(heygen::NAME, "options", "p", &[]).is_empty());
+        let errors = options.check(LOCAL, "options", "p", &[]);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "options.avatar_id");
-        assert!(errors[0].message.contains("heygen"), "{}", errors[0].message);
+        assert!(
+            errors[0].message.contains("heygen"),
+            "{}",
+            errors[0].message
+        );
     }
 
     #[test]
@@ -556,28 +605,33 @@ mod tests {
             "voice_settings": {"stability": 2.0}
         }));
         let fields: Vec<String> = options
-            .check(elevenlabs::NAME, "options.voice", "p")
+            .check(elevenlabs::NAME, "options.voice", "p", &[])
             .into_iter()
             .map(|e| e.field)
             .collect();
         assert_eq!(
             fields,
-            ["options.voice.speed", "options.voice.voice_settings.stability"]
+            [
+                "options.voice.speed",
+                "options.voice.voice_settings.stability"
+            ]
         );
     }
 
     #[test]
     fn the_fake_knobs_are_for_the_fake_provider_only() {
         let options: TranscribeOptions = parse(serde_json::json!({"fail": "fatal"}));
-        assert!(options.check(fake::NAME, "options", "p").is_empty());
-        assert_eq!(options.check(LOCAL, "options", "p")[0].field, "options.fail");
+        assert!(options.check(fake::NAME, "options", "p", &[]).is_empty());
+        assert_eq!(
+            options.check(LOCAL, "options", "p", &[])[0].field,
+            "options.fail"
+        );
     }
 
     #[test]
     fn unknown_options_are_refused() {
         assert!(
-            serde_json::from_value::<RewriteOptions>(serde_json::json!({"temprature": 1}))
-                .is_err()
+            serde_json::from_value::<RewriteOptions>(serde_json::json!({"temprature": 1})).is_err()
         );
     }
 }

@@ -3,7 +3,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{text_enum, ResourceKind};
+use super::text_enum;
 
 /// A body of work: reels gathered for one theme and everything made from them.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -42,63 +42,8 @@ pub struct WordRange {
     pub max: u32,
 }
 
-/// The provider used for each step unless a request overrides it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StepProviders {
-    #[schema(example = "fake")]
-    pub collect: String,
-    #[schema(example = "fake")]
-    pub transcribe: String,
-    #[schema(example = "fake")]
-    pub rewrite: String,
-    #[schema(example = "fake")]
-    pub voice: String,
-    #[schema(example = "fake")]
-    pub render: String,
-}
-
-impl StepProviders {
-    /// The steps whose provider a project chooses (a reel's media preparation follows from
-    /// where the reel was collected).
-    pub const CHOSEN: [ResourceKind; 5] = [
-        ResourceKind::Collection,
-        ResourceKind::Transcript,
-        ResourceKind::Script,
-        ResourceKind::Audio,
-        ResourceKind::Video,
-    ];
-
-    pub fn for_step(&self, step: ResourceKind) -> &str {
-        match step {
-            ResourceKind::Collection | ResourceKind::Reel => &self.collect,
-            ResourceKind::Transcript => &self.transcribe,
-            ResourceKind::Script => &self.rewrite,
-            ResourceKind::Audio => &self.voice,
-            ResourceKind::Video => &self.render,
-        }
-    }
-
-    fn for_step_mut(&mut self, step: ResourceKind) -> &mut String {
-        match step {
-            ResourceKind::Collection | ResourceKind::Reel => &mut self.collect,
-            ResourceKind::Transcript => &mut self.transcribe,
-            ResourceKind::Script => &mut self.rewrite,
-            ResourceKind::Audio => &mut self.voice,
-            ResourceKind::Video => &mut self.render,
-        }
-    }
-
-    pub fn step_field(step: ResourceKind) -> &'static str {
-        match step {
-            ResourceKind::Collection | ResourceKind::Reel => "collect",
-            ResourceKind::Transcript => "transcribe",
-            ResourceKind::Script => "rewrite",
-            ResourceKind::Audio => "voice",
-            ResourceKind::Video => "render",
-        }
-    }
-}
+use super::step::Step;
+pub use super::step::{ProviderOverrides, StepProviders};
 
 /// Weights of the composite `trend_score` (see the README for the formula).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -179,19 +124,9 @@ pub struct ProjectSettingsPatch {
     #[schema(example = 40)]
     pub target_duration_seconds: Option<u32>,
     pub style_preset: Option<StylePreset>,
-    pub providers: Option<StepProvidersPatch>,
+    pub providers: Option<ProviderOverrides>,
     pub trend_weights: Option<TrendWeights>,
     pub rewrite: Option<RewriteSettings>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StepProvidersPatch {
-    pub collect: Option<String>,
-    pub transcribe: Option<String>,
-    pub rewrite: Option<String>,
-    pub voice: Option<String>,
-    pub render: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -229,9 +164,9 @@ pub const AUTO_PROVIDER: &str = "auto";
 impl StepProviders {
     /// Replaces every `auto` with `choose(step)`; an `auto` nothing can serve yet stays, and is
     /// resolved (or refused) when the step is started.
-    pub fn resolve_auto(&mut self, choose: impl Fn(ResourceKind) -> Option<&'static str>) {
-        for step in Self::CHOSEN {
-            let current = self.for_step_mut(step);
+    pub fn resolve_auto(&mut self, choose: impl Fn(Step) -> Option<&'static str>) {
+        for &step in Step::ALL {
+            let current = self.get_mut(step);
             if current == AUTO_PROVIDER {
                 if let Some(chosen) = choose(step) {
                     *current = chosen.to_owned();
@@ -243,20 +178,13 @@ impl StepProviders {
 
 impl Default for ProjectDefaults {
     fn default() -> Self {
-        let auto = || AUTO_PROVIDER.to_owned();
         Self {
             language: "ru".into(),
             settings: ProjectSettings {
                 words: WordRange { min: 100, max: 120 },
                 target_duration_seconds: 40,
                 style_preset: StylePreset::Motivating,
-                providers: StepProviders {
-                    collect: auto(),
-                    transcribe: auto(),
-                    rewrite: auto(),
-                    voice: auto(),
-                    render: auto(),
-                },
+                providers: StepProviders::from_fn(|_| AUTO_PROVIDER.to_owned()),
                 trend_weights: TrendWeights::default(),
                 rewrite: RewriteSettings::default(),
             },
@@ -335,16 +263,9 @@ impl ProjectSettings {
             self.rewrite = rewrite;
         }
         if let Some(providers) = patch.providers {
-            let choices = [
-                (ResourceKind::Collection, providers.collect),
-                (ResourceKind::Transcript, providers.transcribe),
-                (ResourceKind::Script, providers.rewrite),
-                (ResourceKind::Audio, providers.voice),
-                (ResourceKind::Video, providers.render),
-            ];
-            for (step, choice) in choices {
+            for (step, choice) in providers.iter() {
                 if let Some(name) = choice {
-                    *self.providers.for_step_mut(step) = name;
+                    self.providers.get_mut(step).clone_from(name);
                 }
             }
         }

@@ -7,62 +7,6 @@ use uuid::Uuid;
 
 use super::{ErrorInfo, ResourceKind, Status};
 
-/// The steps a run drives, in order.
-pub const RUN_STEPS: [ResourceKind; 4] = [
-    ResourceKind::Transcript,
-    ResourceKind::Script,
-    ResourceKind::Audio,
-    ResourceKind::Video,
-];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStep {
-    Transcribe,
-    Rewrite,
-    Voice,
-    Render,
-}
-
-impl RunStep {
-    pub fn index(self) -> usize {
-        self as usize
-    }
-}
-
-/// Per-step provider choices for a run; unset ones are the project's.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RunProviders {
-    pub transcribe: Option<String>,
-    pub rewrite: Option<String>,
-    pub voice: Option<String>,
-    pub render: Option<String>,
-}
-
-impl RunProviders {
-    pub fn for_step(&self, step: ResourceKind) -> Option<&str> {
-        match step {
-            ResourceKind::Transcript => self.transcribe.as_deref(),
-            ResourceKind::Script => self.rewrite.as_deref(),
-            ResourceKind::Audio => self.voice.as_deref(),
-            ResourceKind::Video => self.render.as_deref(),
-            ResourceKind::Collection | ResourceKind::Reel => None,
-        }
-    }
-
-    pub fn set(&mut self, step: ResourceKind, name: &str) {
-        let slot = match step {
-            ResourceKind::Transcript => &mut self.transcribe,
-            ResourceKind::Script => &mut self.rewrite,
-            ResourceKind::Audio => &mut self.voice,
-            ResourceKind::Video => &mut self.render,
-            ResourceKind::Collection | ResourceKind::Reel => return,
-        };
-        *slot = Some(name.to_owned());
-    }
-}
-
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRun {
@@ -73,12 +17,13 @@ pub struct CreateRun {
     /// The N best reels: the selected ones first, then by trend score.
     #[schema(example = 3, minimum = 1, maximum = 20)]
     pub top: Option<u32>,
+    /// Providers for this run's steps; unset ones are the project's.
     #[serde(default)]
-    pub providers: RunProviders,
+    pub providers: super::step::ProviderOverrides,
     /// Re-run from this step even when earlier outputs could be reused; steps before it still
     /// reuse. Without it, every step whose provider and options are unchanged reuses its last
     /// succeeded output.
-    pub from_step: Option<RunStep>,
+    pub from_step: Option<super::step::Step>,
     /// Options per step, e.g. `{"voice": {"speed": 1.1}, "transcribe": {"language": "ru"}}`,
     /// checked against each step's provider when the run starts.
     #[serde(default)]
@@ -128,12 +73,13 @@ pub struct Run {
 
 impl Run {
     pub fn progress_of(reels: &[RunReel]) -> u8 {
-        let total = reels.len() * RUN_STEPS.len();
+        let steps = super::step::Step::in_runs().count();
+        let total = reels.len() * steps;
         let done: usize = reels
             .iter()
             .map(|r| {
                 if matches!(r.status, Status::Failed | Status::Canceled) {
-                    RUN_STEPS.len()
+                    steps
                 } else {
                     r.steps
                         .iter()

@@ -4,8 +4,8 @@ use std::{collections::HashMap, sync::Arc};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::domain::options::CollectOptions;
 use super::{context, JobContext, JobError, JobHandler};
+use crate::domain::options::CollectOptions;
 use crate::{
     config::JobSettings,
     db,
@@ -119,7 +119,9 @@ impl CollectStep {
             Some(folder) => self.copy_folder(std::path::Path::new(folder)).await?,
             None => {
                 serde_json::from_value(ctx.job.payload.get("files").cloned().unwrap_or_default())
-                    .map_err(|error| JobError::fatal(ErrorCode::InvalidParameters, error.to_string()))?
+                    .map_err(|error| {
+                        JobError::fatal(ErrorCode::InvalidParameters, error.to_string())
+                    })?
             }
         };
         let received = files.len() as u32;
@@ -185,7 +187,9 @@ impl CollectStep {
         match collection.input.get("source").and_then(Value::as_str) {
             Some("import") => {
                 serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
-                    .map_err(|error| JobError::fatal(ErrorCode::InvalidParameters, error.to_string()))
+                    .map_err(|error| {
+                        JobError::fatal(ErrorCode::InvalidParameters, error.to_string())
+                    })
             }
             Some("apify") => {
                 let items = self

@@ -56,19 +56,27 @@ impl JobContext {
     /// The resource this job fills.
     pub async fn resource(&self) -> Result<StepResource, JobError> {
         let (Some(kind), Some(id)) = (self.job.resource_type, self.job.resource_id) else {
-            return Err(JobError::fatal(ErrorCode::InvalidJob, "this job has no resource"));
+            return Err(JobError::fatal(
+                ErrorCode::InvalidJob,
+                "this job has no resource",
+            ));
         };
         db::resources::get(&self.pool, kind, id)
             .await?
             .ok_or_else(|| {
-                JobError::fatal(ErrorCode::ResourceMissing, format!("{kind} {id} no longer exists"))
+                JobError::fatal(
+                    ErrorCode::ResourceMissing,
+                    format!("{kind} {id} no longer exists"),
+                )
             })
     }
 
     pub async fn project(&self, resource: &StepResource) -> Result<Project, JobError> {
         db::projects::get(&self.pool, resource.project_id)
             .await?
-            .ok_or_else(|| JobError::fatal(ErrorCode::ResourceMissing, "the project no longer exists"))
+            .ok_or_else(|| {
+                JobError::fatal(ErrorCode::ResourceMissing, "the project no longer exists")
+            })
     }
 
     /// Records what this attempt's provider call consumed, priced now. A failure to record is
@@ -125,7 +133,10 @@ impl JobContext {
             .ok_or_else(missing)?;
         let output = parent.output.ok_or_else(missing)?;
         serde_json::from_value(output).map_err(|error| {
-            JobError::fatal(ErrorCode::ParentOutputInvalid, format!("{kind} output: {error}"))
+            JobError::fatal(
+                ErrorCode::ParentOutputInvalid,
+                format!("{kind} output: {error}"),
+            )
         })
     }
 }
@@ -138,7 +149,10 @@ pub fn options<O: crate::domain::options::StepOptions>(
     match resource.input.get("options") {
         None | Some(serde_json::Value::Null) => Ok(O::default()),
         Some(options) => serde_json::from_value(options.clone()).map_err(|error| {
-            JobError::fatal(ErrorCode::InvalidOptions, format!("stored options: {error}"))
+            JobError::fatal(
+                ErrorCode::InvalidOptions,
+                format!("stored options: {error}"),
+            )
         }),
     }
 }

@@ -22,8 +22,8 @@ pub use context::JobContext;
 
 use crate::{
     config::Settings,
-    error_code::ErrorCode,
     domain::{ErrorInfo, JobKind},
+    error_code::ErrorCode,
     providers::{ProviderError, Providers},
 };
 

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::options::RenderOptions;
 use super::{context, JobContext, JobError, JobHandler};
+use crate::domain::options::RenderOptions;
 use crate::{
     db,
     domain::{resource::StepResource, usage::Metric, ResourceKind},
@@ -25,8 +25,6 @@ use crate::{
 };
 
 pub struct RenderStep(pub Arc<Providers>);
-
-/// Options that name media store files the renderer may use.
 
 fn storage(error: MediaError) -> JobError {
     ProviderError::from(error).into()

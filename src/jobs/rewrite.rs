@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::domain::options::RewriteOptions;
 use super::{context, JobContext, JobError, JobHandler};
+use crate::domain::options::RewriteOptions;
 use crate::{
     config::ScriptSettings,
     domain::usage::Metric,
@@ -167,10 +167,7 @@ impl JobHandler for RewriteStep {
         let transcript: TranscriptOutput = ctx.parent_output(&resource).await?;
         let options: RewriteOptions = context::options(&resource)?;
         // A translation: the script's language may differ from the reel's.
-        let language = options
-            .language
-            .clone()
-            .unwrap_or(project.language.clone());
+        let language = options.language.clone().unwrap_or(project.language.clone());
         let contract = Contract {
             language: language.clone(),
             words: project.settings.words,

@@ -19,7 +19,8 @@ use crate::{
     domain::{
         event::NewEvent,
         project::Project,
-        run::{CreateRun, Run, RunReel, RunStepResult, RUN_STEPS},
+        run::{CreateRun, Run, RunReel, RunStepResult},
+        step::Step,
         ErrorInfo, JobKind, Status,
     },
 };
@@ -113,20 +114,23 @@ async fn advance_reel(
                 }
             }
         }
-        let Some(&kind) = RUN_STEPS.get(reel.steps.len()) else {
+        let Some(step) = Step::in_runs().nth(reel.steps.len()) else {
             reel.status = Status::Succeeded;
             return Ok(true);
         };
+        let kind = step.resource();
         let parent_id = reel.steps.last().map_or(reel.reel_id, |s| s.resource_id);
         let provider = input
             .providers
-            .for_step(kind)
-            .unwrap_or_else(|| project.settings.providers.for_step(kind))
+            .get(step)
+            .as_deref()
+            .unwrap_or_else(|| project.settings.providers.get(step))
             .to_owned();
-        let step_input = input.options.step_input(kind);
+        let step_input = input.options.step_input(step);
         let rerun = input
             .from_step
-            .is_some_and(|from| reel.steps.len() >= from.index());
+            .and_then(Step::run_index)
+            .is_some_and(|from| reel.steps.len() >= from);
         let reused = if rerun {
             None
         } else {

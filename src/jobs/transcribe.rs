@@ -3,8 +3,8 @@ use std::{path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
 
-use crate::domain::options::TranscribeOptions;
 use super::{context, JobContext, JobError, JobHandler};
+use crate::domain::options::TranscribeOptions;
 use crate::{
     db,
     domain::usage::Metric,

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::domain::options::VoiceOptions;
 use super::{context, JobContext, JobError, JobHandler};
+use crate::domain::options::VoiceOptions;
 use crate::{
     domain::{resource::StepResource, usage::Metric},
     media::MediaStore,

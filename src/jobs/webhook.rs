@@ -77,7 +77,12 @@ fn retry(message: String, retry_after: Option<Duration>) -> JobError {
 #[async_trait]
 impl JobHandler for DeliverWebhook {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        let invalid = || JobError::fatal(ErrorCode::InvalidJob, "a webhook job needs a run and an event");
+        let invalid = || {
+            JobError::fatal(
+                ErrorCode::InvalidJob,
+                "a webhook job needs a run and an event",
+            )
+        };
         let run_id: Uuid = ctx
             .job
             .payload
@@ -111,8 +116,9 @@ impl JobHandler for DeliverWebhook {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let signed = signature(webhook.secret.expose_secret().as_bytes(), timestamp, &body);
-        let url = reqwest::Url::parse(&webhook.url)
-            .map_err(|error| JobError::fatal(ErrorCode::UrlRefused, format!("not a URL: {error}")))?;
+        let url = reqwest::Url::parse(&webhook.url).map_err(|error| {
+            JobError::fatal(ErrorCode::UrlRefused, format!("not a URL: {error}"))
+        })?;
         let client = fetch::pinned_client(&self.guard, &url, Some(self.timeout)).await?;
         let response = client
             .post(url)

@@ -186,8 +186,9 @@ pub async fn download(
     limits: &Limits,
     accept: impl Fn(Option<&str>) -> Result<(), ProviderError>,
 ) -> Result<Downloaded, ProviderError> {
-    let mut url = Url::parse(url)
-        .map_err(|error| ProviderError::fatal(ErrorCode::UrlRefused, format!("not a URL: {error}")))?;
+    let mut url = Url::parse(url).map_err(|error| {
+        ProviderError::fatal(ErrorCode::UrlRefused, format!("not a URL: {error}"))
+    })?;
     let deadline = tokio::time::Instant::now() + limits.timeout;
     for _ in 0..=MAX_REDIRECTS {
         let client = pinned_client(guard, &url, None).await?;
@@ -208,7 +209,10 @@ pub async fn download(
                     )
                 })?;
             url = url.join(location).map_err(|error| {
-                ProviderError::fatal(ErrorCode::UrlRefused, format!("bad redirect target: {error}"))
+                ProviderError::fatal(
+                    ErrorCode::UrlRefused,
+                    format!("bad redirect target: {error}"),
+                )
             })?;
             continue;
         }

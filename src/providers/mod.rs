@@ -18,8 +18,8 @@ use async_trait::async_trait;
 
 use crate::{
     config::Settings,
+    domain::{step::Step, usage::Prices},
     error_code::ErrorCode,
-    domain::{usage::Prices, ResourceKind},
     media::{MediaError, MediaStore},
 };
 
@@ -202,10 +202,11 @@ fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
 }
 
 fn voices(settings: &Settings) -> Registry<dyn voice::Voice> {
-    let mut registry: Registry<dyn voice::Voice> = BTreeMap::from([
-        (fake::NAME, Arc::new(voice::fake::FakeVoice) as _),
-        (LOCAL, Arc::new(voice::local::EspeakVoice) as _),
-    ]);
+    let mut registry: Registry<dyn voice::Voice> =
+        BTreeMap::from([(fake::NAME, Arc::new(voice::fake::FakeVoice) as _)]);
+    if process::on_path("espeak-ng").is_some() {
+        registry.insert(LOCAL, Arc::new(voice::local::EspeakVoice));
+    }
     // The engine's voices (Festival, Piper) sound better than espeak-ng alone.
     if let Some(api) = engine_api(settings) {
         registry.insert(
@@ -250,15 +251,16 @@ fn voices(settings: &Settings) -> Registry<dyn voice::Voice> {
 }
 
 fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
-    let mut registry: Registry<dyn render::Renderer> = BTreeMap::from([
-        (fake::NAME, Arc::new(render::fake::FakeRenderer) as _),
-        (
+    let mut registry: Registry<dyn render::Renderer> =
+        BTreeMap::from([(fake::NAME, Arc::new(render::fake::FakeRenderer) as _)]);
+    if process::on_path("ffmpeg").is_some() {
+        registry.insert(
             LOCAL,
             Arc::new(render::local::FfmpegComposer {
                 preset: "veryfast".into(),
-            }) as _,
-        ),
-    ]);
+            }),
+        );
+    }
     let heygen = &settings.providers.heygen;
     if let Some(key) = heygen
         .api
@@ -293,6 +295,35 @@ fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
     registry
 }
 
+fn required_options(settings: &Settings) -> Vec<RequiredOption> {
+    let providers = &settings.providers;
+    [
+        providers
+            .heygen
+            .avatar_id
+            .is_none()
+            .then_some(RequiredOption {
+                step: Step::Render,
+                provider: render::heygen::NAME,
+                option: "avatar_id",
+                setting: "REELFORGE__PROVIDERS__HEYGEN__AVATAR_ID",
+            }),
+        providers
+            .openai
+            .assistant_id
+            .is_none()
+            .then_some(RequiredOption {
+                step: Step::Rewrite,
+                provider: rewrite::openai_assistant::NAME,
+                option: "assistant_id",
+                setting: "REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID",
+            }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Every provider this process can use, by step and name.
 pub struct Providers {
     pub collect: BTreeMap<&'static str, Arc<dyn collect::Collector>>,
@@ -305,6 +336,17 @@ pub struct Providers {
     pub media: Arc<MediaStore>,
     /// What each provider's usage is estimated to cost.
     pub prices: Prices,
+    /// Options some providers cannot do without here, because their setting is not configured.
+    pub required: Vec<RequiredOption>,
+}
+
+/// An option a provider needs in every request when its deployment-wide setting is unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequiredOption {
+    pub step: Step,
+    pub provider: &'static str,
+    pub option: &'static str,
+    pub setting: &'static str,
 }
 
 /// A deployment whose providers cannot be set up as configured.
@@ -370,6 +412,7 @@ impl Providers {
             render: renderers(settings),
             media,
             prices,
+            required: required_options(settings),
         };
         if !settings.providers.fake {
             providers.without_fakes();
@@ -388,35 +431,22 @@ impl Providers {
         self.render.remove(fake::NAME);
     }
 
-    /// What `auto` means for `step` here: a configured cloud provider, else the local engine,
+    /// What `auto` means for `step` here: the first usable provider of the step table's order,
     /// else `fake` where configuration offers it; none when nothing usable is configured.
-    pub fn preferred(&self, step: ResourceKind) -> Option<&'static str> {
-        let order: &[&'static str] = match step {
-            ResourceKind::Collection | ResourceKind::Reel => &["apify"],
-            ResourceKind::Transcript => &["assemblyai", "openai", LOCAL],
-            ResourceKind::Script => &["openai", LOCAL],
-            ResourceKind::Audio => &["elevenlabs", "openai", LOCAL],
-            ResourceKind::Video => &[LOCAL],
-        };
+    pub fn preferred(&self, step: Step) -> Option<&'static str> {
         let names = self.names(step);
-        order
-            .iter()
-            .copied()
-            .chain([fake::NAME])
-            .find(|name| names.contains(name))
+        step.auto_order().find(|name| names.contains(name))
     }
 
     /// The provider that serves `requested` (a name, or `auto`) for `step`.
-    pub fn choose(
-        &self,
-        step: ResourceKind,
-        requested: &str,
-    ) -> Result<&'static str, ProviderChoiceError> {
+    pub fn choose(&self, step: Step, requested: &str) -> Result<&'static str, ProviderChoiceError> {
         if requested == crate::domain::project::AUTO_PROVIDER {
-            return self.preferred(step).ok_or(ProviderChoiceError::NoneUsable {
-                step,
-                hint: configure_hint(step),
-            });
+            return self
+                .preferred(step)
+                .ok_or_else(|| ProviderChoiceError::NoneUsable {
+                    step,
+                    hint: step.configure_hint(),
+                });
         }
         let names = self.names(step);
         names
@@ -430,15 +460,23 @@ impl Providers {
             })
     }
 
-    /// The provider names available for a step, for validation and error messages.
-    pub fn names(&self, step: ResourceKind) -> Vec<&'static str> {
+    /// The options `provider` needs in every request for `step` here.
+    pub fn required_options(&self, step: Step, provider: &str) -> Vec<RequiredOption> {
+        self.required
+            .iter()
+            .filter(|required| required.step == step && required.provider == provider)
+            .copied()
+            .collect()
+    }
+
+    /// The providers usable for a step here, for validation and error messages.
+    pub fn names(&self, step: Step) -> Vec<&'static str> {
         match step {
-            ResourceKind::Collection => self.collect.keys().copied().collect(),
-            ResourceKind::Reel => self.prepare.keys().copied().collect(),
-            ResourceKind::Transcript => self.transcribe.keys().copied().collect(),
-            ResourceKind::Script => self.rewrite.keys().copied().collect(),
-            ResourceKind::Audio => self.voice.keys().copied().collect(),
-            ResourceKind::Video => self.render.keys().copied().collect(),
+            Step::Collect => self.collect.keys().copied().collect(),
+            Step::Transcribe => self.transcribe.keys().copied().collect(),
+            Step::Rewrite => self.rewrite.keys().copied().collect(),
+            Step::Voice => self.voice.keys().copied().collect(),
+            Step::Render => self.render.keys().copied().collect(),
         }
     }
 }
@@ -448,34 +486,12 @@ impl Providers {
 pub enum ProviderChoiceError {
     #[error("no {step} provider `{name}`; available: {available}")]
     Unknown {
-        step: ResourceKind,
+        step: Step,
         name: String,
         available: String,
     },
     #[error("no {step} provider is usable in this deployment: {hint}")]
-    NoneUsable {
-        step: ResourceKind,
-        hint: &'static str,
-    },
-}
-
-/// What an operator configures so that `step` has a provider.
-pub fn configure_hint(step: ResourceKind) -> &'static str {
-    match step {
-        ResourceKind::Collection | ResourceKind::Reel => {
-            "set REELFORGE__PROVIDERS__APIFY__API_KEY to scrape, or import a dataset (`source: import`) or your own videos"
-        }
-        ResourceKind::Transcript => {
-            "set REELFORGE__PROVIDERS__ASSEMBLYAI__API_KEY or REELFORGE__PROVIDERS__OPENAI__API_KEY (or REELFORGE__PROVIDERS__OPENAI__BASE_URL of an OpenAI-compatible server), or run scripts/setup for the local engine"
-        }
-        ResourceKind::Script => {
-            "set REELFORGE__PROVIDERS__OPENAI__API_KEY (or REELFORGE__PROVIDERS__OPENAI__BASE_URL of an OpenAI-compatible server such as Ollama), or run scripts/setup for the local engine"
-        }
-        ResourceKind::Audio => {
-            "install espeak-ng (scripts/setup), or set REELFORGE__PROVIDERS__ELEVENLABS__API_KEY or REELFORGE__PROVIDERS__OPENAI__API_KEY"
-        }
-        ResourceKind::Video => "install ffmpeg (scripts/setup), or configure HeyGen",
-    }
+    NoneUsable { step: Step, hint: String },
 }
 
 /// Looks a provider up by name, with an error a job can report.

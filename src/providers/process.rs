@@ -53,6 +53,15 @@ impl From<ProcessError> for ProviderError {
     }
 }
 
+/// Where `program` is on the `PATH`, if it is installed.
+pub fn on_path(program: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(program))
+            .find(|path| path.is_file())
+    })
+}
+
 fn install_hint(program: &str) -> &'static str {
     match program {
         "ffmpeg" | "ffprobe" => " (Debian: apt-get install ffmpeg)",
@@ -112,8 +121,9 @@ pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
         TOOL_TIMEOUT,
     )
     .await?;
-    let probe: Probe = serde_json::from_slice(&output)
-        .map_err(|error| ProviderError::fatal(ErrorCode::ToolFailed, format!("ffprobe output: {error}")))?;
+    let probe: Probe = serde_json::from_slice(&output).map_err(|error| {
+        ProviderError::fatal(ErrorCode::ToolFailed, format!("ffprobe output: {error}"))
+    })?;
     let stream = |kind: &str| {
         probe
             .streams

@@ -60,8 +60,8 @@ pub struct ImportFileQuery {
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
-        let chunk =
-            chunk.map_err(|error| ApiError::bad_request(ErrorCode::MalformedBody, error.to_string()))?;
+        let chunk = chunk
+            .map_err(|error| ApiError::bad_request(ErrorCode::MalformedBody, error.to_string()))?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
@@ -185,8 +185,9 @@ pub async fn upload_files(
     let mut files: Vec<(String, String)> = Vec::new();
     let result = async {
         while let Some(field) = form.next().await {
-            let field = field
-                .map_err(|error| ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string()))?;
+            let field = field.map_err(|error| {
+                ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string())
+            })?;
             if field.name() != Some("file") {
                 return Err(ApiError::validation(
                     "file",

@@ -24,12 +24,11 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 /// Provider names must be ones this deployment has.
 fn validate_providers(state: &AppState, providers: &StepProviders, errors: &mut Vec<FieldError>) {
-    for step in StepProviders::CHOSEN {
-        let name = providers.for_step(step);
+    for (step, name) in providers.iter() {
         let known = state.providers.names(step);
-        if name != crate::domain::project::AUTO_PROVIDER && !known.contains(&name) {
+        if name != crate::domain::project::AUTO_PROVIDER && !known.contains(&name.as_str()) {
             errors.push(FieldError::new(
-                format!("settings.providers.{}", StepProviders::step_field(step)),
+                format!("settings.providers.{step}"),
                 format!("unknown provider `{name}`; available: {}", known.join(", ")),
             ));
         }

@@ -5,21 +5,19 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Data;
-use crate::domain::{project::StepProviders, ResourceKind};
+use crate::domain::step::Step;
 
 #[derive(Serialize, ToSchema)]
 pub struct StepChoices {
-    /// The field in project settings and run overrides: `collect`, `transcribe`, `rewrite`,
-    /// `voice` or `render`.
-    #[schema(example = "transcribe")]
-    pub step: &'static str,
+    /// The field in project settings and run overrides.
+    pub step: Step,
     #[schema(example = json!(["fake", "local", "assemblyai"]))]
     pub available: Vec<&'static str>,
     /// What `auto` resolves to here; null when nothing usable is configured for the step.
     #[schema(example = "assemblyai")]
     pub preferred: Option<&'static str>,
     /// What to configure when nothing is usable.
-    pub configure: Option<&'static str>,
+    pub configure: Option<String>,
 }
 
 #[utoipa::path(
@@ -29,17 +27,17 @@ pub struct StepChoices {
 #[get("/providers")]
 pub async fn list(state: Data) -> web::Json<Vec<StepChoices>> {
     web::Json(
-        StepProviders::CHOSEN
+        Step::ALL
             .iter()
-            .map(|&step: &ResourceKind| StepChoices {
-                step: StepProviders::step_field(step),
+            .map(|&step| StepChoices {
+                step,
                 available: state.providers.names(step),
                 preferred: state.providers.preferred(step),
                 configure: state
                     .providers
                     .preferred(step)
                     .is_none()
-                    .then(|| crate::providers::configure_hint(step)),
+                    .then(|| step.configure_hint()),
             })
             .collect(),
     )

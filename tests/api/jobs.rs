@@ -56,7 +56,10 @@ async fn every_step_runs_to_success_and_records_its_output() {
 
     let video = app.get_json(&format!("/v1/videos/{}", ids[4])).await;
     let measured = video["output"]["duration_ms"].as_u64().unwrap();
-    assert!(measured.abs_diff(40_000) <= 100, "measured from the file: {measured}");
+    assert!(
+        measured.abs_diff(40_000) <= 100,
+        "measured from the file: {measured}"
+    );
     assert!(video["output"]["size_bytes"].as_u64().unwrap() > 0);
     assert_eq!(
         (

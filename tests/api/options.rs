@@ -70,43 +70,274 @@ async fn bad_options_of_every_step_and_provider_are_refused_at_the_start_naming_
     // (path, body, code, field, what the message says)
     let cases: Vec<(&str, Value, &str, &str, &str)> = vec![
         // transcribe
-        (&transcripts, step("assemblyai", json!({"model": "whisper-1"})), "validation_failed", "options.model", "openai, local"),
-        (&transcripts, step("openai", json!({"speech_models": ["universal-2"]})), "validation_failed", "options.speech_models", "assemblyai"),
-        (&transcripts, step("assemblyai", json!({"speech_models": []})), "validation_failed", "options.speech_models", "at least one"),
-        (&transcripts, step("openai", json!({"language": "Russian"})), "validation_failed", "options.language", "language code"),
-        (&transcripts, step("openai", json!({"language": 7})), "invalid_body", "options.language", "invalid type"),
-        (&transcripts, step("openai", json!({"lang": "ru"})), "invalid_body", "options.lang", "unknown field"),
-        (&transcripts, step("openai", json!({"fail": "fatal"})), "validation_failed", "options.fail", "fake"),
+        (
+            &transcripts,
+            step("assemblyai", json!({"model": "whisper-1"})),
+            "validation_failed",
+            "options.model",
+            "openai, local",
+        ),
+        (
+            &transcripts,
+            step("openai", json!({"speech_models": ["universal-2"]})),
+            "validation_failed",
+            "options.speech_models",
+            "assemblyai",
+        ),
+        (
+            &transcripts,
+            step("assemblyai", json!({"speech_models": []})),
+            "validation_failed",
+            "options.speech_models",
+            "at least one",
+        ),
+        (
+            &transcripts,
+            step("openai", json!({"language": "Russian"})),
+            "validation_failed",
+            "options.language",
+            "language code",
+        ),
+        (
+            &transcripts,
+            step("openai", json!({"language": 7})),
+            "invalid_body",
+            "options.language",
+            "invalid type",
+        ),
+        (
+            &transcripts,
+            step("openai", json!({"lang": "ru"})),
+            "invalid_body",
+            "options.lang",
+            "unknown field",
+        ),
+        (
+            &transcripts,
+            step("openai", json!({"fail": "fatal"})),
+            "validation_failed",
+            "options.fail",
+            "fake",
+        ),
         // rewrite
-        (&scripts, step("openai", json!({"temperature": 3})), "validation_failed", "options.temperature", "between 0 and 2"),
-        (&scripts, step("openai", json!({"max_tokens": 4})), "validation_failed", "options.max_tokens", "between 16 and 8192"),
-        (&scripts, step("openai", json!({"assistant_id": "asst_1"})), "validation_failed", "options.assistant_id", "openai_assistant"),
-        (&scripts, step("openai_assistant", json!({"temperature": 0.5})), "validation_failed", "options.temperature", "openai, local"),
-        (&scripts, step("openai_assistant", json!({"assistant_id": " "})), "validation_failed", "options.assistant_id", "empty"),
-        (&scripts, step("openai", json!({"model": ["gpt"]})), "invalid_body", "options.model", "invalid type"),
+        (
+            &scripts,
+            step("openai", json!({"temperature": 3})),
+            "validation_failed",
+            "options.temperature",
+            "between 0 and 2",
+        ),
+        (
+            &scripts,
+            step("openai", json!({"max_tokens": 4})),
+            "validation_failed",
+            "options.max_tokens",
+            "between 16 and 8192",
+        ),
+        (
+            &scripts,
+            step("openai", json!({"assistant_id": "asst_1"})),
+            "validation_failed",
+            "options.assistant_id",
+            "openai_assistant",
+        ),
+        (
+            &scripts,
+            step(
+                "openai_assistant",
+                json!({"temperature": 0.5, "assistant_id": "asst_1"}),
+            ),
+            "validation_failed",
+            "options.temperature",
+            "openai, local",
+        ),
+        (
+            &scripts,
+            step("openai_assistant", json!({"assistant_id": " "})),
+            "validation_failed",
+            "options.assistant_id",
+            "empty",
+        ),
+        // no assistant configured: each request must name one
+        (
+            &scripts,
+            step("openai_assistant", json!({})),
+            "validation_failed",
+            "options.assistant_id",
+            "REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID",
+        ),
+        (
+            &scripts,
+            step("openai", json!({"model": ["gpt"]})),
+            "invalid_body",
+            "options.model",
+            "invalid type",
+        ),
         // voice
-        (&voices, step("elevenlabs", json!({"speed": 9})), "validation_failed", "options.speed", "between 0.25 and 4"),
-        (&voices, step("elevenlabs", json!({"tolerance_seconds": -1})), "validation_failed", "options.tolerance_seconds", "between 0 and 30"),
-        (&voices, step("elevenlabs", json!({"format": "mp3"})), "validation_failed", "options.format", "openai"),
-        (&voices, step("elevenlabs", json!({"output_format": "wav"})), "validation_failed", "options.output_format", "codec_samplerate"),
-        (&voices, step("elevenlabs", json!({"voice_settings": {"stability": 2}})), "validation_failed", "options.voice_settings.stability", "between 0 and 1"),
-        (&voices, step("elevenlabs", json!({"voice_settings": {"speed": 1}})), "invalid_body", "options.voice_settings.speed", "unknown field"),
-        (&voices, step("openai", json!({"output_format": "mp3_44100_128"})), "validation_failed", "options.output_format", "elevenlabs"),
-        (&voices, step("openai", json!({"format": "ogg"})), "invalid_body", "options.format", "unknown variant"),
-        (&voices, step("local", json!({"timestamps": false})), "validation_failed", "options.timestamps", "elevenlabs"),
+        (
+            &voices,
+            step("elevenlabs", json!({"speed": 9})),
+            "validation_failed",
+            "options.speed",
+            "between 0.25 and 4",
+        ),
+        (
+            &voices,
+            step("elevenlabs", json!({"tolerance_seconds": -1})),
+            "validation_failed",
+            "options.tolerance_seconds",
+            "between 0 and 30",
+        ),
+        (
+            &voices,
+            step("elevenlabs", json!({"format": "mp3"})),
+            "validation_failed",
+            "options.format",
+            "openai",
+        ),
+        (
+            &voices,
+            step("elevenlabs", json!({"output_format": "wav"})),
+            "validation_failed",
+            "options.output_format",
+            "codec_samplerate",
+        ),
+        (
+            &voices,
+            step("elevenlabs", json!({"voice_settings": {"stability": 2}})),
+            "validation_failed",
+            "options.voice_settings.stability",
+            "between 0 and 1",
+        ),
+        (
+            &voices,
+            step("elevenlabs", json!({"voice_settings": {"speed": 1}})),
+            "invalid_body",
+            "options.voice_settings.speed",
+            "unknown field",
+        ),
+        (
+            &voices,
+            step("openai", json!({"output_format": "mp3_44100_128"})),
+            "validation_failed",
+            "options.output_format",
+            "elevenlabs",
+        ),
+        (
+            &voices,
+            step("openai", json!({"format": "ogg"})),
+            "invalid_body",
+            "options.format",
+            "unknown variant",
+        ),
+        (
+            &voices,
+            step("local", json!({"timestamps": false})),
+            "validation_failed",
+            "options.timestamps",
+            "elevenlabs",
+        ),
         // render
-        (&videos, step("heygen", json!({"subtitles": {"font_size": 80}})), "validation_failed", "options.subtitles", "local"),
-        (&videos, step("heygen", json!({"colour": "red"})), "validation_failed", "options.colour", "#FFD400"),
-        (&videos, step("local", json!({"background": "video"})), "invalid_body", "options.background", "unknown variant"),
-        (&videos, step("local", json!({"subtitles": {"position": "left"}})), "invalid_body", "options.subtitles.position", "unknown variant"),
-        (&videos, step("local", json!({"subtitles": {"highlight_colour": "#12345"}})), "validation_failed", "options.subtitles.highlight_colour", "colour"),
-        (&videos, step("local", json!({"music_key": "projects/other/music.mp3"})), "validation_failed", "options.music_key", "this project"),
+        (
+            &videos,
+            step(
+                "heygen",
+                json!({"subtitles": {"font_size": 80}, "avatar_id": "Daisy"}),
+            ),
+            "validation_failed",
+            "options.subtitles",
+            "local",
+        ),
+        (
+            &videos,
+            step("heygen", json!({"colour": "red", "avatar_id": "Daisy"})),
+            "validation_failed",
+            "options.colour",
+            "#FFD400",
+        ),
+        // no avatar configured: each request must name one
+        (
+            &videos,
+            step("heygen", json!({})),
+            "validation_failed",
+            "options.avatar_id",
+            "REELFORGE__PROVIDERS__HEYGEN__AVATAR_ID",
+        ),
+        (
+            &runs,
+            json!({"reel_id": reel, "providers": {"render": "heygen"}}),
+            "validation_failed",
+            "options.render.avatar_id",
+            "needs it here",
+        ),
+        (
+            &runs,
+            json!({"reel_id": reel, "providers": {"collect": "fake"}}),
+            "validation_failed",
+            "providers.collect",
+            "does not collect",
+        ),
+        (
+            &videos,
+            step("local", json!({"background": "video"})),
+            "invalid_body",
+            "options.background",
+            "unknown variant",
+        ),
+        (
+            &videos,
+            step("local", json!({"subtitles": {"position": "left"}})),
+            "invalid_body",
+            "options.subtitles.position",
+            "unknown variant",
+        ),
+        (
+            &videos,
+            step(
+                "local",
+                json!({"subtitles": {"highlight_colour": "#12345"}}),
+            ),
+            "validation_failed",
+            "options.subtitles.highlight_colour",
+            "colour",
+        ),
+        (
+            &videos,
+            step("local", json!({"music_key": "projects/other/music.mp3"})),
+            "validation_failed",
+            "options.music_key",
+            "this project",
+        ),
         // collect
-        (&collections, json!({"source": "apify", "provider": "fake", "accounts": ["a"], "options": {"actor": "x"}}), "invalid_body", "options.actor", "unknown field"),
+        (
+            &collections,
+            json!({"source": "apify", "provider": "fake", "accounts": ["a"], "options": {"actor": "x"}}),
+            "invalid_body",
+            "options.actor",
+            "unknown field",
+        ),
         // runs: each step's options against that step's provider
-        (&runs, json!({"reel_id": reel, "options": {"voice": {"speed": 9}}}), "validation_failed", "options.voice.speed", "between 0.25 and 4"),
-        (&runs, json!({"reel_id": reel, "providers": {"render": "heygen"}, "options": {"render": {"logo_key": format!("projects/{project_id}/logo.png")}}}), "validation_failed", "options.render.logo_key", "local"),
-        (&runs, json!({"reel_id": reel, "options": {"rewrite": {"temprature": 1}}}), "invalid_body", "options.rewrite.temprature", "unknown field"),
+        (
+            &runs,
+            json!({"reel_id": reel, "options": {"voice": {"speed": 9}}}),
+            "validation_failed",
+            "options.voice.speed",
+            "between 0.25 and 4",
+        ),
+        (
+            &runs,
+            json!({"reel_id": reel, "providers": {"render": "heygen"}, "options": {"render": {"logo_key": format!("projects/{project_id}/logo.png"), "avatar_id": "Daisy"}}}),
+            "validation_failed",
+            "options.render.logo_key",
+            "local",
+        ),
+        (
+            &runs,
+            json!({"reel_id": reel, "options": {"rewrite": {"temprature": 1}}}),
+            "invalid_body",
+            "options.rewrite.temprature",
+            "unknown field",
+        ),
     ];
     for (path, body, code, field, says) in cases {
         let (status, problem) = send_problem(app.post(path, &body)).await;
@@ -123,7 +354,11 @@ async fn bad_options_of_every_step_and_provider_are_refused_at_the_start_naming_
         assert!(message.contains(says), "{body}: {message}");
     }
     for (listing, count) in listings.iter().zip(before) {
-        assert_eq!(count_items(&app, listing).await, count, "{listing}: nothing was queued");
+        assert_eq!(
+            count_items(&app, listing).await,
+            count,
+            "{listing}: nothing was queued"
+        );
     }
 }
 
@@ -145,7 +380,10 @@ async fn options_a_provider_takes_are_stored_as_checked_and_used() {
         json!({"options": {"language": "en", "temperature": 0.3}}),
         "{script:#}"
     );
-    assert_eq!(script["output"]["language"], "en", "the option reached the job");
+    assert_eq!(
+        script["output"]["language"], "en",
+        "the option reached the job"
+    );
 }
 
 #[tokio::test]

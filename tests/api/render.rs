@@ -245,12 +245,19 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
     ] {
         let (status, problem) = send_problem(app.post(&path, &body)).await;
         assert_eq!(
-            (status, problem["code"].as_str(), problem["errors"][0]["field"].as_str()),
+            (
+                status,
+                problem["code"].as_str(),
+                problem["errors"][0]["field"].as_str()
+            ),
             (422, Some("validation_failed"), Some(field)),
             "{body}: {problem:#}"
         );
         assert!(
-            problem["errors"][0]["message"].as_str().unwrap().contains(says),
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
             "{problem:#}"
         );
     }

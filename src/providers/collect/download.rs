@@ -187,10 +187,9 @@ impl ReelSource for Downloader {
         request: &PrepareReel,
         ctx: &CallContext<'_>,
     ) -> Result<PreparedReel, ProviderError> {
-        let url = request
-            .source_url
-            .as_deref()
-            .ok_or_else(|| ProviderError::fatal(ErrorCode::NoVideoUrl, "the reel has no video URL"))?;
+        let url = request.source_url.as_deref().ok_or_else(|| {
+            ProviderError::fatal(ErrorCode::NoVideoUrl, "the reel has no video URL")
+        })?;
         let storage = ProviderError::from;
         let scratch = self.store.scratch("mp4").await.map_err(storage)?;
         ctx.progress.report(10, "downloading").await;

@@ -16,9 +16,7 @@ impl ReelSource for FakeReelSource {
         request: &PrepareReel,
         ctx: &CallContext<'_>,
     ) -> Result<PreparedReel, ProviderError> {
-        request.options.fake()
-            .perform(ctx)
-            .await?;
+        request.options.fake().perform(ctx).await?;
         Ok(PreparedReel {
             source_url: request.source_url.clone(),
             caption: Some("fake reel".into()),
@@ -48,9 +46,7 @@ impl Collector for FakeCollector {
         request: &CollectRequest,
         ctx: &CallContext<'_>,
     ) -> Result<Vec<Value>, ProviderError> {
-        request.options.fake()
-            .perform(ctx)
-            .await?;
+        request.options.fake().perform(ctx).await?;
         let (sources, tag) = match &request.target {
             CollectTarget::Accounts(accounts) => (accounts, None),
             CollectTarget::Hashtags(tags) => (tags, Some(())),

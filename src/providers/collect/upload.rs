@@ -31,13 +31,17 @@ impl ReelSource for UploadedFile {
             .source_url
             .as_deref()
             .and_then(|url| url.strip_prefix(MEDIA_SCHEME))
-            .ok_or_else(|| ProviderError::fatal(ErrorCode::NoVideoUrl, "the reel has no uploaded file"))?;
+            .ok_or_else(|| {
+                ProviderError::fatal(ErrorCode::NoVideoUrl, "the reel has no uploaded file")
+            })?;
         let scratch = self.store.fetch(key).await.map_err(|error| match error {
             MediaError::Missing(_) => ProviderError::fatal(
                 ErrorCode::MediaMissing,
                 "the uploaded file is gone; upload it again",
             ),
-            MediaError::InvalidKey(_) => ProviderError::fatal(ErrorCode::NoVideoUrl, error.to_string()),
+            MediaError::InvalidKey(_) => {
+                ProviderError::fatal(ErrorCode::NoVideoUrl, error.to_string())
+            }
             other => ProviderError::from(other),
         })?;
         ctx.progress.report(30, "checking").await;

@@ -274,10 +274,7 @@ impl HeyGenRenderer {
             _ => "audio/wav",
         };
         ctx.progress.report(10, "uploading the voice").await;
-        let audio_asset_id = self
-            .api
-            .upload_audio(&request.audio, content_type)
-            .await?;
+        let audio_asset_id = self.api.upload_audio(&request.audio, content_type).await?;
         // From here a crash may leave a billed video behind: say so before asking for it.
         self.save(ctx, None, Some(&title)).await?;
         let video_id = self

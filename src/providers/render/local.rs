@@ -89,12 +89,14 @@ impl FfmpegComposer {
                     )
                 })?)
             }
-            Some(BackgroundKind::Reel) => Background::Reel(request.reel_video.as_deref().ok_or_else(|| {
-                ProviderError::fatal(
-                    ErrorCode::NoReelVideo,
-                    "the reel has no stored video to use as background",
-                )
-            })?),
+            Some(BackgroundKind::Reel) => {
+                Background::Reel(request.reel_video.as_deref().ok_or_else(|| {
+                    ProviderError::fatal(
+                        ErrorCode::NoReelVideo,
+                        "the reel has no stored video to use as background",
+                    )
+                })?)
+            }
             None => request
                 .reel_video
                 .as_deref()

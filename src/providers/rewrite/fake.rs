@@ -19,9 +19,7 @@ impl Rewriter for FakeRewriter {
         call: &RewriteCall<'_>,
         ctx: &CallContext<'_>,
     ) -> Result<Completion, ProviderError> {
-        call.options.fake()
-            .perform(ctx)
-            .await?;
+        call.options.fake().perform(ctx).await?;
         let text = fallback::write(call.contract, call.seed).ok_or_else(|| {
             ProviderError::fatal(
                 ErrorCode::UnsupportedLanguage,

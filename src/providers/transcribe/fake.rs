@@ -3,10 +3,7 @@ use async_trait::async_trait;
 use crate::domain::options::StepOptions;
 
 use super::{TranscribeRequest, Transcriber, TranscriptOutput, WordTiming};
-use crate::providers::{
-    fake::sentence_text,
-    CallContext, ProviderError,
-};
+use crate::providers::{fake::sentence_text, CallContext, ProviderError};
 
 pub struct FakeTranscriber;
 
@@ -19,9 +16,7 @@ impl Transcriber for FakeTranscriber {
         request: &TranscribeRequest,
         ctx: &CallContext<'_>,
     ) -> Result<TranscriptOutput, ProviderError> {
-        request.options.fake()
-            .perform(ctx)
-            .await?;
+        request.options.fake().perform(ctx).await?;
         let language = request.language.clone().unwrap_or_else(|| "en".into());
         let text = sentence_text(&language, 16);
         let words: Vec<WordTiming> = text

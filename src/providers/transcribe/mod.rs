@@ -24,7 +24,10 @@ pub struct TranscribeRequest {
 impl TranscribeRequest {
     pub fn audio(&self) -> Result<&std::path::Path, ProviderError> {
         self.audio.as_deref().ok_or_else(|| {
-            ProviderError::fatal(ErrorCode::NoAudio, "the reel has no audio track to transcribe")
+            ProviderError::fatal(
+                ErrorCode::NoAudio,
+                "the reel has no audio track to transcribe",
+            )
         })
     }
 }

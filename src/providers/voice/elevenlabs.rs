@@ -122,7 +122,11 @@ impl Voice for ElevenLabs {
         ctx: &CallContext<'_>,
     ) -> Result<SpokenAudio, ProviderError> {
         let options = &request.options;
-        let voice_id = options.voice.as_deref().unwrap_or(&self.voice_id).to_owned();
+        let voice_id = options
+            .voice
+            .as_deref()
+            .unwrap_or(&self.voice_id)
+            .to_owned();
         let model = options.model.as_deref().unwrap_or(&self.model).to_owned();
         let output_format = options.output_format.as_deref().unwrap_or("mp3_44100_128");
         let timestamps = options.timestamps.unwrap_or(true);
