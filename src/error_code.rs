@@ -90,7 +90,7 @@ error_codes! {
     NotFound = "not_found", No, "No such resource, or no such path.";
     Unauthorized = "unauthorized", Configure, "A valid bearer token is required: missing, unknown, expired or revoked.";
     NotReady = "not_ready", Later, "The service cannot reach its database or is not migrated yet.";
-    Internal = "internal", Later, "An unexpected fault in the service; its log has the details.";
+    Internal = "internal", Later, "An unexpected fault in the service (for a job: its step panicked); the log has the details.";
     // Idempotency
     InvalidIdempotencyKey = "invalid_idempotency_key", FixRequest, "`Idempotency-Key` must be 1 to 255 printable ASCII characters.";
     IdempotencyKeyReused = "idempotency_key_reused", FixRequest, "This `Idempotency-Key` was used in the last 24 hours with another request.";

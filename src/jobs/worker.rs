@@ -2,7 +2,10 @@
 //! queue: claims use SKIP LOCKED, running jobs hold a lease they renew by heartbeat, and any
 //! pool's reaper settles jobs whose lease ran out.
 
+use std::panic::AssertUnwindSafe;
+
 use crate::error_code::ErrorCode;
+use futures::FutureExt;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -221,7 +224,20 @@ impl WorkerPool {
                 format!("no handler for job kind `{}`", job.kind),
             ))),
             Some(handler) => tokio::select! {
-                result = handler.run(&ctx) => Some(result),
+                result = AssertUnwindSafe(handler.run(&ctx)).catch_unwind() => Some(result.unwrap_or_else(|panic| {
+                    // A bug, not the job's fault: the job fails, and this worker, its heartbeat
+                    // and its slot carry on as after any other failure.
+                    let message = panic
+                        .downcast_ref::<&str>()
+                        .map(|text| text.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
+                    tracing::error!(parent: &span, panic = %message, "job handler panicked");
+                    Err(JobError::fatal(
+                        ErrorCode::Internal,
+                        "the step failed unexpectedly; the worker's log has the details",
+                    ))
+                })),
                 _ = token.cancelled() => None,
             },
         };

@@ -18,6 +18,8 @@ pub enum FailMode {
     Fatal,
     /// Report success without writing the step's file (voice and render).
     NoOutput,
+    /// Panic, as a bug in a step would.
+    Panic,
 }
 
 /// The fake providers' test knobs, read from the step's options.
@@ -50,6 +52,9 @@ impl FakeBehaviour {
             ctx.progress.report(percent, stage).await;
         }
         let failing = self.fail_attempts == 0 || ctx.attempt <= self.fail_attempts;
+        if failing && self.fail == Some(FailMode::Panic) {
+            panic!("fake provider panicked on purpose");
+        }
         match self.fail {
             Some(FailMode::Retryable) if failing => Err(ProviderError::Retryable {
                 message: format!("fake provider failed attempt {} on purpose", ctx.attempt),

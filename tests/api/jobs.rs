@@ -173,6 +173,34 @@ async fn a_fatal_failure_is_not_retried() {
 }
 
 #[tokio::test]
+async fn a_step_that_panics_fails_its_job_and_the_worker_carries_on() {
+    // One worker slot: the next job runs only if the panic freed it.
+    let app = crate::helpers::spawn_app_with(|s| s.jobs.concurrency = 1).await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let (_, job) = app
+        .start_collection(project_id, fake_collection(json!({"fail": "panic"})))
+        .await;
+    let job = app
+        .wait_for_status(job["id"].as_str().unwrap(), "failed")
+        .await;
+    assert_eq!(job["attempts"], 1);
+    assert_eq!(job["last_error"]["code"], "internal", "{job:#}");
+    assert!(
+        !job["last_error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("on purpose"),
+        "the panic's text stays in the log: {job:#}"
+    );
+    let (_, next) = app
+        .start_collection(project_id, fake_collection(json!({})))
+        .await;
+    app.wait_for_status(next["id"].as_str().unwrap(), "succeeded")
+        .await;
+}
+
+#[tokio::test]
 async fn cancel_stops_a_running_job_promptly_and_retry_runs_it_again() {
     let app = spawn_app().await;
     let project = app.create_project(json!({"name": "p"})).await;
