@@ -287,35 +287,35 @@ fn provider_map_schema(description: &str, required: bool) -> RefOr<Schema> {
     RefOr::T(Schema::Object(object.build()))
 }
 
-impl utoipa::PartialSchema for StepProviders {
-    fn schema() -> RefOr<Schema> {
-        provider_map_schema(
-            "The provider of each step unless a request overrides it: a name from `GET /v1/providers`, or `auto`.",
-            true,
-        )
-    }
+/// Names a per-step map of provider names in the document, with its schema.
+macro_rules! provider_map {
+    ($map:ty, $name:literal, required: $required:expr, $description:literal) => {
+        impl utoipa::PartialSchema for $map {
+            fn schema() -> RefOr<Schema> {
+                provider_map_schema($description, $required)
+            }
+        }
+
+        impl utoipa::ToSchema for $map {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed($name)
+            }
+        }
+    };
 }
 
-impl utoipa::ToSchema for StepProviders {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("StepProviders")
-    }
-}
-
-impl utoipa::PartialSchema for ProviderOverrides {
-    fn schema() -> RefOr<Schema> {
-        provider_map_schema(
-            "Provider names by step; a missing or null one leaves the project's choice. A run does not collect, so a run's `collect` must be unset.",
-            false,
-        )
-    }
-}
-
-impl utoipa::ToSchema for ProviderOverrides {
-    fn name() -> Cow<'static, str> {
-        Cow::Borrowed("ProviderOverrides")
-    }
-}
+provider_map!(
+    StepProviders,
+    "StepProviders",
+    required: true,
+    "The provider of each step unless a request overrides it: a name from `GET /v1/providers`, or `auto`."
+);
+provider_map!(
+    ProviderOverrides,
+    "ProviderOverrides",
+    required: false,
+    "Provider names by step; a missing or null one leaves the project's choice. A run does not collect, so a run's `collect` must be unset."
+);
 
 #[cfg(test)]
 mod tests {
