@@ -327,10 +327,19 @@ pub fn failed(checks: &[Check], name: &str) -> bool {
     checks.iter().any(|c| c.name == name && !c.passed)
 }
 
+/// Where the closing call to action starts: the earlier of the last two sentences that holds
+/// one, else the last sentence. Fitting keeps everything from there on last.
+fn closing_at(parts: &[String], language: &str) -> usize {
+    let last = parts.len().saturating_sub(1);
+    (last.saturating_sub(1)..=last)
+        .find(|&i| has_call_to_action(&parts[i], language) == Some(true))
+        .unwrap_or(last)
+}
+
 /// Brings a script into the word range without cutting a sentence: drops middle sentences when
-/// too long, adds stock sentences before the last one when too short, and appends a call to
-/// action when it lacks one. Answers `None` when that cannot work (no sentences to drop, or no
-/// stock sentences for the language).
+/// too long, adds stock sentences before the closing call to action when too short, and appends
+/// a call to action when it lacks one. Answers `None` when that cannot work (no sentences to
+/// drop, or no stock sentences for the language).
 pub fn fit(text: &str, contract: &Contract) -> Option<(String, Vec<String>)> {
     let WordRange { min, max } = contract.words;
     let (min, max) = (min as usize, max as usize);
@@ -343,13 +352,14 @@ pub fn fit(text: &str, contract: &Contract) -> Option<(String, Vec<String>)> {
     let total = |parts: &[String]| parts.iter().map(|s| count_words(s)).sum::<usize>();
     let target = (min + max) / 2;
     while total(&parts) > max {
-        if parts.len() <= 2 {
+        let closing = closing_at(&parts, &contract.language);
+        if closing <= 1 {
             return None;
         }
         let words = total(&parts);
         // The middle sentence whose removal lands nearest the target, staying above the minimum
         // when any can.
-        let pick = (1..parts.len() - 1)
+        let pick = (1..closing)
             .min_by_key(|&i| {
                 let left = words - count_words(&parts[i]);
                 (left < min, left.abs_diff(target))
@@ -373,7 +383,7 @@ pub fn fit(text: &str, contract: &Contract) -> Option<(String, Vec<String>)> {
             .min_by_key(|(_, s)| count_words(s).abs_diff(missing))
             .map(|(i, _)| i)?;
         let sentence = stock.remove(position);
-        let at = parts.len().saturating_sub(1);
+        let at = closing_at(&parts, &contract.language);
         parts.insert(at, sentence.to_string());
         actions.push(format!("added the sentence `{sentence}`"));
     }
@@ -444,6 +454,23 @@ mod tests {
         let (fitted, _) = fit(short, &contract("ru", 30, 40)).unwrap();
         assert!((30..=40).contains(&count_words(&fitted)), "{fitted}");
         assert!(fitted.ends_with("Подпишись!"));
+
+        // A call to action in the second-to-last sentence stays in the closing pair, whether
+        // sentences are added (too short) or dropped (too long).
+        for (text, min, max) in [
+            ("Ты можешь больше. Подпишись на канал. Увидимся завтра.", 30, 40),
+            (
+                "Первое. Второе длинное предложение про цель. Третье про упорство и силу. \
+                 Подпишись на канал. Увидимся завтра.",
+                9,
+                12,
+            ),
+        ] {
+            let (fitted, _) = fit(text, &contract("ru", min, max)).unwrap();
+            assert!((min..=max).contains(&(count_words(&fitted) as u32)), "{fitted}");
+            assert_eq!(has_call_to_action(&fitted, "ru"), Some(true), "{fitted}");
+            assert!(fitted.ends_with("Подпишись на канал. Увидимся завтра."), "{fitted}");
+        }
 
         let (fitted, actions) =
             fit("You can do more than you think.", &contract("en", 5, 40)).unwrap();
