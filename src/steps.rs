@@ -175,6 +175,7 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
     script.text = clean_text;
     script.writer = crate::script::ScriptWriter::Edited;
     script.fitted.clear();
+    script.assess();
     let output = serde_json::to_value(&script).map_err(|error| ApiError::Internal(error.into()))?;
 
     let mut tx = state.pool.begin().await?;

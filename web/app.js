@@ -25,6 +25,8 @@ const TEXT = {
     streamLive: "События: подключено (последнее #{id})", streamRetry: "События: переподключение…",
     check_clean_text: "без эмодзи и разметки", check_word_count: "число слов",
     check_call_to_action: "призыв к действию", check_not_a_copy: "не копия", check_language: "язык",
+    check_repetition: "без повторов", check_grounded: "по теме ролика",
+    needsReview: "Проверьте сценарий перед озвучкой: это не переписанный моделью текст ролика.",
   },
   en: {
     tagline: "trending Reels → a fresh script, voiceover and video",
@@ -49,6 +51,8 @@ const TEXT = {
     streamLive: "Events: connected (last #{id})", streamRetry: "Events: reconnecting…",
     check_clean_text: "no emoji or markup", check_word_count: "word count",
     check_call_to_action: "call to action", check_not_a_copy: "not a copy", check_language: "language",
+    check_repetition: "no repetition", check_grounded: "about the reel",
+    needsReview: "Review this script before voicing it: it is not the model's rewrite of the reel.",
   },
 };
 
@@ -379,6 +383,7 @@ function clearResults() {
   $("#transcript").textContent = "";
   $("#script-text").value = "";
   $("#script-checks").replaceChildren();
+  $("#script-review").hidden = true;
   $("#script-words").textContent = "";
   $("#script-save").disabled = true;
   $("#audio").removeAttribute("src");
@@ -421,6 +426,15 @@ function showScript(resource) {
   text.dataset.resource = resource.id;
   $("#script-save").disabled = false;
   $("#script-words").textContent = t("words", { count: output.word_count ?? "?", seconds: Math.round(output.estimated_seconds ?? 0) });
+  // Stock or off-topic text is never shown as if it were a rewrite of the reel.
+  const review = $("#script-review");
+  review.hidden = !output.needs_review;
+  $("#script-review-title").textContent = t("needsReview");
+  $("#script-review-reasons").replaceChildren(...(output.review_reasons || []).map((reason) => {
+    const li = document.createElement("li");
+    li.textContent = reason;
+    return li;
+  }));
   $("#script-checks").replaceChildren(...(output.checks || []).map((check) => {
     const li = document.createElement("li");
     li.className = check.passed ? "pass" : "fail";

@@ -49,6 +49,12 @@ pub struct RunReel {
     pub status: Status,
     pub steps: Vec<RunStepResult>,
     pub error: Option<ErrorInfo>,
+    /// The reel's script should be read before its voice and video are used: it is stock text
+    /// or not about the reel (see the script's `review_reasons`, repeated here).
+    #[serde(default)]
+    pub needs_review: bool,
+    #[serde(default)]
+    pub review_reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -20,7 +20,7 @@ use crate::{
         ProviderError, Providers,
     },
     script::{
-        self, all_passed, clean, evaluate, failed, fallback, prompt, words::count_words, Attempt,
+        self, acceptable, clean, evaluate, failed, fallback, prompt, words::count_words, Attempt,
         Check, Contract, FallbackRecord, PromptRecord, ScriptOutput, ScriptWriter,
     },
 };
@@ -89,7 +89,7 @@ impl Draft<'_> {
                     .chain(completion.cut_off.then(|| "complete".to_owned()))
                     .collect(),
             });
-            if all_passed(&checks) && !completion.cut_off {
+            if acceptable(&checks) && !completion.cut_off {
                 return Ok((text, checks, Vec::new()));
             }
             let revision = prompt::revision(&text, &checks, self.contract, completion.cut_off);
@@ -120,13 +120,11 @@ impl Draft<'_> {
                     .unwrap_or_default(),
             ));
         };
-        let fixable = ["clean_text", "not_a_copy", "language"]
-            .iter()
-            .all(|name| !failed(&checks, name));
+        let fixable = UNFITTABLE.iter().all(|name| !failed(&checks, name));
         if fixable {
             if let Some((fitted, actions)) = script::fit(&text, self.contract) {
                 let refit = evaluate(&fitted, &[], self.transcript, self.contract);
-                if all_passed(&refit) {
+                if acceptable(&refit) {
                     return Ok((fitted, refit, actions));
                 }
             }
@@ -135,13 +133,13 @@ impl Draft<'_> {
     }
 }
 
+/// The checks fitting cannot repair.
+const UNFITTABLE: [&str; 4] = ["clean_text", "not_a_copy", "language", "repetition"];
+
 /// Drafts that pass the checks fitting cannot repair come first, then the nearest word count.
 fn is_better(checks: &[Check], than: Option<&Vec<Check>>) -> bool {
     let rank = |checks: &[Check]| {
-        let unfixable = ["clean_text", "not_a_copy", "language"]
-            .iter()
-            .filter(|n| failed(checks, n))
-            .count();
+        let unfixable = UNFITTABLE.iter().filter(|n| failed(checks, n)).count();
         (unfixable, usize::from(failed(checks, "word_count")))
     };
     than.is_none_or(|than| rank(checks) < rank(than))
@@ -205,6 +203,8 @@ impl JobHandler for RewriteStep {
             fitted: Vec::new(),
             fallbacks: Vec::new(),
             usage: Default::default(),
+            needs_review: false,
+            review_reasons: Vec::new(),
         };
 
         let provider = resource.provider.as_str();
@@ -267,6 +267,7 @@ impl JobHandler for RewriteStep {
         output.text = text;
         output.checks = checks;
         output.fitted = fitted;
+        output.assess();
         ctx.record_usage(
             &self.providers.prices,
             &resource,

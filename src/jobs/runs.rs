@@ -19,10 +19,12 @@ use crate::{
     domain::{
         event::NewEvent,
         project::Project,
+        resource::StepResource,
         run::{CreateRun, Run, RunReel, RunStepResult},
         step::Step,
-        ErrorInfo, JobKind, Status,
+        ErrorInfo, JobKind, ResourceKind, Status,
     },
+    script::ScriptOutput,
 };
 
 const BATCH: i64 = 50;
@@ -112,6 +114,7 @@ async fn advance_reel(
                     fail(reel, error);
                     return Ok(true);
                 }
+                note_review(reel, &resource);
             }
         }
         let Some(step) = Step::in_runs().nth(reel.steps.len()) else {
@@ -163,7 +166,27 @@ async fn advance_reel(
             status,
             duration_ms: reused.map(|_| 0),
         });
+        if reused.is_some() {
+            if let Some(resource) = db::resources::get(&mut *conn, kind, resource_id).await? {
+                note_review(reel, &resource);
+            }
+        }
         changed = true;
+    }
+}
+
+/// A reel whose script needs a person's eyes says so, with the script's reasons.
+fn note_review(reel: &mut RunReel, resource: &StepResource) {
+    if resource.kind != ResourceKind::Script {
+        return;
+    }
+    if let Some(script) = resource
+        .output
+        .clone()
+        .and_then(|output| serde_json::from_value::<ScriptOutput>(output).ok())
+    {
+        reel.needs_review = script.needs_review;
+        reel.review_reasons = script.review_reasons;
     }
 }
 
@@ -314,6 +337,8 @@ pub fn new_reels(reel_ids: &[Uuid]) -> Vec<RunReel> {
             status: Status::Queued,
             steps: Vec::new(),
             error: None,
+            needs_review: false,
+            review_reasons: Vec::new(),
         })
         .collect()
 }

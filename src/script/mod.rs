@@ -4,6 +4,7 @@
 
 pub mod emoji;
 pub mod fallback;
+pub mod grounding;
 pub mod prompt;
 pub mod words;
 
@@ -24,7 +25,8 @@ pub struct Contract {
 /// One quality check of a script and its result.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Check {
-    /// `clean_text`, `word_count`, `call_to_action`, `not_a_copy` or `language`.
+    /// `clean_text`, `word_count`, `call_to_action`, `not_a_copy`, `language`, `repetition` or
+    /// `grounded`.
     #[schema(example = "word_count")]
     pub name: String,
     pub passed: bool,
@@ -56,7 +58,53 @@ pub struct ScriptOutput {
     /// Why a fallback path was taken (assistant to chat, or models to the offline writer).
     pub fallbacks: Vec<FallbackRecord>,
     pub usage: crate::providers::rewrite::TokenUsage,
+    /// A person should read this script before it is voiced: it was not written from the reel
+    /// by a model (the fallback writer, stock sentences added by fitting), or it is not about
+    /// the reel, or it fails a check. `review_reasons` says why.
+    #[serde(default)]
+    pub needs_review: bool,
+    #[serde(default)]
+    pub review_reasons: Vec<String>,
 }
+
+impl ScriptOutput {
+    /// Sets `needs_review` and its reasons from the writer, the fitting and the checks.
+    pub fn assess(&mut self) {
+        let mut reasons = Vec::new();
+        if self.writer == ScriptWriter::Fallback {
+            reasons.push(
+                "written by the offline fallback writer from stock sentences, not rewritten from the reel"
+                    .to_owned(),
+            );
+        }
+        let stock: Vec<&String> = self
+            .fitted
+            .iter()
+            .filter(|action| !action.starts_with(DROPPED))
+            .collect();
+        if !stock.is_empty() {
+            reasons.push(format!(
+                "fitted with stock text: {}",
+                stock
+                    .iter()
+                    .map(|action| action.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
+        for check in self.checks.iter().filter(|check| !check.passed) {
+            reasons.push(match check.name.as_str() {
+                "grounded" => format!("not about the reel: {}", check.detail),
+                name => format!("fails `{name}`: {}", check.detail),
+            });
+        }
+        self.needs_review = !reasons.is_empty();
+        self.review_reasons = reasons;
+    }
+}
+
+/// How a fitting action that only removed the model's own words begins.
+const DROPPED: &str = "dropped the sentence";
 
 /// The exact prompt the last model call was given.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -296,6 +344,36 @@ pub fn evaluate(
             contract.max_reuse * 100.0
         ),
     });
+    let repeated = grounding::repetition(text);
+    checks.push(Check {
+        name: "repetition".into(),
+        passed: repeated <= grounding::MAX_REPETITION,
+        detail: format!(
+            "{:.0}% of the word 4-grams repeat an earlier one (limit {:.0}%)",
+            repeated * 100.0,
+            grounding::MAX_REPETITION * 100.0
+        ),
+    });
+    let topic = grounding::Grounding::of(text, transcript, &contract.language);
+    checks.push(Check {
+        name: "grounded".into(),
+        passed: topic.grounded(),
+        detail: if topic.judged() {
+            format!(
+                "mentions {} of the reel's {} main words ({}){}",
+                topic.shared.len(),
+                topic.topic.len(),
+                topic.topic.join(", "),
+                if topic.shared.is_empty() {
+                    String::new()
+                } else {
+                    format!("; shared: {}", topic.shared.join(", "))
+                }
+            )
+        } else {
+            "not judged: the transcript is too short".into()
+        },
+    });
     checks.push(match alphabet_of(&contract.language) {
         Some(alphabet) => {
             let share = alphabet_share(text, alphabet);
@@ -319,8 +397,15 @@ pub fn evaluate(
     checks
 }
 
-pub fn all_passed(checks: &[Check]) -> bool {
-    checks.iter().all(|c| c.passed)
+/// Checks that flag a script for review rather than reject it: a model's script that is not
+/// about the reel is still better than stock text that is not either.
+pub const ADVISORY: [&str; 1] = ["grounded"];
+
+/// Whether a draft can be accepted: every check passed but the advisory ones.
+pub fn acceptable(checks: &[Check]) -> bool {
+    checks
+        .iter()
+        .all(|c| c.passed || ADVISORY.contains(&c.name.as_str()))
 }
 
 pub fn failed(checks: &[Check], name: &str) -> bool {
@@ -366,7 +451,7 @@ pub fn fit(text: &str, contract: &Contract) -> Option<(String, Vec<String>)> {
             })
             .expect("there is a middle sentence");
         let dropped = parts.remove(pick);
-        actions.push(format!("dropped the sentence `{dropped}`"));
+        actions.push(format!("{DROPPED} `{dropped}`"));
     }
     let mut stock = fallback::stock_sentences(&contract.language)
         .unwrap_or_default()
@@ -458,7 +543,11 @@ mod tests {
         // A call to action in the second-to-last sentence stays in the closing pair, whether
         // sentences are added (too short) or dropped (too long).
         for (text, min, max) in [
-            ("Ты можешь больше. Подпишись на канал. Увидимся завтра.", 30, 40),
+            (
+                "Ты можешь больше. Подпишись на канал. Увидимся завтра.",
+                30,
+                40,
+            ),
             (
                 "Первое. Второе длинное предложение про цель. Третье про упорство и силу. \
                  Подпишись на канал. Увидимся завтра.",
@@ -467,15 +556,81 @@ mod tests {
             ),
         ] {
             let (fitted, _) = fit(text, &contract("ru", min, max)).unwrap();
-            assert!((min..=max).contains(&(count_words(&fitted) as u32)), "{fitted}");
+            assert!(
+                (min..=max).contains(&(count_words(&fitted) as u32)),
+                "{fitted}"
+            );
             assert_eq!(has_call_to_action(&fitted, "ru"), Some(true), "{fitted}");
-            assert!(fitted.ends_with("Подпишись на канал. Увидимся завтра."), "{fitted}");
+            assert!(
+                fitted.ends_with("Подпишись на канал. Увидимся завтра."),
+                "{fitted}"
+            );
         }
 
         let (fitted, actions) =
             fit("You can do more than you think.", &contract("en", 5, 40)).unwrap();
         assert_eq!(has_call_to_action(&fitted, "en"), Some(true), "{fitted}");
         assert_eq!(actions, vec!["appended a call to action"]);
+    }
+
+    #[test]
+    fn stock_text_and_an_unrelated_script_are_flagged_for_review() {
+        let transcript = "Каждое утро я встаю в пять утра, пью воду, делаю зарядку и планирую \
+            день. Привычка вставать рано изменила мою продуктивность и энергию.";
+        let contract = contract("ru", 5, 40);
+        let script = |text: &str, writer: ScriptWriter, fitted: Vec<String>| {
+            let mut output = ScriptOutput {
+                text: text.into(),
+                word_count: count_words(text),
+                estimated_seconds: 0.0,
+                language: "ru".into(),
+                source_language: None,
+                model: String::new(),
+                writer,
+                prompt: PromptRecord {
+                    system: String::new(),
+                    user: String::new(),
+                },
+                attempts: Vec::new(),
+                checks: evaluate(text, &[], transcript, &contract),
+                fitted,
+                fallbacks: Vec::new(),
+                usage: Default::default(),
+                needs_review: false,
+                review_reasons: Vec::new(),
+            };
+            output.assess();
+            output
+        };
+        let rewrite = "Ранний подъём меняет день. Стакан воды, короткая зарядка и план дают \
+            энергию и продуктивность на весь день. Подпишись.";
+        let good = script(rewrite, ScriptWriter::Model, Vec::new());
+        assert!(!good.needs_review, "{:?}", good.review_reasons);
+        let trimmed = script(
+            rewrite,
+            ScriptWriter::Fitted,
+            vec![format!("{DROPPED} `Лишнее.`")],
+        );
+        assert!(
+            !trimmed.needs_review,
+            "dropping the model's own words is no stock text"
+        );
+        let padded = script(
+            rewrite,
+            ScriptWriter::Fitted,
+            vec!["added the sentence `Верь в процесс.`".into()],
+        );
+        assert!(padded.review_reasons[0].starts_with("fitted with stock text"));
+        let stock = "Ты сильнее, чем думаешь. Не сдавайся, даже когда трудно. Подпишись.";
+        let fallback = script(stock, ScriptWriter::Fallback, Vec::new());
+        assert_eq!(
+            fallback.review_reasons.len(),
+            2,
+            "{:?}",
+            fallback.review_reasons
+        );
+        assert!(fallback.review_reasons[0].contains("fallback writer"));
+        assert!(fallback.review_reasons[1].starts_with("not about the reel"));
     }
 
     #[test]

@@ -106,7 +106,12 @@ async fn launch(settings: Settings, workers: bool, token: Option<String>) -> Tes
     };
     TestApp {
         address,
-        client: reqwest::Client::new(),
+        // Idle connections are dropped before the server's 5 s keep-alive closes them, so a
+        // request never goes out on a connection the server is closing.
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(2))
+            .build()
+            .unwrap(),
         token,
         pool,
         settings,
@@ -653,4 +658,13 @@ pub async fn openai_reel(server_uri: &str, key: &'static str) -> (TestApp, Strin
         .upload_clip(&project_id, crate::media::test_clip())
         .await;
     (app, project_id, reel_id)
+}
+
+/// Whether a script output passed every gate; `grounded` only flags a script for review.
+pub fn gates_passed(output: &Value) -> bool {
+    output["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|check| check["passed"] == true || check["name"] == "grounded")
 }

@@ -19,7 +19,7 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::helpers::{call_context, send_problem, spawn_app_with, TestApp};
+use crate::helpers::{call_context, gates_passed, send_problem, spawn_app_with, TestApp};
 
 const WORDS: &[&str] = &[
     "сегодня",
@@ -40,17 +40,50 @@ const WORDS: &[&str] = &[
     "упорство",
     "решает",
     "всё",
+    "утром",
+    "привычка",
+    "меняет",
+    "жизнь",
+    "спокойно",
+    "работай",
+    "над",
+    "целью",
+    "без",
+    "страха",
+    "вперёд",
+    "смело",
 ];
 
-/// A Russian script of exactly `n` words that ends with a call to action.
-fn ru_script(n: usize) -> String {
-    let closing = ["Подпишись", "прямо", "сейчас."];
-    let body: Vec<&str> = WORDS
-        .iter()
-        .cycle()
-        .take(n - closing.len())
-        .copied()
-        .collect();
+const EN_WORDS: &[&str] = &[
+    "today", "you", "take", "one", "step", "toward", "the", "life", "want", "and", "every",
+    "small", "habit", "builds", "strength", "that", "lasts", "beyond", "doubt", "morning", "focus",
+    "grows", "quietly", "with", "patience", "courage", "clear", "goals", "bring", "change",
+];
+
+/// `n` words of `vocabulary` in an order that does not repeat itself: each pass over the
+/// vocabulary walks it with another stride, so no run of four words comes back.
+fn varied<'a>(vocabulary: &[&'a str], n: usize) -> Vec<&'a str> {
+    let len = vocabulary.len();
+    let strides: Vec<usize> = (1..len).filter(|s| gcd(*s, len) == 1).collect();
+    (0..n)
+        .map(|i| {
+            let (pass, position) = (i / len, i % len);
+            vocabulary[(position * strides[pass % strides.len()] + pass) % len]
+        })
+        .collect()
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A script of exactly `n` words from `vocabulary`, in sentences of nine, ending with `closing`.
+fn script_of(vocabulary: &[&str], n: usize, closing: &[&str]) -> String {
+    let body = varied(vocabulary, n - closing.len());
     let mut sentences: Vec<String> = body
         .chunks(9)
         .map(|chunk| {
@@ -62,6 +95,20 @@ fn ru_script(n: usize) -> String {
         .collect();
     sentences.push(closing.join(" "));
     sentences.join(" ")
+}
+
+/// A Russian script of exactly `n` words that ends with a call to action.
+fn ru_script(n: usize) -> String {
+    script_of(WORDS, n, &["Подпишись", "прямо", "сейчас."])
+}
+
+/// An English script of exactly `n` words that ends with a call to action.
+fn en_script(n: usize) -> String {
+    script_of(
+        EN_WORDS,
+        n,
+        &["Follow", "and", "save", "this", "video", "now."],
+    )
 }
 
 fn chat_answer(text: &str, finish_reason: &str) -> ResponseTemplate {
@@ -150,15 +197,17 @@ async fn the_model_is_asked_to_revise_until_the_length_fits() {
         .map(|a| a["word_count"].as_u64().unwrap())
         .collect();
     assert_eq!(counts, vec![80, 150, 110]);
-    assert_eq!(output["attempts"][0]["failed"], json!(["word_count"]));
-    assert!(
-        output["checks"]
+    let gates_failed = |attempt: &Value| -> Vec<String> {
+        attempt["failed"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|c| c["passed"] == true),
-        "{output:#}"
-    );
+            .map(|name| name.as_str().unwrap().to_owned())
+            .filter(|name| name != "grounded")
+            .collect()
+    };
+    assert_eq!(gates_failed(&output["attempts"][0]), ["word_count"]);
+    assert!(gates_passed(output), "{output:#}");
     assert_eq!(
         output["usage"],
         json!({"prompt_tokens": 900, "completion_tokens": 600})
@@ -280,8 +329,7 @@ async fn drafts_are_cleaned_fitted_or_failed_with_the_reason() {
 #[tokio::test]
 async fn an_english_script_from_a_russian_reel_by_option() {
     let server = MockServer::start().await;
-    let english =
-        "Every day you choose who you become. ".repeat(14) + "Follow and save this video now.";
+    let english = en_script(110);
     Mock::given(method("POST"))
         .and(path("/chat/completions"))
         .respond_with(chat_answer(&english, "stop"))
@@ -325,12 +373,13 @@ async fn when_every_model_path_fails_the_fallback_writes_offline() {
             .contains("quota"),
         "{output:#}"
     );
+    assert!(gates_passed(output), "{output:#}");
+    assert_eq!(output["needs_review"], true, "{output:#}");
     assert!(
-        output["checks"]
-            .as_array()
+        output["review_reasons"][0]
+            .as_str()
             .unwrap()
-            .iter()
-            .all(|c| c["passed"] == true),
+            .contains("fallback writer"),
         "{output:#}"
     );
     assert_eq!(
@@ -495,7 +544,8 @@ async fn a_script_edited_by_hand_is_cleaned_and_checked_again() {
         .filter(|c| c["passed"] == false)
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(failed, vec!["word_count", "call_to_action"]);
+    assert_eq!(failed, vec!["word_count", "call_to_action", "grounded"]);
+    assert_eq!(output["needs_review"], true);
     assert_eq!(
         output["prompt"], script["output"]["prompt"],
         "the record of how it was written stays"

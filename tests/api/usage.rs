@@ -288,6 +288,12 @@ async fn a_finished_run_is_posted_signed_to_the_webhook_and_retried_until_accept
     assert_eq!(body["data"]["id"], run_id);
     assert_eq!(body["data"]["status"], "succeeded");
     assert_eq!(body["data"]["usage"]["currency"], "USD");
+    // The fake writer's stock script is flagged, and the receiver is told.
+    assert_eq!(body["data"]["reels"][0]["needs_review"], true, "{body:#}");
+    assert!(body["data"]["reels"][0]["review_reasons"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("not about the reel"));
 
     assert_eq!(app.delete(&hook).send().await.unwrap().status(), 204);
     assert_eq!(app.delete(&hook).send().await.unwrap().status(), 404);

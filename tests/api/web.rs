@@ -120,12 +120,19 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         .unwrap()
         .starts_with("События: подключено"));
     assert!(!report["transcript"].as_str().unwrap().is_empty());
-    assert_eq!(report["checks"].as_array().unwrap().len(), 5, "{report:#}");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 7, "{report:#}");
     assert!(report["checks"]
         .as_array()
         .unwrap()
         .iter()
-        .all(|c| c[1] == "pass"));
+        .all(|c| c[1] == "pass" || c[0] == "grounded"));
+    // The fake writer's stock sentences are not about the fake reel: the page says so, visibly.
+    assert_eq!(report["review"]["visible"], true, "{report:#}");
+    let banner = report["review"]["text"].as_str().unwrap();
+    assert!(
+        banner.contains("Проверьте сценарий") && banner.contains("not about the reel"),
+        "{banner}"
+    );
     assert_eq!(report["audioReady"], true);
     assert!(report["costMetrics"]
         .as_array()
@@ -217,7 +224,11 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     let script = app.get_json(&format!("/v1/scripts/{script_id}")).await;
     assert_eq!(report["script_text"], script["output"]["text"]);
     assert_eq!(report["script_writer"], "model");
-    assert_eq!(report["checks"].as_array().unwrap().len(), 5, "{report:#}");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 7, "{report:#}");
+    assert_eq!(
+        report["needs_review"], script["output"]["needs_review"],
+        "{report:#}"
+    );
     assert_eq!(
         report["checks"][1],
         json!({"name": "word_count", "passed": true})

@@ -109,6 +109,10 @@ try {
   report.streamStatus = await page.textContent("#stream-status");
   report.transcript = await page.textContent("#transcript");
   report.checks = await page.$$eval("#script-checks li", (items) => items.map((li) => [li.dataset.check, li.className]));
+  report.review = await page.$eval("#script-review", (banner) => ({
+    visible: !banner.hidden && banner.getBoundingClientRect().height > 0,
+    text: banner.textContent,
+  }));
   report.audioReady = await page.evaluate(() => document.querySelector("#audio").src.startsWith("blob:"));
   report.costRows = await page.locator("#costs tbody tr").count();
   report.costMetrics = await page.$$eval("#costs tbody tr td:nth-child(3)", (cells) => cells.map((c) => c.textContent));

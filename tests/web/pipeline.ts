@@ -148,6 +148,7 @@ console.log(
     script_text: scriptOutput?.text,
     script_writer: writer,
     checks,
+    needs_review: scriptOutput?.needs_review,
     video: { width: videoOutput?.width, height: videoOutput?.height, lineage_script: videoOutput?.lineage?.script_id },
     usage: run.usage?.total_cost,
     problem: { status: missing.response.status, code: missing.error?.code },
