@@ -17,6 +17,19 @@ RU_TEXT = (
     "показывают, где ты растёшь. Сравнивай себя только с тем, кем ты был вчера. Запиши одну цель и "
     "сделай для неё хотя бы одно действие до вечера. Сохрани это видео, подпишись и начни прямо сейчас."
 )
+# A 110-word script (about 40 s), read back by Whisper to measure each Russian voice.
+RU_SCRIPT = (
+    "Каждое утро ты решаешь, каким будет твой день. Просыпайся на полчаса раньше и не хватай "
+    "телефон. Выпей стакан чистой воды, открой окно и сделай короткую зарядку. Запиши три задачи, которые "
+    "сегодня действительно важны, и начни с самой трудной. Не жди вдохновения, оно приходит во время "
+    "работы. Если день не задался, не ругай себя, а просто сделай следующий маленький шаг. Вечером "
+    "подведи итоги и отметь, что получилось. Через месяц такие привычки изменят твою энергию, "
+    "настроение и результаты. Успешные люди не сильнее тебя, они просто повторяют простые действия "
+    "каждый день. Начни уже завтра утром и проверь всё сам. Сохрани это видео, подпишись на канал и напиши "
+    "в комментариях, с чего ты начнёшь."
+)
+RU_VOICES = ("rhvoice-anna", "rhvoice-aleksandr-hq", "festival-ru")
+
 EN_TEXT = (
     "Stop for a second and ask yourself what you really want. Big changes start with one small step "
     "you take today. Do not wait for the perfect moment, because it never comes. Every day you choose "
@@ -32,9 +45,13 @@ def free_port():
 
 
 def post(url, body, content_type="application/json"):
+    return post_with_headers(url, body, content_type)[0]
+
+
+def post_with_headers(url, body, content_type="application/json"):
     request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
     with urllib.request.urlopen(request, timeout=900) as response:
-        return response.read()
+        return response.read(), response.headers
 
 
 def peak_rss_mb(pid):
@@ -61,6 +78,39 @@ def multipart(fields, file_bytes):
     return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
+def words_of(text):
+    cleaned = "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower().replace("ё", "е"))
+    return cleaned.split()
+
+
+def word_error_rate(reference, heard):
+    """Word-level Levenshtein distance over the reference's length."""
+    ref, hyp = words_of(reference), words_of(heard)
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        previous, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (r != h))
+    return row[len(hyp)] / len(ref)
+
+
+def voice_rows(base):
+    """Each Russian voice speaks the 110-word script; Whisper base reads it back."""
+    rows = []
+    for voice in RU_VOICES:
+        started = time.time()
+        wav = post(f"{base}/v1/audio/speech", json.dumps({"input": RU_SCRIPT, "voice": voice, "response_format": "wav"}).encode())
+        spent = time.time() - started
+        path = f"/tmp/reelforge-bench-{voice}.wav"
+        open(path, "wb").write(wav)
+        seconds = duration(path)
+        body, content_type = multipart({"model": "whisper-base", "language": "ru", "response_format": "verbose_json"}, wav)
+        heard = json.loads(post(f"{base}/v1/audio/transcriptions", body, content_type))
+        wer = word_error_rate(RU_SCRIPT, heard["text"])
+        rows.append((voice, f"{len(words_of(RU_SCRIPT))} words, {seconds:.1f} s", f"{wer * 100:.1f}%", f"{spent / seconds:.3f}"))
+    return rows
+
+
 def main():
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -76,13 +126,13 @@ def main():
         audio = {}
         for language, text in (("ru", RU_TEXT), ("en", EN_TEXT)):
             started = time.time()
-            wav = post(f"{base}/v1/audio/speech", json.dumps({"input": text, "response_format": "wav"}).encode())
+            wav, headers = post_with_headers(f"{base}/v1/audio/speech", json.dumps({"input": text, "response_format": "wav"}).encode())
             spent = time.time() - started
             path = f"/tmp/reelforge-bench-{language}.wav"
             open(path, "wb").write(wav)
             seconds = duration(path)
             audio[language] = (path, seconds)
-            voice = "Festival msu_ru_nsh_clunits (+1.2x tempo)" if language == "ru" else "Piper en_US-joe-medium"
+            voice = f"the default voice, {headers.get('X-Voice')}"
             rows.append((f"TTS {language}, {voice}: {len(text.split())} words", f"{spent:.2f} s for {seconds:.1f} s of speech", f"RTF {spent / seconds:.3f}", "≤ 0.2", f"{peak_rss_mb(server.pid):.0f} MB"))
         # The model loads on the first call; a warm-up keeps that out of the real-time factor.
         body, content_type = multipart({"model": "whisper-base", "language": "ru", "response_format": "verbose_json"}, open(audio["ru"][0], "rb").read())
@@ -106,6 +156,11 @@ def main():
         print("| measure | wall time | rate | target | engine peak RSS so far |")
         print("|---|---|---|---|---|")
         for row in rows:
+            print("| " + " | ".join(row) + " |")
+        print()
+        print("| Russian voice (Whisper base reads it back) | script | word error rate (target ≤ 5%) | synthesis RTF (target ≤ 0.1) |")
+        print("|---|---|---|---|")
+        for row in voice_rows(base):
             print("| " + " | ".join(row) + " |")
     finally:
         server.terminate()

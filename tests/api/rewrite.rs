@@ -504,8 +504,9 @@ async fn chat_failure_classes() {
         let rewriter = ChatRewriter {
             api: OpenAiApi::new(&server.uri(), Some(SecretString::from("sk-test")), Duration::from_secs(5)),
             model: "gpt-4o-mini".into(),
+            grammar: false,
         };
-        let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &Default::default() };
+        let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &Default::default(), grammar: None, max_tokens: None };
         let error = rewriter.complete(&call, &call_context()).await.unwrap_err();
         let got = match &error {
             ProviderError::Retryable { retry_after: Some(wait), .. } => format!("retry after {}s", wait.as_secs()),
@@ -575,4 +576,95 @@ async fn a_script_edited_by_hand_is_cleaned_and_checked_again() {
         "Короткий текст без призыва.",
         "a refused edit loses nothing"
     );
+}
+
+/// A stand-in for a small local model asked for one sentence at a time: it first repeats the
+/// sentence it was given (a copy), then says new things, and closes with a call to action.
+struct SentenceModel {
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl wiremock::Respond for SentenceModel {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let call = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let ask = body["messages"].as_array().unwrap().last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let answer = if ask.contains("призывает") {
+            "Подпишись и сохрани это видео прямо сейчас.".to_owned()
+        } else if call == 0 {
+            ask.split_once(": ").unwrap().1.to_owned()
+        } else {
+            let words = varied(WORDS, 7 * (call + 1));
+            let sentence = words[7 * call..].join(" ");
+            let mut chars = sentence.chars();
+            let first = chars.next().unwrap().to_uppercase().collect::<String>();
+            format!("{first}{}.", chars.as_str())
+        };
+        chat_answer(&answer, "stop")
+    }
+}
+
+#[tokio::test]
+async fn a_small_model_writes_one_sentence_at_a_time_under_a_grammar() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(SentenceModel {
+            calls: Default::default(),
+        })
+        .mount(&server)
+        .await;
+    let base_url = server.uri();
+    let app = spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base_url;
+        s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
+        s.providers.openai.grammar = true;
+    })
+    .await;
+    let (_, transcript_id) = project_with_transcript(
+        &app,
+        json!({"words": {"min": 20, "max": 40}, "rewrite": {"strategy": "sentences"}}),
+    )
+    .await;
+    let transcript = app
+        .get_json(&format!("/v1/transcripts/{transcript_id}"))
+        .await;
+    let script = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    let output = &script["output"];
+    assert_eq!(output["strategy"], "sentences");
+    assert_eq!(output["writer"], "model", "{output:#}");
+    let text = output["text"].as_str().unwrap();
+    assert!(
+        text.ends_with("Подпишись и сохрани это видео прямо сейчас."),
+        "{text}"
+    );
+    assert!(
+        (20..=40).contains(&output["word_count"].as_u64().unwrap()),
+        "{output:#}"
+    );
+    // The first answer repeated a transcript sentence: it was refused, not kept.
+    let first_source = transcript["output"]["text"]
+        .as_str()
+        .unwrap()
+        .split_inclusive('.')
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(!text.contains(&first_source), "{first_source} | {text}");
+    assert!(gates_passed(output), "{output:#}");
+    // Every request was one sentence, decoded under the Russian grammar.
+    let bodies = chat_bodies(&server).await;
+    assert!(bodies.len() >= 4, "{}", bodies.len());
+    for body in &bodies {
+        assert!(
+            body["grammar"].as_str().unwrap().contains("[А-Яа-яЁё0-9]"),
+            "{body}"
+        );
+        assert_eq!(body["max_tokens"], 96);
+    }
 }

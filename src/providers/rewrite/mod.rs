@@ -41,6 +41,10 @@ pub struct RewriteCall<'a> {
     pub contract: &'a Contract,
     /// Differs per attempt, so a retried local model does not repeat itself.
     pub seed: u64,
+    /// A GBNF grammar the answer must follow, for servers that take one.
+    pub grammar: Option<&'a str>,
+    /// Caps the answer's tokens below the options' (a single sentence needs few).
+    pub max_tokens: Option<u32>,
     pub options: &'a crate::domain::options::RewriteOptions,
 }
 
@@ -67,4 +71,40 @@ pub trait Rewriter: Send + Sync {
         call: &RewriteCall<'_>,
         ctx: &CallContext<'_>,
     ) -> Result<Completion, ProviderError>;
+
+    /// Billions of parameters of the model `options` select, when the name says (`…-1.5b-…`):
+    /// small models write better one sentence at a time.
+    fn model_billions(&self, _options: &crate::domain::options::RewriteOptions) -> Option<f64> {
+        None
+    }
+}
+
+/// The parameter count a model's name gives, in billions: `qwen2.5-coder-1.5b-instruct` is 1.5,
+/// `llama-3.1-8b-instruct` 8.
+pub fn billions_in_name(model: &str) -> Option<f64> {
+    model
+        .to_lowercase()
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '.'))
+        .filter_map(|part| part.strip_suffix('b'))
+        .find_map(|number| {
+            number
+                .parse::<f64>()
+                .ok()
+                .filter(|n| *n > 0.0 && *n < 1000.0)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_model_name_gives_its_size() {
+        for (name, billions) in [
+            ("qwen2.5-coder-1.5b-instruct-q4_k_m", Some(1.5)),
+            ("llama-3.1-8b-instruct", Some(8.0)),
+            ("Qwen2.5-7B-Instruct", Some(7.0)),
+            ("gpt-4o-mini", None),
+        ] {
+            assert_eq!(super::billions_in_name(name), billions, "{name}");
+        }
+    }
 }

@@ -20,6 +20,8 @@ const DEFAULT_MAX_TOKENS: u32 = 1024;
 pub struct ChatRewriter {
     pub api: OpenAiApi,
     pub model: String,
+    /// The server takes a GBNF `grammar` (llama.cpp): send the call's.
+    pub grammar: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -56,13 +58,18 @@ impl ChatRewriter {
                 .map(|m| json!({"role": m.role, "content": m.content})),
         );
         let options = call.options;
-        json!({
+        let max_tokens = options.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
+        let mut body = json!({
             "model": options.model.as_deref().unwrap_or(&self.model),
             "messages": messages,
             "temperature": options.temperature.unwrap_or(0.8),
-            "max_tokens": options.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS),
+            "max_tokens": call.max_tokens.map_or(max_tokens, |cap| cap.min(max_tokens)),
             "seed": call.seed,
-        })
+        });
+        if let (true, Some(grammar)) = (self.grammar, call.grammar) {
+            body["grammar"] = json!(grammar);
+        }
+        body
     }
 }
 
@@ -113,5 +120,9 @@ impl Rewriter for ChatRewriter {
             cut_off: finish_reason == "length",
             usage: usage.unwrap_or_default(),
         })
+    }
+
+    fn model_billions(&self, options: &crate::domain::options::RewriteOptions) -> Option<f64> {
+        super::billions_in_name(options.model.as_deref().unwrap_or(&self.model))
     }
 }

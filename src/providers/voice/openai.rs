@@ -85,12 +85,18 @@ impl Voice for OpenAiVoice {
                     })),
             )
             .await?;
+        // The local engine says which voice `auto` (or a fallback) became.
+        let spoken_by = response
+            .headers()
+            .get("x-voice")
+            .and_then(|value| value.to_str().ok())
+            .map_or(voice, str::to_owned);
         let output = request.output(&format);
         save_body(PROVIDER, response, &output).await?;
         Ok(SpokenAudio {
             path: output,
             format,
-            voice,
+            voice: spoken_by,
             model,
             characters: request.text.chars().count() as u64,
             words: None,

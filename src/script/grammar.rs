@@ -1,0 +1,48 @@
+//! GBNF grammars (llama.cpp's format) that a local model's answer is decoded under: only the
+//! letters of the script's alphabet, digits, plain punctuation and whole sentences can be
+//! produced, so emoji, markdown, preambles in another script and English tails cannot appear at
+//! all. Servers that take a `grammar` field (the local engine, llama.cpp's llama-server) apply it.
+
+use super::words::{alphabet_of, Alphabet};
+
+/// How much text the grammar allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Any number of sentences: a whole script.
+    Sentences,
+    /// Exactly one sentence.
+    Sentence,
+}
+
+/// The grammar for text in `language` of `shape`; none for a language without a known alphabet.
+pub fn for_language(language: &str, shape: Shape) -> Option<String> {
+    let letters = match alphabet_of(language)? {
+        Alphabet::Cyrillic => "[А-Яа-яЁё0-9]",
+        Alphabet::Latin => "[A-Za-z0-9]",
+    };
+    let root = match shape {
+        Shape::Sentences => "root ::= sentence (\" \" sentence)*",
+        Shape::Sentence => "root ::= sentence",
+    };
+    Some(format!(
+        "{root}\n\
+         sentence ::= word (gap word){{0,40}} end\n\
+         word ::= {letters}+ ([-'] {letters}+)?\n\
+         gap ::= \" \" | \", \" | \" - \" | \": \"\n\
+         end ::= \".\" | \"!\" | \"?\"\n"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_alphabet_has_its_letters_and_no_other() {
+        let russian = for_language("ru", Shape::Sentences).unwrap();
+        assert!(russian.contains("[А-Яа-яЁё0-9]") && !russian.contains("A-Z"));
+        let english = for_language("en-US", Shape::Sentence).unwrap();
+        assert!(english.starts_with("root ::= sentence\n") && english.contains("[A-Za-z0-9]"));
+        assert_eq!(for_language("ja", Shape::Sentences), None);
+    }
+}

@@ -1,0 +1,173 @@
+//! Writing a script one sentence at a time, for models too small to rewrite a whole transcript
+//! without copying it: each transcript sentence is said anew, more sentences continue the idea
+//! until the length is reached, and a call to action closes. Every sentence a model offers is
+//! checked here before it is kept.
+
+use super::{
+    has_call_to_action,
+    prompt::language_name,
+    words::{alphabet_of, alphabet_share, count_words, five_gram_reuse, normalized_words},
+};
+
+/// Words that give away a model talking about its task instead of doing it.
+const ABOUT_THE_TASK: &[&str] = &[
+    "предложени",
+    "перефраз",
+    "переформул",
+    "переписа",
+    "оригинал",
+    "sentence",
+    "rewrite",
+    "rephrase",
+    "paraphras",
+    "original",
+];
+
+/// How an answer may not begin: a preamble, not a sentence of the script.
+const PREAMBLES: &[&str] = &[
+    "вот",
+    "конечно",
+    "хорошо",
+    "пожалуйста",
+    "here",
+    "sure",
+    "certainly",
+    "okay",
+];
+
+/// Why a sentence a model offered is not kept, if it is not.
+pub fn rejection(
+    sentence: &str,
+    transcript: &str,
+    kept: &[String],
+    language: &str,
+) -> Option<String> {
+    let words = normalized_words(sentence);
+    if !(3..=30).contains(&words.len()) {
+        return Some(format!("{} words; a sentence has 3 to 30", words.len()));
+    }
+    if five_gram_reuse(sentence, transcript) > 0.0 {
+        return Some("copies five words in a row from the transcript".into());
+    }
+    let source_sentences: Vec<Vec<String>> = super::words::sentences(transcript)
+        .iter()
+        .map(|s| normalized_words(s))
+        .collect();
+    if source_sentences.contains(&words) {
+        return Some("repeats a transcript sentence".into());
+    }
+    if kept.iter().any(|k| normalized_words(k) == words) {
+        return Some("repeats a sentence already written".into());
+    }
+    if words
+        .first()
+        .is_some_and(|first| PREAMBLES.contains(&first.as_str()))
+    {
+        return Some("starts like a preamble".into());
+    }
+    if words
+        .iter()
+        .any(|word| ABOUT_THE_TASK.iter().any(|stem| word.starts_with(stem)))
+    {
+        return Some("talks about the task".into());
+    }
+    if let Some(alphabet) = alphabet_of(language) {
+        if alphabet_share(sentence, alphabet) < 0.9 {
+            return Some(format!("not in {}", language_name(language)));
+        }
+    }
+    None
+}
+
+/// Whether a closing sentence asks the viewer to act.
+pub fn is_call_to_action(sentence: &str, language: &str) -> bool {
+    has_call_to_action(sentence, language) == Some(true)
+}
+
+/// The system prompt of every one-sentence request.
+pub fn system(language: &str) -> String {
+    if language.starts_with("ru") {
+        "Ты пишешь текст для короткого вертикального видео. Отвечай одним предложением на русском \
+         языке, простыми словами, обращаясь к зрителю на «ты». Без вступлений и пояснений."
+            .into()
+    } else {
+        format!(
+            "You write the voiceover of a short vertical video. Answer with one sentence in {}, \
+             in plain words, speaking to the viewer as \"you\". No introduction, no explanation.",
+            language_name(language)
+        )
+    }
+}
+
+/// Asks for `sentence` said in other words.
+pub fn say_again(sentence: &str, language: &str) -> String {
+    if language.starts_with("ru") {
+        format!("Скажи ту же мысль другими словами, одним предложением: {sentence}")
+    } else {
+        format!("Say the same idea in other words, in one sentence: {sentence}")
+    }
+}
+
+/// Asks for one more sentence carrying on from `previous`.
+pub fn carry_on(previous: &str, language: &str) -> String {
+    if language.starts_with("ru") {
+        format!("Напиши следующее предложение, которое развивает эту мысль: {previous}")
+    } else {
+        format!("Write the next sentence, taking this thought further: {previous}")
+    }
+}
+
+/// Asks for the closing call to action.
+pub fn call_to_action(language: &str) -> String {
+    if language.starts_with("ru") {
+        "Напиши одно короткое предложение, которое призывает зрителя подписаться и сохранить это \
+         видео."
+            .into()
+    } else {
+        "Write one short sentence asking the viewer to follow and save this video.".into()
+    }
+}
+
+/// Words written so far.
+pub fn total_words(kept: &[String]) -> usize {
+    kept.iter().map(|s| count_words(s)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRANSCRIPT: &str = "Каждое утро я встаю в пять утра и пью воду. Потом я делаю зарядку.";
+
+    #[test]
+    fn copies_preambles_and_talk_about_the_task_are_refused() {
+        let kept = vec!["Ранний подъём меняет весь день.".to_owned()];
+        let reason = |s: &str| rejection(s, TRANSCRIPT, &kept, "ru");
+        assert_eq!(reason("Вставай рано и начинай день со стакана воды."), None);
+        assert!(reason("Каждое утро я встаю в пять утра и бегу.")
+            .unwrap()
+            .contains("copies"));
+        assert!(reason("Потом я делаю зарядку.")
+            .unwrap()
+            .contains("repeats a transcript"));
+        assert!(reason("Ранний подъём меняет весь день.")
+            .unwrap()
+            .contains("already written"));
+        assert!(reason("Вот новое утро для тебя сегодня.")
+            .unwrap()
+            .contains("preamble"));
+        assert!(reason("Это предложение звучит иначе теперь.")
+            .unwrap()
+            .contains("task"));
+        assert!(reason("Start your morning with water today.")
+            .unwrap()
+            .contains("Russian"));
+        assert!(reason("Да.").unwrap().contains("words"));
+    }
+
+    #[test]
+    fn a_closing_sentence_must_ask_for_action() {
+        assert!(is_call_to_action("Подпишись и сохрани это видео.", "ru"));
+        assert!(!is_call_to_action("Утро решает всё.", "ru"));
+    }
+}
