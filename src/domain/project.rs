@@ -119,6 +119,8 @@ text_enum! {
     }
 }
 
+// `text_enum!` fixes the derives, so `Default` is written out.
+#[allow(clippy::derivable_impls)]
 impl Default for WriterStrategy {
     fn default() -> Self {
         WriterStrategy::Auto
