@@ -34,7 +34,10 @@ MODELS = os.environ.get(
     "REELFORGE_MODELS", os.path.expanduser("~/.cache/reelforge/models")
 )
 WHISPER_DIR = os.path.join(MODELS, "whisper-base")
-GGUF = os.path.join(MODELS, "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+# Any GGUF chat model replaces the packaged one: REELFORGE_ENGINE_GGUF=/path/to/model.gguf.
+GGUF = os.environ.get(
+    "REELFORGE_ENGINE_GGUF", os.path.join(MODELS, "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+)
 THREADS = int(os.environ.get("REELFORGE_ENGINE_THREADS", "2"))
 # Festival's Russian voice speaks slowly; this tempo brings it to a natural pace.
 FESTIVAL_TEMPO = 1.2
@@ -216,7 +219,7 @@ def chat(body):
     answer = llama().handle_chat_completions(request)
     if "error" in answer:
         raise Failure(500, json.dumps(answer["error"]))
-    answer["model"] = "qwen2.5-coder-1.5b-instruct-q4_k_m"
+    answer["model"] = os.path.basename(GGUF).removesuffix(".gguf")
     return answer
 
 

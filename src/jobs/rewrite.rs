@@ -53,6 +53,9 @@ const SENTENCE_TRIES: u64 = 3;
 /// A sentence needs few tokens; the cap keeps a rambling small model short.
 const SENTENCE_MAX_TOKENS: u32 = 96;
 
+/// An accepted script: its text, its checks and what fitting changed.
+type Accepted = (String, Vec<Check>, Vec<String>);
+
 /// Why the model paths gave no acceptable script.
 enum Miss {
     Provider(ProviderError),
@@ -68,7 +71,7 @@ impl Draft<'_> {
         rewriter: &dyn Rewriter,
         output: &mut ScriptOutput,
         ctx: &JobContext,
-    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+    ) -> Result<Accepted, Miss> {
         let strategy = match self.strategy {
             WriterStrategy::Auto
                 if rewriter
@@ -96,7 +99,7 @@ impl Draft<'_> {
         rewriter: &dyn Rewriter,
         output: &mut ScriptOutput,
         ctx: &JobContext,
-    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+    ) -> Result<Accepted, Miss> {
         let grammar = grammar::for_language(&self.contract.language, Shape::Sentences);
         let mut messages = vec![ChatMessage::user(self.user)];
         let mut best: Option<(String, Vec<Check>)> = None;
@@ -167,11 +170,7 @@ impl Draft<'_> {
     }
 
     /// The draft as it is when it passed, fitted when only its length or call to action missed.
-    fn fitted(
-        &self,
-        text: String,
-        checks: Vec<Check>,
-    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+    fn fitted(&self, text: String, checks: Vec<Check>) -> Result<Accepted, Miss> {
         if acceptable(&checks) {
             return Ok((text, checks, Vec::new()));
         }
@@ -197,7 +196,7 @@ impl Draft<'_> {
         rewriter: &dyn Rewriter,
         output: &mut ScriptOutput,
         ctx: &JobContext,
-    ) -> Result<(String, Vec<Check>, Vec<String>), Miss> {
+    ) -> Result<Accepted, Miss> {
         let language = &self.contract.language;
         let WordRange { min, max } = self.contract.words;
         let (min, target) = (min as usize, (min + max) as usize / 2);

@@ -1,0 +1,157 @@
+"""The local writer on the 12 transcripts in bench/transcripts (8 Russian, 4 English), through the
+service as a user drives it: each transcript is spoken (RHVoice or Piper) into a clip, uploaded,
+transcribed by the local Whisper, then rewritten by the local model once per strategy. Prints
+Markdown: per strategy and language, how many drafts passed every gate, how many scripts the
+model wrote, how many are about the reel, how many need review, and the seconds per script.
+
+Usage: bench/writer.py BINARY DATABASE_URL
+"""
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STRATEGIES = ("sentences", "whole")
+VOICES = {"ru": "rhvoice-aleksandr-hq", "en": "piper-joe"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Api:
+    def __init__(self, base, token):
+        self.base, self.token = base, token
+
+    def call(self, method, path, body=None, content_type="application/json"):
+        data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.token}", "Content-Type": content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=900) as response:
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as error:
+            raise RuntimeError(f"{method} {path}: {error.code} {error.read().decode()}") from None
+
+    def wait_job(self, job_id, limit=3600):
+        deadline = time.time() + limit
+        while time.time() < deadline:
+            job = self.call("GET", f"/v1/jobs/{job_id}")
+            if job["status"] in ("succeeded", "failed", "canceled"):
+                return job
+            time.sleep(0.5)
+        raise RuntimeError(f"job {job_id} timed out")
+
+
+def clip(engine, language, text, path):
+    """A small vertical video whose sound is `text` spoken by the local engine."""
+    request = urllib.request.Request(f"{engine}/v1/audio/speech", data=json.dumps(
+        {"input": text, "voice": VOICES[language], "response_format": "wav"}).encode(),
+        headers={"Content-Type": "application/json"})
+    wav = path + ".wav"
+    with urllib.request.urlopen(request, timeout=600) as response, open(wav, "wb") as out:
+        out.write(response.read())
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x203040:s=180x320:r=10",
+                    "-i", wav, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+                    "-c:a", "aac", "-shortest", path], check=True)
+
+
+def upload(api, project, path):
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{os.path.basename(path)}\"\r\n"
+            "Content-Type: video/mp4\r\n\r\n").encode() + open(path, "rb").read() + f"\r\n--{boundary}--\r\n".encode()
+    started = api.call("POST", f"/v1/projects/{project}/collections/files", body,
+                       f"multipart/form-data; boundary={boundary}")
+    api.wait_job(started["job"]["id"])
+
+
+def main():
+    binary, database_url = sys.argv[1], sys.argv[2]
+    port, engine_port = free_port(), free_port()
+    media = tempfile.mkdtemp(prefix="reelforge-bench-writer-")
+    env = dict(os.environ, DATABASE_URL=database_url, REELFORGE__SERVER__PORT=str(port),
+               REELFORGE__ENGINES__ENABLED="true", REELFORGE__ENGINES__PORT=str(engine_port),
+               REELFORGE__MEDIA__ROOT=media, RUST_LOG="warn")
+    server = subprocess.Popen([binary, "serve"], env=env, stderr=subprocess.DEVNULL)
+    base, engine = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{engine_port}"
+    try:
+        for url in (f"{base}/readyz", f"{engine}/health"):
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(url, timeout=1).read()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+        token = subprocess.run([binary, "token", "create", "--name", f"bench-{uuid.uuid4().hex[:8]}"], env=env,
+                               capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        api = Api(base, token)
+        transcripts = {}
+        for language in ("ru", "en"):
+            project = api.call("POST", "/v1/projects", {"name": f"writer bench {language}", "language": language,
+                                                        "settings": {"providers": {"transcribe": "local", "rewrite": "local"}}})
+            for name in sorted(f for f in os.listdir(os.path.join(HERE, "transcripts")) if f.startswith(language)):
+                text = open(os.path.join(HERE, "transcripts", name)).read().strip()
+                path = os.path.join(media, name.replace(".txt", ".mp4"))
+                clip(engine, language, text, path)
+                upload(api, project["id"], path)
+            reels = api.call("GET", f"/v1/projects/{project['id']}/reels?limit=100")["items"]
+            for reel in reels:
+                started = api.call("POST", f"/v1/reels/{reel['id']}/transcripts",
+                                   {"provider": "local", "options": {"language": language}})
+                job = api.wait_job(started["job"]["id"])
+                if job["status"] == "succeeded":
+                    transcripts.setdefault(language, []).append((project["id"], started["resource"]["id"]))
+        rows, samples = [], {}
+        for strategy in STRATEGIES:
+            for language, items in transcripts.items():
+                project_ids = {project for project, _ in items}
+                for project in project_ids:
+                    api.call("PATCH", f"/v1/projects/{project}", {"settings": {"rewrite": {
+                        "revisions": 2, "max_reuse": 0.2, "allow_fallback": True, "instructions": None,
+                        "strategy": strategy}}})
+                outputs, seconds = [], []
+                for _, transcript in items:
+                    started = api.call("POST", f"/v1/transcripts/{transcript}/scripts", {"provider": "local"})
+                    began = time.time()
+                    job = api.wait_job(started["job"]["id"])
+                    seconds.append(time.time() - began)
+                    script = api.call("GET", f"/v1/scripts/{started['resource']['id']}")
+                    if job["status"] == "succeeded":
+                        outputs.append(script["output"])
+                attempts = [a for o in outputs for a in o["attempts"]]
+                passing = sum(1 for a in attempts if not [f for f in a["failed"] if f != "grounded"])
+                model_written = sum(1 for o in outputs if o["writer"] in ("model", "fitted")
+                                    and not any(r.startswith("fitted with stock") for r in o["review_reasons"]))
+                grounded = sum(1 for o in outputs if any(c["name"] == "grounded" and c["passed"] for c in o["checks"]))
+                review = sum(1 for o in outputs if o["needs_review"])
+                rows.append((strategy, language, f"{len(outputs)} of {len(items)}", f"{passing} of {len(attempts)}",
+                             f"{model_written}", f"{grounded}", f"{review}", f"{statistics.median(seconds):.0f} s"))
+                written = [o for o in outputs if o["writer"] != "fallback"]
+                if written:
+                    samples[(strategy, language)] = written[0]["text"]
+        print("| strategy | language | scripts | drafts passing every gate | written by the model | grounded | needs review | median s per script |")
+        print("|---|---|---|---|---|---|---|---|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        print()
+        for (strategy, language), text in samples.items():
+            print(f"A {language} script, {strategy}: \"{text}\"")
+            print()
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
