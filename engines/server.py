@@ -328,6 +328,15 @@ def parse_multipart(content_type, body):
     return fields, files
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        # A client that stopped waiting (a health probe's timeout) is not the engine's fault.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            log(f"{client_address[0]}:{client_address[1]} went away before the answer")
+        else:
+            super().handle_error(request, client_address)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -390,7 +399,7 @@ def main():
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args()
-    server = ThreadingHTTPServer((args.host, args.port), Handler)
+    server = Server((args.host, args.port), Handler)
     log(f"listening on http://{args.host}:{args.port} ({json.dumps(health()['engines'])})")
     server.serve_forever()
 
