@@ -56,8 +56,18 @@ pub fn rejection(
     if source_sentences.contains(&words) {
         return Some("repeats a transcript sentence".into());
     }
-    if kept.iter().any(|k| normalized_words(k) == words) {
-        return Some("repeats a sentence already written".into());
+    // Four words in a row already written: a small model carrying an idea on tends to say
+    // the same sentence again with a tail.
+    let grams =
+        |words: &[String]| -> Vec<String> { words.windows(4).map(|w| w.join(" ")).collect() };
+    let written: std::collections::HashSet<String> = kept
+        .iter()
+        .flat_map(|k| grams(&normalized_words(k)))
+        .collect();
+    if kept.iter().any(|k| normalized_words(k) == words)
+        || grams(&words).iter().any(|gram| written.contains(gram))
+    {
+        return Some("repeats what is already written".into());
     }
     if words
         .first()
@@ -151,6 +161,9 @@ mod tests {
             .unwrap()
             .contains("repeats a transcript"));
         assert!(reason("Ранний подъём меняет весь день.")
+            .unwrap()
+            .contains("already written"));
+        assert!(reason("Ранний подъём меняет весь день и настроение тоже.")
             .unwrap()
             .contains("already written"));
         assert!(reason("Вот новое утро для тебя сегодня.")
