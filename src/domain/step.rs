@@ -12,7 +12,7 @@ use utoipa::openapi::{
     RefOr,
 };
 
-use super::{JobKind, ResourceKind};
+use super::ResourceKind;
 use crate::providers::{fake, LOCAL};
 
 super::text_enum! {
@@ -142,10 +142,6 @@ impl Step {
 
     pub fn resource(self) -> ResourceKind {
         self.info().resource
-    }
-
-    pub fn job_kind(self) -> JobKind {
-        self.resource().job_kind()
     }
 
     /// The step that makes `kind`; a reel's media preparation belongs to collecting.
@@ -327,7 +323,10 @@ mod tests {
             assert_eq!(Step::of(step.resource()), *step);
         }
         assert_eq!(Step::of(ResourceKind::Reel), Step::Collect);
-        assert_eq!(Step::Rewrite.job_kind(), JobKind::Rewrite);
+        assert_eq!(
+            Step::Rewrite.resource().job_kind(),
+            super::super::JobKind::Rewrite
+        );
         assert_eq!(
             Step::in_runs().collect::<Vec<_>>(),
             [Step::Transcribe, Step::Rewrite, Step::Voice, Step::Render]
