@@ -20,7 +20,7 @@ use crate::{
         title = "reelforge",
         description = "Repurpose trending Instagram Reels: collect and rank reels, transcribe, rewrite, voice and render. \
 Steps run as durable jobs; follow them with `GET /v1/jobs/{id}` or the `GET /v1/events` server-sent event stream. \
-Every `/v1` route needs `Authorization: Bearer <token>` (create one with `reelforge token create --name NAME`). \
+AI agents can use the same operations as MCP tools at `/mcp`. Every `/v1` route and `/mcp` need `Authorization: Bearer <token>` (create one with `reelforge token create --name NAME`). \
 Errors are `application/problem+json` with a stable `code`."
     ),
     modifiers(&BearerAuth),
@@ -29,6 +29,7 @@ Errors are `application/problem+json` with a stable `code`."
     tags(
         (name = "projects"), (name = "collections"), (name = "reels"), (name = "transcripts"), (name = "scripts"), (name = "runs"),
         (name = "audio"), (name = "videos"), (name = "jobs"), (name = "events"), (name = "health"),
+        (name = "mcp", description = "The Model Context Protocol server for AI agents, on `/mcp` with the same bearer tokens: the same operations as tools whose input schemas are this document's schemas"),
     ),
 )]
 pub struct ApiDoc;

@@ -320,3 +320,14 @@ pub async fn start_run(
     tx.commit().await?;
     Ok(run)
 }
+
+/// A run with its usage and estimated cost.
+pub async fn run(state: &AppState, id: Uuid) -> Result<crate::domain::run::Run, ApiError> {
+    let run = db::runs::get(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("run"))?;
+    let mut runs = [run];
+    db::usage::fill_runs(&state.pool, &mut runs).await?;
+    let [run] = runs;
+    Ok(run)
+}

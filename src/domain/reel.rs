@@ -89,8 +89,15 @@ impl ReelSort {
     }
 }
 
+/// The selected reel, and the job preparing its media when one was started.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReelSelected {
+    pub reel: Reel,
+    pub job: Option<super::job::Job>,
+}
+
 /// Sorting, filters and paging for a project's reels.
-#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, IntoParams, ToSchema)]
 #[into_params(parameter_in = Query)]
 pub struct ReelQuery {
     /// Default `trend_score`.

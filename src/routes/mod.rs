@@ -7,6 +7,7 @@ pub mod collections;
 pub mod events;
 pub mod health;
 pub mod jobs;
+pub mod mcp;
 pub mod metrics;
 pub mod page;
 pub mod projects;
@@ -58,6 +59,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(videos::configure_content)
                 .configure(jobs::configure)
                 .service(events::stream),
+        )
+        .service(
+            scope::scope("/mcp")
+                .wrap(from_fn(auth::require_token))
+                .configure(mcp::configure),
         );
 }
 

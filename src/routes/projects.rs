@@ -4,14 +4,10 @@ use uuid::Uuid;
 use super::Data;
 use crate::{
     db,
-    domain::project::{
-        validate_language, validate_name, CreateProject, FieldError, Project, StepProviders,
-        UpdateProject,
-    },
+    domain::project::{CreateProject, Project, UpdateProject},
     error::{ApiError, Problem},
     media::MediaStore,
     pagination::{Page, PageQuery},
-    state::AppState,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -20,32 +16,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_one)
         .service(update)
         .service(remove);
-}
-
-/// Provider names must be ones this deployment has.
-fn validate_providers(state: &AppState, providers: &StepProviders, errors: &mut Vec<FieldError>) {
-    for (step, name) in providers.iter() {
-        let known = state.providers.names(step);
-        if name != crate::domain::project::AUTO_PROVIDER && !known.contains(&name.as_str()) {
-            errors.push(FieldError::new(
-                format!("settings.providers.{step}"),
-                format!("unknown provider `{name}`; available: {}", known.join(", ")),
-            ));
-        }
-    }
-}
-
-fn validate(state: &AppState, project: &Project) -> Result<(), ApiError> {
-    let mut errors = Vec::new();
-    validate_name(&project.name, &mut errors);
-    validate_language(&project.language, &mut errors);
-    project.settings.validate(&mut errors);
-    validate_providers(state, &project.settings.providers, &mut errors);
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
 }
 
 #[utoipa::path(
@@ -62,27 +32,7 @@ pub async fn create(
     state: Data,
     body: crate::routes::body::Json<CreateProject>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
-    let defaults = &state.settings.defaults;
-    let mut settings = defaults.settings.clone();
-    if let Some(patch) = body.settings {
-        settings.apply(patch);
-    }
-    settings
-        .providers
-        .resolve_auto(|step| state.providers.preferred(step));
-    let draft = Project {
-        id: Uuid::nil(),
-        name: body.name.trim().to_owned(),
-        language: body.language.unwrap_or_else(|| defaults.language.clone()),
-        settings,
-        created_at: chrono::Utc::now(),
-        updated_at: chrono::Utc::now(),
-        usage: None,
-    };
-    validate(&state, &draft)?;
-    let project =
-        db::projects::insert(&state.pool, &draft.name, &draft.language, &draft.settings).await?;
+    let project = crate::projects::create(&state, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/projects/{}", project.id)))
         .json(project))
@@ -102,9 +52,7 @@ pub async fn list(
     state: Data,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Project>>, ApiError> {
-    let page = query.parse()?;
-    let rows = db::projects::list(&state.pool, page).await?;
-    Ok(web::Json(Page::from_rows(rows, page.limit)))
+    Ok(web::Json(crate::projects::list(&state, &query).await?))
 }
 
 #[utoipa::path(
@@ -157,7 +105,7 @@ pub async fn update(
         .settings
         .providers
         .resolve_auto(|step| state.providers.preferred(step));
-    validate(&state, &project)?;
+    crate::projects::validate(&state, &project)?;
     let project = db::projects::update(&mut *tx, &project).await?;
     tx.commit().await?;
     Ok(web::Json(project))

@@ -2,20 +2,17 @@
 
 use crate::error_code::ErrorCode;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Data;
 use crate::{
     db,
     domain::{
-        job::Job,
         reel::{Reel, ReelQuery},
         Status,
     },
     error::{ApiError, Problem},
-    pagination::{decode_offset, encode_offset, Page, PageQuery},
+    pagination::Page,
     providers::collect::PreparedReel,
 };
 
@@ -43,35 +40,7 @@ pub async fn list(
     project_id: web::Path<Uuid>,
     query: web::Query<ReelQuery>,
 ) -> Result<web::Json<Page<Reel>>, ApiError> {
-    let limit = PageQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .parse()?
-    .limit;
-    let offset = crate::pagination::given(query.cursor.as_deref())
-        .map(decode_offset)
-        .transpose()?
-        .unwrap_or(0);
-    if query.min_plays.is_some_and(|p| p < 0)
-        || query
-            .max_duration
-            .is_some_and(|d| !d.is_finite() || d < 0.0)
-    {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "min_plays and max_duration must not be negative",
-        ));
-    }
-    db::projects::get(&state.pool, *project_id)
-        .await?
-        .ok_or(ApiError::NotFound("project"))?;
-    let page = db::reels::ReelPage { offset, limit };
-    let mut items = db::reels::list(&state.pool, *project_id, &query, &page).await?;
-    let next_cursor =
-        (items.len() > limit as usize).then(|| encode_offset(offset + i64::from(limit)));
-    items.truncate(limit as usize);
-    Ok(web::Json(Page { items, next_cursor }))
+    Ok(web::Json(crate::reels::ranked(&state, *project_id, &query).await?))
 }
 
 #[utoipa::path(
@@ -87,37 +56,19 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Reel>
         .ok_or(ApiError::NotFound("reel"))
 }
 
-/// The selected reel, and the job preparing its media when one was started.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReelSelected {
-    pub reel: Reel,
-    pub job: Option<Job>,
-}
-
 #[utoipa::path(
     tag = "reels", operation_id = "select_reel",
     params(("id" = Uuid, Path, description = "The project's id"), ("reel_id" = Uuid, Path)),
     responses(
-        (status = 202, description = "Selected; its media is being prepared (download, checks, audio track)", body = ReelSelected),
-        (status = 200, description = "Already selected and prepared or being prepared", body = ReelSelected),
+        (status = 202, description = "Selected; its media is being prepared (download, checks, audio track)", body = crate::domain::reel::ReelSelected),
+        (status = 200, description = "Already selected and prepared or being prepared", body = crate::domain::reel::ReelSelected),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/projects/{id}/reels/{reel_id}/select")]
 pub async fn select(state: Data, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, ApiError> {
     let (project_id, reel_id) = path.into_inner();
-    let mut tx = state.pool.begin().await?;
-    let reel = db::reels::get(&mut *tx, reel_id)
-        .await?
-        .filter(|reel| reel.project_id == project_id)
-        .ok_or(ApiError::NotFound("reel"))?;
-    let job = crate::steps::select_reel(&mut tx, &reel, &state.settings.jobs).await?;
-    let needs_media = job.is_some();
-    tx.commit().await?;
-    let reel = db::reels::get(&state.pool, reel_id)
-        .await?
-        .ok_or(ApiError::NotFound("reel"))?;
-    let answer = ReelSelected { reel, job };
+    let (answer, needs_media) = crate::reels::select(&state, project_id, reel_id).await?;
     Ok(if needs_media {
         HttpResponse::Accepted().json(answer)
     } else {

@@ -69,11 +69,5 @@ pub async fn list(
 )]
 #[get("/runs/{id}")]
 pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>, ApiError> {
-    let run = db::runs::get(&state.pool, *id)
-        .await?
-        .ok_or(ApiError::NotFound("run"))?;
-    let mut runs = [run];
-    db::usage::fill_runs(&state.pool, &mut runs).await?;
-    let [run] = runs;
-    Ok(web::Json(run))
+    Ok(web::Json(crate::steps::run(&state, *id).await?))
 }

@@ -13,6 +13,7 @@ mod hardening;
 mod health;
 mod idempotency;
 mod jobs;
+mod mcp;
 mod media;
 mod openapi;
 mod options;

@@ -14,7 +14,7 @@ fn web_dir() -> &'static Path {
 
 /// Runs `npm run <script>` in tests/web and parses the report it prints last. Awaited, not
 /// blocking: the service under test runs on this test's runtime.
-async fn npm(app: &TestApp, script: &str, env: &[(&str, &str)]) -> Value {
+pub async fn npm(app: &TestApp, script: &str, env: &[(&str, &str)]) -> Value {
     assert!(
         web_dir().join("node_modules/playwright-core").is_dir(),
         "tests/web has no node_modules: run scripts/setup"

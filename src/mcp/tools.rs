@@ -1,0 +1,464 @@
+//! The tools an agent calls. Each one calls the same functions as its REST route, takes the
+//! route's own body type (under a field named after it, beside the ids the path carries), and
+//! answers the route's own response type, so the two contracts are one.
+
+use std::{
+    collections::BTreeMap,
+    future::Future,
+    sync::LazyLock,
+    time::Duration,
+};
+
+use futures::future::BoxFuture;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::schema::json_schema;
+use crate::{
+    collections,
+    domain::{
+        collection::{Collection, NewCollection},
+        project::CreateProject,
+        reel::ReelQuery,
+        resource::{Script, Video},
+        run::{CreateRun, Run},
+        ResourceKind, Status,
+    },
+    error::ApiError,
+    pagination::PageQuery,
+    routes::{scripts::EditScript, Data},
+};
+
+/// What a tool call runs with.
+#[derive(Clone)]
+pub struct ToolContext {
+    pub state: Data,
+    /// Where this service was reached (`http://host:port`), for the links a tool answers.
+    pub base_url: String,
+    /// Where to report progress, when the client asked for it.
+    pub progress: Option<Progress>,
+}
+
+/// Progress notifications for one call (`notifications/progress` with the client's token).
+#[derive(Clone)]
+pub struct Progress {
+    pub token: Value,
+    pub sender: mpsc::UnboundedSender<Value>,
+}
+
+impl Progress {
+    fn report(&self, progress: u8, message: &str) {
+        // A client that went away is noticed by the waiting loop, through `is_closed`.
+        let _ = self.sender.send(json!({
+            "jsonrpc": "2.0",
+            "method": "notifications/progress",
+            "params": {
+                "progressToken": self.token,
+                "progress": progress,
+                "total": 100,
+                "message": message,
+            },
+        }));
+    }
+}
+
+type Call = Box<dyn Fn(ToolContext, Value) -> BoxFuture<'static, Result<Value, ApiError>> + Send + Sync>;
+
+pub struct Tool {
+    pub name: &'static str,
+    title: &'static str,
+    description: &'static str,
+    input_schema: Value,
+    output_schema: Value,
+    call: Call,
+}
+
+impl Tool {
+    fn new<I, O, F, Fut>(
+        name: &'static str,
+        title: &'static str,
+        description: &'static str,
+        call: F,
+    ) -> Tool
+    where
+        I: DeserializeOwned + ToSchema + Send + 'static,
+        O: Serialize + ToSchema,
+        F: Fn(ToolContext, I) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, ApiError>> + Send + 'static,
+    {
+        let call = std::sync::Arc::new(call);
+        Tool {
+            name,
+            title,
+            description,
+            input_schema: json_schema::<I>(),
+            output_schema: json_schema::<O>(),
+            call: Box::new(move |context, arguments| {
+                let call = call.clone();
+                Box::pin(async move {
+                    let input = arguments_of::<I>(arguments)?;
+                    let output = call(context, input).await?;
+                    Ok(serde_json::to_value(output).expect("a tool's answer serializes"))
+                })
+            }),
+        }
+    }
+
+    /// The tool as `tools/list` shows it.
+    pub fn describe(&self) -> Value {
+        json!({
+            "name": self.name,
+            "title": self.title,
+            "description": self.description,
+            "inputSchema": self.input_schema,
+            "outputSchema": self.output_schema,
+        })
+    }
+
+    pub async fn call(&self, context: ToolContext, arguments: Value) -> Result<Value, ApiError> {
+        (self.call)(context, arguments).await
+    }
+}
+
+/// Arguments are read as a REST body is: an object, every wrong field named by its path.
+fn arguments_of<I: DeserializeOwned>(arguments: Value) -> Result<I, ApiError> {
+    let arguments = match arguments {
+        Value::Null => json!({}),
+        Value::Object(_) => arguments,
+        _ => return Err(ApiError::validation("", "the arguments must be a JSON object")),
+    };
+    serde_path_to_error::deserialize(arguments).map_err(|error| ApiError::invalid_body(&error))
+}
+
+pub fn find(name: &str) -> Option<&'static Tool> {
+    TOOLS.iter().find(|tool| tool.name == name)
+}
+
+pub fn all() -> &'static [Tool] {
+    &TOOLS
+}
+
+/// The longest a tool waits for a collection or run to finish before answering its state.
+const MAX_WAIT_SECONDS: u32 = 600;
+
+/// How often a wait looks again when the event bus brings nothing.
+const WAIT_POLL: Duration = Duration::from_secs(2);
+
+static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
+    vec![
+        Tool::new(
+            "list_projects",
+            "List projects",
+            "Projects, newest first, one page at a time (`next_cursor` for the next).",
+            |context, query: PageQuery| async move {
+                crate::projects::list(&context.state, &query).await
+            },
+        ),
+        Tool::new(
+            "create_project",
+            "Create a project",
+            "Creates a project: its language and its settings (script length, target duration, \
+             providers per step); unset settings take the deployment's defaults.",
+            |context, body: CreateProject| async move {
+                crate::projects::create(&context.state, body).await
+            },
+        ),
+        Tool::new(
+            "collect",
+            "Collect reels",
+            "Collects reels into a project: from Apify by hashtags and accounts, or from an \
+             imported Apify dataset (its items). With `wait_seconds`, answers when the \
+             collection ends (reporting progress) or the time is up.",
+            collect,
+        ),
+        Tool::new(
+            "list_reels",
+            "List ranked reels",
+            "A project's reels ranked by `sort` (default trend score), with filters: plays, \
+             duration, posting date, owner, hashtag, language, selected.",
+            |context, input: ListReels| async move {
+                let filters = input.filters.unwrap_or_default();
+                crate::reels::ranked(&context.state, input.project_id, &filters).await
+            },
+        ),
+        Tool::new(
+            "select_reel",
+            "Select a reel",
+            "Selects a reel for the pipeline and starts preparing its media (download, checks, \
+             audio track) unless that is done or under way.",
+            |context, input: SelectReel| async move {
+                let (selected, _) =
+                    crate::reels::select(&context.state, input.project_id, input.reel_id).await?;
+                Ok(selected)
+            },
+        ),
+        Tool::new(
+            "start_run",
+            "Start a pipeline run",
+            "Takes reels through transcribe, rewrite, voice and render with the project's \
+             providers or the ones given, from a step (`from_step`) if asked. With \
+             `wait_seconds`, answers when the run ends (reporting progress) or the time is up; \
+             `get_run` follows it after that.",
+            start_run,
+        ),
+        Tool::new(
+            "get_run",
+            "Get a run",
+            "A run's status and progress, each reel's steps with the ids of the transcript, \
+             script, audio and video made, whether a script needs review, and the run's cost.",
+            |context, input: RunId| async move { crate::steps::run(&context.state, input.run_id).await },
+        ),
+        Tool::new(
+            "get_script",
+            "Read a script",
+            "A script: its text, word count, the checks it passed or failed (`output.checks`) \
+             and whether it needs review.",
+            |context, input: ScriptId| async move {
+                let resource =
+                    crate::routes::get_resource(&context.state, ResourceKind::Script, input.script_id)
+                        .await?;
+                Ok(Script::try_from(resource)?)
+            },
+        ),
+        Tool::new(
+            "edit_script",
+            "Edit a script",
+            "Replaces a succeeded script's text; it is cleaned (emoji, markdown) and every check \
+             runs again. Voice and render it again with `start_run` from `voice`.",
+            |context, input: EditScriptInput| async move {
+                let resource =
+                    crate::steps::edit_script(&context.state, input.script_id, &input.edit.text)
+                        .await?;
+                Ok(Script::try_from(resource)?)
+            },
+        ),
+        Tool::new(
+            "get_video_link",
+            "Get a video's download link",
+            "A rendered video with the links to download it and its thumbnail and subtitles. \
+             The links take the same bearer token as this connection.",
+            video_link,
+        ),
+    ]
+});
+
+/// `collect`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Collect {
+    pub project_id: Uuid,
+    /// The body of `POST /v1/projects/{id}/collections`.
+    pub collection: NewCollection,
+    /// Wait up to this many seconds (at most 600) for the collection to end; 0 (the default)
+    /// answers at once.
+    #[schema(maximum = 600)]
+    #[serde(default)]
+    pub wait_seconds: u32,
+}
+
+async fn collect(context: ToolContext, input: Collect) -> Result<Collection, ApiError> {
+    let started = collections::start(&context.state, input.project_id, input.collection).await?;
+    let collection_id = started.collection.id;
+    let awaited = Awaited::Collection {
+        id: collection_id,
+        job_id: started.job.id,
+    };
+    wait(&context, input.project_id, input.wait_seconds, &awaited).await?;
+    let resource =
+        crate::routes::get_resource(&context.state, ResourceKind::Collection, collection_id)
+            .await?;
+    Ok(collections::to_collection(resource))
+}
+
+/// `list_reels`' arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListReels {
+    pub project_id: Uuid,
+    /// The query of `GET /v1/projects/{id}/reels`.
+    pub filters: Option<ReelQuery>,
+}
+
+/// `select_reel`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectReel {
+    pub project_id: Uuid,
+    pub reel_id: Uuid,
+}
+
+/// `start_run`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRun {
+    pub project_id: Uuid,
+    /// The body of `POST /v1/projects/{id}/runs`.
+    pub run: CreateRun,
+    /// Wait up to this many seconds (at most 600) for the run to end; 0 (the default) answers
+    /// at once.
+    #[schema(maximum = 600)]
+    #[serde(default)]
+    pub wait_seconds: u32,
+}
+
+async fn start_run(context: ToolContext, input: StartRun) -> Result<Run, ApiError> {
+    let run = crate::steps::start_run(&context.state, input.project_id, input.run).await?;
+    wait(&context, input.project_id, input.wait_seconds, &Awaited::Run(run.id)).await?;
+    crate::steps::run(&context.state, run.id).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunId {
+    pub run_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptId {
+    pub script_id: Uuid,
+}
+
+/// `edit_script`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditScriptInput {
+    pub script_id: Uuid,
+    /// The body of `PATCH /v1/scripts/{id}`.
+    pub edit: EditScript,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoId {
+    pub video_id: Uuid,
+}
+
+/// A video with where to download it and its files.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VideoLink {
+    pub video: Video,
+    /// The MP4 (`GET /v1/videos/{id}/content`), once the video has succeeded.
+    pub url: Option<String>,
+    /// The thumbnail and subtitle files by name.
+    pub files: BTreeMap<String, String>,
+    /// How to send the links: with the token this client uses.
+    #[schema(example = "Authorization: Bearer <token>")]
+    pub authorization: String,
+}
+
+async fn video_link(context: ToolContext, input: VideoId) -> Result<VideoLink, ApiError> {
+    let resource =
+        crate::routes::get_resource(&context.state, ResourceKind::Video, input.video_id).await?;
+    let video = Video::try_from(resource)?;
+    let base = format!("{}/v1/videos/{}", context.base_url, video.id);
+    let succeeded = video.status == Status::Succeeded;
+    let files = video
+        .output
+        .as_ref()
+        .filter(|_| succeeded)
+        .map(|output| {
+            output
+                .files
+                .keys()
+                .map(|name| (name.clone(), format!("{base}/files/{name}")))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(VideoLink {
+        url: succeeded.then(|| format!("{base}/content")),
+        files,
+        video,
+        authorization: "Authorization: Bearer <token>".to_owned(),
+    })
+}
+
+/// What a tool may wait for.
+enum Awaited {
+    Run(Uuid),
+    Collection { id: Uuid, job_id: Uuid },
+}
+
+/// How far something awaited has come.
+struct Standing {
+    done: bool,
+    progress: u8,
+    message: String,
+}
+
+impl Awaited {
+    async fn standing(&self, state: &Data) -> Result<Standing, ApiError> {
+        match *self {
+            Awaited::Run(id) => {
+                let run = crate::steps::run(state, id).await?;
+                let steps_done = run
+                    .reels
+                    .iter()
+                    .flat_map(|reel| &reel.steps)
+                    .filter(|step| step.status == Status::Succeeded)
+                    .count();
+                Ok(Standing {
+                    done: run.status.is_terminal(),
+                    progress: run.progress,
+                    message: format!("run {}: {steps_done} steps done", run.status),
+                })
+            }
+            Awaited::Collection { id, job_id } => {
+                let collection =
+                    crate::routes::get_resource(state, ResourceKind::Collection, id).await?;
+                let job = crate::db::jobs::get(&state.pool, job_id).await?;
+                let (progress, stage) = job.map_or((0, None), |job| (job.progress, job.stage));
+                let done = collection.status.is_terminal();
+                Ok(Standing {
+                    done,
+                    progress: if done { 100 } else { progress.clamp(0, 100) as u8 },
+                    message: match stage {
+                        Some(stage) if !done => format!("collection {}: {stage}", collection.status),
+                        _ => format!("collection {}", collection.status),
+                    },
+                })
+            }
+        }
+    }
+}
+
+/// Waits up to `seconds` for `awaited` to end, looking again whenever the event bus brings news
+/// of the project (and every few seconds regardless), and reporting each step forward.
+async fn wait(
+    context: &ToolContext,
+    project_id: Uuid,
+    seconds: u32,
+    awaited: &Awaited,
+) -> Result<(), ApiError> {
+    if seconds == 0 {
+        return Ok(());
+    }
+    let mut subscription = context.state.bus.subscribe(Some(project_id));
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_secs(u64::from(seconds.min(MAX_WAIT_SECONDS)));
+    let mut reported: Option<u8> = None;
+    loop {
+        let standing = awaited.standing(&context.state).await?;
+        if let Some(progress) = &context.progress {
+            if progress.sender.is_closed() {
+                return Ok(());
+            }
+            if reported.is_none_or(|last| standing.progress > last) {
+                progress.report(standing.progress, &standing.message);
+                reported = Some(standing.progress);
+            }
+        }
+        if standing.done {
+            return Ok(());
+        }
+        tokio::select! {
+            Some(_) = subscription.frames.recv() => {}
+            () = tokio::time::sleep(WAIT_POLL) => {}
+            () = tokio::time::sleep_until(deadline) => return Ok(()),
+            () = context.state.shutdown.cancelled() => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Projects: creating one from a request (defaults, `auto` providers settled, every field
+//! checked) and listing them; shared by the REST routes and the MCP tools.
+
+use uuid::Uuid;
+
+use crate::{
+    db,
+    domain::project::{
+        validate_language, validate_name, CreateProject, FieldError, Project, StepProviders,
+    },
+    error::ApiError,
+    pagination::{Page, PageQuery},
+    state::AppState,
+};
+
+/// Provider names must be ones this deployment has.
+fn validate_providers(state: &AppState, providers: &StepProviders, errors: &mut Vec<FieldError>) {
+    for (step, name) in providers.iter() {
+        let known = state.providers.names(step);
+        if name != crate::domain::project::AUTO_PROVIDER && !known.contains(&name.as_str()) {
+            errors.push(FieldError::new(
+                format!("settings.providers.{step}"),
+                format!("unknown provider `{name}`; available: {}", known.join(", ")),
+            ));
+        }
+    }
+}
+
+pub fn validate(state: &AppState, project: &Project) -> Result<(), ApiError> {
+    let mut errors = Vec::new();
+    validate_name(&project.name, &mut errors);
+    validate_language(&project.language, &mut errors);
+    project.settings.validate(&mut errors);
+    validate_providers(state, &project.settings.providers, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Creates a project: unset settings take the configured defaults.
+pub async fn create(state: &AppState, body: CreateProject) -> Result<Project, ApiError> {
+    let defaults = &state.settings.defaults;
+    let mut settings = defaults.settings.clone();
+    if let Some(patch) = body.settings {
+        settings.apply(patch);
+    }
+    settings
+        .providers
+        .resolve_auto(|step| state.providers.preferred(step));
+    let draft = Project {
+        id: Uuid::nil(),
+        name: body.name.trim().to_owned(),
+        language: body.language.unwrap_or_else(|| defaults.language.clone()),
+        settings,
+        created_at: chrono::Utc::now(),
+        updated_at: chrono::Utc::now(),
+        usage: None,
+    };
+    validate(state, &draft)?;
+    Ok(db::projects::insert(&state.pool, &draft.name, &draft.language, &draft.settings).await?)
+}
+
+/// Projects, newest first.
+pub async fn list(state: &AppState, query: &PageQuery) -> Result<Page<Project>, ApiError> {
+    let page = query.parse()?;
+    let rows = db::projects::list(&state.pool, page).await?;
+    Ok(Page::from_rows(rows, page.limit))
+}

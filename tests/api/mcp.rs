@@ -1,0 +1,290 @@
+//! The MCP server on `/mcp`: a real client (the official TypeScript SDK, in tests/web) drives a
+//! pipeline through the tools; the transport's rules are checked here on the wire.
+
+use serde_json::{json, Value};
+
+use crate::{helpers::spawn_app, web::npm};
+
+const TOOLS: [&str; 10] = [
+    "list_projects",
+    "create_project",
+    "collect",
+    "list_reels",
+    "select_reel",
+    "start_run",
+    "get_run",
+    "get_script",
+    "edit_script",
+    "get_video_link",
+];
+
+#[tokio::test]
+async fn an_mcp_client_runs_a_pipeline_through_the_tools_and_reads_the_script() {
+    let app = spawn_app().await;
+    let report = npm(&app, "mcp", &[]).await;
+
+    // No token, no access.
+    assert!(
+        report["withoutToken"].as_str().unwrap().contains("401"),
+        "{}",
+        report["withoutToken"]
+    );
+    assert!(report["wrongToken"].as_str().unwrap().contains("401"));
+
+    assert_eq!(report["server"]["name"], "reelforge");
+    assert_eq!(report["protocolVersion"], "2025-11-25");
+    assert!(report["instructions"]
+        .as_str()
+        .unwrap()
+        .contains("start_run"));
+    assert_eq!(report["tools"], json!(TOOLS));
+
+    // Each tool's input is the REST body's own schema, as the OpenAPI document has it.
+    let document = reelforge::openapi::spec_value();
+    let components = &document["components"]["schemas"];
+    let keys = |schema: &Value| {
+        schema["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let run_input = &report["schemas"]["start_run"];
+    assert_eq!(run_input["type"], "object");
+    assert_eq!(run_input["properties"]["run"]["$ref"], "#/$defs/CreateRun");
+    assert_eq!(
+        keys(&run_input["$defs"]["CreateRun"]),
+        keys(&components["CreateRun"])
+    );
+    assert_eq!(
+        keys(&report["schemas"]["create_project"]),
+        keys(&components["CreateProject"])
+    );
+    assert_eq!(
+        report["schemas"]["create_project"]["properties"]["settings"]["oneOf"][1]["$ref"],
+        "#/$defs/ProjectSettingsPatch"
+    );
+    assert_eq!(
+        report["schemas"]["collect"]["properties"]["collection"]["$ref"],
+        "#/$defs/NewCollection"
+    );
+    assert_eq!(
+        keys(&report["outputSchemas"]["get_run"]),
+        keys(&components["Run"])
+    );
+
+    // The pipeline, end to end on the fake providers.
+    assert_eq!(report["project"]["language"], "ru");
+    assert_eq!(report["collection"]["status"], "succeeded", "{report:#}");
+    assert_eq!(report["reels"]["items"].as_array().unwrap().len(), 2);
+    let plays: Vec<i64> = report["reels"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reel| reel["metrics"]["plays"].as_i64().unwrap_or_default())
+        .collect();
+    assert!(plays[0] >= plays[1], "sorted by plays: {plays:?}");
+    assert_eq!(report["run"]["status"], "succeeded", "{:#}", report["run"]);
+    assert_eq!(report["run"]["progress"], 100);
+
+    // Progress came from the event bus as the run moved, ending at 100, always rising.
+    let progress: Vec<f64> = report["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|update| update["progress"].as_f64().unwrap())
+        .collect();
+    assert!(progress.len() >= 2, "{progress:?}");
+    assert!(progress.windows(2).all(|w| w[0] < w[1]), "{progress:?}");
+    assert_eq!(progress.last(), Some(&100.0));
+    assert_eq!(report["progress"][0]["total"], 100);
+    assert!(report["progress"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("run "));
+
+    // The script with its checks, then edited and checked again.
+    let script = &report["script"];
+    assert_eq!(script["status"], "succeeded");
+    assert!(!script["output"]["text"].as_str().unwrap().is_empty());
+    assert!(!script["output"]["checks"].as_array().unwrap().is_empty());
+    let edited = &report["edited"];
+    assert_eq!(
+        edited["output"]["text"],
+        "Каждое утро ты выбираешь, кем станешь. Начни сегодня. Подпишись!"
+    );
+    assert_eq!(edited["output"]["word_count"], 9);
+    assert_eq!(report["runAgain"]["id"], report["run"]["id"]);
+
+    // The video's link downloads the MP4 with the same token.
+    let video_id = report["link"]["video"]["id"].as_str().unwrap();
+    assert_eq!(
+        report["link"]["url"],
+        app.url(&format!("/v1/videos/{video_id}/content"))
+    );
+    assert_eq!(report["videoStatus"], 200);
+    assert_eq!(report["videoType"], "video/mp4");
+    assert_eq!(report["videoBrand"], "ftyp");
+    assert!(report["videoBytes"].as_u64().unwrap() > 1000);
+    assert!(report["link"]["files"]["thumbnail.jpg"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/v1/videos/{video_id}/files/thumbnail.jpg")));
+
+    // Errors are the tools' own, with the problem's stable code and field.
+    let refused = &report["refused"]["error"];
+    assert_eq!(refused["code"], "validation_failed", "{report:#}");
+    assert_eq!(refused["status"], 422);
+    assert_eq!(refused["errors"][0]["field"], "options.voice.speed");
+    let bad = &report["badArguments"]["error"];
+    assert_eq!(bad["code"], "invalid_body");
+    assert_eq!(bad["errors"][0]["field"], "run");
+    assert_eq!(report["unknownTool"]["code"], -32602);
+}
+
+/// Posts one JSON-RPC message to `/mcp` with the app's token.
+async fn post(app: &crate::helpers::TestApp, body: &Value) -> reqwest::Response {
+    app.client
+        .post(app.url("/mcp"))
+        .bearer_auth(&app.token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_transport_answers_as_streamable_http_says() {
+    let app = spawn_app().await;
+
+    let anonymous = app
+        .client
+        .post(app.url("/mcp"))
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    let problem: Value = anonymous.json().await.unwrap();
+    assert_eq!(problem["code"], "unauthorized");
+
+    let ping = post(&app, &json!({"jsonrpc": "2.0", "id": "a", "method": "ping"})).await;
+    assert_eq!(ping.status(), 200);
+    assert_eq!(
+        ping.json::<Value>().await.unwrap(),
+        json!({"jsonrpc": "2.0", "id": "a", "result": {}})
+    );
+
+    let notification = post(
+        &app,
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+    )
+    .await;
+    assert_eq!(notification.status(), 202);
+    assert!(notification.bytes().await.unwrap().is_empty());
+
+    let initialize = post(
+        &app,
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2024-01-01", "capabilities": {}, "clientInfo": {"name": "old", "version": "0"}
+        }}),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(
+        initialize["result"]["protocolVersion"], "2025-11-25",
+        "an unknown revision is offered the newest"
+    );
+
+    let unknown = post(&app, &json!({"jsonrpc": "2.0", "id": 2, "method": "resources/list"}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(unknown["error"]["code"], -32601);
+    assert_eq!(unknown["id"], 2);
+
+    for (body, why) in [
+        (json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]), "a batch"),
+        (json!({"jsonrpc": "1.0", "id": 1, "method": "ping"}), "not 2.0"),
+        (json!({"jsonrpc": "2.0", "id": null, "method": "ping"}), "a null id"),
+        (json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "extra": 1}), "an unknown member"),
+    ] {
+        let response = post(&app, &body).await;
+        assert_eq!(response.status(), 400, "{why}");
+        let answer: Value = response.json().await.unwrap();
+        assert_eq!(answer["error"]["code"], -32600, "{why}");
+        assert_eq!(answer["id"], Value::Null, "{why}");
+    }
+    let wrong_version = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(&app.token)
+        .header("MCP-Protocol-Version", "1999-01-01")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_version.status(), 400);
+
+    // No server-initiated stream: GET is refused, naming what is allowed.
+    let get = app
+        .client
+        .get(app.url("/mcp"))
+        .bearer_auth(&app.token)
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 405);
+    assert_eq!(get.headers()["allow"], "POST");
+
+    // A call with a progress token from a client that takes event streams is answered as one:
+    // progress notifications, then the response, then the end of the stream.
+    let project = app.create_project(json!({"name": "sse"})).await;
+    let streamed = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(&app.token)
+        .header("Accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
+            "name": "collect",
+            "arguments": {"project_id": project["id"], "wait_seconds": 30,
+                "collection": {"source": "apify", "provider": "fake", "accounts": ["demo"], "per_source_limit": 3}},
+            "_meta": {"progressToken": "p-1"},
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(streamed.status(), 200);
+    assert_eq!(streamed.headers()["content-type"], "text/event-stream");
+    let text = streamed.text().await.unwrap();
+    let messages: Vec<Value> = text
+        .split("\n\n")
+        .filter(|frame| !frame.trim().is_empty())
+        .map(|frame| {
+            assert!(frame.starts_with("event: message\ndata: "), "{frame}");
+            serde_json::from_str(frame.trim_start_matches("event: message\ndata: ")).unwrap()
+        })
+        .collect();
+    let (response, notifications) = messages.split_last().unwrap();
+    assert!(!notifications.is_empty(), "{text}");
+    for notification in notifications {
+        assert_eq!(notification["method"], "notifications/progress");
+        assert_eq!(notification["params"]["progressToken"], "p-1");
+    }
+    assert_eq!(response["id"], 7);
+    assert_eq!(response["result"]["isError"], false);
+    assert_eq!(
+        response["result"]["structuredContent"]["status"], "succeeded",
+        "{text}"
+    );
+    assert_eq!(
+        response["result"]["structuredContent"]["project_id"],
+        project["id"]
+    );
+}
