@@ -79,7 +79,7 @@ fn validate_sources(field: &str, sources: &[String]) -> Result<Vec<String>, ApiE
 
 /// Checks the request and splits it into what the API shows (`input`) and what only the job
 /// needs (`payload`).
-fn plan(
+pub fn plan(
     state: &AppState,
     project_provider: &str,
     request: NewCollection,

@@ -23,6 +23,23 @@ pub struct Settings {
     /// `[prices.assemblyai] audio_seconds = 0.0001`. Unset ones keep the built-in list prices.
     pub prices: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
     pub webhooks: WebhookSettings,
+    pub watch: WatchSettings,
+}
+
+/// The watchlist scheduler.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct WatchSettings {
+    /// How often each worker replica looks for due watchlists and automatic runs to start.
+    pub tick_interval_ms: u64,
+}
+
+impl Default for WatchSettings {
+    fn default() -> Self {
+        Self {
+            tick_interval_ms: 30_000,
+        }
+    }
 }
 
 /// Completion webhooks' delivery.

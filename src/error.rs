@@ -36,6 +36,8 @@ pub enum ApiError {
     InsufficientStorage,
     #[error("the service is not ready")]
     NotReady,
+    #[error("{0}")]
+    BudgetExceeded(String),
     #[error("internal error")]
     Database(sqlx::Error),
     #[error("internal error")]
@@ -179,6 +181,7 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             ApiError::InsufficientStorage => ErrorCode::StorageFull,
             ApiError::NotReady => ErrorCode::NotReady,
+            ApiError::BudgetExceeded(_) => ErrorCode::BudgetExceeded,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -216,6 +219,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

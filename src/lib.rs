@@ -2,6 +2,8 @@
 //! server-sent events.
 
 pub mod auth;
+pub mod budget;
+pub mod clock;
 pub mod collections;
 pub mod config;
 pub mod db;
@@ -28,3 +30,4 @@ pub mod startup;
 pub mod state;
 pub mod steps;
 pub mod telemetry;
+pub mod watch;

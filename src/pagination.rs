@@ -144,7 +144,9 @@ keyed_by_creation!(
     crate::domain::project::Project,
     crate::domain::job::Job,
     crate::domain::resource::StepResource,
-    crate::domain::run::Run
+    crate::domain::run::Run,
+    crate::domain::watchlist::Watchlist,
+    crate::domain::watchlist::Alert
 );
 
 impl<T: Keyed> Page<T> {

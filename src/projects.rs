@@ -57,6 +57,7 @@ pub async fn create(state: &AppState, body: CreateProject) -> Result<Project, Ap
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),
         usage: None,
+        budget: None,
     };
     validate(state, &draft)?;
     Ok(db::projects::insert(&state.pool, &draft.name, &draft.language, &draft.settings).await?)

@@ -55,6 +55,15 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
 
 impl Application {
     pub async fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, roles, crate::clock::system()).await
+    }
+
+    /// As `build`, with the clock schedules and budgets read (a manual one in tests).
+    pub async fn build_with_clock(
+        settings: Settings,
+        roles: Roles,
+        clock: crate::clock::SharedClock,
+    ) -> anyhow::Result<Self> {
         let pool = prepare_database(&settings).await?;
         let shutdown = CancellationToken::new();
         let providers = Arc::new(Providers::from_settings(&settings)?);
@@ -71,6 +80,16 @@ impl Application {
                 settings.jobs.clone(),
                 settings.webhooks.max_attempts,
                 std::time::Duration::from_millis(settings.jobs.poll_interval_ms.min(250)),
+                shutdown.clone(),
+            ));
+        }
+        if roles.workers {
+            tokio::spawn(crate::watch::scheduler::run_forever(
+                pool.clone(),
+                providers.clone(),
+                settings.jobs.clone(),
+                clock.clone(),
+                std::time::Duration::from_millis(settings.watch.tick_interval_ms),
                 shutdown.clone(),
             ));
         }
@@ -114,6 +133,7 @@ impl Application {
                 metrics: Arc::new(Metrics::new()),
                 tokens,
                 media,
+                clock,
                 shutdown: shutdown.clone(),
             };
             let server = http_server(state, listener, http_workers)?;

@@ -18,6 +18,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub tokens: Arc<TokenCache>,
     pub media: Arc<MediaStore>,
+    /// The time schedules and budgets see.
+    pub clock: crate::clock::SharedClock,
     /// Cancelled on shutdown; long-lived responses (SSE) end when it fires.
     pub shutdown: CancellationToken,
 }

@@ -209,14 +209,50 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
 /// Most reels one run takes.
 const RUN_MAX_REELS: usize = 20;
 
-/// Starts a pipeline run: checks the request, selects (and starts preparing) reels that are not
-/// prepared yet, and stores the run; the runs advancer does the rest.
+/// What starting a run needs: the API has it, and so has the scheduler's automatic runs.
+pub struct RunStarter<'a> {
+    pub pool: &'a sqlx::PgPool,
+    pub providers: &'a crate::providers::Providers,
+    pub jobs: &'a crate::config::JobSettings,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl AppState {
+    pub fn run_starter(&self) -> RunStarter<'_> {
+        RunStarter {
+            pool: &self.pool,
+            providers: &self.providers,
+            jobs: &self.settings.jobs,
+            now: self.clock.now(),
+        }
+    }
+}
+
+/// A run request's outcome: the run, or only its estimate when it was a dry run.
+pub enum RunStart {
+    Started(crate::domain::run::Run),
+    Estimated(crate::domain::usage::RunEstimate),
+}
+
+/// Starts a pipeline run from the API.
 pub async fn start_run(
     state: &AppState,
     project_id: Uuid,
     body: crate::domain::run::CreateRun,
-) -> Result<crate::domain::run::Run, ApiError> {
-    let project = db::projects::get(&state.pool, project_id)
+) -> Result<RunStart, ApiError> {
+    start_run_with(&state.run_starter(), project_id, body, Uuid::new_v4()).await
+}
+
+/// Starts a pipeline run with the id given: checks the request, estimates its cost against the
+/// project's monthly budget (a dry run stops there), selects (and starts preparing) reels that
+/// are not prepared yet, and stores the run; the runs advancer does the rest.
+pub async fn start_run_with(
+    starter: &RunStarter<'_>,
+    project_id: Uuid,
+    body: crate::domain::run::CreateRun,
+    run_id: Uuid,
+) -> Result<RunStart, ApiError> {
+    let project = db::projects::get(starter.pool, project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
     // Each step's provider is settled now (an `auto` included), so a run nothing can serve is
@@ -241,7 +277,7 @@ pub async fn start_run(
             .get(step)
             .clone()
             .unwrap_or_else(|| project.settings.providers.get(step).clone());
-        let chosen = state.providers.choose(step, &requested)?;
+        let chosen = starter.providers.choose(step, &requested)?;
         if requested == crate::domain::project::AUTO_PROVIDER {
             *body.providers.get_mut(step) = Some(chosen.to_owned());
         }
@@ -249,7 +285,7 @@ pub async fn start_run(
             step,
             chosen,
             &crate::media::MediaStore::project_prefix(project_id),
-            &state.providers.required_options(step, chosen),
+            &starter.providers.required_options(step, chosen),
         ));
     }
     if !option_errors.is_empty() {
@@ -270,7 +306,7 @@ pub async fn start_run(
             ids.clone()
         }
         (None, None, Some(top)) if (1..=RUN_MAX_REELS as u32).contains(&top) => {
-            db::reels::top_ids(&state.pool, project_id, i64::from(top)).await?
+            db::reels::top_ids(starter.pool, project_id, i64::from(top)).await?
         }
         _ => {
             return Err(ApiError::validation(
@@ -285,21 +321,39 @@ pub async fn start_run(
             "the project has no reels yet; collect some first",
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    for reel_id in &reel_ids {
-        let reel = db::reels::get(&mut *tx, *reel_id)
-            .await?
-            .filter(|reel| reel.project_id == project.id)
-            .ok_or(ApiError::NotFound("reel"))?;
-        select_reel(&mut tx, &reel, &state.settings.jobs).await?;
+    let reels = db::reels::get_many(starter.pool, &reel_ids).await?;
+    if reels.len() != reel_ids.len() || reels.iter().any(|r| r.project_id != project.id) {
+        return Err(ApiError::NotFound("reel"));
+    }
+    let providers = crate::domain::step::StepProviders::from_fn(|step| {
+        body.providers
+            .get(step)
+            .clone()
+            .unwrap_or_else(|| project.settings.providers.get(step).clone())
+    });
+    let lines = crate::budget::estimate(&starter.providers.prices, &project, &providers, &reels);
+    let mut tx = starter.pool.begin().await?;
+    // Runs of one project are accepted one at a time, so two cannot both fit in what is left.
+    db::projects::get_for_update(&mut *tx, project.id).await?;
+    let budget = crate::budget::standing(&mut *tx, &project, starter.now).await?;
+    let estimate = crate::budget::judge(lines, budget);
+    if body.dry_run {
+        return Ok(RunStart::Estimated(estimate));
+    }
+    if !estimate.within_budget {
+        return Err(ApiError::BudgetExceeded(crate::budget::refusal(&estimate)));
+    }
+    for reel in &reels {
+        select_reel(&mut tx, reel, starter.jobs).await?;
     }
     let input = serde_json::to_value(&body).map_err(|error| ApiError::Internal(error.into()))?;
     let run = db::runs::insert(
         &mut *tx,
-        Uuid::new_v4(),
+        run_id,
         project.id,
         &input,
         &crate::jobs::runs::new_reels(&reel_ids),
+        estimate.total_cost,
     )
     .await?;
     db::events::append(
@@ -318,7 +372,7 @@ pub async fn start_run(
     )
     .await?;
     tx.commit().await?;
-    Ok(run)
+    Ok(RunStart::Started(run))
 }
 
 /// A run with its usage and estimated cost.

@@ -27,6 +27,15 @@ const TEXT = {
     check_call_to_action: "призыв к действию", check_not_a_copy: "не копия", check_language: "язык",
     check_repetition: "без повторов", check_grounded: "по теме ролика",
     needsReview: "Проверьте сценарий перед озвучкой: это не переписанный моделью текст ролика.",
+    budgetLimit: "Бюджет в месяц, $", budgetText: "{spent} потрачено, {held} в работе из {limit} ({left} осталось)",
+    budgetNone: "{spent} потрачено в этом месяце, без лимита",
+    radarTitle: "Радар трендов", radarHint: "Хэштеги и аккаунты собираются по расписанию; правила сообщают о новых выбросах и могут сами запустить конвейер в пределах бюджета.",
+    watchName: "Название", watchSources: "Источники", watchSchedule: "Расписание", watchNext: "Следующий сбор", watchRules: "Правила",
+    watchEvery: "Каждые N часов", watchCron: "Или cron (UTC)", ruleOutlier: "Выброс не меньше", ruleVelocity: "Просмотров/час не меньше",
+    ruleWithin: "Опубликован не позже, ч", ruleAutoRun: "запускать конвейер", watchCreate: "Следить",
+    watchCreated: "Список создан", pause: "Пауза", resume: "Продолжить", paused: "на паузе", everyHours: "каждые {hours} ч",
+    alertsTitle: "Сигналы", noAlerts: "Сигналов пока нет.", alertRun: "запущен конвейер", alertSkipped: "без запуска: {reason}",
+    hideProcessed: "скрыть уже обработанные", chartTitle: "Просмотры @{owner} во времени ({count} замеров)",
   },
   en: {
     tagline: "trending Reels → a fresh script, voiceover and video",
@@ -53,6 +62,15 @@ const TEXT = {
     check_call_to_action: "call to action", check_not_a_copy: "not a copy", check_language: "language",
     check_repetition: "no repetition", check_grounded: "about the reel",
     needsReview: "Review this script before voicing it: it is not the model's rewrite of the reel.",
+    budgetLimit: "Monthly budget, $", budgetText: "{spent} spent, {held} under way of {limit} ({left} left)",
+    budgetNone: "{spent} spent this month, no cap",
+    radarTitle: "Trend radar", radarHint: "Hashtags and accounts collected on a schedule; rules report new outliers and may run the pipeline themselves within the budget.",
+    watchName: "Name", watchSources: "Sources", watchSchedule: "Schedule", watchNext: "Next collection", watchRules: "Rules",
+    watchEvery: "Every N hours", watchCron: "Or cron (UTC)", ruleOutlier: "Outlier at least", ruleVelocity: "Plays/hour at least",
+    ruleWithin: "Posted within, h", ruleAutoRun: "run the pipeline", watchCreate: "Watch",
+    watchCreated: "Watchlist created", pause: "Pause", resume: "Resume", paused: "paused", everyHours: "every {hours} h",
+    alertsTitle: "Alerts", noAlerts: "No alerts yet.", alertRun: "pipeline started", alertSkipped: "not run: {reason}",
+    hideProcessed: "hide processed ones", chartTitle: "Plays of @{owner} over time ({count} observations)",
   },
 };
 
@@ -64,6 +82,7 @@ const state = {
   token: localStorage.getItem("reelforge.token") || "",
   projectId: localStorage.getItem("reelforge.project") || "",
   sort: "trend_score",
+  hideProcessed: false,
   reelId: null,
   run: null,
   jobs: new Map(), // resource id -> latest job progress
@@ -163,13 +182,14 @@ async function openProject() {
   clearResults();
   openStream();
   if (!state.projectId) return;
-  await Promise.all([loadReels(), loadLatestRun(), loadProjectCost()]);
+  await Promise.all([loadReels(), loadLatestRun(), loadProjectCost(), loadWatchlists(), loadAlerts()]);
 }
 
 async function loadProjectCost() {
   if (!state.projectId) return;
   const project = await api("GET", `/v1/projects/${state.projectId}`);
   $("#project-cost").textContent = t("projectCost", { cost: money(project.usage?.total_cost ?? 0) });
+  showBudget(project.budget);
   // "The project's choice" names the provider it stands for.
   for (const select of document.querySelectorAll("#run-form select[data-step]")) {
     const choice = select.options[0];
@@ -235,7 +255,8 @@ async function collectionDone(id) {
 // --- reels -----------------------------------------------------------------------------------------
 
 async function loadReels() {
-  const page = await api("GET", `/v1/projects/${state.projectId}/reels?sort=${state.sort}&limit=50`);
+  const processed = state.hideProcessed ? "&processed=false" : "";
+  const page = await api("GET", `/v1/projects/${state.projectId}/reels?sort=${state.sort}&limit=50${processed}`);
   for (const th of document.querySelectorAll("th.sortable")) th.classList.toggle("sorted", th.dataset.sort === state.sort);
   const rows = page.items.map(reelRow);
   $("#reels tbody").replaceChildren(...rows);
@@ -304,6 +325,7 @@ function chooseReel(reel) {
   $("#chosen-reel").textContent = reel.owner_username ? `@${reel.owner_username} · ${reel.external_id}` : reel.external_id;
   $("#run-start").disabled = false;
   markChosen();
+  drawHistory(reel);
 }
 
 function markChosen() {
@@ -552,6 +574,160 @@ function onEvent(event) {
   }
   if (kind.startsWith("run.") && state.run && event.resource_id === state.run.id) refreshRun(state.run.id);
   if (kind === "reel.succeeded" || kind === "reel.failed") loadReels();
+  if (kind === "alert") loadAlerts();
+  if (kind === "run.queued") loadProjectCost();
+}
+
+// --- budget, radar, history --------------------------------------------------------------------------
+
+function showBudget(budget) {
+  if (!budget) return;
+  const limit = budget.monthly_budget;
+  $("#budget-limit").value = limit ?? "";
+  const share = (usd) => (limit ? Math.min(100, (100 * usd) / limit) : 0);
+  const used = share(budget.spent);
+  $("#budget-used").style.width = `${used}%`;
+  $("#budget-held").style.left = `${used}%`;
+  $("#budget-held").style.width = `${Math.min(100 - used, share(budget.committed))}%`;
+  $("#budget").classList.toggle("over", limit !== null && budget.left <= 0);
+  $("#budget").setAttribute("aria-valuenow", String(Math.round(used)));
+  $("#budget").hidden = limit === null;
+  $("#budget-text").textContent = limit === null
+    ? t("budgetNone", { spent: money(budget.spent) })
+    : t("budgetText", { spent: money(budget.spent), held: money(budget.committed), limit: money(limit), left: money(budget.left) });
+}
+
+async function saveBudget() {
+  const value = $("#budget-limit").value.trim();
+  const monthly_budget = value === "" ? null : Number(value);
+  try {
+    await api("PATCH", `/v1/projects/${state.projectId}`, { settings: { monthly_budget } });
+    await loadProjectCost();
+  } catch (error) {
+    $("#budget-text").textContent = problemText(error);
+  }
+}
+
+function scheduleText(schedule) {
+  return schedule.every_hours ? t("everyHours", { hours: schedule.every_hours }) : `cron ${schedule.cron}`;
+}
+
+function ruleText(rule) {
+  const parts = [];
+  const c = rule.conditions;
+  if (c.min_outlier_score != null) parts.push(`×${c.min_outlier_score}+`);
+  if (c.min_recent_velocity != null) parts.push(`${number(c.min_recent_velocity)}/h+`);
+  if (c.min_engagement_rate != null) parts.push(`${number(c.min_engagement_rate * 100, 1)}%+`);
+  if (c.posted_within_hours != null) parts.push(`≤${c.posted_within_hours} h`);
+  if (rule.auto_run) parts.push("▶");
+  return `${rule.name || "—"} (${parts.join(", ") || "*"})`;
+}
+
+async function loadWatchlists() {
+  const page = await api("GET", `/v1/projects/${state.projectId}/watchlists?limit=100`);
+  $("#watchlists tbody").replaceChildren(...page.items.map((watchlist) => {
+    const tr = document.createElement("tr");
+    tr.dataset.watchlist = watchlist.id;
+    const sources = [...(watchlist.collection.hashtags || []).map((h) => `#${h}`), ...(watchlist.collection.accounts || []).map((a) => `@${a}`)];
+    const toggle = document.createElement("button");
+    toggle.type = "button";
+    toggle.className = "secondary";
+    toggle.textContent = watchlist.paused ? t("resume") : t("pause");
+    toggle.addEventListener("click", async () => {
+      await api("PATCH", `/v1/watchlists/${watchlist.id}`, { paused: !watchlist.paused });
+      await loadWatchlists();
+    });
+    tr.append(
+      cell(watchlist.name),
+      cell(sources.join(" ")),
+      cell(scheduleText(watchlist.schedule)),
+      cell(watchlist.paused ? t("paused") : new Date(watchlist.next_tick_at).toLocaleString(state.lang)),
+      cell(watchlist.rules.map(ruleText).join("; ")),
+      cell(toggle),
+    );
+    return tr;
+  }));
+}
+
+async function createWatchlist(event) {
+  event.preventDefault();
+  const cron = $("#watch-cron").value.trim();
+  const optional = (selector) => ($(selector).value === "" ? undefined : Number($(selector).value));
+  const rule = {
+    conditions: {
+      min_outlier_score: optional("#rule-outlier"),
+      min_recent_velocity: optional("#rule-velocity"),
+      posted_within_hours: optional("#rule-within"),
+    },
+    auto_run: $("#rule-auto").checked,
+  };
+  const body = {
+    name: $("#watch-name").value,
+    collection: {
+      source: "apify",
+      provider: $("#collect-provider").value || undefined,
+      hashtags: list($("#watch-hashtags").value),
+      accounts: list($("#watch-accounts").value),
+      per_source_limit: Number($("#collect-limit").value),
+    },
+    schedule: cron ? { cron } : { every_hours: Number($("#watch-every").value) },
+    rules: [rule],
+  };
+  try {
+    await api("POST", `/v1/projects/${state.projectId}/watchlists`, body);
+    setStatus("#watch-status", t("watchCreated"));
+    await loadWatchlists();
+  } catch (error) {
+    setStatus("#watch-status", problemText(error), true);
+  }
+}
+
+async function loadAlerts() {
+  const page = await api("GET", `/v1/projects/${state.projectId}/alerts?limit=20`);
+  const items = await Promise.all(page.items.map(async (alert) => {
+    const li = document.createElement("li");
+    li.dataset.alert = alert.id;
+    const when = Object.assign(document.createElement("span"), { className: "when", textContent: new Date(alert.created_at).toLocaleString(state.lang) });
+    const m = alert.metrics;
+    const what = `${number(m.plays)} · ×${number(m.outlier_score, 2)} · ${number(m.recent_velocity ?? m.velocity, 0)}/h`;
+    const run = alert.run_id ? t("alertRun") : alert.run_skipped ? t("alertSkipped", { reason: alert.run_skipped.code }) : "";
+    li.append(when, document.createTextNode(`${alert.reel_id.slice(0, 8)} — ${what}${run ? ` — ${run}` : ""}`));
+    return li;
+  }));
+  $("#alerts").replaceChildren(...items);
+  $("#alerts-empty").hidden = items.length > 0;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(name, attributes) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, String(value));
+  return node;
+}
+
+// The chosen reel's plays over time, as an inline SVG line.
+async function drawHistory(reel) {
+  const history = await api("GET", `/v1/reels/${reel.id}/history`);
+  const points = history.observations.filter((o) => o.plays !== null);
+  $("#reel-chart").hidden = points.length === 0;
+  if (points.length === 0) return;
+  $("#chart-title").textContent = t("chartTitle", { owner: reel.owner_username || reel.external_id, count: points.length });
+  const [width, height, pad] = [600, 160, 24];
+  const times = points.map((p) => Date.parse(p.observed_at));
+  const plays = points.map((p) => p.plays);
+  const [t0, t1] = [Math.min(...times), Math.max(...times)];
+  const [low, high] = [Math.min(...plays), Math.max(...plays)];
+  const x = (time) => pad + ((width - 2 * pad) * (t1 > t0 ? time - t0 : 0.5)) / (t1 > t0 ? t1 - t0 : 1);
+  const y = (value) => height - pad - ((height - 2 * pad) * (high > low ? value - low : 0.5)) / (high > low ? high - low : 1);
+  const coordinates = points.map((_, i) => `${x(times[i]).toFixed(1)},${y(plays[i]).toFixed(1)}`);
+  const chart = $("#chart");
+  chart.replaceChildren(
+    svg("polyline", { points: coordinates.join(" ") }),
+    ...points.map((_, i) => svg("circle", { cx: x(times[i]).toFixed(1), cy: y(plays[i]).toFixed(1), r: 3 })),
+    Object.assign(svg("text", { x: pad, y: 12 }), { textContent: number(high) }),
+    Object.assign(svg("text", { x: pad, y: height - 6 }), { textContent: number(low) }),
+  );
 }
 
 // --- wiring ----------------------------------------------------------------------------------------
@@ -564,6 +740,8 @@ $("#ui-language").addEventListener("change", (event) => {
   if (state.projectId && !$("#workspace").hidden) {
     loadReels();
     loadProjectCost();
+    loadWatchlists();
+    loadAlerts();
     if (state.run) showRun(state.run);
   }
 });
@@ -603,6 +781,12 @@ for (const th of document.querySelectorAll("th.sortable")) {
   });
 }
 $("#run-form").addEventListener("submit", startRun);
+$("#watchlist-form").addEventListener("submit", createWatchlist);
+$("#budget-save").addEventListener("click", saveBudget);
+$("#hide-processed").addEventListener("change", (event) => {
+  state.hideProcessed = event.target.checked;
+  loadReels();
+});
 $("#script-save").addEventListener("click", saveScript);
 
 translatePage();

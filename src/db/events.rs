@@ -89,3 +89,17 @@ pub async fn last_id(db: impl PgExecutor<'_>) -> Result<i64, sqlx::Error> {
         .fetch_one(db)
         .await
 }
+
+/// What was announced when an alert was raised (the `alert` event's data).
+pub async fn alert(
+    db: impl PgExecutor<'_>,
+    alert_id: Uuid,
+) -> Result<Option<crate::domain::watchlist::AlertRaised>, sqlx::Error> {
+    let data: Option<serde_json::Value> = sqlx::query_scalar(
+        "SELECT data FROM events WHERE kind = 'alert' AND resource_id = $1 ORDER BY id LIMIT 1",
+    )
+    .bind(alert_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(data.and_then(|data| serde_json::from_value(data).ok()))
+}

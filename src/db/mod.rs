@@ -10,6 +10,7 @@ pub mod resources;
 pub mod runs;
 pub mod tokens;
 pub mod usage;
+pub mod watchlists;
 pub mod webhooks;
 
 use std::time::Duration;

@@ -27,6 +27,7 @@ impl From<ProjectRow> for Project {
             created_at: row.created_at,
             updated_at: row.updated_at,
             usage: None,
+            budget: None,
         }
     }
 }

@@ -46,6 +46,7 @@ struct ReelRow {
     engagement_rate: Option<f64>,
     velocity: Option<f64>,
     recent_velocity: Option<f64>,
+    acceleration: Option<f64>,
     outlier_score: Option<f64>,
     trend_score: Option<f64>,
     output: Option<serde_json::Value>,
@@ -86,6 +87,7 @@ impl From<ReelRow> for Reel {
                 engagement_rate: row.engagement_rate,
                 velocity: row.velocity,
                 recent_velocity: row.recent_velocity,
+                acceleration: row.acceleration,
                 outlier_score: row.outlier_score,
                 trend_score: row.trend_score,
             },
@@ -99,7 +101,12 @@ impl From<ReelRow> for Reel {
 const COLUMNS: &str = "id, project_id, collection_id, status, provider, job_id, error_code, error_message, selected,
     external_id, url, caption, caption_language, hashtags, owner_username, owner_id, posted_at, video_url,
     cover_url, duration_ms, width, height, plays, views, likes, comments, shares, engagement_rate, velocity,
-    recent_velocity, outlier_score, trend_score, output, created_at, updated_at";
+    recent_velocity, acceleration, outlier_score, trend_score, output, created_at, updated_at";
+
+/// Whether a reel has been through the pipeline: it has a transcript or a run took it.
+const PROCESSED: &str = "(EXISTS (SELECT 1 FROM transcripts t WHERE t.reel_id = reels.id)
+    OR EXISTS (SELECT 1 FROM runs ru WHERE ru.project_id = reels.project_id
+               AND ru.reels @> jsonb_build_array(jsonb_build_object('reel_id', reels.id))))";
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Reel>, sqlx::Error> {
     sqlx::query_as::<_, ReelRow>(&format!("SELECT {COLUMNS} FROM reels WHERE id = $1"))
@@ -107,6 +114,52 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Reel>, sqlx
         .fetch_optional(db)
         .await
         .map(|row| row.map(Into::into))
+}
+
+/// The reels with these ids, in no particular order.
+pub async fn get_many(db: impl PgExecutor<'_>, ids: &[Uuid]) -> Result<Vec<Reel>, sqlx::Error> {
+    sqlx::query_as::<_, ReelRow>(&format!("SELECT {COLUMNS} FROM reels WHERE id = ANY($1)"))
+        .bind(ids)
+        .fetch_all(db)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
+}
+
+/// Which of these reels have been through the pipeline.
+pub async fn processed_among(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, sqlx::Error> {
+    let rows: Vec<Uuid> = sqlx::query_scalar(&format!(
+        "SELECT id FROM reels WHERE id = ANY($1) AND {PROCESSED}"
+    ))
+    .bind(ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Every observation of a reel, oldest first (the newest `limit`), with the velocity since the
+/// one before.
+pub async fn history(
+    db: impl PgExecutor<'_>,
+    reel_id: Uuid,
+    limit: i64,
+) -> Result<Vec<crate::domain::watchlist::Observation>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT observed_at, plays, likes, comments, shares, velocity FROM (
+             SELECT observed_at, plays, likes, comments, shares,
+                    (plays - lag(plays) OVER w)::float8
+                    / GREATEST(EXTRACT(EPOCH FROM observed_at - lag(observed_at) OVER w) / 3600.0, 1.0 / 60) AS velocity
+             FROM reel_snapshots WHERE reel_id = $1
+             WINDOW w AS (ORDER BY observed_at)
+             ORDER BY observed_at DESC LIMIT $2) newest
+         ORDER BY observed_at",
+    )
+    .bind(reel_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
 
 /// How a batch landed.
@@ -273,10 +326,15 @@ pub async fn recompute_metrics(
     sqlx::query(
         "WITH recent AS (
              -- The newest observation of each reel against the one before it (lead() looks
-             -- backwards in time here); no second observation leaves velocity null.
+             -- backwards in time here); no second observation leaves velocity null, no third
+             -- leaves acceleration null.
              SELECT DISTINCT ON (s.reel_id) s.reel_id,
                     (s.plays - lead(s.plays) OVER w)::float8
-                    / GREATEST(EXTRACT(EPOCH FROM s.observed_at - lead(s.observed_at) OVER w) / 3600.0, 1.0 / 60) AS velocity
+                    / GREATEST(EXTRACT(EPOCH FROM s.observed_at - lead(s.observed_at) OVER w) / 3600.0, 1.0 / 60) AS velocity,
+                    (lead(s.plays) OVER w - lead(s.plays, 2) OVER w)::float8
+                    / GREATEST(EXTRACT(EPOCH FROM lead(s.observed_at) OVER w - lead(s.observed_at, 2) OVER w) / 3600.0, 1.0 / 60) AS previous_velocity,
+                    -- From the middle of one interval to the middle of the other.
+                    GREATEST(EXTRACT(EPOCH FROM s.observed_at - lead(s.observed_at, 2) OVER w) / 7200.0, 1.0 / 60) AS span_hours
              FROM reel_snapshots s
              WHERE s.reel_id = ANY($1) AND s.plays IS NOT NULL
              WINDOW w AS (PARTITION BY s.reel_id ORDER BY s.observed_at DESC)
@@ -286,7 +344,8 @@ pub async fn recompute_metrics(
                  THEN (COALESCE(r.likes, 0) + COALESCE(r.comments, 0) + COALESCE(r.shares, 0))::float8 / r.plays END,
              velocity = CASE WHEN r.plays IS NOT NULL AND r.posted_at IS NOT NULL
                  THEN r.plays / GREATEST(EXTRACT(EPOCH FROM now() - r.posted_at) / 3600.0, 1.0) END,
-             recent_velocity = recent.velocity
+             recent_velocity = recent.velocity,
+             acceleration = (recent.velocity - recent.previous_velocity) / recent.span_hours
          FROM UNNEST($1::uuid[]) AS merged(id) LEFT JOIN recent ON recent.reel_id = merged.id
          WHERE r.id = merged.id",
     )
@@ -370,6 +429,10 @@ pub async fn list(
     }
     if let Some(selected) = query.selected {
         sql.push(" AND selected = ").push_bind(selected);
+    }
+    if let Some(processed) = query.processed {
+        sql.push(if processed { " AND " } else { " AND NOT " })
+            .push(PROCESSED);
     }
     sql.push(format!(" ORDER BY {sort} DESC NULLS LAST, id OFFSET "))
         .push_bind(page.offset)

@@ -49,15 +49,18 @@ pub async fn insert(
     project_id: Uuid,
     input: &serde_json::Value,
     reels: &[RunReel],
+    estimated_cost: f64,
 ) -> Result<Run, sqlx::Error> {
     sqlx::query_as::<_, RunRow>(&format!(
-        "INSERT INTO runs (id, project_id, status, input, reels) VALUES ($1, $2, 'queued', $3, $4)
+        "INSERT INTO runs (id, project_id, status, input, reels, estimated_cost)
+         VALUES ($1, $2, 'queued', $3, $4, $5)
          RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(project_id)
     .bind(input)
     .bind(serde_json::to_value(reels).expect("run reels serialize"))
+    .bind(estimated_cost)
     .fetch_one(db)
     .await
     .map(Into::into)

@@ -113,6 +113,9 @@ pub enum EventPayload {
     RunSucceeded(RunUpdate),
     #[serde(rename = "run.failed")]
     RunFailed(RunUpdate),
+    /// A watchlist's rule matched a reel (once per rule and reel).
+    #[serde(rename = "alert")]
+    Alert(Box<super::watchlist::AlertRaised>),
 }
 
 /// `<resource>.<status>`: a collection, reel, transcript, script, audio or video changed status.

@@ -11,6 +11,7 @@ pub mod run;
 pub mod step;
 pub mod storable;
 pub mod usage;
+pub mod watchlist;
 pub mod webhook;
 
 use serde::{Deserialize, Serialize};

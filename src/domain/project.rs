@@ -20,6 +20,9 @@ pub struct Project {
     /// What the project's provider calls consumed and cost; only on `GET /projects/{id}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<super::usage::UsageSummary>,
+    /// This month's spending against the budget; only on `GET /projects/{id}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<super::usage::BudgetStanding>,
 }
 
 text_enum! {
@@ -86,6 +89,11 @@ pub struct ProjectSettings {
     pub trend_weights: TrendWeights,
     #[serde(default)]
     pub rewrite: RewriteSettings,
+    /// The most the project's provider calls may cost in a calendar month (UTC), in USD; runs
+    /// whose estimate exceeds what is left are refused. Null: no cap.
+    #[serde(default)]
+    #[schema(example = 20.0, minimum = 0)]
+    pub monthly_budget: Option<f64>,
 }
 
 /// How step 4 treats a project's scripts.
@@ -150,6 +158,19 @@ pub struct ProjectSettingsPatch {
     pub providers: Option<ProviderOverrides>,
     pub trend_weights: Option<TrendWeights>,
     pub rewrite: Option<RewriteSettings>,
+    /// USD per calendar month; null removes the cap.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<f64>, example = 20.0, minimum = 0)]
+    pub monthly_budget: Option<Option<f64>>,
+}
+
+/// A field that may be set to null: absent is `None`, null is `Some(None)`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -210,6 +231,7 @@ impl Default for ProjectDefaults {
                 providers: StepProviders::from_fn(|_| AUTO_PROVIDER.to_owned()),
                 trend_weights: TrendWeights::default(),
                 rewrite: RewriteSettings::default(),
+                monthly_budget: None,
             },
         }
     }
@@ -285,6 +307,9 @@ impl ProjectSettings {
         if let Some(rewrite) = patch.rewrite {
             self.rewrite = rewrite;
         }
+        if let Some(budget) = patch.monthly_budget {
+            self.monthly_budget = budget;
+        }
         if let Some(providers) = patch.providers {
             for (step, choice) in providers.iter() {
                 if let Some(name) = choice {
@@ -318,6 +343,15 @@ impl ProjectSettings {
             errors.push(FieldError::new(
                 "settings.trend_weights",
                 "weights must be between 0 and 100",
+            ));
+        }
+        if self
+            .monthly_budget
+            .is_some_and(|b| !b.is_finite() || !(0.0..=1_000_000.0).contains(&b))
+        {
+            errors.push(FieldError::new(
+                "settings.monthly_budget",
+                "must be 0 to 1000000 (USD)",
             ));
         }
         if self.rewrite.revisions > 5 {

@@ -59,6 +59,9 @@ pub struct ReelMetrics {
     pub velocity: Option<f64>,
     /// Plays per hour between the last two observations, once there are two.
     pub recent_velocity: Option<f64>,
+    /// How fast `recent_velocity` changes, in plays per hour per hour, from the last three
+    /// observations.
+    pub acceleration: Option<f64>,
     /// Plays / the median plays of the same owner's reels in the project; null under 3 reels.
     pub outlier_score: Option<f64>,
     pub trend_score: Option<f64>,
@@ -112,6 +115,8 @@ pub struct ReelQuery {
     /// `ru` or `en`.
     pub language: Option<String>,
     pub selected: Option<bool>,
+    /// `false` hides reels that have been through the pipeline (a transcript or a run).
+    pub processed: Option<bool>,
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,

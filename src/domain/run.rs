@@ -28,6 +28,10 @@ pub struct CreateRun {
     /// checked against each step's provider when the run starts.
     #[serde(default)]
     pub options: super::options::RunOptions,
+    /// Answer the run's estimated cost against the monthly budget (200, `RunEstimate`) and
+    /// queue nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// One step of one reel in a run.

@@ -128,6 +128,64 @@ impl UsageSummary {
     }
 }
 
+/// What one step of one reel is expected to consume and cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EstimateLine {
+    pub reel_id: uuid::Uuid,
+    pub step: super::step::Step,
+    #[schema(example = "assemblyai")]
+    pub provider: String,
+    pub metric: Metric,
+    pub quantity: f64,
+    pub unit_price: f64,
+    pub cost: f64,
+}
+
+/// A run's expected cost, before anything is queued: every step of every reel at the price of
+/// the provider that would serve it, as if nothing were reused (an upper bound when outputs
+/// are reused). Quantities: audio seconds from the reel's duration; tokens from the words
+/// spoken in that time and the script's word range; characters from the word range; video
+/// seconds from the target duration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunEstimate {
+    #[schema(example = "USD")]
+    pub currency: String,
+    pub total_cost: f64,
+    pub lines: Vec<EstimateLine>,
+    /// The project's budget before this run.
+    pub budget: BudgetStanding,
+    /// Whether the run fits in what is left (always true without a budget).
+    pub within_budget: bool,
+}
+
+/// This calendar month's (UTC) spending against the project's budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BudgetStanding {
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// The cap (`settings.monthly_budget`); null without one.
+    pub monthly_budget: Option<f64>,
+    pub month_started_at: chrono::DateTime<chrono::Utc>,
+    /// What provider calls cost this month.
+    pub spent: f64,
+    /// The estimates of runs still under way, held back until they finish.
+    pub committed: f64,
+    /// The budget less what is spent and committed; null without a budget.
+    pub left: Option<f64>,
+    /// How past estimates compare with what those runs cost once finished.
+    pub estimates: EstimateAccuracy,
+}
+
+/// Finished runs that had an estimate: the sum of their estimates against their actual cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct EstimateAccuracy {
+    pub runs: u32,
+    pub estimated: f64,
+    pub actual: f64,
+    /// `actual / estimated`; null while nothing was estimated.
+    pub ratio: Option<f64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

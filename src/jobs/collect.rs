@@ -40,6 +40,8 @@ pub struct CollectStep {
     pub jobs: JobSettings,
     /// Where uploaded files wait for their reels.
     pub media: Arc<MediaStore>,
+    /// For the alert deliveries a watchlist's collection raises.
+    pub webhook_attempts: i32,
 }
 
 #[derive(serde::Deserialize)]
@@ -339,6 +341,14 @@ impl JobHandler for CollectStep {
                 preparing += 1;
             }
         }
+        crate::watch::alerts::on_collected(
+            &mut tx,
+            collection.id,
+            &reel_ids,
+            chrono::Utc::now(),
+            self.webhook_attempts,
+        )
+        .await?;
         tx.commit().await?;
         if merged.added >= BULK_INSERT {
             // A hint for the planner that nobody waits on: the collection is done without it.

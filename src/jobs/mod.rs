@@ -122,6 +122,7 @@ pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
                 providers: providers.clone(),
                 jobs: settings.jobs.clone(),
                 media: providers.media.clone(),
+                webhook_attempts: settings.webhooks.max_attempts,
             }) as Arc<dyn JobHandler>,
         ),
         (

@@ -22,7 +22,7 @@ use crate::{
         resource::StepResource,
         run::{CreateRun, Run, RunReel, RunStepResult},
         step::Step,
-        ErrorInfo, JobKind, ResourceKind, Status,
+        ErrorInfo, ResourceKind, Status,
     },
     script::ScriptOutput,
 };
@@ -204,34 +204,6 @@ fn overall(reels: &[RunReel]) -> Status {
     }
 }
 
-/// Queues the delivery of a finished run to its project's webhook, if it has one.
-async fn queue_webhook(
-    conn: &mut PgConnection,
-    run: &Run,
-    event: &str,
-    max_attempts: i32,
-) -> Result<(), sqlx::Error> {
-    if db::webhooks::get(&mut *conn, run.project_id)
-        .await?
-        .is_none()
-    {
-        return Ok(());
-    }
-    queue::enqueue(
-        conn,
-        &db::jobs::NewJob {
-            id: Uuid::new_v4(),
-            kind: JobKind::Webhook,
-            project_id: Some(run.project_id),
-            resource: None,
-            payload: json!({ "run_id": run.id, "event": event }),
-            max_attempts,
-        },
-    )
-    .await?;
-    Ok(())
-}
-
 /// Advances every unfinished run once; answers how many changed. A run that finishes is sent
 /// to its project's webhook by a job with `webhook_attempts` attempts.
 pub async fn advance(
@@ -270,7 +242,16 @@ pub async fn advance(
             }
         );
         if is_done(run.status) {
-            queue_webhook(&mut tx, &run, &kind, webhook_attempts).await?;
+            crate::jobs::webhook::queue(
+                &mut tx,
+                run.project_id,
+                crate::jobs::webhook::WebhookDelivery::Run {
+                    run_id: run.id,
+                    event: kind.clone(),
+                },
+                webhook_attempts,
+            )
+            .await?;
         }
         let event = NewEvent {
             kind,

@@ -1,5 +1,5 @@
-//! Delivers a finished run to its project's webhook: a signed POST, retried by the queue with
-//! its usual backoff until the receiver answers 2xx.
+//! Delivers a finished run or a raised alert to its project's webhook: a signed POST, retried by
+//! the queue with its usual backoff until the receiver answers 2xx.
 
 use crate::error_code::ErrorCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -66,6 +66,65 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     )
 }
 
+/// What a webhook job delivers (its payload).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum WebhookDelivery {
+    /// A finished run; `event` is `run.succeeded` or `run.failed`.
+    Run { run_id: Uuid, event: String },
+    /// A raised alert (`alert`).
+    Alert { alert_id: Uuid },
+}
+
+/// Queues a delivery to the project's webhook, if it has one.
+pub async fn queue(
+    conn: &mut sqlx::PgConnection,
+    project_id: Uuid,
+    delivery: WebhookDelivery,
+    max_attempts: i32,
+) -> Result<(), sqlx::Error> {
+    if db::webhooks::get(&mut *conn, project_id).await?.is_none() {
+        return Ok(());
+    }
+    crate::jobs::queue::enqueue(
+        conn,
+        &db::jobs::NewJob {
+            id: Uuid::new_v4(),
+            kind: crate::domain::JobKind::Webhook,
+            project_id: Some(project_id),
+            resource: None,
+            payload: serde_json::to_value(&delivery).expect("a delivery serializes"),
+            max_attempts,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The event name and the data of a delivery, as they are now; `None` when its subject is gone.
+async fn subject(
+    pool: &sqlx::PgPool,
+    delivery: &WebhookDelivery,
+) -> Result<Option<(Uuid, String, serde_json::Value)>, sqlx::Error> {
+    match delivery {
+        WebhookDelivery::Run { run_id, event } => {
+            let Some(run) = db::runs::get(pool, *run_id).await? else {
+                return Ok(None);
+            };
+            let mut runs = [run];
+            db::usage::fill_runs(pool, &mut runs).await?;
+            let [run] = runs;
+            Ok(Some((run.project_id, event.clone(), json!(run))))
+        }
+        WebhookDelivery::Alert { alert_id } => {
+            let Some(raised) = db::events::alert(pool, *alert_id).await? else {
+                return Ok(None);
+            };
+            Ok(Some((raised.alert.project_id, "alert".to_owned(), json!(raised))))
+        }
+    }
+}
+
 fn retry(message: String, retry_after: Option<Duration>) -> JobError {
     JobError::Retryable {
         code: ErrorCode::WebhookFailed,
@@ -77,39 +136,25 @@ fn retry(message: String, retry_after: Option<Duration>) -> JobError {
 #[async_trait]
 impl JobHandler for DeliverWebhook {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        let invalid = || {
-            JobError::fatal(
-                ErrorCode::InvalidJob,
-                "a webhook job needs a run and an event",
-            )
+        let delivery: WebhookDelivery = serde_json::from_value(ctx.job.payload.clone())
+            .map_err(|_| {
+                JobError::fatal(
+                    ErrorCode::InvalidJob,
+                    "a webhook job needs a run and an event, or an alert",
+                )
+            })?;
+        let Some((project_id, event, data)) = subject(ctx.pool(), &delivery).await? else {
+            return Ok(json!({ "delivered": false, "reason": "its subject was deleted" }));
         };
-        let run_id: Uuid = ctx
-            .job
-            .payload
-            .get("run_id")
-            .and_then(|v| v.as_str())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(invalid)?;
-        let event = ctx
-            .job
-            .payload
-            .get("event")
-            .and_then(|v| v.as_str())
-            .ok_or_else(invalid)?;
-        let Some(run) = db::runs::get(ctx.pool(), run_id).await? else {
-            return Ok(json!({ "delivered": false, "reason": "the run was deleted" }));
-        };
-        let Some(webhook) = db::webhooks::get(ctx.pool(), run.project_id).await? else {
+        let Some(webhook) = db::webhooks::get(ctx.pool(), project_id).await? else {
             return Ok(json!({ "delivered": false, "reason": "the webhook was removed" }));
         };
-        let mut runs = [run];
-        db::usage::fill_runs(ctx.pool(), &mut runs).await?;
-        let [run] = runs;
+        let event = event.as_str();
         let body = serde_json::to_vec(&json!({
             "id": ctx.job.id,
             "type": event,
             "created_at": ctx.job.created_at,
-            "data": run,
+            "data": data,
         }))
         .map_err(|error| JobError::fatal(ErrorCode::OutputInvalid, error.to_string()))?;
         let timestamp = SystemTime::now()

@@ -25,6 +25,7 @@ use crate::{
         reel::ReelQuery,
         resource::{Script, Video},
         run::{CreateRun, Run},
+        usage::RunEstimate,
         ResourceKind, Status,
     },
     error::ApiError,
@@ -205,6 +206,14 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             start_run,
         ),
         Tool::new(
+            "estimate_run",
+            "Estimate a run's cost",
+            "What `start_run` with the same `run` would cost, step by step at the providers' \
+             prices, against the project's monthly budget (spent, held by runs under way, left); \
+             nothing is queued.",
+            estimate_run,
+        ),
+        Tool::new(
             "get_run",
             "Get a run",
             "A run's status and progress, each reel's steps with the ids of the transcript, \
@@ -305,9 +314,37 @@ pub struct StartRun {
 }
 
 async fn start_run(context: ToolContext, input: StartRun) -> Result<Run, ApiError> {
-    let run = crate::steps::start_run(&context.state, input.project_id, input.run).await?;
+    if input.run.dry_run {
+        return Err(ApiError::validation(
+            "run.dry_run",
+            "estimate a run with the `estimate_run` tool",
+        ));
+    }
+    let crate::steps::RunStart::Started(run) =
+        crate::steps::start_run(&context.state, input.project_id, input.run).await?
+    else {
+        unreachable!("only a dry run is answered with an estimate");
+    };
     wait(&context, input.project_id, input.wait_seconds, &Awaited::Run(run.id)).await?;
     crate::steps::run(&context.state, run.id).await
+}
+
+/// `estimate_run`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EstimateRun {
+    pub project_id: Uuid,
+    /// The body of `POST /v1/projects/{id}/runs` (its `dry_run` is implied).
+    pub run: CreateRun,
+}
+
+async fn estimate_run(context: ToolContext, input: EstimateRun) -> Result<RunEstimate, ApiError> {
+    let mut run = input.run;
+    run.dry_run = true;
+    match crate::steps::start_run(&context.state, input.project_id, run).await? {
+        crate::steps::RunStart::Estimated(estimate) => Ok(estimate),
+        crate::steps::RunStart::Started(_) => unreachable!("a dry run queues nothing"),
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

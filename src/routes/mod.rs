@@ -17,6 +17,7 @@ pub mod runs;
 pub mod scripts;
 pub mod transcripts;
 pub mod videos;
+pub mod watchlists;
 pub mod webhooks;
 
 use crate::error_code::ErrorCode;
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(reels::configure)
                 .configure(runs::configure)
                 .configure(webhooks::configure)
+                .configure(watchlists::configure)
                 .service(providers::list)
                 .configure(transcripts::configure)
                 .configure(scripts::configure)

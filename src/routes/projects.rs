@@ -59,7 +59,7 @@ pub async fn list(
     operation_id = "get_project",
     tag = "projects",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "With the usage and estimated cost of every provider call so far", body = Project), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "With the usage and estimated cost of every provider call so far, and this month's budget standing", body = Project), (status = 404, body = Problem, content_type = "application/problem+json")),
 )]
 #[get("/projects/{id}")]
 pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Project>, ApiError> {
@@ -67,6 +67,7 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Proje
         .await?
         .ok_or(ApiError::NotFound("project"))?;
     project.usage = Some(db::usage::for_project(&state.pool, project.id).await?);
+    project.budget = Some(crate::budget::standing(&state.pool, &project, state.clock.now()).await?);
     Ok(web::Json(project))
 }
 

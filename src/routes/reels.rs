@@ -20,6 +20,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list)
         .service(get_one)
         .service(select)
+        .service(history)
         .service(video)
         .service(audio)
         .service(thumbnail);
@@ -156,4 +157,44 @@ pub async fn thumbnail(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     serve_media(&state, *id, &request, |media| media.thumbnail_key).await
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// The newest observations to include, 1 to 1000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<u32>,
+}
+
+#[utoipa::path(
+    tag = "reels", operation_id = "get_reel_history",
+    params(("id" = Uuid, Path), HistoryQuery),
+    responses(
+        (status = 200, description = "Every observation of the reel's counts, oldest first, with the plays per hour since the one before (for charts)", body = crate::domain::watchlist::ReelHistory),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/reels/{id}/history")]
+pub async fn history(
+    state: Data,
+    id: web::Path<Uuid>,
+    query: web::Query<HistoryQuery>,
+) -> Result<web::Json<crate::domain::watchlist::ReelHistory>, ApiError> {
+    let limit = query.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            "limit must be 1 to 1000",
+        ));
+    }
+    db::reels::get(&state.pool, *id)
+        .await?
+        .ok_or(ApiError::NotFound("reel"))?;
+    let observations = db::reels::history(&state.pool, *id, i64::from(limit)).await?;
+    Ok(web::Json(crate::domain::watchlist::ReelHistory {
+        reel_id: *id,
+        observations,
+    }))
 }

@@ -21,6 +21,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     request_body(content = CreateRun, example = json!({"top": 3, "providers": {"voice": "local"}, "from_step": "voice"})),
     responses(
         (status = 202, description = "Queued: reels not prepared yet are selected and prepared, then each goes through transcribe, rewrite, voice and render; unchanged steps reuse their last output", body = Run),
+        (status = 200, description = "`dry_run`: what the run would cost, step by step, against the monthly budget; nothing was queued", body = crate::domain::usage::RunEstimate),
+        (status = 402, description = "The estimate exceeds what is left of the project's monthly budget (`budget_exceeded`); nothing was queued", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project or reel", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project has no reels", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid reels, providers or options", body = Problem, content_type = "application/problem+json"),
@@ -32,8 +34,12 @@ pub async fn create(
     id: web::Path<Uuid>,
     body: crate::routes::body::Json<CreateRun>,
 ) -> Result<HttpResponse, ApiError> {
-    let run = crate::steps::start_run(&state, id.into_inner(), body.into_inner()).await?;
-    Ok(HttpResponse::Accepted().json(run))
+    Ok(
+        match crate::steps::start_run(&state, id.into_inner(), body.into_inner()).await? {
+            crate::steps::RunStart::Started(run) => HttpResponse::Accepted().json(run),
+            crate::steps::RunStart::Estimated(estimate) => HttpResponse::Ok().json(estimate),
+        },
+    )
 }
 
 #[utoipa::path(

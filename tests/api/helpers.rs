@@ -76,17 +76,34 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 }
 
 pub async fn start(settings: Settings, workers: bool) -> TestApp {
-    launch(settings, workers, None).await
+    launch(settings, workers, None, reelforge::clock::system()).await
+}
+
+/// An instance whose schedules and budgets read `clock`, its scheduler looking every 50 ms.
+pub async fn spawn_app_with_clock(
+    clock: reelforge::clock::SharedClock,
+    configure: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let mut settings = test_settings(&fresh_database_url());
+    settings.watch.tick_interval_ms = 50;
+    configure(&mut settings);
+    launch(settings, true, None, clock).await
 }
 
 /// Starts an instance; without `token`, a new one is created for it.
-async fn launch(settings: Settings, workers: bool, token: Option<String>) -> TestApp {
-    let app = Application::build(
+async fn launch(
+    settings: Settings,
+    workers: bool,
+    token: Option<String>,
+    clock: reelforge::clock::SharedClock,
+) -> TestApp {
+    let app = Application::build_with_clock(
         settings.clone(),
         Roles {
             http: true,
             workers,
         },
+        clock,
     )
     .await
     .expect("the application starts");
@@ -133,7 +150,7 @@ impl TestApp {
     ) -> TestApp {
         let mut settings = self.settings.clone();
         configure(&mut settings);
-        launch(settings, workers, Some(self.token.clone())).await
+        launch(settings, workers, Some(self.token.clone()), reelforge::clock::system()).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -177,10 +194,12 @@ impl TestApp {
 
     /// A project as `GET /v1/projects/{id}` shows it, without its usage totals (which only
     /// that route carries), to compare with what create and update answered.
+    /// The project as `GET` shows it, less what only `GET` adds (usage and budget).
     pub async fn project_without_usage(&self, id: &str) -> Value {
         let mut project = self.get_json(&format!("/v1/projects/{id}")).await;
-        let usage = project.as_object_mut().unwrap().remove("usage");
-        assert_eq!(usage.unwrap()["currency"], "USD");
+        let fields = project.as_object_mut().unwrap();
+        assert_eq!(fields.remove("usage").unwrap()["currency"], "USD");
+        assert_eq!(fields.remove("budget").unwrap()["currency"], "USD");
         project
     }
 

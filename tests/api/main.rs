@@ -27,4 +27,5 @@ mod transcribe;
 mod usage;
 mod validation;
 mod voice;
+mod watch;
 mod web;

@@ -5,13 +5,14 @@ use serde_json::{json, Value};
 
 use crate::{helpers::spawn_app, web::npm};
 
-const TOOLS: [&str; 10] = [
+const TOOLS: [&str; 11] = [
     "list_projects",
     "create_project",
     "collect",
     "list_reels",
     "select_reel",
     "start_run",
+    "estimate_run",
     "get_run",
     "get_script",
     "edit_script",
@@ -73,6 +74,12 @@ async fn an_mcp_client_runs_a_pipeline_through_the_tools_and_reads_the_script() 
         keys(&report["outputSchemas"]["get_run"]),
         keys(&components["Run"])
     );
+
+    // An estimate queues nothing and prices every step (the fake providers cost nothing).
+    let estimate = &report["estimate"];
+    assert_eq!(estimate["currency"], "USD");
+    assert_eq!(estimate["lines"].as_array().unwrap().len(), 5, "{estimate:#}");
+    assert_eq!(estimate["within_budget"], true);
 
     // The pipeline, end to end on the fake providers.
     assert_eq!(report["project"]["language"], "ru");

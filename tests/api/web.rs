@@ -96,6 +96,26 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         json!([[uploaded, 270]]),
         "the uploaded reel shows its own frame"
     );
+    // The radar: the watchlist listed with its schedule and rule, an alert on the outlier, the
+    // chart of a reel observed twice, and the budget bar.
+    let row: Vec<String> = serde_json::from_value(report["watchlistRow"].clone()).unwrap();
+    assert_eq!(row[0], "Радар");
+    assert_eq!(row[1], "@demo");
+    assert_eq!(row[2], "каждые 6 ч");
+    assert!(row[4].contains("×1.2+"), "{row:?}");
+    let alerts = report["alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), 1, "{report:#}");
+    assert!(
+        alerts[0].as_str().unwrap().contains("×1,5"),
+        "demo's third reel has 1.5 times its owner's median plays: {alerts:?}"
+    );
+    assert_eq!(report["alertsEmptyHidden"], true);
+    assert_eq!(report["chart"]["circles"], 2, "{report:#}");
+    assert_eq!(report["chart"]["points"], 2);
+    assert!(report["chart"]["title"].as_str().unwrap().contains("@demo"));
+    assert_eq!(report["budget"]["visible"], true);
+    assert!(report["budget"]["text"].as_str().unwrap().contains("из $5.00"), "{report:#}");
+
     let plays: Vec<u64> = serde_json::from_value(report["playsColumn"].clone()).unwrap();
     assert_eq!(plays.len(), 7);
     assert!(

@@ -70,6 +70,36 @@ try {
     images.map((img) => [img.closest("tr").dataset.reel, img.naturalWidth]),
   );
 
+  step("watch an account: it is collected at once and its rule raises an alert live");
+  await page.fill("#watch-name", "Радар");
+  await page.fill("#watch-accounts", "demo");
+  await page.fill("#watch-every", "6");
+  await page.fill("#rule-outlier", "1.2");
+  await page.click("#watchlist-form button[type=submit]");
+  await page.waitForSelector("#watchlists tbody tr");
+  report.watchlistRow = await page.$$eval("#watchlists tbody tr td", (cells) => cells.map((c) => c.textContent));
+  await page.waitForSelector("#alerts li", { timeout: 30000 });
+  report.alerts = await page.$$eval("#alerts li", (items) => items.map((li) => li.textContent));
+  report.alertsEmptyHidden = await page.locator("#alerts-empty").isHidden();
+
+  step("a watched reel's plays over time, as an SVG chart");
+  await page.locator("#reels tbody tr", { hasText: "@demo" }).first().locator("td.caption").click();
+  await page.waitForFunction(() => document.querySelectorAll("#chart circle").length >= 2, null, { timeout: 15000 });
+  report.chart = await page.evaluate(() => ({
+    title: document.querySelector("#chart-title").textContent,
+    circles: document.querySelectorAll("#chart circle").length,
+    points: document.querySelector("#chart polyline").getAttribute("points").split(" ").length,
+  }));
+
+  step("a monthly budget, shown as a bar");
+  await page.fill("#budget-limit", "5");
+  await page.click("#budget-save");
+  await page.waitForFunction(() => document.querySelector("#budget-text").textContent.includes("$5.00"));
+  report.budget = await page.evaluate(() => ({
+    text: document.querySelector("#budget-text").textContent,
+    visible: !document.querySelector("#budget").hidden,
+  }));
+
   step("sort by plays");
   await page.click('th[data-sort="plays"]');
   await page.waitForSelector('th[data-sort="plays"].sorted');

@@ -77,6 +77,11 @@ const reels = await call(client, 'list_reels', {
 });
 report.reels = reels;
 
+report.estimate = await call(client, 'estimate_run', {
+  project_id: project.id,
+  run: { reel_id: reels.items[0].id },
+});
+
 const progress = [];
 const run = await call(
   client,

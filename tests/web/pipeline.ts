@@ -62,13 +62,24 @@ const reels = must(
 const best = reels.items[0];
 if (!best) throw new Error("no reels");
 
-let run: Run = must(
+// The same operation answers a dry run's estimate (200) or the queued run (202).
+const estimate = must(
+  await client.POST("/v1/projects/{id}/runs", {
+    params: { path: { id: project.id } },
+    body: { reel_id: best.id, providers: { transcribe: "fake", rewrite: "fake" }, dry_run: true },
+  }),
+  "estimate run",
+);
+if (!("total_cost" in estimate) || !estimate.within_budget) throw new Error("not an estimate");
+const started_run = must(
   await client.POST("/v1/projects/{id}/runs", {
     params: { path: { id: project.id } },
     body: { reel_id: best.id, providers: { transcribe: "fake", rewrite: "fake" } },
   }),
   "start run",
 );
+if (!("id" in started_run)) throw new Error("the run was not queued");
+let run: Run = started_run;
 for (let i = 0; i < 300 && (run.status === "queued" || run.status === "running"); i++) {
   await sleep(100);
   run = must(await client.GET("/v1/runs/{id}", { params: { path: { id: run.id } } }), "run");

@@ -1,0 +1,158 @@
+//! Monthly budgets: what a run is expected to cost before it starts, what the month has spent
+//! and committed, and whether a run still fits.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+
+use crate::domain::{
+    project::Project,
+    reel::Reel,
+    step::{Step, StepProviders},
+    usage::{
+        BudgetStanding, EstimateAccuracy, EstimateLine, Metric, Prices, RunEstimate, CURRENCY,
+    },
+};
+
+/// How fast people speak in reels; turns a reel's duration into the transcript's words.
+const SPOKEN_WORDS_PER_SECOND: f64 = 2.5;
+/// The system prompt and instructions sent with every rewrite.
+const PROMPT_TOKENS: f64 = 500.0;
+/// A reel of unknown length is taken to be a minute long.
+const UNKNOWN_DURATION_SECONDS: f64 = 60.0;
+
+/// Tokens and characters per word: Latin script is cheaper in both than Cyrillic and others.
+fn per_word(language: &str) -> (f64, f64) {
+    match language.split('-').next().unwrap_or(language) {
+        "en" | "es" | "pt" | "fr" | "de" | "it" | "nl" => (1.4, 6.5),
+        _ => (2.0, 7.5),
+    }
+}
+
+/// What each step of each reel should consume, at the prices of the providers that would
+/// serve them.
+pub fn estimate(
+    prices: &Prices,
+    project: &Project,
+    providers: &StepProviders,
+    reels: &[Reel],
+) -> Vec<EstimateLine> {
+    let (tokens_per_word, characters_per_word) = per_word(&project.language);
+    let script_words = f64::from(project.settings.words.max);
+    let mut lines = Vec::new();
+    for reel in reels {
+        let seconds = reel
+            .duration_ms
+            .map_or(UNKNOWN_DURATION_SECONDS, |ms| ms as f64 / 1000.0);
+        let transcript_tokens = seconds * SPOKEN_WORDS_PER_SECOND * tokens_per_word;
+        let quantities = [
+            (Step::Transcribe, Metric::AudioSeconds, seconds),
+            (
+                Step::Rewrite,
+                Metric::InputTokens,
+                PROMPT_TOKENS + transcript_tokens,
+            ),
+            (
+                Step::Rewrite,
+                Metric::OutputTokens,
+                script_words * tokens_per_word,
+            ),
+            (
+                Step::Voice,
+                Metric::Characters,
+                script_words * characters_per_word,
+            ),
+            (
+                Step::Render,
+                Metric::VideoSeconds,
+                f64::from(project.settings.target_duration_seconds),
+            ),
+        ];
+        for (step, metric, quantity) in quantities {
+            let provider = providers.get(step);
+            let unit_price = prices.unit_price(provider, metric);
+            lines.push(EstimateLine {
+                reel_id: reel.id,
+                step,
+                provider: provider.clone(),
+                metric,
+                quantity: quantity.round(),
+                unit_price,
+                cost: quantity.round() * unit_price,
+            });
+        }
+    }
+    lines
+}
+
+/// The month's spending at `now`: usage recorded since the month began, and the estimates of
+/// unfinished runs less what they have used so far.
+pub async fn standing(
+    db: impl PgExecutor<'_>,
+    project: &Project,
+    now: DateTime<Utc>,
+) -> Result<BudgetStanding, sqlx::Error> {
+    let (month_started_at, spent, committed, runs, estimated, actual): (
+        DateTime<Utc>,
+        f64,
+        f64,
+        i64,
+        f64,
+        f64,
+    ) = sqlx::query_as(
+        "WITH month AS (SELECT date_trunc('month', $2::timestamptz AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS start),
+              estimated AS (
+                  SELECT r.id, r.finished_at IS NOT NULL AS finished, r.estimated_cost,
+                         COALESCE((SELECT SUM(u.cost) FROM usage u WHERE u.run_id = r.id), 0) AS used
+                  FROM runs r WHERE r.project_id = $1 AND r.estimated_cost IS NOT NULL)
+         SELECT month.start,
+                COALESCE((SELECT SUM(cost) FROM usage WHERE project_id = $1 AND created_at >= month.start), 0)::float8,
+                COALESCE((SELECT SUM(GREATEST(estimated_cost - used, 0)) FROM estimated WHERE NOT finished), 0)::float8,
+                (SELECT COUNT(*) FROM estimated WHERE finished),
+                COALESCE((SELECT SUM(estimated_cost) FROM estimated WHERE finished), 0)::float8,
+                COALESCE((SELECT SUM(used) FROM estimated WHERE finished), 0)::float8
+         FROM month",
+    )
+    .bind(project.id)
+    .bind(now)
+    .fetch_one(db)
+    .await?;
+    let monthly_budget = project.settings.monthly_budget;
+    Ok(BudgetStanding {
+        currency: CURRENCY.to_owned(),
+        monthly_budget,
+        month_started_at,
+        spent,
+        committed,
+        left: monthly_budget.map(|budget| (budget - spent - committed).max(0.0)),
+        estimates: EstimateAccuracy {
+            runs: runs as u32,
+            estimated,
+            actual,
+            ratio: (estimated > 0.0).then(|| actual / estimated),
+        },
+    })
+}
+
+/// The estimate against the budget.
+pub fn judge(lines: Vec<EstimateLine>, budget: BudgetStanding) -> RunEstimate {
+    let total_cost: f64 = lines.iter().map(|line| line.cost).sum();
+    RunEstimate {
+        currency: CURRENCY.to_owned(),
+        within_budget: budget.left.is_none_or(|left| total_cost <= left),
+        total_cost,
+        lines,
+        budget,
+    }
+}
+
+/// Why a run that does not fit is refused.
+pub fn refusal(estimate: &RunEstimate) -> String {
+    format!(
+        "the run is estimated at {:.4} {CURRENCY}, more than the {:.4} {CURRENCY} left of this month's budget of {:.2} ({:.4} spent, {:.4} held by runs under way)",
+        estimate.total_cost,
+        estimate.budget.left.unwrap_or_default(),
+        estimate.budget.monthly_budget.unwrap_or_default(),
+        estimate.budget.spent,
+        estimate.budget.committed,
+    )
+}

@@ -1,0 +1,176 @@
+//! The trend radar: watchlists a scheduler collects on time ([`scheduler`]), rules that raise
+//! alerts on the reels collected ([`alerts`]), and the automatic runs those may start.
+
+pub mod alerts;
+pub mod scheduler;
+
+use uuid::Uuid;
+
+use crate::{
+    collections, db,
+    domain::{
+        collection::NewCollection,
+        project::{validate_name, FieldError},
+        watchlist::{NewRule, NewWatchlist, Rule, UpdateWatchlist, Watchlist},
+    },
+    error::ApiError,
+    pagination::{Page, PageQuery},
+    state::AppState,
+};
+
+/// Most rules one watchlist holds.
+const MAX_RULES: usize = 20;
+
+/// A watchlist's collection is checked as a collection request is, and must scrape.
+fn plan_collection(
+    state: &AppState,
+    project_provider: &str,
+    collection: NewCollection,
+) -> Result<(String, serde_json::Value), ApiError> {
+    if !matches!(collection, NewCollection::Apify { .. }) {
+        return Err(ApiError::validation(
+            "collection.source",
+            "a watchlist collects from Apify (`source: apify`); imports and files are one-off",
+        ));
+    }
+    // A scrape needs nothing beyond its input (`payload` is for imports' items).
+    let (provider, input, _) = collections::plan(state, project_provider, collection)
+        .map_err(|error| error.under("collection"))?;
+    Ok((provider, input))
+}
+
+/// Gives each rule an id, keeping the id of an unchanged rule so its alerts still count.
+fn identify(rules: Vec<NewRule>, existing: &[Rule]) -> Vec<Rule> {
+    rules
+        .into_iter()
+        .map(|rule| {
+            let id = existing
+                .iter()
+                .find(|old| old.conditions == rule.conditions && old.auto_run == rule.auto_run)
+                .map_or_else(Uuid::new_v4, |old| old.id);
+            Rule {
+                id,
+                name: rule.name,
+                conditions: rule.conditions,
+                auto_run: rule.auto_run,
+            }
+        })
+        .collect()
+}
+
+fn validate(watchlist: &Watchlist, errors: &mut Vec<FieldError>) {
+    validate_name(&watchlist.name, errors);
+    watchlist.schedule.validate("schedule", errors);
+    if watchlist.rules.len() > MAX_RULES {
+        errors.push(FieldError::new(
+            "rules",
+            format!("at most {MAX_RULES} rules"),
+        ));
+    }
+    for (index, rule) in watchlist.rules.iter().enumerate() {
+        rule.conditions
+            .validate(&format!("rules[{index}].conditions"), errors);
+        if let Some(problem) = rule.name.as_deref().and_then(crate::domain::storable::label_problem) {
+            errors.push(FieldError::new(format!("rules[{index}].name"), problem));
+        }
+    }
+}
+
+fn checked(watchlist: Watchlist) -> Result<Watchlist, ApiError> {
+    let mut errors = Vec::new();
+    validate(&watchlist, &mut errors);
+    if errors.is_empty() {
+        Ok(watchlist)
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    project_id: Uuid,
+    body: NewWatchlist,
+) -> Result<Watchlist, ApiError> {
+    let project = db::projects::get(&state.pool, project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let (provider, collection) =
+        plan_collection(state, &project.settings.providers.collect, body.collection)?;
+    let now = state.clock.now();
+    let watchlist = checked(Watchlist {
+        id: Uuid::new_v4(),
+        project_id,
+        name: body.name.trim().to_owned(),
+        provider,
+        collection,
+        next_tick_at: body.schedule.first_tick(now),
+        schedule: body.schedule,
+        rules: identify(body.rules, &[]),
+        paused: body.paused,
+        last_tick_at: None,
+        created_at: now,
+        updated_at: now,
+    })?;
+    Ok(db::watchlists::upsert(&state.pool, &watchlist).await?)
+}
+
+pub async fn update(
+    state: &AppState,
+    id: Uuid,
+    patch: UpdateWatchlist,
+) -> Result<Watchlist, ApiError> {
+    let mut tx = state.pool.begin().await?;
+    let mut watchlist = db::watchlists::get_for_update(&mut *tx, id)
+        .await?
+        .ok_or(ApiError::NotFound("watchlist"))?;
+    let now = state.clock.now();
+    let mut reschedule = false;
+    if let Some(name) = patch.name {
+        watchlist.name = name.trim().to_owned();
+    }
+    if let Some(collection) = patch.collection {
+        let project = db::projects::get(&mut *tx, watchlist.project_id)
+            .await?
+            .ok_or(ApiError::NotFound("project"))?;
+        (watchlist.provider, watchlist.collection) =
+            plan_collection(state, &project.settings.providers.collect, collection)?;
+    }
+    if let Some(schedule) = patch.schedule {
+        reschedule |= schedule != watchlist.schedule;
+        watchlist.schedule = schedule;
+    }
+    if let Some(rules) = patch.rules {
+        watchlist.rules = identify(rules, &watchlist.rules);
+    }
+    if let Some(paused) = patch.paused {
+        // Resuming starts from now: ticks missed while paused were not wanted.
+        reschedule |= watchlist.paused && !paused;
+        watchlist.paused = paused;
+    }
+    if reschedule {
+        watchlist.next_tick_at = watchlist.schedule.first_tick(now);
+    }
+    let watchlist = checked(watchlist)?;
+    let stored = db::watchlists::upsert(&mut *tx, &watchlist).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+pub async fn list(
+    state: &AppState,
+    project_id: Uuid,
+    query: &PageQuery,
+) -> Result<Page<Watchlist>, ApiError> {
+    let page = query.parse()?;
+    db::projects::get(&state.pool, project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let rows = db::watchlists::list(&state.pool, project_id, page).await?;
+    Ok(Page::from_rows(rows, page.limit))
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> Result<Watchlist, ApiError> {
+    db::watchlists::get(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("watchlist"))
+}
