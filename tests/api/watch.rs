@@ -621,3 +621,106 @@ async fn bad_watchlists_are_refused_naming_the_field() {
         .unwrap();
     assert_eq!(stored, 0);
 }
+
+#[tokio::test]
+async fn a_watched_account_is_scraped_and_run_end_to_end_by_the_vendors_clients() {
+    use wiremock::matchers::path;
+
+    let apify = MockServer::start().await;
+    let openai = MockServer::start().await;
+    let cdn = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/reel.mp4"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "video/mp4")
+                .set_body_bytes(crate::media::test_clip()),
+        )
+        .mount(&cdn)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/acts/apify~instagram-reel-scraper/run-sync-get-dataset-items"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+            "shortCode": "RADAR1", "type": "Video", "ownerUsername": "coach.anna",
+            "videoUrl": format!("{}/reel.mp4", cdn.uri()), "videoDuration": 2.0,
+            "videoPlayCount": 90_000, "likesCount": 5_000, "commentsCount": 300,
+            "caption": "Morning routine that changed everything",
+            "timestamp": (Utc::now() - chrono::Duration::hours(3)).to_rfc3339(),
+        }])))
+        .expect(1)
+        .mount(&apify)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/audio/transcriptions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "task": "transcribe", "language": "english", "duration": 2.0,
+            "text": "Every morning I wake up early and train. Consistency builds results.",
+            "words": [{"word": "Every", "start": 0.0, "end": 0.3}, {"word": "results.", "start": 1.6, "end": 1.9}],
+        })))
+        .expect(1)
+        .mount(&openai)
+        .await;
+    let script = "Every morning you choose who you become. Start small, keep going, and the results will follow you. Follow and save this video now.";
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": script}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 420, "completion_tokens": 40, "total_tokens": 460}
+        })))
+        .mount(&openai)
+        .await;
+    let (apify_uri, openai_uri) = (apify.uri(), openai.uri());
+    let clock = ManualClock::new(start_of_a_second());
+    let app = spawn_app_with_clock(std::sync::Arc::new(clock), move |s| {
+        s.providers.apify.base_url = apify_uri;
+        s.providers.apify.api_key = Some("apify_api_test".to_owned().into());
+        s.providers.openai.api.base_url = openai_uri;
+        s.providers.openai.api.api_key = Some(secrecy::SecretString::from("sk-test"));
+        s.media.fetch_allow_hosts = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let project = app
+        .create_project(json!({"name": "radar", "language": "en", "settings": {
+            "words": {"min": 10, "max": 25}, "target_duration_seconds": 8, "monthly_budget": 0.01,
+            "providers": {"collect": "apify", "transcribe": "openai", "rewrite": "openai", "voice": "fake", "render": "fake"},
+        }}))
+        .await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    create_watchlist(
+        &app,
+        &project_id,
+        json!({"name": "coach", "collection": {"source": "apify", "accounts": ["coach.anna"], "per_source_limit": 5},
+               "schedule": {"every_hours": 24}, "rules": [{"name": "everything new", "auto_run": true}]}),
+    )
+    .await;
+
+    let alert = eventually(
+        "the automatic run",
+        || async {
+            app.get_json(&format!("/v1/projects/{project_id}/alerts"))
+                .await["items"][0]
+                .clone()
+        },
+        |alert: &Value| !alert["run_id"].is_null() || !alert["run_skipped"].is_null(),
+    )
+    .await;
+    assert!(alert["run_skipped"].is_null(), "{alert:#}");
+    let run = wait_for_run(&app, alert["run_id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let script_id = run["reels"][0]["steps"][1]["resource_id"].as_str().unwrap();
+    let stored = app.get_json(&format!("/v1/scripts/{script_id}")).await;
+    assert_eq!(stored["output"]["text"], script);
+    assert_eq!(stored["provider"], "openai");
+
+    // The estimate, made before anything was paid, against what the vendors' answers cost.
+    let budget = &app.get_json(&format!("/v1/projects/{project_id}")).await["budget"];
+    assert_eq!(budget["estimates"]["runs"], 1, "{budget:#}");
+    let estimated = budget["estimates"]["estimated"].as_f64().unwrap();
+    let actual = budget["estimates"]["actual"].as_f64().unwrap();
+    assert!(estimated > 0.0 && actual > 0.0, "{budget:#}");
+    // Both are well under a cent; the estimate is within a factor of three of the cost.
+    assert!((actual / estimated) > 0.33 && (actual / estimated) < 3.0, "{budget:#}");
+    assert!(budget["spent"].as_f64().unwrap() >= actual);
+    println!("estimate against cost: {}", budget["estimates"]);
+}
