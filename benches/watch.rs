@@ -82,7 +82,9 @@ async fn seed(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
     let owners: Vec<String> = (0..count)
         .map(|i| format!("acct{}", i / REELS_PER_WATCHLIST))
         .collect();
-    let plays: Vec<i64> = (0..count as i64).map(|i| 1_000 + (i * 7919) % 1_000_000).collect();
+    let plays: Vec<i64> = (0..count as i64)
+        .map(|i| 1_000 + (i * 7919) % 1_000_000)
+        .collect();
     sqlx::query(
         "INSERT INTO reels (id, project_id, status, provider, external_id, owner_username, plays,
                             likes, posted_at, duration_ms, engagement_rate, velocity, recent_velocity,
@@ -149,14 +151,18 @@ async fn main() {
     })
     .await;
 
-    // All 1,000 due at once, one replica.
+    // All 1,000 due at once: first cold (the tables' first writes), then one replica, then two
+    // replicas looking at the same moment, six hours apart each.
     let start = Instant::now();
-    let started = scheduler::tick(&pool, &jobs, now).await.unwrap();
+    assert_eq!(scheduler::tick(&pool, &jobs, now).await.unwrap(), WATCHLISTS);
+    let cold = start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let started = scheduler::tick(&pool, &jobs, now + Duration::hours(6))
+        .await
+        .unwrap();
     let one_replica = start.elapsed().as_secs_f64();
     assert_eq!(started, WATCHLISTS);
-
-    // All 1,000 due again six hours later, two replicas looking at the same moment.
-    let next = now + Duration::hours(6);
+    let next = now + Duration::hours(12);
     let start = Instant::now();
     let (a, b) = tokio::join!(
         scheduler::tick(&pool, &jobs, next),
@@ -201,13 +207,18 @@ async fn main() {
     let raised = raised.into_inner();
 
     // The ranked list over the 50,000 reels, and with processed reels hidden.
-    let page = db::reels::ReelPage { offset: 0, limit: 20 };
+    let page = db::reels::ReelPage {
+        offset: 0,
+        limit: 20,
+    };
     let ranked_query = ReelQuery {
         sort: Some(ReelSort::TrendScore),
         ..ReelQuery::default()
     };
     let ranked = timed(100, || async {
-        db::reels::list(&pool, project_id, &ranked_query, &page).await.unwrap();
+        db::reels::list(&pool, project_id, &ranked_query, &page)
+            .await
+            .unwrap();
     })
     .await;
     let unprocessed_query = ReelQuery {
@@ -215,7 +226,9 @@ async fn main() {
         ..ranked_query.clone()
     };
     let unprocessed = timed(100, || async {
-        db::reels::list(&pool, project_id, &unprocessed_query, &page).await.unwrap();
+        db::reels::list(&pool, project_id, &unprocessed_query, &page)
+            .await
+            .unwrap();
     })
     .await;
 
@@ -226,7 +239,10 @@ async fn main() {
         ms(&idle)
     );
     println!(
-        "| 1,000 watchlists due at once, one replica: each becomes a queued collection | {one_replica:.2} s, {:.2} ms per watchlist |",
+        "| 1,000 watchlists due at once, the first time (cold tables) | {cold:.2} s |"
+    );
+    println!(
+        "| 1,000 due at once, one replica: each becomes a queued collection | {one_replica:.2} s, {:.2} ms per watchlist |",
         one_replica * 1000.0 / WATCHLISTS as f64
     );
     println!(

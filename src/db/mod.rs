@@ -26,6 +26,29 @@ use crate::config::DatabaseSettings;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// A page of `table`'s rows where `filter` holds, newest first from the cursor, one row past the
+/// page (to tell whether another follows). `filter` uses `$1` to `$binds`; the cursor and the
+/// limit come after, bound by [`bind_page`].
+pub fn newest_first(columns: &str, table: &str, filter: &str, binds: usize) -> String {
+    let (at, id, limit) = (binds + 1, binds + 2, binds + 3);
+    format!(
+        "SELECT {columns} FROM {table}
+         WHERE {filter} AND (${at}::timestamptz IS NULL OR (created_at, id) < (${at}, ${id}))
+         ORDER BY created_at DESC, id DESC LIMIT ${limit}"
+    )
+}
+
+/// Binds what [`newest_first`] expects after the filter's own parameters.
+pub fn bind_page<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    page: crate::pagination::PageRequest,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    query
+        .bind(page.after.map(|c| c.created_at))
+        .bind(page.after.map(|c| c.id))
+        .bind(i64::from(page.limit) + 1)
+}
+
 pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, sqlx::Error> {
     settings.url.expose_secret().parse()
 }

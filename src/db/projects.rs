@@ -76,17 +76,11 @@ pub async fn get_for_update(
 
 /// Newest first; fetches one row more than the page to tell whether another page exists.
 pub async fn list(db: impl PgExecutor<'_>, page: PageRequest) -> Result<Vec<Project>, sqlx::Error> {
-    sqlx::query_as::<_, ProjectRow>(&format!(
-        "SELECT {COLUMNS} FROM projects
-         WHERE ($1::timestamptz IS NULL OR (created_at, id) < ($1, $2))
-         ORDER BY created_at DESC, id DESC LIMIT $3"
-    ))
-    .bind(page.after.map(|c| c.created_at))
-    .bind(page.after.map(|c| c.id))
-    .bind(i64::from(page.limit) + 1)
-    .fetch_all(db)
-    .await
-    .map(|rows| rows.into_iter().map(Into::into).collect())
+    let sql = super::newest_first(COLUMNS, "projects", "true", 0);
+    super::bind_page(sqlx::query_as::<_, ProjectRow>(&sql), page)
+        .fetch_all(db)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn update(db: impl PgExecutor<'_>, project: &Project) -> Result<Project, sqlx::Error> {

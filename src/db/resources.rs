@@ -123,19 +123,13 @@ pub async fn list_by_parent(
     parent_id: Uuid,
     page: PageRequest,
 ) -> Result<Vec<StepResource>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {columns} FROM {table}
-         WHERE {parent} = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-         ORDER BY created_at DESC, id DESC LIMIT $4",
-        columns = columns(kind),
-        table = kind.table(),
-        parent = kind.parent_column(),
+    let sql = super::newest_first(
+        &columns(kind),
+        kind.table(),
+        &format!("{} = $1", kind.parent_column()),
+        1,
     );
-    sqlx::query_as::<_, ResourceRow>(&sql)
-        .bind(parent_id)
-        .bind(page.after.map(|c| c.created_at))
-        .bind(page.after.map(|c| c.id))
-        .bind(i64::from(page.limit) + 1)
+    super::bind_page(sqlx::query_as::<_, ResourceRow>(&sql).bind(parent_id), page)
         .fetch_all(db)
         .await
         .map(|rows| rows.into_iter().map(|r| r.into_resource(kind)).collect())

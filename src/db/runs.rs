@@ -79,18 +79,11 @@ pub async fn list(
     project_id: Uuid,
     page: PageRequest,
 ) -> Result<Vec<Run>, sqlx::Error> {
-    sqlx::query_as::<_, RunRow>(&format!(
-        "SELECT {COLUMNS} FROM runs
-         WHERE project_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-         ORDER BY created_at DESC, id DESC LIMIT $4"
-    ))
-    .bind(project_id)
-    .bind(page.after.map(|c| c.created_at))
-    .bind(page.after.map(|c| c.id))
-    .bind(i64::from(page.limit) + 1)
-    .fetch_all(db)
-    .await
-    .map(|rows| rows.into_iter().map(Into::into).collect())
+    let sql = super::newest_first(COLUMNS, "runs", "project_id = $1", 1);
+    super::bind_page(sqlx::query_as::<_, RunRow>(&sql).bind(project_id), page)
+        .fetch_all(db)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
 /// Unfinished runs nobody else is advancing right now, locked for this transaction.

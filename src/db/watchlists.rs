@@ -51,7 +51,10 @@ const COLUMNS: &str = "id, project_id, name, provider, collection, schedule, rul
     next_tick_at, last_tick_at, created_at, updated_at";
 
 /// Inserts the watchlist as given, or updates the row with its id.
-pub async fn upsert(db: impl PgExecutor<'_>, watchlist: &Watchlist) -> Result<Watchlist, sqlx::Error> {
+pub async fn upsert(
+    db: impl PgExecutor<'_>,
+    watchlist: &Watchlist,
+) -> Result<Watchlist, sqlx::Error> {
     sqlx::query_as::<_, WatchlistRow>(&format!(
         "INSERT INTO watchlists (id, project_id, name, provider, collection, schedule, rules, paused, next_tick_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -100,15 +103,11 @@ pub async fn list(
     project_id: Uuid,
     page: PageRequest,
 ) -> Result<Vec<Watchlist>, sqlx::Error> {
-    sqlx::query_as::<_, WatchlistRow>(&format!(
-        "SELECT {COLUMNS} FROM watchlists
-         WHERE project_id = $1 AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3))
-         ORDER BY created_at DESC, id DESC LIMIT $4"
-    ))
-    .bind(project_id)
-    .bind(page.after.map(|c| c.created_at))
-    .bind(page.after.map(|c| c.id))
-    .bind(i64::from(page.limit) + 1)
+    let sql = super::newest_first(COLUMNS, "watchlists", "project_id = $1", 1);
+    super::bind_page(
+        sqlx::query_as::<_, WatchlistRow>(&sql).bind(project_id),
+        page,
+    )
     .fetch_all(db)
     .await
     .map(|rows| rows.into_iter().map(Into::into).collect())
@@ -263,20 +262,19 @@ pub async fn list_alerts(
     watchlist_id: Option<Uuid>,
     page: PageRequest,
 ) -> Result<Vec<Alert>, sqlx::Error> {
-    sqlx::query_as::<_, AlertRow>(&format!(
-        "SELECT {ALERT_COLUMNS} FROM alerts
-         WHERE project_id = $1 AND ($2::uuid IS NULL OR watchlist_id = $2)
-           AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4))
-         ORDER BY created_at DESC, id DESC LIMIT $5"
-    ))
-    .bind(project_id)
-    .bind(watchlist_id)
-    .bind(page.after.map(|c| c.created_at))
-    .bind(page.after.map(|c| c.id))
-    .bind(i64::from(page.limit) + 1)
-    .fetch_all(db)
-    .await
-    .map(|rows| rows.into_iter().map(Into::into).collect())
+    let sql = super::newest_first(
+        ALERT_COLUMNS,
+        "alerts",
+        "project_id = $1 AND ($2::uuid IS NULL OR watchlist_id = $2)",
+        2,
+    );
+    let query = sqlx::query_as::<_, AlertRow>(&sql)
+        .bind(project_id)
+        .bind(watchlist_id);
+    super::bind_page(query, page)
+        .fetch_all(db)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
 /// Locks alerts whose automatic run is still to be started, oldest first.

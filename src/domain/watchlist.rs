@@ -363,7 +363,10 @@ mod tests {
             hourly.tick_after(due, at("2026-12-01T20:30:00Z")),
             at("2026-12-01T21:00:00Z")
         );
-        assert_eq!(hourly.first_tick(at("2026-12-01T20:00:00Z")), at("2026-12-01T21:00:00Z"));
+        assert_eq!(
+            hourly.first_tick(at("2026-12-01T20:00:00Z")),
+            at("2026-12-01T21:00:00Z")
+        );
         assert_eq!(every_six.first_tick(due), due);
     }
 
@@ -376,9 +379,18 @@ mod tests {
         };
         assert!(problems(Schedule::Cron("0 */6 * * *".into())).is_empty());
         assert!(problems(Schedule::Cron("@daily".into())).is_empty());
-        assert_eq!(problems(Schedule::Cron("*/5 * * * *".into())), ["schedule.cron"]);
-        assert_eq!(problems(Schedule::Cron("0 0 * * * *".into())), ["schedule.cron"]);
-        assert_eq!(problems(Schedule::Cron("not cron".into())), ["schedule.cron"]);
+        assert_eq!(
+            problems(Schedule::Cron("*/5 * * * *".into())),
+            ["schedule.cron"]
+        );
+        assert_eq!(
+            problems(Schedule::Cron("0 0 * * * *".into())),
+            ["schedule.cron"]
+        );
+        assert_eq!(
+            problems(Schedule::Cron("not cron".into())),
+            ["schedule.cron"]
+        );
         assert_eq!(problems(Schedule::EveryHours(0)), ["schedule.every_hours"]);
         assert!(problems(Schedule::EveryHours(24)).is_empty());
     }

@@ -120,7 +120,11 @@ async fn subject(
             let Some(raised) = db::events::alert(pool, *alert_id).await? else {
                 return Ok(None);
             };
-            Ok(Some((raised.alert.project_id, "alert".to_owned(), json!(raised))))
+            Ok(Some((
+                raised.alert.project_id,
+                "alert".to_owned(),
+                json!(raised),
+            )))
         }
     }
 }
@@ -136,8 +140,8 @@ fn retry(message: String, retry_after: Option<Duration>) -> JobError {
 #[async_trait]
 impl JobHandler for DeliverWebhook {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        let delivery: WebhookDelivery = serde_json::from_value(ctx.job.payload.clone())
-            .map_err(|_| {
+        let delivery: WebhookDelivery =
+            serde_json::from_value(ctx.job.payload.clone()).map_err(|_| {
                 JobError::fatal(
                     ErrorCode::InvalidJob,
                     "a webhook job needs a run and an event, or an alert",

@@ -131,14 +131,21 @@ impl McpResponse {
 }
 
 /// The `tools/list` answer, built once: the schemas come from the whole OpenAPI document.
-static TOOL_LIST: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
-    json!({ "tools": tools::all().iter().map(tools::Tool::describe).collect::<Vec<_>>() })
-});
+static TOOL_LIST: std::sync::LazyLock<Value> = std::sync::LazyLock::new(
+    || json!({ "tools": tools::all().iter().map(tools::Tool::describe).collect::<Vec<_>>() }),
+);
 
 /// Whether a request calls a tool with a progress token, so its answer is worth streaming.
 pub fn wants_progress(request: &RpcRequest) -> Option<Value> {
     (request.method == "tools/call")
-        .then(|| request.params.as_ref()?.get("_meta")?.get("progressToken").cloned())
+        .then(|| {
+            request
+                .params
+                .as_ref()?
+                .get("_meta")?
+                .get("progressToken")
+                .cloned()
+        })
         .flatten()
 }
 
@@ -170,10 +177,18 @@ pub async fn answer(context: ToolContext, request: RpcRequest) -> McpResponse {
         "tools/list" => McpResponse::result(id, TOOL_LIST.clone()),
         "tools/call" => {
             let Some(name) = params.get("name").and_then(Value::as_str) else {
-                return McpResponse::error(Some(id), INVALID_PARAMS, "`params.name` names the tool");
+                return McpResponse::error(
+                    Some(id),
+                    INVALID_PARAMS,
+                    "`params.name` names the tool",
+                );
             };
             let Some(tool) = tools::find(name) else {
-                return McpResponse::error(Some(id), INVALID_PARAMS, format!("unknown tool `{name}`"));
+                return McpResponse::error(
+                    Some(id),
+                    INVALID_PARAMS,
+                    format!("unknown tool `{name}`"),
+                );
             };
             let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
             let result = match tool.call(context, arguments).await {

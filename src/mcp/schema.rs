@@ -12,15 +12,16 @@ const JSON_SCHEMA_REF: &str = "#/$defs/";
 
 /// The OpenAPI document's component schemas, with the notes it adds to them (which providers
 /// take each option).
-static COMPONENTS: LazyLock<Map<String, Value>> = LazyLock::new(|| {
-    match crate::openapi::spec_value()
-        .pointer_mut("/components/schemas")
-        .map(Value::take)
-    {
-        Some(Value::Object(schemas)) => schemas,
-        _ => Map::new(),
-    }
-});
+static COMPONENTS: LazyLock<Map<String, Value>> =
+    LazyLock::new(|| {
+        match crate::openapi::spec_value()
+            .pointer_mut("/components/schemas")
+            .map(Value::take)
+        {
+            Some(Value::Object(schemas)) => schemas,
+            _ => Map::new(),
+        }
+    });
 
 /// `T`'s schema with every schema it refers to under `$defs`. Components come from the OpenAPI
 /// document where it has them, else from the types themselves.
@@ -116,7 +117,10 @@ mod tests {
         collect_refs(&schema, JSON_SCHEMA_REF, &mut refs);
         assert!(!refs.is_empty());
         for name in refs {
-            assert!(schema["$defs"].get(&name).is_some(), "{name} is not in $defs");
+            assert!(
+                schema["$defs"].get(&name).is_some(),
+                "{name} is not in $defs"
+            );
         }
         // The definitions are the OpenAPI document's, notes included.
         assert_eq!(

@@ -2,12 +2,7 @@
 //! route's own body type (under a field named after it, beside the ids the path carries), and
 //! answers the route's own response type, so the two contracts are one.
 
-use std::{
-    collections::BTreeMap,
-    future::Future,
-    sync::LazyLock,
-    time::Duration,
-};
+use std::{collections::BTreeMap, future::Future, sync::LazyLock, time::Duration};
 
 use futures::future::BoxFuture;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -66,7 +61,8 @@ impl Progress {
     }
 }
 
-type Call = Box<dyn Fn(ToolContext, Value) -> BoxFuture<'static, Result<Value, ApiError>> + Send + Sync>;
+type Call =
+    Box<dyn Fn(ToolContext, Value) -> BoxFuture<'static, Result<Value, ApiError>> + Send + Sync>;
 
 pub struct Tool {
     pub name: &'static str,
@@ -129,7 +125,12 @@ fn arguments_of<I: DeserializeOwned>(arguments: Value) -> Result<I, ApiError> {
     let arguments = match arguments {
         Value::Null => json!({}),
         Value::Object(_) => arguments,
-        _ => return Err(ApiError::validation("", "the arguments must be a JSON object")),
+        _ => {
+            return Err(ApiError::validation(
+                "",
+                "the arguments must be a JSON object",
+            ))
+        }
     };
     serde_path_to_error::deserialize(arguments).map_err(|error| ApiError::invalid_body(&error))
 }
@@ -226,9 +227,12 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             "A script: its text, word count, the checks it passed or failed (`output.checks`) \
              and whether it needs review.",
             |context, input: ScriptId| async move {
-                let resource =
-                    crate::routes::get_resource(&context.state, ResourceKind::Script, input.script_id)
-                        .await?;
+                let resource = crate::routes::get_resource(
+                    &context.state,
+                    ResourceKind::Script,
+                    input.script_id,
+                )
+                .await?;
                 Ok(Script::try_from(resource)?)
             },
         ),
@@ -323,9 +327,17 @@ async fn start_run(context: ToolContext, input: StartRun) -> Result<Run, ApiErro
     let crate::steps::RunStart::Started(run) =
         crate::steps::start_run(&context.state, input.project_id, input.run).await?
     else {
-        unreachable!("only a dry run is answered with an estimate");
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "a run that is not a dry run was answered with an estimate"
+        )));
     };
-    wait(&context, input.project_id, input.wait_seconds, &Awaited::Run(run.id)).await?;
+    wait(
+        &context,
+        input.project_id,
+        input.wait_seconds,
+        &Awaited::Run(run.id),
+    )
+    .await?;
     crate::steps::run(&context.state, run.id).await
 }
 
@@ -343,7 +355,10 @@ async fn estimate_run(context: ToolContext, input: EstimateRun) -> Result<RunEst
     run.dry_run = true;
     match crate::steps::start_run(&context.state, input.project_id, run).await? {
         crate::steps::RunStart::Estimated(estimate) => Ok(estimate),
-        crate::steps::RunStart::Started(_) => unreachable!("a dry run queues nothing"),
+        crate::steps::RunStart::Started(run) => Err(ApiError::Internal(anyhow::anyhow!(
+            "the dry run queued run {}",
+            run.id
+        ))),
     }
 }
 
@@ -451,9 +466,15 @@ impl Awaited {
                 let done = collection.status.is_terminal();
                 Ok(Standing {
                     done,
-                    progress: if done { 100 } else { progress.clamp(0, 100) as u8 },
+                    progress: if done {
+                        100
+                    } else {
+                        progress.clamp(0, 100) as u8
+                    },
                     message: match stage {
-                        Some(stage) if !done => format!("collection {}: {stage}", collection.status),
+                        Some(stage) if !done => {
+                            format!("collection {}: {stage}", collection.status)
+                        }
                         _ => format!("collection {}", collection.status),
                     },
                 })

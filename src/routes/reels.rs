@@ -41,7 +41,9 @@ pub async fn list(
     project_id: web::Path<Uuid>,
     query: web::Query<ReelQuery>,
 ) -> Result<web::Json<Page<Reel>>, ApiError> {
-    Ok(web::Json(crate::reels::ranked(&state, *project_id, &query).await?))
+    Ok(web::Json(
+        crate::reels::ranked(&state, *project_id, &query).await?,
+    ))
 }
 
 #[utoipa::path(

@@ -92,7 +92,9 @@ pub async fn update(
     id: web::Path<Uuid>,
     body: crate::routes::body::Json<UpdateWatchlist>,
 ) -> Result<web::Json<Watchlist>, ApiError> {
-    Ok(web::Json(watch::update(&state, *id, body.into_inner()).await?))
+    Ok(web::Json(
+        watch::update(&state, *id, body.into_inner()).await?,
+    ))
 }
 
 #[utoipa::path(

@@ -35,7 +35,10 @@ pub async fn on_collected(
         .flat_map(|rule| {
             reels
                 .iter()
-                .filter(|reel| rule.conditions.matches(reel, processed.contains(&reel.id), now))
+                .filter(|reel| {
+                    rule.conditions
+                        .matches(reel, processed.contains(&reel.id), now)
+                })
                 .map(|reel| NewAlert {
                     rule_id: rule.id,
                     reel_id: reel.id,

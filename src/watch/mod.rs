@@ -70,7 +70,11 @@ fn validate(watchlist: &Watchlist, errors: &mut Vec<FieldError>) {
     for (index, rule) in watchlist.rules.iter().enumerate() {
         rule.conditions
             .validate(&format!("rules[{index}].conditions"), errors);
-        if let Some(problem) = rule.name.as_deref().and_then(crate::domain::storable::label_problem) {
+        if let Some(problem) = rule
+            .name
+            .as_deref()
+            .and_then(crate::domain::storable::label_problem)
+        {
             errors.push(FieldError::new(format!("rules[{index}].name"), problem));
         }
     }

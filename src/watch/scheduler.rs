@@ -28,7 +28,11 @@ const BATCH: i64 = 100;
 const RUN_BATCH: i64 = 20;
 
 /// Starts the collection of every watchlist due at `now`; answers how many started.
-pub async fn tick(pool: &PgPool, jobs: &JobSettings, now: DateTime<Utc>) -> Result<usize, sqlx::Error> {
+pub async fn tick(
+    pool: &PgPool,
+    jobs: &JobSettings,
+    now: DateTime<Utc>,
+) -> Result<usize, sqlx::Error> {
     let mut started = 0;
     loop {
         let mut tx = pool.begin().await?;

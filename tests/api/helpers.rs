@@ -150,7 +150,13 @@ impl TestApp {
     ) -> TestApp {
         let mut settings = self.settings.clone();
         configure(&mut settings);
-        launch(settings, workers, Some(self.token.clone()), reelforge::clock::system()).await
+        launch(
+            settings,
+            workers,
+            Some(self.token.clone()),
+            reelforge::clock::system(),
+        )
+        .await
     }
 
     pub fn url(&self, path: &str) -> String {

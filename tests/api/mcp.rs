@@ -78,7 +78,11 @@ async fn an_mcp_client_runs_a_pipeline_through_the_tools_and_reads_the_script() 
     // An estimate queues nothing and prices every step (the fake providers cost nothing).
     let estimate = &report["estimate"];
     assert_eq!(estimate["currency"], "USD");
-    assert_eq!(estimate["lines"].as_array().unwrap().len(), 5, "{estimate:#}");
+    assert_eq!(
+        estimate["lines"].as_array().unwrap().len(),
+        5,
+        "{estimate:#}"
+    );
     assert_eq!(estimate["within_budget"], true);
 
     // The pipeline, end to end on the fake providers.
@@ -177,7 +181,11 @@ async fn the_transport_answers_as_streamable_http_says() {
     let problem: Value = anonymous.json().await.unwrap();
     assert_eq!(problem["code"], "unauthorized");
 
-    let ping = post(&app, &json!({"jsonrpc": "2.0", "id": "a", "method": "ping"})).await;
+    let ping = post(
+        &app,
+        &json!({"jsonrpc": "2.0", "id": "a", "method": "ping"}),
+    )
+    .await;
     assert_eq!(ping.status(), 200);
     assert_eq!(
         ping.json::<Value>().await.unwrap(),
@@ -207,19 +215,34 @@ async fn the_transport_answers_as_streamable_http_says() {
         "an unknown revision is offered the newest"
     );
 
-    let unknown = post(&app, &json!({"jsonrpc": "2.0", "id": 2, "method": "resources/list"}))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap();
+    let unknown = post(
+        &app,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "resources/list"}),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
     assert_eq!(unknown["error"]["code"], -32601);
     assert_eq!(unknown["id"], 2);
 
     for (body, why) in [
-        (json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]), "a batch"),
-        (json!({"jsonrpc": "1.0", "id": 1, "method": "ping"}), "not 2.0"),
-        (json!({"jsonrpc": "2.0", "id": null, "method": "ping"}), "a null id"),
-        (json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "extra": 1}), "an unknown member"),
+        (
+            json!([{"jsonrpc": "2.0", "id": 1, "method": "ping"}]),
+            "a batch",
+        ),
+        (
+            json!({"jsonrpc": "1.0", "id": 1, "method": "ping"}),
+            "not 2.0",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": null, "method": "ping"}),
+            "a null id",
+        ),
+        (
+            json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "extra": 1}),
+            "an unknown member",
+        ),
     ] {
         let response = post(&app, &body).await;
         assert_eq!(response.status(), 400, "{why}");

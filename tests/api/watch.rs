@@ -16,7 +16,11 @@ use crate::{
 };
 
 /// Polls `read` until `done` holds of its answer (10 s at most).
-async fn eventually<T: std::fmt::Debug, F, Fut>(what: &str, mut read: F, done: impl Fn(&T) -> bool) -> T
+async fn eventually<T: std::fmt::Debug, F, Fut>(
+    what: &str,
+    mut read: F,
+    done: impl Fn(&T) -> bool,
+) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = T>,
@@ -33,13 +37,11 @@ where
 }
 
 async fn collections_of(app: &TestApp, watchlist_id: &str) -> i64 {
-    sqlx::query_scalar(
-        "SELECT count(*) FROM collections WHERE input->>'watchlist_id' = $1",
-    )
-    .bind(watchlist_id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap()
+    sqlx::query_scalar("SELECT count(*) FROM collections WHERE input->>'watchlist_id' = $1")
+        .bind(watchlist_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
 }
 
 /// Lets the scheduler look a few more times, for asserting that nothing more happens.
@@ -92,15 +94,31 @@ async fn a_watchlist_collects_once_per_tick_catches_up_once_and_pauses() {
     .await;
     let id = watchlist["id"].as_str().unwrap().to_owned();
     assert_eq!(watchlist["provider"], "fake");
-    assert_eq!(watchlist["next_tick_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(), t0);
+    assert_eq!(
+        watchlist["next_tick_at"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
+        t0
+    );
 
     // The first tick is at once, and the scheduler, looking again and again, takes it once.
-    eventually("the first collection", || collections_of(&app, &id), |n| *n == 1).await;
+    eventually(
+        "the first collection",
+        || collections_of(&app, &id),
+        |n| *n == 1,
+    )
+    .await;
     let_the_scheduler_look().await;
     assert_eq!(collections_of(&app, &id).await, 1);
     let after_first = app.get_json(&format!("/v1/watchlists/{id}")).await;
     assert_eq!(
-        after_first["next_tick_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(),
+        after_first["next_tick_at"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
         t0 + hours(6)
     );
     // Each tick is an ordinary collection of the project.
@@ -108,7 +126,10 @@ async fn a_watchlist_collects_once_per_tick_catches_up_once_and_pauses() {
         .get_json(&format!("/v1/projects/{project_id}/collections"))
         .await;
     assert_eq!(listed["items"][0]["status"], "succeeded", "{listed:#}");
-    assert_eq!(listed["items"][0]["parameters"]["watchlist_id"], id.as_str());
+    assert_eq!(
+        listed["items"][0]["parameters"]["watchlist_id"],
+        id.as_str()
+    );
 
     clock.advance(hours(6));
     eventually("the second tick", || collections_of(&app, &id), |n| *n == 2).await;
@@ -121,7 +142,11 @@ async fn a_watchlist_collects_once_per_tick_catches_up_once_and_pauses() {
     assert_eq!(collections_of(&app, &id).await, 3);
     let caught_up = app.get_json(&format!("/v1/watchlists/{id}")).await;
     assert_eq!(
-        caught_up["next_tick_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(),
+        caught_up["next_tick_at"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
         t0 + hours(42)
     );
 
@@ -144,14 +169,37 @@ async fn a_watchlist_collects_once_per_tick_catches_up_once_and_pauses() {
         .await
         .unwrap();
     assert_eq!(
-        resumed["next_tick_at"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap(),
+        resumed["next_tick_at"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap(),
         t0 + hours(60)
     );
-    eventually("the tick after resuming", || collections_of(&app, &id), |n| *n == 4).await;
+    eventually(
+        "the tick after resuming",
+        || collections_of(&app, &id),
+        |n| *n == 4,
+    )
+    .await;
 
     // Deleted: gone, with no further ticks.
-    assert_eq!(app.delete(&format!("/v1/watchlists/{id}")).send().await.unwrap().status(), 204);
-    assert_eq!(app.get(&format!("/v1/watchlists/{id}")).send().await.unwrap().status(), 404);
+    assert_eq!(
+        app.delete(&format!("/v1/watchlists/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert_eq!(
+        app.get(&format!("/v1/watchlists/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
 
 #[tokio::test]
@@ -178,7 +226,9 @@ async fn replicas_share_the_due_ticks_and_never_collect_twice() {
             let pool = app.pool.clone();
             let jobs = app.settings.jobs.clone();
             tokio::spawn(async move {
-                reelforge::watch::scheduler::tick(&pool, &jobs, due).await.unwrap()
+                reelforge::watch::scheduler::tick(&pool, &jobs, due)
+                    .await
+                    .unwrap()
             })
         })
         .collect();
@@ -194,7 +244,10 @@ async fn replicas_share_the_due_ticks_and_never_collect_twice() {
     .await
     .unwrap();
     assert_eq!(per_watchlist.len(), 30);
-    assert!(per_watchlist.iter().all(|(_, n)| *n == 1), "{per_watchlist:?}");
+    assert!(
+        per_watchlist.iter().all(|(_, n)| *n == 1),
+        "{per_watchlist:?}"
+    );
     for id in &ids {
         assert_eq!(collections_of(&app, id).await, 1);
     }
@@ -264,7 +317,12 @@ async fn rules_raise_each_alert_once_with_its_event_and_signed_webhook() {
     let rules = watchlist["rules"].as_array().unwrap();
     assert_eq!(rules.len(), 3);
 
-    let events = eventually("alerts", || alert_events(&app, &project_id), |e| e.len() == 3).await;
+    let events = eventually(
+        "alerts",
+        || alert_events(&app, &project_id),
+        |e| e.len() == 3,
+    )
+    .await;
     let mut matched: Vec<(String, String)> = events
         .iter()
         .map(|event| {
@@ -289,7 +347,10 @@ async fn rules_raise_each_alert_once_with_its_event_and_signed_webhook() {
         // Read through the typed event union, as a client would.
         let typed: reelforge::domain::event::EventPayload =
             serde_json::from_value(json!({"kind": "alert", "data": event})).unwrap();
-        assert!(matches!(typed, reelforge::domain::event::EventPayload::Alert(_)));
+        assert!(matches!(
+            typed,
+            reelforge::domain::event::EventPayload::Alert(_)
+        ));
     }
 
     // Another tick merges the same reels: no alert twice.
@@ -298,7 +359,9 @@ async fn rules_raise_each_alert_once_with_its_event_and_signed_webhook() {
     eventually(
         "the second collection to finish",
         || async {
-            app.get_json(&format!("/v1/projects/{project_id}/collections?limit=1")).await["items"][0]["status"].clone()
+            app.get_json(&format!("/v1/projects/{project_id}/collections?limit=1"))
+                .await["items"][0]["status"]
+                .clone()
         },
         |status| status == "succeeded",
     )
@@ -306,7 +369,9 @@ async fn rules_raise_each_alert_once_with_its_event_and_signed_webhook() {
     assert_eq!(alert_events(&app, &project_id).await.len(), 3);
 
     let alerts = app
-        .get_json(&format!("/v1/projects/{project_id}/alerts?watchlist_id={id}"))
+        .get_json(&format!(
+            "/v1/projects/{project_id}/alerts?watchlist_id={id}"
+        ))
         .await;
     assert_eq!(alerts["items"].as_array().unwrap().len(), 3);
     assert_eq!(alerts["items"][0]["auto_run"], false);
@@ -388,7 +453,10 @@ async fn a_dry_run_estimates_and_a_run_over_the_budget_is_refused() {
     assert_eq!(quantity("audio_seconds"), 30.0, "the reel's duration");
     assert_eq!(quantity("characters"), 150.0, "20 words of 7.5 characters");
     assert_eq!(quantity("video_seconds"), 10.0, "the target duration");
-    assert!((estimate["total_cost"].as_f64().unwrap() - 0.55).abs() < 1e-9, "{estimate:#}");
+    assert!(
+        (estimate["total_cost"].as_f64().unwrap() - 0.55).abs() < 1e-9,
+        "{estimate:#}"
+    );
     assert_eq!(estimate["within_budget"], true);
     assert_eq!(estimate["budget"]["monthly_budget"], 0.9);
     assert_eq!(estimate["budget"]["left"], 0.9);
@@ -397,14 +465,21 @@ async fn a_dry_run_estimates_and_a_run_over_the_budget_is_refused() {
         .await
         .unwrap();
     assert_eq!(queued, 0, "a dry run queues nothing");
-    assert_eq!(app.get_json(&format!("/v1/reels/{reel_id}")).await["selected"], false);
+    assert_eq!(
+        app.get_json(&format!("/v1/reels/{reel_id}")).await["selected"],
+        false
+    );
 
     // One run fits; while it is under way its estimate is held, so a second does not.
     let started = crate::runs::start_run(&app, &project_id, json!({"reel_id": reel_id})).await;
-    let (status, problem) = send_problem(app.post(&runs, &json!({"reel_id": reels[1]["id"]}))).await;
+    let (status, problem) =
+        send_problem(app.post(&runs, &json!({"reel_id": reels[1]["id"]}))).await;
     assert_eq!(status, 402);
     assert_eq!(problem["code"], "budget_exceeded");
-    assert!(problem["detail"].as_str().unwrap().contains("0.5500"), "{problem:#}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("0.5500"),
+        "{problem:#}"
+    );
     let run = wait_for_run(&app, started["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded");
 
@@ -423,7 +498,10 @@ async fn a_dry_run_estimates_and_a_run_over_the_budget_is_refused() {
 
     // A budget can be lifted.
     let lifted = app
-        .patch(&format!("/v1/projects/{project_id}"), &json!({"settings": {"monthly_budget": null}}))
+        .patch(
+            &format!("/v1/projects/{project_id}"),
+            &json!({"settings": {"monthly_budget": null}}),
+        )
         .send()
         .await
         .unwrap();
@@ -501,17 +579,24 @@ async fn matching_reels_run_automatically_within_the_budget_and_never_twice() {
         .unwrap();
     assert_eq!(patched.status(), 200);
     // Lift the budget so only "processed" can stop the run.
-    app.patch(&format!("/v1/projects/{project_id}"), &json!({"settings": {"monthly_budget": null}}))
-        .send()
-        .await
-        .unwrap();
+    app.patch(
+        &format!("/v1/projects/{project_id}"),
+        &json!({"settings": {"monthly_budget": null}}),
+    )
+    .send()
+    .await
+    .unwrap();
     clock.advance(hours(1));
-    let alerts = eventually("the new rule's alerts settled", settled, |alerts: &Vec<Value>| {
-        alerts.len() == 4
-            && alerts
-                .iter()
-                .all(|a| !a["run_id"].is_null() || !a["run_skipped"].is_null())
-    })
+    let alerts = eventually(
+        "the new rule's alerts settled",
+        settled,
+        |alerts: &Vec<Value>| {
+            alerts.len() == 4
+                && alerts
+                    .iter()
+                    .all(|a| !a["run_id"].is_null() || !a["run_skipped"].is_null())
+        },
+    )
     .await;
     let again: Vec<&Value> = alerts
         .iter()
@@ -534,9 +619,7 @@ async fn matching_reels_run_automatically_within_the_budget_and_never_twice() {
 async fn a_reels_history_gives_its_velocity_and_acceleration() {
     let app = spawn_app_with_clock(reelforge::clock::system(), |_| {}).await;
     let project_id = project(&app, json!({})).await;
-    let import = |plays: i64| {
-        json!({"source": "import", "items": [{"shortCode": "RISING", "videoUrl": "https://cdn.invalid/r.mp4", "videoPlayCount": plays, "ownerUsername": "coach"}]})
-    };
+    let import = |plays: i64| json!({"source": "import", "items": [{"shortCode": "RISING", "videoUrl": "https://cdn.invalid/r.mp4", "videoPlayCount": plays, "ownerUsername": "coach"}]});
     let reel_id = || async {
         sqlx::query_scalar::<_, Uuid>("SELECT id FROM reels WHERE external_id = 'RISING'")
             .fetch_one(&app.pool)
@@ -546,7 +629,8 @@ async fn a_reels_history_gives_its_velocity_and_acceleration() {
     // Three observations an hour apart: 1,000, then 3,000, then 7,000 plays.
     for (plays, hours_ago) in [(1000, 2), (3000, 1), (7000, 0)] {
         let (_, job) = app.start_collection(&project_id, import(plays)).await;
-        app.wait_for_status(job["id"].as_str().unwrap(), "succeeded").await;
+        app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+            .await;
         if hours_ago > 0 {
             sqlx::query(
                 "UPDATE reel_snapshots SET observed_at = observed_at - make_interval(hours => $2)
@@ -562,7 +646,10 @@ async fn a_reels_history_gives_its_velocity_and_acceleration() {
     let id = reel_id().await;
     let history = app.get_json(&format!("/v1/reels/{id}/history")).await;
     let observations = history["observations"].as_array().unwrap();
-    let plays: Vec<i64> = observations.iter().map(|o| o["plays"].as_i64().unwrap()).collect();
+    let plays: Vec<i64> = observations
+        .iter()
+        .map(|o| o["plays"].as_i64().unwrap())
+        .collect();
     assert_eq!(plays, [1000, 3000, 7000]);
     assert!(observations[0]["velocity"].is_null());
     let velocity = |i: usize| observations[i]["velocity"].as_f64().unwrap();
@@ -573,7 +660,10 @@ async fn a_reels_history_gives_its_velocity_and_acceleration() {
     let metrics = &reel["metrics"];
     assert!((metrics["recent_velocity"].as_f64().unwrap() - 4000.0).abs() < 10.0);
     // (4,000 - 2,000) plays/h over the hour between the intervals' middles.
-    assert!((metrics["acceleration"].as_f64().unwrap() - 2000.0).abs() < 10.0, "{metrics:#}");
+    assert!(
+        (metrics["acceleration"].as_f64().unwrap() - 2000.0).abs() < 10.0,
+        "{metrics:#}"
+    );
 
     let (status, _) = send_problem(app.get(&format!("/v1/reels/{id}/history?limit=0"))).await;
     assert_eq!(status, 400);
@@ -585,14 +675,38 @@ async fn bad_watchlists_are_refused_naming_the_field() {
     let project_id = project(&app, json!({})).await;
     let path = format!("/v1/projects/{project_id}/watchlists");
     let cases = [
-        (json!({"name": "x", "collection": {"source": "import", "items": [{}]}, "schedule": {"every_hours": 6}}), "collection.source"),
-        (json!({"name": "x", "collection": demo_collection(), "schedule": {"every_hours": 0}}), "schedule.every_hours"),
-        (json!({"name": "x", "collection": demo_collection(), "schedule": {"cron": "*/10 * * * *"}}), "schedule.cron"),
-        (json!({"name": "x", "collection": demo_collection(), "schedule": {"cron": "whenever"}}), "schedule.cron"),
-        (json!({"name": "x", "collection": {"source": "apify"}, "schedule": {"every_hours": 6}}), "collection.accounts"),
-        (json!({"name": "x", "collection": demo_collection(), "schedule": {"every_hours": 6}, "rules": [{"conditions": {"min_outlier_score": -1}}]}), "rules[0].conditions.min_outlier_score"),
-        (json!({"name": "x", "collection": demo_collection(), "schedule": {"every_hours": 6}, "rules": [{"conditions": {"language": "Russian"}}]}), "rules[0].conditions.language"),
-        (json!({"name": "", "collection": demo_collection(), "schedule": {"every_hours": 6}}), "name"),
+        (
+            json!({"name": "x", "collection": {"source": "import", "items": [{}]}, "schedule": {"every_hours": 6}}),
+            "collection.source",
+        ),
+        (
+            json!({"name": "x", "collection": demo_collection(), "schedule": {"every_hours": 0}}),
+            "schedule.every_hours",
+        ),
+        (
+            json!({"name": "x", "collection": demo_collection(), "schedule": {"cron": "*/10 * * * *"}}),
+            "schedule.cron",
+        ),
+        (
+            json!({"name": "x", "collection": demo_collection(), "schedule": {"cron": "whenever"}}),
+            "schedule.cron",
+        ),
+        (
+            json!({"name": "x", "collection": {"source": "apify"}, "schedule": {"every_hours": 6}}),
+            "collection.accounts",
+        ),
+        (
+            json!({"name": "x", "collection": demo_collection(), "schedule": {"every_hours": 6}, "rules": [{"conditions": {"min_outlier_score": -1}}]}),
+            "rules[0].conditions.min_outlier_score",
+        ),
+        (
+            json!({"name": "x", "collection": demo_collection(), "schedule": {"every_hours": 6}, "rules": [{"conditions": {"language": "Russian"}}]}),
+            "rules[0].conditions.language",
+        ),
+        (
+            json!({"name": "", "collection": demo_collection(), "schedule": {"every_hours": 6}}),
+            "name",
+        ),
     ];
     for (body, field) in cases {
         let (status, problem) = send_problem(app.post(&path, &body)).await;
@@ -614,7 +728,10 @@ async fn bad_watchlists_are_refused_naming_the_field() {
     ))
     .await;
     assert_eq!(status, 422);
-    assert_eq!(problem["errors"][0]["field"], "rules[0].conditions.min_outlyer_score");
+    assert_eq!(
+        problem["errors"][0]["field"],
+        "rules[0].conditions.min_outlyer_score"
+    );
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM watchlists")
         .fetch_one(&app.pool)
         .await
@@ -639,7 +756,9 @@ async fn a_watched_account_is_scraped_and_run_end_to_end_by_the_vendors_clients(
         .mount(&cdn)
         .await;
     Mock::given(method("POST"))
-        .and(path("/v2/acts/apify~instagram-reel-scraper/run-sync-get-dataset-items"))
+        .and(path(
+            "/v2/acts/apify~instagram-reel-scraper/run-sync-get-dataset-items",
+        ))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
             "shortCode": "RADAR1", "type": "Video", "ownerUsername": "coach.anna",
             "videoUrl": format!("{}/reel.mp4", cdn.uri()), "videoDuration": 2.0,
@@ -720,7 +839,10 @@ async fn a_watched_account_is_scraped_and_run_end_to_end_by_the_vendors_clients(
     let actual = budget["estimates"]["actual"].as_f64().unwrap();
     assert!(estimated > 0.0 && actual > 0.0, "{budget:#}");
     // Both are well under a cent; the estimate is within a factor of three of the cost.
-    assert!((actual / estimated) > 0.33 && (actual / estimated) < 3.0, "{budget:#}");
+    assert!(
+        (actual / estimated) > 0.33 && (actual / estimated) < 3.0,
+        "{budget:#}"
+    );
     assert!(budget["spent"].as_f64().unwrap() >= actual);
     println!("estimate against cost: {}", budget["estimates"]);
 }

@@ -114,7 +114,13 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
     assert_eq!(report["chart"]["points"], 2);
     assert!(report["chart"]["title"].as_str().unwrap().contains("@demo"));
     assert_eq!(report["budget"]["visible"], true);
-    assert!(report["budget"]["text"].as_str().unwrap().contains("из $5.00"), "{report:#}");
+    assert!(
+        report["budget"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("из $5.00"),
+        "{report:#}"
+    );
 
     let plays: Vec<u64> = serde_json::from_value(report["playsColumn"].clone()).unwrap();
     assert_eq!(plays.len(), 7);
