@@ -154,7 +154,10 @@ async fn main() {
     // All 1,000 due at once: first cold (the tables' first writes), then one replica, then two
     // replicas looking at the same moment, six hours apart each.
     let start = Instant::now();
-    assert_eq!(scheduler::tick(&pool, &jobs, now).await.unwrap(), WATCHLISTS);
+    assert_eq!(
+        scheduler::tick(&pool, &jobs, now).await.unwrap(),
+        WATCHLISTS
+    );
     let cold = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let started = scheduler::tick(&pool, &jobs, now + Duration::hours(6))
@@ -238,9 +241,7 @@ async fn main() {
         "| a scheduler pass with nothing due, 1,000 watchlists (200 passes) | {} |",
         ms(&idle)
     );
-    println!(
-        "| 1,000 watchlists due at once, the first time (cold tables) | {cold:.2} s |"
-    );
+    println!("| 1,000 watchlists due at once, the first time (cold tables) | {cold:.2} s |");
     println!(
         "| 1,000 due at once, one replica: each becomes a queued collection | {one_replica:.2} s, {:.2} ms per watchlist |",
         one_replica * 1000.0 / WATCHLISTS as f64

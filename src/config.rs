@@ -24,6 +24,16 @@ pub struct Settings {
     pub prices: std::collections::BTreeMap<String, std::collections::BTreeMap<String, f64>>,
     pub webhooks: WebhookSettings,
     pub watch: WatchSettings,
+    pub mcp: McpSettings,
+}
+
+/// The MCP server.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct McpSettings {
+    /// Origins (`https://host[:port]`) of browser pages allowed to call `/mcp` besides the
+    /// service's own; requests without an `Origin` header (agents, CLIs) are not affected.
+    pub allowed_origins: Vec<String>,
 }
 
 /// The watchlist scheduler.
@@ -570,6 +580,7 @@ impl Settings {
                     .with_list_parse_key("media.fetch_allow_hosts")
                     .with_list_parse_key("media.import_folders")
                     .with_list_parse_key("engines.command")
+                    .with_list_parse_key("mcp.allowed_origins")
                     .try_parsing(true),
             )
             .build()?

@@ -38,6 +38,8 @@ pub enum ApiError {
     NotReady,
     #[error("{0}")]
     BudgetExceeded(String),
+    #[error("{detail}")]
+    Forbidden { code: ErrorCode, detail: String },
     #[error("internal error")]
     Database(sqlx::Error),
     #[error("internal error")]
@@ -182,6 +184,7 @@ impl ApiError {
             ApiError::InsufficientStorage => ErrorCode::StorageFull,
             ApiError::NotReady => ErrorCode::NotReady,
             ApiError::BudgetExceeded(_) => ErrorCode::BudgetExceeded,
+            ApiError::Forbidden { code, .. } => *code,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -220,6 +223,7 @@ impl ResponseError for ApiError {
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -106,6 +106,7 @@ error_codes! {
     MediaNotReady = "media_not_ready", Later, "The resource has not succeeded, so its files do not exist yet.";
     NoReels = "no_reels", FixRequest, "The project has no reels yet; collect some first.";
     AlreadyProcessed = "already_processed", No, "The reel has been through the pipeline already; automatic runs never take it again.";
+    OriginRefused = "origin_refused", Configure, "A browser page on another origin called `/mcp`; allow its origin in `mcp.allowed_origins`.";
     BudgetExceeded = "budget_exceeded", Configure, "The run's estimated cost exceeds what is left of the project's monthly budget; the detail gives both. Raise `settings.monthly_budget` or wait for next month.";
     JobNotActive = "job_not_active", No, "Only a queued or running job can be canceled.";
     JobNotRetryable = "job_not_retryable", No, "Only a failed or canceled job can be retried.";

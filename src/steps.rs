@@ -215,6 +215,8 @@ pub struct RunStarter<'a> {
     pub providers: &'a crate::providers::Providers,
     pub jobs: &'a crate::config::JobSettings,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Refuse reels that have been through the pipeline (automatic runs).
+    pub unprocessed_only: bool,
 }
 
 impl AppState {
@@ -224,6 +226,7 @@ impl AppState {
             providers: &self.providers,
             jobs: &self.settings.jobs,
             now: self.clock.now(),
+            unprocessed_only: false,
         }
     }
 }
@@ -333,8 +336,17 @@ pub async fn start_run_with(
     });
     let lines = crate::budget::estimate(&starter.providers.prices, &project, &providers, &reels);
     let mut tx = starter.pool.begin().await?;
-    // Runs of one project are accepted one at a time, so two cannot both fit in what is left.
-    db::projects::get_for_update(&mut *tx, project.id).await?;
+    db::runs::lock_starts(&mut tx, project.id).await?;
+    if starter.unprocessed_only {
+        // Under the lock, so two alerts on one reel cannot both start a run.
+        let processed = db::reels::processed_among(&mut *tx, &reel_ids).await?;
+        if !processed.is_empty() {
+            return Err(ApiError::conflict(
+                ErrorCode::AlreadyProcessed,
+                "the reel has been through the pipeline already",
+            ));
+        }
+    }
     let budget = crate::budget::standing(&mut *tx, &project, starter.now).await?;
     let estimate = crate::budget::judge(lines, budget);
     if body.dry_run {

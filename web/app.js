@@ -29,6 +29,7 @@ const TEXT = {
     needsReview: "Проверьте сценарий перед озвучкой: это не переписанный моделью текст ролика.",
     budgetLimit: "Бюджет в месяц, $", budgetText: "{spent} потрачено, {held} в работе из {limit} ({left} осталось)",
     budgetNone: "{spent} потрачено в этом месяце, без лимита",
+    budgetInvalid: "Бюджет — число долларов, например 20 или 12.5", ruleNeedsCondition: "Для автозапуска задайте хотя бы одно условие",
     radarTitle: "Радар трендов", radarHint: "Хэштеги и аккаунты собираются по расписанию; правила сообщают о новых выбросах и могут сами запустить конвейер в пределах бюджета.",
     watchName: "Название", watchSources: "Источники", watchSchedule: "Расписание", watchNext: "Следующий сбор", watchRules: "Правила",
     watchEvery: "Каждые N часов", watchCron: "Или cron (UTC)", ruleOutlier: "Выброс не меньше", ruleVelocity: "Просмотров/час не меньше",
@@ -64,6 +65,7 @@ const TEXT = {
     needsReview: "Review this script before voicing it: it is not the model's rewrite of the reel.",
     budgetLimit: "Monthly budget, $", budgetText: "{spent} spent, {held} under way of {limit} ({left} left)",
     budgetNone: "{spent} spent this month, no cap",
+    budgetInvalid: "The budget is a number of dollars, such as 20 or 12.5", ruleNeedsCondition: "Give at least one condition to run the pipeline automatically",
     radarTitle: "Trend radar", radarHint: "Hashtags and accounts collected on a schedule; rules report new outliers and may run the pipeline themselves within the budget.",
     watchName: "Name", watchSources: "Sources", watchSchedule: "Schedule", watchNext: "Next collection", watchRules: "Rules",
     watchEvery: "Every N hours", watchCron: "Or cron (UTC)", ruleOutlier: "Outlier at least", ruleVelocity: "Plays/hour at least",
@@ -325,7 +327,7 @@ function chooseReel(reel) {
   $("#chosen-reel").textContent = reel.owner_username ? `@${reel.owner_username} · ${reel.external_id}` : reel.external_id;
   $("#run-start").disabled = false;
   markChosen();
-  drawHistory(reel);
+  drawHistory(reel).catch((error) => console.warn("no history", error));
 }
 
 function markChosen() {
@@ -598,8 +600,13 @@ function showBudget(budget) {
 }
 
 async function saveBudget() {
-  const value = $("#budget-limit").value.trim();
-  const monthly_budget = value === "" ? null : Number(value);
+  const input = $("#budget-limit");
+  // Text the browser cannot read as a number is not taken as "no cap".
+  if (input.validity.badInput || !input.checkValidity()) {
+    $("#budget-text").textContent = t("budgetInvalid");
+    return;
+  }
+  const monthly_budget = input.value === "" ? null : input.valueAsNumber;
   try {
     await api("PATCH", `/v1/projects/${state.projectId}`, { settings: { monthly_budget } });
     await loadProjectCost();
@@ -634,8 +641,12 @@ async function loadWatchlists() {
     toggle.className = "secondary";
     toggle.textContent = watchlist.paused ? t("resume") : t("pause");
     toggle.addEventListener("click", async () => {
-      await api("PATCH", `/v1/watchlists/${watchlist.id}`, { paused: !watchlist.paused });
-      await loadWatchlists();
+      try {
+        await api("PATCH", `/v1/watchlists/${watchlist.id}`, { paused: !watchlist.paused });
+        await loadWatchlists();
+      } catch (error) {
+        setStatus("#watch-status", problemText(error), true);
+      }
     });
     tr.append(
       cell(watchlist.name),
@@ -653,14 +664,19 @@ async function createWatchlist(event) {
   event.preventDefault();
   const cron = $("#watch-cron").value.trim();
   const optional = (selector) => ($(selector).value === "" ? undefined : Number($(selector).value));
-  const rule = {
-    conditions: {
-      min_outlier_score: optional("#rule-outlier"),
-      min_recent_velocity: optional("#rule-velocity"),
-      posted_within_hours: optional("#rule-within"),
-    },
-    auto_run: $("#rule-auto").checked,
+  const conditions = {
+    min_outlier_score: optional("#rule-outlier"),
+    min_recent_velocity: optional("#rule-velocity"),
+    posted_within_hours: optional("#rule-within"),
   };
+  const hasCondition = Object.values(conditions).some((value) => value !== undefined);
+  // A rule with no condition would match every reel collected: with "run the pipeline" that is
+  // a paid run for each, so it takes a condition.
+  if (!hasCondition && $("#rule-auto").checked) {
+    setStatus("#watch-status", t("ruleNeedsCondition"), true);
+    return;
+  }
+  const rules = hasCondition ? [{ conditions, auto_run: $("#rule-auto").checked }] : [];
   const body = {
     name: $("#watch-name").value,
     collection: {
@@ -671,7 +687,7 @@ async function createWatchlist(event) {
       per_source_limit: Number($("#collect-limit").value),
     },
     schedule: cron ? { cron } : { every_hours: Number($("#watch-every").value) },
-    rules: [rule],
+    rules,
   };
   try {
     await api("POST", `/v1/projects/${state.projectId}/watchlists`, body);

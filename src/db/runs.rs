@@ -66,6 +66,22 @@ pub async fn insert(
     .map(Into::into)
 }
 
+/// Serialises the starting of one project's runs for the rest of the transaction, so two cannot
+/// both fit in what is left of its budget. An advisory lock, not a row lock: inserting rows that
+/// refer to the project (jobs, alerts, usage) takes a key-share lock on its row, which a row lock
+/// would make wait, and with the event log's lock that could close a cycle.
+pub async fn lock_starts(conn: &mut PgConnection, project_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2::text))")
+        .bind(RUN_STARTS_LOCK_SPACE)
+        .bind(project_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The first key of [`lock_starts`]'s advisory locks, so they cannot collide with others.
+const RUN_STARTS_LOCK_SPACE: i32 = 0x7275_6e73; // "runs"
+
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Run>, sqlx::Error> {
     sqlx::query_as::<_, RunRow>(&format!("SELECT {COLUMNS} FROM runs WHERE id = $1"))
         .bind(id)

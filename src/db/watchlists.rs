@@ -166,6 +166,20 @@ pub async fn record_tick(
     Ok(())
 }
 
+/// Moves a watchlist's next tick to `at` (after a tick that could not be started).
+pub async fn postpone(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE watchlists SET next_tick_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(at)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
 /// The watchlist whose tick started this collection, if one did.
 pub async fn of_collection(
     db: impl PgExecutor<'_>,

@@ -46,13 +46,15 @@ impl Schedule {
                 match Self::cron(expression) {
                     Err(message) => errors.push(FieldError::new(field, message)),
                     Ok(cron) => {
-                        // Ticks closer than the minimum gap are refused, checked over a week of
-                        // occurrences (a pattern repeats within one).
-                        let start = DateTime::<Utc>::from_timestamp(0, 0).expect("the epoch");
+                        // Ticks closer than the minimum gap are refused, checked over a leap
+                        // year of occurrences (patterns may name months and days).
+                        let start = "2024-01-01T00:00:00Z"
+                            .parse::<DateTime<Utc>>()
+                            .expect("a time");
                         let mut previous: Option<DateTime<Utc>> = None;
                         for at in cron
                             .iter_after(start)
-                            .take_while(|at| *at < start + Duration::days(8))
+                            .take_while(|at| *at < start + Duration::days(367))
                         {
                             if previous.is_some_and(|p| at - p < MIN_GAP) {
                                 errors.push(FieldError::new(
@@ -69,11 +71,17 @@ impl Schedule {
         }
     }
 
-    /// The first tick of a schedule created at `now`.
-    pub fn first_tick(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+    /// The first tick of a schedule set (or resumed) at `now`, at least the minimum gap after
+    /// the last collection, so pausing and resuming cannot collect on every pass.
+    pub fn first_tick(
+        &self,
+        now: DateTime<Utc>,
+        last_tick: Option<DateTime<Utc>>,
+    ) -> DateTime<Utc> {
+        let earliest = last_tick.map_or(now, |last| now.max(last + MIN_GAP));
         match self {
-            Schedule::EveryHours(_) => now,
-            Schedule::Cron(_) => self.tick_after(now, now),
+            Schedule::EveryHours(_) => earliest,
+            Schedule::Cron(_) => self.tick_after(earliest, earliest),
         }
     }
 
@@ -364,10 +372,15 @@ mod tests {
             at("2026-12-01T21:00:00Z")
         );
         assert_eq!(
-            hourly.first_tick(at("2026-12-01T20:00:00Z")),
+            hourly.first_tick(at("2026-12-01T20:00:00Z"), None),
             at("2026-12-01T21:00:00Z")
         );
-        assert_eq!(every_six.first_tick(due), due);
+        assert_eq!(every_six.first_tick(due, None), due);
+        // Resumed ten minutes after collecting: not before an hour has passed.
+        assert_eq!(
+            every_six.first_tick(at("2026-12-01T00:10:00Z"), Some(due)),
+            at("2026-12-01T01:00:00Z")
+        );
     }
 
     #[test]
@@ -381,6 +394,16 @@ mod tests {
         assert!(problems(Schedule::Cron("@daily".into())).is_empty());
         assert_eq!(
             problems(Schedule::Cron("*/5 * * * *".into())),
+            ["schedule.cron"]
+        );
+        // Minutes apart on some days only.
+        assert_eq!(
+            problems(Schedule::Cron("*/5 * 15 * *".into())),
+            ["schedule.cron"]
+        );
+        assert!(problems(Schedule::Cron("0 * * 6 *".into())).is_empty());
+        assert_eq!(
+            problems(Schedule::Cron("* * * 6 *".into())),
             ["schedule.cron"]
         );
         assert_eq!(

@@ -14,8 +14,8 @@ use crate::{error::ApiError, error_code::ErrorCode};
 pub use tools::{Progress, ToolContext};
 
 /// The protocol revisions this server speaks, newest first; the first is offered to a client
-/// that asks for another.
-pub const PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+/// that asks for another. (2025-03-26 is not offered: it requires JSON-RPC batches.)
+pub const PROTOCOL_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18"];
 
 const INSTRUCTIONS: &str = "reelforge turns trending Instagram Reels into new short videos. \
 Typical flow: create_project (or list_projects), collect reels, list_reels ranked by trend, \

@@ -20,13 +20,14 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 
 #[utoipa::path(
     tag = "mcp", operation_id = "mcp_message",
-    params(("MCP-Protocol-Version" = Option<String>, Header, description = "The revision agreed at `initialize` (`2025-11-25`, `2025-06-18` or `2025-03-26`)")),
+    params(("MCP-Protocol-Version" = Option<String>, Header, description = "The revision agreed at `initialize` (`2025-11-25` or `2025-06-18`)")),
     request_body(content = McpMessage, description = "One JSON-RPC 2.0 message of the Model Context Protocol: `initialize`, `ping`, `tools/list`, `tools/call` (the tools and their input schemas are listed by `tools/list`), or a notification", content_type = "application/json",
         example = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_projects", "arguments": {"limit": 5}}})),
     responses(
         (status = 200, description = "The response; for a `tools/call` with `params._meta.progressToken` from a client that accepts `text/event-stream`, an event stream of `notifications/progress` messages ending with the response (each an `event: message` frame whose `data:` is the JSON message)",
          content((McpResponse = "application/json"), (String = "text/event-stream"))),
         (status = 202, description = "A notification or a response was received; nothing to answer"),
+        (status = 403, description = "A browser page on an origin not allowed (`origin_refused`)", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Not a JSON-RPC 2.0 message, a batch, or an unsupported `MCP-Protocol-Version` (a JSON-RPC error response without an id); malformed JSON is a problem (`malformed_json`)",
          content((McpResponse = "application/json"), (Problem = "application/problem+json"))),
     ),
@@ -37,6 +38,7 @@ pub async fn receive(
     request: HttpRequest,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
+    check_origin(&state, &request)?;
     if let Some(version) = request.headers().get("MCP-Protocol-Version") {
         let version = version.to_str().unwrap_or_default();
         if !mcp::PROTOCOL_VERSIONS.contains(&version) {
@@ -68,13 +70,9 @@ pub async fn receive(
             ))
         }
     };
-    let base_url = {
-        let connection = request.connection_info();
-        format!("{}://{}", connection.scheme(), connection.host())
-    };
     let mut context = ToolContext {
         state: state.clone(),
-        base_url,
+        base_url: own_origin(&request),
         progress: None,
     };
     let streams = request
@@ -106,6 +104,39 @@ pub async fn receive(
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(frames))
+}
+
+/// A browser sends `Origin`; only the service's own pages and the configured origins may call,
+/// so a page on another site cannot reach a local server through its visitor's browser (DNS
+/// rebinding), as the protocol requires.
+fn check_origin(state: &Data, request: &HttpRequest) -> Result<(), ApiError> {
+    let Some(origin) = request.headers().get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    let allowed = origin.eq_ignore_ascii_case(&own_origin(request))
+        || state
+            .settings
+            .mcp
+            .allowed_origins
+            .iter()
+            .any(|allowed| allowed.trim_end_matches('/').eq_ignore_ascii_case(origin));
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden {
+            code: crate::error_code::ErrorCode::OriginRefused,
+            detail: format!(
+                "the origin `{origin}` may not call /mcp; allow it in mcp.allowed_origins"
+            ),
+        })
+    }
+}
+
+/// Where this service was reached: `scheme://host[:port]`.
+fn own_origin(request: &HttpRequest) -> String {
+    let connection = request.connection_info();
+    format!("{}://{}", connection.scheme(), connection.host())
 }
 
 fn bad_request(code: i32, message: impl Into<String>) -> HttpResponse {

@@ -39,15 +39,17 @@ fn plan_collection(
     Ok((provider, input))
 }
 
-/// Gives each rule an id, keeping the id of an unchanged rule so its alerts still count.
+/// Gives each rule an id, keeping the id of an unchanged rule (each old id once) so the reels it
+/// alerted on do not alert again.
 fn identify(rules: Vec<NewRule>, existing: &[Rule]) -> Vec<Rule> {
+    let mut unclaimed: Vec<&Rule> = existing.iter().collect();
     rules
         .into_iter()
         .map(|rule| {
-            let id = existing
+            let same = unclaimed
                 .iter()
-                .find(|old| old.conditions == rule.conditions && old.auto_run == rule.auto_run)
-                .map_or_else(Uuid::new_v4, |old| old.id);
+                .position(|old| old.conditions == rule.conditions && old.auto_run == rule.auto_run);
+            let id = same.map_or_else(Uuid::new_v4, |index| unclaimed.remove(index).id);
             Rule {
                 id,
                 name: rule.name,
@@ -107,7 +109,7 @@ pub async fn create(
         name: body.name.trim().to_owned(),
         provider,
         collection,
-        next_tick_at: body.schedule.first_tick(now),
+        next_tick_at: body.schedule.first_tick(now, None),
         schedule: body.schedule,
         rules: identify(body.rules, &[]),
         paused: body.paused,
@@ -152,7 +154,7 @@ pub async fn update(
         watchlist.paused = paused;
     }
     if reschedule {
-        watchlist.next_tick_at = watchlist.schedule.first_tick(now);
+        watchlist.next_tick_at = watchlist.schedule.first_tick(now, watchlist.last_tick_at);
     }
     let watchlist = checked(watchlist)?;
     let stored = db::watchlists::upsert(&mut *tx, &watchlist).await?;
@@ -177,4 +179,33 @@ pub async fn get(state: &AppState, id: Uuid) -> Result<Watchlist, ApiError> {
     db::watchlists::get(&state.pool, id)
         .await?
         .ok_or(ApiError::NotFound("watchlist"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::watchlist::RuleConditions;
+
+    fn rule(name: &str, min_outlier_score: f64) -> NewRule {
+        NewRule {
+            name: Some(name.into()),
+            conditions: RuleConditions {
+                min_outlier_score: Some(min_outlier_score),
+                ..RuleConditions::default()
+            },
+            auto_run: false,
+        }
+    }
+
+    #[test]
+    fn an_unchanged_rule_keeps_its_id_and_two_alike_do_not_share_one() {
+        let first = identify(vec![rule("a", 2.0)], &[]);
+        let again = identify(
+            vec![rule("renamed", 2.0), rule("twin", 2.0), rule("b", 3.0)],
+            &first,
+        );
+        assert_eq!(again[0].id, first[0].id);
+        assert_ne!(again[1].id, first[0].id);
+        assert_ne!(again[2].id, first[0].id);
+    }
 }

@@ -22,12 +22,12 @@ use crate::{
     steps::{self, RunStarter},
 };
 
-/// Watchlists started per transaction; more due ones are taken by the next batch at once.
-const BATCH: i64 = 100;
 /// Automatic runs started per pass.
 const RUN_BATCH: i64 = 20;
 
-/// Starts the collection of every watchlist due at `now`; answers how many started.
+/// Starts the collection of every watchlist due at `now`; answers how many started. Each
+/// watchlist has its own transaction: the event log's lock, which starting a collection takes,
+/// is held for one watchlist at a time, and one that fails does not hold up the others.
 pub async fn tick(
     pool: &PgPool,
     jobs: &JobSettings,
@@ -36,41 +36,59 @@ pub async fn tick(
     let mut started = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let due = db::watchlists::lock_due(&mut *tx, now, BATCH).await?;
-        for watchlist in &due {
-            let mut input = watchlist.collection.clone();
-            if let Value::Object(fields) = &mut input {
-                fields.insert("watchlist_id".into(), watchlist.id.to_string().into());
-            }
-            let collection = queue::start_step(
-                &mut tx,
-                StepRequest {
-                    kind: ResourceKind::Collection,
-                    project_id: watchlist.project_id,
-                    parent_id: watchlist.project_id,
-                    provider: &watchlist.provider,
-                    input,
-                    payload: serde_json::json!({}),
-                },
-                jobs,
-            )
-            .await?;
-            db::watchlists::record_tick(
-                &mut tx,
-                watchlist.id,
-                watchlist.next_tick_at,
-                collection.resource.id,
-                watchlist.schedule.tick_after(watchlist.next_tick_at, now),
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        started += due.len();
-        if (due.len() as i64) < BATCH {
+        let Some(watchlist) = db::watchlists::lock_due(&mut *tx, now, 1).await?.pop() else {
             return Ok(started);
+        };
+        match start_collection(&mut tx, &watchlist, jobs, now).await {
+            Ok(()) => {
+                tx.commit().await?;
+                started += 1;
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                tracing::warn!(watchlist = %watchlist.id, %error, "starting a watchlist's collection failed; trying again in an hour");
+                db::watchlists::postpone(pool, watchlist.id, now + FAILED_TICK_DELAY).await?;
+            }
         }
     }
+}
+
+/// How long a watchlist whose collection could not be started waits before the next try.
+const FAILED_TICK_DELAY: chrono::Duration = chrono::Duration::hours(1);
+
+/// Starts the collection of the tick `watchlist` is due for and moves it to its next tick.
+async fn start_collection(
+    tx: &mut sqlx::PgConnection,
+    watchlist: &crate::domain::watchlist::Watchlist,
+    jobs: &JobSettings,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let mut input = watchlist.collection.clone();
+    if let Value::Object(fields) = &mut input {
+        fields.insert("watchlist_id".into(), watchlist.id.to_string().into());
+    }
+    let collection = queue::start_step(
+        &mut *tx,
+        StepRequest {
+            kind: ResourceKind::Collection,
+            project_id: watchlist.project_id,
+            parent_id: watchlist.project_id,
+            provider: &watchlist.provider,
+            input,
+            payload: serde_json::json!({}),
+        },
+        jobs,
+    )
+    .await?;
+    db::watchlists::record_tick(
+        tx,
+        watchlist.id,
+        watchlist.next_tick_at,
+        collection.resource.id,
+        watchlist.schedule.tick_after(watchlist.next_tick_at, now),
+        now,
+    )
+    .await
 }
 
 /// Starts the runs alerts asked for, each under the alert's id, so a pass that crashes after
@@ -89,18 +107,11 @@ pub async fn start_automatic_runs(
         providers,
         jobs,
         now,
+        unprocessed_only: true,
     };
     for alert in &alerts {
         let outcome = if db::runs::get(pool, alert.id).await?.is_some() {
             Ok(alert.id)
-        } else if db::reels::processed_among(pool, &[alert.reel_id])
-            .await?
-            .contains(&alert.reel_id)
-        {
-            Err(RunSkipped {
-                code: crate::error_code::ErrorCode::AlreadyProcessed,
-                detail: "the reel has been through the pipeline already".into(),
-            })
         } else {
             let body = CreateRun {
                 reel_id: Some(alert.reel_id),

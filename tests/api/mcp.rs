@@ -261,6 +261,23 @@ async fn the_transport_answers_as_streamable_http_says() {
         .unwrap();
     assert_eq!(wrong_version.status(), 400);
 
+    // A browser page of another site is refused; the service's own origin is not.
+    let ping_from = |origin: String| {
+        app.client
+            .post(app.url("/mcp"))
+            .bearer_auth(&app.token)
+            .header("Origin", origin)
+            .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+            .send()
+    };
+    let foreign = ping_from("http://evil.example".into()).await.unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert_eq!(
+        foreign.json::<Value>().await.unwrap()["code"],
+        "origin_refused"
+    );
+    assert_eq!(ping_from(app.address.clone()).await.unwrap().status(), 200);
+
     // No server-initiated stream: GET is refused, naming what is allowed.
     let get = app
         .client
