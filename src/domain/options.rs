@@ -348,11 +348,14 @@ impl_step_options!(VoiceOptions, |options, _| {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BackgroundKind {
-    /// The source reel's own video (the default when the reel has one).
+    /// A slowly moving gradient made from `colour` (the default): another creator's footage
+    /// is not reused unless asked for.
+    Generated,
+    /// The source reel's own video, when asked for (it is another creator's footage).
     Reel,
     /// A still image, `image_key`.
     Image,
-    /// A plain `colour` (the default without a reel video).
+    /// A plain `colour`.
     #[serde(alias = "color")]
     Colour,
 }
@@ -395,7 +398,8 @@ step_options! {
     /// Options of a render step. Media keys name files of the project's own media (uploads).
     RenderOptions {
         background: BackgroundKind => &[LOCAL],
-        /// `#RRGGBB` behind everything (default `#101820`; HeyGen's default is configured).
+        /// `#RRGGBB` behind everything, and the base of the generated background (default
+        /// `#101820`; HeyGen's default is configured).
         #[schema(example = "#101820", pattern = "^#[0-9A-Fa-f]{6}$")]
         colour: String => &[LOCAL, heygen::NAME],
         /// The media key of the still image for `background: image`.

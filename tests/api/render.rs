@@ -568,3 +568,53 @@ async fn a_worker_killed_during_generate_never_makes_heygen_generate_twice() {
     .await;
     assert_eq!(mp4, clip);
 }
+
+/// Pixels of `rgb` (a 1080-wide frame) in rows `rows` that look like the test clip's colour
+/// bars: a strongly green channel, which the generated background never has.
+fn bar_pixels(rgb: &[u8], rows: std::ops::Range<usize>) -> usize {
+    rows.flat_map(|y| (0..1080).map(move |x| (y * 1080 + x) * 3))
+        .filter(|&i| rgb[i + 1] > 180)
+        .count()
+}
+
+#[tokio::test]
+async fn the_default_background_moves_and_is_not_the_source_reels_footage() {
+    let app = spawn_app_with(|_| {}).await;
+    let audio = voiced_reel(&app).await;
+    let audio_id = audio["id"].as_str().unwrap();
+    let render = |options: Value| {
+        let app = &app;
+        async move {
+            let video = app
+                .finished_step(
+                    &format!("/v1/audio/{audio_id}/videos"),
+                    json!({"provider": "local", "options": options}),
+                    "videos",
+                )
+                .await;
+            assert_eq!(video["status"], "succeeded", "{video:#}");
+            let id = video["id"].as_str().unwrap();
+            download(app, &format!("/v1/videos/{id}/content")).await
+        }
+    };
+    let generated = render(json!({})).await;
+    let (early, late) = (frame_rgb(&generated, 300), frame_rgb(&generated, 4000));
+    // Above the subtitles: no trace of the clip's test pattern, and the picture changes.
+    assert_eq!(bar_pixels(&early, 200..900), 0);
+    let moved = (200..900usize)
+        .flat_map(|y| (0..1080).map(move |x| (y * 1080 + x) * 3))
+        .filter(|&i| early[i].abs_diff(late[i]) + early[i + 2].abs_diff(late[i + 2]) > 12)
+        .count();
+    assert!(moved > 10_000, "the gradient moves: {moved} pixels changed");
+    // Bluer than it is red, as the default colours are.
+    let (red, blue): (u64, u64) = (200..900usize)
+        .flat_map(|y| (0..1080).map(move |x| (y * 1080 + x) * 3))
+        .fold((0, 0), |(r, b), i| {
+            (r + u64::from(early[i]), b + u64::from(early[i + 2]))
+        });
+    assert!(blue > red, "red {red}, blue {blue}");
+
+    // The reel's own footage only when asked for.
+    let reel = render(json!({"background": "reel"})).await;
+    assert!(bar_pixels(&frame_rgb(&reel, 300), 200..900) > 10_000);
+}

@@ -34,6 +34,8 @@ enum Background<'a> {
     Reel(&'a Path),
     Image(&'a Path),
     Colour(String),
+    /// ffmpeg colours of a gradient: the base, a deeper accent, a lighter tint.
+    Generated([String; 3]),
 }
 
 fn style(options: &RenderOptions) -> SubtitleStyle {
@@ -59,12 +61,44 @@ fn style(options: &RenderOptions) -> SubtitleStyle {
     style
 }
 
+/// The default base colour, a dark blue-grey.
+const DEFAULT_COLOUR: [u8; 3] = [0x10, 0x18, 0x20];
+
+/// The `#RRGGBB` given, or the default, as channels.
+fn rgb(value: Option<&str>) -> [u8; 3] {
+    match value {
+        Some(hex) if is_hex_colour(hex) => {
+            let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
+            [channel(1), channel(3), channel(5)]
+        }
+        _ => DEFAULT_COLOUR,
+    }
+}
+
+fn ffmpeg_hex([r, g, b]: [u8; 3]) -> String {
+    format!("0x{r:02x}{g:02x}{b:02x}")
+}
+
 /// `#RRGGBB` for ffmpeg's colour source; without one, a dark grey.
 fn ffmpeg_colour(value: Option<&str>) -> String {
-    match value {
-        Some(hex) if is_hex_colour(hex) => format!("0x{}", &hex[1..]),
-        _ => "0x101820".into(),
-    }
+    ffmpeg_hex(rgb(value))
+}
+
+/// `share` of the way from `from` to `to`.
+fn blend(from: [u8; 3], to: [u8; 3], share: f64) -> [u8; 3] {
+    std::array::from_fn(|i| {
+        (f64::from(from[i]) * (1.0 - share) + f64::from(to[i]) * share).round() as u8
+    })
+}
+
+/// The generated background's colours: the base, then towards an accent blue, then a tint.
+fn gradient_colours(value: Option<&str>) -> [String; 3] {
+    let base = rgb(value);
+    [
+        ffmpeg_hex(base),
+        ffmpeg_hex(blend(base, [0x3b, 0x5b, 0xdb], 0.6)),
+        ffmpeg_hex(blend(base, [0xff, 0xff, 0xff], 0.25)),
+    ]
 }
 
 /// Filter-graph paths: libass wants `:` and `\` escaped.
@@ -97,10 +131,9 @@ impl FfmpegComposer {
                     )
                 })?)
             }
-            None => request
-                .reel_video
-                .as_deref()
-                .map_or_else(colour, Background::Reel),
+            Some(BackgroundKind::Generated) | None => {
+                Background::Generated(gradient_colours(request.options.colour.as_deref()))
+            }
         })
     }
 
@@ -137,6 +170,17 @@ impl FfmpegComposer {
                 args.extend(["-f", "lavfi", "-i"].map(String::from));
                 args.push(format!("color=c={colour}:s={WIDTH}x{HEIGHT}:r=30"));
                 "[0:v]null".to_owned()
+            }
+            Background::Generated([base, accent, tint]) => {
+                // Drawn at a quarter of the size and scaled up: a smooth gradient loses nothing,
+                // and drawing it at full size costs more than the encode.
+                args.extend(["-f", "lavfi", "-i"].map(String::from));
+                args.push(format!(
+                    "gradients=s={}x{}:r=30:c0={base}:c1={accent}:c2={tint}:nb_colors=3:speed=0.015",
+                    WIDTH / 4,
+                    HEIGHT / 4
+                ));
+                format!("[0:v]scale={WIDTH}:{HEIGHT},setsar=1")
             }
         };
         args.extend(["-i".to_owned(), voice.display().to_string()]);
