@@ -76,25 +76,31 @@ pub async fn upsert(
     .map(Into::into)
 }
 
-pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Watchlist>, sqlx::Error> {
-    sqlx::query_as::<_, WatchlistRow>(&format!("SELECT {COLUMNS} FROM watchlists WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(db)
-        .await
-        .map(|row| row.map(Into::into))
-}
-
-pub async fn get_for_update(
+/// The watchlist with `id`, read with `suffix` (a locking clause, or nothing).
+async fn by_id(
     db: impl PgExecutor<'_>,
     id: Uuid,
+    suffix: &str,
 ) -> Result<Option<Watchlist>, sqlx::Error> {
     sqlx::query_as::<_, WatchlistRow>(&format!(
-        "SELECT {COLUMNS} FROM watchlists WHERE id = $1 FOR UPDATE"
+        "SELECT {COLUMNS} FROM watchlists WHERE id = $1{suffix}"
     ))
     .bind(id)
     .fetch_optional(db)
     .await
     .map(|row| row.map(Into::into))
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Watchlist>, sqlx::Error> {
+    by_id(db, id, "").await
+}
+
+/// Locks the row so concurrent updates apply one after the other.
+pub async fn get_for_update(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<Watchlist>, sqlx::Error> {
+    by_id(db, id, " FOR UPDATE").await
 }
 
 /// A project's watchlists, newest first, one row past the page.
