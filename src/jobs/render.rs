@@ -219,6 +219,7 @@ impl JobHandler for RenderStep {
             provider_job_id: rendered.provider_job_id,
             model: rendered.model,
             lineage: Some(lineage),
+            loudness: rendered.loudness,
         };
         ctx.record_usage(
             &self.0.prices,

@@ -200,6 +200,22 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<OsStr>,
 {
+    run_output(program, args, timeout)
+        .await
+        .map(|output| output.stdout)
+}
+
+/// Runs `program` with `args`, answering what it printed on both streams when it exits
+/// successfully (ffmpeg's measuring filters report on stderr).
+pub async fn run_output<I, S>(
+    program: &str,
+    args: I,
+    timeout: Duration,
+) -> Result<std::process::Output, ProcessError>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
     let args: Vec<S> = args.into_iter().collect();
     let child = Command::new(program)
         .args(&args)
@@ -229,7 +245,7 @@ where
             source,
         })?;
     if output.status.success() {
-        return Ok(output.stdout);
+        return Ok(output);
     }
     let stderr = without_server_paths(&String::from_utf8_lossy(&output.stderr), &args);
     let lines: Vec<&str> = stderr.lines().collect();

@@ -130,10 +130,35 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
     );
     assert_eq!(output["lineage"]["audio_id"], audio["id"]);
     assert!(output["lineage"]["reel_id"].is_string(), "{output:#}");
+    // The mix is brought to -14 LUFS with its true peak under -1 dBTP, as recorded...
+    let loudness = &output["loudness"];
+    let integrated = loudness["integrated_lufs"].as_f64().unwrap();
+    let peak = loudness["true_peak_dbtp"].as_f64().unwrap();
+    println!("rendered loudness: {loudness}");
+    assert!((integrated + 14.0).abs() <= 1.0, "{loudness}");
+    assert!(peak <= -0.9, "{loudness}");
 
     let id = video["id"].as_str().unwrap();
     let mp4 = download(&app, &format!("/v1/videos/{id}/content")).await;
     assert_eq!(mp4.len() as u64, output["size_bytes"].as_u64().unwrap());
+    // ...and as measured here on the file served.
+    let measured = with_temp_file(&mp4, "mp4", |file| {
+        std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-nostats", "-i"])
+            .arg(file)
+            .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+            .output()
+            .unwrap()
+    });
+    let heard = reelforge::providers::render::loudness::parse_ebur128(&String::from_utf8_lossy(
+        &measured.stderr,
+    ))
+    .unwrap();
+    assert!(
+        (heard.integrated_lufs - integrated).abs() < 0.05,
+        "{heard:?}"
+    );
+    assert!((heard.true_peak_dbtp - peak).abs() < 0.05, "{heard:?}");
     let probed = probe(&mp4);
     let streams = probed["streams"].as_array().unwrap();
     let picture = streams.iter().find(|s| s["codec_type"] == "video").unwrap();

@@ -25,6 +25,7 @@ impl Renderer for FakeRenderer {
             return Ok(Rendered {
                 provider_job_id: None,
                 model: "fake".into(),
+                loudness: None,
             });
         }
         // Four frames a second end the picture within 250 ms of the voice.
@@ -70,6 +71,7 @@ impl Renderer for FakeRenderer {
         Ok(Rendered {
             provider_job_id: None,
             model: "fake".into(),
+            loudness: None,
         })
     }
 }

@@ -363,6 +363,7 @@ impl Renderer for HeyGenRenderer {
         Ok(Rendered {
             provider_job_id: Some(video_id),
             model: "heygen-v2".into(),
+            loudness: None,
         })
     }
 }

@@ -1,7 +1,8 @@
-//! The local composer: ffmpeg makes a 1080x1920 H.264/AAC MP4 as long as the voice, over the
-//! reel's own video (muted, cropped to fill, looped or trimmed), a still image with a slow zoom,
-//! or a solid colour; with burned-in karaoke subtitles, optional ducked music and logo. The
-//! result is checked with ffprobe before it is accepted.
+//! The local composer: ffmpeg makes a 1080x1920 H.264/AAC MP4 as long as the voice, over a
+//! generated moving gradient, the reel's own video when asked for (muted, cropped to fill,
+//! looped or trimmed), a still image with a slow zoom, or a solid colour; with burned-in karaoke
+//! subtitles, optional ducked music and logo, and the mix brought to -14 LUFS (see
+//! [`loudness`]). The result is checked with ffprobe and measured with `ebur128`.
 
 use crate::error_code::ErrorCode;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{
+    loudness,
     subtitles::{self, SubtitleStyle},
     RenderRequest, Rendered, Renderer, THUMBNAIL_FILE, VIDEO_FILE,
 };
@@ -137,15 +139,60 @@ impl FfmpegComposer {
         })
     }
 
-    /// The ffmpeg arguments for the whole composition.
+    /// Measures the mix (the voice, and the music ducked under it), after `chain` if given.
+    async fn measure_mix(
+        &self,
+        request: &RenderRequest,
+        chain: Option<&str>,
+    ) -> Result<loudness::Loudness, ProviderError> {
+        let mut args: Vec<String> = ["-hide_banner", "-nostats", "-i"]
+            .map(String::from)
+            .to_vec();
+        args.push(request.audio.display().to_string());
+        let music = request.assets.get("music_key").map(|music| {
+            args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+            args.push(music.display().to_string());
+            1
+        });
+        let mut graph = Vec::new();
+        let mix = audio_mix(0, music, &mut graph);
+        let filters = chain.map_or(String::new(), |chain| format!("{chain},"));
+        graph.push(format!("{mix}{filters}{}[measured]", loudness::MEASURE));
+        args.extend(["-filter_complex".to_owned(), graph.join(";")]);
+        args.extend(["-map", "[measured]", "-t"].map(String::from));
+        args.push(seconds(request));
+        args.extend(["-f", "null", "-"].map(String::from));
+        let output = process::run_output("ffmpeg", args, RENDER_TIMEOUT).await?;
+        loudness::parse_ebur128(&String::from_utf8_lossy(&output.stderr))
+    }
+
+    /// The gain that brings the mix to the target, searched by measuring the audio alone.
+    async fn loudness_gain(&self, request: &RenderRequest) -> Result<f64, ProviderError> {
+        let raw = self.measure_mix(request, None).await?;
+        let mut gain = loudness::GainSearch::start(&raw);
+        let mut search = loudness::GainSearch::default();
+        for _ in 1..loudness::MAX_MEASUREMENTS {
+            let measured = self
+                .measure_mix(request, Some(&loudness::chain(gain)))
+                .await?;
+            match search.next(gain, &measured) {
+                Some(next) => gain = next,
+                None => break,
+            }
+        }
+        Ok(gain)
+    }
+
+    /// The ffmpeg arguments for the whole composition; `normalise` brings the mix to the target.
     fn arguments(
         &self,
         request: &RenderRequest,
-        voice: &Path,
         ass: &Path,
+        normalise: &str,
         output: &Path,
     ) -> Result<Vec<String>, ProviderError> {
-        let seconds = format!("{:.3}", request.audio_duration_ms as f64 / 1000.0);
+        let voice = &request.audio;
+        let seconds = seconds(request);
         let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
         let fill = format!(
             "scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=increase,crop={WIDTH}:{HEIGHT},setsar=1"
@@ -194,19 +241,14 @@ impl FfmpegComposer {
             video = "[v1]".into();
             next_input += 1;
         }
-        let audio = if let Some(music) = request.assets.get("music_key") {
+        let music = request.assets.get("music_key").map(|music| {
             args.extend(["-stream_loop", "-1", "-i"].map(String::from));
             args.push(music.display().to_string());
-            // The music dips under the voice (sidechain), then both are mixed without
-            // renormalising the voice's level.
-            graph.push("[1:a]asplit=2[voice][key]".into());
-            graph.push(format!("[{next_input}:a]volume=0.35[music]"));
-            graph.push("[music][key]sidechaincompress=threshold=0.02:ratio=12:attack=20:release=400[ducked]".into());
-            graph.push("[voice][ducked]amix=inputs=2:duration=first:normalize=0[a]".into());
-            "[a]".to_owned()
-        } else {
-            "1:a".to_owned()
-        };
+            next_input
+        });
+        let mix = audio_mix(1, music, &mut graph);
+        graph.push(format!("{mix}{normalise}[a]"));
+        let audio = "[a]".to_owned();
         args.extend(["-filter_complex".to_owned(), graph.join(";")]);
         args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
         args.extend(
@@ -237,6 +279,28 @@ impl FfmpegComposer {
         args.push(output.display().to_string());
         Ok(args)
     }
+}
+
+/// The voice's length, as ffmpeg's `-t`.
+fn seconds(request: &RenderRequest) -> String {
+    format!("{:.3}", request.audio_duration_ms as f64 / 1000.0)
+}
+
+/// Adds to `graph` the mix of the voice (input `voice`) with the music (input `music`, if any)
+/// dipping under it (sidechain), mixed without renormalising the voice's level; answers the
+/// mix's label.
+fn audio_mix(voice: usize, music: Option<usize>, graph: &mut Vec<String>) -> String {
+    let Some(music) = music else {
+        return format!("[{voice}:a]");
+    };
+    graph.push(format!("[{voice}:a]asplit=2[voice][key]"));
+    graph.push(format!("[{music}:a]volume=0.35[music]"));
+    graph.push(
+        "[music][key]sidechaincompress=threshold=0.02:ratio=12:attack=20:release=400[ducked]"
+            .into(),
+    );
+    graph.push("[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]".into());
+    "[mix]".to_owned()
 }
 
 async fn write(path: PathBuf, text: String) -> Result<(), ProviderError> {
@@ -278,7 +342,6 @@ impl Renderer for FfmpegComposer {
         request: &RenderRequest,
         ctx: &CallContext<'_>,
     ) -> Result<Rendered, ProviderError> {
-        let voice = &request.audio;
         let cues = subtitles::cues(&request.words);
         let dir = &request.output_dir;
         let ass = dir.join("subtitles.ass");
@@ -286,10 +349,12 @@ impl Renderer for FfmpegComposer {
         write(dir.join("subtitles.srt"), subtitles::srt(&cues)).await?;
         write(dir.join("subtitles.vtt"), subtitles::vtt(&cues)).await?;
         let output = dir.join(VIDEO_FILE);
+        ctx.progress.report(15, "measuring loudness").await;
+        let gain = self.loudness_gain(request).await?;
         ctx.progress.report(20, "encoding").await;
         process::run(
             "ffmpeg",
-            self.arguments(request, voice, &ass, &output)?,
+            self.arguments(request, &ass, &loudness::chain(gain), &output)?,
             RENDER_TIMEOUT,
         )
         .await?;
@@ -331,6 +396,7 @@ impl Renderer for FfmpegComposer {
         Ok(Rendered {
             provider_job_id: None,
             model: format!("ffmpeg/libx264 {}", self.preset),
+            loudness: Some(loudness::measure(&output).await?),
         })
     }
 }

@@ -4,6 +4,7 @@
 pub mod fake;
 pub mod heygen;
 pub mod local;
+pub mod loudness;
 pub mod subtitles;
 
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub struct Rendered {
     /// The provider's own id for the video, for support and resuming.
     pub provider_job_id: Option<String>,
     pub model: String,
+    /// What the rendered file measures, when the renderer measured it.
+    pub loudness: Option<loudness::Loudness>,
 }
 
 /// The resources a video was made from, up the pipeline.
@@ -73,6 +76,10 @@ pub struct RenderOutput {
     pub model: String,
     #[serde(default)]
     pub lineage: Option<Lineage>,
+    /// The file's loudness as `ebur128` measures it (the local composer normalises the mix to
+    /// -14 LUFS with true peak at most -1 dBTP).
+    #[serde(default)]
+    pub loudness: Option<loudness::Loudness>,
 }
 
 #[async_trait]
