@@ -135,28 +135,60 @@ static TOOL_LIST: std::sync::LazyLock<Value> = std::sync::LazyLock::new(
     || json!({ "tools": tools::all().iter().map(tools::Tool::describe).collect::<Vec<_>>() }),
 );
 
+/// `initialize`'s parameters, as far as this server reads them.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InitializeParams {
+    protocol_version: Option<String>,
+}
+
+/// `tools/call`'s parameters.
+#[derive(Debug, Deserialize)]
+struct CallParams {
+    name: String,
+    #[serde(default)]
+    arguments: Value,
+    #[serde(rename = "_meta", default)]
+    meta: Option<CallMeta>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CallMeta {
+    progress_token: Option<Value>,
+}
+
+/// A method's parameters as its type, or JSON-RPC's invalid-params error.
+fn params_of<P: serde::de::DeserializeOwned>(
+    params: Option<&Map<String, Value>>,
+) -> Result<P, String> {
+    let params = Value::Object(params.cloned().unwrap_or_default());
+    serde_path_to_error::deserialize(params)
+        .map_err(|error| format!("`params.{}`: {}", error.path(), error.inner()))
+}
+
 /// Whether a request calls a tool with a progress token, so its answer is worth streaming.
 pub fn wants_progress(request: &RpcRequest) -> Option<Value> {
-    (request.method == "tools/call")
-        .then(|| {
-            request
-                .params
-                .as_ref()?
-                .get("_meta")?
-                .get("progressToken")
-                .cloned()
-        })
-        .flatten()
+    if request.method != "tools/call" {
+        return None;
+    }
+    params_of::<CallParams>(request.params.as_ref())
+        .ok()?
+        .meta?
+        .progress_token
 }
 
 /// Answers one request.
 pub async fn answer(context: ToolContext, request: RpcRequest) -> McpResponse {
     let id = request.id;
-    let params = request.params.unwrap_or_default();
+    let params = request.params.as_ref();
     match request.method.as_str() {
         "initialize" => {
-            let asked = params.get("protocolVersion").and_then(Value::as_str);
+            let asked = params_of::<InitializeParams>(params)
+                .ok()
+                .and_then(|p| p.protocol_version);
             let version = asked
+                .as_deref()
                 .filter(|v| PROTOCOL_VERSIONS.contains(v))
                 .unwrap_or(PROTOCOL_VERSIONS[0]);
             McpResponse::result(
@@ -176,13 +208,11 @@ pub async fn answer(context: ToolContext, request: RpcRequest) -> McpResponse {
         "ping" => McpResponse::result(id, json!({})),
         "tools/list" => McpResponse::result(id, TOOL_LIST.clone()),
         "tools/call" => {
-            let Some(name) = params.get("name").and_then(Value::as_str) else {
-                return McpResponse::error(
-                    Some(id),
-                    INVALID_PARAMS,
-                    "`params.name` names the tool",
-                );
+            let call = match params_of::<CallParams>(params) {
+                Ok(call) => call,
+                Err(problem) => return McpResponse::error(Some(id), INVALID_PARAMS, problem),
             };
+            let name = call.name.as_str();
             let Some(tool) = tools::find(name) else {
                 return McpResponse::error(
                     Some(id),
@@ -190,8 +220,7 @@ pub async fn answer(context: ToolContext, request: RpcRequest) -> McpResponse {
                     format!("unknown tool `{name}`"),
                 );
             };
-            let arguments = params.get("arguments").cloned().unwrap_or(Value::Null);
-            let result = match tool.call(context, arguments).await {
+            let result = match tool.call(context, call.arguments).await {
                 Ok(output) => json!({
                     "content": [{ "type": "text", "text": output.to_string() }],
                     "structuredContent": output,

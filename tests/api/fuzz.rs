@@ -85,18 +85,13 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         .as_str()
         .unwrap()
         .to_owned();
-    let watchlist: serde_json::Value = app
-        .post(
-            &format!("/v1/projects/{project_id}/watchlists"),
-            &json!({"name": "radar", "collection": {"source": "apify", "accounts": ["demo"], "per_source_limit": 2},
-                    "schedule": {"cron": "0 0 1 1 *"}, "rules": [{"conditions": {"min_outlier_score": 2.0}}]}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let watchlist = crate::watch::create_watchlist(
+        &app,
+        &project_id,
+        json!({"name": "radar", "collection": {"source": "apify", "accounts": ["demo"], "per_source_limit": 2},
+               "schedule": {"cron": "0 0 1 1 *"}, "rules": [{"conditions": {"min_outlier_score": 2.0}}]}),
+    )
+    .await;
     let watchlist = watchlist["id"].as_str().unwrap().to_owned();
     let spare = app.create_project(json!({"name": "to delete"})).await;
     let spare = spare["id"].as_str().unwrap();

@@ -225,6 +225,22 @@ async fn the_transport_answers_as_streamable_http_says() {
     .unwrap();
     assert_eq!(unknown["error"]["code"], -32601);
     assert_eq!(unknown["id"], 2);
+    let nameless = post(
+        &app,
+        &json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"arguments": {}}}),
+    )
+    .await
+    .json::<Value>()
+    .await
+    .unwrap();
+    assert_eq!(nameless["error"]["code"], -32602);
+    assert!(
+        nameless["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing field `name`"),
+        "{nameless}"
+    );
 
     for (body, why) in [
         (

@@ -12,7 +12,7 @@ use crate::{
     runs::{start_run, wait_for_run},
 };
 
-fn price(settings: &mut reelforge::config::Settings, metric: &str, usd: f64) {
+pub fn price(settings: &mut reelforge::config::Settings, metric: &str, usd: f64) {
     settings
         .prices
         .entry("fake".into())

@@ -13,6 +13,7 @@ use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
 use crate::{
     helpers::{send_problem, spawn_app_with_clock, TestApp},
     runs::wait_for_run,
+    usage::price,
 };
 
 /// Polls `read` until `done` holds of its answer (10 s at most).
@@ -66,7 +67,7 @@ async fn project(app: &TestApp, settings: Value) -> String {
         .to_owned()
 }
 
-async fn create_watchlist(app: &TestApp, project_id: &str, body: Value) -> Value {
+pub async fn create_watchlist(app: &TestApp, project_id: &str, body: Value) -> Value {
     let response = app
         .post(&format!("/v1/projects/{project_id}/watchlists"), &body)
         .send()
@@ -403,14 +404,6 @@ async fn rules_raise_each_alert_once_with_its_event_and_signed_webhook() {
             )
         );
     }
-}
-
-fn price(settings: &mut reelforge::config::Settings, metric: &str, usd: f64) {
-    settings
-        .prices
-        .entry("fake".into())
-        .or_default()
-        .insert(metric.into(), usd);
 }
 
 /// Fake providers at prices that make a run of one 30-second reel in Russian with scripts of
