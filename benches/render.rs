@@ -1,12 +1,17 @@
 //! The local composer against a bare ffmpeg encode of the same length and settings, in one run:
 //! 40 s of 1080x1920 from a looped 720x1280 reel, a voice track and karaoke subtitles for 110
-//! words. Prints a Markdown table (bench/render writes it into BENCHMARKS.md).
+//! words; then a half-size preview, and all four formats from one request. Prints a Markdown
+//! table (bench/render writes it into BENCHMARKS.md).
 
 use std::{path::Path, process::Command, time::Instant};
 
 use async_trait::async_trait;
 use reelforge::{
-    domain::project::WordRange,
+    domain::{
+        options::{BackgroundKind, RenderOptions},
+        project::WordRange,
+        video_format::VideoFormat,
+    },
     providers::{
         render::{local::FfmpegComposer, RenderRequest, Renderer},
         voice::estimate_timings,
@@ -103,9 +108,10 @@ async fn main() {
         progress: &Quiet,
         checkpoints: &NoCheckpoints,
     };
-    let (mut composed, mut bare) = (Vec::new(), Vec::new());
-    for run in 0..RUNS {
-        let output_dir = dir.join(format!("out-{run}"));
+    let mut renders = 0;
+    let mut render = |options: RenderOptions| {
+        renders += 1;
+        let output_dir = dir.join(format!("out-{renders}"));
         std::fs::create_dir_all(&output_dir).unwrap();
         let request = RenderRequest {
             audio: voice.clone(),
@@ -114,22 +120,48 @@ async fn main() {
             words: words.clone(),
             reel_video: Some(reel.clone()),
             assets: Default::default(),
+            clips: Vec::new(),
+            font: None,
             output_dir,
             title: "bench".into(),
-            options: Default::default(),
+            options,
         };
-        // Alternate the two so machine noise hits both alike.
-        let started = Instant::now();
-        composer
-            .render(&request, &ctx)
-            .await
-            .expect("the composer renders");
-        composed.push(started.elapsed().as_secs_f64());
+        let (composer, ctx) = (&composer, &ctx);
+        async move {
+            let started = Instant::now();
+            composer
+                .render(&request, ctx)
+                .await
+                .expect("the composer renders");
+            started.elapsed().as_secs_f64()
+        }
+    };
+    let over_reel = RenderOptions {
+        background: Some(BackgroundKind::Reel),
+        ..Default::default()
+    };
+    let (mut composed, mut bare, mut previews) = (Vec::new(), Vec::new(), Vec::new());
+    for run in 0..RUNS {
+        // Alternate them so machine noise hits all alike.
+        composed.push(render(over_reel.clone()).await);
         let started = Instant::now();
         bare_encode(&reel, &voice, &dir.join(format!("bare-{run}.mp4")));
         bare.push(started.elapsed().as_secs_f64());
+        previews.push(
+            render(RenderOptions {
+                preview: Some(true),
+                ..Default::default()
+            })
+            .await,
+        );
     }
-    let (composed, bare) = (median(composed), median(bare));
+    let every_format = render(RenderOptions {
+        background: Some(BackgroundKind::Reel),
+        formats: Some(VideoFormat::ALL.to_vec()),
+        ..Default::default()
+    })
+    .await;
+    let (composed, bare, preview) = (median(composed), median(bare), median(previews));
     println!("| measure | result | baseline | ratio |");
     println!("|---|---|---|---|");
     println!(
@@ -137,6 +169,14 @@ async fn main() {
         words.len(),
         composed / SECONDS as f64,
         composed / bare
+    );
+    println!(
+        "| preview, {SECONDS} s 540x960 (generated background, ultrafast), median of {RUNS} | {preview:.2} s | the final render above | {:.2}x |",
+        preview / composed
+    );
+    println!(
+        "| all four formats (9:16, 4:5, 1:1, 16:9) from one request, once | {every_format:.2} s | the 9:16 render above | {:.2}x |",
+        every_format / composed
     );
     std::fs::remove_dir_all(dir).unwrap();
 }

@@ -301,7 +301,7 @@ where
 }
 
 /// A full disk is the client's to know (507, retry later); any other storage fault is ours.
-fn storage_error(error: crate::media::MediaError) -> ApiError {
+pub fn storage_error(error: crate::media::MediaError) -> ApiError {
     match &error {
         crate::media::MediaError::Io(io) if crate::media::is_storage_full(io) => {
             ApiError::InsufficientStorage

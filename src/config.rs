@@ -25,6 +25,26 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub watch: WatchSettings,
     pub mcp: McpSettings,
+    pub assets: AssetSettings,
+}
+
+/// Each project's media library.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct AssetSettings {
+    /// Bytes of uploads a project may keep (2 GiB by default).
+    pub quota_bytes: u64,
+    /// The largest single upload (500 MiB by default).
+    pub max_file_bytes: u64,
+}
+
+impl Default for AssetSettings {
+    fn default() -> Self {
+        Self {
+            quota_bytes: 2 << 30,
+            max_file_bytes: 500 << 20,
+        }
+    }
 }
 
 /// The MCP server.

@@ -38,6 +38,8 @@ pub enum ApiError {
     NotReady,
     #[error("{0}")]
     BudgetExceeded(String),
+    #[error("{0}")]
+    AssetQuotaExceeded(String),
     #[error("{detail}")]
     Forbidden { code: ErrorCode, detail: String },
     #[error("internal error")]
@@ -184,6 +186,7 @@ impl ApiError {
             ApiError::InsufficientStorage => ErrorCode::StorageFull,
             ApiError::NotReady => ErrorCode::NotReady,
             ApiError::BudgetExceeded(_) => ErrorCode::BudgetExceeded,
+            ApiError::AssetQuotaExceeded(_) => ErrorCode::AssetQuotaExceeded,
             ApiError::Forbidden { code, .. } => *code,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
@@ -217,7 +220,9 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge { .. } | ApiError::AssetQuotaExceeded(_) => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,

@@ -1,6 +1,7 @@
 //! reelforge: repurpose trending Instagram Reels as a REST/OpenAPI service with durable jobs and
 //! server-sent events.
 
+pub mod assets;
 pub mod auth;
 pub mod budget;
 pub mod clock;

@@ -141,6 +141,7 @@ macro_rules! keyed_by_creation {
     };
 }
 keyed_by_creation!(
+    crate::domain::asset::Asset,
     crate::domain::project::Project,
     crate::domain::job::Job,
     crate::domain::resource::StepResource,

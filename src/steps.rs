@@ -54,6 +54,16 @@ pub async fn start<O: StepOptions>(
     let provider = state.providers.choose(step, &requested)?;
     let options = options.unwrap_or_default();
     check_options(state, step, &options, provider, project_id)?;
+    let library = crate::assets::library_problems(
+        &state.pool,
+        project_id,
+        "options",
+        &options.library_keys(),
+    )
+    .await?;
+    if !library.is_empty() {
+        return Err(ApiError::Validation(library));
+    }
     let input = serde_json::to_value(StepInput { options })
         .map_err(|error| ApiError::Internal(error.into()))?;
     ApiError::require_storable("options", &input["options"])?;
@@ -290,6 +300,17 @@ pub async fn start_run_with(
             &crate::media::MediaStore::project_prefix(project_id),
             &starter.providers.required_options(step, chosen),
         ));
+    }
+    if option_errors.is_empty() {
+        if let Some(render) = &body.options.render {
+            option_errors = crate::assets::library_problems(
+                starter.pool,
+                project_id,
+                "options.render",
+                &render.library_keys(),
+            )
+            .await?;
+        }
     }
     if !option_errors.is_empty() {
         return Err(ApiError::Validation(option_errors));

@@ -27,6 +27,10 @@ const TEXT = {
     check_call_to_action: "призыв к действию", check_not_a_copy: "не копия", check_language: "язык",
     check_repetition: "без повторов", check_grounded: "по теме ролика",
     needsReview: "Проверьте сценарий перед озвучкой: это не переписанный моделью текст ролика.",
+    subtitleStyle: "Субтитры", styleKaraoke: "Караоке", stylePop: "Поп (слово растёт)", styleBoxed: "На плашке",
+    styleMinimal: "Минимальные", formats: "Форматы", preview: "Быстрый черновик", renderFinal: "Финальный рендер",
+    rendering: "Рендер…", renderDone: "Готово: {format}", renderFailed: "Рендер не удался: {message}",
+    renditionLink: "Скачать {format}",
     budgetLimit: "Бюджет в месяц, $", budgetText: "{spent} потрачено, {held} в работе из {limit} ({left} осталось)",
     budgetNone: "{spent} потрачено в этом месяце, без лимита",
     budgetInvalid: "Бюджет — число долларов, например 20 или 12.5", ruleNeedsCondition: "Для автозапуска задайте хотя бы одно условие",
@@ -63,6 +67,10 @@ const TEXT = {
     check_call_to_action: "call to action", check_not_a_copy: "not a copy", check_language: "language",
     check_repetition: "no repetition", check_grounded: "about the reel",
     needsReview: "Review this script before voicing it: it is not the model's rewrite of the reel.",
+    subtitleStyle: "Subtitles", styleKaraoke: "Karaoke", stylePop: "Pop (the word grows)", styleBoxed: "On a box",
+    styleMinimal: "Minimal", formats: "Formats", preview: "Fast preview", renderFinal: "Final render",
+    rendering: "Rendering…", renderDone: "Done: {format}", renderFailed: "Render failed: {message}",
+    renditionLink: "Download {format}",
     budgetLimit: "Monthly budget, $", budgetText: "{spent} spent, {held} under way of {limit} ({left} left)",
     budgetNone: "{spent} spent this month, no cap",
     budgetInvalid: "The budget is a number of dollars, such as 20 or 12.5", ruleNeedsCondition: "Give at least one condition to run the pipeline automatically",
@@ -86,6 +94,7 @@ const state = {
   sort: "trend_score",
   hideProcessed: false,
   reelId: null,
+  audioId: null, // the voiceover on screen, for rendering it again
   run: null,
   jobs: new Map(), // resource id -> latest job progress
   shown: new Set(), // resource ids whose results are on the page
@@ -350,6 +359,8 @@ async function startRun(event) {
   }
   const body = { reel_id: state.reelId, providers };
   if ($("#from-step").value) body.from_step = $("#from-step").value;
+  const render = renderOptions(false);
+  if (Object.keys(render).length) body.options = { render };
   try {
     clearResults();
     const run = await api("POST", `/v1/projects/${state.projectId}/runs`, body);
@@ -397,6 +408,64 @@ function showCosts(usage) {
   $("#costs-total").textContent = money(usage.total_cost);
 }
 
+/** The look and formats chosen in the run form, as the local composer's options. */
+function renderOptions(preview) {
+  const options = {};
+  const style = $("#subtitle-style").value;
+  if (style !== "karaoke") options.subtitles = { style };
+  const formats = [...document.querySelectorAll("#formats input:checked")].map((box) => box.value);
+  // A preview is for iterating on the look: one format is enough, and fast.
+  const wanted = preview ? formats.slice(0, 1) : formats;
+  if (wanted.length && !(wanted.length === 1 && wanted[0] === "9:16")) options.formats = wanted;
+  if (preview) options.preview = true;
+  return options;
+}
+
+/** Renders the voiceover on screen again with the chosen look: a fast preview or the final video. */
+async function rerender(preview) {
+  if (!state.audioId) return;
+  setStatus("#render-status", t("rendering"));
+  try {
+    const started = await api("POST", `/v1/audio/${state.audioId}/videos`, { provider: "local", options: renderOptions(preview) });
+    let video = started.resource;
+    while (video.status !== "succeeded" && video.status !== "failed" && video.status !== "canceled") {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      video = await api("GET", `/v1/videos/${video.id}`);
+    }
+    if (video.status !== "succeeded") throw new Error(video.error?.message || video.status);
+    await showVideo(video);
+    setStatus("#render-status", t("renderDone", { format: `${video.output.width}x${video.output.height}` }));
+  } catch (error) {
+    setStatus("#render-status", t("renderFailed", { message: problemText(error) }), true);
+  }
+}
+
+async function showVideo(resource) {
+  const id = resource.id;
+  const url = await mediaUrl(`/v1/videos/${id}/content`);
+  const video = $("#video");
+  video.src = url;
+  video.dataset.resource = id;
+  const link = $("#video-download");
+  link.href = url;
+  link.download = `reelforge-${id}.mp4`;
+  link.hidden = false;
+  // Further formats are fetched when asked for: each is a full video.
+  const renditions = (resource.output.renditions || []).slice(1).map((rendition) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = t("renditionLink", { format: rendition.format });
+    button.addEventListener("click", async () => {
+      const save = document.createElement("a");
+      save.href = await mediaUrl(`/v1/videos/${id}/files/${rendition.file}`);
+      save.download = `reelforge-${id}-${rendition.format.replace(":", "x")}.mp4`;
+      save.click();
+    });
+    return button;
+  });
+  $("#renditions").replaceChildren(...renditions);
+}
+
 // --- results ---------------------------------------------------------------------------------------
 
 function clearResults() {
@@ -413,6 +482,11 @@ function clearResults() {
   $("#audio").removeAttribute("src");
   $("#video").removeAttribute("src");
   $("#video-download").hidden = true;
+  $("#renditions").replaceChildren();
+  state.audioId = null;
+  $("#video-preview").disabled = true;
+  $("#video-final").disabled = true;
+  setStatus("#render-status", "");
   $("#costs tbody").replaceChildren();
   $("#costs-total").textContent = "";
   for (const row of document.querySelectorAll("#progress .step")) {
@@ -430,17 +504,13 @@ async function showResult(kind, id) {
   const output = resource.output || {};
   if (kind === "transcript") $("#transcript").textContent = output.text || "";
   if (kind === "script") showScript(resource);
-  if (kind === "audio" && output.key) $("#audio").src = await mediaUrl(`/v1/audio/${id}/content`);
-  if (kind === "video" && output.key) {
-    const url = await mediaUrl(`/v1/videos/${id}/content`);
-    const video = $("#video");
-    video.src = url;
-    video.dataset.resource = id;
-    const link = $("#video-download");
-    link.href = url;
-    link.download = `reelforge-${id}.mp4`;
-    link.hidden = false;
+  if (kind === "audio" && output.key) {
+    $("#audio").src = await mediaUrl(`/v1/audio/${id}/content`);
+    state.audioId = id;
+    $("#video-preview").disabled = false;
+    $("#video-final").disabled = false;
   }
+  if (kind === "video" && output.key) await showVideo(resource);
 }
 
 function showScript(resource) {
@@ -804,6 +874,8 @@ $("#hide-processed").addEventListener("change", (event) => {
   loadReels();
 });
 $("#script-save").addEventListener("click", saveScript);
+$("#video-preview").addEventListener("click", () => rerender(true));
+$("#video-final").addEventListener("click", () => rerender(false));
 
 translatePage();
 if (state.token) {

@@ -1,6 +1,7 @@
 //! Query functions. Single-statement functions take `impl PgExecutor` so the caller chooses the
 //! transaction; multi-statement ones take `&mut PgConnection` (pass `&mut *tx`).
 
+pub mod assets;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;

@@ -1,5 +1,6 @@
 //! The service's vocabulary, shared by the database layer, the routes and the job handlers.
 
+pub mod asset;
 pub mod collection;
 pub mod event;
 pub mod job;
@@ -11,6 +12,7 @@ pub mod run;
 pub mod step;
 pub mod storable;
 pub mod usage;
+pub mod video_format;
 pub mod watchlist;
 pub mod webhook;
 

@@ -6,9 +6,11 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
+    asset::AssetKind,
     project::{language_problem, FieldError},
     resource::StepInput,
     step::Step,
+    video_format::VideoFormat,
 };
 use crate::providers::{
     fake::{self, FakeBehaviour},
@@ -36,6 +38,12 @@ pub trait StepOptions: Serialize + DeserializeOwned + Default + Clone + Send + S
     /// Values their types allow but the step does not, each with the option that holds it.
     /// `own_media` is the project's media prefix: options may name no other media.
     fn problems(&self, own_media: &str) -> Vec<FieldError>;
+
+    /// The media library files these options name, which must exist and be of the right kind
+    /// when the step starts.
+    fn library_keys(&self) -> Vec<LibraryKey> {
+        Vec::new()
+    }
 
     /// Every problem of these options for `provider`, fields prefixed with `prefix` (such as
     /// `options` or `options.voice`). `required` are options the provider needs here.
@@ -133,10 +141,34 @@ macro_rules! step_options {
     };
 }
 
-/// Implements [`StepOptions`] for a struct declared by `step_options!`.
+/// A media library file an option names, and the kinds of asset it may be.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LibraryKey {
+    /// The option's path under the step's options (`clip_keys[1]`).
+    pub field: String,
+    /// The asset's key; `None` when any asset of `kinds` will do.
+    pub key: Option<String>,
+    pub kinds: &'static [AssetKind],
+}
+
+/// Implements [`StepOptions`] for a struct declared by `step_options!`; `library` lists the
+/// media library files the options name.
 macro_rules! impl_step_options {
+    ($name:ident, |$options:ident, $own_media:pat_param| $problems:expr, library: |$lib:ident| $keys:expr) => {
+        impl_step_options!(@impl $name, |$options, $own_media| $problems, {
+            fn library_keys(&self) -> Vec<LibraryKey> {
+                let $lib = self;
+                $keys
+            }
+        });
+    };
     ($name:ident, |$options:ident, $own_media:pat_param| $problems:expr) => {
+        impl_step_options!(@impl $name, |$options, $own_media| $problems, {});
+    };
+    (@impl $name:ident, |$options:ident, $own_media:pat_param| $problems:expr, { $($library:tt)* }) => {
         impl StepOptions for $name {
+            $($library)*
+
             fn given(&self) -> Vec<(&'static str, &'static [&'static str])> {
                 self.set_options()
             }
@@ -295,6 +327,9 @@ step_options! {
         /// their length.
         timestamps: bool => &[elevenlabs::NAME],
         voice_settings: VoiceSettings => &[elevenlabs::NAME],
+        /// Shorten pauses over 300 ms before fitting (default true); false keeps the voice's
+        /// own pauses.
+        trim_silences: bool => ANY,
     }
 }
 impl_step_options!(VoiceOptions, |options, _| {
@@ -348,11 +383,14 @@ impl_step_options!(VoiceOptions, |options, _| {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum BackgroundKind {
-    /// A slowly moving gradient made from `colour` (the default): another creator's footage
-    /// is not reused unless asked for.
+    /// A slowly moving gradient made from `colour` (the default when the project's library
+    /// has no videos or images): another creator's footage is not reused unless asked for.
     Generated,
     /// The source reel's own video, when asked for (it is another creator's footage).
     Reel,
+    /// B-roll: `clip_keys` (or, without them, the project's library videos and images), one
+    /// per sentence, each cut to its sentence and crossfaded into the next.
+    Clips,
     /// A still image, `image_key`.
     Image,
     /// A plain `colour`.
@@ -370,15 +408,45 @@ pub enum SubtitlePosition {
     Top,
 }
 
+/// A look for the burned-in subtitles.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SubtitlePreset {
+    /// The cue in `colour`, the spoken word recoloured in `highlight_colour` (the default).
+    #[default]
+    Karaoke,
+    /// A few words at a time; the spoken word grows and turns bold in `highlight_colour`.
+    Pop,
+    /// The cue on a rounded `box_colour` box, the spoken word in `highlight_colour`.
+    Boxed,
+    /// Small plain text with a thin outline, no highlight.
+    Minimal,
+}
+
 /// How the burned-in subtitles look.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubtitleOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub style: Option<SubtitlePreset>,
+    /// At most this many words on screen at once, 1 to 12 (default: as many as fit two short
+    /// lines; `pop` shows 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 3, minimum = 1, maximum = 12)]
+    pub words_per_cue: Option<u32>,
+    /// A font from the project's library (its asset `key`), instead of `font`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub font_key: Option<String>,
+    /// `#RRGGBB` of the `boxed` style's box (default black, drawn three-quarters opaque).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "#000000", pattern = "^#[0-9A-Fa-f]{6}$")]
+    pub box_colour: Option<String>,
     /// A font installed on the server (default `DejaVu Sans`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "DejaVu Sans")]
     pub font: Option<String>,
-    /// 20 to 200 pixels on a 1920-pixel-high frame (default 76).
+    /// 20 to 200 pixels (default 76; `minimal` 60). Every format is 1080 pixels on its shorter
+    /// side, so text is as big in each; a preview scales it with the frame.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = 76, minimum = 20, maximum = 200)]
     pub font_size: Option<u32>,
@@ -408,7 +476,17 @@ step_options! {
         music_key: String => &[LOCAL],
         /// The media key of a logo drawn in a corner.
         logo_key: String => &[LOCAL],
+        /// Library videos and images (asset keys, 1 to 60) for `background: clips`, used in
+        /// this order, one per sentence and again from the first when there are more sentences.
+        clip_keys: Vec<String> => &[LOCAL],
         subtitles: SubtitleOptions => &[LOCAL],
+        /// The frame shapes to render, each with its own safe areas (default `["9:16"]`). The
+        /// first is `video.mp4`; every one is listed in the output's `renditions`.
+        #[schema(example = json!(["9:16", "1:1"]))]
+        formats: Vec<VideoFormat> => &[LOCAL],
+        /// A fast draft at half size (540x960 for 9:16) to iterate on; render again without it
+        /// for the final video.
+        preview: bool => &[LOCAL],
         /// The HeyGen avatar, instead of `providers.heygen.avatar_id`.
         #[schema(example = "Daisy-inskirt-20220818")]
         avatar_id: String => &[heygen::NAME],
@@ -439,21 +517,106 @@ impl_step_options!(RenderOptions, |options, own_media| {
             &subtitles.highlight_colour,
             &mut errors,
         );
+        colour("subtitles.box_colour", &subtitles.box_colour, &mut errors);
+        if subtitles.font_key.is_some() && subtitles.font.is_some() {
+            errors.push(FieldError::new(
+                "subtitles.font_key",
+                "give `font` (an installed font) or `font_key` (a library font), not both",
+            ));
+        }
+        within(
+            "subtitles.words_per_cue",
+            subtitles.words_per_cue.map(f64::from),
+            1.0,
+            12.0,
+            &mut errors,
+        );
+    }
+    if let Some(clips) = &options.clip_keys {
+        if !(1..=MAX_CLIPS).contains(&clips.len()) {
+            errors.push(FieldError::new(
+                "clip_keys",
+                format!("must name 1 to {MAX_CLIPS} clips"),
+            ));
+        }
+        if options.background.is_some_and(|kind| kind != BackgroundKind::Clips) {
+            errors.push(FieldError::new(
+                "clip_keys",
+                "clips are for `background: clips` (or no `background`)",
+            ));
+        }
+    }
+    if let Some(formats) = &options.formats {
+        if formats.is_empty() {
+            errors.push(FieldError::new("formats", "must name at least one format"));
+        }
+        for (index, format) in formats.iter().enumerate() {
+            if formats[..index].contains(format) {
+                errors.push(FieldError::new(
+                    format!("formats[{index}]"),
+                    format!("`{}` is asked for twice", format.ratio()),
+                ));
+            }
+        }
     }
     errors
+}, library: |options| {
+    let mut keys: Vec<LibraryKey> = options
+        .clip_keys
+        .iter()
+        .flatten()
+        .enumerate()
+        .map(|(index, key)| LibraryKey {
+            field: format!("clip_keys[{index}]"),
+            key: Some(key.clone()),
+            kinds: &[AssetKind::Video, AssetKind::Image],
+        })
+        .collect();
+    if options.background == Some(BackgroundKind::Clips) && options.clip_keys.is_none() {
+        keys.push(LibraryKey {
+            field: "background".into(),
+            key: None,
+            kinds: &[AssetKind::Video, AssetKind::Image],
+        });
+    }
+    if let Some(key) = options.subtitles.as_ref().and_then(|s| s.font_key.clone()) {
+        keys.push(LibraryKey {
+            field: "subtitles.font_key".into(),
+            key: Some(key),
+            kinds: &[AssetKind::Font],
+        });
+    }
+    keys
 });
 
+/// The most clips one render cuts between.
+pub const MAX_CLIPS: usize = 60;
+
 impl RenderOptions {
+    /// The formats to render, the primary one first.
+    pub fn formats(&self) -> Vec<VideoFormat> {
+        match &self.formats {
+            Some(formats) if !formats.is_empty() => formats.clone(),
+            _ => vec![VideoFormat::Vertical],
+        }
+    }
+
     /// The media files the options name, by option.
-    pub fn asset_keys(&self) -> Vec<(&'static str, &str)> {
-        [
-            ("image_key", &self.image_key),
-            ("music_key", &self.music_key),
-            ("logo_key", &self.logo_key),
+    pub fn asset_keys(&self) -> Vec<(String, &str)> {
+        let font_key = self.subtitles.as_ref().and_then(|s| s.font_key.as_ref());
+        let mut keys: Vec<(String, &str)> = [
+            ("image_key", self.image_key.as_ref()),
+            ("music_key", self.music_key.as_ref()),
+            ("logo_key", self.logo_key.as_ref()),
+            ("subtitles.font_key", font_key),
         ]
         .into_iter()
-        .filter_map(|(option, key)| key.as_deref().map(|key| (option, key)))
-        .collect()
+        .filter_map(|(option, key)| key.map(|key| (option.to_owned(), key.as_str())))
+        .collect();
+        for (index, key) in self.clip_keys.iter().flatten().enumerate() {
+            keys.push((format!("clip_keys[{index}]"), key.as_str()));
+        }
+        keys
     }
 
     /// Media keys outside the project's own media, which a render may not read.

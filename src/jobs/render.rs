@@ -10,7 +10,11 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{context, JobContext, JobError, JobHandler};
-use crate::domain::options::RenderOptions;
+use crate::domain::{
+    asset::AssetKind,
+    options::{BackgroundKind, RenderOptions, MAX_CLIPS},
+    video_format::{Rendition, VideoFormat},
+};
 use crate::{
     db,
     domain::{resource::StepResource, usage::Metric, ResourceKind},
@@ -18,13 +22,19 @@ use crate::{
     providers::{
         collect::PreparedReel,
         pick, process,
-        render::{local, Lineage, RenderOutput, RenderRequest, THUMBNAIL_FILE, VIDEO_FILE},
+        render::{
+            broll::Clip, local, LibraryFont, Lineage, RenderOutput, RenderRequest, THUMBNAIL_FILE,
+            VIDEO_FILE,
+        },
         voice::VoiceOutput,
         ProviderError, Providers,
     },
 };
 
 pub struct RenderStep(pub Arc<Providers>);
+
+/// Options naming one file each, handed to the provider by name.
+const SINGLE_FILES: [&str; 3] = ["image_key", "music_key", "logo_key"];
 
 fn storage(error: MediaError) -> JobError {
     ProviderError::from(error).into()
@@ -96,16 +106,112 @@ impl RenderStep {
             ));
         }
         let mut assets = BTreeMap::new();
-        for (name, key) in options.asset_keys() {
+        let single_files = options
+            .asset_keys()
+            .into_iter()
+            .filter(|(name, _)| SINGLE_FILES.contains(&name.as_str()));
+        for (name, key) in single_files {
             let path = self.0.media.fetch(key).await.map_err(|error| match error {
                 MediaError::Missing(_) | MediaError::InvalidKey(_) => {
                     JobError::fatal(ErrorCode::InvalidOptions, format!("`{name}`: {error}"))
                 }
                 other => storage(other),
             })?;
-            assets.insert(name.to_owned(), path);
+            assets.insert(name, path);
         }
         Ok(assets)
+    }
+
+    /// A library file's local copy; a file gone since the step started fails the job.
+    async fn library_file(&self, field: &str, key: &str) -> Result<PathBuf, JobError> {
+        self.0.media.fetch(key).await.map_err(|error| match error {
+            MediaError::Missing(_) | MediaError::InvalidKey(_) => JobError::fatal(
+                ErrorCode::InvalidOptions,
+                format!("`{field}`: the library file is gone ({error})"),
+            ),
+            other => storage(other),
+        })
+    }
+
+    /// The B-roll to cut between: `clip_keys` in their order, else, when no other background
+    /// was chosen, the project's library videos and images in upload order.
+    async fn clips(
+        &self,
+        ctx: &JobContext,
+        project_id: Uuid,
+        options: &RenderOptions,
+    ) -> Result<Vec<Clip>, JobError> {
+        let assets = match (&options.clip_keys, options.background) {
+            (Some(keys), _) => {
+                let found = db::assets::by_keys(ctx.pool(), project_id, keys).await?;
+                keys.iter()
+                    .map(|key| {
+                        found
+                            .iter()
+                            .find(|asset| &asset.key == key)
+                            .cloned()
+                            .ok_or_else(|| {
+                                JobError::fatal(
+                                    ErrorCode::InvalidOptions,
+                                    format!("`clip_keys`: `{key}` is no longer in the library"),
+                                )
+                            })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+            (None, None | Some(BackgroundKind::Clips)) => {
+                db::assets::of_kinds(
+                    ctx.pool(),
+                    project_id,
+                    &[AssetKind::Video, AssetKind::Image],
+                    MAX_CLIPS as i64,
+                )
+                .await?
+            }
+            (None, Some(_)) => Vec::new(),
+        };
+        let mut clips = Vec::with_capacity(assets.len());
+        for asset in assets {
+            clips.push(Clip {
+                path: self.library_file("clip_keys", &asset.key).await?,
+                still: asset.kind == AssetKind::Image,
+            });
+        }
+        Ok(clips)
+    }
+
+    /// The library font the subtitles ask for, copied into `dir` alone: libass reads every file
+    /// of the folder it is given.
+    async fn font(
+        &self,
+        ctx: &JobContext,
+        project_id: Uuid,
+        options: &RenderOptions,
+        dir: &std::path::Path,
+    ) -> Result<Option<LibraryFont>, JobError> {
+        let Some(key) = options.subtitles.as_ref().and_then(|s| s.font_key.clone()) else {
+            return Ok(None);
+        };
+        let family = db::assets::by_keys(ctx.pool(), project_id, std::slice::from_ref(&key))
+            .await?
+            .into_iter()
+            .find_map(|asset| asset.font_family)
+            .ok_or_else(|| {
+                JobError::fatal(
+                    ErrorCode::InvalidOptions,
+                    "`subtitles.font_key` is no longer a font in the library",
+                )
+            })?;
+        let source = self.library_file("subtitles.font_key", &key).await?;
+        let fonts = dir.join("fonts");
+        let path = fonts.join(source.file_name().unwrap_or_default());
+        tokio::fs::create_dir_all(&fonts)
+            .await
+            .map_err(|e| storage(e.into()))?;
+        tokio::fs::copy(&source, &path)
+            .await
+            .map_err(|e| storage(e.into()))?;
+        Ok(Some(LibraryFont { path, family }))
     }
 
     /// Checks the rendered files and moves them to the media store.
@@ -113,24 +219,46 @@ impl RenderStep {
         &self,
         video: &StepResource,
         dir: &std::path::Path,
-    ) -> Result<(String, process::MediaInfo, u64, BTreeMap<String, String>), JobError> {
+        formats: &[VideoFormat],
+    ) -> Result<Stored, JobError> {
+        let prefix = video_prefix(video.project_id, video.id);
+        let mut renditions = Vec::new();
+        for (index, &format) in formats.iter().enumerate() {
+            let file = format.file_name(index == 0);
+            let path = dir.join(&file);
+            if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
+                return Err(JobError::fatal(
+                    ErrorCode::RenderCheckFailed,
+                    format!("the provider made no {} video", format.ratio()),
+                ));
+            }
+            let info = process::probe(&path).await?;
+            let (Some(width), Some(height), Some(_)) = (info.width, info.height, &info.audio_codec)
+            else {
+                return Err(JobError::fatal(
+                    ErrorCode::RenderCheckFailed,
+                    format!(
+                        "the rendered {} file lacks a video or an audio track",
+                        format.ratio()
+                    ),
+                ));
+            };
+            renditions.push(Rendition {
+                format,
+                key: format!("{prefix}/{file}"),
+                file,
+                width,
+                height,
+                duration_ms: info.duration_ms,
+                size_bytes: tokio::fs::metadata(&path).await.map_or(0, |m| m.len()),
+            });
+        }
         let mp4 = dir.join(VIDEO_FILE);
         let info = process::probe(&mp4).await?;
-        if info.audio_codec.is_none() || info.width.is_none() {
-            return Err(JobError::fatal(
-                ErrorCode::RenderCheckFailed,
-                "the rendered file lacks a video or an audio track",
-            ));
-        }
         let thumbnail = dir.join(THUMBNAIL_FILE);
         if !tokio::fs::try_exists(&thumbnail).await.unwrap_or(false) {
             local::thumbnail(&mp4, info.duration_ms, &thumbnail).await?;
         }
-        let size_bytes = tokio::fs::metadata(&mp4)
-            .await
-            .map(|m| m.len())
-            .unwrap_or(0);
-        let prefix = video_prefix(video.project_id, video.id);
         let mut files = BTreeMap::new();
         let mut entries = tokio::fs::read_dir(dir)
             .await
@@ -147,8 +275,20 @@ impl RenderStep {
                 files.insert(name, key);
             }
         }
-        Ok((format!("{prefix}/{VIDEO_FILE}"), info, size_bytes, files))
+        Ok(Stored {
+            info,
+            files,
+            renditions,
+        })
     }
+}
+
+/// What the render job stored: the first format's file as probed, the extra files by name,
+/// and every format's file.
+struct Stored {
+    info: process::MediaInfo,
+    files: BTreeMap<String, String>,
+    renditions: Vec<Rendition>,
 }
 
 #[async_trait]
@@ -157,6 +297,8 @@ impl JobHandler for RenderStep {
         let video = ctx.resource().await?;
         let audio: VoiceOutput = ctx.parent_output(&video).await?;
         let options: RenderOptions = context::options(&video)?;
+        let formats = options.formats();
+        let preview = options.preview == Some(true);
         let (lineage, reel_video) = self.lineage(ctx, &video).await?;
         let audio_file = self
             .0
@@ -170,17 +312,35 @@ impl JobHandler for RenderStep {
                 ),
                 other => storage(other),
             })?;
+        let assets = self.assets(video.project_id, &options).await?;
+        let clips = self.clips(ctx, video.project_id, &options).await?;
         let output_dir = self.0.media.scratch("render").await.map_err(storage)?;
-        tokio::fs::create_dir_all(&output_dir)
-            .await
-            .map_err(|e| storage(e.into()))?;
+        // The font sits beside the output, not in it, so it is not stored as a render file.
+        let work_dir = output_dir.with_extension("work");
+        let prepared = async {
+            tokio::fs::create_dir_all(&output_dir)
+                .await
+                .map_err(|e| storage(e.into()))?;
+            self.font(ctx, video.project_id, &options, &work_dir).await
+        }
+        .await;
+        let font = match prepared {
+            Ok(font) => font,
+            Err(error) => {
+                let _ = tokio::fs::remove_dir_all(&output_dir).await;
+                let _ = tokio::fs::remove_dir_all(&work_dir).await;
+                return Err(error);
+            }
+        };
         let request = RenderRequest {
             audio: audio_file,
             audio_format: audio.format.clone(),
             audio_duration_ms: audio.duration_ms,
             words: audio.words.clone(),
             reel_video,
-            assets: self.assets(video.project_id, &options).await?,
+            assets,
+            clips,
+            font,
             output_dir: output_dir.clone(),
             // Unique per render: HeyGen's lookup of an interrupted generate call relies on it.
             title: format!("reelforge-{}", video.id),
@@ -195,7 +355,7 @@ impl JobHandler for RenderStep {
                     .await
                     .unwrap_or(false) =>
             {
-                self.store(&video, &output_dir)
+                self.store(&video, &output_dir, &formats)
                     .await
                     .map(|stored| (rendered, stored))
             }
@@ -206,20 +366,31 @@ impl JobHandler for RenderStep {
             Err(error) => Err(error.into()),
         };
         let _ = tokio::fs::remove_dir_all(&output_dir).await;
-        let (rendered, (key, info, size_bytes, files)) = stored?;
+        let _ = tokio::fs::remove_dir_all(&work_dir).await;
+        let (
+            rendered,
+            Stored {
+                info,
+                files,
+                renditions,
+            },
+        ) = stored?;
+        let primary = &renditions[0];
         let output = RenderOutput {
-            key,
-            width: info.width.unwrap_or(0),
-            height: info.height.unwrap_or(0),
-            duration_ms: info.duration_ms,
+            key: primary.key.clone(),
+            width: primary.width,
+            height: primary.height,
+            duration_ms: primary.duration_ms,
             video_codec: info.video_codec.unwrap_or_default(),
             audio_codec: info.audio_codec.unwrap_or_default(),
-            size_bytes,
+            size_bytes: primary.size_bytes,
             files,
             provider_job_id: rendered.provider_job_id,
             model: rendered.model,
             lineage: Some(lineage),
             loudness: rendered.loudness,
+            renditions,
+            preview,
         };
         ctx.record_usage(
             &self.0.prices,

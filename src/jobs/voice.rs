@@ -1,5 +1,5 @@
-//! Step 5: voice the script, measure the take, fit it to the target duration, and store it with
-//! word timings. Fitting first re-voices at an adjusted speed when the provider has a speed
+//! Step 5: voice the script, shorten its long pauses (see [`silence`]), measure the take, fit it
+//! to the target duration, and store it with word timings. Fitting first re-voices at an adjusted speed when the provider has a speed
 //! control, then time-stretches with ffmpeg `atempo` (pitch preserved) within 0.85-1.25, and
 //! never beyond: a take that still misses is stored with the miss recorded.
 
@@ -19,7 +19,7 @@ use crate::{
         pick, process,
         transcribe::{TranscribeRequest, WordTiming},
         voice::{
-            estimate_timings, DurationFit, SpokenAudio, TimingMethod, Voice, VoiceOutput,
+            estimate_timings, silence, DurationFit, SpokenAudio, TimingMethod, Voice, VoiceOutput,
             VoiceRequest,
         },
         CallContext, ProviderError, Providers, LOCAL,
@@ -60,6 +60,8 @@ struct Take {
     audio: SpokenAudio,
     path: std::path::PathBuf,
     duration_ms: u64,
+    /// Silence taken out of the provider's audio.
+    trimmed_ms: u64,
 }
 
 async fn speak(
@@ -68,23 +70,43 @@ async fn speak(
     ctx: &CallContext<'_>,
 ) -> Result<Take, ProviderError> {
     let audio = voice.synthesize(request, ctx).await?;
-    Take::measure(audio).await
+    Take::measure(audio, trims_silences(&request.options)).await
+}
+
+fn trims_silences(options: &VoiceOptions) -> bool {
+    options.trim_silences != Some(false)
 }
 
 impl Take {
-    async fn measure(audio: SpokenAudio) -> Result<Take, ProviderError> {
-        let path = audio.path.clone();
+    /// Measures a new take, first shortening its long pauses when `trim` is set.
+    async fn measure(mut audio: SpokenAudio, trim: bool) -> Result<Take, ProviderError> {
+        let mut path = audio.path.clone();
         if !tokio::fs::try_exists(&path).await.unwrap_or(false) {
             return Err(ProviderError::fatal(
                 ErrorCode::NoOutput,
                 "the voice provider reported success but wrote no audio file",
             ));
         }
-        let duration_ms = process::duration_ms(&path).await?;
+        let mut duration_ms = process::duration_ms(&path).await?;
+        let mut trimmed_ms = 0;
+        if let Some(trimmed) = match trim {
+            true => silence::trim(&path, duration_ms).await?,
+            false => None,
+        } {
+            if let Some(words) = &mut audio.words {
+                trimmed.retime(words);
+            }
+            let _ = tokio::fs::remove_file(&path).await;
+            path = trimmed.path;
+            audio.format = "wav".into();
+            trimmed_ms = trimmed.removed_ms;
+            duration_ms = process::duration_ms(&path).await?;
+        }
         Ok(Take {
             audio,
             path,
             duration_ms,
+            trimmed_ms,
         })
     }
 }
@@ -117,7 +139,15 @@ impl VoiceStep {
             tempo: None,
             within_target: !misses(take.duration_ms),
             actions: Vec::new(),
+            silence_trimmed_ms: take.trimmed_ms,
         };
+        if take.trimmed_ms > 0 {
+            fit.actions.push(format!(
+                "shortened pauses over {} ms: {} ms less",
+                silence::LONGEST_PAUSE_MS,
+                take.trimmed_ms
+            ));
+        }
         if fit.within_target {
             return Ok((take, fit));
         }
@@ -130,6 +160,7 @@ impl VoiceStep {
                 let _ = tokio::fs::remove_file(&take.path).await;
                 take = speak(voice, &request, ctx).await?;
                 fit.speed = speed;
+                fit.silence_trimmed_ms = take.trimmed_ms;
                 fit.actions.push(format!(
                     "{REVOICED} at speed {speed:.2}: {} ms",
                     take.duration_ms
@@ -274,7 +305,7 @@ impl JobHandler for VoiceStep {
         let call = ctx.call();
         let first = voice.synthesize(&request, &call).await?;
         let first_characters = first.characters;
-        let take = Take::measure(first).await?;
+        let take = Take::measure(first, trims_silences(&request.options)).await?;
         let (take, fit) = self
             .fit(
                 voice.as_ref(),

@@ -1,6 +1,7 @@
 //! Thin HTTP handlers, one file per resource. They validate, call `db`, `steps` or
 //! `jobs::queue`, and never call providers.
 
+pub mod assets;
 pub mod audio;
 pub mod body;
 pub mod collections;
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(runs::configure)
                 .configure(webhooks::configure)
                 .configure(watchlists::configure)
+                .configure(assets::configure)
                 .service(providers::list)
                 .configure(transcripts::configure)
                 .configure(scripts::configure)

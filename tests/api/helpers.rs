@@ -375,12 +375,21 @@ impl TestApp {
     /// Uploads a real clip (`files` source) and answers the reel's id once it is prepared.
     /// A multipart upload of one file as the project's `file` part, ready to send.
     pub fn upload(&self, project_id: &str, name: &str, bytes: Vec<u8>) -> reqwest::RequestBuilder {
+        self.upload_to(
+            &format!("/v1/projects/{project_id}/collections/files"),
+            name,
+            bytes,
+        )
+    }
+
+    /// A multipart POST of one `file` part to `path`.
+    pub fn upload_to(&self, path: &str, name: &str, bytes: Vec<u8>) -> reqwest::RequestBuilder {
         let form = reqwest::multipart::Form::new().part(
             "file",
             reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
         );
         self.client
-            .post(self.url(&format!("/v1/projects/{project_id}/collections/files")))
+            .post(self.url(path))
             .bearer_auth(&self.token)
             .multipart(form)
     }

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod apify;
+mod assets;
 mod auth;
 mod collections;
 mod engine;

@@ -45,8 +45,13 @@ async fn voiced_reel(app: &TestApp) -> Value {
     audio
 }
 
-/// One frame of a video as RGB pixels, via ffmpeg.
+/// One frame of a 1080x1920 video as RGB pixels, via ffmpeg.
 fn frame_rgb(video: &[u8], at_ms: u64) -> Vec<u8> {
+    sized_frame_rgb(video, at_ms, (1080, 1920))
+}
+
+/// One frame of a video of `size` as RGB pixels.
+fn sized_frame_rgb(video: &[u8], at_ms: u64, (width, height): (usize, usize)) -> Vec<u8> {
     let output = with_temp_file(video, "mp4", |file| {
         std::process::Command::new("ffmpeg")
             .args([
@@ -62,15 +67,42 @@ fn frame_rgb(video: &[u8], at_ms: u64) -> Vec<u8> {
             .unwrap()
     });
     assert!(output.status.success());
-    assert_eq!(output.stdout.len(), 1080 * 1920 * 3);
+    assert_eq!(output.stdout.len(), width * height * 3);
     output.stdout
 }
 
 /// Pixels in rows `rows` that are far from the background colour.
 fn drawn_pixels(rgb: &[u8], rows: std::ops::Range<usize>, background: [u8; 3]) -> usize {
-    rows.flat_map(|y| (0..1080).map(move |x| (y * 1080 + x) * 3))
-        .filter(|&i| (0..3).any(|c| rgb[i + c].abs_diff(background[c]) > 60))
-        .count()
+    sized_drawn_pixels(rgb, 1080, rows, background)
+}
+
+/// Pixels in rows `rows` of a frame `width` wide that are far from the background colour.
+fn sized_drawn_pixels(
+    rgb: &[u8],
+    width: usize,
+    rows: std::ops::Range<usize>,
+    background: [u8; 3],
+) -> usize {
+    pixels_where(rgb, width, rows, |p| {
+        (0..3).any(|c| p[c].abs_diff(background[c]) > 60)
+    })
+    .count()
+}
+
+/// The (x, y) of pixels in `rows` of a frame `width` wide that `keep` accepts.
+fn pixels_where<'a>(
+    rgb: &'a [u8],
+    width: usize,
+    rows: std::ops::Range<usize>,
+    keep: impl Fn(&[u8]) -> bool + 'a,
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    rows.flat_map(move |y| (0..width).map(move |x| (x, y)))
+        .filter(move |&(x, y)| keep(&rgb[(y * width + x) * 3..][..3]))
+}
+
+/// The highlight yellow (#FFD400), blended a little at the glyphs' edges.
+fn yellow(p: &[u8]) -> bool {
+    p[0] > 200 && p[1] > 170 && p[2] < 90
 }
 
 fn probe(video: &[u8]) -> Value {
@@ -178,10 +210,7 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
     let elsewhere = drawn_pixels(&rgb, 200..900, background);
     assert!(in_band > 2000, "subtitle pixels drawn: {in_band}");
     assert_eq!(elsewhere, 0, "nothing drawn outside the subtitle band");
-    let highlighted = (1150..1420usize)
-        .flat_map(|y| (0..1080).map(move |x| (y * 1080 + x) * 3))
-        .filter(|&i| rgb[i] > 200 && rgb[i + 1] > 170 && rgb[i + 2] < 90)
-        .count();
+    let highlighted = pixels_where(&rgb, 1080, 1150..1420, yellow).count();
     assert!(
         highlighted > 300,
         "the spoken word is drawn in the highlight yellow: {highlighted}"
@@ -260,6 +289,24 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
             json!({"provider": "local", "options": {"subtitles": {"font_size": 500}}}),
             "options.subtitles.font_size",
             "between 20 and 200",
+        ),
+        (
+            format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"subtitles": {"words_per_cue": 0}}}),
+            "options.subtitles.words_per_cue",
+            "between 1 and 12",
+        ),
+        (
+            format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"formats": ["1:1", "9:16", "1:1"]}}),
+            "options.formats[2]",
+            "`1:1` is asked for twice",
+        ),
+        (
+            format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": {"formats": []}}),
+            "options.formats",
+            "at least one",
         ),
         (
             format!("/v1/scripts/{script_id}/audio"),
@@ -623,7 +670,11 @@ async fn the_default_background_moves_and_is_not_the_source_reels_footage() {
         }
     };
     let generated = render(json!({})).await;
-    let (early, late) = (frame_rgb(&generated, 300), frame_rgb(&generated, 4000));
+    let voice_ms = audio["output"]["duration_ms"].as_u64().unwrap();
+    let (early, late) = (
+        frame_rgb(&generated, 300),
+        frame_rgb(&generated, voice_ms - 300),
+    );
     // Above the subtitles: no trace of the clip's test pattern, and the picture changes.
     assert_eq!(bar_pixels(&early, 200..900), 0);
     let moved = (200..900usize)
@@ -642,4 +693,237 @@ async fn the_default_background_moves_and_is_not_the_source_reels_footage() {
     // The reel's own footage only when asked for.
     let reel = render(json!({"background": "reel"})).await;
     assert!(bar_pixels(&frame_rgb(&reel, 300), 200..900) > 10_000);
+}
+
+/// Renders the voiced reel with `options` over a plain blue and answers the video resource and
+/// its MP4.
+async fn render_over_blue(app: &TestApp, audio_id: &str, mut options: Value) -> (Value, Vec<u8>) {
+    options["background"] = json!("colour");
+    options["colour"] = json!("#3060C0");
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": options}),
+            "videos",
+        )
+        .await;
+    assert_eq!(video["status"], "succeeded", "{video:#}");
+    let id = video["id"].as_str().unwrap();
+    let mp4 = download(app, &format!("/v1/videos/{id}/content")).await;
+    (video, mp4)
+}
+
+/// The middle of the voice's first word.
+fn first_word_ms(audio: &Value) -> u64 {
+    let first = &audio["output"]["words"][0];
+    (first["start_ms"].as_u64().unwrap() + first["end_ms"].as_u64().unwrap()) / 2
+}
+
+const BLUE: [u8; 3] = [0x30, 0x60, 0xC0];
+
+#[tokio::test]
+async fn each_subtitle_style_is_drawn_as_it_promises() {
+    let app = spawn_app_with(|_| {}).await;
+    let audio = voiced_reel(&app).await;
+    let audio_id = audio["id"].as_str().unwrap();
+    let at = first_word_ms(&audio);
+    let band = 1100..1420;
+    let frame = |style: &str| {
+        let app = &app;
+        let options = json!({"subtitles": {"style": style}});
+        async move {
+            let (video, mp4) = render_over_blue(app, audio_id, options).await;
+            let ass = String::from_utf8(
+                download(
+                    app,
+                    &format!(
+                        "/v1/videos/{}/files/subtitles.ass",
+                        video["id"].as_str().unwrap()
+                    ),
+                )
+                .await,
+            )
+            .unwrap();
+            (frame_rgb(&mp4, at), ass)
+        }
+    };
+    let (karaoke, _) = frame("karaoke").await;
+    let (pop, pop_ass) = frame("pop").await;
+    let (boxed, _) = frame("boxed").await;
+    let (minimal, _) = frame("minimal").await;
+
+    // `pop`: the spoken word grows (125%) and turns bold, so it covers far more pixels.
+    let lit = |rgb: &[u8]| pixels_where(rgb, 1080, band.clone(), yellow).count();
+    let (karaoke_lit, pop_lit) = (lit(&karaoke), lit(&pop));
+    assert!(karaoke_lit > 300, "karaoke lights the word: {karaoke_lit}");
+    assert!(
+        pop_lit as f64 > karaoke_lit as f64 * 1.3,
+        "pop {pop_lit}, karaoke {karaoke_lit}"
+    );
+    assert!(pop_ass.contains("\\fscx125"), "{pop_ass}");
+
+    // `minimal`: no highlight, and thinner, smaller text than karaoke's.
+    let white = |p: &[u8]| p.iter().all(|&c| c > 200);
+    assert_eq!(lit(&minimal), 0);
+    let minimal_drawn = sized_drawn_pixels(&minimal, 1080, band.clone(), BLUE);
+    let karaoke_drawn = sized_drawn_pixels(&karaoke, 1080, band.clone(), BLUE);
+    assert!(
+        minimal_drawn > 500 && minimal_drawn * 2 < karaoke_drawn,
+        "minimal {minimal_drawn}, karaoke {karaoke_drawn}"
+    );
+    assert!(pixels_where(&minimal, 1080, band.clone(), white).count() > 300);
+
+    // `boxed`: a dark box (black, three-quarters opaque over blue) with rounded corners, the
+    // text inside it.
+    let dark = |p: &[u8]| p.iter().all(|&c| c < 70);
+    let box_pixels: Vec<(usize, usize)> = pixels_where(&boxed, 1080, 0..1920, dark).collect();
+    assert!(
+        box_pixels.len() > 20_000,
+        "box pixels: {}",
+        box_pixels.len()
+    );
+    let (left, right) = (
+        box_pixels.iter().map(|p| p.0).min().unwrap(),
+        box_pixels.iter().map(|p| p.0).max().unwrap(),
+    );
+    let (top, bottom) = (
+        box_pixels.iter().map(|p| p.1).min().unwrap(),
+        box_pixels.iter().map(|p| p.1).max().unwrap(),
+    );
+    println!("box: x {left}..{right}, y {top}..{bottom}");
+    assert!(top > 1000 && bottom < 1920 - 500, "inside the safe area");
+    assert!(
+        (left + right).abs_diff(1080) < 8,
+        "centred: {left}..{right}"
+    );
+    let is_box = |x: usize, y: usize| dark(&boxed[(y * 1080 + x) * 3..][..3]);
+    for (x, y) in [(left, top), (right, top), (left, bottom), (right, bottom)] {
+        assert!(!is_box(x, y), "corner ({x}, {y}) is rounded off");
+    }
+    let (middle_x, middle_y) = ((left + right) / 2, (top + bottom) / 2);
+    for (x, y) in [
+        (middle_x, top + 2),
+        (middle_x, bottom - 2),
+        (left + 2, middle_y),
+        (right - 2, middle_y),
+    ] {
+        assert!(is_box(x, y), "edge ({x}, {y}) is the box");
+    }
+    let text: Vec<(usize, usize)> =
+        pixels_where(&boxed, 1080, 0..1920, |p| white(p) || yellow(p)).collect();
+    assert!(text.len() > 500, "text drawn: {}", text.len());
+    // Text reaches near the box's sides (the box is measured from the font, not guessed large)
+    // and never outside it.
+    assert!(text
+        .iter()
+        .all(|&(x, y)| (left..=right).contains(&x) && (top..=bottom).contains(&y)));
+    let text_left = text.iter().map(|p| p.0).min().unwrap();
+    let text_right = text.iter().map(|p| p.0).max().unwrap();
+    let margins = (text_left - left, right - text_right);
+    assert!(
+        margins.0 > 10 && margins.1 > 10 && margins.0 < 60 && margins.1 < 60,
+        "padding {margins:?}"
+    );
+}
+
+#[tokio::test]
+async fn one_request_renders_every_format_in_its_safe_area_and_a_fast_preview() {
+    let app = spawn_app_with(|_| {}).await;
+    let audio = voiced_reel(&app).await;
+    let audio_id = audio["id"].as_str().unwrap();
+    let voice_ms = audio["output"]["duration_ms"].as_u64().unwrap();
+    let at = first_word_ms(&audio);
+    let (video, _) = render_over_blue(
+        &app,
+        audio_id,
+        json!({"formats": ["16:9", "9:16", "4:5", "1:1"]}),
+    )
+    .await;
+    let output = &video["output"];
+    let id = video["id"].as_str().unwrap();
+    assert_eq!(
+        (output["width"].as_u64(), output["height"].as_u64()),
+        (Some(1920), Some(1080)),
+        "the first format is the video"
+    );
+    assert_eq!(output["preview"], false);
+    let renditions = output["renditions"].as_array().unwrap();
+    let listed: Vec<(&str, &str)> = renditions
+        .iter()
+        .map(|r| (r["format"].as_str().unwrap(), r["file"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("16:9", "video.mp4"),
+            ("9:16", "video-9x16.mp4"),
+            ("4:5", "video-4x5.mp4"),
+            ("1:1", "video-1x1.mp4")
+        ]
+    );
+    // (width, height, bottom margin) of each format, as the safe areas promise.
+    for (rendition, (width, height, bottom)) in renditions.iter().zip([
+        (1920, 1080, 140),
+        (1080, 1920, 520),
+        (1080, 1350, 180),
+        (1080, 1080, 130),
+    ]) {
+        let file = rendition["file"].as_str().unwrap();
+        let path = match file {
+            "video.mp4" => format!("/v1/videos/{id}/content"),
+            other => format!("/v1/videos/{id}/files/{other}"),
+        };
+        let mp4 = download(&app, &path).await;
+        assert_eq!(mp4.len() as u64, rendition["size_bytes"].as_u64().unwrap());
+        let probed = probe(&mp4);
+        let picture = probed["streams"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["codec_type"] == "video")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (picture["width"].as_u64(), picture["height"].as_u64()),
+            (Some(width as u64), Some(height as u64)),
+            "{file}"
+        );
+        assert_eq!(
+            (rendition["width"].as_u64(), rendition["height"].as_u64()),
+            (Some(width as u64), Some(height as u64))
+        );
+        assert!(
+            rendition["duration_ms"]
+                .as_u64()
+                .unwrap()
+                .abs_diff(voice_ms)
+                <= 200
+        );
+        // The subtitles sit just above the bottom margin, and nowhere in the top half.
+        let rgb = sized_frame_rgb(&mp4, at, (width, height));
+        let band = height - bottom - 2 * 76 - 20..height - bottom + 10;
+        let in_band = sized_drawn_pixels(&rgb, width, band, BLUE);
+        let above = sized_drawn_pixels(&rgb, width, 0..height / 2, BLUE);
+        assert!(in_band > 2000, "{file}: {in_band} pixels drawn in the band");
+        assert_eq!(above, 0, "{file}: drawn in the top half");
+        let below = sized_drawn_pixels(&rgb, width, height - bottom + 10..height, BLUE);
+        assert_eq!(below, 0, "{file}: drawn in the bottom margin");
+    }
+
+    let (preview, mp4) = render_over_blue(&app, audio_id, json!({"preview": true})).await;
+    let output = &preview["output"];
+    assert_eq!(output["preview"], true);
+    assert_eq!(
+        (output["width"].as_u64(), output["height"].as_u64()),
+        (Some(540), Some(960))
+    );
+    assert!(
+        output["model"].as_str().unwrap().contains("preview"),
+        "{output:#}"
+    );
+    assert!(output["duration_ms"].as_u64().unwrap().abs_diff(voice_ms) <= 200);
+    // The same layout at half size: subtitles above the scaled bottom margin.
+    let rgb = sized_frame_rgb(&mp4, at, (540, 960));
+    assert!(sized_drawn_pixels(&rgb, 540, 960 - 260 - 96..960 - 255, BLUE) > 500);
+    assert_eq!(sized_drawn_pixels(&rgb, 540, 0..480, BLUE), 0);
 }

@@ -258,3 +258,114 @@ async fn elevenlabs_failure_classes() {
         assert_eq!(got, expected, "{error:?}");
     }
 }
+
+/// A take with a 1.5 s pause between two words, as ElevenLabs answers it with its alignment.
+fn paused_take(server_audio: &[u8]) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "audio_base64": base64::engine::general_purpose::STANDARD.encode(server_audio),
+        "alignment": {
+            "characters": ["Д", "а", ",", " ", "о", "к"],
+            "character_start_times_seconds": [0.0, 0.4, 0.8, 2.4, 2.5, 3.0],
+            "character_end_times_seconds": [0.4, 0.8, 1.0, 2.5, 3.0, 3.5]
+        }
+    }))
+}
+
+#[tokio::test]
+async fn long_pauses_are_shortened_before_fitting_and_the_words_move_with_them() {
+    // Tone 1 s, silence 1.5 s, tone 1 s.
+    let audio = std::env::temp_dir().join(format!("reelforge-paused-{}.wav", uuid::Uuid::new_v4()));
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:sample_rate=22050:duration=1",
+            "-f",
+            "lavfi",
+            "-i",
+            "anullsrc=r=22050:cl=mono:d=1.5",
+            "-filter_complex",
+            "[0:a][1:a][0:a]concat=n=3:v=0:a=1[out]",
+            "-map",
+            "[out]",
+            "-ac",
+            "1",
+        ])
+        .arg(&audio)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/text-to-speech/voice1/with-timestamps"))
+        .respond_with(paused_take(&std::fs::read(&audio).unwrap()))
+        .mount(&server)
+        .await;
+    let base_url = server.uri();
+    let app = spawn_app_with(move |s| {
+        s.providers.elevenlabs.api.base_url = base_url;
+        s.providers.elevenlabs.api.api_key = Some(SecretString::from("xi-key"));
+    })
+    .await;
+    let script_id = short_script(&app, "Да, ок").await;
+    let voice = |options: Value| {
+        let app = &app;
+        let script_id = &script_id;
+        async move {
+            let audio = app
+                .finished_step(
+                    &format!("/v1/scripts/{script_id}/audio"),
+                    json!({"provider": "elevenlabs", "options": options}),
+                    "audio",
+                )
+                .await;
+            assert_eq!(audio["status"], "succeeded", "{audio:#}");
+            audio["output"].clone()
+        }
+    };
+    let output = voice(json!({"voice": "voice1", "tolerance_seconds": 30})).await;
+    let fit = &output["fit"];
+    // 1 s + 300 ms + 1 s: 1.2 s of the pause went.
+    let duration = output["duration_ms"].as_u64().unwrap();
+    assert!(duration.abs_diff(2300) <= 30, "{output:#}");
+    assert!(
+        fit["silence_trimmed_ms"].as_u64().unwrap().abs_diff(1200) <= 30,
+        "{fit:#}"
+    );
+    assert!(
+        fit["actions"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("shortened pauses over 300 ms"),
+        "{fit:#}"
+    );
+    assert_eq!(fit["measured_ms"], duration);
+    let words = output["words"].as_array().unwrap();
+    assert_eq!(
+        (words[0]["start_ms"].as_u64(), words[0]["end_ms"].as_u64()),
+        (Some(0), Some(1000))
+    );
+    assert!(
+        words[1]["start_ms"].as_u64().unwrap().abs_diff(1300) <= 30,
+        "{words:?}"
+    );
+    assert!(
+        words[1]["end_ms"].as_u64().unwrap().abs_diff(2300) <= 30,
+        "{words:?}"
+    );
+    assert_eq!(output["format"], "wav");
+
+    // Asked to keep them, the pauses stay.
+    let kept =
+        voice(json!({"voice": "voice1", "tolerance_seconds": 30, "trim_silences": false})).await;
+    assert!(
+        kept["duration_ms"].as_u64().unwrap().abs_diff(3500) <= 30,
+        "{kept:#}"
+    );
+    assert_eq!(kept["fit"]["silence_trimmed_ms"], 0);
+    assert_eq!(kept["words"][1]["start_ms"], 2500);
+    std::fs::remove_file(audio).unwrap();
+}

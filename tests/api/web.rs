@@ -199,6 +199,41 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         shot["highlight"].as_u64().unwrap() > 50,
         "the spoken word is highlighted: {shot}"
     );
+    // The preview is the first chosen format (1:1) at half size; the final render makes both
+    // chosen formats, the other one offered for download.
+    let preview = &report["preview"];
+    assert_eq!(
+        (preview["width"].as_u64(), preview["height"].as_u64()),
+        (Some(540), Some(540)),
+        "{preview}"
+    );
+    assert_eq!(preview["renditions"], json!([]), "{preview}");
+    let final_render = &report["finalRender"];
+    assert_eq!(
+        (
+            final_render["width"].as_u64(),
+            final_render["height"].as_u64()
+        ),
+        (Some(1080), Some(1920)),
+        "{final_render}"
+    );
+    let offered = final_render["renditions"].as_array().unwrap();
+    assert!(
+        offered.len() == 1 && offered[0].as_str().unwrap().ends_with(" 1:1"),
+        "{final_render}"
+    );
+    for shown in [preview, final_render] {
+        let video = app
+            .get_json(&format!(
+                "/v1/videos/{}",
+                shown["resource"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(
+            video["input"]["options"]["subtitles"]["style"], "boxed",
+            "{video:#}"
+        );
+    }
     assert_eq!(
         report["resumedWith"], "1",
         "the dropped stream resumed after the last event it had seen: {}",

@@ -179,6 +179,31 @@ try {
   }
   report.screenshot = { width: png.width, height: png.height, colours: colours.size, white, highlight };
 
+  step("a fast preview in another look and format, then the final render in two formats");
+  const shownVideo = () => page.evaluate(() => {
+    const v = document.querySelector("#video");
+    return { resource: v.dataset.resource, width: v.videoWidth, height: v.videoHeight };
+  });
+  const renderedWith = async (button) => {
+    const before = (await shownVideo()).resource;
+    await page.click(button);
+    await page.waitForFunction((previous) => {
+      const v = document.querySelector("#video");
+      return v.dataset.resource !== previous && v.readyState >= 1;
+    }, before, { timeout: 60000 });
+    return {
+      ...(await shownVideo()),
+      status: await page.textContent("#render-status"),
+      renditions: await page.$$eval("#renditions button", (buttons) => buttons.map((b) => b.textContent)),
+    };
+  };
+  await page.selectOption("#subtitle-style", "boxed");
+  await page.uncheck('#formats input[value="9:16"]');
+  await page.check('#formats input[value="1:1"]');
+  report.preview = await renderedWith("#video-preview");
+  await page.check('#formats input[value="9:16"]');
+  report.finalRender = await renderedWith("#video-final");
+
   step("the English UI");
   await page.selectOption("#ui-language", "en");
   report.englishHeading = await page.textContent("#collect-section h2");

@@ -1,8 +1,9 @@
-//! The local composer: ffmpeg makes a 1080x1920 H.264/AAC MP4 as long as the voice, over a
-//! generated moving gradient, the reel's own video when asked for (muted, cropped to fill,
-//! looped or trimmed), a still image with a slow zoom, or a solid colour; with burned-in karaoke
-//! subtitles, optional ducked music and logo, and the mix brought to -14 LUFS (see
-//! [`loudness`]). The result is checked with ffprobe and measured with `ebur128`.
+//! The local composer: ffmpeg makes an H.264/AAC MP4 as long as the voice in each format asked
+//! for (9:16 1080x1920 by default; half size for a preview), over a generated moving gradient,
+//! the reel's own video when asked for (muted, cropped to fill, looped or trimmed), a still image
+//! with a slow zoom, or a solid colour; with burned-in subtitles in the chosen look, optional
+//! ducked music and logo, and the mix brought to -14 LUFS (see [`loudness`]). Each file is
+//! checked with ffprobe and the first is measured with `ebur128`.
 
 use crate::error_code::ErrorCode;
 use std::path::{Path, PathBuf};
@@ -10,17 +11,20 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 
 use super::{
+    broll::{self, Clip},
+    fonts::FontMetrics,
     loudness,
-    subtitles::{self, SubtitleStyle},
+    subtitles::{self, SafeArea, SubtitleStyle},
     RenderRequest, Rendered, Renderer, THUMBNAIL_FILE, VIDEO_FILE,
 };
 use crate::{
-    domain::options::{is_hex_colour, BackgroundKind, RenderOptions},
+    domain::{
+        options::{is_hex_colour, BackgroundKind, RenderOptions, SubtitlePreset},
+        video_format::VideoFormat,
+    },
     providers::{process, CallContext, ProviderError},
 };
 
-pub const WIDTH: u32 = 1080;
-pub const HEIGHT: u32 = 1920;
 /// The rendered video may differ from the voice by this much.
 const DURATION_TOLERANCE_MS: u64 = 200;
 /// Rendering is slower than probing: allow ten minutes.
@@ -31,9 +35,45 @@ pub struct FfmpegComposer {
     pub preset: String,
 }
 
+/// One file to make: its format and pixel size, and whether it is a draft.
+#[derive(Debug, Clone, Copy)]
+struct Canvas {
+    format: VideoFormat,
+    width: u32,
+    height: u32,
+    preview: bool,
+}
+
+impl Canvas {
+    fn new(format: VideoFormat, preview: bool) -> Canvas {
+        let (width, height) = if preview {
+            format.preview_size()
+        } else {
+            format.size()
+        };
+        Canvas {
+            format,
+            width,
+            height,
+            preview,
+        }
+    }
+
+    /// Pixels of this canvas per pixel of the format's full size.
+    fn scale(&self) -> f64 {
+        f64::from(self.width) / f64::from(self.format.size().0)
+    }
+
+    /// The scaled value of `pixels` of the full-size frame, as an even number.
+    fn scaled(&self, pixels: u32) -> u32 {
+        ((f64::from(pixels) * self.scale() / 2.0).round() as u32) * 2
+    }
+}
+
 /// Where the picture comes from.
 enum Background<'a> {
     Reel(&'a Path),
+    Clips(&'a [Clip]),
     Image(&'a Path),
     Colour(String),
     /// ffmpeg colours of a gradient: the base, a deeper accent, a lighter tint.
@@ -45,15 +85,16 @@ fn style(options: &RenderOptions) -> SubtitleStyle {
     let Some(subtitles) = &options.subtitles else {
         return style;
     };
-    if let Some(size) = subtitles.font_size {
-        style.font_size = size;
-    }
+    style.font_size = subtitles.font_size;
+    style.preset = subtitles.style.unwrap_or_default();
+    style.words_per_cue = subtitles.words_per_cue.map(|words| words as usize);
     if let Some(position) = subtitles.position {
         style.position = position;
     }
     for (value, target) in [
         (&subtitles.colour, &mut style.colour),
         (&subtitles.highlight_colour, &mut style.highlight),
+        (&subtitles.box_colour, &mut style.box_colour),
         (&subtitles.font, &mut style.font),
     ] {
         if let Some(value) = value {
@@ -133,6 +174,14 @@ impl FfmpegComposer {
                     )
                 })?)
             }
+            Some(BackgroundKind::Clips) if request.clips.is_empty() => {
+                return Err(ProviderError::fatal(
+                    ErrorCode::InvalidOptions,
+                    "`background: clips` needs clips: give `clip_keys` or upload videos or images to the project's library",
+                ))
+            }
+            Some(BackgroundKind::Clips) => Background::Clips(&request.clips),
+            None if !request.clips.is_empty() => Background::Clips(&request.clips),
             Some(BackgroundKind::Generated) | None => {
                 Background::Generated(gradient_colours(request.options.colour.as_deref()))
             }
@@ -183,40 +232,47 @@ impl FfmpegComposer {
         Ok(gain)
     }
 
-    /// The ffmpeg arguments for the whole composition; `normalise` brings the mix to the target.
+    /// The ffmpeg arguments for the whole composition on `canvas`; `normalise` brings the mix
+    /// to the target.
     fn arguments(
         &self,
         request: &RenderRequest,
+        canvas: Canvas,
         ass: &Path,
         normalise: &str,
         output: &Path,
     ) -> Result<Vec<String>, ProviderError> {
         let voice = &request.audio;
         let seconds = seconds(request);
+        let Canvas { width, height, .. } = canvas;
         let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
         let fill = format!(
-            "scale={WIDTH}:{HEIGHT}:force_original_aspect_ratio=increase,crop={WIDTH}:{HEIGHT},setsar=1"
+            "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
         );
-        let picture = match self.background(request)? {
+        let mut graph = match self.background(request)? {
             Background::Reel(path) => {
                 args.extend(["-stream_loop", "-1", "-i"].map(String::from));
                 args.push(path.display().to_string());
-                format!("[0:v]{fill},fps=30")
+                vec![format!("[0:v]{fill},fps=30[bg]")]
+            }
+            Background::Clips(clips) => {
+                let shots = broll::shots(&request.words, request.audio_duration_ms, clips.len());
+                broll::graph(&shots, clips, 0, &fill, &mut args)
             }
             Background::Image(path) => {
                 args.extend(["-loop", "1", "-framerate", "30", "-i"].map(String::from));
                 args.push(path.display().to_string());
                 // A slow push-in: 1.0 to about 1.15 over the video.
                 let frames = (request.audio_duration_ms * 30 / 1000).max(1);
-                format!(
-                    "[0:v]scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={WIDTH}x{HEIGHT}:fps=30,setsar=1",
-                    WIDTH * 2, HEIGHT * 2, WIDTH * 2, HEIGHT * 2
-                )
+                vec![format!(
+                    "[0:v]scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps=30,setsar=1[bg]",
+                    width * 2, height * 2, width * 2, height * 2
+                )]
             }
             Background::Colour(colour) => {
                 args.extend(["-f", "lavfi", "-i"].map(String::from));
-                args.push(format!("color=c={colour}:s={WIDTH}x{HEIGHT}:r=30"));
-                "[0:v]null".to_owned()
+                args.push(format!("color=c={colour}:s={width}x{height}:r=30"));
+                vec!["[0:v]null[bg]".to_owned()]
             }
             Background::Generated([base, accent, tint]) => {
                 // Drawn at a quarter of the size and scaled up: a smooth gradient loses nothing,
@@ -224,20 +280,38 @@ impl FfmpegComposer {
                 args.extend(["-f", "lavfi", "-i"].map(String::from));
                 args.push(format!(
                     "gradients=s={}x{}:r=30:c0={base}:c1={accent}:c2={tint}:nb_colors=3:speed=0.015",
-                    WIDTH / 4,
-                    HEIGHT / 4
+                    width / 4,
+                    height / 4
                 ));
-                format!("[0:v]scale={WIDTH}:{HEIGHT},setsar=1")
+                vec![format!("[0:v]scale={width}:{height},setsar=1[bg]")]
             }
         };
+        // Every `-i` so far is a picture input; the voice comes next.
+        let voice_input = args.iter().filter(|arg| *arg == "-i").count();
         args.extend(["-i".to_owned(), voice.display().to_string()]);
-        let mut graph = vec![format!("{picture},ass='{}'[v0]", filter_path(ass))];
+        let fonts_dir = request
+            .font
+            .as_ref()
+            .and_then(|font| font.path.parent())
+            .map_or(String::new(), |dir| {
+                format!(":fontsdir='{}'", filter_path(dir))
+            });
+        graph.push(format!("[bg]ass='{}'{fonts_dir}[v0]", filter_path(ass)));
         let mut video = "[v0]".to_owned();
-        let mut next_input = 2;
+        let mut next_input = voice_input + 1;
         if let Some(logo) = request.assets.get("logo_key") {
             args.extend(["-i".to_owned(), logo.display().to_string()]);
-            graph.push(format!("[{next_input}:v]scale=200:-1[logo]"));
-            graph.push(format!("{video}[logo]overlay=W-w-64:220[v1]"));
+            // Top right, inside the format's safe area.
+            let area = SafeArea::of(canvas.format);
+            graph.push(format!(
+                "[{next_input}:v]scale={}:-1[logo]",
+                canvas.scaled(200)
+            ));
+            graph.push(format!(
+                "{video}[logo]overlay=W-w-{}:{}[v1]",
+                canvas.scaled(area.side),
+                canvas.scaled(area.top)
+            ));
             video = "[v1]".into();
             next_input += 1;
         }
@@ -246,11 +320,17 @@ impl FfmpegComposer {
             args.push(music.display().to_string());
             next_input
         });
-        let mix = audio_mix(1, music, &mut graph);
+        let mix = audio_mix(voice_input, music, &mut graph);
         graph.push(format!("{mix}{normalise}[a]"));
         let audio = "[a]".to_owned();
         args.extend(["-filter_complex".to_owned(), graph.join(";")]);
         args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
+        // A preview trades size and detail for speed.
+        let (preset, crf) = if canvas.preview {
+            ("ultrafast", "30")
+        } else {
+            (self.preset.as_str(), "23")
+        };
         args.extend(
             [
                 "-t",
@@ -258,9 +338,9 @@ impl FfmpegComposer {
                 "-c:v",
                 "libx264",
                 "-preset",
-                &self.preset,
+                preset,
                 "-crf",
-                "23",
+                crf,
                 "-pix_fmt",
                 "yuv420p",
                 "-r",
@@ -335,6 +415,34 @@ pub async fn thumbnail(video: &Path, duration_ms: u64, output: &Path) -> Result<
     Ok(())
 }
 
+/// What is wrong with a rendered file, if anything.
+fn problems(info: &process::MediaInfo, canvas: Canvas, voice_ms: u64) -> Vec<String> {
+    let (width, height) = (canvas.width, canvas.height);
+    [
+        ((info.width, info.height) != (Some(width), Some(height))).then(|| {
+            format!(
+                "{}: size {:?}x{:?}, not {width}x{height}",
+                canvas.format.ratio(),
+                info.width,
+                info.height
+            )
+        }),
+        (info.duration_ms.abs_diff(voice_ms) > DURATION_TOLERANCE_MS).then(|| {
+            format!(
+                "{}: {} ms long, the voice is {voice_ms} ms",
+                canvas.format.ratio(),
+                info.duration_ms
+            )
+        }),
+        info.audio_codec
+            .is_none()
+            .then(|| format!("{}: no audio track", canvas.format.ratio())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 #[async_trait]
 impl Renderer for FfmpegComposer {
     async fn render(
@@ -342,47 +450,52 @@ impl Renderer for FfmpegComposer {
         request: &RenderRequest,
         ctx: &CallContext<'_>,
     ) -> Result<Rendered, ProviderError> {
-        let cues = subtitles::cues(&request.words);
+        let mut style = style(&request.options);
+        if let Some(font) = &request.font {
+            style.font.clone_from(&font.family);
+        }
+        let formats = request.options.formats();
+        let preview = request.options.preview == Some(true);
         let dir = &request.output_dir;
-        let ass = dir.join("subtitles.ass");
-        write(ass.clone(), subtitles::ass(&cues, &style(&request.options))).await?;
-        write(dir.join("subtitles.srt"), subtitles::srt(&cues)).await?;
-        write(dir.join("subtitles.vtt"), subtitles::vtt(&cues)).await?;
-        let output = dir.join(VIDEO_FILE);
+        let primary = formats[0];
+        let cues = style.cues(&request.words, primary);
+        let line_chars = style.line_chars(primary);
+        write(dir.join("subtitles.srt"), subtitles::srt(&cues, line_chars)).await?;
+        write(dir.join("subtitles.vtt"), subtitles::vtt(&cues, line_chars)).await?;
+        let font = match (&request.font, style.preset) {
+            (Some(library), SubtitlePreset::Boxed) => FontMetrics::read(&library.path).await,
+            (None, SubtitlePreset::Boxed) => FontMetrics::find(&style.font, style.bold()).await,
+            _ => None,
+        };
         ctx.progress.report(15, "measuring loudness").await;
         let gain = self.loudness_gain(request).await?;
-        ctx.progress.report(20, "encoding").await;
-        process::run(
-            "ffmpeg",
-            self.arguments(request, &ass, &loudness::chain(gain), &output)?,
-            RENDER_TIMEOUT,
-        )
-        .await?;
-
-        ctx.progress.report(90, "checking").await;
-        let info = process::probe(&output).await?;
-        let problems: Vec<String> = [
-            ((info.width, info.height) != (Some(WIDTH), Some(HEIGHT))).then(|| {
-                format!(
-                    "size {:?}x{:?}, not {WIDTH}x{HEIGHT}",
-                    info.width, info.height
-                )
-            }),
-            (info.duration_ms.abs_diff(request.audio_duration_ms) > DURATION_TOLERANCE_MS).then(
-                || {
-                    format!(
-                        "{} ms long, the voice is {} ms",
-                        info.duration_ms, request.audio_duration_ms
-                    )
-                },
-            ),
-            info.audio_codec
-                .is_none()
-                .then(|| "no audio track".to_owned()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let mut problems = Vec::new();
+        for (index, &format) in formats.iter().enumerate() {
+            let done = 20 + 70 * index / formats.len();
+            ctx.progress
+                .report(done as u8, &format!("encoding {}", format.ratio()))
+                .await;
+            let canvas = Canvas::new(format, preview);
+            let ass = dir.join(match index {
+                0 => "subtitles.ass".to_owned(),
+                _ => format!("subtitles-{}.ass", format.ratio().replace(':', "x")),
+            });
+            let cues = style.cues(&request.words, format);
+            write(
+                ass.clone(),
+                subtitles::ass(&cues, &style, format, font.as_ref()),
+            )
+            .await?;
+            let output = dir.join(format.file_name(index == 0));
+            process::run(
+                "ffmpeg",
+                self.arguments(request, canvas, &ass, &loudness::chain(gain), &output)?,
+                RENDER_TIMEOUT,
+            )
+            .await?;
+            let info = process::probe(&output).await?;
+            problems.extend(self::problems(&info, canvas, request.audio_duration_ms));
+        }
         if !problems.is_empty() {
             return Err(ProviderError::fatal(
                 ErrorCode::RenderCheckFailed,
@@ -392,10 +505,17 @@ impl Renderer for FfmpegComposer {
                 ),
             ));
         }
-        thumbnail(&output, info.duration_ms, &dir.join(THUMBNAIL_FILE)).await?;
+        let output = dir.join(VIDEO_FILE);
+        let duration_ms = process::duration_ms(&output).await?;
+        thumbnail(&output, duration_ms, &dir.join(THUMBNAIL_FILE)).await?;
+        let preset = if preview {
+            "ultrafast preview"
+        } else {
+            &self.preset
+        };
         Ok(Rendered {
             provider_job_id: None,
-            model: format!("ffmpeg/libx264 {}", self.preset),
+            model: format!("ffmpeg/libx264 {preset}"),
             loudness: Some(loudness::measure(&output).await?),
         })
     }

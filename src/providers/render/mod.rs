@@ -1,7 +1,9 @@
 //! Step 6: the final vertical video. Providers write files into a scratch folder; the render job
 //! checks the video with ffprobe and stores every file in the media store.
 
+pub mod broll;
 pub mod fake;
+pub mod fonts;
 pub mod heygen;
 pub mod local;
 pub mod loudness;
@@ -13,6 +15,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{transcribe::WordTiming, CallContext, ProviderError};
+use crate::domain::video_format::Rendition;
 
 pub const VIDEO_FILE: &str = "video.mp4";
 pub const THUMBNAIL_FILE: &str = "thumbnail.jpg";
@@ -29,10 +32,22 @@ pub struct RenderRequest {
     /// Local copies of media store files the options name (`music_key`, `logo_key`,
     /// `image_key`).
     pub assets: std::collections::BTreeMap<String, PathBuf>,
+    /// B-roll to cut between: `clip_keys`, or the project's library when no background was
+    /// chosen; empty otherwise.
+    pub clips: Vec<broll::Clip>,
+    /// A font from the project's library for the subtitles.
+    pub font: Option<LibraryFont>,
     /// An empty folder the provider writes `video.mp4` (and any extra files) into.
     pub output_dir: PathBuf,
     pub title: String,
     pub options: crate::domain::options::RenderOptions,
+}
+
+/// A font file and the family name it declares.
+#[derive(Debug, Clone)]
+pub struct LibraryFont {
+    pub path: PathBuf,
+    pub family: String,
 }
 
 /// What a provider made, besides the files in `output_dir`.
@@ -57,7 +72,7 @@ pub struct Lineage {
 /// A video resource's output (step 6).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct RenderOutput {
-    /// Media store key of the video.
+    /// Media store key of the video (the first format asked for); the other fields describe it.
     pub key: String,
     pub width: u32,
     pub height: u32,
@@ -67,7 +82,8 @@ pub struct RenderOutput {
     #[serde(default)]
     pub size_bytes: u64,
     /// Media store keys of the extra files by name: `thumbnail.jpg`, `subtitles.srt`,
-    /// `subtitles.vtt`, `subtitles.ass` (served at `/v1/videos/{id}/files/{name}`).
+    /// `subtitles.vtt`, `subtitles.ass`, and each further format's `video-1x1.mp4` and
+    /// `subtitles-1x1.ass` (served at `/v1/videos/{id}/files/{name}`).
     #[serde(default)]
     pub files: std::collections::BTreeMap<String, String>,
     #[serde(default)]
@@ -80,6 +96,12 @@ pub struct RenderOutput {
     /// -14 LUFS with true peak at most -1 dBTP).
     #[serde(default)]
     pub loudness: Option<loudness::Loudness>,
+    /// Every format rendered, the first being this video itself.
+    #[serde(default)]
+    pub renditions: Vec<Rendition>,
+    /// A half-size draft made to iterate on.
+    #[serde(default)]
+    pub preview: bool,
 }
 
 #[async_trait]

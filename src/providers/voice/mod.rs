@@ -6,6 +6,7 @@ pub mod elevenlabs;
 pub mod fake;
 pub mod local;
 pub mod openai;
+pub mod silence;
 
 use std::path::PathBuf;
 
@@ -50,14 +51,19 @@ pub struct SpokenAudio {
 pub struct DurationFit {
     pub target_ms: u64,
     pub tolerance_ms: u64,
-    /// The first take's duration.
+    /// The first take's duration, after its long pauses were shortened.
     pub measured_ms: u64,
     pub speed: f64,
     /// The `atempo` factor applied, if any (>1 speeds up).
     pub tempo: Option<f64>,
     pub within_target: bool,
-    /// What was done, in order: re-voiced at another speed, time-stretched, or the miss left.
+    /// What was done, in order: pauses shortened, re-voiced at another speed, time-stretched,
+    /// or the miss left.
     pub actions: Vec<String>,
+    /// Silence taken out of the kept take: pauses over 300 ms shortened to 300 ms, the lead-in
+    /// to 100 ms and the tail to 150 ms.
+    #[serde(default)]
+    pub silence_trimmed_ms: u64,
 }
 
 crate::domain::text_enum! {

@@ -1,0 +1,193 @@
+//! B-roll: a clip per sentence, each cut to its sentence's time and crossfaded into the next,
+//! as one ffmpeg filter graph whose cost grows with the number of clips and no faster.
+
+use std::path::PathBuf;
+
+use crate::providers::transcribe::WordTiming;
+
+/// How long one clip fades into the next.
+pub const CROSSFADE_MS: u64 = 400;
+/// A sentence shorter than this shares the previous clip: cuts faster than this feel frantic.
+const SHORTEST_SHOT_MS: u64 = 1500;
+
+/// A library or stock file to cut from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clip {
+    pub path: PathBuf,
+    /// A still image rather than a video.
+    pub still: bool,
+}
+
+/// One stretch of the video shown over one clip.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shot {
+    pub clip: usize,
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// The shots for a voice of `duration_ms` with `words`: a new clip at each sentence that starts
+/// at least `SHORTEST_SHOT_MS` after the last cut, the clips taken in turn.
+pub fn shots(words: &[WordTiming], duration_ms: u64, clips: usize) -> Vec<Shot> {
+    let mut cuts = vec![0];
+    for pair in words.windows(2) {
+        let at = pair[1].start_ms;
+        let last = *cuts.last().unwrap_or(&0);
+        if pair[0].text.ends_with(['.', '!', '?', '…'])
+            && at >= last + SHORTEST_SHOT_MS
+            && at + SHORTEST_SHOT_MS <= duration_ms
+        {
+            cuts.push(at);
+        }
+    }
+    cuts.iter()
+        .enumerate()
+        .map(|(index, &start_ms)| Shot {
+            clip: index % clips.max(1),
+            start_ms,
+            end_ms: cuts.get(index + 1).copied().unwrap_or(duration_ms),
+        })
+        .collect()
+}
+
+/// Adds one input per shot to `args` (inputs from `first_input` on) and answers the filter
+/// graph's lines, which end in the label `[bg]`. `fill` scales and crops a picture to the frame.
+pub fn graph(
+    shots: &[Shot],
+    clips: &[Clip],
+    first_input: usize,
+    fill: &str,
+    args: &mut Vec<String>,
+) -> Vec<String> {
+    let fade = CROSSFADE_MS as f64 / 1000.0;
+    let mut lines = Vec::new();
+    for (index, shot) in shots.iter().enumerate() {
+        let clip = &clips[shot.clip];
+        if clip.still {
+            args.extend(["-loop", "1", "-framerate", "30", "-i"].map(String::from));
+        } else {
+            args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+        }
+        args.push(clip.path.display().to_string());
+        // Every shot but the last runs on for the crossfade into the next.
+        let last = index + 1 == shots.len();
+        let length = (shot.end_ms - shot.start_ms) as f64 / 1000.0 + if last { 0.0 } else { fade };
+        lines.push(format!(
+            "[{}:v]{fill},fps=30,format=yuv420p,trim=duration={length:.3},setpts=PTS-STARTPTS[c{index}]",
+            first_input + index
+        ));
+    }
+    let mut current = "[c0]".to_owned();
+    for (index, shot) in shots.iter().enumerate().skip(1) {
+        // Each fade starts where its sentence does; the joined stream so far ends a fade later.
+        let next = format!("[x{index}]");
+        lines.push(format!(
+            "{current}[c{index}]xfade=transition=fade:duration={fade:.3}:offset={:.3}{next}",
+            shot.start_ms as f64 / 1000.0
+        ));
+        current = next;
+    }
+    lines.push(format!("{current}null[bg]"));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn word(text: &str, start_ms: u64) -> WordTiming {
+        WordTiming {
+            text: text.into(),
+            start_ms,
+            end_ms: start_ms + 300,
+            confidence: None,
+        }
+    }
+
+    #[test]
+    fn a_shot_per_sentence_merging_short_ones() {
+        let words = [
+            word("Вставай.", 0),
+            word("Действуй.", 800),
+            word("Иди", 2000),
+            word("вперёд!", 2400),
+            word("Всегда.", 4000),
+            word("Да.", 9200),
+        ];
+        let shots = shots(&words, 10_000, 2);
+        assert_eq!(
+            shots,
+            [
+                // "Действуй." starts 0.8 s in: too soon for a cut.
+                Shot {
+                    clip: 0,
+                    start_ms: 0,
+                    end_ms: 2000
+                },
+                Shot {
+                    clip: 1,
+                    start_ms: 2000,
+                    end_ms: 4000
+                },
+                // "Да." starts 0.8 s before the end: too late for a cut.
+                Shot {
+                    clip: 0,
+                    start_ms: 4000,
+                    end_ms: 10_000
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn shots_are_cut_and_crossfaded_at_their_sentences() {
+        let clips = [
+            Clip {
+                path: "a.mp4".into(),
+                still: false,
+            },
+            Clip {
+                path: "b.png".into(),
+                still: true,
+            },
+        ];
+        let shots = [
+            Shot {
+                clip: 0,
+                start_ms: 0,
+                end_ms: 2000,
+            },
+            Shot {
+                clip: 1,
+                start_ms: 2000,
+                end_ms: 5000,
+            },
+        ];
+        let mut args = Vec::new();
+        let lines = graph(&shots, &clips, 3, "scale=10:10", &mut args);
+        assert_eq!(
+            args,
+            [
+                "-stream_loop",
+                "-1",
+                "-i",
+                "a.mp4",
+                "-loop",
+                "1",
+                "-framerate",
+                "30",
+                "-i",
+                "b.png"
+            ]
+        );
+        assert_eq!(
+            lines,
+            [
+                "[3:v]scale=10:10,fps=30,format=yuv420p,trim=duration=2.400,setpts=PTS-STARTPTS[c0]",
+                "[4:v]scale=10:10,fps=30,format=yuv420p,trim=duration=3.000,setpts=PTS-STARTPTS[c1]",
+                "[c0][c1]xfade=transition=fade:duration=0.400:offset=2.000[x1]",
+                "[x1]null[bg]",
+            ]
+        );
+    }
+}

@@ -1,0 +1,537 @@
+//! The project media library: uploads typed by their content, the quota, deletion, and renders
+//! that cut between library clips and draw subtitles in a library font.
+
+use serde_json::{json, Value};
+
+use crate::{
+    helpers::{send_problem, spawn_app_with, with_temp_file, TestApp},
+    media::test_clip,
+};
+
+/// Bytes of a file ffmpeg makes from `args` (inputs and filters) into `extension`.
+pub fn generated(extension: &str, args: &[&str]) -> Vec<u8> {
+    let out = std::env::temp_dir().join(format!(
+        "reelforge-asset-{}.{extension}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success(), "ffmpeg {args:?}");
+    let bytes = std::fs::read(&out).unwrap();
+    std::fs::remove_file(out).unwrap();
+    bytes
+}
+
+/// A still of one colour.
+fn png(colour: &str) -> Vec<u8> {
+    generated(
+        "png",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("color=c={colour}:s=320x240"),
+            "-frames:v",
+            "1",
+        ],
+    )
+}
+
+/// Two seconds of a moving picture of one colour (noise keeps it from being a still).
+fn clip(colour: &str) -> Vec<u8> {
+    generated(
+        "mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("color=c={colour}:s=240x320:r=30:d=2"),
+            "-vf",
+            "noise=alls=8:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
+
+async fn upload(app: &TestApp, project_id: &str, name: &str, bytes: Vec<u8>) -> Value {
+    let response = app
+        .upload_to(&format!("/v1/projects/{project_id}/assets"), name, bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{name}");
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let asset: Value = response.json().await.unwrap();
+    assert_eq!(
+        location,
+        format!("/v1/assets/{}", asset["id"].as_str().unwrap())
+    );
+    asset
+}
+
+const DEJAVU_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+
+#[tokio::test]
+async fn uploads_are_typed_by_content_counted_served_and_deleted() {
+    let app = spawn_app_with(|_| {}).await;
+    let project = app.create_project(json!({"name": "lib"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let assets_path = format!("/v1/projects/{project_id}/assets");
+
+    let video_bytes = test_clip();
+    // Named as something else: the content decides.
+    let video = upload(&app, project_id, "holiday.bin", video_bytes.clone()).await;
+    assert_eq!(video["kind"], "video");
+    assert_eq!(video["name"], "holiday.bin");
+    assert_eq!(
+        (video["width"].as_u64(), video["height"].as_u64()),
+        (Some(180), Some(320))
+    );
+    assert!(
+        video["duration_ms"].as_u64().unwrap().abs_diff(2000) <= 100,
+        "{video}"
+    );
+    assert!(video["key"]
+        .as_str()
+        .unwrap()
+        .starts_with(&format!("projects/{project_id}/assets/")));
+    let image = upload(&app, project_id, "red.png", png("red")).await;
+    assert_eq!(image["kind"], "image");
+    assert_eq!(
+        (image["width"].as_u64(), image["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert!(image["duration_ms"].is_null());
+    let tone = generated(
+        "m4a",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=440:duration=1.5",
+            "-c:a",
+            "aac",
+        ],
+    );
+    let audio = upload(&app, project_id, "music.m4a", tone).await;
+    assert_eq!(audio["kind"], "audio");
+    assert!(audio["width"].is_null());
+    let font = upload(
+        &app,
+        project_id,
+        "brand.ttf",
+        std::fs::read(DEJAVU_BOLD).unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (font["kind"].as_str(), font["font_family"].as_str()),
+        (Some("font"), Some("DejaVu Sans"))
+    );
+
+    // Served as uploaded.
+    let id = video["id"].as_str().unwrap();
+    let served = app
+        .get(&format!("/v1/assets/{id}/content"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.unwrap().to_vec(), video_bytes);
+
+    // Listed newest first, filtered by kind, with the quota's use.
+    let all = app.get_json(&assets_path).await;
+    let kinds: Vec<&str> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["font", "audio", "image", "video"]);
+    let sizes: u64 = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["size_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(all["usage"]["count"], 4);
+    assert_eq!(all["usage"]["used_bytes"], sizes);
+    assert_eq!(all["usage"]["quota_bytes"], 2u64 << 30);
+    let images = app.get_json(&format!("{assets_path}?kind=image")).await;
+    assert_eq!(images["items"].as_array().unwrap().len(), 1);
+    assert_eq!(images["items"][0]["id"], image["id"]);
+
+    // Not media at all: refused, nothing kept.
+    let (status, problem) =
+        send_problem(app.upload_to(&assets_path, "notes.txt", b"just words".to_vec())).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("unsupported_asset")),
+        "{problem}"
+    );
+    assert_eq!(app.get_json(&assets_path).await["usage"]["count"], 4);
+
+    // Deleted with its file.
+    let deleted = app
+        .delete(&format!("/v1/assets/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    for path in [
+        format!("/v1/assets/{id}"),
+        format!("/v1/assets/{id}/content"),
+    ] {
+        assert_eq!(app.get(&path).send().await.unwrap().status(), 404, "{path}");
+    }
+    let after = app.get_json(&assets_path).await;
+    assert_eq!(after["usage"]["count"], 3);
+    assert_eq!(
+        after["usage"]["used_bytes"],
+        sizes - video["size_bytes"].as_u64().unwrap()
+    );
+    let missing = app
+        .delete(&format!("/v1/assets/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+}
+
+#[tokio::test]
+async fn the_quota_refuses_an_upload_that_would_pass_it() {
+    let image = png("blue");
+    let quota = image.len() as u64 + 100;
+    let app = spawn_app_with(move |s| s.assets.quota_bytes = quota).await;
+    let project = app.create_project(json!({"name": "q"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let assets_path = format!("/v1/projects/{project_id}/assets");
+    upload(&app, project_id, "a.png", image.clone()).await;
+    let (status, problem) = send_problem(app.upload_to(&assets_path, "b.png", image)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (413, Some("asset_quota_exceeded")),
+        "{problem}"
+    );
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("of its {quota} bytes")),
+        "{problem}"
+    );
+    let listed = app.get_json(&assets_path).await;
+    assert_eq!(listed["usage"]["count"], 1);
+}
+
+/// A project with a voiced three-sentence script (8 s); answers the project id and the audio.
+async fn voiced(app: &TestApp) -> (String, Value) {
+    let project = app
+        .create_project(
+            json!({"name": "broll", "language": "ru", "settings": {"target_duration_seconds": 8}}),
+        )
+        .await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let script_id = app
+        .script_with_text(
+            &project_id,
+            "Вставай рано каждый день. Делай один шаг к своей мечте. Подпишись и побеждай вместе с нами!",
+        )
+        .await;
+    let audio = app
+        .finished_step(
+            &format!("/v1/scripts/{script_id}/audio"),
+            json!({"provider": "local"}),
+            "audio",
+        )
+        .await;
+    assert_eq!(audio["status"], "succeeded", "{audio:#}");
+    (project_id, audio)
+}
+
+/// The average colour of rows 100..700 of a 1080x1920 frame at `at_ms`.
+fn average_colour(mp4: &[u8], at_ms: u64) -> [f64; 3] {
+    let rgb = with_temp_file(mp4, "mp4", |file| {
+        std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-ss",
+                &format!("{:.3}", at_ms as f64 / 1000.0),
+                "-i",
+            ])
+            .arg(file)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .output()
+            .unwrap()
+            .stdout
+    });
+    assert_eq!(rgb.len(), 1080 * 1920 * 3);
+    let band = &rgb[100 * 1080 * 3..700 * 1080 * 3];
+    let pixels = (band.len() / 3) as f64;
+    std::array::from_fn(|c| {
+        band.iter()
+            .skip(c)
+            .step_by(3)
+            .map(|&v| f64::from(v))
+            .sum::<f64>()
+            / pixels
+    })
+}
+
+async fn rendered(app: &TestApp, audio_id: &str, options: Value) -> (Value, Vec<u8>) {
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "local", "options": options}),
+            "videos",
+        )
+        .await;
+    assert_eq!(video["status"], "succeeded", "{video:#}");
+    let id = video["id"].as_str().unwrap();
+    let mp4 = app
+        .get(&format!("/v1/videos/{id}/content"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    (video, mp4)
+}
+
+#[tokio::test]
+async fn renders_cut_between_library_clips_at_the_sentences() {
+    let app = spawn_app_with(|_| {}).await;
+    let (project_id, audio) = voiced(&app).await;
+    let audio_id = audio["id"].as_str().unwrap();
+    let videos_path = format!("/v1/audio/{audio_id}/videos");
+
+    // With an empty library, `background: clips` is refused at the start.
+    let (status, problem) = send_problem(app.post(
+        &videos_path,
+        &json!({"provider": "local", "options": {"background": "clips"}}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["errors"][0]["field"].as_str()),
+        (422, Some("options.background")),
+        "{problem}"
+    );
+
+    let red = upload(&app, &project_id, "red.mp4", clip("red")).await;
+    let blue = upload(&app, &project_id, "blue.png", png("blue")).await;
+    let font = upload(
+        &app,
+        &project_id,
+        "font.ttf",
+        std::fs::read(DEJAVU_BOLD).unwrap(),
+    )
+    .await;
+
+    // Named clips must be the library's videos or images.
+    for (options, field, says) in [
+        (
+            json!({"clip_keys": [format!("projects/{project_id}/assets/nope.mp4")]}),
+            "options.clip_keys[0]",
+            "not in this project's media library",
+        ),
+        (
+            json!({"clip_keys": [red["key"], font["key"]]}),
+            "options.clip_keys[1]",
+            "is a font asset",
+        ),
+        (
+            json!({"subtitles": {"font_key": red["key"]}}),
+            "options.subtitles.font_key",
+            "is a video asset",
+        ),
+        (
+            json!({"clip_keys": [red["key"]], "background": "colour"}),
+            "options.clip_keys",
+            "background: clips",
+        ),
+    ] {
+        let (status, problem) = send_problem(app.post(
+            &videos_path,
+            &json!({"provider": "local", "options": options}),
+        ))
+        .await;
+        assert_eq!(
+            (status, problem["errors"][0]["field"].as_str()),
+            (422, Some(field)),
+            "{problem}"
+        );
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains(says),
+            "{problem}"
+        );
+    }
+
+    // No background chosen: the library's clips, in upload order, one per sentence.
+    let (video, mp4) = rendered(&app, audio_id, json!({})).await;
+    let duration = video["output"]["duration_ms"].as_u64().unwrap();
+    let words: Vec<reelforge::providers::transcribe::WordTiming> =
+        serde_json::from_value(audio["output"]["words"].clone()).unwrap();
+    let shots = reelforge::providers::render::broll::shots(&words, duration, 2);
+    println!("shots: {shots:?}");
+    assert!(
+        shots.len() >= 2,
+        "three sentences over 8 s make at least two shots: {shots:?}"
+    );
+    for shot in &shots {
+        // Mid-shot, clear of the crossfade at its start.
+        let at = (shot.start_ms + 400 + shot.end_ms) / 2;
+        let [r, _, b] = average_colour(&mp4, at);
+        let expected_red = shot.clip == 0;
+        assert_eq!(
+            r > b + 80.0,
+            expected_red,
+            "shot {shot:?} at {at} ms: red {r:.0}, blue {b:.0}"
+        );
+        assert_eq!(
+            b > r + 80.0,
+            !expected_red,
+            "shot {shot:?} at {at} ms: red {r:.0}, blue {b:.0}"
+        );
+    }
+    // Named clips in the order given.
+    let (_, reversed) = rendered(
+        &app,
+        audio_id,
+        json!({"background": "clips", "clip_keys": [blue["key"], red["key"]]}),
+    )
+    .await;
+    let [r, _, b] = average_colour(&reversed, 300);
+    assert!(
+        b > r + 80.0,
+        "the first named clip opens: red {r:.0}, blue {b:.0}"
+    );
+}
+
+/// DejaVu Sans Mono under another family name, so no installed font can stand in for it.
+fn renamed_mono() -> Vec<u8> {
+    let mut font = std::fs::read("/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf").unwrap();
+    let (from, to) = ("DejaVu Sans Mono", "Reelforge Test M");
+    let utf16 =
+        |text: &str| -> Vec<u8> { text.encode_utf16().flat_map(u16::to_be_bytes).collect() };
+    for (old, new) in [
+        (from.as_bytes().to_vec(), to.as_bytes().to_vec()),
+        (utf16(from), utf16(to)),
+    ] {
+        let mut at = 0;
+        while let Some(found) = font[at..]
+            .windows(old.len())
+            .position(|w| w == old.as_slice())
+        {
+            font[at + found..at + found + new.len()].copy_from_slice(&new);
+            at += found + new.len();
+        }
+    }
+    font
+}
+
+/// Pixels of the subtitle band (rows 1150..1420) of a frame at `at_ms`.
+fn subtitle_band(mp4: &[u8], at_ms: u64) -> Vec<u8> {
+    let rgb = with_temp_file(mp4, "mp4", |file| {
+        std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-ss",
+                &format!("{:.3}", at_ms as f64 / 1000.0),
+                "-i",
+            ])
+            .arg(file)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .output()
+            .unwrap()
+            .stdout
+    });
+    rgb[1150 * 1080 * 3..1420 * 1080 * 3].to_vec()
+}
+
+fn differing(a: &[u8], b: &[u8]) -> usize {
+    a.chunks(3)
+        .zip(b.chunks(3))
+        .filter(|(x, y)| x.iter().zip(y.iter()).any(|(p, q)| p.abs_diff(*q) > 40))
+        .count()
+}
+
+#[tokio::test]
+async fn subtitles_are_drawn_in_a_library_font() {
+    let app = spawn_app_with(|_| {}).await;
+    let (project_id, audio) = voiced(&app).await;
+    let audio_id = audio["id"].as_str().unwrap();
+    let font = upload(&app, &project_id, "brand.ttf", renamed_mono()).await;
+    assert_eq!(font["font_family"], "Reelforge Test M");
+    let at = {
+        let first = &audio["output"]["words"][0];
+        (first["start_ms"].as_u64().unwrap() + first["end_ms"].as_u64().unwrap()) / 2
+    };
+    let plain = json!({"background": "colour", "colour": "#102030"});
+    let with = |subtitles: Value| {
+        let mut options = plain.clone();
+        options["subtitles"] = subtitles;
+        options
+    };
+    // `minimal` is not bold: the installed font has a bold face, the library font would be
+    // emboldened by libass, and the two would differ for that alone.
+    let (library, library_mp4) = rendered(
+        &app,
+        audio_id,
+        with(json!({"style": "minimal", "font_key": font["key"]})),
+    )
+    .await;
+    let (_, installed_mp4) = rendered(
+        &app,
+        audio_id,
+        with(json!({"style": "minimal", "font": "DejaVu Sans Mono"})),
+    )
+    .await;
+    let (_, default_mp4) = rendered(&app, audio_id, with(json!({"style": "minimal"}))).await;
+    let ass = app
+        .get(&format!(
+            "/v1/videos/{}/files/subtitles.ass",
+            library["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(ass.contains("Style: Default,Reelforge Test M,60,"), "{ass}");
+    assert!(
+        !library["output"]["files"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|name| name.ends_with(".ttf")),
+        "the font is not a video file"
+    );
+    // The library font draws exactly what the same font installed draws, and not the default.
+    let (library_band, installed_band, default_band) = (
+        subtitle_band(&library_mp4, at),
+        subtitle_band(&installed_mp4, at),
+        subtitle_band(&default_mp4, at),
+    );
+    let same = differing(&library_band, &installed_band);
+    let other = differing(&library_band, &default_band);
+    assert!(
+        same < 200 && other > 2000,
+        "differing pixels: same font {same}, default font {other}"
+    );
+}
