@@ -13,7 +13,12 @@ use reelforge::{
         video_format::VideoFormat,
     },
     providers::{
-        render::{local::FfmpegComposer, RenderRequest, Renderer},
+        render::{
+            broll::{self, Clip},
+            local::FfmpegComposer,
+            RenderRequest, Renderer,
+        },
+        transcribe::WordTiming,
         voice::estimate_timings,
         CallContext, NoCheckpoints, ProgressSink,
     },
@@ -22,6 +27,40 @@ use reelforge::{
 
 const SECONDS: u64 = 40;
 const RUNS: usize = 3;
+const BROLL_SECONDS: u64 = 120;
+const BROLL_SENTENCES: [usize; 3] = [5, 20, 60];
+
+/// A voice's length and word timings.
+#[derive(Clone, Copy)]
+struct Take<'a> {
+    voice: &'a Path,
+    seconds: u64,
+    words: &'a [WordTiming],
+}
+
+/// Word timings with a sentence ending every `duration_ms / count`: `count` shots of B-roll.
+fn sentences(count: usize, duration_ms: u64) -> Vec<WordTiming> {
+    let every = duration_ms / count as u64;
+    (0..count as u64)
+        .flat_map(|sentence| {
+            let start = sentence * every;
+            [
+                WordTiming {
+                    text: "Шаг".into(),
+                    start_ms: start,
+                    end_ms: start + every / 2,
+                    confidence: None,
+                },
+                WordTiming {
+                    text: "вперёд.".into(),
+                    start_ms: start + every / 2,
+                    end_ms: start + every,
+                    confidence: None,
+                },
+            ]
+        })
+        .collect()
+}
 
 struct Quiet;
 
@@ -45,7 +84,11 @@ fn median(mut samples: Vec<f64>) -> f64 {
 }
 
 fn bare_encode(reel: &Path, voice: &Path, out: &Path) {
-    let seconds = SECONDS.to_string();
+    bare_encode_for(reel, voice, SECONDS, out);
+}
+
+fn bare_encode_for(reel: &Path, voice: &Path, seconds: u64, out: &Path) {
+    let seconds = seconds.to_string();
     ffmpeg(&[
         "-stream_loop", "-1", "-i", reel.to_str().unwrap(), "-i", voice.to_str().unwrap(),
         "-filter_complex", "[0:v]scale=1080:1920:force_original_aspect_ratio=increase,crop=1080:1920,setsar=1,fps=30[v]",
@@ -109,18 +152,18 @@ async fn main() {
         checkpoints: &NoCheckpoints,
     };
     let mut renders = 0;
-    let mut render = |options: RenderOptions| {
+    let mut render = |options: RenderOptions, take: Take, clips: Vec<Clip>| {
         renders += 1;
         let output_dir = dir.join(format!("out-{renders}"));
         std::fs::create_dir_all(&output_dir).unwrap();
         let request = RenderRequest {
-            audio: voice.clone(),
+            audio: take.voice.to_path_buf(),
             audio_format: "wav".into(),
-            audio_duration_ms: SECONDS * 1000,
-            words: words.clone(),
+            audio_duration_ms: take.seconds * 1000,
+            words: take.words.to_vec(),
             reel_video: Some(reel.clone()),
             assets: Default::default(),
-            clips: Vec::new(),
+            clips,
             font: None,
             output_dir,
             title: "bench".into(),
@@ -136,6 +179,11 @@ async fn main() {
             started.elapsed().as_secs_f64()
         }
     };
+    let short = Take {
+        voice: &voice,
+        seconds: SECONDS,
+        words: &words,
+    };
     let over_reel = RenderOptions {
         background: Some(BackgroundKind::Reel),
         ..Default::default()
@@ -143,24 +191,88 @@ async fn main() {
     let (mut composed, mut bare, mut previews) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..RUNS {
         // Alternate them so machine noise hits all alike.
-        composed.push(render(over_reel.clone()).await);
+        composed.push(render(over_reel.clone(), short, Vec::new()).await);
         let started = Instant::now();
         bare_encode(&reel, &voice, &dir.join(format!("bare-{run}.mp4")));
         bare.push(started.elapsed().as_secs_f64());
         previews.push(
-            render(RenderOptions {
-                preview: Some(true),
-                ..Default::default()
-            })
+            render(
+                RenderOptions {
+                    preview: Some(true),
+                    ..Default::default()
+                },
+                short,
+                Vec::new(),
+            )
             .await,
         );
     }
-    let every_format = render(RenderOptions {
-        background: Some(BackgroundKind::Reel),
-        formats: Some(VideoFormat::ALL.to_vec()),
-        ..Default::default()
-    })
+    let every_format = render(
+        RenderOptions {
+            background: Some(BackgroundKind::Reel),
+            formats: Some(VideoFormat::ALL.to_vec()),
+            ..Default::default()
+        },
+        short,
+        Vec::new(),
+    )
     .await;
+    // B-roll over a two-minute voice: 5, 20 and 60 shots cycling through five library clips.
+    let long_voice = dir.join("long.wav");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        &format!("sine=frequency=180:sample_rate=24000:duration={BROLL_SECONDS}"),
+        "-ac",
+        "1",
+        long_voice.to_str().unwrap(),
+    ]);
+    let library: Vec<Clip> = (0..5)
+        .map(|index| {
+            let path = dir.join(format!("clip-{index}.mp4"));
+            ffmpeg(&[
+                "-f",
+                "lavfi",
+                "-i",
+                &format!("testsrc2=size=720x1280:rate=30:d=4,hue=h={}", index * 60),
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-pix_fmt",
+                "yuv420p",
+                path.to_str().unwrap(),
+            ]);
+            Clip { path, still: false }
+        })
+        .collect();
+    let bare_long = {
+        let started = Instant::now();
+        bare_encode_for(
+            &reel,
+            &long_voice,
+            BROLL_SECONDS,
+            &dir.join("bare-long.mp4"),
+        );
+        started.elapsed().as_secs_f64()
+    };
+    let mut broll = Vec::new();
+    for shots in BROLL_SENTENCES {
+        let words = sentences(shots, BROLL_SECONDS * 1000);
+        let take = Take {
+            voice: &long_voice,
+            seconds: BROLL_SECONDS,
+            words: &words,
+        };
+        let options = RenderOptions {
+            background: Some(BackgroundKind::Clips),
+            ..Default::default()
+        };
+        // The cut rules may merge the last short sentence: report the shots actually cut.
+        let cut = broll::shots(&words, BROLL_SECONDS * 1000, library.len()).len();
+        broll.push((cut, render(options, take, library.clone()).await));
+    }
     let (composed, bare, preview) = (median(composed), median(bare), median(previews));
     println!("| measure | result | baseline | ratio |");
     println!("|---|---|---|---|");
@@ -178,5 +290,17 @@ async fn main() {
         "| all four formats (9:16, 4:5, 1:1, 16:9) from one request, once | {every_format:.2} s | the 9:16 render above | {:.2}x |",
         every_format / composed
     );
+    for (shots, seconds) in &broll {
+        println!(
+            "| B-roll, {BROLL_SECONDS} s 1080x1920 cut between {shots} clips with crossfades, once | {seconds:.2} s | bare encode of {BROLL_SECONDS} s from one reel: {bare_long:.2} s | {:.2}x |",
+            seconds / bare_long
+        );
+    }
+    if let (Some((few, first)), Some((many, last))) = (broll.first(), broll.last()) {
+        println!(
+            "| B-roll cost of each clip past the first {few} | {:.3} s per clip | | |",
+            (last - first) / (*many - *few) as f64
+        );
+    }
     std::fs::remove_dir_all(dir).unwrap();
 }

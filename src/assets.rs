@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use crate::{
-    collections::{save_upload, storage_error},
+    collections::{storage_error, write_upload},
     db,
     domain::{
         asset::{Asset, AssetKind, AssetList, AssetQuery, AssetUsage},
@@ -23,62 +23,101 @@ use crate::{
 /// Codecs ffprobe reports for still pictures.
 const IMAGE_CODECS: &[&str] = &["png", "mjpeg", "webp", "bmp", "tiff"];
 
-/// What an upload turned out to be.
+/// The largest font file read whole to find its family name.
+const MAX_FONT_BYTES: u64 = 50 << 20;
+
+/// The family name a font file declares as libass looks fonts up: name 1 (the family, which for
+/// a weight such as SemiBold includes it), Windows' record first.
+fn font_family(data: &[u8]) -> Option<String> {
+    let face = ttf_parser::Face::parse(data, 0).ok()?;
+    let families: Vec<ttf_parser::name::Name> = face
+        .names()
+        .into_iter()
+        .filter(|name| name.name_id == ttf_parser::name_id::FAMILY)
+        .collect();
+    let windows = families
+        .iter()
+        .filter(|name| name.platform_id == ttf_parser::PlatformId::Windows);
+    windows
+        .chain(families.iter())
+        .find_map(|name| name.to_string())
+        .filter(|family| !family.trim().is_empty())
+}
+
+/// The stored file's extension, from what the file is: never from the client's file name, since
+/// it decides the type the file is served as.
+fn extension(kind: AssetKind, container: Option<&str>, font_magic: &[u8]) -> &'static str {
+    let container = container.unwrap_or_default();
+    let has = |name: &str| container.split(',').any(|part| part == name);
+    match kind {
+        AssetKind::Font if font_magic == b"OTTO" => "otf",
+        AssetKind::Font => "ttf",
+        AssetKind::Image if has("png_pipe") => "png",
+        AssetKind::Image if has("webp_pipe") => "webp",
+        AssetKind::Image if has("bmp_pipe") => "bmp",
+        AssetKind::Image if has("tiff_pipe") => "tiff",
+        AssetKind::Image => "jpg",
+        AssetKind::Audio if has("mp3") => "mp3",
+        AssetKind::Audio if has("wav") => "wav",
+        AssetKind::Audio if has("flac") => "flac",
+        AssetKind::Audio if has("ogg") => "ogg",
+        AssetKind::Audio => "m4a",
+        AssetKind::Video if has("webm") => "webm",
+        AssetKind::Video if has("matroska") => "mkv",
+        AssetKind::Video => "mp4",
+    }
+}
+
+/// What an upload turned out to be, and the extension it is stored with.
 #[derive(Debug, PartialEq)]
 struct Inspected {
     kind: AssetKind,
+    extension: &'static str,
     duration_ms: Option<u64>,
     width: Option<u32>,
     height: Option<u32>,
     font_family: Option<String>,
 }
 
-/// The family name a font file declares (the typographic family if it has one).
-fn font_family(data: &[u8]) -> Option<String> {
-    let face = ttf_parser::Face::parse(data, 0).ok()?;
-    let names: Vec<ttf_parser::name::Name> = face.names().into_iter().collect();
-    [
-        ttf_parser::name_id::TYPOGRAPHIC_FAMILY,
-        ttf_parser::name_id::FAMILY,
-    ]
-    .into_iter()
-    .find_map(|id| {
-        names
-            .iter()
-            .filter(|name| name.name_id == id)
-            .find_map(|name| name.to_string())
-    })
-    .filter(|family| !family.trim().is_empty())
-}
-
-async fn inspect(path: &std::path::Path) -> Result<Inspected, ApiError> {
-    let unsupported = |detail: String| ApiError::unprocessable(ErrorCode::UnsupportedAsset, detail);
+async fn inspect(path: &std::path::Path, size_bytes: u64) -> Result<Inspected, ApiError> {
+    let unsupported = |detail: &str| ApiError::unprocessable(ErrorCode::UnsupportedAsset, detail);
     let head = {
         use tokio::io::AsyncReadExt;
         let mut head = [0u8; 4];
         let mut file = tokio::fs::File::open(path)
             .await
-            .map_err(|error| ApiError::Internal(error.into()))?;
+            .map_err(|error| storage_error(error.into()))?;
         let read = file.read(&mut head).await.unwrap_or(0);
         head[..read].to_vec()
     };
     if [&b"\x00\x01\x00\x00"[..], b"OTTO", b"true"].contains(&head.as_slice()) {
+        if size_bytes > MAX_FONT_BYTES {
+            return Err(unsupported("a font file must be at most 50 MiB"));
+        }
         let data = tokio::fs::read(path)
             .await
-            .map_err(|error| ApiError::Internal(error.into()))?;
+            .map_err(|error| storage_error(error.into()))?;
         let family = font_family(&data)
-            .ok_or_else(|| unsupported("the font file has no readable family name".into()))?;
+            .ok_or_else(|| unsupported("the font file has no readable family name"))?;
         return Ok(Inspected {
             kind: AssetKind::Font,
+            extension: extension(AssetKind::Font, None, &head),
             duration_ms: None,
             width: None,
             height: None,
             font_family: Some(family),
         });
     }
-    let info = process::probe(path).await.map_err(|_| {
-        unsupported("the file is not a video, image, audio file or TrueType/OpenType font".into())
-    })?;
+    let info = match process::probe(path).await {
+        Ok(info) => info,
+        // ffprobe refusing the file says what it is; ffprobe missing or stuck says nothing.
+        Err(error) if error.code() == Some(ErrorCode::ToolFailed) => {
+            return Err(unsupported(
+                "the file is not a video, image, audio file or TrueType/OpenType font",
+            ))
+        }
+        Err(error) => return Err(ApiError::Internal(error.into())),
+    };
     let still = info
         .video_codec
         .as_deref()
@@ -89,38 +128,16 @@ async fn inspect(path: &std::path::Path) -> Result<Inspected, ApiError> {
         _ if still => AssetKind::Image,
         (Some(_), _) if info.duration_ms > 0 => AssetKind::Video,
         (None, Some(_)) if info.duration_ms > 0 => AssetKind::Audio,
-        _ => {
-            return Err(unsupported(
-                "the file has no playable picture or sound".into(),
-            ))
-        }
+        _ => return Err(unsupported("the file has no playable picture or sound")),
     };
     Ok(Inspected {
         kind,
+        extension: extension(kind, info.container.as_deref(), &head),
         duration_ms: (kind != AssetKind::Image).then_some(info.duration_ms),
         width: info.width.filter(|_| kind != AssetKind::Audio),
         height: info.height.filter(|_| kind != AssetKind::Audio),
         font_family: None,
     })
-}
-
-/// The stored file's extension: the upload's own when it is a plain one (so the file is served
-/// with its type), else one for its kind.
-fn extension(name: &str, kind: AssetKind) -> String {
-    name.rsplit_once('.')
-        .map(|(_, ext)| ext.to_ascii_lowercase())
-        .filter(|ext| {
-            (1..=5).contains(&ext.len()) && ext.chars().all(|c| c.is_ascii_alphanumeric())
-        })
-        .unwrap_or_else(|| {
-            match kind {
-                AssetKind::Video => "mp4",
-                AssetKind::Image => "png",
-                AssetKind::Audio => "m4a",
-                AssetKind::Font => "ttf",
-            }
-            .to_owned()
-        })
 }
 
 fn quota_refusal(used: u64, adding: u64, quota: u64) -> ApiError {
@@ -151,15 +168,18 @@ where
     let (_, used) = db::assets::usage(&state.pool, project_id).await?;
     let room = settings.quota_bytes.saturating_sub(used);
     let limit = settings.max_file_bytes.min(room);
-    let scratch = save_upload(state, chunks, limit)
-        .await
-        .map_err(|error| match error {
-            ApiError::PayloadTooLarge { .. } if room < settings.max_file_bytes => {
-                quota_refusal(used, room + 1, settings.quota_bytes)
-            }
-            other => other,
-        })?;
-    let stored = store(state, project_id, name, &scratch).await;
+    // Written on this replica only: the file goes to the shared store once, under its own key.
+    let (scratch, path) =
+        write_upload(state, chunks, limit)
+            .await
+            .map_err(|error| match error {
+                ApiError::PayloadTooLarge { .. } if room < settings.max_file_bytes => {
+                    quota_refusal(used, room + 1, settings.quota_bytes)
+                }
+                other => other,
+            })?;
+    let stored = store(state, project_id, name, &path).await;
+    let _ = tokio::fs::remove_file(&path).await;
     let _ = state.media.remove(&scratch).await;
     stored
 }
@@ -168,21 +188,19 @@ async fn store(
     state: &AppState,
     project_id: Uuid,
     name: String,
-    scratch: &str,
+    path: &std::path::Path,
 ) -> Result<Asset, ApiError> {
-    let path = state.media.fetch(scratch).await.map_err(storage_error)?;
-    let inspected = inspect(&path).await?;
-    let size_bytes = tokio::fs::metadata(&path)
+    let size_bytes = tokio::fs::metadata(path)
         .await
         .map_err(|error| storage_error(error.into()))?
         .len();
+    let inspected = inspect(path, size_bytes).await?;
     let id = Uuid::new_v4();
     let key = format!(
         "{}/assets/{id}.{}",
         MediaStore::project_prefix(project_id),
-        extension(&name, inspected.kind)
+        inspected.extension
     );
-    state.media.put(&key, &path).await.map_err(storage_error)?;
     let asset = Asset {
         id,
         project_id,
@@ -197,14 +215,25 @@ async fn store(
         created_at: chrono::Utc::now(),
     };
     let inserted = async {
+        state.media.put(&key, path).await.map_err(storage_error)?;
         let mut tx = state.pool.begin().await?;
+        // The quota is checked again under the project's lock: two uploads at once are
+        // counted one after the other.
         db::assets::lock_project(&mut *tx, project_id).await?;
         let (_, used) = db::assets::usage(&mut *tx, project_id).await?;
         let quota = state.settings.assets.quota_bytes;
         if used + size_bytes > quota {
             return Err(quota_refusal(used, size_bytes, quota));
         }
-        let asset = db::assets::insert(&mut *tx, &asset).await?;
+        let asset = db::assets::insert(&mut *tx, &asset)
+            .await
+            .map_err(|error| match error {
+                // The project was deleted during the upload.
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    ApiError::NotFound("project")
+                }
+                other => other.into(),
+            })?;
         tx.commit().await?;
         Ok(asset)
     }
@@ -265,6 +294,9 @@ pub async fn library_problems(
     prefix: &str,
     needs: &[LibraryKey],
 ) -> Result<Vec<FieldError>, sqlx::Error> {
+    if needs.is_empty() {
+        return Ok(Vec::new());
+    }
     let keys: Vec<String> = needs.iter().filter_map(|need| need.key.clone()).collect();
     let found = db::assets::by_keys(db, project_id, &keys).await?;
     let mut problems = Vec::new();
@@ -275,7 +307,7 @@ pub async fn library_problems(
             Some(key) => match found.iter().find(|asset| &asset.key == key) {
                 None => Some(format!("`{key}` is not in this project's media library")),
                 Some(asset) if !need.kinds.contains(&asset.kind) => Some(format!(
-                    "`{key}` is a {} asset; this takes {kinds}",
+                    "`{key}` is a library {} file; this option takes {kinds}",
                     asset.kind
                 )),
                 Some(_) => None,
@@ -299,20 +331,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stored_names_keep_plain_extensions_only() {
-        assert_eq!(extension("Sunrise.MOV", AssetKind::Video), "mov");
-        assert_eq!(extension("clip", AssetKind::Video), "mp4");
-        assert_eq!(extension("evil.m p4", AssetKind::Video), "mp4");
-        assert_eq!(extension("font.ttf/../x", AssetKind::Font), "ttf");
+    fn stored_files_are_named_by_what_they_are() {
+        let mp4 = Some("mov,mp4,m4a,3gp,3g2,mj2");
+        assert_eq!(extension(AssetKind::Video, mp4, b""), "mp4");
+        assert_eq!(extension(AssetKind::Audio, mp4, b""), "m4a");
+        assert_eq!(
+            extension(AssetKind::Video, Some("matroska,webm"), b""),
+            "webm"
+        );
+        assert_eq!(extension(AssetKind::Image, Some("png_pipe"), b""), "png");
+        assert_eq!(extension(AssetKind::Image, Some("image2"), b""), "jpg");
+        assert_eq!(extension(AssetKind::Font, None, b"OTTO"), "otf");
     }
 
     #[tokio::test]
     async fn dejavu_is_a_font_with_its_family() {
-        let inspected = inspect(std::path::Path::new(
-            "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
-        ))
-        .await
-        .unwrap();
+        let path = std::path::Path::new("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf");
+        let size = std::fs::metadata(path).unwrap().len();
+        let inspected = inspect(path, size).await.unwrap();
         assert_eq!(inspected.kind, AssetKind::Font);
         assert_eq!(inspected.font_family.as_deref(), Some("DejaVu Sans"));
     }

@@ -259,42 +259,11 @@ pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiE
 
 /// Streams one uploaded file to a scratch file of the media store, at most `limit` bytes, and
 /// answers its key. Whatever goes wrong, no partial file is left behind.
-pub async fn save_upload<S>(state: &AppState, mut chunks: S, limit: u64) -> Result<String, ApiError>
+pub async fn save_upload<S>(state: &AppState, chunks: S, limit: u64) -> Result<String, ApiError>
 where
     S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
 {
-    let key = state
-        .media
-        .scratch_key("upload")
-        .await
-        .map_err(storage_error)?;
-    let path = state.media.path(&key).map_err(storage_error)?;
-    let written = async {
-        let mut file = tokio::fs::File::create(&path)
-            .await
-            .map_err(|error| storage_error(error.into()))?;
-        let mut written: u64 = 0;
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk?;
-            written += chunk.len() as u64;
-            if written > limit {
-                return Err(ApiError::PayloadTooLarge {
-                    limit: limit as usize,
-                });
-            }
-            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
-                .await
-                .map_err(|error| storage_error(error.into()))?;
-        }
-        tokio::io::AsyncWriteExt::flush(&mut file)
-            .await
-            .map_err(|error| storage_error(error.into()))
-    }
-    .await;
-    if let Err(error) = written {
-        let _ = tokio::fs::remove_file(&path).await;
-        return Err(error);
-    }
+    let (key, path) = write_upload(state, chunks, limit).await?;
     // Shared, because any replica's worker may check and prepare it.
     state.media.put(&key, &path).await.map_err(storage_error)?;
     Ok(key)
@@ -330,6 +299,51 @@ pub async fn start_uploads(
         json!({ "files": files }),
     )
     .await
+}
+
+/// Writes an upload's bytes to a scratch file of this replica only, refusing more than
+/// `limit` bytes; answers its key and path.
+pub async fn write_upload<S>(
+    state: &AppState,
+    mut chunks: S,
+    limit: u64,
+) -> Result<(String, std::path::PathBuf), ApiError>
+where
+    S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
+{
+    let key = state
+        .media
+        .scratch_key("upload")
+        .await
+        .map_err(storage_error)?;
+    let path = state.media.path(&key).map_err(storage_error)?;
+    let written = async {
+        let mut file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|error| storage_error(error.into()))?;
+        let mut written: u64 = 0;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            written += chunk.len() as u64;
+            if written > limit {
+                return Err(ApiError::PayloadTooLarge {
+                    limit: limit as usize,
+                });
+            }
+            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+                .await
+                .map_err(|error| storage_error(error.into()))?;
+        }
+        tokio::io::AsyncWriteExt::flush(&mut file)
+            .await
+            .map_err(|error| storage_error(error.into()))
+    }
+    .await;
+    if let Err(error) = written {
+        let _ = tokio::fs::remove_file(&path).await;
+        return Err(error);
+    }
+    Ok((key, path))
 }
 
 /// Removes files saved for an upload that was refused.

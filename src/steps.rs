@@ -302,14 +302,18 @@ pub async fn start_run_with(
         ));
     }
     if option_errors.is_empty() {
-        if let Some(render) = &body.options.render {
-            option_errors = crate::assets::library_problems(
-                starter.pool,
-                project_id,
-                "options.render",
-                &render.library_keys(),
-            )
-            .await?;
+        let voice = body.options.voice.as_ref().map(StepOptions::library_keys);
+        let render = body.options.render.as_ref().map(StepOptions::library_keys);
+        for (prefix, keys) in [("options.voice", voice), ("options.render", render)] {
+            option_errors.extend(
+                crate::assets::library_problems(
+                    starter.pool,
+                    project_id,
+                    prefix,
+                    &keys.unwrap_or_default(),
+                )
+                .await?,
+            );
         }
     }
     if !option_errors.is_empty() {

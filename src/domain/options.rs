@@ -62,12 +62,12 @@ pub trait StepOptions: Serialize + DeserializeOwned + Default + Clone + Send + S
         let given = self.given();
         for required in required {
             if !given.iter().any(|(option, _)| *option == required.option) {
+                let instead = required
+                    .setting
+                    .map_or(String::new(), |setting| format!(", or set {setting}"));
                 errors.push(FieldError::new(
                     format!("{prefix}.{}", required.option),
-                    format!(
-                        "the {provider} provider needs it here: give it, or set {}",
-                        required.setting
-                    ),
+                    format!("the {provider} provider needs it here: give it{instead}"),
                 ));
             }
         }
@@ -330,6 +330,9 @@ step_options! {
         /// Shorten pauses over 300 ms before fitting (default true); false keeps the voice's
         /// own pauses.
         trim_silences: bool => ANY,
+        /// Your own voiceover instead of synthesis: a library audio asset's key (the
+        /// `recording` provider needs it). Its words are timed by transcribing it.
+        recording_key: String => &[crate::providers::voice::recording::NAME],
     }
 }
 impl_step_options!(VoiceOptions, |options, _| {
@@ -377,6 +380,16 @@ impl_step_options!(VoiceOptions, |options, _| {
         }
     }
     errors
+}, library: |options| {
+    options
+        .recording_key
+        .iter()
+        .map(|key| LibraryKey {
+            field: "recording_key".into(),
+            key: Some(key.clone()),
+            kinds: &[AssetKind::Audio],
+        })
+        .collect()
 });
 
 /// What fills the frame behind the subtitles.
@@ -572,6 +585,22 @@ impl_step_options!(RenderOptions, |options, own_media| {
             kinds: &[AssetKind::Video, AssetKind::Image],
         })
         .collect();
+    // Files of the library must be of a kind the option plays; other project media (a reel's
+    // files) is taken as it is.
+    let singles: [(&str, &Option<String>, &'static [AssetKind]); 3] = [
+        ("image_key", &options.image_key, &[AssetKind::Image]),
+        ("logo_key", &options.logo_key, &[AssetKind::Image]),
+        ("music_key", &options.music_key, &[AssetKind::Audio, AssetKind::Video]),
+    ];
+    for (field, key, kinds) in singles {
+        if let Some(key) = key.as_ref().filter(|key| is_library_key(key)) {
+            keys.push(LibraryKey {
+                field: field.into(),
+                key: Some(key.clone()),
+                kinds,
+            });
+        }
+    }
     if options.background == Some(BackgroundKind::Clips) && options.clip_keys.is_none() {
         keys.push(LibraryKey {
             field: "background".into(),
@@ -588,6 +617,11 @@ impl_step_options!(RenderOptions, |options, own_media| {
     }
     keys
 });
+
+/// Whether a media key is a file of a project's media library (`projects/{id}/assets/...`).
+pub fn is_library_key(key: &str) -> bool {
+    key.split('/').nth(2) == Some("assets")
+}
 
 /// The most clips one render cuts between.
 pub const MAX_CLIPS: usize = 60;

@@ -23,11 +23,11 @@ use crate::{
         collect::PreparedReel,
         pick, process,
         render::{
-            broll::Clip, local, LibraryFont, Lineage, RenderOutput, RenderRequest, THUMBNAIL_FILE,
-            VIDEO_FILE,
+            broll::{self, Clip},
+            local, LibraryFont, Lineage, RenderOutput, RenderRequest, THUMBNAIL_FILE, VIDEO_FILE,
         },
         voice::VoiceOutput,
-        ProviderError, Providers,
+        ProviderError, Providers, LOCAL,
     },
 };
 
@@ -111,36 +111,39 @@ impl RenderStep {
             .into_iter()
             .filter(|(name, _)| SINGLE_FILES.contains(&name.as_str()));
         for (name, key) in single_files {
-            let path = self.0.media.fetch(key).await.map_err(|error| match error {
-                MediaError::Missing(_) | MediaError::InvalidKey(_) => {
-                    JobError::fatal(ErrorCode::InvalidOptions, format!("`{name}`: {error}"))
-                }
-                other => storage(other),
-            })?;
+            let path = self.named_file(&name, key).await?;
             assets.insert(name, path);
         }
         Ok(assets)
     }
 
-    /// A library file's local copy; a file gone since the step started fails the job.
-    async fn library_file(&self, field: &str, key: &str) -> Result<PathBuf, JobError> {
+    /// A local copy of the file an option names; a file gone since the step started fails the
+    /// job.
+    async fn named_file(&self, option: &str, key: &str) -> Result<PathBuf, JobError> {
         self.0.media.fetch(key).await.map_err(|error| match error {
             MediaError::Missing(_) | MediaError::InvalidKey(_) => JobError::fatal(
                 ErrorCode::InvalidOptions,
-                format!("`{field}`: the library file is gone ({error})"),
+                format!("`{option}`: the file is gone ({error})"),
             ),
             other => storage(other),
         })
     }
 
-    /// The B-roll to cut between: `clip_keys` in their order, else, when no other background
-    /// was chosen, the project's library videos and images in upload order.
+    /// The B-roll the local composer cuts between: `clip_keys` in their order; else, for
+    /// `background: clips`, the library's videos and images, and with no background chosen its
+    /// videos (an image there may be a logo), in upload order. Only as many as `shots` uses are
+    /// fetched.
     async fn clips(
         &self,
         ctx: &JobContext,
-        project_id: Uuid,
+        video: &StepResource,
         options: &RenderOptions,
+        voice: &VoiceOutput,
     ) -> Result<Vec<Clip>, JobError> {
+        if video.provider != LOCAL {
+            return Ok(Vec::new());
+        }
+        let project_id = video.project_id;
         let assets = match (&options.clip_keys, options.background) {
             (Some(keys), _) => {
                 let found = db::assets::by_keys(ctx.pool(), project_id, keys).await?;
@@ -159,7 +162,7 @@ impl RenderStep {
                     })
                     .collect::<Result<Vec<_>, _>>()?
             }
-            (None, None | Some(BackgroundKind::Clips)) => {
+            (None, Some(BackgroundKind::Clips)) => {
                 db::assets::of_kinds(
                     ctx.pool(),
                     project_id,
@@ -168,12 +171,22 @@ impl RenderStep {
                 )
                 .await?
             }
+            (None, None) => {
+                db::assets::of_kinds(
+                    ctx.pool(),
+                    project_id,
+                    &[AssetKind::Video],
+                    MAX_CLIPS as i64,
+                )
+                .await?
+            }
             (None, Some(_)) => Vec::new(),
         };
-        let mut clips = Vec::with_capacity(assets.len());
-        for asset in assets {
+        let shots = broll::shots(&voice.words, voice.duration_ms, assets.len()).len();
+        let mut clips = Vec::with_capacity(assets.len().min(shots));
+        for asset in assets.into_iter().take(shots) {
             clips.push(Clip {
-                path: self.library_file("clip_keys", &asset.key).await?,
+                path: self.named_file("clip_keys", &asset.key).await?,
                 still: asset.kind == AssetKind::Image,
             });
         }
@@ -202,7 +215,7 @@ impl RenderStep {
                     "`subtitles.font_key` is no longer a font in the library",
                 )
             })?;
-        let source = self.library_file("subtitles.font_key", &key).await?;
+        let source = self.named_file("subtitles.font_key", &key).await?;
         let fonts = dir.join("fonts");
         let path = fonts.join(source.file_name().unwrap_or_default());
         tokio::fs::create_dir_all(&fonts)
@@ -313,7 +326,7 @@ impl JobHandler for RenderStep {
                 other => storage(other),
             })?;
         let assets = self.assets(video.project_id, &options).await?;
-        let clips = self.clips(ctx, video.project_id, &options).await?;
+        let clips = self.clips(ctx, &video, &options, &audio).await?;
         let output_dir = self.0.media.scratch("render").await.map_err(storage)?;
         // The font sits beside the output, not in it, so it is not stored as a render file.
         let work_dir = output_dir.with_extension("work");

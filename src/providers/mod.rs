@@ -51,6 +51,14 @@ impl ProviderError {
             message: message.into(),
         }
     }
+
+    /// A fatal error's code; a retryable one has none yet.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ProviderError::Fatal { code, .. } => Some(*code),
+            ProviderError::Retryable { .. } => None,
+        }
+    }
 }
 
 /// Where a provider reports how far it got. Reports are throttled by the receiver.
@@ -203,9 +211,16 @@ fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
     registry
 }
 
-fn voices(settings: &Settings) -> Registry<dyn voice::Voice> {
-    let mut registry: Registry<dyn voice::Voice> =
-        BTreeMap::from([(fake::NAME, Arc::new(voice::fake::FakeVoice) as _)]);
+fn voices(settings: &Settings, media: &Arc<MediaStore>) -> Registry<dyn voice::Voice> {
+    let mut registry: Registry<dyn voice::Voice> = BTreeMap::from([
+        (fake::NAME, Arc::new(voice::fake::FakeVoice) as _),
+        (
+            voice::recording::NAME,
+            Arc::new(voice::recording::Recording {
+                media: media.clone(),
+            }) as _,
+        ),
+    ]);
     if process::on_path("espeak-ng").is_some() {
         registry.insert(LOCAL, Arc::new(voice::local::EspeakVoice));
     }
@@ -308,7 +323,7 @@ fn required_options(settings: &Settings) -> Vec<RequiredOption> {
                 step: Step::Render,
                 provider: render::heygen::NAME,
                 option: "avatar_id",
-                setting: "REELFORGE__PROVIDERS__HEYGEN__AVATAR_ID",
+                setting: Some("REELFORGE__PROVIDERS__HEYGEN__AVATAR_ID"),
             }),
         providers
             .openai
@@ -318,8 +333,14 @@ fn required_options(settings: &Settings) -> Vec<RequiredOption> {
                 step: Step::Rewrite,
                 provider: rewrite::openai_assistant::NAME,
                 option: "assistant_id",
-                setting: "REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID",
+                setting: Some("REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID"),
             }),
+        Some(RequiredOption {
+            step: Step::Voice,
+            provider: voice::recording::NAME,
+            option: "recording_key",
+            setting: None,
+        }),
     ]
     .into_iter()
     .flatten()
@@ -348,7 +369,8 @@ pub struct RequiredOption {
     pub step: Step,
     pub provider: &'static str,
     pub option: &'static str,
-    pub setting: &'static str,
+    /// The deployment-wide setting that would stand in for it, if there is one.
+    pub setting: Option<&'static str>,
 }
 
 /// A deployment whose providers cannot be set up as configured.
@@ -410,7 +432,7 @@ impl Providers {
             ]),
             transcribe: transcribers(settings, &media),
             rewrite: rewriters(settings),
-            voice: voices(settings),
+            voice: voices(settings, &media),
             render: renderers(settings),
             media,
             prices,

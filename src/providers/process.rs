@@ -82,6 +82,8 @@ pub struct MediaInfo {
     pub video_codec: Option<String>,
     pub audio_codec: Option<String>,
     pub sample_rate: Option<u32>,
+    /// ffprobe's `format_name`, such as `mov,mp4,m4a,3gp,3g2,mj2` or `png_pipe`.
+    pub container: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -98,11 +100,21 @@ struct ProbeStream {
     width: Option<u32>,
     height: Option<u32>,
     sample_rate: Option<String>,
+    #[serde(default)]
+    disposition: ProbeDisposition,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ProbeDisposition {
+    /// Cover art in an audio file: a picture stream that is not a video.
+    #[serde(default)]
+    attached_pic: u8,
 }
 
 #[derive(serde::Deserialize)]
 struct ProbeFormat {
     duration: Option<String>,
+    format_name: Option<String>,
 }
 
 /// Reads a media file's duration, dimensions and codecs with ffprobe.
@@ -128,9 +140,10 @@ pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
         probe
             .streams
             .iter()
-            .find(|s| s.codec_type.as_deref() == Some(kind))
+            .find(|s| s.codec_type.as_deref() == Some(kind) && s.disposition.attached_pic == 0)
     };
     let (video, audio) = (stream("video"), stream("audio"));
+    let container = probe.format.as_ref().and_then(|f| f.format_name.clone());
     let seconds = probe
         .format
         .and_then(|f| f.duration)
@@ -146,6 +159,7 @@ pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
         sample_rate: audio
             .and_then(|a| a.sample_rate.as_deref())
             .and_then(|r| r.parse().ok()),
+        container,
     })
 }
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app_with, TestApp};
 
@@ -184,4 +184,47 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
         "{output:#}"
     );
     assert!(output["duration_ms"].as_u64().unwrap() > 3000, "{output:#}");
+
+    // The creator's own recording of the script (here: that take, uploaded to the library) is
+    // the voiceover, its words timed by Whisper hearing it.
+    let take = app
+        .get(&format!(
+            "/v1/audio/{}/content",
+            audio["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .to_vec();
+    let uploaded = app
+        .upload_to(&format!("/v1/projects/{project_id}/assets"), "me.wav", take)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let recording: Value = uploaded.json().await.unwrap();
+    let own = app
+        .finished_step(
+            &format!("/v1/scripts/{}/audio", script["id"].as_str().unwrap()),
+            json!({"provider": "recording", "options": {"recording_key": recording["key"]}}),
+            "audio",
+        )
+        .await;
+    assert_eq!(own["status"], "succeeded", "{own:#}");
+    let heard = &own["output"];
+    assert_eq!(heard["voice"], "recording");
+    assert!(
+        heard["timing_method"]
+            .as_str()
+            .unwrap()
+            .starts_with("transcribed"),
+        "{heard:#}"
+    );
+    assert_eq!(
+        heard["words"].as_array().unwrap().len(),
+        output["words"].as_array().unwrap().len()
+    );
 }

@@ -1,5 +1,6 @@
 //! B-roll: a clip per sentence, each cut to its sentence's time and crossfaded into the next,
-//! as one ffmpeg filter graph whose cost grows with the number of clips and no faster.
+//! as one ffmpeg filter graph with an input per shot, so its cost grows with the number of shots
+//! and no faster.
 
 use std::path::PathBuf;
 

@@ -6,6 +6,7 @@ pub mod elevenlabs;
 pub mod fake;
 pub mod local;
 pub mod openai;
+pub mod recording;
 pub mod silence;
 
 use std::path::PathBuf;
