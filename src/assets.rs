@@ -219,7 +219,7 @@ async fn store(
         let mut tx = state.pool.begin().await?;
         // The quota is checked again under the project's lock: two uploads at once are
         // counted one after the other.
-        db::assets::lock_project(&mut *tx, project_id).await?;
+        db::projects::lock(&mut *tx, project_id).await?;
         let (_, used) = db::assets::usage(&mut *tx, project_id).await?;
         let quota = state.settings.assets.quota_bytes;
         if used + size_bytes > quota {

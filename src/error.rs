@@ -40,6 +40,9 @@ pub enum ApiError {
     BudgetExceeded(String),
     #[error("{0}")]
     AssetQuotaExceeded(String),
+    /// A provider called while the request waits (voice cloning) failed.
+    #[error("{0}")]
+    Upstream(crate::providers::ProviderError),
     #[error("{detail}")]
     Forbidden { code: ErrorCode, detail: String },
     #[error("internal error")]
@@ -187,6 +190,7 @@ impl ApiError {
             ApiError::NotReady => ErrorCode::NotReady,
             ApiError::BudgetExceeded(_) => ErrorCode::BudgetExceeded,
             ApiError::AssetQuotaExceeded(_) => ErrorCode::AssetQuotaExceeded,
+            ApiError::Upstream(error) => error.code().unwrap_or(ErrorCode::ProviderRetryable),
             ApiError::Forbidden { code, .. } => *code,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
@@ -228,6 +232,12 @@ impl ResponseError for ApiError {
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Upstream(error) => match error.code() {
+                None => StatusCode::SERVICE_UNAVAILABLE,
+                Some(ErrorCode::VoiceSlotsFull) => StatusCode::CONFLICT,
+                Some(ErrorCode::ProviderRejected) => StatusCode::UNPROCESSABLE_ENTITY,
+                Some(_) => StatusCode::BAD_GATEWAY,
+            },
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -108,6 +108,7 @@ error_codes! {
     AlreadyProcessed = "already_processed", No, "The reel has been through the pipeline already; automatic runs never take it again.";
     OriginRefused = "origin_refused", Configure, "A browser page on another origin called `/mcp`; allow its origin in `mcp.allowed_origins`.";
     AssetQuotaExceeded = "asset_quota_exceeded", Configure, "The upload would take the project's media library past `assets.quota_bytes`; the detail gives what is used. Delete assets or raise the quota.";
+    VoiceSlotsFull = "voice_slots_full", Configure, "The ElevenLabs account has no free voice slot for a clone; delete a cloned voice or upgrade the plan.";
     UnsupportedAsset = "unsupported_asset", FixRequest, "The uploaded file is not a video, image, audio file or font that can be read.";
     BudgetExceeded = "budget_exceeded", Configure, "The run's estimated cost exceeds what is left of the project's monthly budget; the detail gives both. Raise `settings.monthly_budget` or wait for next month.";
     JobNotActive = "job_not_active", No, "Only a queued or running job can be canceled.";

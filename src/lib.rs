@@ -31,4 +31,5 @@ pub mod startup;
 pub mod state;
 pub mod steps;
 pub mod telemetry;
+pub mod voices;
 pub mod watch;

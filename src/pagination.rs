@@ -142,6 +142,7 @@ macro_rules! keyed_by_creation {
 }
 keyed_by_creation!(
     crate::domain::asset::Asset,
+    crate::domain::cloned_voice::ClonedVoice,
     crate::domain::project::Project,
     crate::domain::job::Job,
     crate::domain::resource::StepResource,

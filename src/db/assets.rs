@@ -166,12 +166,3 @@ pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<Asset>, 
     .map(Asset::try_from)
     .transpose()
 }
-
-/// Serialises changes to one project's library until the transaction ends.
-pub async fn lock_project(db: impl PgExecutor<'_>, project_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE")
-        .bind(project_id)
-        .execute(db)
-        .await
-        .map(|_| ())
-}

@@ -11,6 +11,7 @@ pub mod resources;
 pub mod runs;
 pub mod tokens;
 pub mod usage;
+pub mod voices;
 pub mod watchlists;
 pub mod webhooks;
 

@@ -104,3 +104,12 @@ pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
         .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Serialises changes to one project's libraries (media, voices) until the transaction ends.
+pub async fn lock(db: impl PgExecutor<'_>, project_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1 FROM projects WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(project_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

@@ -1,6 +1,7 @@
 //! The service's vocabulary, shared by the database layer, the routes and the job handlers.
 
 pub mod asset;
+pub mod cloned_voice;
 pub mod collection;
 pub mod event;
 pub mod job;

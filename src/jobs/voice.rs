@@ -19,8 +19,8 @@ use crate::{
         pick, process,
         transcribe::{TranscribeRequest, WordTiming},
         voice::{
-            estimate_timings, silence, DurationFit, SpokenAudio, TimingMethod, Voice, VoiceOutput,
-            VoiceRequest,
+            elevenlabs, estimate_timings, silence, DurationFit, SpokenAudio, TimingMethod, Voice,
+            VoiceOutput, VoiceRequest,
         },
         CallContext, ProviderError, Providers, LOCAL,
     },
@@ -284,7 +284,11 @@ impl JobHandler for VoiceStep {
         let audio = ctx.resource().await?;
         let project = ctx.project(&audio).await?;
         let script: ScriptOutput = ctx.parent_output(&audio).await?;
-        let options: VoiceOptions = context::options(&audio)?;
+        let mut options: VoiceOptions = context::options(&audio)?;
+        // The project's default cloned voice speaks unless the options name one.
+        if audio.provider == elevenlabs::NAME && options.voice.is_none() {
+            options.voice = crate::voices::default_voice_id(ctx.pool(), audio.project_id).await?;
+        }
         let target_ms = u64::from(project.settings.target_duration_seconds) * 1000;
         let tolerance_ms = options
             .tolerance_seconds

@@ -246,25 +246,27 @@ fn voices(settings: &Settings, media: &Arc<MediaStore>) -> Registry<dyn voice::V
             }),
         );
     }
+    if let Some(client) = elevenlabs(settings) {
+        registry.insert(voice::elevenlabs::NAME, Arc::new(client));
+    }
+    registry
+}
+
+/// The ElevenLabs client, when a key is configured.
+fn elevenlabs(settings: &Settings) -> Option<voice::elevenlabs::ElevenLabs> {
     let elevenlabs = &settings.providers.elevenlabs;
-    if let Some(key) = elevenlabs
+    let key = elevenlabs
         .api
         .api_key
         .clone()
-        .filter(|_| elevenlabs.api.is_configured())
-    {
-        registry.insert(
-            voice::elevenlabs::NAME,
-            Arc::new(voice::elevenlabs::ElevenLabs::new(
-                &elevenlabs.api.base_url,
-                key,
-                Duration::from_secs(elevenlabs.api.timeout_seconds),
-                &elevenlabs.voice_id,
-                &elevenlabs.model,
-            )),
-        );
-    }
-    registry
+        .filter(|_| elevenlabs.api.is_configured())?;
+    Some(voice::elevenlabs::ElevenLabs::new(
+        &elevenlabs.api.base_url,
+        key,
+        Duration::from_secs(elevenlabs.api.timeout_seconds),
+        &elevenlabs.voice_id,
+        &elevenlabs.model,
+    ))
 }
 
 fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
@@ -356,6 +358,8 @@ pub struct Providers {
     pub rewrite: BTreeMap<&'static str, Arc<dyn rewrite::Rewriter>>,
     pub voice: BTreeMap<&'static str, Arc<dyn voice::Voice>>,
     pub render: BTreeMap<&'static str, Arc<dyn render::Renderer>>,
+    /// Instant voice cloning for the project voice libraries (ElevenLabs), when configured.
+    pub cloning: Option<Arc<voice::elevenlabs::ElevenLabs>>,
     pub media: Arc<MediaStore>,
     /// What each provider's usage is estimated to cost.
     pub prices: Prices,
@@ -434,6 +438,7 @@ impl Providers {
             rewrite: rewriters(settings),
             voice: voices(settings, &media),
             render: renderers(settings),
+            cloning: elevenlabs(settings).map(Arc::new),
             media,
             prices,
             required: required_options(settings),

@@ -18,6 +18,7 @@ pub mod runs;
 pub mod scripts;
 pub mod transcripts;
 pub mod videos;
+pub mod voices;
 pub mod watchlists;
 pub mod webhooks;
 
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(webhooks::configure)
                 .configure(watchlists::configure)
                 .configure(assets::configure)
+                .configure(voices::configure)
                 .service(providers::list)
                 .configure(transcripts::configure)
                 .configure(scripts::configure)

@@ -5,6 +5,7 @@ mod helpers;
 mod apify;
 mod assets;
 mod auth;
+mod cloning;
 mod collections;
 mod engine;
 mod events;

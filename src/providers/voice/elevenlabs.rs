@@ -58,7 +58,8 @@ impl ElevenLabs {
         }
     }
 
-    /// 422 carries the validation `detail`; the rest follows the shared rules.
+    /// 422 carries the validation `detail`; 400 and 401 name their cause in `detail.status`;
+    /// the rest follows the shared rules.
     async fn send(
         &self,
         request: reqwest::RequestBuilder,
@@ -72,9 +73,112 @@ impl ElevenLabs {
                         format!("ElevenLabs refused the request: {}", failure.excerpt()),
                     )
                 }
+                HttpFailureOr::Status(failure) if matches!(failure.status.as_u16(), 400 | 401) => {
+                    match detail_status(&failure.body).as_deref() {
+                        Some(status) => classified(status, &failure.excerpt()),
+                        None => failure.into_error(),
+                    }
+                }
                 other => other.into(),
             })
     }
+
+    fn headers(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.header("xi-api-key", self.key.expose_secret())
+    }
+
+    /// Instant voice cloning: a new voice from the samples (`POST /v1/voices/add`).
+    pub async fn clone_voice(&self, clone: VoiceClone) -> Result<NewClone, ProviderError> {
+        let mut form = reqwest::multipart::Form::new()
+            .text("name", clone.name)
+            .text(
+                "remove_background_noise",
+                clone.remove_background_noise.to_string(),
+            );
+        if let Some(description) = clone.description {
+            form = form.text("description", description);
+        }
+        if let Some(labels) = clone.labels {
+            let labels = serde_json::to_string(&labels)
+                .map_err(|error| ProviderError::fatal(ErrorCode::Internal, error.to_string()))?;
+            form = form.text("labels", labels);
+        }
+        for (file_name, bytes) in clone.samples {
+            form = form.part(
+                "files",
+                reqwest::multipart::Part::bytes(bytes).file_name(file_name),
+            );
+        }
+        let response = self
+            .send(
+                self.headers(
+                    self.client
+                        .post(format!("{}/v1/voices/add", self.base_url))
+                        .multipart(form),
+                ),
+            )
+            .await?;
+        http::json(PROVIDER, response).await
+    }
+
+    /// Deletes a cloned voice; one ElevenLabs no longer has is gone already.
+    pub async fn delete_voice(&self, voice_id: &str) -> Result<(), ProviderError> {
+        let deleted = self
+            .send(
+                self.headers(
+                    self.client
+                        .delete(format!("{}/v1/voices/{voice_id}", self.base_url)),
+                ),
+            )
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(error) if error.code() == Some(ErrorCode::ProviderNotFound) => Ok(()),
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// A voice to clone, with its recordings as `(file name, bytes)`.
+pub struct VoiceClone {
+    pub name: String,
+    pub description: Option<String>,
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    pub remove_background_noise: bool,
+    pub samples: Vec<(String, Vec<u8>)>,
+}
+
+/// What `POST /v1/voices/add` answers.
+#[derive(Debug, Deserialize)]
+pub struct NewClone {
+    pub voice_id: String,
+    #[serde(default)]
+    pub requires_verification: bool,
+}
+
+/// `detail.status` of an error body, `{"detail": {"status": ..., "message": ...}}`.
+fn detail_status(body: &str) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_str(body).ok()?;
+    body.pointer("/detail/status")?.as_str().map(str::to_owned)
+}
+
+/// The documented causes of a 400 or 401; all are final.
+fn classified(status: &str, excerpt: &str) -> ProviderError {
+    let code = match status {
+        "invalid_api_key" => ErrorCode::ProviderAuth,
+        "quota_exceeded" => ErrorCode::ProviderOutOfCredit,
+        "voice_not_found" => ErrorCode::ProviderNotFound,
+        "voice_limit_reached" => ErrorCode::VoiceSlotsFull,
+        _ => ErrorCode::ProviderRejected,
+    };
+    let message = match code {
+        ErrorCode::ProviderAuth => "ElevenLabs rejected the API key".to_owned(),
+        ErrorCode::VoiceSlotsFull => {
+            "the ElevenLabs account has no free voice slot: delete a cloned voice or upgrade the plan".to_owned()
+        }
+        _ => format!("ElevenLabs answered `{status}`: {excerpt}"),
+    };
+    ProviderError::fatal(code, message)
 }
 
 /// Groups per-character times into words: a word is a run of non-whitespace characters.

@@ -1,0 +1,167 @@
+//! The project voice library: voices cloned with ElevenLabs from recordings in the project's
+//! media library. The provider is called while the request waits (a clone takes seconds); a
+//! retried request with the same `Idempotency-Key` gets the first answer, not a second voice.
+
+use uuid::Uuid;
+
+use crate::{
+    assets, db,
+    domain::{
+        asset::AssetKind,
+        cloned_voice::{ClonedVoice, NewVoice, VoicePatch},
+        options::LibraryKey,
+    },
+    error::ApiError,
+    error_code::ErrorCode,
+    pagination::{Page, PageQuery},
+    providers::voice::elevenlabs::{self, VoiceClone},
+    state::AppState,
+};
+
+fn cloning(state: &AppState) -> Result<&elevenlabs::ElevenLabs, ApiError> {
+    state.providers.cloning.as_deref().ok_or_else(|| {
+        ApiError::unprocessable(
+            ErrorCode::NotConfigured,
+            "voice cloning needs ElevenLabs: set REELFORGE__PROVIDERS__ELEVENLABS__API_KEY",
+        )
+    })
+}
+
+pub async fn create(
+    state: &AppState,
+    project_id: Uuid,
+    new: NewVoice,
+) -> Result<ClonedVoice, ApiError> {
+    db::projects::get(&state.pool, project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let mut problems = new.problems();
+    let samples: Vec<LibraryKey> = new
+        .sample_keys
+        .iter()
+        .enumerate()
+        .map(|(index, key)| LibraryKey {
+            field: format!("sample_keys[{index}]"),
+            key: Some(key.clone()),
+            kinds: &[AssetKind::Audio],
+        })
+        .collect();
+    if problems.is_empty() {
+        problems = assets::library_problems(&state.pool, project_id, "body", &samples).await?;
+        for problem in &mut problems {
+            problem.field = problem.field.trim_start_matches("body.").to_owned();
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    let client = cloning(state)?;
+    let mut files = Vec::with_capacity(new.sample_keys.len());
+    for key in &new.sample_keys {
+        let path = state
+            .media
+            .fetch(key)
+            .await
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        let bytes = tokio::fs::read(&path)
+            .await
+            .map_err(|error| ApiError::Internal(error.into()))?;
+        let name = key.rsplit('/').next().unwrap_or("sample").to_owned();
+        files.push((name, bytes));
+    }
+    let cloned = client
+        .clone_voice(VoiceClone {
+            name: new.name.trim().to_owned(),
+            description: new.description.clone(),
+            labels: new.labels.clone(),
+            remove_background_noise: new.remove_background_noise,
+            samples: files,
+        })
+        .await
+        .map_err(ApiError::Upstream)?;
+    let voice = ClonedVoice {
+        id: Uuid::new_v4(),
+        project_id,
+        name: new.name.trim().to_owned(),
+        provider: elevenlabs::NAME.to_owned(),
+        provider_voice_id: cloned.voice_id,
+        sample_keys: new.sample_keys,
+        description: new.description,
+        requires_verification: cloned.requires_verification,
+        default: false,
+        created_at: chrono::Utc::now(),
+    };
+    let stored = async {
+        let mut tx = state.pool.begin().await?;
+        db::projects::lock(&mut *tx, project_id).await?;
+        let mut stored = db::voices::insert(&mut *tx, &voice).await?;
+        if new.default {
+            stored = db::voices::set_default(&mut tx, stored.id, true)
+                .await?
+                .unwrap_or(stored);
+        }
+        tx.commit().await?;
+        Ok::<_, ApiError>(stored)
+    }
+    .await;
+    if stored.is_err() {
+        // Not kept here: free the provider's slot rather than leave an orphan voice there.
+        let _ = client.delete_voice(&voice.provider_voice_id).await;
+    }
+    stored
+}
+
+pub async fn list(
+    state: &AppState,
+    project_id: Uuid,
+    query: &PageQuery,
+) -> Result<Page<ClonedVoice>, ApiError> {
+    let page = query.parse()?;
+    db::projects::get(&state.pool, project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let rows = db::voices::list(&state.pool, project_id, page).await?;
+    Ok(Page::from_rows(rows, page.limit))
+}
+
+pub async fn get(state: &AppState, id: Uuid) -> Result<ClonedVoice, ApiError> {
+    db::voices::get(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound("voice"))
+}
+
+pub async fn update(
+    state: &AppState,
+    id: Uuid,
+    patch: VoicePatch,
+) -> Result<ClonedVoice, ApiError> {
+    let voice = get(state, id).await?;
+    let mut tx = state.pool.begin().await?;
+    db::projects::lock(&mut *tx, voice.project_id).await?;
+    let updated = db::voices::set_default(&mut tx, id, patch.default)
+        .await?
+        .ok_or(ApiError::NotFound("voice"))?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Deletes the voice at the provider, then here.
+pub async fn delete(state: &AppState, id: Uuid) -> Result<(), ApiError> {
+    let voice = get(state, id).await?;
+    cloning(state)?
+        .delete_voice(&voice.provider_voice_id)
+        .await
+        .map_err(ApiError::Upstream)?;
+    db::voices::delete(&state.pool, id).await?;
+    Ok(())
+}
+
+/// The provider voice the `elevenlabs` voice step speaks with when its options name none.
+pub async fn default_voice_id(
+    db: &sqlx::PgPool,
+    project_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    Ok(db::voices::default_for(db, project_id)
+        .await?
+        .map(|voice| voice.provider_voice_id))
+}
