@@ -146,13 +146,6 @@ fn quota_refusal(used: u64, adding: u64, quota: u64) -> ApiError {
     ))
 }
 
-async fn project_exists(state: &AppState, project_id: Uuid) -> Result<(), ApiError> {
-    db::projects::get(&state.pool, project_id)
-        .await?
-        .ok_or(ApiError::NotFound("project"))?;
-    Ok(())
-}
-
 /// Stores one uploaded file (its bytes as `chunks`) in the project's library.
 pub async fn upload<S>(
     state: &AppState,
@@ -163,7 +156,7 @@ pub async fn upload<S>(
 where
     S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
 {
-    project_exists(state, project_id).await?;
+    crate::projects::require(state, project_id).await?;
     let settings = &state.settings.assets;
     let (_, used) = db::assets::usage(&state.pool, project_id).await?;
     let room = settings.quota_bytes.saturating_sub(used);
@@ -227,13 +220,7 @@ async fn store(
         }
         let asset = db::assets::insert(&mut *tx, &asset)
             .await
-            .map_err(|error| match error {
-                // The project was deleted during the upload.
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                    ApiError::NotFound("project")
-                }
-                other => other.into(),
-            })?;
+            .map_err(crate::projects::gone_or)?;
         tx.commit().await?;
         Ok(asset)
     }
@@ -254,7 +241,7 @@ pub async fn list(
         cursor: query.cursor.clone(),
     }
     .parse()?;
-    project_exists(state, project_id).await?;
+    crate::projects::require(state, project_id).await?;
     let rows = db::assets::list(&state.pool, project_id, query.kind, page).await?;
     let Page { items, next_cursor } = Page::from_rows(rows, page.limit);
     let (count, used_bytes) = db::assets::usage(&state.pool, project_id).await?;

@@ -249,6 +249,7 @@ impl ResponseError for ApiError {
             ApiError::Internal(error) => {
                 tracing::error!(error = %format!("{error:#}"), "internal error")
             }
+            ApiError::Upstream(error) => tracing::warn!(%error, "a provider call failed"),
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
@@ -259,6 +260,12 @@ impl ResponseError for ApiError {
             }
             ApiError::MethodNotAllowed(methods) => {
                 response.insert_header(("Allow", methods.join(", ")));
+            }
+            ApiError::Upstream(crate::providers::ProviderError::Retryable {
+                retry_after: Some(wait),
+                ..
+            }) => {
+                response.insert_header(("Retry-After", wait.as_secs().max(1).to_string()));
             }
             _ => {}
         }

@@ -69,3 +69,19 @@ pub async fn list(state: &AppState, query: &PageQuery) -> Result<Page<Project>, 
     let rows = db::projects::list(&state.pool, page).await?;
     Ok(Page::from_rows(rows, page.limit))
 }
+
+/// Refuses with 404 unless the project exists.
+pub async fn require(state: &AppState, project_id: Uuid) -> Result<(), ApiError> {
+    crate::db::projects::get(&state.pool, project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    Ok(())
+}
+
+/// A write that referenced a project deleted meanwhile is a 404, not a fault.
+pub fn gone_or(error: sqlx::Error) -> ApiError {
+    match error {
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => ApiError::NotFound("project"),
+        other => other.into(),
+    }
+}

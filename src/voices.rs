@@ -5,14 +5,18 @@
 use uuid::Uuid;
 
 use crate::{
-    assets, db,
+    assets,
+    collections::storage_error,
+    db,
     domain::{
         asset::AssetKind,
-        cloned_voice::{ClonedVoice, NewVoice, VoicePatch},
+        cloned_voice::{ClonedVoice, NewVoice, VoicePatch, MAX_SAMPLE_BYTES},
         options::LibraryKey,
+        project::FieldError,
     },
     error::ApiError,
     error_code::ErrorCode,
+    media::MediaError,
     pagination::{Page, PageQuery},
     providers::voice::elevenlabs::{self, VoiceClone},
     state::AppState,
@@ -32,12 +36,30 @@ pub async fn create(
     project_id: Uuid,
     new: NewVoice,
 ) -> Result<ClonedVoice, ApiError> {
-    db::projects::get(&state.pool, project_id)
-        .await?
-        .ok_or(ApiError::NotFound("project"))?;
+    crate::projects::require(state, project_id).await?;
     let mut problems = new.problems();
-    let samples: Vec<LibraryKey> = new
-        .sample_keys
+    if problems.is_empty() {
+        problems = sample_problems(state, project_id, &new.sample_keys).await?;
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::Validation(problems));
+    }
+    cloning(state)?;
+    // Run to the end even if the client goes away: a voice ElevenLabs made is either kept here
+    // or deleted there, never left behind.
+    let state = state.clone();
+    tokio::spawn(async move { clone_and_keep(&state, project_id, new).await })
+        .await
+        .map_err(|error| ApiError::Internal(error.into()))?
+}
+
+/// The samples must be library audio, in all at most `MAX_SAMPLE_BYTES`.
+async fn sample_problems(
+    state: &AppState,
+    project_id: Uuid,
+    keys: &[String],
+) -> Result<Vec<FieldError>, ApiError> {
+    let needs: Vec<LibraryKey> = keys
         .iter()
         .enumerate()
         .map(|(index, key)| LibraryKey {
@@ -46,26 +68,42 @@ pub async fn create(
             kinds: &[AssetKind::Audio],
         })
         .collect();
-    if problems.is_empty() {
-        problems = assets::library_problems(&state.pool, project_id, "body", &samples).await?;
-        for problem in &mut problems {
-            problem.field = problem.field.trim_start_matches("body.").to_owned();
-        }
+    let mut problems = assets::library_problems(&state.pool, project_id, "body", &needs).await?;
+    for problem in &mut problems {
+        problem.field = problem.field.trim_start_matches("body.").to_owned();
     }
-    if !problems.is_empty() {
-        return Err(ApiError::Validation(problems));
+    let bytes: u64 = db::assets::by_keys(&state.pool, project_id, keys)
+        .await?
+        .iter()
+        .map(|asset| asset.size_bytes)
+        .sum();
+    if problems.is_empty() && bytes > MAX_SAMPLE_BYTES {
+        problems.push(FieldError::new(
+            "sample_keys",
+            format!("the recordings come to {bytes} bytes; at most {MAX_SAMPLE_BYTES} in all"),
+        ));
     }
+    Ok(problems)
+}
+
+async fn clone_and_keep(
+    state: &AppState,
+    project_id: Uuid,
+    new: NewVoice,
+) -> Result<ClonedVoice, ApiError> {
     let client = cloning(state)?;
     let mut files = Vec::with_capacity(new.sample_keys.len());
-    for key in &new.sample_keys {
-        let path = state
-            .media
-            .fetch(key)
-            .await
-            .map_err(|error| ApiError::Internal(error.into()))?;
+    for (index, key) in new.sample_keys.iter().enumerate() {
+        let path = state.media.fetch(key).await.map_err(|error| match error {
+            MediaError::Missing(_) => ApiError::Validation(vec![FieldError::new(
+                format!("sample_keys[{index}]"),
+                "the recording was deleted meanwhile",
+            )]),
+            other => storage_error(other),
+        })?;
         let bytes = tokio::fs::read(&path)
             .await
-            .map_err(|error| ApiError::Internal(error.into()))?;
+            .map_err(|error| storage_error(error.into()))?;
         let name = key.rsplit('/').next().unwrap_or("sample").to_owned();
         files.push((name, bytes));
     }
@@ -94,8 +132,11 @@ pub async fn create(
     let stored = async {
         let mut tx = state.pool.begin().await?;
         db::projects::lock(&mut *tx, project_id).await?;
-        let mut stored = db::voices::insert(&mut *tx, &voice).await?;
-        if new.default {
+        let mut stored = db::voices::insert(&mut *tx, &voice)
+            .await
+            .map_err(crate::projects::gone_or)?;
+        // A voice waiting for verification cannot speak yet, so it is not made the default.
+        if new.default && !voice.requires_verification {
             stored = db::voices::set_default(&mut tx, stored.id, true)
                 .await?
                 .unwrap_or(stored);
@@ -106,7 +147,9 @@ pub async fn create(
     .await;
     if stored.is_err() {
         // Not kept here: free the provider's slot rather than leave an orphan voice there.
-        let _ = client.delete_voice(&voice.provider_voice_id).await;
+        if let Err(error) = client.delete_voice(&voice.provider_voice_id).await {
+            tracing::warn!(%error, provider_voice_id = %voice.provider_voice_id, "a cloned voice not kept here stays at ElevenLabs");
+        }
     }
     stored
 }
@@ -117,9 +160,7 @@ pub async fn list(
     query: &PageQuery,
 ) -> Result<Page<ClonedVoice>, ApiError> {
     let page = query.parse()?;
-    db::projects::get(&state.pool, project_id)
-        .await?
-        .ok_or(ApiError::NotFound("project"))?;
+    crate::projects::require(state, project_id).await?;
     let rows = db::voices::list(&state.pool, project_id, page).await?;
     Ok(Page::from_rows(rows, page.limit))
 }

@@ -31,6 +31,12 @@ const TEXT = {
     styleMinimal: "Минимальные", formats: "Форматы", preview: "Быстрый черновик", renderFinal: "Финальный рендер",
     rendering: "Рендер…", renderDone: "Готово: {format}", renderFailed: "Рендер не удался: {message}",
     renditionLink: "Скачать {format}",
+    libraryTitle: "Медиатека проекта", libraryHint: "Ваши клипы, картинки, музыка и шрифты: клипы становятся B-roll по предложениям, музыка звучит под голосом.",
+    assetUpload: "Загрузить", assetKind: "Тип", assetName: "Файл", assetSize: "МБ", assetLength: "Длина, с",
+    assetUsage: "{count} файлов, {used} из {quota} МБ", assetUploaded: "Загружено: {name} ({kind})", assetDelete: "Удалить",
+    kind_video: "видео", kind_image: "картинка", kind_audio: "аудио", kind_font: "шрифт",
+    background: "Фон", backgroundAuto: "авто (клипы медиатеки, иначе градиент)", backgroundGenerated: "градиент",
+    backgroundClips: "клипы медиатеки", backgroundReel: "исходный reel", music: "Музыка", noMusic: "без музыки",
     budgetLimit: "Бюджет в месяц, $", budgetText: "{spent} потрачено, {held} в работе из {limit} ({left} осталось)",
     budgetNone: "{spent} потрачено в этом месяце, без лимита",
     budgetInvalid: "Бюджет — число долларов, например 20 или 12.5", ruleNeedsCondition: "Для автозапуска задайте хотя бы одно условие",
@@ -71,6 +77,12 @@ const TEXT = {
     styleMinimal: "Minimal", formats: "Formats", preview: "Fast preview", renderFinal: "Final render",
     rendering: "Rendering…", renderDone: "Done: {format}", renderFailed: "Render failed: {message}",
     renditionLink: "Download {format}",
+    libraryTitle: "Project media library", libraryHint: "Your clips, images, music and fonts: clips become B-roll sentence by sentence, music plays under the voice.",
+    assetUpload: "Upload", assetKind: "Kind", assetName: "File", assetSize: "MB", assetLength: "Length, s",
+    assetUsage: "{count} files, {used} of {quota} MB", assetUploaded: "Uploaded: {name} ({kind})", assetDelete: "Delete",
+    kind_video: "video", kind_image: "image", kind_audio: "audio", kind_font: "font",
+    background: "Background", backgroundAuto: "auto (library clips, else a gradient)", backgroundGenerated: "gradient",
+    backgroundClips: "library clips", backgroundReel: "the source reel", music: "Music", noMusic: "no music",
     budgetLimit: "Monthly budget, $", budgetText: "{spent} spent, {held} under way of {limit} ({left} left)",
     budgetNone: "{spent} spent this month, no cap",
     budgetInvalid: "The budget is a number of dollars, such as 20 or 12.5", ruleNeedsCondition: "Give at least one condition to run the pipeline automatically",
@@ -193,7 +205,7 @@ async function openProject() {
   clearResults();
   openStream();
   if (!state.projectId) return;
-  await Promise.all([loadReels(), loadLatestRun(), loadProjectCost(), loadWatchlists(), loadAlerts()]);
+  await Promise.all([loadReels(), loadLatestRun(), loadProjectCost(), loadWatchlists(), loadAlerts(), loadAssets()]);
 }
 
 async function loadProjectCost() {
@@ -411,6 +423,8 @@ function showCosts(usage) {
 /** The look and formats chosen in the run form, as the local composer's options. */
 function renderOptions(preview) {
   const options = {};
+  if ($("#background").value) options.background = $("#background").value;
+  if ($("#music").value) options.music_key = $("#music").value;
   const style = $("#subtitle-style").value;
   if (style !== "karaoke") options.subtitles = { style };
   const formats = [...document.querySelectorAll("#formats input:checked")].map((box) => box.value);
@@ -464,6 +478,62 @@ async function showVideo(resource) {
     return button;
   });
   $("#renditions").replaceChildren(...renditions);
+}
+
+// --- media library ---------------------------------------------------------------------------------
+
+const megabytes = (bytes) => number(bytes / 1048576, 1);
+
+async function loadAssets() {
+  const page = await api("GET", `/v1/projects/${state.projectId}/assets?limit=100`);
+  $("#asset-usage").textContent = t("assetUsage", {
+    count: page.usage.count, used: megabytes(page.usage.used_bytes), quota: megabytes(page.usage.quota_bytes),
+  });
+  $("#assets tbody").replaceChildren(...page.items.map((asset) => {
+    const tr = document.createElement("tr");
+    tr.dataset.asset = asset.id;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "secondary";
+    remove.textContent = t("assetDelete");
+    remove.addEventListener("click", async () => {
+      try {
+        await api("DELETE", `/v1/assets/${asset.id}`);
+        await loadAssets();
+      } catch (error) {
+        setStatus("#asset-status", problemText(error), true);
+      }
+    });
+    const seconds = asset.duration_ms == null ? "" : number(asset.duration_ms / 1000, 1);
+    tr.append(cell(t(`kind_${asset.kind}`)), cell(asset.name), cell(megabytes(asset.size_bytes), "num"), cell(seconds, "num"), cell(remove));
+    return tr;
+  }));
+  const music = $("#music");
+  const chosen = music.value;
+  music.replaceChildren(new Option(t("noMusic"), ""), ...page.items
+    .filter((asset) => asset.kind === "audio")
+    .map((asset) => new Option(asset.name, asset.key)));
+  music.value = [...music.options].some((option) => option.value === chosen) ? chosen : "";
+}
+
+async function uploadAsset(event) {
+  event.preventDefault();
+  const file = $("#asset-file").files[0];
+  if (!file || !state.projectId) return;
+  const form = new FormData();
+  form.append("file", file, file.name);
+  try {
+    const response = await fetch(`/v1/projects/${state.projectId}/assets`, {
+      method: "POST", headers: { Authorization: `Bearer ${state.token}` }, body: form,
+    });
+    const data = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, data);
+    setStatus("#asset-status", t("assetUploaded", { name: data.name, kind: t(`kind_${data.kind}`) }));
+    $("#asset-file").value = "";
+    await loadAssets();
+  } catch (error) {
+    setStatus("#asset-status", problemText(error), true);
+  }
 }
 
 // --- results ---------------------------------------------------------------------------------------
@@ -828,6 +898,7 @@ $("#ui-language").addEventListener("change", (event) => {
     loadProjectCost();
     loadWatchlists();
     loadAlerts();
+    loadAssets();
     if (state.run) showRun(state.run);
   }
 });
@@ -875,6 +946,7 @@ $("#hide-processed").addEventListener("change", (event) => {
 });
 $("#script-save").addEventListener("click", saveScript);
 $("#video-preview").addEventListener("click", () => rerender(true));
+$("#asset-form").addEventListener("submit", uploadAsset);
 $("#video-final").addEventListener("click", () => rerender(false));
 
 translatePage();

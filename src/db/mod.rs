@@ -51,6 +51,25 @@ pub fn bind_page<'q, O>(
         .bind(i64::from(page.limit) + 1)
 }
 
+/// One page of a project's rows of `table` (read as `R`, answered as `T`), newest first.
+pub async fn project_page<R, T>(
+    db: impl sqlx::PgExecutor<'_>,
+    columns: &str,
+    table: &str,
+    project_id: uuid::Uuid,
+    page: crate::pagination::PageRequest,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+    T: From<R>,
+{
+    let sql = newest_first(columns, table, "project_id = $1", 1);
+    bind_page(sqlx::query_as::<_, R>(&sql).bind(project_id), page)
+        .fetch_all(db)
+        .await
+        .map(|rows| rows.into_iter().map(Into::into).collect())
+}
+
 pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, sqlx::Error> {
     settings.url.expose_secret().parse()
 }

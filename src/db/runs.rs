@@ -95,11 +95,7 @@ pub async fn list(
     project_id: Uuid,
     page: PageRequest,
 ) -> Result<Vec<Run>, sqlx::Error> {
-    let sql = super::newest_first(COLUMNS, "runs", "project_id = $1", 1);
-    super::bind_page(sqlx::query_as::<_, RunRow>(&sql).bind(project_id), page)
-        .fetch_all(db)
-        .await
-        .map(|rows| rows.into_iter().map(Into::into).collect())
+    super::project_page::<RunRow, _>(db, COLUMNS, "runs", project_id, page).await
 }
 
 /// Unfinished runs nobody else is advancing right now, locked for this transaction.

@@ -76,11 +76,7 @@ pub async fn list(
     project_id: Uuid,
     page: PageRequest,
 ) -> Result<Vec<ClonedVoice>, sqlx::Error> {
-    let query = super::newest_first(COLUMNS, "voices", "project_id = $1", 1);
-    super::bind_page(sqlx::query_as::<_, VoiceRow>(&query).bind(project_id), page)
-        .fetch_all(db)
-        .await
-        .map(|rows| rows.into_iter().map(Into::into).collect())
+    super::project_page::<VoiceRow, _>(db, COLUMNS, "voices", project_id, page).await
 }
 
 /// The project's default voice, if it has one.

@@ -109,14 +109,7 @@ pub async fn list(
     project_id: Uuid,
     page: PageRequest,
 ) -> Result<Vec<Watchlist>, sqlx::Error> {
-    let sql = super::newest_first(COLUMNS, "watchlists", "project_id = $1", 1);
-    super::bind_page(
-        sqlx::query_as::<_, WatchlistRow>(&sql).bind(project_id),
-        page,
-    )
-    .fetch_all(db)
-    .await
-    .map(|rows| rows.into_iter().map(Into::into).collect())
+    super::project_page::<WatchlistRow, _>(db, COLUMNS, "watchlists", project_id, page).await
 }
 
 pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {

@@ -9,6 +9,10 @@ use super::project::FieldError;
 
 /// The most samples one clone is made from.
 pub const MAX_SAMPLES: usize = 25;
+/// The most bytes of samples sent for one clone: they are sent in one request.
+pub const MAX_SAMPLE_BYTES: u64 = 100 << 20;
+/// The labels ElevenLabs documents for a voice.
+const LABELS: [&str; 4] = ["language", "accent", "gender", "age"];
 
 /// A voice to clone from library recordings.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -17,8 +21,8 @@ pub struct NewVoice {
     /// 1 to 100 characters.
     #[schema(example = "Anna, calm")]
     pub name: String,
-    /// Library audio assets (keys) of the creator speaking, 1 to 25: clean speech, a minute or
-    /// more in all.
+    /// Library audio assets (keys) of the creator speaking, 1 to 25 and 100 MiB in all: clean
+    /// speech, a minute or more.
     pub sample_keys: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
@@ -28,7 +32,8 @@ pub struct NewVoice {
     /// Ask ElevenLabs to remove background noise (it hurts clean recordings).
     #[serde(default)]
     pub remove_background_noise: bool,
-    /// Make it the project's default voice for the `elevenlabs` provider.
+    /// Make it the project's default voice for the `elevenlabs` provider (not done when
+    /// ElevenLabs asks for the voice to be verified first).
     #[serde(default)]
     pub default: bool,
 }
@@ -55,6 +60,22 @@ impl NewVoice {
                 "description",
                 "must be at most 500 characters",
             ));
+        }
+        for (index, key) in self.sample_keys.iter().enumerate() {
+            if self.sample_keys[..index].contains(key) {
+                problems.push(FieldError::new(
+                    format!("sample_keys[{index}]"),
+                    "names a recording already given",
+                ));
+            }
+        }
+        for key in self.labels.iter().flat_map(|labels| labels.keys()) {
+            if !LABELS.contains(&key.as_str()) {
+                problems.push(FieldError::new(
+                    format!("labels.{key}"),
+                    format!("ElevenLabs takes the labels {}", LABELS.join(", ")),
+                ));
+            }
         }
         problems
     }

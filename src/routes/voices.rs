@@ -99,7 +99,7 @@ pub async fn update(
     responses(
         (status = 204, description = "Deleted at ElevenLabs (freeing its slot) and here"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Cloning is not configured here", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Cloning is not configured here (`not_configured`), or ElevenLabs refused the request (`provider_rejected`)", body = Problem, content_type = "application/problem+json"),
         (status = 502, body = Problem, content_type = "application/problem+json"),
         (status = 503, body = Problem, content_type = "application/problem+json"),
     ),

@@ -113,6 +113,16 @@ async fn voices_are_cloned_from_library_recordings_and_speak_by_default() {
             "sample_keys[0]",
             "is a library image file",
         ),
+        (
+            json!({"name": "A", "sample_keys": [sample["key"], sample["key"]]}),
+            "sample_keys[1]",
+            "already given",
+        ),
+        (
+            json!({"name": "A", "sample_keys": [sample["key"]], "labels": {"mood": "calm"}}),
+            "labels.mood",
+            "language, accent, gender, age",
+        ),
     ] {
         let (status, problem) = send_problem(app.post(&voices_path, &body)).await;
         assert_eq!(
@@ -184,12 +194,19 @@ async fn voices_are_cloned_from_library_recordings_and_speak_by_default() {
             "provider_auth",
         ),
         (
+            ResponseTemplate::new(401).set_body_json(json!({"detail": {"status": "missing_permissions", "message": "voices_write"}})),
+            502,
+            "provider_auth",
+        ),
+        (
             ResponseTemplate::new(400).set_body_json(json!({"detail": {"status": "quota_exceeded", "message": "quota"}})),
             502,
             "provider_out_of_credit",
         ),
         (
-            ResponseTemplate::new(429).set_body_json(json!({"detail": {"status": "too_many_concurrent_requests"}})),
+            ResponseTemplate::new(429)
+                .insert_header("retry-after", "7")
+                .set_body_json(json!({"detail": {"status": "too_many_concurrent_requests"}})),
             503,
             "provider_retryable",
         ),
@@ -199,6 +216,22 @@ async fn voices_are_cloned_from_library_recordings_and_speak_by_default() {
         assert_eq!((got, problem["code"].as_str()), (status, Some(code)), "{problem}");
         assert!(!problem["detail"].as_str().unwrap().contains("xi-key"), "{problem}");
     }
+    // A busy ElevenLabs says when to come back; so does the answer.
+    next_clone_answers(
+        &server,
+        ResponseTemplate::new(429).insert_header("retry-after", "7"),
+    )
+    .await;
+    let busy = app
+        .post(
+            &voices_path,
+            &json!({"name": "B", "sample_keys": [sample["key"]]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(busy.status(), 503);
+    assert_eq!(busy.headers()["retry-after"], "7");
     assert_eq!(
         app.get_json(&voices_path).await["items"]
             .as_array()

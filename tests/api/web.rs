@@ -199,6 +199,23 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         shot["highlight"].as_u64().unwrap() > 50,
         "the spoken word is highlighted: {shot}"
     );
+    // The library typed the upload from its content and counted it; deleting it emptied it.
+    let library = &report["library"];
+    let rows = library["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{library}");
+    assert_eq!(rows[0][1], "logo.png", "{library}");
+    assert!(
+        ["картинка", "image"].contains(&rows[0][0].as_str().unwrap()),
+        "{library}"
+    );
+    assert!(
+        library["usage"].as_str().unwrap().starts_with('1'),
+        "{library}"
+    );
+    assert!(
+        library["afterDelete"].as_str().unwrap().starts_with('0'),
+        "{library}"
+    );
     // The preview is the first chosen format (1:1) at half size; the final render makes both
     // chosen formats, the other one offered for download.
     let preview = &report["preview"];

@@ -100,6 +100,21 @@ try {
     visible: !document.querySelector("#budget").hidden,
   }));
 
+  step("the media library: upload an image, see it typed and counted, delete it");
+  const logo = new PNG({ width: 32, height: 32 });
+  logo.data.fill(200);
+  await page.setInputFiles("#asset-file", { name: "logo.png", mimeType: "image/png", buffer: PNG.sync.write(logo) });
+  await page.click('#asset-form button[type="submit"]');
+  await page.waitForSelector("#assets tbody tr");
+  report.library = {
+    rows: await page.$$eval("#assets tbody tr", (rows) => rows.map((row) => [...row.cells].slice(0, 2).map((c) => c.textContent))),
+    usage: await page.textContent("#asset-usage"),
+    status: await page.textContent("#asset-status"),
+  };
+  await page.click("#assets tbody tr button");
+  await page.waitForFunction(() => document.querySelectorAll("#assets tbody tr").length === 0);
+  report.library.afterDelete = await page.textContent("#asset-usage");
+
   step("sort by plays");
   await page.click('th[data-sort="plays"]');
   await page.waitForSelector('th[data-sort="plays"].sorted');

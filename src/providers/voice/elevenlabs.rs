@@ -64,23 +64,7 @@ impl ElevenLabs {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ProviderError> {
-        http::send(PROVIDER, request)
-            .await
-            .map_err(|failure| match failure {
-                HttpFailureOr::Status(failure) if failure.status.as_u16() == 422 => {
-                    ProviderError::fatal(
-                        ErrorCode::ProviderRejected,
-                        format!("ElevenLabs refused the request: {}", failure.excerpt()),
-                    )
-                }
-                HttpFailureOr::Status(failure) if matches!(failure.status.as_u16(), 400 | 401) => {
-                    match detail_status(&failure.body).as_deref() {
-                        Some(status) => classified(status, &failure.excerpt()),
-                        None => failure.into_error(),
-                    }
-                }
-                other => other.into(),
-            })
+        http::send(PROVIDER, request).await.map_err(classify)
     }
 
     fn headers(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -121,20 +105,21 @@ impl ElevenLabs {
         http::json(PROVIDER, response).await
     }
 
-    /// Deletes a cloned voice; one ElevenLabs no longer has is gone already.
+    /// Deletes a cloned voice; one ElevenLabs says it does not know (`voice_not_found`) is gone
+    /// already. A bare 404 is not taken for that: it may be a wrong address.
     pub async fn delete_voice(&self, voice_id: &str) -> Result<(), ProviderError> {
-        let deleted = self
-            .send(
-                self.headers(
-                    self.client
-                        .delete(format!("{}/v1/voices/{voice_id}", self.base_url)),
-                ),
-            )
-            .await;
-        match deleted {
+        let request = self.headers(
+            self.client
+                .delete(format!("{}/v1/voices/{voice_id}", self.base_url)),
+        );
+        match http::send(PROVIDER, request).await {
             Ok(_) => Ok(()),
-            Err(error) if error.code() == Some(ErrorCode::ProviderNotFound) => Ok(()),
-            Err(error) => Err(error),
+            Err(HttpFailureOr::Status(failure))
+                if detail_status(&failure.body).as_deref() == Some("voice_not_found") =>
+            {
+                Ok(())
+            }
+            Err(other) => Err(classify(other)),
         }
     }
 }
@@ -162,14 +147,33 @@ fn detail_status(body: &str) -> Option<String> {
     body.pointer("/detail/status")?.as_str().map(str::to_owned)
 }
 
-/// The documented causes of a 400 or 401; all are final.
-fn classified(status: &str, excerpt: &str) -> ProviderError {
+fn classify(failure: HttpFailureOr) -> ProviderError {
+    match failure {
+        HttpFailureOr::Status(failure) if failure.status.as_u16() == 422 => ProviderError::fatal(
+            ErrorCode::ProviderRejected,
+            format!("ElevenLabs refused the request: {}", failure.excerpt()),
+        ),
+        HttpFailureOr::Status(failure) if matches!(failure.status.as_u16(), 400 | 401) => {
+            match detail_status(&failure.body)
+                .and_then(|status| classified(&status, &failure.excerpt()))
+            {
+                Some(error) => error,
+                // Any other 401 is still the key's (a missing permission, a flagged account).
+                None => failure.into_error(),
+            }
+        }
+        other => other.into(),
+    }
+}
+
+/// The documented causes of a 400 or 401, all final; none for any other cause.
+fn classified(status: &str, excerpt: &str) -> Option<ProviderError> {
     let code = match status {
         "invalid_api_key" => ErrorCode::ProviderAuth,
         "quota_exceeded" => ErrorCode::ProviderOutOfCredit,
         "voice_not_found" => ErrorCode::ProviderNotFound,
         "voice_limit_reached" => ErrorCode::VoiceSlotsFull,
-        _ => ErrorCode::ProviderRejected,
+        _ => return None,
     };
     let message = match code {
         ErrorCode::ProviderAuth => "ElevenLabs rejected the API key".to_owned(),
@@ -178,7 +182,7 @@ fn classified(status: &str, excerpt: &str) -> ProviderError {
         }
         _ => format!("ElevenLabs answered `{status}`: {excerpt}"),
     };
-    ProviderError::fatal(code, message)
+    Some(ProviderError::fatal(code, message))
 }
 
 /// Groups per-character times into words: a word is a run of non-whitespace characters.
@@ -260,11 +264,12 @@ impl Voice for ElevenLabs {
         ctx.progress.report(20, "speaking").await;
         let response = self
             .send(
-                self.client
-                    .post(format!("{}{path}", self.base_url))
-                    .query(&[("output_format", output_format)])
-                    .header("xi-api-key", self.key.expose_secret())
-                    .json(&body),
+                self.headers(
+                    self.client
+                        .post(format!("{}{path}", self.base_url))
+                        .query(&[("output_format", output_format)])
+                        .json(&body),
+                ),
             )
             .await?;
         let format = output_format.split('_').next().unwrap_or("mp3").to_owned();
