@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    helpers::{send_problem, spawn_app_with, with_temp_file, TestApp},
+    helpers::{assert_refused, frame_rgb, send_problem, spawn_app_with, TestApp},
     media::test_clip,
 };
 
@@ -62,22 +62,6 @@ fn clip(colour: &str) -> Vec<u8> {
     )
 }
 
-async fn upload(app: &TestApp, project_id: &str, name: &str, bytes: Vec<u8>) -> Value {
-    let response = app
-        .upload_to(&format!("/v1/projects/{project_id}/assets"), name, bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201, "{name}");
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let asset: Value = response.json().await.unwrap();
-    assert_eq!(
-        location,
-        format!("/v1/assets/{}", asset["id"].as_str().unwrap())
-    );
-    asset
-}
-
 const DEJAVU_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
 
 #[tokio::test]
@@ -89,7 +73,9 @@ async fn uploads_are_typed_by_content_counted_served_and_deleted() {
 
     let video_bytes = test_clip();
     // Named as something else: the content decides.
-    let video = upload(&app, project_id, "holiday.bin", video_bytes.clone()).await;
+    let video = app
+        .upload_asset(project_id, "holiday.bin", video_bytes.clone())
+        .await;
     assert_eq!(video["kind"], "video");
     assert_eq!(video["name"], "holiday.bin");
     assert_eq!(
@@ -104,7 +90,7 @@ async fn uploads_are_typed_by_content_counted_served_and_deleted() {
         .as_str()
         .unwrap()
         .starts_with(&format!("projects/{project_id}/assets/")));
-    let image = upload(&app, project_id, "red.png", png("red")).await;
+    let image = app.upload_asset(project_id, "red.png", png("red")).await;
     assert_eq!(image["kind"], "image");
     assert_eq!(
         (image["width"].as_u64(), image["height"].as_u64()),
@@ -123,7 +109,7 @@ async fn uploads_are_typed_by_content_counted_served_and_deleted() {
         ],
     );
     // Named `.html`: stored and served by what it is.
-    let audio = upload(&app, project_id, "music.html", tone).await;
+    let audio = app.upload_asset(project_id, "music.html", tone).await;
     assert_eq!(audio["kind"], "audio");
     assert!(audio["width"].is_null());
     assert!(audio["key"].as_str().unwrap().ends_with(".m4a"), "{audio}");
@@ -170,20 +156,16 @@ async fn uploads_are_typed_by_content_counted_served_and_deleted() {
         ],
     );
     std::fs::remove_file(cover).unwrap();
-    let song = upload(&app, project_id, "song.mp3", song).await;
+    let song = app.upload_asset(project_id, "song.mp3", song).await;
     assert_eq!(
         (song["kind"].as_str(), song["width"].as_u64()),
         (Some("audio"), None),
         "{song}"
     );
     assert!(song["key"].as_str().unwrap().ends_with(".mp3"), "{song}");
-    let font = upload(
-        &app,
-        project_id,
-        "brand.ttf",
-        std::fs::read(DEJAVU_BOLD).unwrap(),
-    )
-    .await;
+    let font = app
+        .upload_asset(project_id, "brand.ttf", std::fs::read(DEJAVU_BOLD).unwrap())
+        .await;
     assert_eq!(
         (font["kind"].as_str(), font["font_family"].as_str()),
         (Some("font"), Some("DejaVu Sans"))
@@ -191,13 +173,10 @@ async fn uploads_are_typed_by_content_counted_served_and_deleted() {
 
     // Served as uploaded.
     let id = video["id"].as_str().unwrap();
-    let served = app
-        .get(&format!("/v1/assets/{id}/content"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(served.status(), 200);
-    assert_eq!(served.bytes().await.unwrap().to_vec(), video_bytes);
+    assert_eq!(
+        app.download(&format!("/v1/assets/{id}/content")).await,
+        video_bytes
+    );
 
     // Listed newest first, filtered by kind, with the quota's use.
     let all = app.get_json(&assets_path).await;
@@ -266,7 +245,7 @@ async fn the_quota_refuses_an_upload_that_would_pass_it() {
     let project = app.create_project(json!({"name": "q"})).await;
     let project_id = project["id"].as_str().unwrap();
     let assets_path = format!("/v1/projects/{project_id}/assets");
-    upload(&app, project_id, "a.png", image.clone()).await;
+    app.upload_asset(project_id, "a.png", image.clone()).await;
     let (status, problem) = send_problem(app.upload_to(&assets_path, "b.png", image)).await;
     assert_eq!(
         (status, problem["code"].as_str()),
@@ -311,22 +290,7 @@ async fn voiced(app: &TestApp) -> (String, Value) {
 
 /// The average colour of rows 100..700 of a 1080x1920 frame at `at_ms`.
 fn average_colour(mp4: &[u8], at_ms: u64) -> [f64; 3] {
-    let rgb = with_temp_file(mp4, "mp4", |file| {
-        std::process::Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-ss",
-                &format!("{:.3}", at_ms as f64 / 1000.0),
-                "-i",
-            ])
-            .arg(file)
-            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-            .output()
-            .unwrap()
-            .stdout
-    });
-    assert_eq!(rgb.len(), 1080 * 1920 * 3);
+    let rgb = frame_rgb(mp4, at_ms, (1080, 1920));
     let band = &rgb[100 * 1080 * 3..700 * 1080 * 3];
     let pixels = (band.len() / 3) as f64;
     std::array::from_fn(|c| {
@@ -349,15 +313,7 @@ async fn rendered(app: &TestApp, audio_id: &str, options: Value) -> (Value, Vec<
         .await;
     assert_eq!(video["status"], "succeeded", "{video:#}");
     let id = video["id"].as_str().unwrap();
-    let mp4 = app
-        .get(&format!("/v1/videos/{id}/content"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
+    let mp4 = app.download(&format!("/v1/videos/{id}/content")).await;
     (video, mp4)
 }
 
@@ -369,27 +325,23 @@ async fn renders_cut_between_library_clips_at_the_sentences() {
     let videos_path = format!("/v1/audio/{audio_id}/videos");
 
     // With an empty library, `background: clips` is refused at the start.
-    let (status, problem) = send_problem(app.post(
-        &videos_path,
-        &json!({"provider": "local", "options": {"background": "clips"}}),
-    ))
-    .await;
-    assert_eq!(
-        (status, problem["errors"][0]["field"].as_str()),
-        (422, Some("options.background")),
-        "{problem}"
-    );
-
-    let red = upload(&app, &project_id, "red.mp4", clip("red")).await;
-    let blue = upload(&app, &project_id, "blue.png", png("blue")).await;
-    upload(&app, &project_id, "green.mp4", clip("0x00FF00")).await;
-    let font = upload(
-        &app,
-        &project_id,
-        "font.ttf",
-        std::fs::read(DEJAVU_BOLD).unwrap(),
+    assert_refused(
+        app.post(
+            &videos_path,
+            &json!({"provider": "local", "options": {"background": "clips"}}),
+        ),
+        "options.background",
+        "no video or image assets",
     )
     .await;
+
+    let red = app.upload_asset(&project_id, "red.mp4", clip("red")).await;
+    let blue = app.upload_asset(&project_id, "blue.png", png("blue")).await;
+    app.upload_asset(&project_id, "green.mp4", clip("0x00FF00"))
+        .await;
+    let font = app
+        .upload_asset(&project_id, "font.ttf", std::fs::read(DEJAVU_BOLD).unwrap())
+        .await;
 
     // Named clips must be the library's videos or images.
     for (options, field, says) in [
@@ -419,23 +371,15 @@ async fn renders_cut_between_library_clips_at_the_sentences() {
             "is a library font file",
         ),
     ] {
-        let (status, problem) = send_problem(app.post(
-            &videos_path,
-            &json!({"provider": "local", "options": options}),
-        ))
+        assert_refused(
+            app.post(
+                &videos_path,
+                &json!({"provider": "local", "options": options}),
+            ),
+            field,
+            says,
+        )
         .await;
-        assert_eq!(
-            (status, problem["errors"][0]["field"].as_str()),
-            (422, Some(field)),
-            "{problem}"
-        );
-        assert!(
-            problem["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains(says),
-            "{problem}"
-        );
     }
 
     // No background chosen: the library's videos (not its images, which may be logos), in
@@ -505,22 +449,7 @@ fn renamed_mono() -> Vec<u8> {
 
 /// Pixels of the subtitle band (rows 1150..1420) of a frame at `at_ms`.
 fn subtitle_band(mp4: &[u8], at_ms: u64) -> Vec<u8> {
-    let rgb = with_temp_file(mp4, "mp4", |file| {
-        std::process::Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-ss",
-                &format!("{:.3}", at_ms as f64 / 1000.0),
-                "-i",
-            ])
-            .arg(file)
-            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-            .output()
-            .unwrap()
-            .stdout
-    });
-    rgb[1150 * 1080 * 3..1420 * 1080 * 3].to_vec()
+    frame_rgb(mp4, at_ms, (1080, 1920))[1150 * 1080 * 3..1420 * 1080 * 3].to_vec()
 }
 
 fn differing(a: &[u8], b: &[u8]) -> usize {
@@ -535,7 +464,9 @@ async fn subtitles_are_drawn_in_a_library_font() {
     let app = spawn_app_with(|_| {}).await;
     let (project_id, audio) = voiced(&app).await;
     let audio_id = audio["id"].as_str().unwrap();
-    let font = upload(&app, &project_id, "brand.ttf", renamed_mono()).await;
+    let font = app
+        .upload_asset(&project_id, "brand.ttf", renamed_mono())
+        .await;
     assert_eq!(font["font_family"], "Reelforge Test M");
     let at = {
         let first = &audio["output"]["words"][0];
@@ -562,17 +493,14 @@ async fn subtitles_are_drawn_in_a_library_font() {
     )
     .await;
     let (_, default_mp4) = rendered(&app, audio_id, with(json!({"style": "minimal"}))).await;
-    let ass = app
-        .get(&format!(
+    let ass = String::from_utf8(
+        app.download(&format!(
             "/v1/videos/{}/files/subtitles.ass",
             library["id"].as_str().unwrap()
         ))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .await,
+    )
+    .unwrap();
     assert!(ass.contains("Style: Default,Reelforge Test M,60,"), "{ass}");
     assert!(
         !library["output"]["files"]
@@ -604,17 +532,9 @@ async fn your_own_recording_from_the_library_is_the_voiceover() {
     let audio_path = format!("/v1/scripts/{script_id}/audio");
     // A recording of the script: here the local voice's take, as a creator would upload theirs.
     let id = synthesised["id"].as_str().unwrap();
-    let take = app
-        .get(&format!("/v1/audio/{id}/content"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    let recording = upload(&app, &project_id, "me.wav", take).await;
-    let image = upload(&app, &project_id, "red.png", png("red")).await;
+    let take = app.download(&format!("/v1/audio/{id}/content")).await;
+    let recording = app.upload_asset(&project_id, "me.wav", take).await;
+    let image = app.upload_asset(&project_id, "red.png", png("red")).await;
 
     for (options, field, says) in [
         (json!({}), "options.recording_key", "needs it here"),
@@ -624,23 +544,15 @@ async fn your_own_recording_from_the_library_is_the_voiceover() {
             "is a library image file",
         ),
     ] {
-        let (status, problem) = send_problem(app.post(
-            &audio_path,
-            &json!({"provider": "recording", "options": options}),
-        ))
+        assert_refused(
+            app.post(
+                &audio_path,
+                &json!({"provider": "recording", "options": options}),
+            ),
+            field,
+            says,
+        )
         .await;
-        assert_eq!(
-            (status, problem["errors"][0]["field"].as_str()),
-            (422, Some(field)),
-            "{problem}"
-        );
-        assert!(
-            problem["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains(says),
-            "{problem}"
-        );
     }
 
     let audio = app

@@ -2,7 +2,6 @@
 //! recordings, each documented failure, the default voice speaking voice steps, and deletion
 //! freeing the slot.
 
-use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{header, method, path},
@@ -11,18 +10,10 @@ use wiremock::{
 
 use crate::{
     assets::generated,
-    helpers::{send_problem, spawn_app_with, tone_wav_at, TestApp},
+    helpers::{
+        assert_refused, send_problem, spawn_app_with, spawn_app_with_elevenlabs, tone_wav_at,
+    },
 };
-
-async fn upload(app: &TestApp, project_id: &str, name: &str, bytes: Vec<u8>) -> Value {
-    let response = app
-        .upload_to(&format!("/v1/projects/{project_id}/assets"), name, bytes)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    response.json().await.unwrap()
-}
 
 fn answered(voice_id: &str) -> ResponseTemplate {
     ResponseTemplate::new(200)
@@ -65,12 +56,7 @@ async fn voices_are_cloned_from_library_recordings_and_speak_by_default() {
         .expect(1)
         .mount(&server)
         .await;
-    let base_url = server.uri();
-    let app = spawn_app_with(move |s| {
-        s.providers.elevenlabs.api.base_url = base_url;
-        s.providers.elevenlabs.api.api_key = Some(SecretString::from("xi-key"));
-    })
-    .await;
+    let app = spawn_app_with_elevenlabs(&server).await;
     let project = app
         .create_project(
             json!({"name": "voices", "language": "ru", "settings": {"target_duration_seconds": 5}}),
@@ -89,12 +75,14 @@ async fn voices_are_cloned_from_library_recordings_and_speak_by_default() {
             "aac",
         ],
     );
-    let sample = upload(&app, project_id, "me.m4a", recording.clone()).await;
+    let sample = app
+        .upload_asset(project_id, "me.m4a", recording.clone())
+        .await;
     let image = generated(
         "png",
         &["-f", "lavfi", "-i", "color=c=red:s=64x64", "-frames:v", "1"],
     );
-    let image = upload(&app, project_id, "me.png", image).await;
+    let image = app.upload_asset(project_id, "me.png", image).await;
 
     // Refused before ElevenLabs is called.
     for (body, field, says) in [
@@ -124,19 +112,7 @@ async fn voices_are_cloned_from_library_recordings_and_speak_by_default() {
             "language, accent, gender, age",
         ),
     ] {
-        let (status, problem) = send_problem(app.post(&voices_path, &body)).await;
-        assert_eq!(
-            (status, problem["errors"][0]["field"].as_str()),
-            (422, Some(field)),
-            "{problem}"
-        );
-        assert!(
-            problem["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains(says),
-            "{problem}"
-        );
+        assert_refused(app.post(&voices_path, &body), field, says).await;
     }
     assert!(server.received_requests().await.unwrap().is_empty());
 
@@ -315,7 +291,7 @@ async fn cloning_without_elevenlabs_says_what_to_configure() {
             "aac",
         ],
     );
-    let sample = upload(&app, project_id, "me.m4a", recording).await;
+    let sample = app.upload_asset(project_id, "me.m4a", recording).await;
     let (status, problem) = send_problem(app.post(
         &format!("/v1/projects/{project_id}/voices"),
         &json!({"name": "A", "sample_keys": [sample["key"]]}),

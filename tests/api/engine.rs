@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{spawn_app_with, TestApp};
 
@@ -188,24 +188,12 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
     // The creator's own recording of the script (here: that take, uploaded to the library) is
     // the voiceover, its words timed by Whisper hearing it.
     let take = app
-        .get(&format!(
+        .download(&format!(
             "/v1/audio/{}/content",
             audio["id"].as_str().unwrap()
         ))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap()
-        .to_vec();
-    let uploaded = app
-        .upload_to(&format!("/v1/projects/{project_id}/assets"), "me.wav", take)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(uploaded.status(), 201);
-    let recording: Value = uploaded.json().await.unwrap();
+        .await;
+    let recording = app.upload_asset(project_id, "me.wav", take).await;
     let own = app
         .finished_step(
             &format!("/v1/scripts/{}/audio", script["id"].as_str().unwrap()),

@@ -394,6 +394,30 @@ impl TestApp {
             .multipart(form)
     }
 
+    /// Uploads a file to the project's media library; answers the asset.
+    pub async fn upload_asset(&self, project_id: &str, name: &str, bytes: Vec<u8>) -> Value {
+        let response = self
+            .upload_to(&format!("/v1/projects/{project_id}/assets"), name, bytes)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{name}");
+        let location = response.headers()["location"].to_str().unwrap().to_owned();
+        let asset: Value = response.json().await.unwrap();
+        assert_eq!(
+            location,
+            format!("/v1/assets/{}", asset["id"].as_str().unwrap())
+        );
+        asset
+    }
+
+    /// The bytes a GET of `path` answers, which must be 200.
+    pub async fn download(&self, path: &str) -> Vec<u8> {
+        let response = self.get(path).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        response.bytes().await.unwrap().to_vec()
+    }
+
     pub async fn upload_clip(&self, project_id: &str, clip: Vec<u8>) -> String {
         let response = self
             .upload(project_id, "clip.mp4", clip)
@@ -478,6 +502,54 @@ pub fn with_temp_file<T>(
 }
 
 /// Sends a request expected to fail and reads its problem document.
+/// Asserts that `request` is refused with 422 `validation_failed` whose first error names
+/// `field` and says `says`.
+pub async fn assert_refused(request: reqwest::RequestBuilder, field: &str, says: &str) {
+    let (status, problem) = send_problem(request).await;
+    assert_eq!(
+        (
+            status,
+            problem["code"].as_str(),
+            problem["errors"][0]["field"].as_str()
+        ),
+        (422, Some("validation_failed"), Some(field)),
+        "{problem}"
+    );
+    let message = problem["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains(says), "{problem}");
+}
+
+/// An app whose ElevenLabs lives at `server`, with the key `xi-key`.
+pub async fn spawn_app_with_elevenlabs(server: &wiremock::MockServer) -> TestApp {
+    let base_url = server.uri();
+    spawn_app_with(move |s| {
+        s.providers.elevenlabs.api.base_url = base_url;
+        s.providers.elevenlabs.api.api_key = Some(SecretString::from("xi-key"));
+    })
+    .await
+}
+
+/// One frame of a video of `size` as RGB pixels, via ffmpeg.
+pub fn frame_rgb(video: &[u8], at_ms: u64, (width, height): (usize, usize)) -> Vec<u8> {
+    let output = with_temp_file(video, "mp4", |file| {
+        std::process::Command::new("ffmpeg")
+            .args([
+                "-v",
+                "error",
+                "-ss",
+                &format!("{:.3}", at_ms as f64 / 1000.0),
+                "-i",
+            ])
+            .arg(file)
+            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+            .output()
+            .unwrap()
+    });
+    assert!(output.status.success());
+    assert_eq!(output.stdout.len(), width * height * 3);
+    output.stdout
+}
+
 pub async fn send_problem(request: reqwest::RequestBuilder) -> (u16, Value) {
     problem(request.send().await.unwrap()).await
 }

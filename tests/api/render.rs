@@ -13,8 +13,8 @@ use wiremock::{
 
 use crate::{
     helpers::{
-        fresh_database_url, send_problem, spawn_app_with, start, test_settings, with_temp_file,
-        TestApp, WorkerProcess,
+        self, assert_refused, fresh_database_url, spawn_app_with, start, test_settings,
+        with_temp_file, TestApp, WorkerProcess,
     },
     media::test_clip,
 };
@@ -45,30 +45,9 @@ async fn voiced_reel(app: &TestApp) -> Value {
     audio
 }
 
-/// One frame of a 1080x1920 video as RGB pixels, via ffmpeg.
+/// One frame of a 1080x1920 video as RGB pixels.
 fn frame_rgb(video: &[u8], at_ms: u64) -> Vec<u8> {
-    sized_frame_rgb(video, at_ms, (1080, 1920))
-}
-
-/// One frame of a video of `size` as RGB pixels.
-fn sized_frame_rgb(video: &[u8], at_ms: u64, (width, height): (usize, usize)) -> Vec<u8> {
-    let output = with_temp_file(video, "mp4", |file| {
-        std::process::Command::new("ffmpeg")
-            .args([
-                "-v",
-                "error",
-                "-ss",
-                &format!("{:.3}", at_ms as f64 / 1000.0),
-                "-i",
-            ])
-            .arg(file)
-            .args(["-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
-            .output()
-            .unwrap()
-    });
-    assert!(output.status.success());
-    assert_eq!(output.stdout.len(), width * height * 3);
-    output.stdout
+    helpers::frame_rgb(video, at_ms, (1080, 1920))
 }
 
 /// Pixels in rows `rows` that are far from the background colour.
@@ -123,12 +102,6 @@ fn probe(video: &[u8]) -> Value {
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
-async fn download(app: &TestApp, path: &str) -> Vec<u8> {
-    let response = app.get(path).send().await.unwrap();
-    assert_eq!(response.status(), 200, "{path}");
-    response.bytes().await.unwrap().to_vec()
-}
-
 #[tokio::test]
 async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles() {
     let app = spawn_app_with(|_| {}).await;
@@ -171,7 +144,7 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
     assert!(peak <= -0.9, "{loudness}");
 
     let id = video["id"].as_str().unwrap();
-    let mp4 = download(&app, &format!("/v1/videos/{id}/content")).await;
+    let mp4 = app.download(&format!("/v1/videos/{id}/content")).await;
     assert_eq!(mp4.len() as u64, output["size_bytes"].as_u64().unwrap());
     // ...and as measured here on the file served.
     let measured = with_temp_file(&mp4, "mp4", |file| {
@@ -216,21 +189,27 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
         "the spoken word is drawn in the highlight yellow: {highlighted}"
     );
 
-    let srt =
-        String::from_utf8(download(&app, &format!("/v1/videos/{id}/files/subtitles.srt")).await)
-            .unwrap();
+    let srt = String::from_utf8(
+        app.download(&format!("/v1/videos/{id}/files/subtitles.srt"))
+            .await,
+    )
+    .unwrap();
     assert!(
         srt.starts_with("1\n00:00:00,000 --> ") && srt.contains("Вставай."),
         "{srt}"
     );
-    let vtt =
-        String::from_utf8(download(&app, &format!("/v1/videos/{id}/files/subtitles.vtt")).await)
-            .unwrap();
+    let vtt = String::from_utf8(
+        app.download(&format!("/v1/videos/{id}/files/subtitles.vtt"))
+            .await,
+    )
+    .unwrap();
     assert!(
         vtt.starts_with("WEBVTT") && vtt.contains("Побеждай!"),
         "{vtt}"
     );
-    let thumbnail = download(&app, &format!("/v1/videos/{id}/files/thumbnail.jpg")).await;
+    let thumbnail = app
+        .download(&format!("/v1/videos/{id}/files/thumbnail.jpg"))
+        .await;
     assert_eq!(&thumbnail[..2], &[0xFF, 0xD8], "a JPEG");
     let missing = app
         .get(&format!("/v1/videos/{id}/files/nope.txt"))
@@ -315,23 +294,7 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
             "between 0.25 and 4",
         ),
     ] {
-        let (status, problem) = send_problem(app.post(&path, &body)).await;
-        assert_eq!(
-            (
-                status,
-                problem["code"].as_str(),
-                problem["errors"][0]["field"].as_str()
-            ),
-            (422, Some("validation_failed"), Some(field)),
-            "{body}: {problem:#}"
-        );
-        assert!(
-            problem["errors"][0]["message"]
-                .as_str()
-                .unwrap()
-                .contains(says),
-            "{problem:#}"
-        );
+        assert_refused(app.post(&path, &body), field, says).await;
     }
     assert_eq!(
         app.get_json(&format!("/v1/audio/{audio_id}/videos")).await["items"],
@@ -445,11 +408,12 @@ async fn heygen_resumes_polling_after_a_restart_and_never_generates_twice() {
         job["last_error"].is_null(),
         "a success leaves no error: {job}"
     );
-    let mp4 = download(
-        &app,
-        &format!("/v1/videos/{}/content", video["id"].as_str().unwrap()),
-    )
-    .await;
+    let mp4 = app
+        .download(&format!(
+            "/v1/videos/{}/content",
+            video["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(mp4, clip);
     // `expect(1)` on upload and generate is verified when the server drops.
 }
@@ -633,11 +597,12 @@ async fn a_worker_killed_during_generate_never_makes_heygen_generate_twice() {
         "{:?}",
         lookup.url
     );
-    let mp4 = download(
-        &replica,
-        &format!("/v1/videos/{}/content", video["id"].as_str().unwrap()),
-    )
-    .await;
+    let mp4 = replica
+        .download(&format!(
+            "/v1/videos/{}/content",
+            video["id"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(mp4, clip);
 }
 
@@ -666,7 +631,7 @@ async fn the_default_background_moves_and_is_not_the_source_reels_footage() {
                 .await;
             assert_eq!(video["status"], "succeeded", "{video:#}");
             let id = video["id"].as_str().unwrap();
-            download(app, &format!("/v1/videos/{id}/content")).await
+            app.download(&format!("/v1/videos/{id}/content")).await
         }
     };
     let generated = render(json!({})).await;
@@ -709,7 +674,7 @@ async fn render_over_blue(app: &TestApp, audio_id: &str, mut options: Value) -> 
         .await;
     assert_eq!(video["status"], "succeeded", "{video:#}");
     let id = video["id"].as_str().unwrap();
-    let mp4 = download(app, &format!("/v1/videos/{id}/content")).await;
+    let mp4 = app.download(&format!("/v1/videos/{id}/content")).await;
     (video, mp4)
 }
 
@@ -734,13 +699,10 @@ async fn each_subtitle_style_is_drawn_as_it_promises() {
         async move {
             let (video, mp4) = render_over_blue(app, audio_id, options).await;
             let ass = String::from_utf8(
-                download(
-                    app,
-                    &format!(
-                        "/v1/videos/{}/files/subtitles.ass",
-                        video["id"].as_str().unwrap()
-                    ),
-                )
+                app.download(&format!(
+                    "/v1/videos/{}/files/subtitles.ass",
+                    video["id"].as_str().unwrap()
+                ))
                 .await,
             )
             .unwrap();
@@ -873,7 +835,7 @@ async fn one_request_renders_every_format_in_its_safe_area_and_a_fast_preview() 
             "video.mp4" => format!("/v1/videos/{id}/content"),
             other => format!("/v1/videos/{id}/files/{other}"),
         };
-        let mp4 = download(&app, &path).await;
+        let mp4 = app.download(&path).await;
         assert_eq!(mp4.len() as u64, rendition["size_bytes"].as_u64().unwrap());
         let probed = probe(&mp4);
         let picture = probed["streams"]
@@ -900,7 +862,7 @@ async fn one_request_renders_every_format_in_its_safe_area_and_a_fast_preview() 
                 <= 200
         );
         // The subtitles sit just above the bottom margin, and nowhere in the top half.
-        let rgb = sized_frame_rgb(&mp4, at, (width, height));
+        let rgb = helpers::frame_rgb(&mp4, at, (width, height));
         let band = height - bottom - 2 * 76 - 20..height - bottom + 10;
         let in_band = sized_drawn_pixels(&rgb, width, band, BLUE);
         let above = sized_drawn_pixels(&rgb, width, 0..height / 2, BLUE);
@@ -923,7 +885,7 @@ async fn one_request_renders_every_format_in_its_safe_area_and_a_fast_preview() 
     );
     assert!(output["duration_ms"].as_u64().unwrap().abs_diff(voice_ms) <= 200);
     // The same layout at half size: subtitles above the scaled bottom margin.
-    let rgb = sized_frame_rgb(&mp4, at, (540, 960));
+    let rgb = helpers::frame_rgb(&mp4, at, (540, 960));
     assert!(sized_drawn_pixels(&rgb, 540, 960 - 260 - 96..960 - 255, BLUE) > 500);
     assert_eq!(sized_drawn_pixels(&rgb, 540, 0..480, BLUE), 0);
 }

@@ -304,12 +304,7 @@ async fn long_pauses_are_shortened_before_fitting_and_the_words_move_with_them()
         .respond_with(paused_take(&std::fs::read(&audio).unwrap()))
         .mount(&server)
         .await;
-    let base_url = server.uri();
-    let app = spawn_app_with(move |s| {
-        s.providers.elevenlabs.api.base_url = base_url;
-        s.providers.elevenlabs.api.api_key = Some(SecretString::from("xi-key"));
-    })
-    .await;
+    let app = crate::helpers::spawn_app_with_elevenlabs(&server).await;
     let script_id = short_script(&app, "Да, ок").await;
     let voice = |options: Value| {
         let app = &app;
