@@ -212,7 +212,7 @@ async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
             WorkerPool::new(
                 pool.clone(),
                 settings.jobs.clone(),
-                jobs::handlers(providers.clone(), &settings),
+                jobs::handlers(providers.clone(), &settings, reelforge::clock::system()),
             )
             .spawn(shutdown.clone())
         })

@@ -216,6 +216,9 @@ def chat(body):
     # A GBNF grammar the answer must follow (llama.cpp's own field, as llama-server takes it).
     if body.get("grammar"):
         request["grammar"] = body["grammar"]
+    # Structured JSON: llama.cpp turns a json_schema response_format into a grammar itself.
+    elif body.get("response_format"):
+        request["response_format"] = body["response_format"]
     answer = llama().handle_chat_completions(request)
     if "error" in answer:
         raise Failure(500, json.dumps(answer["error"]))

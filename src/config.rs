@@ -26,6 +26,123 @@ pub struct Settings {
     pub watch: WatchSettings,
     pub mcp: McpSettings,
     pub assets: AssetSettings,
+    pub publishing: PublishSettings,
+}
+
+/// Step 7: where the platforms are, the app credentials accounts are connected with, and the
+/// key that seals their tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct PublishSettings {
+    /// Base64 of 32 random bytes (`openssl rand -base64 32`): seals account tokens at rest and
+    /// signs OAuth states. Without it no account can be connected.
+    pub token_key: Option<SecretString>,
+    /// The service's address as browsers reach it (`https://reels.example.com`): OAuth sends
+    /// users back to `{public_base_url}/oauth/{platform}/callback`.
+    pub public_base_url: Option<String>,
+    pub timeout_seconds: u64,
+    pub instagram: InstagramSettings,
+    pub youtube: YoutubeSettings,
+    pub tiktok: TiktokSettings,
+}
+
+impl Default for PublishSettings {
+    fn default() -> Self {
+        PublishSettings {
+            token_key: None,
+            public_base_url: None,
+            timeout_seconds: 300,
+            instagram: InstagramSettings::default(),
+            youtube: YoutubeSettings::default(),
+            tiktok: TiktokSettings::default(),
+        }
+    }
+}
+
+impl Default for InstagramSettings {
+    fn default() -> Self {
+        InstagramSettings {
+            base_url: "https://graph.facebook.com/v21.0".into(),
+            poll_interval_ms: 60_000,
+            poll_attempts: 5,
+        }
+    }
+}
+
+impl Default for YoutubeSettings {
+    fn default() -> Self {
+        YoutubeSettings {
+            base_url: "https://www.googleapis.com".into(),
+            token_url: "https://oauth2.googleapis.com/token".into(),
+            authorize_url: "https://accounts.google.com/o/oauth2/v2/auth".into(),
+            client: OAuthClient::default(),
+            chunk_bytes: 8 << 20,
+        }
+    }
+}
+
+impl Default for TiktokSettings {
+    fn default() -> Self {
+        TiktokSettings {
+            base_url: "https://open.tiktokapis.com".into(),
+            authorize_url: "https://www.tiktok.com/v2/auth/authorize/".into(),
+            client: OAuthClient::default(),
+            chunk_bytes: 10 << 20,
+            poll_interval_ms: 5_000,
+            poll_attempts: 60,
+        }
+    }
+}
+
+/// An app registered with a platform, for OAuth.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OAuthClient {
+    /// Google's client id, TikTok's client key.
+    pub id: Option<String>,
+    pub secret: Option<SecretString>,
+}
+
+impl OAuthClient {
+    pub fn credentials(&self) -> Option<(&str, &SecretString)> {
+        match (&self.id, &self.secret) {
+            (Some(id), Some(secret)) if !id.is_empty() => Some((id, secret)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct InstagramSettings {
+    /// The Graph API with its version.
+    pub base_url: String,
+    /// Meta asks for one container status poll a minute, for at most five minutes.
+    pub poll_interval_ms: u64,
+    pub poll_attempts: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct YoutubeSettings {
+    pub base_url: String,
+    pub token_url: String,
+    pub authorize_url: String,
+    pub client: OAuthClient,
+    /// Bytes per upload request, rounded down to a multiple of 256 KiB.
+    pub chunk_bytes: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TiktokSettings {
+    pub base_url: String,
+    pub authorize_url: String,
+    pub client: OAuthClient,
+    /// Bytes per chunk, 5 to 64 MiB (smaller videos go whole).
+    pub chunk_bytes: u64,
+    pub poll_interval_ms: u64,
+    pub poll_attempts: u32,
 }
 
 /// Each project's media library.
@@ -549,6 +666,9 @@ impl Settings {
             &providers.elevenlabs.api.api_key,
             &providers.heygen.api.api_key,
             &self.media.s3.secret_access_key,
+            &self.publishing.token_key,
+            &self.publishing.youtube.client.secret,
+            &self.publishing.tiktok.client.secret,
         ];
         for key in keys.into_iter().flatten() {
             crate::redact::register(key.expose_secret());

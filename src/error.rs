@@ -196,6 +196,19 @@ impl ApiError {
         }
     }
 
+    /// The detail with each field's problem spelled out, for messages stored outside a
+    /// response (a run's reel).
+    pub fn detail_text(&self) -> String {
+        match self {
+            ApiError::Validation(errors) => errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            other => other.to_string(),
+        }
+    }
+
     pub fn to_problem(&self) -> Problem {
         let status = self.status_code();
         Problem {
@@ -235,7 +248,11 @@ impl ResponseError for ApiError {
             ApiError::Upstream(error) => match error.code() {
                 None => StatusCode::SERVICE_UNAVAILABLE,
                 Some(ErrorCode::VoiceSlotsFull) => StatusCode::CONFLICT,
-                Some(ErrorCode::ProviderRejected) => StatusCode::UNPROCESSABLE_ENTITY,
+                Some(
+                    ErrorCode::ProviderRejected
+                    | ErrorCode::NotConfigured
+                    | ErrorCode::AccountReauthorizationNeeded,
+                ) => StatusCode::UNPROCESSABLE_ENTITY,
                 Some(_) => StatusCode::BAD_GATEWAY,
             },
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,

@@ -111,6 +111,9 @@ error_codes! {
     VoiceSlotsFull = "voice_slots_full", Configure, "The ElevenLabs account has no free voice slot for a clone; delete a cloned voice or upgrade the plan.";
     UnsupportedAsset = "unsupported_asset", FixRequest, "The uploaded file is not a video, image, audio file or font that can be read.";
     BudgetExceeded = "budget_exceeded", Configure, "The run's estimated cost exceeds what is left of the project's monthly budget; the detail gives both. Raise `settings.monthly_budget` or wait for next month.";
+    PublicationNotCancelable = "publication_not_cancelable", No, "Only a scheduled publication can be canceled; one that started uploading runs to its end.";
+    InvalidOauthState = "invalid_oauth_state", FixRequest, "The OAuth callback's `state` is not one this service signed, is for another platform, or expired (links last 15 minutes); start connecting again.";
+    AccountNotConnected = "account_not_connected", Configure, "The account needs authorizing again before it can post; connect it again.";
     JobNotActive = "job_not_active", No, "Only a queued or running job can be canceled.";
     JobNotRetryable = "job_not_retryable", No, "Only a failed or canceled job can be retried.";
     StorageFull = "storage_full", Configure, "The media storage is full; nothing was kept.";
@@ -140,6 +143,11 @@ error_codes! {
     RenderCheckFailed = "render_check_failed", No, "The rendered video failed its checks (tracks, duration).";
     FolderUnreadable = "folder_unreadable", Configure, "The server folder to import could not be read, or a file in it copied.";
     WebhookGone = "webhook_gone", Configure, "The webhook receiver answered 410 Gone; set a new one.";
+    // Jobs: publishing
+    AccountReauthorizationNeeded = "account_reauthorization_needed", Configure, "The platform refused the account's tokens (revoked, expired, or a refresh refused); connect the account again.";
+    PublishQuotaExhausted = "publish_quota_exhausted", Later, "The platform's posting quota is used up (Instagram's daily posts, YouTube's daily uploads); the detail says when it resets.";
+    PlatformLimit = "platform_limit", FixRequest, "The video or its words are outside a limit the platform documents (duration, size, frame rate, codecs, aspect, caption length); the detail names it.";
+    PrivacyNotAllowed = "privacy_not_allowed", FixRequest, "The account cannot post with the privacy asked for; the detail lists what it allows.";
     // Jobs: providers
     ProviderUnavailable = "provider_unavailable", Configure, "The resource's provider is not configured on the worker that ran it.";
     ProviderAuth = "provider_auth", Configure, "The provider refused the API key.";
@@ -165,6 +173,7 @@ error_codes! {
     ReelMissing = "reel_missing", No, "The run's reel was deleted.";
     ReelNotPrepared = "reel_not_prepared", Later, "The reel's media could not be prepared, so the run cannot use it.";
     StepFailed = "step_failed", Later, "A step of the run failed without a recorded error.";
+    NeedsReview = "needs_review", FixRequest, "The run did not publish the reel: its script or post needs a person's review (`review_reasons`); publish it by hand, or set `publish.even_if_needs_review`.";
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod projects;
 pub mod providers;
+pub mod publish;
 pub mod redact;
 pub mod reels;
 pub mod routes;

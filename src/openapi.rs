@@ -32,6 +32,8 @@ Errors are `application/problem+json` with a stable `code`."
         (name = "assets", description = "Each project's media library: clips, images, music and fonts to use in renders (`clip_keys`, `image_key`, `music_key`, `logo_key`, `subtitles.font_key`), within `assets.quota_bytes`"),
         (name = "voices", description = "Each project's voice library: voices cloned with ElevenLabs from recordings in its media library; the default one speaks `elevenlabs` voice steps that name no voice"),
         (name = "watchlists", description = "The trend radar: hashtags and accounts collected on a schedule, rules that raise alerts (the `alert` event and webhook) and may start runs within the project's monthly budget"),
+        (name = "posts", description = "Step 7's words: a title, caption, hashtags and cover for a video, written by the project's rewrite provider as structured JSON and checked against every platform's limits"),
+        (name = "publishing", description = "Step 7: platform accounts (OAuth or pasted tokens, sealed at rest) and publications to Instagram Reels, YouTube Shorts and TikTok, now or scheduled, resumed after a crash and never posted twice"),
         (name = "mcp", description = "The Model Context Protocol server for AI agents, on `/mcp` with the same bearer tokens: the same operations as tools whose input schemas are this document's schemas"),
     ),
 )]

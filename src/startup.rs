@@ -97,7 +97,7 @@ impl Application {
             WorkerPool::new(
                 pool.clone(),
                 settings.jobs.clone(),
-                jobs::handlers(providers.clone(), &settings),
+                jobs::handlers(providers.clone(), &settings, clock.clone()),
             )
             .spawn(shutdown.clone())
         });

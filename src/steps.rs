@@ -51,7 +51,13 @@ pub async fn start<O: StepOptions>(
         .ok_or(ApiError::NotFound("project"))?;
     let step = Step::of(kind);
     let requested = provider.unwrap_or_else(|| project.settings.providers.get(step).clone());
-    let provider = state.providers.choose(step, &requested)?;
+    let mut provider = state.providers.choose(step, &requested)?;
+    // A post is one structured answer, which the legacy Assistants path cannot give: chat writes it.
+    if kind == ResourceKind::Post && provider == crate::providers::rewrite::openai_assistant::NAME {
+        provider = state
+            .providers
+            .choose(step, crate::providers::rewrite::openai::NAME)?;
+    }
     let options = options.unwrap_or_default();
     check_options(state, step, &options, provider, project_id)?;
     let library = crate::assets::library_problems(
@@ -300,6 +306,24 @@ pub async fn start_run_with(
             &crate::media::MediaStore::project_prefix(project_id),
             &starter.providers.required_options(step, chosen),
         ));
+    }
+    if let Some(publish) = body.publish.as_mut() {
+        let rewrite = body
+            .providers
+            .rewrite
+            .clone()
+            .unwrap_or_else(|| project.settings.providers.rewrite.clone());
+        let mut writer = starter.providers.choose(Step::Rewrite, &rewrite)?;
+        if writer == crate::providers::rewrite::openai_assistant::NAME {
+            writer = starter
+                .providers
+                .choose(Step::Rewrite, crate::providers::rewrite::openai::NAME)?;
+        }
+        publish.post_provider = Some(writer.to_owned());
+        option_errors.extend(
+            crate::publish::run_publish_problems(starter.pool, project.id, publish, starter.now)
+                .await?,
+        );
     }
     if option_errors.is_empty() {
         let voice = body.options.voice.as_ref().map(StepOptions::library_keys);

@@ -47,6 +47,20 @@ const TEXT = {
     watchCreated: "Список создан", pause: "Пауза", resume: "Продолжить", paused: "на паузе", everyHours: "каждые {hours} ч",
     alertsTitle: "Сигналы", noAlerts: "Сигналов пока нет.", alertRun: "запущен конвейер", alertSkipped: "без запуска: {reason}",
     hideProcessed: "скрыть уже обработанные", chartTitle: "Просмотры @{owner} во времени ({count} замеров)",
+    publishTitle: "Публикация", publishHint: "Заголовок, подпись и хэштеги для видео, затем пост или расписание в Instagram Reels, YouTube Shorts и TikTok.",
+    postWrite: "Написать текст поста", postWriting: "Пишем…", postTitle: "Заголовок (YouTube)", postCaption: "Подпись",
+    postHashtags: "Хэштеги через запятую", postSave: "Сохранить текст", postSaved: "Сохранено",
+    postNeedsReview: "Проверьте текст поста перед публикацией:",
+    limit_youtube_title: "Заголовок YouTube: {n} из 100", limit_instagram_caption: "Подпись Instagram: {n} из 2200",
+    limit_instagram_hashtags: "Хэштеги Instagram: {n} из 30", limit_tiktok_title: "Подпись TikTok: {n} из 2200 (UTF-16)",
+    accountsTitle: "Аккаунты", platform: "Платформа", accountName: "Имя", accountExternal: "ID аккаунта (Instagram)",
+    accountToken: "Access token", accountRefresh: "Refresh token (необязательно)", accountConnect: "Подключить",
+    accountOauth: "Войти через платформу", accountConnected: "Подключено: {name}",
+    publishAccount: "Аккаунт", privacy: "Доступ", privacy_public: "всем", privacy_unlisted: "по ссылке", privacy_private: "только мне",
+    publishAt: "Когда (пусто — сейчас)", publishWhen: "Когда", publishStart: "Опубликовать", publishQueued: "Принято",
+    publicationStatus: "Статус", open: "Открыть", cancel: "Отменить",
+    status_scheduled: "запланировано", status_uploading: "загрузка", status_processing: "обработка",
+    status_published: "опубликовано", status_failed: "ошибка", status_canceled: "отменено", inbox: "черновик в TikTok",
   },
   en: {
     tagline: "trending Reels → a fresh script, voiceover and video",
@@ -93,6 +107,20 @@ const TEXT = {
     watchCreated: "Watchlist created", pause: "Pause", resume: "Resume", paused: "paused", everyHours: "every {hours} h",
     alertsTitle: "Alerts", noAlerts: "No alerts yet.", alertRun: "pipeline started", alertSkipped: "not run: {reason}",
     hideProcessed: "hide processed ones", chartTitle: "Plays of @{owner} over time ({count} observations)",
+    publishTitle: "Publish", publishHint: "A title, caption and hashtags for the video, then a post now or on a schedule to Instagram Reels, YouTube Shorts and TikTok.",
+    postWrite: "Write the post", postWriting: "Writing…", postTitle: "Title (YouTube)", postCaption: "Caption",
+    postHashtags: "Hashtags, comma-separated", postSave: "Save the words", postSaved: "Saved",
+    postNeedsReview: "Review the post's words before publishing:",
+    limit_youtube_title: "YouTube title: {n} of 100", limit_instagram_caption: "Instagram caption: {n} of 2200",
+    limit_instagram_hashtags: "Instagram hashtags: {n} of 30", limit_tiktok_title: "TikTok caption: {n} of 2200 (UTF-16)",
+    accountsTitle: "Accounts", platform: "Platform", accountName: "Name", accountExternal: "Account id (Instagram)",
+    accountToken: "Access token", accountRefresh: "Refresh token (optional)", accountConnect: "Connect",
+    accountOauth: "Sign in with the platform", accountConnected: "Connected: {name}",
+    publishAccount: "Account", privacy: "Visibility", privacy_public: "public", privacy_unlisted: "unlisted", privacy_private: "private",
+    publishAt: "When (empty: now)", publishWhen: "When", publishStart: "Publish", publishQueued: "Accepted",
+    publicationStatus: "Status", open: "Open", cancel: "Cancel",
+    status_scheduled: "scheduled", status_uploading: "uploading", status_processing: "processing",
+    status_published: "published", status_failed: "failed", status_canceled: "canceled", inbox: "TikTok draft",
   },
 };
 
@@ -107,6 +135,8 @@ const state = {
   hideProcessed: false,
   reelId: null,
   audioId: null, // the voiceover on screen, for rendering it again
+  videoId: null, // the video on screen, for its post and publications
+  postId: null,
   run: null,
   jobs: new Map(), // resource id -> latest job progress
   shown: new Set(), // resource ids whose results are on the page
@@ -205,7 +235,7 @@ async function openProject() {
   clearResults();
   openStream();
   if (!state.projectId) return;
-  await Promise.all([loadReels(), loadLatestRun(), loadProjectCost(), loadWatchlists(), loadAlerts(), loadAssets()]);
+  await Promise.all([loadReels(), loadLatestRun(), loadProjectCost(), loadWatchlists(), loadAlerts(), loadAssets(), loadAccounts()]);
 }
 
 async function loadProjectCost() {
@@ -478,6 +508,10 @@ async function showVideo(resource) {
     return button;
   });
   $("#renditions").replaceChildren(...renditions);
+  state.videoId = id;
+  $("#post-write").disabled = false;
+  await loadPost();
+  await loadPublications();
 }
 
 // --- media library ---------------------------------------------------------------------------------
@@ -536,6 +570,182 @@ async function uploadAsset(event) {
   }
 }
 
+// --- publishing ----------------------------------------------------------------------------------
+
+const tagsOf = (text) => list(text).map((tag) => tag.replace(/[^\p{L}\p{N}_]/gu, "").toLowerCase()).filter(Boolean);
+
+function currentCopy() {
+  return { title: $("#post-title").value.trim(), caption: $("#post-caption").value.trim(), hashtags: tagsOf($("#post-hashtags").value) };
+}
+
+// The same limits the API checks, counted as each platform counts them, while the user types.
+function showLimits() {
+  const copy = currentCopy();
+  const tags = copy.hashtags.map((tag) => `#${tag}`).join(" ");
+  const full = [copy.caption, tags].filter(Boolean).join("\n\n");
+  const counts = {
+    youtube_title: [[...copy.title].length, 100],
+    instagram_caption: [[...full].length, 2200],
+    instagram_hashtags: [copy.hashtags.length, 30],
+    tiktok_title: [full.length, 2200], // JavaScript strings count UTF-16 units, as TikTok does
+  };
+  for (const item of document.querySelectorAll("#copy-limits li")) {
+    const [n, max] = counts[item.dataset.limit];
+    item.textContent = t(`limit_${item.dataset.limit}`, { n });
+    item.classList.toggle("over", n > max);
+  }
+}
+
+async function showPost(resource) {
+  const output = resource?.output;
+  state.postId = output ? resource.id : null;
+  $("#post-title").value = output?.title || "";
+  $("#post-caption").value = output?.caption || "";
+  $("#post-hashtags").value = (output?.hashtags || []).join(", ");
+  $("#post-save").disabled = !output;
+  $("#post-review").hidden = !output?.needs_review;
+  $("#post-review-reasons").replaceChildren(...(output?.review_reasons || []).map((reason) => {
+    const li = document.createElement("li");
+    li.textContent = reason;
+    return li;
+  }));
+  const cover = $("#post-cover");
+  cover.hidden = !output?.cover;
+  if (output?.cover) cover.src = await mediaUrl(`/v1/posts/${resource.id}/cover`);
+  $("#publish-start").disabled = !output || !$("#publish-account").value;
+  showLimits();
+}
+
+async function loadPost() {
+  const page = await api("GET", `/v1/videos/${state.videoId}/posts?limit=5`);
+  await showPost(page.items.find((post) => post.status === "succeeded") || null);
+}
+
+async function writePost() {
+  setStatus("#post-status", t("postWriting"));
+  try {
+    const started = await api("POST", `/v1/videos/${state.videoId}/posts`, {});
+    let post = started.resource;
+    while (!["succeeded", "failed", "canceled"].includes(post.status)) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      post = await api("GET", `/v1/posts/${post.id}`);
+    }
+    if (post.status !== "succeeded") throw new Error(post.error?.message || post.status);
+    await showPost(post);
+    setStatus("#post-status", "");
+  } catch (error) {
+    setStatus("#post-status", problemText(error), true);
+  }
+}
+
+async function savePost() {
+  try {
+    await showPost(await api("PATCH", `/v1/posts/${state.postId}`, currentCopy()));
+    setStatus("#post-status", t("postSaved"));
+  } catch (error) {
+    setStatus("#post-status", problemText(error), true);
+  }
+}
+
+async function loadAccounts() {
+  const page = await api("GET", `/v1/projects/${state.projectId}/accounts?limit=100`);
+  state.accounts = new Map(page.items.map((account) => [account.id, account]));
+  const select = $("#publish-account");
+  const chosen = select.value;
+  select.replaceChildren(...page.items.map((account) =>
+    new Option(`${account.platform}: ${account.name}${account.status === "connected" ? "" : " ⚠"}`, account.id)));
+  if ([...select.options].some((option) => option.value === chosen)) select.value = chosen;
+  $("#publish-start").disabled = !state.postId || !select.value;
+}
+
+function accountBody() {
+  const body = { platform: $("#account-platform").value, name: $("#account-name").value.trim(), access_token: $("#account-token").value.trim() };
+  if ($("#account-external").value.trim()) body.external_id = $("#account-external").value.trim();
+  if ($("#account-refresh").value.trim()) body.refresh_token = $("#account-refresh").value.trim();
+  return body;
+}
+
+async function connectAccount(event) {
+  event.preventDefault();
+  try {
+    const account = await api("POST", `/v1/projects/${state.projectId}/accounts`, accountBody());
+    $("#account-token").value = "";
+    $("#account-refresh").value = "";
+    setStatus("#account-status", t("accountConnected", { name: account.name }));
+    await loadAccounts();
+    $("#publish-account").value = account.id;
+    $("#publish-start").disabled = !state.postId;
+  } catch (error) {
+    setStatus("#account-status", problemText(error), true);
+  }
+}
+
+async function connectWithOauth() {
+  try {
+    const link = await api("POST", `/v1/projects/${state.projectId}/accounts/authorize`, {
+      platform: $("#account-platform").value, name: $("#account-name").value.trim() || $("#account-platform").value,
+    });
+    window.open(link.url, "_blank", "noopener");
+  } catch (error) {
+    setStatus("#account-status", problemText(error), true);
+  }
+}
+
+async function publishVideo(event) {
+  event.preventDefault();
+  const account = state.accounts?.get($("#publish-account").value);
+  const body = { account_id: $("#publish-account").value, copy: currentCopy() };
+  const privacy = $("#publish-privacy").value;
+  // TikTok calls "private" SELF_ONLY and has no "unlisted"; Instagram Reels are public.
+  if (account?.platform === "youtube" || (account?.platform === "tiktok" && privacy !== "unlisted")) body.privacy = privacy;
+  if ($("#publish-at").value) body.schedule_at = new Date($("#publish-at").value).toISOString();
+  try {
+    await api("POST", `/v1/videos/${state.videoId}/publications`, body);
+    setStatus("#publish-status", t("publishQueued"));
+    await loadPublications();
+  } catch (error) {
+    setStatus("#publish-status", problemText(error), true);
+  }
+}
+
+async function loadPublications() {
+  if (!state.videoId) return;
+  const page = await api("GET", `/v1/videos/${state.videoId}/publications?limit=50`);
+  $("#publications tbody").replaceChildren(...page.items.map((publication) => {
+    const tr = document.createElement("tr");
+    tr.dataset.publication = publication.id;
+    tr.dataset.status = publication.status;
+    const account = state.accounts?.get(publication.account_id);
+    let status = t(`status_${publication.status}`);
+    if (publication.outcome === "inbox") status = t("inbox");
+    if (publication.error) status += `: ${publication.error.message}`;
+    let action = "";
+    if (publication.post_url) {
+      action = document.createElement("a");
+      action.href = publication.post_url;
+      action.target = "_blank";
+      action.rel = "noopener";
+      action.textContent = t("open");
+    } else if (publication.status === "scheduled") {
+      action = document.createElement("button");
+      action.type = "button";
+      action.className = "secondary";
+      action.textContent = t("cancel");
+      action.addEventListener("click", async () => {
+        try {
+          await api("POST", `/v1/publications/${publication.id}/cancel`, {});
+        } catch (error) {
+          setStatus("#publish-status", problemText(error), true);
+        }
+        await loadPublications();
+      });
+    }
+    const when = publication.schedule_at ? new Date(publication.schedule_at).toLocaleString(state.lang) : "";
+    tr.append(cell(publication.platform), cell(account?.name || ""), cell(status, "state"), cell(when), cell(action));
+    return tr;
+  }));
+}
+
 // --- results ---------------------------------------------------------------------------------------
 
 function clearResults() {
@@ -554,6 +764,11 @@ function clearResults() {
   $("#video-download").hidden = true;
   $("#renditions").replaceChildren();
   state.audioId = null;
+  state.videoId = null;
+  state.postId = null;
+  showPost(null);
+  $("#post-write").disabled = true;
+  $("#publications tbody").replaceChildren();
   $("#video-preview").disabled = true;
   $("#video-final").disabled = true;
   setStatus("#render-status", "");
@@ -718,6 +933,7 @@ function onEvent(event) {
   if (kind === "reel.succeeded" || kind === "reel.failed") loadReels();
   if (kind === "alert") loadAlerts();
   if (kind === "run.queued") loadProjectCost();
+  if (kind.startsWith("publication.") && event.data.video_id === state.videoId) loadPublications();
 }
 
 // --- budget, radar, history --------------------------------------------------------------------------
@@ -899,6 +1115,8 @@ $("#ui-language").addEventListener("change", (event) => {
     loadWatchlists();
     loadAlerts();
     loadAssets();
+    showLimits();
+    loadPublications();
     if (state.run) showRun(state.run);
   }
 });
@@ -948,6 +1166,13 @@ $("#script-save").addEventListener("click", saveScript);
 $("#video-preview").addEventListener("click", () => rerender(true));
 $("#asset-form").addEventListener("submit", uploadAsset);
 $("#video-final").addEventListener("click", () => rerender(false));
+$("#post-write").addEventListener("click", writePost);
+$("#post-save").addEventListener("click", savePost);
+for (const field of document.querySelectorAll(".copy-field")) field.addEventListener("input", showLimits);
+$("#account-form").addEventListener("submit", connectAccount);
+$("#account-oauth").addEventListener("click", connectWithOauth);
+$("#publish-form").addEventListener("submit", publishVideo);
+$("#publish-account").addEventListener("change", () => { $("#publish-start").disabled = !state.postId || !$("#publish-account").value; });
 
 translatePage();
 if (state.token) {

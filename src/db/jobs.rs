@@ -108,6 +108,20 @@ pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Job, sqlx::
     Ok(row.into())
 }
 
+/// Holds a queued job until `at` (a scheduled publication).
+pub async fn set_run_at(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE jobs SET run_at = $2 WHERE id = $1 AND status = 'queued'")
+        .bind(id)
+        .bind(at)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> MaybeJob {
     into_job(
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"))

@@ -1,11 +1,13 @@
 //! Query functions. Single-statement functions take `impl PgExecutor` so the caller chooses the
 //! transaction; multi-statement ones take `&mut PgConnection` (pass `&mut *tx`).
 
+pub mod accounts;
 pub mod assets;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;
 pub mod projects;
+pub mod publications;
 pub mod reels;
 pub mod resources;
 pub mod runs;

@@ -103,6 +103,31 @@ pub enum EventPayload {
     VideoFailed(ResourceStatus),
     #[serde(rename = "video.canceled")]
     VideoCanceled(ResourceStatus),
+    #[serde(rename = "post.queued")]
+    PostQueued(ResourceStatus),
+    #[serde(rename = "post.running")]
+    PostRunning(ResourceStatus),
+    #[serde(rename = "post.succeeded")]
+    PostSucceeded(ResourceStatus),
+    #[serde(rename = "post.failed")]
+    PostFailed(ResourceStatus),
+    #[serde(rename = "post.canceled")]
+    PostCanceled(ResourceStatus),
+    /// A post's words were edited by hand and checked again.
+    #[serde(rename = "post.edited")]
+    PostEdited(PostEdited),
+    #[serde(rename = "publication.scheduled")]
+    PublicationScheduled(PublicationUpdate),
+    #[serde(rename = "publication.uploading")]
+    PublicationUploading(PublicationUpdate),
+    #[serde(rename = "publication.processing")]
+    PublicationProcessing(PublicationUpdate),
+    #[serde(rename = "publication.published")]
+    PublicationPublished(PublicationUpdate),
+    #[serde(rename = "publication.failed")]
+    PublicationFailed(PublicationUpdate),
+    #[serde(rename = "publication.canceled")]
+    PublicationCanceled(PublicationUpdate),
     #[serde(rename = "script.edited")]
     ScriptEdited(ScriptEdited),
     #[serde(rename = "run.queued")]
@@ -116,6 +141,44 @@ pub enum EventPayload {
     /// A watchlist's rule matched a reel (once per rule and reel).
     #[serde(rename = "alert")]
     Alert(Box<super::watchlist::AlertRaised>),
+}
+
+/// `post.edited`: a post's words after a hand edit.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostEdited {
+    pub id: Uuid,
+    pub needs_review: bool,
+    pub checks: Vec<super::publishing::CopyCheck>,
+}
+
+/// `publication.<status>`: a publication moved on.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationUpdate {
+    pub id: Uuid,
+    pub video_id: Uuid,
+    pub account_id: Uuid,
+    pub platform: super::publishing::Platform,
+    pub status: super::publishing::PublicationStatus,
+    pub post_id: Option<String>,
+    pub post_url: Option<String>,
+    pub error: Option<super::ErrorInfo>,
+}
+
+impl PublicationUpdate {
+    pub fn of(publication: &super::publishing::Publication) -> Self {
+        PublicationUpdate {
+            id: publication.id,
+            video_id: publication.video_id,
+            account_id: publication.account_id,
+            platform: publication.platform,
+            status: publication.status,
+            post_id: publication.post_id.clone(),
+            post_url: publication.post_url.clone(),
+            error: publication.error.clone(),
+        }
+    }
 }
 
 /// `<resource>.<status>`: a collection, reel, transcript, script, audio or video changed status.

@@ -7,6 +7,7 @@ pub mod event;
 pub mod job;
 pub mod options;
 pub mod project;
+pub mod publishing;
 pub mod reel;
 pub mod resource;
 pub mod run;
@@ -91,7 +92,7 @@ impl Status {
 }
 
 text_enum! {
-    /// The per-step resources, in pipeline order.
+    /// The per-step resources, in pipeline order; a post holds the words a video is published with.
     ResourceKind {
         Collection => "collection",
         Reel => "reel",
@@ -99,6 +100,7 @@ text_enum! {
         Script => "script",
         Audio => "audio",
         Video => "video",
+        Post => "post",
     }
 }
 
@@ -111,6 +113,7 @@ impl ResourceKind {
             ResourceKind::Script => "scripts",
             ResourceKind::Audio => "audio",
             ResourceKind::Video => "videos",
+            ResourceKind::Post => "posts",
         }
     }
 
@@ -122,6 +125,7 @@ impl ResourceKind {
             ResourceKind::Script => "transcript_id",
             ResourceKind::Audio => "script_id",
             ResourceKind::Video => "audio_id",
+            ResourceKind::Post => "video_id",
         }
     }
 
@@ -133,6 +137,7 @@ impl ResourceKind {
             ResourceKind::Script => Some(ResourceKind::Transcript),
             ResourceKind::Audio => Some(ResourceKind::Script),
             ResourceKind::Video => Some(ResourceKind::Audio),
+            ResourceKind::Post => Some(ResourceKind::Video),
         }
     }
 
@@ -144,6 +149,7 @@ impl ResourceKind {
             ResourceKind::Script => JobKind::Rewrite,
             ResourceKind::Audio => JobKind::Voice,
             ResourceKind::Video => JobKind::Render,
+            ResourceKind::Post => JobKind::WritePost,
         }
     }
 }
@@ -157,6 +163,8 @@ text_enum! {
         Rewrite => "rewrite",
         Voice => "voice",
         Render => "render",
+        WritePost => "write_post",
+        Publish => "publish",
         Webhook => "webhook",
         Noop => "noop",
     }

@@ -224,6 +224,44 @@ impl_step_options!(TranscribeOptions, |options, _| {
 });
 
 step_options! {
+    /// Options of writing a post's words (step 7) with the project's rewrite provider.
+    PostOptions {
+        /// The chat model, instead of the configured one.
+        #[schema(example = "gpt-4o-mini")]
+        model: String => &[chat::NAME, LOCAL],
+        /// Sampling temperature, 0 to 2 (default 0.7).
+        #[schema(example = 0.7, minimum = 0.0, maximum = 2.0)]
+        temperature: f64 => &[chat::NAME, LOCAL],
+        /// The cover frame, in milliseconds into the video (default: a third of the way in).
+        #[schema(example = 1500)]
+        cover_offset_ms: u64 => ANY,
+        /// Hashtags the post must carry (without `#`), besides those the model picks.
+        #[schema(example = json!(["мотивация"]))]
+        hashtags: Vec<String> => ANY,
+    }
+}
+impl_step_options!(PostOptions, |options, _| {
+    let mut errors = Vec::new();
+    not_blank("model", &options.model, &mut errors);
+    within("temperature", options.temperature, 0.0, 2.0, &mut errors);
+    if let Some(tags) = &options.hashtags {
+        if tags.len() > crate::publish::copy::MAX_HASHTAGS {
+            errors.push(FieldError::new(
+                "hashtags",
+                format!("at most {} hashtags", crate::publish::copy::MAX_HASHTAGS),
+            ));
+        }
+        for (index, tag) in tags.iter().enumerate() {
+            if let Err(problem) = crate::publish::copy::hashtag_problem(tag.trim_start_matches('#'))
+            {
+                errors.push(FieldError::new(format!("hashtags[{index}]"), problem));
+            }
+        }
+    }
+    errors
+});
+
+step_options! {
     /// Options of a rewrite step.
     RewriteOptions {
         /// The script's language when it differs from the project's: the script is then a
@@ -671,13 +709,14 @@ impl RenderOptions {
 
 /// Each step's options schema, with the providers each option is for: the OpenAPI document
 /// says so on every option.
-pub fn providers_by_option() -> [(&'static str, OptionProviders); 5] {
+pub fn providers_by_option() -> [(&'static str, OptionProviders); 6] {
     [
         ("CollectOptions", CollectOptions::PROVIDERS_BY_OPTION),
         ("TranscribeOptions", TranscribeOptions::PROVIDERS_BY_OPTION),
         ("RewriteOptions", RewriteOptions::PROVIDERS_BY_OPTION),
         ("VoiceOptions", VoiceOptions::PROVIDERS_BY_OPTION),
         ("RenderOptions", RenderOptions::PROVIDERS_BY_OPTION),
+        ("PostOptions", PostOptions::PROVIDERS_BY_OPTION),
     ]
 }
 

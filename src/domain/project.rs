@@ -94,6 +94,28 @@ pub struct ProjectSettings {
     #[serde(default)]
     #[schema(example = 20.0, minimum = 0)]
     pub monthly_budget: Option<f64>,
+    #[serde(default)]
+    pub publishing: PublishingSettings,
+}
+
+/// How step 7 posts a project's videos.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublishingSettings {
+    /// Mark posts as AI-generated on every platform (`is_ai_generated`,
+    /// `containsSyntheticMedia`, `is_aigc`): the voice and script are generated, so on.
+    pub ai_disclosure: bool,
+    /// Let a post's words hold emoji (off: like scripts, they have none).
+    pub allow_emoji: bool,
+}
+
+impl Default for PublishingSettings {
+    fn default() -> Self {
+        PublishingSettings {
+            ai_disclosure: true,
+            allow_emoji: false,
+        }
+    }
 }
 
 /// How step 4 treats a project's scripts.
@@ -158,6 +180,7 @@ pub struct ProjectSettingsPatch {
     pub providers: Option<ProviderOverrides>,
     pub trend_weights: Option<TrendWeights>,
     pub rewrite: Option<RewriteSettings>,
+    pub publishing: Option<PublishingSettings>,
     /// USD per calendar month; null removes the cap.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<f64>, example = 20.0, minimum = 0)]
@@ -231,6 +254,7 @@ impl Default for ProjectDefaults {
                 providers: StepProviders::from_fn(|_| AUTO_PROVIDER.to_owned()),
                 trend_weights: TrendWeights::default(),
                 rewrite: RewriteSettings::default(),
+                publishing: PublishingSettings::default(),
                 monthly_budget: None,
             },
         }
@@ -303,6 +327,9 @@ impl ProjectSettings {
         }
         if let Some(weights) = patch.trend_weights {
             self.trend_weights = weights;
+        }
+        if let Some(publishing) = patch.publishing {
+            self.publishing = publishing;
         }
         if let Some(rewrite) = patch.rewrite {
             self.rewrite = rewrite;

@@ -160,3 +160,9 @@ typed_step!(
     Video, VideoStarted, StartVideo, ResourceKind::Video, crate::providers::render::RenderOutput,
     options::RenderOptions
 );
+typed_step!(
+    /// The words a video is posted with (step 7): title, caption, hashtags and cover, checked
+    /// against each platform's limits.
+    Post, PostStarted, StartPost, ResourceKind::Post, super::publishing::PostOutput,
+    options::PostOptions
+);

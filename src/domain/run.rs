@@ -32,6 +32,30 @@ pub struct CreateRun {
     /// queue nothing.
     #[serde(default)]
     pub dry_run: bool,
+    /// End each reel by writing its post and publishing its video to these accounts.
+    pub publish: Option<RunPublish>,
+}
+
+/// Publishing at the end of a run: each reel's video gets its words (a post, by the run's
+/// rewrite provider) and one publication per account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunPublish {
+    /// One to six connected accounts of the project.
+    pub account_ids: Vec<Uuid>,
+    /// `public` unless set; each account's platform must take it.
+    pub privacy: Option<super::publishing::Privacy>,
+    /// Post then rather than when the video is ready (a time already passed by then means now).
+    pub schedule_at: Option<DateTime<Utc>>,
+    /// Publish even a reel whose script or post needs review (off: such a reel stops before
+    /// publishing, with `needs_review`).
+    #[serde(default)]
+    pub even_if_needs_review: bool,
+    /// The provider that writes the posts, settled when the run starts (the run's rewrite
+    /// provider; the Assistants path writes with chat); what a request gives is replaced.
+    #[serde(default)]
+    #[schema(read_only)]
+    pub post_provider: Option<String>,
 }
 
 /// One step of one reel in a run.
@@ -59,6 +83,9 @@ pub struct RunReel {
     pub needs_review: bool,
     #[serde(default)]
     pub review_reasons: Vec<String>,
+    /// The publications the run scheduled for this reel's video.
+    #[serde(default)]
+    pub publications: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -95,6 +122,7 @@ impl Run {
                         .iter()
                         .filter(|s| s.status == Status::Succeeded)
                         .count()
+                        .min(steps)
                 }
             })
             .sum();

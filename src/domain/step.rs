@@ -144,10 +144,12 @@ impl Step {
         self.info().resource
     }
 
-    /// The step that makes `kind`; a reel's media preparation belongs to collecting.
+    /// The step that makes `kind`; a reel's media preparation belongs to collecting, and a
+    /// post's words are written by the project's rewrite provider.
     pub fn of(kind: ResourceKind) -> Step {
         match kind {
             ResourceKind::Reel => Step::Collect,
+            ResourceKind::Post => Step::Rewrite,
             other => *Step::ALL
                 .iter()
                 .find(|step| step.resource() == other)

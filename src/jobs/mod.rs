@@ -4,7 +4,9 @@
 pub mod collect;
 pub mod context;
 pub mod noop;
+pub mod post;
 pub mod prepare_reel;
+pub mod publish;
 pub mod queue;
 pub mod render;
 pub mod rewrite;
@@ -113,8 +115,12 @@ pub trait JobHandler: Send + Sync {
 
 pub type Handlers = HashMap<JobKind, Arc<dyn JobHandler>>;
 
-/// The handler for every job kind, backed by `providers`.
-pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
+/// The handler for every job kind, backed by `providers`; scheduled work reads `clock`.
+pub fn handlers(
+    providers: Arc<Providers>,
+    settings: &Settings,
+    clock: crate::clock::SharedClock,
+) -> Handlers {
     HashMap::from([
         (
             JobKind::Collect,
@@ -146,7 +152,15 @@ pub fn handlers(providers: Arc<Providers>, settings: &Settings) -> Handlers {
         ),
         (
             JobKind::Render,
-            Arc::new(render::RenderStep(providers)) as Arc<dyn JobHandler>,
+            Arc::new(render::RenderStep(providers.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::WritePost,
+            Arc::new(post::PostStep(providers.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::Publish,
+            Arc::new(publish::PublishStep { providers, clock }) as Arc<dyn JobHandler>,
         ),
         (
             JobKind::Webhook,

@@ -112,6 +112,7 @@ impl Draft<'_> {
                 options: self.options,
                 grammar: grammar.as_deref(),
                 max_tokens: None,
+                response_format: None,
             };
             let completion = rewriter
                 .complete(&call, &ctx.call())
@@ -293,6 +294,7 @@ impl SentenceWriter<'_, '_> {
                 options: self.draft.options,
                 grammar: self.grammar.as_deref(),
                 max_tokens: Some(SENTENCE_MAX_TOKENS),
+                response_format: None,
             };
             let completion = self
                 .rewriter

@@ -118,6 +118,9 @@ async fn advance_reel(
             }
         }
         let Some(step) = Step::in_runs().nth(reel.steps.len()) else {
+            if let Some(publish) = &input.publish {
+                return publish_reel(conn, run, publish, reel, jobs).await;
+            }
             reel.status = Status::Succeeded;
             return Ok(true);
         };
@@ -175,19 +178,133 @@ async fn advance_reel(
     }
 }
 
-/// A reel whose script needs a person's eyes says so, with the script's reasons.
+/// A reel whose script or post needs a person's eyes says so, with their reasons.
 fn note_review(reel: &mut RunReel, resource: &StepResource) {
-    if resource.kind != ResourceKind::Script {
-        return;
+    let output = resource.output.clone();
+    match resource.kind {
+        ResourceKind::Script => {
+            if let Some(script) =
+                output.and_then(|output| serde_json::from_value::<ScriptOutput>(output).ok())
+            {
+                reel.needs_review = script.needs_review;
+                reel.review_reasons = script.review_reasons;
+            }
+        }
+        ResourceKind::Post => {
+            if let Some(post) = output.and_then(|output| {
+                serde_json::from_value::<crate::domain::publishing::PostOutput>(output).ok()
+            }) {
+                reel.needs_review |= post.needs_review;
+                reel.review_reasons.extend(post.review_reasons);
+            }
+        }
+        _ => {}
     }
-    if let Some(script) = resource
-        .output
-        .clone()
-        .and_then(|output| serde_json::from_value::<ScriptOutput>(output).ok())
+}
+
+/// The end of a reel that publishes: its post is written (or reused), then a publication is
+/// scheduled per account, unless the reel needs a person's review first.
+async fn publish_reel(
+    conn: &mut PgConnection,
+    run: &Run,
+    publish: &crate::domain::run::RunPublish,
+    reel: &mut RunReel,
+    jobs: &JobSettings,
+) -> Result<bool, sqlx::Error> {
+    let stop_for_review = |reel: &mut RunReel| {
+        reel.status = Status::Failed;
+        reel.error = Some(ErrorInfo {
+            code: ErrorCode::NeedsReview,
+            message: format!("not published: {}", reel.review_reasons.join("; ")),
+        });
+        true
+    };
+    if reel.needs_review && !publish.even_if_needs_review {
+        return Ok(stop_for_review(reel));
+    }
+    let last = reel.steps.last().cloned();
+    let Some(last) = last else {
+        return Ok(false);
+    };
+    if last.step == ResourceKind::Video {
+        let provider = publish
+            .post_provider
+            .clone()
+            .unwrap_or_else(|| crate::providers::fake::NAME.to_owned());
+        let input = json!({ "options": {} });
+        let reused = db::runs::reusable(
+            &mut *conn,
+            ResourceKind::Post,
+            last.resource_id,
+            &provider,
+            &input,
+        )
+        .await?;
+        let (resource_id, status) = match reused {
+            Some(id) => (id, Status::Succeeded),
+            None => {
+                let started = queue::start_step(
+                    &mut *conn,
+                    StepRequest {
+                        kind: ResourceKind::Post,
+                        project_id: run.project_id,
+                        parent_id: last.resource_id,
+                        provider: &provider,
+                        input,
+                        payload: json!({ "run_id": run.id }),
+                    },
+                    jobs,
+                )
+                .await?;
+                (started.resource.id, Status::Queued)
+            }
+        };
+        reel.steps.push(RunStepResult {
+            step: ResourceKind::Post,
+            resource_id,
+            provider,
+            reused: reused.is_some(),
+            status,
+            duration_ms: reused.map(|_| 0),
+        });
+        if reused.is_none() {
+            return Ok(true);
+        }
+        if let Some(resource) =
+            db::resources::get(&mut *conn, ResourceKind::Post, resource_id).await?
+        {
+            note_review(reel, &resource);
+        }
+        if reel.needs_review && !publish.even_if_needs_review {
+            return Ok(stop_for_review(reel));
+        }
+    }
+    let post = reel.steps.last().map(|s| s.resource_id);
+    let video = reel
+        .steps
+        .iter()
+        .find(|s| s.step == ResourceKind::Video)
+        .map(|s| s.resource_id);
+    let (Some(post), Some(video)) = (post, video) else {
+        return Ok(false);
+    };
+    match crate::publish::publish_for_run(&mut *conn, video, post, publish, chrono::Utc::now())
+        .await
     {
-        reel.needs_review = script.needs_review;
-        reel.review_reasons = script.review_reasons;
+        Ok(publications) => {
+            reel.publications = publications;
+            reel.status = Status::Succeeded;
+        }
+        Err(crate::error::ApiError::Database(error)) => return Err(error),
+        Err(refused) => {
+            reel.status = Status::Failed;
+            reel.error = Some(ErrorInfo {
+                code: refused.code(),
+                message: format!("not published: {}", refused.detail_text()),
+            });
+        }
     }
+    Ok(true)
 }
 
 fn overall(reels: &[RunReel]) -> Status {
@@ -320,6 +437,7 @@ pub fn new_reels(reel_ids: &[Uuid]) -> Vec<RunReel> {
             error: None,
             needs_review: false,
             review_reasons: Vec::new(),
+            publications: Vec::new(),
         })
         .collect()
 }

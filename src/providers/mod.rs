@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod http;
 pub mod openai_api;
 pub mod process;
+pub mod publish;
 pub mod render;
 pub mod rewrite;
 pub mod transcribe;
@@ -365,6 +366,8 @@ pub struct Providers {
     pub prices: Prices,
     /// Options some providers cannot do without here, because their setting is not configured.
     pub required: Vec<RequiredOption>,
+    /// The platforms videos are posted to, and the keys accounts are kept with.
+    pub publishing: Arc<crate::publish::Publishing>,
 }
 
 /// An option a provider needs in every request when its deployment-wide setting is unset.
@@ -384,6 +387,8 @@ pub enum SetupError {
     Media(#[from] MediaError),
     #[error("invalid price: {0}")]
     Prices(String),
+    #[error("publishing is misconfigured: {0}")]
+    Publishing(#[from] crate::publish::SetupError),
 }
 
 impl Providers {
@@ -442,6 +447,9 @@ impl Providers {
             media,
             prices,
             required: required_options(settings),
+            publishing: Arc::new(crate::publish::Publishing::from_settings(
+                &settings.publishing,
+            )?),
         };
         if !settings.providers.fake {
             providers.without_fakes();

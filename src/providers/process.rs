@@ -84,6 +84,8 @@ pub struct MediaInfo {
     pub sample_rate: Option<u32>,
     /// ffprobe's `format_name`, such as `mov,mp4,m4a,3gp,3g2,mj2` or `png_pipe`.
     pub container: Option<String>,
+    /// The video's average frames a second.
+    pub frame_rate: Option<f64>,
 }
 
 #[derive(serde::Deserialize)]
@@ -100,6 +102,7 @@ struct ProbeStream {
     width: Option<u32>,
     height: Option<u32>,
     sample_rate: Option<String>,
+    avg_frame_rate: Option<String>,
     #[serde(default)]
     disposition: ProbeDisposition,
 }
@@ -160,7 +163,17 @@ pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
             .and_then(|a| a.sample_rate.as_deref())
             .and_then(|r| r.parse().ok()),
         container,
+        frame_rate: video
+            .and_then(|v| v.avg_frame_rate.as_deref())
+            .and_then(frame_rate),
     })
+}
+
+/// `30000/1001` as frames a second; none for ffprobe's `0/0`.
+fn frame_rate(ratio: &str) -> Option<f64> {
+    let (frames, seconds) = ratio.split_once('/').unwrap_or((ratio, "1"));
+    let (frames, seconds): (f64, f64) = (frames.parse().ok()?, seconds.parse().ok()?);
+    (seconds > 0.0 && frames > 0.0).then(|| frames / seconds)
 }
 
 /// A media file's duration in milliseconds, from ffprobe.

@@ -11,8 +11,10 @@ pub mod jobs;
 pub mod mcp;
 pub mod metrics;
 pub mod page;
+pub mod posts;
 pub mod projects;
 pub mod providers;
+pub mod publishing;
 pub mod reels;
 pub mod runs;
 pub mod scripts;
@@ -63,9 +65,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(audio::configure_content)
                 .configure(videos::configure)
                 .configure(videos::configure_content)
+                .configure(posts::configure)
+                .configure(posts::configure_edit)
+                .configure(publishing::configure)
                 .configure(jobs::configure)
                 .service(events::stream),
         )
+        .configure(publishing::configure_callback)
         .service(
             scope::scope("/mcp")
                 .wrap(from_fn(auth::require_token))

@@ -121,6 +121,7 @@ pub async fn start_automatic_runs(
                 from_step: None,
                 options: Default::default(),
                 dry_run: false,
+                publish: None,
             };
             match steps::start_run_with(&starter, alert.project_id, body, alert.id).await {
                 Ok(_) => Ok(alert.id),

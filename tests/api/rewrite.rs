@@ -506,7 +506,7 @@ async fn chat_failure_classes() {
             model: "gpt-4o-mini".into(),
             grammar: false,
         };
-        let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &Default::default(), grammar: None, max_tokens: None };
+        let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &Default::default(), grammar: None, max_tokens: None, response_format: None };
         let error = rewriter.complete(&call, &call_context()).await.unwrap_err();
         let got = match &error {
             ProviderError::Retryable { retry_after: Some(wait), .. } => format!("retry after {}s", wait.as_secs()),

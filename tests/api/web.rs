@@ -53,7 +53,8 @@ async fn short_project(app: &TestApp, name: &str) -> String {
 
 #[tokio::test]
 async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
-    let app = spawn_app().await;
+    let platforms = crate::platforms::Platforms::start().await;
+    let app = crate::publishing::publishing_app(&platforms).await;
     let page = reqwest::get(app.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("/app.js"));
@@ -71,6 +72,7 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         &[
             ("PROJECT_ID", &project_id),
             ("SCREENSHOT_DIR", shots.to_str().unwrap()),
+            ("PLATFORM_TOKEN", crate::platforms::TOKEN),
         ],
     )
     .await;
@@ -255,6 +257,37 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         report["resumedWith"], "1",
         "the dropped stream resumed after the last event it had seen: {}",
         report["streamRequests"]
+    );
+    // The publish panel: words written, limits counted live (a 101-character title is over
+    // YouTube's), a pasted TikTok account, and the post's link once the platform has it.
+    let publish = &report["publish"];
+    assert!(!publish["title"].as_str().unwrap().is_empty(), "{publish}");
+    let over = |limits: &Value| -> Vec<String> {
+        limits
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["over"] == true)
+            .map(|l| l["limit"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(over(&publish["limitsBefore"]).is_empty(), "{publish}");
+    assert_eq!(over(&publish["limitsOver"]), ["youtube_title"], "{publish}");
+    assert!(
+        publish["limitsOver"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("101"),
+        "{publish}"
+    );
+    assert_eq!(
+        publish["link"], "https://www.tiktok.com/@anna/video/7300000000000000001",
+        "{publish}"
+    );
+    assert_eq!(publish["coverShown"], true, "{publish}");
+    assert_eq!(
+        platforms.state().tt_init_bodies[0]["post_info"]["privacy_level"],
+        "SELF_ONLY"
     );
     let errors: Vec<&str> = report["consoleErrors"]
         .as_array()

@@ -219,6 +219,33 @@ try {
   await page.check('#formats input[value="9:16"]');
   report.finalRender = await renderedWith("#video-final");
 
+  step("the publish panel: the post's words with live limits, an account, a post and its link");
+  await page.click("#post-write");
+  await page.waitForFunction(() => document.querySelector("#post-title").value.length > 0, null, { timeout: 30000 });
+  const limits = () => page.$$eval("#copy-limits li", (items) => items.map((li) => ({ limit: li.dataset.limit, text: li.textContent, over: li.classList.contains("over") })));
+  const title = await page.inputValue("#post-title");
+  const limitsBefore = await limits();
+  await page.fill("#post-title", "Т".repeat(101));
+  const limitsOver = await limits();
+  await page.fill("#post-title", title);
+  await page.click("#post-save");
+  await page.waitForFunction(() => document.querySelector("#post-status").textContent.length > 0);
+  await page.selectOption("#account-platform", "tiktok");
+  await page.fill("#account-name", "anna");
+  await page.fill("#account-token", process.env.PLATFORM_TOKEN || "");
+  await page.click('#account-form button[type="submit"]');
+  await page.waitForFunction(() => document.querySelector("#publish-account").options.length > 0 && !document.querySelector("#publish-start").disabled);
+  await page.selectOption("#publish-privacy", "private");
+  await page.click("#publish-start");
+  const published = '#publications tr[data-status="published"] a';
+  await page.waitForSelector(published, { timeout: 30000 });
+  report.publish = {
+    title, limitsBefore, limitsOver,
+    link: await page.getAttribute(published, "href"),
+    coverShown: await page.isVisible("#post-cover"),
+    accountStatus: await page.textContent("#account-status"),
+  };
+
   step("the English UI");
   await page.selectOption("#ui-language", "en");
   report.englishHeading = await page.textContent("#collect-section h2");

@@ -392,7 +392,12 @@ async fn write(path: PathBuf, text: String) -> Result<(), ProviderError> {
 
 /// One frame a second in (or mid-video for shorter ones) as a JPEG.
 pub async fn thumbnail(video: &Path, duration_ms: u64, output: &Path) -> Result<(), ProviderError> {
-    let at = format!("{:.3}", (duration_ms as f64 / 2000.0).min(1.0));
+    frame(video, (duration_ms / 2).min(1000), output).await
+}
+
+/// One frame of `video`, `at_ms` in, as a JPEG.
+pub async fn frame(video: &Path, at_ms: u64, output: &Path) -> Result<(), ProviderError> {
+    let at = format!("{:.3}", at_ms as f64 / 1000.0);
     process::run(
         "ffmpeg",
         [
@@ -412,6 +417,12 @@ pub async fn thumbnail(video: &Path, duration_ms: u64, output: &Path) -> Result<
         process::TOOL_TIMEOUT,
     )
     .await?;
+    if !tokio::fs::try_exists(output).await.unwrap_or(false) {
+        return Err(ProviderError::fatal(
+            crate::error_code::ErrorCode::ToolFailed,
+            format!("ffmpeg found no frame {at} s into the video"),
+        ));
+    }
     Ok(())
 }
 

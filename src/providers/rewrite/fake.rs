@@ -20,7 +20,12 @@ impl Rewriter for FakeRewriter {
         ctx: &CallContext<'_>,
     ) -> Result<Completion, ProviderError> {
         call.options.fake().perform(ctx).await?;
-        let text = fallback::write(call.contract, call.seed).ok_or_else(|| {
+        let text = match call.response_format {
+            // Post words made from the voiceover, as a model asked for JSON would answer.
+            Some(_) => Some(fake_post(call)),
+            None => fallback::write(call.contract, call.seed),
+        };
+        let text = text.ok_or_else(|| {
             ProviderError::fatal(
                 ErrorCode::UnsupportedLanguage,
                 format!(
@@ -48,4 +53,26 @@ impl Rewriter for FakeRewriter {
             cut_off: false,
         })
     }
+}
+
+/// A post as JSON: the voiceover's first sentence as the title, its last as the caption.
+fn fake_post(call: &RewriteCall<'_>) -> String {
+    let script = call
+        .messages
+        .last()
+        .map(|m| m.content.as_str())
+        .unwrap_or_default();
+    let voiceover = script
+        .split_once('\n')
+        .map_or(script, |(_, rest)| rest)
+        .split("\n\n")
+        .next()
+        .unwrap_or_default();
+    let sentences = crate::script::words::sentences(voiceover);
+    serde_json::json!({
+        "title": sentences.first().map(|s| s.trim_end_matches(['.', '!', '?'])).unwrap_or("Video"),
+        "caption": sentences.last().map(String::as_str).unwrap_or_default(),
+        "hashtags": ["fake"],
+    })
+    .to_string()
 }

@@ -45,6 +45,8 @@ pub struct RewriteCall<'a> {
     pub grammar: Option<&'a str>,
     /// Caps the answer's tokens below the options' (a single sentence needs few).
     pub max_tokens: Option<u32>,
+    /// Structured JSON (`response_format`) the answer must be, for servers that take it.
+    pub response_format: Option<&'a serde_json::Value>,
     pub options: &'a crate::domain::options::RewriteOptions,
 }
 

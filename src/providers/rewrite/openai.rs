@@ -66,7 +66,9 @@ impl ChatRewriter {
             "max_tokens": call.max_tokens.map_or(max_tokens, |cap| cap.min(max_tokens)),
             "seed": call.seed,
         });
-        if let (true, Some(grammar)) = (self.grammar, call.grammar) {
+        if let Some(format) = call.response_format {
+            body["response_format"] = format.clone();
+        } else if let (true, Some(grammar)) = (self.grammar, call.grammar) {
             body["grammar"] = json!(grammar);
         }
         body

@@ -1,0 +1,181 @@
+//! Platform accounts' rows; tokens stay sealed here and are opened only by `crate::publish`.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::{
+    domain::publishing::{Account, AccountStatus, Platform},
+    pagination::PageRequest,
+};
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: Uuid,
+    project_id: Uuid,
+    #[sqlx(try_from = "String")]
+    platform: Platform,
+    name: String,
+    external_id: Option<String>,
+    access_token: Vec<u8>,
+    refresh_token: Option<Vec<u8>>,
+    expires_at: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "String")]
+    status: AccountStatus,
+    status_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// An account with its sealed tokens.
+pub struct StoredAccount {
+    pub account: Account,
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+}
+
+impl From<AccountRow> for StoredAccount {
+    fn from(row: AccountRow) -> Self {
+        StoredAccount {
+            account: Account {
+                id: row.id,
+                project_id: row.project_id,
+                platform: row.platform,
+                name: row.name,
+                external_id: row.external_id,
+                status: row.status,
+                status_reason: row.status_reason,
+                expires_at: row.expires_at,
+                refreshable: row.refresh_token.is_some(),
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            },
+            access_token: row.access_token,
+            refresh_token: row.refresh_token,
+        }
+    }
+}
+
+impl From<AccountRow> for Account {
+    fn from(row: AccountRow) -> Self {
+        StoredAccount::from(row).account
+    }
+}
+
+const COLUMNS: &str = "id, project_id, platform, name, external_id, access_token, refresh_token, \
+    expires_at, status, status_reason, created_at, updated_at";
+
+/// A new account's row, its tokens already sealed.
+pub struct NewAccountRow<'a> {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    pub platform: Platform,
+    pub name: &'a str,
+    pub external_id: Option<&'a str>,
+    pub access_token: Vec<u8>,
+    pub refresh_token: Option<Vec<u8>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    row: NewAccountRow<'_>,
+) -> Result<Account, sqlx::Error> {
+    sqlx::query_as::<_, AccountRow>(&format!(
+        "INSERT INTO platform_accounts (id, project_id, platform, name, external_id, access_token,
+             refresh_token, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+    ))
+    .bind(row.id)
+    .bind(row.project_id)
+    .bind(row.platform.as_str())
+    .bind(row.name)
+    .bind(row.external_id)
+    .bind(row.access_token)
+    .bind(row.refresh_token)
+    .bind(row.expires_at)
+    .fetch_one(db)
+    .await
+    .map(Into::into)
+}
+
+pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<StoredAccount>, sqlx::Error> {
+    sqlx::query_as::<_, AccountRow>(&format!(
+        "SELECT {COLUMNS} FROM platform_accounts WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(Into::into))
+}
+
+/// The account locked until the transaction ends: one refresh at a time, so a rotated refresh
+/// token is never spent twice.
+pub async fn get_for_update(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<StoredAccount>, sqlx::Error> {
+    sqlx::query_as::<_, AccountRow>(&format!(
+        "SELECT {COLUMNS} FROM platform_accounts WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(Into::into))
+}
+
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    project_id: Uuid,
+    page: PageRequest,
+) -> Result<Vec<Account>, sqlx::Error> {
+    super::project_page::<AccountRow, _>(db, COLUMNS, "platform_accounts", project_id, page).await
+}
+
+/// New tokens from a refresh; a refresh token left `None` keeps the stored one.
+pub async fn store_tokens(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    access_token: Vec<u8>,
+    refresh_token: Option<Vec<u8>>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE platform_accounts SET access_token = $2,
+             refresh_token = COALESCE($3, refresh_token), expires_at = $4,
+             status = 'connected', status_reason = NULL, updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(access_token)
+    .bind(refresh_token)
+    .bind(expires_at)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn mark_reauthorization_needed(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE platform_accounts SET status = 'reauthorization_needed', status_reason = $2,
+             updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .execute(db)
+    .await
+    .map(|_| ())
+}
+
+pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM platform_accounts WHERE id = $1")
+        .bind(id)
+        .execute(db)
+        .await
+        .map(|done| done.rows_affected() == 1)
+}

@@ -1,0 +1,113 @@
+//! Step 7: post a video to a platform. One file per platform; each keeps every platform id it is
+//! given (container, upload session, publish id) in the job's checkpoint before its next call,
+//! so a restarted job resumes where the last one stopped and never posts twice.
+
+pub mod instagram;
+pub mod oauth;
+pub mod tiktok;
+pub mod youtube;
+
+use std::{path::Path, time::Duration};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::{CallContext, ProviderError};
+use crate::{
+    domain::publishing::{PublicationRequest, PublishOutcome},
+    error_code::ErrorCode,
+};
+
+/// The stage a publisher reports once the platform has the whole video; the publication's
+/// status follows it from `uploading` to `processing`.
+pub const PROCESSING: &str = "processing on the platform";
+
+/// One video to post to one account.
+pub struct Upload<'a> {
+    pub video: &'a Path,
+    pub size_bytes: u64,
+    pub duration_ms: u64,
+    pub request: &'a PublicationRequest,
+    pub access_token: &'a SecretString,
+    /// The platform's id of the account (Instagram's user id).
+    pub external_id: Option<&'a str>,
+    /// A public, expiring link to the video, when the service has a public address (Instagram
+    /// then fetches it instead of receiving the bytes).
+    pub video_url: Option<&'a str>,
+}
+
+/// What the platform made of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posted {
+    pub post_id: Option<String>,
+    pub url: Option<String>,
+    pub outcome: PublishOutcome,
+}
+
+#[async_trait]
+pub trait Publisher: Send + Sync {
+    async fn publish(
+        &self,
+        upload: &Upload<'_>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Posted, ProviderError>;
+}
+
+/// The checkpoint as the publisher's own type; a missing or unreadable one is a fresh start.
+async fn load<T: DeserializeOwned + Default>(ctx: &CallContext<'_>) -> Result<T, ProviderError> {
+    Ok(ctx
+        .checkpoints
+        .load()
+        .await?
+        .and_then(|value| serde_json::from_value(value).ok())
+        .unwrap_or_default())
+}
+
+async fn save<T: Serialize>(ctx: &CallContext<'_>, checkpoint: &T) -> Result<(), ProviderError> {
+    let value = serde_json::to_value(checkpoint)
+        .map_err(|error| ProviderError::fatal(ErrorCode::Internal, error.to_string()))?;
+    ctx.checkpoints.save(&value).await
+}
+
+/// `length` bytes of the video from `offset`.
+async fn read_chunk(path: &Path, offset: u64, length: u64) -> Result<Vec<u8>, ProviderError> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let read = async {
+        let mut file = tokio::fs::File::open(path).await?;
+        file.seek(std::io::SeekFrom::Start(offset)).await?;
+        let mut buffer = vec![0; usize::try_from(length).unwrap_or(usize::MAX)];
+        file.read_exact(&mut buffer).await?;
+        Ok::<_, std::io::Error>(buffer)
+    };
+    read.await.map_err(|error| {
+        ProviderError::fatal(
+            ErrorCode::MediaMissing,
+            format!("reading the video: {error}"),
+        )
+    })
+}
+
+/// How a publisher waits between status polls, and for how long at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Polling {
+    pub interval: Duration,
+    pub attempts: u32,
+}
+
+/// A status that was still not final after every poll: the job tries again later and, with
+/// the id checkpointed, polls the same upload.
+fn still_processing(platform: &str) -> ProviderError {
+    ProviderError::Retryable {
+        message: format!("{platform} is still processing the video"),
+        retry_after: Some(Duration::from_secs(60)),
+    }
+}
+
+/// The account's token was refused: the job refreshes it once, or asks for a new connection.
+fn token_refused(platform: &str, detail: &str) -> ProviderError {
+    ProviderError::fatal(
+        ErrorCode::ProviderAuth,
+        format!("{platform} refused the account's token: {detail}"),
+    )
+}

@@ -1,0 +1,465 @@
+//! TikTok Content Posting API: the creator's info first (its privacy options decide what is
+//! allowed), `video/init` with `FILE_UPLOAD`, the chunks PUT in order, then the status polled to
+//! `PUBLISH_COMPLETE` (or `SEND_TO_USER_INBOX` for drafts). The publish id is checkpointed
+//! before any byte goes; a resumed job asks TikTok how far that upload got before it starts
+//! another, so a fully sent video is never sent twice.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::header;
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    load, read_chunk, save, still_processing, token_refused, Polling, Posted, Publisher, Upload,
+    PROCESSING,
+};
+use crate::{
+    domain::publishing::{Privacy, PublishOutcome, TiktokMode},
+    error_code::ErrorCode,
+    providers::{http, CallContext, ProviderError},
+};
+
+pub const PROVIDER: &str = "tiktok";
+/// Below this a video goes in one chunk.
+const MIN_CHUNK: u64 = 5 * 1024 * 1024;
+/// The largest chunk TikTok takes, and the largest last chunk.
+const MAX_CHUNK: u64 = 64 * 1024 * 1024;
+const MAX_LAST_CHUNK: u64 = 128 * 1024 * 1024;
+
+pub struct TikTok {
+    http: reqwest::Client,
+    base_url: String,
+    chunk_bytes: u64,
+    polling: Polling,
+}
+
+impl TikTok {
+    pub fn new(base_url: &str, chunk_bytes: u64, polling: Polling, timeout: Duration) -> Self {
+        TikTok {
+            http: http::client(timeout),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            chunk_bytes: chunk_bytes.clamp(MIN_CHUNK, MAX_CHUNK),
+            polling,
+        }
+    }
+}
+
+/// `(chunk_size, total_chunk_count)` as TikTok counts them: under 5 MB one chunk, else
+/// `floor(size / chunk)` chunks whose last takes the rest.
+pub fn chunking(size: u64, chunk: u64) -> (u64, u64) {
+    if size < MIN_CHUNK {
+        return (size, 1);
+    }
+    let mut chunk = chunk.clamp(MIN_CHUNK, MAX_CHUNK);
+    // The last chunk (a chunk plus the rest) may not pass 128 MB.
+    while chunk + size % chunk > MAX_LAST_CHUNK && chunk > MIN_CHUNK {
+        chunk -= 1024 * 1024;
+    }
+    (chunk, (size / chunk).max(1))
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    publish_id: Option<String>,
+    upload_url: Option<String>,
+    uploaded: bool,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: Option<T>,
+    error: ApiError,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+#[derive(Deserialize)]
+struct CreatorInfo {
+    creator_username: Option<String>,
+    #[serde(default)]
+    privacy_level_options: Vec<String>,
+    max_video_post_duration_sec: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct Init {
+    publish_id: String,
+    upload_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    status: String,
+    fail_reason: Option<String>,
+    #[serde(default, rename = "publicaly_available_post_id")]
+    post_ids: Vec<serde_json::Value>,
+    uploaded_bytes: Option<u64>,
+}
+
+fn privacy_level(privacy: Privacy) -> &'static str {
+    match privacy {
+        Privacy::Public | Privacy::Unlisted => "PUBLIC_TO_EVERYONE",
+        Privacy::Friends => "MUTUAL_FOLLOW_FRIENDS",
+        Privacy::Followers => "FOLLOWER_OF_CREATOR",
+        Privacy::Private => "SELF_ONLY",
+    }
+}
+
+/// TikTok's documented error codes.
+fn classify(
+    status: u16,
+    code: &str,
+    message: &str,
+    retry_after: Option<Duration>,
+) -> ProviderError {
+    let detail = format!("TikTok answered {status} `{code}`: {message}");
+    match code {
+        "access_token_invalid" => token_refused(PROVIDER, code),
+        "rate_limit_exceeded" => ProviderError::Retryable {
+            message: detail,
+            retry_after: retry_after.or(Some(Duration::from_secs(60))),
+        },
+        "privacy_level_option_mismatch" => {
+            ProviderError::fatal(ErrorCode::PrivacyNotAllowed, detail)
+        }
+        "spam_risk_too_many_posts"
+        | "spam_risk_too_many_pending_share"
+        | "reached_active_user_cap" => {
+            ProviderError::fatal(ErrorCode::PublishQuotaExhausted, detail)
+        }
+        "scope_not_authorized"
+        | "spam_risk_user_banned_from_posting"
+        | "unaudited_client_can_only_post_to_private_accounts" => {
+            ProviderError::fatal(ErrorCode::ProviderForbidden, detail)
+        }
+        "invalid_param" => ProviderError::fatal(ErrorCode::ProviderRejected, detail),
+        _ if status >= 500 || status == 429 => ProviderError::Retryable {
+            message: detail,
+            retry_after,
+        },
+        _ => ProviderError::fatal(ErrorCode::ProviderRejected, detail),
+    }
+}
+
+impl TikTok {
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        upload: &Upload<'_>,
+    ) -> Result<T, ProviderError> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(upload.access_token.expose_secret())
+            .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+            .body(body.to_string())
+            .send()
+            .await
+            .map_err(|error| http::transport_error(PROVIDER, error))?;
+        let status = response.status().as_u16();
+        let retry_after = http::retry_after(response.headers());
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| http::transport_error(PROVIDER, error))?;
+        let envelope: Envelope<T> = match serde_json::from_slice(&bytes) {
+            Ok(envelope) => envelope,
+            Err(_) if status >= 500 || status == 429 => {
+                return Err(ProviderError::Retryable {
+                    message: format!("TikTok answered {status}"),
+                    retry_after,
+                })
+            }
+            Err(error) => return Err(http::bad_response(PROVIDER, error)),
+        };
+        if envelope.error.code != "ok" {
+            return Err(classify(
+                status,
+                &envelope.error.code,
+                &envelope.error.message,
+                retry_after,
+            ));
+        }
+        envelope
+            .data
+            .ok_or_else(|| http::bad_response(PROVIDER, "`ok` without `data`"))
+    }
+
+    /// Checks the creator may post this video with this privacy; answers their username.
+    async fn creator(&self, upload: &Upload<'_>) -> Result<Option<String>, ProviderError> {
+        let info: CreatorInfo = self
+            .call("/v2/post/publish/creator_info/query/", json!({}), upload)
+            .await?;
+        let level = privacy_level(upload.request.privacy);
+        if !info.privacy_level_options.iter().any(|o| o == level) {
+            return Err(ProviderError::fatal(
+                ErrorCode::PrivacyNotAllowed,
+                format!(
+                    "the TikTok account cannot post as {level}; it allows {}",
+                    info.privacy_level_options.join(", ")
+                ),
+            ));
+        }
+        if let Some(limit) = info.max_video_post_duration_sec {
+            if upload.duration_ms > limit * 1000 {
+                return Err(ProviderError::fatal(
+                    ErrorCode::PlatformLimit,
+                    format!(
+                        "the video lasts {:.1} s; this TikTok account posts at most {limit} s",
+                        upload.duration_ms as f64 / 1000.0
+                    ),
+                ));
+            }
+        }
+        Ok(info.creator_username)
+    }
+
+    async fn init(&self, upload: &Upload<'_>) -> Result<Init, ProviderError> {
+        let (chunk, count) = chunking(upload.size_bytes, self.chunk_bytes);
+        let source = json!({
+            "source": "FILE_UPLOAD",
+            "video_size": upload.size_bytes,
+            "chunk_size": chunk,
+            "total_chunk_count": count,
+        });
+        let request = upload.request;
+        if request.tiktok_mode == TiktokMode::Inbox {
+            return self
+                .call(
+                    "/v2/post/publish/inbox/video/init/",
+                    json!({"source_info": source}),
+                    upload,
+                )
+                .await;
+        }
+        let mut post_info = json!({
+            "privacy_level": privacy_level(request.privacy),
+            "title": request.copy.caption_with_hashtags(),
+            "disable_comment": false,
+            "disable_duet": false,
+            "disable_stitch": false,
+            "brand_content_toggle": false,
+            "brand_organic_toggle": false,
+            "is_aigc": request.ai_generated,
+        });
+        if let Some(offset) = request.cover_offset_ms {
+            post_info["video_cover_timestamp_ms"] = json!(offset.min(i32::MAX as u64));
+        }
+        self.call(
+            "/v2/post/publish/video/init/",
+            json!({"post_info": post_info, "source_info": source}),
+            upload,
+        )
+        .await
+    }
+
+    /// PUTs every chunk in order.
+    async fn send(
+        &self,
+        upload: &Upload<'_>,
+        url: &str,
+        ctx: &CallContext<'_>,
+    ) -> Result<(), ProviderError> {
+        let total = upload.size_bytes;
+        let (chunk, count) = chunking(total, self.chunk_bytes);
+        for index in 0..count {
+            let first = index * chunk;
+            let length = if index + 1 == count {
+                total - first
+            } else {
+                chunk
+            };
+            let bytes = read_chunk(upload.video, first, length).await?;
+            let response = self
+                .http
+                .put(url)
+                .header(header::CONTENT_TYPE, "video/mp4")
+                .header(header::CONTENT_LENGTH, length)
+                .header(
+                    header::CONTENT_RANGE,
+                    format!("bytes {first}-{}/{total}", first + length - 1),
+                )
+                .body(bytes)
+                .send()
+                .await
+                .map_err(|error| http::transport_error(PROVIDER, error))?;
+            match response.status().as_u16() {
+                201 | 206 => {}
+                403 => {
+                    return Err(ProviderError::retryable(
+                        "the TikTok upload address expired; starting a new upload",
+                    ))
+                }
+                status => {
+                    let failure = http::HttpFailure::read(PROVIDER, response).await;
+                    return Err(if status >= 500 {
+                        failure.into_error()
+                    } else {
+                        ProviderError::fatal(
+                            ErrorCode::ProviderRejected,
+                            format!("TikTok refused a chunk ({status}): {}", failure.excerpt()),
+                        )
+                    });
+                }
+            }
+            let percent = 20 + (50 * (index + 1) / count) as u8;
+            ctx.progress.report(percent, "uploading to TikTok").await;
+        }
+        Ok(())
+    }
+
+    async fn status(&self, upload: &Upload<'_>, publish_id: &str) -> Result<Status, ProviderError> {
+        self.call(
+            "/v2/post/publish/status/fetch/",
+            json!({"publish_id": publish_id}),
+            upload,
+        )
+        .await
+    }
+}
+
+/// What a final status means.
+fn outcome(status: &Status, username: Option<&str>) -> Result<Option<Posted>, ProviderError> {
+    match status.status.as_str() {
+        "PUBLISH_COMPLETE" => {
+            let post_id = status.post_ids.first().map(|id| match id {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            });
+            let url = match (&post_id, username) {
+                (Some(id), Some(user)) => {
+                    Some(format!("https://www.tiktok.com/@{user}/video/{id}"))
+                }
+                _ => None,
+            };
+            Ok(Some(Posted {
+                post_id,
+                url,
+                outcome: PublishOutcome::Posted,
+            }))
+        }
+        "SEND_TO_USER_INBOX" => Ok(Some(Posted {
+            post_id: None,
+            url: None,
+            outcome: PublishOutcome::Inbox,
+        })),
+        "FAILED" => {
+            let reason = status.fail_reason.clone().unwrap_or_default();
+            let detail = format!("TikTok could not post the video: {reason}");
+            Err(match reason.as_str() {
+                "internal" | "video_pull_failed" => ProviderError::retryable(detail),
+                "auth_removed" => token_refused(PROVIDER, &reason),
+                reason if reason.ends_with("_check_failed") => {
+                    ProviderError::fatal(ErrorCode::PlatformLimit, detail)
+                }
+                reason if reason.starts_with("spam_risk") => {
+                    ProviderError::fatal(ErrorCode::ProviderForbidden, detail)
+                }
+                _ => ProviderError::fatal(ErrorCode::ProviderJobFailed, detail),
+            })
+        }
+        _ => Ok(None),
+    }
+}
+
+#[async_trait]
+impl Publisher for TikTok {
+    async fn publish(
+        &self,
+        upload: &Upload<'_>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Posted, ProviderError> {
+        let mut checkpoint: Checkpoint = load(ctx).await?;
+        // An upload started by an earlier attempt counts only if TikTok has all its bytes;
+        // else it never posts, and a new one starts.
+        if let (Some(id), false) = (checkpoint.publish_id.clone(), checkpoint.uploaded) {
+            let status = self.status(upload, &id).await?;
+            let complete = status.status != "PROCESSING_UPLOAD"
+                || status.uploaded_bytes == Some(upload.size_bytes);
+            checkpoint = if complete {
+                Checkpoint {
+                    uploaded: true,
+                    ..checkpoint
+                }
+            } else {
+                Checkpoint {
+                    username: checkpoint.username,
+                    ..Checkpoint::default()
+                }
+            };
+            save(ctx, &checkpoint).await?;
+        }
+        let publish_id = match checkpoint.publish_id.clone() {
+            Some(id) => id,
+            None => {
+                if upload.request.tiktok_mode == TiktokMode::Direct {
+                    checkpoint.username = self.creator(upload).await?;
+                }
+                let init = self.init(upload).await?;
+                checkpoint.publish_id = Some(init.publish_id.clone());
+                checkpoint.upload_url = init.upload_url;
+                save(ctx, &checkpoint).await?;
+                init.publish_id
+            }
+        };
+        if !checkpoint.uploaded {
+            let url = checkpoint
+                .upload_url
+                .clone()
+                .ok_or_else(|| http::bad_response(PROVIDER, "no `upload_url` for FILE_UPLOAD"))?;
+            if let Err(error) = self.send(upload, &url, ctx).await {
+                // The next attempt starts a new upload; this one never completes.
+                checkpoint.publish_id = None;
+                save(ctx, &checkpoint).await?;
+                return Err(error);
+            }
+            checkpoint.uploaded = true;
+            save(ctx, &checkpoint).await?;
+        }
+        ctx.progress.report(75, PROCESSING).await;
+        for poll in 0..self.polling.attempts.max(1) {
+            if poll > 0 {
+                tokio::time::sleep(self.polling.interval).await;
+            }
+            let status = self.status(upload, &publish_id).await?;
+            match outcome(&status, checkpoint.username.as_deref()) {
+                Ok(Some(posted)) => return Ok(posted),
+                Ok(None) => {}
+                Err(error @ ProviderError::Retryable { .. }) => {
+                    // TikTok asks for a new upload (`internal`, `video_pull_failed`).
+                    checkpoint = Checkpoint::default();
+                    save(ctx, &checkpoint).await?;
+                    return Err(error);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Err(still_processing(PROVIDER))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunking;
+
+    #[test]
+    fn chunks_are_counted_as_tiktok_documents() {
+        const MB: u64 = 1024 * 1024;
+        assert_eq!(chunking(3 * MB, 10 * MB), (3 * MB, 1));
+        assert_eq!(chunking(25 * MB, 10 * MB), (10 * MB, 2));
+        assert_eq!(chunking(10 * MB, 10 * MB), (10 * MB, 1));
+        let (chunk, count) = chunking(1000 * MB, 64 * MB);
+        assert_eq!(count, 1000 * MB / chunk);
+        assert!(chunk + (1000 * MB) % chunk <= 128 * MB);
+    }
+}

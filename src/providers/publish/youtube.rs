@@ -1,0 +1,308 @@
+//! YouTube Data API v3: a resumable upload in chunks (`videos.insert`). The session URI is
+//! checkpointed before the first byte goes, so a restarted job asks how much YouTube already
+//! has (`Content-Range: bytes */TOTAL`) and sends only the rest.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::{header, StatusCode};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{load, read_chunk, save, token_refused, Posted, Publisher, Upload, PROCESSING};
+use crate::{
+    domain::publishing::{Privacy, PublishOutcome},
+    error_code::ErrorCode,
+    providers::{http, CallContext, ProviderError},
+};
+
+pub const PROVIDER: &str = "youtube";
+/// YouTube takes chunks in multiples of this, except the last.
+pub const CHUNK_QUANTUM: u64 = 256 * 1024;
+/// Failed chunk sends resumed within one attempt before the job retries later.
+const RESUMES_PER_ATTEMPT: u32 = 3;
+
+pub struct YouTube {
+    http: reqwest::Client,
+    base_url: String,
+    chunk_bytes: u64,
+}
+
+impl YouTube {
+    pub fn new(base_url: &str, chunk_bytes: u64, timeout: Duration) -> Self {
+        YouTube {
+            http: http::client(timeout),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            // Rounded down to YouTube's quantum, at least one quantum.
+            chunk_bytes: (chunk_bytes / CHUNK_QUANTUM).max(1) * CHUNK_QUANTUM,
+        }
+    }
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    session_uri: Option<String>,
+    video_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Video {
+    id: String,
+}
+
+/// Where an upload stands.
+enum Progress {
+    /// YouTube has bytes `0..next`.
+    Next(u64),
+    Done(String),
+    /// The session expired: start a new one.
+    Expired,
+}
+
+fn privacy_status(privacy: Privacy) -> &'static str {
+    match privacy {
+        Privacy::Unlisted => "unlisted",
+        Privacy::Private | Privacy::Friends | Privacy::Followers => "private",
+        Privacy::Public => "public",
+    }
+}
+
+/// The error body's first `reason`, on which YouTube's rules key.
+fn reason(body: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v["error"]["errors"][0]["reason"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .unwrap_or_default()
+}
+
+/// YouTube's documented error rules.
+fn classify(failure: http::HttpFailure) -> ProviderError {
+    let reason = reason(&failure.body);
+    let detail = format!("YouTube answered {}: {}", failure.status, failure.excerpt());
+    match (failure.status.as_u16(), reason.as_str()) {
+        (401, "youtubeSignupRequired") => ProviderError::fatal(
+            ErrorCode::ProviderForbidden,
+            "the Google account has no YouTube channel yet; create one, then try again",
+        ),
+        (401, _) => token_refused(PROVIDER, &reason),
+        (403, "quotaExceeded") => ProviderError::fatal(
+            ErrorCode::PublishQuotaExhausted,
+            "the project's daily YouTube upload quota is used up; it resets at midnight Pacific time",
+        ),
+        (400, "uploadLimitExceeded") => ProviderError::fatal(
+            ErrorCode::PublishQuotaExhausted,
+            "the channel has reached its upload limit; try again in 24 hours",
+        ),
+        (403, "rateLimitExceeded" | "userRateLimitExceeded") => ProviderError::Retryable {
+            message: detail,
+            retry_after: failure.retry_after.or(Some(Duration::from_secs(30))),
+        },
+        (403, _) => ProviderError::fatal(ErrorCode::ProviderForbidden, detail),
+        (400, reason) if reason.starts_with("invalid") => {
+            ProviderError::fatal(ErrorCode::ProviderRejected, detail)
+        }
+        _ => failure.into_error(),
+    }
+}
+
+/// The first byte YouTube does not have, from a 308's `Range: bytes=0-N` (none: nothing yet).
+fn next_byte(headers: &header::HeaderMap) -> Result<u64, ProviderError> {
+    match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
+        None => Ok(0),
+        Some(range) => range
+            .trim()
+            .strip_prefix("bytes=0-")
+            .and_then(|last| last.parse::<u64>().ok())
+            .map(|last| last + 1)
+            .ok_or_else(|| http::bad_response(PROVIDER, format!("a 308 with `Range: {range}`"))),
+    }
+}
+
+impl YouTube {
+    async fn start_session(&self, upload: &Upload<'_>) -> Result<String, ProviderError> {
+        let request = upload.request;
+        let copy = &request.copy;
+        let mut status = json!({
+            "privacyStatus": privacy_status(request.privacy),
+            "selfDeclaredMadeForKids": false,
+            "containsSyntheticMedia": request.ai_generated,
+        });
+        if let Some(at) = request.schedule_at {
+            // YouTube publishes a private video at `publishAt`.
+            status["privacyStatus"] = json!("private");
+            status["publishAt"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        }
+        let body = json!({
+            "snippet": {
+                "title": copy.title,
+                "description": copy.caption_with_hashtags(),
+                "tags": copy.hashtags,
+                "categoryId": "22",
+            },
+            "status": status,
+        });
+        let response = http::send(
+            PROVIDER,
+            self.http
+                .post(format!(
+                    "{}/upload/youtube/v3/videos?uploadType=resumable&part=snippet,status",
+                    self.base_url
+                ))
+                .bearer_auth(upload.access_token.expose_secret())
+                .header(header::CONTENT_TYPE, "application/json; charset=UTF-8")
+                .header("X-Upload-Content-Length", upload.size_bytes)
+                .header("X-Upload-Content-Type", "video/mp4")
+                .body(body.to_string()),
+        )
+        .await
+        .map_err(|failure| match failure {
+            http::HttpFailureOr::Status(failure) => classify(failure),
+            http::HttpFailureOr::Transport(error) => error,
+        })?;
+        response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| http::bad_response(PROVIDER, "no `Location` for the upload session"))
+    }
+
+    /// Sends a PUT to the session and reads where the upload stands.
+    async fn put(
+        &self,
+        upload: &Upload<'_>,
+        session: &str,
+        range: String,
+        body: Vec<u8>,
+    ) -> Result<Progress, ProviderError> {
+        let result = self
+            .http
+            .put(session)
+            .bearer_auth(upload.access_token.expose_secret())
+            .header(header::CONTENT_TYPE, "video/mp4")
+            .header(header::CONTENT_LENGTH, body.len())
+            .header(header::CONTENT_RANGE, range)
+            .body(body)
+            .send()
+            .await;
+        let response = result.map_err(|error| http::transport_error(PROVIDER, error))?;
+        match response.status() {
+            StatusCode::OK | StatusCode::CREATED => {
+                let video: Video = http::json(PROVIDER, response).await?;
+                Ok(Progress::Done(video.id))
+            }
+            StatusCode::PERMANENT_REDIRECT => Ok(Progress::Next(next_byte(response.headers())?)),
+            StatusCode::NOT_FOUND => Ok(Progress::Expired),
+            _ => Err(classify(http::HttpFailure::read(PROVIDER, response).await)),
+        }
+    }
+
+    /// Asks how many bytes YouTube has.
+    async fn query(&self, upload: &Upload<'_>, session: &str) -> Result<Progress, ProviderError> {
+        self.put(
+            upload,
+            session,
+            format!("bytes */{}", upload.size_bytes),
+            Vec::new(),
+        )
+        .await
+    }
+
+    /// Sends the video from `next` to the end, resuming after a failed chunk.
+    async fn send_from(
+        &self,
+        upload: &Upload<'_>,
+        session: &str,
+        mut next: u64,
+        ctx: &CallContext<'_>,
+    ) -> Result<Progress, ProviderError> {
+        let total = upload.size_bytes;
+        let mut resumes = 0;
+        loop {
+            let length = self.chunk_bytes.min(total - next);
+            let bytes = read_chunk(upload.video, next, length).await?;
+            let range = format!("bytes {next}-{}/{total}", next + length - 1);
+            let sent = self.put(upload, session, range, bytes).await;
+            let progress = match sent {
+                Ok(progress) => progress,
+                Err(ProviderError::Retryable { .. }) if resumes < RESUMES_PER_ATTEMPT => {
+                    resumes += 1;
+                    self.query(upload, session).await?
+                }
+                Err(error) => return Err(error),
+            };
+            match progress {
+                Progress::Next(byte) if byte < total => {
+                    next = byte;
+                    let percent = 10 + (80 * byte / total.max(1)) as u8;
+                    ctx.progress.report(percent, "uploading to YouTube").await;
+                }
+                Progress::Next(_) => {
+                    return Err(http::bad_response(
+                        PROVIDER,
+                        "every byte was acknowledged but no video was returned",
+                    ))
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for YouTube {
+    async fn publish(
+        &self,
+        upload: &Upload<'_>,
+        ctx: &CallContext<'_>,
+    ) -> Result<Posted, ProviderError> {
+        let mut checkpoint: Checkpoint = load(ctx).await?;
+        for _ in 0..2 {
+            if let Some(id) = &checkpoint.video_id {
+                return Ok(posted(id));
+            }
+            let progress = match checkpoint.session_uri.clone() {
+                Some(session) => match self.query(upload, &session).await? {
+                    Progress::Next(next) => self.send_from(upload, &session, next, ctx).await?,
+                    other => other,
+                },
+                None => {
+                    let session = self.start_session(upload).await?;
+                    checkpoint.session_uri = Some(session.clone());
+                    save(ctx, &checkpoint).await?;
+                    ctx.progress.report(10, "uploading to YouTube").await;
+                    self.send_from(upload, &session, 0, ctx).await?
+                }
+            };
+            match progress {
+                Progress::Done(id) => {
+                    checkpoint.video_id = Some(id);
+                    save(ctx, &checkpoint).await?;
+                    ctx.progress.report(95, PROCESSING).await;
+                }
+                Progress::Expired | Progress::Next(_) => {
+                    checkpoint.session_uri = None;
+                    save(ctx, &checkpoint).await?;
+                }
+            }
+        }
+        checkpoint
+            .video_id
+            .as_deref()
+            .map(posted)
+            .ok_or_else(|| ProviderError::retryable("the YouTube upload session expired twice"))
+    }
+}
+
+fn posted(id: &str) -> Posted {
+    Posted {
+        post_id: Some(id.to_owned()),
+        url: Some(format!("https://www.youtube.com/shorts/{id}")),
+        outcome: PublishOutcome::Posted,
+    }
+}

@@ -1,0 +1,163 @@
+//! Account tokens at rest: sealed with ChaCha20-Poly1305 under the configured key, each bound
+//! to its account's id (a sealed token copied to another row does not open). The same key,
+//! through HMAC, signs the OAuth `state` so the callback knows which project asked.
+
+use base64::{engine::general_purpose::STANDARD, engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chacha20poly1305::{
+    aead::{Aead, AeadCore, KeyInit, OsRng, Payload},
+    ChaCha20Poly1305, Key, Nonce,
+};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+
+const NONCE_BYTES: usize = 12;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error("publishing.token_key must be base64 of exactly 32 bytes")]
+    BadKey,
+    #[error(
+        "a stored token does not open with the configured key (was publishing.token_key changed?)"
+    )]
+    Unreadable,
+}
+
+pub struct Sealer {
+    cipher: ChaCha20Poly1305,
+    signing_key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(..)")
+    }
+}
+
+impl Sealer {
+    pub fn new(key: &SecretString) -> Result<Self, SealError> {
+        let bytes = STANDARD
+            .decode(key.expose_secret().trim())
+            .map_err(|_| SealError::BadKey)?;
+        if bytes.len() != 32 {
+            return Err(SealError::BadKey);
+        }
+        // A separate key for signing, derived so one secret serves both.
+        let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).expect("any key length");
+        derive.update(b"reelforge oauth state");
+        Ok(Sealer {
+            cipher: ChaCha20Poly1305::new(Key::from_slice(&bytes)),
+            signing_key: derive.finalize().into_bytes().to_vec(),
+        })
+    }
+
+    /// `token` sealed for the row `bound_to`: nonce, then ciphertext and tag.
+    pub fn seal(&self, token: &SecretString, bound_to: &[u8]) -> Vec<u8> {
+        let nonce = ChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let sealed = self
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: token.expose_secret().as_bytes(),
+                    aad: bound_to,
+                },
+            )
+            .expect("sealing a short token cannot fail");
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    pub fn open(&self, sealed: &[u8], bound_to: &[u8]) -> Result<SecretString, SealError> {
+        if sealed.len() <= NONCE_BYTES {
+            return Err(SealError::Unreadable);
+        }
+        let (nonce, body) = sealed.split_at(NONCE_BYTES);
+        let plain = self
+            .cipher
+            .decrypt(
+                Nonce::from_slice(nonce),
+                Payload {
+                    msg: body,
+                    aad: bound_to,
+                },
+            )
+            .map_err(|_| SealError::Unreadable)?;
+        String::from_utf8(plain)
+            .map(SecretString::from)
+            .map_err(|_| SealError::Unreadable)
+    }
+
+    fn mac(&self, data: &[u8]) -> Vec<u8> {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.signing_key).expect("any key length");
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// `payload` with its signature, safe in a URL.
+    pub fn sign(&self, payload: &[u8]) -> String {
+        format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(payload),
+            URL_SAFE_NO_PAD.encode(self.mac(payload))
+        )
+    }
+
+    /// The payload of a value [`Sealer::sign`] made; none if it was altered or not ours.
+    pub fn verify(&self, signed: &str) -> Option<Vec<u8>> {
+        let (payload, signature) = signed.split_once('.')?;
+        let payload = URL_SAFE_NO_PAD.decode(payload).ok()?;
+        let signature = URL_SAFE_NO_PAD.decode(signature).ok()?;
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.signing_key).expect("any key length");
+        mac.update(&payload);
+        mac.verify_slice(&signature).ok()?;
+        Some(payload)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealer() -> Sealer {
+        Sealer::new(&SecretString::from(STANDARD.encode([7u8; 32]))).unwrap()
+    }
+
+    #[test]
+    fn a_sealed_token_opens_only_for_its_row_and_hides_the_token() {
+        let sealer = sealer();
+        let token = SecretString::from("EAAG-secret-token");
+        let sealed = sealer.seal(&token, b"row-1");
+        assert!(!sealed
+            .windows(b"secret".len())
+            .any(|window| window == b"secret"));
+        assert_eq!(
+            sealer.open(&sealed, b"row-1").unwrap().expose_secret(),
+            "EAAG-secret-token"
+        );
+        assert!(sealer.open(&sealed, b"row-2").is_err());
+        let other = Sealer::new(&SecretString::from(STANDARD.encode([8u8; 32]))).unwrap();
+        assert!(other.open(&sealed, b"row-1").is_err());
+        assert_ne!(
+            sealer.seal(&token, b"row-1"),
+            sealed,
+            "a fresh nonce each time"
+        );
+    }
+
+    #[test]
+    fn a_signed_state_is_checked() {
+        let sealer = sealer();
+        let signed = sealer.sign(b"{\"p\":1}");
+        assert_eq!(sealer.verify(&signed).unwrap(), b"{\"p\":1}");
+        let forged = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(b"{\"p\":2}"),
+            signed.split_once('.').unwrap().1
+        );
+        assert!(sealer.verify(&forged).is_none());
+        assert!(sealer.verify("nonsense").is_none());
+        assert!(Sealer::new(&SecretString::from("c2hvcnQ=")).is_err());
+    }
+}

@@ -1,0 +1,351 @@
+//! Stand-ins for Instagram, YouTube and TikTok that keep state the way the documented APIs do
+//! (`../shared/provider-contracts.md`): containers and their status, resumable sessions and the
+//! bytes each holds, publish ids and their chunks. Tests read the state to count posts.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{header, method, path, path_regex},
+    Mock, MockServer, Request, Respond, ResponseTemplate,
+};
+
+pub const TOKEN: &str = "tok-live-123456";
+pub const IG_USER: &str = "17841400000000000";
+
+#[derive(Default, Debug)]
+pub struct State {
+    // Instagram
+    pub containers: u32,
+    pub ig_uploads: Vec<usize>,
+    pub ig_status_polls: u32,
+    pub media_publishes: u32,
+    pub ig_published: Vec<String>,
+    pub ig_create_bodies: Vec<String>,
+    pub quota_usage: u64,
+    // YouTube: per session, the bytes it holds and whether it made a video
+    pub yt_sessions: Vec<(Vec<u8>, bool)>,
+    pub yt_start_bodies: Vec<Value>,
+    /// Answer the next chunk PUT 503 after storing it (an interruption).
+    pub yt_fail_next_chunk: bool,
+    // TikTok: per publish id, the bytes it holds
+    pub tt_inits: Vec<(Vec<u8>, u64)>,
+    pub tt_init_bodies: Vec<Value>,
+    pub tt_status_polls: u32,
+}
+
+#[derive(Clone)]
+pub struct Platforms {
+    pub server: Arc<MockServer>,
+    pub state: Arc<Mutex<State>>,
+    /// Every answer waits this long (a kill test drops the call meanwhile).
+    pub delay: std::time::Duration,
+}
+
+impl Platforms {
+    pub async fn start() -> Self {
+        Self::start_with_delay(std::time::Duration::ZERO).await
+    }
+
+    pub async fn start_with_delay(delay: std::time::Duration) -> Self {
+        let platforms = Platforms {
+            server: Arc::new(MockServer::start().await),
+            state: Arc::new(Mutex::new(State::default())),
+            delay,
+        };
+        platforms.mount().await;
+        platforms
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    async fn route(&self, verb: &str, route: &str, regex: bool, kind: Route) {
+        let responder = Responder {
+            platforms: self.clone(),
+            kind,
+        };
+        let builder = if regex {
+            Mock::given(method(verb)).and(path_regex(route))
+        } else {
+            Mock::given(method(verb)).and(path(route))
+        };
+        builder.respond_with(responder).mount(&self.server).await;
+    }
+
+    async fn mount(&self) {
+        use Route::*;
+        // Instagram
+        self.route(
+            "GET",
+            &format!("/v21.0/{IG_USER}/content_publishing_limit"),
+            false,
+            IgQuota,
+        )
+        .await;
+        self.route("POST", &format!("/v21.0/{IG_USER}/media"), false, IgCreate)
+            .await;
+        self.route(
+            "POST",
+            &format!("/v21.0/{IG_USER}/media_publish"),
+            false,
+            IgPublish,
+        )
+        .await;
+        self.route("POST", r"^/ig-api-upload/v21.0/c\d+$", true, IgUpload)
+            .await;
+        self.route("GET", r"^/v21.0/c\d+$", true, IgStatus).await;
+        // YouTube
+        Mock::given(method("POST"))
+            .and(path("/upload/youtube/v3/videos"))
+            .and(header("authorization", format!("Bearer {TOKEN}").as_str()))
+            .respond_with(Responder {
+                platforms: self.clone(),
+                kind: YtStart,
+            })
+            .mount(&self.server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/upload/youtube/v3/videos"))
+            .respond_with(
+                ResponseTemplate::new(401).set_body_json(json!({"error": {"code": 401, "message": "Invalid Credentials", "errors": [{"domain": "global", "reason": "authError", "message": "Invalid Credentials"}], "status": "UNAUTHENTICATED"}})),
+            )
+            .with_priority(10)
+            .mount(&self.server)
+            .await;
+        self.route("PUT", r"^/upload/session/\d+$", true, YtPut)
+            .await;
+        // TikTok
+        self.route(
+            "POST",
+            "/v2/post/publish/creator_info/query/",
+            false,
+            TtCreator,
+        )
+        .await;
+        self.route("POST", "/v2/post/publish/video/init/", false, TtInit)
+            .await;
+        self.route("POST", "/v2/post/publish/inbox/video/init/", false, TtInit)
+            .await;
+        self.route("PUT", r"^/upload/tt/\d+$", true, TtPut).await;
+        self.route("POST", "/v2/post/publish/status/fetch/", false, TtStatus)
+            .await;
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Route {
+    IgQuota,
+    IgCreate,
+    IgUpload,
+    IgStatus,
+    IgPublish,
+    YtStart,
+    YtPut,
+    TtCreator,
+    TtInit,
+    TtPut,
+    TtStatus,
+}
+
+struct Responder {
+    platforms: Platforms,
+    kind: Route,
+}
+
+fn bearer_ok(request: &Request) -> bool {
+    request
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {TOKEN}"))
+}
+
+fn tiktok(data: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "data": data, "error": {"code": "ok", "message": "", "log_id": "log1"}
+    }))
+}
+
+fn number_in(path: &str) -> usize {
+    path.rsplit(|c: char| !c.is_ascii_digit())
+        .find(|part| !part.is_empty())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.answer(request).set_delay(self.platforms.delay)
+    }
+}
+
+impl Responder {
+    fn answer(&self, request: &Request) -> ResponseTemplate {
+        let uri = self.platforms.uri();
+        let mut state = self.platforms.state.lock().unwrap();
+        let path = request.url.path().to_owned();
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        match self.kind {
+            Route::IgQuota | Route::IgCreate | Route::IgStatus | Route::IgPublish
+                if !bearer_ok(request) =>
+            {
+                ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190, "fbtrace_id": "x"}}))
+            }
+            Route::IgQuota => ResponseTemplate::new(200).set_body_json(json!({
+                "data": [{"quota_usage": state.quota_usage, "config": {"quota_total": 50, "quota_duration": 86400}}]
+            })),
+            Route::IgCreate => {
+                state.containers += 1;
+                state.ig_create_bodies.push(body);
+                let id = format!("c{}", state.containers);
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": id, "uri": format!("{uri}/ig-api-upload/v21.0/{id}")
+                }))
+            }
+            Route::IgUpload => {
+                let authorized = request
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    == Some(&format!("OAuth {TOKEN}"));
+                let offset = request.headers.get("offset").and_then(|v| v.to_str().ok());
+                if !authorized || offset != Some("0") {
+                    return ResponseTemplate::new(400).set_body_json(json!({"debug_info": {"retriable": false, "type": "ProcessingFailedError", "message": "bad headers"}}));
+                }
+                state.ig_uploads.push(request.body.len());
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"success": true, "message": "Upload successful."}))
+            }
+            Route::IgStatus => {
+                let container = path.rsplit('/').next().unwrap_or_default().to_owned();
+                state.ig_status_polls += 1;
+                let code = if state.ig_published.contains(&container) {
+                    "PUBLISHED"
+                } else if state.ig_status_polls == 1 {
+                    "IN_PROGRESS"
+                } else {
+                    "FINISHED"
+                };
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"status_code": code, "status": code, "id": container}))
+            }
+            Route::IgPublish => {
+                let container = body
+                    .split('&')
+                    .find_map(|pair| pair.strip_prefix("creation_id="))
+                    .unwrap_or_default()
+                    .to_owned();
+                state.media_publishes += 1;
+                state.ig_published.push(container);
+                ResponseTemplate::new(200).set_body_json(json!({"id": format!("m{}", state.media_publishes)}))
+            }
+            Route::YtStart => {
+                state.yt_sessions.push((Vec::new(), false));
+                state
+                    .yt_start_bodies
+                    .push(serde_json::from_str(&body).unwrap_or(Value::Null));
+                ResponseTemplate::new(200).insert_header(
+                    "Location",
+                    format!("{uri}/upload/session/{}", state.yt_sessions.len()).as_str(),
+                )
+            }
+            Route::YtPut => {
+                let index = number_in(&path).saturating_sub(1);
+                let fail = std::mem::take(&mut state.yt_fail_next_chunk);
+                let Some((bytes, done)) = state.yt_sessions.get_mut(index) else {
+                    return ResponseTemplate::new(404);
+                };
+                let range = request
+                    .headers
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let held = |bytes: &Vec<u8>| {
+                    let template = ResponseTemplate::new(308);
+                    if bytes.is_empty() {
+                        template
+                    } else {
+                        template.insert_header("Range", format!("bytes=0-{}", bytes.len() - 1).as_str())
+                    }
+                };
+                if *done {
+                    return ResponseTemplate::new(201).set_body_json(json!({"id": format!("yt{}", index + 1)}));
+                }
+                if range.starts_with("bytes */") {
+                    return held(bytes);
+                }
+                let spec = range.trim_start_matches("bytes ");
+                let (span, total) = spec.split_once('/').unwrap_or_default();
+                let first: usize = span.split('-').next().unwrap_or("0").parse().unwrap_or(usize::MAX);
+                let total: usize = total.parse().unwrap_or(0);
+                if first != bytes.len() {
+                    return ResponseTemplate::new(400).set_body_string(format!("chunk at {first}, held {}", bytes.len()));
+                }
+                bytes.extend_from_slice(&request.body);
+                if fail {
+                    return ResponseTemplate::new(503);
+                }
+                if bytes.len() == total {
+                    *done = true;
+                    ResponseTemplate::new(201).set_body_json(json!({
+                        "id": format!("yt{}", index + 1), "snippet": {}, "status": {}
+                    }))
+                } else {
+                    held(bytes)
+                }
+            }
+            Route::TtCreator | Route::TtInit | Route::TtStatus if !bearer_ok(request) => {
+                ResponseTemplate::new(401).set_body_json(json!({"data": {}, "error": {"code": "access_token_invalid", "message": "The access token is invalid or not found in the request.", "log_id": "l"}}))
+            }
+            Route::TtCreator => tiktok(json!({
+                "creator_username": "anna", "creator_nickname": "Anna",
+                "privacy_level_options": ["PUBLIC_TO_EVERYONE", "SELF_ONLY"],
+                "comment_disabled": false, "duet_disabled": false, "stitch_disabled": false,
+                "max_video_post_duration_sec": 600
+            })),
+            Route::TtInit => {
+                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let size = body["source_info"]["video_size"].as_u64().unwrap_or(0);
+                state.tt_inits.push((Vec::new(), size));
+                state.tt_init_bodies.push(body);
+                let id = state.tt_inits.len();
+                tiktok(json!({"publish_id": format!("p{id}"), "upload_url": format!("{uri}/upload/tt/{id}")}))
+            }
+            Route::TtPut => {
+                let index = number_in(&path).saturating_sub(1);
+                let Some((bytes, size)) = state.tt_inits.get_mut(index) else {
+                    return ResponseTemplate::new(404);
+                };
+                bytes.extend_from_slice(&request.body);
+                if bytes.len() as u64 == *size {
+                    ResponseTemplate::new(201)
+                } else {
+                    ResponseTemplate::new(206)
+                }
+            }
+            Route::TtStatus => {
+                let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let index = number_in(body["publish_id"].as_str().unwrap_or_default()).saturating_sub(1);
+                state.tt_status_polls += 1;
+                let Some((bytes, size)) = state.tt_inits.get(index) else {
+                    return tiktok(json!({"status": "FAILED", "fail_reason": "internal"}));
+                };
+                let inbox = state.tt_init_bodies[index]["post_info"].is_null();
+                if (bytes.len() as u64) < *size {
+                    tiktok(json!({"status": "PROCESSING_UPLOAD", "uploaded_bytes": bytes.len()}))
+                } else if inbox {
+                    tiktok(json!({"status": "SEND_TO_USER_INBOX"}))
+                } else {
+                    tiktok(json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [7300000000000000000u64 + index as u64 + 1], "uploaded_bytes": size}))
+                }
+            }
+        }
+    }
+}

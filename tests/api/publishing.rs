@@ -1,0 +1,1040 @@
+//! Step 7 end to end: post words written and edited, accounts connected by pasted tokens and by
+//! OAuth, and publications to Instagram, YouTube and TikTok stand-ins: resumed uploads, token
+//! refresh, scheduling, cancel, limits, and a worker killed between every pair of calls posting
+//! exactly once.
+
+use std::{sync::Mutex, time::Duration};
+
+use base64::Engine;
+use reelforge::{
+    domain::publishing::{PostCopy, Privacy, PublicationRequest, TiktokMode},
+    providers::{
+        publish::{
+            instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
+        },
+        CallContext, CheckpointStore, ProviderError,
+    },
+};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use wiremock::{
+    matchers::{body_string_contains, method, path},
+    Mock, MockServer, ResponseTemplate,
+};
+
+use crate::{
+    assets::generated,
+    helpers::{assert_refused, send_problem, spawn_app_with, NoProgress, TestApp},
+    platforms::{Platforms, IG_USER, TOKEN},
+};
+
+fn token_key() -> String {
+    base64::engine::general_purpose::STANDARD.encode([42u8; 32])
+}
+
+/// An app whose platforms are `platforms`, with OAuth clients and a sealing key.
+pub async fn publishing_app(platforms: &Platforms) -> TestApp {
+    let uri = platforms.uri();
+    spawn_app_with(move |s| {
+        let p = &mut s.publishing;
+        p.token_key = Some(SecretString::from(token_key()));
+        p.public_base_url = Some("https://reels.example.com".into());
+        p.instagram.base_url = format!("{uri}/v21.0");
+        p.instagram.poll_interval_ms = 20;
+        p.youtube.base_url = uri.clone();
+        p.youtube.token_url = format!("{uri}/token");
+        p.youtube.authorize_url = format!("{uri}/o/oauth2/v2/auth");
+        p.youtube.client.id = Some("google-client".into());
+        p.youtube.client.secret = Some(SecretString::from("google-secret-xyz"));
+        p.youtube.chunk_bytes = 256 * 1024;
+        p.tiktok.base_url = uri.clone();
+        p.tiktok.client.id = Some("tt-client-key".into());
+        p.tiktok.client.secret = Some(SecretString::from("tt-secret-xyz"));
+        p.tiktok.poll_interval_ms = 20;
+    })
+    .await
+}
+
+/// A 4 s, 30 fps vertical H.264/AAC MP4 of about half a megabyte: two YouTube chunks.
+fn short_video() -> Vec<u8> {
+    generated(
+        "mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=360x640:r=30:d=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=f=440:d=4",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-b:v",
+            "1200k",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            "-movflags",
+            "+faststart",
+        ],
+    )
+}
+
+/// A project with a finished (fake) video whose file is replaced by `video`; answers the
+/// project id and the video id.
+async fn video_with(app: &TestApp, video: &[u8]) -> (String, String) {
+    let project = app
+        .create_project(json!({"name": "publish", "language": "ru"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let ids = app.run_pipeline(&project_id).await;
+    let video_id = ids[4].clone();
+    let stored = app.get_json(&format!("/v1/videos/{video_id}")).await;
+    let key = stored["output"]["key"].as_str().unwrap();
+    std::fs::write(app.settings.media.root.join(key), video).unwrap();
+    (project_id, video_id)
+}
+
+async fn connect(app: &TestApp, project_id: &str, platform: &str, extra: Value) -> String {
+    let mut body =
+        json!({"platform": platform, "name": format!("my {platform}"), "access_token": TOKEN});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let response = app
+        .post(&format!("/v1/projects/{project_id}/accounts"), &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let account: Value = response.json().await.unwrap();
+    account["id"].as_str().unwrap().to_owned()
+}
+
+async fn write_post(app: &TestApp, video_id: &str, body: Value) -> Value {
+    let post = app
+        .finished_step(&format!("/v1/videos/{video_id}/posts"), body, "posts")
+        .await;
+    assert_eq!(post["status"], "succeeded", "{post:#}");
+    post
+}
+
+async fn publish(app: &TestApp, video_id: &str, body: Value) -> Value {
+    let response = app
+        .post(&format!("/v1/videos/{video_id}/publications"), &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
+}
+
+/// Polls a publication until it has ended.
+async fn finished(app: &TestApp, id: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let publication = app.get_json(&format!("/v1/publications/{id}")).await;
+        if matches!(
+            publication["status"].as_str(),
+            Some("published" | "failed" | "canceled")
+        ) {
+            return publication;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{publication:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn posts_are_written_checked_edited_and_carry_a_cover_frame() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app(&platforms).await;
+    let (_, video_id) = video_with(&app, &short_video()).await;
+    let post = write_post(
+        &app,
+        &video_id,
+        json!({"provider": "fake", "options": {"hashtags": ["#Мотивация"], "cover_offset_ms": 1500}}),
+    )
+    .await;
+    assert_eq!(post["status"], "succeeded", "{post:#}");
+    let output = &post["output"];
+    assert_eq!(output["writer"], "model", "{output:#}");
+    assert_eq!(output["language"], "ru");
+    assert_eq!(
+        output["hashtags"][0], "мотивация",
+        "required tags come first, cleaned"
+    );
+    assert!(output["title"].as_str().unwrap().chars().count() <= 100);
+    assert_eq!(output["needs_review"], false, "{output:#}");
+    assert!(output["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["passed"] == true));
+    assert_eq!(output["cover"]["offset_ms"], 1500);
+    let post_id = post["id"].as_str().unwrap();
+    let cover = app.download(&format!("/v1/posts/{post_id}/cover")).await;
+    assert_eq!(&cover[..3], &[0xFF, 0xD8, 0xFF], "a JPEG");
+
+    // A hand edit is checked again: `<>` breaks YouTube's title rule, so it needs review.
+    let response = app
+        .patch(
+            &format!("/v1/posts/{post_id}"),
+            &json!({"title": "Утро <новое>", "hashtags": ["утро", "#сила"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let edited: Value = response.json().await.unwrap();
+    let output = &edited["output"];
+    assert_eq!(output["writer"], "edited");
+    assert_eq!(output["hashtags"], json!(["утро", "сила"]));
+    assert_eq!(output["needs_review"], true);
+    let failed: Vec<&str> = output["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["youtube_title_characters"]);
+    assert_refused(
+        app.patch(
+            &format!("/v1/posts/{post_id}"),
+            &json!({"hashtags": ["two words"]}),
+        ),
+        "hashtags[0]",
+        "letters, digits",
+    )
+    .await;
+    assert_refused(
+        app.post(
+            &format!("/v1/videos/{video_id}/posts"),
+            &json!({"provider": "fake", "options": {"temperature": 3}}),
+        ),
+        "options.temperature",
+        "",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_model_is_asked_for_json_and_a_bad_answer_falls_back_for_review() {
+    let openai = MockServer::start().await;
+    let answer = |content: &str| {
+        ResponseTemplate::new(200).set_body_json(json!({
+            "id": "c1", "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 200, "completion_tokens": 60, "total_tokens": 260}
+        }))
+    };
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_string_contains("\"json_schema\""))
+        .and(body_string_contains("\"strict\":true"))
+        .respond_with(answer(
+            &json!({"title": "Три привычки сильного утра", "caption": "Начните с одной. Сохраните, чтобы не забыть.", "hashtags": ["утро", "#привычки"]}).to_string(),
+        ))
+        .up_to_n_times(1)
+        .mount(&openai)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(answer("Конечно! Вот пост: **Утро** 🔥"))
+        .mount(&openai)
+        .await;
+    let base = format!("{}/v1", openai.uri());
+    let app = spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base;
+        s.providers.openai.api.api_key = Some(SecretString::from("sk-test-openai"));
+    })
+    .await;
+    let project = app
+        .create_project(json!({"name": "words", "language": "ru"}))
+        .await;
+    let ids = app.run_pipeline(project["id"].as_str().unwrap()).await;
+    let post = write_post(&app, &ids[4], json!({"provider": "openai"})).await;
+    let output = &post["output"];
+    assert_eq!(output["writer"], "model", "{output:#}");
+    assert_eq!(output["title"], "Три привычки сильного утра");
+    assert_eq!(output["hashtags"], json!(["утро", "привычки"]));
+    assert_eq!(output["model"], "gpt-4o-mini");
+    assert_eq!(output["usage"]["prompt_tokens"], 200);
+
+    let post = write_post(&app, &ids[4], json!({"provider": "openai"})).await;
+    let output = &post["output"];
+    assert_eq!(output["writer"], "fallback", "{output:#}");
+    assert_eq!(output["needs_review"], true);
+    let reasons = output["review_reasons"].to_string();
+    assert!(reasons.contains("not the JSON asked for"), "{reasons}");
+    assert!(!output["title"].as_str().unwrap().is_empty());
+    assert!(!output["caption"].as_str().unwrap().contains('🔥'));
+}
+
+#[tokio::test]
+async fn pasted_tokens_are_sealed_never_shown_and_checked() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app(&platforms).await;
+    let project = app.create_project(json!({"name": "accounts"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let id = connect(
+        &app,
+        project_id,
+        "instagram",
+        json!({"external_id": IG_USER, "expires_in": 5_184_000}),
+    )
+    .await;
+    let account = app.get_json(&format!("/v1/accounts/{id}")).await;
+    assert_eq!(account["platform"], "instagram");
+    assert_eq!(account["status"], "connected");
+    assert_eq!(account["refreshable"], false);
+    assert!(!account.to_string().contains(TOKEN));
+    let (sealed,): (Vec<u8>,) =
+        sqlx::query_as("SELECT access_token FROM platform_accounts WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!sealed.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()));
+    let list = app
+        .get_json(&format!("/v1/projects/{project_id}/accounts"))
+        .await;
+    assert_eq!(list["items"][0]["id"], id.as_str());
+
+    assert_refused(
+        app.post(
+            &format!("/v1/projects/{project_id}/accounts"),
+            &json!({"platform": "instagram", "name": "x", "access_token": "abc"}),
+        ),
+        "external_id",
+        "user id",
+    )
+    .await;
+    assert_refused(
+        app.post(
+            &format!("/v1/projects/{project_id}/accounts"),
+            &json!({"platform": "youtube", "name": "x", "access_token": "a b"}),
+        ),
+        "access_token",
+        "no spaces",
+    )
+    .await;
+    let response = app
+        .delete(&format!("/v1/accounts/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    // Without a sealing key nothing is stored.
+    let bare = spawn_app_with(|_| {}).await;
+    let project = bare.create_project(json!({"name": "bare"})).await;
+    let (status, problem) = send_problem(bare.post(
+        &format!("/v1/projects/{}/accounts", project["id"].as_str().unwrap()),
+        &json!({"platform": "youtube", "name": "x", "access_token": "abc"}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("not_configured"))
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("TOKEN_KEY"));
+}
+
+#[tokio::test]
+async fn oauth_connects_accounts_and_refuses_forged_states() {
+    let platforms = Platforms::start().await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=authorization_code"))
+        .and(body_string_contains("code=google-code"))
+        .and(body_string_contains("client_secret=google-secret-xyz"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": TOKEN, "refresh_token": "google-refresh-1", "expires_in": 3599,
+            "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"
+        })))
+        .expect(1)
+        .mount(&platforms.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .and(body_string_contains("client_key=tt-client-key"))
+        .and(body_string_contains("code=tt-code"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": TOKEN, "refresh_token": "tt-refresh-1", "expires_in": 86400,
+            "open_id": "open-123", "refresh_expires_in": 31536000, "scope": "video.publish", "token_type": "Bearer"
+        })))
+        .mount(&platforms.server)
+        .await;
+    let app = publishing_app(&platforms).await;
+    let project = app.create_project(json!({"name": "oauth"})).await;
+    let project_id = project["id"].as_str().unwrap();
+
+    let mut connected = Vec::new();
+    for (platform, code) in [("youtube", "google-code"), ("tiktok", "tt-code")] {
+        let link: Value = app
+            .post(
+                &format!("/v1/projects/{project_id}/accounts/authorize"),
+                &json!({"platform": platform, "name": format!("{platform} channel")}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let url = reqwest::Url::parse(link["url"].as_str().unwrap()).unwrap();
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            query["redirect_uri"],
+            format!("https://reels.example.com/oauth/{platform}/callback")
+        );
+        let state = query["state"].clone();
+        // The callback is outside /v1: the platform's redirect carries no bearer token.
+        let response = reqwest::Client::new()
+            .get(app.url(&format!("/oauth/{platform}/callback")))
+            .query(&[("code", code), ("state", &state)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+        let account: Value = response.json().await.unwrap();
+        assert_eq!(account["project_id"], project_id);
+        assert_eq!(account["refreshable"], true);
+        assert!(account["expires_at"].is_string());
+        connected.push(account);
+
+        // A state for the other platform, or altered, is refused.
+        let other = if platform == "youtube" {
+            "tiktok"
+        } else {
+            "youtube"
+        };
+        let (status, problem) = send_problem(
+            reqwest::Client::new()
+                .get(app.url(&format!("/oauth/{other}/callback")))
+                .query(&[("code", code), ("state", &state)]),
+        )
+        .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (400, Some("invalid_oauth_state"))
+        );
+    }
+    assert_eq!(connected[0]["name"], "youtube channel");
+    assert_eq!(connected[1]["external_id"], "open-123");
+    let forged = format!("{}x", "eyJ9.AAAA");
+    let (status, _) = send_problem(
+        reqwest::Client::new()
+            .get(app.url("/oauth/youtube/callback"))
+            .query(&[("code", "google-code"), ("state", forged.as_str())]),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, problem) = send_problem(app.post(
+        &format!("/v1/projects/{project_id}/accounts/authorize"),
+        &json!({"platform": "instagram", "name": "ig"}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("not_configured"))
+    );
+}
+
+#[tokio::test]
+async fn youtube_uploads_resume_after_an_interruption_and_declare_synthetic_media() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app(&platforms).await;
+    let video = short_video();
+    assert!(
+        video.len() > 256 * 1024,
+        "two chunks at least: {}",
+        video.len()
+    );
+    let (project_id, video_id) = video_with(&app, &video).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let account = connect(&app, &project_id, "youtube", json!({})).await;
+    platforms.state().yt_fail_next_chunk = true;
+    let at = (chrono::Utc::now() + chrono::Duration::days(1))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let publication = publish(
+        &app,
+        &video_id,
+        json!({"account_id": account, "privacy": "public", "schedule_at": at}),
+    )
+    .await;
+    assert_eq!(publication["status"], "scheduled");
+    let done = finished(&app, publication["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "published", "{done:#}");
+    assert_eq!(done["post_id"], "yt1");
+    assert_eq!(done["post_url"], "https://www.youtube.com/shorts/yt1");
+    assert_eq!(done["published_at"].as_str().unwrap()[..16], at[..16]);
+    let state = platforms.state();
+    assert_eq!(state.yt_sessions.len(), 1, "one session, resumed");
+    assert_eq!(state.yt_sessions[0].0, video, "every byte once, in order");
+    let start = &state.yt_start_bodies[0];
+    assert_eq!(start["status"]["containsSyntheticMedia"], true);
+    assert_eq!(
+        start["status"]["privacyStatus"], "private",
+        "publishAt needs private"
+    );
+    assert_eq!(start["status"]["publishAt"], at.as_str());
+    assert_eq!(start["status"]["selfDeclaredMadeForKids"], false);
+    assert!(start["snippet"]["description"]
+        .as_str()
+        .unwrap()
+        .contains('#'));
+}
+
+#[tokio::test]
+async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app(&platforms).await;
+    let video = short_video();
+    let (project_id, video_id) = video_with(&app, &video).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let instagram = connect(
+        &app,
+        &project_id,
+        "instagram",
+        json!({"external_id": IG_USER}),
+    )
+    .await;
+    let tiktok = connect(&app, &project_id, "tiktok", json!({})).await;
+
+    let ig = publish(
+        &app,
+        &video_id,
+        json!({"account_id": instagram, "share_to_feed": false}),
+    )
+    .await;
+    let ig = finished(&app, ig["id"].as_str().unwrap()).await;
+    assert_eq!(ig["status"], "published", "{ig:#}");
+    assert_eq!(ig["post_id"], "m1");
+    assert_eq!(ig["outcome"], "posted");
+    {
+        let state = platforms.state();
+        assert_eq!((state.containers, state.media_publishes), (1, 1));
+        assert_eq!(state.ig_uploads, [video.len()]);
+        let create = &state.ig_create_bodies[0];
+        for field in [
+            "media_type=REELS",
+            "upload_type=resumable",
+            "is_ai_generated=true",
+            "share_to_feed=false",
+        ] {
+            assert!(create.contains(field), "{field} in {create}");
+        }
+    }
+
+    let tt = publish(
+        &app,
+        &video_id,
+        json!({"account_id": tiktok, "privacy": "private"}),
+    )
+    .await;
+    let tt = finished(&app, tt["id"].as_str().unwrap()).await;
+    assert_eq!(tt["status"], "published", "{tt:#}");
+    assert_eq!(tt["post_id"], "7300000000000000001");
+    assert_eq!(
+        tt["post_url"],
+        "https://www.tiktok.com/@anna/video/7300000000000000001"
+    );
+    let inbox = publish(
+        &app,
+        &video_id,
+        json!({"account_id": tiktok, "tiktok_mode": "inbox"}),
+    )
+    .await;
+    let inbox = finished(&app, inbox["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (inbox["status"].as_str(), inbox["outcome"].as_str()),
+        (Some("published"), Some("inbox"))
+    );
+    {
+        let state = platforms.state();
+        assert_eq!(state.tt_inits.len(), 2);
+        assert_eq!(state.tt_inits[0].0, video);
+        let init = &state.tt_init_bodies[0];
+        assert_eq!(init["post_info"]["privacy_level"], "SELF_ONLY");
+        assert_eq!(init["post_info"]["is_aigc"], true);
+        assert_eq!(init["source_info"]["source"], "FILE_UPLOAD");
+        assert_eq!(init["source_info"]["total_chunk_count"], 1);
+        assert!(init["post_info"]["title"].as_str().unwrap().contains('#'));
+        assert!(
+            state.tt_init_bodies[1]["post_info"].is_null(),
+            "the inbox takes only the file"
+        );
+    }
+    let events: Vec<(String,)> = sqlx::query_as(
+        "SELECT kind FROM events WHERE resource_type = 'publication' AND resource_id = $1::uuid ORDER BY id",
+    )
+    .bind(tt["id"].as_str().unwrap())
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let kinds: Vec<&str> = events.iter().map(|(k,)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "publication.scheduled",
+            "publication.uploading",
+            "publication.processing",
+            "publication.published"
+        ]
+    );
+
+    // What each platform refuses is refused by name before anything is sent.
+    assert_refused(
+        app.post(
+            &format!("/v1/videos/{video_id}/publications"),
+            &json!({"account_id": instagram, "privacy": "private"}),
+        ),
+        "privacy",
+        "instagram takes public",
+    )
+    .await;
+    assert_refused(
+        app.post(
+            &format!("/v1/videos/{video_id}/publications"),
+            &json!({"account_id": tiktok, "share_to_feed": true}),
+        ),
+        "share_to_feed",
+        "Instagram",
+    )
+    .await;
+    assert_refused(
+        app.post(
+            &format!("/v1/videos/{video_id}/publications"),
+            &json!({"account_id": tiktok, "copy": {"title": "Т", "caption": "я".repeat(2201), "hashtags": []}}),
+        ),
+        "copy.caption",
+        "tiktok_title_length",
+    )
+    .await;
+    // TikTok's creator info allows only public and private here.
+    let friends = publish(
+        &app,
+        &video_id,
+        json!({"account_id": tiktok, "privacy": "friends"}),
+    )
+    .await;
+    let friends = finished(&app, friends["id"].as_str().unwrap()).await;
+    assert_eq!(
+        friends["error"]["code"], "privacy_not_allowed",
+        "{friends:#}"
+    );
+    assert!(friends["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("SELF_ONLY"));
+}
+
+#[tokio::test]
+async fn a_video_outside_the_limits_fails_naming_the_limit() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app(&platforms).await;
+    // Four frames a second: fine for YouTube, under Instagram's 23.
+    let slow = generated(
+        "mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=red:s=360x640:r=4:d=4",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=d=4",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ],
+    );
+    let (project_id, video_id) = video_with(&app, &slow).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let instagram = connect(
+        &app,
+        &project_id,
+        "instagram",
+        json!({"external_id": IG_USER}),
+    )
+    .await;
+    let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
+    let failed = finished(&app, publication["id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["error"]["code"], "platform_limit");
+    assert!(failed["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("23 to 60 frames a second; the video has 4.00"));
+    assert_eq!(platforms.state().containers, 0, "nothing was sent");
+}
+
+#[tokio::test]
+async fn refused_tokens_are_refreshed_once_and_a_revoked_grant_asks_for_reauthorization() {
+    let platforms = Platforms::start().await;
+    // TikTok rotates refresh tokens: the first refresh gives the good token and a new refresh
+    // token; refreshing with the old one again would be refused.
+    Mock::given(method("POST"))
+        .and(path("/v2/oauth/token/"))
+        .and(body_string_contains("refresh_token=tt-refresh-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": TOKEN, "refresh_token": "tt-refresh-2", "expires_in": 86400, "open_id": "o"
+        })))
+        .expect(1)
+        .mount(&platforms.server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("grant_type=refresh_token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "error": "invalid_grant", "error_description": "Token has been expired or revoked."
+        })))
+        .mount(&platforms.server)
+        .await;
+    let app = publishing_app(&platforms).await;
+    let (project_id, video_id) = video_with(&app, &short_video()).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let tiktok = connect(
+        &app,
+        &project_id,
+        "tiktok",
+        json!({"access_token": "stale-token-1", "refresh_token": "tt-refresh-1"}),
+    )
+    .await;
+    let tt = publish(&app, &video_id, json!({"account_id": tiktok})).await;
+    let tt = finished(&app, tt["id"].as_str().unwrap()).await;
+    assert_eq!(tt["status"], "published", "{tt:#}");
+    let account = app.get_json(&format!("/v1/accounts/{tiktok}")).await;
+    assert_eq!(account["status"], "connected");
+    assert!(account["expires_at"].is_string());
+
+    let youtube = connect(
+        &app,
+        &project_id,
+        "youtube",
+        json!({"access_token": "revoked-token-1", "refresh_token": "google-refresh-1"}),
+    )
+    .await;
+    let yt = publish(&app, &video_id, json!({"account_id": youtube})).await;
+    let yt = finished(&app, yt["id"].as_str().unwrap()).await;
+    assert_eq!(yt["status"], "failed");
+    assert_eq!(
+        yt["error"]["code"], "account_reauthorization_needed",
+        "{yt:#}"
+    );
+    assert!(!yt.to_string().contains("google-refresh-1"));
+    let account = app.get_json(&format!("/v1/accounts/{youtube}")).await;
+    assert_eq!(account["status"], "reauthorization_needed");
+    assert!(account["status_reason"]
+        .as_str()
+        .unwrap()
+        .contains("invalid_grant"));
+    let (status, problem) = send_problem(app.post(
+        &format!("/v1/videos/{video_id}/publications"),
+        &json!({"account_id": youtube}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("account_not_connected"))
+    );
+    assert!(platforms.state().yt_sessions.is_empty());
+}
+
+#[tokio::test]
+async fn scheduled_publications_wait_their_time_and_can_be_canceled_until_then() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app(&platforms).await;
+    let (project_id, video_id) = video_with(&app, &short_video()).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let tiktok = connect(&app, &project_id, "tiktok", json!({})).await;
+    let at = chrono::Utc::now() + chrono::Duration::hours(2);
+    let later = publish(
+        &app,
+        &video_id,
+        json!({"account_id": tiktok, "schedule_at": at}),
+    )
+    .await;
+    let keep = publish(
+        &app,
+        &video_id,
+        json!({"account_id": tiktok, "schedule_at": at}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let waiting = app
+        .get_json(&format!(
+            "/v1/publications/{}",
+            later["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(waiting["status"], "scheduled");
+    assert!(
+        platforms.state().tt_inits.is_empty(),
+        "nothing is sent before its time"
+    );
+
+    let response = app
+        .post(
+            &format!("/v1/publications/{}/cancel", later["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let canceled: Value = response.json().await.unwrap();
+    assert_eq!(canceled["status"], "canceled");
+    let job = app
+        .get_json(&format!("/v1/jobs/{}", later["job_id"].as_str().unwrap()))
+        .await;
+    assert_eq!(job["status"], "canceled");
+
+    // Its time comes (the queue's clock is the database's: move the job's time instead).
+    sqlx::query("UPDATE jobs SET run_at = now() WHERE id = $1::uuid")
+        .bind(keep["job_id"].as_str().unwrap())
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let posted = finished(&app, keep["id"].as_str().unwrap()).await;
+    assert_eq!(posted["status"], "published");
+    assert_eq!(platforms.state().tt_inits.len(), 1);
+    let (status, problem) = send_problem(app.post(
+        &format!("/v1/publications/{}/cancel", keep["id"].as_str().unwrap()),
+        &json!({}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("publication_not_cancelable"))
+    );
+    assert_refused(
+        app.post(
+            &format!("/v1/videos/{video_id}/publications"),
+            &json!({"account_id": tiktok, "schedule_at": chrono::Utc::now() - chrono::Duration::hours(1)}),
+        ),
+        "schedule_at",
+        "at least a minute",
+    )
+    .await;
+}
+
+/// Checkpoints kept in memory across "restarts", as the job table keeps them across workers.
+#[derive(Default)]
+struct MemoryCheckpoints(Mutex<Option<Value>>);
+
+#[async_trait::async_trait]
+impl CheckpointStore for MemoryCheckpoints {
+    async fn load(&self) -> Result<Option<Value>, ProviderError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+
+    async fn save(&self, checkpoint: &Value) -> Result<(), ProviderError> {
+        *self.0.lock().unwrap() = Some(checkpoint.clone());
+        Ok(())
+    }
+}
+
+fn request(mode: TiktokMode) -> PublicationRequest {
+    PublicationRequest {
+        copy: PostCopy {
+            title: "Утро".into(),
+            caption: "Начните сегодня.".into(),
+            hashtags: vec!["утро".into()],
+        },
+        post_id: None,
+        privacy: Privacy::Public,
+        schedule_at: None,
+        tiktok_mode: mode,
+        share_to_feed: true,
+        cover_offset_ms: None,
+        ai_generated: true,
+    }
+}
+
+/// Runs `publisher` killed as soon as the stand-in has received `kill_after` requests (their
+/// answers are delayed, so the kill lands between the platform acting and the checkpoint),
+/// then again to the end; answers what the second run posted.
+async fn killed_then_resumed(
+    publisher: &dyn Publisher,
+    platforms: &Platforms,
+    file: &std::path::Path,
+    kill_after: usize,
+) -> reelforge::providers::publish::Posted {
+    let token = SecretString::from(TOKEN);
+    let request = request(TiktokMode::Direct);
+    let size = std::fs::metadata(file).unwrap().len();
+    let upload = Upload {
+        video: file,
+        size_bytes: size,
+        duration_ms: 4_000,
+        request: &request,
+        access_token: &token,
+        external_id: Some(IG_USER),
+        video_url: None,
+    };
+    let checkpoints = MemoryCheckpoints::default();
+    let call = CallContext {
+        attempt: 1,
+        progress: &NoProgress,
+        checkpoints: &checkpoints,
+    };
+    let watch = async {
+        while platforms
+            .server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len()
+            < kill_after
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::select! {
+        _ = publisher.publish(&upload, &call) => return publisher.publish(&upload, &call).await.unwrap(),
+        _ = watch => {}
+    }
+    publisher.publish(&upload, &call).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
+    let video = short_video();
+    let file = std::env::temp_dir().join(format!(
+        "reelforge-kill-{}.mp4",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&file, &video).unwrap();
+    let polling = Polling {
+        interval: Duration::from_millis(10),
+        attempts: 50,
+    };
+    let delay = Duration::from_millis(60);
+    let timeout = Duration::from_secs(30);
+    // Instagram: quota, container, upload, two polls, publish.
+    for kill_after in 1..=6 {
+        let platforms = Platforms::start_with_delay(delay).await;
+        let instagram = Instagram::new(&format!("{}/v21.0", platforms.uri()), polling, timeout);
+        let posted = killed_then_resumed(&instagram, &platforms, &file, kill_after).await;
+        let state = platforms.state();
+        assert_eq!(
+            state.media_publishes, 1,
+            "instagram, killed after call {kill_after}"
+        );
+        if kill_after < 6 {
+            assert_eq!(posted.post_id.as_deref(), Some("m1"));
+        }
+    }
+    // YouTube: the session, then two chunks.
+    for kill_after in 1..=3 {
+        let platforms = Platforms::start_with_delay(delay).await;
+        let youtube = YouTube::new(&platforms.uri(), 256 * 1024, timeout);
+        let posted = killed_then_resumed(&youtube, &platforms, &file, kill_after).await;
+        let state = platforms.state();
+        let videos: Vec<_> = state.yt_sessions.iter().filter(|(_, done)| *done).collect();
+        assert_eq!(videos.len(), 1, "youtube, killed after call {kill_after}");
+        assert_eq!(videos[0].0, video);
+        assert!(posted.post_id.is_some());
+    }
+    // TikTok: creator info, init, the chunk, then status polls.
+    for kill_after in 1..=4 {
+        let platforms = Platforms::start_with_delay(delay).await;
+        let tiktok = TikTok::new(&platforms.uri(), 10 << 20, polling, timeout);
+        let posted = killed_then_resumed(&tiktok, &platforms, &file, kill_after).await;
+        let state = platforms.state();
+        let complete = state
+            .tt_inits
+            .iter()
+            .filter(|(bytes, size)| bytes.len() as u64 == *size)
+            .count();
+        assert_eq!(
+            complete,
+            1,
+            "tiktok, killed after call {kill_after}: {:?}",
+            state
+                .tt_inits
+                .iter()
+                .map(|(b, s)| (b.len(), *s))
+                .collect::<Vec<_>>()
+        );
+        assert!(posted.post_id.is_some());
+    }
+    std::fs::remove_file(file).unwrap();
+}
+
+#[tokio::test]
+async fn a_run_can_end_by_writing_the_post_and_publishing_each_reel() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app(&platforms).await;
+    let project = app
+        .create_project(json!({"name": "run and post", "language": "ru"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let reels = app.collect_fake_reels(project_id, 1).await;
+    let reel_id = reels[0]["id"].as_str().unwrap();
+    // The fake render is four frames a second: YouTube takes it.
+    let youtube = connect(&app, project_id, "youtube", json!({})).await;
+    let other = app.create_project(json!({"name": "other"})).await;
+    let foreign = connect(&app, other["id"].as_str().unwrap(), "tiktok", json!({})).await;
+    assert_refused(
+        app.post(
+            &format!("/v1/projects/{project_id}/runs"),
+            &json!({"reel_id": reel_id, "publish": {"account_ids": [foreign]}}),
+        ),
+        "publish.account_ids[0]",
+        "no such account",
+    )
+    .await;
+
+    let response = app
+        .post(
+            &format!("/v1/projects/{project_id}/runs"),
+            &json!({"reel_id": reel_id, "publish": {"account_ids": [youtube], "privacy": "unlisted", "even_if_needs_review": true}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    let run: Value = response.json().await.unwrap();
+    assert_eq!(
+        run["input"]["publish"]["post_provider"], "fake",
+        "settled at the start"
+    );
+    let run = crate::runs::wait_for_run(&app, run["id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let reel = &run["reels"][0];
+    let steps: Vec<&str> = reel["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["transcript", "script", "audio", "video", "post"]);
+    assert_eq!(run["progress"], 100);
+    let publications = reel["publications"].as_array().unwrap();
+    assert_eq!(publications.len(), 1, "{reel:#}");
+    let publication = finished(&app, publications[0].as_str().unwrap()).await;
+    assert_eq!(publication["status"], "published", "{publication:#}");
+    assert_eq!(
+        publication["request"]["post_id"],
+        reel["steps"][4]["resource_id"]
+    );
+    assert_eq!(
+        platforms.state().yt_start_bodies[0]["status"]["privacyStatus"],
+        "unlisted"
+    );
+}
