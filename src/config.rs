@@ -63,6 +63,7 @@ impl Default for InstagramSettings {
     fn default() -> Self {
         InstagramSettings {
             base_url: "https://graph.facebook.com/v21.0".into(),
+            source: InstagramSource::Upload,
             poll_interval_ms: 60_000,
             poll_attempts: 5,
         }
@@ -117,9 +118,20 @@ impl OAuthClient {
 pub struct InstagramSettings {
     /// The Graph API with its version.
     pub base_url: String,
+    /// `upload` sends the bytes (resumable upload, no public address needed); `url` gives
+    /// Meta a signed link under `publishing.public_base_url` that expires in a day.
+    pub source: InstagramSource,
     /// Meta asks for one container status poll a minute, for at most five minutes.
     pub poll_interval_ms: u64,
     pub poll_attempts: u32,
+}
+
+/// How Instagram gets a video's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InstagramSource {
+    Upload,
+    Url,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -90,8 +90,11 @@ pub struct Cover {
 /// A post resource's output: the words, where they came from and how they fared.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PostOutput {
-    #[serde(flatten)]
-    pub copy: PostCopy,
+    /// YouTube's title; the other platforms show the caption.
+    pub title: String,
+    pub caption: String,
+    /// Without `#`.
+    pub hashtags: Vec<String>,
     #[schema(example = "ru")]
     pub language: String,
     pub writer: CopyWriter,
@@ -104,6 +107,16 @@ pub struct PostOutput {
     /// Why a review is needed, one reason each.
     pub review_reasons: Vec<String>,
     pub usage: crate::providers::rewrite::TokenUsage,
+}
+
+impl PostOutput {
+    pub fn copy(&self) -> PostCopy {
+        PostCopy {
+            title: self.title.clone(),
+            caption: self.caption.clone(),
+            hashtags: self.hashtags.clone(),
+        }
+    }
 }
 
 /// A hand edit of a post's words; unset fields keep theirs.

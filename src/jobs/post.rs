@@ -197,7 +197,9 @@ impl JobHandler for PostStep {
         )
         .await;
         context::to_output(&PostOutput {
-            copy: words,
+            title: words.title,
+            caption: words.caption,
+            hashtags: words.hashtags,
             language,
             writer,
             model,

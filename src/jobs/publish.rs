@@ -119,6 +119,12 @@ impl PublishStep {
             progress: &progress,
             checkpoints: ctx,
         };
+        let link = match publication.platform {
+            crate::domain::publishing::Platform::Instagram => {
+                publish::video_link(publishing, publication.id, self.clock.now())
+            }
+            _ => None,
+        };
         let mut refreshed = false;
         loop {
             let (account, token) = publish::access_token(
@@ -136,7 +142,7 @@ impl PublishStep {
                 request: &publication.request,
                 access_token: &token,
                 external_id: account.external_id.as_deref(),
-                video_url: None,
+                video_url: link.as_deref(),
             };
             match publisher.publish(&upload, &call).await {
                 Ok(posted) => {

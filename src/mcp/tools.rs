@@ -17,8 +17,9 @@ use crate::{
     domain::{
         collection::{Collection, NewCollection},
         project::CreateProject,
+        publishing::{NewPublication, PostPatch},
         reel::ReelQuery,
-        resource::{Script, Video},
+        resource::{Post, Script, StartPost, Video},
         run::{CreateRun, Run},
         usage::RunEstimate,
         ResourceKind, Status,
@@ -255,8 +256,128 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
              The links take the same bearer token as this connection.",
             video_link,
         ),
+        Tool::new(
+            "write_post",
+            "Write a video's post",
+            "Writes the words a video is published with (title, caption, hashtags) and picks a \
+             cover frame, with the project's rewrite provider; each platform's limits are \
+             checked (`output.checks`, `needs_review`). With `wait_seconds`, answers when done.",
+            write_post,
+        ),
+        Tool::new(
+            "edit_post",
+            "Edit a post",
+            "Replaces a post's title, caption or hashtags; every platform limit is checked again.",
+            |context, input: EditPostInput| async move {
+                let resource =
+                    crate::publish::edit_post(&context.state, input.post_id, input.edit).await?;
+                Ok(Post::try_from(resource)?)
+            },
+        ),
+        Tool::new(
+            "list_accounts",
+            "List platform accounts",
+            "The Instagram, YouTube and TikTok accounts a project posts with (connected on the \
+             web page or with `POST /v1/projects/{id}/accounts`); tokens are never shown.",
+            |context, input: ListAccounts| async move {
+                let page = PageQuery {
+                    limit: input.limit,
+                    cursor: input.cursor,
+                };
+                crate::publish::list_accounts(&context.state, input.project_id, &page).await
+            },
+        ),
+        Tool::new(
+            "publish_video",
+            "Publish a video",
+            "Posts a video to one account now or at `schedule_at`, with its newest post's words \
+             or `copy`. Answers the publication; `get_publication` follows it to `published` and \
+             the post's link.",
+            |context, input: PublishVideo| async move {
+                crate::publish::publish(&context.state, input.video_id, input.publication).await
+            },
+        ),
+        Tool::new(
+            "get_publication",
+            "Get a publication",
+            "A publication's status (`scheduled`, `uploading`, `processing`, `published`, \
+             `failed`, `canceled`), the platform's post id and link, or why it failed.",
+            |context, input: PublicationId| async move {
+                crate::publish::publication(&context.state, input.publication_id).await
+            },
+        ),
     ]
 });
+
+/// `write_post`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WritePost {
+    pub video_id: Uuid,
+    /// The body of `POST /v1/videos/{id}/posts`.
+    #[serde(default)]
+    pub post: StartPost,
+    /// Wait up to this many seconds (at most 600) for the words; 0 (the default) answers at
+    /// once.
+    #[schema(maximum = 600)]
+    #[serde(default)]
+    pub wait_seconds: u32,
+}
+
+async fn write_post(context: ToolContext, input: WritePost) -> Result<Post, ApiError> {
+    let started = crate::steps::start(
+        &context.state,
+        ResourceKind::Post,
+        input.video_id,
+        input.post.provider,
+        input.post.options,
+    )
+    .await?;
+    let awaited = Awaited::Resource {
+        kind: ResourceKind::Post,
+        id: started.resource.id,
+    };
+    wait(&context, started.resource.project_id, input.wait_seconds, &awaited).await?;
+    let resource =
+        crate::routes::get_resource(&context.state, ResourceKind::Post, started.resource.id)
+            .await?;
+    Ok(Post::try_from(resource)?)
+}
+
+/// `edit_post`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditPostInput {
+    pub post_id: Uuid,
+    /// The body of `PATCH /v1/posts/{id}`.
+    pub edit: PostPatch,
+}
+
+/// `list_accounts`' arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListAccounts {
+    pub project_id: Uuid,
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `publish_video`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishVideo {
+    pub video_id: Uuid,
+    /// The body of `POST /v1/videos/{id}/publications`.
+    pub publication: NewPublication,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicationId {
+    pub publication_id: Uuid,
+}
 
 /// `collect`'s arguments.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -432,6 +553,8 @@ async fn video_link(context: ToolContext, input: VideoId) -> Result<VideoLink, A
 enum Awaited {
     Run(Uuid),
     Collection { id: Uuid, job_id: Uuid },
+    /// A step resource, done when it has succeeded, failed or been canceled.
+    Resource { kind: ResourceKind, id: Uuid },
 }
 
 /// How far something awaited has come.
@@ -456,6 +579,15 @@ impl Awaited {
                     done: run.status.is_terminal(),
                     progress: run.progress,
                     message: format!("run {}: {steps_done} steps done", run.status),
+                })
+            }
+            Awaited::Resource { kind, id } => {
+                let resource = crate::routes::get_resource(state, kind, id).await?;
+                let done = resource.status.is_terminal();
+                Ok(Standing {
+                    done,
+                    progress: if done { 100 } else { 0 },
+                    message: format!("{kind} {}", resource.status),
                 })
             }
             Awaited::Collection { id, job_id } => {

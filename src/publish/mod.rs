@@ -15,7 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    config::PublishSettings,
+    config::{InstagramSource, PublishSettings},
     db::{self, jobs::NewJob},
     domain::{
         event::{NewEvent, PublicationUpdate},
@@ -63,12 +63,21 @@ pub struct Publishing {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct SetupError(#[from] sealed::SealError);
+pub enum SetupError {
+    #[error(transparent)]
+    Key(#[from] sealed::SealError),
+    #[error("publishing.instagram.source = url needs publishing.public_base_url and publishing.token_key")]
+    NoPublicUrl,
+}
 
 impl Publishing {
     pub fn from_settings(settings: &PublishSettings) -> Result<Self, SetupError> {
         let sealer = settings.token_key.as_ref().map(Sealer::new).transpose()?;
+        if settings.instagram.source == InstagramSource::Url
+            && (settings.public_base_url.is_none() || sealer.is_none())
+        {
+            return Err(SetupError::NoPublicUrl);
+        }
         let timeout = Duration::from_secs(settings.timeout_seconds.max(1));
         let polling = |interval_ms: u64, attempts: u32| Polling {
             interval: Duration::from_millis(interval_ms),
@@ -589,7 +598,7 @@ pub async fn plan(
             post.as_ref().and_then(|(_, p)| p.cover.as_ref().map(|c| c.offset_ms)),
         ),
         (None, Some((id, output))) => (
-            output.copy.clone(),
+            output.copy(),
             output.language.clone(),
             Some(*id),
             output.cover.as_ref().map(|c| c.offset_ms),
@@ -890,19 +899,19 @@ pub async fn edit_post(
         return Err(ApiError::Validation(problems));
     }
     if let Some(title) = patch.title {
-        post.copy.title = title.trim().to_owned();
+        post.title = title.trim().to_owned();
     }
     if let Some(caption) = patch.caption {
-        post.copy.caption = caption.trim().to_owned();
+        post.caption = caption.trim().to_owned();
     }
     if let Some(tags) = patch.hashtags {
-        post.copy.hashtags = copy::merge_hashtags(tags.iter().map(String::as_str), usize::MAX);
+        post.hashtags = copy::merge_hashtags(tags.iter().map(String::as_str), usize::MAX);
     }
     let project = db::projects::get(&state.pool, resource.project_id)
         .await?
         .ok_or(ApiError::NotFound("project"))?;
     post.checks = copy::evaluate(
-        &post.copy,
+        &post.copy(),
         &post.language,
         project.settings.publishing.allow_emoji,
     );
@@ -1031,4 +1040,55 @@ pub async fn publish_for_run(
         scheduled.push(schedule(&mut *conn, plan).await?.id);
     }
     Ok(scheduled)
+}
+
+/// How long a platform may fetch a video from its signed link (Instagram's containers last a
+/// day).
+const VIDEO_LINK_HOURS: i64 = 24;
+const VIDEO_LINK_PURPOSE: &str = "publication video";
+
+/// A signed, expiring link to a publication's video for Instagram to fetch, when configured
+/// (`publishing.instagram.source = url`).
+pub fn video_link(publishing: &Publishing, publication: Uuid, now: DateTime<Utc>) -> Option<String> {
+    if publishing.settings.instagram.source != InstagramSource::Url {
+        return None;
+    }
+    let base = publishing.settings.public_base_url.as_deref()?;
+    let sealer = publishing.sealer.as_ref()?;
+    let expires = (now + chrono::Duration::hours(VIDEO_LINK_HOURS)).timestamp().to_string();
+    let id = publication.to_string();
+    let signature = sealer.signature(&[VIDEO_LINK_PURPOSE, &id, &expires]);
+    Some(format!(
+        "{}/media/publications/{id}/video?expires={expires}&signature={signature}",
+        base.trim_end_matches('/')
+    ))
+}
+
+/// The query of a signed video link.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct VideoLinkQuery {
+    /// Unix seconds after which the link no longer opens.
+    pub expires: i64,
+    pub signature: String,
+}
+
+/// The media key a signed link opens; an altered, foreign or expired link opens nothing.
+pub async fn linked_video(state: &AppState, id: Uuid, link: &VideoLinkQuery) -> Result<String, ApiError> {
+    let nothing = || ApiError::NotFound("media file");
+    let sealer = publishing(state).sealer.as_ref().ok_or_else(nothing)?;
+    let genuine = sealer.verify_signature(
+        &[VIDEO_LINK_PURPOSE, &id.to_string(), &link.expires.to_string()],
+        &link.signature,
+    );
+    if !genuine || link.expires < state.clock.now().timestamp() {
+        return Err(nothing());
+    }
+    let publication = db::publications::get(&state.pool, id).await?.ok_or_else(nothing)?;
+    let video = db::resources::get(&state.pool, ResourceKind::Video, publication.video_id)
+        .await?
+        .and_then(|video| video.output)
+        .ok_or_else(nothing)?;
+    serde_json::from_value::<RenderOutput>(video)
+        .map(|output| output.key)
+        .map_err(|_| nothing())
 }

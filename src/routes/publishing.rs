@@ -11,7 +11,7 @@ use crate::{
     },
     error::{ApiError, Problem},
     pagination::{Page, PageQuery},
-    publish::{self, CallbackQuery},
+    publish::{self, CallbackQuery, VideoLinkQuery},
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -29,7 +29,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 /// Outside `/v1`: the platform sends the user's browser here, without a bearer token; the
 /// signed `state` says which project asked.
 pub fn configure_callback(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(callback);
+    cfg.service(callback).service(video_link);
 }
 
 #[utoipa::path(
@@ -211,4 +211,24 @@ pub async fn cancel_publication(
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Publication>, ApiError> {
     Ok(web::Json(publish::cancel(&state, *id).await?))
+}
+
+#[utoipa::path(
+    tag = "publishing", operation_id = "get_linked_video", security(()),
+    params(("id" = Uuid, Path, description = "The publication's id"), VideoLinkQuery, ("Range" = Option<String>, Header)),
+    responses(
+        (status = 200, description = "The video, for the platform to fetch (`publishing.instagram.source = url`)", content_type = "video/mp4"),
+        (status = 206, description = "The requested range", content_type = "video/mp4"),
+        (status = 404, description = "No such link: altered, expired or unknown", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/media/publications/{id}/video")]
+pub async fn video_link(
+    state: Data,
+    id: web::Path<Uuid>,
+    query: web::Query<VideoLinkQuery>,
+    request: actix_web::HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = publish::linked_video(&state, *id, &query).await?;
+    crate::routes::serve_file(&state, &key, &request).await
 }

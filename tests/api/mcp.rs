@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::{helpers::spawn_app, web::npm};
 
-const TOOLS: [&str; 11] = [
+const TOOLS: [&str; 16] = [
     "list_projects",
     "create_project",
     "collect",
@@ -17,6 +17,11 @@ const TOOLS: [&str; 11] = [
     "get_script",
     "edit_script",
     "get_video_link",
+    "write_post",
+    "edit_post",
+    "list_accounts",
+    "publish_video",
+    "get_publication",
 ];
 
 #[tokio::test]
@@ -138,6 +143,19 @@ async fn an_mcp_client_runs_a_pipeline_through_the_tools_and_reads_the_script() 
     assert_eq!(report["videoType"], "video/mp4");
     assert_eq!(report["videoBrand"], "ftyp");
     assert!(report["videoBytes"].as_u64().unwrap() > 1000);
+
+    // The video's post, written while the tool waited, then edited; publishing without an
+    // account is refused with the field named.
+    let post = &report["post"];
+    assert_eq!(post["status"], "succeeded", "{post:#}");
+    assert!(!post["output"]["title"].as_str().unwrap().is_empty());
+    assert_eq!(report["postEdited"]["output"]["title"], "Утро начинается с решения");
+    assert_eq!(report["accounts"]["items"], json!([]));
+    assert!(
+        report["publishRefused"].to_string().contains("account_id"),
+        "{}",
+        report["publishRefused"]
+    );
     assert!(report["link"]["files"]["thumbnail.jpg"]
         .as_str()
         .unwrap()

@@ -34,6 +34,13 @@ fn token_key() -> String {
 
 /// An app whose platforms are `platforms`, with OAuth clients and a sealing key.
 pub async fn publishing_app(platforms: &Platforms) -> TestApp {
+    publishing_app_with(platforms, |_| {}).await
+}
+
+async fn publishing_app_with(
+    platforms: &Platforms,
+    configure: impl FnOnce(&mut reelforge::config::Settings) + Send + 'static,
+) -> TestApp {
     let uri = platforms.uri();
     spawn_app_with(move |s| {
         let p = &mut s.publishing;
@@ -51,6 +58,7 @@ pub async fn publishing_app(platforms: &Platforms) -> TestApp {
         p.tiktok.client.id = Some("tt-client-key".into());
         p.tiktok.client.secret = Some(SecretString::from("tt-secret-xyz"));
         p.tiktok.poll_interval_ms = 20;
+        configure(s);
     })
     .await
 }
@@ -1037,4 +1045,40 @@ async fn a_run_can_end_by_writing_the_post_and_publishing_each_reel() {
         platforms.state().yt_start_bodies[0]["status"]["privacyStatus"],
         "unlisted"
     );
+}
+
+#[tokio::test]
+async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
+    let platforms = Platforms::start().await;
+    let app = publishing_app_with(&platforms, |s| {
+        s.publishing.instagram.source = reelforge::config::InstagramSource::Url;
+    })
+    .await;
+    let video = short_video();
+    let (project_id, video_id) = video_with(&app, &video).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let instagram = connect(&app, &project_id, "instagram", json!({"external_id": IG_USER})).await;
+    let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
+    let done = finished(&app, publication["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "published", "{done:#}");
+    let body = platforms.state().ig_create_bodies[0].clone();
+    assert!(platforms.state().ig_uploads.is_empty(), "no bytes were pushed");
+    assert!(!body.contains("upload_type"), "{body}");
+    let link: String = reqwest::Url::parse(&format!("http://x/?{body}"))
+        .unwrap()
+        .query_pairs()
+        .find(|(name, _)| name == "video_url")
+        .map(|(_, value)| value.into_owned())
+        .unwrap();
+    let public = "https://reels.example.com";
+    assert!(link.starts_with(&format!("{public}/media/publications/")), "{link}");
+    // The platform fetches it without a token.
+    let local = link.replace(public, &app.address);
+    let fetched = reqwest::get(&local).await.unwrap();
+    assert_eq!(fetched.status(), 200);
+    assert_eq!(fetched.bytes().await.unwrap().to_vec(), video);
+    let altered = local.replace("expires=", "expires=9");
+    assert_eq!(reqwest::get(&altered).await.unwrap().status(), 404);
+    let other = local.replace(publication["id"].as_str().unwrap(), &uuid::Uuid::new_v4().to_string());
+    assert_eq!(reqwest::get(&other).await.unwrap().status(), 404);
 }

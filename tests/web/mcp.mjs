@@ -112,6 +112,14 @@ report.videoType = video.headers.get('content-type');
 report.videoBytes = bytes.length;
 report.videoBrand = new TextDecoder().decode(bytes.slice(4, 8));
 
+report.post = await call(client, 'write_post', { video_id: stepOf('video'), wait_seconds: 60 });
+report.postEdited = await call(client, 'edit_post', { post_id: report.post.id, edit: { title: 'Утро начинается с решения' } });
+report.accounts = await call(client, 'list_accounts', { project_id: project.id });
+report.publishRefused = await call(client, 'publish_video', {
+  video_id: stepOf('video'),
+  publication: { account_id: '00000000-0000-4000-8000-000000000000' },
+});
+
 // A refused call is the tool's own error, carrying the problem and its stable code.
 report.refused = await call(client, 'start_run', {
   project_id: project.id,
