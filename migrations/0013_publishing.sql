@@ -60,3 +60,10 @@ CREATE TABLE publications (
 );
 CREATE INDEX publications_by_video ON publications (video_id, created_at DESC, id DESC);
 CREATE INDEX publications_by_project ON publications (project_id, created_at DESC, id DESC);
+
+-- Each OAuth connect link's nonce, used once: a link cannot connect two accounts.
+CREATE TABLE oauth_states (
+    nonce       TEXT PRIMARY KEY,
+    project_id  UUID NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
+    expires_at  TIMESTAMPTZ NOT NULL
+);

@@ -179,3 +179,36 @@ pub async fn delete(db: impl PgExecutor<'_>, id: Uuid) -> Result<bool, sqlx::Err
         .await
         .map(|done| done.rows_affected() == 1)
 }
+
+/// Remembers a connect link's nonce until it is used or expires (expired ones are swept here).
+pub async fn remember_oauth_state(
+    conn: &mut sqlx::PgConnection,
+    nonce: &str,
+    project_id: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'")
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("INSERT INTO oauth_states (nonce, project_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(nonce)
+        .bind(project_id)
+        .bind(expires_at)
+        .execute(&mut *conn)
+        .await
+        .map(|_| ())
+}
+
+/// Spends a connect link's nonce; false when it was used already (or never issued).
+pub async fn spend_oauth_state(
+    db: impl PgExecutor<'_>,
+    nonce: &str,
+    project_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM oauth_states WHERE nonce = $1 AND project_id = $2")
+        .bind(nonce)
+        .bind(project_id)
+        .execute(db)
+        .await
+        .map(|done| done.rows_affected() == 1)
+}

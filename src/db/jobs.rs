@@ -323,7 +323,10 @@ pub async fn request_cancel(db: impl PgExecutor<'_>, id: Uuid) -> MaybeJob {
                 status = CASE WHEN status = 'queued' THEN 'canceled' ELSE status END,
                 finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
                 cancel_requested = true, updated_at = now()
-             WHERE id = $1 AND status IN ('queued', 'running') RETURNING {COLUMNS}"
+             WHERE id = $1 AND status IN ('queued', 'running')
+               -- Stopping a post half way could leave it on the platform unrecorded.
+               AND NOT (kind = 'publish' AND status = 'running')
+             RETURNING {COLUMNS}"
         ))
         .bind(id)
         .fetch_optional(db)

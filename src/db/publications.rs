@@ -114,7 +114,8 @@ pub async fn list_for_video(
     .map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
-/// Moves an unfinished publication to `status`; none when it had finished or was canceled.
+/// Moves an unfinished publication forward to `status`; none when it is there or further
+/// already, or has finished or been canceled.
 pub async fn advance(
     db: impl PgExecutor<'_>,
     id: Uuid,
@@ -122,7 +123,9 @@ pub async fn advance(
 ) -> MaybePublication {
     sqlx::query_as::<_, PublicationRow>(&format!(
         "UPDATE publications SET status = $2, updated_at = now()
-         WHERE id = $1 AND status IN ('scheduled', 'uploading', 'processing') AND status <> $2
+         WHERE id = $1
+           AND array_position(ARRAY['scheduled', 'uploading', 'processing'], status)
+             < array_position(ARRAY['scheduled', 'uploading', 'processing'], $2)
          RETURNING {COLUMNS}"
     ))
     .bind(id)
@@ -186,6 +189,20 @@ pub async fn for_job(db: impl PgExecutor<'_>, job_id: Uuid) -> MaybePublication 
         "SELECT {COLUMNS} FROM publications WHERE job_id = $1"
     ))
     .bind(job_id)
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(Into::into))
+}
+
+/// Opens a failed publication again, for its job retried by hand.
+pub async fn reopen(db: impl PgExecutor<'_>, id: Uuid) -> MaybePublication {
+    sqlx::query_as::<_, PublicationRow>(&format!(
+        "UPDATE publications SET status = 'scheduled', error_code = NULL, error_message = NULL,
+             updated_at = now()
+         WHERE id = $1 AND status = 'failed'
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
     .fetch_optional(db)
     .await
     .map(|row| row.map(Into::into))

@@ -197,6 +197,12 @@ impl NewAccount {
                 "must be the token as the platform gave it (no spaces, at most 4096 characters)",
             ));
         }
+        if self.platform == Platform::Instagram && self.refresh_token.is_some() {
+            problems.push(FieldError::new(
+                "refresh_token",
+                "Instagram tokens are not refreshed here: paste a long-lived token",
+            ));
+        }
         if let Some(refresh) = &self.refresh_token {
             let refresh = refresh.expose_secret();
             if refresh.trim().is_empty() || refresh.len() > 4096 {

@@ -111,7 +111,6 @@ impl JobHandler for PostStep {
         let rewrite_options = RewriteOptions {
             model: options.model.clone(),
             temperature: options.temperature.or(Some(0.7)),
-            max_tokens: Some(MAX_TOKENS),
             delay_ms: options.delay_ms,
             fail: options.fail,
             fail_attempts: options.fail_attempts,
@@ -119,39 +118,50 @@ impl JobHandler for PostStep {
         };
         let format = copy::response_format();
         ctx.call().progress.report(10, "writing the post").await;
-        let answer = rewriter
-            .complete(
-                &RewriteCall {
-                    system: &system,
-                    messages: &messages,
-                    contract: &contract,
-                    seed: crate::script::fallback::seed_of(&voiceover),
-                    grammar: None,
-                    max_tokens: Some(MAX_TOKENS),
-                    options: &rewrite_options,
-                    response_format: Some(&format),
-                },
-                &ctx.call(),
-            )
-            .await;
-        let (model, usage, from_model) = match answer {
-            // A rate limit or an outage is worth another attempt, not a fallback.
-            Err(error @ ProviderError::Retryable { .. }) => return Err(error.into()),
-            Err(error) => (
-                None,
-                TokenUsage::default(),
-                Err(format!("the model failed: {error}")),
-            ),
-            Ok(completion) => (
-                Some(completion.model.clone()),
-                completion.usage.clone(),
-                if completion.cut_off {
-                    Err("the model's answer was cut off".to_owned())
-                } else {
-                    copy::parse(&completion.text, &required)
-                },
-            ),
-        };
+        let mut usage = TokenUsage::default();
+        let mut model = None;
+        let mut from_model = Err("no answer".to_owned());
+        // A cut-off answer is cut JSON: asked once more with room to finish.
+        for max_tokens in [MAX_TOKENS, MAX_TOKENS * 2] {
+            let options = RewriteOptions {
+                max_tokens: Some(max_tokens),
+                ..rewrite_options.clone()
+            };
+            let answer = rewriter
+                .complete(
+                    &RewriteCall {
+                        system: &system,
+                        messages: &messages,
+                        contract: &contract,
+                        seed: crate::script::fallback::seed_of(&voiceover),
+                        grammar: None,
+                        max_tokens: Some(max_tokens),
+                        options: &options,
+                        response_format: Some(&format),
+                    },
+                    &ctx.call(),
+                )
+                .await;
+            match answer {
+                // A rate limit or an outage is worth another attempt, not a fallback.
+                Err(error @ ProviderError::Retryable { .. }) => return Err(error.into()),
+                Err(error) => {
+                    from_model = Err(format!("the model failed: {error}"));
+                    break;
+                }
+                Ok(completion) => {
+                    usage.prompt_tokens += completion.usage.prompt_tokens;
+                    usage.completion_tokens += completion.usage.completion_tokens;
+                    model = Some(completion.model.clone());
+                    if completion.cut_off {
+                        from_model = Err("the model's answer was cut off".to_owned());
+                        continue;
+                    }
+                    from_model = copy::parse(&completion.text, &required);
+                    break;
+                }
+            }
+        }
         let model_copy = from_model.and_then(|words| {
             let checks = copy::evaluate(&words, &language, allow_emoji);
             let failed = crate::publish::review_reasons(&checks);

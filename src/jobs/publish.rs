@@ -17,13 +17,13 @@ use crate::{
     clock::SharedClock,
     db,
     domain::{
-        publishing::{Publication, PublicationStatus},
+        publishing::{Platform, Publication, PublicationStatus},
         ErrorInfo, ResourceKind,
     },
     error_code::ErrorCode,
     providers::{
         process,
-        publish::{Upload, PROCESSING},
+        publish::{posted_in, Posted, Upload, PROCESSING},
         render::RenderOutput,
         CallContext, ProgressSink, ProviderError, Providers,
     },
@@ -73,7 +73,47 @@ async fn move_to(
 }
 
 impl PublishStep {
+    /// Stores a finished post on the publication and announces it.
+    async fn published(
+        &self,
+        ctx: &JobContext,
+        publication: &Publication,
+        posted: &Posted,
+    ) -> Result<Value, JobError> {
+        let published_at = publication
+            .request
+            .schedule_at
+            .filter(|_| publication.platform == Platform::Youtube)
+            .unwrap_or_else(|| self.clock.now());
+        let mut tx = ctx.pool().begin().await?;
+        let stored = db::publications::mark_published(
+            &mut *tx,
+            publication.id,
+            posted.post_id.as_deref(),
+            posted.url.as_deref(),
+            posted.outcome,
+            published_at,
+        )
+        .await?;
+        if let Some(stored) = &stored {
+            publish::announce(&mut tx, stored).await?;
+        }
+        tx.commit().await?;
+        Ok(json!({
+            "publication_id": publication.id,
+            "post_id": posted.post_id,
+            "post_url": posted.url,
+            "outcome": posted.outcome,
+        }))
+    }
+
     async fn post(&self, ctx: &JobContext, publication: &Publication) -> Result<Value, JobError> {
+        // An earlier attempt posted and could not record it: record it, touching nothing else
+        // (the token may have lapsed since, the file moved).
+        let checkpoint = crate::providers::CheckpointStore::load(ctx).await?;
+        if let Some(posted) = checkpoint.as_ref().and_then(posted_in) {
+            return self.published(ctx, publication, &posted).await;
+        }
         let video = db::resources::get(ctx.pool(), ResourceKind::Video, publication.video_id)
             .await?
             .and_then(|video| video.output)
@@ -120,7 +160,7 @@ impl PublishStep {
             checkpoints: ctx,
         };
         let link = match publication.platform {
-            crate::domain::publishing::Platform::Instagram => {
+            Platform::Instagram => {
                 publish::video_link(publishing, publication.id, self.clock.now())
             }
             _ => None,
@@ -145,42 +185,14 @@ impl PublishStep {
                 video_url: link.as_deref(),
             };
             match publisher.publish(&upload, &call).await {
-                Ok(posted) => {
-                    let published_at = publication
-                        .request
-                        .schedule_at
-                        .filter(|_| {
-                            publication.platform == crate::domain::publishing::Platform::Youtube
-                        })
-                        .unwrap_or_else(|| self.clock.now());
-                    let mut tx = ctx.pool().begin().await?;
-                    let stored = db::publications::mark_published(
-                        &mut *tx,
-                        publication.id,
-                        posted.post_id.as_deref(),
-                        posted.url.as_deref(),
-                        posted.outcome,
-                        published_at,
-                    )
-                    .await?;
-                    if let Some(stored) = &stored {
-                        publish::announce(&mut tx, stored).await?;
-                    }
-                    tx.commit().await?;
-                    return Ok(json!({
-                        "publication_id": publication.id,
-                        "post_id": posted.post_id,
-                        "post_url": posted.url,
-                        "outcome": posted.outcome,
-                    }));
-                }
+                Ok(posted) => return self.published(ctx, publication, &posted).await,
                 // The platform refused the token: renew it once and resume.
                 Err(error) if error.code() == Some(ErrorCode::ProviderAuth) && !refreshed => {
                     tracing::info!(%error, "refreshing the account's token");
                     refreshed = true;
                 }
                 Err(error) if error.code() == Some(ErrorCode::ProviderAuth) => {
-                    let reason = error.to_string();
+                    let reason = crate::redact::redact(&error.to_string()).into_owned();
                     db::accounts::mark_reauthorization_needed(
                         ctx.pool(),
                         publication.account_id,
@@ -238,15 +250,32 @@ impl JobHandler for PublishStep {
                     json!({"publication_id": publication.id, "post_id": publication.post_id}),
                 )
             }
-            PublicationStatus::Canceled | PublicationStatus::Failed => {
+            PublicationStatus::Canceled => {
                 return Err(JobError::fatal(
                     ErrorCode::Canceled,
-                    format!("the publication is {}", publication.status),
+                    "the publication was canceled",
                 ))
+            }
+            // Its job was retried by hand (after the account was connected again, say): the
+            // checkpoint makes the new attempt resume, never post again.
+            PublicationStatus::Failed => {
+                db::publications::reopen(ctx.pool(), publication.id).await?;
             }
             _ => {}
         }
         move_to(ctx, publication.id, PublicationStatus::Uploading).await?;
+        // A cancel may have landed between the read and the move.
+        let publication = db::publications::get(ctx.pool(), publication.id)
+            .await?
+            .ok_or_else(|| {
+                JobError::fatal(ErrorCode::ResourceMissing, "the publication is gone")
+            })?;
+        if publication.status == PublicationStatus::Canceled {
+            return Err(JobError::fatal(
+                ErrorCode::Canceled,
+                "the publication was canceled",
+            ));
+        }
         let result = self.post(ctx, &publication).await;
         if let Err(error) = &result {
             let last = ctx.job.attempts >= ctx.job.max_attempts;

@@ -337,7 +337,13 @@ async fn write_post(context: ToolContext, input: WritePost) -> Result<Post, ApiE
         kind: ResourceKind::Post,
         id: started.resource.id,
     };
-    wait(&context, started.resource.project_id, input.wait_seconds, &awaited).await?;
+    wait(
+        &context,
+        started.resource.project_id,
+        input.wait_seconds,
+        &awaited,
+    )
+    .await?;
     let resource =
         crate::routes::get_resource(&context.state, ResourceKind::Post, started.resource.id)
             .await?;
@@ -552,9 +558,15 @@ async fn video_link(context: ToolContext, input: VideoId) -> Result<VideoLink, A
 /// What a tool may wait for.
 enum Awaited {
     Run(Uuid),
-    Collection { id: Uuid, job_id: Uuid },
+    Collection {
+        id: Uuid,
+        job_id: Uuid,
+    },
     /// A step resource, done when it has succeeded, failed or been canceled.
-    Resource { kind: ResourceKind, id: Uuid },
+    Resource {
+        kind: ResourceKind,
+        id: Uuid,
+    },
 }
 
 /// How far something awaited has come.

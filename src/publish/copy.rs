@@ -126,11 +126,12 @@ pub fn parse(answer: &str, required: &[String]) -> Result<PostCopy, String> {
         .or_else(|| trimmed.strip_prefix("```"))
         .and_then(|rest| rest.strip_suffix("```"))
         .unwrap_or(trimmed);
+    // As the schema says: every key, no others.
     #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct Answer {
         title: String,
         caption: String,
-        #[serde(default)]
         hashtags: Vec<String>,
     }
     let answer: Answer = serde_json::from_str(body.trim())
@@ -422,6 +423,18 @@ mod tests {
         assert_eq!(read.title, "Утро");
         assert_eq!(read.hashtags, ["мотивация", "утро", "двечасти"]);
         assert!(parse("Вот ваш пост: ...", &[]).is_err());
+        assert!(
+            parse(r#"{"title": "У", "caption": "Т."}"#, &[]).is_err(),
+            "hashtags are required"
+        );
+        assert!(
+            parse(
+                r#"{"title": "У", "caption": "Т.", "hashtags": [], "mood": "x"}"#,
+                &[]
+            )
+            .is_err(),
+            "no other keys"
+        );
     }
 
     #[test]

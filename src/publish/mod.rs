@@ -9,7 +9,7 @@ pub mod sealed;
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
@@ -153,6 +153,9 @@ async fn store_account(
     new: &NewAccount,
 ) -> Result<Account, ApiError> {
     let sealer = publishing(state).sealer()?;
+    for token in std::iter::once(&new.access_token).chain(&new.refresh_token) {
+        crate::redact::register(token.expose_secret());
+    }
     let id = Uuid::new_v4();
     let account = db::accounts::insert(
         &state.pool,
@@ -196,6 +199,8 @@ struct OAuthState {
     platform: Platform,
     name: String,
     expires_at: i64,
+    /// Spent by the callback: a link connects one account, once.
+    nonce: String,
 }
 
 fn callback_url(state: &AppState, platform: Platform) -> Result<String, ApiError> {
@@ -231,12 +236,18 @@ pub async fn authorize(
     let sealer = publishing.sealer()?;
     let redirect = callback_url(state, body.platform)?;
     let expires_at = state.clock.now() + chrono::Duration::minutes(STATE_LIFETIME_MINUTES);
+    let nonce = Uuid::new_v4().simple().to_string();
+    let mut conn = state.pool.acquire().await?;
+    db::accounts::remember_oauth_state(&mut conn, &nonce, project_id, expires_at)
+        .await
+        .map_err(crate::projects::gone_or)?;
     let signed = sealer.sign(
         &serde_json::to_vec(&OAuthState {
             project_id,
             platform: body.platform,
             name: name.to_owned(),
             expires_at: expires_at.timestamp(),
+            nonce,
         })
         .map_err(|error| ApiError::Internal(error.into()))?,
     );
@@ -278,6 +289,9 @@ pub async fn callback(
     }
     if signed.expires_at < state.clock.now().timestamp() {
         return Err(invalid("the connect link expired; start again"));
+    }
+    if !db::accounts::spend_oauth_state(&state.pool, &signed.nonce, signed.project_id).await? {
+        return Err(invalid("the connect link was used already; start again"));
     }
     if let Some(error) = query.error {
         return Err(ApiError::unprocessable(
@@ -398,6 +412,7 @@ pub async fn access_token(
         ));
     };
     let refresh = sealer.open(&sealed_refresh, bound).map_err(unreadable)?;
+    crate::redact::register(refresh.expose_secret());
     match publishing.oauth.refresh(account.platform, &refresh).await {
         Ok(grant) => {
             db::accounts::store_tokens(
@@ -412,8 +427,8 @@ pub async fn access_token(
             Ok((account, grant.access_token))
         }
         Err(error) if error.code() == Some(ErrorCode::AccountReauthorizationNeeded) => {
-            db::accounts::mark_reauthorization_needed(&mut *tx, account.id, &error.to_string())
-                .await?;
+            let reason = crate::redact::redact(&error.to_string()).into_owned();
+            db::accounts::mark_reauthorization_needed(&mut *tx, account.id, &reason).await?;
             tx.commit().await?;
             Err(error.into())
         }
@@ -560,6 +575,13 @@ pub async fn plan(
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
+        ));
+    }
+    if body.schedule_at.is_some() && platform == Platform::Youtube && privacy != Privacy::Public {
+        // YouTube's schedule (`publishAt`) makes the video public at that time.
+        problems.push(FieldError::new(
+            "privacy",
+            "a scheduled YouTube video becomes public at `schedule_at`; schedule only public ones",
         ));
     }
     if body.tiktok_mode.is_some() && platform != Platform::Tiktok {
@@ -997,6 +1019,15 @@ pub async fn run_publish_problems(
                         format!("{} does not take `{privacy}`", account.platform),
                     ));
                 }
+                if publish.schedule_at.is_some()
+                    && account.platform == Platform::Youtube
+                    && privacy != Privacy::Public
+                {
+                    problems.push(FieldError::new(
+                        "publish.privacy",
+                        "a scheduled YouTube video becomes public at `schedule_at`; schedule only public ones",
+                    ));
+                }
             }
         }
     }
@@ -1049,13 +1080,19 @@ const VIDEO_LINK_PURPOSE: &str = "publication video";
 
 /// A signed, expiring link to a publication's video for Instagram to fetch, when configured
 /// (`publishing.instagram.source = url`).
-pub fn video_link(publishing: &Publishing, publication: Uuid, now: DateTime<Utc>) -> Option<String> {
+pub fn video_link(
+    publishing: &Publishing,
+    publication: Uuid,
+    now: DateTime<Utc>,
+) -> Option<String> {
     if publishing.settings.instagram.source != InstagramSource::Url {
         return None;
     }
     let base = publishing.settings.public_base_url.as_deref()?;
     let sealer = publishing.sealer.as_ref()?;
-    let expires = (now + chrono::Duration::hours(VIDEO_LINK_HOURS)).timestamp().to_string();
+    let expires = (now + chrono::Duration::hours(VIDEO_LINK_HOURS))
+        .timestamp()
+        .to_string();
     let id = publication.to_string();
     let signature = sealer.signature(&[VIDEO_LINK_PURPOSE, &id, &expires]);
     Some(format!(
@@ -1073,17 +1110,27 @@ pub struct VideoLinkQuery {
 }
 
 /// The media key a signed link opens; an altered, foreign or expired link opens nothing.
-pub async fn linked_video(state: &AppState, id: Uuid, link: &VideoLinkQuery) -> Result<String, ApiError> {
+pub async fn linked_video(
+    state: &AppState,
+    id: Uuid,
+    link: &VideoLinkQuery,
+) -> Result<String, ApiError> {
     let nothing = || ApiError::NotFound("media file");
     let sealer = publishing(state).sealer.as_ref().ok_or_else(nothing)?;
     let genuine = sealer.verify_signature(
-        &[VIDEO_LINK_PURPOSE, &id.to_string(), &link.expires.to_string()],
+        &[
+            VIDEO_LINK_PURPOSE,
+            &id.to_string(),
+            &link.expires.to_string(),
+        ],
         &link.signature,
     );
     if !genuine || link.expires < state.clock.now().timestamp() {
         return Err(nothing());
     }
-    let publication = db::publications::get(&state.pool, id).await?.ok_or_else(nothing)?;
+    let publication = db::publications::get(&state.pool, id)
+        .await?
+        .ok_or_else(nothing)?;
     let video = db::resources::get(&state.pool, ResourceKind::Video, publication.video_id)
         .await?
         .and_then(|video| video.output)

@@ -115,7 +115,7 @@ pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
         *id,
         changed,
         ErrorCode::JobNotActive,
-        "only queued or running jobs can be canceled",
+        "only queued or running jobs can be canceled, and a publication that started uploading runs to its end",
     )
     .await
 }

@@ -149,7 +149,10 @@ async fn an_mcp_client_runs_a_pipeline_through_the_tools_and_reads_the_script() 
     let post = &report["post"];
     assert_eq!(post["status"], "succeeded", "{post:#}");
     assert!(!post["output"]["title"].as_str().unwrap().is_empty());
-    assert_eq!(report["postEdited"]["output"]["title"], "Утро начинается с решения");
+    assert_eq!(
+        report["postEdited"]["output"]["title"],
+        "Утро начинается с решения"
+    );
     assert_eq!(report["accounts"]["items"], json!([]));
     assert!(
         report["publishRefused"].to_string().contains("account_id"),

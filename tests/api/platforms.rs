@@ -18,7 +18,8 @@ pub struct State {
     // Instagram
     pub containers: u32,
     pub ig_uploads: Vec<usize>,
-    pub ig_status_polls: u32,
+    /// Status polls per container: the first says `IN_PROGRESS`.
+    pub ig_status_polls: std::collections::HashMap<String, u32>,
     pub media_publishes: u32,
     pub ig_published: Vec<String>,
     pub ig_create_bodies: Vec<String>,
@@ -28,10 +29,14 @@ pub struct State {
     pub yt_start_bodies: Vec<Value>,
     /// Answer the next chunk PUT 503 after storing it (an interruption).
     pub yt_fail_next_chunk: bool,
+    /// Answer the next progress query 404: the session expired.
+    pub yt_expire_next_query: bool,
     // TikTok: per publish id, the bytes it holds
     pub tt_inits: Vec<(Vec<u8>, u64)>,
     pub tt_init_bodies: Vec<Value>,
     pub tt_status_polls: u32,
+    /// Answer the next chunk PUT 500 after storing it: the reply to the last chunk is lost.
+    pub tt_fail_next_chunk: bool,
 }
 
 #[derive(Clone)]
@@ -224,10 +229,12 @@ impl Responder {
             }
             Route::IgStatus => {
                 let container = path.rsplit('/').next().unwrap_or_default().to_owned();
-                state.ig_status_polls += 1;
+                let polls = state.ig_status_polls.entry(container.clone()).or_default();
+                *polls += 1;
+                let first = *polls == 1;
                 let code = if state.ig_published.contains(&container) {
                     "PUBLISHED"
-                } else if state.ig_status_polls == 1 {
+                } else if first {
                     "IN_PROGRESS"
                 } else {
                     "FINISHED"
@@ -258,6 +265,16 @@ impl Responder {
             Route::YtPut => {
                 let index = number_in(&path).saturating_sub(1);
                 let fail = std::mem::take(&mut state.yt_fail_next_chunk);
+                let range_header = request
+                    .headers
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let expire = range_header.starts_with("bytes */")
+                    && std::mem::take(&mut state.yt_expire_next_query);
+                if expire {
+                    return ResponseTemplate::new(404);
+                }
                 let Some((bytes, done)) = state.yt_sessions.get_mut(index) else {
                     return ResponseTemplate::new(404);
                 };
@@ -312,7 +329,14 @@ impl Responder {
             })),
             Route::TtInit => {
                 let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                let size = body["source_info"]["video_size"].as_u64().unwrap_or(0);
+                let source = &body["source_info"];
+                let size = source["video_size"].as_u64().unwrap_or(0);
+                let chunk = source["chunk_size"].as_u64().unwrap_or(0);
+                let count = source["total_chunk_count"].as_u64().unwrap_or(0);
+                // As documented: whole chunks, the last taking the rest.
+                if chunk == 0 || chunk > size || count != size / chunk {
+                    return ResponseTemplate::new(400).set_body_json(json!({"data": {}, "error": {"code": "invalid_param", "message": "chunk_size and total_chunk_count do not match video_size", "log_id": "l"}}));
+                }
                 state.tt_inits.push((Vec::new(), size));
                 state.tt_init_bodies.push(body);
                 let id = state.tt_inits.len();
@@ -320,10 +344,25 @@ impl Responder {
             }
             Route::TtPut => {
                 let index = number_in(&path).saturating_sub(1);
+                let fail = std::mem::take(&mut state.tt_fail_next_chunk);
                 let Some((bytes, size)) = state.tt_inits.get_mut(index) else {
                     return ResponseTemplate::new(404);
                 };
+                let first: usize = request
+                    .headers
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|range| range.strip_prefix("bytes "))
+                    .and_then(|range| range.split('-').next())
+                    .and_then(|first| first.parse().ok())
+                    .unwrap_or(usize::MAX);
+                if first != bytes.len() {
+                    return ResponseTemplate::new(416);
+                }
                 bytes.extend_from_slice(&request.body);
+                if fail {
+                    return ResponseTemplate::new(500);
+                }
                 if bytes.len() as u64 == *size {
                     ResponseTemplate::new(201)
                 } else {

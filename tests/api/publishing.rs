@@ -417,6 +417,20 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
         assert_eq!(account["refreshable"], true);
         assert!(account["expires_at"].is_string());
         connected.push(account);
+        let (status, problem) = send_problem(
+            reqwest::Client::new()
+                .get(app.url(&format!("/oauth/{platform}/callback")))
+                .query(&[("code", code), ("state", &state)]),
+        )
+        .await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (400, Some("invalid_oauth_state"))
+        );
+        assert!(
+            problem["detail"].as_str().unwrap().contains("used already"),
+            "{problem}"
+        );
 
         // A state for the other platform, or altered, is refused.
         let other = if platform == "youtube" {
@@ -729,6 +743,47 @@ async fn refused_tokens_are_refreshed_once_and_a_revoked_grant_asks_for_reauthor
     assert_eq!(account["status"], "connected");
     assert!(account["expires_at"].is_string());
 
+    // A token about to expire is renewed before it is used.
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("refresh_token=google-fresh-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": TOKEN, "expires_in": 3599, "scope": "youtube.upload", "token_type": "Bearer"
+        })))
+        .with_priority(1)
+        .expect(1)
+        .mount(&platforms.server)
+        .await;
+    let expiring = connect(
+        &app,
+        &project_id,
+        "youtube",
+        json!({"access_token": "expiring-token-1", "refresh_token": "google-fresh-1", "expires_in": 60}),
+    )
+    .await;
+    let fresh = publish(&app, &video_id, json!({"account_id": expiring})).await;
+    let fresh = finished(&app, fresh["id"].as_str().unwrap()).await;
+    assert_eq!(fresh["status"], "published", "{fresh:#}");
+    let sent_expiring = platforms
+        .server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| {
+            r.headers
+                .get("authorization")
+                .is_some_and(|v| v.as_bytes().ends_with(b"expiring-token-1"))
+        });
+    assert!(!sent_expiring, "the expiring token was never sent");
+    let account = app.get_json(&format!("/v1/accounts/{expiring}")).await;
+    let expires: chrono::DateTime<chrono::Utc> =
+        account["expires_at"].as_str().unwrap().parse().unwrap();
+    assert!(
+        expires > chrono::Utc::now() + chrono::Duration::minutes(50),
+        "{account}"
+    );
+
     let youtube = connect(
         &app,
         &project_id,
@@ -759,7 +814,11 @@ async fn refused_tokens_are_refreshed_once_and_a_revoked_grant_asks_for_reauthor
         (status, problem["code"].as_str()),
         (409, Some("account_not_connected"))
     );
-    assert!(platforms.state().yt_sessions.is_empty());
+    assert_eq!(
+        platforms.state().yt_sessions.len(),
+        1,
+        "only the renewed account's"
+    );
 }
 
 #[tokio::test]
@@ -1057,12 +1116,21 @@ async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
     let video = short_video();
     let (project_id, video_id) = video_with(&app, &video).await;
     write_post(&app, &video_id, json!({"provider": "fake"})).await;
-    let instagram = connect(&app, &project_id, "instagram", json!({"external_id": IG_USER})).await;
+    let instagram = connect(
+        &app,
+        &project_id,
+        "instagram",
+        json!({"external_id": IG_USER}),
+    )
+    .await;
     let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
     let done = finished(&app, publication["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "published", "{done:#}");
     let body = platforms.state().ig_create_bodies[0].clone();
-    assert!(platforms.state().ig_uploads.is_empty(), "no bytes were pushed");
+    assert!(
+        platforms.state().ig_uploads.is_empty(),
+        "no bytes were pushed"
+    );
     assert!(!body.contains("upload_type"), "{body}");
     let link: String = reqwest::Url::parse(&format!("http://x/?{body}"))
         .unwrap()
@@ -1071,7 +1139,10 @@ async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
         .map(|(_, value)| value.into_owned())
         .unwrap();
     let public = "https://reels.example.com";
-    assert!(link.starts_with(&format!("{public}/media/publications/")), "{link}");
+    assert!(
+        link.starts_with(&format!("{public}/media/publications/")),
+        "{link}"
+    );
     // The platform fetches it without a token.
     let local = link.replace(public, &app.address);
     let fetched = reqwest::get(&local).await.unwrap();
@@ -1079,6 +1150,9 @@ async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
     assert_eq!(fetched.bytes().await.unwrap().to_vec(), video);
     let altered = local.replace("expires=", "expires=9");
     assert_eq!(reqwest::get(&altered).await.unwrap().status(), 404);
-    let other = local.replace(publication["id"].as_str().unwrap(), &uuid::Uuid::new_v4().to_string());
+    let other = local.replace(
+        publication["id"].as_str().unwrap(),
+        &uuid::Uuid::new_v4().to_string(),
+    );
     assert_eq!(reqwest::get(&other).await.unwrap().status(), 404);
 }

@@ -40,14 +40,16 @@ impl Instagram {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct Checkpoint {
     container_id: Option<String>,
     upload_uri: Option<String>,
     uploaded: bool,
-    media_id: Option<String>,
-    /// The container reached `PUBLISHED` without its media id being seen (a crash after
-    /// `media_publish`): posted, id unknown.
+    /// `media_publish` was accepted, or the container reached `PUBLISHED` (a crash after
+    /// `media_publish`): posted, with its media id when it was read.
     published: bool,
+    media_id: Option<String>,
+    posted: Option<Posted>,
 }
 
 #[derive(Deserialize)]
@@ -335,8 +337,11 @@ impl Publisher for Instagram {
             )
         })?;
         let mut checkpoint: Checkpoint = load(ctx).await?;
+        if let Some(posted) = checkpoint.posted.clone() {
+            return Ok(posted);
+        }
         for _ in 0..CONTAINERS_PER_ATTEMPT {
-            if checkpoint.media_id.is_some() || checkpoint.published {
+            if checkpoint.published {
                 break;
             }
             let container = match checkpoint.container_id.clone() {
@@ -375,28 +380,34 @@ impl Publisher for Instagram {
                     save(ctx, &checkpoint).await?;
                 }
                 Container::Finished => {
-                    let published: Created = self
-                        .call(
-                            self.http
-                                .post(self.url(&format!("{user}/media_publish")))
-                                .form(&[("creation_id", container.as_str())]),
-                            upload.access_token,
-                        )
-                        .await?;
-                    checkpoint.media_id = Some(published.id);
+                    let request = self
+                        .http
+                        .post(self.url(&format!("{user}/media_publish")))
+                        .form(&[("creation_id", container.as_str())])
+                        .bearer_auth(upload.access_token.expose_secret());
+                    let response = http::send(PROVIDER, request).await.map_err(graph_error)?;
+                    // Accepted: the post exists even if the answer cannot be read.
+                    checkpoint.published = true;
+                    checkpoint.media_id = http::json::<Created>(PROVIDER, response)
+                        .await
+                        .ok()
+                        .map(|created| created.id);
                     save(ctx, &checkpoint).await?;
                 }
             }
         }
-        if !(checkpoint.media_id.is_some() || checkpoint.published) {
+        if !checkpoint.published {
             return Err(ProviderError::retryable(
                 "Instagram asked for a new container twice; trying again later",
             ));
         }
-        Ok(Posted {
-            post_id: checkpoint.media_id,
+        let posted = Posted {
+            post_id: checkpoint.media_id.clone(),
             url: None,
             outcome: PublishOutcome::Posted,
-        })
+        };
+        checkpoint.posted = Some(posted.clone());
+        save(ctx, &checkpoint).await?;
+        Ok(posted)
     }
 }

@@ -37,8 +37,9 @@ pub struct Upload<'a> {
     pub video_url: Option<&'a str>,
 }
 
-/// What the platform made of it.
-#[derive(Debug, Clone, PartialEq)]
+/// What the platform made of it; kept in the checkpoint too, so an attempt after the post
+/// answers it without calling the platform again.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Posted {
     pub post_id: Option<String>,
     pub url: Option<String>,
@@ -54,14 +55,23 @@ pub trait Publisher: Send + Sync {
     ) -> Result<Posted, ProviderError>;
 }
 
-/// The checkpoint as the publisher's own type; a missing or unreadable one is a fresh start.
+/// The checkpoint as the publisher's own type; none is a fresh start, and one that does not
+/// read is never taken for a fresh start (that could post twice).
 async fn load<T: DeserializeOwned + Default>(ctx: &CallContext<'_>) -> Result<T, ProviderError> {
-    Ok(ctx
-        .checkpoints
-        .load()
-        .await?
-        .and_then(|value| serde_json::from_value(value).ok())
-        .unwrap_or_default())
+    match ctx.checkpoints.load().await? {
+        None => Ok(T::default()),
+        Some(value) => serde_json::from_value(value).map_err(|error| {
+            ProviderError::fatal(
+                ErrorCode::InvalidJob,
+                format!("the upload's checkpoint cannot be read ({error}); check the platform before posting again"),
+            )
+        }),
+    }
+}
+
+/// What an earlier attempt already posted, from the checkpoint any publisher keeps.
+pub fn posted_in(checkpoint: &serde_json::Value) -> Option<Posted> {
+    serde_json::from_value(checkpoint.get("posted")?.clone()).ok()
 }
 
 async fn save<T: Serialize>(ctx: &CallContext<'_>, checkpoint: &T) -> Result<(), ProviderError> {

@@ -53,7 +53,8 @@ pub fn chunking(size: u64, chunk: u64) -> (u64, u64) {
     if size < MIN_CHUNK {
         return (size, 1);
     }
-    let mut chunk = chunk.clamp(MIN_CHUNK, MAX_CHUNK);
+    // A video smaller than a chunk is one chunk of its own size.
+    let mut chunk = chunk.clamp(MIN_CHUNK, MAX_CHUNK).min(size);
     // The last chunk (a chunk plus the rest) may not pass 128 MB.
     while chunk + size % chunk > MAX_LAST_CHUNK && chunk > MIN_CHUNK {
         chunk -= 1024 * 1024;
@@ -62,11 +63,15 @@ pub fn chunking(size: u64, chunk: u64) -> (u64, u64) {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct Checkpoint {
     publish_id: Option<String>,
     upload_url: Option<String>,
+    /// Chunks TikTok acknowledged.
+    next_chunk: u64,
     uploaded: bool,
     username: Option<String>,
+    posted: Option<Posted>,
 }
 
 #[derive(Deserialize)]
@@ -263,16 +268,21 @@ impl TikTok {
         .await
     }
 
-    /// PUTs every chunk in order.
+    /// PUTs the chunks from the checkpoint's next one, in order, recording each TikTok
+    /// acknowledges.
     async fn send(
         &self,
         upload: &Upload<'_>,
-        url: &str,
+        checkpoint: &mut Checkpoint,
         ctx: &CallContext<'_>,
     ) -> Result<(), ProviderError> {
+        let url = checkpoint
+            .upload_url
+            .clone()
+            .ok_or_else(|| http::bad_response(PROVIDER, "no `upload_url` for FILE_UPLOAD"))?;
         let total = upload.size_bytes;
         let (chunk, count) = chunking(total, self.chunk_bytes);
-        for index in 0..count {
+        for index in checkpoint.next_chunk..count {
             let first = index * chunk;
             let length = if index + 1 == count {
                 total - first
@@ -282,7 +292,7 @@ impl TikTok {
             let bytes = read_chunk(upload.video, first, length).await?;
             let response = self
                 .http
-                .put(url)
+                .put(&url)
                 .header(header::CONTENT_TYPE, "video/mp4")
                 .header(header::CONTENT_LENGTH, length)
                 .header(
@@ -296,14 +306,26 @@ impl TikTok {
             match response.status().as_u16() {
                 201 | 206 => {}
                 403 => {
+                    // The address expired (it lives an hour): that upload can never
+                    // complete, so the next attempt starts another.
+                    *checkpoint = Checkpoint {
+                        username: checkpoint.username.take(),
+                        ..Checkpoint::default()
+                    };
+                    save(ctx, checkpoint).await?;
                     return Err(ProviderError::retryable(
                         "the TikTok upload address expired; starting a new upload",
-                    ))
+                    ));
                 }
                 status => {
                     let failure = http::HttpFailure::read(PROVIDER, response).await;
-                    return Err(if status >= 500 {
-                        failure.into_error()
+                    // A 416 says TikTok's progress differs from ours: the next attempt asks
+                    // TikTok where it is.
+                    return Err(if status >= 500 || status == 416 {
+                        ProviderError::retryable(format!(
+                            "TikTok answered {status} to a chunk: {}",
+                            failure.excerpt()
+                        ))
                     } else {
                         ProviderError::fatal(
                             ErrorCode::ProviderRejected,
@@ -312,6 +334,8 @@ impl TikTok {
                     });
                 }
             }
+            checkpoint.next_chunk = index + 1;
+            save(ctx, checkpoint).await?;
             let percent = 20 + (50 * (index + 1) / count) as u8;
             ctx.progress.report(percent, "uploading to TikTok").await;
         }
@@ -380,23 +404,29 @@ impl Publisher for TikTok {
         ctx: &CallContext<'_>,
     ) -> Result<Posted, ProviderError> {
         let mut checkpoint: Checkpoint = load(ctx).await?;
-        // An upload started by an earlier attempt counts only if TikTok has all its bytes;
-        // else it never posts, and a new one starts.
+        if let Some(posted) = checkpoint.posted.clone() {
+            return Ok(posted);
+        }
+        let (chunk, _) = chunking(upload.size_bytes, self.chunk_bytes);
+        // An upload an earlier attempt started stands if TikTok has its bytes, and goes on from
+        // where TikTok says it is; only one TikTok can no longer complete is started anew.
         if let (Some(id), false) = (checkpoint.publish_id.clone(), checkpoint.uploaded) {
             let status = self.status(upload, &id).await?;
-            let complete = status.status != "PROCESSING_UPLOAD"
-                || status.uploaded_bytes == Some(upload.size_bytes);
-            checkpoint = if complete {
-                Checkpoint {
-                    uploaded: true,
-                    ..checkpoint
+            match (status.status.as_str(), status.uploaded_bytes) {
+                ("PROCESSING_UPLOAD", Some(held)) if held < upload.size_bytes => {
+                    if held % chunk == 0 {
+                        checkpoint.next_chunk = held / chunk;
+                    } else {
+                        checkpoint = Checkpoint {
+                            username: checkpoint.username,
+                            ..Checkpoint::default()
+                        };
+                    }
                 }
-            } else {
-                Checkpoint {
-                    username: checkpoint.username,
-                    ..Checkpoint::default()
-                }
-            };
+                // Without a count, our own record of acknowledged chunks decides.
+                ("PROCESSING_UPLOAD", None) => {}
+                _ => checkpoint.uploaded = true,
+            }
             save(ctx, &checkpoint).await?;
         }
         let publish_id = match checkpoint.publish_id.clone() {
@@ -408,21 +438,13 @@ impl Publisher for TikTok {
                 let init = self.init(upload).await?;
                 checkpoint.publish_id = Some(init.publish_id.clone());
                 checkpoint.upload_url = init.upload_url;
+                checkpoint.next_chunk = 0;
                 save(ctx, &checkpoint).await?;
                 init.publish_id
             }
         };
         if !checkpoint.uploaded {
-            let url = checkpoint
-                .upload_url
-                .clone()
-                .ok_or_else(|| http::bad_response(PROVIDER, "no `upload_url` for FILE_UPLOAD"))?;
-            if let Err(error) = self.send(upload, &url, ctx).await {
-                // The next attempt starts a new upload; this one never completes.
-                checkpoint.publish_id = None;
-                save(ctx, &checkpoint).await?;
-                return Err(error);
-            }
+            self.send(upload, &mut checkpoint, ctx).await?;
             checkpoint.uploaded = true;
             save(ctx, &checkpoint).await?;
         }
@@ -433,11 +455,19 @@ impl Publisher for TikTok {
             }
             let status = self.status(upload, &publish_id).await?;
             match outcome(&status, checkpoint.username.as_deref()) {
-                Ok(Some(posted)) => return Ok(posted),
+                Ok(Some(posted)) => {
+                    checkpoint.posted = Some(posted.clone());
+                    save(ctx, &checkpoint).await?;
+                    return Ok(posted);
+                }
                 Ok(None) => {}
                 Err(error @ ProviderError::Retryable { .. }) => {
-                    // TikTok asks for a new upload (`internal`, `video_pull_failed`).
-                    checkpoint = Checkpoint::default();
+                    // TikTok asks for a new upload (`internal`, `video_pull_failed`): that
+                    // one failed, so a new one cannot make a second post.
+                    checkpoint = Checkpoint {
+                        username: checkpoint.username,
+                        ..Checkpoint::default()
+                    };
                     save(ctx, &checkpoint).await?;
                     return Err(error);
                 }
@@ -458,6 +488,7 @@ mod tests {
         assert_eq!(chunking(3 * MB, 10 * MB), (3 * MB, 1));
         assert_eq!(chunking(25 * MB, 10 * MB), (10 * MB, 2));
         assert_eq!(chunking(10 * MB, 10 * MB), (10 * MB, 1));
+        assert_eq!(chunking(7 * MB, 10 * MB), (7 * MB, 1));
         let (chunk, count) = chunking(1000 * MB, 64 * MB);
         assert_eq!(count, 1000 * MB / chunk);
         assert!(chunk + (1000 * MB) % chunk <= 128 * MB);

@@ -41,9 +41,10 @@ impl YouTube {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct Checkpoint {
     session_uri: Option<String>,
-    video_id: Option<String>,
+    posted: Option<Posted>,
 }
 
 #[derive(Deserialize)]
@@ -55,7 +56,8 @@ struct Video {
 enum Progress {
     /// YouTube has bytes `0..next`.
     Next(u64),
-    Done(String),
+    /// YouTube made the video; its id, when the answer could be read.
+    Done(Option<String>),
     /// The session expired: start a new one.
     Expired,
 }
@@ -192,10 +194,14 @@ impl YouTube {
             .await;
         let response = result.map_err(|error| http::transport_error(PROVIDER, error))?;
         match response.status() {
-            StatusCode::OK | StatusCode::CREATED => {
-                let video: Video = http::json(PROVIDER, response).await?;
-                Ok(Progress::Done(video.id))
-            }
+            // The video exists whatever the body says: an unreadable one must not lead to a
+            // second upload.
+            StatusCode::OK | StatusCode::CREATED => Ok(Progress::Done(
+                http::json::<Video>(PROVIDER, response)
+                    .await
+                    .ok()
+                    .map(|v| v.id),
+            )),
             StatusCode::PERMANENT_REDIRECT => Ok(Progress::Next(next_byte(response.headers())?)),
             StatusCode::NOT_FOUND => Ok(Progress::Expired),
             _ => Err(classify(http::HttpFailure::read(PROVIDER, response).await)),
@@ -263,8 +269,8 @@ impl Publisher for YouTube {
     ) -> Result<Posted, ProviderError> {
         let mut checkpoint: Checkpoint = load(ctx).await?;
         for _ in 0..2 {
-            if let Some(id) = &checkpoint.video_id {
-                return Ok(posted(id));
+            if let Some(posted) = &checkpoint.posted {
+                return Ok(posted.clone());
             }
             let progress = match checkpoint.session_uri.clone() {
                 Some(session) => match self.query(upload, &session).await? {
@@ -281,7 +287,7 @@ impl Publisher for YouTube {
             };
             match progress {
                 Progress::Done(id) => {
-                    checkpoint.video_id = Some(id);
+                    checkpoint.posted = Some(posted(id));
                     save(ctx, &checkpoint).await?;
                     ctx.progress.report(95, PROCESSING).await;
                 }
@@ -292,17 +298,17 @@ impl Publisher for YouTube {
             }
         }
         checkpoint
-            .video_id
-            .as_deref()
-            .map(posted)
+            .posted
             .ok_or_else(|| ProviderError::retryable("the YouTube upload session expired twice"))
     }
 }
 
-fn posted(id: &str) -> Posted {
+fn posted(id: Option<String>) -> Posted {
     Posted {
-        post_id: Some(id.to_owned()),
-        url: Some(format!("https://www.youtube.com/shorts/{id}")),
+        url: id
+            .as_ref()
+            .map(|id| format!("https://www.youtube.com/shorts/{id}")),
+        post_id: id,
         outcome: PublishOutcome::Posted,
     }
 }
