@@ -117,6 +117,8 @@ impl JobHandler for PostStep {
             ..RewriteOptions::default()
         };
         let format = copy::response_format();
+        let grammar =
+            crate::script::grammar::for_language(&language, crate::script::grammar::Shape::Post);
         ctx.call().progress.report(10, "writing the post").await;
         let mut usage = TokenUsage::default();
         let mut model = None;
@@ -134,7 +136,7 @@ impl JobHandler for PostStep {
                         messages: &messages,
                         contract: &contract,
                         seed: crate::script::fallback::seed_of(&voiceover),
-                        grammar: None,
+                        grammar: grammar.as_deref(),
                         max_tokens: Some(max_tokens),
                         options: &options,
                         response_format: Some(&format),

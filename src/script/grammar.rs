@@ -12,6 +12,9 @@ pub enum Shape {
     Sentences,
     /// Exactly one sentence.
     Sentence,
+    /// A post's words as the JSON object `{title, caption, hashtags}`, each bounded: a short
+    /// title, two or three sentences, four to eight one-word hashtags.
+    Post,
 }
 
 /// The grammar for text in `language` of `shape`; none for a language without a known alphabet.
@@ -23,6 +26,19 @@ pub fn for_language(language: &str, shape: Shape) -> Option<String> {
     let root = match shape {
         Shape::Sentences => "root ::= sentence (\" \" sentence)*",
         Shape::Sentence => "root ::= sentence",
+        Shape::Post => concat!(
+            r#"root ::= "{\"title\": \"" title "\", \"caption\": \"" caption "\", \"hashtags\": [" tags "]}""#,
+            "\n",
+            r#"title ::= word (" " word){1,8}"#,
+            "\n",
+            r#"caption ::= short (" " short){1,2}"#,
+            "\n",
+            r#"short ::= word (gap word){2,15} end"#,
+            "\n",
+            r#"tags ::= tag (", " tag){3,7}"#,
+            "\n",
+            r#"tag ::= "\"" word "\"""#,
+        ),
     };
     Some(format!(
         "{root}\n\
@@ -44,5 +60,11 @@ mod tests {
         let english = for_language("en-US", Shape::Sentence).unwrap();
         assert!(english.starts_with("root ::= sentence\n") && english.contains("[A-Za-z0-9]"));
         assert_eq!(for_language("ja", Shape::Sentences), None);
+        let post = for_language("ru", Shape::Post).unwrap();
+        assert!(
+            post.starts_with(r#"root ::= "{\"title\": \"" title"#),
+            "{post}"
+        );
+        assert!(post.contains("tags ::= tag (\", \" tag){3,7}"), "{post}");
     }
 }

@@ -215,4 +215,40 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
         heard["words"].as_array().unwrap().len(),
         output["words"].as_array().unwrap().len()
     );
+
+    // The post's words from the local model, asked for JSON by schema (llama.cpp turns it
+    // into a grammar): the model's own words when they pass every check, else the plain
+    // fallback, flagged.
+    let video = app
+        .fake_step(&format!(
+            "/v1/audio/{}/videos",
+            audio["id"].as_str().unwrap()
+        ))
+        .await;
+    let post = app
+        .finished_step(
+            &format!("/v1/videos/{video}/posts"),
+            json!({"provider": "local"}),
+            "posts",
+        )
+        .await;
+    assert_eq!(post["status"], "succeeded", "{post:#}");
+    let words = &post["output"];
+    assert_eq!(
+        words["model"], "qwen2.5-coder-1.5b-instruct-q4_k_m",
+        "{words:#}"
+    );
+    assert!(!words["title"].as_str().unwrap().is_empty(), "{words:#}");
+    match words["writer"].as_str().unwrap() {
+        "model" => assert_eq!(words["needs_review"], false, "{words:#}"),
+        _ => {
+            assert_eq!(words["needs_review"], true, "{words:#}");
+            assert!(
+                !words["review_reasons"]
+                    .to_string()
+                    .contains("the model failed"),
+                "{words:#}"
+            );
+        }
+    }
 }

@@ -66,10 +66,12 @@ impl ChatRewriter {
             "max_tokens": call.max_tokens.map_or(max_tokens, |cap| cap.min(max_tokens)),
             "seed": call.seed,
         });
-        if let Some(format) = call.response_format {
-            body["response_format"] = format.clone();
-        } else if let (true, Some(grammar)) = (self.grammar, call.grammar) {
+        // A server that takes a grammar gets it (llama.cpp takes a grammar or a schema, not
+        // both): it bounds lengths a schema cannot; others get the JSON schema.
+        if let (true, Some(grammar)) = (self.grammar, call.grammar) {
             body["grammar"] = json!(grammar);
+        } else if let Some(format) = call.response_format {
+            body["response_format"] = format.clone();
         }
         body
     }
