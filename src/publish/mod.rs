@@ -1139,3 +1139,45 @@ pub async fn linked_video(
         .map(|output| output.key)
         .map_err(|_| nothing())
 }
+
+/// What posting to each platform needs here and has, line by line, for `reelforge doctor`.
+pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
+    let mut lines = vec![(
+        "token key".to_owned(),
+        match &settings.token_key {
+            Some(key) => match Sealer::new(key) {
+                Ok(_) => "ready".to_owned(),
+                Err(error) => format!("invalid: {error}"),
+            },
+            None => "not set: no account can be connected (REELFORGE__PUBLISHING__TOKEN_KEY, openssl rand -base64 32)".to_owned(),
+        },
+    )];
+    let oauth = OAuth::new(settings);
+    let base = settings
+        .public_base_url
+        .as_deref()
+        .filter(|b| !b.is_empty());
+    for platform in Platform::ALL {
+        let connect = match (oauth.offers(*platform), base) {
+            (true, Some(base)) => format!(
+                "OAuth (callback {}/oauth/{platform}/callback) or pasted tokens",
+                base.trim_end_matches('/')
+            ),
+            (true, None) => {
+                "pasted tokens; OAuth also needs REELFORGE__PUBLISHING__PUBLIC_BASE_URL".to_owned()
+            }
+            (false, _) if *platform == Platform::Instagram => "pasted long-lived tokens".to_owned(),
+            (false, _) => format!(
+                "pasted tokens; for OAuth set REELFORGE__PUBLISHING__{}__CLIENT__ID and __SECRET",
+                platform.as_str().to_uppercase()
+            ),
+        };
+        let source = match (*platform, settings.instagram.source) {
+            (Platform::Instagram, InstagramSource::Url) => "; Instagram fetches signed links",
+            (Platform::Instagram, InstagramSource::Upload) => "; videos uploaded resumably",
+            _ => "",
+        };
+        lines.push((platform.to_string(), format!("{connect}{source}")));
+    }
+    lines
+}

@@ -1156,3 +1156,69 @@ async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
     );
     assert_eq!(reqwest::get(&other).await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
+    // Every platform answer takes a while, so the kill lands after Instagram has published and
+    // before the worker has read the answer.
+    let platforms = Platforms::start_with_delay(Duration::from_millis(1500)).await;
+    let mut settings = crate::helpers::test_settings(&crate::helpers::fresh_database_url());
+    settings.jobs.lease_seconds = 2;
+    settings.publishing.token_key = Some(SecretString::from(token_key()));
+    settings.publishing.instagram.base_url = format!("{}/v21.0", platforms.uri());
+    settings.publishing.instagram.poll_interval_ms = 20;
+    let environment = [
+        ("REELFORGE__PUBLISHING__TOKEN_KEY", token_key()),
+        (
+            "REELFORGE__PUBLISHING__INSTAGRAM__BASE_URL",
+            settings.publishing.instagram.base_url.clone(),
+        ),
+        (
+            "REELFORGE__PUBLISHING__INSTAGRAM__POLL_INTERVAL_MS",
+            "20".to_owned(),
+        ),
+    ];
+    // The API without workers; every job runs in the worker process until it is killed.
+    let app = crate::helpers::start(settings, false).await;
+    let mut worker = crate::helpers::WorkerProcess::spawn(&app.settings, &environment);
+    let (project_id, video_id) = video_with(&app, &short_video()).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let instagram = connect(
+        &app,
+        &project_id,
+        "instagram",
+        json!({"external_id": IG_USER}),
+    )
+    .await;
+    let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while platforms.state().media_publishes == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "media_publish was never called"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    worker.kill();
+
+    // A replica takes the job over once its lease runs out, reads the container's status
+    // and records the post instead of publishing again.
+    let replica = app.second_instance(true).await;
+    let done = finished(&replica, publication["id"].as_str().unwrap()).await;
+    assert_eq!(done["status"], "published", "{done:#}");
+    let counts = {
+        let state = platforms.state();
+        (state.containers, state.media_publishes)
+    };
+    assert_eq!(counts, (1, 1));
+    let job = replica
+        .get_json(&format!(
+            "/v1/jobs/{}",
+            publication["job_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        job["attempts"], 2,
+        "the second attempt finished it: {job:#}"
+    );
+}

@@ -411,3 +411,60 @@ impl Publisher for Instagram {
         Ok(posted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::publish::{class, failure};
+
+    fn classified(code: i64, subcode: Option<i64>, transient: bool) -> String {
+        let body = serde_json::json!({"error": {
+            "message": "m", "type": "OAuthException", "code": code, "error_subcode": subcode,
+            "is_transient": transient, "fbtrace_id": "t"
+        }});
+        match classify(failure(400, body)) {
+            Failure::Error(error) => class(&error),
+            Failure::NewContainer(_) => "new container".into(),
+            Failure::NotReady => "not ready".into(),
+        }
+    }
+
+    #[test]
+    fn every_documented_code_has_its_class() {
+        for (code, subcode, expected) in [
+            (1, None, "retry"),
+            (2, None, "retry"),
+            (4, None, "retry"),
+            (17, None, "retry"),
+            (32, None, "retry"),
+            (341, None, "retry"),
+            (613, None, "retry"),
+            (100, Some(2207001), "retry"),
+            (100, Some(2207003), "retry"),
+            (100, Some(2207032), "retry"),
+            (100, Some(2207008), "retry"),
+            (9007, Some(2207027), "not ready"),
+            (100, Some(2207020), "new container"),
+            (100, Some(2207053), "new container"),
+            (24, Some(2207006), "new container"),
+            (190, None, "provider_auth"),
+            (10, None, "provider_forbidden"),
+            (200, None, "provider_forbidden"),
+            (299, None, "provider_forbidden"),
+            (9004, Some(2207052), "provider_rejected"),
+            (352, Some(2207026), "platform_limit"),
+            (100, Some(2207057), "provider_rejected"),
+            (4, Some(2207051), "provider_forbidden"),
+            (25, Some(2207050), "provider_forbidden"),
+            (9, Some(2207042), "publish_quota_exhausted"),
+        ] {
+            assert_eq!(
+                classified(code, subcode, false),
+                expected,
+                "{code}/{subcode:?}"
+            );
+        }
+        assert_eq!(classified(123, None, true), "retry", "is_transient");
+        assert_eq!(classified(123, None, false), "provider_rejected");
+    }
+}

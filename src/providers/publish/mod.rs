@@ -121,3 +121,23 @@ fn token_refused(platform: &str, detail: &str) -> ProviderError {
         format!("{platform} refused the account's token: {detail}"),
     )
 }
+
+/// How a failure reads in the classification tables of each platform's tests: `retry`, or the
+/// fatal error's code.
+#[cfg(test)]
+fn class(error: &ProviderError) -> String {
+    match error {
+        ProviderError::Retryable { .. } => "retry".into(),
+        ProviderError::Fatal { code, .. } => code.as_str().into(),
+    }
+}
+
+#[cfg(test)]
+fn failure(status: u16, body: serde_json::Value) -> super::http::HttpFailure {
+    super::http::HttpFailure {
+        provider: "platform",
+        status: reqwest::StatusCode::from_u16(status).unwrap(),
+        retry_after: None,
+        body: body.to_string(),
+    }
+}

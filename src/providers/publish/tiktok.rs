@@ -480,7 +480,69 @@ impl Publisher for TikTok {
 
 #[cfg(test)]
 mod tests {
-    use super::chunking;
+    use super::*;
+    use crate::providers::publish::class;
+
+    #[test]
+    fn every_documented_error_and_fail_reason_has_its_class() {
+        for (status, code, expected) in [
+            (401, "access_token_invalid", "provider_auth"),
+            (401, "scope_not_authorized", "provider_forbidden"),
+            (403, "spam_risk_too_many_posts", "publish_quota_exhausted"),
+            (
+                403,
+                "spam_risk_too_many_pending_share",
+                "publish_quota_exhausted",
+            ),
+            (403, "reached_active_user_cap", "publish_quota_exhausted"),
+            (
+                403,
+                "spam_risk_user_banned_from_posting",
+                "provider_forbidden",
+            ),
+            (
+                403,
+                "unaudited_client_can_only_post_to_private_accounts",
+                "provider_forbidden",
+            ),
+            (403, "privacy_level_option_mismatch", "privacy_not_allowed"),
+            (400, "invalid_param", "provider_rejected"),
+            (429, "rate_limit_exceeded", "retry"),
+            (500, "internal_error", "retry"),
+        ] {
+            assert_eq!(
+                class(&classify(status, code, "m", None)),
+                expected,
+                "{code}"
+            );
+        }
+        let status = |status: &str, reason: Option<&str>| Status {
+            status: status.into(),
+            fail_reason: reason.map(Into::into),
+            post_ids: vec![serde_json::json!(7300000000000000001u64)],
+            uploaded_bytes: None,
+        };
+        for (reason, expected) in [
+            ("internal", "retry"),
+            ("video_pull_failed", "retry"),
+            ("file_format_check_failed", "platform_limit"),
+            ("duration_check_failed", "platform_limit"),
+            ("frame_rate_check_failed", "platform_limit"),
+            ("picture_size_check_failed", "platform_limit"),
+            ("spam_risk_too_many_posts", "provider_forbidden"),
+            ("auth_removed", "provider_auth"),
+        ] {
+            let error = outcome(&status("FAILED", Some(reason)), None).unwrap_err();
+            assert_eq!(class(&error), expected, "{reason}");
+        }
+        let posted = outcome(&status("PUBLISH_COMPLETE", None), Some("anna"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(posted.post_id.as_deref(), Some("7300000000000000001"));
+        assert!(outcome(&status("PROCESSING_DOWNLOAD", None), None)
+            .unwrap()
+            .is_none());
+    }
 
     #[test]
     fn chunks_are_counted_as_tiktok_documents() {

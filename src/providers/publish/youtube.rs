@@ -312,3 +312,45 @@ fn posted(id: Option<String>) -> Posted {
         outcome: PublishOutcome::Posted,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::providers::publish::{class, failure};
+
+    #[test]
+    fn every_documented_reason_has_its_class() {
+        for (status, reason, expected) in [
+            (401, "authError", "provider_auth"),
+            (401, "youtubeSignupRequired", "provider_forbidden"),
+            (403, "quotaExceeded", "publish_quota_exhausted"),
+            (400, "uploadLimitExceeded", "publish_quota_exhausted"),
+            (403, "rateLimitExceeded", "retry"),
+            (403, "userRateLimitExceeded", "retry"),
+            (403, "forbidden", "provider_forbidden"),
+            (400, "invalidTitle", "provider_rejected"),
+            (400, "invalidPublishAt", "provider_rejected"),
+            (429, "rateLimitExceeded", "retry"),
+            (500, "backendError", "retry"),
+            (503, "backendError", "retry"),
+        ] {
+            let body = serde_json::json!({"error": {"code": status, "message": "m",
+                "errors": [{"domain": "youtube.video", "reason": reason, "message": "m"}]}});
+            assert_eq!(
+                class(&classify(failure(status, body))),
+                expected,
+                "{status} {reason}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_308_says_where_to_go_on() {
+        let mut headers = header::HeaderMap::new();
+        assert_eq!(next_byte(&headers).unwrap(), 0, "nothing held yet");
+        headers.insert(header::RANGE, "bytes=0-262143".parse().unwrap());
+        assert_eq!(next_byte(&headers).unwrap(), 262_144);
+        headers.insert(header::RANGE, "bytes=5-9".parse().unwrap());
+        assert!(next_byte(&headers).is_err());
+    }
+}
