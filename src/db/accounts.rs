@@ -100,13 +100,7 @@ pub async fn insert(
 }
 
 pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> Result<Option<StoredAccount>, sqlx::Error> {
-    sqlx::query_as::<_, AccountRow>(&format!(
-        "SELECT {COLUMNS} FROM platform_accounts WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(db)
-    .await
-    .map(|row| row.map(Into::into))
+    select(db, id, "").await
 }
 
 /// The account locked until the transaction ends: one refresh at a time, so a rotated refresh
@@ -115,8 +109,16 @@ pub async fn get_for_update(
     db: impl PgExecutor<'_>,
     id: Uuid,
 ) -> Result<Option<StoredAccount>, sqlx::Error> {
+    select(db, id, "FOR UPDATE").await
+}
+
+async fn select(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    lock: &str,
+) -> Result<Option<StoredAccount>, sqlx::Error> {
     sqlx::query_as::<_, AccountRow>(&format!(
-        "SELECT {COLUMNS} FROM platform_accounts WHERE id = $1 FOR UPDATE"
+        "SELECT {COLUMNS} FROM platform_accounts WHERE id = $1 {lock}"
     ))
     .bind(id)
     .fetch_optional(db)

@@ -137,45 +137,82 @@ async fn advance_reel(
             .from_step
             .and_then(Step::run_index)
             .is_some_and(|from| reel.steps.len() >= from);
-        let reused = if rerun {
-            None
-        } else {
-            db::runs::reusable(&mut *conn, kind, parent_id, &provider, &step_input).await?
-        };
-        let (resource_id, status) = match reused {
-            Some(id) => (id, Status::Succeeded),
-            None => {
-                let started = queue::start_step(
-                    &mut *conn,
-                    StepRequest {
-                        kind,
-                        project_id: run.project_id,
-                        parent_id,
-                        provider: &provider,
-                        input: step_input,
-                        payload: json!({ "run_id": run.id }),
-                    },
-                    jobs,
-                )
-                .await?;
-                (started.resource.id, Status::Queued)
-            }
-        };
-        reel.steps.push(RunStepResult {
-            step: kind,
-            resource_id,
+        let next = NextStep {
+            kind,
+            parent_id,
             provider,
-            reused: reused.is_some(),
-            status,
-            duration_ms: reused.map(|_| 0),
-        });
-        if reused.is_some() {
-            if let Some(resource) = db::resources::get(&mut *conn, kind, resource_id).await? {
-                note_review(reel, &resource);
-            }
-        }
+            input: step_input,
+            reuse: !rerun,
+        };
+        start_or_reuse(conn, run, reel, next, jobs).await?;
         changed = true;
     }
+}
+
+/// The step a reel takes next.
+struct NextStep {
+    kind: ResourceKind,
+    parent_id: Uuid,
+    provider: String,
+    input: serde_json::Value,
+    /// An earlier succeeded output with the same parent, provider and input may stand in.
+    reuse: bool,
+}
+
+/// Adds `next` to the reel: an earlier output when one may be reused (answers true), else a
+/// new step job.
+async fn start_or_reuse(
+    conn: &mut PgConnection,
+    run: &Run,
+    reel: &mut RunReel,
+    next: NextStep,
+    jobs: &JobSettings,
+) -> Result<bool, sqlx::Error> {
+    let reused = if next.reuse {
+        db::runs::reusable(
+            &mut *conn,
+            next.kind,
+            next.parent_id,
+            &next.provider,
+            &next.input,
+        )
+        .await?
+    } else {
+        None
+    };
+    let (resource_id, status) = match reused {
+        Some(id) => (id, Status::Succeeded),
+        None => {
+            let started = queue::start_step(
+                &mut *conn,
+                StepRequest {
+                    kind: next.kind,
+                    project_id: run.project_id,
+                    parent_id: next.parent_id,
+                    provider: &next.provider,
+                    input: next.input,
+                    payload: json!({ "run_id": run.id }),
+                },
+                jobs,
+            )
+            .await?;
+            (started.resource.id, Status::Queued)
+        }
+    };
+    reel.steps.push(RunStepResult {
+        step: next.kind,
+        resource_id,
+        provider: next.provider,
+        reused: reused.is_some(),
+        status,
+        duration_ms: reused.map(|_| 0),
+    });
+    if reused.is_some() {
+        if let Some(resource) = db::resources::get(&mut *conn, next.kind, resource_id).await? {
+            note_review(reel, &resource);
+        }
+    }
+    Ok(reused.is_some())
 }
 
 /// A reel whose script or post needs a person's eyes says so, with their reasons.
@@ -227,53 +264,24 @@ async fn publish_reel(
         return Ok(false);
     };
     if last.step == ResourceKind::Video {
-        let provider = publish
-            .post_provider
-            .clone()
-            .unwrap_or_else(|| crate::providers::fake::NAME.to_owned());
-        let input = json!({ "options": {} });
-        let reused = db::runs::reusable(
-            &mut *conn,
-            ResourceKind::Post,
-            last.resource_id,
-            &provider,
-            &input,
-        )
-        .await?;
-        let (resource_id, status) = match reused {
-            Some(id) => (id, Status::Succeeded),
-            None => {
-                let started = queue::start_step(
-                    &mut *conn,
-                    StepRequest {
-                        kind: ResourceKind::Post,
-                        project_id: run.project_id,
-                        parent_id: last.resource_id,
-                        provider: &provider,
-                        input,
-                        payload: json!({ "run_id": run.id }),
-                    },
-                    jobs,
-                )
-                .await?;
-                (started.resource.id, Status::Queued)
-            }
-        };
-        reel.steps.push(RunStepResult {
-            step: ResourceKind::Post,
-            resource_id,
-            provider,
-            reused: reused.is_some(),
-            status,
-            duration_ms: reused.map(|_| 0),
-        });
-        if reused.is_none() {
+        // Settled when the run started; a run stored without it cannot guess one.
+        let Some(provider) = publish.post_provider.clone() else {
+            reel.status = Status::Failed;
+            reel.error = Some(ErrorInfo {
+                code: ErrorCode::InvalidJob,
+                message: "the run's publish names no post writer".into(),
+            });
             return Ok(true);
-        }
-        if let Some(resource) =
-            db::resources::get(&mut *conn, ResourceKind::Post, resource_id).await?
-        {
-            note_review(reel, &resource);
+        };
+        let next = NextStep {
+            kind: ResourceKind::Post,
+            parent_id: last.resource_id,
+            provider,
+            input: json!({ "options": {} }),
+            reuse: true,
+        };
+        if !start_or_reuse(conn, run, reel, next, jobs).await? {
+            return Ok(true);
         }
         if reel.needs_review && !publish.even_if_needs_review {
             return Ok(stop_for_review(reel));
