@@ -59,6 +59,10 @@ CREATE TABLE publications (
     published_at  TIMESTAMPTZ
 );
 CREATE INDEX publications_by_video ON publications (video_id, created_at DESC, id DESC);
+-- One live post of a video per account: a second request (another run, a repeated call) finds
+-- the first instead of posting again.
+CREATE UNIQUE INDEX publications_one_per_account ON publications (video_id, account_id)
+    WHERE status IN ('scheduled', 'uploading', 'processing', 'published');
 CREATE INDEX publications_by_project ON publications (project_id, created_at DESC, id DESC);
 
 -- Each OAuth connect link's nonce, used once: a link cannot connect two accounts.

@@ -111,6 +111,7 @@ error_codes! {
     VoiceSlotsFull = "voice_slots_full", Configure, "The ElevenLabs account has no free voice slot for a clone; delete a cloned voice or upgrade the plan.";
     UnsupportedAsset = "unsupported_asset", FixRequest, "The uploaded file is not a video, image, audio file or font that can be read.";
     BudgetExceeded = "budget_exceeded", Configure, "The run's estimated cost exceeds what is left of the project's monthly budget; the detail gives both. Raise `settings.monthly_budget` or wait for next month.";
+    AlreadyPublished = "already_published", No, "The video is published, or being published, to this account already; the detail names that publication.";
     PublicationNotCancelable = "publication_not_cancelable", No, "Only a scheduled publication can be canceled; one that started uploading runs to its end.";
     InvalidOauthState = "invalid_oauth_state", FixRequest, "The OAuth callback's `state` is not one this service signed, is for another platform, or expired (links last 15 minutes); start connecting again.";
     AccountNotConnected = "account_not_connected", Configure, "The account needs authorizing again before it can post; connect it again.";

@@ -195,7 +195,15 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
     let output = serde_json::to_value(&script).map_err(|error| ApiError::Internal(error.into()))?;
 
     let mut tx = state.pool.begin().await?;
-    if !db::resources::replace_output(&mut *tx, ResourceKind::Script, id, &output).await? {
+    if !db::resources::replace_output(
+        &mut *tx,
+        ResourceKind::Script,
+        id,
+        &output,
+        resource.updated_at,
+    )
+    .await?
+    {
         return Err(ApiError::conflict(
             ErrorCode::ScriptNotReady,
             "the script changed while it was being edited; fetch it and try again",

@@ -57,10 +57,12 @@ const TEXT = {
     accountToken: "Access token", accountRefresh: "Refresh token (необязательно)", accountConnect: "Подключить",
     accountOauth: "Войти через платформу", accountConnected: "Подключено: {name}",
     publishAccount: "Аккаунт", privacy: "Доступ", privacy_public: "всем", privacy_unlisted: "по ссылке", privacy_private: "только мне",
+    privacy_friends: "друзьям", privacy_followers: "подписчикам",
     publishAt: "Когда (пусто — сейчас)", publishWhen: "Когда", publishStart: "Опубликовать", publishQueued: "Принято",
     publicationStatus: "Статус", open: "Открыть", cancel: "Отменить",
     status_scheduled: "запланировано", status_uploading: "загрузка", status_processing: "обработка",
     status_published: "опубликовано", status_failed: "ошибка", status_canceled: "отменено", inbox: "черновик в TikTok",
+    outcome_scheduled: "загружено, YouTube опубликует в назначенное время",
   },
   en: {
     tagline: "trending Reels → a fresh script, voiceover and video",
@@ -117,10 +119,12 @@ const TEXT = {
     accountToken: "Access token", accountRefresh: "Refresh token (optional)", accountConnect: "Connect",
     accountOauth: "Sign in with the platform", accountConnected: "Connected: {name}",
     publishAccount: "Account", privacy: "Visibility", privacy_public: "public", privacy_unlisted: "unlisted", privacy_private: "private",
+    privacy_friends: "friends", privacy_followers: "followers",
     publishAt: "When (empty: now)", publishWhen: "When", publishStart: "Publish", publishQueued: "Accepted",
     publicationStatus: "Status", open: "Open", cancel: "Cancel",
     status_scheduled: "scheduled", status_uploading: "uploading", status_processing: "processing",
     status_published: "published", status_failed: "failed", status_canceled: "canceled", inbox: "TikTok draft",
+    outcome_scheduled: "uploaded; YouTube publishes it at the set time",
   },
 };
 
@@ -622,14 +626,17 @@ async function loadPost() {
 }
 
 async function writePost() {
+  const videoId = state.videoId;
   setStatus("#post-status", t("postWriting"));
   try {
-    const started = await api("POST", `/v1/videos/${state.videoId}/posts`, {});
+    const started = await api("POST", `/v1/videos/${videoId}/posts`, {});
     let post = started.resource;
     while (!["succeeded", "failed", "canceled"].includes(post.status)) {
       await new Promise((resolve) => setTimeout(resolve, 500));
       post = await api("GET", `/v1/posts/${post.id}`);
     }
+    // Another video came on screen meanwhile: these words are not its words.
+    if (state.videoId !== videoId) return;
     if (post.status !== "succeeded") throw new Error(post.error?.message || post.status);
     await showPost(post);
     setStatus("#post-status", "");
@@ -655,7 +662,7 @@ async function loadAccounts() {
   select.replaceChildren(...page.items.map((account) =>
     new Option(`${account.platform}: ${account.name}${account.status === "connected" ? "" : " ⚠"}`, account.id)));
   if ([...select.options].some((option) => option.value === chosen)) select.value = chosen;
-  $("#publish-start").disabled = !state.postId || !select.value;
+  showPrivacyChoices();
 }
 
 function accountBody() {
@@ -674,7 +681,7 @@ async function connectAccount(event) {
     setStatus("#account-status", t("accountConnected", { name: account.name }));
     await loadAccounts();
     $("#publish-account").value = account.id;
-    $("#publish-start").disabled = !state.postId;
+    showPrivacyChoices();
   } catch (error) {
     setStatus("#account-status", problemText(error), true);
   }
@@ -691,13 +698,25 @@ async function connectWithOauth() {
   }
 }
 
+// What each platform lets a post be, as the API checks it.
+const PRIVACY = {
+  instagram: ["public"],
+  youtube: ["public", "unlisted", "private"],
+  tiktok: ["public", "friends", "followers", "private"],
+};
+
+function showPrivacyChoices() {
+  const account = state.accounts?.get($("#publish-account").value);
+  const select = $("#publish-privacy");
+  const chosen = select.value;
+  select.replaceChildren(...(PRIVACY[account?.platform] || ["public"]).map((value) => new Option(t(`privacy_${value}`), value)));
+  if ([...select.options].some((option) => option.value === chosen)) select.value = chosen;
+  $("#publish-start").disabled = !state.postId || !$("#publish-account").value;
+}
+
 async function publishVideo(event) {
   event.preventDefault();
-  const account = state.accounts?.get($("#publish-account").value);
-  const body = { account_id: $("#publish-account").value, copy: currentCopy() };
-  const privacy = $("#publish-privacy").value;
-  // TikTok calls "private" SELF_ONLY and has no "unlisted"; Instagram Reels are public.
-  if (account?.platform === "youtube" || (account?.platform === "tiktok" && privacy !== "unlisted")) body.privacy = privacy;
+  const body = { account_id: $("#publish-account").value, copy: currentCopy(), privacy: $("#publish-privacy").value };
   if ($("#publish-at").value) body.schedule_at = new Date($("#publish-at").value).toISOString();
   try {
     await api("POST", `/v1/videos/${state.videoId}/publications`, body);
@@ -718,6 +737,7 @@ async function loadPublications() {
     const account = state.accounts?.get(publication.account_id);
     let status = t(`status_${publication.status}`);
     if (publication.outcome === "inbox") status = t("inbox");
+    if (publication.outcome === "scheduled") status = t("outcome_scheduled");
     if (publication.error) status += `: ${publication.error.message}`;
     let action = "";
     if (publication.post_url) {
@@ -1172,7 +1192,7 @@ for (const field of document.querySelectorAll(".copy-field")) field.addEventList
 $("#account-form").addEventListener("submit", connectAccount);
 $("#account-oauth").addEventListener("click", connectWithOauth);
 $("#publish-form").addEventListener("submit", publishVideo);
-$("#publish-account").addEventListener("change", () => { $("#publish-start").disabled = !state.postId || !$("#publish-account").value; });
+$("#publish-account").addEventListener("change", showPrivacyChoices);
 
 translatePage();
 if (state.token) {

@@ -324,8 +324,9 @@ pub async fn request_cancel(db: impl PgExecutor<'_>, id: Uuid) -> MaybeJob {
                 finished_at = CASE WHEN status = 'queued' THEN now() ELSE finished_at END,
                 cancel_requested = true, updated_at = now()
              WHERE id = $1 AND status IN ('queued', 'running')
-               -- Stopping a post half way could leave it on the platform unrecorded.
-               AND NOT (kind = 'publish' AND status = 'running')
+               -- Stopping a post once it started (even between attempts) could leave it on the
+               -- platform unrecorded.
+               AND NOT (kind = 'publish' AND (status = 'running' OR attempts > 0))
              RETURNING {COLUMNS}"
         ))
         .bind(id)

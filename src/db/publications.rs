@@ -207,3 +207,21 @@ pub async fn reopen(db: impl PgExecutor<'_>, id: Uuid) -> MaybePublication {
     .await
     .map(|row| row.map(Into::into))
 }
+
+/// The video's live publication to the account (scheduled, under way or published), if any.
+pub async fn active_for(
+    db: impl PgExecutor<'_>,
+    video_id: Uuid,
+    account_id: Uuid,
+) -> MaybePublication {
+    sqlx::query_as::<_, PublicationRow>(&format!(
+        "SELECT {COLUMNS} FROM publications
+         WHERE video_id = $1 AND account_id = $2
+           AND status IN ('scheduled', 'uploading', 'processing', 'published')"
+    ))
+    .bind(video_id)
+    .bind(account_id)
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(Into::into))
+}

@@ -161,17 +161,26 @@ pub async fn set_status(
 }
 
 /// Replaces a succeeded resource's output (a hand edit); answers whether it was succeeded.
+/// Replaces a succeeded resource's output, if it is still the one read at `seen` (its
+/// `updated_at`): of two edits made from the same version, the second is refused, not lost.
 pub async fn replace_output(
     db: impl PgExecutor<'_>,
     kind: ResourceKind,
     id: Uuid,
     output: &serde_json::Value,
+    seen: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, sqlx::Error> {
     let sql = format!(
-        "UPDATE {} SET output = $2, updated_at = now() WHERE id = $1 AND status = 'succeeded'",
+        "UPDATE {} SET output = $2, updated_at = now()
+         WHERE id = $1 AND status = 'succeeded' AND updated_at = $3",
         kind.table()
     );
-    let result = sqlx::query(&sql).bind(id).bind(output).execute(db).await?;
+    let result = sqlx::query(&sql)
+        .bind(id)
+        .bind(output)
+        .bind(seen)
+        .execute(db)
+        .await?;
     Ok(result.rows_affected() == 1)
 }
 

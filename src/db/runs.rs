@@ -32,7 +32,12 @@ impl From<RunRow> for Run {
             id: row.id,
             project_id: row.project_id,
             status: row.status.parse().unwrap_or(Status::Failed),
-            progress: Run::progress_of(&reels),
+            progress: Run::progress_of(
+                &reels,
+                row.input
+                    .get("publish")
+                    .is_some_and(|publish| !publish.is_null()),
+            ),
             input: row.input,
             reels,
             created_at: row.created_at,

@@ -340,10 +340,12 @@ pub struct PublicationRequest {
 }
 
 text_enum! {
-    /// How a publication ended on the platform: `posted` (live, or scheduled by YouTube) or
-    /// `inbox` (a TikTok draft in the creator's inbox).
+    /// How a publication ended on the platform: `posted` (live), `scheduled` (uploaded private
+    /// and made public by YouTube at `schedule_at`; cancel it in YouTube Studio) or `inbox` (a
+    /// TikTok draft in the creator's inbox).
     PublishOutcome {
         Posted => "posted",
+        Scheduled => "scheduled",
         Inbox => "inbox",
     }
 }

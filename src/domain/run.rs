@@ -109,8 +109,9 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn progress_of(reels: &[RunReel]) -> u8 {
-        let steps = super::step::Step::in_runs().count();
+    /// Steps finished over steps to do; a run that `publishes` has the post as one more step.
+    pub fn progress_of(reels: &[RunReel], publishes: bool) -> u8 {
+        let steps = super::step::Step::in_runs().count() + usize::from(publishes);
         let total = reels.len() * steps;
         let done: usize = reels
             .iter()

@@ -356,7 +356,7 @@ pub async fn advance(
             continue;
         }
         run.status = overall(&run.reels);
-        run.progress = Run::progress_of(&run.reels);
+        run.progress = Run::progress_of(&run.reels, input.publish.is_some());
         db::runs::save(&mut tx, &run).await?;
         let kind = format!(
             "run.{}",

@@ -510,9 +510,36 @@ pub async fn publish(
 ) -> Result<Publication, ApiError> {
     let mut tx = state.pool.begin().await?;
     let planned = plan(&mut tx, video_id, body, state.clock.now()).await?;
-    let publication = schedule(&mut tx, planned).await?;
+    let publication = schedule(&mut tx, planned)
+        .await
+        .map_err(|error| match error {
+            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                ApiError::conflict(ErrorCode::ParentGone, "the video or account was deleted")
+            }
+            // Another request for the same video and account got in first.
+            sqlx::Error::Database(db) if db.is_unique_violation() => ApiError::conflict(
+                ErrorCode::AlreadyPublished,
+                "the video is being published to this account already",
+            ),
+            other => other.into(),
+        })?;
     tx.commit().await?;
     Ok(publication)
+}
+
+fn already_published(existing: &Publication) -> ApiError {
+    ApiError::conflict(
+        ErrorCode::AlreadyPublished,
+        format!(
+            "the video is {} to this account already: publication {}",
+            if existing.status == PublicationStatus::Published {
+                "published"
+            } else {
+                "being published"
+            },
+            existing.id
+        ),
+    )
 }
 
 /// A publication whose request passed every check, and when its job should run.
@@ -642,6 +669,10 @@ pub async fn plan(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
+    // Checked last: a request that is wrong anyway hears why first.
+    if let Some(existing) = db::publications::active_for(&mut *conn, video_id, account.id).await? {
+        return Err(already_published(&existing));
+    }
     let video_problems = limits::problems(platform, &video_facts(&render));
     if !video_problems.is_empty() {
         return Err(ApiError::unprocessable(
@@ -692,7 +723,7 @@ pub async fn plan(
 pub async fn schedule(
     conn: &mut sqlx::PgConnection,
     planned: Planned,
-) -> Result<Publication, ApiError> {
+) -> Result<Publication, sqlx::Error> {
     let Planned {
         mut publication,
         run_at,
@@ -711,14 +742,7 @@ pub async fn schedule(
     .await?;
     db::jobs::set_run_at(&mut *conn, job.id, run_at).await?;
     publication.job_id = Some(job.id);
-    let publication = db::publications::insert(&mut *conn, &publication)
-        .await
-        .map_err(|error| match error {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                ApiError::conflict(ErrorCode::ParentGone, "the video or account was deleted")
-            }
-            other => other.into(),
-        })?;
+    let publication = db::publications::insert(&mut *conn, &publication).await?;
     announce(&mut *conn, &publication).await?;
     Ok(publication)
 }
@@ -943,7 +967,15 @@ pub async fn edit_post(
     let output = serde_json::to_value(&post).map_err(|error| ApiError::Internal(error.into()))?;
     ApiError::require_storable("title", &output)?;
     let mut tx = state.pool.begin().await?;
-    if !db::resources::replace_output(&mut *tx, ResourceKind::Post, id, &output).await? {
+    if !db::resources::replace_output(
+        &mut *tx,
+        ResourceKind::Post,
+        id,
+        &output,
+        resource.updated_at,
+    )
+    .await?
+    {
         return Err(ApiError::conflict(
             ErrorCode::ParentNotReady,
             "the post changed while it was being edited; fetch it and try again",
@@ -1056,7 +1088,15 @@ pub async fn publish_for_run(
         .schedule_at
         .filter(|at| *at > now + chrono::Duration::seconds(MIN_SCHEDULE_SECONDS));
     let mut planned = Vec::new();
+    let mut scheduled = Vec::new();
     for account_id in &publish.account_ids {
+        // Another run published this video to the account already: that post stands.
+        if let Some(existing) =
+            db::publications::active_for(&mut *conn, video_id, *account_id).await?
+        {
+            scheduled.push(existing.id);
+            continue;
+        }
         let body = NewPublication {
             account_id: *account_id,
             post_id: Some(post_id),
@@ -1066,7 +1106,6 @@ pub async fn publish_for_run(
         };
         planned.push(plan(&mut *conn, video_id, body, now).await?);
     }
-    let mut scheduled = Vec::new();
     for plan in planned {
         scheduled.push(schedule(&mut *conn, plan).await?.id);
     }

@@ -20,8 +20,10 @@ pub enum Shape {
 /// The grammar for text in `language` of `shape`; none for a language without a known alphabet.
 pub fn for_language(language: &str, shape: Shape) -> Option<String> {
     let letters = match alphabet_of(language)? {
-        Alphabet::Cyrillic => "[А-Яа-яЁё0-9]",
-        Alphabet::Latin => "[A-Za-z0-9]",
+        // The ranges the language check counts: Cyrillic with its supplement (і, ї, є, ґ, ...),
+        // Latin with its accented and extended letters (ä, ß, ł, ...).
+        Alphabet::Cyrillic => "[\u{0400}-\u{052F}0-9]",
+        Alphabet::Latin => "[A-Za-z\u{00C0}-\u{024F}0-9]",
     };
     let root = match shape {
         Shape::Sentences => "root ::= sentence (\" \" sentence)*",
@@ -56,9 +58,12 @@ mod tests {
     #[test]
     fn each_alphabet_has_its_letters_and_no_other() {
         let russian = for_language("ru", Shape::Sentences).unwrap();
-        assert!(russian.contains("[А-Яа-яЁё0-9]") && !russian.contains("A-Z"));
+        assert!(russian.contains("[\u{0400}-\u{052F}0-9]") && !russian.contains("A-Z"));
         let english = for_language("en-US", Shape::Sentence).unwrap();
-        assert!(english.starts_with("root ::= sentence\n") && english.contains("[A-Za-z0-9]"));
+        assert!(
+            english.starts_with("root ::= sentence\n")
+                && english.contains("[A-Za-z\u{00C0}-\u{024F}0-9]")
+        );
         assert_eq!(for_language("ja", Shape::Sentences), None);
         let post = for_language("ru", Shape::Post).unwrap();
         assert!(

@@ -333,6 +333,15 @@ async fn pasted_tokens_are_sealed_never_shown_and_checked() {
         "no spaces",
     )
     .await;
+    assert_refused(
+        app.post(
+            &format!("/v1/projects/{project_id}/accounts"),
+            &json!({"platform": "instagram", "name": "x", "external_id": IG_USER, "access_token": "abc", "refresh_token": "def"}),
+        ),
+        "refresh_token",
+        "long-lived",
+    )
+    .await;
     let response = app
         .delete(&format!("/v1/accounts/{id}"))
         .send()
@@ -497,6 +506,7 @@ async fn youtube_uploads_resume_after_an_interruption_and_declare_synthetic_medi
     assert_eq!(done["status"], "published", "{done:#}");
     assert_eq!(done["post_id"], "yt1");
     assert_eq!(done["post_url"], "https://www.youtube.com/shorts/yt1");
+    assert_eq!(done["outcome"], "scheduled", "YouTube holds it until then");
     assert_eq!(done["published_at"].as_str().unwrap()[..16], at[..16]);
     let state = platforms.state();
     assert_eq!(state.yt_sessions.len(), 1, "one session, resumed");
@@ -513,6 +523,45 @@ async fn youtube_uploads_resume_after_an_interruption_and_declare_synthetic_medi
         .as_str()
         .unwrap()
         .contains('#'));
+    drop(state);
+
+    // Interrupted, then the session expired: a new session uploads the whole video, once.
+    platforms.state().yt_fail_next_chunk = true;
+    platforms.state().yt_expire_next_query = true;
+    let second = connect(
+        &app,
+        &project_id,
+        "youtube",
+        json!({"name": "second channel"}),
+    )
+    .await;
+    let again = publish(&app, &video_id, json!({"account_id": second})).await;
+    let again = finished(&app, again["id"].as_str().unwrap()).await;
+    assert_eq!(again["status"], "published", "{again:#}");
+    assert_eq!(again["outcome"], "posted");
+    {
+        let state = platforms.state();
+        let made: Vec<bool> = state.yt_sessions.iter().map(|(_, done)| *done).collect();
+        assert_eq!(made, [true, false, true]);
+        assert_eq!(state.yt_sessions[2].0, video);
+    }
+    // YouTube's schedule makes a video public, so only public ones are scheduled.
+    let third = connect(
+        &app,
+        &project_id,
+        "youtube",
+        json!({"name": "third channel"}),
+    )
+    .await;
+    assert_refused(
+        app.post(
+            &format!("/v1/videos/{video_id}/publications"),
+            &json!({"account_id": third, "privacy": "private", "schedule_at": at}),
+        ),
+        "privacy",
+        "becomes public",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -569,10 +618,25 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
         tt["post_url"],
         "https://www.tiktok.com/@anna/video/7300000000000000001"
     );
+    // One live post per video and account: a second is refused, naming the first.
+    let (status, problem) = send_problem(app.post(
+        &format!("/v1/videos/{video_id}/publications"),
+        &json!({"account_id": tiktok}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("already_published"))
+    );
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains(tt["id"].as_str().unwrap()));
+    let drafts = connect(&app, &project_id, "tiktok", json!({"name": "drafts"})).await;
     let inbox = publish(
         &app,
         &video_id,
-        json!({"account_id": tiktok, "tiktok_mode": "inbox"}),
+        json!({"account_id": drafts, "tiktok_mode": "inbox"}),
     )
     .await;
     let inbox = finished(&app, inbox["id"].as_str().unwrap()).await;
@@ -595,6 +659,23 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
             "the inbox takes only the file"
         );
     }
+    // The reply to the last chunk is lost: the retry asks TikTok, finds every byte there, and
+    // waits for that post instead of uploading it again.
+    platforms.state().tt_fail_next_chunk = true;
+    let third = connect(&app, &project_id, "tiktok", json!({"name": "third"})).await;
+    let lost = publish(
+        &app,
+        &video_id,
+        json!({"account_id": third, "privacy": "private"}),
+    )
+    .await;
+    let lost = finished(&app, lost["id"].as_str().unwrap()).await;
+    assert_eq!(lost["status"], "published", "{lost:#}");
+    assert_eq!(
+        platforms.state().tt_inits.len(),
+        3,
+        "one upload for it, resumed"
+    );
     let events: Vec<(String,)> = sqlx::query_as(
         "SELECT kind FROM events WHERE resource_type = 'publication' AND resource_id = $1::uuid ORDER BY id",
     )
@@ -642,10 +723,11 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
     )
     .await;
     // TikTok's creator info allows only public and private here.
+    let fourth = connect(&app, &project_id, "tiktok", json!({"name": "fourth"})).await;
     let friends = publish(
         &app,
         &video_id,
-        json!({"account_id": tiktok, "privacy": "friends"}),
+        json!({"account_id": fourth, "privacy": "friends"}),
     )
     .await;
     let friends = finished(&app, friends["id"].as_str().unwrap()).await;
@@ -835,10 +917,11 @@ async fn scheduled_publications_wait_their_time_and_can_be_canceled_until_then()
         json!({"account_id": tiktok, "schedule_at": at}),
     )
     .await;
+    let other = connect(&app, &project_id, "tiktok", json!({"name": "other"})).await;
     let keep = publish(
         &app,
         &video_id,
-        json!({"account_id": tiktok, "schedule_at": at}),
+        json!({"account_id": other, "schedule_at": at}),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;

@@ -287,7 +287,7 @@ impl Publisher for YouTube {
             };
             match progress {
                 Progress::Done(id) => {
-                    checkpoint.posted = Some(posted(id));
+                    checkpoint.posted = Some(posted(id, upload.request.schedule_at.is_some()));
                     save(ctx, &checkpoint).await?;
                     ctx.progress.report(95, PROCESSING).await;
                 }
@@ -303,13 +303,17 @@ impl Publisher for YouTube {
     }
 }
 
-fn posted(id: Option<String>) -> Posted {
+fn posted(id: Option<String>, scheduled: bool) -> Posted {
     Posted {
         url: id
             .as_ref()
             .map(|id| format!("https://www.youtube.com/shorts/{id}")),
         post_id: id,
-        outcome: PublishOutcome::Posted,
+        outcome: if scheduled {
+            PublishOutcome::Scheduled
+        } else {
+            PublishOutcome::Posted
+        },
     }
 }
 
