@@ -508,22 +508,23 @@ async fn youtube_uploads_resume_after_an_interruption_and_declare_synthetic_medi
     assert_eq!(done["post_url"], "https://www.youtube.com/shorts/yt1");
     assert_eq!(done["outcome"], "scheduled", "YouTube holds it until then");
     assert_eq!(done["published_at"].as_str().unwrap()[..16], at[..16]);
-    let state = platforms.state();
-    assert_eq!(state.yt_sessions.len(), 1, "one session, resumed");
-    assert_eq!(state.yt_sessions[0].0, video, "every byte once, in order");
-    let start = &state.yt_start_bodies[0];
-    assert_eq!(start["status"]["containsSyntheticMedia"], true);
-    assert_eq!(
-        start["status"]["privacyStatus"], "private",
-        "publishAt needs private"
-    );
-    assert_eq!(start["status"]["publishAt"], at.as_str());
-    assert_eq!(start["status"]["selfDeclaredMadeForKids"], false);
-    assert!(start["snippet"]["description"]
-        .as_str()
-        .unwrap()
-        .contains('#'));
-    drop(state);
+    {
+        let state = platforms.state();
+        assert_eq!(state.yt_sessions.len(), 1, "one session, resumed");
+        assert_eq!(state.yt_sessions[0].0, video, "every byte once, in order");
+        let start = &state.yt_start_bodies[0];
+        assert_eq!(start["status"]["containsSyntheticMedia"], true);
+        assert_eq!(
+            start["status"]["privacyStatus"], "private",
+            "publishAt needs private"
+        );
+        assert_eq!(start["status"]["publishAt"], at.as_str());
+        assert_eq!(start["status"]["selfDeclaredMadeForKids"], false);
+        assert!(start["snippet"]["description"]
+            .as_str()
+            .unwrap()
+            .contains('#'));
+    }
 
     // Interrupted, then the session expired: a new session uploads the whole video, once.
     platforms.state().yt_fail_next_chunk = true;
