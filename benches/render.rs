@@ -167,6 +167,7 @@ async fn main() {
             font: None,
             output_dir,
             title: "bench".into(),
+            key_words: Vec::new(),
             options,
         };
         let (composer, ctx) = (&composer, &ctx);

@@ -143,7 +143,14 @@ const EDIT_MAX_CHARS: usize = 10_000;
 
 /// A hand edit of a succeeded script: the text is cleaned and every check runs again, so the
 /// stored results always describe the stored text.
-pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepResource, ApiError> {
+/// `key_words`, when given, replace the writer's choice of words to stress (each must be a
+/// word of the text); else the writer's stay where the text still holds them.
+pub async fn edit_script(
+    state: &AppState,
+    id: Uuid,
+    text: &str,
+    key_words: Option<&[String]>,
+) -> Result<StepResource, ApiError> {
     let resource = db::resources::get(&state.pool, ResourceKind::Script, id)
         .await?
         .ok_or(ApiError::NotFound("script"))?;
@@ -188,6 +195,22 @@ pub async fn edit_script(state: &AppState, id: Uuid, text: &str) -> Result<StepR
     script.word_count = script::words::count_words(&clean_text);
     script.estimated_seconds =
         script::spoken_seconds(&clean_text, state.settings.scripts.rate(&script.language));
+    // Words the edit took out are no longer stressed.
+    let chosen = key_words.unwrap_or(&script.key_words);
+    let kept = script::keep_key_words(chosen.iter().map(String::as_str), &clean_text);
+    if let Some(asked) = key_words {
+        if let Some(missing) = asked.iter().find(|word| {
+            !kept
+                .iter()
+                .any(|k| k.to_lowercase() == word.trim().to_lowercase())
+        }) {
+            return Err(ApiError::validation(
+                "key_words",
+                format!("`{missing}` is not a word of the text (or a second word of one sentence)"),
+            ));
+        }
+    }
+    script.key_words = kept;
     script.text = clean_text;
     script.writer = crate::script::ScriptWriter::Edited;
     script.fitted.clear();

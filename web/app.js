@@ -37,6 +37,7 @@ const TEXT = {
     kind_video: "видео", kind_image: "картинка", kind_audio: "аудио", kind_font: "шрифт",
     background: "Фон", backgroundAuto: "авто (клипы медиатеки, иначе градиент)", backgroundGenerated: "градиент",
     backgroundClips: "клипы медиатеки", backgroundReel: "исходный reel", music: "Музыка", noMusic: "без музыки",
+    font: "Шрифт субтитров", defaultFont: "стандартный",
     budgetLimit: "Бюджет в месяц, $", budgetText: "{spent} потрачено, {held} в работе из {limit} ({left} осталось)",
     budgetNone: "{spent} потрачено в этом месяце, без лимита",
     budgetInvalid: "Бюджет — число долларов, например 20 или 12.5", ruleNeedsCondition: "Для автозапуска задайте хотя бы одно условие",
@@ -99,6 +100,7 @@ const TEXT = {
     kind_video: "video", kind_image: "image", kind_audio: "audio", kind_font: "font",
     background: "Background", backgroundAuto: "auto (library clips, else a gradient)", backgroundGenerated: "gradient",
     backgroundClips: "library clips", backgroundReel: "the source reel", music: "Music", noMusic: "no music",
+    font: "Subtitle font", defaultFont: "default",
     budgetLimit: "Monthly budget, $", budgetText: "{spent} spent, {held} under way of {limit} ({left} left)",
     budgetNone: "{spent} spent this month, no cap",
     budgetInvalid: "The budget is a number of dollars, such as 20 or 12.5", ruleNeedsCondition: "Give at least one condition to run the pipeline automatically",
@@ -460,7 +462,10 @@ function renderOptions(preview) {
   if ($("#background").value) options.background = $("#background").value;
   if ($("#music").value) options.music_key = $("#music").value;
   const style = $("#subtitle-style").value;
-  if (style !== "karaoke") options.subtitles = { style };
+  const subtitles = {};
+  if (style !== "karaoke") subtitles.style = style;
+  if ($("#font").value) subtitles.font_key = $("#font").value;
+  if (Object.keys(subtitles).length) options.subtitles = subtitles;
   const formats = [...document.querySelectorAll("#formats input:checked")].map((box) => box.value);
   // A preview is for iterating on the look: one format is enough, and fast.
   const wanted = preview ? formats.slice(0, 1) : formats;
@@ -546,12 +551,15 @@ async function loadAssets() {
     tr.append(cell(t(`kind_${asset.kind}`)), cell(asset.name), cell(megabytes(asset.size_bytes), "num"), cell(seconds, "num"), cell(remove));
     return tr;
   }));
-  const music = $("#music");
-  const chosen = music.value;
-  music.replaceChildren(new Option(t("noMusic"), ""), ...page.items
-    .filter((asset) => asset.kind === "audio")
-    .map((asset) => new Option(asset.name, asset.key)));
-  music.value = [...music.options].some((option) => option.value === chosen) ? chosen : "";
+  // The library's audio files are the music choices, its fonts the subtitle fonts.
+  for (const [selector, kind, none] of [["#music", "audio", "noMusic"], ["#font", "font", "defaultFont"]]) {
+    const select = $(selector);
+    const chosen = select.value;
+    select.replaceChildren(new Option(t(none), ""), ...page.items
+      .filter((asset) => asset.kind === kind)
+      .map((asset) => new Option(asset.name, asset.key)));
+    select.value = [...select.options].some((option) => option.value === chosen) ? chosen : "";
+  }
 }
 
 async function uploadAsset(event) {

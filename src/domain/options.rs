@@ -511,6 +511,13 @@ pub struct SubtitleOptions {
     pub highlight_colour: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub position: Option<SubtitlePosition>,
+    /// Draw the script's key words (chosen by the writer) in `emphasis_colour` (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emphasis: Option<bool>,
+    /// `#RRGGBB` of the key words while they are not being spoken (default pink).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "#FF5C8A", pattern = "^#[0-9A-Fa-f]{6}$")]
+    pub emphasis_colour: Option<String>,
 }
 
 step_options! {
@@ -569,6 +576,11 @@ impl_step_options!(RenderOptions, |options, own_media| {
             &mut errors,
         );
         colour("subtitles.box_colour", &subtitles.box_colour, &mut errors);
+        colour(
+            "subtitles.emphasis_colour",
+            &subtitles.emphasis_colour,
+            &mut errors,
+        );
         if subtitles.font_key.is_some() && subtitles.font.is_some() {
             errors.push(FieldError::new(
                 "subtitles.font_key",

@@ -29,6 +29,7 @@ use crate::{
         voice::VoiceOutput,
         ProviderError, Providers, LOCAL,
     },
+    script::ScriptOutput,
 };
 
 pub struct RenderStep(pub Arc<Providers>);
@@ -52,18 +53,28 @@ impl RenderStep {
         }
     }
 
-    /// The ids of audio → script → transcript → reel, and the reel's video if it has one.
+    /// The ids of audio → script → transcript → reel, the reel's video if it has one, and the
+    /// script's key words.
     async fn lineage(
         &self,
         ctx: &JobContext,
         video: &StepResource,
-    ) -> Result<(Lineage, Option<PathBuf>), JobError> {
+    ) -> Result<(Lineage, Option<PathBuf>, Vec<String>), JobError> {
         let mut lineage = Lineage::default();
+        let mut key_words = Vec::new();
         let mut current = video.clone();
         while let Some(parent) = self.parent(ctx, &current).await? {
             match parent.kind {
                 ResourceKind::Audio => lineage.audio_id = Some(parent.id),
-                ResourceKind::Script => lineage.script_id = Some(parent.id),
+                ResourceKind::Script => {
+                    lineage.script_id = Some(parent.id);
+                    key_words = parent
+                        .output
+                        .clone()
+                        .and_then(|output| serde_json::from_value::<ScriptOutput>(output).ok())
+                        .map(|script| script.key_words)
+                        .unwrap_or_default();
+                }
                 ResourceKind::Transcript => {
                     lineage.transcript_id = Some(parent.id);
                     lineage.reel_id = parent.parent_id;
@@ -86,7 +97,7 @@ impl RenderStep {
                 reel_video = self.0.media.fetch(&key).await.ok();
             }
         }
-        Ok((lineage, reel_video))
+        Ok((lineage, reel_video, key_words))
     }
 
     /// Local copies of the files the options name; only the project's own files may be used.
@@ -312,7 +323,7 @@ impl JobHandler for RenderStep {
         let options: RenderOptions = context::options(&video)?;
         let formats = options.formats();
         let preview = options.preview == Some(true);
-        let (lineage, reel_video) = self.lineage(ctx, &video).await?;
+        let (lineage, reel_video, key_words) = self.lineage(ctx, &video).await?;
         let audio_file = self
             .0
             .media
@@ -357,6 +368,7 @@ impl JobHandler for RenderStep {
             output_dir: output_dir.clone(),
             // Unique per render: HeyGen's lookup of an interrupted generate call relies on it.
             title: format!("reelforge-{}", video.id),
+            key_words,
             options,
         };
         let rendered = pick(&self.0.render, &video.provider)?

@@ -391,6 +391,7 @@ impl JobHandler for RewriteStep {
             usage: Default::default(),
             needs_review: false,
             review_reasons: Vec::new(),
+            key_words: Vec::new(),
         };
 
         let provider = resource.provider.as_str();
@@ -454,6 +455,20 @@ impl JobHandler for RewriteStep {
         output.checks = checks;
         output.fitted = fitted;
         output.assess();
+        if output.writer != ScriptWriter::Fallback {
+            // The chat path stands in for the Assistants path here too.
+            let writer = match provider {
+                openai_assistant::NAME => openai::NAME,
+                other => other,
+            };
+            if let Some(rewriter) = self.providers.rewrite.get(writer) {
+                let (chosen, usage) =
+                    key_words(rewriter.as_ref(), &output.text, &contract, &options, ctx).await;
+                output.key_words = chosen;
+                output.usage.prompt_tokens += usage.prompt_tokens;
+                output.usage.completion_tokens += usage.completion_tokens;
+            }
+        }
         ctx.record_usage(
             &self.providers.prices,
             &resource,
@@ -466,6 +481,61 @@ impl JobHandler for RewriteStep {
         context::to_output(&output)
     }
 }
+
+/// Asks the writer which words of `text` a viewer should notice (about one a sentence). A
+/// failure costs only the emphasis, never the script.
+async fn key_words(
+    rewriter: &dyn Rewriter,
+    text: &str,
+    contract: &Contract,
+    options: &RewriteOptions,
+    ctx: &JobContext,
+) -> (Vec<String>, crate::providers::rewrite::TokenUsage) {
+    let system = "You pick the words a viewer should notice in a short video's script: at most \
+                  one a sentence, the most important word of it, copied exactly as the script \
+                  writes it. Answer with JSON only: {\"key_words\": [...]}.";
+    let format = serde_json::json!({
+        "type": "json_schema",
+        "json_schema": {"name": "key_words", "strict": true, "schema": {
+            "type": "object",
+            "properties": {"key_words": {"type": "array", "items": {"type": "string"}}},
+            "required": ["key_words"],
+            "additionalProperties": false
+        }}
+    });
+    let grammar = grammar::for_language(&contract.language, Shape::KeyWords);
+    let messages = [ChatMessage::user(text)];
+    // The fake writer's test knobs (delays, failures) are for the drafts, not this question.
+    let options = RewriteOptions {
+        delay_ms: None,
+        fail: None,
+        fail_attempts: None,
+        ..options.clone()
+    };
+    let call = RewriteCall {
+        system,
+        messages: &messages,
+        contract,
+        seed: fallback::seed_of(text),
+        grammar: grammar.as_deref(),
+        max_tokens: Some(KEY_WORDS_MAX_TOKENS),
+        options: &options,
+        response_format: Some(&format),
+    };
+    match rewriter.complete(&call, &ctx.call()).await {
+        Ok(completion) => (
+            script::key_words_in(&completion.text, text),
+            completion.usage,
+        ),
+        Err(error) => {
+            tracing::info!(%error, "the writer chose no key words");
+            (Vec::new(), Default::default())
+        }
+    }
+}
+
+/// Eight short words and their JSON need few tokens.
+const KEY_WORDS_MAX_TOKENS: u32 = 80;
 
 fn miss_reason(miss: &Miss) -> String {
     match miss {

@@ -243,9 +243,13 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             "Replaces a succeeded script's text; it is cleaned (emoji, markdown) and every check \
              runs again. Voice and render it again with `start_run` from `voice`.",
             |context, input: EditScriptInput| async move {
-                let resource =
-                    crate::steps::edit_script(&context.state, input.script_id, &input.edit.text)
-                        .await?;
+                let resource = crate::steps::edit_script(
+                    &context.state,
+                    input.script_id,
+                    &input.edit.text,
+                    input.edit.key_words.as_deref(),
+                )
+                .await?;
                 Ok(Script::try_from(resource)?)
             },
         ),

@@ -20,6 +20,10 @@ pub struct EditScript {
     /// The new script text; it is cleaned (emoji, markdown) and checked again.
     #[schema(example = "Каждый день ты выбираешь, кем станешь. Подпишись!")]
     pub text: String,
+    /// Words of the text to stress in the subtitles, at most one a sentence; unset keeps the
+    /// writer's choice where the text still holds it.
+    #[schema(example = json!(["выбираешь"]))]
+    pub key_words: Option<Vec<String>>,
 }
 
 #[utoipa::path(
@@ -39,6 +43,12 @@ pub async fn edit(
     id: web::Path<Uuid>,
     body: crate::routes::body::Json<EditScript>,
 ) -> Result<web::Json<crate::domain::resource::Script>, ApiError> {
-    let script = crate::steps::edit_script(&state, id.into_inner(), &body.text).await?;
+    let script = crate::steps::edit_script(
+        &state,
+        id.into_inner(),
+        &body.text,
+        body.key_words.as_deref(),
+    )
+    .await?;
     Ok(web::Json(script.try_into()?))
 }

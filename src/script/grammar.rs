@@ -15,6 +15,8 @@ pub enum Shape {
     /// A post's words as the JSON object `{title, caption, hashtags}`, each bounded: a short
     /// title, two or three sentences, four to eight one-word hashtags.
     Post,
+    /// `{"key_words": [...]}`: one to eight single words.
+    KeyWords,
 }
 
 /// The grammar for text in `language` of `shape`; none for a language without a known alphabet.
@@ -40,6 +42,11 @@ pub fn for_language(language: &str, shape: Shape) -> Option<String> {
             r#"tags ::= tag (", " tag){3,7}"#,
             "\n",
             r#"tag ::= "\"" word "\"""#,
+        ),
+        Shape::KeyWords => concat!(
+            r#"root ::= "{\"key_words\": [" key (", " key){0,7} "]}""#,
+            "\n",
+            r#"key ::= "\"" word "\"""#,
         ),
     };
     Some(format!(

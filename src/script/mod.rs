@@ -70,6 +70,10 @@ pub struct ScriptOutput {
     pub needs_review: bool,
     #[serde(default)]
     pub review_reasons: Vec<String>,
+    /// Words of the script the writer chose to stress (about one a sentence); the local
+    /// composer's subtitles draw them in the emphasis colour.
+    #[serde(default)]
+    pub key_words: Vec<String>,
 }
 
 impl ScriptOutput {
@@ -486,9 +490,68 @@ pub fn spoken_seconds(text: &str, words_per_minute: f64) -> f64 {
     (seconds * 10.0).round() / 10.0
 }
 
+/// The most words a script stresses.
+const MAX_KEY_WORDS: usize = 8;
+
+/// The key words of `text` among `chosen`, as the text spells them: each at most once, at most
+/// one a sentence (and eight in all); words the text does not hold are dropped.
+pub fn keep_key_words<'a>(chosen: impl IntoIterator<Item = &'a str>, text: &str) -> Vec<String> {
+    let limit = sentences(text).len().clamp(1, MAX_KEY_WORDS);
+    let spelled: Vec<(String, &str)> = words::words(text)
+        .map(|word| {
+            let bare = word.trim_matches(|c: char| !c.is_alphanumeric());
+            (bare.to_lowercase().replace('ё', "е"), bare)
+        })
+        .collect();
+    let mut kept: Vec<String> = Vec::new();
+    for choice in chosen {
+        let wanted = choice
+            .trim()
+            .trim_matches(|c: char| !c.is_alphanumeric())
+            .to_lowercase()
+            .replace('ё', "е");
+        if let Some((_, as_written)) = spelled.iter().find(|(normal, _)| *normal == wanted) {
+            if !kept
+                .iter()
+                .any(|k| k.to_lowercase() == as_written.to_lowercase())
+            {
+                kept.push((*as_written).to_owned());
+            }
+        }
+        if kept.len() == limit {
+            break;
+        }
+    }
+    kept
+}
+
+/// The key words a writer's JSON answer (`{"key_words": [...]}`) chose in `text`.
+pub fn key_words_in(answer: &str, text: &str) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct Answer {
+        key_words: Vec<String>,
+    }
+    serde_json::from_str::<Answer>(answer.trim())
+        .map(|answer| keep_key_words(answer.key_words.iter().map(String::as_str), text))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_words_are_the_scripts_own_one_a_sentence() {
+        let text = "Каждое утро решает всё. Встань раньше!";
+        assert_eq!(
+            key_words_in(
+                r#"{"key_words": ["утро", "УТРО", "кофе", "раньше", "решает"]}"#,
+                text
+            ),
+            ["утро", "раньше"]
+        );
+        assert!(key_words_in("не JSON", text).is_empty());
+    }
 
     fn contract(language: &str, min: u32, max: u32) -> Contract {
         Contract {
@@ -604,6 +667,7 @@ mod tests {
                 usage: Default::default(),
                 needs_review: false,
                 review_reasons: Vec::new(),
+                key_words: Vec::new(),
             };
             output.assess();
             output

@@ -6,7 +6,7 @@ pub fn count_words(text: &str) -> usize {
     words(text).count()
 }
 
-fn words(text: &str) -> impl Iterator<Item = &str> {
+pub fn words(text: &str) -> impl Iterator<Item = &str> {
     text.split_whitespace()
         .filter(|token| token.chars().any(char::is_alphanumeric))
 }

@@ -21,6 +21,11 @@ use crate::{
 
 /// A reel from a real clip, a three-word script and its local voice (5 s); answers the audio.
 async fn voiced_reel(app: &TestApp) -> Value {
+    voiced(app, json!({"text": "Вставай. Действуй. Побеждай!"})).await
+}
+
+/// A reel's script edited by `edit` (`PATCH /v1/scripts/{id}`), voiced by the local engine.
+async fn voiced(app: &TestApp, edit: Value) -> Value {
     let project = app
         .create_project(
             json!({"name": "r", "language": "ru", "settings": {"target_duration_seconds": 5}}),
@@ -32,8 +37,14 @@ async fn voiced_reel(app: &TestApp) -> Value {
         .fake_step(&format!("/v1/reels/{reel_id}/transcripts"))
         .await;
     let script_id = app
-        .script_of(&transcript_id, "Вставай. Действуй. Побеждай!")
+        .fake_step(&format!("/v1/transcripts/{transcript_id}/scripts"))
         .await;
+    let response = app
+        .patch(&format!("/v1/scripts/{script_id}"), &edit)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
     let audio = app
         .finished_step(
             &format!("/v1/scripts/{script_id}/audio"),
@@ -888,4 +899,62 @@ async fn one_request_renders_every_format_in_its_safe_area_and_a_fast_preview() 
     let rgb = helpers::frame_rgb(&mp4, at, (540, 960));
     assert!(sized_drawn_pixels(&rgb, 540, 960 - 260 - 96..960 - 255, BLUE) > 500);
     assert_eq!(sized_drawn_pixels(&rgb, 540, 0..480, BLUE), 0);
+}
+
+#[tokio::test]
+async fn the_scripts_key_words_stand_out_in_the_subtitles() {
+    let app = spawn_app_with(|_| {}).await;
+    let audio = voiced(
+        &app,
+        json!({"text": "Вставай и побеждай каждый день.", "key_words": ["побеждай"]}),
+    )
+    .await;
+    let video = app
+        .finished_step(
+            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
+            json!({"provider": "local", "options": {"preview": false}}),
+            "videos",
+        )
+        .await;
+    assert_eq!(video["status"], "succeeded", "{video:#}");
+    let mp4 = app
+        .download(&format!(
+            "/v1/videos/{}/content",
+            video["id"].as_str().unwrap()
+        ))
+        .await;
+    // While the first word is spoken, the key word waits in the emphasis pink.
+    let first = &audio["output"]["words"][0];
+    let at = (first["start_ms"].as_u64().unwrap() + first["end_ms"].as_u64().unwrap()) / 2;
+    let rgb = frame_rgb(&mp4, at);
+    let pink = |p: &[u8]| p[0] > 200 && (50..140).contains(&p[1]) && (100..180).contains(&p[2]);
+    let emphasised = pixels_where(&rgb, 1080, 1150..1420, pink).count();
+    assert!(emphasised > 300, "the key word is drawn pink: {emphasised}");
+    assert!(pixels_where(&rgb, 1080, 1150..1420, yellow).count() > 300);
+    // Only the text's own words can be stressed.
+    crate::helpers::assert_refused(
+        app.patch(
+            &format!("/v1/scripts/{}", audio["parent_id"].as_str().unwrap()),
+            &json!({"text": "Вставай и побеждай каждый день.", "key_words": ["кофе"]}),
+        ),
+        "key_words",
+        "not a word of the text",
+    )
+    .await;
+    // Without emphasis, no pink.
+    let plain = app
+        .finished_step(
+            &format!("/v1/audio/{}/videos", audio["id"].as_str().unwrap()),
+            json!({"provider": "local", "options": {"subtitles": {"emphasis": false}}}),
+            "videos",
+        )
+        .await;
+    let mp4 = app
+        .download(&format!(
+            "/v1/videos/{}/content",
+            plain["id"].as_str().unwrap()
+        ))
+        .await;
+    let rgb = frame_rgb(&mp4, at);
+    assert_eq!(pixels_where(&rgb, 1080, 1150..1420, pink).count(), 0);
 }

@@ -159,6 +159,7 @@ async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
     .await
 }
 
+/// The drafts asked for (not the key-word question that follows an accepted script).
 async fn chat_bodies(server: &MockServer) -> Vec<Value> {
     server
         .received_requests()
@@ -166,13 +167,27 @@ async fn chat_bodies(server: &MockServer) -> Vec<Value> {
         .unwrap()
         .iter()
         .filter(|r| r.url.path() == "/chat/completions")
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .filter(|body| !body.to_string().contains("key_words"))
         .collect()
 }
 
 #[tokio::test]
 async fn the_model_is_asked_to_revise_until_the_length_fits() {
     let server = MockServer::start().await;
+    // Once a draft is accepted, the writer is asked which of its words to stress.
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .and(wiremock::matchers::body_string_contains("\"key_words\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-k", "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\"key_words\": [\"Подпишись\", \"незнакомое\"]}"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}
+        })))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
     for n in [80, 150, 110] {
         Mock::given(method("POST"))
             .and(path("/chat/completions"))
@@ -210,8 +225,10 @@ async fn the_model_is_asked_to_revise_until_the_length_fits() {
     assert!(gates_passed(output), "{output:#}");
     assert_eq!(
         output["usage"],
-        json!({"prompt_tokens": 900, "completion_tokens": 600})
+        json!({"prompt_tokens": 950, "completion_tokens": 610})
     );
+    // Only words the script holds are kept.
+    assert_eq!(output["key_words"], json!(["Подпишись"]));
 
     let bodies = chat_bodies(&server).await;
     assert_eq!(bodies.len(), 3);

@@ -252,6 +252,13 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
             video["input"]["options"]["subtitles"]["style"], "boxed",
             "{video:#}"
         );
+        // The font picked from the library's fonts.
+        assert!(
+            video["input"]["options"]["subtitles"]["font_key"]
+                .as_str()
+                .is_some_and(|key| key.ends_with(".ttf")),
+            "{video:#}"
+        );
     }
     assert_eq!(
         report["resumedWith"], "1",

@@ -212,6 +212,11 @@ try {
       renditions: await page.$$eval("#renditions button", (buttons) => buttons.map((b) => b.textContent)),
     };
   };
+  // A library font for the subtitles, chosen from the picker.
+  await page.setInputFiles("#asset-file", "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf");
+  await page.click('#asset-form button[type="submit"]');
+  await page.waitForFunction(() => [...document.querySelectorAll("#font option")].some((o) => o.textContent === "DejaVuSerif.ttf"));
+  await page.selectOption("#font", { label: "DejaVuSerif.ttf" });
   await page.selectOption("#subtitle-style", "boxed");
   await page.uncheck('#formats input[value="9:16"]');
   await page.check('#formats input[value="1:1"]');

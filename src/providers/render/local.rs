@@ -80,11 +80,20 @@ enum Background<'a> {
     Generated([String; 3]),
 }
 
-fn style(options: &RenderOptions) -> SubtitleStyle {
-    let mut style = SubtitleStyle::default();
+fn style(options: &RenderOptions, key_words: &[String]) -> SubtitleStyle {
+    let mut style = SubtitleStyle {
+        emphasis: key_words
+            .iter()
+            .map(|word| subtitles::key_of(word))
+            .collect(),
+        ..SubtitleStyle::default()
+    };
     let Some(subtitles) = &options.subtitles else {
         return style;
     };
+    if subtitles.emphasis == Some(false) {
+        style.emphasis.clear();
+    }
     style.font_size = subtitles.font_size;
     style.preset = subtitles.style.unwrap_or_default();
     style.words_per_cue = subtitles.words_per_cue.map(|words| words as usize);
@@ -95,6 +104,7 @@ fn style(options: &RenderOptions) -> SubtitleStyle {
         (&subtitles.colour, &mut style.colour),
         (&subtitles.highlight_colour, &mut style.highlight),
         (&subtitles.box_colour, &mut style.box_colour),
+        (&subtitles.emphasis_colour, &mut style.emphasis_colour),
         (&subtitles.font, &mut style.font),
     ] {
         if let Some(value) = value {
@@ -461,7 +471,7 @@ impl Renderer for FfmpegComposer {
         request: &RenderRequest,
         ctx: &CallContext<'_>,
     ) -> Result<Rendered, ProviderError> {
-        let mut style = style(&request.options);
+        let mut style = style(&request.options, &request.key_words);
         if let Some(font) = &request.font {
             style.font.clone_from(&font.family);
         }

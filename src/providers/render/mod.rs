@@ -40,6 +40,8 @@ pub struct RenderRequest {
     /// An empty folder the provider writes `video.mp4` (and any extra files) into.
     pub output_dir: PathBuf,
     pub title: String,
+    /// The script's key words, for the subtitles to stress.
+    pub key_words: Vec<String>,
     pub options: crate::domain::options::RenderOptions,
 }
 

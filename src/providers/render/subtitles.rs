@@ -38,20 +38,20 @@ impl Cue {
     }
 
     /// The cue's words broken into lines of at most `line_chars` characters (a longer word has
-    /// a line of its own); `highlight` wraps one word.
-    fn lines(
-        &self,
-        line_chars: usize,
-        highlight: Option<(usize, &str, &str)>,
-        escape: fn(&str) -> String,
-    ) -> Vec<String> {
+    /// a line of its own); `marks` wraps the spoken word and the key words.
+    fn lines(&self, line_chars: usize, marks: &Marks, escape: fn(&str) -> String) -> Vec<String> {
         let mut lines: Vec<String> = Vec::new();
         let mut width = 0;
         for (index, word) in self.words.iter().enumerate() {
             let text = escape(&word.text);
-            let shown = match highlight {
+            let shown = match marks.highlight {
                 Some((current, open, close)) if current == index => format!("{open}{text}{close}"),
-                _ => text,
+                _ => match marks.emphasis {
+                    Some((keys, open, close)) if keys.contains(&key_of(&word.text)) => {
+                        format!("{open}{text}{close}")
+                    }
+                    _ => text,
+                },
             };
             let chars = word.text.chars().count();
             match lines.last_mut() {
@@ -70,8 +70,23 @@ impl Cue {
     }
 
     fn plain_lines(&self, line_chars: usize) -> Vec<String> {
-        self.lines(line_chars, None, str::to_owned)
+        self.lines(line_chars, &Marks::default(), str::to_owned)
     }
+}
+
+/// What a cue's text marks: the spoken word (its index) and the key words, each with the
+/// override tags that open and close the mark.
+#[derive(Default)]
+struct Marks<'a> {
+    highlight: Option<(usize, &'a str, &'a str)>,
+    emphasis: Option<(&'a [String], &'a str, &'a str)>,
+}
+
+/// A word as key words are matched: lower-cased, without the punctuation around it.
+pub fn key_of(word: &str) -> String {
+    word.trim_matches(|c: char| !c.is_alphanumeric())
+        .to_lowercase()
+        .replace('ё', "е")
 }
 
 /// Groups words into cues of at most `max_words` words that fit `MAX_LINES` lines of
@@ -140,6 +155,9 @@ pub struct SubtitleStyle {
     pub box_colour: String,
     pub position: SubtitlePosition,
     pub words_per_cue: Option<usize>,
+    /// The script's key words, lower-cased: drawn in `emphasis_colour` while not spoken.
+    pub emphasis: Vec<String>,
+    pub emphasis_colour: String,
 }
 
 impl Default for SubtitleStyle {
@@ -153,6 +171,8 @@ impl Default for SubtitleStyle {
             box_colour: "#000000".into(),
             position: SubtitlePosition::Bottom,
             words_per_cue: None,
+            emphasis: Vec::new(),
+            emphasis_colour: "#FF5C8A".into(),
         }
     }
 }
@@ -330,6 +350,13 @@ pub fn ass(
     }
     out.push_str("\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n");
     let highlight = ass_colour(&style.highlight);
+    let emphasis_open = format!("{{\\c{}&}}", ass_colour(&style.emphasis_colour));
+    let emphasis_close = format!("{{\\c{colour}&}}");
+    let emphasis = (!style.emphasis.is_empty()).then_some((
+        style.emphasis.as_slice(),
+        emphasis_open.as_str(),
+        emphasis_close.as_str(),
+    ));
     let (open, close) = match style.preset {
         SubtitlePreset::Pop => (
             format!("{{\\b1\\fscx{POP_SCALE}\\fscy{POP_SCALE}\\c{highlight}&}}"),
@@ -352,7 +379,11 @@ pub fn ass(
             );
         }
         if style.preset == SubtitlePreset::Minimal {
-            let text = cue.lines(line_chars, None, ass_escape).join("\\N");
+            let marks = Marks {
+                highlight: None,
+                emphasis,
+            };
+            let text = cue.lines(line_chars, &marks, ass_escape).join("\\N");
             let _ = writeln!(
                 out,
                 "Dialogue: 1,{},{},Default,,0,0,0,,{text}",
@@ -367,9 +398,11 @@ pub fn ass(
                 .words
                 .get(index + 1)
                 .map_or(cue.end_ms(), |next| next.start_ms);
-            let text = cue
-                .lines(line_chars, Some((index, &open, &close)), ass_escape)
-                .join("\\N");
+            let marks = Marks {
+                highlight: Some((index, &open, &close)),
+                emphasis,
+            };
+            let text = cue.lines(line_chars, &marks, ass_escape).join("\\N");
             let _ = writeln!(
                 out,
                 "Dialogue: 1,{},{},Default,,0,0,0,,{text}",
@@ -525,6 +558,52 @@ mod tests {
             vtt(&cues, 18),
             "WEBVTT\n\n00:00:00.000 --> 00:00:01.234\nПривет {мир}\n\n"
         );
+    }
+
+    #[test]
+    fn key_words_stand_out_until_they_are_spoken() {
+        let spoken = words(&[("Делай", 0, 500), ("шаг.", 600, 1000)]);
+        let cues = cues(&spoken, 18, usize::MAX);
+        let style = SubtitleStyle {
+            emphasis: vec![key_of("Шаг")],
+            ..SubtitleStyle::default()
+        };
+        let karaoke = ass(&cues, &style, VideoFormat::Vertical, None);
+        let events: Vec<&str> = karaoke
+            .lines()
+            .filter(|l| l.starts_with("Dialogue"))
+            .collect();
+        // While "Делай" is spoken, "шаг." waits in the emphasis colour; then it is lit.
+        assert!(
+            events[0].ends_with(
+                "{\\c&H0000D4FF&}Делай{\\c&H00FFFFFF&} {\\c&H008A5CFF&}шаг.{\\c&H00FFFFFF&}"
+            ),
+            "{karaoke}"
+        );
+        assert!(
+            events[1].ends_with("Делай {\\c&H0000D4FF&}шаг.{\\c&H00FFFFFF&}"),
+            "{karaoke}"
+        );
+        let minimal = ass(
+            &cues,
+            &SubtitleStyle {
+                preset: SubtitlePreset::Minimal,
+                ..style.clone()
+            },
+            VideoFormat::Vertical,
+            None,
+        );
+        assert!(
+            minimal.contains(",,Делай {\\c&H008A5CFF&}шаг.{\\c&H00FFFFFF&}\n"),
+            "{minimal}"
+        );
+        let plain = ass(
+            &cues,
+            &SubtitleStyle::default(),
+            VideoFormat::Vertical,
+            None,
+        );
+        assert!(!plain.contains("8A5CFF"), "no key words, no emphasis");
     }
 
     #[test]

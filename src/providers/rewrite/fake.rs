@@ -20,8 +20,12 @@ impl Rewriter for FakeRewriter {
         ctx: &CallContext<'_>,
     ) -> Result<Completion, ProviderError> {
         call.options.fake().perform(ctx).await?;
-        let text = match call.response_format {
-            // Post words made from the voiceover, as a model asked for JSON would answer.
+        let schema = call
+            .response_format
+            .and_then(|format| format["json_schema"]["name"].as_str());
+        let text = match schema {
+            // Answers as a model asked for that JSON would.
+            Some("key_words") => Some(fake_key_words(call)),
             Some(_) => Some(fake_post(call)),
             None => fallback::write(call.contract, call.seed),
         };
@@ -75,4 +79,22 @@ fn fake_post(call: &RewriteCall<'_>) -> String {
         "hashtags": ["fake"],
     })
     .to_string()
+}
+
+/// The longest word of each sentence of the script it is shown.
+fn fake_key_words(call: &RewriteCall<'_>) -> String {
+    let script = call
+        .messages
+        .last()
+        .map(|m| m.content.as_str())
+        .unwrap_or_default();
+    let longest: Vec<String> = crate::script::words::sentences(script)
+        .iter()
+        .filter_map(|sentence| {
+            crate::script::words::normalized_words(sentence)
+                .into_iter()
+                .max_by_key(|word| word.chars().count())
+        })
+        .collect();
+    serde_json::json!({ "key_words": longest }).to_string()
 }
