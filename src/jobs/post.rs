@@ -186,6 +186,10 @@ impl JobHandler for PostStep {
             }
         };
         reasons.extend(crate::publish::review_reasons(&checks));
+        if script.as_ref().is_some_and(|s| s.needs_review) {
+            // Words about a script nobody has checked are no more ready than the script.
+            reasons.push("the script the video speaks needs review first".to_owned());
+        }
         ctx.call().progress.report(70, "choosing the cover").await;
         let offset = options.cover_offset_ms.unwrap_or(video.duration_ms / 3);
         let cover = self
