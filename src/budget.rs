@@ -19,6 +19,14 @@ const SPOKEN_WORDS_PER_SECOND: f64 = 2.5;
 const PROMPT_TOKENS: f64 = 500.0;
 /// A reel of unknown length is taken to be a minute long.
 const UNKNOWN_DURATION_SECONDS: f64 = 60.0;
+/// Once a script is accepted its writer is asked for its key words: the script and these
+/// instructions in, a few words back.
+const KEY_WORDS_PROMPT_TOKENS: f64 = 80.0;
+const KEY_WORDS_OUTPUT_TOKENS: f64 = 24.0;
+/// A publishing run's post, by the same writer: the script and the reel's hashtags in, a title,
+/// caption and hashtags out.
+const POST_PROMPT_TOKENS: f64 = 250.0;
+const POST_OUTPUT_TOKENS: f64 = 160.0;
 
 /// Tokens and characters per word: Latin script is cheaper in both than Cyrillic and others.
 fn per_word(language: &str) -> (f64, f64) {
@@ -29,12 +37,13 @@ fn per_word(language: &str) -> (f64, f64) {
 }
 
 /// What each step of each reel should consume, at the prices of the providers that would
-/// serve them.
+/// serve them; a run that `publishes` also has its writer write each reel's post.
 pub fn estimate(
     prices: &Prices,
     project: &Project,
     providers: &StepProviders,
     reels: &[Reel],
+    publishes: bool,
 ) -> Vec<EstimateLine> {
     let (tokens_per_word, characters_per_word) = per_word(&project.language);
     let script_words = f64::from(project.settings.words.max);
@@ -44,17 +53,27 @@ pub fn estimate(
             .duration_ms
             .map_or(UNKNOWN_DURATION_SECONDS, |ms| ms as f64 / 1000.0);
         let transcript_tokens = seconds * SPOKEN_WORDS_PER_SECOND * tokens_per_word;
+        let script_tokens = script_words * tokens_per_word;
+        let (post_in, post_out) = if publishes {
+            (POST_PROMPT_TOKENS + script_tokens, POST_OUTPUT_TOKENS)
+        } else {
+            (0.0, 0.0)
+        };
         let quantities = [
             (Step::Transcribe, Metric::AudioSeconds, seconds),
             (
                 Step::Rewrite,
                 Metric::InputTokens,
-                PROMPT_TOKENS + transcript_tokens,
+                PROMPT_TOKENS
+                    + transcript_tokens
+                    + KEY_WORDS_PROMPT_TOKENS
+                    + script_tokens
+                    + post_in,
             ),
             (
                 Step::Rewrite,
                 Metric::OutputTokens,
-                script_words * tokens_per_word,
+                script_tokens + KEY_WORDS_OUTPUT_TOKENS + post_out,
             ),
             (
                 Step::Voice,

@@ -414,7 +414,13 @@ pub async fn start_run_with(
             .clone()
             .unwrap_or_else(|| project.settings.providers.get(step).clone())
     });
-    let lines = crate::budget::estimate(&starter.providers.prices, &project, &providers, &reels);
+    let lines = crate::budget::estimate(
+        &starter.providers.prices,
+        &project,
+        &providers,
+        &reels,
+        body.publish.is_some(),
+    );
     let mut tx = starter.pool.begin().await?;
     db::runs::lock_starts(&mut tx, project.id).await?;
     if starter.unprocessed_only {

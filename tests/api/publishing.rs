@@ -1157,6 +1157,41 @@ async fn a_run_can_end_by_writing_the_post_and_publishing_each_reel() {
     )
     .await;
 
+    // A dry run prices the post words too: the script (120 Russian words of 2 tokens) and the
+    // post's instructions in, the post out.
+    let tokens = |estimate: &Value, metric: &str| {
+        estimate["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|line| line["metric"] == metric)
+            .unwrap()["quantity"]
+            .as_f64()
+            .unwrap()
+    };
+    let mut estimates = Vec::new();
+    for publish in [Value::Null, json!({"account_ids": [youtube]})] {
+        let estimate: Value = app
+            .post(
+                &format!("/v1/projects/{project_id}/runs"),
+                &json!({"reel_id": reel_id, "dry_run": true, "publish": publish}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        estimates.push(estimate);
+    }
+    assert_eq!(
+        tokens(&estimates[1], "input_tokens") - tokens(&estimates[0], "input_tokens"),
+        250.0 + 240.0
+    );
+    assert_eq!(
+        tokens(&estimates[1], "output_tokens") - tokens(&estimates[0], "output_tokens"),
+        160.0
+    );
     let response = app
         .post(
             &format!("/v1/projects/{project_id}/runs"),
