@@ -34,9 +34,8 @@ impl From<RunRow> for Run {
             status: row.status.parse().unwrap_or(Status::Failed),
             progress: Run::progress_of(
                 &reels,
-                row.input
-                    .get("publish")
-                    .is_some_and(|publish| !publish.is_null()),
+                serde_json::from_value::<crate::domain::run::CreateRun>(row.input.clone())
+                    .is_ok_and(|input| input.publish.is_some()),
             ),
             input: row.input,
             reels,

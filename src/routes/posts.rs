@@ -54,7 +54,10 @@ pub async fn cover(
 ) -> Result<HttpResponse, ApiError> {
     let key =
         crate::routes::output_file(&state, crate::domain::ResourceKind::Post, *id, |output| {
-            output["cover"]["key"].as_str().map(str::to_owned)
+            serde_json::from_value::<crate::domain::publishing::PostOutput>(output.clone())
+                .ok()
+                .and_then(|post| post.cover)
+                .map(|cover| cover.key)
         })
         .await?;
     crate::routes::serve_file(&state, &key, &request).await

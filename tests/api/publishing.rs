@@ -142,6 +142,23 @@ async fn publish(app: &TestApp, video_id: &str, body: Value) -> Value {
     response.json().await.unwrap()
 }
 
+/// `video` with its words, published to a new Instagram account: the publication as answered,
+/// then as it ended.
+async fn posted_to_instagram(app: &TestApp, video: &[u8]) -> (Value, Value) {
+    let (project_id, video_id) = video_with(app, video).await;
+    write_post(app, &video_id, json!({"provider": "fake"})).await;
+    let instagram = connect(
+        app,
+        &project_id,
+        "instagram",
+        json!({"external_id": IG_USER}),
+    )
+    .await;
+    let publication = publish(app, &video_id, json!({"account_id": instagram})).await;
+    let ended = finished(app, publication["id"].as_str().unwrap()).await;
+    (publication, ended)
+}
+
 /// Polls a publication until it has ended.
 async fn finished(app: &TestApp, id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -773,17 +790,7 @@ async fn a_video_outside_the_limits_fails_naming_the_limit() {
             "-shortest",
         ],
     );
-    let (project_id, video_id) = video_with(&app, &slow).await;
-    write_post(&app, &video_id, json!({"provider": "fake"})).await;
-    let instagram = connect(
-        &app,
-        &project_id,
-        "instagram",
-        json!({"external_id": IG_USER}),
-    )
-    .await;
-    let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
-    let failed = finished(&app, publication["id"].as_str().unwrap()).await;
+    let (_, failed) = posted_to_instagram(&app, &slow).await;
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"]["code"], "platform_limit");
     assert!(failed["error"]["message"]
@@ -1239,17 +1246,7 @@ async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
     })
     .await;
     let video = short_video();
-    let (project_id, video_id) = video_with(&app, &video).await;
-    write_post(&app, &video_id, json!({"provider": "fake"})).await;
-    let instagram = connect(
-        &app,
-        &project_id,
-        "instagram",
-        json!({"external_id": IG_USER}),
-    )
-    .await;
-    let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
-    let done = finished(&app, publication["id"].as_str().unwrap()).await;
+    let (publication, done) = posted_to_instagram(&app, &video).await;
     assert_eq!(done["status"], "published", "{done:#}");
     let body = platforms.state().ig_create_bodies[0].clone();
     assert!(
