@@ -23,6 +23,10 @@ const UNKNOWN_DURATION_SECONDS: f64 = 60.0;
 /// instructions in, a few words back.
 const KEY_WORDS_PROMPT_TOKENS: f64 = 80.0;
 const KEY_WORDS_OUTPUT_TOKENS: f64 = 24.0;
+/// With a stock library configured the same answer holds English search terms for each
+/// sentence (about one sentence per ten words of script).
+const SEARCH_WORDS_TOKENS_PER_SENTENCE: f64 = 12.0;
+const WORDS_PER_SENTENCE: f64 = 10.0;
 /// A publishing run's post, by the same writer: the script and the reel's hashtags in, a title,
 /// caption and hashtags out.
 const POST_PROMPT_TOKENS: f64 = 250.0;
@@ -37,13 +41,15 @@ fn per_word(language: &str) -> (f64, f64) {
 }
 
 /// What each step of each reel should consume, at the prices of the providers that would
-/// serve them; a run that `publishes` also has its writer write each reel's post.
+/// serve them; a run that `publishes` also has its writer write each reel's post, and with
+/// `stock_footage` the writer also gives stock search words.
 pub fn estimate(
     prices: &Prices,
     project: &Project,
     providers: &StepProviders,
     reels: &[Reel],
     publishes: bool,
+    stock_footage: bool,
 ) -> Vec<EstimateLine> {
     let (tokens_per_word, characters_per_word) = per_word(&project.language);
     let script_words = f64::from(project.settings.words.max);
@@ -54,6 +60,11 @@ pub fn estimate(
             .map_or(UNKNOWN_DURATION_SECONDS, |ms| ms as f64 / 1000.0);
         let transcript_tokens = seconds * SPOKEN_WORDS_PER_SECOND * tokens_per_word;
         let script_tokens = script_words * tokens_per_word;
+        let search_words = if stock_footage {
+            script_words / WORDS_PER_SENTENCE * SEARCH_WORDS_TOKENS_PER_SENTENCE
+        } else {
+            0.0
+        };
         let (post_in, post_out) = if publishes {
             (POST_PROMPT_TOKENS + script_tokens, POST_OUTPUT_TOKENS)
         } else {
@@ -73,7 +84,7 @@ pub fn estimate(
             (
                 Step::Rewrite,
                 Metric::OutputTokens,
-                script_tokens + KEY_WORDS_OUTPUT_TOKENS + post_out,
+                script_tokens + KEY_WORDS_OUTPUT_TOKENS + search_words + post_out,
             ),
             (
                 Step::Voice,

@@ -124,7 +124,7 @@ pub fn plan(
             let options: CollectOptions =
                 serde_path_to_error::deserialize(Value::Object(options.unwrap_or_default()))
                     .map_err(|error| ApiError::invalid_body(&error).under("options"))?;
-            let errors = options.check(&provider, "options", "", &[]);
+            let errors = options.check(&provider, "options", &Default::default(), &[]);
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }

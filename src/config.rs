@@ -509,6 +509,10 @@ pub struct ProviderSettings {
     pub openai: OpenAiSettings,
     pub elevenlabs: ElevenLabsSettings,
     pub heygen: HeyGenSettings,
+    /// Stock B-roll search (portrait clips for each sentence), with `Authorization: <key>`.
+    pub pexels: CloudProviderSettings,
+    /// Stock B-roll search, with the key in the query.
+    pub pixabay: CloudProviderSettings,
     /// Offer the `fake` providers, which invent their results: for tests and benchmarks only.
     pub fake: bool,
 }
@@ -542,6 +546,8 @@ impl Default for ProviderSettings {
                 background: default_heygen_background(),
                 poll_interval_ms: default_heygen_poll_ms(),
             },
+            pexels: CloudProviderSettings::new("https://api.pexels.com"),
+            pixabay: CloudProviderSettings::new("https://pixabay.com/api"),
             fake: false,
         }
     }
@@ -677,6 +683,8 @@ impl Settings {
             &providers.openai.api.api_key,
             &providers.elevenlabs.api.api_key,
             &providers.heygen.api.api_key,
+            &providers.pexels.api_key,
+            &providers.pixabay.api_key,
             &self.media.s3.secret_access_key,
             &self.publishing.token_key,
             &self.publishing.youtube.client.secret,
@@ -709,6 +717,8 @@ impl Settings {
             ("openai", &vendors.openai.api.base_url),
             ("elevenlabs", &vendors.elevenlabs.api.base_url),
             ("heygen", &vendors.heygen.api.base_url),
+            ("pexels", &vendors.pexels.base_url),
+            ("pixabay", &vendors.pixabay.base_url),
         ] {
             builder =
                 builder.set_default(format!("providers.{name}.base_url"), base_url.as_str())?;

@@ -119,6 +119,18 @@ pub async fn report(settings: &Settings) -> (String, bool) {
             let _ = writeln!(out, "  {name:<17} {status}");
         }
     }
+    let _ = writeln!(
+        out,
+        "stock b-roll (the local composer's default background)"
+    );
+    for (name, setting) in crate::providers::stock::KEY_SETTINGS {
+        let status = if registry.stock.libraries.contains_key(name) {
+            "ready".to_owned()
+        } else {
+            format!("not configured: set {setting}")
+        };
+        let _ = writeln!(out, "  {name:<17} {status}");
+    }
     let _ = writeln!(out, "publish");
     for (what, status) in crate::publish::readiness(&settings.publishing) {
         let _ = writeln!(out, "  {what:<17} {status}");

@@ -14,6 +14,7 @@ pub mod engines;
 pub mod error;
 pub mod error_code;
 pub mod events;
+pub mod footage;
 pub mod idempotency;
 pub mod jobs;
 pub mod mcp;

@@ -109,7 +109,7 @@ fn check_options<O: StepOptions>(
     let errors = options.check(
         provider,
         "options",
-        &crate::media::MediaStore::project_prefix(project_id),
+        &state.providers.option_scope(project_id),
         &state.providers.required_options(step, provider),
     );
     if errors.is_empty() {
@@ -141,15 +141,53 @@ pub async fn select_reel(
 /// The longest hand-edited script accepted.
 const EDIT_MAX_CHARS: usize = 10_000;
 
+/// Refuses stock search words that are not short English terms, or more lists than sentences.
+fn broll_keyword_problems(lists: &[Vec<String>], text: &str) -> Result<(), ApiError> {
+    let sentences = script::words::sentences(text).len();
+    if lists.len() > sentences {
+        return Err(ApiError::validation(
+            "broll_keywords",
+            format!(
+                "one list per sentence: the text has {sentences}, not {}",
+                lists.len()
+            ),
+        ));
+    }
+    for (index, terms) in lists.iter().enumerate() {
+        if terms.len() > script::MAX_SEARCH_TERMS {
+            return Err(ApiError::validation(
+                &format!("broll_keywords[{index}]"),
+                format!(
+                    "at most {} search terms a sentence",
+                    script::MAX_SEARCH_TERMS
+                ),
+            ));
+        }
+        if let Some(at) = terms
+            .iter()
+            .position(|term| script::search_term(term).is_none())
+        {
+            return Err(ApiError::validation(
+                &format!("broll_keywords[{index}][{at}]"),
+                "must be English words (letters and spaces), at most 40 characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A hand edit of a succeeded script: the text is cleaned and every check runs again, so the
 /// stored results always describe the stored text.
 /// `key_words`, when given, replace the writer's choice of words to stress (each must be a
-/// word of the text); else the writer's stay where the text still holds them.
+/// word of the text); else the writer's stay where the text still holds them. `broll_keywords`,
+/// when given, replace the stock search words (a list of up to three English terms per
+/// sentence); else the sentences the edit left as they were keep theirs.
 pub async fn edit_script(
     state: &AppState,
     id: Uuid,
     text: &str,
     key_words: Option<&[String]>,
+    broll_keywords: Option<&[Vec<String>]>,
 ) -> Result<StepResource, ApiError> {
     let resource = db::resources::get(&state.pool, ResourceKind::Script, id)
         .await?
@@ -163,6 +201,9 @@ pub async fn edit_script(
     let (clean_text, removed) = script::clean(text);
     if clean_text.is_empty() {
         return Err(ApiError::validation("text", "must contain words"));
+    }
+    if let Some(lists) = broll_keywords {
+        broll_keyword_problems(lists, &clean_text)?;
     }
     let (Some(output), Status::Succeeded) = (resource.output.clone(), resource.status) else {
         return Err(ApiError::conflict(
@@ -211,6 +252,10 @@ pub async fn edit_script(
         }
     }
     script.key_words = kept;
+    script.broll_keywords = match broll_keywords {
+        Some(lists) => script::keep_broll_keywords(lists, &clean_text),
+        None => script::carry_broll_keywords(&script.broll_keywords, &script.text, &clean_text),
+    };
     script.text = clean_text;
     script.writer = crate::script::ScriptWriter::Edited;
     script.fitted.clear();
@@ -334,7 +379,7 @@ pub async fn start_run_with(
         option_errors.extend(body.options.check(
             step,
             chosen,
-            &crate::media::MediaStore::project_prefix(project_id),
+            &starter.providers.option_scope(project_id),
             &starter.providers.required_options(step, chosen),
         ));
     }
@@ -420,6 +465,7 @@ pub async fn start_run_with(
         &providers,
         &reels,
         body.publish.is_some(),
+        !starter.providers.stock.libraries.is_empty(),
     );
     let mut tx = starter.pool.begin().await?;
     db::runs::lock_starts(&mut tx, project.id).await?;

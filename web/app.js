@@ -31,11 +31,12 @@ const TEXT = {
     styleMinimal: "Минимальные", formats: "Форматы", preview: "Быстрый черновик", renderFinal: "Финальный рендер",
     rendering: "Рендер…", renderDone: "Готово: {format}", renderFailed: "Рендер не удался: {message}",
     renditionLink: "Скачать {format}",
+    creditsAdd: "Добавить авторов стоковых клипов в подпись", stockNote: "Стоковые клипы не использованы: {note}",
     libraryTitle: "Медиатека проекта", libraryHint: "Ваши клипы, картинки, музыка и шрифты: клипы становятся B-roll по предложениям, музыка звучит под голосом.",
     assetUpload: "Загрузить", assetKind: "Тип", assetName: "Файл", assetSize: "МБ", assetLength: "Длина, с",
     assetUsage: "{count} файлов, {used} из {quota} МБ", assetUploaded: "Загружено: {name} ({kind})", assetDelete: "Удалить",
     kind_video: "видео", kind_image: "картинка", kind_audio: "аудио", kind_font: "шрифт",
-    background: "Фон", backgroundAuto: "авто (клипы медиатеки, иначе градиент)", backgroundGenerated: "градиент",
+    background: "Фон", backgroundAuto: "авто (стоковые клипы, иначе медиатека, иначе градиент)", backgroundStock: "стоковые клипы (Pexels, Pixabay)", backgroundGenerated: "градиент",
     backgroundClips: "клипы медиатеки", backgroundReel: "исходный reel", music: "Музыка", noMusic: "без музыки",
     font: "Шрифт субтитров", defaultFont: "стандартный",
     budgetLimit: "Бюджет в месяц, $", budgetText: "{spent} потрачено, {held} в работе из {limit} ({left} осталось)",
@@ -94,11 +95,12 @@ const TEXT = {
     styleMinimal: "Minimal", formats: "Formats", preview: "Fast preview", renderFinal: "Final render",
     rendering: "Rendering…", renderDone: "Done: {format}", renderFailed: "Render failed: {message}",
     renditionLink: "Download {format}",
+    creditsAdd: "Add the stock clips' credits to the caption", stockNote: "Stock clips not used: {note}",
     libraryTitle: "Project media library", libraryHint: "Your clips, images, music and fonts: clips become B-roll sentence by sentence, music plays under the voice.",
     assetUpload: "Upload", assetKind: "Kind", assetName: "File", assetSize: "MB", assetLength: "Length, s",
     assetUsage: "{count} files, {used} of {quota} MB", assetUploaded: "Uploaded: {name} ({kind})", assetDelete: "Delete",
     kind_video: "video", kind_image: "image", kind_audio: "audio", kind_font: "font",
-    background: "Background", backgroundAuto: "auto (library clips, else a gradient)", backgroundGenerated: "gradient",
+    background: "Background", backgroundAuto: "auto (stock clips, else library clips, else a gradient)", backgroundStock: "stock clips (Pexels, Pixabay)", backgroundGenerated: "gradient",
     backgroundClips: "library clips", backgroundReel: "the source reel", music: "Music", noMusic: "no music",
     font: "Subtitle font", defaultFont: "default",
     budgetLimit: "Monthly budget, $", budgetText: "{spent} spent, {held} under way of {limit} ({left} left)",
@@ -216,6 +218,9 @@ async function useToken(token) {
 
 async function loadProviders() {
   const steps = await api("GET", "/v1/providers");
+  // Stock footage is offered only where a library is configured.
+  const render = steps.find(({ step }) => step === "render");
+  document.querySelector('#background option[value="stock"]').hidden = !render?.stock_libraries?.length;
   for (const { step, available, preferred } of steps) {
     const selects = step === "collect" ? [$("#collect-provider")] : [...document.querySelectorAll(`select[data-step="${step}"]`)];
     for (const select of selects) {
@@ -493,6 +498,22 @@ async function rerender(preview) {
   }
 }
 
+// A link that opens in a new tab; an address that is not https (a vendor's answer) is shown as
+// text only.
+function externalLink(address, text) {
+  if (!/^https:\/\//.test(address || "")) {
+    const plain = document.createElement("span");
+    plain.textContent = text;
+    return plain;
+  }
+  const link = document.createElement("a");
+  link.href = address;
+  link.target = "_blank";
+  link.rel = "noopener";
+  link.textContent = text;
+  return link;
+}
+
 async function showVideo(resource) {
   const id = resource.id;
   const url = await mediaUrl(`/v1/videos/${id}/content`);
@@ -517,6 +538,18 @@ async function showVideo(resource) {
     return button;
   });
   $("#renditions").replaceChildren(...renditions);
+  // Stock clips' authors, as their libraries ask to be credited.
+  const credits = resource.output.credits || [];
+  const lines = credits.map((credit) => externalLink(credit.page_url, credit.text));
+  if (credits.some((credit) => credit.library === "pexels")) {
+    lines.push(externalLink("https://www.pexels.com", "Videos provided by Pexels"));
+  }
+  if (resource.output.background_note) {
+    const note = document.createElement("span");
+    note.textContent = t("stockNote", { note: resource.output.background_note });
+    lines.push(note);
+  }
+  $("#video-credits").replaceChildren(...lines.flatMap((line, index) => (index ? [" · ", line] : [line])));
   state.videoId = id;
   $("#post-write").disabled = false;
   await loadPost();
@@ -621,6 +654,8 @@ async function showPost(resource) {
     li.textContent = reason;
     return li;
   }));
+  state.postCredits = output?.credits || [];
+  $("#post-credits").hidden = state.postCredits.length === 0;
   const cover = $("#post-cover");
   cover.hidden = !output?.cover;
   if (output?.cover) cover.src = await mediaUrl(`/v1/posts/${resource.id}/cover`);
@@ -791,6 +826,7 @@ function clearResults() {
   $("#video").removeAttribute("src");
   $("#video-download").hidden = true;
   $("#renditions").replaceChildren();
+  $("#video-credits").replaceChildren();
   state.audioId = null;
   state.videoId = null;
   state.postId = null;
@@ -1196,6 +1232,12 @@ $("#asset-form").addEventListener("submit", uploadAsset);
 $("#video-final").addEventListener("click", () => rerender(false));
 $("#post-write").addEventListener("click", writePost);
 $("#post-save").addEventListener("click", savePost);
+$("#post-credits").addEventListener("click", () => {
+  const caption = $("#post-caption");
+  const missing = state.postCredits.filter((line) => !caption.value.includes(line));
+  caption.value = [caption.value.trim(), ...missing].filter(Boolean).join("\n");
+  showLimits();
+});
 for (const field of document.querySelectorAll(".copy-field")) field.addEventListener("input", showLimits);
 $("#account-form").addEventListener("submit", connectAccount);
 $("#account-oauth").addEventListener("click", connectWithOauth);

@@ -11,6 +11,7 @@ pub mod publications;
 pub mod reels;
 pub mod resources;
 pub mod runs;
+pub mod stock;
 pub mod tokens;
 pub mod usage;
 pub mod voices;

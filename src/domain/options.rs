@@ -21,6 +21,16 @@ use crate::providers::{
     RequiredOption, LOCAL,
 };
 
+/// What options are checked against besides themselves: the project's media, and what this
+/// deployment offers.
+#[derive(Debug, Clone, Default)]
+pub struct OptionScope {
+    /// The project's media prefix: options may name no other media.
+    pub own_media: String,
+    /// The stock B-roll libraries configured here.
+    pub stock_libraries: Vec<&'static str>,
+}
+
 /// Each option of a step, with the providers that take it (empty: every provider).
 pub type OptionProviders = &'static [(&'static str, &'static [&'static str])];
 
@@ -35,9 +45,9 @@ pub trait StepOptions: Serialize + DeserializeOwned + Default + Clone + Send + S
     /// The fake provider's test knobs.
     fn fake(&self) -> FakeBehaviour;
 
-    /// Values their types allow but the step does not, each with the option that holds it.
-    /// `own_media` is the project's media prefix: options may name no other media.
-    fn problems(&self, own_media: &str) -> Vec<FieldError>;
+    /// Values their types allow but the step does not, or this deployment cannot serve, each
+    /// with the option that holds it.
+    fn problems(&self, scope: &OptionScope) -> Vec<FieldError>;
 
     /// The media library files these options name, which must exist and be of the right kind
     /// when the step starts.
@@ -51,11 +61,11 @@ pub trait StepOptions: Serialize + DeserializeOwned + Default + Clone + Send + S
         &self,
         provider: &str,
         prefix: &str,
-        own_media: &str,
+        scope: &OptionScope,
         required: &[RequiredOption],
     ) -> Vec<FieldError> {
         let mut errors: Vec<FieldError> = self
-            .problems(own_media)
+            .problems(scope)
             .into_iter()
             .map(|error| FieldError::new(format!("{prefix}.{}", error.field), error.message))
             .collect();
@@ -154,18 +164,18 @@ pub struct LibraryKey {
 /// Implements [`StepOptions`] for a struct declared by `step_options!`; `library` lists the
 /// media library files the options name.
 macro_rules! impl_step_options {
-    ($name:ident, |$options:ident, $own_media:pat_param| $problems:expr, library: |$lib:ident| $keys:expr) => {
-        impl_step_options!(@impl $name, |$options, $own_media| $problems, {
+    ($name:ident, |$options:ident, $scope:pat_param| $problems:expr, library: |$lib:ident| $keys:expr) => {
+        impl_step_options!(@impl $name, |$options, $scope| $problems, {
             fn library_keys(&self) -> Vec<LibraryKey> {
                 let $lib = self;
                 $keys
             }
         });
     };
-    ($name:ident, |$options:ident, $own_media:pat_param| $problems:expr) => {
-        impl_step_options!(@impl $name, |$options, $own_media| $problems, {});
+    ($name:ident, |$options:ident, $scope:pat_param| $problems:expr) => {
+        impl_step_options!(@impl $name, |$options, $scope| $problems, {});
     };
-    (@impl $name:ident, |$options:ident, $own_media:pat_param| $problems:expr, { $($library:tt)* }) => {
+    (@impl $name:ident, |$options:ident, $scope:pat_param| $problems:expr, { $($library:tt)* }) => {
         impl StepOptions for $name {
             $($library)*
 
@@ -177,9 +187,9 @@ macro_rules! impl_step_options {
                 self.fake_behaviour()
             }
 
-            fn problems(&self, own_media: &str) -> Vec<FieldError> {
+            fn problems(&self, scope: &OptionScope) -> Vec<FieldError> {
                 let $options = self;
-                let $own_media = own_media;
+                let $scope = scope;
                 $problems
             }
         }
@@ -442,6 +452,10 @@ pub enum BackgroundKind {
     /// B-roll: `clip_keys` (or, without them, the project's library videos and images), one
     /// per sentence, each cut to its sentence and crossfaded into the next.
     Clips,
+    /// Stock B-roll (Pexels or Pixabay, `stock_library`) found by the script's English search
+    /// words, a clip per sentence; the default when a library is configured. Without matches,
+    /// the project's library videos stand in, else the generated background.
+    Stock,
     /// A still image, `image_key`.
     Image,
     /// A plain `colour`.
@@ -537,6 +551,10 @@ step_options! {
         /// Library videos and images (asset keys, 1 to 60) for `background: clips`, used in
         /// this order, one per sentence and again from the first when there are more sentences.
         clip_keys: Vec<String> => &[LOCAL],
+        /// Where stock B-roll is searched: `pexels` or `pixabay` (default: the first configured,
+        /// in that order).
+        #[schema(example = "pexels")]
+        stock_library: String => &[LOCAL],
         subtitles: SubtitleOptions => &[LOCAL],
         /// The frame shapes to render, each with its own safe areas (default `["9:16"]`). The
         /// first is `video.mp4`; every one is listed in the output's `renditions`.
@@ -550,8 +568,9 @@ step_options! {
         avatar_id: String => &[heygen::NAME],
     }
 }
-impl_step_options!(RenderOptions, |options, own_media| {
-    let mut errors = options.foreign_assets(own_media);
+impl_step_options!(RenderOptions, |options, scope| {
+    let mut errors = options.foreign_assets(&scope.own_media);
+    stock_problems(options, &scope.stock_libraries, &mut errors);
     colour("colour", &options.colour, &mut errors);
     not_blank("avatar_id", &options.avatar_id, &mut errors);
     if options.background == Some(BackgroundKind::Image) && options.image_key.is_none() {
@@ -668,6 +687,41 @@ impl_step_options!(RenderOptions, |options, own_media| {
     keys
 });
 
+/// Stock B-roll needs a configured library, and the one named must be.
+fn stock_problems(options: &RenderOptions, configured: &[&str], errors: &mut Vec<FieldError>) {
+    let settings = crate::providers::stock::KEY_SETTINGS
+        .map(|(_, setting)| format!("set {setting}"))
+        .join(" or ");
+    if let Some(asked) = &options.stock_library {
+        if !configured.contains(&asked.as_str()) {
+            let offered = if configured.is_empty() {
+                format!("no stock library is configured here: {settings}")
+            } else {
+                format!("configured here: {}", configured.join(", "))
+            };
+            errors.push(FieldError::new(
+                "stock_library",
+                format!("`{asked}` is not a stock library of this deployment; {offered}"),
+            ));
+        }
+        if options
+            .background
+            .is_some_and(|kind| kind != BackgroundKind::Stock)
+        {
+            errors.push(FieldError::new(
+                "stock_library",
+                "a stock library is for `background: stock` (or no `background`)",
+            ));
+        }
+    }
+    if options.background == Some(BackgroundKind::Stock) && configured.is_empty() {
+        errors.push(FieldError::new(
+            "background",
+            format!("`stock` needs a stock library: {settings}"),
+        ));
+    }
+}
+
 /// Whether a media key is a file of a project's media library (`projects/{id}/assets/...`).
 pub fn is_library_key(key: &str) -> bool {
     key.split('/').nth(2) == Some("assets")
@@ -770,28 +824,28 @@ impl RunOptions {
         &self,
         step: Step,
         provider: &str,
-        own_media: &str,
+        scope: &OptionScope,
         required: &[RequiredOption],
     ) -> Vec<FieldError> {
         fn check<O: StepOptions>(
             options: &Option<O>,
             step: Step,
             provider: &str,
-            own_media: &str,
+            scope: &OptionScope,
             required: &[RequiredOption],
         ) -> Vec<FieldError> {
             options.clone().unwrap_or_default().check(
                 provider,
                 &format!("options.{step}"),
-                own_media,
+                scope,
                 required,
             )
         }
         match step {
-            Step::Transcribe => check(&self.transcribe, step, provider, own_media, required),
-            Step::Rewrite => check(&self.rewrite, step, provider, own_media, required),
-            Step::Voice => check(&self.voice, step, provider, own_media, required),
-            Step::Render => check(&self.render, step, provider, own_media, required),
+            Step::Transcribe => check(&self.transcribe, step, provider, scope, required),
+            Step::Rewrite => check(&self.rewrite, step, provider, scope, required),
+            Step::Voice => check(&self.voice, step, provider, scope, required),
+            Step::Render => check(&self.render, step, provider, scope, required),
             Step::Collect => Vec::new(),
         }
     }
@@ -832,6 +886,13 @@ pub fn is_hex_colour(value: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn scope() -> OptionScope {
+        OptionScope {
+            own_media: "p".into(),
+            stock_libraries: Vec::new(),
+        }
+    }
+
     fn parse<O: StepOptions>(json: serde_json::Value) -> O {
         serde_json::from_value(json).unwrap()
     }
@@ -839,8 +900,10 @@ mod tests {
     #[test]
     fn an_option_for_another_provider_is_named() {
         let options: RenderOptions = parse(serde_json::json!({"avatar_id": "a1"}));
-        assert!(options.check(heygen::NAME, "options", "p", &[]).is_empty());
-        let errors = options.check(LOCAL, "options", "p", &[]);
+        assert!(options
+            .check(heygen::NAME, "options", &scope(), &[])
+            .is_empty());
+        let errors = options.check(LOCAL, "options", &scope(), &[]);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "options.avatar_id");
         assert!(
@@ -857,7 +920,7 @@ mod tests {
             "voice_settings": {"stability": 2.0}
         }));
         let fields: Vec<String> = options
-            .check(elevenlabs::NAME, "options.voice", "p", &[])
+            .check(elevenlabs::NAME, "options.voice", &scope(), &[])
             .into_iter()
             .map(|e| e.field)
             .collect();
@@ -873,9 +936,11 @@ mod tests {
     #[test]
     fn the_fake_knobs_are_for_the_fake_provider_only() {
         let options: TranscribeOptions = parse(serde_json::json!({"fail": "fatal"}));
-        assert!(options.check(fake::NAME, "options", "p", &[]).is_empty());
+        assert!(options
+            .check(fake::NAME, "options", &scope(), &[])
+            .is_empty());
         assert_eq!(
-            options.check(LOCAL, "options", "p", &[])[0].field,
+            options.check(LOCAL, "options", &scope(), &[])[0].field,
             "options.fail"
         );
     }

@@ -107,6 +107,10 @@ pub struct PostOutput {
     /// Why a review is needed, one reason each.
     pub review_reasons: Vec<String>,
     pub usage: crate::providers::rewrite::TokenUsage,
+    /// Credit lines for the stock clips in the video ("Video by … on Pexels"), offered to add
+    /// to the caption; the words above do not hold them.
+    #[serde(default)]
+    pub credits: Vec<String>,
 }
 
 impl PostOutput {

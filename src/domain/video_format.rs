@@ -44,6 +44,15 @@ impl VideoFormat {
         (width / 4 * 2, height / 4 * 2)
     }
 
+    /// The frame's pixel size: half size for a preview.
+    pub fn frame_size(self, preview: bool) -> (u32, u32) {
+        if preview {
+            self.preview_size()
+        } else {
+            self.size()
+        }
+    }
+
     /// The ratio as clients write it, `9:16`.
     pub fn ratio(self) -> &'static str {
         match self {

@@ -224,6 +224,7 @@ impl JobHandler for PostStep {
             needs_review: !reasons.is_empty(),
             review_reasons: reasons,
             usage,
+            credits: crate::footage::credit_lines(&video.credits),
         })
     }
 }

@@ -18,6 +18,7 @@ use crate::domain::{
 use crate::{
     db,
     domain::{resource::StepResource, usage::Metric, ResourceKind},
+    footage::{Credit, FootageError, StockBroll, StockRequest, StockSearch},
     media::{MediaError, MediaStore},
     providers::{
         collect::PreparedReel,
@@ -26,6 +27,7 @@ use crate::{
             broll::{self, Clip},
             local, LibraryFont, Lineage, RenderOutput, RenderRequest, THUMBNAIL_FILE, VIDEO_FILE,
         },
+        stock::{Orientation, StockLibrary},
         voice::VoiceOutput,
         ProviderError, Providers, LOCAL,
     },
@@ -54,26 +56,30 @@ impl RenderStep {
     }
 
     /// The ids of audio → script → transcript → reel, the reel's video if it has one, and the
-    /// script's key words.
+    /// script's cues.
     async fn lineage(
         &self,
         ctx: &JobContext,
         video: &StepResource,
-    ) -> Result<(Lineage, Option<PathBuf>, Vec<String>), JobError> {
+    ) -> Result<(Lineage, Option<PathBuf>, ScriptCues), JobError> {
         let mut lineage = Lineage::default();
-        let mut key_words = Vec::new();
+        let mut cues = ScriptCues::default();
         let mut current = video.clone();
         while let Some(parent) = self.parent(ctx, &current).await? {
             match parent.kind {
                 ResourceKind::Audio => lineage.audio_id = Some(parent.id),
                 ResourceKind::Script => {
                     lineage.script_id = Some(parent.id);
-                    key_words = parent
+                    if let Some(script) = parent
                         .output
                         .clone()
                         .and_then(|output| serde_json::from_value::<ScriptOutput>(output).ok())
-                        .map(|script| script.key_words)
-                        .unwrap_or_default();
+                    {
+                        cues = ScriptCues {
+                            key_words: script.key_words,
+                            broll_keywords: script.broll_keywords,
+                        };
+                    }
                 }
                 ResourceKind::Transcript => {
                     lineage.transcript_id = Some(parent.id);
@@ -97,7 +103,7 @@ impl RenderStep {
                 reel_video = self.0.media.fetch(&key).await.ok();
             }
         }
-        Ok((lineage, reel_video, key_words))
+        Ok((lineage, reel_video, cues))
     }
 
     /// Local copies of the files the options name; only the project's own files may be used.
@@ -140,20 +146,121 @@ impl RenderStep {
         })
     }
 
-    /// The B-roll the local composer cuts between: `clip_keys` in their order; else, for
-    /// `background: clips`, the library's videos and images, and with no background chosen its
-    /// videos (an image there may be a logo), in upload order. Only as many as `shots` uses are
-    /// fetched.
-    async fn clips(
+    /// The B-roll the local composer cuts between and what the picture is made of. Stock
+    /// footage first, when a library is configured and no other background was chosen; else
+    /// `clip_keys` in their order; else, for `background: clips`, the library's videos and
+    /// images, and with no background chosen (or no stock found) its videos (an image there
+    /// may be a logo), in upload order. Only as many as the shots use are fetched.
+    async fn footage(
+        &self,
+        ctx: &JobContext,
+        video: &StepResource,
+        options: &RenderOptions,
+        voice: &VoiceOutput,
+        cues: &ScriptCues,
+    ) -> Result<Footage, JobError> {
+        if video.provider != LOCAL {
+            return Ok(Footage::default());
+        }
+        let mut note = None;
+        let wants_stock = options.clip_keys.is_none()
+            && matches!(options.background, None | Some(BackgroundKind::Stock));
+        let asked = options.stock_library.as_deref();
+        match self.0.stock.pick(asked) {
+            Some(library) if wants_stock => {
+                match self
+                    .stock(ctx, library.as_ref(), options, voice, cues)
+                    .await?
+                {
+                    Ok(found) if !found.clips.is_empty() => {
+                        return Ok(Footage {
+                            clips: found.clips,
+                            background: Some(BackgroundKind::Stock),
+                            credits: found.credits,
+                            note: found.note,
+                        })
+                    }
+                    Ok(found) => note = found.note,
+                    Err(reason) => note = Some(reason),
+                }
+            }
+            // Checked when the step started; the key was removed since.
+            None if asked.is_some() || options.background == Some(BackgroundKind::Stock) => {
+                note = Some(format!(
+                    "{} is no longer configured here",
+                    asked.unwrap_or("no stock library")
+                ));
+            }
+            _ => {}
+        }
+        let clips = self.library_clips(ctx, video, options, voice).await?;
+        let background = match options.background {
+            _ if !clips.is_empty() => BackgroundKind::Clips,
+            Some(BackgroundKind::Stock) | None => BackgroundKind::Generated,
+            Some(other) => other,
+        };
+        Ok(Footage {
+            clips,
+            background: Some(background),
+            credits: Vec::new(),
+            note,
+        })
+    }
+
+    /// Stock clips for the shots, searched with the script's words for each shot's sentence;
+    /// `Err` says why none could be searched for.
+    async fn stock(
+        &self,
+        ctx: &JobContext,
+        library: &dyn StockLibrary,
+        options: &RenderOptions,
+        voice: &VoiceOutput,
+        cues: &ScriptCues,
+    ) -> Result<Result<StockBroll, String>, JobError> {
+        if cues.broll_keywords.is_empty() {
+            return Ok(Err(
+                "the script has no stock search words: write it again with a stock \
+                 library configured, or give `broll_keywords` with PATCH /v1/scripts/{id}"
+                    .to_owned(),
+            ));
+        }
+        let shots: Vec<Vec<String>> = broll::shots(&voice.words, voice.duration_ms, 1)
+            .iter()
+            .map(|shot| {
+                let sentence = broll::sentence_at(&voice.words, shot.start_ms);
+                cues.broll_keywords
+                    .get(sentence)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .collect();
+        // Clips are chosen for the first format; the others crop the same clips.
+        let format = options.formats()[0];
+        let search = StockSearch {
+            pool: ctx.pool(),
+            media: &self.0.media,
+            stock: &self.0.stock,
+            library,
+        };
+        let found = search
+            .find(&StockRequest {
+                shots: &shots,
+                orientation: Orientation::of(format),
+                frame: format.frame_size(options.preview == Some(true)),
+            })
+            .await
+            .map_err(|FootageError(error)| JobError::from(error))?;
+        Ok(Ok(found))
+    }
+
+    /// The project library's B-roll: `clip_keys`, or the library's files for the background.
+    async fn library_clips(
         &self,
         ctx: &JobContext,
         video: &StepResource,
         options: &RenderOptions,
         voice: &VoiceOutput,
     ) -> Result<Vec<Clip>, JobError> {
-        if video.provider != LOCAL {
-            return Ok(Vec::new());
-        }
         let project_id = video.project_id;
         let assets = match (&options.clip_keys, options.background) {
             (Some(keys), _) => {
@@ -182,7 +289,7 @@ impl RenderStep {
                 )
                 .await?
             }
-            (None, None) => {
+            (None, None | Some(BackgroundKind::Stock)) => {
                 db::assets::of_kinds(
                     ctx.pool(),
                     project_id,
@@ -307,6 +414,23 @@ impl RenderStep {
     }
 }
 
+/// What the script asks of the picture.
+#[derive(Debug, Default)]
+struct ScriptCues {
+    key_words: Vec<String>,
+    broll_keywords: Vec<Vec<String>>,
+}
+
+/// The B-roll a render cuts between, what the picture is made of, whose clips they are, and
+/// why stock footage was not used when it was wanted.
+#[derive(Debug, Default)]
+struct Footage {
+    clips: Vec<Clip>,
+    background: Option<BackgroundKind>,
+    credits: Vec<Credit>,
+    note: Option<String>,
+}
+
 /// What the render job stored: the first format's file as probed, the extra files by name,
 /// and every format's file.
 struct Stored {
@@ -323,7 +447,7 @@ impl JobHandler for RenderStep {
         let options: RenderOptions = context::options(&video)?;
         let formats = options.formats();
         let preview = options.preview == Some(true);
-        let (lineage, reel_video, key_words) = self.lineage(ctx, &video).await?;
+        let (lineage, reel_video, cues) = self.lineage(ctx, &video).await?;
         let audio_file = self
             .0
             .media
@@ -337,7 +461,7 @@ impl JobHandler for RenderStep {
                 other => storage(other),
             })?;
         let assets = self.assets(video.project_id, &options).await?;
-        let clips = self.clips(ctx, &video, &options, &audio).await?;
+        let footage = self.footage(ctx, &video, &options, &audio, &cues).await?;
         let output_dir = self.0.media.scratch("render").await.map_err(storage)?;
         // The font sits beside the output, not in it, so it is not stored as a render file.
         let work_dir = output_dir.with_extension("work");
@@ -363,12 +487,12 @@ impl JobHandler for RenderStep {
             words: audio.words.clone(),
             reel_video,
             assets,
-            clips,
+            clips: footage.clips,
             font,
             output_dir: output_dir.clone(),
             // Unique per render: HeyGen's lookup of an interrupted generate call relies on it.
             title: format!("reelforge-{}", video.id),
-            key_words,
+            key_words: cues.key_words,
             options,
         };
         let rendered = pick(&self.0.render, &video.provider)?
@@ -416,6 +540,9 @@ impl JobHandler for RenderStep {
             loudness: rendered.loudness,
             renditions,
             preview,
+            background: footage.background,
+            credits: footage.credits,
+            background_note: footage.note,
         };
         ctx.record_usage(
             &self.0.prices,

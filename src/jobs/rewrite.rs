@@ -392,6 +392,7 @@ impl JobHandler for RewriteStep {
             needs_review: false,
             review_reasons: Vec::new(),
             key_words: Vec::new(),
+            broll_keywords: Vec::new(),
         };
 
         let provider = resource.provider.as_str();
@@ -462,9 +463,18 @@ impl JobHandler for RewriteStep {
                 other => other,
             };
             if let Some(rewriter) = self.providers.rewrite.get(writer) {
-                let (chosen, usage) =
-                    key_words(rewriter.as_ref(), &output.text, &contract, &options, ctx).await;
+                let ask_broll = !self.providers.stock.libraries.is_empty();
+                let (chosen, broll, usage) = visuals(
+                    rewriter.as_ref(),
+                    &output.text,
+                    &contract,
+                    &options,
+                    ask_broll,
+                    ctx,
+                )
+                .await;
                 output.key_words = chosen;
+                output.broll_keywords = broll;
                 output.usage.prompt_tokens += usage.prompt_tokens;
                 output.usage.completion_tokens += usage.completion_tokens;
             }
@@ -482,29 +492,67 @@ impl JobHandler for RewriteStep {
     }
 }
 
-/// Asks the writer which words of `text` a viewer should notice (about one a sentence). A
-/// failure costs only the emphasis, never the script.
-async fn key_words(
+/// Asks the writer which words of `text` a viewer should notice (about one a sentence) and,
+/// with `ask_broll` (a stock library is configured), English stock-footage search words for each
+/// sentence. A failure costs only the emphasis and the stock footage, never the script.
+async fn visuals(
     rewriter: &dyn Rewriter,
     text: &str,
     contract: &Contract,
     options: &RewriteOptions,
+    ask_broll: bool,
     ctx: &JobContext,
-) -> (Vec<String>, crate::providers::rewrite::TokenUsage) {
-    let system = "You pick the words a viewer should notice in a short video's script: at most \
-                  one a sentence, the most important word of it, copied exactly as the script \
-                  writes it. Answer with JSON only: {\"key_words\": [...]}.";
+) -> (
+    Vec<String>,
+    Vec<Vec<String>>,
+    crate::providers::rewrite::TokenUsage,
+) {
+    let key_words = "You pick the words a viewer should notice in a short video's script: at \
+                     most one a sentence, the most important word of it, copied exactly as the \
+                     script writes it.";
+    let words = serde_json::json!({"type": "array", "items": {"type": "string"}});
+    // One sentence a line, so the writer need not split the script into sentences itself: the
+    // search words are matched to sentences by position.
+    let sentences = script::words::sentences(text);
+    let (system, properties, required, shape, max_tokens) = if ask_broll {
+        (
+            format!(
+                "{key_words} The script comes one sentence a line, {count} sentences. For each \
+                 sentence, in order, you also give one to three short English search terms for \
+                 stock video footage that shows it: concrete things, places and actions \
+                 (\"sunrise\", \"man running\"), lowercase; exactly {count} lists. Answer \
+                 with JSON only: {{\"key_words\": [...], \"broll_keywords\": [[...], ...]}}.",
+                count = sentences.len()
+            ),
+            serde_json::json!({"key_words": words, "broll_keywords": {"type": "array", "items": words}}),
+            serde_json::json!(["key_words", "broll_keywords"]),
+            Shape::Visuals,
+            KEY_WORDS_MAX_TOKENS + BROLL_TOKENS_PER_SENTENCE * sentences.len() as u32,
+        )
+    } else {
+        (
+            format!("{key_words} Answer with JSON only: {{\"key_words\": [...]}}."),
+            serde_json::json!({ "key_words": words }),
+            serde_json::json!(["key_words"]),
+            Shape::KeyWords,
+            KEY_WORDS_MAX_TOKENS,
+        )
+    };
     let format = serde_json::json!({
         "type": "json_schema",
-        "json_schema": {"name": "key_words", "strict": true, "schema": {
+        "json_schema": {"name": "visuals", "strict": true, "schema": {
             "type": "object",
-            "properties": {"key_words": {"type": "array", "items": {"type": "string"}}},
-            "required": ["key_words"],
+            "properties": properties,
+            "required": required,
             "additionalProperties": false
         }}
     });
-    let grammar = grammar::for_language(&contract.language, Shape::KeyWords);
-    let messages = [ChatMessage::user(text)];
+    let grammar = grammar::for_language(&contract.language, shape);
+    let messages = [ChatMessage::user(if ask_broll {
+        sentences.join("\n")
+    } else {
+        text.to_owned()
+    })];
     // The fake writer's test knobs (delays, failures) are for the drafts, not this question.
     let options = RewriteOptions {
         delay_ms: None,
@@ -513,29 +561,31 @@ async fn key_words(
         ..options.clone()
     };
     let call = RewriteCall {
-        system,
+        system: &system,
         messages: &messages,
         contract,
         seed: fallback::seed_of(text),
         grammar: grammar.as_deref(),
-        max_tokens: Some(KEY_WORDS_MAX_TOKENS),
+        max_tokens: Some(max_tokens),
         options: &options,
         response_format: Some(&format),
     };
     match rewriter.complete(&call, &ctx.call()).await {
-        Ok(completion) => (
-            script::key_words_in(&completion.text, text),
-            completion.usage,
-        ),
+        Ok(completion) => {
+            let (key_words, broll) = script::visuals_in(&completion.text, text);
+            (key_words, broll, completion.usage)
+        }
         Err(error) => {
             tracing::info!(%error, "the writer chose no key words");
-            (Vec::new(), Default::default())
+            (Vec::new(), Vec::new(), Default::default())
         }
     }
 }
 
 /// Eight short words and their JSON need few tokens.
 const KEY_WORDS_MAX_TOKENS: u32 = 80;
+/// Three short English terms and their JSON.
+const BROLL_TOKENS_PER_SENTENCE: u32 = 24;
 
 fn miss_reason(miss: &Miss) -> String {
     match miss {

@@ -248,6 +248,7 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
                     input.script_id,
                     &input.edit.text,
                     input.edit.key_words.as_deref(),
+                    input.edit.broll_keywords.as_deref(),
                 )
                 .await?;
                 Ok(Script::try_from(resource)?)

@@ -10,6 +10,7 @@ pub mod process;
 pub mod publish;
 pub mod render;
 pub mod rewrite;
+pub mod stock;
 pub mod transcribe;
 pub mod voice;
 
@@ -50,6 +51,14 @@ impl ProviderError {
         ProviderError::Fatal {
             code,
             message: message.into(),
+        }
+    }
+
+    /// How long a retryable error asked to wait.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ProviderError::Retryable { retry_after, .. } => *retry_after,
+            ProviderError::Fatal { .. } => None,
         }
     }
 
@@ -315,6 +324,40 @@ fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
     registry
 }
 
+/// The stock B-roll libraries with a key, by name (the first is the default), and how their
+/// files are downloaded.
+fn stock_libraries(settings: &Settings) -> stock::StockLibraries {
+    type Make = fn(stock::StockClient) -> Arc<dyn stock::StockLibrary>;
+    let offered: [(&'static str, &crate::config::CloudProviderSettings, Make); 2] = [
+        (stock::pexels::NAME, &settings.providers.pexels, |client| {
+            Arc::new(stock::pexels::Pexels(client))
+        }),
+        (
+            stock::pixabay::NAME,
+            &settings.providers.pixabay,
+            |client| Arc::new(stock::pixabay::Pixabay(client)),
+        ),
+    ];
+    let mut registry: Registry<dyn stock::StockLibrary> = BTreeMap::new();
+    for (name, api, make) in offered {
+        if let Some(key) = api.api_key.clone().filter(|_| api.is_configured()) {
+            let timeout = Duration::from_secs(api.timeout_seconds);
+            registry.insert(
+                name,
+                make(stock::StockClient::new(&api.base_url, key, timeout)),
+            );
+        }
+    }
+    stock::StockLibraries {
+        libraries: registry,
+        guard: fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
+        limits: fetch::Limits {
+            max_bytes: settings.media.max_download_bytes,
+            timeout: Duration::from_secs(settings.media.download_timeout_seconds),
+        },
+    }
+}
+
 fn required_options(settings: &Settings) -> Vec<RequiredOption> {
     let providers = &settings.providers;
     [
@@ -359,6 +402,8 @@ pub struct Providers {
     pub rewrite: BTreeMap<&'static str, Arc<dyn rewrite::Rewriter>>,
     pub voice: BTreeMap<&'static str, Arc<dyn voice::Voice>>,
     pub render: BTreeMap<&'static str, Arc<dyn render::Renderer>>,
+    /// Stock B-roll libraries with a key (Pexels, Pixabay), by name.
+    pub stock: stock::StockLibraries,
     /// Instant voice cloning for the project voice libraries (ElevenLabs), when configured.
     pub cloning: Option<Arc<voice::elevenlabs::ElevenLabs>>,
     pub media: Arc<MediaStore>,
@@ -443,6 +488,7 @@ impl Providers {
             rewrite: rewriters(settings),
             voice: voices(settings, &media),
             render: renderers(settings),
+            stock: stock_libraries(settings),
             cloning: elevenlabs(settings).map(Arc::new),
             media,
             prices,
@@ -495,6 +541,14 @@ impl Providers {
                 name: requested.to_owned(),
                 available: names.join(", "),
             })
+    }
+
+    /// What a project's step options are checked against here.
+    pub fn option_scope(&self, project_id: uuid::Uuid) -> crate::domain::options::OptionScope {
+        crate::domain::options::OptionScope {
+            own_media: MediaStore::project_prefix(project_id),
+            stock_libraries: self.stock.names(),
+        }
     }
 
     /// The options `provider` needs in every request for `step` here.

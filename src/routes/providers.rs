@@ -21,6 +21,10 @@ pub struct StepChoices {
     /// The voices of the `local` provider (the voice step, when the local engine runs), for
     /// `options.voice`.
     pub voices: Vec<crate::engines::EngineVoice>,
+    /// The stock B-roll libraries configured here (the render step), the default first, for
+    /// `options.stock_library`.
+    #[schema(example = json!(["pexels", "pixabay"]))]
+    pub stock_libraries: Vec<&'static str>,
 }
 
 #[utoipa::path(
@@ -51,6 +55,10 @@ pub async fn list(state: Data) -> web::Json<Vec<StepChoices>> {
                     .then(|| step.configure_hint()),
                 voices: match step {
                     Step::Voice => local_voices.clone(),
+                    _ => Vec::new(),
+                },
+                stock_libraries: match step {
+                    Step::Render => state.providers.stock.names(),
                     _ => Vec::new(),
                 },
             })

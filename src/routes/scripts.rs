@@ -24,6 +24,10 @@ pub struct EditScript {
     /// writer's choice where the text still holds it.
     #[schema(example = json!(["выбираешь"]))]
     pub key_words: Option<Vec<String>>,
+    /// English stock-footage search words, a list of up to three per sentence; unset keeps the
+    /// words of each sentence the edit left as it was.
+    #[schema(example = json!([["sunrise", "alarm clock"], ["man running"]]))]
+    pub broll_keywords: Option<Vec<Vec<String>>>,
 }
 
 #[utoipa::path(
@@ -48,6 +52,7 @@ pub async fn edit(
         id.into_inner(),
         &body.text,
         body.key_words.as_deref(),
+        body.broll_keywords.as_deref(),
     )
     .await?;
     Ok(web::Json(script.try_into()?))

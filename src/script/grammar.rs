@@ -17,6 +17,9 @@ pub enum Shape {
     Post,
     /// `{"key_words": [...]}`: one to eight single words.
     KeyWords,
+    /// The key words and, per sentence, one to three English stock search terms:
+    /// `{"key_words": [...], "broll_keywords": [[...], ...]}`.
+    Visuals,
 }
 
 /// The grammar for text in `language` of `shape`; none for a language without a known alphabet.
@@ -47,6 +50,15 @@ pub fn for_language(language: &str, shape: Shape) -> Option<String> {
             r#"root ::= "{\"key_words\": [" key (", " key){0,7} "]}""#,
             "\n",
             r#"key ::= "\"" word "\"""#,
+        ),
+        Shape::Visuals => concat!(
+            r#"root ::= "{\"key_words\": [" key (", " key){0,7} "], \"broll_keywords\": [" scene (", " scene){0,19} "]}""#,
+            "\n",
+            r#"key ::= "\"" word "\"""#,
+            "\n",
+            r#"scene ::= "[" term (", " term){0,2} "]""#,
+            "\n",
+            r#"term ::= "\"" [a-z]+ (" " [a-z]+)? "\"""#,
         ),
     };
     Some(format!(

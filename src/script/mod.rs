@@ -74,6 +74,12 @@ pub struct ScriptOutput {
     /// composer's subtitles draw them in the emphasis colour.
     #[serde(default)]
     pub key_words: Vec<String>,
+    /// English search words for stock B-roll, one list (of up to three) per sentence, chosen
+    /// by the writer when a stock library is configured; the local composer searches Pexels or
+    /// Pixabay with them.
+    #[serde(default)]
+    #[schema(example = json!([["sunrise", "city"], ["running"]]))]
+    pub broll_keywords: Vec<Vec<String>>,
 }
 
 impl ScriptOutput {
@@ -525,15 +531,94 @@ pub fn keep_key_words<'a>(chosen: impl IntoIterator<Item = &'a str>, text: &str)
     kept
 }
 
-/// The key words a writer's JSON answer (`{"key_words": [...]}`) chose in `text`.
-pub fn key_words_in(answer: &str, text: &str) -> Vec<String> {
-    #[derive(Deserialize)]
-    struct Answer {
-        key_words: Vec<String>,
+/// Search terms per sentence, and the longest term.
+pub const MAX_SEARCH_TERMS: usize = 3;
+const MAX_SEARCH_TERM_CHARS: usize = 40;
+
+/// A stock search term as the libraries take it: English letters and single spaces, lowercased;
+/// none for anything else.
+pub fn search_term(term: &str) -> Option<String> {
+    let term = term
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    (!term.is_empty()
+        && term.len() <= MAX_SEARCH_TERM_CHARS
+        && term.chars().all(|c| c.is_ascii_lowercase() || c == ' '))
+    .then_some(term)
+}
+
+/// The writer's search words kept for `text`: at most one list per sentence, each of at most
+/// three valid terms.
+pub fn keep_broll_keywords(lists: &[Vec<String>], text: &str) -> Vec<Vec<String>> {
+    lists
+        .iter()
+        .take(sentences(text).len())
+        .map(|terms| {
+            let mut kept: Vec<String> = Vec::new();
+            for term in terms.iter().filter_map(|term| search_term(term)) {
+                if !kept.contains(&term) && kept.len() < MAX_SEARCH_TERMS {
+                    kept.push(term);
+                }
+            }
+            kept
+        })
+        .collect()
+}
+
+/// What a writer's JSON answer (`{"key_words": [...], "broll_keywords": [[...], ...]}`) chose
+/// for `text`: the words to stress and, when asked for, the stock search words per sentence.
+/// Each field is read on its own: a server that ignored the schema and shaped one field wrongly
+/// costs that field only.
+pub fn visuals_in(answer: &str, text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let Ok(answer) = serde_json::from_str::<serde_json::Value>(answer.trim()) else {
+        return Default::default();
+    };
+    let strings = |value: &serde_json::Value| -> Vec<String> {
+        value
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|item| item.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let key_words = strings(&answer["key_words"]);
+    let broll: Vec<Vec<String>> = answer["broll_keywords"]
+        .as_array()
+        .map(|lists| lists.iter().map(strings).collect())
+        .unwrap_or_default();
+    (
+        keep_key_words(key_words.iter().map(String::as_str), text),
+        keep_broll_keywords(&broll, text),
+    )
+}
+
+/// The search words of `old_text`'s sentences carried to `new_text`: a sentence the edit left
+/// as it was keeps its words; a new or changed one has none until they are given.
+pub fn carry_broll_keywords(
+    lists: &[Vec<String>],
+    old_text: &str,
+    new_text: &str,
+) -> Vec<Vec<String>> {
+    let old = sentences(old_text);
+    let carried: Vec<Vec<String>> = sentences(new_text)
+        .iter()
+        .map(|sentence| {
+            old.iter()
+                .position(|before| before == sentence)
+                .and_then(|index| lists.get(index).cloned())
+                .unwrap_or_default()
+        })
+        .collect();
+    if carried.iter().all(Vec::is_empty) {
+        Vec::new()
+    } else {
+        carried
     }
-    serde_json::from_str::<Answer>(answer.trim())
-        .map(|answer| keep_key_words(answer.key_words.iter().map(String::as_str), text))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -544,13 +629,47 @@ mod tests {
     fn key_words_are_the_scripts_own_one_a_sentence() {
         let text = "Каждое утро решает всё. Встань раньше!";
         assert_eq!(
-            key_words_in(
+            visuals_in(
                 r#"{"key_words": ["утро", "УТРО", "кофе", "раньше", "решает"]}"#,
                 text
             ),
-            ["утро", "раньше"]
+            (vec!["утро".to_owned(), "раньше".to_owned()], Vec::new())
         );
-        assert!(key_words_in("не JSON", text).is_empty());
+        assert_eq!(visuals_in("не JSON", text), (Vec::new(), Vec::new()));
+    }
+
+    #[test]
+    fn search_words_are_short_english_terms_one_list_a_sentence() {
+        let text = "Каждое утро решает всё. Встань раньше!";
+        let (_, broll) = visuals_in(
+            r#"{"key_words": [], "broll_keywords": [["Sunrise", "city  run", "утро", "sunrise", "coffee", "extra"], ["alarm clock"], ["third"]]}"#,
+            text,
+        );
+        assert_eq!(
+            broll,
+            [vec!["sunrise", "city run", "coffee"], vec!["alarm clock"]]
+        );
+        // A wrongly shaped field costs only itself.
+        assert_eq!(
+            visuals_in(
+                r#"{"key_words": ["утро"], "broll_keywords": ["sunrise", ["alarm"]]}"#,
+                text
+            ),
+            (
+                vec!["утро".to_owned()],
+                vec![vec![], vec!["alarm".to_owned()]]
+            )
+        );
+        // An edit keeps the words of the sentences it left alone.
+        let lists = vec![vec!["sunrise".to_owned()], vec!["alarm".to_owned()]];
+        assert_eq!(
+            carry_broll_keywords(&lists, text, "Новое начало. Встань раньше!"),
+            [vec![], vec!["alarm".to_owned()]]
+        );
+        assert!(carry_broll_keywords(&lists, text, "Всё другое.").is_empty());
+        assert_eq!(search_term("  Ocean   Waves "), Some("ocean waves".into()));
+        assert_eq!(search_term("café"), None);
+        assert_eq!(search_term(&"a".repeat(41)), None);
     }
 
     fn contract(language: &str, min: u32, max: u32) -> Contract {
@@ -668,6 +787,7 @@ mod tests {
                 needs_review: false,
                 review_reasons: Vec::new(),
                 key_words: Vec::new(),
+                broll_keywords: Vec::new(),
             };
             output.assess();
             output

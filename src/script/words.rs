@@ -22,6 +22,21 @@ pub fn normalized_words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `token` (a whitespace-separated word) closes a sentence when `next` follows it, by
+/// the rule [`sentences`] splits text with: it ends in a stop (closing quotes and brackets
+/// after it allowed), and what follows starts with a capital, a digit, an opening quote or
+/// dash, or nothing at all. Word timings (one per word of the script) are cut into sentences
+/// with it, so a shot and its sentence's stock search words agree.
+pub fn closes_sentence(token: &str, next: Option<&str>) -> bool {
+    let stops = token.trim_end_matches(['»', '"', '”', ')']);
+    stops.ends_with(['.', '!', '?', '…'])
+        && next.and_then(|word| word.chars().next()).is_none_or(|n| {
+            n.is_uppercase()
+                || n.is_numeric()
+                || matches!(n, '«' | '"' | '“' | '—' | '–' | '-' | '(')
+        })
+}
+
 /// Sentences, each with its closing punctuation; text after the last stop is a sentence too.
 /// A stop ends a sentence only before a capital, a digit, an opening quote or dash, or the end,
 /// so abbreviations such as `т.е. хвост` stay whole.
@@ -130,6 +145,27 @@ pub fn alphabet_share(text: &str, alphabet: Alphabet) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_close_sentences_where_the_text_splits() {
+        for text in [
+            "Вставай рано. Делай шаг! Подпишись?",
+            "Это т.е. хвост. А это нет.",
+            "Wait... what? Yes.",
+            "«Вставай!» Сказал он. 3 шага (и всё.) Дальше",
+            "Один… Два.",
+        ] {
+            let tokens: Vec<&str> = text.split_whitespace().collect();
+            let closed = tokens
+                .iter()
+                .enumerate()
+                .filter(|(i, token)| closes_sentence(token, tokens.get(i + 1).copied()))
+                .count();
+            let split = sentences(text).len();
+            let open_tail = !closes_sentence(tokens[tokens.len() - 1], None);
+            assert_eq!(closed + usize::from(open_tail), split, "{text}");
+        }
+    }
 
     #[test]
     fn words_count_alike_in_russian_and_english() {

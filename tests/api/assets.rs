@@ -27,7 +27,7 @@ pub fn generated(extension: &str, args: &[&str]) -> Vec<u8> {
 }
 
 /// A still of one colour.
-fn png(colour: &str) -> Vec<u8> {
+pub fn png(colour: &str) -> Vec<u8> {
     generated(
         "png",
         &[
@@ -42,7 +42,7 @@ fn png(colour: &str) -> Vec<u8> {
 }
 
 /// Two seconds of a moving picture of one colour (noise keeps it from being a still).
-fn clip(colour: &str) -> Vec<u8> {
+pub fn clip(colour: &str) -> Vec<u8> {
     generated(
         "mp4",
         &[
@@ -264,7 +264,7 @@ async fn the_quota_refuses_an_upload_that_would_pass_it() {
 }
 
 /// A project with a voiced three-sentence script (8 s); answers the project id and the audio.
-async fn voiced(app: &TestApp) -> (String, Value) {
+pub async fn voiced(app: &TestApp) -> (String, Value) {
     let project = app
         .create_project(
             json!({"name": "broll", "language": "ru", "settings": {"target_duration_seconds": 8}}),
@@ -289,7 +289,7 @@ async fn voiced(app: &TestApp) -> (String, Value) {
 }
 
 /// The average colour of rows 100..700 of a 1080x1920 frame at `at_ms`.
-fn average_colour(mp4: &[u8], at_ms: u64) -> [f64; 3] {
+pub fn average_colour(mp4: &[u8], at_ms: u64) -> [f64; 3] {
     let rgb = frame_rgb(mp4, at_ms, (1080, 1920));
     let band = &rgb[100 * 1080 * 3..700 * 1080 * 3];
     let pixels = (band.len() / 3) as f64;
@@ -303,7 +303,7 @@ fn average_colour(mp4: &[u8], at_ms: u64) -> [f64; 3] {
     })
 }
 
-async fn rendered(app: &TestApp, audio_id: &str, options: Value) -> (Value, Vec<u8>) {
+pub async fn rendered(app: &TestApp, audio_id: &str, options: Value) -> (Value, Vec<u8>) {
     let video = app
         .finished_step(
             &format!("/v1/audio/{audio_id}/videos"),

@@ -27,6 +27,7 @@ mod render;
 mod rewrite;
 mod runs;
 mod s3;
+mod stock;
 mod transcribe;
 mod usage;
 mod validation;

@@ -229,6 +229,14 @@ async fn the_model_is_asked_to_revise_until_the_length_fits() {
     );
     // Only words the script holds are kept.
     assert_eq!(output["key_words"], json!(["Подпишись"]));
+    // Without a stock library, no search words are asked for.
+    assert!(server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .all(|r| !String::from_utf8_lossy(&r.body).contains("broll_keywords")));
+    assert_eq!(output["broll_keywords"], json!([]));
 
     let bodies = chat_bodies(&server).await;
     assert_eq!(bodies.len(), 3);
@@ -687,4 +695,63 @@ async fn a_small_model_writes_one_sentence_at_a_time_under_a_grammar() {
         );
         assert_eq!(body["max_tokens"], 96);
     }
+}
+
+#[tokio::test]
+async fn with_a_stock_library_the_writer_gives_english_search_words_per_sentence() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .and(wiremock::matchers::body_string_contains("\"broll_keywords\""))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-v", "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content":
+                "{\"key_words\": [\"Подпишись\"], \"broll_keywords\": [[\"Sunrise\", \"рассвет\", \"city run\"], [\"phone screen\"], [\"x\"], [\"too\", \"many\"]]}"},
+                "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 60, "completion_tokens": 30, "total_tokens": 90}
+        })))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let text = "Вставай рано и беги навстречу солнцу. Каждый шаг делает тебя сильнее. Подпишись прямо сейчас.";
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .respond_with(chat_answer(text, "stop"))
+        .mount(&server)
+        .await;
+    let base_url = server.uri();
+    let app = spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base_url;
+        s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
+        s.providers.pexels.api_key = Some(SecretString::from("pexels-key"));
+    })
+    .await;
+    let (_, transcript_id) =
+        project_with_transcript(&app, json!({"words": {"min": 10, "max": 30}})).await;
+    let script = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    // Only English terms are kept, one list per sentence of the script.
+    assert_eq!(
+        script["output"]["broll_keywords"],
+        json!([["sunrise", "city run"], ["phone screen"], ["x"]])
+    );
+    let asked: Value = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .find(|body| body.to_string().contains("broll_keywords"))
+        .unwrap();
+    let schema = &asked["response_format"]["json_schema"];
+    assert_eq!(schema["strict"], true);
+    assert_eq!(
+        schema["schema"]["required"],
+        json!(["key_words", "broll_keywords"])
+    );
+    assert_eq!(
+        schema["schema"]["properties"]["broll_keywords"]["items"]["items"]["type"],
+        "string"
+    );
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::providers::transcribe::WordTiming;
+use crate::{providers::transcribe::WordTiming, script::words::closes_sentence};
 
 /// How long one clip fades into the next.
 pub const CROSSFADE_MS: u64 = 400;
@@ -27,14 +27,31 @@ pub struct Shot {
     pub end_ms: u64,
 }
 
+/// Whether the `index`th spoken word closes its sentence, by the rule scripts are split into
+/// sentences with.
+fn ends_sentence(words: &[WordTiming], index: usize) -> bool {
+    closes_sentence(
+        &words[index].text,
+        words.get(index + 1).map(|next| next.text.as_str()),
+    )
+}
+
+/// The index of the sentence being spoken at `at_ms`: how many sentences ended before it.
+pub fn sentence_at(words: &[WordTiming], at_ms: u64) -> usize {
+    (0..words.len())
+        .take_while(|&index| words[index].start_ms < at_ms)
+        .filter(|&index| ends_sentence(words, index))
+        .count()
+}
+
 /// The shots for a voice of `duration_ms` with `words`: a new clip at each sentence that starts
 /// at least `SHORTEST_SHOT_MS` after the last cut, the clips taken in turn.
 pub fn shots(words: &[WordTiming], duration_ms: u64, clips: usize) -> Vec<Shot> {
     let mut cuts = vec![0];
-    for pair in words.windows(2) {
-        let at = pair[1].start_ms;
+    for (index, next) in words.iter().enumerate().skip(1) {
+        let at = next.start_ms;
         let last = *cuts.last().unwrap_or(&0);
-        if pair[0].text.ends_with(['.', '!', '?', '…'])
+        if ends_sentence(words, index - 1)
             && at >= last + SHORTEST_SHOT_MS
             && at + SHORTEST_SHOT_MS <= duration_ms
         {
@@ -116,6 +133,26 @@ mod tests {
             word("Да.", 9200),
         ];
         let shots = shots(&words, 10_000, 2);
+        let sentences: Vec<usize> = shots
+            .iter()
+            .map(|shot| sentence_at(&words, shot.start_ms))
+            .collect();
+        // The second shot opens with the third sentence; the third with the fourth.
+        assert_eq!(sentences, [0, 2, 3]);
+        // An abbreviation is no sentence's end, as in the script's own sentences.
+        let words = [
+            word("Это", 0),
+            word("т.е.", 400),
+            word("хвост.", 2000),
+            word("Потом", 4000),
+            word("голова.", 4400),
+        ];
+        let cut = super::shots(&words, 8000, 1);
+        assert_eq!(
+            cut.iter().map(|shot| shot.start_ms).collect::<Vec<_>>(),
+            [0, 4000]
+        );
+        assert_eq!(sentence_at(&words, 4000), 1);
         assert_eq!(
             shots,
             [

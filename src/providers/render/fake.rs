@@ -31,11 +31,7 @@ impl Renderer for FakeRenderer {
         }
         let preview = request.options.preview == Some(true);
         for (index, format) in request.options.formats().into_iter().enumerate() {
-            let (width, height) = if preview {
-                format.preview_size()
-            } else {
-                format.size()
-            };
+            let (width, height) = format.frame_size(preview);
             // Four frames a second end the picture within 250 ms of the voice.
             let frame = format!(
                 "color=c=0x101820:s={width}x{height}:r=4:d={:.3}",

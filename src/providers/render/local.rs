@@ -46,11 +46,7 @@ struct Canvas {
 
 impl Canvas {
     fn new(format: VideoFormat, preview: bool) -> Canvas {
-        let (width, height) = if preview {
-            format.preview_size()
-        } else {
-            format.size()
-        };
+        let (width, height) = format.frame_size(preview);
         Canvas {
             format,
             width,
@@ -191,8 +187,11 @@ impl FfmpegComposer {
                 ))
             }
             Some(BackgroundKind::Clips) => Background::Clips(&request.clips),
-            None if !request.clips.is_empty() => Background::Clips(&request.clips),
-            Some(BackgroundKind::Generated) | None => {
+            // Stock clips that were not found leave the library's, else the generated picture.
+            Some(BackgroundKind::Stock) | None if !request.clips.is_empty() => {
+                Background::Clips(&request.clips)
+            }
+            Some(BackgroundKind::Generated | BackgroundKind::Stock) | None => {
                 Background::Generated(gradient_colours(request.options.colour.as_deref()))
             }
         })

@@ -104,6 +104,18 @@ pub struct RenderOutput {
     /// A half-size draft made to iterate on.
     #[serde(default)]
     pub preview: bool,
+    /// What the local composer's picture is made of: `stock` clips, the library's `clips`,
+    /// the `generated` background, or the background asked for.
+    #[serde(default)]
+    pub background: Option<crate::domain::options::BackgroundKind>,
+    /// The authors of the stock clips in the video, credited as their library asks; offered
+    /// to the video's posts.
+    #[serde(default)]
+    pub credits: Vec<crate::footage::Credit>,
+    /// Why stock footage was wanted but not used (no library answer, a rate limit, no search
+    /// words), when it was not.
+    #[serde(default)]
+    pub background_note: Option<String>,
 }
 
 #[async_trait]

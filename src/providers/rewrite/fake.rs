@@ -25,7 +25,7 @@ impl Rewriter for FakeRewriter {
             .and_then(|format| format["json_schema"]["name"].as_str());
         let text = match schema {
             // Answers as a model asked for that JSON would.
-            Some("key_words") => Some(fake_key_words(call)),
+            Some("visuals") => Some(fake_visuals(call)),
             Some(_) => Some(fake_post(call)),
             None => fallback::write(call.contract, call.seed),
         };
@@ -81,8 +81,12 @@ fn fake_post(call: &RewriteCall<'_>) -> String {
     .to_string()
 }
 
-/// The longest word of each sentence of the script it is shown.
-fn fake_key_words(call: &RewriteCall<'_>) -> String {
+/// Stock search words the fake writer gives, a sentence each in turn.
+const FAKE_SEARCH_WORDS: [&str; 4] = ["sunrise", "city street", "ocean", "mountain"];
+
+/// The longest word of each sentence of the script it is shown and, when the schema asks for
+/// them, stock search words for each sentence.
+fn fake_visuals(call: &RewriteCall<'_>) -> String {
     let script = call
         .messages
         .last()
@@ -96,5 +100,15 @@ fn fake_key_words(call: &RewriteCall<'_>) -> String {
                 .max_by_key(|word| word.chars().count())
         })
         .collect();
-    serde_json::json!({ "key_words": longest }).to_string()
+    let schema = call
+        .response_format
+        .map(|format| &format["json_schema"]["schema"]["properties"]);
+    if schema.is_some_and(|properties| properties.get("broll_keywords").is_some()) {
+        let broll: Vec<[&str; 1]> = (0..longest.len())
+            .map(|index| [FAKE_SEARCH_WORDS[index % FAKE_SEARCH_WORDS.len()]])
+            .collect();
+        serde_json::json!({ "key_words": longest, "broll_keywords": broll }).to_string()
+    } else {
+        serde_json::json!({ "key_words": longest }).to_string()
+    }
 }
