@@ -65,6 +65,10 @@ const LONGEST_WAIT: Duration = Duration::from_secs(5);
 const RETRY_WAIT: Duration = Duration::from_secs(1);
 /// Searches one shot may spend: all its words together, then each alone.
 const SEARCHES_PER_SHOT: usize = 3;
+/// A stock file no render has used for this long is deleted from the media store.
+pub const FILE_DAYS: i64 = 30;
+/// Files deleted per render at most, so a large backlog does not hold one up.
+const FILES_SWEPT_PER_RENDER: i64 = 50;
 /// Files one shot may try to download before it takes another shot's clip.
 const DOWNLOADS_PER_SHOT: usize = 3;
 
@@ -118,6 +122,8 @@ impl StockSearch<'_> {
     pub async fn find(&self, request: &StockRequest<'_>) -> Result<StockBroll, FootageError> {
         let now = Utc::now();
         db::stock::forget_before(self.pool, now - chrono::Duration::hours(CACHE_HOURS)).await?;
+        self.sweep_files(now - chrono::Duration::days(FILE_DAYS))
+            .await?;
         let mut used: HashSet<String> = HashSet::new();
         let mut chosen: Vec<Option<(Clip, Credit)>> = Vec::new();
         let mut stopped: Option<String> = None;
@@ -136,7 +142,7 @@ impl StockSearch<'_> {
                     }
                     None => continue,
                 };
-                found = self.first_usable(&clips, request, &mut used).await;
+                found = self.first_usable(&clips, request, &mut used).await?;
                 if found.is_some() {
                     break;
                 }
@@ -169,6 +175,19 @@ impl StockSearch<'_> {
             credits: found.iter().map(|(_, credit)| credit.clone()).collect(),
             note: stopped,
         })
+    }
+
+    /// Deletes stock files no render has used since `before`.
+    async fn sweep_files(&self, before: chrono::DateTime<Utc>) -> Result<(), FootageError> {
+        for key in db::stock::unused_files(self.pool, before, FILES_SWEPT_PER_RENDER).await? {
+            // The row goes first: a render that marks the file used meanwhile keeps it.
+            if db::stock::forget_file(self.pool, &key, before).await? {
+                if let Err(error) = self.media.remove(&key).await {
+                    tracing::warn!(%error, %key, "an unused stock file could not be deleted");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The cached answer of the last day, else (when `ask` allows) the library's, cached. A
@@ -208,7 +227,7 @@ impl StockSearch<'_> {
         clips: &[StockClip],
         request: &StockRequest<'_>,
         used: &mut HashSet<String>,
-    ) -> Option<(Clip, Credit)> {
+    ) -> Result<Option<(Clip, Credit)>, FootageError> {
         let mut candidates: Vec<(&StockClip, &StockFile)> = clips
             .iter()
             .filter(|clip| !used.contains(&clip.id))
@@ -228,6 +247,8 @@ impl StockSearch<'_> {
                 file.width,
                 file.height
             );
+            // Marked before it is read, so a sweep meanwhile leaves it.
+            db::stock::file_used(self.pool, &key, Utc::now()).await?;
             let fetched = match self.media.fetch(&key).await {
                 Err(MediaError::Missing(_)) => self.download(&file.url, &key).await,
                 other => other.map_err(|error| error.to_string()),
@@ -248,9 +269,9 @@ impl StockSearch<'_> {
                 page_url: clip.page_url.clone(),
                 text: self.library.credit(clip),
             };
-            return Some((Clip { path, still: false }, credit));
+            return Ok(Some((Clip { path, still: false }, credit)));
         }
-        None
+        Ok(None)
     }
 
     /// Downloads a clip's file into the media store. A failed upload to a shared store leaves

@@ -65,3 +65,51 @@ pub async fn forget_before(
             .rows_affected(),
     )
 }
+
+/// Records that a render used the stock file at `key`.
+pub async fn file_used(
+    executor: impl PgExecutor<'_>,
+    key: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO stock_files (key, last_used_at) VALUES ($1, $2) \
+         ON CONFLICT (key) DO UPDATE SET last_used_at = GREATEST(stock_files.last_used_at, EXCLUDED.last_used_at)",
+    )
+    .bind(key)
+    .bind(at)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Stock files no render has used since `before`, at most `limit` of them.
+pub async fn unused_files(
+    executor: impl PgExecutor<'_>,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT key FROM stock_files WHERE last_used_at < $1 ORDER BY last_used_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
+}
+
+/// Forgets a stock file unless a render used it after `before`; answers whether it did, so
+/// the file may be deleted.
+pub async fn forget_file(
+    executor: impl PgExecutor<'_>,
+    key: &str,
+    before: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let deleted = sqlx::query("DELETE FROM stock_files WHERE key = $1 AND last_used_at < $2")
+        .bind(key)
+        .bind(before)
+        .execute(executor)
+        .await?
+        .rows_affected();
+    Ok(deleted > 0)
+}

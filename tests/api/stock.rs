@@ -148,7 +148,8 @@ async fn each_sentence_gets_a_stock_clip_credited_to_its_author_and_searches_are
             .expect(2 * shown(sentence))
             .mount(&server)
             .await;
-        serve_clip(&server, colour, shown(sentence)).await;
+        // Downloaded once, and again after the file went unused for a month and was deleted.
+        serve_clip(&server, colour, 2 * shown(sentence)).await;
     }
     for query in ["empty words ocean", "empty words"] {
         Mock::given(method("GET"))
@@ -230,6 +231,27 @@ async fn each_sentence_gets_a_stock_clip_credited_to_its_author_and_searches_are
         .unwrap();
     let (later, _) = rendered(&app, audio_id, json!({"preview": true})).await;
     assert_eq!(later["output"]["background"], "stock");
+
+    // A file no render used for a month is deleted by the next stock render, which fetches it
+    // again; used files stay listed.
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM stock_files")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, sentences.len() as i64);
+    sqlx::query("UPDATE stock_files SET last_used_at = last_used_at - interval '31 days'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (swept, _) = rendered(&app, audio_id, json!({"preview": true})).await;
+    assert_eq!(swept["output"]["credits"], output["credits"]);
+    let recent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM stock_files WHERE last_used_at > now() - interval '1 hour'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recent, kept);
 }
 
 #[tokio::test]
