@@ -57,7 +57,7 @@ pub fn credit_lines(credits: &[Credit]) -> Vec<String> {
 }
 
 /// How long a search's answer is used before it is asked again.
-pub const CACHE_HOURS: i64 = 24;
+const CACHE_HOURS: i64 = 24;
 /// A library that asks to wait this long or less is waited for once; a longer wait ends the
 /// library's part in the render (cached answers are still used).
 const LONGEST_WAIT: Duration = Duration::from_secs(5);
@@ -66,7 +66,7 @@ const RETRY_WAIT: Duration = Duration::from_secs(1);
 /// Searches one shot may spend: all its words together, then each alone.
 const SEARCHES_PER_SHOT: usize = 3;
 /// A stock file no render has used for this long is deleted from the media store.
-pub const FILE_DAYS: i64 = 30;
+const FILE_DAYS: i64 = 30;
 /// Files deleted per render at most, so a large backlog does not hold one up.
 const FILES_SWEPT_PER_RENDER: i64 = 50;
 /// Files one shot may try to download before it takes another shot's clip.

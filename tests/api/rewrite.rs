@@ -120,14 +120,40 @@ fn chat_answer(text: &str, finish_reason: &str) -> ResponseTemplate {
 }
 
 async fn app_with_openai(server: &MockServer) -> TestApp {
+    app_with_openai_and(server, |_| {}).await
+}
+
+/// As [`app_with_openai`], with further settings.
+async fn app_with_openai_and(
+    server: &MockServer,
+    configure: impl FnOnce(&mut reelforge::config::Settings),
+) -> TestApp {
     let base_url = server.uri();
     spawn_app_with(move |s| {
         s.providers.openai.api.base_url = base_url;
         s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
         s.providers.openai.assistant_id = Some("asst_1".into());
         s.jobs.max_attempts = 2;
+        configure(s);
     })
     .await
+}
+
+/// Answers the writer's second question (the one whose request holds `asked`, a field of its
+/// schema) with `content`, once.
+async fn answer_visuals(server: &MockServer, asked: &str, content: &str, usage: (u32, u32)) {
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
+        .and(wiremock::matchers::body_string_contains(format!("\"{asked}\"")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-v", "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": usage.0, "completion_tokens": usage.1, "total_tokens": usage.0 + usage.1}
+        })))
+        .with_priority(1)
+        .expect(1)
+        .mount(server)
+        .await;
 }
 
 /// A project whose transcript is ready; answers `(project id, transcript id)`.
@@ -176,18 +202,13 @@ async fn chat_bodies(server: &MockServer) -> Vec<Value> {
 async fn the_model_is_asked_to_revise_until_the_length_fits() {
     let server = MockServer::start().await;
     // Once a draft is accepted, the writer is asked which of its words to stress.
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
-        .and(wiremock::matchers::body_string_contains("\"key_words\""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-k", "model": "gpt-4o-mini-2024-07-18",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "{\"key_words\": [\"Подпишись\", \"незнакомое\"]}"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 50, "completion_tokens": 10, "total_tokens": 60}
-        })))
-        .with_priority(1)
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_visuals(
+        &server,
+        "key_words",
+        "{\"key_words\": [\"Подпишись\", \"незнакомое\"]}",
+        (50, 10),
+    )
+    .await;
     for n in [80, 150, 110] {
         Mock::given(method("POST"))
             .and(path("/chat/completions"))
@@ -700,30 +721,20 @@ async fn a_small_model_writes_one_sentence_at_a_time_under_a_grammar() {
 #[tokio::test]
 async fn with_a_stock_library_the_writer_gives_english_search_words_per_sentence() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/chat/completions"))
-        .and(wiremock::matchers::body_string_contains("\"broll_keywords\""))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "chatcmpl-v", "model": "gpt-4o-mini-2024-07-18",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content":
-                "{\"key_words\": [\"Подпишись\"], \"broll_keywords\": [[\"Sunrise\", \"рассвет\", \"city run\"], [\"phone screen\"], [\"x\"], [\"too\", \"many\"]]}"},
-                "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 60, "completion_tokens": 30, "total_tokens": 90}
-        })))
-        .with_priority(1)
-        .expect(1)
-        .mount(&server)
-        .await;
+    answer_visuals(
+        &server,
+        "broll_keywords",
+        "{\"key_words\": [\"Подпишись\"], \"broll_keywords\": [[\"Sunrise\", \"рассвет\", \"city run\"], [\"phone screen\"], [\"x\"], [\"too\", \"many\"]]}",
+        (60, 30),
+    )
+    .await;
     let text = "Вставай рано и беги навстречу солнцу. Каждый шаг делает тебя сильнее. Подпишись прямо сейчас.";
     Mock::given(method("POST"))
         .and(path("/chat/completions"))
         .respond_with(chat_answer(text, "stop"))
         .mount(&server)
         .await;
-    let base_url = server.uri();
-    let app = spawn_app_with(move |s| {
-        s.providers.openai.api.base_url = base_url;
-        s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
+    let app = app_with_openai_and(&server, |s| {
         s.providers.pexels.api_key = Some(SecretString::from("pexels-key"));
     })
     .await;

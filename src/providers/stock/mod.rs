@@ -294,7 +294,7 @@ impl RateWindow {
 }
 
 /// A header's value as a whole number.
-pub fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
+fn header_number(headers: &HeaderMap, name: &str) -> Option<u64> {
     headers
         .get(name)
         .and_then(|value| value.to_str().ok())
