@@ -2,6 +2,7 @@
 //! preambles), the quality checks, deterministic fitting at sentence boundaries, the offline
 //! fallback writer and the prompts sent to language models.
 
+pub mod call_to_action;
 pub mod emoji;
 pub mod fallback;
 pub mod grammar;
@@ -241,73 +242,6 @@ pub fn clean(text: &str) -> (String, Vec<String>) {
     (result, notes)
 }
 
-/// Stems of call-to-action verbs and nouns, by language.
-fn cta_markers(language: &str) -> Option<&'static [&'static str]> {
-    match language.split('-').next().unwrap_or(language) {
-        "ru" => Some(&[
-            "подпиш",
-            "подписыв",
-            "сохран",
-            "подели",
-            "напиш",
-            "пиши",
-            "постав",
-            "жми",
-            "нажми",
-            "перейд",
-            "переход",
-            "начни",
-            "начинай",
-            "сделай",
-            "делай",
-            "попробуй",
-            "действуй",
-            "коммент",
-            "ссылк",
-            "лайк",
-            "отправь",
-            "расскаж",
-            "присоедин",
-            "запомни",
-            "вперёд",
-            "вперед",
-        ]),
-        "en" => Some(&[
-            "subscribe",
-            "follow",
-            "save",
-            "share",
-            "comment",
-            "like",
-            "start",
-            "try",
-            "click",
-            "tap",
-            "join",
-            "link",
-            "tell me",
-            "let me know",
-            "do it",
-            "take",
-            "begin",
-            "go ",
-            "send",
-            "write",
-            "act ",
-            "make it",
-            "get up",
-        ]),
-        _ => None,
-    }
-}
-
-pub fn has_call_to_action(text: &str, language: &str) -> Option<bool> {
-    let markers = cta_markers(language)?;
-    let all = sentences(text);
-    let tail = all[all.len().saturating_sub(2)..].join(" ").to_lowercase() + " ";
-    Some(markers.iter().any(|m| tail.contains(m)))
-}
-
 /// Every check on a clean script. `removed` are the notes of [`clean`].
 pub fn evaluate(
     text: &str,
@@ -333,7 +267,7 @@ pub fn evaluate(
             detail: format!("{words} words; the range is {min}-{max}"),
         },
     ];
-    checks.push(match has_call_to_action(text, &contract.language) {
+    checks.push(match call_to_action::closes(text, &contract.language) {
         Some(found) => Check {
             name: "call_to_action".into(),
             passed: found,
@@ -432,7 +366,7 @@ pub fn failed(checks: &[Check], name: &str) -> bool {
 fn closing_at(parts: &[String], language: &str) -> usize {
     let last = parts.len().saturating_sub(1);
     (last.saturating_sub(1)..=last)
-        .find(|&i| has_call_to_action(&parts[i], language) == Some(true))
+        .find(|&i| call_to_action::in_sentence(&parts[i], language) == Some(true))
         .unwrap_or(last)
 }
 
@@ -445,7 +379,7 @@ pub fn fit(text: &str, contract: &Contract) -> Option<(String, Vec<String>)> {
     let (min, max) = (min as usize, max as usize);
     let mut parts = sentences(text);
     let mut actions = Vec::new();
-    if has_call_to_action(text, &contract.language) == Some(false) {
+    if call_to_action::closes(text, &contract.language) == Some(false) {
         parts.push(fallback::call_to_action(&contract.language)?.to_owned());
         actions.push("appended a call to action".to_owned());
     }
@@ -747,7 +681,11 @@ mod tests {
                 (min..=max).contains(&(count_words(&fitted) as u32)),
                 "{fitted}"
             );
-            assert_eq!(has_call_to_action(&fitted, "ru"), Some(true), "{fitted}");
+            assert_eq!(
+                call_to_action::closes(&fitted, "ru"),
+                Some(true),
+                "{fitted}"
+            );
             assert!(
                 fitted.ends_with("Подпишись на канал. Увидимся завтра."),
                 "{fitted}"
@@ -756,7 +694,24 @@ mod tests {
 
         let (fitted, actions) =
             fit("You can do more than you think.", &contract("en", 5, 40)).unwrap();
-        assert_eq!(has_call_to_action(&fitted, "en"), Some(true), "{fitted}");
+        assert_eq!(
+            call_to_action::closes(&fitted, "en"),
+            Some(true),
+            "{fitted}"
+        );
+        assert_eq!(actions, vec!["appended a call to action"]);
+
+        // `like` in `if you like it` asks nothing of the viewer: a call to action is appended,
+        // last, rather than stock sentences slipped in before that sentence.
+        let (fitted, actions) = fit(
+            "Oats keep you full until lunch. If you like it sweeter, add honey. Enjoy your day!",
+            &contract("en", 5, 40),
+        )
+        .unwrap();
+        assert!(
+            fitted.ends_with(fallback::call_to_action("en").unwrap()),
+            "{fitted}"
+        );
         assert_eq!(actions, vec!["appended a call to action"]);
     }
 

@@ -4,7 +4,7 @@
 //! checked here before it is kept.
 
 use super::{
-    has_call_to_action,
+    call_to_action,
     prompt::language_name,
     words::{alphabet_of, alphabet_share, count_words, five_gram_reuse, normalized_words},
 };
@@ -91,7 +91,7 @@ pub fn rejection(
 
 /// Whether a closing sentence asks the viewer to act.
 pub fn is_call_to_action(sentence: &str, language: &str) -> bool {
-    has_call_to_action(sentence, language) == Some(true)
+    call_to_action::in_sentence(sentence, language) == Some(true)
 }
 
 /// The system prompt of every one-sentence request.
