@@ -363,7 +363,7 @@ class Handler(BaseHTTPRequestHandler):
         if self.path in ("/health", "/v1/health"):
             self.answer(200, health())
         elif self.path == "/v1/models":
-            self.answer(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in ("whisper-base", "qwen2.5-coder-1.5b-instruct-q4_k_m", "local-tts")]})
+            self.answer(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in ("whisper-base", os.path.basename(GGUF).removesuffix(".gguf"), "local-tts")]})
         else:
             self.fail(Failure(404, f"no route {self.path}", "not_found"))
 

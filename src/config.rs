@@ -728,6 +728,14 @@ impl Settings {
         let project_defaults =
             serde_json::to_value(ProjectDefaults::default()).expect("the defaults serialize");
         builder = set_defaults(builder, "defaults", &project_defaults)?;
+        // The managed engine loads the GGUF this names, and the file is named after its model:
+        // so `auto` sizes the model the engine really runs, unless a name is configured.
+        if let Some(model) = std::env::var_os("REELFORGE_ENGINE_GGUF")
+            .as_deref()
+            .and_then(gguf_model_name)
+        {
+            builder = builder.set_default("engines.chat_model", model)?;
+        }
         if std::env::var_os("REELFORGE__DATABASE__URL").is_none() {
             if let Ok(url) = std::env::var("DATABASE_URL") {
                 builder = builder.set_override("database.url", url)?;
@@ -749,6 +757,13 @@ impl Settings {
             .try_deserialize()?;
         Ok(settings)
     }
+}
+
+/// The model a GGUF file holds, by its file name: `/m/Qwen2.5-7B-Instruct-Q4_K_M.gguf` is
+/// `Qwen2.5-7B-Instruct-Q4_K_M`.
+fn gguf_model_name(path: &std::ffi::OsStr) -> Option<String> {
+    let name = Path::new(path).file_name()?.to_str()?;
+    Some(name.strip_suffix(".gguf").unwrap_or(name).to_owned())
 }
 
 type Builder = config::ConfigBuilder<config::builder::DefaultState>;
@@ -781,6 +796,17 @@ fn set_defaults(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gguf_file_names_its_model() {
+        let model = gguf_model_name("/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf".as_ref()).unwrap();
+        assert_eq!(model, "Qwen2.5-7B-Instruct-Q4_K_M");
+        assert_eq!(
+            crate::providers::rewrite::billions_in_name(&model),
+            Some(7.0)
+        );
+        assert_eq!(gguf_model_name("/".as_ref()), None);
+    }
 
     #[test]
     fn a_file_may_set_only_a_key_and_the_vendor_url_stays() {

@@ -149,6 +149,8 @@ fn local_detail(
         Step::Collect => "ready".into(),
         Step::Transcribe => engine_status("stt"),
         Step::Rewrite => engine_status("llm"),
+        // A silent engine says why; it lists its voices once it answers.
+        Step::Voice if engine_enabled && voices.is_empty() => engine_status("tts"),
         Step::Voice if engine_enabled => {
             let voices = voices
                 .iter()
@@ -158,8 +160,22 @@ fn local_detail(
             format!("{}; voices: {voices}", engine_status("tts"))
         }
         Step::Voice => {
-            "ready (espeak-ng; run scripts/setup for the engine's Festival and Piper voices)".into()
+            "ready (espeak-ng; run scripts/setup for the engine's RHVoice, Festival and Piper voices)".into()
         }
         Step::Render => "ready (ffmpeg composer)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_silent_engine_says_why_instead_of_an_empty_voice_list() {
+        let status = |_: &str| "unavailable: the engine does not answer".to_owned();
+        assert_eq!(
+            local_detail(Step::Voice, true, &status, &[]),
+            "unavailable: the engine does not answer"
+        );
     }
 }

@@ -258,6 +258,7 @@ pub async fn edit_script(
     };
     script.text = clean_text;
     script.writer = crate::script::ScriptWriter::Edited;
+    script.strategy = None;
     script.fitted.clear();
     script.assess();
     let output = serde_json::to_value(&script).map_err(|error| ApiError::Internal(error.into()))?;

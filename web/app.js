@@ -26,7 +26,7 @@ const TEXT = {
     check_clean_text: "без эмодзи и разметки", check_word_count: "число слов",
     check_call_to_action: "призыв к действию", check_not_a_copy: "не копия", check_language: "язык",
     check_repetition: "без повторов", check_grounded: "по теме ролика",
-    needsReview: "Проверьте сценарий перед озвучкой: это не переписанный моделью текст ролика.",
+    needsReview: "Проверьте сценарий перед озвучкой:",
     subtitleStyle: "Субтитры", styleKaraoke: "Караоке", stylePop: "Поп (слово растёт)", styleBoxed: "На плашке",
     styleMinimal: "Минимальные", formats: "Форматы", preview: "Быстрый черновик", renderFinal: "Финальный рендер",
     rendering: "Рендер…", renderDone: "Готово: {format}", renderFailed: "Рендер не удался: {message}",
@@ -90,7 +90,7 @@ const TEXT = {
     check_clean_text: "no emoji or markup", check_word_count: "word count",
     check_call_to_action: "call to action", check_not_a_copy: "not a copy", check_language: "language",
     check_repetition: "no repetition", check_grounded: "about the reel",
-    needsReview: "Review this script before voicing it: it is not the model's rewrite of the reel.",
+    needsReview: "Review this script before voicing it:",
     subtitleStyle: "Subtitles", styleKaraoke: "Karaoke", stylePop: "Pop (the word grows)", styleBoxed: "On a box",
     styleMinimal: "Minimal", formats: "Formats", preview: "Fast preview", renderFinal: "Final render",
     rendering: "Rendering…", renderDone: "Done: {format}", renderFailed: "Render failed: {message}",
@@ -869,7 +869,8 @@ function showScript(resource) {
   text.dataset.resource = resource.id;
   $("#script-save").disabled = false;
   $("#script-words").textContent = t("words", { count: output.word_count ?? "?", seconds: Math.round(output.estimated_seconds ?? 0) });
-  // Stock or off-topic text is never shown as if it were a rewrite of the reel.
+  // Stock or off-topic text is never shown as if it were a rewrite of the reel; the reasons
+  // say which it is.
   const review = $("#script-review");
   review.hidden = !output.needs_review;
   $("#script-review-title").textContent = t("needsReview");

@@ -443,6 +443,7 @@ impl JobHandler for RewriteStep {
                 });
                 output.writer = ScriptWriter::Fallback;
                 output.model = "fallback".into();
+                output.strategy = None;
                 let checks = evaluate(&text, &[], &transcript.text, &contract);
                 (text, checks, Vec::new())
             }

@@ -112,6 +112,18 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
         ],
         "{voice:#}"
     );
+    // `doctor` lists the same voices, licences included, from the running engine.
+    let (doctor, offline_ready) = reelforge::doctor::report(&app.settings).await;
+    assert!(offline_ready, "{doctor}");
+    let voice_line = doctor
+        .lines()
+        .find(|line| line.trim_start().starts_with("local") && line.contains("voices:"))
+        .unwrap_or_else(|| panic!("no local voice line: {doctor}"));
+    assert!(
+        voice_line.contains("rhvoice-anna (ru, LGPL-2.1+)")
+            && voice_line.contains("rhvoice-aleksandr-hq (ru, CC-BY-SA-4.0)"),
+        "{voice_line}"
+    );
     let project = app
         .create_project(json!({"name": "offline", "language": "ru", "settings": {
             "words": {"min": 20, "max": 40}, "target_duration_seconds": 10, "rewrite": {"revisions": 0}

@@ -411,6 +411,8 @@ async fn when_every_model_path_fails_the_fallback_writes_offline() {
     assert_eq!(script["status"], "succeeded", "{script:#}");
     let output = &script["output"];
     assert_eq!(output["writer"], "fallback");
+    // No model wrote it, so no model's way of writing is reported.
+    assert!(output["strategy"].is_null(), "{output:#}");
     assert_eq!(output["fallbacks"][0]["to"], "fallback");
     assert!(
         output["fallbacks"][0]["reason"]
@@ -583,6 +585,7 @@ async fn a_script_edited_by_hand_is_cleaned_and_checked_again() {
     let output = &edited["output"];
     assert_eq!(output["text"], "Короткий текст без призыва.");
     assert_eq!(output["writer"], "edited");
+    assert!(output["strategy"].is_null(), "{output:#}");
     assert_eq!(output["word_count"], 4);
     let failed: Vec<&str> = output["checks"]
         .as_array()
