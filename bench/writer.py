@@ -139,14 +139,17 @@ def main():
                              f"{model_written}", f"{grounded}", f"{review}", f"{statistics.median(seconds):.0f} s"))
                 written = [o for o in outputs if o["writer"] != "fallback"]
                 if written:
-                    samples[(strategy, language)] = written[0]["text"]
+                    # A sample is a script that needs no review when there is one; else it
+                    # shows why it does.
+                    samples[(strategy, language)] = next((o for o in written if not o["needs_review"]), written[0])
         print("| strategy | language | scripts | drafts passing every gate | written by the model | grounded | needs review | median s per script |")
         print("|---|---|---|---|---|---|---|---|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
         print()
-        for (strategy, language), text in samples.items():
-            print(f"A {language} script, {strategy}: \"{text}\"")
+        for (strategy, language), output in samples.items():
+            review = f" (needs review: {'; '.join(output['review_reasons'])})" if output["needs_review"] else ""
+            print(f"A {language} script, {strategy}{review}: \"{output['text']}\"")
             print()
     finally:
         server.terminate()
