@@ -64,11 +64,25 @@ const RU: &[Marker] = &[
     Words("расскажите"),
     Words("присоединяйся"),
     Words("присоединяйтесь"),
+    Words("присоединись"),
+    Words("присоединитесь"),
+    Words("отметь"),
+    Words("отметьте"),
+    Words("перешли"),
+    Words("перешлите"),
     Words("запомни"),
     Words("запомните"),
     Words("вперед"),
     Words("не забудь"),
     Words("не забудьте"),
+    Words("не забывай"),
+    Words("не забывайте"),
+    // Infinitives after `призываю`, `рекомендую` and the like; a bare `сохранить` is left out,
+    // as in `сохранять спокойствие`.
+    Words("подписаться"),
+    Words("подписываться"),
+    Words("сохранить это видео"),
+    Words("сохранить видео"),
     Stem("коммент"),
     Stem("ссылк"),
     Stem("лайк"),
@@ -84,6 +98,15 @@ const EN: &[Marker] = &[
     Words("do not forget"),
     Words("make sure to"),
     Words("link in"),
+    Words("link below"),
+    Words("in bio"),
+    Words("in my bio"),
+    Words("be sure to"),
+    Words("make sure you"),
+    Words("remember to"),
+    Words("feel free to"),
+    Words("like button"),
+    Words("give it a like"),
     Imperative("follow"),
     Imperative("save"),
     Imperative("share"),
@@ -102,13 +125,16 @@ const EN: &[Marker] = &[
     Imperative("write"),
     Imperative("act"),
     Imperative("drop"),
+    Imperative("tag"),
     Imperative("do it"),
     Imperative("make it"),
     Imperative("get up"),
 ];
 
 /// Words after which an English clause starts again: `so start today`, `and follow for more`.
-const EN_CLAUSE_OPENERS: &[&str] = &["and", "then", "now", "so", "just", "please", "or", "also"];
+const EN_CLAUSE_OPENERS: &[&str] = &[
+    "and", "but", "then", "now", "so", "just", "please", "or", "also",
+];
 
 fn markers(language: &str) -> Option<&'static [Marker]> {
     match language.split('-').next().unwrap_or(language) {
@@ -119,11 +145,15 @@ fn markers(language: &str) -> Option<&'static [Marker]> {
 }
 
 /// A sentence's words, lower-cased (`ё` read as `е`, curly apostrophes as straight ones), each
-/// with whether a clause starts at it.
+/// with whether a clause starts at it. Dashes and slashes part words even unspaced
+/// (`wait—start`), and start a clause, as a comma, colon or a stop inside the sentence does.
 fn clause_words(sentence: &str) -> Vec<(String, bool)> {
     let mut result: Vec<(String, bool)> = Vec::new();
     let mut clause_starts = true;
-    for token in sentence.split_whitespace() {
+    let tokens = sentence
+        .split_whitespace()
+        .flat_map(|token| token.split_inclusive(['—', '–', '/']));
+    for token in tokens {
         let word = token
             .trim_matches(|c: char| !c.is_alphanumeric())
             .to_lowercase()
@@ -136,7 +166,10 @@ fn clause_words(sentence: &str) -> Vec<(String, bool)> {
         }
         let opener = EN_CLAUSE_OPENERS.contains(&word.as_str());
         result.push((word, clause_starts));
-        clause_starts = opener || token.ends_with([',', ';', ':', '—', '–']);
+        clause_starts = opener
+            || token
+                .trim_end_matches(['"', '”', '»', '\'', ')'])
+                .ends_with([',', ';', ':', '.', '…', '!', '?', '—', '–', '/']);
     }
     result
 }
@@ -194,6 +227,13 @@ mod tests {
             ("Tell me in the comments what you think.", "en"),
             ("So go for it today.", "en"),
             ("Trust yourself — try it tomorrow.", "en"),
+            ("Don't wait—start today.", "en"),
+            ("Stop waiting… start now.", "en"),
+            ("It is hard, but start anyway.", "en"),
+            ("Be sure to check the link in my bio.", "en"),
+            ("Призываю вас подписаться на канал.", "ru"),
+            ("Не забывайте ставить лайки.", "ru"),
+            ("Отметь друга, которому это нужно.", "ru"),
         ] {
             assert_eq!(in_sentence(sentence, language), Some(true), "{sentence}");
         }
