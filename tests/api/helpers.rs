@@ -4,6 +4,7 @@ use futures::StreamExt;
 use reelforge::{
     config::Settings,
     db,
+    domain::workspace::{Scope, DEFAULT_WORKSPACE},
     startup::{Application, Roles},
 };
 use secrecy::SecretString;
@@ -48,6 +49,19 @@ pub fn test_settings(database_url: &str) -> Settings {
     }))
     .unwrap();
     settings
+}
+
+/// Makes a token as `reelforge token create` does (the workspace too, if new); answers its
+/// secret.
+pub async fn new_token(pool: &PgPool, name: &str, workspace: &str, scope: Scope) -> String {
+    let workspace_id = db::tokens::ensure_workspace(pool, workspace)
+        .await
+        .expect("workspace stored");
+    let (token, hash) = reelforge::auth::generate();
+    db::tokens::insert(pool, name, &hash, workspace_id, scope)
+        .await
+        .expect("token stored");
+    token
 }
 
 pub struct TestApp {
@@ -113,13 +127,8 @@ async fn launch(
     tokio::spawn(app.run_until_stopped());
     let token = match token {
         Some(token) => token,
-        None => {
-            let (token, hash) = reelforge::auth::generate();
-            db::tokens::insert(&pool, "test", &hash)
-                .await
-                .expect("token stored");
-            token
-        }
+        // The default workspace's admin: it may do everything the API offers.
+        None => new_token(&pool, "test", DEFAULT_WORKSPACE, Scope::Admin).await,
     };
     TestApp {
         address,
