@@ -166,7 +166,8 @@ impl TokenCache {
         entries.insert(hash, (grant, Instant::now()));
     }
 
-    fn evict(&self, hash: &str) {
+    /// Forgets a revoked token and ends its event streams on this replica.
+    pub fn evict(&self, hash: &str) {
         self.entries().remove(hash);
         // Nobody listening is fine: no stream is open.
         let _ = self.revocations.send(Some(hash.to_owned()));

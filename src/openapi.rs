@@ -86,7 +86,10 @@ fn document_scopes(openapi: &mut OpenApiDoc) {
             continue;
         }
         let (needed, operations) = if path.starts_with(crate::routes::tokens::PATH) {
-            ("admin", vec![&mut item.get, &mut item.post, &mut item.delete])
+            (
+                "admin",
+                vec![&mut item.get, &mut item.post, &mut item.delete],
+            )
         } else {
             (
                 "write",

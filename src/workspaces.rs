@@ -51,7 +51,12 @@ const OWNED: &[Owned] = &[
     owned("posts", "post_id", "posts", "post"),
     owned("runs", "run_id", "runs", "run"),
     owned("jobs", "job_id", "jobs", "job"),
-    owned("publications", "publication_id", "publications", "publication"),
+    owned(
+        "publications",
+        "publication_id",
+        "publications",
+        "publication",
+    ),
     owned("accounts", "account_id", "platform_accounts", "account"),
     owned("assets", "asset_id", "assets", "asset"),
     owned("voices", "voice_id", "voices", "voice"),

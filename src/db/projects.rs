@@ -88,9 +88,9 @@ pub async fn list(
         sqlx::query_as::<_, ProjectRow>(&sql).bind(workspace_id),
         page,
     )
-        .fetch_all(db)
-        .await
-        .map(|rows| rows.into_iter().map(Into::into).collect())
+    .fetch_all(db)
+    .await
+    .map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn update(db: impl PgExecutor<'_>, project: &Project) -> Result<Project, sqlx::Error> {

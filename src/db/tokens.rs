@@ -12,7 +12,8 @@ pub struct Grant {
     pub scope: Scope,
 }
 
-const TOKEN_COLUMNS: &str = "t.id, t.name, w.name AS workspace, t.scope, t.created_at, t.last_used_at, t.revoked_at";
+const TOKEN_COLUMNS: &str =
+    "t.id, t.name, w.name AS workspace, t.scope, t.created_at, t.last_used_at, t.revoked_at";
 
 /// The workspace named `name`, made if it does not exist yet.
 pub async fn ensure_workspace(db: impl PgExecutor<'_>, name: &str) -> Result<Uuid, sqlx::Error> {
@@ -90,19 +91,19 @@ pub async fn revoke(db: impl PgExecutor<'_>, id_or_name: &str) -> Result<u64, sq
     Ok(result.rows_affected())
 }
 
-/// Revokes one live token of a workspace; false when it has no such token.
+/// Revokes one live token of a workspace; answers its hash, or `None` when it has no such token.
 pub async fn revoke_in(
     db: impl PgExecutor<'_>,
     workspace_id: Uuid,
     id: Uuid,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
         "UPDATE api_tokens SET revoked_at = now()
-         WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL",
+         WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL
+         RETURNING token_hash",
     )
     .bind(id)
     .bind(workspace_id)
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .fetch_optional(db)
+    .await
 }

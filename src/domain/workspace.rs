@@ -83,7 +83,10 @@ pub struct CreatedToken {
 }
 
 /// The one place a token's secret leaves the service: the answer that creates it.
-fn shown_once<S: serde::Serializer>(secret: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+fn shown_once<S: serde::Serializer>(
+    secret: &SecretString,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(secret.expose_secret())
 }
 

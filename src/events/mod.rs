@@ -203,7 +203,8 @@ impl EventBus {
                 }
             }
             let after = lock(&self.registry).last_dispatched;
-            let events = db::events::list_after(pool, after, EventFilter::default(), FETCH_BATCH).await?;
+            let events =
+                db::events::list_after(pool, after, EventFilter::default(), FETCH_BATCH).await?;
             let fetched = events.len();
             self.dispatch(after, events.iter().map(Frame::render));
             if (fetched as i64) < FETCH_BATCH {
@@ -231,7 +232,10 @@ impl EventBus {
         }
         for frame in frames {
             registry.subscribers.retain(|_, subscriber| {
-                if !subscriber.filter.admits(frame.workspace_id, frame.project_id) {
+                if !subscriber
+                    .filter
+                    .admits(frame.workspace_id, frame.project_id)
+                {
                     return true;
                 }
                 // A full buffer means a slow client: drop it so it resumes by Last-Event-ID

@@ -68,8 +68,7 @@ impl EventStream {
         }
         if let Some(after) = self.replay_after {
             if self.replay_buffer.is_empty() {
-                match db::events::list_after(&self.pool, after, self.filter, REPLAY_PAGE).await
-                {
+                match db::events::list_after(&self.pool, after, self.filter, REPLAY_PAGE).await {
                     Ok(events) if events.is_empty() => self.replay_after = None,
                     Ok(events) => self.replay_buffer.extend(events.iter().map(Frame::render)),
                     Err(error) => {

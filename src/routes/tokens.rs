@@ -31,7 +31,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     ),
 )]
 #[get("/tokens")]
-pub async fn list(state: Data, principal: Principal) -> Result<web::Json<Page<ApiToken>>, ApiError> {
+pub async fn list(
+    state: Data,
+    principal: Principal,
+) -> Result<web::Json<Page<ApiToken>>, ApiError> {
     Ok(web::Json(Page {
         items: db::tokens::list(&state.pool, Some(principal.workspace_id)).await?,
         next_cursor: None,
@@ -87,9 +90,11 @@ pub async fn revoke(
     principal: Principal,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    if db::tokens::revoke_in(&state.pool, principal.workspace_id, *id).await? {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(ApiError::NotFound("token"))
-    }
+    let hash = db::tokens::revoke_in(&state.pool, principal.workspace_id, *id)
+        .await?
+        .ok_or(ApiError::NotFound("token"))?;
+    // Other replicas hear of it by NOTIFY; this one forgets it before answering, so the
+    // revoker's next request with it already fails.
+    state.tokens.evict(&hash);
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -600,7 +600,20 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(app: &TestApp, query: &str, last_event_id: Option<i64>) -> SseClient {
-        let mut request = app.get(&format!("/v1/events{query}"));
+        SseClient::connect_as(app, &app.token, query, last_event_id).await
+    }
+
+    /// Connects with another token than the app's.
+    pub async fn connect_as(
+        app: &TestApp,
+        token: &str,
+        query: &str,
+        last_event_id: Option<i64>,
+    ) -> SseClient {
+        let mut request = app
+            .client
+            .get(app.url(&format!("/v1/events{query}")))
+            .bearer_auth(token);
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
