@@ -236,14 +236,17 @@ pub async fn authenticate(req: &ServiceRequest) -> Result<Principal, ApiError> {
     Ok(Principal::new(grant, hash))
 }
 
-/// The scope a request needs, decided here once for every route: reading (`GET`, `HEAD`) needs
+/// The scope a request needs, decided here once for every route: reading (`GET`, `HEAD`,
+/// `OPTIONS`) needs
 /// `read`, anything else `write`, and the token routes `admin`. `/mcp` is read at the door;
 /// each tool asks for `write` when it changes something (see [`crate::mcp::tools`]).
 fn needed_scope(req: &ServiceRequest) -> Scope {
     let path = req.path();
     if path == "/v1/tokens" || path.starts_with("/v1/tokens/") {
         Scope::Admin
-    } else if path == "/mcp" || matches!(*req.method(), Method::GET | Method::HEAD) {
+    } else if path == "/mcp"
+        || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    {
         Scope::Read
     } else {
         Scope::Write
