@@ -626,3 +626,92 @@ async fn two_workspaces_may_send_the_same_idempotency_key() {
     }
     assert_ne!(made[0], made[1], "each workspace got its own project");
 }
+
+/// Runs `reelforge token ...` against the app's database; answers stdout.
+fn cli(app: &TestApp, args: &[&str]) -> String {
+    use secrecy::ExposeSecret;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_reelforge"))
+        .arg("token")
+        .args(args)
+        .env(
+            "REELFORGE__DATABASE__URL",
+            app.settings.database.url.expose_secret(),
+        )
+        .output()
+        .expect("the reelforge binary runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_makes_tokens_of_a_workspace_and_scope() {
+    let app = spawn_app().await;
+    app.create_project(json!({"name": "default's"})).await;
+
+    // A new workspace is made with its first token; it starts empty.
+    let reader = cli(
+        &app,
+        &[
+            "create",
+            "--name",
+            "viewer",
+            "--workspace",
+            "team",
+            "--scope",
+            "read",
+        ],
+    );
+    let reader = reader.trim();
+    let (status, projects) = send(&app, reader, &Method::GET, "/v1/projects", None).await;
+    assert_eq!((status, projects["items"].clone()), (200, json!([])));
+    let (status, problem) = send(
+        &app,
+        reader,
+        &Method::POST,
+        "/v1/projects",
+        Some(&json!({"name": "no"})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("insufficient_scope"))
+    );
+
+    // Without flags: a `write` token of `default`, which sees what was there.
+    let writer = cli(&app, &["create", "--name", "plain"]);
+    let (_, projects) = send(&app, writer.trim(), &Method::GET, "/v1/projects", None).await;
+    assert_eq!(projects["items"][0]["name"], "default's");
+    assert_eq!(
+        send(&app, writer.trim(), &Method::GET, "/v1/tokens", None)
+            .await
+            .0,
+        403
+    );
+
+    let listed: Vec<Value> = cli(&app, &["list"])
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let seen: Vec<(&str, &str, &str)> = listed
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap(),
+                t["workspace"].as_str().unwrap(),
+                t["scope"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("test", "default", "admin"),
+            ("viewer", "team", "read"),
+            ("plain", "default", "write")
+        ]
+    );
+}
