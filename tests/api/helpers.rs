@@ -15,6 +15,12 @@ use uuid::Uuid;
 
 /// Where test databases are created: `DATABASE_URL` names the server (its database part is
 /// replaced per test).
+/// How often tests poll a job: often enough to be quick, rare enough not to load busy cores.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The most a local model's step may take on two busy cores before a test calls it hung.
+pub const MODEL_STEP_CAP: Duration = Duration::from_secs(600);
+
 pub fn server_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -254,7 +260,7 @@ impl TestApp {
                 tokio::time::Instant::now() < deadline,
                 "job never reached the state: {job:#}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 
@@ -474,8 +480,21 @@ impl TestApp {
 
     /// Runs a step to its end and answers the resource as stored.
     pub async fn finished_step(&self, path: &str, body: Value, resource: &str) -> Value {
+        self.finished_step_within(path, body, resource, Duration::from_secs(60))
+            .await
+    }
+
+    /// Like `finished_step`, for steps whose worst case is longer: a local model writing on two
+    /// busy cores. The cap is a hang detector, not a timing assertion.
+    pub async fn finished_step_within(
+        &self,
+        path: &str,
+        body: Value,
+        resource: &str,
+        cap: Duration,
+    ) -> Value {
         let (started, job) = self.start_step(path, body).await;
-        self.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(60), |j| {
+        self.wait_for_job(job["id"].as_str().unwrap(), cap, |j| {
             matches!(j["status"].as_str(), Some("succeeded" | "failed"))
         })
         .await;
