@@ -237,9 +237,9 @@ pub async fn authenticate(req: &ServiceRequest) -> Result<Principal, ApiError> {
 }
 
 /// The scope a request needs, decided here once for every route: reading (`GET`, `HEAD`,
-/// `OPTIONS`) needs
-/// `read`, anything else `write`, and the token routes `admin`. `/mcp` is read at the door;
-/// each tool asks for `write` when it changes something (see [`crate::mcp::tools`]).
+/// `OPTIONS`) needs `read`, anything else `write`, and the token routes `admin`. `/mcp` is read
+/// at the door; each tool asks for `write` when it changes something (see
+/// [`crate::mcp::tools`]).
 fn needed_scope(req: &ServiceRequest) -> Scope {
     let path = req.path();
     if path == "/v1/tokens" || path.starts_with("/v1/tokens/") {

@@ -14,7 +14,6 @@ use uuid::Uuid;
 use super::schema::json_schema;
 use crate::{
     collections,
-    domain::workspace::Scope,
     domain::{
         collection::{Collection, NewCollection},
         project::CreateProject,
@@ -23,6 +22,7 @@ use crate::{
         resource::{Post, Script, StartPost, Video},
         run::{CreateRun, Run},
         usage::RunEstimate,
+        workspace::Scope,
         ResourceKind, Status,
     },
     error::ApiError,
