@@ -176,14 +176,12 @@ fn every_route(o: &Owned) -> Vec<(Method, String, Option<Value>)> {
     let empty = Some(json!({}));
     let get = |path: String| (Method::GET, path, None);
     let post = |path: String| (Method::POST, path, empty.clone());
+    let patch = |path: String, body: Value| (Method::PATCH, path, Some(body));
+    let delete = |path: String| (Method::DELETE, path, None);
     vec![
         get(format!("/v1/projects/{p}")),
-        (
-            Method::PATCH,
-            format!("/v1/projects/{p}"),
-            Some(json!({"name": "taken"})),
-        ),
-        (Method::DELETE, format!("/v1/projects/{p}"), None),
+        patch(format!("/v1/projects/{p}"), json!({"name": "taken"})),
+        delete(format!("/v1/projects/{p}")),
         get(format!("/v1/projects/{p}/collections")),
         post(format!("/v1/projects/{p}/collections")),
         get(format!("/v1/projects/{p}/collections/{}", o.collection)),
@@ -204,10 +202,9 @@ fn every_route(o: &Owned) -> Vec<(Method, String, Option<Value>)> {
         get(format!("/v1/transcripts/{}", o.transcript)),
         post(format!("/v1/transcripts/{}/scripts", o.transcript)),
         get(format!("/v1/scripts/{}", o.script)),
-        (
-            Method::PATCH,
+        patch(
             format!("/v1/scripts/{}", o.script),
-            Some(json!({"text": "Taken over."})),
+            json!({"text": "Taken over."}),
         ),
         post(format!("/v1/scripts/{}/audio", o.script)),
         get(format!("/v1/audio/{}", o.audio)),
@@ -220,39 +217,30 @@ fn every_route(o: &Owned) -> Vec<(Method, String, Option<Value>)> {
         get(format!("/v1/videos/{}/publications", o.video)),
         post(format!("/v1/videos/{}/publications", o.video)),
         get(format!("/v1/posts/{}", o.post)),
-        (
-            Method::PATCH,
-            format!("/v1/posts/{}", o.post),
-            Some(json!({"title": "Taken"})),
-        ),
+        patch(format!("/v1/posts/{}", o.post), json!({"title": "Taken"})),
         get(format!("/v1/posts/{}/cover", o.post)),
         get(format!("/v1/projects/{p}/assets")),
         get(format!("/v1/assets/{}", o.asset)),
         get(format!("/v1/assets/{}/content", o.asset)),
-        (Method::DELETE, format!("/v1/assets/{}", o.asset), None),
+        delete(format!("/v1/assets/{}", o.asset)),
         get(format!("/v1/projects/{p}/voices")),
         post(format!("/v1/projects/{p}/voices")),
         get(format!("/v1/voices/{}", o.voice)),
-        (
-            Method::PATCH,
-            format!("/v1/voices/{}", o.voice),
-            Some(json!({"name": "taken"})),
-        ),
-        (Method::DELETE, format!("/v1/voices/{}", o.voice), None),
+        patch(format!("/v1/voices/{}", o.voice), json!({"name": "taken"})),
+        delete(format!("/v1/voices/{}", o.voice)),
         get(format!("/v1/projects/{p}/accounts")),
         post(format!("/v1/projects/{p}/accounts")),
         post(format!("/v1/projects/{p}/accounts/authorize")),
         get(format!("/v1/accounts/{}", o.account)),
-        (Method::DELETE, format!("/v1/accounts/{}", o.account), None),
+        delete(format!("/v1/accounts/{}", o.account)),
         get(format!("/v1/publications/{}", o.publication)),
         post(format!("/v1/publications/{}/cancel", o.publication)),
         get(format!("/v1/projects/{p}/watchlists")),
         post(format!("/v1/projects/{p}/watchlists")),
         get(format!("/v1/watchlists/{}", o.watchlist)),
-        (
-            Method::PATCH,
+        patch(
             format!("/v1/watchlists/{}", o.watchlist),
-            Some(json!({"paused": true})),
+            json!({"paused": true}),
         ),
         (
             Method::DELETE,
@@ -266,7 +254,7 @@ fn every_route(o: &Owned) -> Vec<(Method, String, Option<Value>)> {
             format!("/v1/projects/{p}/webhook"),
             Some(json!({"url": "https://example.com/hook", "secret": "0123456789abcdef"})),
         ),
-        (Method::DELETE, format!("/v1/projects/{p}/webhook"), None),
+        delete(format!("/v1/projects/{p}/webhook")),
     ]
 }
 
