@@ -647,7 +647,7 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
     // One live post per video and account: a second is refused, naming the first.
     let (status, problem) = send_problem(app.post(
         &format!("/v1/videos/{video_id}/publications"),
-        &json!({"account_id": tiktok}),
+        &json!({"account_id": tiktok, "privacy": "private"}),
     ))
     .await;
     assert_eq!(
@@ -733,7 +733,7 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
     assert_refused(
         app.post(
             &format!("/v1/videos/{video_id}/publications"),
-            &json!({"account_id": tiktok, "share_to_feed": true}),
+            &json!({"account_id": tiktok, "privacy": "private", "share_to_feed": true}),
         ),
         "share_to_feed",
         "Instagram",
@@ -742,7 +742,7 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
     assert_refused(
         app.post(
             &format!("/v1/videos/{video_id}/publications"),
-            &json!({"account_id": tiktok, "copy": {"title": "Т", "caption": "я".repeat(2201), "hashtags": []}}),
+            &json!({"account_id": tiktok, "privacy": "private", "copy": {"title": "Т", "caption": "я".repeat(2201), "hashtags": []}}),
         ),
         "copy.caption",
         "tiktok_title_length",
@@ -990,7 +990,7 @@ async fn scheduled_publications_wait_their_time_and_can_be_canceled_until_then()
     assert_refused(
         app.post(
             &format!("/v1/videos/{video_id}/publications"),
-            &json!({"account_id": tiktok, "schedule_at": chrono::Utc::now() - chrono::Duration::hours(1)}),
+            &json!({"account_id": tiktok, "privacy": "private", "schedule_at": chrono::Utc::now() - chrono::Duration::hours(1)}),
         ),
         "schedule_at",
         "at least a minute",
