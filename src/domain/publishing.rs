@@ -371,7 +371,9 @@ pub struct PublicationWait {
     pub reason: WaitReason,
     /// When the service tries again.
     pub until: DateTime<Utc>,
-    #[schema(example = "YouTube's daily upload quota is used up; uploading after it resets at midnight Pacific time")]
+    #[schema(
+        example = "YouTube's daily upload quota is used up; uploading after it resets at midnight Pacific time"
+    )]
     pub message: String,
 }
 

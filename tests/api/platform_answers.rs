@@ -121,18 +121,40 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
     let (app, _, project_id, video_id) = setup(&platforms).await;
     // Fatal: TikTok's code and message, once, no retry.
     for (n, (endpoint, code, expected)) in [
-        ("init", "spam_risk_too_many_posts", "publish_quota_exhausted"),
-        ("init", "spam_risk_too_many_pending_share", "publish_quota_exhausted"),
+        (
+            "init",
+            "spam_risk_too_many_posts",
+            "publish_quota_exhausted",
+        ),
+        (
+            "init",
+            "spam_risk_too_many_pending_share",
+            "publish_quota_exhausted",
+        ),
         ("init", "reached_active_user_cap", "publish_quota_exhausted"),
-        ("init", "spam_risk_user_banned_from_posting", "provider_forbidden"),
-        ("init", "privacy_level_option_mismatch", "privacy_not_allowed"),
+        (
+            "init",
+            "spam_risk_user_banned_from_posting",
+            "provider_forbidden",
+        ),
+        (
+            "init",
+            "privacy_level_option_mismatch",
+            "privacy_not_allowed",
+        ),
         ("init", "invalid_param", "provider_rejected"),
         ("creator_info", "scope_not_authorized", "provider_forbidden"),
     ]
     .into_iter()
     .enumerate()
     {
-        let account = connect(&app, &project_id, "tiktok", json!({"name": format!("f{n}")})).await;
+        let account = connect(
+            &app,
+            &project_id,
+            "tiktok",
+            json!({"name": format!("f{n}")}),
+        )
+        .await;
         platforms.state().tt_failures.push((endpoint, code));
         let inits = platforms.state().tt_inits.len();
         let publication = publish(&app, &video_id, json!({"account_id": account})).await;
@@ -147,8 +169,16 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
             message.contains(code) && message.contains(&format!("TikTok says {code}")),
             "{message}"
         );
-        assert_eq!(job_later_than(&app, &publication, 0).await.0, 1, "{code}: tried once");
-        assert_eq!(platforms.state().tt_inits.len(), inits, "{code}: nothing uploaded");
+        assert_eq!(
+            job_later_than(&app, &publication, 0).await.0,
+            1,
+            "{code}: tried once"
+        );
+        assert_eq!(
+            platforms.state().tt_inits.len(),
+            inits,
+            "{code}: nothing uploaded"
+        );
     }
 
     // The app was taken for audited and TikTok says it is not: failed once, saying what to set.
@@ -181,7 +211,10 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
     )
     .await;
     let friends = finished(&app, friends["id"].as_str().unwrap()).await;
-    assert_eq!(friends["error"]["code"], "privacy_not_allowed", "{friends:#}");
+    assert_eq!(
+        friends["error"]["code"], "privacy_not_allowed",
+        "{friends:#}"
+    );
     assert!(friends["error"]["message"]
         .as_str()
         .unwrap()
@@ -208,7 +241,13 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
     .into_iter()
     .enumerate()
     {
-        let account = connect(&app, &project_id, "tiktok", json!({"name": format!("r{n}")})).await;
+        let account = connect(
+            &app,
+            &project_id,
+            "tiktok",
+            json!({"name": format!("r{n}")}),
+        )
+        .await;
         let inits = platforms.state().tt_inits.len();
         match failure {
             Some(failure) => platforms.state().tt_failures.push(failure),
@@ -222,7 +261,11 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
             .unwrap()
             .starts_with("https://www.tiktok.com/@anna/video/"));
         let uploads = platforms.state().tt_inits.len() - inits;
-        assert_eq!(uploads, if failure.is_none() { 2 } else { 1 }, "{failure:?}");
+        assert_eq!(
+            uploads,
+            if failure.is_none() { 2 } else { 1 },
+            "{failure:?}"
+        );
     }
 }
 

@@ -216,7 +216,11 @@ pub fn youtube_error(reason: &str) -> ResponseTemplate {
         "backendError" => 503,
         _ => 400,
     };
-    let domain = if reason == "quotaExceeded" { "youtube.quota" } else { "youtube.video" };
+    let domain = if reason == "quotaExceeded" {
+        "youtube.quota"
+    } else {
+        "youtube.video"
+    };
     ResponseTemplate::new(status).set_body_json(json!({"error": {
         "code": status, "message": format!("YouTube says {reason}"),
         "errors": [{"domain": domain, "reason": reason, "message": format!("YouTube says {reason}")}],

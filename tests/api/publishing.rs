@@ -642,7 +642,10 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
     let tt = finished(&app, tt["id"].as_str().unwrap()).await;
     assert_eq!(tt["status"], "published", "{tt:#}");
     // TikTok never gives a private (`SELF_ONLY`) post a public id, so it has no link.
-    assert_eq!((&tt["post_id"], &tt["post_url"]), (&Value::Null, &Value::Null));
+    assert_eq!(
+        (&tt["post_id"], &tt["post_url"]),
+        (&Value::Null, &Value::Null)
+    );
     assert_eq!(tt["outcome"], "posted");
     // One live post per video and account: a second is refused, naming the first.
     let (status, problem) = send_problem(app.post(

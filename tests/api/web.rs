@@ -55,11 +55,9 @@ async fn short_project(app: &TestApp, name: &str) -> String {
 async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
     let platforms = crate::platforms::Platforms::start().await;
     // An audited TikTok app: the panel posts publicly, and public posts have links.
-    let app = crate::publishing::publishing_app_with(
-        &platforms,
-        reelforge::clock::system(),
-        |s| s.publishing.tiktok.audited = true,
-    )
+    let app = crate::publishing::publishing_app_with(&platforms, reelforge::clock::system(), |s| {
+        s.publishing.tiktok.audited = true
+    })
     .await;
     let page = reqwest::get(app.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);

@@ -580,13 +580,19 @@ mod tests {
             assert_eq!(class(&read.err().unwrap()), expected, "{code}");
         }
         let ok = r#"{"data": {"publish_id": "p1"}, "error": {"code": "ok", "message": "", "log_id": "l"}}"#;
-        assert_eq!(read::<Init>(200, None, ok.as_bytes()).unwrap().publish_id, "p1");
+        assert_eq!(
+            read::<Init>(200, None, ok.as_bytes()).unwrap().publish_id,
+            "p1"
+        );
         let empty_ok = r#"{"data": {}, "error": {"code": "ok", "message": "", "log_id": "l"}}"#;
         assert_eq!(
             class(&read::<Init>(200, None, empty_ok.as_bytes()).err().unwrap()),
             "provider_bad_response"
         );
-        assert_eq!(class(&read::<Init>(502, None, b"<html>").err().unwrap()), "retry");
+        assert_eq!(
+            class(&read::<Init>(502, None, b"<html>").err().unwrap()),
+            "retry"
+        );
         let status = |status: &str, reason: Option<&str>| Status {
             status: status.into(),
             fail_reason: reason.map(Into::into),
