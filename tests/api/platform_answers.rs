@@ -51,8 +51,23 @@ async fn setup(platforms: &Platforms) -> (TestApp, ManualClock, String, String) 
     (app, clock, project_id, video_id)
 }
 
-/// Makes a publication's queued job due now (the queue's clock is the database's).
+/// Connects a new `platform` account named `name` and publishes the video to it with `body`.
+async fn publish_to_new(
+    app: &TestApp,
+    (project_id, video_id): (&str, &str),
+    platform: &str,
+    name: &str,
+    mut body: Value,
+) -> Value {
+    let account = connect(app, project_id, platform, json!({"name": name})).await;
+    body["account_id"] = json!(account);
+    publish(app, video_id, body).await
+}
+
+/// Makes a publication's queued job due now (the queue's clock is the database's), once its
+/// worker has put it back.
 async fn due_now(app: &TestApp, publication: &Value) {
+    job_later_than(app, publication, 0).await;
     sqlx::query("UPDATE jobs SET run_at = now() WHERE id = $1::uuid AND status = 'queued'")
         .bind(publication["job_id"].as_str().unwrap())
         .execute(&app.pool)
@@ -119,6 +134,7 @@ async fn job_later_than(app: &TestApp, publication: &Value, hours: i32) -> (i32,
 async fn every_documented_tiktok_answer_ends_as_documented() {
     let platforms = Platforms::start().await;
     let (app, _, project_id, video_id) = setup(&platforms).await;
+    let ids = (project_id.as_str(), video_id.as_str());
     // Fatal: TikTok's code and message, once, no retry.
     for (n, (endpoint, code, expected)) in [
         (
@@ -148,16 +164,9 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
     .into_iter()
     .enumerate()
     {
-        let account = connect(
-            &app,
-            &project_id,
-            "tiktok",
-            json!({"name": format!("f{n}")}),
-        )
-        .await;
         platforms.state().tt_failures.push((endpoint, code));
         let inits = platforms.state().tt_inits.len();
-        let publication = publish(&app, &video_id, json!({"account_id": account})).await;
+        let publication = publish_to_new(&app, ids, "tiktok", &format!("f{n}"), json!({})).await;
         let ended = finished(&app, publication["id"].as_str().unwrap()).await;
         assert_eq!(
             (ended["status"].as_str(), ended["error"]["code"].as_str()),
@@ -183,8 +192,7 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
 
     // The app was taken for audited and TikTok says it is not: failed once, saying what to set.
     platforms.state().tt_unaudited = true;
-    let account = connect(&app, &project_id, "tiktok", json!({"name": "unaudited"})).await;
-    let publication = publish(&app, &video_id, json!({"account_id": account})).await;
+    let publication = publish_to_new(&app, ids, "tiktok", "unaudited", json!({})).await;
     let ended = finished(&app, publication["id"].as_str().unwrap()).await;
     assert_eq!(ended["error"]["code"], "provider_forbidden", "{ended:#}");
     let message = ended["error"]["message"].as_str().unwrap();
@@ -192,10 +200,12 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
     assert!(message.contains("REELFORGE__PUBLISHING__TIKTOK__AUDITED=false"));
     assert_eq!(job_later_than(&app, &publication, 0).await.0, 1);
     // ...while a private post goes through.
-    let private = publish(
+    let private = publish_to_new(
         &app,
-        &video_id,
-        json!({"account_id": connect(&app, &project_id, "tiktok", json!({"name": "private"})).await, "privacy": "private"}),
+        ids,
+        "tiktok",
+        "private",
+        json!({"privacy": "private"}),
     )
     .await;
     let private = finished(&app, private["id"].as_str().unwrap()).await;
@@ -203,11 +213,12 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
     platforms.state().tt_unaudited = false;
 
     // The creator's privacy options decide before anything is sent.
-    let account = connect(&app, &project_id, "tiktok", json!({"name": "friends"})).await;
-    let friends = publish(
+    let friends = publish_to_new(
         &app,
-        &video_id,
-        json!({"account_id": account, "privacy": "friends"}),
+        ids,
+        "tiktok",
+        "friends",
+        json!({"privacy": "friends"}),
     )
     .await;
     let friends = finished(&app, friends["id"].as_str().unwrap()).await;
@@ -221,9 +232,8 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
         .contains("SELF_ONLY"));
 
     // Failed uploads: a check TikTok's processing failed is fatal, `internal` starts anew.
-    let account = connect(&app, &project_id, "tiktok", json!({"name": "long"})).await;
     platforms.state().tt_fail_reason = Some("duration_check_failed");
-    let publication = publish(&app, &video_id, json!({"account_id": account})).await;
+    let publication = publish_to_new(&app, ids, "tiktok", "long", json!({})).await;
     let ended = finished(&app, publication["id"].as_str().unwrap()).await;
     assert_eq!(ended["error"]["code"], "platform_limit", "{ended:#}");
     assert!(ended["error"]["message"]
@@ -241,19 +251,12 @@ async fn every_documented_tiktok_answer_ends_as_documented() {
     .into_iter()
     .enumerate()
     {
-        let account = connect(
-            &app,
-            &project_id,
-            "tiktok",
-            json!({"name": format!("r{n}")}),
-        )
-        .await;
         let inits = platforms.state().tt_inits.len();
         match failure {
             Some(failure) => platforms.state().tt_failures.push(failure),
             None => platforms.state().tt_fail_reason = Some("internal"),
         }
-        let publication = publish(&app, &video_id, json!({"account_id": account})).await;
+        let publication = publish_to_new(&app, ids, "tiktok", &format!("r{n}"), json!({})).await;
         let ended = ended_retrying(&app, &publication).await;
         assert_eq!(ended["status"], "published", "{failure:?}: {ended:#}");
         assert!(ended["post_url"]
@@ -318,10 +321,10 @@ async fn an_expired_tiktok_token_is_refreshed_at_video_init_in_the_inbox_flow() 
 async fn a_public_tiktok_post_waits_for_moderation_for_its_link_at_most_a_day() {
     let platforms = Platforms::start().await;
     let (app, clock, project_id, video_id) = setup(&platforms).await;
-    let account = connect(&app, &project_id, "tiktok", json!({})).await;
+    let ids = (project_id.as_str(), video_id.as_str());
     // Two answers without the id, then the id.
     platforms.state().tt_moderation_polls = 2;
-    let publication = publish(&app, &video_id, json!({"account_id": account})).await;
+    let publication = publish_to_new(&app, ids, "tiktok", "first", json!({})).await;
     let id = publication["id"].as_str().unwrap();
     let first = waiting(&app, id, "post_id", "2026-12-06T12:01:00Z").await;
     assert_eq!(first["status"], "processing");
@@ -349,8 +352,7 @@ async fn a_public_tiktok_post_waits_for_moderation_for_its_link_at_most_a_day() 
 
     // A day without an id: the post stands without a link.
     platforms.state().tt_moderation_polls = u32::MAX;
-    let other = connect(&app, &project_id, "tiktok", json!({"name": "other"})).await;
-    let publication = publish(&app, &video_id, json!({"account_id": other})).await;
+    let publication = publish_to_new(&app, ids, "tiktok", "other", json!({})).await;
     let id = publication["id"].as_str().unwrap();
     waiting(&app, id, "post_id", "2026-12-06T12:01:00Z").await;
     clock.advance(chrono::Duration::hours(25));
@@ -369,16 +371,10 @@ async fn a_public_tiktok_post_waits_for_moderation_for_its_link_at_most_a_day() 
 async fn every_documented_youtube_answer_ends_as_documented() {
     let platforms = Platforms::start().await;
     let (app, _, project_id, video_id) = setup(&platforms).await;
-    let mut accounts = 0;
-    let mut account = || {
-        accounts += 1;
-        json!({"name": format!("channel {accounts}")})
-    };
-
+    let ids = (project_id.as_str(), video_id.as_str());
     // The day's quota is used up: the publication waits for midnight Pacific time.
-    let channel = connect(&app, &project_id, "youtube", account()).await;
     platforms.state().yt_start_failures.push("quotaExceeded");
-    let publication = publish(&app, &video_id, json!({"account_id": channel})).await;
+    let publication = publish_to_new(&app, ids, "youtube", "quota", json!({})).await;
     let id = publication["id"].as_str().unwrap();
     let waits = waiting(&app, id, "quota_reset", "2026-12-07T08:05:00Z").await;
     assert_eq!(waits["status"], "uploading");
@@ -398,8 +394,7 @@ async fn every_documented_youtube_answer_ends_as_documented() {
         ("failed", "codec", "provider_job_failed"),
     ] {
         platforms.state().yt_upload_status = Some((status, reason));
-        let channel = connect(&app, &project_id, "youtube", account()).await;
-        let publication = publish(&app, &video_id, json!({"account_id": channel})).await;
+        let publication = publish_to_new(&app, ids, "youtube", reason, json!({})).await;
         let ended = finished(&app, publication["id"].as_str().unwrap()).await;
         assert_eq!(
             (ended["status"].as_str(), ended["error"]["code"].as_str()),
@@ -419,8 +414,7 @@ async fn every_documented_youtube_answer_ends_as_documented() {
         ("invalidCategoryId", "provider_rejected"),
     ] {
         platforms.state().yt_start_failures.push(reason);
-        let channel = connect(&app, &project_id, "youtube", account()).await;
-        let publication = publish(&app, &video_id, json!({"account_id": channel})).await;
+        let publication = publish_to_new(&app, ids, "youtube", reason, json!({})).await;
         let ended = finished(&app, publication["id"].as_str().unwrap()).await;
         assert_eq!(
             (ended["status"].as_str(), ended["error"]["code"].as_str()),
@@ -432,14 +426,13 @@ async fn every_documented_youtube_answer_ends_as_documented() {
     // ...and retried ones until they pass.
     for reason in ["rateLimitExceeded", "userRateLimitExceeded", "backendError"] {
         platforms.state().yt_start_failures.push(reason);
-        let channel = connect(&app, &project_id, "youtube", account()).await;
-        let publication = publish(&app, &video_id, json!({"account_id": channel})).await;
+        let publication = publish_to_new(&app, ids, "youtube", reason, json!({})).await;
         let ended = ended_retrying(&app, &publication).await;
         assert_eq!(ended["status"], "published", "{reason}: {ended:#}");
     }
 
     // `<` or `>` in the description: refused at the request, naming the field.
-    let channel = connect(&app, &project_id, "youtube", account()).await;
+    let channel = connect(&app, &project_id, "youtube", json!({"name": "brackets"})).await;
     assert_refused(
         app.post(
             &format!("/v1/videos/{video_id}/publications"),

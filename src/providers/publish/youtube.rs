@@ -75,26 +75,27 @@ fn accepted(video: &Video) -> Result<(), ProviderError> {
     let Some(status) = &video.status else {
         return Ok(());
     };
-    let why = |reason: &Option<String>| reason.clone().unwrap_or_else(|| "no reason given".into());
-    match status.upload_status.as_deref() {
-        Some("rejected") => Err(ProviderError::fatal(
+    let (code, what, reason) = match status.upload_status.as_deref() {
+        Some("rejected") => (
             ErrorCode::ProviderRejected,
-            format!(
-                "YouTube rejected the upload ({}); the video {} is not posted",
-                why(&status.rejection_reason),
-                video.id
-            ),
-        )),
-        Some("failed") => Err(ProviderError::fatal(
+            "rejected the upload",
+            &status.rejection_reason,
+        ),
+        Some("failed") => (
             ErrorCode::ProviderJobFailed,
-            format!(
-                "YouTube could not process the upload ({}); the video {} is not posted",
-                why(&status.failure_reason),
-                video.id
-            ),
-        )),
-        _ => Ok(()),
-    }
+            "could not process the upload",
+            &status.failure_reason,
+        ),
+        _ => return Ok(()),
+    };
+    Err(ProviderError::fatal(
+        code,
+        format!(
+            "YouTube {what} ({}); the video {} is not posted",
+            reason.as_deref().unwrap_or("no reason given"),
+            video.id
+        ),
+    ))
 }
 
 /// The next midnight in Pacific time after `now`, when YouTube's daily quota resets. US rule:
