@@ -1248,6 +1248,9 @@ pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
         let source = match (*platform, settings.instagram.source) {
             (Platform::Instagram, InstagramSource::Url) => "; Instagram fetches signed links",
             (Platform::Instagram, InstagramSource::Upload) => "; videos uploaded resumably",
+            (Platform::Tiktok, _) if !settings.tiktok.audited => {
+                "; private direct posts only until TikTok audits the app (REELFORGE__PUBLISHING__TIKTOK__AUDITED)"
+            }
             _ => "",
         };
         lines.push((platform.to_string(), format!("{connect}{source}")));
