@@ -22,7 +22,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{assert_refused, NoProgress, TestApp},
+    helpers::{assert_refused, send_problem, NoProgress, TestApp},
     platforms::{Platforms, TOKEN},
     publishing::{
         connect, finished, publish, publishing_app_with, request, short_video, video_with,
@@ -110,12 +110,13 @@ async fn waiting(app: &TestApp, id: &str, reason: &str, until: &str) -> Value {
     }
 }
 
-/// The job's attempts so far and whether it is queued for later than `hours` from now, once
-/// its worker has put it back.
-async fn job_later_than(app: &TestApp, publication: &Value, hours: i32) -> (i32, bool) {
+/// The job's attempts so far, those it has left, and whether it is queued for later than
+/// `hours` from now, once its worker has put it back.
+async fn job_later_than(app: &TestApp, publication: &Value, hours: i32) -> (i32, i32, bool) {
     loop {
-        let (status, attempts, later): (String, i32, bool) = sqlx::query_as(
-            "SELECT status, attempts, status = 'queued' AND run_at > now() + make_interval(hours => $2)
+        let (status, attempts, left, later): (String, i32, i32, bool) = sqlx::query_as(
+            "SELECT status, attempts, max_attempts - attempts,
+                    status = 'queued' AND run_at > now() + make_interval(hours => $2)
              FROM jobs WHERE id = $1::uuid",
         )
         .bind(publication["job_id"].as_str().unwrap())
@@ -124,7 +125,7 @@ async fn job_later_than(app: &TestApp, publication: &Value, hours: i32) -> (i32,
         .await
         .unwrap();
         if status != "running" {
-            return (attempts, later);
+            return (attempts, left, later);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -334,8 +335,21 @@ async fn a_public_tiktok_post_waits_for_moderation_for_its_link_at_most_a_day() 
         .contains("moderating"));
     assert_eq!(
         job_later_than(&app, &publication, 0).await,
-        (0, true),
-        "queued for later, no attempt spent"
+        (1, 8, true),
+        "queued for later, every attempt left"
+    );
+    // The post exists: its job is not canceled while it looks for the link.
+    let (status, problem) = send_problem(app.post(
+        &format!(
+            "/v1/jobs/{}/cancel",
+            publication["job_id"].as_str().unwrap()
+        ),
+        &json!({}),
+    ))
+    .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("job_not_active"))
     );
     due_now(&app, &publication).await;
     waiting(&app, id, "post_id", "2026-12-06T12:05:00Z").await;
@@ -382,7 +396,7 @@ async fn every_documented_youtube_answer_ends_as_documented() {
         .as_str()
         .unwrap()
         .contains("midnight Pacific time"));
-    assert_eq!(job_later_than(&app, &publication, 11).await, (0, true));
+    assert_eq!(job_later_than(&app, &publication, 11).await, (1, 8, true));
     due_now(&app, &publication).await;
     let ended = finished(&app, id).await;
     assert_eq!(ended["status"], "published", "{ended:#}");
