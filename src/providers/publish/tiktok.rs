@@ -7,12 +7,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use reqwest::header;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-use chrono::{DateTime, Utc};
 
 use super::{
     load, read_chunk, save, still_processing, token_refused, wait_until, Polling, Posted,
@@ -36,7 +35,7 @@ const MODERATION_HOURS: i64 = 24;
 
 /// The pause before the `checks`-th look for a moderated post's id: soon at first (most posts
 /// clear in minutes), then hourly.
-pub fn moderation_delay(checks: u32) -> chrono::Duration {
+fn moderation_delay(checks: u32) -> chrono::Duration {
     chrono::Duration::minutes(match checks {
         0 => 1,
         1 => 5,

@@ -101,7 +101,7 @@ fn accepted(video: &Video) -> Result<(), ProviderError> {
 /// The next midnight in Pacific time after `now`, when YouTube's daily quota resets. US rule:
 /// daylight time (UTC-7) from the second Sunday of March to the first Sunday of November,
 /// standard time (UTC-8) otherwise; the switch is at 2:00, so every midnight is on one side.
-pub fn next_pacific_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
+fn next_pacific_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
     let offset_hours = |date: NaiveDate| -> i64 {
         let sunday = |month, n| {
             NaiveDate::from_weekday_of_month_opt(date.year(), month, Weekday::Sun, n)
