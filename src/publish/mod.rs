@@ -509,7 +509,8 @@ pub async fn publish(
     body: NewPublication,
 ) -> Result<Publication, ApiError> {
     let mut tx = state.pool.begin().await?;
-    let planned = plan(&mut tx, video_id, body, state.clock.now()).await?;
+    let audited = publishing(state).settings.tiktok.audited;
+    let planned = plan(&mut tx, video_id, body, audited, state.clock.now()).await?;
     let publication = schedule(&mut tx, planned)
         .await
         .map_err(|error| match error {
@@ -548,11 +549,13 @@ pub struct Planned {
     run_at: DateTime<Utc>,
 }
 
-/// Checks a publication request against the video, the account, the platform and the words.
+/// Checks a publication request against the video, the account, the platform and the words;
+/// `tiktok_audited` is whether TikTok audited the app (else it direct-posts only privately).
 pub async fn plan(
     conn: &mut sqlx::PgConnection,
     video_id: Uuid,
     body: NewPublication,
+    tiktok_audited: bool,
     now: DateTime<Utc>,
 ) -> Result<Planned, ApiError> {
     let video = db::resources::get(&mut *conn, ResourceKind::Video, video_id)
@@ -610,6 +613,14 @@ pub async fn plan(
             "privacy",
             "a scheduled YouTube video becomes public at `schedule_at`; schedule only public ones",
         ));
+    }
+    if let Some(problem) = unaudited_problem(
+        platform,
+        body.tiktok_mode.unwrap_or(TiktokMode::Direct),
+        privacy,
+        tiktok_audited,
+    ) {
+        problems.push(FieldError::new("privacy", problem));
     }
     if body.tiktok_mode.is_some() && platform != Platform::Tiktok {
         problems.push(FieldError::new("tiktok_mode", "is for TikTok accounts"));
@@ -711,12 +722,25 @@ pub async fn plan(
             post_url: None,
             outcome: None,
             error: None,
+            waiting: None,
             created_at: now,
             updated_at: now,
             published_at: None,
         },
         run_at,
     })
+}
+
+/// Until TikTok audits the app, it takes direct posts only as `SELF_ONLY` (and refuses the rest
+/// with `unaudited_client_can_only_post_to_private_accounts`): refused here, before any call.
+fn unaudited_problem(
+    platform: Platform,
+    mode: TiktokMode,
+    privacy: Privacy,
+    audited: bool,
+) -> Option<&'static str> {
+    (platform == Platform::Tiktok && mode == TiktokMode::Direct && privacy != Privacy::Private && !audited)
+        .then_some("TikTok takes only `private` direct posts from an app it has not audited; post as `private` (or to the inbox), or set REELFORGE__PUBLISHING__TIKTOK__AUDITED=true once TikTok has audited the app")
 }
 
 /// Queues a planned publication's job (held until its time) and stores the publication.
@@ -1019,6 +1043,7 @@ pub async fn run_publish_problems(
     pool: &sqlx::PgPool,
     project_id: Uuid,
     publish: &crate::domain::run::RunPublish,
+    tiktok_audited: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<FieldError>, ApiError> {
     let mut problems = Vec::new();
@@ -1050,6 +1075,14 @@ pub async fn run_publish_problems(
                         "publish.privacy",
                         format!("{} does not take `{privacy}`", account.platform),
                     ));
+                }
+                if let Some(problem) = unaudited_problem(
+                    account.platform,
+                    TiktokMode::Direct,
+                    privacy,
+                    tiktok_audited,
+                ) {
+                    problems.push(FieldError::new("publish.privacy", problem));
                 }
                 if publish.schedule_at.is_some()
                     && account.platform == Platform::Youtube
@@ -1104,7 +1137,8 @@ pub async fn publish_for_run(
             schedule_at,
             ..NewPublication::default()
         };
-        planned.push(plan(&mut *conn, video_id, body, now).await?);
+        // The run was checked against the app's audit when it started.
+        planned.push(plan(&mut *conn, video_id, body, true, now).await?);
     }
     for plan in planned {
         scheduled.push(schedule(&mut *conn, plan).await?.id);
@@ -1214,6 +1248,9 @@ pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
         let source = match (*platform, settings.instagram.source) {
             (Platform::Instagram, InstagramSource::Url) => "; Instagram fetches signed links",
             (Platform::Instagram, InstagramSource::Upload) => "; videos uploaded resumably",
+            (Platform::Tiktok, _) if !settings.tiktok.audited => {
+                "; private direct posts only until TikTok audits the app (REELFORGE__PUBLISHING__TIKTOK__AUDITED)"
+            }
             _ => "",
         };
         lines.push((platform.to_string(), format!("{connect}{source}")));

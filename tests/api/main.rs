@@ -19,6 +19,7 @@ mod mcp;
 mod media;
 mod openapi;
 mod options;
+mod platform_answers;
 mod platforms;
 mod projects;
 mod publishing;
