@@ -175,16 +175,29 @@ mod tests {
         }
     }
 
-    #[actix_web::test]
-    async fn the_request_log_never_shows_a_token() {
-        for json in [false, true] {
+    impl Capture {
+        /// A capture that the service's subscriber writes to, on this thread until the guard
+        /// drops.
+        fn installed(json: bool) -> (Self, tracing::subscriber::DefaultGuard) {
             let capture = Capture::default();
             let sink = capture.clone();
-            let _guard = tracing::subscriber::set_default(subscriber(
+            let guard = tracing::subscriber::set_default(subscriber(
                 EnvFilter::new("info"),
                 json,
                 move || sink.clone(),
             ));
+            (capture, guard)
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    #[actix_web::test]
+    async fn the_request_log_never_shows_a_token() {
+        for json in [false, true] {
+            let (capture, _guard) = Capture::installed(json);
             let app = test::init_service(App::new().wrap(TracingLogger::default()).route(
                 "/v1/events",
                 web::get().to(|| async { Err::<HttpResponse, _>(ApiError::Unauthorized) }),
@@ -196,7 +209,7 @@ mod tests {
                 .to_request();
             let response = test::call_service(&app, request).await;
             assert_eq!(response.status(), 401);
-            let logged = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+            let logged = capture.text();
             assert!(
                 logged.contains("/v1/events"),
                 "the request was logged: {logged}"
@@ -213,13 +226,7 @@ mod tests {
         let raw = "x\n2026-12-06T00:00:00.000000Z ERROR reelforge: FORGED\0\u{1b}]0;title\u{7}\u{85}next\u{2028}next";
         let escaped = r"x\n2026-12-06T00:00:00.000000Z ERROR reelforge: FORGED\0\u{1b}]0;title\u{7}\u{85}next\u{2028}next";
         for json in [false, true] {
-            let capture = Capture::default();
-            let sink = capture.clone();
-            let _guard = tracing::subscriber::set_default(subscriber(
-                EnvFilter::new("info"),
-                json,
-                move || sink.clone(),
-            ));
+            let (capture, _guard) = Capture::installed(json);
             // The value reaches the log as a span field (the error the request ended with) and
             // as an event's message.
             let app = test::init_service(App::new().wrap(TracingLogger::default()).route(
@@ -236,7 +243,7 @@ mod tests {
             let response =
                 test::call_service(&app, test::TestRequest::get().uri(sent).to_request()).await;
             assert_eq!(response.status(), 400);
-            let logged = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+            let logged = capture.text();
             assert_eq!(logged.lines().count(), 2, "two events, two lines: {logged}");
             for c in ['\0', '\u{85}', '\u{2028}', '\u{7}', '\r'] {
                 assert!(!logged.contains(c), "{c:?} in {logged:?}");

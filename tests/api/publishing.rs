@@ -161,6 +161,14 @@ async fn posted_to_instagram(app: &TestApp, video: &[u8]) -> (Value, Value) {
     (publication, ended)
 }
 
+/// Google's answer to a code it takes.
+fn google_grant() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": TOKEN, "refresh_token": "google-refresh-1", "expires_in": 3599,
+        "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"
+    }))
+}
+
 /// A connect link for `platform` in the project: answers its signed `state`.
 async fn connect_link(app: &TestApp, project_id: &str, platform: &str) -> String {
     let link: Value = app
@@ -427,10 +435,7 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
         .and(body_string_contains("grant_type=authorization_code"))
         .and(body_string_contains("code=google-code"))
         .and(body_string_contains("client_secret=google-secret-xyz"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": TOKEN, "refresh_token": "google-refresh-1", "expires_in": 3599,
-            "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"
-        })))
+        .respond_with(google_grant())
         .expect(1)
         .mount(&platforms.server)
         .await;
@@ -528,10 +533,7 @@ async fn a_connect_link_is_spent_only_once_the_platform_has_answered_for_good() 
         .mount(&platforms.server)
         .await;
     google_code()
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": TOKEN, "refresh_token": "google-refresh-1", "expires_in": 3599,
-            "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"
-        })))
+        .respond_with(google_grant())
         .expect(1)
         .mount(&platforms.server)
         .await;
