@@ -38,6 +38,7 @@ use crate::{
             Publisher,
         },
         render::RenderOutput,
+        ProviderError,
     },
     state::AppState,
 };
@@ -148,6 +149,7 @@ fn expiry(now: DateTime<Utc>, expires_in: Option<u64>) -> Option<DateTime<Utc>> 
 
 /// Seals and stores a new account.
 async fn store_account(
+    db: impl sqlx::PgExecutor<'_>,
     state: &AppState,
     project_id: Uuid,
     new: &NewAccount,
@@ -158,7 +160,7 @@ async fn store_account(
     }
     let id = Uuid::new_v4();
     let account = db::accounts::insert(
-        &state.pool,
+        db,
         db::accounts::NewAccountRow {
             id,
             project_id,
@@ -189,7 +191,7 @@ pub async fn connect(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    store_account(state, project_id, &new).await
+    store_account(&state.pool, state, project_id, &new).await
 }
 
 /// What a connect link's `state` carries, signed.
@@ -290,10 +292,15 @@ pub async fn callback(
     if signed.expires_at < state.clock.now().timestamp() {
         return Err(invalid("the connect link expired; start again"));
     }
-    if !db::accounts::spend_oauth_state(&state.pool, &signed.nonce, signed.project_id).await? {
+    // The link is spent only once the platform has answered for good: a platform that could
+    // not answer (5xx, timeout) leaves it good for the user's retry. The lock keeps a second
+    // callback with the same link waiting until this one has settled it.
+    let mut tx = state.pool.begin().await?;
+    if !db::accounts::lock_oauth_state(&mut tx, &signed.nonce, signed.project_id).await? {
         return Err(invalid("the connect link was used already; start again"));
     }
     if let Some(error) = query.error {
+        spend_oauth_state(tx, &signed).await?;
         return Err(ApiError::unprocessable(
             ErrorCode::ProviderRejected,
             format!(
@@ -307,24 +314,41 @@ pub async fn callback(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::validation("code", "the platform sent no code"))?;
     let redirect = callback_url(state, platform)?;
-    let grant = publishing
-        .oauth
-        .exchange(platform, &code, &redirect)
-        .await
-        .map_err(ApiError::Upstream)?;
-    store_account(
+    let grant = match publishing.oauth.exchange(platform, &code, &redirect).await {
+        Ok(grant) => grant,
+        Err(error) => {
+            if !matches!(error, ProviderError::Retryable { .. }) {
+                spend_oauth_state(tx, &signed).await?;
+            }
+            return Err(ApiError::Upstream(error));
+        }
+    };
+    let account = store_account(
+        &mut *tx,
         state,
         signed.project_id,
         &NewAccount {
             platform,
-            name: signed.name,
+            name: signed.name.clone(),
             external_id: grant.account_id,
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
             expires_in: grant.expires_in,
         },
     )
-    .await
+    .await?;
+    spend_oauth_state(tx, &signed).await?;
+    Ok(account)
+}
+
+/// Spends a connect link and commits what was done with it.
+async fn spend_oauth_state(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    signed: &OAuthState,
+) -> Result<(), ApiError> {
+    db::accounts::spend_oauth_state(&mut tx, &signed.nonce, signed.project_id).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn list_accounts(
@@ -412,7 +436,6 @@ pub async fn access_token(
         ));
     };
     let refresh = sealer.open(&sealed_refresh, bound).map_err(unreadable)?;
-    crate::redact::register(refresh.expose_secret());
     match publishing.oauth.refresh(account.platform, &refresh).await {
         Ok(grant) => {
             db::accounts::store_tokens(

@@ -25,7 +25,8 @@ use wiremock::{
 use crate::{
     assets::generated,
     helpers::{
-        assert_refused, send_problem, spawn_app_with, spawn_app_with_clock, NoProgress, TestApp,
+        assert_refused, send_problem, spawn_app_with, spawn_app_with_clock, NoProgress, SseClient,
+        TestApp, WorkerProcess,
     },
     platforms::{Platforms, IG_USER, TOKEN},
 };
@@ -161,6 +162,44 @@ async fn posted_to_instagram(app: &TestApp, video: &[u8]) -> (Value, Value) {
     let publication = publish(app, &video_id, json!({"account_id": instagram})).await;
     let ended = finished(app, publication["id"].as_str().unwrap()).await;
     (publication, ended)
+}
+
+/// Google's answer to a code it takes.
+fn google_grant() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "access_token": TOKEN, "refresh_token": "google-refresh-1", "expires_in": 3599,
+        "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"
+    }))
+}
+
+/// A connect link for `platform` in the project: answers its signed `state`.
+async fn connect_link(app: &TestApp, project_id: &str, platform: &str) -> String {
+    let link: Value = app
+        .post(
+            &format!("/v1/projects/{project_id}/accounts/authorize"),
+            &json!({"platform": platform, "name": format!("{platform} channel")}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = reqwest::Url::parse(link["url"].as_str().unwrap()).unwrap();
+    let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(
+        query["redirect_uri"],
+        format!("https://reels.example.com/oauth/{platform}/callback")
+    );
+    query["state"].clone()
+}
+
+/// The platform sending the user back to the callback with `query`; the callback is outside
+/// /v1, the redirect carries no bearer token.
+fn callback(app: &TestApp, platform: &str, query: &[(&str, &str)]) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(app.url(&format!("/oauth/{platform}/callback")))
+        .query(query)
 }
 
 /// Polls a publication until it has ended.
@@ -399,10 +438,7 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
         .and(body_string_contains("grant_type=authorization_code"))
         .and(body_string_contains("code=google-code"))
         .and(body_string_contains("client_secret=google-secret-xyz"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "access_token": TOKEN, "refresh_token": "google-refresh-1", "expires_in": 3599,
-            "scope": "https://www.googleapis.com/auth/youtube.upload", "token_type": "Bearer"
-        })))
+        .respond_with(google_grant())
         .expect(1)
         .mount(&platforms.server)
         .await;
@@ -422,28 +458,8 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
 
     let mut connected = Vec::new();
     for (platform, code) in [("youtube", "google-code"), ("tiktok", "tt-code")] {
-        let link: Value = app
-            .post(
-                &format!("/v1/projects/{project_id}/accounts/authorize"),
-                &json!({"platform": platform, "name": format!("{platform} channel")}),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let url = reqwest::Url::parse(link["url"].as_str().unwrap()).unwrap();
-        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
-        assert_eq!(
-            query["redirect_uri"],
-            format!("https://reels.example.com/oauth/{platform}/callback")
-        );
-        let state = query["state"].clone();
-        // The callback is outside /v1: the platform's redirect carries no bearer token.
-        let response = reqwest::Client::new()
-            .get(app.url(&format!("/oauth/{platform}/callback")))
-            .query(&[("code", code), ("state", &state)])
+        let state = connect_link(&app, project_id, platform).await;
+        let response = callback(&app, platform, &[("code", code), ("state", &state)])
             .send()
             .await
             .unwrap();
@@ -453,20 +469,7 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
         assert_eq!(account["refreshable"], true);
         assert!(account["expires_at"].is_string());
         connected.push(account);
-        let (status, problem) = send_problem(
-            reqwest::Client::new()
-                .get(app.url(&format!("/oauth/{platform}/callback")))
-                .query(&[("code", code), ("state", &state)]),
-        )
-        .await;
-        assert_eq!(
-            (status, problem["code"].as_str()),
-            (400, Some("invalid_oauth_state"))
-        );
-        assert!(
-            problem["detail"].as_str().unwrap().contains("used already"),
-            "{problem}"
-        );
+        assert_used_already(&app, platform, &[("code", code), ("state", &state)]).await;
 
         // A state for the other platform, or altered, is refused.
         let other = if platform == "youtube" {
@@ -474,12 +477,8 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
         } else {
             "youtube"
         };
-        let (status, problem) = send_problem(
-            reqwest::Client::new()
-                .get(app.url(&format!("/oauth/{other}/callback")))
-                .query(&[("code", code), ("state", &state)]),
-        )
-        .await;
+        let (status, problem) =
+            send_problem(callback(&app, other, &[("code", code), ("state", &state)])).await;
         assert_eq!(
             (status, problem["code"].as_str()),
             (400, Some("invalid_oauth_state"))
@@ -488,11 +487,11 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
     assert_eq!(connected[0]["name"], "youtube channel");
     assert_eq!(connected[1]["external_id"], "open-123");
     let forged = format!("{}x", "eyJ9.AAAA");
-    let (status, _) = send_problem(
-        reqwest::Client::new()
-            .get(app.url("/oauth/youtube/callback"))
-            .query(&[("code", "google-code"), ("state", forged.as_str())]),
-    )
+    let (status, _) = send_problem(callback(
+        &app,
+        "youtube",
+        &[("code", "google-code"), ("state", forged.as_str())],
+    ))
     .await;
     assert_eq!(status, 400);
     let (status, problem) = send_problem(app.post(
@@ -504,6 +503,210 @@ async fn oauth_connects_accounts_and_refuses_forged_states() {
         (status, problem["code"].as_str()),
         (422, Some("not_configured"))
     );
+}
+
+/// A callback with `query` is refused: its link was spent.
+async fn assert_used_already(app: &TestApp, platform: &str, query: &[(&str, &str)]) {
+    let (status, problem) = send_problem(callback(app, platform, query)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("invalid_oauth_state"))
+    );
+    assert!(
+        problem["detail"].as_str().unwrap().contains("used already"),
+        "{problem}"
+    );
+}
+
+/// Issue #27: a token exchange the platform could not answer leaves the connect link good, so
+/// the user's retry connects the account; a refusal, or the user declining, spends it.
+#[tokio::test]
+async fn a_connect_link_is_spent_only_once_the_platform_has_answered_for_good() {
+    let platforms = Platforms::start().await;
+    // Google's token endpoint unavailable once, then granting the code.
+    let google_code = || {
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .and(body_string_contains("code=google-code"))
+    };
+    google_code()
+        .respond_with(ResponseTemplate::new(503).set_body_string("Service Unavailable"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&platforms.server)
+        .await;
+    google_code()
+        .respond_with(google_grant())
+        .expect(1)
+        .mount(&platforms.server)
+        .await;
+    // A code Google will not take: a definitive refusal.
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains("code=stale-code"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(
+                json!({"error": "invalid_grant", "error_description": "Bad Request"}),
+            ),
+        )
+        .expect(1)
+        .mount(&platforms.server)
+        .await;
+    let app = publishing_app(&platforms).await;
+    let project = app.create_project(json!({"name": "oauth retry"})).await;
+    let project_id = project["id"].as_str().unwrap();
+
+    let state = connect_link(&app, project_id, "youtube").await;
+    let query = [("code", "google-code"), ("state", state.as_str())];
+    let (status, problem) = send_problem(callback(&app, "youtube", &query)).await;
+    assert_eq!(status, 503, "{problem}");
+    let retried = callback(&app, "youtube", &query).send().await.unwrap();
+    assert_eq!(retried.status(), 201, "{}", retried.text().await.unwrap());
+    let account: Value = retried.json().await.unwrap();
+    let accounts = app
+        .get_json(&format!("/v1/projects/{project_id}/accounts"))
+        .await;
+    assert_eq!(accounts["items"][0]["id"], account["id"], "{accounts:#}");
+    assert_used_already(&app, "youtube", &query).await;
+
+    let state = connect_link(&app, project_id, "youtube").await;
+    let query = [("code", "stale-code"), ("state", state.as_str())];
+    let (status, problem) = send_problem(callback(&app, "youtube", &query)).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("account_reauthorization_needed")),
+        "{problem}"
+    );
+    assert_used_already(&app, "youtube", &query).await;
+
+    // The user declined; the platform's description, as it encodes it, quotes a token.
+    let state = connect_link(&app, project_id, "youtube").await;
+    let declined = format!(
+        "/oauth/youtube/callback?error=access_denied&error_description=denied%20access_token%3Dtt9Zq8Wv7Xu6Rs5&state={state}"
+    );
+    let (status, problem) = send_problem(reqwest::Client::new().get(app.url(&declined))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("provider_rejected"))
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("access_denied") && !detail.contains("tt9Zq8Wv7Xu6Rs5"),
+        "{detail}"
+    );
+    assert_used_already(&app, "youtube", &[("state", state.as_str())]).await;
+    let accounts = app
+        .get_json(&format!("/v1/projects/{project_id}/accounts"))
+        .await;
+    assert_eq!(accounts["items"].as_array().unwrap().len(), 1);
+}
+
+/// Issue #27: a pasted token that a platform quotes back in an error is masked by a worker
+/// that never saw it pasted (after a restart, on another replica): it is registered with the
+/// redactor the moment a job opens it, so it shows nowhere.
+#[tokio::test]
+async fn a_token_the_platform_quotes_is_masked_by_a_worker_that_only_opened_it() {
+    const PASTED: &str = "act.Zr8Kq2Lw9Xv4Tn7Bp1Ym6Hd3Jc5Fg0Qs";
+    let tiktok = MockServer::start().await;
+    // TikTok's documented error envelope, `data` empty, its message quoting the token.
+    Mock::given(method("POST"))
+        .and(path("/v2/post/publish/creator_info/query/"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "data": {},
+            "error": {
+                "code": "invalid_param",
+                "message": format!("access token {PASTED} is not valid for this request"),
+                "log_id": "20261206120000A1B2C3D4E5F6"
+            }
+        })))
+        .mount(&tiktok)
+        .await;
+    let mut settings = crate::helpers::test_settings(&crate::helpers::fresh_database_url());
+    settings.publishing.token_key = Some(SecretString::from(token_key()));
+    let environment = [
+        ("REELFORGE__PUBLISHING__TOKEN_KEY", token_key()),
+        ("REELFORGE__PUBLISHING__TIKTOK__BASE_URL", tiktok.uri()),
+        ("RUST_LOG", "info".to_owned()),
+    ];
+    // The token is pasted to this process; every job runs in another, which starts with
+    // nothing in memory.
+    let app = crate::helpers::start(settings, false).await;
+    let log = app.settings.media.root.with_extension("worker.log");
+    let _worker = WorkerProcess::spawn_logged(&["worker"], &app.settings, &environment, &log);
+    let (project_id, video_id) = video_with(&app, &short_video()).await;
+    write_post(&app, &video_id, json!({"provider": "fake"})).await;
+    let account = connect(&app, &project_id, "tiktok", json!({"access_token": PASTED})).await;
+    let publication = publish(&app, &video_id, json!({"account_id": account})).await;
+    let id = publication["id"].as_str().unwrap();
+    let ended = finished(&app, id).await;
+    assert_eq!(ended["status"], "failed", "{ended:#}");
+    assert_eq!(ended["error"]["code"], "provider_rejected");
+    let message = ended["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("invalid_param") && message.contains("[redacted]"),
+        "the user sees why: {message}"
+    );
+    let job = app
+        .wait_for_status(publication["job_id"].as_str().unwrap(), "failed")
+        .await;
+    let jobs = app.get_json("/v1/jobs").await;
+    let mcp = app
+        .client
+        .post(app.url("/mcp"))
+        .bearer_auth(&app.token)
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+                "name": "get_publication", "arguments": {"publication_id": id}
+            }}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(mcp.contains("invalid_param"), "{mcp}");
+    let mut sse = SseClient::connect(&app, &format!("?project_id={project_id}"), Some(0)).await;
+    let stream = sse
+        .until(Duration::from_secs(10), |f| f.event == "job.failed")
+        .await
+        .into_iter()
+        .map(|f| format!("{} {}\n", f.event, f.data))
+        .collect::<String>();
+    assert!(stream.contains("publication.failed"), "{stream}");
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_name::text FROM information_schema.tables
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut stored = String::new();
+    for table in tables {
+        let rows: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT string_agg(t::text, E'\\n') FROM \"{table}\" t"
+        ))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        stored.push_str(&rows.unwrap_or_default());
+    }
+    assert!(stored.contains("invalid_param"), "{stored}");
+    let logged = crate::helpers::log_with(&log, "invalid_param", Duration::from_secs(10)).await;
+    for (place, text) in [
+        ("publication", ended.to_string()),
+        ("job", job.to_string()),
+        ("job list", jobs.to_string()),
+        ("MCP get_publication", mcp),
+        ("event stream", stream),
+        ("database", stored),
+        ("worker log", logged),
+    ] {
+        assert!(
+            !text.contains(PASTED),
+            "the {place} shows the token: {text}"
+        );
+    }
 }
 
 #[tokio::test]
