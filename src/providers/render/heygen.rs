@@ -97,11 +97,12 @@ struct ApiError {
     param: Option<String>,
 }
 
-/// What HeyGen answered an order: the video, or "the first order with this key is still being
-/// taken" (wait, then send it again).
+/// What HeyGen answered an order: the video; "the first order with this key is still being
+/// taken" (wait, then send it again); or a final refusal, which made no video.
 enum Order {
     Video(String),
     InFlight(Option<Duration>),
+    Refused(ProviderError),
 }
 
 /// HeyGen's v3 endpoints.
@@ -180,7 +181,12 @@ impl HeyGenV3 {
             {
                 Ok(Order::InFlight(failure.retry_after))
             }
-            Err(refused) => Err(refused.into_error()),
+            Err(refused @ Refused::Answer(_)) => match refused.into_error() {
+                refusal @ ProviderError::Fatal { .. } => Ok(Order::Refused(refusal)),
+                error => Err(error),
+            },
+            // A lost or unreadable answer: the order may have been taken.
+            Err(Refused::Error(error)) => Err(error),
         }
     }
 
@@ -414,10 +420,10 @@ impl HeyGenRenderer {
                 }
                 // A refused order made no video: the next attempt (a retry by hand, say after
                 // buying credit) orders under a new key rather than meet this refusal again.
-                Err(error @ ProviderError::Fatal { .. }) => {
+                Ok(Order::Refused(refusal)) => {
                     saved.spend_key();
                     save(ctx, saved).await?;
-                    return Err(error);
+                    return Err(refusal);
                 }
                 // The order may have been taken: the next attempt sends it again, same key.
                 Err(error) => return Err(error),
