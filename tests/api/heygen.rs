@@ -203,9 +203,11 @@ impl HeyGen {
         self.state().uploads.clone()
     }
 
-    /// The MP4 every completed video's `video_url` answers.
-    pub fn clip(&self) -> &[u8] {
-        &self.clip
+    /// The video's content is the MP4 every completed video's `video_url` answers.
+    pub async fn assert_served(&self, app: &TestApp, video: &Value) {
+        let id = video["id"].as_str().unwrap();
+        let mp4 = app.download(&format!("/v1/videos/{id}/content")).await;
+        assert_eq!(mp4, self.clip);
     }
 
     /// An app whose HeyGen is this stand-in, called with `key`.
@@ -581,13 +583,7 @@ async fn heygen_v3_renders_a_vertical_avatar_video_from_the_uploaded_voice() {
         .filter(|r| r.url.path() == "/v3/videos/vid-1")
         .count();
     assert_eq!(polls, 4, "waiting, pending and processing are waited out");
-    let mp4 = app
-        .download(&format!(
-            "/v1/videos/{}/content",
-            video["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(mp4, heygen.clip());
+    heygen.assert_served(&app, &video).await;
 }
 
 #[tokio::test]
@@ -760,13 +756,7 @@ async fn a_heygen_outage_is_retried_and_a_restarted_job_resumes_polling() {
         1,
         "polling resumed, no second video"
     );
-    let mp4 = app
-        .download(&format!(
-            "/v1/videos/{}/content",
-            video["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(mp4, heygen.clip());
+    heygen.assert_served(&app, &video).await;
 }
 
 #[tokio::test]
@@ -834,11 +824,5 @@ async fn a_worker_killed_during_the_create_never_makes_heygen_render_twice() {
     );
     assert_eq!(heygen.videos_made().len(), 1, "exactly one video made");
     assert_eq!(heygen.uploads().len(), 1, "the voice was uploaded once");
-    let mp4 = replica
-        .download(&format!(
-            "/v1/videos/{}/content",
-            video["id"].as_str().unwrap()
-        ))
-        .await;
-    assert_eq!(mp4, heygen.clip());
+    heygen.assert_served(&replica, &video).await;
 }
