@@ -636,7 +636,13 @@ async fn a_token_the_platform_quotes_is_masked_by_a_worker_that_only_opened_it()
     let (project_id, video_id) = video_with(&app, &short_video()).await;
     write_post(&app, &video_id, json!({"provider": "fake"})).await;
     let account = connect(&app, &project_id, "tiktok", json!({"access_token": PASTED})).await;
-    let publication = publish(&app, &video_id, json!({"account_id": account})).await;
+    // Private: the app is unaudited by default, and TikTok takes only private posts from it.
+    let publication = publish(
+        &app,
+        &video_id,
+        json!({"account_id": account, "privacy": "private"}),
+    )
+    .await;
     let id = publication["id"].as_str().unwrap();
     let ended = finished(&app, id).await;
     assert_eq!(ended["status"], "failed", "{ended:#}");
