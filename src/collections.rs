@@ -16,11 +16,11 @@ use crate::{
         ResourceKind,
     },
     error::ApiError,
-    media::{MediaStore, Provisional},
     jobs::{
         prepare_reel::FILES_SOURCE,
         queue::{self, StepRequest},
     },
+    media::{MediaStore, Provisional},
     state::AppState,
 };
 

@@ -86,6 +86,7 @@ error_codes! {
     InvalidValue = "invalid_value", FixRequest, "The database cannot store a value as given (a NUL character, a number out of range, text too long).";
     PayloadTooLarge = "payload_too_large", FixRequest, "The body or an uploaded file is larger than allowed.";
     UnsupportedMediaType = "unsupported_media_type", FixRequest, "The body's Content-Type is not one this operation takes.";
+    UriTooLong = "uri_too_long", FixRequest, "The request's path and query are longer than the 8 KiB the service reads.";
     MethodNotAllowed = "method_not_allowed", FixRequest, "The path exists but not with this method; `Allow` lists the methods.";
     NotFound = "not_found", No, "No such resource, or no such path.";
     Unauthorized = "unauthorized", Configure, "A valid bearer token is required: missing, unknown, expired or revoked.";

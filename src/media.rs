@@ -368,10 +368,9 @@ impl Drop for Provisional {
         }
         // Synchronous, because a dropped future cannot await; unlinking one file is quick.
         let _ = std::fs::remove_file(&self.path);
-        if let (Some(remote), Ok(runtime)) = (
-            self.remote.take(),
-            tokio::runtime::Handle::try_current(),
-        ) {
+        if let (Some(remote), Ok(runtime)) =
+            (self.remote.take(), tokio::runtime::Handle::try_current())
+        {
             let location = ObjectPath::from(self.key.as_str());
             runtime.spawn(async move {
                 let _ = remote.delete(&location).await;

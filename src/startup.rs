@@ -232,6 +232,7 @@ fn http_server(
         )
         .configure(routes::page::configure)
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(crate::request_line::check))
         .wrap(from_fn(metrics::track))
         .wrap(TracingLogger::default())
     })

@@ -457,12 +457,13 @@ pub async fn set_selected(
     id: Uuid,
     selected: bool,
 ) -> Result<Option<Status>, sqlx::Error> {
-    let status: Option<String> =
-        sqlx::query_scalar("UPDATE reels SET selected = $2, updated_at = now() WHERE id = $1 RETURNING status")
-            .bind(id)
-            .bind(selected)
-            .fetch_optional(db)
-            .await?;
+    let status: Option<String> = sqlx::query_scalar(
+        "UPDATE reels SET selected = $2, updated_at = now() WHERE id = $1 RETURNING status",
+    )
+    .bind(id)
+    .bind(selected)
+    .fetch_optional(db)
+    .await?;
     Ok(status.and_then(|status| status.parse().ok()))
 }
 

@@ -363,7 +363,12 @@ impl JobHandler for CollectStep {
             .iter()
             .filter_map(|c| c.video_url.strip_prefix(MEDIA_SCHEME))
             .collect();
-        superseded.extend(offered.iter().filter(|key| !named.contains(key.as_str())).cloned());
+        superseded.extend(
+            offered
+                .iter()
+                .filter(|key| !named.contains(key.as_str()))
+                .cloned(),
+        );
         let db::reels::Merged {
             counts: merged,
             reel_ids,

@@ -86,9 +86,9 @@ pub fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
     match error {
         MultipartError::ContentTypeMissing
         | MultipartError::ContentTypeParse
-        | MultipartError::ContentTypeIncompatible => ApiError::UnsupportedMediaType(
-            "send the upload as multipart/form-data".into(),
-        ),
+        | MultipartError::ContentTypeIncompatible => {
+            ApiError::UnsupportedMediaType("send the upload as multipart/form-data".into())
+        }
         other => ApiError::bad_request(ErrorCode::MalformedMultipart, other.to_string()),
     }
 }

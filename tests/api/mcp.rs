@@ -425,8 +425,8 @@ async fn a_call_waiting_on_a_run_lets_go_as_soon_as_its_client_hangs_up() {
         if streamed {
             params["_meta"] = json!({"progressToken": "p"});
         }
-        let body =
-            json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}).to_string();
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+            .to_string();
         let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
             .await
             .unwrap();

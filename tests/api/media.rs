@@ -564,8 +564,10 @@ async fn identical_uploads_at_once_make_one_reel_and_leave_no_file_behind() {
     let app = media_app(|_| {}).await;
     let project = app.create_project(json!({"name": "p"})).await;
     let project_id = project["id"].as_str().unwrap();
-    let uploads =
-        (0..8).map(|i| app.upload(project_id, &format!("copy{i}.mp4"), clip.clone()).send());
+    let uploads = (0..8).map(|i| {
+        app.upload(project_id, &format!("copy{i}.mp4"), clip.clone())
+            .send()
+    });
     for response in futures::future::join_all(uploads).await {
         let response = response.unwrap();
         assert_eq!(response.status(), 202);
@@ -586,7 +588,10 @@ async fn identical_uploads_at_once_make_one_reel_and_leave_no_file_behind() {
         reel["video_url"],
         format!("media:projects/{project_id}/reels/{reel_id}/video.mp4")
     );
-    assert_eq!(app.download(&format!("/v1/reels/{reel_id}/video")).await, clip);
+    assert_eq!(
+        app.download(&format!("/v1/reels/{reel_id}/video")).await,
+        clip
+    );
     assert_eq!(files_under(&app, "tmp"), Vec::<PathBuf>::new());
     assert_eq!(
         files_under(&app, &format!("projects/{project_id}/uploads")),
@@ -641,10 +646,8 @@ async fn an_upload_the_client_abandons_leaves_nothing() {
 
 #[tokio::test]
 async fn an_instance_starting_removes_scratch_files_a_crash_left() {
-    let root = std::env::temp_dir().join(format!(
-        "reelforge-sweep-{}",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let root =
+        std::env::temp_dir().join(format!("reelforge-sweep-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(root.join("tmp/render-dir")).unwrap();
     let old = root.join("tmp/left.upload");
     let fresh = root.join("tmp/in-use.upload");
