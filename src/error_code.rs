@@ -117,7 +117,7 @@ error_codes! {
     InvalidOauthState = "invalid_oauth_state", FixRequest, "The OAuth callback's `state` is not one this service signed, is for another platform, or expired (links last 15 minutes); start connecting again.";
     AccountNotConnected = "account_not_connected", Configure, "The account needs authorizing again before it can post; connect it again.";
     JobNotActive = "job_not_active", No, "Only a queued or running job can be canceled.";
-    JobNotRetryable = "job_not_retryable", No, "Only a failed or canceled job can be retried.";
+    JobNotRetryable = "job_not_retryable", No, "Only a failed or canceled job can be retried, and a reel's preparation only while no other job prepares it.";
     StorageFull = "storage_full", Configure, "The media storage is full; nothing was kept.";
     // Jobs: transient, retried by the queue
     ProviderRetryable = "provider_retryable", Automatic, "A transient failure: a provider's 5xx or rate limit, the network, a timeout, storage input/output.";
