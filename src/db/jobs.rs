@@ -91,20 +91,31 @@ pub struct NewJob {
     pub max_attempts: i32,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Job, sqlx::Error> {
-    let row = sqlx::query_as::<_, JobRow>(&format!(
+/// `INSERT` of `job` (with `on_conflict`, if any), answering the row.
+fn insert_statement(on_conflict: &str) -> String {
+    format!(
         "INSERT INTO jobs (id, project_id, kind, status, resource_type, resource_id, payload, max_attempts)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING {COLUMNS}"
-    ))
-    .bind(job.id)
-    .bind(job.project_id)
-    .bind(job.kind.as_str())
-    .bind(job.resource.map(|(kind, _)| kind.as_str()))
-    .bind(job.resource.map(|(_, id)| id))
-    .bind(&job.payload)
-    .bind(job.max_attempts)
-    .fetch_one(db)
-    .await?;
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) {on_conflict} RETURNING {COLUMNS}"
+    )
+}
+
+fn bind_job<'q>(
+    sql: &'q str,
+    job: &'q NewJob,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, JobRow, sqlx::postgres::PgArguments> {
+    sqlx::query_as(sql)
+        .bind(job.id)
+        .bind(job.project_id)
+        .bind(job.kind.as_str())
+        .bind(job.resource.map(|(kind, _)| kind.as_str()))
+        .bind(job.resource.map(|(_, id)| id))
+        .bind(&job.payload)
+        .bind(job.max_attempts)
+}
+
+pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Job, sqlx::Error> {
+    let sql = insert_statement("");
+    let row = bind_job(&sql, job).fetch_one(db).await?;
     Ok(row.into())
 }
 
@@ -116,24 +127,12 @@ pub async fn insert_or_join(
     conn: &mut sqlx::PgConnection,
     job: &NewJob,
 ) -> Result<(Job, bool), sqlx::Error> {
+    let sql = insert_statement(
+        "ON CONFLICT (resource_type, resource_id)
+            WHERE kind = 'prepare_reel' AND status IN ('queued', 'running') DO NOTHING",
+    );
     loop {
-        let inserted = sqlx::query_as::<_, JobRow>(&format!(
-            "INSERT INTO jobs (id, project_id, kind, status, resource_type, resource_id, payload, max_attempts)
-             VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7)
-             ON CONFLICT (resource_type, resource_id)
-                WHERE kind = 'prepare_reel' AND status IN ('queued', 'running') DO NOTHING
-             RETURNING {COLUMNS}"
-        ))
-        .bind(job.id)
-        .bind(job.project_id)
-        .bind(job.kind.as_str())
-        .bind(job.resource.map(|(kind, _)| kind.as_str()))
-        .bind(job.resource.map(|(_, id)| id))
-        .bind(&job.payload)
-        .bind(job.max_attempts)
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = inserted {
+        if let Some(row) = bind_job(&sql, job).fetch_optional(&mut *conn).await? {
             return Ok((row.into(), true));
         }
         let in_flight = sqlx::query_as::<_, JobRow>(&format!(

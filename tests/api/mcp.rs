@@ -377,15 +377,9 @@ async fn the_transport_answers_as_streamable_http_says() {
 
 /// `reelforge_sse_subscribers` as `/metrics` reports it.
 async fn subscribers(app: &crate::helpers::TestApp) -> i64 {
-    let text = app
-        .get("/metrics")
-        .send()
+    app.metrics()
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .find_map(|line| line.strip_prefix("reelforge_sse_subscribers "))
         .expect("the gauge is exported")
         .trim()

@@ -428,15 +428,7 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
         "video",
         reqwest::multipart::Part::bytes(clip.clone()).file_name("a.mp4"),
     );
-    let response = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(&app.token)
-        .multipart(misnamed)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = problem(response).await;
+    let (status, body) = send_problem(app.post_form(&path, misnamed)).await;
     assert_eq!(
         (status, body["errors"][0]["field"].as_str()),
         (422, Some("file"))

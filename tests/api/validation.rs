@@ -437,15 +437,7 @@ async fn the_server_answers_as_its_document_says() {
             "file",
             reqwest::multipart::Part::bytes(vec![2u8; 10]).file_name("b.png"),
         );
-    let response = app
-        .client
-        .post(app.url(&assets))
-        .bearer_auth(&app.token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = problem(response).await;
+    let (status, body) = send_problem(app.post_form(&assets, form)).await;
     assert_eq!(
         (status, body["errors"][0]["field"].as_str()),
         (422, Some("file")),
