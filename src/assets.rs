@@ -14,7 +14,7 @@ use crate::{
     },
     error::ApiError,
     error_code::ErrorCode,
-    media::MediaStore,
+    media::{MediaStore, Provisional},
     pagination::{Page, PageQuery},
     providers::process,
     state::AppState,
@@ -146,13 +146,21 @@ fn quota_refusal(used: u64, adding: u64, quota: u64) -> ApiError {
     ))
 }
 
-/// Stores one uploaded file (its bytes as `chunks`) in the project's library.
-pub async fn upload<S>(
+/// An uploaded file received for a project's library, not in it yet: dropped, it is removed.
+pub struct Received {
+    project_id: Uuid,
+    name: String,
+    file: Provisional,
+}
+
+/// Receives one uploaded file (its bytes as `chunks`) for the project's library, refusing it
+/// as soon as it outgrows the file limit or the room left in the quota.
+pub async fn receive<S>(
     state: &AppState,
     project_id: Uuid,
     name: String,
     chunks: S,
-) -> Result<Asset, ApiError>
+) -> Result<Received, ApiError>
 where
     S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
 {
@@ -162,32 +170,33 @@ where
     let room = settings.quota_bytes.saturating_sub(used);
     let limit = settings.max_file_bytes.min(room);
     // Written on this replica only: the file goes to the shared store once, under its own key.
-    let (scratch, path) =
-        write_upload(state, chunks, limit)
-            .await
-            .map_err(|error| match error {
-                ApiError::PayloadTooLarge { .. } if room < settings.max_file_bytes => {
-                    quota_refusal(used, room + 1, settings.quota_bytes)
-                }
-                other => other,
-            })?;
-    let stored = store(state, project_id, name, &path).await;
-    let _ = tokio::fs::remove_file(&path).await;
-    let _ = state.media.remove(&scratch).await;
-    stored
+    let file = write_upload(state, chunks, limit)
+        .await
+        .map_err(|error| match error {
+            ApiError::PayloadTooLarge { .. } if room < settings.max_file_bytes => {
+                quota_refusal(used, room + 1, settings.quota_bytes)
+            }
+            other => other,
+        })?;
+    Ok(Received {
+        project_id,
+        name,
+        file,
+    })
 }
 
-async fn store(
-    state: &AppState,
-    project_id: Uuid,
-    name: String,
-    path: &std::path::Path,
-) -> Result<Asset, ApiError> {
-    let size_bytes = tokio::fs::metadata(path)
+/// Stores a received file in the library, if the quota still has room for it.
+pub async fn store(state: &AppState, received: Received) -> Result<Asset, ApiError> {
+    let Received {
+        project_id,
+        name,
+        file,
+    } = received;
+    let size_bytes = tokio::fs::metadata(file.path())
         .await
         .map_err(|error| storage_error(error.into()))?
         .len();
-    let inspected = inspect(path, size_bytes).await?;
+    let inspected = inspect(file.path(), size_bytes).await?;
     let id = Uuid::new_v4();
     let key = format!(
         "{}/assets/{id}.{}",
@@ -207,28 +216,26 @@ async fn store(
         font_family: inspected.font_family,
         created_at: chrono::Utc::now(),
     };
-    let inserted = async {
-        state.media.put(&key, path).await.map_err(storage_error)?;
-        let mut tx = state.pool.begin().await?;
-        // The quota is checked again under the project's lock: two uploads at once are
-        // counted one after the other.
-        db::projects::lock(&mut *tx, project_id).await?;
-        let (_, used) = db::assets::usage(&mut *tx, project_id).await?;
-        let quota = state.settings.assets.quota_bytes;
-        if used + size_bytes > quota {
-            return Err(quota_refusal(used, size_bytes, quota));
-        }
-        let asset = db::assets::insert(&mut *tx, &asset)
-            .await
-            .map_err(crate::projects::gone_or)?;
-        tx.commit().await?;
-        Ok(asset)
+    let stored = state
+        .media
+        .put_provisional(file, key)
+        .await
+        .map_err(storage_error)?;
+    let mut tx = state.pool.begin().await?;
+    // The quota is checked again under the project's lock: two uploads at once are counted one
+    // after the other.
+    db::projects::lock(&mut *tx, project_id).await?;
+    let (_, used) = db::assets::usage(&mut *tx, project_id).await?;
+    let quota = state.settings.assets.quota_bytes;
+    if used + size_bytes > quota {
+        return Err(quota_refusal(used, size_bytes, quota));
     }
-    .await;
-    if inserted.is_err() {
-        let _ = state.media.remove(&key).await;
-    }
-    inserted
+    let asset = db::assets::insert(&mut *tx, &asset)
+        .await
+        .map_err(crate::projects::gone_or)?;
+    tx.commit().await?;
+    stored.keep();
+    Ok(asset)
 }
 
 pub async fn list(

@@ -20,6 +20,7 @@ use crate::{
         prepare_reel::FILES_SOURCE,
         queue::{self, StepRequest},
     },
+    media::{MediaStore, Provisional},
     state::AppState,
 };
 
@@ -257,16 +258,24 @@ pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiE
     }
 }
 
-/// Streams one uploaded file to a scratch file of the media store, at most `limit` bytes, and
-/// answers its key. Whatever goes wrong, no partial file is left behind.
-pub async fn save_upload<S>(state: &AppState, chunks: S, limit: u64) -> Result<String, ApiError>
+/// Streams one uploaded video of `project_id`'s to the media store, at most `limit` bytes, where
+/// it waits for its reel (never in `tmp`). It stays only once the caller keeps it.
+pub async fn save_upload<S>(
+    state: &AppState,
+    project_id: Uuid,
+    chunks: S,
+    limit: u64,
+) -> Result<Provisional, ApiError>
 where
     S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
 {
-    let (key, path) = write_upload(state, chunks, limit).await?;
+    let scratch = write_upload(state, chunks, limit).await?;
     // Shared, because any replica's worker may check and prepare it.
-    state.media.put(&key, &path).await.map_err(storage_error)?;
-    Ok(key)
+    state
+        .media
+        .put_provisional(scratch, MediaStore::upload_key(project_id))
+        .await
+        .map_err(storage_error)
 }
 
 /// A full disk is the client's to know (507, retry later); any other storage fault is ours.
@@ -279,78 +288,68 @@ pub fn storage_error(error: crate::media::MediaError) -> ApiError {
     }
 }
 
-/// Queues the collection of uploaded files (each `{key, name}`, saved by [`save_upload`]).
+/// Queues the collection of uploaded files (each with its name, saved by [`save_upload`]); the
+/// files stay once it is queued.
 pub async fn start_uploads(
     state: &AppState,
     project_id: Uuid,
-    files: Vec<(String, String)>,
+    files: Vec<(Provisional, String)>,
 ) -> Result<CollectionStarted, ApiError> {
     let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
     let input = json!({ "source": FILES_SOURCE, "files": names });
-    let files: Vec<Value> = files
+    let payload: Vec<Value> = files
         .iter()
-        .map(|(key, name)| json!({ "key": key, "name": name }))
+        .map(|(file, name)| json!({ "key": file.key(), "name": name }))
         .collect();
-    queue(
+    let started = queue(
         state,
         project_id,
         FILES_SOURCE,
         input,
-        json!({ "files": files }),
+        json!({ "files": payload }),
     )
-    .await
+    .await?;
+    for (file, _) in files {
+        file.keep();
+    }
+    Ok(started)
 }
 
 /// Writes an upload's bytes to a scratch file of this replica only, refusing more than
-/// `limit` bytes; answers its key and path.
+/// `limit` bytes. Whatever goes wrong, no partial file is left behind.
 pub async fn write_upload<S>(
     state: &AppState,
     mut chunks: S,
     limit: u64,
-) -> Result<(String, std::path::PathBuf), ApiError>
+) -> Result<Provisional, ApiError>
 where
     S: futures::Stream<Item = Result<bytes::Bytes, ApiError>> + Unpin,
 {
-    let key = state
+    let scratch = state
         .media
-        .scratch_key("upload")
+        .provisional_scratch("upload")
         .await
         .map_err(storage_error)?;
-    let path = state.media.path(&key).map_err(storage_error)?;
-    let written = async {
-        let mut file = tokio::fs::File::create(&path)
+    let mut file = tokio::fs::File::create(scratch.path())
+        .await
+        .map_err(|error| storage_error(error.into()))?;
+    let mut written: u64 = 0;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk?;
+        written += chunk.len() as u64;
+        if written > limit {
+            return Err(ApiError::PayloadTooLarge {
+                limit: limit as usize,
+            });
+        }
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
             .await
             .map_err(|error| storage_error(error.into()))?;
-        let mut written: u64 = 0;
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk?;
-            written += chunk.len() as u64;
-            if written > limit {
-                return Err(ApiError::PayloadTooLarge {
-                    limit: limit as usize,
-                });
-            }
-            tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
-                .await
-                .map_err(|error| storage_error(error.into()))?;
-        }
-        tokio::io::AsyncWriteExt::flush(&mut file)
-            .await
-            .map_err(|error| storage_error(error.into()))
     }
-    .await;
-    if let Err(error) = written {
-        let _ = tokio::fs::remove_file(&path).await;
-        return Err(error);
-    }
-    Ok((key, path))
-}
-
-/// Removes files saved for an upload that was refused.
-pub async fn discard_uploads(state: &AppState, keys: impl IntoIterator<Item = String>) {
-    for key in keys {
-        let _ = state.media.remove(&key).await;
-    }
+    tokio::io::AsyncWriteExt::flush(&mut file)
+        .await
+        .map_err(|error| storage_error(error.into()))?;
+    Ok(scratch)
 }
 
 /// The name an uploaded file goes by: its own, without control characters, or its position.

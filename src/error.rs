@@ -28,6 +28,8 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    #[error("the request target (path and query) is longer than the {limit} bytes read")]
+    UriTooLong { limit: usize },
     #[error("{detail}")]
     Unprocessable { code: ErrorCode, detail: String },
     #[error("this path answers only {}", .0.join(", "))]
@@ -185,6 +187,7 @@ impl ApiError {
             ApiError::Unauthorized => ErrorCode::Unauthorized,
             ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            ApiError::UriTooLong { .. } => ErrorCode::UriTooLong,
             ApiError::MethodNotAllowed(_) => ErrorCode::MethodNotAllowed,
             ApiError::InsufficientStorage => ErrorCode::StorageFull,
             ApiError::NotReady => ErrorCode::NotReady,
@@ -243,6 +246,7 @@ impl ResponseError for ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE
             }
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,

@@ -86,6 +86,7 @@ error_codes! {
     InvalidValue = "invalid_value", FixRequest, "The database cannot store a value as given (a NUL character, a number out of range, text too long).";
     PayloadTooLarge = "payload_too_large", FixRequest, "The body or an uploaded file is larger than allowed.";
     UnsupportedMediaType = "unsupported_media_type", FixRequest, "The body's Content-Type is not one this operation takes.";
+    UriTooLong = "uri_too_long", FixRequest, "The request's path and query are longer than the 8 KiB the service reads.";
     MethodNotAllowed = "method_not_allowed", FixRequest, "The path exists but not with this method; `Allow` lists the methods.";
     NotFound = "not_found", No, "No such resource, or no such path.";
     Unauthorized = "unauthorized", Configure, "A valid bearer token is required: missing, unknown, expired or revoked.";
@@ -117,7 +118,7 @@ error_codes! {
     InvalidOauthState = "invalid_oauth_state", FixRequest, "The OAuth callback's `state` is not one this service signed, is for another platform, or expired (links last 15 minutes); start connecting again.";
     AccountNotConnected = "account_not_connected", Configure, "The account needs authorizing again before it can post; connect it again.";
     JobNotActive = "job_not_active", No, "Only a queued or running job can be canceled.";
-    JobNotRetryable = "job_not_retryable", No, "Only a failed or canceled job can be retried.";
+    JobNotRetryable = "job_not_retryable", No, "Only a failed or canceled job can be retried, and a reel's preparation only while no other job prepares it.";
     StorageFull = "storage_full", Configure, "The media storage is full; nothing was kept.";
     // Jobs: transient, retried by the queue
     ProviderRetryable = "provider_retryable", Automatic, "A transient failure: a provider's 5xx or rate limit, the network, a timeout, storage input/output.";

@@ -27,6 +27,7 @@ pub mod providers;
 pub mod publish;
 pub mod redact;
 pub mod reels;
+pub mod request_line;
 pub mod routes;
 pub mod script;
 pub mod startup;

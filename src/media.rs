@@ -171,6 +171,67 @@ impl MediaStore {
         result.map(|()| path)
     }
 
+    /// A fresh scratch file (not created yet) that is removed when dropped unless kept.
+    pub async fn provisional_scratch(&self, extension: &str) -> Result<Provisional, MediaError> {
+        let key = self.scratch_key(extension).await?;
+        Provisional::new(self, key, false)
+    }
+
+    /// Moves a provisional file to `key` (and into the shared store); answers it there, still
+    /// provisional until the caller has recorded it.
+    pub async fn put_provisional(
+        &self,
+        file: Provisional,
+        key: String,
+    ) -> Result<Provisional, MediaError> {
+        // Guarded before the move, so a failed upload to the shared store leaves no local copy.
+        let placed = Provisional::new(self, key, self.remote.is_some())?;
+        self.put(&placed.key, &file.path).await?;
+        Ok(placed)
+    }
+
+    /// Where an uploaded video waits for its reel's preparation: inside the project, so it is
+    /// deleted with it, and never in `tmp`, which is swept.
+    pub fn upload_key(project_id: Uuid) -> String {
+        format!(
+            "{}/uploads/{}.upload",
+            Self::project_prefix(project_id),
+            Uuid::new_v4().simple()
+        )
+    }
+
+    /// Removes this replica's scratch files last changed more than `age` ago: work a crash or a
+    /// kill interrupted before its guard could clean up. Answers how many went.
+    pub async fn sweep_scratch(&self, age: std::time::Duration) -> Result<usize, MediaError> {
+        let mut entries = match tokio::fs::read_dir(self.root.join("tmp")).await {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(error) => return Err(error.into()),
+        };
+        let mut removed = 0;
+        while let Some(entry) = entries.next_entry().await? {
+            let metadata = entry.metadata().await?;
+            let old = metadata
+                .modified()?
+                .elapsed()
+                .is_ok_and(|elapsed| elapsed > age);
+            if !old {
+                continue;
+            }
+            let gone = if metadata.is_dir() {
+                tokio::fs::remove_dir_all(entry.path()).await
+            } else {
+                tokio::fs::remove_file(entry.path()).await
+            };
+            match gone {
+                Ok(()) => removed += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Ok(removed)
+    }
+
     /// A fresh path for work in progress, on the same filesystem so `put` is a rename.
     pub async fn scratch(&self, extension: &str) -> Result<PathBuf, MediaError> {
         let key = self.scratch_key(extension).await?;
@@ -260,6 +321,61 @@ impl MediaStore {
         }
         tokio::fs::rename(from, to).await?;
         Ok(())
+    }
+}
+
+/// A media file removed when dropped unless [kept](Provisional::keep): scratch work and uploads
+/// not yet recorded leave nothing behind on any way out, an error, a refusal or a client that
+/// hangs up mid-upload (which drops the request's future) alike.
+#[must_use = "dropping it removes the file"]
+pub struct Provisional {
+    key: String,
+    path: PathBuf,
+    /// Also in the shared store, so removed there too.
+    remote: Option<Arc<dyn ObjectStore>>,
+    kept: bool,
+}
+
+impl Provisional {
+    fn new(store: &MediaStore, key: String, shared: bool) -> Result<Self, MediaError> {
+        Ok(Provisional {
+            path: store.path(&key)?,
+            key,
+            remote: store.remote.clone().filter(|_| shared),
+            kept: false,
+        })
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file is recorded where it belongs now: it stays. Answers its key.
+    pub fn keep(mut self) -> String {
+        self.kept = true;
+        std::mem::take(&mut self.key)
+    }
+}
+
+impl Drop for Provisional {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        // Synchronous, because a dropped future cannot await; unlinking one file is quick.
+        let _ = std::fs::remove_file(&self.path);
+        if let (Some(remote), Ok(runtime)) =
+            (self.remote.take(), tokio::runtime::Handle::try_current())
+        {
+            let location = ObjectPath::from(self.key.as_str());
+            runtime.spawn(async move {
+                let _ = remote.delete(&location).await;
+            });
+        }
     }
 }
 

@@ -144,22 +144,25 @@ fn problem_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi
         .into()
 }
 
-/// The failures the framework can answer on any operation, before a handler runs: a malformed
-/// path or query (400) and, where a body is taken, a malformed (400), oversized (413), non-JSON
-/// (415) or wrongly typed (422) one. Documented once here, so no operation forgets them.
+/// The failures the framework can answer on any operation, before a handler runs: a request
+/// target too long (414), a malformed path or query (400) and, where a body is taken, a
+/// malformed (400), oversized (413), non-JSON (415) or wrongly typed (422) one. Documented once here, so no operation forgets them.
 fn document_common_failures(openapi: &mut OpenApiDoc) {
     for operation in operations_mut(openapi) {
         let takes_input = operation.request_body.is_some()
             || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
-        let mut failures = Vec::new();
+        let mut failures = vec![(
+            "414",
+            "The path and query are longer than the 8 KiB the service reads (`uri_too_long`)",
+        )];
         if takes_input {
-            failures.push(("400", "Malformed path, query or body (`invalid_query`, `invalid_path_parameter`, `malformed_json`, `invalid_cursor`)"));
+            failures.push(("400", "Malformed path, query or body (`invalid_query`, which a NUL character in any query parameter is, `invalid_path_parameter`, `malformed_json`, `invalid_cursor`)"));
         }
         if operation.request_body.is_some() {
             failures.extend([
                     ("413", "The body is larger than the server accepts (`payload_too_large`)"),
                     ("415", "The body is not of a content type this operation takes (`unsupported_media_type`)"),
-                    ("422", "The body does not fit the schema or the rules (`invalid_body`, `validation_failed`)"),
+                    ("422", "The body does not fit the schema or the rules (`invalid_body`, which a key given twice in one object is, `validation_failed`)"),
                 ]);
         }
         for (status, description) in failures {
@@ -184,13 +187,14 @@ fn document_idempotency(openapi: &mut OpenApiDoc) {
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(
-            "Makes a retried request safe: the same key with the same request within 24 hours answers the first success again (with `Idempotent-Replayed: true`) and does nothing; with another request it is a 422 `idempotency_key_reused`; while the first is still running, a repeat waits up to 10 s, then gets a 409 `idempotency_key_in_flight`. Scoped to the token (so to its workspace). Not taken with multipart uploads or token creation.",
+            "1 to 255 printable ASCII characters (spaces allowed, not only spaces). Makes a retried request safe: the same key with the same request within 24 hours answers the first success again (with `Idempotent-Replayed: true`) and does nothing; with another request it is a 422 `idempotency_key_reused`; while the first is still running, a repeat waits up to 10 s, then gets a 409 `idempotency_key_in_flight`. Scoped to the token (so to its workspace). Not taken with multipart uploads or token creation.",
         ))
         .schema(Some(
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .min_length(Some(1))
-                .max_length(Some(255)),
+                .max_length(Some(255))
+                .pattern(Some("^[ -~]*[!-~][ -~]*$")),
         ))
         .build();
     for (path, item) in openapi.paths.paths.iter_mut() {

@@ -28,15 +28,17 @@ pub async fn ranked(
         .map(decode_offset)
         .transpose()?
         .unwrap_or(0);
-    if query.min_plays.is_some_and(|p| p < 0)
-        || query
-            .max_duration
-            .is_some_and(|d| !d.is_finite() || d < 0.0)
-    {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "min_plays and max_duration must not be negative",
-        ));
+    let refusal = if query.min_plays.is_some_and(|p| p < 0) {
+        Some("min_plays must not be negative")
+    } else if query.max_duration.is_some_and(|d| !d.is_finite()) {
+        Some("max_duration must be a finite number of seconds")
+    } else if query.max_duration.is_some_and(|d| d < 0.0) {
+        Some("max_duration must not be negative")
+    } else {
+        None
+    };
+    if let Some(detail) = refusal {
+        return Err(ApiError::bad_request(ErrorCode::InvalidQuery, detail));
     }
     db::projects::get(&state.pool, project_id)
         .await?

@@ -41,6 +41,10 @@ pub struct Application {
     pool: PgPool,
 }
 
+/// Scratch files older than this when an instance starts were left by a crash or a kill: no
+/// step works on one for an hour.
+const SCRATCH_MAX_AGE: Duration = Duration::from_secs(3600);
+
 /// Connects and migrates. Every command that touches the database starts here.
 pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
     let pool = db::connect(&settings.database).await.context(
@@ -67,6 +71,11 @@ impl Application {
         let pool = prepare_database(&settings).await?;
         let shutdown = CancellationToken::new();
         let providers = Arc::new(Providers::from_settings(&settings)?);
+        match providers.media.sweep_scratch(SCRATCH_MAX_AGE).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed old scratch files"),
+            Err(error) => tracing::warn!(%error, "sweeping old scratch files failed"),
+        }
 
         if settings.engines.is_enabled() && settings.engines.manage && roles.workers {
             tokio::spawn(crate::engines::supervise(
@@ -223,9 +232,14 @@ fn http_server(
         )
         .configure(routes::page::configure)
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(crate::request_line::check))
         .wrap(from_fn(metrics::track))
         .wrap(TracingLogger::default())
     })
+    // A client that closes its socket has left: its request is dropped at once, releasing
+    // what a long answer holds (an MCP call waiting on a run, an event stream), instead of
+    // running to its end for nobody.
+    .h1_allow_half_closed(false)
     .listen(listener)?
     .disable_signals()
     .shutdown_timeout(10);

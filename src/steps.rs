@@ -126,10 +126,12 @@ pub async fn select_reel(
     reel: &crate::domain::reel::Reel,
     jobs: &crate::config::JobSettings,
 ) -> Result<Option<crate::domain::job::Job>, sqlx::Error> {
-    db::reels::set_selected(&mut *conn, reel.id, true).await?;
+    // The status read before this transaction may be stale: a concurrent run may have started
+    // the preparation since.
+    let status = db::reels::set_selected(&mut *conn, reel.id, true).await?;
     if !matches!(
-        reel.status,
-        Status::Pending | Status::Failed | Status::Canceled
+        status,
+        Some(Status::Pending | Status::Failed | Status::Canceled)
     ) {
         return Ok(None);
     }

@@ -91,21 +91,64 @@ pub struct NewJob {
     pub max_attempts: i32,
 }
 
-pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Job, sqlx::Error> {
-    let row = sqlx::query_as::<_, JobRow>(&format!(
+/// `INSERT` of `job` (with `on_conflict`, if any), answering the row.
+fn insert_statement(on_conflict: &str) -> String {
+    format!(
         "INSERT INTO jobs (id, project_id, kind, status, resource_type, resource_id, payload, max_attempts)
-         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) RETURNING {COLUMNS}"
-    ))
-    .bind(job.id)
-    .bind(job.project_id)
-    .bind(job.kind.as_str())
-    .bind(job.resource.map(|(kind, _)| kind.as_str()))
-    .bind(job.resource.map(|(_, id)| id))
-    .bind(&job.payload)
-    .bind(job.max_attempts)
-    .fetch_one(db)
-    .await?;
+         VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7) {on_conflict} RETURNING {COLUMNS}"
+    )
+}
+
+fn bind_job<'q>(
+    sql: &'q str,
+    job: &'q NewJob,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, JobRow, sqlx::postgres::PgArguments> {
+    sqlx::query_as(sql)
+        .bind(job.id)
+        .bind(job.project_id)
+        .bind(job.kind.as_str())
+        .bind(job.resource.map(|(kind, _)| kind.as_str()))
+        .bind(job.resource.map(|(_, id)| id))
+        .bind(&job.payload)
+        .bind(job.max_attempts)
+}
+
+pub async fn insert(db: impl PgExecutor<'_>, job: &NewJob) -> Result<Job, sqlx::Error> {
+    let sql = insert_statement("");
+    let row = bind_job(&sql, job).fetch_one(db).await?;
     Ok(row.into())
+}
+
+/// Inserts a job unless one of its kind is already queued or running for the same resource (a
+/// rule only `prepare_reel` has: migration 0016's index); answers the job and whether it is new.
+/// The conflict waits for a concurrent insert to commit or roll back, so of two transactions
+/// enqueueing at once, the second joins the first's job.
+pub async fn insert_or_join(
+    conn: &mut sqlx::PgConnection,
+    job: &NewJob,
+) -> Result<(Job, bool), sqlx::Error> {
+    let sql = insert_statement(
+        "ON CONFLICT (resource_type, resource_id)
+            WHERE kind = 'prepare_reel' AND status IN ('queued', 'running') DO NOTHING",
+    );
+    loop {
+        if let Some(row) = bind_job(&sql, job).fetch_optional(&mut *conn).await? {
+            return Ok((row.into(), true));
+        }
+        let in_flight = sqlx::query_as::<_, JobRow>(&format!(
+            "SELECT {COLUMNS} FROM jobs WHERE kind = $1 AND resource_type = $2 AND resource_id = $3
+               AND status IN ('queued', 'running')"
+        ))
+        .bind(job.kind.as_str())
+        .bind(job.resource.map(|(kind, _)| kind.as_str()))
+        .bind(job.resource.map(|(_, id)| id))
+        .fetch_optional(&mut *conn)
+        .await?;
+        // None: the job in the way ended between the two statements; try again.
+        if let Some(row) = in_flight {
+            return Ok((row.into(), false));
+        }
+    }
 }
 
 /// Holds a queued job until `at` (a scheduled publication).

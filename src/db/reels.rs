@@ -450,17 +450,21 @@ pub struct ReelPage {
     pub limit: u32,
 }
 
+/// Marks a reel selected (or not); answers its status as it is now, under the row lock the
+/// update holds until the transaction ends, so a caller deciding on it never reads a stale one.
 pub async fn set_selected(
     db: impl PgExecutor<'_>,
     id: Uuid,
     selected: bool,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE reels SET selected = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(selected)
-        .execute(db)
-        .await?;
-    Ok(())
+) -> Result<Option<Status>, sqlx::Error> {
+    let status: Option<String> = sqlx::query_scalar(
+        "UPDATE reels SET selected = $2, updated_at = now() WHERE id = $1 RETURNING status",
+    )
+    .bind(id)
+    .bind(selected)
+    .fetch_optional(db)
+    .await?;
+    Ok(status.and_then(|status| status.parse().ok()))
 }
 
 /// Reels of a collection whose media still needs preparing.
@@ -481,17 +485,41 @@ pub async fn refresh_statistics(db: impl PgExecutor<'_>) -> Result<(), sqlx::Err
     Ok(())
 }
 
-/// Which of these external ids already belong to prepared reels of the project.
-pub async fn prepared_external_ids(
+/// The project's reels of `provider` among these external ids: each one's status and video
+/// address.
+pub async fn sources(
     db: impl PgExecutor<'_>,
     project_id: Uuid,
+    provider: &str,
     external_ids: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT external_id FROM reels WHERE project_id = $1 AND external_id = ANY($2) AND status = 'succeeded'")
-        .bind(project_id)
-        .bind(external_ids)
-        .fetch_all(db)
+) -> Result<Vec<(String, Status, Option<String>)>, sqlx::Error> {
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "SELECT external_id, status, video_url FROM reels
+         WHERE project_id = $1 AND provider = $2 AND external_id = ANY($3)",
+    )
+    .bind(project_id)
+    .bind(provider)
+    .bind(external_ids)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, status, url)| Some((id, status.parse().ok()?, url)))
+        .collect())
+}
+
+/// Points a reel's video address at its prepared file.
+pub async fn set_video_url(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    video_url: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reels SET video_url = $2 WHERE id = $1")
+        .bind(id)
+        .bind(video_url)
+        .execute(db)
         .await
+        .map(|_| ())
 }
 
 /// The `limit` reels a batch run takes: the selected ones first, then by trend score.

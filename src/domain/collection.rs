@@ -81,10 +81,12 @@ pub enum NewCollection {
         #[serde(default)]
         hashtags: Vec<String>,
         /// Reels per account or hashtag (1 to 1000, default 30).
+        #[schema(minimum = 1, maximum = 1000)]
         per_source_limit: Option<u32>,
         /// `2025-01-01`, an ISO time, or `2 months` (accounts only).
         newer_than: Option<String>,
         /// A cap on the whole run (1 to 10000).
+        #[schema(minimum = 1, maximum = 10000)]
         max_items: Option<u32>,
         /// The collector (default: the project's `collect` provider).
         provider: Option<String>,

@@ -174,7 +174,7 @@ impl Default for RewriteSettings {
 #[serde(deny_unknown_fields)]
 pub struct ProjectSettingsPatch {
     pub words: Option<WordRange>,
-    #[schema(example = 40)]
+    #[schema(example = 40, minimum = 5, maximum = 600)]
     pub target_duration_seconds: Option<u32>,
     pub style_preset: Option<StylePreset>,
     pub providers: Option<ProviderOverrides>,

@@ -105,8 +105,11 @@ pub struct ReelSelected {
 pub struct ReelQuery {
     /// Default `trend_score`.
     pub sort: Option<ReelSort>,
+    /// Fewest plays, zero or more.
+    #[param(minimum = 0)]
     pub min_plays: Option<i64>,
-    /// Longest duration, in seconds.
+    /// Longest duration, in seconds: a finite number, zero or more.
+    #[param(minimum = 0)]
     pub max_duration: Option<f64>,
     pub posted_after: Option<DateTime<Utc>>,
     pub owner: Option<String>,

@@ -110,6 +110,9 @@ impl Schedule {
     }
 }
 
+/// The widest `posted_within_hours`: a year, as the document says.
+const MAX_POSTED_WITHIN_HOURS: u32 = 8760;
+
 /// What makes a reel worth an alert: every condition given must hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -123,8 +126,8 @@ pub struct RuleConditions {
     /// (likes + comments + shares) / plays, at least.
     #[schema(example = 0.05)]
     pub min_engagement_rate: Option<f64>,
-    /// Posted at most this many hours ago.
-    #[schema(example = 48)]
+    /// Posted at most this many hours ago (up to a year, 8760).
+    #[schema(example = 48, maximum = 8760)]
     pub posted_within_hours: Option<u32>,
     /// The caption's language (`ru`, `en`).
     #[schema(example = "ru")]
@@ -222,6 +225,15 @@ impl RuleConditions {
                     "must be a number of zero or more",
                 ));
             }
+        }
+        if self
+            .posted_within_hours
+            .is_some_and(|hours| hours > MAX_POSTED_WITHIN_HOURS)
+        {
+            errors.push(FieldError::new(
+                format!("{field}.posted_within_hours"),
+                format!("must be at most {MAX_POSTED_WITHIN_HOURS} hours (a year)"),
+            ));
         }
         if let (Some(min), Some(max)) = (self.min_duration, self.max_duration) {
             if min > max {

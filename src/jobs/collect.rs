@@ -13,7 +13,7 @@ use crate::{
         collection::{CollectionCounts, CollectionOutcome, CollectionProblem},
         resource::StepResource,
         usage::Metric,
-        ResourceKind,
+        ResourceKind, Status,
     },
     jobs::{prepare_reel::FILES_SOURCE, queue},
     media::{MediaError, MediaStore},
@@ -65,9 +65,13 @@ struct ApifyParameters {
 const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "mov", "m4v", "webm", "mkv", "avi"];
 
 impl CollectStep {
-    /// Copies a folder's videos (not its subfolders) to scratch files, leaving the folder as
-    /// it was.
-    async fn copy_folder(&self, folder: &std::path::Path) -> Result<Vec<UploadedFile>, JobError> {
+    /// Copies a folder's videos (not its subfolders) into the project's uploads, leaving the
+    /// folder as it was. Should one copy fail, the ones made before it go too.
+    async fn copy_folder(
+        &self,
+        project_id: uuid::Uuid,
+        folder: &std::path::Path,
+    ) -> Result<Vec<UploadedFile>, JobError> {
         // The folder's server path stays out of the message: clients only named it relatively.
         let io = |error: std::io::Error| {
             JobError::fatal(
@@ -76,7 +80,7 @@ impl CollectStep {
             )
         };
         let mut entries = tokio::fs::read_dir(folder).await.map_err(io)?;
-        let mut files = Vec::new();
+        let mut copies = Vec::new();
         while let Some(entry) = entries.next_entry().await.map_err(io)? {
             let path = entry.path();
             let is_video = path
@@ -86,27 +90,31 @@ impl CollectStep {
             if !is_video || !entry.file_type().await.map_err(io)?.is_file() {
                 continue;
             }
-            let key = self
+            let scratch = self
                 .media
-                .scratch_key("upload")
+                .provisional_scratch("upload")
                 .await
                 .map_err(|error| JobError::fatal(ErrorCode::Storage, error.to_string()))?;
-            let target = self
-                .media
-                .path(&key)
-                .map_err(|error| JobError::fatal(ErrorCode::Storage, error.to_string()))?;
-            tokio::fs::copy(&path, &target).await.map_err(io)?;
+            tokio::fs::copy(&path, scratch.path()).await.map_err(io)?;
             // Shared, because any replica's worker may prepare the reel.
-            self.media
-                .put(&key, &target)
+            let copy = self
+                .media
+                .put_provisional(scratch, MediaStore::upload_key(project_id))
                 .await
                 .map_err(ProviderError::from)?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            files.push(UploadedFile { key, name });
+            copies.push((copy, name));
         }
+        let mut files: Vec<UploadedFile> = copies
+            .into_iter()
+            .map(|(copy, name)| UploadedFile {
+                key: copy.keep(),
+                name,
+            })
+            .collect();
         files.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(files)
     }
@@ -116,9 +124,13 @@ impl CollectStep {
     async fn uploaded(
         &self,
         ctx: &JobContext,
+        project_id: uuid::Uuid,
     ) -> Result<(Vec<ReelCandidate>, Vec<Rejection>, u32), JobError> {
         let files: Vec<UploadedFile> = match ctx.job.payload.get("folder").and_then(Value::as_str) {
-            Some(folder) => self.copy_folder(std::path::Path::new(folder)).await?,
+            Some(folder) => {
+                self.copy_folder(project_id, std::path::Path::new(folder))
+                    .await?
+            }
             None => {
                 serde_json::from_value(ctx.job.payload.get("files").cloned().unwrap_or_default())
                     .map_err(|error| {
@@ -250,6 +262,44 @@ impl CollectStep {
     }
 }
 
+/// Uploaded videos whose reel exists already: a copy of a reel that is prepared or being
+/// prepared is dropped; one that failed or waits takes the new copy instead of its old one.
+/// Answers the files no reel uses any more (keys), to remove once the transaction commits
+/// (besides every file `candidates` no longer names), and how many candidates were dropped.
+async fn keep_one_upload(
+    tx: &mut sqlx::PgConnection,
+    project_id: uuid::Uuid,
+    candidates: &mut Vec<ReelCandidate>,
+) -> Result<(Vec<String>, u32), sqlx::Error> {
+    let ids: Vec<String> = candidates.iter().map(|c| c.external_id.clone()).collect();
+    let existing: HashMap<String, (Status, Option<String>)> =
+        db::reels::sources(&mut *tx, project_id, FILES_SOURCE, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, status, url)| (id, (status, url)))
+            .collect();
+    let mut superseded = Vec::new();
+    let before = candidates.len();
+    candidates.retain(|candidate| {
+        let Some((status, old)) = existing.get(&candidate.external_id) else {
+            return true;
+        };
+        if matches!(status, Status::Succeeded | Status::Queued | Status::Running) {
+            return false;
+        }
+        if let Some(key) = old
+            .as_deref()
+            .filter(|old| *old != candidate.video_url)
+            .and_then(|old| old.strip_prefix(MEDIA_SCHEME))
+            .filter(|key| key.ends_with(".upload"))
+        {
+            superseded.push(key.to_owned());
+        }
+        true
+    });
+    Ok((superseded, (before - candidates.len()) as u32))
+}
+
 /// Keeps the last occurrence of each reel: a batch may list one reel twice.
 fn deduplicate(candidates: Vec<ReelCandidate>) -> (Vec<ReelCandidate>, u32) {
     let total = candidates.len();
@@ -278,7 +328,7 @@ impl JobHandler for CollectStep {
         let project = ctx.project(&collection).await?;
         let source = collection.input.get("source").and_then(Value::as_str);
         let (candidates, rejections, received) = if source == Some(FILES_SOURCE) {
-            self.uploaded(ctx).await?
+            self.uploaded(ctx, project.id).await?
         } else {
             let items = self.items(ctx, &collection).await?;
             let (candidates, rejections) = normalize_all(&items);
@@ -286,26 +336,39 @@ impl JobHandler for CollectStep {
         };
         ctx.call().progress.report(70, "merging").await;
 
+        // Every uploaded file offered; those no reel ends up naming are removed. (Only uploads:
+        // an imported item's address is the client's text, never a key to delete.)
+        let offered: Vec<String> = candidates
+            .iter()
+            .filter(|_| source == Some(FILES_SOURCE))
+            .filter_map(|c| c.video_url.strip_prefix(MEDIA_SCHEME))
+            .map(str::to_owned)
+            .collect();
         let (mut unique, mut repeats) = deduplicate(candidates);
-        if source == Some(FILES_SOURCE) {
-            // A video uploaded again whose reel is prepared already: nothing to redo, and its
-            // second copy would only be left behind.
-            let ids: Vec<String> = unique.iter().map(|c| c.external_id.clone()).collect();
-            let known = db::reels::prepared_external_ids(ctx.pool(), project.id, &ids).await?;
-            for candidate in unique.iter().filter(|c| known.contains(&c.external_id)) {
-                if let Some(key) = candidate.video_url.strip_prefix(MEDIA_SCHEME) {
-                    let _ = self.media.remove(key).await;
-                }
-            }
-            let before = unique.len();
-            unique.retain(|c| !known.contains(&c.external_id));
-            repeats += (before - unique.len()) as u32;
-        }
 
         // One lock first, rows in one order after it: concurrent imports queue, never deadlock.
         unique.sort_by(|a, b| a.external_id.cmp(&b.external_id));
         let mut tx = ctx.pool().begin().await?;
         db::reels::lock_project(&mut tx, project.id).await?;
+        // Decided under the lock, so of several uploads of one video at once exactly one file
+        // is the reel's and every other copy is removed.
+        let mut superseded = if source == Some(FILES_SOURCE) {
+            let (superseded, dropped) = keep_one_upload(&mut tx, project.id, &mut unique).await?;
+            repeats += dropped;
+            superseded
+        } else {
+            Vec::new()
+        };
+        let named: std::collections::HashSet<&str> = unique
+            .iter()
+            .filter_map(|c| c.video_url.strip_prefix(MEDIA_SCHEME))
+            .collect();
+        superseded.extend(
+            offered
+                .iter()
+                .filter(|key| !named.contains(key.as_str()))
+                .cloned(),
+        );
         let db::reels::Merged {
             counts: merged,
             reel_ids,
@@ -350,6 +413,9 @@ impl JobHandler for CollectStep {
         )
         .await?;
         tx.commit().await?;
+        for key in superseded {
+            let _ = self.media.remove(&key).await;
+        }
         if merged.added >= BULK_INSERT {
             // A hint for the planner that nobody waits on: the collection is done without it.
             let pool = ctx.pool().clone();

@@ -43,9 +43,15 @@ impl JobHandler for PrepareReelStep {
             ),
             options: context::options(&reel)?,
         };
-        let prepared = pick(&self.0.prepare, preparer_for(&reel.provider))?
+        let preparer = preparer_for(&reel.provider);
+        let prepared = pick(&self.0.prepare, preparer)?
             .prepare(&request, &ctx.call())
             .await?;
+        if let (upload::NAME, Some(video_key)) = (preparer, &prepared.video_key) {
+            // The uploaded file became the reel's video; the address follows it out of uploads.
+            let address = format!("{}{video_key}", upload::MEDIA_SCHEME);
+            db::reels::set_video_url(ctx.pool(), reel.id, &address).await?;
+        }
         context::to_output(&prepared)
     }
 }

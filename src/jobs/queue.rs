@@ -166,7 +166,8 @@ pub async fn start_step(
     Ok(StepStarted { resource, job })
 }
 
-/// Starts a new job for a resource that already exists (a selected reel's preparation).
+/// Starts a new job for a resource that already exists (a selected reel's preparation), or
+/// answers the one already in flight for it: one reel is prepared by one job at a time.
 pub async fn start_for_existing(
     conn: &mut PgConnection,
     kind: ResourceKind,
@@ -174,7 +175,7 @@ pub async fn start_for_existing(
     project_id: Uuid,
     settings: &JobSettings,
 ) -> Result<Job, sqlx::Error> {
-    let job = db::jobs::insert(
+    let (job, new) = db::jobs::insert_or_join(
         &mut *conn,
         &NewJob {
             id: Uuid::new_v4(),
@@ -186,8 +187,10 @@ pub async fn start_for_existing(
         },
     )
     .await?;
-    db::resources::requeue(&mut *conn, kind, id, job.id).await?;
-    announce(conn, &job, None).await?;
+    if new {
+        db::resources::requeue(&mut *conn, kind, id, job.id).await?;
+        announce(conn, &job, None).await?;
+    }
     Ok(job)
 }
 

@@ -51,7 +51,7 @@ pub struct Progress {
 
 impl Progress {
     fn report(&self, progress: u8, message: &str) {
-        // A client that went away is noticed by the waiting loop, through `is_closed`.
+        // A client that went away is noticed by the waiting loop (`stream_closed`).
         let _ = self.sender.send(json!({
             "jsonrpc": "2.0",
             "method": "notifications/progress",
@@ -680,9 +680,6 @@ async fn wait(
     loop {
         let standing = awaited.standing(&context.state).await?;
         if let Some(progress) = &context.progress {
-            if progress.sender.is_closed() {
-                return Ok(());
-            }
             if reported.is_none_or(|last| standing.progress > last) {
                 progress.report(standing.progress, &standing.message);
                 reported = Some(standing.progress);
@@ -696,6 +693,16 @@ async fn wait(
             () = tokio::time::sleep(WAIT_POLL) => {}
             () = tokio::time::sleep_until(deadline) => return Ok(()),
             () = context.state.shutdown.cancelled() => return Ok(()),
+            () = stream_closed(context.progress.as_ref()) => return Ok(()),
         }
+    }
+}
+
+/// Resolves when the event stream a call reports to is gone (its client left); never for a
+/// call answered with plain JSON, whose handler is dropped with the connection instead.
+async fn stream_closed(progress: Option<&Progress>) {
+    match progress {
+        Some(progress) => progress.sender.closed().await,
+        None => std::future::pending().await,
     }
 }

@@ -9,7 +9,6 @@ use crate::{
     assets, collections,
     domain::asset::{Asset, AssetList, AssetQuery},
     error::{ApiError, Problem},
-    error_code::ErrorCode,
 };
 
 pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -23,13 +22,14 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[utoipa::path(
     tag = "assets", operation_id = "upload_asset",
     params(("id" = Uuid, Path, description = "The project's id")),
-    request_body(description = "`multipart/form-data` with one `file` part: a video, an image, an audio file or a TrueType/OpenType font. Its kind is read from its content.", content_type = "multipart/form-data"),
+    request_body(description = "`multipart/form-data` with exactly one part, `file`: a video, an image, an audio file or a TrueType/OpenType font. Its kind is read from its content.", content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "Stored; use its `key` in render options", body = Asset),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Larger than `assets.max_file_bytes` (`payload_too_large`), or past the project's quota (`asset_quota_exceeded`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No `file` part, or not a file the library takes (`unsupported_asset`)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `multipart/form-data` (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No `file` part, more parts than the one `file`, or not a file the library takes (`unsupported_asset`)", body = Problem, content_type = "application/problem+json"),
         (status = 507, description = "The media storage is full (`storage_full`); nothing was kept", body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -45,8 +45,7 @@ pub async fn upload(
             "attach the file as a `file` part",
         ));
     };
-    let field = field
-        .map_err(|error| ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string()))?;
+    let field = field.map_err(super::multipart_error)?;
     if field.name() != Some("file") {
         return Err(ApiError::validation(
             "file",
@@ -57,12 +56,17 @@ pub async fn upload(
         field.content_disposition().and_then(|d| d.get_filename()),
         1,
     );
-    let chunks = field.map(|chunk| {
-        chunk.map_err(|error| {
-            ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string())
-        })
-    });
-    let asset = assets::upload(&state, *project_id, name, Box::pin(chunks)).await?;
+    let chunks = field.map(|chunk| chunk.map_err(super::multipart_error));
+    let received = assets::receive(&state, *project_id, name, Box::pin(chunks)).await?;
+    // Read to its end before storing, so a second part is refused rather than dropped unseen.
+    if let Some(extra) = form.next().await {
+        extra.map_err(super::multipart_error)?;
+        return Err(ApiError::validation(
+            "file",
+            "send exactly one part, the `file`; upload each file on its own",
+        ));
+    }
+    let asset = assets::store(&state, received).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/assets/{}", asset.id)))
         .json(asset))

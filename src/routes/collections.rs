@@ -168,6 +168,7 @@ pub async fn get_one(
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not `multipart/form-data` (`unsupported_media_type`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 507, description = "The media storage is full (`storage_full`); nothing was kept", body = Problem, content_type = "application/problem+json"),
     ),
@@ -182,51 +183,39 @@ pub async fn upload_files(
         .await?
         .ok_or(ApiError::NotFound("project"))?;
     let limit = state.settings.media.max_download_bytes;
-    let mut files: Vec<(String, String)> = Vec::new();
-    let result = async {
-        while let Some(field) = form.next().await {
-            let field = field.map_err(|error| {
-                ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string())
-            })?;
-            if field.name() != Some("file") {
-                return Err(ApiError::validation(
-                    "file",
-                    "send each video as a part named `file`",
-                ));
-            }
-            if files.len() == collections::MAX_UPLOADED_FILES {
-                return Err(ApiError::validation(
-                    "file",
-                    format!(
-                        "at most {} files per upload",
-                        collections::MAX_UPLOADED_FILES
-                    ),
-                ));
-            }
-            let name = collections::upload_name(
-                field.content_disposition().and_then(|d| d.get_filename()),
-                files.len() + 1,
-            );
-            let chunks = field.map(|chunk| {
-                chunk.map_err(|error| {
-                    ApiError::bad_request(ErrorCode::MalformedMultipart, error.to_string())
-                })
-            });
-            let key = collections::save_upload(&state, Box::pin(chunks), limit).await?;
-            files.push((key, name));
-        }
-        if files.is_empty() {
+    // Files saved so far are removed when this request ends without queueing them, whether it
+    // is refused or the client hangs up.
+    let mut files = Vec::new();
+    while let Some(field) = form.next().await {
+        let field = field.map_err(super::multipart_error)?;
+        if field.name() != Some("file") {
             return Err(ApiError::validation(
                 "file",
-                "attach at least one video as a `file` part",
+                "send each video as a part named `file`",
             ));
         }
-        Ok(())
+        if files.len() == collections::MAX_UPLOADED_FILES {
+            return Err(ApiError::validation(
+                "file",
+                format!(
+                    "at most {} files per upload",
+                    collections::MAX_UPLOADED_FILES
+                ),
+            ));
+        }
+        let name = collections::upload_name(
+            field.content_disposition().and_then(|d| d.get_filename()),
+            files.len() + 1,
+        );
+        let chunks = field.map(|chunk| chunk.map_err(super::multipart_error));
+        let file = collections::save_upload(&state, *project_id, Box::pin(chunks), limit).await?;
+        files.push((file, name));
     }
-    .await;
-    if let Err(error) = result {
-        collections::discard_uploads(&state, files.into_iter().map(|(key, _)| key)).await;
-        return Err(error);
+    if files.is_empty() {
+        return Err(ApiError::validation(
+            "file",
+            "attach at least one video as a `file` part",
+        ));
     }
     let started = collections::start_uploads(&state, *project_id, files).await?;
     Ok(HttpResponse::Accepted().json(started))

@@ -130,12 +130,21 @@ pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
     responses(
         (status = 202, description = "Queued again with a fresh set of attempts", body = Job),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Only failed or canceled jobs can be retried", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Only failed or canceled jobs can be retried, and a reel's preparation only while no other job prepares it", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/jobs/{id}/retry")]
 pub async fn retry(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let changed = queue::retry(&state.pool, *id).await?;
+    let changed = match queue::retry(&state.pool, *id).await {
+        // Migration 0016: a reel's preparation started again since this job failed.
+        Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            return Err(ApiError::conflict(
+                ErrorCode::JobNotRetryable,
+                "another job is already preparing this reel; follow that one",
+            ))
+        }
+        other => other?,
+    };
     accepted_or_conflict(
         &state,
         *id,

@@ -38,7 +38,7 @@ pub async fn receive(
     state: Data,
     request: HttpRequest,
     principal: Principal,
-    body: web::Json<serde_json::Value>,
+    body: web::Json<super::body::UniqueKeys>,
 ) -> Result<HttpResponse, ApiError> {
     check_origin(&state, &request)?;
     if let Some(version) = request.headers().get("MCP-Protocol-Version") {
@@ -53,7 +53,7 @@ pub async fn receive(
             ));
         }
     }
-    let value = body.into_inner();
+    let value = body.into_inner().0;
     if value.is_array() {
         return Ok(bad_request(
             mcp::INVALID_REQUEST,

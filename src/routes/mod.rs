@@ -81,6 +81,20 @@ pub fn configure(cfg: &mut ServiceConfig) {
         );
 }
 
+/// A failed multipart upload as a problem: a body that is not `multipart/form-data` at all is
+/// the wrong media type (415), anything else a malformed upload (400).
+pub fn multipart_error(error: actix_multipart::MultipartError) -> ApiError {
+    use actix_multipart::MultipartError;
+    match error {
+        MultipartError::ContentTypeMissing
+        | MultipartError::ContentTypeParse
+        | MultipartError::ContentTypeIncompatible => {
+            ApiError::UnsupportedMediaType("send the upload as multipart/form-data".into())
+        }
+        other => ApiError::bad_request(ErrorCode::MalformedMultipart, other.to_string()),
+    }
+}
+
 /// What no route answered: a 405 with `Allow` when the path is known under other methods, else
 /// a 404.
 pub async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -38,14 +38,7 @@ async fn health_readiness_docs_and_metrics_are_open() {
     assert!(docs.text().await.unwrap().contains("swagger"));
 
     app.get("/v1/projects").send().await.unwrap();
-    let metrics = client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(
             r#"reelforge_http_requests_total{method="GET",route="/v1/projects",status="200"} 1"#

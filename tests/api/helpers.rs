@@ -403,10 +403,21 @@ impl TestApp {
             "file",
             reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()),
         );
+        self.post_form(path, form)
+    }
+
+    /// A multipart POST of `form` to `path`.
+    pub fn post_form(&self, path: &str, form: reqwest::multipart::Form) -> reqwest::RequestBuilder {
         self.client
             .post(self.url(path))
             .bearer_auth(&self.token)
             .multipart(form)
+    }
+
+    /// What `/metrics` answers (it takes no token).
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
     }
 
     /// Uploads a file to the project's media library; answers the asset.

@@ -1,6 +1,8 @@
 //! The MCP server on `/mcp`: a real client (the official TypeScript SDK, in tests/web) drives a
 //! pipeline through the tools; the transport's rules are checked here on the wire.
 
+use std::time::Duration;
+
 use serde_json::{json, Value};
 
 use crate::{helpers::spawn_app, web::npm};
@@ -371,4 +373,70 @@ async fn the_transport_answers_as_streamable_http_says() {
         response["result"]["structuredContent"]["project_id"],
         project["id"]
     );
+}
+
+/// `reelforge_sse_subscribers` as `/metrics` reports it.
+async fn subscribers(app: &crate::helpers::TestApp) -> i64 {
+    app.metrics()
+        .await
+        .lines()
+        .find_map(|line| line.strip_prefix("reelforge_sse_subscribers "))
+        .expect("the gauge is exported")
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Polls the gauge until it reads `expected`, for at most `within`.
+async fn await_subscribers(app: &crate::helpers::TestApp, expected: i64, within: Duration) {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let now = subscribers(app).await;
+        if now == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gauge stayed at {now}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_call_waiting_on_a_run_lets_go_as_soon_as_its_client_hangs_up() {
+    let first = spawn_app().await;
+    let project = first.create_project(json!({"name": "leaver"})).await;
+    first
+        .collect_fake_reels(project["id"].as_str().unwrap(), 1)
+        .await;
+    // Nothing works on the runs, so each call would wait its full 90 s.
+    let app = first.second_instance(false).await;
+    drop(first);
+    for streamed in [false, true] {
+        let mut params = json!({"name": "start_run", "arguments": {
+            "project_id": project["id"], "run": {"top": 1}, "wait_seconds": 90}});
+        if streamed {
+            params["_meta"] = json!({"progressToken": "p"});
+        }
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params})
+            .to_string();
+        let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        let request = format!(
+            "POST /mcp HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            app.token,
+            body.len()
+        );
+        tokio::io::AsyncWriteExt::write_all(&mut socket, request.as_bytes())
+            .await
+            .unwrap();
+        await_subscribers(&app, 1, Duration::from_secs(15)).await;
+        drop(socket);
+        // Well under the 90 s asked for; the margin is only for a loaded machine.
+        await_subscribers(&app, 0, Duration::from_secs(20)).await;
+    }
 }

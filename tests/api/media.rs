@@ -428,24 +428,16 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
         "video",
         reqwest::multipart::Part::bytes(clip.clone()).file_name("a.mp4"),
     );
-    let response = app
-        .client
-        .post(app.url(&path))
-        .bearer_auth(&app.token)
-        .multipart(misnamed)
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = problem(response).await;
+    let (status, body) = send_problem(app.post_form(&path, misnamed)).await;
     assert_eq!(
         (status, body["errors"][0]["field"].as_str()),
         (422, Some("file"))
     );
-    let not_multipart = app.post(&path, &json!({"file": "x"})).send().await.unwrap();
+    let (status, body) = send_problem(app.post(&path, &json!({"file": "x"}))).await;
     assert_eq!(
-        not_multipart.status().as_u16() / 100,
-        4,
-        "a JSON body is refused"
+        (status, body["code"].as_str()),
+        (415, Some("unsupported_media_type")),
+        "a JSON body is refused as the wrong media type"
     );
 }
 
@@ -549,4 +541,121 @@ async fn videos_of_an_allowed_server_folder_are_imported_and_nothing_outside() {
         (status, body["code"].as_str()),
         (422, Some("not_configured"))
     );
+}
+
+/// The files under `dir` of the media root, none when it does not exist.
+fn files_under(app: &TestApp, dir: &str) -> Vec<PathBuf> {
+    std::fs::read_dir(app.settings.media.root.join(dir))
+        .map(|entries| entries.map(|entry| entry.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn identical_uploads_at_once_make_one_reel_and_leave_no_file_behind() {
+    let clip = test_clip();
+    let app = media_app(|_| {}).await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let uploads = (0..8).map(|i| {
+        app.upload(project_id, &format!("copy{i}.mp4"), clip.clone())
+            .send()
+    });
+    for response in futures::future::join_all(uploads).await {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 202);
+        let started: Value = response.json().await.unwrap();
+        app.finished_collection(project_id, &started).await;
+    }
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels"))
+        .await;
+    let items = reels["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{reels:#}");
+    let reel_id = items[0]["id"].as_str().unwrap();
+    app.wait_for_status(items[0]["job_id"].as_str().unwrap(), "succeeded")
+        .await;
+
+    let reel = app.get_json(&format!("/v1/reels/{reel_id}")).await;
+    assert_eq!(
+        reel["video_url"],
+        format!("media:projects/{project_id}/reels/{reel_id}/video.mp4")
+    );
+    assert_eq!(
+        app.download(&format!("/v1/reels/{reel_id}/video")).await,
+        clip
+    );
+    assert_eq!(files_under(&app, "tmp"), Vec::<PathBuf>::new());
+    assert_eq!(
+        files_under(&app, &format!("projects/{project_id}/uploads")),
+        Vec::<PathBuf>::new()
+    );
+}
+
+#[tokio::test]
+async fn an_upload_the_client_abandons_leaves_nothing() {
+    let app = media_app(|_| {}).await;
+    let project = app.create_project(json!({"name": "p"})).await;
+    let boundary = "reelforge-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\
+         Content-Type: video/mp4\r\n\r\n"
+    );
+    let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    let request = format!(
+        "POST /v1/projects/{}/collections/files HTTP/1.1\r\nHost: localhost\r\n\
+         Authorization: Bearer {}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n\
+         Content-Length: 10000000\r\n\r\n{head}",
+        project["id"].as_str().unwrap(),
+        app.token
+    );
+    tokio::io::AsyncWriteExt::write_all(&mut socket, request.as_bytes())
+        .await
+        .unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut socket, &[7u8; 300_000])
+        .await
+        .unwrap();
+    // The scratch file exists while the upload comes in...
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while files_under(&app, "tmp").is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no scratch file");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // ...and goes with the client.
+    drop(socket);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !files_under(&app, "tmp").is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            files_under(&app, "tmp")
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.get_json("/v1/jobs").await["items"], json!([]));
+}
+
+#[tokio::test]
+async fn an_instance_starting_removes_scratch_files_a_crash_left() {
+    let root =
+        std::env::temp_dir().join(format!("reelforge-sweep-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(root.join("tmp/render-dir")).unwrap();
+    let old = root.join("tmp/left.upload");
+    let fresh = root.join("tmp/in-use.upload");
+    std::fs::write(&old, b"left by a crash").unwrap();
+    std::fs::write(&fresh, b"another replica's work in progress").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for stale in [&old, &root.join("tmp/render-dir")] {
+        std::fs::File::open(stale)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+    }
+    let media = root.clone();
+    let _app = media_app(move |s| s.media.root = media).await;
+    assert!(!old.exists());
+    assert!(!root.join("tmp/render-dir").exists());
+    assert!(fresh.exists(), "a recent scratch file stays");
+    std::fs::remove_dir_all(root).unwrap();
 }

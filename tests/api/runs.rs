@@ -299,3 +299,48 @@ async fn run_requests_are_checked() {
     let (status, _) = send_problem(app.get(&format!("/v1/runs/{}", uuid::Uuid::new_v4()))).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test]
+async fn concurrent_runs_on_one_unprepared_reel_share_one_preparation() {
+    let first = spawn_app().await;
+    let project = first.create_project(json!({"name": "one prepare"})).await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let reels = first.collect_fake_reels(&project_id, 1).await;
+    let reel_id = reels[0]["id"].as_str().unwrap().to_owned();
+    // No worker takes the preparation while the runs start, so all four find the reel
+    // unprepared, as four runs do on a slow source.
+    let api_only = first.second_instance(false).await;
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let path = format!("/v1/projects/{project_id}/runs");
+    let body = json!({"reel_id": reel_id});
+    let starts = (0..4).map(|_| api_only.post(&path, &body).send());
+    let mut runs = Vec::new();
+    for response in futures::future::join_all(starts).await {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 202);
+        let run: Value = response.json().await.unwrap();
+        runs.push(run["id"].as_str().unwrap().to_owned());
+    }
+    let prepares = || async {
+        sqlx::query_scalar::<_, uuid::Uuid>("SELECT id FROM jobs WHERE kind = 'prepare_reel'")
+            .fetch_all(&api_only.pool)
+            .await
+            .unwrap()
+    };
+    let prepare = prepares().await;
+    assert_eq!(prepare.len(), 1, "one reel, one preparation");
+    let listed = api_only.get_json("/v1/jobs?kind=prepare_reel").await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1);
+    let reel = api_only.get_json(&format!("/v1/reels/{reel_id}")).await;
+    assert_eq!(reel["job_id"], prepare[0].to_string());
+
+    // Every run goes on with the reel that one job prepared.
+    let worker = api_only.second_instance(true).await;
+    for run in &runs {
+        let finished = wait_for_run(&worker, run).await;
+        assert_eq!(finished["status"], "succeeded", "{finished:#}");
+    }
+    assert_eq!(prepares().await, prepare);
+}

@@ -338,3 +338,142 @@ async fn starting_a_step_checks_provider_parent_and_fields() {
     }
     assert_eq!(app.get_json(&transcripts).await["items"], json!([]));
 }
+
+#[tokio::test]
+async fn the_server_answers_as_its_document_says() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "contract"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let document = reelforge::openapi::spec_value();
+
+    // An integer the document bounds is refused past its bound, naming the field.
+    let conditions = &document["components"]["schemas"]["RuleConditions"]["properties"];
+    assert_eq!(conditions["posted_within_hours"]["maximum"], 8760);
+    let watchlist = json!({"name": "w", "schedule": {"every_hours": 6},
+        "collection": {"source": "apify", "provider": "fake", "accounts": ["demo"]},
+        "rules": [{"conditions": {"posted_within_hours": 2147483648u64}}]});
+    let (status, body) =
+        send_problem(app.post(&format!("/v1/projects/{project_id}/watchlists"), &watchlist)).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["errors"][0]["field"]
+            .as_str()
+            .unwrap()
+            .ends_with("posted_within_hours"),
+        "{body}"
+    );
+
+    // NUL in any query parameter is the documented 400, the token's included.
+    let reels = format!("/v1/projects/{project_id}/reels");
+    for path in [
+        format!("{reels}?owner=a%00b"),
+        format!("/v1/events?access_token={}%00", app.token),
+    ] {
+        let (status, body) = send_problem(app.get(&path)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_query")),
+            "{path}: {body}"
+        );
+    }
+
+    // The limits of `Idempotency-Key` and of the reel filters are in the document.
+    let operation = &document["paths"]["/v1/projects"]["post"];
+    let key = operation["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .unwrap();
+    assert_eq!(
+        (
+            &key["schema"]["minLength"],
+            &key["schema"]["maxLength"],
+            key["schema"]["pattern"].as_str()
+        ),
+        (&json!(1), &json!(255), Some("^[ -~]*[!-~][ -~]*$"))
+    );
+    let filters = document["paths"]["/v1/projects/{id}/reels"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    for name in ["min_plays", "max_duration"] {
+        let filter = filters.iter().find(|p| p["name"] == name).unwrap();
+        assert_eq!(filter["schema"]["minimum"], 0, "{name}");
+    }
+    let (status, body) = send_problem(app.get(&format!("{reels}?max_duration=NaN"))).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["detail"],
+        "max_duration must be a finite number of seconds"
+    );
+
+    // A target past 8 KiB gets a problem, not a bare 400.
+    let (status, body) =
+        send_problem(app.get(&format!("{reels}?owner={}", "a".repeat(20_000)))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (414, Some("uri_too_long")),
+        "{body}"
+    );
+    let operation = &document["paths"]["/v1/projects/{id}/reels"]["get"];
+    assert!(operation["responses"]["414"].is_object());
+
+    // JSON sent to an upload is the wrong media type.
+    let assets = format!("/v1/projects/{project_id}/assets");
+    let (status, body) = send_problem(app.post(&assets, &json!({"file": "x"}))).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (415, Some("unsupported_media_type")),
+        "{body}"
+    );
+
+    // A second part is refused, not dropped unseen, and nothing is stored.
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![1u8; 10]).file_name("a.png"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![2u8; 10]).file_name("b.png"),
+        );
+    let (status, body) = send_problem(app.post_form(&assets, form)).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (422, Some("file")),
+        "{body}"
+    );
+    assert_eq!(app.get_json(&assets).await["items"], json!([]));
+
+    // A key given twice is refused, naming it, whichever of the two a reader would keep.
+    for (path, body, key) in [
+        ("/v1/projects", r#"{"name": "a", "name": "b"}"#, "`name`"),
+        (
+            "/v1/projects",
+            r#"{"name": "a", "settings": {"target_duration_seconds": 30, "target_duration_seconds": 40}}"#,
+            "`settings.target_duration_seconds`",
+        ),
+        (
+            "/mcp",
+            r#"{"jsonrpc": "2.0", "id": 1, "id": 2, "method": "ping"}"#,
+            "`id`",
+        ),
+    ] {
+        let (status, problem) =
+            raw(&app, reqwest::Method::POST, path, "application/json", body).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (422, Some("invalid_body")),
+            "{body}: {problem}"
+        );
+        let detail = problem["detail"].as_str().unwrap();
+        assert!(detail.contains(key) && detail.contains("twice"), "{detail}");
+    }
+    assert_eq!(
+        app.get_json("/v1/projects").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -1,5 +1,5 @@
-//! Prepares a reel whose video was uploaded: the file already sits in the media store's scratch
-//! area, so preparing it is checking, storing and extracting its audio.
+//! Prepares a reel whose video was uploaded: the file already sits in the project's uploads in
+//! the media store, so preparing it is checking, storing and extracting its audio.
 
 use crate::error_code::ErrorCode;
 use std::sync::Arc;
@@ -13,7 +13,8 @@ use crate::{
 };
 
 pub const NAME: &str = "upload";
-/// An uploaded reel's `video_url` is `media:` followed by its scratch key.
+/// An uploaded reel's `video_url` is `media:` followed by its key: the upload's until it is
+/// prepared, then the video's.
 pub const MEDIA_SCHEME: &str = "media:";
 
 pub struct UploadedFile {
@@ -47,8 +48,11 @@ impl ReelSource for UploadedFile {
         ctx.progress.report(30, "checking").await;
         let prepared =
             store_checked_video(&self.store, &scratch, &request.media_prefix, ctx).await?;
-        // The local scratch copy became the reel's video; the shared one is not needed any more.
-        let _ = self.store.remove(key).await;
+        // The upload became the reel's video; the shared copy is not needed any more. (A retry
+        // after the address moved to the video itself reads the video, which stays.)
+        if prepared.video_key.as_deref() != Some(key) {
+            let _ = self.store.remove(key).await;
+        }
         Ok(prepared)
     }
 }
