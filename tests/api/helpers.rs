@@ -364,6 +364,22 @@ pub fn call_context() -> reelforge::providers::CallContext<'static> {
     }
 }
 
+/// Checkpoints kept in memory across "restarts", as the job table keeps them across workers.
+#[derive(Default)]
+pub struct MemoryCheckpoints(pub std::sync::Mutex<Option<Value>>);
+
+#[async_trait::async_trait]
+impl reelforge::providers::CheckpointStore for MemoryCheckpoints {
+    async fn load(&self) -> Result<Option<Value>, reelforge::providers::ProviderError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+
+    async fn save(&self, checkpoint: &Value) -> Result<(), reelforge::providers::ProviderError> {
+        *self.0.lock().unwrap() = Some(checkpoint.clone());
+        Ok(())
+    }
+}
+
 pub struct NoProgress;
 
 #[async_trait::async_trait]

@@ -3,7 +3,7 @@
 //! refresh, scheduling, cancel, limits, and a worker killed between every pair of calls posting
 //! exactly once.
 
-use std::{sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use base64::Engine;
 use reelforge::{
@@ -12,7 +12,7 @@ use reelforge::{
         publish::{
             instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
         },
-        CallContext, CheckpointStore, ProviderError,
+        CallContext,
     },
 };
 use secrecy::SecretString;
@@ -24,7 +24,9 @@ use wiremock::{
 
 use crate::{
     assets::generated,
-    helpers::{assert_refused, send_problem, spawn_app_with, NoProgress, TestApp},
+    helpers::{
+        assert_refused, send_problem, spawn_app_with, MemoryCheckpoints, NoProgress, TestApp,
+    },
     platforms::{Platforms, IG_USER, TOKEN},
 };
 
@@ -994,22 +996,6 @@ async fn scheduled_publications_wait_their_time_and_can_be_canceled_until_then()
         "at least a minute",
     )
     .await;
-}
-
-/// Checkpoints kept in memory across "restarts", as the job table keeps them across workers.
-#[derive(Default)]
-struct MemoryCheckpoints(Mutex<Option<Value>>);
-
-#[async_trait::async_trait]
-impl CheckpointStore for MemoryCheckpoints {
-    async fn load(&self) -> Result<Option<Value>, ProviderError> {
-        Ok(self.0.lock().unwrap().clone())
-    }
-
-    async fn save(&self, checkpoint: &Value) -> Result<(), ProviderError> {
-        *self.0.lock().unwrap() = Some(checkpoint.clone());
-        Ok(())
-    }
 }
 
 fn request(mode: TiktokMode) -> PublicationRequest {
