@@ -214,8 +214,8 @@ step_options! {
         #[schema(example = "whisper-1")]
         model: String => &[whisper::NAME, LOCAL],
         /// AssemblyAI's speech models in order of preference (default `["universal-2"]`, which
-        /// covers Russian). `universal-3-pro` knows only en, es, pt, fr, de and it, so with any
-        /// other `language` the list must also name `universal-2`.
+        /// covers Russian). `universal-3-pro` knows only en, es, pt, fr, de and it: alone, it is
+        /// refused for any other `language`.
         #[schema(example = json!(["universal-3-pro", "universal-2"]))]
         speech_models: Vec<String> => &[assemblyai::NAME],
     }

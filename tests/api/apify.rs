@@ -7,12 +7,12 @@ use std::{
     time::Duration,
 };
 
-use crate::helpers::{call_context, MemoryCheckpoints, NoProgress};
+use crate::helpers::{call_context, MemoryCheckpoints};
 use reelforge::providers::{
     collect::{
         apify::ApifyCollector, normalize::normalize_all, CollectRequest, CollectTarget, Collector,
     },
-    CallContext, ProviderError,
+    ProviderError,
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -326,11 +326,7 @@ async fn failed_runs_are_fatal_with_apify_status_and_message() {
         )
         .await;
         let checkpoints = MemoryCheckpoints::default();
-        let call = CallContext {
-            attempt: 1,
-            progress: &NoProgress,
-            checkpoints: &checkpoints,
-        };
+        let call = checkpoints.call();
         match client(&server).collect(&accounts(750, None), &call).await {
             Err(ProviderError::Fatal { code, message }) => {
                 assert_eq!(code.as_str(), "provider_job_failed");
@@ -374,11 +370,7 @@ async fn a_run_interrupted_while_polled_is_resumed_never_started_again() {
         .mount(&server)
         .await;
     let checkpoints = MemoryCheckpoints::default();
-    let call = CallContext {
-        attempt: 1,
-        progress: &NoProgress,
-        checkpoints: &checkpoints,
-    };
+    let call = checkpoints.call();
     let collector = client(&server);
     let request = accounts(20, None);
     let polled = async {

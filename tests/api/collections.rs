@@ -355,12 +355,7 @@ async fn finished(
             matches!(j["status"].as_str(), Some("succeeded" | "failed"))
         })
         .await;
-    let collection = app
-        .get_json(&format!(
-            "/v1/projects/{project_id}/collections/{}",
-            collection["id"].as_str().unwrap()
-        ))
-        .await;
+    let collection = app.collection(project_id, collection).await;
     (job, collection)
 }
 
@@ -467,12 +462,7 @@ async fn prepare_all_prepares_every_collected_reel() {
     assert_eq!(collection["parameters"]["prepare_all"], true);
     app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
         .await;
-    let collection = app
-        .get_json(&format!(
-            "/v1/projects/{project_id}/collections/{}",
-            collection["id"].as_str().unwrap()
-        ))
-        .await;
+    let collection = app.collection(project_id, &collection).await;
     assert_eq!(collection["counts"]["preparing"], 3);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {

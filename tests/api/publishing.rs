@@ -8,11 +8,8 @@ use std::time::Duration;
 use base64::Engine;
 use reelforge::{
     domain::publishing::{PostCopy, Privacy, PublicationRequest, TiktokMode},
-    providers::{
-        publish::{
-            instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
-        },
-        CallContext,
+    providers::publish::{
+        instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
     },
 };
 use secrecy::SecretString;
@@ -24,9 +21,7 @@ use wiremock::{
 
 use crate::{
     assets::generated,
-    helpers::{
-        assert_refused, send_problem, spawn_app_with, MemoryCheckpoints, NoProgress, TestApp,
-    },
+    helpers::{assert_refused, send_problem, spawn_app_with, MemoryCheckpoints, TestApp},
     platforms::{Platforms, IG_USER, TOKEN},
 };
 
@@ -1037,11 +1032,7 @@ async fn killed_then_resumed(
         video_url: None,
     };
     let checkpoints = MemoryCheckpoints::default();
-    let call = CallContext {
-        attempt: 1,
-        progress: &NoProgress,
-        checkpoints: &checkpoints,
-    };
+    let call = checkpoints.call();
     let watch = async {
         while platforms
             .server

@@ -94,6 +94,15 @@ fn completed(audio_duration: u64) -> Value {
     })
 }
 
+/// The transcript's answer to every poll.
+async fn mount_transcript(server: &MockServer, transcript: Value) {
+    Mock::given(method("GET"))
+        .and(path("/v2/transcript/t1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(transcript))
+        .mount(server)
+        .await;
+}
+
 /// The body of the create request the stand-in received.
 async fn created(server: &MockServer) -> Value {
     let requests = server.received_requests().await.unwrap();
@@ -120,11 +129,7 @@ async fn assemblyai_uploads_creates_polls_and_keeps_milliseconds() {
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/transcript/t1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completed(3)))
-        .mount(&server)
-        .await;
+    mount_transcript(&server, completed(3)).await;
     let audio = crate::helpers::tone_wav_at(2.5, 16_000);
     let output = assemblyai(&server)
         .transcribe(&request(&audio, None), &call_context())
@@ -173,11 +178,7 @@ async fn assemblyai_sends_the_chosen_speech_models_and_the_language() {
         json!({"language_code": "ru", "speech_models": ["universal-3-pro", "universal-2"]}),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/transcript/t1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completed(1)))
-        .mount(&server)
-        .await;
+    mount_transcript(&server, completed(1)).await;
     // Not audio ffprobe can measure: the duration comes from the last timed word.
     let audio = std::env::temp_dir().join(format!(
         "reelforge-not-audio-{}.bin",
@@ -222,11 +223,7 @@ async fn an_assemblyai_transcript_through_the_api() {
         json!({"language_code": "ru", "speech_models": ["universal-2"]}),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/transcript/t1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(completed(3)))
-        .mount(&server)
-        .await;
+    mount_transcript(&server, completed(3)).await;
     let uri = server.uri();
     let app = crate::helpers::spawn_app_with(move |s| {
         s.providers.assemblyai.base_url = uri;

@@ -128,21 +128,11 @@ impl ApifyCollector {
     }
 
     async fn checkpoint(ctx: &CallContext<'_>) -> Result<Checkpoint, ProviderError> {
-        match ctx.checkpoints.load().await? {
-            None => Ok(Checkpoint::default()),
-            // A checkpoint that does not read is never taken for a fresh start: that would pay
-            // for a second run.
-            Some(value) => serde_json::from_value(value).map_err(|error| {
-                ProviderError::fatal(
-                    ErrorCode::InvalidJob,
-                    format!("the scrape's checkpoint cannot be read ({error})"),
-                )
-            }),
-        }
-    }
-
-    async fn save(ctx: &CallContext<'_>, checkpoint: &Checkpoint) -> Result<(), ProviderError> {
-        ctx.checkpoints.save(&json!(checkpoint)).await
+        ctx.checkpoint(
+            "the scrape's checkpoint",
+            "check the account's Apify runs before collecting again",
+        )
+        .await
     }
 
     /// The run this job started for `actor`, or a new one, checkpointed before anything else.
@@ -170,7 +160,7 @@ impl ApifyCollector {
             dataset_id: run.default_dataset_id,
         };
         checkpoint.apify_runs.insert(actor.to_owned(), run.clone());
-        Self::save(ctx, &checkpoint).await?;
+        ctx.save_checkpoint(&checkpoint).await?;
         ctx.progress.report(10, "scraper running").await;
         Ok(run)
     }
@@ -215,7 +205,7 @@ impl ApifyCollector {
             // The run is over and paid for; a retry of this job asks for a new one.
             let mut checkpoint = Self::checkpoint(ctx).await?;
             checkpoint.apify_runs.remove(actor);
-            Self::save(ctx, &checkpoint).await?;
+            ctx.save_checkpoint(&checkpoint).await?;
             return Err(ProviderError::fatal(
                 ErrorCode::ProviderJobFailed,
                 format!(

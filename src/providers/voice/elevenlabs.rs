@@ -340,6 +340,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn doctor_says_which_models_enforce_russian() {
+        assert!(language_note("eleven_flash_v2_5").contains("held to the script's language"));
+        assert_eq!(
+            language_note("eleven_multilingual_v2"),
+            "eleven_multilingual_v2 guesses the language from the text; \
+             eleven_flash_v2_5 and eleven_turbo_v2_5 enforce Russian"
+        );
+    }
+
+    #[test]
     fn characters_group_into_words() {
         let alignment = Alignment {
             characters: "Да, ок".chars().map(String::from).collect(),
