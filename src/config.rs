@@ -91,6 +91,7 @@ impl Default for TiktokSettings {
             chunk_bytes: 10 << 20,
             poll_interval_ms: 5_000,
             poll_attempts: 60,
+            audited: false,
         }
     }
 }
@@ -155,6 +156,9 @@ pub struct TiktokSettings {
     pub chunk_bytes: u64,
     pub poll_interval_ms: u64,
     pub poll_attempts: u32,
+    /// Whether TikTok has audited the app: until it has, direct posts may only be `private`
+    /// (`SELF_ONLY`), and other privacies are refused when a publication is asked for.
+    pub audited: bool,
 }
 
 /// Each project's media library.
