@@ -13,6 +13,7 @@ mod faults;
 mod fuzz;
 mod hardening;
 mod health;
+mod heygen;
 mod idempotency;
 mod jobs;
 mod mcp;
