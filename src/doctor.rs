@@ -6,7 +6,7 @@ use crate::{
     config::Settings,
     domain::step::Step,
     engines,
-    providers::{fake, process::on_path, Providers, LOCAL},
+    providers::{fake, process::on_path, voice, Providers, LOCAL},
 };
 
 /// A tool the local providers run, and what to install for it.
@@ -112,6 +112,11 @@ pub async fn report(settings: &Settings) -> (String, bool) {
                 (true, _) if name == LOCAL => {
                     local_detail(step, engine.is_enabled(), &engine_status, &voices)
                 }
+                // The configured model decides whether Russian is enforced or guessed.
+                (true, _) if name == voice::elevenlabs::NAME => format!(
+                    "ready ({})",
+                    voice::elevenlabs::language_note(&settings.providers.elevenlabs.model)
+                ),
                 (true, _) => "ready".into(),
                 (false, Some(enable)) => format!("not configured: {enable}"),
                 (false, None) => "not offered".into(),

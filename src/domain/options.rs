@@ -213,8 +213,10 @@ step_options! {
         /// `gpt-4o-transcribe`, or a compatible server's model name).
         #[schema(example = "whisper-1")]
         model: String => &[whisper::NAME, LOCAL],
-        /// AssemblyAI's speech models in order of preference.
-        #[schema(example = json!(["universal-2"]))]
+        /// AssemblyAI's speech models in order of preference (default `["universal-2"]`, which
+        /// covers Russian). `universal-3-pro` knows only en, es, pt, fr, de and it: alone, it is
+        /// refused for any other `language`.
+        #[schema(example = json!(["universal-3-pro", "universal-2"]))]
         speech_models: Vec<String> => &[assemblyai::NAME],
     }
 }
@@ -228,6 +230,12 @@ impl_step_options!(TranscribeOptions, |options, _| {
                 "speech_models",
                 "must list at least one model name",
             ));
+        } else if let Some(problem) = options
+            .language
+            .as_deref()
+            .and_then(|language| assemblyai::speech_models_problem(models, language))
+        {
+            errors.push(FieldError::new("speech_models", problem));
         }
     }
     errors

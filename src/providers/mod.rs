@@ -107,6 +107,36 @@ pub struct CallContext<'a> {
     pub checkpoints: &'a dyn CheckpointStore,
 }
 
+impl CallContext<'_> {
+    /// The checkpoint as the provider's own type; none is a fresh start. One that does not read
+    /// is never taken for a fresh start (that could pay or post twice): the error names `what`
+    /// it is and what to `check` before starting again by hand.
+    pub async fn checkpoint<T: serde::de::DeserializeOwned + Default>(
+        &self,
+        what: &str,
+        check: &str,
+    ) -> Result<T, ProviderError> {
+        match self.checkpoints.load().await? {
+            None => Ok(T::default()),
+            Some(value) => serde_json::from_value(value).map_err(|error| {
+                ProviderError::fatal(
+                    ErrorCode::InvalidJob,
+                    format!("{what} cannot be read ({error}); {check}"),
+                )
+            }),
+        }
+    }
+
+    pub async fn save_checkpoint<T: serde::Serialize>(
+        &self,
+        checkpoint: &T,
+    ) -> Result<(), ProviderError> {
+        let value = serde_json::to_value(checkpoint)
+            .map_err(|error| ProviderError::fatal(ErrorCode::Internal, error.to_string()))?;
+        self.checkpoints.save(&value).await
+    }
+}
+
 type Registry<T> = BTreeMap<&'static str, Arc<T>>;
 
 fn openai_api(settings: &Settings) -> Option<openai_api::OpenAiApi> {

@@ -1,8 +1,13 @@
-//! The Apify client against a local stand-in that answers as Apify documents.
+//! The Apify client against a local stand-in that answers as Apify documents: asynchronous
+//! runs through their states, datasets paged on raw rows with `clean=true` (short and empty
+//! pages mid-dataset), and the `{"error": {"type", "message"}}` failures.
 
-use std::time::Duration;
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
-use crate::helpers::call_context;
+use crate::helpers::{call_context, MemoryCheckpoints};
 use reelforge::providers::{
     collect::{
         apify::ApifyCollector, normalize::normalize_all, CollectRequest, CollectTarget, Collector,
@@ -13,8 +18,153 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{body_partial_json, header, method, path, query_param},
-    Mock, MockServer, ResponseTemplate,
+    Mock, MockServer, Request, Respond, ResponseTemplate,
 };
+
+pub const REEL_SCRAPER: &str = "apify~instagram-reel-scraper";
+pub const HASHTAG_SCRAPER: &str = "apify~instagram-hashtag-scraper";
+const RUN: &str = "/v2/actor-runs/run1";
+const DATASET: &str = "/v2/datasets/ds1/items";
+
+/// Apify's error body.
+pub fn apify_error(status: u16, kind: &str, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({"error": {"type": kind, "message": message}}))
+}
+
+/// A run object as `POST /v2/acts/{actor}/runs` and `GET /v2/actor-runs/{id}` answer it.
+fn run(status: &str, message: Option<&str>) -> Value {
+    json!({"data": {
+        "id": "run1", "actId": "reGe1ST3OBgYZSsZJ", "status": status, "statusMessage": message,
+        "startedAt": "2026-12-06T10:00:00.000Z", "defaultDatasetId": "ds1",
+        "defaultKeyValueStoreId": "kv1", "options": {"timeoutSecs": 3600, "memoryMbytes": 1024}
+    }})
+}
+
+/// The run's states, one per poll, the last one repeated.
+struct RunStates {
+    states: Vec<&'static str>,
+    message: Option<&'static str>,
+    polls: AtomicUsize,
+}
+
+impl Respond for RunStates {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let poll = self.polls.fetch_add(1, Ordering::SeqCst);
+        let state = self.states[poll.min(self.states.len() - 1)];
+        ResponseTemplate::new(200).set_body_json(run(state, self.message))
+    }
+}
+
+/// A dataset of raw rows, `{}` among them. `offset` and `limit` count raw rows and
+/// `clean=true` drops the empty ones after that, so a page may be short or empty; the
+/// pagination headers say what was scanned, and `Total` lags behind.
+struct Dataset(Vec<Value>);
+
+impl Respond for Dataset {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let query = |name: &str| {
+            request
+                .url
+                .query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let number = |name: &str, default: usize| {
+            query(name)
+                .and_then(|value| value.parse().ok())
+                .unwrap_or(default)
+        };
+        let rows = &self.0;
+        let offset = number("offset", 0).min(rows.len());
+        let limit = number("limit", rows.len());
+        let scanned = &rows[offset..(offset + limit).min(rows.len())];
+        let clean = query("clean").as_deref() == Some("true");
+        let items: Vec<&Value> = scanned
+            .iter()
+            .filter(|row| !clean || row.as_object().is_some_and(|o| !o.is_empty()))
+            .collect();
+        ResponseTemplate::new(200)
+            .insert_header("X-Apify-Pagination-Offset", offset.to_string())
+            .insert_header("X-Apify-Pagination-Limit", limit.to_string())
+            .insert_header("X-Apify-Pagination-Count", scanned.len().to_string())
+            .insert_header("X-Apify-Pagination-Total", (rows.len() / 2).to_string())
+            .set_body_json(items)
+    }
+}
+
+/// Mounts `actor`'s asynchronous run (started once, then polled through `states`) and its
+/// dataset of `rows`. The synchronous endpoint answers as it does past 300 s, and must never
+/// be called: its run would go on and a second one would bill twice.
+pub async fn mount_run(
+    server: &MockServer,
+    actor: &str,
+    states: &[&'static str],
+    message: Option<&'static str>,
+    rows: Vec<Value>,
+) {
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/acts/{actor}/run-sync-get-dataset-items")))
+        .respond_with(apify_error(
+            408,
+            "run-timeout-exceeded",
+            "Actor run exceeded the timeout of 300 seconds for this API endpoint",
+        ))
+        .expect(0)
+        .mount(server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v2/acts/{actor}/runs")))
+        .and(header("authorization", "Bearer apify_api_test"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(run("READY", None)))
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(RUN))
+        .and(query_param("waitForFinish", "60"))
+        .respond_with(RunStates {
+            states: states.to_vec(),
+            message,
+            polls: AtomicUsize::new(0),
+        })
+        .mount(server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(DATASET))
+        .and(query_param("clean", "true"))
+        .and(query_param("format", "json"))
+        .respond_with(Dataset(rows))
+        .mount(server)
+        .await;
+}
+
+/// How many runs the stand-in was asked to start.
+pub async fn run_starts(server: &MockServer) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST" && r.url.path().ends_with("/runs"))
+        .count()
+}
+
+/// The dataset offsets asked for, in order.
+async fn offsets(server: &MockServer) -> Vec<String> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == DATASET)
+        .filter_map(|r| {
+            r.url
+                .query_pairs()
+                .find(|(key, _)| key == "offset")
+                .map(|(_, value)| value.into_owned())
+        })
+        .collect()
+}
 
 fn client(server: &MockServer) -> ApifyCollector {
     ApifyCollector::new(
@@ -29,13 +179,17 @@ fn client(server: &MockServer) -> ApifyCollector {
     )
 }
 
-fn item(i: usize) -> Value {
+pub fn item(i: usize) -> Value {
     json!({
         "id": format!("{}", 3_300_000_000_000_000_000u64 + i as u64), "shortCode": format!("C{i:09}"),
         "type": "Video", "videoUrl": format!("https://scontent.cdninstagram.com/v/{i}.mp4"),
         "videoPlayCount": 1000 + i, "likesCount": if i % 7 == 0 { -1 } else { 10 + i as i64 },
         "timestamp": "2026-11-20T10:00:00.000Z", "ownerUsername": "coach.anna"
     })
+}
+
+fn items(count: usize) -> Vec<Value> {
+    (0..count).map(item).collect()
 }
 
 fn accounts(limit: u32, cap: Option<u32>) -> CollectRequest {
@@ -58,41 +212,56 @@ async fn collect(
     client(server).collect(request, &call_context()).await
 }
 
-const SYNC: &str = "/v2/acts/apify~instagram-reel-scraper/run-sync-get-dataset-items";
-
 #[tokio::test]
-async fn small_account_runs_use_the_synchronous_endpoint() {
+async fn account_runs_start_asynchronously_poll_and_read_the_dataset() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(SYNC))
-        .and(header("authorization", "Bearer apify_api_test"))
-        .and(query_param("maxItems", "40"))
-        .and(body_partial_json(json!({
-            "username": ["coach.anna", "https://www.instagram.com/mind.set/"],
-            "resultsLimit": 20, "onlyPostsNewerThan": "2 months", "skipPinnedPosts": true
-        })))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json((0..40).map(item).collect::<Vec<_>>()),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    mount_run(
+        &server,
+        REEL_SCRAPER,
+        &["READY", "RUNNING", "SUCCEEDED"],
+        None,
+        items(40),
+    )
+    .await;
     let items = collect(&server, &accounts(20, None)).await.unwrap();
     let (reels, problems) = normalize_all(&items);
     assert_eq!((reels.len(), problems.len()), (40, 0));
     assert_eq!(reels[7].likes, None, "-1 means hidden");
     assert_eq!(reels[8].plays, Some(1008));
+    let start = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path().ends_with("/runs"))
+        .unwrap();
+    assert_eq!(start.url.query(), Some("maxItems=40"));
+    let input: Value = serde_json::from_slice(&start.body).unwrap();
+    assert_eq!(
+        input,
+        json!({
+            "username": ["coach.anna", "https://www.instagram.com/mind.set/"],
+            "resultsLimit": 20, "onlyPostsNewerThan": "2 months", "skipPinnedPosts": true
+        })
+    );
+    assert_eq!(
+        offsets(&server).await,
+        ["0"],
+        "40 items are all the run may return"
+    );
 }
 
 #[tokio::test]
 async fn hashtags_use_the_hashtag_scraper_for_reels() {
     let server = MockServer::start().await;
+    mount_run(&server, HASHTAG_SCRAPER, &["SUCCEEDED"], None, items(1)).await;
     Mock::given(method("POST"))
-        .and(path("/v2/acts/apify~instagram-hashtag-scraper/run-sync-get-dataset-items"))
+        .and(path(format!("/v2/acts/{HASHTAG_SCRAPER}/runs")))
         .and(query_param("maxItems", "15"))
         .and(body_partial_json(json!({"hashtags": ["motivation", "успех"], "resultsType": "reels", "resultsLimit": 10})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(vec![item(1)]))
+        .respond_with(ResponseTemplate::new(201).set_body_json(run("READY", None)))
         .expect(1)
+        .with_priority(1)
         .mount(&server)
         .await;
     let request = CollectRequest {
@@ -105,93 +274,133 @@ async fn hashtags_use_the_hashtag_scraper_for_reels() {
     assert_eq!(collect(&server, &request).await.unwrap().len(), 1);
 }
 
-async fn mount_async_run(server: &MockServer, final_status: &str, items: usize) {
-    Mock::given(method("POST"))
-        .and(path("/v2/acts/apify~instagram-reel-scraper/runs"))
-        .respond_with(ResponseTemplate::new(201).set_body_json(
-            json!({"data": {"id": "run1", "status": "READY", "defaultDatasetId": "ds1"}}),
-        ))
-        .expect(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/actor-runs/run1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(
-            json!({"data": {"id": "run1", "status": "RUNNING", "defaultDatasetId": "ds1"}}),
-        ))
-        .up_to_n_times(2)
-        .with_priority(1)
-        .mount(server)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/actor-runs/run1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": {
-            "id": "run1", "status": final_status, "defaultDatasetId": "ds1", "statusMessage": "Instagram asked for a login"
-        }})))
-        .with_priority(2)
-        .mount(server)
-        .await;
-    let all: Vec<Value> = (0..items).map(item).collect();
-    for (offset, page) in all.chunks(1000).enumerate() {
-        Mock::given(method("GET"))
-            .and(path("/v2/datasets/ds1/items"))
-            .and(query_param("offset", (offset * 1000).to_string()))
-            .and(query_param("clean", "true"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(page))
-            .expect(1)
-            .mount(server)
-            .await;
+#[tokio::test]
+async fn short_and_empty_pages_do_not_end_the_dataset() {
+    let server = MockServer::start().await;
+    // 2,500 raw rows: 3 items in the first thousand, none in the second, 5 in the last 500.
+    let mut rows = vec![json!({}); 2500];
+    for (n, at) in [10, 500, 999, 2000, 2100, 2200, 2300, 2499]
+        .into_iter()
+        .enumerate()
+    {
+        rows[at] = item(n);
     }
+    mount_run(&server, REEL_SCRAPER, &["SUCCEEDED"], None, rows).await;
+    let items = collect(&server, &accounts(750, None)).await.unwrap();
+    let codes: Vec<&str> = items
+        .iter()
+        .map(|i| i["shortCode"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes.len(), 8, "{codes:?}");
+    assert_eq!(codes[7], "C000000007");
+    assert_eq!(offsets(&server).await, ["0", "1000", "2000", "2500"]);
 }
 
 #[tokio::test]
-async fn large_runs_start_poll_and_page_through_the_dataset() {
+async fn large_runs_page_through_the_dataset() {
     let server = MockServer::start().await;
-    mount_async_run(&server, "SUCCEEDED", 1300).await;
+    mount_run(
+        &server,
+        REEL_SCRAPER,
+        &["RUNNING", "SUCCEEDED"],
+        None,
+        items(1300),
+    )
+    .await;
     let items = collect(&server, &accounts(750, None)).await.unwrap();
     assert_eq!(items.len(), 1300);
     assert_eq!(items[1299]["shortCode"], "C000001299");
+    assert_eq!(offsets(&server).await, ["0", "1000", "1300"]);
 }
 
 #[tokio::test]
-async fn a_synchronous_timeout_falls_back_to_the_asynchronous_form() {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(SYNC))
-        .respond_with(
-            ResponseTemplate::new(408)
-                .set_body_json(json!({"error": {"type": "run-timeout-exceeded"}})),
+async fn failed_runs_are_fatal_with_apify_status_and_message() {
+    for state in ["FAILED", "ABORTED", "TIMED-OUT"] {
+        let server = MockServer::start().await;
+        mount_run(
+            &server,
+            REEL_SCRAPER,
+            &["RUNNING", state],
+            Some("Instagram asked for a login"),
+            Vec::new(),
         )
-        .expect(1)
+        .await;
+        let checkpoints = MemoryCheckpoints::default();
+        let call = checkpoints.call();
+        match client(&server).collect(&accounts(750, None), &call).await {
+            Err(ProviderError::Fatal { code, message }) => {
+                assert_eq!(code.as_str(), "provider_job_failed");
+                assert!(
+                    message.contains(state) && message.contains("Instagram asked for a login"),
+                    "{message}"
+                );
+            }
+            other => panic!("{state}: {other:?}"),
+        }
+        assert_eq!(
+            checkpoints.0.lock().unwrap().clone(),
+            Some(json!({"apify_runs": {}})),
+            "a retry asked for by hand starts a new run"
+        );
+        assert!(offsets(&server).await.is_empty(), "no dataset read");
+    }
+}
+
+#[tokio::test]
+async fn a_run_interrupted_while_polled_is_resumed_never_started_again() {
+    let server = MockServer::start().await;
+    mount_run(
+        &server,
+        REEL_SCRAPER,
+        &["RUNNING", "SUCCEEDED"],
+        None,
+        items(12),
+    )
+    .await;
+    // Apify holds the first poll open; the worker dies waiting.
+    Mock::given(method("GET"))
+        .and(path(RUN))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(run("RUNNING", None))
+                .set_delay(Duration::from_secs(30)),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
         .mount(&server)
         .await;
-    mount_async_run(&server, "SUCCEEDED", 12).await;
-    assert_eq!(
-        collect(&server, &accounts(20, None)).await.unwrap().len(),
-        12
-    );
-}
-
-#[tokio::test]
-async fn a_failed_run_is_a_fatal_error_with_its_message() {
-    let server = MockServer::start().await;
-    mount_async_run(&server, "FAILED", 0).await;
-    match collect(&server, &accounts(750, None)).await {
-        Err(ProviderError::Fatal { code, message }) => {
-            assert_eq!(code.as_str(), "provider_job_failed");
-            assert!(
-                message.contains("FAILED") && message.contains("Instagram asked for a login"),
-                "{message}"
-            );
+    let checkpoints = MemoryCheckpoints::default();
+    let call = checkpoints.call();
+    let collector = client(&server);
+    let request = accounts(20, None);
+    let polled = async {
+        while !server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.url.path() == RUN)
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        other => panic!("{other:?}"),
+    };
+    tokio::select! {
+        result = collector.collect(&request, &call) => panic!("the held poll answered: {result:?}"),
+        _ = polled => {}
     }
+    assert_eq!(
+        checkpoints.0.lock().unwrap().clone(),
+        Some(json!({"apify_runs": {REEL_SCRAPER: {"id": "run1", "dataset_id": "ds1"}}}))
+    );
+    let items = collector.collect(&request, &call).await.unwrap();
+    assert_eq!(items.len(), 12);
+    assert_eq!(run_starts(&server).await, 1, "the run was resumed");
 }
 
 async fn answer(body: ResponseTemplate) -> Result<Vec<Value>, ProviderError> {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(SYNC))
+        .and(path(format!("/v2/acts/{REEL_SCRAPER}/runs")))
         .respond_with(body)
         .mount(&server)
         .await;
@@ -207,29 +416,45 @@ fn fatal_code(result: Result<Vec<Value>, ProviderError>) -> &'static str {
 
 #[tokio::test]
 async fn vendor_errors_map_to_retry_classes() {
-    let error_body = json!({"error": {"type": "x", "message": "nope"}});
-    assert_eq!(
-        fatal_code(answer(ResponseTemplate::new(401).set_body_json(&error_body)).await),
-        "provider_auth"
-    );
-    assert_eq!(
-        fatal_code(answer(ResponseTemplate::new(402).set_body_json(&error_body)).await),
-        "provider_out_of_credit"
-    );
-    assert_eq!(
-        fatal_code(answer(ResponseTemplate::new(403).set_body_json(&error_body)).await),
-        "provider_out_of_credit"
-    );
-    assert_eq!(
-        fatal_code(
-            answer(ResponseTemplate::new(200).set_body_string("<html>gateway</html>")).await
+    for (answer_with, code) in [
+        (
+            apify_error(401, "token-not-valid", "Authentication token is not valid."),
+            "provider_auth",
         ),
-        "provider_bad_response"
-    );
+        (
+            apify_error(
+                402,
+                "not-enough-usage-to-run-paid-actor",
+                "You have exceeded your remaining usage.",
+            ),
+            "provider_out_of_credit",
+        ),
+        (
+            apify_error(
+                403,
+                "insufficient-permissions",
+                "You need to rent this Actor.",
+            ),
+            "provider_out_of_credit",
+        ),
+        (
+            apify_error(404, "record-not-found", "Actor was not found"),
+            "provider_not_found",
+        ),
+        (
+            ResponseTemplate::new(201).set_body_string("<html>gateway</html>"),
+            "provider_bad_response",
+        ),
+    ] {
+        assert_eq!(fatal_code(answer(answer_with).await), code);
+    }
     match answer(
-        ResponseTemplate::new(429)
-            .insert_header("Retry-After", "12")
-            .set_body_json(&error_body),
+        apify_error(
+            429,
+            "rate-limit-exceeded",
+            "You have exceeded the rate limit.",
+        )
+        .insert_header("Retry-After", "12"),
     )
     .await
     {

@@ -9,7 +9,10 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::helpers::{problem, send_problem, spawn_app, spawn_app_with, TestApp};
+use crate::{
+    apify::{mount_run, run_starts, HASHTAG_SCRAPER},
+    helpers::{problem, send_problem, spawn_app, spawn_app_with, TestApp},
+};
 
 fn item(code: &str, owner: &str, plays: i64, hours_ago: i64) -> Value {
     json!({
@@ -317,20 +320,9 @@ async fn selecting_prepares_once_and_marks_the_reel() {
     assert_eq!(wrong.status(), 404);
 }
 
-#[tokio::test]
-async fn an_apify_collection_runs_through_the_api() {
-    let apify = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path(
-            "/v2/acts/apify~instagram-hashtag-scraper/run-sync-get-dataset-items",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(vec![
-            item("H1", "anna", 7_000, 3),
-            item("H2", "bob", 9_000, 3),
-        ]))
-        .expect(1)
-        .mount(&apify)
-        .await;
+/// An app whose Apify is `apify`, a project collecting with it, and a started hashtag
+/// collection: answers the app, the project id, and the collection and job as started.
+async fn apify_collection(apify: &MockServer) -> (TestApp, String, Value, Value) {
     let uri = apify.uri();
     let app = spawn_app_with(move |s| {
         s.providers.apify.base_url = uri;
@@ -340,23 +332,124 @@ async fn an_apify_collection_runs_through_the_api() {
     let project = app
         .create_project(json!({"name": "p", "settings": {"providers": {"collect": "apify"}}}))
         .await;
-    let project_id = project["id"].as_str().unwrap();
+    let project_id = project["id"].as_str().unwrap().to_owned();
     let (collection, job) = app
         .start_collection(
-            project_id,
+            &project_id,
             json!({"source": "apify", "hashtags": ["#мотивация"], "per_source_limit": 10}),
         )
         .await;
     assert_eq!(collection["provider"], "apify");
-    app.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(15), |j| {
-        j["status"] == "succeeded"
-    })
+    (app, project_id, collection, job)
+}
+
+/// Waits for the collection's job to end; answers the job and the collection as stored.
+async fn finished(
+    app: &TestApp,
+    project_id: &str,
+    collection: &Value,
+    job: &Value,
+) -> (Value, Value) {
+    let job = app
+        .wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(30), |j| {
+            matches!(j["status"].as_str(), Some("succeeded" | "failed"))
+        })
+        .await;
+    let collection = app.collection(project_id, collection).await;
+    (job, collection)
+}
+
+/// Two reels, with empty rows around them that `clean=true` drops.
+fn scraped() -> Vec<Value> {
+    vec![
+        json!({}),
+        item("H1", "anna", 7_000, 3),
+        json!({}),
+        item("H2", "bob", 9_000, 3),
+    ]
+}
+
+#[tokio::test]
+async fn an_apify_collection_runs_through_the_api() {
+    let apify = MockServer::start().await;
+    mount_run(
+        &apify,
+        HASHTAG_SCRAPER,
+        &["READY", "RUNNING", "SUCCEEDED"],
+        None,
+        scraped(),
+    )
     .await;
-    assert_eq!(ranked(&app, project_id, "sort=plays").await, ["H2", "H1"]);
+    let (app, project_id, collection, job) = apify_collection(&apify).await;
+    let (job, collection) = finished(&app, &project_id, &collection, &job).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(
+        collection["counts"],
+        json!({"received": 2, "added": 2, "merged": 0, "rejected": 0, "preparing": 0}),
+        "{collection:#}"
+    );
+    assert_eq!(ranked(&app, &project_id, "sort=plays").await, ["H2", "H1"]);
     let reel = &app
         .get_json(&format!("/v1/projects/{project_id}/reels"))
         .await["items"][0];
     assert_eq!(reel["provider"], "apify");
+    assert_eq!(run_starts(&apify).await, 1);
+}
+
+#[tokio::test]
+async fn a_failed_apify_run_fails_the_collection_with_its_status() {
+    let apify = MockServer::start().await;
+    mount_run(
+        &apify,
+        HASHTAG_SCRAPER,
+        &["RUNNING", "TIMED-OUT"],
+        Some("The Actor run timed out after 3600 seconds"),
+        Vec::new(),
+    )
+    .await;
+    let (app, project_id, collection, job) = apify_collection(&apify).await;
+    let (job, collection) = finished(&app, &project_id, &collection, &job).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(collection["status"], "failed", "{collection:#}");
+    assert_eq!(collection["error"]["code"], "provider_job_failed");
+    let message = collection["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("TIMED-OUT") && message.contains("timed out after 3600 seconds"),
+        "{message}"
+    );
+    assert!(app
+        .get_json(&format!("/v1/projects/{project_id}/reels"))
+        .await["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_collection_retried_mid_run_polls_the_same_run_and_pays_once() {
+    let apify = MockServer::start().await;
+    mount_run(
+        &apify,
+        HASHTAG_SCRAPER,
+        &["RUNNING", "SUCCEEDED"],
+        None,
+        scraped(),
+    )
+    .await;
+    // The first attempt dies on a 502 while polling; the retried job must resume run1.
+    Mock::given(method("GET"))
+        .and(path("/v2/actor-runs/run1"))
+        .respond_with(ResponseTemplate::new(502).set_body_string("bad gateway"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&apify)
+        .await;
+    let (app, project_id, collection, job) = apify_collection(&apify).await;
+    let (job, collection) = finished(&app, &project_id, &collection, &job).await;
+    assert_eq!(job["status"], "succeeded", "{job:#}");
+    assert_eq!(job["attempts"], 2, "the first attempt failed mid-polling");
+    assert_eq!(collection["counts"]["added"], 2, "{collection:#}");
+    assert_eq!(run_starts(&apify).await, 1, "never a second run");
 }
 
 #[tokio::test]
@@ -369,12 +462,7 @@ async fn prepare_all_prepares_every_collected_reel() {
     assert_eq!(collection["parameters"]["prepare_all"], true);
     app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
         .await;
-    let collection = app
-        .get_json(&format!(
-            "/v1/projects/{project_id}/collections/{}",
-            collection["id"].as_str().unwrap()
-        ))
-        .await;
+    let collection = app.collection(project_id, &collection).await;
     assert_eq!(collection["counts"]["preparing"], 3);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     loop {

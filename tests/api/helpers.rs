@@ -289,7 +289,12 @@ impl TestApp {
     pub async fn finished_collection(&self, project_id: &str, started: &Value) -> Value {
         self.wait_for_status(started["job"]["id"].as_str().unwrap(), "succeeded")
             .await;
-        let id = started["collection"]["id"].as_str().unwrap();
+        self.collection(project_id, &started["collection"]).await
+    }
+
+    /// A collection (as answered when it was started) as it is stored now.
+    pub async fn collection(&self, project_id: &str, collection: &Value) -> Value {
+        let id = collection["id"].as_str().unwrap();
         self.get_json(&format!("/v1/projects/{project_id}/collections/{id}"))
             .await
     }
@@ -376,6 +381,34 @@ pub fn call_context() -> reelforge::providers::CallContext<'static> {
         attempt: 1,
         progress: &NO_PROGRESS,
         checkpoints: &reelforge::providers::NoCheckpoints,
+    }
+}
+
+/// Checkpoints kept in memory across "restarts", as the job table keeps them across workers.
+#[derive(Default)]
+pub struct MemoryCheckpoints(pub std::sync::Mutex<Option<Value>>);
+
+#[async_trait::async_trait]
+impl reelforge::providers::CheckpointStore for MemoryCheckpoints {
+    async fn load(&self) -> Result<Option<Value>, reelforge::providers::ProviderError> {
+        Ok(self.0.lock().unwrap().clone())
+    }
+
+    async fn save(&self, checkpoint: &Value) -> Result<(), reelforge::providers::ProviderError> {
+        *self.0.lock().unwrap() = Some(checkpoint.clone());
+        Ok(())
+    }
+}
+
+impl MemoryCheckpoints {
+    /// A provider call context that keeps its checkpoints here.
+    pub fn call(&self) -> reelforge::providers::CallContext<'_> {
+        static NO_PROGRESS: NoProgress = NoProgress;
+        reelforge::providers::CallContext {
+            attempt: 1,
+            progress: &NO_PROGRESS,
+            checkpoints: self,
+        }
     }
 }
 

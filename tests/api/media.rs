@@ -503,12 +503,7 @@ async fn videos_of_an_allowed_server_folder_are_imported_and_nothing_outside() {
         .await;
     app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
         .await;
-    let collection = app
-        .get_json(&format!(
-            "/v1/projects/{project_id}/collections/{}",
-            collection["id"].as_str().unwrap()
-        ))
-        .await;
+    let collection = app.collection(project_id, &collection).await;
     assert_eq!(
         collection["counts"],
         json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1})

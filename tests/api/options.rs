@@ -93,6 +93,16 @@ async fn bad_options_of_every_step_and_provider_are_refused_at_the_start_naming_
         ),
         (
             &transcripts,
+            step(
+                "assemblyai",
+                json!({"language": "ru", "speech_models": ["universal-3-pro"]}),
+            ),
+            "validation_failed",
+            "options.speech_models",
+            "add universal-2",
+        ),
+        (
+            &transcripts,
             step("openai", json!({"language": "Russian"})),
             "validation_failed",
             "options.language",

@@ -9,10 +9,7 @@ use chrono::{DateTime, Utc};
 use reelforge::{
     clock::ManualClock,
     domain::publishing::TiktokMode,
-    providers::{
-        publish::{youtube::YouTube, Publisher, Upload},
-        CallContext,
-    },
+    providers::publish::{youtube::YouTube, Publisher, Upload},
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -22,11 +19,11 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{assert_refused, send_problem, NoProgress, TestApp},
+    helpers::{assert_refused, send_problem, MemoryCheckpoints, TestApp},
     platforms::{Platforms, TOKEN},
     publishing::{
         connect, finished, publish, publishing_app_with, request, short_video, video_with,
-        write_post, MemoryCheckpoints,
+        write_post,
     },
 };
 
@@ -480,11 +477,7 @@ async fn youtube_refuses_a_description_with_angle_brackets_as_documented() {
         now: at(NOW),
     };
     let checkpoints = MemoryCheckpoints::default();
-    let call = CallContext {
-        attempt: 1,
-        progress: &NoProgress,
-        checkpoints: &checkpoints,
-    };
+    let call = checkpoints.call();
     let youtube = YouTube::new(&platforms.uri(), 256 * 1024, Duration::from_secs(30));
     let error = youtube.publish(&upload, &call).await.unwrap_err();
     assert_eq!(

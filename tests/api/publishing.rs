@@ -3,7 +3,7 @@
 //! refresh, scheduling, cancel, limits, and a worker killed between every pair of calls posting
 //! exactly once.
 
-use std::{sync::Mutex, time::Duration};
+use std::time::Duration;
 
 use base64::Engine;
 use reelforge::{
@@ -12,7 +12,7 @@ use reelforge::{
         publish::{
             instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
         },
-        CallContext, CheckpointStore, ProviderError,
+        ProviderError,
     },
 };
 use secrecy::SecretString;
@@ -25,8 +25,8 @@ use wiremock::{
 use crate::{
     assets::generated,
     helpers::{
-        assert_refused, send_problem, spawn_app_with, spawn_app_with_clock, NoProgress, SseClient,
-        TestApp, WorkerProcess,
+        assert_refused, send_problem, spawn_app_with, spawn_app_with_clock, MemoryCheckpoints,
+        SseClient, TestApp, WorkerProcess,
     },
     platforms::{Platforms, IG_USER, TOKEN},
 };
@@ -1210,22 +1210,6 @@ async fn scheduled_publications_wait_their_time_and_can_be_canceled_until_then()
     .await;
 }
 
-/// Checkpoints kept in memory across "restarts", as the job table keeps them across workers.
-#[derive(Default)]
-pub struct MemoryCheckpoints(Mutex<Option<Value>>);
-
-#[async_trait::async_trait]
-impl CheckpointStore for MemoryCheckpoints {
-    async fn load(&self) -> Result<Option<Value>, ProviderError> {
-        Ok(self.0.lock().unwrap().clone())
-    }
-
-    async fn save(&self, checkpoint: &Value) -> Result<(), ProviderError> {
-        *self.0.lock().unwrap() = Some(checkpoint.clone());
-        Ok(())
-    }
-}
-
 pub fn request(mode: TiktokMode) -> PublicationRequest {
     PublicationRequest {
         copy: PostCopy {
@@ -1266,11 +1250,7 @@ async fn killed_then_resumed(
         now: chrono::Utc::now(),
     };
     let checkpoints = MemoryCheckpoints::default();
-    let call = CallContext {
-        attempt: 1,
-        progress: &NoProgress,
-        checkpoints: &checkpoints,
-    };
+    let call = checkpoints.call();
     let watch = async {
         while platforms
             .server

@@ -40,6 +40,24 @@ fn assemblyai(server: &MockServer) -> AssemblyAi {
     )
 }
 
+/// AssemblyAI's create, as documented since spring 2026: a request without `speech_models`
+/// is refused with 400 and its `{"error": ...}` body; one with it is queued.
+struct CreateTranscript;
+
+impl wiremock::Respond for CreateTranscript {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        match body["speech_models"].as_array() {
+            Some(models) if !models.is_empty() => {
+                ResponseTemplate::new(200).set_body_json(json!({"id": "t1", "status": "queued"}))
+            }
+            _ => ResponseTemplate::new(400).set_body_json(
+                json!({"error": "speech_models is required: a list of one or more speech models"}),
+            ),
+        }
+    }
+}
+
 async fn mount_upload_and_create(server: &MockServer, create: Value) {
     Mock::given(method("POST"))
         .and(path("/v2/upload"))
@@ -55,12 +73,44 @@ async fn mount_upload_and_create(server: &MockServer, create: Value) {
     Mock::given(method("POST"))
         .and(path("/v2/transcript"))
         .and(body_partial_json(create))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"id": "t1", "status": "queued"})),
-        )
+        .respond_with(CreateTranscript)
         .expect(1)
         .mount(server)
         .await;
+}
+
+/// A completed transcript as AssemblyAI answers it: `audio_duration` in whole seconds.
+fn completed(audio_duration: u64) -> Value {
+    json!({
+        "id": "t1", "status": "completed", "text": "Привет мир", "language_code": "ru",
+        "language_confidence": 0.97, "audio_duration": audio_duration,
+        "speech_models": ["universal-2"], "speech_model_used": "universal-2",
+        "words": [
+            {"text": "Привет", "start": 120, "end": 640, "confidence": 0.98, "speaker": null},
+            {"text": "мир", "start": 700, "end": 1010, "confidence": 0.91, "speaker": null},
+            {"text": "broken", "start": null, "end": 1200, "confidence": 0.5}
+        ],
+        "unknown_field": {"ignored": true}
+    })
+}
+
+/// The transcript's answer to every poll.
+async fn mount_transcript(server: &MockServer, transcript: Value) {
+    Mock::given(method("GET"))
+        .and(path("/v2/transcript/t1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(transcript))
+        .mount(server)
+        .await;
+}
+
+/// The body of the create request the stand-in received.
+async fn created(server: &MockServer) -> Value {
+    let requests = server.received_requests().await.unwrap();
+    let create = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST" && r.url.path() == "/v2/transcript")
+        .expect("a transcript was created");
+    serde_json::from_slice(&create.body).unwrap()
 }
 
 #[tokio::test]
@@ -79,29 +129,20 @@ async fn assemblyai_uploads_creates_polls_and_keeps_milliseconds() {
         .up_to_n_times(2)
         .mount(&server)
         .await;
-    Mock::given(method("GET"))
-        .and(path("/v2/transcript/t1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "t1", "status": "completed", "text": "Привет мир", "language_code": "ru",
-            "language_confidence": 0.97, "audio_duration": 2.5, "speech_model": "universal-2",
-            "words": [
-                {"text": "Привет", "start": 120, "end": 640, "confidence": 0.98, "speaker": null},
-                {"text": "мир", "start": 700, "end": 1010, "confidence": 0.91, "speaker": null},
-                {"text": "broken", "start": null, "end": 1200, "confidence": 0.5}
-            ],
-            "unknown_field": {"ignored": true}
-        })))
-        .mount(&server)
-        .await;
-    let audio = wav(1);
+    mount_transcript(&server, completed(3)).await;
+    let audio = crate::helpers::tone_wav_at(2.5, 16_000);
     let output = assemblyai(&server)
         .transcribe(&request(&audio, None), &call_context())
         .await
         .unwrap();
     assert_eq!(output.text, "Привет мир");
     assert_eq!(output.language, "ru");
-    assert_eq!(output.duration_ms, 2500);
-    assert_eq!(output.model, "universal-2");
+    assert_eq!(
+        output.duration_ms, 2500,
+        "measured on the audio, not the whole seconds of audio_duration"
+    );
+    assert_eq!(output.audio_seconds, 2.5);
+    assert_eq!(output.model, "universal-2", "speech_model_used");
     assert_eq!(
         output
             .words
@@ -116,6 +157,97 @@ async fn assemblyai_uploads_creates_polls_and_keeps_milliseconds() {
         uploaded.body,
         std::fs::read(&audio).unwrap(),
         "the WAV is uploaded whole"
+    );
+    let create = created(&server).await;
+    assert_eq!(
+        create["speech_models"],
+        json!(["universal-2"]),
+        "the default names the model that covers Russian"
+    );
+    assert!(
+        create.get("speech_model").is_none() && create.get("language_code").is_none(),
+        "{create}"
+    );
+}
+
+#[tokio::test]
+async fn assemblyai_sends_the_chosen_speech_models_and_the_language() {
+    let server = MockServer::start().await;
+    mount_upload_and_create(
+        &server,
+        json!({"language_code": "ru", "speech_models": ["universal-3-pro", "universal-2"]}),
+    )
+    .await;
+    mount_transcript(&server, completed(1)).await;
+    // Not audio ffprobe can measure: the duration comes from the last timed word.
+    let audio = std::env::temp_dir().join(format!(
+        "reelforge-not-audio-{}.bin",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&audio, b"not a wav").unwrap();
+    let mut request = request(&audio, Some("ru"));
+    request.options.speech_models = Some(vec!["universal-3-pro".into(), "universal-2".into()]);
+    let output = assemblyai(&server)
+        .transcribe(&request, &call_context())
+        .await
+        .unwrap();
+    assert_eq!(output.duration_ms, 1010, "the last word's end");
+    assert!(created(&server).await.get("language_detection").is_none());
+}
+
+#[tokio::test]
+async fn assemblyai_refusals_of_the_create_quote_its_error() {
+    let server = MockServer::start().await;
+    mount_upload_and_create(&server, json!({})).await;
+    let mut request = request(&wav(1), Some("ru"));
+    // The options check refuses an empty list; AssemblyAI, sent one, answers as for none.
+    request.options.speech_models = Some(Vec::new());
+    match assemblyai(&server)
+        .transcribe(&request, &call_context())
+        .await
+        .unwrap_err()
+    {
+        ProviderError::Fatal { code, message } => {
+            assert_eq!(code.as_str(), "provider_rejected");
+            assert!(message.contains("speech_models is required"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_assemblyai_transcript_through_the_api() {
+    let server = MockServer::start().await;
+    mount_upload_and_create(
+        &server,
+        json!({"language_code": "ru", "speech_models": ["universal-2"]}),
+    )
+    .await;
+    mount_transcript(&server, completed(3)).await;
+    let uri = server.uri();
+    let app = crate::helpers::spawn_app_with(move |s| {
+        s.providers.assemblyai.base_url = uri;
+        s.providers.assemblyai.api_key = Some(SecretString::from("aai-key"));
+    })
+    .await;
+    let project = app
+        .create_project(json!({"name": "aai", "language": "ru"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let reel_id = app.upload_clip(project_id, crate::media::test_clip()).await;
+    let transcript = app
+        .finished_step(
+            &format!("/v1/reels/{reel_id}/transcripts"),
+            json!({"provider": "assemblyai", "options": {"language": "ru"}}),
+            "transcripts",
+        )
+        .await;
+    assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
+    assert_eq!(transcript["output"]["model"], "universal-2");
+    let duration = transcript["output"]["duration_ms"].as_u64().unwrap();
+    assert!(
+        (1900..=2100).contains(&duration),
+        "the clip's own length, not audio_duration's 3 s: {transcript:#}"
     );
 }
 

@@ -174,6 +174,64 @@ fn elevenlabs(server: &MockServer) -> ElevenLabs {
     )
 }
 
+/// A `/with-timestamps` answer: the audio and its per-character alignment of "Да, ок".
+fn timed_speech(audio: &[u8]) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "audio_base64": base64::engine::general_purpose::STANDARD.encode(audio),
+        "alignment": {
+            "characters": ["Д", "а", ",", " ", "о", "к"],
+            "character_start_times_seconds": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
+            "character_end_times_seconds": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
+        },
+        "normalized_alignment": null
+    }))
+}
+
+/// `language_code` is enforced by Flash and Turbo v2.5 and, since mid-2026, accepted and
+/// ignored by `eleven_multilingual_v2` (the stand-in takes it from every model): it is sent
+/// only where it holds the voice to Russian.
+#[tokio::test]
+async fn elevenlabs_sends_the_language_only_to_models_that_enforce_it() {
+    let server = MockServer::start().await;
+    let audio = std::fs::read(tone_wav_at(0.6, 22_050)).unwrap();
+    Mock::given(method("POST"))
+        .and(path("/v1/text-to-speech/voice1/with-timestamps"))
+        .respond_with(timed_speech(&audio))
+        .mount(&server)
+        .await;
+    let dir = std::env::temp_dir();
+    for (model, language_code) in [
+        ("eleven_multilingual_v2", None),
+        ("eleven_v3", None),
+        ("eleven_flash_v2_5", Some("ru")),
+        ("eleven_turbo_v2_5", Some("ru")),
+    ] {
+        let mut request = request(&dir);
+        request.options.model = Some(model.into());
+        let spoken = elevenlabs(&server)
+            .synthesize(&request, &call_context())
+            .await
+            .unwrap();
+        assert_eq!(spoken.model, model);
+        let sent: Value = serde_json::from_slice(
+            &server
+                .received_requests()
+                .await
+                .unwrap()
+                .last()
+                .unwrap()
+                .body,
+        )
+        .unwrap();
+        assert_eq!(sent["model_id"], model);
+        assert_eq!(
+            sent.get("language_code").and_then(Value::as_str),
+            language_code,
+            "{model}: {sent}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn elevenlabs_alignment_becomes_word_timings() {
     let server = MockServer::start().await;
@@ -182,16 +240,8 @@ async fn elevenlabs_alignment_becomes_word_timings() {
         .and(path("/v1/text-to-speech/voice1/with-timestamps"))
         .and(query_param("output_format", "mp3_44100_128"))
         .and(header("xi-api-key", "xi-key"))
-        .and(body_partial_json(json!({"text": "Да, ок", "model_id": "eleven_multilingual_v2", "language_code": "ru", "voice_settings": {"speed": 1.0}})))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "audio_base64": base64::engine::general_purpose::STANDARD.encode(&audio),
-            "alignment": {
-                "characters": ["Д", "а", ",", " ", "о", "к"],
-                "character_start_times_seconds": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5],
-                "character_end_times_seconds": [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
-            },
-            "normalized_alignment": null
-        })))
+        .and(body_partial_json(json!({"text": "Да, ок", "model_id": "eleven_multilingual_v2", "voice_settings": {"speed": 1.0}})))
+        .respond_with(timed_speech(&audio))
         .mount(&server)
         .await;
     let dir = std::env::temp_dir();
@@ -208,6 +258,11 @@ async fn elevenlabs_alignment_becomes_word_timings() {
     assert_eq!(words, vec![("Да,".into(), 0, 300), ("ок".into(), 400, 600)]);
     assert_eq!(std::fs::read(&spoken.path).unwrap(), audio);
     assert_eq!(spoken.format, "mp3");
+    let sent = &server.received_requests().await.unwrap()[0].body;
+    assert!(
+        !String::from_utf8_lossy(sent).contains("language_code"),
+        "eleven_multilingual_v2 ignores language_code: not sent"
+    );
 }
 
 #[tokio::test]

@@ -1,13 +1,20 @@
-//! The Apify REST client: Instagram reel and hashtag scrapers, run synchronously for small runs
-//! and asynchronously (start, poll, page through the dataset) for large ones or when the
-//! synchronous call times out (408).
+//! The Apify REST client: the Instagram reel and hashtag scrapers, always run asynchronously.
+//!
+//! The synchronous endpoint stops answering after 300 s (408) while its run goes on, and no
+//! header names that run: falling back to a second, asynchronous run would scrape and bill
+//! twice. So every scrape starts with `POST /v2/acts/{actor}/runs`, the run's id is checkpointed
+//! before anything else is asked, and a restarted job resumes polling that run
+//! (`waitForFinish`, so Apify holds each poll until the run ends or a minute passes). The
+//! dataset is then paged with `clean=true`, whose pages may hold fewer items than `limit`, or
+//! none: only a page that scanned no rows ends it.
 
 use crate::error_code::ErrorCode;
-use std::time::Duration;
+use std::{collections::BTreeMap, time::Duration};
 
 use async_trait::async_trait;
+use reqwest::header::HeaderMap;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::{CollectRequest, CollectTarget, Collector};
@@ -20,18 +27,23 @@ pub const NAME: &str = "apify";
 const PROVIDER: &str = NAME;
 const REEL_SCRAPER: &str = "apify~instagram-reel-scraper";
 const HASHTAG_SCRAPER: &str = "apify~instagram-hashtag-scraper";
-/// Runs expected to return more items than this go straight to the asynchronous form.
-const SYNC_MAX_ITEMS: u32 = 200;
-const DATASET_PAGE: usize = 1000;
+/// Raw dataset rows asked for per page.
+const DATASET_PAGE: u64 = 1000;
+/// How long Apify may hold a status poll open until the run ends (its maximum is 60 s).
+const WAIT_FOR_FINISH: Duration = Duration::from_secs(60);
+/// The run states after which nothing more happens, besides `SUCCEEDED`.
+const FAILED_STATES: [&str; 3] = ["FAILED", "ABORTED", "TIMED-OUT"];
 
 pub struct ApifyCollector {
     client: reqwest::Client,
+    /// For status polls, which Apify holds open for up to [`WAIT_FOR_FINISH`].
+    poll_timeout: Duration,
     base_url: String,
     token: SecretString,
-    /// First poll delay; doubles up to `poll_max`.
+    /// Pause between polls that came back before the run ended; doubles up to `poll_max`.
     poll_start: Duration,
     poll_max: Duration,
-    /// How long an asynchronous run may take before the attempt gives up (and is retried).
+    /// How long one attempt waits for a run before it gives up (the retry resumes the run).
     run_deadline: Duration,
 }
 
@@ -49,14 +61,29 @@ struct Run {
     status_message: Option<String>,
 }
 
+/// The runs this job started, by actor (a collection of accounts and hashtags runs two), so a
+/// restarted job polls them instead of paying for new ones.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Checkpoint {
+    #[serde(default)]
+    apify_runs: BTreeMap<String, StartedRun>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StartedRun {
+    id: String,
+    dataset_id: Option<String>,
+}
+
 impl ApifyCollector {
     pub fn new(base_url: &str, token: SecretString, timeout: Duration) -> Self {
         ApifyCollector {
             client: http::client(timeout),
+            poll_timeout: WAIT_FOR_FINISH + timeout,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
-            poll_start: Duration::from_secs(2),
-            poll_max: Duration::from_secs(30),
+            poll_start: Duration::from_secs(1),
+            poll_max: Duration::from_secs(10),
             run_deadline: Duration::from_secs(60 * 60),
         }
     }
@@ -73,6 +100,14 @@ impl ApifyCollector {
         self.client
             .request(method, format!("{}{path}", self.base_url))
             .bearer_auth(self.token.expose_secret())
+    }
+
+    /// Sends a request, answering the success or Apify's failure classified.
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ProviderError> {
+        http::send(PROVIDER, request).await.map_err(Self::classify)
     }
 
     /// Apify answers 402/403 when the account is out of credit or the actor is not rented.
@@ -92,115 +127,148 @@ impl ApifyCollector {
         }
     }
 
-    async fn run_sync(
+    async fn checkpoint(ctx: &CallContext<'_>) -> Result<Checkpoint, ProviderError> {
+        ctx.checkpoint(
+            "the scrape's checkpoint",
+            "check the account's Apify runs before collecting again",
+        )
+        .await
+    }
+
+    /// The run this job started for `actor`, or a new one, checkpointed before anything else.
+    async fn started_run(
         &self,
         actor: &str,
         input: &Value,
         max_items: u32,
-    ) -> Result<Option<Vec<Value>>, ProviderError> {
+        ctx: &CallContext<'_>,
+    ) -> Result<StartedRun, ProviderError> {
+        let mut checkpoint = Self::checkpoint(ctx).await?;
+        if let Some(run) = checkpoint.apify_runs.get(actor) {
+            ctx.progress.report(10, "resuming the scraper run").await;
+            return Ok(run.clone());
+        }
         let request = self
-            .request(
-                reqwest::Method::POST,
-                &format!("/v2/acts/{actor}/run-sync-get-dataset-items"),
-            )
-            .query(&[
-                ("maxItems", max_items.to_string()),
-                ("timeout", "300".into()),
-                ("format", "json".into()),
-            ])
+            .request(reqwest::Method::POST, &format!("/v2/acts/{actor}/runs"))
+            .query(&[("maxItems", max_items)])
             .json(input);
-        match http::send(PROVIDER, request).await {
-            Ok(response) => http::json::<Vec<Value>>(PROVIDER, response).await.map(Some),
-            // The run outlived the synchronous window; it goes on, but its items must be
-            // fetched the asynchronous way.
-            Err(HttpFailureOr::Status(failure)) if failure.status.as_u16() == 408 => Ok(None),
-            Err(failure) => Err(Self::classify(failure)),
+        let run = http::json::<RunEnvelope>(PROVIDER, self.send(request).await?)
+            .await?
+            .data;
+        let run = StartedRun {
+            id: run.id,
+            dataset_id: run.default_dataset_id,
+        };
+        checkpoint.apify_runs.insert(actor.to_owned(), run.clone());
+        ctx.save_checkpoint(&checkpoint).await?;
+        ctx.progress.report(10, "scraper running").await;
+        Ok(run)
+    }
+
+    /// Polls the run until it ends; answers the finished run.
+    async fn finished(&self, run_id: &str) -> Result<Run, ProviderError> {
+        let started = tokio::time::Instant::now();
+        let mut delay = self.poll_start;
+        loop {
+            let request = self
+                .request(reqwest::Method::GET, &format!("/v2/actor-runs/{run_id}"))
+                .query(&[("waitForFinish", WAIT_FOR_FINISH.as_secs())])
+                .timeout(self.poll_timeout);
+            let run = http::json::<RunEnvelope>(PROVIDER, self.send(request).await?)
+                .await?
+                .data;
+            if run.status == "SUCCEEDED" || FAILED_STATES.contains(&run.status.as_str()) {
+                return Ok(run);
+            }
+            if started.elapsed() > self.run_deadline {
+                return Err(ProviderError::retryable(format!(
+                    "the apify run {run_id} is still {}",
+                    run.status
+                )));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.poll_max);
         }
     }
 
-    async fn run_async(
+    /// Runs `actor` (or resumes the run this job started) and reads its dataset.
+    async fn run(
         &self,
         actor: &str,
         input: &Value,
         max_items: u32,
         ctx: &CallContext<'_>,
     ) -> Result<Vec<Value>, ProviderError> {
-        let request = self
-            .request(reqwest::Method::POST, &format!("/v2/acts/{actor}/runs"))
-            .query(&[("maxItems", max_items.to_string())])
-            .json(input);
-        let response = http::send(PROVIDER, request)
-            .await
-            .map_err(Self::classify)?;
-        let mut run = http::json::<RunEnvelope>(PROVIDER, response).await?.data;
-        ctx.progress.report(10, "scraper running").await;
-
-        let started = tokio::time::Instant::now();
-        let mut delay = self.poll_start;
-        while run.status != "SUCCEEDED" {
-            match run.status.as_str() {
-                "FAILED" | "ABORTED" | "TIMED-OUT" => {
-                    return Err(ProviderError::fatal(
-                        ErrorCode::ProviderJobFailed,
-                        format!(
-                            "the apify run {} ended {}: {}",
-                            run.id,
-                            run.status,
-                            run.status_message.as_deref().unwrap_or("no message")
-                        ),
-                    ))
-                }
-                _ if started.elapsed() > self.run_deadline => {
-                    return Err(ProviderError::retryable(format!(
-                        "the apify run {} is still {}",
-                        run.id, run.status
-                    )))
-                }
-                _ => {}
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.poll_max);
-            let response = http::send(
-                PROVIDER,
-                self.request(reqwest::Method::GET, &format!("/v2/actor-runs/{}", run.id)),
-            )
-            .await
-            .map_err(Self::classify)?;
-            run = http::json::<RunEnvelope>(PROVIDER, response).await?.data;
+        let started = self.started_run(actor, input, max_items, ctx).await?;
+        let run = self.finished(&started.id).await?;
+        if run.status != "SUCCEEDED" {
+            // The run is over and paid for; a retry of this job asks for a new one.
+            let mut checkpoint = Self::checkpoint(ctx).await?;
+            checkpoint.apify_runs.remove(actor);
+            ctx.save_checkpoint(&checkpoint).await?;
+            return Err(ProviderError::fatal(
+                ErrorCode::ProviderJobFailed,
+                format!(
+                    "the apify run {} ended {}: {}",
+                    run.id,
+                    run.status,
+                    run.status_message.as_deref().unwrap_or("no message")
+                ),
+            ));
         }
-        let dataset = run.default_dataset_id.ok_or_else(|| {
-            http::bad_response(PROVIDER, "a finished run without defaultDatasetId")
-        })?;
+        let dataset = run
+            .default_dataset_id
+            .or(started.dataset_id)
+            .ok_or_else(|| {
+                http::bad_response(PROVIDER, "a finished run without defaultDatasetId")
+            })?;
         ctx.progress.report(60, "reading results").await;
         self.read_dataset(&dataset, max_items as usize).await
     }
 
+    /// Pages through the dataset. `offset` and `limit` count raw rows and `clean` filters after
+    /// them, so a page may be short or empty mid-dataset: the offset moves by the rows Apify
+    /// says it scanned (`X-Apify-Pagination-Count`), and only a page that scanned none ends.
     async fn read_dataset(
         &self,
         dataset: &str,
         max_items: usize,
     ) -> Result<Vec<Value>, ProviderError> {
         let mut items = Vec::new();
-        loop {
-            let limit = DATASET_PAGE.min(max_items - items.len());
+        let mut offset = 0;
+        while items.len() < max_items {
             let request = self
                 .request(
                     reqwest::Method::GET,
                     &format!("/v2/datasets/{dataset}/items"),
                 )
                 .query(&[("clean", "true"), ("format", "json")])
-                .query(&[("offset", items.len()), ("limit", limit)]);
-            let response = http::send(PROVIDER, request)
-                .await
-                .map_err(Self::classify)?;
+                .query(&[("offset", offset), ("limit", DATASET_PAGE)]);
+            let response = self.send(request).await?;
+            let scanned = scanned_rows(response.headers());
             let page: Vec<Value> = http::json(PROVIDER, response).await?;
-            let last_page = page.len() < limit;
-            items.extend(page);
-            if last_page || items.len() >= max_items {
-                return Ok(items);
+            // Without the header, an empty page is the only end that can be told.
+            let scanned = scanned.unwrap_or(if page.is_empty() { 0 } else { DATASET_PAGE });
+            if scanned == 0 {
+                break;
             }
+            items.extend(page);
+            offset += scanned;
         }
+        items.truncate(max_items);
+        Ok(items)
     }
+}
+
+/// The raw rows a dataset page scanned, as Apify reports them.
+fn scanned_rows(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get("x-apify-pagination-count")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The actor and its input for a request, per the actors' documented inputs.
@@ -235,13 +303,7 @@ impl Collector for ApifyCollector {
         ctx: &CallContext<'_>,
     ) -> Result<Vec<Value>, ProviderError> {
         let (actor, input) = actor_input(request);
-        let max_items = request.max_items();
         ctx.progress.report(5, "starting scraper").await;
-        if max_items <= SYNC_MAX_ITEMS {
-            if let Some(items) = self.run_sync(actor, &input, max_items).await? {
-                return Ok(items);
-            }
-        }
-        self.run_async(actor, &input, max_items, ctx).await
+        self.run(actor, &input, request.max_items(), ctx).await
     }
 }

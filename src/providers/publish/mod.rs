@@ -58,18 +58,13 @@ pub trait Publisher: Send + Sync {
     ) -> Result<Posted, ProviderError>;
 }
 
-/// The checkpoint as the publisher's own type; none is a fresh start, and one that does not
-/// read is never taken for a fresh start (that could post twice).
+/// The checkpoint as the publisher's own type (see [`CallContext::checkpoint`]).
 async fn load<T: DeserializeOwned + Default>(ctx: &CallContext<'_>) -> Result<T, ProviderError> {
-    match ctx.checkpoints.load().await? {
-        None => Ok(T::default()),
-        Some(value) => serde_json::from_value(value).map_err(|error| {
-            ProviderError::fatal(
-                ErrorCode::InvalidJob,
-                format!("the upload's checkpoint cannot be read ({error}); check the platform before posting again"),
-            )
-        }),
-    }
+    ctx.checkpoint(
+        "the upload's checkpoint",
+        "check the platform before posting again",
+    )
+    .await
 }
 
 /// What an earlier attempt already posted, from the checkpoint any publisher keeps.
@@ -93,9 +88,7 @@ fn wait_until(wait: &PublicationWait, now: DateTime<Utc>) -> ProviderError {
 }
 
 async fn save<T: Serialize>(ctx: &CallContext<'_>, checkpoint: &T) -> Result<(), ProviderError> {
-    let value = serde_json::to_value(checkpoint)
-        .map_err(|error| ProviderError::fatal(ErrorCode::Internal, error.to_string()))?;
-    ctx.checkpoints.save(&value).await
+    ctx.save_checkpoint(checkpoint).await
 }
 
 /// `length` bytes of the video from `offset`.

@@ -1,19 +1,51 @@
 //! AssemblyAI: upload the audio, create a transcript, poll it with backoff, read the words
 //! (already in milliseconds). `status: error` is final and carries AssemblyAI's reason.
+//!
+//! `speech_models` is always sent: AssemblyAI required it for a while, and its default now
+//! leads with a model of six languages, Russian not among them. `audio_duration` comes back in
+//! whole seconds, so the transcript's duration is measured on the audio instead.
 
 use crate::error_code::ErrorCode;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::{language_code, TranscribeRequest, Transcriber, TranscriptOutput, WordTiming};
-use crate::providers::{http, CallContext, ProviderError};
+use crate::providers::{http, process, CallContext, ProviderError};
 
 pub const NAME: &str = "assemblyai";
 const PROVIDER: &str = NAME;
+
+/// The models sent when the options name none: Universal-2 speaks 99 languages, Russian
+/// among them, at the listed price.
+pub const DEFAULT_SPEECH_MODELS: &[&str] = &["universal-2"];
+
+/// AssemblyAI's models that know only English, Spanish, Portuguese, French, German and
+/// Italian.
+pub const SIX_LANGUAGE_MODELS: &[&str] = &["universal-3-pro"];
+pub const SIX_LANGUAGES: &[&str] = &["en", "es", "pt", "fr", "de", "it"];
+
+/// Why `models` cannot transcribe `language` (a code such as `ru` or `pt-BR`): every model in
+/// the list is one of the six-language ones and the language is not among the six.
+pub fn speech_models_problem(models: &[String], language: &str) -> Option<String> {
+    let base = language
+        .split(['-', '_'])
+        .next()
+        .unwrap_or(language)
+        .to_lowercase();
+    let only_six = models
+        .iter()
+        .all(|model| SIX_LANGUAGE_MODELS.contains(&model.trim()));
+    (only_six && !SIX_LANGUAGES.contains(&base.as_str())).then(|| {
+        format!(
+            "{} transcribe only {}; add universal-2 for `{language}`",
+            models.join(", "),
+            SIX_LANGUAGES.join(", ")
+        )
+    })
+}
 
 pub struct AssemblyAi {
     client: reqwest::Client,
@@ -22,6 +54,19 @@ pub struct AssemblyAi {
     poll_start: Duration,
     poll_max: Duration,
     deadline: Duration,
+}
+
+/// `POST /v2/transcript`: a language, or detection, and the models in order of preference.
+#[derive(Debug, Serialize)]
+struct CreateTranscript<'a> {
+    audio_url: &'a str,
+    punctuate: bool,
+    format_text: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    language_detection: bool,
+    speech_models: Vec<&'a str>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -36,10 +81,10 @@ struct Transcript {
     error: Option<String>,
     text: Option<String>,
     language_code: Option<String>,
-    audio_duration: Option<f64>,
     #[serde(default)]
     words: Option<Vec<Word>>,
-    speech_model: Option<String>,
+    /// Which of the requested models transcribed it.
+    speech_model_used: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -94,6 +139,8 @@ impl Transcriber for AssemblyAi {
         ctx: &CallContext<'_>,
     ) -> Result<TranscriptOutput, ProviderError> {
         let audio = request.audio()?;
+        // Measured here because AssemblyAI's `audio_duration` is rounded to whole seconds.
+        let measured_ms = process::duration_ms(audio).await.ok();
         let file = tokio::fs::File::open(audio)
             .await
             .map_err(|error| ProviderError::retryable(format!("reading the audio: {error}")))?;
@@ -110,15 +157,17 @@ impl Transcriber for AssemblyAi {
             )
             .await?;
 
-        let mut create =
-            json!({"audio_url": upload.upload_url, "punctuate": true, "format_text": true});
-        match &request.language {
-            Some(language) => create["language_code"] = json!(language),
-            None => create["language_detection"] = json!(true),
-        }
-        if let Some(models) = &request.options.speech_models {
-            create["speech_models"] = json!(models);
-        }
+        let create = CreateTranscript {
+            audio_url: &upload.upload_url,
+            punctuate: true,
+            format_text: true,
+            language_code: request.language.as_deref(),
+            language_detection: request.language.is_none(),
+            speech_models: match &request.options.speech_models {
+                Some(models) => models.iter().map(String::as_str).collect(),
+                None => DEFAULT_SPEECH_MODELS.to_vec(),
+            },
+        };
         let mut transcript: Transcript = self
             .call(
                 self.request(reqwest::Method::POST, "/v2/transcript")
@@ -172,9 +221,7 @@ impl Transcriber for AssemblyAi {
                 })
             })
             .collect();
-        let duration_ms = transcript
-            .audio_duration
-            .map(|s| (s * 1000.0).round() as u64)
+        let duration_ms = measured_ms
             .or_else(|| words.last().map(|w| w.end_ms))
             .unwrap_or(0);
         let language = transcript
@@ -188,9 +235,7 @@ impl Transcriber for AssemblyAi {
             language,
             duration_ms,
             words,
-            model: transcript
-                .speech_model
-                .unwrap_or_else(|| "assemblyai".into()),
+            model: transcript.speech_model_used.unwrap_or_else(|| NAME.into()),
             audio_seconds: duration_ms as f64 / 1000.0,
         })
     }

@@ -1,5 +1,9 @@
 //! ElevenLabs text to speech. By default `/with-timestamps`, whose per-character alignment (in
 //! seconds) is grouped on whitespace into word timings; the plain endpoint by option.
+//!
+//! `language_code` goes only to the models that enforce it (Flash and Turbo v2.5):
+//! `eleven_multilingual_v2` ignores it (it used to refuse it) and reads the language off the
+//! text, so with it nothing makes the voice speak Russian but the script itself.
 
 use crate::error_code::ErrorCode;
 use std::time::Duration;
@@ -7,8 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use base64::Engine;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::{openai::save_body, SpokenAudio, Voice, VoiceRequest};
 use crate::providers::{
@@ -19,6 +22,42 @@ use crate::providers::{
 
 pub const NAME: &str = "elevenlabs";
 const PROVIDER: &str = NAME;
+
+/// The models that hold the voice to `language_code`; the others ignore it or refuse it.
+pub const LANGUAGE_ENFORCING_MODELS: &[&str] = &["eleven_flash_v2_5", "eleven_turbo_v2_5"];
+
+/// Whether `model` is held to the language it is given, said for `doctor`.
+pub fn language_note(model: &str) -> String {
+    if LANGUAGE_ENFORCING_MODELS.contains(&model) {
+        format!("{model} is held to the script's language (Russian included)")
+    } else {
+        format!(
+            "{model} guesses the language from the text; {} enforce Russian",
+            LANGUAGE_ENFORCING_MODELS.join(" and ")
+        )
+    }
+}
+
+/// The body of a text-to-speech request.
+#[derive(Debug, Serialize)]
+struct Speech<'a> {
+    text: &'a str,
+    model_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    language_code: Option<&'a str>,
+    voice_settings: SpeechSettings,
+}
+
+#[derive(Debug, Serialize)]
+struct SpeechSettings {
+    stability: f64,
+    similarity_boost: f64,
+    speed: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    style: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    use_speaker_boost: Option<bool>,
+}
 
 pub struct ElevenLabs {
     client: reqwest::Client,
@@ -239,23 +278,21 @@ impl Voice for ElevenLabs {
         let output_format = options.output_format.as_deref().unwrap_or("mp3_44100_128");
         let timestamps = options.timestamps.unwrap_or(true);
         let settings = options.voice_settings.clone().unwrap_or_default();
-        let mut voice_settings = json!({
-            "stability": settings.stability.unwrap_or(0.5),
-            "similarity_boost": settings.similarity_boost.unwrap_or(0.75),
-            "speed": request.speed,
-        });
-        if let Some(style) = settings.style {
-            voice_settings["style"] = json!(style);
-        }
-        if let Some(boost) = settings.use_speaker_boost {
-            voice_settings["use_speaker_boost"] = json!(boost);
-        }
-        let body = json!({
-            "text": request.text,
-            "model_id": model,
-            "language_code": request.language.split('-').next(),
-            "voice_settings": voice_settings,
-        });
+        let body = Speech {
+            text: &request.text,
+            model_id: &model,
+            language_code: LANGUAGE_ENFORCING_MODELS
+                .contains(&model.as_str())
+                .then(|| request.language.split('-').next())
+                .flatten(),
+            voice_settings: SpeechSettings {
+                stability: settings.stability.unwrap_or(0.5),
+                similarity_boost: settings.similarity_boost.unwrap_or(0.75),
+                speed: request.speed,
+                style: settings.style,
+                use_speaker_boost: settings.use_speaker_boost,
+            },
+        };
         let path = if timestamps {
             format!("/v1/text-to-speech/{voice_id}/with-timestamps")
         } else {
@@ -301,6 +338,16 @@ impl Voice for ElevenLabs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doctor_says_which_models_enforce_russian() {
+        assert!(language_note("eleven_flash_v2_5").contains("held to the script's language"));
+        assert_eq!(
+            language_note("eleven_multilingual_v2"),
+            "eleven_multilingual_v2 guesses the language from the text; \
+             eleven_flash_v2_5 and eleven_turbo_v2_5 enforce Russian"
+        );
+    }
 
     #[test]
     fn characters_group_into_words() {
