@@ -26,6 +26,7 @@ mod queue;
 mod render;
 mod rewrite;
 mod runs;
+mod retired;
 mod s3;
 mod stock;
 mod transcribe;

@@ -188,6 +188,7 @@ impl Transcriber for AssemblyAi {
             language,
             duration_ms,
             words,
+            timing_method: crate::providers::voice::TimingMethod::Provider,
             model: transcript
                 .speech_model
                 .unwrap_or_else(|| "assemblyai".into()),
