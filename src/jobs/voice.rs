@@ -221,8 +221,7 @@ impl VoiceStep {
         if take.audio.words.as_ref().is_some_and(|w| !w.is_empty()) {
             return timings(take.audio.words.clone(), text, take.duration_ms);
         }
-        super::timing::time_words(&self.0, &take.path, text, language, take.duration_ms, ctx)
-            .await
+        super::timing::time_words(&self.0, &take.path, text, language, take.duration_ms, ctx).await
     }
 }
 

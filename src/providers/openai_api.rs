@@ -48,7 +48,9 @@ impl OpenAiApi {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ProviderError> {
-        self.send_adaptable(request).await.map_err(ProviderError::from)
+        self.send_adaptable(request)
+            .await
+            .map_err(ProviderError::from)
     }
 
     /// As [`OpenAiApi::send`], but a 400 that names a parameter the model does not take
@@ -92,7 +94,10 @@ impl OpenAiApi {
 #[derive(Debug)]
 pub enum SendError {
     /// The model does not take `param` (or not the value sent): asking without it may work.
-    RefusedParameter { param: String, error: ProviderError },
+    RefusedParameter {
+        param: String,
+        error: ProviderError,
+    },
     Other(ProviderError),
 }
 
@@ -155,7 +160,11 @@ mod tests {
 
     #[test]
     fn a_refused_parameter_is_named_only_when_the_body_says_so() {
-        let refused = |body: &str| ErrorBody::parse(body).refused_parameter().map(str::to_owned);
+        let refused = |body: &str| {
+            ErrorBody::parse(body)
+                .refused_parameter()
+                .map(str::to_owned)
+        };
         assert_eq!(
             refused(r#"{"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}}"#).as_deref(),
             Some("max_tokens")
@@ -165,7 +174,9 @@ mod tests {
             Some("temperature")
         );
         assert_eq!(
-            refused(r#"{"error": {"message": "Invalid 'messages'", "type": "invalid_request_error", "param": "messages", "code": "invalid_value"}}"#),
+            refused(
+                r#"{"error": {"message": "Invalid 'messages'", "type": "invalid_request_error", "param": "messages", "code": "invalid_value"}}"#
+            ),
             None
         );
         assert_eq!(refused(r#"{"error": "max_tokens is too large"}"#), None);

@@ -43,11 +43,8 @@ async fn the_assistants_provider_is_refused_everywhere_saying_why_and_what_to_us
     let retired = json!({"providers": {"rewrite": "openai_assistant"}});
 
     // Project settings, at creation and in a patch; the project keeps what it had.
-    let (status, problem) = send_problem(app.post(
-        "/v1/projects",
-        &json!({"name": "p", "settings": retired}),
-    ))
-    .await;
+    let (status, problem) =
+        send_problem(app.post("/v1/projects", &json!({"name": "p", "settings": retired}))).await;
     assert_retired(status, &problem);
     assert!(problem["detail"]
         .as_str()
@@ -156,12 +153,14 @@ async fn the_migration_moves_projects_off_the_assistants_provider_and_says_so() 
     };
     let (assistant, chat) = (Uuid::new_v4(), Uuid::new_v4());
     for (id, rewrite) in [(assistant, "openai_assistant"), (chat, "fake")] {
-        sqlx::query("INSERT INTO projects (id, name, language, settings) VALUES ($1, 'p', 'ru', $2)")
-            .bind(id)
-            .bind(stored(rewrite))
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO projects (id, name, language, settings) VALUES ($1, 'p', 'ru', $2)",
+        )
+        .bind(id)
+        .bind(stored(rewrite))
+        .execute(&pool)
+        .await
+        .unwrap();
     }
     pool.close().await;
 
@@ -190,7 +189,11 @@ async fn the_migration_moves_projects_off_the_assistants_provider_and_says_so() 
         panic!("{:#}", frame.data);
     };
     assert_eq!(
-        (retired.step.as_str(), retired.from.as_str(), retired.to.as_str()),
+        (
+            retired.step.as_str(),
+            retired.from.as_str(),
+            retired.to.as_str()
+        ),
         ("rewrite", "openai_assistant", "openai")
     );
     assert!(

@@ -185,8 +185,8 @@ async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
     .await
 }
 
-/// The drafts asked for (not the key-word question that follows an accepted script).
-async fn chat_bodies(server: &MockServer) -> Vec<Value> {
+/// Every chat request's body, in order.
+async fn all_chat_bodies(server: &MockServer) -> Vec<Value> {
     server
         .received_requests()
         .await
@@ -194,8 +194,14 @@ async fn chat_bodies(server: &MockServer) -> Vec<Value> {
         .iter()
         .filter(|r| r.url.path() == "/chat/completions")
         .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
-        .filter(|body| !body.to_string().contains("key_words"))
         .collect()
+}
+
+/// The drafts asked for (not the key-word question that follows an accepted script).
+async fn chat_bodies(server: &MockServer) -> Vec<Value> {
+    let mut bodies = all_chat_bodies(server).await;
+    bodies.retain(|body| !body.to_string().contains("key_words"));
+    bodies
 }
 
 #[tokio::test]
@@ -463,8 +469,15 @@ impl wiremock::Respond for ReasoningChat {
     fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         let model = body["model"].as_str().unwrap_or_default();
-        let reasoning = ["o1", "o3", "o4-mini", "gpt-5", "gpt-5-mini", "house-reasoner"]
-            .contains(&model);
+        let reasoning = [
+            "o1",
+            "o3",
+            "o4-mini",
+            "gpt-5",
+            "gpt-5-mini",
+            "house-reasoner",
+        ]
+        .contains(&model);
         let refuse = |param: &str, code: &str, message: String| {
             ResponseTemplate::new(400).set_body_json(json!({"error": {
                 "message": message, "type": "invalid_request_error", "param": param, "code": code
@@ -529,7 +542,11 @@ async fn a_reasoning_model_is_asked_with_max_completion_tokens_and_no_temperatur
     assert_eq!(script["status"], "succeeded", "{script:#}");
     let sent = &chat_bodies(&server).await[0];
     assert_eq!(
-        (sent["model"].as_str(), sent["max_tokens"].as_u64(), sent["temperature"].as_f64()),
+        (
+            sent["model"].as_str(),
+            sent["max_tokens"].as_u64(),
+            sent["temperature"].as_f64()
+        ),
         (Some("gpt-4o-mini"), Some(1024), Some(0.3)),
         "{sent:#}"
     );
@@ -547,13 +564,7 @@ async fn a_model_the_name_rule_does_not_know_is_asked_again_without_what_it_refu
     .await;
     assert_eq!(script["status"], "succeeded", "{script:#}");
     assert_eq!(script["output"]["text"], ru_script(110));
-    let requests: Vec<Value> = server
-        .received_requests()
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
+    let requests = all_chat_bodies(&server).await;
     let shape = |body: &Value| {
         (
             body.get("max_tokens").is_some(),
@@ -602,7 +613,11 @@ async fn a_refusal_is_reported_as_one_with_its_words() {
             .contains(refusal),
         "{failed:#}"
     );
-    assert_eq!(chat_bodies(&server).await.len(), 1, "a refusal is not asked again");
+    assert_eq!(
+        chat_bodies(&server).await.len(),
+        1,
+        "a refusal is not asked again"
+    );
 
     // With the fallback writer allowed, it writes, and the refusal is the recorded reason.
     let (_, transcript_id) = project_with_transcript(&app, json!({})).await;

@@ -393,6 +393,17 @@ impl wiremock::Respond for TranscriptionsByModel {
     }
 }
 
+/// OpenAI's transcriptions, answering "Hello there", at `/v1`.
+async fn mount_transcriptions(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/transcriptions"))
+        .respond_with(TranscriptionsByModel {
+            text: "Hello there",
+        })
+        .mount(server)
+        .await;
+}
+
 /// The transcript of a fresh uploaded reel by `model` on the stand-in behind `app`.
 async fn transcript_by(app: &crate::helpers::TestApp, reel_id: &str, model: &str) -> Value {
     app.finished_step(
@@ -406,13 +417,7 @@ async fn transcript_by(app: &crate::helpers::TestApp, reel_id: &str, model: &str
 #[tokio::test]
 async fn a_gpt_4o_transcribe_transcript_is_asked_for_text_and_its_words_timed_here() {
     let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/audio/transcriptions"))
-        .respond_with(TranscriptionsByModel {
-            text: "Hello there",
-        })
-        .mount(&server)
-        .await;
+    mount_transcriptions(&server).await;
     let (app, _, reel_id) = crate::helpers::openai_reel(&server.uri(), "sk-test").await;
     let transcript = transcript_by(&app, &reel_id, "gpt-4o-transcribe").await;
     assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
@@ -460,13 +465,7 @@ async fn a_gpt_4o_transcribe_transcript_is_asked_for_text_and_its_words_timed_he
 
     // A model the name rule does not know, which refuses word times, is asked again for text.
     server.reset().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/audio/transcriptions"))
-        .respond_with(TranscriptionsByModel {
-            text: "Hello there",
-        })
-        .mount(&server)
-        .await;
+    mount_transcriptions(&server).await;
     let transcript = transcript_by(&app, &reel_id, "house-transcribe").await;
     assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
     assert_eq!(transcript["output"]["timing_method"], "estimated");
@@ -476,18 +475,15 @@ async fn a_gpt_4o_transcribe_transcript_is_asked_for_text_and_its_words_timed_he
 #[tokio::test]
 async fn the_local_transcriber_times_the_words_of_a_text_only_model() {
     let openai = MockServer::start().await;
-    Mock::given(method("POST"))
-        .and(path("/v1/audio/transcriptions"))
-        .respond_with(TranscriptionsByModel {
-            text: "Hello there",
-        })
-        .mount(&openai)
-        .await;
+    mount_transcriptions(&openai).await;
     // The local engine's Whisper, which hears the same two words with their times.
     let engine = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/audio/transcriptions"))
-        .respond_with(verbose("hello there", &[("hello", 0.2, 0.5), ("there", 0.7, 1.1)]))
+        .respond_with(verbose(
+            "hello there",
+            &[("hello", 0.2, 0.5), ("there", 0.7, 1.1)],
+        ))
         .expect(1)
         .mount(&engine)
         .await;

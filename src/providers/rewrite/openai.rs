@@ -155,7 +155,9 @@ impl ChatRewriter {
         messages.extend(call.messages.iter().cloned());
         let options = call.options;
         let max_tokens = options.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);
-        let cap = call.max_tokens.map_or(max_tokens, |cap| cap.min(max_tokens));
+        let cap = call
+            .max_tokens
+            .map_or(max_tokens, |cap| cap.min(max_tokens));
         // A server that takes a grammar gets it (llama.cpp takes a grammar or a schema, not
         // both): it bounds lengths a schema cannot; others get the JSON schema.
         let grammar = call.grammar.filter(|_| self.grammar);
