@@ -131,8 +131,10 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> MaybeJob {
     )
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JobFilter {
+    /// Only the jobs of this workspace's projects.
+    pub workspace_id: Uuid,
     pub status: Option<Status>,
     pub project_id: Option<Uuid>,
     pub kind: Option<JobKind>,
@@ -145,6 +147,7 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &JobFilter, page: PageRequest
              WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR project_id = $2)
                AND ($3::text IS NULL OR kind = $3)
                AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+               AND project_id IN (SELECT id FROM projects WHERE workspace_id = $7)
              ORDER BY created_at DESC, id DESC LIMIT $6"
         ))
         .bind(filter.status.map(Status::as_str))
@@ -153,6 +156,7 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &JobFilter, page: PageRequest
         .bind(page.after.map(|c| c.created_at))
         .bind(page.after.map(|c| c.id))
         .bind(i64::from(page.limit) + 1)
+        .bind(filter.workspace_id)
         .fetch_all(db)
         .await,
     )

@@ -12,6 +12,9 @@ pub struct Event {
     #[schema(example = "job.progress")]
     pub kind: String,
     pub project_id: Option<Uuid>,
+    /// Whose stream it goes to; streams filter on it, clients need not see it.
+    #[serde(skip)]
+    pub workspace_id: Option<Uuid>,
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     #[schema(value_type = Object)]

@@ -216,10 +216,13 @@ async fn revoking_a_token_closes_its_event_streams_on_every_replica() {
 #[tokio::test]
 async fn a_stream_outlives_the_revocation_of_another_token() {
     let app = spawn_app().await;
-    let (_, other) = reelforge::auth::generate();
-    reelforge::db::tokens::insert(&app.pool, "other", &other)
-        .await
-        .unwrap();
+    crate::helpers::new_token(
+        &app.pool,
+        "other",
+        reelforge::domain::workspace::DEFAULT_WORKSPACE,
+        reelforge::domain::workspace::Scope::Write,
+    )
+    .await;
     let mut sse = SseClient::connect(&app, "", None).await;
     reelforge::db::tokens::revoke(&app.pool, "other")
         .await

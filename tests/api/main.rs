@@ -29,6 +29,7 @@ mod rewrite;
 mod runs;
 mod s3;
 mod stock;
+mod tenancy;
 mod transcribe;
 mod usage;
 mod validation;
