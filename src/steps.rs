@@ -387,8 +387,14 @@ pub async fn start_run_with(
         let writer = starter.providers.choose(Step::Rewrite, &rewrite)?;
         publish.post_provider = Some(writer.to_owned());
         option_errors.extend(
-            crate::publish::run_publish_problems(starter.pool, project.id, publish, starter.now)
-                .await?,
+            crate::publish::run_publish_problems(
+                starter.pool,
+                project.id,
+                publish,
+                starter.providers.publishing.settings.tiktok.audited,
+                starter.now,
+            )
+            .await?,
         );
     }
     if option_errors.is_empty() {

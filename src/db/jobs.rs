@@ -303,6 +303,25 @@ pub async fn reschedule(
     )
 }
 
+/// Puts a job that waits for something outside back in the queue to run after `delay`; the
+/// wait is no error and spends no attempt (it adds one: `attempts` still counts runs, so a
+/// publish job that ran stays uncancelable).
+pub async fn defer(db: impl PgExecutor<'_>, id: Uuid, worker: &str, delay: Duration) -> MaybeJob {
+    into_job(
+        sqlx::query_as(&format!(
+            "UPDATE jobs SET status = 'queued', locked_by = NULL, lease_expires_at = NULL,
+                run_at = now() + make_interval(secs => $3), max_attempts = max_attempts + 1,
+                updated_at = now()
+             WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(worker)
+        .bind(seconds(delay))
+        .fetch_optional(db)
+        .await,
+    )
+}
+
 /// Gives a job back on shutdown without counting the interrupted attempt.
 pub async fn release(db: impl PgExecutor<'_>, id: Uuid, worker: &str) -> MaybeJob {
     into_job(

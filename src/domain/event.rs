@@ -187,6 +187,8 @@ pub struct PublicationUpdate {
     pub post_id: Option<String>,
     pub post_url: Option<String>,
     pub error: Option<super::ErrorInfo>,
+    /// What the publication waits for, while it does.
+    pub waiting: Option<super::publishing::PublicationWait>,
 }
 
 impl PublicationUpdate {
@@ -200,6 +202,7 @@ impl PublicationUpdate {
             post_id: publication.post_id.clone(),
             post_url: publication.post_url.clone(),
             error: publication.error.clone(),
+            waiting: publication.waiting.clone(),
         }
     }
 }

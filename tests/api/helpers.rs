@@ -700,6 +700,27 @@ pub struct WorkerProcess(std::process::Child);
 
 impl WorkerProcess {
     pub fn spawn(settings: &Settings, extra: &[(&str, String)]) -> Self {
+        Self::run(&["worker"], settings, extra, std::process::Stdio::inherit())
+    }
+
+    /// The binary running `args` (`worker`, `serve`), its log (stderr) written to `log`: a
+    /// process that starts with nothing in memory, whose every log line can be read.
+    pub fn spawn_logged(
+        args: &[&str],
+        settings: &Settings,
+        extra: &[(&str, String)],
+        log: &std::path::Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("the log file is created");
+        Self::run(args, settings, extra, file.into())
+    }
+
+    fn run(
+        args: &[&str],
+        settings: &Settings,
+        extra: &[(&str, String)],
+        stderr: std::process::Stdio,
+    ) -> Self {
         use secrecy::ExposeSecret;
         let jobs = &settings.jobs;
         let log = std::env::var("REELFORGE_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into());
@@ -744,11 +765,12 @@ impl WorkerProcess {
             ("RUST_LOG", log),
         ];
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_reelforge"))
-            .arg("worker")
+            .args(args)
             .envs(environment)
             .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("the reelforge binary starts");
         WorkerProcess(child)
@@ -785,6 +807,22 @@ impl Drop for WorkerProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// The log at `path` once it holds `needle`, panicking after `timeout`.
+pub async fn log_with(path: &std::path::Path, needle: &str, timeout: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let log = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+        if log.contains(needle) {
+            return log;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the log never showed {needle:?}: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
