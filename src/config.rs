@@ -530,7 +530,6 @@ impl Default for ProviderSettings {
                 api: CloudProviderSettings::new("https://api.openai.com/v1"),
                 chat_model: default_chat_model(),
                 transcription_model: default_transcription_model(),
-                assistant_id: None,
                 max_upload_bytes: default_max_upload_bytes(),
                 chunk_seconds: default_chunk_seconds(),
                 speech_model: default_speech_model(),
@@ -564,9 +563,6 @@ pub struct OpenAiSettings {
     pub chat_model: String,
     #[serde(default = "default_transcription_model")]
     pub transcription_model: String,
-    /// The assistant of the legacy `openai_assistant` rewrite path.
-    #[serde(default)]
-    pub assistant_id: Option<String>,
     /// Audio files larger than this are sent in chunks (OpenAI's limit is 25 MB).
     #[serde(default = "default_max_upload_bytes")]
     pub max_upload_bytes: u64,

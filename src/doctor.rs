@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use crate::{
     config::Settings,
-    domain::step::Step,
+    domain::step::{Step, RETIRED},
     engines,
     providers::{fake, process::on_path, voice, Providers, LOCAL},
 };
@@ -122,6 +122,14 @@ pub async fn report(settings: &Settings) -> (String, bool) {
                 (false, None) => "not offered".into(),
             };
             let _ = writeln!(out, "  {name:<17} {status}");
+        }
+        // Said once here, so that an operator who configured one learns why it is gone.
+        for retired in RETIRED.iter().filter(|retired| retired.step == step) {
+            let _ = writeln!(
+                out,
+                "  {:<17} retired, use {}: {}",
+                retired.name, retired.instead, retired.why
+            );
         }
     }
     let _ = writeln!(

@@ -64,6 +64,7 @@ impl From<crate::providers::ProviderChoiceError> for ApiError {
         let code = match error {
             crate::providers::ProviderChoiceError::Unknown { .. } => ErrorCode::UnknownProvider,
             crate::providers::ProviderChoiceError::NoneUsable { .. } => ErrorCode::NoProvider,
+            crate::providers::ProviderChoiceError::Retired(_) => ErrorCode::ProviderRetired,
         };
         ApiError::unprocessable(code, error.to_string())
     }

@@ -99,8 +99,9 @@ error_codes! {
     IdempotencyUnsupported = "idempotency_unsupported", FixRequest, "Uploads and token creation do not take an `Idempotency-Key`.";
     // Starting work
     UnknownProvider = "unknown_provider", FixRequest, "The named provider is not available for this step here; the detail lists those that are.";
+    ProviderRetired = "provider_retired", FixRequest, "The named provider was retired because its vendor shut its API down; the detail says why and what to use instead.";
     NoProvider = "no_provider", Configure, "No provider for this step is usable in this deployment; the detail says what to configure.";
-    NotConfigured = "not_configured", Configure, "The deployment lacks a setting this request needs (an import folder, an assistant or avatar id); the detail names it.";
+    NotConfigured = "not_configured", Configure, "The deployment lacks a setting this request needs (an import folder, an avatar id); the detail names it.";
     ParentNotReady = "parent_not_ready", Later, "The resource this step works from has not succeeded (yet), or has no output.";
     ParentGone = "parent_gone", No, "The resource this step works from was deleted.";
     ScriptNotReady = "script_not_ready", Later, "Only a finished script can be edited, and it must not change during the edit.";
@@ -143,6 +144,7 @@ error_codes! {
     UnsupportedVoice = "unsupported_voice", FixRequest, "The local voice cannot speak this voice or language.";
     UnsupportedLanguage = "unsupported_language", FixRequest, "The writer has no sentences in this language.";
     ContentFiltered = "content_filtered", FixRequest, "The model's content filter refused to write the script.";
+    ModelRefused = "model_refused", FixRequest, "The model declined to write it (OpenAI's `message.refusal`); the message quotes the refusal.";
     RenderCheckFailed = "render_check_failed", No, "The rendered video failed its checks (tracks, duration).";
     FolderUnreadable = "folder_unreadable", Configure, "The server folder to import could not be read, or a file in it copied.";
     WebhookGone = "webhook_gone", Configure, "The webhook receiver answered 410 Gone; set a new one.";
@@ -159,7 +161,7 @@ error_codes! {
     ProviderNotFound = "provider_not_found", FixRequest, "The provider does not know what was named (a model, a voice, a remote job).";
     ProviderRejected = "provider_rejected", FixRequest, "The provider refused the request as invalid; the detail quotes it.";
     ProviderBadResponse = "provider_bad_response", Later, "The provider answered outside its documented contract.";
-    ProviderJobFailed = "provider_job_failed", Later, "The provider's own job (a transcript, a scraper run, an assistant run, a video) ended in failure.";
+    ProviderJobFailed = "provider_job_failed", Later, "The provider's own job (a transcript, a scraper run, a video) ended in failure.";
     ToolMissing = "tool_missing", Configure, "A local program (ffmpeg, ffprobe, espeak-ng) is not installed; run scripts/setup.";
     ToolFailed = "tool_failed", No, "A local program failed; the detail quotes its error.";
     Storage = "storage", Later, "A scratch file could not be created in the media store.";

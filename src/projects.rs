@@ -27,6 +27,17 @@ fn validate_providers(state: &AppState, providers: &StepProviders, errors: &mut 
 }
 
 pub fn validate(state: &AppState, project: &Project) -> Result<(), ApiError> {
+    // A retired provider gets its own answer, which says why and what to use.
+    let providers = &project.settings.providers;
+    if let Some((step, retired)) = providers
+        .iter()
+        .find_map(|(step, name)| Some((step, step.retired(name)?)))
+    {
+        return Err(ApiError::unprocessable(
+            crate::error_code::ErrorCode::ProviderRetired,
+            format!("settings.providers.{step}: {}", retired.detail()),
+        ));
+    }
     let mut errors = Vec::new();
     validate_name(&project.name, &mut errors);
     validate_language(&project.language, &mut errors);

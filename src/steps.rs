@@ -51,13 +51,7 @@ pub async fn start<O: StepOptions>(
         .ok_or(ApiError::NotFound("project"))?;
     let step = Step::of(kind);
     let requested = provider.unwrap_or_else(|| project.settings.providers.get(step).clone());
-    let mut provider = state.providers.choose(step, &requested)?;
-    // A post is one structured answer, which the legacy Assistants path cannot give: chat writes it.
-    if kind == ResourceKind::Post && provider == crate::providers::rewrite::openai_assistant::NAME {
-        provider = state
-            .providers
-            .choose(step, crate::providers::rewrite::openai::NAME)?;
-    }
+    let provider = state.providers.choose(step, &requested)?;
     let options = options.unwrap_or_default();
     check_options(state, step, &options, provider, project_id)?;
     let library = crate::assets::library_problems(
@@ -392,12 +386,7 @@ pub async fn start_run_with(
             .rewrite
             .clone()
             .unwrap_or_else(|| project.settings.providers.rewrite.clone());
-        let mut writer = starter.providers.choose(Step::Rewrite, &rewrite)?;
-        if writer == crate::providers::rewrite::openai_assistant::NAME {
-            writer = starter
-                .providers
-                .choose(Step::Rewrite, crate::providers::rewrite::openai::NAME)?;
-        }
+        let writer = starter.providers.choose(Step::Rewrite, &rewrite)?;
         publish.post_provider = Some(writer.to_owned());
         option_errors.extend(
             crate::publish::run_publish_problems(

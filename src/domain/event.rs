@@ -144,6 +144,26 @@ pub enum EventPayload {
     /// A watchlist's rule matched a reel (once per rule and reel).
     #[serde(rename = "alert")]
     Alert(Box<super::watchlist::AlertRaised>),
+    /// The project's provider for a step was retired, and the project moved to its successor
+    /// (written by the migration that retired it).
+    #[serde(rename = "project.provider_retired")]
+    ProjectProviderRetired(ProviderRetired),
+}
+
+/// `project.provider_retired`: a project's `settings.providers.<step>` was moved from a retired
+/// provider to its successor.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderRetired {
+    pub step: super::step::Step,
+    /// The retired provider the project had.
+    #[schema(example = "openai_assistant")]
+    pub from: String,
+    /// The provider it has now.
+    #[schema(example = "openai")]
+    pub to: String,
+    /// Why, and what the user may want to carry over by hand.
+    pub reason: String,
 }
 
 /// `post.edited`: a post's words after a hand edit.
@@ -235,8 +255,8 @@ pub struct RunUpdate {
 pub struct TypedEvent {
     pub id: i64,
     pub project_id: Option<Uuid>,
-    /// The resource the event is about (for `job.*`, the one the job fills): a resource kind
-    /// or `run`.
+    /// The resource the event is about (for `job.*`, the one the job fills): a resource kind,
+    /// `run` or `project`.
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     #[serde(flatten)]

@@ -15,7 +15,7 @@ use super::{
 use crate::providers::{
     fake::{self, FakeBehaviour},
     render::heygen,
-    rewrite::{openai as chat, openai_assistant},
+    rewrite::openai as chat,
     transcribe::{assemblyai, openai as whisper},
     voice::elevenlabs,
     RequiredOption, LOCAL,
@@ -295,17 +295,33 @@ step_options! {
         /// The most tokens one draft may use, 16 to 8192.
         #[schema(example = 600, minimum = 16, maximum = 8192)]
         max_tokens: u32 => &[chat::NAME, LOCAL],
-        /// The assistant to ask, instead of `providers.openai.assistant_id`.
-        #[schema(example = "asst_abc123")]
-        assistant_id: String => &[openai_assistant::NAME],
+        /// Gone with the Assistants API: still read from inputs stored before, so those stay
+        /// readable, and refused with the reason in a request.
+        #[schema(ignore)]
+        assistant_id: String => ANY,
     }
 }
 impl_step_options!(RewriteOptions, |options, _| {
     let mut errors = Vec::new();
     language(&options.language, &mut errors);
     not_blank("model", &options.model, &mut errors);
-    not_blank("assistant_id", &options.assistant_id, &mut errors);
+    if options.assistant_id.is_some() {
+        errors.push(FieldError::new(
+            "assistant_id",
+            super::step::ASSISTANTS.detail(),
+        ));
+    }
     within("temperature", options.temperature, 0.0, 2.0, &mut errors);
+    // A reasoning model takes only its default temperature, so asking it for another is a
+    // mistake to say now, not to drop silently later.
+    if let (Some(model), Some(temperature)) = (&options.model, options.temperature) {
+        if chat::is_reasoning_model(model) && temperature != 1.0 {
+            errors.push(FieldError::new(
+                "temperature",
+                format!("`{model}` is a reasoning model and takes only its default temperature (1): leave temperature out"),
+            ));
+        }
+    }
     within(
         "max_tokens",
         options.max_tokens.map(f64::from),

@@ -52,7 +52,7 @@ pub struct RunPublish {
     #[serde(default)]
     pub even_if_needs_review: bool,
     /// The provider that writes the posts, settled when the run starts (the run's rewrite
-    /// provider; the Assistants path writes with chat); what a request gives is replaced.
+    /// provider); what a request gives is replaced.
     #[serde(default)]
     #[schema(read_only)]
     pub post_provider: Option<String>,

@@ -92,10 +92,6 @@ const STEPS: [StepInfo; 5] = [
                 name: LOCAL,
                 enable: ENGINE,
             },
-            ProviderEntry {
-                name: "openai_assistant",
-                enable: "set the OpenAI key and REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID (or give options.assistant_id)",
-            },
         ],
         auto: 2,
     },
@@ -135,7 +131,50 @@ const STEPS: [StepInfo; 5] = [
     },
 ];
 
+/// A provider a step once had and can no longer have, because its vendor shut the API down.
+/// Naming it (a request, a run, project settings) is refused with `provider_retired`, saying why
+/// and what to use; it is still recognised so that the refusal says more than "unknown".
+#[derive(Debug)]
+pub struct RetiredProvider {
+    pub step: Step,
+    pub name: &'static str,
+    /// The provider to use instead; projects that had the retired one were moved to it.
+    pub instead: &'static str,
+    /// Why it went, and what carries over to `instead`.
+    pub why: &'static str,
+}
+
+pub const RETIRED: &[RetiredProvider] = &[ASSISTANTS];
+
+/// OpenAI's Assistants path; its `options.assistant_id` is refused with the same reason.
+pub const ASSISTANTS: RetiredProvider = RetiredProvider {
+    step: Step::Rewrite,
+    name: "openai_assistant",
+    instead: "openai",
+    why: "OpenAI shut the Assistants API down on 2026-08-26, and the prompt objects that replaced \
+          assistants are shut down too. Use `openai` (Chat Completions) instead: give the \
+          assistant's model as options.model (or REELFORGE__PROVIDERS__OPENAI__CHAT_MODEL) and put \
+          its instructions in the project's settings.rewrite.instructions",
+};
+
+impl RetiredProvider {
+    /// The refusal's text.
+    pub fn detail(&self) -> String {
+        format!(
+            "the {} provider `{}` is retired: {}",
+            self.step, self.name, self.why
+        )
+    }
+}
+
 impl Step {
+    /// The retired provider of this step called `name`, if it is one.
+    pub fn retired(self, name: &str) -> Option<&'static RetiredProvider> {
+        RETIRED
+            .iter()
+            .find(|retired| retired.step == self && retired.name == name)
+    }
+
     pub fn info(self) -> &'static StepInfo {
         &STEPS[self as usize]
     }

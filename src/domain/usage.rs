@@ -33,8 +33,6 @@ const DEFAULT_PRICES: &[(&str, Metric, f64)] = &[
     // gpt-4o-mini, $0.15 / $0.60 per million tokens.
     ("openai", Metric::InputTokens, 0.15e-6),
     ("openai", Metric::OutputTokens, 0.60e-6),
-    ("openai_assistant", Metric::InputTokens, 0.15e-6),
-    ("openai_assistant", Metric::OutputTokens, 0.60e-6),
     // tts-1, $15 per million characters.
     ("openai", Metric::Characters, 15e-6),
     // Pro plan, $99 for 500,000 characters.

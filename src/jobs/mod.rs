@@ -11,6 +11,7 @@ pub mod queue;
 pub mod render;
 pub mod rewrite;
 pub mod runs;
+mod timing;
 pub mod transcribe;
 pub mod voice;
 pub mod webhook;

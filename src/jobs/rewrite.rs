@@ -1,6 +1,6 @@
 //! Step 4: ask the project's model for a script, check it, ask for revisions naming what missed,
-//! fit the best draft at sentence boundaries, and fall back (assistant to chat, then models to
-//! the offline writer) when a path fails. Everything tried is recorded in the output.
+//! fit the best draft at sentence boundaries, and fall back (from the model to the offline
+//! writer) when the model fails. Everything tried is recorded in the output.
 
 use crate::error_code::ErrorCode;
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use crate::{
     domain::usage::Metric,
     providers::{
         pick,
-        rewrite::{openai, openai_assistant, ChatMessage, RewriteCall, Rewriter},
+        rewrite::{ChatMessage, RewriteCall, Rewriter},
         transcribe::TranscriptOutput,
         ProviderError, Providers,
     },
@@ -396,26 +396,10 @@ impl JobHandler for RewriteStep {
         };
 
         let provider = resource.provider.as_str();
-        let mut result = draft
-            .run(
-                provider,
-                pick(&self.providers.rewrite, provider)?.as_ref(),
-                &mut output,
-                ctx,
-            )
+        let rewriter = pick(&self.providers.rewrite, provider)?;
+        let result = draft
+            .run(provider, rewriter.as_ref(), &mut output, ctx)
             .await;
-        if provider == openai_assistant::NAME {
-            if let (Err(miss), Some(chat)) = (&result, self.providers.rewrite.get(openai::NAME)) {
-                output.fallbacks.push(FallbackRecord {
-                    from: openai_assistant::NAME.into(),
-                    to: openai::NAME.into(),
-                    reason: miss_reason(miss),
-                });
-                result = draft
-                    .run(openai::NAME, chat.as_ref(), &mut output, ctx)
-                    .await;
-            }
-        }
 
         let (text, checks, fitted) = match result {
             Ok(accepted) => accepted,
@@ -458,27 +442,20 @@ impl JobHandler for RewriteStep {
         output.fitted = fitted;
         output.assess();
         if output.writer != ScriptWriter::Fallback {
-            // The chat path stands in for the Assistants path here too.
-            let writer = match provider {
-                openai_assistant::NAME => openai::NAME,
-                other => other,
-            };
-            if let Some(rewriter) = self.providers.rewrite.get(writer) {
-                let ask_broll = !self.providers.stock.libraries.is_empty();
-                let (chosen, broll, usage) = visuals(
-                    rewriter.as_ref(),
-                    &output.text,
-                    &contract,
-                    &options,
-                    ask_broll,
-                    ctx,
-                )
-                .await;
-                output.key_words = chosen;
-                output.broll_keywords = broll;
-                output.usage.prompt_tokens += usage.prompt_tokens;
-                output.usage.completion_tokens += usage.completion_tokens;
-            }
+            let ask_broll = !self.providers.stock.libraries.is_empty();
+            let (chosen, broll, usage) = visuals(
+                rewriter.as_ref(),
+                &output.text,
+                &contract,
+                &options,
+                ask_broll,
+                ctx,
+            )
+            .await;
+            output.key_words = chosen;
+            output.broll_keywords = broll;
+            output.usage.prompt_tokens += usage.prompt_tokens;
+            output.usage.completion_tokens += usage.completion_tokens;
         }
         ctx.record_usage(
             &self.providers.prices,

@@ -68,9 +68,26 @@ impl JobHandler for TranscribeStep {
             language,
             options,
         };
-        let output = pick(&self.0.transcribe, &transcript.provider)?
-            .transcribe(&request, &ctx.call())
+        let call = ctx.call();
+        let mut output = pick(&self.0.transcribe, &transcript.provider)?
+            .transcribe(&request, &call)
             .await?;
+        // A model that answers text alone (OpenAI's gpt-4o-transcribe family) gets its words
+        // timed here, so subtitles and reuse checks have times to work with.
+        if let (true, Some(audio)) = (
+            output.words.is_empty() && !output.text.trim().is_empty(),
+            &request.audio,
+        ) {
+            (output.words, output.timing_method) = super::timing::time_words(
+                &self.0,
+                audio,
+                &output.text,
+                &output.language,
+                output.duration_ms,
+                &call,
+            )
+            .await;
+        }
         ctx.record_usage(
             &self.0.prices,
             &transcript,

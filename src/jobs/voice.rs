@@ -17,12 +17,12 @@ use crate::{
     media::MediaStore,
     providers::{
         pick, process,
-        transcribe::{TranscribeRequest, WordTiming},
+        transcribe::WordTiming,
         voice::{
             elevenlabs, estimate_timings, silence, DurationFit, SpokenAudio, TimingMethod, Voice,
             VoiceOutput, VoiceRequest,
         },
-        CallContext, ProviderError, Providers, LOCAL,
+        CallContext, ProviderError, Providers,
     },
     script::ScriptOutput,
 };
@@ -208,35 +208,6 @@ fn timings(
     }
 }
 
-/// Word timings from what the local transcriber hears: its timings with the script's own words
-/// when it heard as many words, else the script spread by syllables over the span it heard
-/// speech in (so leading and trailing silence is skipped).
-fn align(text: &str, heard: &[WordTiming]) -> Option<(Vec<WordTiming>, TimingMethod)> {
-    let (first, last) = (heard.first()?, heard.last()?);
-    let spread = estimate_timings(text, last.end_ms.saturating_sub(first.start_ms));
-    if spread.len() == heard.len() {
-        let words = spread
-            .into_iter()
-            .zip(heard)
-            .map(|(word, timing)| WordTiming {
-                start_ms: timing.start_ms,
-                end_ms: timing.end_ms,
-                ..word
-            })
-            .collect();
-        return Some((words, TimingMethod::Transcribed));
-    }
-    let words = spread
-        .into_iter()
-        .map(|word| WordTiming {
-            start_ms: word.start_ms + first.start_ms,
-            end_ms: word.end_ms + first.start_ms,
-            ..word
-        })
-        .collect();
-    Some((words, TimingMethod::TranscribedSpan))
-}
-
 impl VoiceStep {
     /// Timings for a take: the provider's, else aligned by the local transcriber when there is
     /// one, else estimated.
@@ -250,24 +221,7 @@ impl VoiceStep {
         if take.audio.words.as_ref().is_some_and(|w| !w.is_empty()) {
             return timings(take.audio.words.clone(), text, take.duration_ms);
         }
-        if let Some(transcriber) = self.0.transcribe.get(LOCAL) {
-            let request = TranscribeRequest {
-                audio: Some(take.path.clone()),
-                language: Some(language.to_owned()),
-                options: Default::default(),
-            };
-            match transcriber.transcribe(&request, ctx).await {
-                Ok(heard) => {
-                    if let Some(aligned) = align(text, &heard.words) {
-                        return aligned;
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "aligning by transcription failed; estimating")
-                }
-            }
-        }
-        timings(None, text, take.duration_ms)
+        super::timing::time_words(&self.0, &take.path, text, language, take.duration_ms, ctx).await
     }
 }
 
@@ -345,54 +299,5 @@ impl JobHandler for VoiceStep {
             timing_method,
             fit: Some(fit),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn heard(spans: &[(u64, u64)]) -> Vec<WordTiming> {
-        spans
-            .iter()
-            .map(|&(start_ms, end_ms)| WordTiming {
-                text: "x".into(),
-                start_ms,
-                end_ms,
-                confidence: None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn heard_timings_carry_the_script_words() {
-        let (words, method) = align(
-            "Вставай и действуй!",
-            &heard(&[(300, 700), (750, 800), (900, 1500)]),
-        )
-        .unwrap();
-        assert_eq!(method, TimingMethod::Transcribed);
-        let spans: Vec<(&str, u64, u64)> = words
-            .iter()
-            .map(|w| (w.text.as_str(), w.start_ms, w.end_ms))
-            .collect();
-        assert_eq!(
-            spans,
-            vec![
-                ("Вставай", 300, 700),
-                ("и", 750, 800),
-                ("действуй!", 900, 1500)
-            ]
-        );
-
-        let (words, method) =
-            align("Вставай и действуй!", &heard(&[(300, 700), (900, 1500)])).unwrap();
-        assert_eq!(method, TimingMethod::TranscribedSpan);
-        assert_eq!(
-            (words[0].start_ms, words[2].end_ms),
-            (300, 1500),
-            "spread over the speech heard"
-        );
-        assert!(align("Текст", &[]).is_none());
     }
 }

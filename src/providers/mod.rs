@@ -220,32 +220,22 @@ fn rewriters(settings: &Settings) -> Registry<dyn rewrite::Rewriter> {
     if let Some(api) = engine_api(settings) {
         registry.insert(
             LOCAL,
-            Arc::new(rewrite::openai::ChatRewriter {
+            Arc::new(rewrite::openai::ChatRewriter::new(
                 api,
-                model: settings.engines.chat_model.clone(),
-                grammar: settings.engines.grammar,
-            }),
+                &settings.engines.chat_model,
+                settings.engines.grammar,
+            )),
         );
     }
     if let Some(api) = openai_api(settings) {
         let openai = &settings.providers.openai;
         registry.insert(
             rewrite::openai::NAME,
-            Arc::new(rewrite::openai::ChatRewriter {
-                api: api.clone(),
-                model: openai.chat_model.clone(),
-                grammar: openai.grammar,
-            }),
-        );
-        registry.insert(
-            rewrite::openai_assistant::NAME,
-            Arc::new(rewrite::openai_assistant::AssistantRewriter {
+            Arc::new(rewrite::openai::ChatRewriter::new(
                 api,
-                assistant_id: openai.assistant_id.clone(),
-                poll_start: Duration::from_millis(500),
-                poll_max: Duration::from_secs(5),
-                deadline: Duration::from_secs(10 * 60),
-            }),
+                &openai.chat_model,
+                openai.grammar,
+            )),
         );
     }
     registry
@@ -399,16 +389,6 @@ fn required_options(settings: &Settings) -> Vec<RequiredOption> {
                 option: "avatar_id",
                 setting: Some("REELFORGE__PROVIDERS__HEYGEN__AVATAR_ID"),
             }),
-        providers
-            .openai
-            .assistant_id
-            .is_none()
-            .then_some(RequiredOption {
-                step: Step::Rewrite,
-                provider: rewrite::openai_assistant::NAME,
-                option: "assistant_id",
-                setting: Some("REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID"),
-            }),
         Some(RequiredOption {
             step: Step::Voice,
             provider: voice::recording::NAME,
@@ -559,6 +539,9 @@ impl Providers {
                     hint: step.configure_hint(),
                 });
         }
+        if let Some(retired) = step.retired(requested) {
+            return Err(ProviderChoiceError::Retired(retired));
+        }
         let names = self.names(step);
         names
             .iter()
@@ -611,17 +594,26 @@ pub enum ProviderChoiceError {
     },
     #[error("no {step} provider is usable in this deployment: {hint}")]
     NoneUsable { step: Step, hint: String },
+    #[error("{}", .0.detail())]
+    Retired(&'static crate::domain::step::RetiredProvider),
 }
 
-/// Looks a provider up by name, with an error a job can report.
+/// Looks a provider up by name, with an error a job can report: a job queued before its
+/// provider was retired fails saying why and what to use.
 pub fn pick<'a, T: ?Sized>(
     map: &'a BTreeMap<&'static str, Arc<T>>,
     name: &str,
 ) -> Result<&'a Arc<T>, ProviderError> {
     map.get(name).ok_or_else(|| {
-        ProviderError::fatal(
-            ErrorCode::ProviderUnavailable,
-            format!("provider `{name}` is not available in this deployment"),
-        )
+        match crate::domain::step::RETIRED
+            .iter()
+            .find(|retired| retired.name == name)
+        {
+            Some(retired) => ProviderError::fatal(ErrorCode::ProviderRetired, retired.detail()),
+            None => ProviderError::fatal(
+                ErrorCode::ProviderUnavailable,
+                format!("provider `{name}` is not available in this deployment"),
+            ),
+        }
     })
 }

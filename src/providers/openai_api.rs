@@ -1,12 +1,12 @@
-//! The connection shared by every OpenAI-compatible client (chat, assistants, transcription,
-//! speech): base URL, optional key, and the error rules of the contract, which must also
-//! tolerate compatible servers whose error bodies look nothing like OpenAI's.
+//! The connection shared by every OpenAI-compatible client (chat, transcription, speech): base
+//! URL, optional key, and the error rules of the contract, which must also tolerate compatible
+//! servers whose error bodies look nothing like OpenAI's.
 
 use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use serde::Deserialize;
 
 use super::{
     http::{self, HttpFailureOr},
@@ -48,48 +48,137 @@ impl OpenAiApi {
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ProviderError> {
+        self.send_adaptable(request)
+            .await
+            .map_err(ProviderError::from)
+    }
+
+    /// As [`OpenAiApi::send`], but a 400 that names a parameter the model does not take
+    /// (`unsupported_parameter`, `unsupported_value`) comes back as that parameter, so the
+    /// caller can ask again without it.
+    pub async fn send_adaptable(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SendError> {
         http::send(PROVIDER, request)
             .await
             .map_err(|failure| match failure {
-                HttpFailureOr::Status(failure)
-                    if failure.status.as_u16() == 429
-                        && error_code(&failure.body).as_deref() == Some("insufficient_quota") =>
-                {
-                    ProviderError::fatal(
-                        ErrorCode::ProviderOutOfCredit,
-                        format!(
-                            "{PROVIDER} says the quota is used up: {}",
-                            failure.excerpt()
-                        ),
-                    )
+                HttpFailureOr::Status(failure) => {
+                    let error = ErrorBody::parse(&failure.body);
+                    match failure.status.as_u16() {
+                        429 if error.code() == Some("insufficient_quota") => {
+                            SendError::Other(ProviderError::fatal(
+                                ErrorCode::ProviderOutOfCredit,
+                                format!(
+                                    "{PROVIDER} says the quota is used up: {}",
+                                    failure.excerpt()
+                                ),
+                            ))
+                        }
+                        400 => match error.refused_parameter() {
+                            Some(param) => SendError::RefusedParameter {
+                                param: param.to_owned(),
+                                error: failure.into_error(),
+                            },
+                            None => SendError::Other(failure.into_error()),
+                        },
+                        _ => SendError::Other(failure.into_error()),
+                    }
                 }
-                other => other.into(),
+                HttpFailureOr::Transport(error) => SendError::Other(error),
             })
     }
 }
 
-/// `error.code` (or `error.type`) of an OpenAI error body; `None` for any other shape.
-fn error_code(body: &str) -> Option<String> {
-    let value: Value = serde_json::from_str(body).ok()?;
-    let error = value.get("error")?;
-    error
-        .get("code")
-        .and_then(Value::as_str)
-        .or_else(|| error.get("type").and_then(Value::as_str))
-        .map(str::to_owned)
+/// Why [`OpenAiApi::send_adaptable`] got no answer.
+#[derive(Debug)]
+pub enum SendError {
+    /// The model does not take `param` (or not the value sent): asking without it may work.
+    RefusedParameter {
+        param: String,
+        error: ProviderError,
+    },
+    Other(ProviderError),
+}
+
+impl From<SendError> for ProviderError {
+    fn from(error: SendError) -> Self {
+        match error {
+            SendError::RefusedParameter { error, .. } | SendError::Other(error) => error,
+        }
+    }
+}
+
+/// OpenAI's error body, `{"error": {"message", "type", "param", "code"}}`; compatible servers
+/// answer other shapes (`{"error": "text"}`, HTML), which read as empty.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ErrorDetail {
+    code: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    param: Option<String>,
+}
+
+impl ErrorBody {
+    fn parse(body: &str) -> Self {
+        serde_json::from_str(body).unwrap_or_default()
+    }
+
+    /// `error.code`, else `error.type`.
+    fn code(&self) -> Option<&str> {
+        self.error.code.as_deref().or(self.error.kind.as_deref())
+    }
+
+    /// The parameter a 400 says the model does not take, or not with the value sent.
+    fn refused_parameter(&self) -> Option<&str> {
+        match self.code()? {
+            "unsupported_parameter" | "unsupported_value" => self.error.param.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::error_code;
+    use super::ErrorBody;
 
     #[test]
     fn error_codes_are_read_from_any_body() {
+        let code = |body: &str| ErrorBody::parse(body).code().map(str::to_owned);
         assert_eq!(
-            error_code(r#"{"error":{"message":"m","type":"insufficient_quota","code":"insufficient_quota"}}"#).as_deref(),
+            code(r#"{"error":{"message":"m","type":"insufficient_quota","code":"insufficient_quota"}}"#).as_deref(),
             Some("insufficient_quota")
         );
-        assert_eq!(error_code(r#"{"error":"model not found"}"#), None);
-        assert_eq!(error_code("<html>Bad Gateway</html>"), None);
+        assert_eq!(code(r#"{"error":"model not found"}"#), None);
+        assert_eq!(code("<html>Bad Gateway</html>"), None);
+    }
+
+    #[test]
+    fn a_refused_parameter_is_named_only_when_the_body_says_so() {
+        let refused = |body: &str| {
+            ErrorBody::parse(body)
+                .refused_parameter()
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            refused(r#"{"error": {"message": "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", "type": "invalid_request_error", "param": "max_tokens", "code": "unsupported_parameter"}}"#).as_deref(),
+            Some("max_tokens")
+        );
+        assert_eq!(
+            refused(r#"{"error": {"message": "Unsupported value: 'temperature' does not support 0.8 with this model. Only the default (1) value is supported.", "type": "invalid_request_error", "param": "temperature", "code": "unsupported_value"}}"#).as_deref(),
+            Some("temperature")
+        );
+        assert_eq!(
+            refused(
+                r#"{"error": {"message": "Invalid 'messages'", "type": "invalid_request_error", "param": "messages", "code": "invalid_value"}}"#
+            ),
+            None
+        );
+        assert_eq!(refused(r#"{"error": "max_tokens is too large"}"#), None);
     }
 }

@@ -61,7 +61,7 @@ pub struct ScriptOutput {
     pub checks: Vec<Check>,
     /// What deterministic fitting changed, if it ran.
     pub fitted: Vec<String>,
-    /// Why a fallback path was taken (assistant to chat, or models to the offline writer).
+    /// Why a fallback path was taken (the model to the offline writer).
     pub fallbacks: Vec<FallbackRecord>,
     pub usage: crate::providers::rewrite::TokenUsage,
     /// A person should read this script before it is voiced: it was not written from the reel

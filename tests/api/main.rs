@@ -26,6 +26,7 @@ mod projects;
 mod publishing;
 mod queue;
 mod render;
+mod retired;
 mod rewrite;
 mod runs;
 mod s3;

@@ -144,37 +144,21 @@ async fn bad_options_of_every_step_and_provider_are_refused_at_the_start_naming_
             "options.max_tokens",
             "between 16 and 8192",
         ),
+        // gone with the Assistants API: refused with the reason and what to use
         (
             &scripts,
             step("openai", json!({"assistant_id": "asst_1"})),
             "validation_failed",
             "options.assistant_id",
-            "openai_assistant",
+            "settings.rewrite.instructions",
         ),
+        // a reasoning model takes only its default temperature
         (
             &scripts,
-            step(
-                "openai_assistant",
-                json!({"temperature": 0.5, "assistant_id": "asst_1"}),
-            ),
+            step("openai", json!({"model": "gpt-5-mini", "temperature": 0.5})),
             "validation_failed",
             "options.temperature",
-            "openai, local",
-        ),
-        (
-            &scripts,
-            step("openai_assistant", json!({"assistant_id": " "})),
-            "validation_failed",
-            "options.assistant_id",
-            "empty",
-        ),
-        // no assistant configured: each request must name one
-        (
-            &scripts,
-            step("openai_assistant", json!({})),
-            "validation_failed",
-            "options.assistant_id",
-            "REELFORGE__PROVIDERS__OPENAI__ASSISTANT_ID",
+            "reasoning model",
         ),
         (
             &scripts,

@@ -1,5 +1,6 @@
 //! Step 4 against a stand-in OpenAI-compatible server: the revision loop, cut-off answers,
-//! quality failures, quota and assistant fallbacks, the client's failure classes, and hand edits.
+//! quality failures, the quota fallback, requests shaped by the model, refusals, the client's
+//! failure classes, and hand edits.
 
 use std::time::Duration;
 
@@ -132,7 +133,6 @@ async fn app_with_openai_and(
     spawn_app_with(move |s| {
         s.providers.openai.api.base_url = base_url;
         s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
-        s.providers.openai.assistant_id = Some("asst_1".into());
         s.jobs.max_attempts = 2;
         configure(s);
     })
@@ -185,8 +185,8 @@ async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
     .await
 }
 
-/// The drafts asked for (not the key-word question that follows an accepted script).
-async fn chat_bodies(server: &MockServer) -> Vec<Value> {
+/// Every chat request's body, in order.
+async fn all_chat_bodies(server: &MockServer) -> Vec<Value> {
     server
         .received_requests()
         .await
@@ -194,8 +194,14 @@ async fn chat_bodies(server: &MockServer) -> Vec<Value> {
         .iter()
         .filter(|r| r.url.path() == "/chat/completions")
         .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
-        .filter(|body| !body.to_string().contains("key_words"))
         .collect()
+}
+
+/// The drafts asked for (not the key-word question that follows an accepted script).
+async fn chat_bodies(server: &MockServer) -> Vec<Value> {
+    let mut bodies = all_chat_bodies(server).await;
+    bodies.retain(|body| !body.to_string().contains("key_words"));
+    bodies
 }
 
 #[tokio::test]
@@ -451,82 +457,180 @@ async fn when_every_model_path_fails_the_fallback_writes_offline() {
     assert_eq!(failed["error"]["code"], "provider_out_of_credit");
 }
 
-/// An assistant run that starts queued and, when polled, is `polled` (merged into the run).
-async fn mount_assistant_run(server: &MockServer, polled: Value) {
-    Mock::given(method("POST"))
-        .and(path("/threads/runs"))
-        .and(header("openai-beta", "assistants=v2"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"id": "run_1", "thread_id": "thread_1", "status": "queued"})),
-        )
-        .mount(server)
-        .await;
-    let mut run = json!({"id": "run_1", "thread_id": "thread_1"});
-    run.as_object_mut()
-        .unwrap()
-        .extend(polled.as_object().unwrap().clone());
-    Mock::given(method("GET"))
-        .and(path("/threads/thread_1/runs/run_1"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(run))
-        .mount(server)
-        .await;
+/// A stand-in for OpenAI's Chat Completions as its documentation describes reasoning models
+/// (o-series, gpt-5, and here also `house-reasoner`, a compatible server's model no name rule
+/// knows): `max_tokens` is refused with 400 `unsupported_parameter` and a temperature other than
+/// 1 with 400 `unsupported_value`; any other request gets `answer`.
+struct ReasoningChat {
+    answer: ResponseTemplate,
 }
 
-#[tokio::test]
-async fn a_failing_assistant_falls_back_to_chat_and_says_so() {
-    let server = MockServer::start().await;
-    mount_assistant_run(
-        &server,
-        json!({"status": "failed", "last_error": {"code": "server_error", "message": "Sorry, something went wrong."}}),
-    )
-    .await;
+impl wiremock::Respond for ReasoningChat {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let model = body["model"].as_str().unwrap_or_default();
+        let reasoning = [
+            "o1",
+            "o3",
+            "o4-mini",
+            "gpt-5",
+            "gpt-5-mini",
+            "house-reasoner",
+        ]
+        .contains(&model);
+        let refuse = |param: &str, code: &str, message: String| {
+            ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": message, "type": "invalid_request_error", "param": param, "code": code
+            }}))
+        };
+        if reasoning && body.get("max_tokens").is_some() {
+            return refuse(
+                "max_tokens",
+                "unsupported_parameter",
+                "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.".into(),
+            );
+        }
+        match body.get("temperature").and_then(Value::as_f64) {
+            Some(t) if reasoning && t != 1.0 => refuse(
+                "temperature",
+                "unsupported_value",
+                format!("Unsupported value: 'temperature' does not support {t} with this model. Only the default (1) value is supported."),
+            ),
+            _ => self.answer.clone(),
+        }
+    }
+}
+
+async fn mount_reasoning_chat(server: &MockServer, answer: ResponseTemplate) {
     Mock::given(method("POST"))
         .and(path("/chat/completions"))
-        .respond_with(chat_answer(&ru_script(110), "stop"))
-        .mount(&server)
+        .respond_with(ReasoningChat { answer })
+        .mount(server)
         .await;
-    let (_app, script) = rewritten(&server, json!({"provider": "openai_assistant"})).await;
-    assert_eq!(script["status"], "succeeded", "{script:#}");
-    let output = &script["output"];
-    assert_eq!(output["fallbacks"][0]["from"], "openai_assistant");
-    assert_eq!(output["fallbacks"][0]["to"], "openai");
-    assert!(output["fallbacks"][0]["reason"]
-        .as_str()
-        .unwrap()
-        .contains("something went wrong"));
-    assert_eq!(output["attempts"][0]["provider"], "openai");
-    assert_eq!(output["writer"], "model");
 }
 
 #[tokio::test]
-async fn an_assistant_run_is_polled_and_its_message_read() {
+async fn a_reasoning_model_is_asked_with_max_completion_tokens_and_no_temperature() {
     let server = MockServer::start().await;
-    mount_assistant_run(
+    mount_reasoning_chat(&server, chat_answer(&ru_script(110), "stop")).await;
+    let (_app, script) = rewritten(
         &server,
-        json!({"status": "completed", "model": "gpt-4o", "usage": {"prompt_tokens": 10, "completion_tokens": 20}}),
+        json!({"provider": "openai", "options": {"model": "gpt-5-mini", "max_tokens": 600}}),
     )
     .await;
-    Mock::given(method("GET"))
-        .and(path("/threads/thread_1/messages"))
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    assert_eq!(script["output"]["text"], ru_script(110));
+    assert_eq!(script["output"]["writer"], "model");
+    let bodies = chat_bodies(&server).await;
+    assert_eq!(bodies.len(), 1, "asked right the first time: {bodies:#?}");
+    let sent = &bodies[0];
+    assert!(
+        sent.get("max_tokens").is_none() && sent.get("temperature").is_none(),
+        "{sent:#}"
+    );
+    // The visible cap, plus room for the reasoning it also counts.
+    assert_eq!(sent["max_completion_tokens"], 600 + 4096);
+
+    // Other models keep `max_tokens` and the temperature, which compatible servers read.
+    server.reset().await;
+    mount_reasoning_chat(&server, chat_answer(&ru_script(110), "stop")).await;
+    let (_app, script) = rewritten(
+        &server,
+        json!({"provider": "openai", "options": {"temperature": 0.3}}),
+    )
+    .await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    let sent = &chat_bodies(&server).await[0];
+    assert_eq!(
+        (
+            sent["model"].as_str(),
+            sent["max_tokens"].as_u64(),
+            sent["temperature"].as_f64()
+        ),
+        (Some("gpt-4o-mini"), Some(1024), Some(0.3)),
+        "{sent:#}"
+    );
+    assert!(sent.get("max_completion_tokens").is_none(), "{sent:#}");
+}
+
+#[tokio::test]
+async fn a_model_the_name_rule_does_not_know_is_asked_again_without_what_it_refused() {
+    let server = MockServer::start().await;
+    mount_reasoning_chat(&server, chat_answer(&ru_script(110), "stop")).await;
+    let (_app, script) = rewritten(
+        &server,
+        json!({"provider": "openai", "options": {"model": "house-reasoner"}}),
+    )
+    .await;
+    assert_eq!(script["status"], "succeeded", "{script:#}");
+    assert_eq!(script["output"]["text"], ru_script(110));
+    let requests = all_chat_bodies(&server).await;
+    let shape = |body: &Value| {
+        (
+            body.get("max_tokens").is_some(),
+            body.get("max_completion_tokens").is_some(),
+            body.get("temperature").is_some(),
+        )
+    };
+    // Refused `max_tokens`, then the temperature; then answered. The key-word question that
+    // follows is asked in the shape the server taught.
+    assert_eq!(
+        requests.iter().map(shape).collect::<Vec<_>>(),
+        vec![
+            (true, false, true),
+            (false, true, true),
+            (false, true, false),
+            (false, true, false)
+        ],
+        "{requests:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_is_reported_as_one_with_its_words() {
+    let server = MockServer::start().await;
+    let refusal = "I'm sorry, but I can't help with that request.";
+    // The documented shape of a refusal: no content, the reason in `message.refusal`.
+    Mock::given(method("POST"))
+        .and(path("/chat/completions"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "object": "list",
-            "data": [{"id": "msg_1", "role": "assistant", "content": [{"type": "text", "text": {"value": ru_script(105), "annotations": []}}]}]
+            "id": "chatcmpl-2", "object": "chat.completion", "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "refusal": refusal}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 300, "completion_tokens": 12, "total_tokens": 312}
         })))
         .mount(&server)
         .await;
-    let (_app, script) = rewritten(&server, json!({"provider": "openai_assistant"})).await;
+    let app = app_with_openai(&server).await;
+    let (_, transcript_id) =
+        project_with_transcript(&app, json!({"rewrite": {"allow_fallback": false}})).await;
+    let failed = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
+    assert_eq!(failed["status"], "failed", "{failed:#}");
+    assert_eq!(failed["error"]["code"], "model_refused");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains(refusal),
+        "{failed:#}"
+    );
+    assert_eq!(
+        chat_bodies(&server).await.len(),
+        1,
+        "a refusal is not asked again"
+    );
+
+    // With the fallback writer allowed, it writes, and the refusal is the recorded reason.
+    let (_, transcript_id) = project_with_transcript(&app, json!({})).await;
+    let script = rewrite(&app, &transcript_id, json!({"provider": "openai"})).await;
     assert_eq!(script["status"], "succeeded", "{script:#}");
-    assert_eq!(script["output"]["model"], "gpt-4o");
-    assert_eq!(script["output"]["word_count"], 105);
-    assert_eq!(script["output"]["fallbacks"], json!([]));
-    let run: Value =
-        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
-    assert_eq!(run["assistant_id"], "asst_1");
-    assert!(run["thread"]["messages"][0]["content"]
-        .as_str()
-        .unwrap()
-        .contains("Between 100 and 120 words"));
+    assert_eq!(script["output"]["writer"], "fallback");
+    assert!(
+        script["output"]["fallbacks"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(refusal),
+        "{script:#}"
+    );
 }
 
 #[tokio::test]
@@ -546,14 +650,16 @@ async fn chat_failure_classes() {
         (ResponseTemplate::new(200).set_body_string("{\"choices\": ["), "provider_bad_response"),
         (ResponseTemplate::new(200).set_body_json(json!({"choices": []})), "provider_bad_response"),
         (ResponseTemplate::new(200).set_body_json(json!({"choices": [{"message": {"content": null}, "finish_reason": "content_filter"}]})), "content_filtered"),
+        (ResponseTemplate::new(200).set_body_json(json!({"choices": [{"message": {"role": "assistant", "content": null, "refusal": "I can't help with that."}, "finish_reason": "stop"}]})), "model_refused"),
+        (ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "Invalid 'messages[0].content': string too long.", "type": "invalid_request_error", "param": "messages[0].content", "code": "string_above_max_length"}})), "provider_rejected"),
     ] {
         let server = MockServer::start().await;
         Mock::given(method("POST")).and(path("/chat/completions")).respond_with(answer).mount(&server).await;
-        let rewriter = ChatRewriter {
-            api: OpenAiApi::new(&server.uri(), Some(SecretString::from("sk-test")), Duration::from_secs(5)),
-            model: "gpt-4o-mini".into(),
-            grammar: false,
-        };
+        let rewriter = ChatRewriter::new(
+            OpenAiApi::new(&server.uri(), Some(SecretString::from("sk-test")), Duration::from_secs(5)),
+            "gpt-4o-mini",
+            false,
+        );
         let call = RewriteCall { system: "rules", messages: &messages, contract: &contract, seed: 1, options: &Default::default(), grammar: None, max_tokens: None, response_format: None };
         let error = rewriter.complete(&call, &call_context()).await.unwrap_err();
         let got = match &error {

@@ -483,3 +483,168 @@ async fn a_transcript_of_an_uploaded_reel_through_the_api() {
         .unwrap();
     assert_eq!(response.status(), 422);
 }
+
+/// A stand-in for OpenAI's `/audio/transcriptions` as documented for each model: `whisper-1`
+/// answers `verbose_json` with word times; the `gpt-4o-transcribe` family (and here
+/// `house-transcribe`, a model no name rule knows) answers `json` only, `{text, usage}`, and
+/// refuses `verbose_json` or `timestamp_granularities[]` with a 400.
+struct TranscriptionsByModel {
+    text: &'static str,
+}
+
+impl wiremock::Respond for TranscriptionsByModel {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let form = String::from_utf8_lossy(&request.body);
+        let field = |name: &str| {
+            form.split(&format!("name=\"{name}\"\r\n\r\n"))
+                .nth(1)
+                .and_then(|rest| rest.split("\r\n").next())
+                .map(str::to_owned)
+        };
+        let model = field("model").unwrap_or_default();
+        let format = field("response_format").unwrap_or_else(|| "json".into());
+        if model == "whisper-1" {
+            return verbose(self.text, &[("Hello", 0.0, 0.5), ("there", 0.6, 1.2)]);
+        }
+        if format != "json" && format != "text" {
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": format!("response_format '{format}' is not compatible with model '{model}'. Use 'json' or 'text' instead."),
+                "type": "invalid_request_error", "param": "response_format", "code": "unsupported_value"
+            }}));
+        }
+        if field("timestamp_granularities[]").is_some() {
+            return ResponseTemplate::new(400).set_body_json(json!({"error": {
+                "message": "timestamp_granularities is only supported with response_format 'verbose_json'.",
+                "type": "invalid_request_error", "param": "timestamp_granularities", "code": "unsupported_value"
+            }}));
+        }
+        ResponseTemplate::new(200).set_body_json(json!({
+            "text": self.text,
+            "usage": {"type": "tokens", "input_tokens": 14, "output_tokens": 45, "total_tokens": 59}
+        }))
+    }
+}
+
+/// OpenAI's transcriptions, answering "Hello there", at `/v1`.
+async fn mount_transcriptions(server: &MockServer) {
+    Mock::given(method("POST"))
+        .and(path("/v1/audio/transcriptions"))
+        .respond_with(TranscriptionsByModel {
+            text: "Hello there",
+        })
+        .mount(server)
+        .await;
+}
+
+/// The transcript of a fresh uploaded reel by `model` on the stand-in behind `app`.
+async fn transcript_by(app: &crate::helpers::TestApp, reel_id: &str, model: &str) -> Value {
+    app.finished_step(
+        &format!("/v1/reels/{reel_id}/transcripts"),
+        json!({"provider": "openai", "options": {"language": "en", "model": model}}),
+        "transcripts",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_gpt_4o_transcribe_transcript_is_asked_for_text_and_its_words_timed_here() {
+    let server = MockServer::start().await;
+    mount_transcriptions(&server).await;
+    let (app, _, reel_id) = crate::helpers::openai_reel(&server.uri(), "sk-test").await;
+    let transcript = transcript_by(&app, &reel_id, "gpt-4o-transcribe").await;
+    assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
+    let output = &transcript["output"];
+    assert_eq!(output["text"], "Hello there");
+    assert_eq!(output["model"], "gpt-4o-transcribe");
+    // No local transcriber here: the words are spread over the audio by syllables.
+    assert_eq!(output["timing_method"], "estimated", "{output:#}");
+    let duration = output["duration_ms"].as_u64().unwrap();
+    let words: Vec<(&str, u64, u64)> = output["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| {
+            (
+                w["text"].as_str().unwrap(),
+                w["start_ms"].as_u64().unwrap(),
+                w["end_ms"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        words,
+        vec![
+            ("Hello", 0, duration / 2),
+            ("there", duration / 2, duration)
+        ]
+    );
+    let sent = server.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1, "asked for json the first time");
+    let form = String::from_utf8_lossy(&sent[0].body).into_owned();
+    assert!(
+        form.contains("name=\"response_format\"\r\n\r\njson\r\n")
+            && !form.contains("timestamp_granularities"),
+        "{form}"
+    );
+
+    // whisper-1 still gives its own word times.
+    let transcript = transcript_by(&app, &reel_id, "whisper-1").await;
+    assert_eq!(transcript["output"]["timing_method"], "provider");
+    assert_eq!(
+        transcript["output"]["words"][1],
+        json!({"text": "there", "start_ms": 600, "end_ms": 1200, "confidence": null})
+    );
+
+    // A model the name rule does not know, which refuses word times, is asked again for text.
+    server.reset().await;
+    mount_transcriptions(&server).await;
+    let transcript = transcript_by(&app, &reel_id, "house-transcribe").await;
+    assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
+    assert_eq!(transcript["output"]["timing_method"], "estimated");
+    assert_eq!(server.received_requests().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_local_transcriber_times_the_words_of_a_text_only_model() {
+    let openai = MockServer::start().await;
+    mount_transcriptions(&openai).await;
+    // The local engine's Whisper, which hears the same two words with their times.
+    let engine = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/audio/transcriptions"))
+        .respond_with(verbose(
+            "hello there",
+            &[("hello", 0.2, 0.5), ("there", 0.7, 1.1)],
+        ))
+        .expect(1)
+        .mount(&engine)
+        .await;
+    let base_url = format!("{}/v1", openai.uri());
+    let engine_url = engine.uri();
+    let app = crate::helpers::spawn_app_with(move |s| {
+        s.providers.openai.api.base_url = base_url;
+        s.providers.openai.api.api_key = Some(SecretString::from("sk-test"));
+        s.engines.enabled = Some(true);
+        s.engines.manage = false;
+        s.engines.base_url = Some(engine_url);
+    })
+    .await;
+    let project = app
+        .create_project(json!({"name": "aligned", "language": "en"}))
+        .await;
+    let reel_id = app
+        .upload_clip(project["id"].as_str().unwrap(), crate::media::test_clip())
+        .await;
+    let transcript = transcript_by(&app, &reel_id, "gpt-4o-mini-transcribe").await;
+    assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
+    let output = &transcript["output"];
+    assert_eq!(output["timing_method"], "transcribed", "{output:#}");
+    assert_eq!(
+        output["words"],
+        json!([
+            {"text": "Hello", "start_ms": 200, "end_ms": 500, "confidence": null},
+            {"text": "there", "start_ms": 700, "end_ms": 1100, "confidence": null}
+        ]),
+        "OpenAI's words at the times the local transcriber heard them"
+    );
+}

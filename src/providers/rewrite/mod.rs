@@ -4,7 +4,6 @@
 
 pub mod fake;
 pub mod openai;
-pub mod openai_assistant;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};

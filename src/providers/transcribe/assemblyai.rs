@@ -235,6 +235,7 @@ impl Transcriber for AssemblyAi {
             language,
             duration_ms,
             words,
+            timing_method: crate::providers::voice::TimingMethod::Provider,
             model: transcript.speech_model_used.unwrap_or_else(|| NAME.into()),
             audio_seconds: duration_ms as f64 / 1000.0,
         })

@@ -36,6 +36,7 @@ impl Transcriber for FakeTranscriber {
             text,
             language,
             words,
+            timing_method: crate::providers::voice::TimingMethod::Provider,
             model: "fake".into(),
         })
     }

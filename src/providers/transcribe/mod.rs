@@ -51,10 +51,19 @@ pub struct TranscriptOutput {
     pub language: String,
     pub duration_ms: u64,
     pub words: Vec<WordTiming>,
+    /// Where the words' times come from: the provider's, or (for a model that answers text
+    /// alone) the local transcriber's hearing or an estimate.
+    #[serde(default = "provider_timing")]
+    pub timing_method: super::voice::TimingMethod,
     pub model: String,
     /// Seconds of audio billed.
     #[serde(default)]
     pub audio_seconds: f64,
+}
+
+/// What transcripts stored before the method was recorded had.
+fn provider_timing() -> super::voice::TimingMethod {
+    super::voice::TimingMethod::Provider
 }
 
 #[async_trait]

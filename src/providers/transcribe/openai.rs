@@ -1,6 +1,9 @@
 //! Any OpenAI-compatible `/audio/transcriptions` server (OpenAI, speaches, LocalAI, the local
-//! engine): `verbose_json` with word timestamps, seconds turned into milliseconds. Audio over
-//! the server's upload limit is cut into chunks whose words are shifted by the chunk's offset.
+//! engine): `verbose_json` with word timestamps, seconds turned into milliseconds, from
+//! `whisper-1` and the Whisper servers; OpenAI's `gpt-*-transcribe` models answer `json` only
+//! (text, no times), so they are asked for that and the transcribe step times their words
+//! another way. Audio over the server's upload limit is cut into chunks whose words are
+//! shifted by the chunk's offset.
 
 use std::path::{Path, PathBuf};
 
@@ -12,7 +15,7 @@ use crate::{
     media::MediaStore,
     providers::{
         http,
-        openai_api::{OpenAiApi, PROVIDER},
+        openai_api::{OpenAiApi, SendError, PROVIDER},
         process, CallContext, ProviderError,
     },
 };
@@ -44,6 +47,29 @@ struct VerboseWord {
     end: f64,
 }
 
+/// What a transcription is asked to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerFormat {
+    /// `verbose_json` with `timestamp_granularities[]=word`.
+    WordTimes,
+    /// `json`: the text alone.
+    Text,
+}
+
+impl AnswerFormat {
+    /// `whisper-1` and unknown models (Whisper servers) give word times; OpenAI's
+    /// `gpt-4o-transcribe`, `gpt-4o-mini-transcribe` and `gpt-transcribe` families refuse
+    /// `verbose_json` with a 400.
+    pub fn of(model: &str) -> Self {
+        let name = model.trim().to_ascii_lowercase();
+        if name.starts_with("gpt-") && name.contains("transcribe") {
+            AnswerFormat::Text
+        } else {
+            AnswerFormat::WordTimes
+        }
+    }
+}
+
 fn ms(seconds: f64) -> u64 {
     (seconds.max(0.0) * 1000.0).round() as u64
 }
@@ -64,38 +90,58 @@ impl OpenAiTranscriber {
         request.options.model.as_deref().unwrap_or(&self.model)
     }
 
+    /// Transcribes one file in `format`; a server that refuses word times by name (a model the
+    /// name rule does not know) is asked again for text, and the format kept for later chunks.
     async fn send_chunk(
         &self,
         path: &Path,
         request: &TranscribeRequest,
+        format: &mut AnswerFormat,
     ) -> Result<Verbose, ProviderError> {
         let bytes = tokio::fs::read(path)
             .await
             .map_err(|error| ProviderError::retryable(format!("reading the audio: {error}")))?;
-        let model = self.model(request).to_owned();
-        let mut form = reqwest::multipart::Form::new()
-            .part(
-                "file",
-                reqwest::multipart::Part::bytes(bytes)
-                    .file_name("audio.wav")
-                    .mime_str("audio/wav")
-                    .expect("a valid MIME type"),
-            )
-            .text("model", model)
-            .text("response_format", "verbose_json")
-            .text("timestamp_granularities[]", "word");
-        if let Some(language) = &request.language {
-            form = form.text("language", language.clone());
+        loop {
+            let mut form = reqwest::multipart::Form::new()
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(bytes.clone())
+                        .file_name("audio.wav")
+                        .mime_str("audio/wav")
+                        .expect("a valid MIME type"),
+                )
+                .text("model", self.model(request).to_owned());
+            form = match format {
+                AnswerFormat::WordTimes => form
+                    .text("response_format", "verbose_json")
+                    .text("timestamp_granularities[]", "word"),
+                AnswerFormat::Text => form.text("response_format", "json"),
+            };
+            if let Some(language) = &request.language {
+                form = form.text("language", language.clone());
+            }
+            let sent = self
+                .api
+                .send_adaptable(
+                    self.api
+                        .request(reqwest::Method::POST, "/audio/transcriptions")
+                        .multipart(form),
+                )
+                .await;
+            match sent {
+                Ok(response) => return http::json(PROVIDER, response).await,
+                Err(SendError::RefusedParameter { param, .. })
+                    if *format == AnswerFormat::WordTimes
+                        && matches!(
+                            param.as_str(),
+                            "response_format" | "timestamp_granularities"
+                        ) =>
+                {
+                    *format = AnswerFormat::Text;
+                }
+                Err(error) => return Err(error.into()),
+            }
         }
-        let response = self
-            .api
-            .send(
-                self.api
-                    .request(reqwest::Method::POST, "/audio/transcriptions")
-                    .multipart(form),
-            )
-            .await?;
-        http::json(PROVIDER, response).await
     }
 
     /// The audio as one file, or as chunks of `chunk_seconds` when it is too large or long.
@@ -143,12 +189,13 @@ impl Transcriber for OpenAiTranscriber {
             chunks.0.iter().map(PathBuf::as_path).collect()
         };
         let (mut texts, mut words, mut detected) = (Vec::new(), Vec::new(), None);
+        let mut format = AnswerFormat::of(self.model(request));
         for (index, file) in files.iter().enumerate() {
             ctx.progress
                 .report((10 + 80 * index / files.len()) as u8, "transcribing")
                 .await;
             let offset = index as u64 * chunk_ms;
-            let part = self.send_chunk(file, request).await?;
+            let part = self.send_chunk(file, request, &mut format).await?;
             detected = detected.or(part.language);
             let text = part.text.trim();
             if !text.is_empty() {
@@ -176,6 +223,7 @@ impl Transcriber for OpenAiTranscriber {
             language,
             duration_ms,
             words,
+            timing_method: crate::providers::voice::TimingMethod::Provider,
             model: self.model(request).to_owned(),
             audio_seconds: duration_ms as f64 / 1000.0,
         })
