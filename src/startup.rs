@@ -67,6 +67,9 @@ impl Application {
         let pool = prepare_database(&settings).await?;
         let shutdown = CancellationToken::new();
         let providers = Arc::new(Providers::from_settings(&settings)?);
+        crate::publish::instagram::infer_logins(&pool, &providers.publishing)
+            .await
+            .context("telling the logins of Instagram accounts apart")?;
 
         if settings.engines.is_enabled() && settings.engines.manage && roles.workers {
             tokio::spawn(crate::engines::supervise(

@@ -15,7 +15,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::{CallContext, ProviderError};
 use crate::{
-    domain::publishing::{PublicationRequest, PublishOutcome},
+    domain::publishing::{InstagramLogin, PublicationRequest, PublishOutcome},
     error_code::ErrorCode,
 };
 
@@ -35,6 +35,11 @@ pub struct Upload<'a> {
     /// A public, expiring link to the video, when the service has a public address (Instagram
     /// then fetches it instead of receiving the bytes).
     pub video_url: Option<&'a str>,
+    /// Instagram accounts: the login their token came from (the host it calls).
+    pub instagram_login: Option<InstagramLogin>,
+    /// The job will not try again: a step after the post was made (Instagram's permalink) is
+    /// given up rather than retried.
+    pub last_attempt: bool,
 }
 
 /// What the platform made of it; kept in the checkpoint too, so an attempt after the post
