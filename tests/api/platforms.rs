@@ -1,6 +1,7 @@
-//! Stand-ins for Instagram, YouTube and TikTok that keep state the way the documented APIs do
-//! (`../shared/provider-contracts.md`): containers and their status, resumable sessions and the
-//! bytes each holds, publish ids and their chunks. Tests read the state to count posts.
+//! Stand-ins for YouTube and TikTok that keep state the way the documented APIs do
+//! (`../shared/provider-contracts.md`): resumable sessions and the bytes each holds, publish ids
+//! and their chunks; Instagram's Graph API is `crate::graph`'s. Tests read the state to count
+//! posts.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,20 +11,12 @@ use wiremock::{
     Mock, MockServer, Request, Respond, ResponseTemplate,
 };
 
+use crate::graph::Graph;
+
 pub const TOKEN: &str = "tok-live-123456";
-pub const IG_USER: &str = "17841400000000000";
 
 #[derive(Default, Debug)]
 pub struct State {
-    // Instagram
-    pub containers: u32,
-    pub ig_uploads: Vec<usize>,
-    /// Status polls per container: the first says `IN_PROGRESS`.
-    pub ig_status_polls: std::collections::HashMap<String, u32>,
-    pub media_publishes: u32,
-    pub ig_published: Vec<String>,
-    pub ig_create_bodies: Vec<String>,
-    pub quota_usage: u64,
     // YouTube: per session, the bytes it holds and whether it made a video
     pub yt_sessions: Vec<(Vec<u8>, bool)>,
     pub yt_start_bodies: Vec<Value>,
@@ -43,6 +36,8 @@ pub struct State {
 pub struct Platforms {
     pub server: Arc<MockServer>,
     pub state: Arc<Mutex<State>>,
+    /// Instagram's two hosts.
+    pub graph: Graph,
     /// Every answer waits this long (a kill test drops the call meanwhile).
     pub delay: std::time::Duration,
 }
@@ -56,6 +51,7 @@ impl Platforms {
         let platforms = Platforms {
             server: Arc::new(MockServer::start().await),
             state: Arc::new(Mutex::new(State::default())),
+            graph: Graph::start(delay).await,
             delay,
         };
         platforms.mount().await;
@@ -68,6 +64,16 @@ impl Platforms {
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
+    }
+
+    /// Requests every stand-in received.
+    pub async fn received(&self) -> usize {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len()
+            + self.graph.received().await
     }
 
     async fn route(&self, verb: &str, route: &str, regex: bool, kind: Route) {
@@ -85,26 +91,6 @@ impl Platforms {
 
     async fn mount(&self) {
         use Route::*;
-        // Instagram
-        self.route(
-            "GET",
-            &format!("/v21.0/{IG_USER}/content_publishing_limit"),
-            false,
-            IgQuota,
-        )
-        .await;
-        self.route("POST", &format!("/v21.0/{IG_USER}/media"), false, IgCreate)
-            .await;
-        self.route(
-            "POST",
-            &format!("/v21.0/{IG_USER}/media_publish"),
-            false,
-            IgPublish,
-        )
-        .await;
-        self.route("POST", r"^/ig-api-upload/v21.0/c\d+$", true, IgUpload)
-            .await;
-        self.route("GET", r"^/v21.0/c\d+$", true, IgStatus).await;
         // YouTube
         Mock::given(method("POST"))
             .and(path("/upload/youtube/v3/videos"))
@@ -145,11 +131,6 @@ impl Platforms {
 
 #[derive(Clone, Copy)]
 enum Route {
-    IgQuota,
-    IgCreate,
-    IgUpload,
-    IgStatus,
-    IgPublish,
     YtStart,
     YtPut,
     TtCreator,
@@ -197,61 +178,6 @@ impl Responder {
         let path = request.url.path().to_owned();
         let body = String::from_utf8_lossy(&request.body).into_owned();
         match self.kind {
-            Route::IgQuota | Route::IgCreate | Route::IgStatus | Route::IgPublish
-                if !bearer_ok(request) =>
-            {
-                ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190, "fbtrace_id": "x"}}))
-            }
-            Route::IgQuota => ResponseTemplate::new(200).set_body_json(json!({
-                "data": [{"quota_usage": state.quota_usage, "config": {"quota_total": 50, "quota_duration": 86400}}]
-            })),
-            Route::IgCreate => {
-                state.containers += 1;
-                state.ig_create_bodies.push(body);
-                let id = format!("c{}", state.containers);
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "id": id, "uri": format!("{uri}/ig-api-upload/v21.0/{id}")
-                }))
-            }
-            Route::IgUpload => {
-                let authorized = request
-                    .headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    == Some(&format!("OAuth {TOKEN}"));
-                let offset = request.headers.get("offset").and_then(|v| v.to_str().ok());
-                if !authorized || offset != Some("0") {
-                    return ResponseTemplate::new(400).set_body_json(json!({"debug_info": {"retriable": false, "type": "ProcessingFailedError", "message": "bad headers"}}));
-                }
-                state.ig_uploads.push(request.body.len());
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"success": true, "message": "Upload successful."}))
-            }
-            Route::IgStatus => {
-                let container = path.rsplit('/').next().unwrap_or_default().to_owned();
-                let polls = state.ig_status_polls.entry(container.clone()).or_default();
-                *polls += 1;
-                let first = *polls == 1;
-                let code = if state.ig_published.contains(&container) {
-                    "PUBLISHED"
-                } else if first {
-                    "IN_PROGRESS"
-                } else {
-                    "FINISHED"
-                };
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"status_code": code, "status": code, "id": container}))
-            }
-            Route::IgPublish => {
-                let container = body
-                    .split('&')
-                    .find_map(|pair| pair.strip_prefix("creation_id="))
-                    .unwrap_or_default()
-                    .to_owned();
-                state.media_publishes += 1;
-                state.ig_published.push(container);
-                ResponseTemplate::new(200).set_body_json(json!({"id": format!("m{}", state.media_publishes)}))
-            }
             Route::YtStart => {
                 state.yt_sessions.push((Vec::new(), false));
                 state

@@ -7,7 +7,7 @@ use std::{sync::Mutex, time::Duration};
 
 use base64::Engine;
 use reelforge::{
-    domain::publishing::{PostCopy, Privacy, PublicationRequest, TiktokMode},
+    domain::publishing::{InstagramLogin, PostCopy, Privacy, PublicationRequest, TiktokMode},
     providers::{
         publish::{
             instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
@@ -15,7 +15,7 @@ use reelforge::{
         CallContext, CheckpointStore, ProviderError,
     },
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{body_string_contains, method, path},
@@ -25,10 +25,11 @@ use wiremock::{
 use crate::{
     assets::generated,
     helpers::{assert_refused, send_problem, spawn_app_with, NoProgress, TestApp},
-    platforms::{Platforms, IG_USER, TOKEN},
+    graph::{Host, FB_TOKEN, IG_TOKEN, IG_USER},
+    platforms::{Platforms, TOKEN},
 };
 
-fn token_key() -> String {
+pub(crate) fn token_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([42u8; 32])
 }
 
@@ -37,16 +38,17 @@ pub async fn publishing_app(platforms: &Platforms) -> TestApp {
     publishing_app_with(platforms, |_| {}).await
 }
 
-async fn publishing_app_with(
+pub(crate) async fn publishing_app_with(
     platforms: &Platforms,
     configure: impl FnOnce(&mut reelforge::config::Settings) + Send + 'static,
 ) -> TestApp {
     let uri = platforms.uri();
+    let graph = platforms.graph.clone();
     spawn_app_with(move |s| {
         let p = &mut s.publishing;
         p.token_key = Some(SecretString::from(token_key()));
         p.public_base_url = Some("https://reels.example.com".into());
-        p.instagram.base_url = format!("{uri}/v21.0");
+        graph.configure(&mut p.instagram);
         p.instagram.poll_interval_ms = 20;
         p.youtube.base_url = uri.clone();
         p.youtube.token_url = format!("{uri}/token");
@@ -64,7 +66,7 @@ async fn publishing_app_with(
 }
 
 /// A 4 s, 30 fps vertical H.264/AAC MP4 of about half a megabyte: two YouTube chunks.
-fn short_video() -> Vec<u8> {
+pub(crate) fn short_video() -> Vec<u8> {
     generated(
         "mp4",
         &[
@@ -95,7 +97,7 @@ fn short_video() -> Vec<u8> {
 
 /// A project with a finished (fake) video whose file is replaced by `video`; answers the
 /// project id and the video id.
-async fn video_with(app: &TestApp, video: &[u8]) -> (String, String) {
+pub(crate) async fn video_with(app: &TestApp, video: &[u8]) -> (String, String) {
     let project = app
         .create_project(json!({"name": "publish", "language": "ru"}))
         .await;
@@ -108,7 +110,7 @@ async fn video_with(app: &TestApp, video: &[u8]) -> (String, String) {
     (project_id, video_id)
 }
 
-async fn connect(app: &TestApp, project_id: &str, platform: &str, extra: Value) -> String {
+pub(crate) async fn connect(app: &TestApp, project_id: &str, platform: &str, extra: Value) -> String {
     let mut body =
         json!({"platform": platform, "name": format!("my {platform}"), "access_token": TOKEN});
     body.as_object_mut()
@@ -124,7 +126,7 @@ async fn connect(app: &TestApp, project_id: &str, platform: &str, extra: Value) 
     account["id"].as_str().unwrap().to_owned()
 }
 
-async fn write_post(app: &TestApp, video_id: &str, body: Value) -> Value {
+pub(crate) async fn write_post(app: &TestApp, video_id: &str, body: Value) -> Value {
     let post = app
         .finished_step(&format!("/v1/videos/{video_id}/posts"), body, "posts")
         .await;
@@ -132,7 +134,7 @@ async fn write_post(app: &TestApp, video_id: &str, body: Value) -> Value {
     post
 }
 
-async fn publish(app: &TestApp, video_id: &str, body: Value) -> Value {
+pub(crate) async fn publish(app: &TestApp, video_id: &str, body: Value) -> Value {
     let response = app
         .post(&format!("/v1/videos/{video_id}/publications"), &body)
         .send()
@@ -151,7 +153,7 @@ async fn posted_to_instagram(app: &TestApp, video: &[u8]) -> (Value, Value) {
         app,
         &project_id,
         "instagram",
-        json!({"external_id": IG_USER}),
+        json!({"external_id": IG_USER, "access_token": FB_TOKEN}),
     )
     .await;
     let publication = publish(app, &video_id, json!({"account_id": instagram})).await;
@@ -160,7 +162,7 @@ async fn posted_to_instagram(app: &TestApp, video: &[u8]) -> (Value, Value) {
 }
 
 /// Polls a publication until it has ended.
-async fn finished(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn finished(app: &TestApp, id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let publication = app.get_json(&format!("/v1/publications/{id}")).await;
@@ -325,6 +327,7 @@ async fn pasted_tokens_are_sealed_never_shown_and_checked() {
     assert_eq!(account["platform"], "instagram");
     assert_eq!(account["status"], "connected");
     assert_eq!(account["refreshable"], false);
+    assert_eq!(account["instagram_login"], "facebook", "no `IG` prefix");
     assert!(!account.to_string().contains(TOKEN));
     let (sealed,): (Vec<u8>,) =
         sqlx::query_as("SELECT access_token FROM platform_accounts WHERE id = $1::uuid")
@@ -599,7 +602,7 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
         &app,
         &project_id,
         "instagram",
-        json!({"external_id": IG_USER}),
+        json!({"external_id": IG_USER, "access_token": FB_TOKEN}),
     )
     .await;
     let tiktok = connect(&app, &project_id, "tiktok", json!({})).await;
@@ -614,11 +617,13 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
     assert_eq!(ig["status"], "published", "{ig:#}");
     assert_eq!(ig["post_id"], "m1");
     assert_eq!(ig["outcome"], "posted");
+    assert_eq!(ig["post_url"], "https://www.instagram.com/reel/SC1/");
     {
-        let state = platforms.state();
-        assert_eq!((state.containers, state.media_publishes), (1, 1));
-        assert_eq!(state.ig_uploads, [video.len()]);
-        let create = &state.ig_create_bodies[0];
+        let state = platforms.graph.state();
+        assert_eq!((state.containers.len(), state.media_publishes()), (1, 1));
+        assert_eq!(state.uploads(), [video.len()]);
+        assert_eq!(state.versions, ["v25.0".to_owned()].into(), "the default version");
+        let create = &state.create_bodies[0];
         for field in [
             "media_type=REELS",
             "upload_type=resumable",
@@ -797,7 +802,10 @@ async fn a_video_outside_the_limits_fails_naming_the_limit() {
         .as_str()
         .unwrap()
         .contains("23 to 60 frames a second; the video has 4.00"));
-    assert_eq!(platforms.state().containers, 0, "nothing was sent");
+    assert!(
+        platforms.graph.state().containers.is_empty(),
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]
@@ -1029,27 +1037,36 @@ fn request(mode: TiktokMode) -> PublicationRequest {
     }
 }
 
-/// Runs `publisher` killed as soon as the stand-in has received `kill_after` requests (their
+/// One video to post with `token` (an Instagram account's login read from it, as when it is
+/// connected), as the job hands it to a publisher.
+fn upload<'a>(
+    file: &'a std::path::Path,
+    request: &'a PublicationRequest,
+    token: &'a SecretString,
+    video_url: Option<&'a str>,
+) -> Upload<'a> {
+    Upload {
+        video: file,
+        size_bytes: std::fs::metadata(file).unwrap().len(),
+        duration_ms: 4_000,
+        request,
+        access_token: token,
+        external_id: Some(IG_USER),
+        video_url,
+        instagram_login: Some(InstagramLogin::of_token(token.expose_secret())),
+        last_attempt: false,
+    }
+}
+
+/// Runs `publisher` killed as soon as the stand-ins have received `kill_after` requests (their
 /// answers are delayed, so the kill lands between the platform acting and the checkpoint),
 /// then again to the end; answers what the second run posted.
 async fn killed_then_resumed(
     publisher: &dyn Publisher,
     platforms: &Platforms,
-    file: &std::path::Path,
+    upload: &Upload<'_>,
     kill_after: usize,
 ) -> reelforge::providers::publish::Posted {
-    let token = SecretString::from(TOKEN);
-    let request = request(TiktokMode::Direct);
-    let size = std::fs::metadata(file).unwrap().len();
-    let upload = Upload {
-        video: file,
-        size_bytes: size,
-        duration_ms: 4_000,
-        request: &request,
-        access_token: &token,
-        external_id: Some(IG_USER),
-        video_url: None,
-    };
     let checkpoints = MemoryCheckpoints::default();
     let call = CallContext {
         attempt: 1,
@@ -1057,22 +1074,25 @@ async fn killed_then_resumed(
         checkpoints: &checkpoints,
     };
     let watch = async {
-        while platforms
-            .server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .len()
-            < kill_after
-        {
+        while platforms.received().await < kill_after {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
     tokio::select! {
-        _ = publisher.publish(&upload, &call) => return publisher.publish(&upload, &call).await.unwrap(),
+        _ = publisher.publish(upload, &call) => return publisher.publish(upload, &call).await.unwrap(),
         _ = watch => {}
     }
-    publisher.publish(&upload, &call).await.unwrap()
+    publisher.publish(upload, &call).await.unwrap()
+}
+
+fn instagram_settings(graph: &crate::graph::Graph) -> reelforge::config::InstagramSettings {
+    let mut settings = reelforge::config::InstagramSettings {
+        poll_interval_ms: 10,
+        poll_attempts: 50,
+        ..Default::default()
+    };
+    graph.configure(&mut settings);
+    settings
 }
 
 #[tokio::test]
@@ -1089,25 +1109,47 @@ async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
     };
     let delay = Duration::from_millis(60);
     let timeout = Duration::from_secs(30);
-    // Instagram: quota, container, upload, two polls, publish.
-    for kill_after in 1..=6 {
-        let platforms = Platforms::start_with_delay(delay).await;
-        let instagram = Instagram::new(&format!("{}/v21.0", platforms.uri()), polling, timeout);
-        let posted = killed_then_resumed(&instagram, &platforms, &file, kill_after).await;
-        let state = platforms.state();
-        assert_eq!(
-            state.media_publishes, 1,
-            "instagram, killed after call {kill_after}"
-        );
-        if kill_after < 6 {
-            assert_eq!(posted.post_id.as_deref(), Some("m1"));
+    let request = request(TiktokMode::Direct);
+    let (token, fb, ig) = (
+        SecretString::from(TOKEN),
+        SecretString::from(FB_TOKEN),
+        SecretString::from(IG_TOKEN),
+    );
+    // Instagram, Facebook Login: quota, container, upload, two polls, publish, permalink.
+    // Instagram Login: the same on its own host, a link instead of the upload.
+    for (token, link, calls) in [(&fb, None, 7), (&ig, Some("https://reels.example.com/v.mp4"), 6)] {
+        for kill_after in 1..=calls {
+            let platforms = Platforms::start_with_delay(delay).await;
+            let instagram = Instagram::new(&instagram_settings(&platforms.graph), timeout);
+            let upload = upload(&file, &request, token, link);
+            let posted = killed_then_resumed(&instagram, &platforms, &upload, kill_after).await;
+            let state = platforms.graph.state();
+            assert_eq!(
+                state.media_publishes(),
+                1,
+                "instagram, killed after call {kill_after}"
+            );
+            assert_eq!(state.publish_calls.len(), 1, "{:?}", state.publish_calls);
+            let hosts: Vec<_> = state.containers.values().map(|c| c.host).collect();
+            let expected = Some(if link.is_some() { Host::Instagram } else { Host::Facebook });
+            assert!(hosts.iter().all(|h| *h == expected), "{hosts:?}");
+            // Killed after `media_publish` reached Meta but before its answer was read: the
+            // container says PUBLISHED, and the media id (so the link) is unknown.
+            if kill_after != calls - 1 {
+                assert_eq!(posted.post_id.as_deref(), Some("m1"), "killed after {kill_after}");
+                assert_eq!(
+                    posted.url.as_deref(),
+                    Some("https://www.instagram.com/reel/SC1/")
+                );
+            }
         }
     }
     // YouTube: the session, then two chunks.
     for kill_after in 1..=3 {
         let platforms = Platforms::start_with_delay(delay).await;
         let youtube = YouTube::new(&platforms.uri(), 256 * 1024, timeout);
-        let posted = killed_then_resumed(&youtube, &platforms, &file, kill_after).await;
+        let upload = upload(&file, &request, &token, None);
+        let posted = killed_then_resumed(&youtube, &platforms, &upload, kill_after).await;
         let state = platforms.state();
         let videos: Vec<_> = state.yt_sessions.iter().filter(|(_, done)| *done).collect();
         assert_eq!(videos.len(), 1, "youtube, killed after call {kill_after}");
@@ -1118,7 +1160,8 @@ async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
     for kill_after in 1..=4 {
         let platforms = Platforms::start_with_delay(delay).await;
         let tiktok = TikTok::new(&platforms.uri(), 10 << 20, polling, timeout);
-        let posted = killed_then_resumed(&tiktok, &platforms, &file, kill_after).await;
+        let upload = upload(&file, &request, &token, None);
+        let posted = killed_then_resumed(&tiktok, &platforms, &upload, kill_after).await;
         let state = platforms.state();
         let complete = state
             .tt_inits
@@ -1248,9 +1291,9 @@ async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
     let video = short_video();
     let (publication, done) = posted_to_instagram(&app, &video).await;
     assert_eq!(done["status"], "published", "{done:#}");
-    let body = platforms.state().ig_create_bodies[0].clone();
+    let body = platforms.graph.state().create_bodies[0].clone();
     assert!(
-        platforms.state().ig_uploads.is_empty(),
+        platforms.graph.state().uploads().is_empty(),
         "no bytes were pushed"
     );
     assert!(!body.contains("upload_type"), "{body}");
@@ -1287,13 +1330,17 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
     let mut settings = crate::helpers::test_settings(&crate::helpers::fresh_database_url());
     settings.jobs.lease_seconds = 2;
     settings.publishing.token_key = Some(SecretString::from(token_key()));
-    settings.publishing.instagram.base_url = format!("{}/v21.0", platforms.uri());
+    platforms.graph.configure(&mut settings.publishing.instagram);
     settings.publishing.instagram.poll_interval_ms = 20;
     let environment = [
         ("REELFORGE__PUBLISHING__TOKEN_KEY", token_key()),
         (
             "REELFORGE__PUBLISHING__INSTAGRAM__BASE_URL",
             settings.publishing.instagram.base_url.clone(),
+        ),
+        (
+            "REELFORGE__PUBLISHING__INSTAGRAM__INSTAGRAM_BASE_URL",
+            settings.publishing.instagram.instagram_base_url.clone(),
         ),
         (
             "REELFORGE__PUBLISHING__INSTAGRAM__POLL_INTERVAL_MS",
@@ -1309,12 +1356,12 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
         &app,
         &project_id,
         "instagram",
-        json!({"external_id": IG_USER}),
+        json!({"external_id": IG_USER, "access_token": FB_TOKEN}),
     )
     .await;
     let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while platforms.state().media_publishes == 0 {
+    while platforms.graph.state().media_publishes() == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "media_publish was never called"
@@ -1329,8 +1376,8 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
     let done = finished(&replica, publication["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "published", "{done:#}");
     let counts = {
-        let state = platforms.state();
-        (state.containers, state.media_publishes)
+        let state = platforms.graph.state();
+        (state.containers.len(), state.publish_calls.len())
     };
     assert_eq!(counts, (1, 1));
     let job = replica

@@ -29,10 +29,10 @@ pub const PROVIDER: &str = "instagram";
 /// Containers made for one publication (the first, then after `EXPIRED` or an error Meta says
 /// to replace) before giving up.
 const MAX_CONTAINERS: u32 = 3;
-/// Meta asks for 2207008 to be retried once or twice within two minutes; the same bound holds
-/// for a container `ERROR` whose subcode says to try again. Then a new container.
+/// Meta asks for 2207008 to be retried once or twice within two minutes (one poll interval
+/// apart); the same bound holds for a container `ERROR` whose subcode says to try again. Then a
+/// new container.
 const RETRIES_PER_CONTAINER: u32 = 2;
-const RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Failed reads of the permalink after the post was made before it is recorded without one.
 const PERMALINK_TRIES: u32 = 3;
 
@@ -165,10 +165,8 @@ fn failure_of(
 ) -> Failure {
     match action {
         Action::NotReady => Failure::NotReady,
-        Action::Retry => Failure::Error(ProviderError::Retryable {
-            message: detail,
-            retry_after: Some(RETRY_AFTER),
-        }),
+        // The job's backoff spaces the retries out.
+        Action::Retry => Failure::Error(ProviderError::retryable(detail)),
         Action::RetryTwice => Failure::RetryTwice(detail),
         Action::NewContainer => Failure::NewContainer(detail),
         Action::Token => Failure::Error(token_refused(PROVIDER, message)),
@@ -246,10 +244,9 @@ impl From<Failure> for ProviderError {
     fn from(failure: Failure) -> Self {
         match failure {
             Failure::Error(error) => error,
-            Failure::NewContainer(detail) | Failure::RetryTwice(detail) => ProviderError::Retryable {
-                message: detail,
-                retry_after: Some(RETRY_AFTER),
-            },
+            Failure::NewContainer(detail) | Failure::RetryTwice(detail) => {
+                ProviderError::retryable(detail)
+            }
             Failure::NotReady => still_processing(PROVIDER),
         }
     }
@@ -527,7 +524,7 @@ impl Graph<'_> {
                     save(ctx, checkpoint).await?;
                     return Err(ProviderError::Retryable {
                         message: why,
-                        retry_after: Some(RETRY_AFTER),
+                        retry_after: Some(self.instagram.polling.interval),
                     });
                 }
                 Failure::RetryTwice(why) | Failure::NewContainer(why) => {
