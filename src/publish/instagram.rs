@@ -103,7 +103,9 @@ pub async fn infer_logins(pool: &sqlx::PgPool, publishing: &Publishing) -> Resul
                 let login = InstagramLogin::of_token(token.expose_secret());
                 db::accounts::set_instagram_login(pool, id, login).await?;
             }
-            Err(error) => tracing::warn!(account = %id, %error, "an Instagram account's token cannot be opened to tell its login"),
+            Err(error) => {
+                tracing::warn!(account = %id, %error, "an Instagram account's token cannot be opened to tell its login")
+            }
         }
     }
     Ok(())

@@ -22,10 +22,9 @@ use crate::{
         event::{NewEvent, PublicationUpdate},
         project::FieldError,
         publishing::{
-            Account, AccountStatus, AuthorizationLink, AuthorizeAccount, CopyWriter, InstagramLogin,
-            NewAccount,
-            NewPublication, Platform, PostOutput, PostPatch, Privacy, Publication,
-            PublicationRequest, PublicationStatus, TiktokMode,
+            Account, AccountStatus, AuthorizationLink, AuthorizeAccount, CopyWriter,
+            InstagramLogin, NewAccount, NewPublication, Platform, PostOutput, PostPatch, Privacy,
+            Publication, PublicationRequest, PublicationStatus, TiktokMode,
         },
         resource::StepResource,
         ErrorInfo, JobKind, ResourceKind, Status,
@@ -396,9 +395,15 @@ pub async fn access_token(
         .open(&stored.access_token, bound)
         .map_err(unreadable)?;
     if account.instagram_login == Some(InstagramLogin::Instagram) && !force {
-        let token =
-            instagram::refreshed(&mut tx, publishing, &account, token, stored.token_issued_at, now)
-                .await;
+        let token = instagram::refreshed(
+            &mut tx,
+            publishing,
+            &account,
+            token,
+            stored.token_issued_at,
+            now,
+        )
+        .await;
         tx.commit().await?;
         return Ok((account, token?));
     }

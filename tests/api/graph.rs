@@ -108,7 +108,10 @@ impl State {
 
     /// Bytes received by resumable upload, per container that got any.
     pub fn uploads(&self) -> Vec<usize> {
-        self.containers.values().filter_map(|c| c.uploaded).collect()
+        self.containers
+            .values()
+            .filter_map(|c| c.uploaded)
+            .collect()
     }
 }
 
@@ -247,7 +250,8 @@ impl Responder {
         let verb = request.method.as_str();
         // Unversioned: Instagram Login's token refresh.
         if segments == ["refresh_access_token"] && self.host == Host::Instagram {
-            if !authorized || params.get("grant_type").map(String::as_str) != Some("ig_refresh_token")
+            if !authorized
+                || params.get("grant_type").map(String::as_str) != Some("ig_refresh_token")
             {
                 return invalid_token();
             }

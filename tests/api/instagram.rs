@@ -31,7 +31,9 @@ struct Case {
 }
 
 impl Bench {
-    async fn start(configure: impl FnOnce(&mut reelforge::config::Settings) + Send + 'static) -> Self {
+    async fn start(
+        configure: impl FnOnce(&mut reelforge::config::Settings) + Send + 'static,
+    ) -> Self {
         let platforms = Platforms::start().await;
         let app = publishing_app_with(&platforms, configure).await;
         let (project_id, video_id) = video_with(&app, &short_video()).await;
@@ -94,7 +96,9 @@ impl Bench {
 }
 
 fn error_fate(subcode: &str) -> Fate {
-    Fate::Error(format!("Error: Media upload has failed with error code {subcode}"))
+    Fate::Error(format!(
+        "Error: Media upload has failed with error code {subcode}"
+    ))
 }
 
 fn assert_failed(case: &Case, code: &str, platform_code: &str) {
@@ -102,7 +106,10 @@ fn assert_failed(case: &Case, code: &str, platform_code: &str) {
     assert_eq!(publication["status"], "failed", "{publication:#}");
     assert_eq!(publication["error"]["code"], code, "{publication:#}");
     let message = publication["error"]["message"].as_str().unwrap();
-    assert!(message.contains(platform_code), "{platform_code} in {message}");
+    assert!(
+        message.contains(platform_code),
+        "{platform_code} in {message}"
+    );
     assert!(case.published.is_empty(), "nothing was posted");
     assert!(publication["post_url"].is_null());
 }
@@ -138,7 +145,10 @@ async fn a_container_that_errs_with_a_replace_subcode_or_expires_is_replaced_and
     }
     // Three containers refused: the publication fails, naming the last reason.
     let case = bench
-        .case(vec![Fate::Expired, error_fate("2207020"), error_fate("2207053")], vec![])
+        .case(
+            vec![Fate::Expired, error_fate("2207020"), error_fate("2207053")],
+            vec![],
+        )
         .await;
     assert_failed(&case, "provider_job_failed", "2207053");
     assert_eq!(case.containers.len(), 3);
@@ -219,13 +229,41 @@ async fn graph_errors_at_media_publish_are_retried_replaced_or_fatal_as_document
     // Fatal, with the platform's code in the publication's error.
     for (failure, code, platform_code) in [
         (GraphFailure(10, None, false), "provider_forbidden", "10/0"),
-        (GraphFailure(200, None, false), "provider_forbidden", "200/0"),
-        (GraphFailure(9004, Some(2207052), false), "provider_rejected", "9004/2207052"),
-        (GraphFailure(352, Some(2207026), false), "platform_limit", "352/2207026"),
-        (GraphFailure(100, Some(2207057), false), "provider_rejected", "2207057"),
-        (GraphFailure(4, Some(2207051), false), "provider_forbidden", "4/2207051"),
-        (GraphFailure(25, Some(2207050), false), "provider_forbidden", "25/2207050"),
-        (GraphFailure(9, Some(2207042), false), "publish_quota_exhausted", "9/2207042"),
+        (
+            GraphFailure(200, None, false),
+            "provider_forbidden",
+            "200/0",
+        ),
+        (
+            GraphFailure(9004, Some(2207052), false),
+            "provider_rejected",
+            "9004/2207052",
+        ),
+        (
+            GraphFailure(352, Some(2207026), false),
+            "platform_limit",
+            "352/2207026",
+        ),
+        (
+            GraphFailure(100, Some(2207057), false),
+            "provider_rejected",
+            "2207057",
+        ),
+        (
+            GraphFailure(4, Some(2207051), false),
+            "provider_forbidden",
+            "4/2207051",
+        ),
+        (
+            GraphFailure(25, Some(2207050), false),
+            "provider_forbidden",
+            "25/2207050",
+        ),
+        (
+            GraphFailure(9, Some(2207042), false),
+            "publish_quota_exhausted",
+            "9/2207042",
+        ),
         (GraphFailure(1234, None, false), "provider_rejected", "1234"),
     ] {
         let case = bench.case(vec![], vec![failure]).await;
@@ -265,7 +303,10 @@ async fn the_permalink_is_read_after_the_post_and_its_failure_never_posts_again(
 async fn each_login_calls_its_own_host_and_instagram_login_posts_by_link_and_refreshes() {
     let bench = Bench::start(|s| s.publishing.instagram.graph_version = "v24.0".into()).await;
     let instagram = bench.account(IG_TOKEN).await;
-    let stored = bench.app.get_json(&format!("/v1/accounts/{instagram}")).await;
+    let stored = bench
+        .app
+        .get_json(&format!("/v1/accounts/{instagram}"))
+        .await;
     assert_eq!(stored["instagram_login"], "instagram");
     let case = bench.case_for(&instagram, vec![], vec![]).await;
     assert_posted_from_last(&case, 1);
@@ -286,7 +327,10 @@ async fn each_login_calls_its_own_host_and_instagram_login_posts_by_link_and_ref
     let case = bench.case(vec![], vec![]).await;
     assert_posted_from_last(&case, 1);
     let state = bench.platforms.graph.state();
-    assert_eq!(state.containers[&case.containers[0]].host, Some(Host::Facebook));
+    assert_eq!(
+        state.containers[&case.containers[0]].host,
+        Some(Host::Facebook)
+    );
     assert!(state.containers[&case.containers[0]].resumable);
     drop(state);
 
@@ -304,7 +348,10 @@ async fn each_login_calls_its_own_host_and_instagram_login_posts_by_link_and_ref
     let account = bench.app.get_json(&format!("/v1/accounts/{aging}")).await;
     let expires: chrono::DateTime<chrono::Utc> =
         account["expires_at"].as_str().unwrap().parse().unwrap();
-    assert!(expires > chrono::Utc::now() + chrono::Duration::days(59), "{account:#}");
+    assert!(
+        expires > chrono::Utc::now() + chrono::Duration::days(59),
+        "{account:#}"
+    );
 
     // Meta refuses the refresh (the token was revoked): connect the account again.
     let revoked = bench.account("IGQWRrevoked").await;
@@ -339,7 +386,10 @@ async fn instagram_login_without_a_public_address_is_refused_up_front() {
         &json!({"account_id": instagram}),
     ))
     .await;
-    assert_eq!((status, problem["code"].as_str()), (422, Some("not_configured")));
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (422, Some("not_configured"))
+    );
     assert!(problem["detail"]
         .as_str()
         .unwrap()
@@ -351,7 +401,10 @@ async fn instagram_login_without_a_public_address_is_refused_up_front() {
     // The doctor says so.
     let lines = reelforge::publish::readiness(&bench.app.settings.publishing);
     let (_, line) = lines.iter().find(|(what, _)| what == "instagram").unwrap();
-    assert!(line.contains("Instagram Login accounts cannot post"), "{line}");
+    assert!(
+        line.contains("Instagram Login accounts cannot post"),
+        "{line}"
+    );
 }
 
 /// Accounts connected before logins were told apart get theirs from the token's shape when the

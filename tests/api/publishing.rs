@@ -24,8 +24,8 @@ use wiremock::{
 
 use crate::{
     assets::generated,
-    helpers::{assert_refused, send_problem, spawn_app_with, NoProgress, TestApp},
     graph::{Host, FB_TOKEN, IG_TOKEN, IG_USER},
+    helpers::{assert_refused, send_problem, spawn_app_with, NoProgress, TestApp},
     platforms::{Platforms, TOKEN},
 };
 
@@ -110,7 +110,12 @@ pub(crate) async fn video_with(app: &TestApp, video: &[u8]) -> (String, String) 
     (project_id, video_id)
 }
 
-pub(crate) async fn connect(app: &TestApp, project_id: &str, platform: &str, extra: Value) -> String {
+pub(crate) async fn connect(
+    app: &TestApp,
+    project_id: &str,
+    platform: &str,
+    extra: Value,
+) -> String {
     let mut body =
         json!({"platform": platform, "name": format!("my {platform}"), "access_token": TOKEN});
     body.as_object_mut()
@@ -622,7 +627,11 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
         let state = platforms.graph.state();
         assert_eq!((state.containers.len(), state.media_publishes()), (1, 1));
         assert_eq!(state.uploads(), [video.len()]);
-        assert_eq!(state.versions, ["v25.0".to_owned()].into(), "the default version");
+        assert_eq!(
+            state.versions,
+            ["v25.0".to_owned()].into(),
+            "the default version"
+        );
         let create = &state.create_bodies[0];
         for field in [
             "media_type=REELS",
@@ -1117,7 +1126,10 @@ async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
     );
     // Instagram, Facebook Login: quota, container, upload, two polls, publish, permalink.
     // Instagram Login: the same on its own host, a link instead of the upload.
-    for (token, link, calls) in [(&fb, None, 7), (&ig, Some("https://reels.example.com/v.mp4"), 6)] {
+    for (token, link, calls) in [
+        (&fb, None, 7),
+        (&ig, Some("https://reels.example.com/v.mp4"), 6),
+    ] {
         for kill_after in 1..=calls {
             let platforms = Platforms::start_with_delay(delay).await;
             let instagram = Instagram::new(&instagram_settings(&platforms.graph), timeout);
@@ -1131,12 +1143,20 @@ async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
             );
             assert_eq!(state.publish_calls.len(), 1, "{:?}", state.publish_calls);
             let hosts: Vec<_> = state.containers.values().map(|c| c.host).collect();
-            let expected = Some(if link.is_some() { Host::Instagram } else { Host::Facebook });
+            let expected = Some(if link.is_some() {
+                Host::Instagram
+            } else {
+                Host::Facebook
+            });
             assert!(hosts.iter().all(|h| *h == expected), "{hosts:?}");
             // Killed after `media_publish` reached Meta but before its answer was read: the
             // container says PUBLISHED, and the media id (so the link) is unknown.
             if kill_after != calls - 1 {
-                assert_eq!(posted.post_id.as_deref(), Some("m1"), "killed after {kill_after}");
+                assert_eq!(
+                    posted.post_id.as_deref(),
+                    Some("m1"),
+                    "killed after {kill_after}"
+                );
                 assert_eq!(
                     posted.url.as_deref(),
                     Some("https://www.instagram.com/reel/SC1/")
@@ -1330,7 +1350,9 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
     let mut settings = crate::helpers::test_settings(&crate::helpers::fresh_database_url());
     settings.jobs.lease_seconds = 2;
     settings.publishing.token_key = Some(SecretString::from(token_key()));
-    platforms.graph.configure(&mut settings.publishing.instagram);
+    platforms
+        .graph
+        .configure(&mut settings.publishing.instagram);
     settings.publishing.instagram.poll_interval_ms = 20;
     let environment = [
         ("REELFORGE__PUBLISHING__TOKEN_KEY", token_key()),

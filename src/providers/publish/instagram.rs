@@ -437,7 +437,10 @@ impl Graph<'_> {
             if poll > 0 {
                 tokio::time::sleep(polling.interval).await;
             }
-            let status = match self.call::<ContainerStatus>(self.get(container, "status_code,status")).await {
+            let status = match self
+                .call::<ContainerStatus>(self.get(container, "status_code,status"))
+                .await
+            {
                 Ok(status) => status,
                 Err(Failure::NotReady) => continue,
                 Err(Failure::Error(error)) => return Err(error),
@@ -557,7 +560,10 @@ impl Graph<'_> {
                 ErrorCode::ProviderJobFailed,
                 format!(
                     "Instagram refused {MAX_CONTAINERS} containers for this video; the last: {}",
-                    checkpoint.replaced_because.as_deref().unwrap_or("no detail")
+                    checkpoint
+                        .replaced_because
+                        .as_deref()
+                        .unwrap_or("no detail")
                 ),
             ));
         }
@@ -759,7 +765,10 @@ mod tests {
     #[test]
     fn a_container_error_is_read_by_the_subcode_its_status_names() {
         for (status, expected) in [
-            ("Error: 2207020: media expired, upload it again", "new container"),
+            (
+                "Error: 2207020: media expired, upload it again",
+                "new container",
+            ),
             ("2207053", "new container"),
             ("Error code 2207006", "new container"),
             ("2207001: server error", "retry twice"),
