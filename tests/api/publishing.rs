@@ -1164,6 +1164,18 @@ async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
             }
         }
     }
+    // Instagram, the first container expiring: its replacement is checkpointed before it is
+    // polled, and the expired one is never published.
+    for kill_after in 1..=12 {
+        let platforms = Platforms::start_with_delay(delay).await;
+        platforms.graph.state().fates = vec![crate::graph::Fate::Expired].into();
+        let instagram = Instagram::new(&instagram_settings(&platforms.graph), timeout);
+        let upload = upload(&file, &request, &fb, None);
+        killed_then_resumed(&instagram, &platforms, &upload, kill_after).await;
+        let state = platforms.graph.state();
+        assert_eq!(state.publish_calls.len(), 1, "killed after {kill_after}");
+        assert_ne!(state.publish_calls, ["c1"], "killed after {kill_after}");
+    }
     // YouTube: the session, then two chunks.
     for kill_after in 1..=3 {
         let platforms = Platforms::start_with_delay(delay).await;
