@@ -326,13 +326,12 @@ async fn each_login_calls_its_own_host_and_instagram_login_posts_by_link_and_ref
     // A Facebook Login account on the same app uploads to graph.facebook.com.
     let case = bench.case(vec![], vec![]).await;
     assert_posted_from_last(&case, 1);
-    let state = bench.platforms.graph.state();
-    assert_eq!(
-        state.containers[&case.containers[0]].host,
-        Some(Host::Facebook)
-    );
-    assert!(state.containers[&case.containers[0]].resumable);
-    drop(state);
+    {
+        let state = bench.platforms.graph.state();
+        let container = &state.containers[&case.containers[0]];
+        assert_eq!(container.host, Some(Host::Facebook));
+        assert!(container.resumable);
+    }
 
     // In its last week (and more than a day old) the token is refreshed before posting, and
     // the new one is stored and used.
