@@ -398,8 +398,14 @@ pub async fn start_run_with(
         }
         publish.post_provider = Some(writer.to_owned());
         option_errors.extend(
-            crate::publish::run_publish_problems(starter.pool, project.id, publish, starter.now)
-                .await?,
+            crate::publish::run_publish_problems(
+                starter.pool,
+                &starter.providers.publishing,
+                project.id,
+                publish,
+                starter.now,
+            )
+            .await?,
         );
     }
     if option_errors.is_empty() {

@@ -36,15 +36,21 @@ pub fn due_for_refresh(
         && ends - now < Duration::days(REFRESH_DAYS_BEFORE_EXPIRY)
 }
 
-/// A link Meta can fetch is possible here: refuses an Instagram Login account otherwise.
-pub fn require_link(publishing: &Publishing, account: &Account) -> Result<(), ApiError> {
+/// Whether `account` cannot post here: an Instagram Login account needs a link Meta can fetch,
+/// so a public address (and the key that signs links).
+pub fn lacks_link(publishing: &Publishing, account: &Account) -> bool {
     let possible = publishing
         .settings
         .public_base_url
         .as_deref()
         .is_some_and(|base| !base.is_empty())
         && publishing.sealer.is_some();
-    if account.instagram_login == Some(InstagramLogin::Instagram) && !possible {
+    account.instagram_login == Some(InstagramLogin::Instagram) && !possible
+}
+
+/// Refuses a publication `account` cannot make here.
+pub fn require_link(publishing: &Publishing, account: &Account) -> Result<(), ApiError> {
+    if lacks_link(publishing, account) {
         return Err(ApiError::unprocessable(ErrorCode::NotConfigured, NO_LINK));
     }
     Ok(())

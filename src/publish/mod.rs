@@ -1036,6 +1036,7 @@ const RUN_MAX_ACCOUNTS: usize = 6;
 /// What is wrong with a run's `publish`, checked when the run starts.
 pub async fn run_publish_problems(
     pool: &sqlx::PgPool,
+    publishing: &Publishing,
     project_id: Uuid,
     publish: &crate::domain::run::RunPublish,
     now: DateTime<Utc>,
@@ -1062,6 +1063,9 @@ pub async fn run_publish_problems(
             Some(account) if account.status != AccountStatus::Connected => {
                 problems.push(FieldError::new(field, "the account needs connecting again"))
             }
+            Some(account) if instagram::lacks_link(publishing, &account) => problems.push(
+                FieldError::new(field, crate::providers::publish::instagram::NO_LINK),
+            ),
             Some(account) => {
                 let privacy = publish.privacy.unwrap_or(Privacy::Public);
                 if !Privacy::allowed_on(account.platform).contains(&privacy) {

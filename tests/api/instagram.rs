@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::{
     graph::{Fate, GraphFailure, Host, FB_TOKEN, IG_TOKEN, IG_USER},
-    helpers::{send_problem, TestApp},
+    helpers::{assert_refused, send_problem, TestApp},
     platforms::Platforms,
     publishing::{
         connect, finished, publish, publishing_app_with, short_video, video_with, write_post,
@@ -394,6 +394,17 @@ async fn instagram_login_without_a_public_address_is_refused_up_front() {
         .unwrap()
         .contains("REELFORGE__PUBLISHING__PUBLIC_BASE_URL"));
     assert!(bench.platforms.graph.state().containers.is_empty());
+    // A run that would publish to it is refused when it starts.
+    let reels = bench.app.collect_fake_reels(&bench.project_id, 1).await;
+    assert_refused(
+        bench.app.post(
+            &format!("/v1/projects/{}/runs", bench.project_id),
+            &json!({"reel_id": reels[0]["id"], "publish": {"account_ids": [instagram]}}),
+        ),
+        "publish.account_ids[0]",
+        "REELFORGE__PUBLISHING__PUBLIC_BASE_URL",
+    )
+    .await;
     // Facebook Login accounts upload the bytes and need no public address.
     let case = bench.case(vec![], vec![]).await;
     assert_posted_from_last(&case, 1);
