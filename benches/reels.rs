@@ -210,8 +210,7 @@ async fn main() {
     let mut settings = Settings::default();
     settings.database.url = SecretString::from(url.clone());
     let pool = prepare_database(&settings).await.unwrap();
-    let (token, hash) = reelforge::auth::generate();
-    db::tokens::insert(&pool, "bench", &hash).await.unwrap();
+    let token = common::bench_token(&pool).await;
     let media =
         std::env::temp_dir().join(format!("reelforge-bench-media-{}", Uuid::new_v4().simple()));
     let server = start_server(
@@ -266,9 +265,15 @@ async fn main() {
     assert_eq!(job["status"], "succeeded");
 
     // Bare: the same rows' essential insert, one UNNEST statement.
-    let bare_project = db::projects::insert(&pool, "bare", "ru", &settings.defaults.settings)
-        .await
-        .unwrap();
+    let bare_project = db::projects::insert(
+        &pool,
+        common::default_workspace(&pool).await,
+        "bare",
+        "ru",
+        &settings.defaults.settings,
+    )
+    .await
+    .unwrap();
     let ids: Vec<Uuid> = (0..10_000).map(|_| Uuid::new_v4()).collect();
     let codes: Vec<String> = (0..10_000).map(|i| format!("B{i:07}")).collect();
     let plays: Vec<i64> = (0..10_000).map(|i| (i * 7919) % 1_000_000).collect();

@@ -166,7 +166,7 @@ async fn main() {
             clips,
             font: None,
             output_dir,
-            title: "bench".into(),
+            video_id: uuid::Uuid::nil(),
             key_words: Vec::new(),
             options,
         };

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{database_url, start_server, summarize, Server};
 use futures::StreamExt;
-use reelforge::{config::Settings, db, startup::prepare_database};
+use reelforge::{config::Settings, startup::prepare_database};
 use secrecy::SecretString;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -163,8 +163,7 @@ async fn server(database_url: &str, env: &[(&str, String)]) -> (Server, Client) 
     })
     .await
     .unwrap();
-    let (token, hash) = reelforge::auth::generate();
-    db::tokens::insert(&pool, "bench", &hash).await.unwrap();
+    let token = common::bench_token(&pool).await;
     let mut env: Vec<(String, String)> = env
         .iter()
         .map(|(key, value)| ((*key).to_owned(), value.clone()))

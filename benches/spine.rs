@@ -31,9 +31,11 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, Latency, Latency) {
+    let workspace = common::default_workspace(pool).await;
     for i in 0..100 {
         db::projects::insert(
             pool,
+            workspace,
             &format!("project {i}"),
             "ru",
             &Settings::default().defaults.settings,
@@ -60,7 +62,7 @@ async fn bench_list(server: &Server, pool: &PgPool, token: &str) -> (Latency, La
                 let mut samples = Vec::with_capacity(PER_CONNECTION);
                 for _ in 0..PER_CONNECTION {
                     let t = Instant::now();
-                    db::projects::list(&pool, page).await.unwrap();
+                    db::projects::list(&pool, workspace, page).await.unwrap();
                     samples.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
                 samples
@@ -276,8 +278,7 @@ async fn main() {
     let mut settings = Settings::default();
     settings.database.url = SecretString::from(database_url.clone());
     let pool = prepare_database(&settings).await.unwrap();
-    let (token, hash) = reelforge::auth::generate();
-    db::tokens::insert(&pool, "bench", &hash).await.unwrap();
+    let token = common::bench_token(&pool).await;
     let server = start_server(&database_url, false, &[]).await;
 
     let (http, bare_select, unsaturated) = bench_list(&server, &pool, &token).await;

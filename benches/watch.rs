@@ -54,9 +54,15 @@ fn rules() -> Vec<Rule> {
 
 /// One project, 1,000 watchlists of one account each, 50 reels per account.
 async fn seed(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
-    let project = db::projects::insert(pool, "radar", "ru", &Settings::default().defaults.settings)
-        .await
-        .unwrap();
+    let project = db::projects::insert(
+        pool,
+        common::default_workspace(pool).await,
+        "radar",
+        "ru",
+        &Settings::default().defaults.settings,
+    )
+    .await
+    .unwrap();
     let now = Utc::now();
     let mut watchlists = Vec::with_capacity(WATCHLISTS);
     for n in 0..WATCHLISTS {

@@ -3,6 +3,7 @@
 use actix_web::{
     body::MessageBody,
     dev::{ServiceRequest, ServiceResponse},
+    http::Method,
     middleware::Next,
     web, HttpMessage,
 };
@@ -18,7 +19,13 @@ use sqlx::{postgres::PgListener, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{db, error::ApiError, state::AppState};
+use crate::{
+    db::{self, tokens::Grant},
+    domain::workspace::Scope,
+    error::ApiError,
+    error_code::ErrorCode,
+    state::AppState,
+};
 
 pub const REVOKED_CHANNEL: &str = "reelforge_tokens";
 
@@ -40,12 +47,56 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The token that authenticated a request: its id, and its hash, which long-lived responses
-/// (the event stream) watch for revocation.
+/// Who is asking: the token that authenticated the request, the workspace it belongs to and
+/// its scope. Every `/v1` route and MCP tool acts within `workspace_id` only. Its hash is what
+/// long-lived responses (the event stream) watch for revocation.
 #[derive(Debug, Clone)]
-pub struct TokenId {
-    pub id: Uuid,
+pub struct Principal {
+    pub token_id: Uuid,
     pub hash: String,
+    pub workspace_id: Uuid,
+    pub scope: Scope,
+}
+
+impl Principal {
+    fn new(grant: Grant, hash: String) -> Self {
+        Principal {
+            token_id: grant.id,
+            hash,
+            workspace_id: grant.workspace_id,
+            scope: grant.scope,
+        }
+    }
+
+    /// Refuses with 403 `insufficient_scope` unless the token's scope includes `needed`.
+    pub fn require(&self, needed: Scope) -> Result<(), ApiError> {
+        if self.scope.includes(needed) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden {
+                code: ErrorCode::InsufficientScope,
+                detail: format!(
+                    "this needs a `{needed}` token; this token's scope is `{}`",
+                    self.scope
+                ),
+            })
+        }
+    }
+}
+
+/// Handlers take the principal the authentication middleware found.
+impl actix_web::FromRequest for Principal {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(
+            req.extensions()
+                .get::<Principal>()
+                .cloned()
+                .ok_or(ApiError::Unauthorized),
+        )
+    }
 }
 
 /// What the revocation feed says: this token was revoked, or (`None`) revocations may have been
@@ -74,7 +125,7 @@ fn presented_token(req: &ServiceRequest) -> Option<String> {
 /// Remembers recently seen valid tokens so most requests skip the lookup. Revocations arrive by
 /// NOTIFY and evict at once; the time limit bounds the damage of a missed notification.
 pub struct TokenCache {
-    entries: Mutex<HashMap<String, (Uuid, Instant)>>,
+    entries: Mutex<HashMap<String, (Grant, Instant)>>,
     ttl: Duration,
     revocations: tokio::sync::broadcast::Sender<Revocation>,
 }
@@ -96,26 +147,27 @@ impl TokenCache {
         self.revocations.subscribe()
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Uuid, Instant)>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Grant, Instant)>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get(&self, hash: &str) -> Option<Uuid> {
+    fn get(&self, hash: &str) -> Option<Grant> {
         self.entries()
             .get(hash)
             .filter(|(_, at)| at.elapsed() < self.ttl)
-            .map(|(id, _)| *id)
+            .map(|(grant, _)| *grant)
     }
 
-    fn insert(&self, hash: String, id: Uuid) {
+    fn insert(&self, hash: String, grant: Grant) {
         let mut entries = self.entries();
         if entries.len() >= CACHE_CAPACITY {
             entries.clear();
         }
-        entries.insert(hash, (id, Instant::now()));
+        entries.insert(hash, (grant, Instant::now()));
     }
 
-    fn evict(&self, hash: &str) {
+    /// Forgets a revoked token and ends its event streams on this replica.
+    pub fn evict(&self, hash: &str) {
         self.entries().remove(hash);
         // Nobody listening is fine: no stream is open.
         let _ = self.revocations.send(Some(hash.to_owned()));
@@ -165,7 +217,7 @@ impl TokenCache {
     }
 }
 
-pub async fn authenticate(req: &ServiceRequest) -> Result<TokenId, ApiError> {
+pub async fn authenticate(req: &ServiceRequest) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
@@ -174,23 +226,45 @@ pub async fn authenticate(req: &ServiceRequest) -> Result<TokenId, ApiError> {
         return Err(ApiError::Unauthorized);
     }
     let hash = hash(&token);
-    if let Some(id) = state.tokens.get(&hash) {
-        return Ok(TokenId { id, hash });
+    if let Some(grant) = state.tokens.get(&hash) {
+        return Ok(Principal::new(grant, hash));
     }
-    let id = db::tokens::authenticate(&state.pool, &hash)
+    let grant = db::tokens::authenticate(&state.pool, &hash)
         .await?
         .ok_or(ApiError::Unauthorized)?;
-    state.tokens.insert(hash.clone(), id);
-    Ok(TokenId { id, hash })
+    state.tokens.insert(hash.clone(), grant);
+    Ok(Principal::new(grant, hash))
 }
 
-/// Middleware for every `/v1` route.
+/// The scope a request needs, decided here once for every route: reading (`GET`, `HEAD`,
+/// `OPTIONS`) needs `read`, anything else `write`, and the token routes `admin`. `/mcp` is read
+/// at the door; each tool asks for `write` when it changes something (see
+/// [`crate::mcp::tools`]).
+fn needed_scope(req: &ServiceRequest) -> Scope {
+    let path = req.path();
+    if path == "/v1/tokens" || path.starts_with("/v1/tokens/") {
+        Scope::Admin
+    } else if path == "/mcp"
+        || matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+    {
+        Scope::Read
+    } else {
+        Scope::Write
+    }
+}
+
+/// Middleware for every `/v1` route and `/mcp`: authenticates the token, checks its scope, and
+/// answers 404 for another workspace's resource named in the path, as if it did not exist.
 pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let token = authenticate(&req).await?;
-    req.extensions_mut().insert(token);
+    let principal = authenticate(&req).await?;
+    principal.require(needed_scope(&req))?;
+    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+        crate::workspaces::confine_path(&state.pool, &principal, req.path()).await?;
+    }
+    req.extensions_mut().insert(principal);
     next.call(req).await
 }
 

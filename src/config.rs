@@ -93,6 +93,7 @@ impl Default for TiktokSettings {
             chunk_bytes: 10 << 20,
             poll_interval_ms: 5_000,
             poll_attempts: 60,
+            audited: false,
         }
     }
 }
@@ -161,6 +162,9 @@ pub struct TiktokSettings {
     pub chunk_bytes: u64,
     pub poll_interval_ms: u64,
     pub poll_attempts: u32,
+    /// Whether TikTok has audited the app: until it has, direct posts may only be `private`
+    /// (`SELF_ONLY`), and other privacies are refused when a publication is asked for.
+    pub audited: bool,
 }
 
 /// Each project's media library.
@@ -546,9 +550,7 @@ impl Default for ProviderSettings {
             },
             heygen: HeyGenSettings {
                 api: CloudProviderSettings::new("https://api.heygen.com"),
-                upload_base_url: default_heygen_upload_url(),
                 avatar_id: None,
-                avatar_style: default_avatar_style(),
                 background: default_heygen_background(),
                 poll_interval_ms: default_heygen_poll_ms(),
             },
@@ -618,13 +620,9 @@ fn default_elevenlabs_model() -> String {
 pub struct HeyGenSettings {
     #[serde(flatten)]
     pub api: CloudProviderSettings,
-    #[serde(default = "default_heygen_upload_url")]
-    pub upload_base_url: String,
     /// The avatar to render; requests may name another with `options.avatar_id`.
     #[serde(default)]
     pub avatar_id: Option<String>,
-    #[serde(default = "default_avatar_style")]
-    pub avatar_style: String,
     /// Background colour behind the avatar.
     #[serde(default = "default_heygen_background")]
     pub background: String,
@@ -635,14 +633,6 @@ pub struct HeyGenSettings {
 
 fn default_heygen_poll_ms() -> u64 {
     5000
-}
-
-fn default_heygen_upload_url() -> String {
-    "https://upload.heygen.com".into()
-}
-
-fn default_avatar_style() -> String {
-    "normal".into()
 }
 
 fn default_heygen_background() -> String {

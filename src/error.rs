@@ -215,8 +215,10 @@ impl ApiError {
             r#type: format!("/problems/{}", self.code()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            // Display of the internal variants is fixed text, so nothing internal leaks.
-            detail: self.to_string(),
+            // Display of the internal variants is fixed text, so nothing internal leaks; the
+            // rest can quote a platform or a caller (an OAuth `error_description`), so it is
+            // masked like a job error.
+            detail: crate::redact::redact(&self.to_string()).into_owned(),
             code: self.code(),
             errors: match self {
                 ApiError::Validation(errors) => Some(errors.clone()),

@@ -95,7 +95,7 @@ error_codes! {
     InvalidIdempotencyKey = "invalid_idempotency_key", FixRequest, "`Idempotency-Key` must be 1 to 255 printable ASCII characters.";
     IdempotencyKeyReused = "idempotency_key_reused", FixRequest, "This `Idempotency-Key` was used in the last 24 hours with another request.";
     IdempotencyKeyInFlight = "idempotency_key_in_flight", Later, "A request with this `Idempotency-Key` is still being answered.";
-    IdempotencyUnsupported = "idempotency_unsupported", FixRequest, "Uploads do not take an `Idempotency-Key`.";
+    IdempotencyUnsupported = "idempotency_unsupported", FixRequest, "Uploads and token creation do not take an `Idempotency-Key`.";
     // Starting work
     UnknownProvider = "unknown_provider", FixRequest, "The named provider is not available for this step here; the detail lists those that are.";
     NoProvider = "no_provider", Configure, "No provider for this step is usable in this deployment; the detail says what to configure.";
@@ -106,6 +106,7 @@ error_codes! {
     MediaNotReady = "media_not_ready", Later, "The resource has not succeeded, so its files do not exist yet.";
     NoReels = "no_reels", FixRequest, "The project has no reels yet; collect some first.";
     AlreadyProcessed = "already_processed", No, "The reel has been through the pipeline already; automatic runs never take it again.";
+    InsufficientScope = "insufficient_scope", FixRequest, "The token's scope does not allow this: `read` tokens only read, and only `admin` tokens manage tokens. Use a token with the scope the detail names.";
     OriginRefused = "origin_refused", Configure, "A browser page on another origin called `/mcp`; allow its origin in `mcp.allowed_origins`.";
     AssetQuotaExceeded = "asset_quota_exceeded", Configure, "The upload would take the project's media library past `assets.quota_bytes`; the detail gives what is used. Delete assets or raise the quota.";
     VoiceSlotsFull = "voice_slots_full", Configure, "The ElevenLabs account has no free voice slot for a clone; delete a cloned voice or upgrade the plan.";

@@ -12,7 +12,8 @@
 //! - An answer that is not a success is not kept: the client may fix the cause (a parent not
 //!   ready yet, a 5xx) and retry with the same key.
 //!
-//! Keys are scoped to the token that sent them.
+//! Keys are scoped to the token that sent them, and so to its workspace: two tokens (in one
+//! workspace or two) never see each other's keys.
 
 use crate::error_code::ErrorCode;
 use std::time::Duration;
@@ -30,7 +31,7 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{auth::TokenId, db, error::ApiError, state::AppState};
+use crate::{auth::Principal, db, error::ApiError, state::AppState};
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
@@ -152,14 +153,21 @@ pub async fn honour_key(
         )
         .into());
     }
+    if req.path() == crate::routes::tokens::PATH {
+        return Err(ApiError::unprocessable(
+            ErrorCode::IdempotencyUnsupported,
+            format!("{HEADER} is not taken when creating a token: its secret is shown once and never stored, so the answer cannot be replayed"),
+        )
+        .into());
+    }
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
     let token = req
         .extensions()
-        .get::<TokenId>()
-        .map(|token| token.id)
+        .get::<Principal>()
+        .map(|principal| principal.token_id)
         .ok_or(ApiError::Unauthorized)?;
 
     // The body decides whether a repeat is the same request, so it is read here and handed on.

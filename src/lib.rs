@@ -35,3 +35,4 @@ pub mod steps;
 pub mod telemetry;
 pub mod voices;
 pub mod watch;
+pub mod workspaces;

@@ -4,7 +4,9 @@ use clap::{Parser, Subcommand};
 use reelforge::{
     auth,
     config::Settings,
-    db, openapi,
+    db,
+    domain::workspace::{Scope, DEFAULT_WORKSPACE},
+    openapi,
     startup::{self, Application, Roles},
     telemetry,
 };
@@ -53,8 +55,14 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// The workspace it belongs to, made if it does not exist yet.
+        #[arg(long, default_value = DEFAULT_WORKSPACE)]
+        workspace: String,
+        /// `read` only reads, `write` also changes, `admin` also manages the workspace's tokens.
+        #[arg(long, default_value = "write")]
+        scope: Scope,
     },
-    /// List tokens (never their secret).
+    /// List tokens, with their workspace and scope (never their secret).
     List,
     /// Revoke a token by id or name.
     Revoke { id_or_name: String },
@@ -124,19 +132,26 @@ async fn run(settings: Settings, roles: Roles) -> anyhow::Result<()> {
 
 async fn token(pool: &sqlx::PgPool, command: TokenCommand) -> anyhow::Result<()> {
     match command {
-        TokenCommand::Create { name } => {
+        TokenCommand::Create {
+            name,
+            workspace,
+            scope,
+        } => {
             let name = name.trim();
             anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+            let workspace = workspace.trim();
+            anyhow::ensure!(!workspace.is_empty(), "--workspace must not be empty");
+            let workspace_id = db::tokens::ensure_workspace(pool, workspace).await?;
             let (secret, hash) = auth::generate();
-            let record = db::tokens::insert(pool, name, &hash).await?;
+            let record = db::tokens::insert(pool, name, &hash, workspace_id, scope).await?;
             eprintln!(
-                "created token {} ({}); store it now, it is not shown again:",
-                record.name, record.id
+                "created {} token {} ({}) in workspace {}; store it now, it is not shown again:",
+                record.scope, record.name, record.id, record.workspace
             );
             println!("{secret}");
         }
         TokenCommand::List => {
-            for record in db::tokens::list(pool).await? {
+            for record in db::tokens::list(pool, None).await? {
                 println!("{}", serde_json::to_string(&record)?);
             }
         }

@@ -20,7 +20,9 @@ use crate::{
         title = "reelforge",
         description = "Repurpose trending Instagram Reels: collect and rank reels, transcribe, rewrite, voice and render. \
 Steps run as durable jobs; follow them with `GET /v1/jobs/{id}` or the `GET /v1/events` server-sent event stream. \
-AI agents can use the same operations as MCP tools at `/mcp`. Every `/v1` route and `/mcp` need `Authorization: Bearer <token>` (create one with `reelforge token create --name NAME`). \
+AI agents can use the same operations as MCP tools at `/mcp`. Every `/v1` route and `/mcp` need `Authorization: Bearer <token>` (create one with `reelforge token create --name NAME [--workspace W] [--scope read|write|admin]`). \
+Each token belongs to one workspace and sees only its projects and everything made in them (reels, runs, jobs, files, accounts, webhooks, events, MCP tools): another workspace's resources answer 404, as if they did not exist. \
+A `read` token may only read (`GET`, and the MCP tools that change nothing), `write` (the default) may also create, change and delete, `admin` may also manage its workspace's tokens (`/v1/tokens`); a missing scope is a 403 `insufficient_scope`. \
 Errors are `application/problem+json` with a stable `code`."
     ),
     modifiers(&BearerAuth),
@@ -34,6 +36,7 @@ Errors are `application/problem+json` with a stable `code`."
         (name = "watchlists", description = "The trend radar: hashtags and accounts collected on a schedule, rules that raise alerts (the `alert` event and webhook) and may start runs within the project's monthly budget"),
         (name = "posts", description = "Step 7's words: a title, caption, hashtags and cover for a video, written by the project's rewrite provider as structured JSON and checked against every platform's limits"),
         (name = "publishing", description = "Step 7: platform accounts (OAuth or pasted tokens, sealed at rest) and publications to Instagram Reels, YouTube Shorts and TikTok, now or scheduled, resumed after a crash and never posted twice"),
+        (name = "tokens", description = "A workspace's bearer tokens, managed by its `admin` tokens: made with a scope (`read`, `write`, `admin`), listed without their secrets, revoked"),
         (name = "mcp", description = "The Model Context Protocol server for AI agents, on `/mcp` with the same bearer tokens: the same operations as tools whose input schemas are this document's schemas"),
     ),
 )]
@@ -50,6 +53,7 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("rf_...")
+                    .description(Some("A token of one workspace with a scope: `read` reads, `write` also changes, `admin` also manages the workspace's tokens. Another workspace's resources answer 404; a missing scope answers 403 `insufficient_scope`."))
                     .build(),
             ),
         );
@@ -69,6 +73,43 @@ fn document_unauthorized(openapi: &mut OpenApiDoc) {
                 .responses
                 .responses
                 .insert("401".into(), unauthorized.clone());
+        }
+    }
+}
+
+/// Every `/v1` operation that needs more than a `read` token (any but `GET`, and the token
+/// routes) can answer 403 `insufficient_scope`; the scope is decided by method and path in one
+/// place (`auth::require_token`), so it is documented in one place too.
+fn document_scopes(openapi: &mut OpenApiDoc) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        if !path.starts_with("/v1/") {
+            continue;
+        }
+        let (needed, operations) = if path.starts_with(crate::routes::tokens::PATH) {
+            (
+                "admin",
+                vec![&mut item.get, &mut item.post, &mut item.delete],
+            )
+        } else {
+            (
+                "write",
+                vec![
+                    &mut item.post,
+                    &mut item.patch,
+                    &mut item.put,
+                    &mut item.delete,
+                ],
+            )
+        };
+        let forbidden = problem_response(&format!(
+            "The token's scope is not `{needed}` or above (`insufficient_scope`)"
+        ));
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("403".into())
+                .or_insert_with(|| forbidden.clone());
         }
     }
 }
@@ -143,7 +184,7 @@ fn document_idempotency(openapi: &mut OpenApiDoc) {
         .parameter_in(ParameterIn::Header)
         .required(Required::False)
         .description(Some(
-            "Makes a retried request safe: the same key with the same request within 24 hours answers the first success again (with `Idempotent-Replayed: true`) and does nothing; with another request it is a 422 `idempotency_key_reused`; while the first is still running, a repeat waits up to 10 s, then gets a 409 `idempotency_key_in_flight`. Scoped to the token. Not taken with multipart uploads.",
+            "Makes a retried request safe: the same key with the same request within 24 hours answers the first success again (with `Idempotent-Replayed: true`) and does nothing; with another request it is a 422 `idempotency_key_reused`; while the first is still running, a repeat waits up to 10 s, then gets a 409 `idempotency_key_in_flight`. Scoped to the token (so to its workspace). Not taken with multipart uploads or token creation.",
         ))
         .schema(Some(
             ObjectBuilder::new()
@@ -160,7 +201,7 @@ fn document_idempotency(openapi: &mut OpenApiDoc) {
             .request_body
             .as_ref()
             .is_some_and(|body| body.content.keys().any(|c| c.starts_with("multipart/")));
-        if multipart {
+        if multipart || path == crate::routes::tokens::PATH {
             continue;
         }
         operation
@@ -337,6 +378,7 @@ pub fn spec() -> OpenApiDoc {
         .split_for_parts();
     let mut spec = spec;
     document_unauthorized(&mut spec);
+    document_scopes(&mut spec);
     document_idempotency(&mut spec);
     document_common_failures(&mut spec);
     link_runs_to_their_products(&mut spec);

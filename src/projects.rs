@@ -39,8 +39,12 @@ pub fn validate(state: &AppState, project: &Project) -> Result<(), ApiError> {
     }
 }
 
-/// Creates a project: unset settings take the configured defaults.
-pub async fn create(state: &AppState, body: CreateProject) -> Result<Project, ApiError> {
+/// Creates a project in a workspace: unset settings take the configured defaults.
+pub async fn create(
+    state: &AppState,
+    workspace_id: Uuid,
+    body: CreateProject,
+) -> Result<Project, ApiError> {
     let defaults = &state.settings.defaults;
     let mut settings = defaults.settings.clone();
     if let Some(patch) = body.settings {
@@ -60,13 +64,24 @@ pub async fn create(state: &AppState, body: CreateProject) -> Result<Project, Ap
         budget: None,
     };
     validate(state, &draft)?;
-    Ok(db::projects::insert(&state.pool, &draft.name, &draft.language, &draft.settings).await?)
+    Ok(db::projects::insert(
+        &state.pool,
+        workspace_id,
+        &draft.name,
+        &draft.language,
+        &draft.settings,
+    )
+    .await?)
 }
 
-/// Projects, newest first.
-pub async fn list(state: &AppState, query: &PageQuery) -> Result<Page<Project>, ApiError> {
+/// A workspace's projects, newest first.
+pub async fn list(
+    state: &AppState,
+    workspace_id: Uuid,
+    query: &PageQuery,
+) -> Result<Page<Project>, ApiError> {
     let page = query.parse()?;
-    let rows = db::projects::list(&state.pool, page).await?;
+    let rows = db::projects::list(&state.pool, workspace_id, page).await?;
     Ok(Page::from_rows(rows, page.limit))
 }
 

@@ -2,8 +2,10 @@
 //! and log lines. Vendors echo keys back in error bodies ("Incorrect API key provided: sk-..."),
 //! and transport errors quote request URLs, so every such text passes through [`redact`].
 //!
-//! Two nets: the exact secrets this process was configured with, and shapes that look like
-//! credentials whoever they belong to (bearer tokens, `sk-`/`xi-`/`rf_` keys, `key=` parameters).
+//! Two nets: the exact secrets this process holds (configured, or read from the database the
+//! moment they are read), and shapes that look like credentials whoever they belong to (bearer
+//! tokens, `sk-`/`xi-`/`rf_` keys, `key=` parameters, also percent-encoded as in a raw query:
+//! `%20access_token=`, `access_token%3D`).
 
 use std::{
     borrow::Cow,
@@ -26,13 +28,13 @@ static SHAPES: LazyLock<Regex> = LazyLock::new(|| {
         r#"(?ix)
         (?P<scheme>\b(?:bearer|basic|oauth)\s+)[A-Za-z0-9._~+/=\-]{8,}
         | \b(?:sk|xi|rf|pk|rk)[-_][A-Za-z0-9_\-]{8,}
-        | (?P<param>\b(?:access_token|refresh_token|id_token|api[_-]?key|apikey|token|key|secret|client_secret|password|signature|sig|x-api-key|xi-api-key)\b["']?\s*[:=]\s*["']?)[^\s"'&,;}\]]{4,}
+        | (?P<param>(?:\b|%[0-9A-Fa-f]{2})(?:access_token|refresh_token|id_token|api[_-]?key|apikey|token|key|secret|client_secret|password|signature|sig|x-api-key|xi-api-key)\b["']?\s*(?:[:=]|%3[AaDd])\s*["']?)[^\s"'&,;}\]]{4,}
         "#,
     )
     .expect("the credential pattern compiles")
 });
 
-/// Remembers a configured secret so it is masked wherever it appears.
+/// Remembers a secret this process holds so it is masked wherever it appears.
 pub fn register(secret: &str) {
     let secret = secret.trim();
     if secret.len() < MIN_SECRET_LEN {
@@ -104,6 +106,13 @@ mod tests {
             ("error sending request for url (https://api.example.com/v2/acts?token=apify_api_XYZ12345678)", "apify_api"),
             (r#"{"error": {"api_key": "abcd1234efgh5678"}}"#, "abcd1234"),
             ("GET /v1/events?access_token=rf_abcdefghijklmnop&project_id=1", "rf_abcdef"),
+            // A raw query: the word before the parameter is percent-encoded, so no word boundary.
+            (
+                "GET /oauth/tiktok/callback?error=denied&error_description=bad%20access_token=tt9Zq8Wv7Xu6",
+                "tt9Zq8Wv7Xu6",
+            ),
+            ("error_description=bad+refresh_token%3Dtt9Zq8Wv7Xu6&state=x", "tt9Zq8Wv7Xu6"),
+            ("bad%0Aaccess_token%3Att9Zq8Wv7Xu6", "tt9Zq8Wv7Xu6"),
         ];
         for (text, secret) in cases {
             let masked = redact(text);

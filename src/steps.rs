@@ -403,6 +403,7 @@ pub async fn start_run_with(
                 &starter.providers.publishing,
                 project.id,
                 publish,
+                starter.providers.publishing.settings.tiktok.audited,
                 starter.now,
             )
             .await?,

@@ -8,6 +8,29 @@ use std::{
 
 use uuid::Uuid;
 
+/// The workspace benchmarks work in: `default`, where `reelforge token create` puts tokens.
+pub async fn default_workspace(pool: &sqlx::PgPool) -> Uuid {
+    reelforge::db::tokens::ensure_workspace(pool, reelforge::domain::workspace::DEFAULT_WORKSPACE)
+        .await
+        .unwrap()
+}
+
+/// A `write` token of the default workspace, as `reelforge token create --name bench` makes.
+pub async fn bench_token(pool: &sqlx::PgPool) -> String {
+    let (token, hash) = reelforge::auth::generate();
+    let workspace = default_workspace(pool).await;
+    reelforge::db::tokens::insert(
+        pool,
+        "bench",
+        &hash,
+        workspace,
+        reelforge::domain::workspace::Scope::Write,
+    )
+    .await
+    .unwrap();
+    token
+}
+
 pub fn database_url() -> String {
     let base = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());

@@ -216,18 +216,34 @@ pub async fn remember_oauth_state(
         .map(|_| ())
 }
 
-/// Spends a connect link's nonce; false when it was used already (or never issued).
-pub async fn spend_oauth_state(
-    db: impl PgExecutor<'_>,
+/// Locks a connect link's nonce until the transaction ends; false when it was spent already
+/// (or never issued). A second callback with the same link waits here until the first has
+/// spent the nonce or kept it.
+pub async fn lock_oauth_state(
+    conn: &mut sqlx::PgConnection,
     nonce: &str,
     project_id: Uuid,
 ) -> Result<bool, sqlx::Error> {
+    sqlx::query("SELECT 1 FROM oauth_states WHERE nonce = $1 AND project_id = $2 FOR UPDATE")
+        .bind(nonce)
+        .bind(project_id)
+        .fetch_optional(conn)
+        .await
+        .map(|row| row.is_some())
+}
+
+/// Spends a connect link's nonce: the link connects nothing more.
+pub async fn spend_oauth_state(
+    conn: &mut sqlx::PgConnection,
+    nonce: &str,
+    project_id: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM oauth_states WHERE nonce = $1 AND project_id = $2")
         .bind(nonce)
         .bind(project_id)
-        .execute(db)
+        .execute(conn)
         .await
-        .map(|done| done.rows_affected() == 1)
+        .map(|_| ())
 }
 
 /// Instagram accounts whose login is not known yet (connected before logins were told apart),

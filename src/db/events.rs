@@ -12,6 +12,7 @@ struct EventRow {
     id: i64,
     kind: String,
     project_id: Option<Uuid>,
+    workspace_id: Option<Uuid>,
     resource_type: Option<String>,
     resource_id: Option<Uuid>,
     data: serde_json::Value,
@@ -24,6 +25,7 @@ impl From<EventRow> for Event {
             id: row.id,
             kind: row.kind,
             project_id: row.project_id,
+            workspace_id: row.workspace_id,
             resource_type: row.resource_type,
             resource_id: row.resource_id,
             data: row.data,
@@ -49,8 +51,9 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), 
     let resource_ids: Vec<Option<Uuid>> = events.iter().map(|e| e.resource_id).collect();
     let data: Vec<&serde_json::Value> = events.iter().map(|e| &e.data).collect();
     sqlx::query(
-        "INSERT INTO events (kind, project_id, resource_type, resource_id, data)
-         SELECT kind, project_id, resource_type, resource_id, data FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::jsonb[])
+        "INSERT INTO events (kind, project_id, workspace_id, resource_type, resource_id, data)
+         SELECT kind, project_id, (SELECT workspace_id FROM projects p WHERE p.id = e.project_id),
+                resource_type, resource_id, data FROM UNNEST($1::text[], $2::uuid[], $3::text[], $4::uuid[], $5::jsonb[])
          WITH ORDINALITY AS e(kind, project_id, resource_type, resource_id, data, n)
          ORDER BY n",
     )
@@ -64,20 +67,35 @@ pub async fn append(conn: &mut PgConnection, events: &[NewEvent]) -> Result<(), 
     Ok(())
 }
 
-/// Events after `after_id`, oldest first, optionally for one project.
+/// Which events a reader sees: all (`None`s), one workspace's, one project's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    pub workspace_id: Option<Uuid>,
+    pub project_id: Option<Uuid>,
+}
+
+impl EventFilter {
+    pub fn admits(&self, workspace_id: Option<Uuid>, project_id: Option<Uuid>) -> bool {
+        (self.workspace_id.is_none() || self.workspace_id == workspace_id)
+            && (self.project_id.is_none() || self.project_id == project_id)
+    }
+}
+
+/// Events after `after_id`, oldest first, as `filter` admits them.
 pub async fn list_after(
     db: impl PgExecutor<'_>,
     after_id: i64,
-    project_id: Option<Uuid>,
+    filter: EventFilter,
     limit: i64,
 ) -> Result<Vec<Event>, sqlx::Error> {
     sqlx::query_as::<_, EventRow>(
-        "SELECT id, kind, project_id, resource_type, resource_id, data, created_at FROM events
-         WHERE id > $1 AND ($2::uuid IS NULL OR project_id = $2)
-         ORDER BY id LIMIT $3",
+        "SELECT id, kind, project_id, workspace_id, resource_type, resource_id, data, created_at FROM events
+         WHERE id > $1 AND ($2::uuid IS NULL OR project_id = $2) AND ($3::uuid IS NULL OR workspace_id = $3)
+         ORDER BY id LIMIT $4",
     )
     .bind(after_id)
-    .bind(project_id)
+    .bind(filter.project_id)
+    .bind(filter.workspace_id)
     .bind(limit)
     .fetch_all(db)
     .await

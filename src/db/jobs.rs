@@ -131,8 +131,10 @@ pub async fn get(db: impl PgExecutor<'_>, id: Uuid) -> MaybeJob {
     )
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JobFilter {
+    /// Only the jobs of this workspace's projects.
+    pub workspace_id: Uuid,
     pub status: Option<Status>,
     pub project_id: Option<Uuid>,
     pub kind: Option<JobKind>,
@@ -145,6 +147,7 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &JobFilter, page: PageRequest
              WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR project_id = $2)
                AND ($3::text IS NULL OR kind = $3)
                AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5))
+               AND project_id IN (SELECT id FROM projects WHERE workspace_id = $7)
              ORDER BY created_at DESC, id DESC LIMIT $6"
         ))
         .bind(filter.status.map(Status::as_str))
@@ -153,6 +156,7 @@ pub async fn list(db: impl PgExecutor<'_>, filter: &JobFilter, page: PageRequest
         .bind(page.after.map(|c| c.created_at))
         .bind(page.after.map(|c| c.id))
         .bind(i64::from(page.limit) + 1)
+        .bind(filter.workspace_id)
         .fetch_all(db)
         .await,
     )
@@ -294,6 +298,25 @@ pub async fn reschedule(
         .bind(seconds(delay))
         .bind(error.code.as_str())
         .bind(&error.message)
+        .fetch_optional(db)
+        .await,
+    )
+}
+
+/// Puts a job that waits for something outside back in the queue to run after `delay`; the
+/// wait is no error and spends no attempt (it adds one: `attempts` still counts runs, so a
+/// publish job that ran stays uncancelable).
+pub async fn defer(db: impl PgExecutor<'_>, id: Uuid, worker: &str, delay: Duration) -> MaybeJob {
+    into_job(
+        sqlx::query_as(&format!(
+            "UPDATE jobs SET status = 'queued', locked_by = NULL, lease_expires_at = NULL,
+                run_at = now() + make_interval(secs => $3), max_attempts = max_attempts + 1,
+                updated_at = now()
+             WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING {COLUMNS}"
+        ))
+        .bind(id)
+        .bind(worker)
+        .bind(seconds(delay))
         .fetch_optional(db)
         .await,
     )

@@ -36,14 +36,16 @@ const COLUMNS: &str = "id, name, language, settings, created_at, updated_at";
 
 pub async fn insert(
     db: impl PgExecutor<'_>,
+    workspace_id: Uuid,
     name: &str,
     language: &str,
     settings: &ProjectSettings,
 ) -> Result<Project, sqlx::Error> {
     sqlx::query_as::<_, ProjectRow>(&format!(
-        "INSERT INTO projects (id, name, language, settings) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"
+        "INSERT INTO projects (id, workspace_id, name, language, settings) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
     ))
     .bind(Uuid::new_v4())
+    .bind(workspace_id)
     .bind(name)
     .bind(language)
     .bind(Json(settings))
@@ -74,13 +76,21 @@ pub async fn get_for_update(
     .map(|row| row.map(Into::into))
 }
 
-/// Newest first; fetches one row more than the page to tell whether another page exists.
-pub async fn list(db: impl PgExecutor<'_>, page: PageRequest) -> Result<Vec<Project>, sqlx::Error> {
-    let sql = super::newest_first(COLUMNS, "projects", "true", 0);
-    super::bind_page(sqlx::query_as::<_, ProjectRow>(&sql), page)
-        .fetch_all(db)
-        .await
-        .map(|rows| rows.into_iter().map(Into::into).collect())
+/// A workspace's projects, newest first; fetches one row more than the page to tell whether
+/// another page exists.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+    page: PageRequest,
+) -> Result<Vec<Project>, sqlx::Error> {
+    let sql = super::newest_first(COLUMNS, "projects", "workspace_id = $1", 1);
+    super::bind_page(
+        sqlx::query_as::<_, ProjectRow>(&sql).bind(workspace_id),
+        page,
+    )
+    .fetch_all(db)
+    .await
+    .map(|rows| rows.into_iter().map(Into::into).collect())
 }
 
 pub async fn update(db: impl PgExecutor<'_>, project: &Project) -> Result<Project, sqlx::Error> {

@@ -8,7 +8,8 @@ use uuid::Uuid;
 use crate::{
     domain::{
         publishing::{
-            Platform, Publication, PublicationRequest, PublicationStatus, PublishOutcome,
+            Platform, Publication, PublicationRequest, PublicationStatus, PublicationWait,
+            PublishOutcome,
         },
         ErrorInfo,
     },
@@ -33,6 +34,7 @@ struct PublicationRow {
     outcome: Option<String>,
     error_code: Option<String>,
     error_message: Option<String>,
+    waiting: Option<Json<PublicationWait>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     published_at: Option<DateTime<Utc>>,
@@ -54,6 +56,7 @@ impl From<PublicationRow> for Publication {
             post_url: row.post_url,
             outcome: row.outcome.and_then(|o| o.parse().ok()),
             error: ErrorInfo::from_parts(row.error_code, row.error_message),
+            waiting: row.waiting.map(|w| w.0),
             created_at: row.created_at,
             updated_at: row.updated_at,
             published_at: row.published_at,
@@ -62,7 +65,8 @@ impl From<PublicationRow> for Publication {
 }
 
 const COLUMNS: &str = "id, project_id, video_id, account_id, platform, status, request, schedule_at, \
-    job_id, post_id, post_url, outcome, error_code, error_message, created_at, updated_at, published_at";
+    job_id, post_id, post_url, outcome, error_code, error_message, waiting, created_at, updated_at, \
+    published_at";
 
 type MaybePublication = Result<Option<Publication>, sqlx::Error>;
 
@@ -145,7 +149,8 @@ pub async fn mark_published(
 ) -> MaybePublication {
     sqlx::query_as::<_, PublicationRow>(&format!(
         "UPDATE publications SET status = 'published', post_id = $2, post_url = $3, outcome = $4,
-             published_at = $5, error_code = NULL, error_message = NULL, updated_at = now()
+             published_at = $5, error_code = NULL, error_message = NULL, waiting = NULL,
+             updated_at = now()
          WHERE id = $1 AND status IN ('scheduled', 'uploading', 'processing')
          RETURNING {COLUMNS}"
     ))
@@ -169,7 +174,8 @@ pub async fn finish_unpublished(
 ) -> MaybePublication {
     let from: Vec<&str> = only_from.iter().map(|s| s.as_str()).collect();
     sqlx::query_as::<_, PublicationRow>(&format!(
-        "UPDATE publications SET status = $2, error_code = $3, error_message = $4, updated_at = now()
+        "UPDATE publications SET status = $2, error_code = $3, error_message = $4, waiting = NULL,
+             updated_at = now()
          WHERE id = $1 AND status = ANY($5)
          RETURNING {COLUMNS}"
     ))
@@ -178,6 +184,24 @@ pub async fn finish_unpublished(
     .bind(error.code.as_str())
     .bind(&error.message)
     .bind(&from)
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(Into::into))
+}
+
+/// Records what an unfinished publication waits for (none: it waits no more).
+pub async fn set_waiting(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    waiting: Option<&PublicationWait>,
+) -> MaybePublication {
+    sqlx::query_as::<_, PublicationRow>(&format!(
+        "UPDATE publications SET waiting = $2, updated_at = now()
+         WHERE id = $1 AND status IN ('scheduled', 'uploading', 'processing')
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(waiting.map(Json))
     .fetch_optional(db)
     .await
     .map(|row| row.map(Into::into))

@@ -1,29 +1,48 @@
-use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
-pub struct TokenRecord {
+use crate::domain::workspace::{ApiToken, Scope};
+
+/// What a live token grants: whose it is, in which workspace, with which scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Grant {
     pub id: Uuid,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
+    pub workspace_id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub scope: Scope,
+}
+
+const TOKEN_COLUMNS: &str =
+    "t.id, t.name, w.name AS workspace, t.scope, t.created_at, t.last_used_at, t.revoked_at";
+
+/// The workspace named `name`, made if it does not exist yet.
+pub async fn ensure_workspace(db: impl PgExecutor<'_>, name: &str) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH made AS (INSERT INTO workspaces (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id)
+         SELECT id FROM made UNION ALL SELECT id FROM workspaces WHERE name = $1 LIMIT 1",
+    )
+    .bind(name)
+    .fetch_one(db)
+    .await
 }
 
 pub async fn insert(
     db: impl PgExecutor<'_>,
     name: &str,
     token_hash: &str,
-) -> Result<TokenRecord, sqlx::Error> {
-    sqlx::query_as(
-        "INSERT INTO api_tokens (id, name, token_hash) VALUES ($1, $2, $3)
-         RETURNING id, name, created_at, last_used_at, revoked_at",
-    )
+    workspace_id: Uuid,
+    scope: Scope,
+) -> Result<ApiToken, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "WITH t AS (INSERT INTO api_tokens (id, name, token_hash, workspace_id, scope) VALUES ($1, $2, $3, $4, $5)
+                    RETURNING *)
+         SELECT {TOKEN_COLUMNS} FROM t JOIN workspaces w ON w.id = t.workspace_id"
+    ))
     .bind(Uuid::new_v4())
     .bind(name)
     .bind(token_hash)
+    .bind(workspace_id)
+    .bind(scope.as_str())
     .fetch_one(db)
     .await
 }
@@ -32,22 +51,28 @@ pub async fn insert(
 pub async fn authenticate(
     db: impl PgExecutor<'_>,
     token_hash: &str,
-) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "WITH hit AS (SELECT id, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL),
+) -> Result<Option<Grant>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH hit AS (SELECT id, workspace_id, scope, last_used_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL),
               stamp AS (UPDATE api_tokens SET last_used_at = now()
                         WHERE id IN (SELECT id FROM hit WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute'))
-         SELECT id FROM hit",
+         SELECT id, workspace_id, scope FROM hit",
     )
     .bind(token_hash)
     .fetch_optional(db)
     .await
 }
 
-pub async fn list(db: impl PgExecutor<'_>) -> Result<Vec<TokenRecord>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens ORDER BY created_at",
-    )
+/// Every token, or one workspace's, oldest first.
+pub async fn list(
+    db: impl PgExecutor<'_>,
+    workspace_id: Option<Uuid>,
+) -> Result<Vec<ApiToken>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {TOKEN_COLUMNS} FROM api_tokens t JOIN workspaces w ON w.id = t.workspace_id
+         WHERE $1::uuid IS NULL OR t.workspace_id = $1 ORDER BY t.created_at, t.id"
+    ))
+    .bind(workspace_id)
     .fetch_all(db)
     .await
 }
@@ -64,4 +89,21 @@ pub async fn revoke(db: impl PgExecutor<'_>, id_or_name: &str) -> Result<u64, sq
     .execute(db)
     .await?;
     Ok(result.rows_affected())
+}
+
+/// Revokes one live token of a workspace; answers its hash, or `None` when it has no such token.
+pub async fn revoke_in(
+    db: impl PgExecutor<'_>,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE api_tokens SET revoked_at = now()
+         WHERE id = $1 AND workspace_id = $2 AND revoked_at IS NULL
+         RETURNING token_hash",
+    )
+    .bind(id)
+    .bind(workspace_id)
+    .fetch_optional(db)
+    .await
 }

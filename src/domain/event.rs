@@ -12,6 +12,9 @@ pub struct Event {
     #[schema(example = "job.progress")]
     pub kind: String,
     pub project_id: Option<Uuid>,
+    /// Whose stream it goes to; streams filter on it, clients need not see it.
+    #[serde(skip)]
+    pub workspace_id: Option<Uuid>,
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     #[schema(value_type = Object)]
@@ -164,6 +167,8 @@ pub struct PublicationUpdate {
     pub post_id: Option<String>,
     pub post_url: Option<String>,
     pub error: Option<super::ErrorInfo>,
+    /// What the publication waits for, while it does.
+    pub waiting: Option<super::publishing::PublicationWait>,
 }
 
 impl PublicationUpdate {
@@ -177,6 +182,7 @@ impl PublicationUpdate {
             post_id: publication.post_id.clone(),
             post_url: publication.post_url.clone(),
             error: publication.error.clone(),
+            waiting: publication.waiting.clone(),
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod usage;
 pub mod video_format;
 pub mod watchlist;
 pub mod webhook;
+pub mod workspace;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -210,5 +211,6 @@ mod tests {
         json_matches_text(project::StylePreset::ALL);
         json_matches_text(reel::ReelSort::ALL);
         json_matches_text(usage::Metric::ALL);
+        json_matches_text(workspace::Scope::ALL);
     }
 }

@@ -381,6 +381,29 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// What an unfinished publication is waiting for: `quota_reset` (YouTube's daily upload
+    /// quota is used up; it resets at midnight Pacific time) or `post_id` (TikTok posted the
+    /// video and is moderating it; its id and link come after, up to a day later).
+    WaitReason {
+        QuotaReset => "quota_reset",
+        PostId => "post_id",
+    }
+}
+
+/// Why a publication is paused and when the service looks again. It waits in the job queue, so
+/// a restart changes nothing; the wait spends none of the job's attempts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublicationWait {
+    pub reason: WaitReason,
+    /// When the service tries again.
+    pub until: DateTime<Utc>,
+    #[schema(
+        example = "YouTube's daily upload quota is used up; uploading after it resets at midnight Pacific time"
+    )]
+    pub message: String,
+}
+
 /// One video posted (or to be posted) to one account.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Publication {
@@ -400,6 +423,8 @@ pub struct Publication {
     pub post_url: Option<String>,
     pub outcome: Option<PublishOutcome>,
     pub error: Option<ErrorInfo>,
+    /// Set while the publication waits for something on the platform's side; none otherwise.
+    pub waiting: Option<PublicationWait>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,

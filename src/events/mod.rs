@@ -19,7 +19,11 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::{config::EventSettings, db, domain::event::Event};
+use crate::{
+    config::EventSettings,
+    db::{self, events::EventFilter},
+    domain::event::Event,
+};
 
 pub const EVENTS_CHANNEL: &str = "reelforge_events";
 const FETCH_BATCH: i64 = 1000;
@@ -48,6 +52,7 @@ pub async fn listen(pool: &PgPool, channel: &str, who: &str) -> Option<PgListene
 pub struct Frame {
     pub id: i64,
     pub project_id: Option<Uuid>,
+    pub workspace_id: Option<Uuid>,
     pub bytes: Bytes,
 }
 
@@ -57,6 +62,7 @@ impl Frame {
         Frame {
             id: event.id,
             project_id: event.project_id,
+            workspace_id: event.workspace_id,
             bytes: Bytes::from(format!(
                 "id: {}\nevent: {}\ndata: {}\n\n",
                 event.id, event.kind, data
@@ -66,7 +72,7 @@ impl Frame {
 }
 
 struct Subscriber {
-    project_id: Option<Uuid>,
+    filter: EventFilter,
     sender: mpsc::Sender<Frame>,
 }
 
@@ -129,13 +135,21 @@ impl EventBus {
         &self.settings
     }
 
+    /// Every event of one project, or of all (`None`), for the service's own waits.
     pub fn subscribe(&self, project_id: Option<Uuid>) -> Subscription {
+        self.subscribe_to(EventFilter {
+            workspace_id: None,
+            project_id,
+        })
+    }
+
+    pub fn subscribe_to(&self, filter: EventFilter) -> Subscription {
         let (sender, frames) = mpsc::channel(self.settings.subscriber_buffer.max(1));
         let id = self.next_subscriber.fetch_add(1, Ordering::Relaxed);
         let mut registry = lock(&self.registry);
         registry
             .subscribers
-            .insert(id, Subscriber { project_id, sender });
+            .insert(id, Subscriber { filter, sender });
         Subscription {
             frames,
             starts_after: registry.last_dispatched,
@@ -189,7 +203,8 @@ impl EventBus {
                 }
             }
             let after = lock(&self.registry).last_dispatched;
-            let events = db::events::list_after(pool, after, None, FETCH_BATCH).await?;
+            let events =
+                db::events::list_after(pool, after, EventFilter::default(), FETCH_BATCH).await?;
             let fetched = events.len();
             self.dispatch(after, events.iter().map(Frame::render));
             if (fetched as i64) < FETCH_BATCH {
@@ -217,7 +232,10 @@ impl EventBus {
         }
         for frame in frames {
             registry.subscribers.retain(|_, subscriber| {
-                if subscriber.project_id.is_some() && subscriber.project_id != frame.project_id {
+                if !subscriber
+                    .filter
+                    .admits(frame.workspace_id, frame.project_id)
+                {
                     return true;
                 }
                 // A full buffer means a slow client: drop it so it resumes by Last-Event-ID

@@ -9,16 +9,18 @@ use futures::Stream;
 use sqlx::PgPool;
 use tokio::time::{interval_at, Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
 use super::{EventBus, Frame, Subscription};
-use crate::{auth::RevocationWatch, db};
+use crate::{
+    auth::RevocationWatch,
+    db::{self, events::EventFilter},
+};
 
 const REPLAY_PAGE: i64 = 500;
 
 pub struct EventStream {
     pool: PgPool,
-    project_id: Option<Uuid>,
+    filter: EventFilter,
     subscription: Subscription,
     /// Replay position while replaying from the log; `None` once live.
     replay_after: Option<i64>,
@@ -35,12 +37,12 @@ impl EventStream {
     pub fn open(
         bus: &EventBus,
         pool: PgPool,
-        project_id: Option<Uuid>,
+        filter: EventFilter,
         last_event_id: Option<i64>,
         shutdown: CancellationToken,
         token: RevocationWatch,
     ) -> Self {
-        let subscription = bus.subscribe(project_id);
+        let subscription = bus.subscribe_to(filter);
         let settings = bus.settings();
         let period = Duration::from_secs(settings.keepalive_seconds.max(1));
         let mut keepalive = interval_at(Instant::now() + period, period);
@@ -48,7 +50,7 @@ impl EventStream {
         let sent_up_to = last_event_id.unwrap_or(subscription.starts_after);
         EventStream {
             pool,
-            project_id,
+            filter,
             replay_after: last_event_id,
             replay_buffer: VecDeque::new(),
             sent_up_to,
@@ -66,8 +68,7 @@ impl EventStream {
         }
         if let Some(after) = self.replay_after {
             if self.replay_buffer.is_empty() {
-                match db::events::list_after(&self.pool, after, self.project_id, REPLAY_PAGE).await
-                {
+                match db::events::list_after(&self.pool, after, self.filter, REPLAY_PAGE).await {
                     Ok(events) if events.is_empty() => self.replay_after = None,
                     Ok(events) => self.replay_buffer.extend(events.iter().map(Frame::render)),
                     Err(error) => {

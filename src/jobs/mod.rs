@@ -39,6 +39,10 @@ pub enum JobError {
     },
     #[error("{message}")]
     Fatal { code: ErrorCode, message: String },
+    /// Nothing failed: the job waits for something outside (a platform's quota reset, its
+    /// moderation) and runs again after `after`, without spending an attempt.
+    #[error("{message}")]
+    Deferred { message: String, after: Duration },
 }
 
 impl JobError {
@@ -66,6 +70,10 @@ impl JobError {
                 code,
                 message: mask(message),
             },
+            JobError::Deferred { message, after } => JobError::Deferred {
+                message: mask(message),
+                after,
+            },
         }
     }
 
@@ -77,6 +85,10 @@ impl JobError {
                     message: message.clone(),
                 }
             }
+            JobError::Deferred { message, .. } => ErrorInfo {
+                code: ErrorCode::ProviderRetryable,
+                message: message.clone(),
+            },
         }
     }
 }

@@ -23,7 +23,7 @@ use crate::{
     error_code::ErrorCode,
     providers::{
         process,
-        publish::{posted_in, Posted, Upload, PROCESSING},
+        publish::{posted_in, waiting_in, Posted, Upload, PROCESSING},
         render::RenderOutput,
         CallContext, ProgressSink, ProviderError, Providers,
     },
@@ -114,6 +114,14 @@ impl PublishStep {
         if let Some(posted) = checkpoint.as_ref().and_then(posted_in) {
             return self.published(ctx, publication, &posted).await;
         }
+        // The wait an earlier attempt stopped for is over: it no longer describes the upload.
+        if let Some(mut checkpoint) = checkpoint.filter(|c| waiting_in(c).is_some()) {
+            if let Some(fields) = checkpoint.as_object_mut() {
+                fields.remove("waiting");
+            }
+            crate::providers::CheckpointStore::save(ctx, &checkpoint).await?;
+            db::publications::set_waiting(ctx.pool(), publication.id, None).await?;
+        }
         let video = db::resources::get(ctx.pool(), ResourceKind::Video, publication.video_id)
             .await?
             .and_then(|video| video.output)
@@ -188,6 +196,7 @@ impl PublishStep {
                 video_url: link.as_deref(),
                 instagram_login: account.instagram_login,
                 last_attempt: ctx.job.attempts >= ctx.job.max_attempts,
+                now: self.clock.now(),
             };
             match publisher.publish(&upload, &call).await {
                 Ok(posted) => return self.published(ctx, publication, &posted).await,
@@ -209,9 +218,37 @@ impl PublishStep {
                         reason,
                     ));
                 }
+                Err(error @ ProviderError::Retryable { .. }) => {
+                    return Err(self.waiting(ctx, publication, error).await?)
+                }
                 Err(error) => return Err(error.into()),
             }
         }
+    }
+
+    /// A retryable stop is a wait when the publisher recorded one (a quota reset, a
+    /// moderation): the publication shows it and the job comes back then, spending no attempt.
+    async fn waiting(
+        &self,
+        ctx: &JobContext,
+        publication: &Publication,
+        error: ProviderError,
+    ) -> Result<JobError, JobError> {
+        let checkpoint = crate::providers::CheckpointStore::load(ctx).await?;
+        let Some(wait) = checkpoint.as_ref().and_then(waiting_in) else {
+            return Ok(error.into());
+        };
+        let mut tx = ctx.pool().begin().await?;
+        if let Some(waiting) =
+            db::publications::set_waiting(&mut *tx, publication.id, Some(&wait)).await?
+        {
+            publish::announce(&mut tx, &waiting).await?;
+        }
+        tx.commit().await?;
+        Ok(JobError::Deferred {
+            after: (wait.until - self.clock.now()).to_std().unwrap_or_default(),
+            message: wait.message,
+        })
     }
 
     /// Records the end of a publication that will not be tried again.
@@ -284,7 +321,13 @@ impl JobHandler for PublishStep {
         let result = self.post(ctx, &publication).await;
         if let Err(error) = &result {
             let last = ctx.job.attempts >= ctx.job.max_attempts;
-            if matches!(error, JobError::Fatal { .. }) || last {
+            // A wait spends no attempt and ends nothing.
+            let failed = match error {
+                JobError::Fatal { .. } => true,
+                JobError::Retryable { .. } => last,
+                JobError::Deferred { .. } => false,
+            };
+            if failed {
                 self.fail(ctx, publication.id, error).await?;
             }
         }

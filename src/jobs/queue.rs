@@ -251,6 +251,9 @@ pub async fn fail(
     let info = error.info();
     let mut tx = pool.begin().await?;
     let updated = match error {
+        JobError::Deferred { after, .. } => {
+            db::jobs::defer(&mut *tx, job.id, worker, *after).await?
+        }
         JobError::Retryable { retry_after, .. } if job.attempts < job.max_attempts => {
             let delay = backoff(settings, job.attempts, *retry_after);
             db::jobs::reschedule(&mut *tx, job.id, worker, delay, &info).await?

@@ -490,8 +490,7 @@ impl JobHandler for RenderStep {
             clips: footage.clips,
             font,
             output_dir: output_dir.clone(),
-            // Unique per render: HeyGen's lookup of an interrupted generate call relies on it.
-            title: format!("reelforge-{}", video.id),
+            video_id: video.id,
             key_words: cues.key_words,
             options,
         };

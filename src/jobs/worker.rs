@@ -251,7 +251,11 @@ impl WorkerPool {
             Some(Err(error)) => {
                 // The one door every job error passes before it is stored, streamed or logged.
                 let error = error.redacted();
-                tracing::warn!(parent: &span, %error, "job attempt failed");
+                if matches!(error, JobError::Deferred { .. }) {
+                    tracing::info!(parent: &span, %error, "job waits");
+                } else {
+                    tracing::warn!(parent: &span, %error, "job attempt failed");
+                }
                 queue::fail(pool, &job, worker, &error, &self.inner.settings).await
             }
             None => match interrupt_reason(&reason) {

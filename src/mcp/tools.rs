@@ -22,6 +22,7 @@ use crate::{
         resource::{Post, Script, StartPost, Video},
         run::{CreateRun, Run},
         usage::RunEstimate,
+        workspace::Scope,
         ResourceKind, Status,
     },
     error::ApiError,
@@ -33,6 +34,8 @@ use crate::{
 #[derive(Clone)]
 pub struct ToolContext {
     pub state: Data,
+    /// Who calls: tools act within its workspace, as the REST routes do.
+    pub principal: crate::auth::Principal,
     /// Where this service was reached (`http://host:port`), for the links a tool answers.
     pub base_url: String,
     /// Where to report progress, when the client asked for it.
@@ -116,7 +119,22 @@ impl Tool {
         })
     }
 
+    /// What a token needs to call this tool: `read` for the tools that only read, `write` for
+    /// every other one, so a new tool changes nothing for `read` tokens unless listed.
+    pub fn scope(&self) -> Scope {
+        if READ_ONLY_TOOLS.contains(&self.name) {
+            Scope::Read
+        } else {
+            Scope::Write
+        }
+    }
+
+    /// Calls the tool as `context.principal`: with the scope it needs, on its workspace's
+    /// resources only.
     pub async fn call(&self, context: ToolContext, arguments: Value) -> Result<Value, ApiError> {
+        context.principal.require(self.scope())?;
+        crate::workspaces::confine_arguments(&context.state.pool, &context.principal, &arguments)
+            .await?;
         (self.call)(context, arguments).await
     }
 }
@@ -135,6 +153,18 @@ fn arguments_of<I: DeserializeOwned>(arguments: Value) -> Result<I, ApiError> {
     };
     serde_path_to_error::deserialize(arguments).map_err(|error| ApiError::invalid_body(&error))
 }
+
+/// The tools that change nothing.
+const READ_ONLY_TOOLS: &[&str] = &[
+    "list_projects",
+    "list_reels",
+    "estimate_run",
+    "get_run",
+    "get_script",
+    "get_video_link",
+    "list_accounts",
+    "get_publication",
+];
 
 pub fn find(name: &str) -> Option<&'static Tool> {
     TOOLS.iter().find(|tool| tool.name == name)
@@ -157,7 +187,7 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             "List projects",
             "Projects, newest first, one page at a time (`next_cursor` for the next).",
             |context, query: PageQuery| async move {
-                crate::projects::list(&context.state, &query).await
+                crate::projects::list(&context.state, context.principal.workspace_id, &query).await
             },
         ),
         Tool::new(
@@ -166,7 +196,7 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             "Creates a project: its language and its settings (script length, target duration, \
              providers per step); unset settings take the deployment's defaults.",
             |context, body: CreateProject| async move {
-                crate::projects::create(&context.state, body).await
+                crate::projects::create(&context.state, context.principal.workspace_id, body).await
             },
         ),
         Tool::new(

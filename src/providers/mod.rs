@@ -301,14 +301,12 @@ fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
         registry.insert(
             render::heygen::NAME,
             Arc::new(render::heygen::HeyGenRenderer {
-                api: Box::new(render::heygen::HeyGenV2::new(
+                api: render::heygen::HeyGenV3::new(
                     &heygen.api.base_url,
-                    &heygen.upload_base_url,
                     key,
                     Duration::from_secs(heygen.api.timeout_seconds),
-                )),
+                ),
                 avatar_id: heygen.avatar_id.clone(),
-                avatar_style: heygen.avatar_style.clone(),
                 background: heygen.background.clone(),
                 guard: fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
                 limits: fetch::Limits {

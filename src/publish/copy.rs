@@ -267,6 +267,12 @@ pub fn evaluate(copy: &PostCopy, language: &str, allow_emoji: bool) -> Vec<CopyC
             "the title may not hold `<` or `>`".into(),
         ),
         check(
+            "youtube_description_characters",
+            Some(Platform::Youtube),
+            !full.contains(['<', '>']),
+            "the description (the caption) may not hold `<` or `>`".into(),
+        ),
+        check(
             "youtube_description_length",
             Some(Platform::Youtube),
             full.len() <= YOUTUBE_DESCRIPTION_BYTES,
@@ -372,8 +378,10 @@ mod tests {
     #[test]
     fn each_platform_limit_is_measured_as_documented() {
         let long_title = "а".repeat(101);
-        let checks = evaluate(&copy(&long_title, "Текст <b>.", &[]), "ru", false);
+        let checks = evaluate(&copy(&long_title, "Текст.", &[]), "ru", false);
         assert_eq!(failed(&checks), ["youtube_title_length"]);
+        let checks = evaluate(&copy("Заголовок", "люблю <3", &[]), "ru", false);
+        assert_eq!(failed(&checks), ["youtube_description_characters"]);
         let checks = evaluate(&copy("Заголовок <новый>", "Текст.", &[]), "ru", false);
         assert_eq!(failed(&checks), ["youtube_title_characters"]);
         // 2,200 characters of Cyrillic are 4,400 bytes: within YouTube's 5,000 bytes, at

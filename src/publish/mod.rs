@@ -39,6 +39,7 @@ use crate::{
             Publisher,
         },
         render::RenderOutput,
+        ProviderError,
     },
     state::AppState,
 };
@@ -146,6 +147,7 @@ fn expiry(now: DateTime<Utc>, expires_in: Option<u64>) -> Option<DateTime<Utc>> 
 
 /// Seals and stores a new account.
 async fn store_account(
+    db: impl sqlx::PgExecutor<'_>,
     state: &AppState,
     project_id: Uuid,
     new: &NewAccount,
@@ -157,7 +159,7 @@ async fn store_account(
     let id = Uuid::new_v4();
     let now = state.clock.now();
     let account = db::accounts::insert(
-        &state.pool,
+        db,
         db::accounts::NewAccountRow {
             id,
             project_id,
@@ -191,7 +193,7 @@ pub async fn connect(
     if !problems.is_empty() {
         return Err(ApiError::Validation(problems));
     }
-    store_account(state, project_id, &new).await
+    store_account(&state.pool, state, project_id, &new).await
 }
 
 /// What a connect link's `state` carries, signed.
@@ -292,10 +294,15 @@ pub async fn callback(
     if signed.expires_at < state.clock.now().timestamp() {
         return Err(invalid("the connect link expired; start again"));
     }
-    if !db::accounts::spend_oauth_state(&state.pool, &signed.nonce, signed.project_id).await? {
+    // The link is spent only once the platform has answered for good: a platform that could
+    // not answer (5xx, timeout) leaves it good for the user's retry. The lock keeps a second
+    // callback with the same link waiting until this one has settled it.
+    let mut tx = state.pool.begin().await?;
+    if !db::accounts::lock_oauth_state(&mut tx, &signed.nonce, signed.project_id).await? {
         return Err(invalid("the connect link was used already; start again"));
     }
     if let Some(error) = query.error {
+        spend_oauth_state(tx, &signed).await?;
         return Err(ApiError::unprocessable(
             ErrorCode::ProviderRejected,
             format!(
@@ -309,24 +316,41 @@ pub async fn callback(
         .filter(|c| !c.is_empty())
         .ok_or_else(|| ApiError::validation("code", "the platform sent no code"))?;
     let redirect = callback_url(state, platform)?;
-    let grant = publishing
-        .oauth
-        .exchange(platform, &code, &redirect)
-        .await
-        .map_err(ApiError::Upstream)?;
-    store_account(
+    let grant = match publishing.oauth.exchange(platform, &code, &redirect).await {
+        Ok(grant) => grant,
+        Err(error) => {
+            if !matches!(error, ProviderError::Retryable { .. }) {
+                spend_oauth_state(tx, &signed).await?;
+            }
+            return Err(ApiError::Upstream(error));
+        }
+    };
+    let account = store_account(
+        &mut *tx,
         state,
         signed.project_id,
         &NewAccount {
             platform,
-            name: signed.name,
+            name: signed.name.clone(),
             external_id: grant.account_id,
             access_token: grant.access_token,
             refresh_token: grant.refresh_token,
             expires_in: grant.expires_in,
         },
     )
-    .await
+    .await?;
+    spend_oauth_state(tx, &signed).await?;
+    Ok(account)
+}
+
+/// Spends a connect link and commits what was done with it.
+async fn spend_oauth_state(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    signed: &OAuthState,
+) -> Result<(), ApiError> {
+    db::accounts::spend_oauth_state(&mut tx, &signed.nonce, signed.project_id).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn list_accounts(
@@ -427,7 +451,6 @@ pub async fn access_token(
         ));
     };
     let refresh = sealer.open(&sealed_refresh, bound).map_err(unreadable)?;
-    crate::redact::register(refresh.expose_secret());
     match publishing.oauth.refresh(account.platform, &refresh).await {
         Ok(grant) => {
             db::accounts::store_tokens(
@@ -525,7 +548,8 @@ pub async fn publish(
     body: NewPublication,
 ) -> Result<Publication, ApiError> {
     let mut tx = state.pool.begin().await?;
-    let planned = plan(&mut tx, video_id, body, state.clock.now()).await?;
+    let audited = publishing(state).settings.tiktok.audited;
+    let planned = plan(&mut tx, video_id, body, audited, state.clock.now()).await?;
     if let Some(account) = db::accounts::get(&mut *tx, planned.publication.account_id).await? {
         instagram::require_link(publishing(state), &account.account)?;
     }
@@ -567,11 +591,13 @@ pub struct Planned {
     run_at: DateTime<Utc>,
 }
 
-/// Checks a publication request against the video, the account, the platform and the words.
+/// Checks a publication request against the video, the account, the platform and the words;
+/// `tiktok_audited` is whether TikTok audited the app (else it direct-posts only privately).
 pub async fn plan(
     conn: &mut sqlx::PgConnection,
     video_id: Uuid,
     body: NewPublication,
+    tiktok_audited: bool,
     now: DateTime<Utc>,
 ) -> Result<Planned, ApiError> {
     let video = db::resources::get(&mut *conn, ResourceKind::Video, video_id)
@@ -629,6 +655,14 @@ pub async fn plan(
             "privacy",
             "a scheduled YouTube video becomes public at `schedule_at`; schedule only public ones",
         ));
+    }
+    if let Some(problem) = unaudited_problem(
+        platform,
+        body.tiktok_mode.unwrap_or(TiktokMode::Direct),
+        privacy,
+        tiktok_audited,
+    ) {
+        problems.push(FieldError::new("privacy", problem));
     }
     if body.tiktok_mode.is_some() && platform != Platform::Tiktok {
         problems.push(FieldError::new("tiktok_mode", "is for TikTok accounts"));
@@ -730,12 +764,25 @@ pub async fn plan(
             post_url: None,
             outcome: None,
             error: None,
+            waiting: None,
             created_at: now,
             updated_at: now,
             published_at: None,
         },
         run_at,
     })
+}
+
+/// Until TikTok audits the app, it takes direct posts only as `SELF_ONLY` (and refuses the rest
+/// with `unaudited_client_can_only_post_to_private_accounts`): refused here, before any call.
+fn unaudited_problem(
+    platform: Platform,
+    mode: TiktokMode,
+    privacy: Privacy,
+    audited: bool,
+) -> Option<&'static str> {
+    (platform == Platform::Tiktok && mode == TiktokMode::Direct && privacy != Privacy::Private && !audited)
+        .then_some("TikTok takes only `private` direct posts from an app it has not audited; post as `private` (or to the inbox), or set REELFORGE__PUBLISHING__TIKTOK__AUDITED=true once TikTok has audited the app")
 }
 
 /// Queues a planned publication's job (held until its time) and stores the publication.
@@ -1039,6 +1086,7 @@ pub async fn run_publish_problems(
     publishing: &Publishing,
     project_id: Uuid,
     publish: &crate::domain::run::RunPublish,
+    tiktok_audited: bool,
     now: DateTime<Utc>,
 ) -> Result<Vec<FieldError>, ApiError> {
     let mut problems = Vec::new();
@@ -1073,6 +1121,14 @@ pub async fn run_publish_problems(
                         "publish.privacy",
                         format!("{} does not take `{privacy}`", account.platform),
                     ));
+                }
+                if let Some(problem) = unaudited_problem(
+                    account.platform,
+                    TiktokMode::Direct,
+                    privacy,
+                    tiktok_audited,
+                ) {
+                    problems.push(FieldError::new("publish.privacy", problem));
                 }
                 if publish.schedule_at.is_some()
                     && account.platform == Platform::Youtube
@@ -1127,7 +1183,8 @@ pub async fn publish_for_run(
             schedule_at,
             ..NewPublication::default()
         };
-        planned.push(plan(&mut *conn, video_id, body, now).await?);
+        // The run was checked against the app's audit when it started.
+        planned.push(plan(&mut *conn, video_id, body, true, now).await?);
     }
     for plan in planned {
         scheduled.push(schedule(&mut *conn, plan).await?.id);
@@ -1252,6 +1309,9 @@ pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
                 "; Facebook Login accounts upload resumably; Instagram Login accounts cannot post ({})",
                 crate::providers::publish::instagram::NO_LINK
             ),
+            (Platform::Tiktok, _, _) if !settings.tiktok.audited => {
+                "; private direct posts only until TikTok audits the app (REELFORGE__PUBLISHING__TIKTOK__AUDITED)".to_owned()
+            }
             _ => String::new(),
         };
         lines.push((platform.to_string(), format!("{connect}{source}")));

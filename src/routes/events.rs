@@ -1,11 +1,13 @@
 use crate::error_code::ErrorCode;
-use actix_web::{get, web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::Data;
 use crate::{
+    auth::Principal,
+    db::events::EventFilter,
     error::{ApiError, Problem},
     events::sse::EventStream,
 };
@@ -38,6 +40,7 @@ pub struct EventQuery {
 pub async fn stream(
     state: Data,
     request: HttpRequest,
+    principal: Principal,
     query: web::Query<EventQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let header = request
@@ -58,18 +61,18 @@ pub async fn stream(
         })
         .transpose()?;
     let last_event_id = header.or(query.last_event_id);
-    let token = request
-        .extensions()
-        .get::<crate::auth::TokenId>()
-        .map(|token| token.hash.clone())
-        .ok_or(ApiError::Unauthorized)?;
+    // Only the token's workspace's events, whatever `project_id` names.
+    let filter = EventFilter {
+        workspace_id: Some(principal.workspace_id),
+        project_id: query.project_id,
+    };
     let events = EventStream::open(
         &state.bus,
         state.pool.clone(),
-        query.project_id,
+        filter,
         last_event_id,
         state.shutdown.clone(),
-        crate::auth::RevocationWatch::new(&state.tokens, token, state.pool.clone()),
+        crate::auth::RevocationWatch::new(&state.tokens, principal.hash, state.pool.clone()),
     );
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")

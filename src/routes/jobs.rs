@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::Data;
 use crate::error_code::ErrorCode;
 use crate::{
+    auth::Principal,
     db::{self, jobs::JobFilter},
     domain::{job::Job, JobKind, Status},
     error::{ApiError, Problem},
@@ -45,6 +46,7 @@ pub struct JobListQuery {
 #[get("/jobs")]
 pub async fn list(
     state: Data,
+    principal: Principal,
     query: web::Query<JobListQuery>,
 ) -> Result<web::Json<Page<Job>>, ApiError> {
     let query = query.into_inner();
@@ -54,6 +56,7 @@ pub async fn list(
     }
     .parse()?;
     let filter = JobFilter {
+        workspace_id: principal.workspace_id,
         status: query.status,
         project_id: query.project_id,
         kind: query.kind,

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 
 use super::Data;
 use crate::{
+    auth::Principal,
     error::{ApiError, Problem},
     mcp::{self, McpMessage, McpResponse, Progress, ToolContext},
 };
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 pub async fn receive(
     state: Data,
     request: HttpRequest,
+    principal: Principal,
     body: web::Json<serde_json::Value>,
 ) -> Result<HttpResponse, ApiError> {
     check_origin(&state, &request)?;
@@ -72,6 +74,7 @@ pub async fn receive(
     };
     let mut context = ToolContext {
         state: state.clone(),
+        principal,
         base_url: own_origin(&request),
         progress: None,
     };

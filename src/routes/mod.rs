@@ -18,6 +18,7 @@ pub mod publishing;
 pub mod reels;
 pub mod runs;
 pub mod scripts;
+pub mod tokens;
 pub mod transcripts;
 pub mod videos;
 pub mod voices;
@@ -69,6 +70,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .configure(posts::configure_edit)
                 .configure(publishing::configure)
                 .configure(jobs::configure)
+                .configure(tokens::configure)
                 .service(events::stream),
         )
         .configure(publishing::configure_callback)

@@ -3,6 +3,7 @@ use uuid::Uuid;
 
 use super::Data;
 use crate::{
+    auth::Principal,
     db,
     domain::project::{CreateProject, Project, UpdateProject},
     error::{ApiError, Problem},
@@ -30,9 +31,11 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 #[post("/projects")]
 pub async fn create(
     state: Data,
+    principal: Principal,
     body: crate::routes::body::Json<CreateProject>,
 ) -> Result<HttpResponse, ApiError> {
-    let project = crate::projects::create(&state, body.into_inner()).await?;
+    let project =
+        crate::projects::create(&state, principal.workspace_id, body.into_inner()).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/v1/projects/{}", project.id)))
         .json(project))
@@ -50,9 +53,12 @@ pub async fn create(
 #[get("/projects")]
 pub async fn list(
     state: Data,
+    principal: Principal,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<Page<Project>>, ApiError> {
-    Ok(web::Json(crate::projects::list(&state, &query).await?))
+    Ok(web::Json(
+        crate::projects::list(&state, principal.workspace_id, &query).await?,
+    ))
 }
 
 #[utoipa::path(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{spawn_app_with, TestApp};
+use crate::helpers::{spawn_app_with, TestApp, MODEL_STEP_CAP};
 
 /// A 180x320 "reel" whose sound track is Festival reading `text` in Russian.
 fn spoken_clip(text: &str) -> Vec<u8> {
@@ -138,10 +138,11 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
         .await;
 
     let transcript = app
-        .finished_step(
+        .finished_step_within(
             &format!("/v1/reels/{reel_id}/transcripts"),
             json!({"provider": "local"}),
             "transcripts",
+            MODEL_STEP_CAP,
         )
         .await;
     assert_eq!(transcript["status"], "succeeded", "{transcript:#}");
@@ -155,13 +156,14 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
     assert!(output["words"].as_array().unwrap().len() >= 8, "{output:#}");
 
     let script = app
-        .finished_step(
+        .finished_step_within(
             &format!(
                 "/v1/transcripts/{}/scripts",
                 transcript["id"].as_str().unwrap()
             ),
             json!({"provider": "local"}),
             "scripts",
+            MODEL_STEP_CAP,
         )
         .await;
     assert_eq!(script["status"], "succeeded", "{script:#}");
@@ -178,10 +180,11 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
     }
 
     let audio = app
-        .finished_step(
+        .finished_step_within(
             &format!("/v1/scripts/{}/audio", script["id"].as_str().unwrap()),
             json!({"provider": "local"}),
             "audio",
+            MODEL_STEP_CAP,
         )
         .await;
     assert_eq!(audio["status"], "succeeded", "{audio:#}");
@@ -207,10 +210,11 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
         .await;
     let recording = app.upload_asset(project_id, "me.wav", take).await;
     let own = app
-        .finished_step(
+        .finished_step_within(
             &format!("/v1/scripts/{}/audio", script["id"].as_str().unwrap()),
             json!({"provider": "recording", "options": {"recording_key": recording["key"]}}),
             "audio",
+            MODEL_STEP_CAP,
         )
         .await;
     assert_eq!(own["status"], "succeeded", "{own:#}");
@@ -238,10 +242,11 @@ async fn the_local_engine_transcribes_rewrites_and_voices_offline() {
         ))
         .await;
     let post = app
-        .finished_step(
+        .finished_step_within(
             &format!("/v1/videos/{video}/posts"),
             json!({"provider": "local"}),
             "posts",
+            MODEL_STEP_CAP,
         )
         .await;
     assert_eq!(post["status"], "succeeded", "{post:#}");

@@ -95,6 +95,16 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
     let watchlist = watchlist["id"].as_str().unwrap().to_owned();
     let spare = app.create_project(json!({"name": "to delete"})).await;
     let spare = spare["id"].as_str().unwrap();
+    // Revoking is tried on a spare token too, never on the one the fuzzer sends.
+    let spare_token = app
+        .post("/v1/tokens", &json!({"name": "to revoke"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let spare_token = spare_token["id"].as_str().unwrap();
 
     let id = |value: &str| format!("\"path.id\" = \"{value}\"");
     // The patterns are disjoint: where several match, schemathesis merges their parameters.
@@ -123,6 +133,7 @@ async fn schemathesis_finds_no_server_error_and_no_answer_outside_the_document()
         ("", "^/v1/runs/", id(run["id"].as_str().unwrap())),
         ("", "^/v1/jobs/", id(&video_job)),
         ("", "^/v1/watchlists/", id(&watchlist)),
+        ("", "^/v1/tokens/", id(spare_token)),
     ];
     let folder =
         std::env::temp_dir().join(format!("reelforge-fuzz-{}", uuid::Uuid::new_v4().simple()));

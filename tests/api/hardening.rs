@@ -1,6 +1,6 @@
 //! Defects found by hostile testing (issue #12), each with the request that used to break the
 //! service: secrets echoed by vendors, NUL bytes and unstorable numbers, revoked tokens on open
-//! streams, undeclared methods and empty cursors.
+//! streams, undeclared methods and empty cursors; and lines forged into the log (issue #27).
 
 use std::time::{Duration, Instant};
 
@@ -10,7 +10,7 @@ use wiremock::{
     Mock, MockServer, ResponseTemplate,
 };
 
-use crate::helpers::{send_problem, spawn_app, SseClient, TestApp};
+use crate::helpers::{log_with, send_problem, spawn_app, SseClient, TestApp, WorkerProcess};
 
 const CONFIGURED_KEY: &str = "sk-configured-Q1w2E3r4T5y6U7i8";
 const ECHOED_KEY: &str = "sk-proj-9f8e7d6c5b4a3210ZYXW";
@@ -216,10 +216,13 @@ async fn revoking_a_token_closes_its_event_streams_on_every_replica() {
 #[tokio::test]
 async fn a_stream_outlives_the_revocation_of_another_token() {
     let app = spawn_app().await;
-    let (_, other) = reelforge::auth::generate();
-    reelforge::db::tokens::insert(&app.pool, "other", &other)
-        .await
-        .unwrap();
+    crate::helpers::new_token(
+        &app.pool,
+        "other",
+        reelforge::domain::workspace::DEFAULT_WORKSPACE,
+        reelforge::domain::workspace::Scope::Write,
+    )
+    .await;
     let mut sse = SseClient::connect(&app, "", None).await;
     reelforge::db::tokens::revoke(&app.pool, "other")
         .await
@@ -297,4 +300,73 @@ async fn an_empty_cursor_asks_for_the_first_page() {
         (status, body["code"].as_str()),
         (400, Some("invalid_cursor"))
     );
+}
+
+/// Issue #27: whatever a request carries (a percent-encoded newline in its path, a NUL in its
+/// query, a credential in an OAuth callback's description) is logged escaped or masked: it can
+/// neither write a line of its own into the log nor leave a NUL or a token there.
+#[tokio::test]
+async fn a_request_cannot_forge_a_log_line_or_smuggle_control_characters() {
+    // The in-process app prepares the database and the token; the real binary serves, its
+    // log written to a file as an operator would read it.
+    let app = spawn_app().await;
+    let log = std::env::temp_dir().join(format!(
+        "reelforge-serve-{}.log",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let _server = WorkerProcess::spawn_logged(
+        &["serve", "--no-workers"],
+        &app.settings,
+        &[
+            ("REELFORGE__SERVER__PORT", "0".to_owned()),
+            ("RUST_LOG", "info".to_owned()),
+        ],
+        &log,
+    );
+    let started = log_with(&log, "(docs at /docs)", Duration::from_secs(60)).await;
+    let address = started
+        .split("listening on ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (docs").next())
+        .unwrap()
+        .to_owned();
+    let client = reqwest::Client::new();
+    let forged = client
+        .get(format!(
+            "{address}/oauth/x%0A2026-12-06T00:00:00.000000Z%20ERROR%20reelforge:%20FORGED/callback"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 400);
+    let nul = client
+        .get(format!("{address}/v1/jobs?kind=%00"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(nul.status(), 400);
+    client
+        .get(format!(
+            "{address}/oauth/tiktok/callback?state=x&error=access_denied&error_description=denied%20access_token%3Dtt9Zq8Wv7Xu6Rs5"
+        ))
+        .send()
+        .await
+        .unwrap();
+
+    let logged = log_with(&log, "error_description=denied", Duration::from_secs(10)).await;
+    assert!(
+        !logged.contains("\n2026-12-06T00:00:00.000000Z"),
+        "a forged line: {logged}"
+    );
+    assert!(
+        logged.contains(r"x\n2026-12-06T00:00:00.000000Z ERROR reelforge: FORGED"),
+        "the path is logged, escaped: {logged}"
+    );
+    assert!(!logged.contains('\0'), "a NUL byte: {logged:?}");
+    assert!(
+        logged.contains(r"unknown variant `\0`"),
+        "the query is logged, escaped: {logged}"
+    );
+    assert!(!logged.contains("tt9Zq8Wv7Xu6Rs5"), "a token: {logged}");
 }

@@ -4,6 +4,7 @@ use futures::StreamExt;
 use reelforge::{
     config::Settings,
     db,
+    domain::workspace::{Scope, DEFAULT_WORKSPACE},
     startup::{Application, Roles},
 };
 use secrecy::SecretString;
@@ -14,6 +15,12 @@ use uuid::Uuid;
 
 /// Where test databases are created: `DATABASE_URL` names the server (its database part is
 /// replaced per test).
+/// How often tests poll a job: often enough to be quick, rare enough not to load busy cores.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The most a local model's step may take on two busy cores before a test calls it hung.
+pub const MODEL_STEP_CAP: Duration = Duration::from_secs(600);
+
 pub fn server_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -48,6 +55,19 @@ pub fn test_settings(database_url: &str) -> Settings {
     }))
     .unwrap();
     settings
+}
+
+/// Makes a token as `reelforge token create` does (the workspace too, if new); answers its
+/// secret.
+pub async fn new_token(pool: &PgPool, name: &str, workspace: &str, scope: Scope) -> String {
+    let workspace_id = db::tokens::ensure_workspace(pool, workspace)
+        .await
+        .expect("workspace stored");
+    let (token, hash) = reelforge::auth::generate();
+    db::tokens::insert(pool, name, &hash, workspace_id, scope)
+        .await
+        .expect("token stored");
+    token
 }
 
 pub struct TestApp {
@@ -113,13 +133,8 @@ async fn launch(
     tokio::spawn(app.run_until_stopped());
     let token = match token {
         Some(token) => token,
-        None => {
-            let (token, hash) = reelforge::auth::generate();
-            db::tokens::insert(&pool, "test", &hash)
-                .await
-                .expect("token stored");
-            token
-        }
+        // The default workspace's admin: it may do everything the API offers.
+        None => new_token(&pool, "test", DEFAULT_WORKSPACE, Scope::Admin).await,
     };
     TestApp {
         address,
@@ -245,7 +260,7 @@ impl TestApp {
                 tokio::time::Instant::now() < deadline,
                 "job never reached the state: {job:#}"
             );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
     }
 
@@ -465,8 +480,21 @@ impl TestApp {
 
     /// Runs a step to its end and answers the resource as stored.
     pub async fn finished_step(&self, path: &str, body: Value, resource: &str) -> Value {
+        self.finished_step_within(path, body, resource, Duration::from_secs(60))
+            .await
+    }
+
+    /// Like `finished_step`, for steps whose worst case is longer: a local model writing on two
+    /// busy cores. The cap is a hang detector, not a timing assertion.
+    pub async fn finished_step_within(
+        &self,
+        path: &str,
+        body: Value,
+        resource: &str,
+        cap: Duration,
+    ) -> Value {
         let (started, job) = self.start_step(path, body).await;
-        self.wait_for_job(job["id"].as_str().unwrap(), Duration::from_secs(60), |j| {
+        self.wait_for_job(job["id"].as_str().unwrap(), cap, |j| {
             matches!(j["status"].as_str(), Some("succeeded" | "failed"))
         })
         .await;
@@ -591,7 +619,20 @@ pub struct SseClient {
 
 impl SseClient {
     pub async fn connect(app: &TestApp, query: &str, last_event_id: Option<i64>) -> SseClient {
-        let mut request = app.get(&format!("/v1/events{query}"));
+        SseClient::connect_as(app, &app.token, query, last_event_id).await
+    }
+
+    /// Connects with another token than the app's.
+    pub async fn connect_as(
+        app: &TestApp,
+        token: &str,
+        query: &str,
+        last_event_id: Option<i64>,
+    ) -> SseClient {
+        let mut request = app
+            .client
+            .get(app.url(&format!("/v1/events{query}")))
+            .bearer_auth(token);
         if let Some(id) = last_event_id {
             request = request.header("Last-Event-ID", id.to_string());
         }
@@ -659,6 +700,27 @@ pub struct WorkerProcess(std::process::Child);
 
 impl WorkerProcess {
     pub fn spawn(settings: &Settings, extra: &[(&str, String)]) -> Self {
+        Self::run(&["worker"], settings, extra, std::process::Stdio::inherit())
+    }
+
+    /// The binary running `args` (`worker`, `serve`), its log (stderr) written to `log`: a
+    /// process that starts with nothing in memory, whose every log line can be read.
+    pub fn spawn_logged(
+        args: &[&str],
+        settings: &Settings,
+        extra: &[(&str, String)],
+        log: &std::path::Path,
+    ) -> Self {
+        let file = std::fs::File::create(log).expect("the log file is created");
+        Self::run(args, settings, extra, file.into())
+    }
+
+    fn run(
+        args: &[&str],
+        settings: &Settings,
+        extra: &[(&str, String)],
+        stderr: std::process::Stdio,
+    ) -> Self {
         use secrecy::ExposeSecret;
         let jobs = &settings.jobs;
         let log = std::env::var("REELFORGE_TEST_WORKER_LOG").unwrap_or_else(|_| "warn".into());
@@ -703,11 +765,12 @@ impl WorkerProcess {
             ("RUST_LOG", log),
         ];
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_reelforge"))
-            .arg("worker")
+            .args(args)
             .envs(environment)
             .envs(extra.iter().map(|(name, value)| (*name, value.as_str())))
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("the reelforge binary starts");
         WorkerProcess(child)
@@ -744,6 +807,22 @@ impl Drop for WorkerProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+/// The log at `path` once it holds `needle`, panicking after `timeout`.
+pub async fn log_with(path: &std::path::Path, needle: &str, timeout: Duration) -> String {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let log = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
+        if log.contains(needle) {
+            return log;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the log never showed {needle:?}: {log}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

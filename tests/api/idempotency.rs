@@ -170,10 +170,13 @@ async fn only_successes_are_kept_and_keys_belong_to_their_token() {
     // Another token's identical key is its own.
     let (status, first, _) = post_with_key(&app, &scripts, "shared-key", &json!({})).await;
     assert_eq!(status, 202);
-    let (other, hash) = reelforge::auth::generate();
-    reelforge::db::tokens::insert(&app.pool, "other", &hash)
-        .await
-        .unwrap();
+    let other = crate::helpers::new_token(
+        &app.pool,
+        "other",
+        reelforge::domain::workspace::DEFAULT_WORKSPACE,
+        reelforge::domain::workspace::Scope::Write,
+    )
+    .await;
     let response = app
         .client
         .post(app.url(&scripts))

@@ -35,7 +35,7 @@ impl Bench {
         configure: impl FnOnce(&mut reelforge::config::Settings) + Send + 'static,
     ) -> Self {
         let platforms = Platforms::start().await;
-        let app = publishing_app_with(&platforms, configure).await;
+        let app = publishing_app_with(&platforms, reelforge::clock::system(), configure).await;
         let (project_id, video_id) = video_with(&app, &short_video()).await;
         write_post(&app, &video_id, json!({"provider": "fake"})).await;
         Bench {

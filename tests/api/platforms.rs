@@ -24,12 +24,34 @@ pub struct State {
     pub yt_fail_next_chunk: bool,
     /// Answer the next progress query 404: the session expired.
     pub yt_expire_next_query: bool,
+    /// Reasons `videos.insert` refuses the next sessions with, one each, in YouTube's shape.
+    pub yt_start_failures: Vec<&'static str>,
+    /// The final answer's `status.uploadStatus` and its reason (`rejected`, `duplicate`);
+    /// `uploaded` otherwise.
+    pub yt_upload_status: Option<(&'static str, &'static str)>,
     // TikTok: per publish id, the bytes it holds
     pub tt_inits: Vec<(Vec<u8>, u64)>,
     pub tt_init_bodies: Vec<Value>,
     pub tt_status_polls: u32,
     /// Answer the next chunk PUT 500 after storing it: the reply to the last chunk is lost.
     pub tt_fail_next_chunk: bool,
+    /// Codes the endpoints (`creator_info`, `init`, `status`) answer next, one each, in TikTok's
+    /// documented shape: the envelope kept with an empty `data`.
+    pub tt_failures: Vec<(&'static str, &'static str)>,
+    /// The app is not audited: direct posts other than `SELF_ONLY` are refused.
+    pub tt_unaudited: bool,
+    /// `PUBLISH_COMPLETE` answers without the post id before it comes (moderation).
+    pub tt_moderation_polls: u32,
+    /// The next status answers `FAILED` with this `fail_reason`.
+    pub tt_fail_reason: Option<&'static str>,
+}
+
+impl State {
+    /// The next scripted TikTok failure for `endpoint`, taken.
+    fn tiktok_failure(&mut self, endpoint: &str) -> Option<&'static str> {
+        let index = self.tt_failures.iter().position(|(e, _)| *e == endpoint)?;
+        Some(self.tt_failures.remove(index).1)
+    }
 }
 
 #[derive(Clone)]
@@ -152,6 +174,41 @@ fn bearer_ok(request: &Request) -> bool {
         .is_some_and(|v| v == format!("Bearer {TOKEN}"))
 }
 
+/// A TikTok failure as documented: HTTP status by code, the envelope kept, `data` empty.
+pub fn tiktok_error(code: &str) -> ResponseTemplate {
+    let status = match code {
+        "invalid_param" => 400,
+        "access_token_invalid" | "scope_not_authorized" => 401,
+        "rate_limit_exceeded" => 429,
+        "internal_error" => 500,
+        _ => 403,
+    };
+    ResponseTemplate::new(status).set_body_json(json!({
+        "data": {},
+        "error": {"code": code, "message": format!("TikTok says {code}"), "log_id": "20261206120000ABCDEF"}
+    }))
+}
+
+/// A YouTube failure as documented: HTTP status by reason, `errors[0].reason` to key on.
+pub fn youtube_error(reason: &str) -> ResponseTemplate {
+    let status = match reason {
+        "quotaExceeded" | "rateLimitExceeded" | "userRateLimitExceeded" | "forbidden" => 403,
+        "authError" | "youtubeSignupRequired" => 401,
+        "backendError" => 503,
+        _ => 400,
+    };
+    let domain = if reason == "quotaExceeded" {
+        "youtube.quota"
+    } else {
+        "youtube.video"
+    };
+    ResponseTemplate::new(status).set_body_json(json!({"error": {
+        "code": status, "message": format!("YouTube says {reason}"),
+        "errors": [{"domain": domain, "reason": reason, "message": format!("YouTube says {reason}")}],
+        "status": "FAILED_PRECONDITION"
+    }}))
+}
+
 fn tiktok(data: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "data": data, "error": {"code": "ok", "message": "", "log_id": "log1"}
@@ -179,6 +236,22 @@ impl Responder {
         let body = String::from_utf8_lossy(&request.body).into_owned();
         match self.kind {
             Route::YtStart => {
+                if !state.yt_start_failures.is_empty() {
+                    return youtube_error(state.yt_start_failures.remove(0));
+                }
+                let start: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                for (field, reason) in [
+                    ("title", "invalidTitle"),
+                    ("description", "invalidDescription"),
+                ] {
+                    if start["snippet"][field]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(['<', '>'])
+                    {
+                        return youtube_error(reason);
+                    }
+                }
                 state.yt_sessions.push((Vec::new(), false));
                 state
                     .yt_start_bodies
@@ -201,6 +274,7 @@ impl Responder {
                 if expire {
                     return ResponseTemplate::new(404);
                 }
+                let upload_status = state.yt_upload_status;
                 let Some((bytes, done)) = state.yt_sessions.get_mut(index) else {
                     return ResponseTemplate::new(404);
                 };
@@ -215,21 +289,36 @@ impl Responder {
                     if bytes.is_empty() {
                         template
                     } else {
-                        template.insert_header("Range", format!("bytes=0-{}", bytes.len() - 1).as_str())
+                        template
+                            .insert_header("Range", format!("bytes=0-{}", bytes.len() - 1).as_str())
                     }
                 };
+                let video = json!({
+                    "id": format!("yt{}", index + 1), "snippet": {},
+                    "status": match upload_status {
+                        Some((status @ "failed", reason)) => json!({"uploadStatus": status, "failureReason": reason}),
+                        Some((status, reason)) => json!({"uploadStatus": status, "rejectionReason": reason}),
+                        None => json!({"uploadStatus": "uploaded"}),
+                    }
+                });
                 if *done {
-                    return ResponseTemplate::new(201).set_body_json(json!({"id": format!("yt{}", index + 1)}));
+                    return ResponseTemplate::new(201).set_body_json(video);
                 }
                 if range.starts_with("bytes */") {
                     return held(bytes);
                 }
                 let spec = range.trim_start_matches("bytes ");
                 let (span, total) = spec.split_once('/').unwrap_or_default();
-                let first: usize = span.split('-').next().unwrap_or("0").parse().unwrap_or(usize::MAX);
+                let first: usize = span
+                    .split('-')
+                    .next()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(usize::MAX);
                 let total: usize = total.parse().unwrap_or(0);
                 if first != bytes.len() {
-                    return ResponseTemplate::new(400).set_body_string(format!("chunk at {first}, held {}", bytes.len()));
+                    return ResponseTemplate::new(400)
+                        .set_body_string(format!("chunk at {first}, held {}", bytes.len()));
                 }
                 bytes.extend_from_slice(&request.body);
                 if fail {
@@ -237,36 +326,46 @@ impl Responder {
                 }
                 if bytes.len() == total {
                     *done = true;
-                    ResponseTemplate::new(201).set_body_json(json!({
-                        "id": format!("yt{}", index + 1), "snippet": {}, "status": {}
-                    }))
+                    ResponseTemplate::new(201).set_body_json(video)
                 } else {
                     held(bytes)
                 }
             }
             Route::TtCreator | Route::TtInit | Route::TtStatus if !bearer_ok(request) => {
-                ResponseTemplate::new(401).set_body_json(json!({"data": {}, "error": {"code": "access_token_invalid", "message": "The access token is invalid or not found in the request.", "log_id": "l"}}))
+                tiktok_error("access_token_invalid")
             }
-            Route::TtCreator => tiktok(json!({
-                "creator_username": "anna", "creator_nickname": "Anna",
-                "privacy_level_options": ["PUBLIC_TO_EVERYONE", "SELF_ONLY"],
-                "comment_disabled": false, "duet_disabled": false, "stitch_disabled": false,
-                "max_video_post_duration_sec": 600
-            })),
+            Route::TtCreator => match state.tiktok_failure("creator_info") {
+                Some(code) => tiktok_error(code),
+                None => tiktok(json!({
+                    "creator_username": "anna", "creator_nickname": "Anna",
+                    "privacy_level_options": ["PUBLIC_TO_EVERYONE", "SELF_ONLY"],
+                    "comment_disabled": false, "duet_disabled": false, "stitch_disabled": false,
+                    "max_video_post_duration_sec": 600
+                })),
+            },
             Route::TtInit => {
+                if let Some(code) = state.tiktok_failure("init") {
+                    return tiktok_error(code);
+                }
                 let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let privacy = body["post_info"]["privacy_level"].as_str();
+                if state.tt_unaudited && privacy.is_some_and(|p| p != "SELF_ONLY") {
+                    return tiktok_error("unaudited_client_can_only_post_to_private_accounts");
+                }
                 let source = &body["source_info"];
                 let size = source["video_size"].as_u64().unwrap_or(0);
                 let chunk = source["chunk_size"].as_u64().unwrap_or(0);
                 let count = source["total_chunk_count"].as_u64().unwrap_or(0);
                 // As documented: whole chunks, the last taking the rest.
                 if chunk == 0 || chunk > size || count != size / chunk {
-                    return ResponseTemplate::new(400).set_body_json(json!({"data": {}, "error": {"code": "invalid_param", "message": "chunk_size and total_chunk_count do not match video_size", "log_id": "l"}}));
+                    return tiktok_error("invalid_param");
                 }
                 state.tt_inits.push((Vec::new(), size));
                 state.tt_init_bodies.push(body);
                 let id = state.tt_inits.len();
-                tiktok(json!({"publish_id": format!("p{id}"), "upload_url": format!("{uri}/upload/tt/{id}")}))
+                tiktok(
+                    json!({"publish_id": format!("p{id}"), "upload_url": format!("{uri}/upload/tt/{id}")}),
+                )
             }
             Route::TtPut => {
                 let index = number_in(&path).saturating_sub(1);
@@ -296,19 +395,42 @@ impl Responder {
                 }
             }
             Route::TtStatus => {
+                if let Some(code) = state.tiktok_failure("status") {
+                    return tiktok_error(code);
+                }
                 let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                let index = number_in(body["publish_id"].as_str().unwrap_or_default()).saturating_sub(1);
+                let index =
+                    number_in(body["publish_id"].as_str().unwrap_or_default()).saturating_sub(1);
                 state.tt_status_polls += 1;
                 let Some((bytes, size)) = state.tt_inits.get(index) else {
                     return tiktok(json!({"status": "FAILED", "fail_reason": "internal"}));
                 };
-                let inbox = state.tt_init_bodies[index]["post_info"].is_null();
-                if (bytes.len() as u64) < *size {
-                    tiktok(json!({"status": "PROCESSING_UPLOAD", "uploaded_bytes": bytes.len()}))
+                let (held, size) = (bytes.len() as u64, *size);
+                let post_info = &state.tt_init_bodies[index]["post_info"];
+                let inbox = post_info.is_null();
+                let private = post_info["privacy_level"] == "SELF_ONLY";
+                if held < size {
+                    tiktok(json!({"status": "PROCESSING_UPLOAD", "uploaded_bytes": held}))
+                } else if let Some(reason) = state.tt_fail_reason.take() {
+                    tiktok(
+                        json!({"status": "FAILED", "fail_reason": reason, "uploaded_bytes": size}),
+                    )
                 } else if inbox {
                     tiktok(json!({"status": "SEND_TO_USER_INBOX"}))
+                } else if private {
+                    // SELF_ONLY posts never get a public id.
+                    tiktok(
+                        json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [], "uploaded_bytes": size}),
+                    )
+                } else if state.tt_moderation_polls > 0 {
+                    state.tt_moderation_polls -= 1;
+                    tiktok(
+                        json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [], "uploaded_bytes": size}),
+                    )
                 } else {
-                    tiktok(json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [7300000000000000000u64 + index as u64 + 1], "uploaded_bytes": size}))
+                    tiktok(
+                        json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [7300000000000000000u64 + index as u64 + 1], "uploaded_bytes": size}),
+                    )
                 }
             }
         }

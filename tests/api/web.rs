@@ -54,7 +54,11 @@ async fn short_project(app: &TestApp, name: &str) -> String {
 #[tokio::test]
 async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
     let platforms = crate::platforms::Platforms::start().await;
-    let app = crate::publishing::publishing_app(&platforms).await;
+    // An audited TikTok app: the panel posts publicly, and public posts have links.
+    let app = crate::publishing::publishing_app_with(&platforms, reelforge::clock::system(), |s| {
+        s.publishing.tiktok.audited = true
+    })
+    .await;
     let page = reqwest::get(app.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("/app.js"));
@@ -294,7 +298,7 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
     assert_eq!(publish["coverShown"], true, "{publish}");
     assert_eq!(
         platforms.state().tt_init_bodies[0]["post_info"]["privacy_level"],
-        "SELF_ONLY"
+        "PUBLIC_TO_EVERYONE"
     );
     let errors: Vec<&str> = report["consoleErrors"]
         .as_array()

@@ -240,7 +240,8 @@ try {
   await page.fill("#account-token", process.env.PLATFORM_TOKEN || "");
   await page.click('#account-form button[type="submit"]');
   await page.waitForFunction(() => document.querySelector("#publish-account").options.length > 0 && !document.querySelector("#publish-start").disabled);
-  await page.selectOption("#publish-privacy", "private");
+  // Public: TikTok gives private (SELF_ONLY) posts no public id, so no link.
+  await page.selectOption("#publish-privacy", "public");
   await page.click("#publish-start");
   const published = '#publications tr[data-status="published"] a';
   await page.waitForSelector(published, { timeout: 30000 });

@@ -10,12 +10,13 @@ pub mod youtube;
 use std::{path::Path, time::Duration};
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use serde::{de::DeserializeOwned, Serialize};
 
 use super::{CallContext, ProviderError};
 use crate::{
-    domain::publishing::{InstagramLogin, PublicationRequest, PublishOutcome},
+    domain::publishing::{InstagramLogin, PublicationRequest, PublicationWait, PublishOutcome},
     error_code::ErrorCode,
 };
 
@@ -40,6 +41,8 @@ pub struct Upload<'a> {
     /// The job will not try again: a step after the post was made (Instagram's permalink) is
     /// given up rather than retried.
     pub last_attempt: bool,
+    /// The service's clock: when a wait ends is counted from it.
+    pub now: DateTime<Utc>,
 }
 
 /// What the platform made of it; kept in the checkpoint too, so an attempt after the post
@@ -77,6 +80,21 @@ async fn load<T: DeserializeOwned + Default>(ctx: &CallContext<'_>) -> Result<T,
 /// What an earlier attempt already posted, from the checkpoint any publisher keeps.
 pub fn posted_in(checkpoint: &serde_json::Value) -> Option<Posted> {
     serde_json::from_value(checkpoint.get("posted")?.clone()).ok()
+}
+
+/// What an earlier attempt stopped to wait for (a quota reset, a moderation), from the
+/// `waiting` any publisher keeps in its checkpoint.
+pub fn waiting_in(checkpoint: &serde_json::Value) -> Option<PublicationWait> {
+    serde_json::from_value(checkpoint.get("waiting")?.clone()).ok()
+}
+
+/// Stops for now: `wait`, already in the saved checkpoint, says why and until when; the job
+/// shows it and comes back then without spending an attempt.
+fn wait_until(wait: &PublicationWait, now: DateTime<Utc>) -> ProviderError {
+    ProviderError::Retryable {
+        message: wait.message.clone(),
+        retry_after: Some((wait.until - now).to_std().unwrap_or_default()),
+    }
 }
 
 async fn save<T: Serialize>(ctx: &CallContext<'_>, checkpoint: &T) -> Result<(), ProviderError> {

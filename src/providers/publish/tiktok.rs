@@ -7,17 +7,18 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use reqwest::header;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{
-    load, read_chunk, save, still_processing, token_refused, Polling, Posted, Publisher, Upload,
-    PROCESSING,
+    load, read_chunk, save, still_processing, token_refused, wait_until, Polling, Posted,
+    Publisher, Upload, PROCESSING,
 };
 use crate::{
-    domain::publishing::{Privacy, PublishOutcome, TiktokMode},
+    domain::publishing::{Privacy, PublicationWait, PublishOutcome, TiktokMode, WaitReason},
     error_code::ErrorCode,
     providers::{http, CallContext, ProviderError},
 };
@@ -28,6 +29,20 @@ const MIN_CHUNK: u64 = 5 * 1024 * 1024;
 /// The largest chunk TikTok takes, and the largest last chunk.
 const MAX_CHUNK: u64 = 64 * 1024 * 1024;
 const MAX_LAST_CHUNK: u64 = 128 * 1024 * 1024;
+/// How long a public post's id is looked for after `PUBLISH_COMPLETE`: moderation can take
+/// hours; after a day the post stands without a link.
+const MODERATION_HOURS: i64 = 24;
+
+/// The pause before the `checks`-th look for a moderated post's id: soon at first (most posts
+/// clear in minutes), then hourly.
+fn moderation_delay(checks: u32) -> chrono::Duration {
+    chrono::Duration::minutes(match checks {
+        0 => 1,
+        1 => 5,
+        2 => 15,
+        _ => 60,
+    })
+}
 
 pub struct TikTok {
     http: reqwest::Client,
@@ -72,11 +87,19 @@ struct Checkpoint {
     uploaded: bool,
     username: Option<String>,
     posted: Option<Posted>,
+    /// When TikTok first said `PUBLISH_COMPLETE` without the post's id, and how often it has
+    /// been asked again since: moderation holds the id back.
+    complete_at: Option<DateTime<Utc>>,
+    moderation_checks: u32,
+    waiting: Option<PublicationWait>,
 }
 
+/// Every TikTok answer, success or failure: failures keep the envelope with an empty `data`,
+/// so `data` is read as the endpoint's type only once `error.code` says `ok`.
 #[derive(Deserialize)]
-struct Envelope<T> {
-    data: Option<T>,
+struct Envelope {
+    #[serde(default)]
+    data: serde_json::Value,
     error: ApiError,
 }
 
@@ -85,6 +108,8 @@ struct ApiError {
     code: String,
     #[serde(default)]
     message: String,
+    #[serde(default)]
+    log_id: String,
 }
 
 #[derive(Deserialize)]
@@ -119,14 +144,19 @@ fn privacy_level(privacy: Privacy) -> &'static str {
     }
 }
 
-/// TikTok's documented error codes.
-fn classify(
-    status: u16,
-    code: &str,
-    message: &str,
-    retry_after: Option<Duration>,
-) -> ProviderError {
-    let detail = format!("TikTok answered {status} `{code}`: {message}");
+/// TikTok's documented error codes: the token refreshed once, rate limits and outages retried
+/// later, the rest fatal with TikTok's code and message.
+fn classify(status: u16, error: &ApiError, retry_after: Option<Duration>) -> ProviderError {
+    let code = error.code.as_str();
+    let mut detail = format!(
+        "TikTok answered {status} `{code}`: {} (log id {})",
+        error.message, error.log_id
+    );
+    if code == "unaudited_client_can_only_post_to_private_accounts" {
+        detail.push_str(
+            "; TikTok has not audited this app: post as `private`, and set REELFORGE__PUBLISHING__TIKTOK__AUDITED=false until it has",
+        );
+    }
     match code {
         "access_token_invalid" => token_refused(PROVIDER, code),
         "rate_limit_exceeded" => ProviderError::Retryable {
@@ -155,6 +185,28 @@ fn classify(
     }
 }
 
+/// Reads any endpoint's answer: `error.code` first, then `data` as `T` when it is `ok`.
+fn read<T: serde::de::DeserializeOwned>(
+    status: u16,
+    retry_after: Option<Duration>,
+    bytes: &[u8],
+) -> Result<T, ProviderError> {
+    let envelope: Envelope = match serde_json::from_slice(bytes) {
+        Ok(envelope) => envelope,
+        Err(_) if status >= 500 || status == 429 => {
+            return Err(ProviderError::Retryable {
+                message: format!("TikTok answered {status}"),
+                retry_after,
+            })
+        }
+        Err(error) => return Err(http::bad_response(PROVIDER, error)),
+    };
+    if envelope.error.code != "ok" {
+        return Err(classify(status, &envelope.error, retry_after));
+    }
+    serde_json::from_value(envelope.data).map_err(|error| http::bad_response(PROVIDER, error))
+}
+
 impl TikTok {
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
@@ -177,27 +229,7 @@ impl TikTok {
             .bytes()
             .await
             .map_err(|error| http::transport_error(PROVIDER, error))?;
-        let envelope: Envelope<T> = match serde_json::from_slice(&bytes) {
-            Ok(envelope) => envelope,
-            Err(_) if status >= 500 || status == 429 => {
-                return Err(ProviderError::Retryable {
-                    message: format!("TikTok answered {status}"),
-                    retry_after,
-                })
-            }
-            Err(error) => return Err(http::bad_response(PROVIDER, error)),
-        };
-        if envelope.error.code != "ok" {
-            return Err(classify(
-                status,
-                &envelope.error.code,
-                &envelope.error.message,
-                retry_after,
-            ));
-        }
-        envelope
-            .data
-            .ok_or_else(|| http::bad_response(PROVIDER, "`ok` without `data`"))
+        read(status, retry_after, &bytes)
     }
 
     /// Checks the creator may post this video with this privacy; answers their username.
@@ -396,6 +428,14 @@ fn outcome(status: &Status, username: Option<&str>) -> Result<Option<Posted>, Pr
     }
 }
 
+/// A direct post TikTok completed without its id: a public one gets it after moderation;
+/// `SELF_ONLY` posts never get one.
+fn awaits_moderation(posted: &Posted, upload: &Upload<'_>) -> bool {
+    posted.outcome == PublishOutcome::Posted
+        && posted.post_id.is_none()
+        && upload.request.privacy != Privacy::Private
+}
+
 #[async_trait]
 impl Publisher for TikTok {
     async fn publish(
@@ -455,6 +495,28 @@ impl Publisher for TikTok {
             }
             let status = self.status(upload, &publish_id).await?;
             match outcome(&status, checkpoint.username.as_deref()) {
+                Ok(Some(posted)) if awaits_moderation(&posted, upload) => {
+                    let since = *checkpoint.complete_at.get_or_insert(upload.now);
+                    if upload.now < since + chrono::Duration::hours(MODERATION_HOURS) {
+                        let until = upload.now + moderation_delay(checkpoint.moderation_checks);
+                        let wait = PublicationWait {
+                            reason: WaitReason::PostId,
+                            until,
+                            message: format!(
+                                "TikTok posted the video and is moderating it; its link comes after (looking again at {})",
+                                until.format("%Y-%m-%d %H:%M UTC")
+                            ),
+                        };
+                        checkpoint.moderation_checks += 1;
+                        checkpoint.waiting = Some(wait.clone());
+                        save(ctx, &checkpoint).await?;
+                        return Err(wait_until(&wait, upload.now));
+                    }
+                    // A day without an id: the post stands, without a link.
+                    checkpoint.posted = Some(posted.clone());
+                    save(ctx, &checkpoint).await?;
+                    return Ok(posted);
+                }
                 Ok(Some(posted)) => {
                     checkpoint.posted = Some(posted.clone());
                     save(ctx, &checkpoint).await?;
@@ -509,13 +571,27 @@ mod tests {
             (400, "invalid_param", "provider_rejected"),
             (429, "rate_limit_exceeded", "retry"),
             (500, "internal_error", "retry"),
+            (403, "url_ownership_unverified", "provider_rejected"),
         ] {
-            assert_eq!(
-                class(&classify(status, code, "m", None)),
-                expected,
-                "{code}"
-            );
+            // As TikTok sends every failure: the envelope kept, `data` empty.
+            let body = serde_json::json!({"data": {}, "error": {"code": code, "message": "m", "log_id": "l"}});
+            let read = read::<Init>(status, None, body.to_string().as_bytes());
+            assert_eq!(class(&read.err().unwrap()), expected, "{code}");
         }
+        let ok = r#"{"data": {"publish_id": "p1"}, "error": {"code": "ok", "message": "", "log_id": "l"}}"#;
+        assert_eq!(
+            read::<Init>(200, None, ok.as_bytes()).unwrap().publish_id,
+            "p1"
+        );
+        let empty_ok = r#"{"data": {}, "error": {"code": "ok", "message": "", "log_id": "l"}}"#;
+        assert_eq!(
+            class(&read::<Init>(200, None, empty_ok.as_bytes()).err().unwrap()),
+            "provider_bad_response"
+        );
+        assert_eq!(
+            class(&read::<Init>(502, None, b"<html>").err().unwrap()),
+            "retry"
+        );
         let status = |status: &str, reason: Option<&str>| Status {
             status: status.into(),
             fail_reason: reason.map(Into::into),
@@ -542,6 +618,12 @@ mod tests {
         assert!(outcome(&status("PROCESSING_DOWNLOAD", None), None)
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_moderated_post_is_looked_for_soon_then_hourly() {
+        let minutes: Vec<i64> = (0..5).map(|n| moderation_delay(n).num_minutes()).collect();
+        assert_eq!(minutes, [1, 5, 15, 60, 60]);
     }
 
     #[test]

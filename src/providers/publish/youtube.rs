@@ -10,9 +10,13 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{load, read_chunk, save, token_refused, Posted, Publisher, Upload, PROCESSING};
+use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
+
+use super::{
+    load, read_chunk, save, token_refused, wait_until, Posted, Publisher, Upload, PROCESSING,
+};
 use crate::{
-    domain::publishing::{Privacy, PublishOutcome},
+    domain::publishing::{Privacy, PublicationWait, PublishOutcome, WaitReason},
     error_code::ErrorCode,
     providers::{http, CallContext, ProviderError},
 };
@@ -20,6 +24,8 @@ use crate::{
 pub const PROVIDER: &str = "youtube";
 /// YouTube takes chunks in multiples of this, except the last.
 pub const CHUNK_QUANTUM: u64 = 256 * 1024;
+/// How long after Pacific midnight the upload starts again: the reset is not to the second.
+const QUOTA_MARGIN_MINUTES: i64 = 5;
 /// Failed chunk sends resumed within one attempt before the job retries later.
 const RESUMES_PER_ATTEMPT: u32 = 3;
 
@@ -45,19 +51,90 @@ impl YouTube {
 struct Checkpoint {
     session_uri: Option<String>,
     posted: Option<Posted>,
+    waiting: Option<PublicationWait>,
 }
 
+/// The video resource the last upload request answers with.
 #[derive(Deserialize)]
 struct Video {
     id: String,
+    status: Option<VideoStatus>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct VideoStatus {
+    upload_status: Option<String>,
+    failure_reason: Option<String>,
+    rejection_reason: Option<String>,
+}
+
+/// Whether YouTube kept the upload: a `rejected` (duplicate, copyright, length...) or `failed`
+/// one is no post, whatever the status code said.
+fn accepted(video: &Video) -> Result<(), ProviderError> {
+    let Some(status) = &video.status else {
+        return Ok(());
+    };
+    let (code, what, reason) = match status.upload_status.as_deref() {
+        Some("rejected") => (
+            ErrorCode::ProviderRejected,
+            "rejected the upload",
+            &status.rejection_reason,
+        ),
+        Some("failed") => (
+            ErrorCode::ProviderJobFailed,
+            "could not process the upload",
+            &status.failure_reason,
+        ),
+        _ => return Ok(()),
+    };
+    Err(ProviderError::fatal(
+        code,
+        format!(
+            "YouTube {what} ({}); the video {} is not posted",
+            reason.as_deref().unwrap_or("no reason given"),
+            video.id
+        ),
+    ))
+}
+
+/// The next midnight in Pacific time after `now`, when YouTube's daily quota resets. US rule:
+/// daylight time (UTC-7) from the second Sunday of March to the first Sunday of November,
+/// standard time (UTC-8) otherwise; the switch is at 2:00, so every midnight is on one side.
+fn next_pacific_midnight(now: DateTime<Utc>) -> DateTime<Utc> {
+    let offset_hours = |date: NaiveDate| -> i64 {
+        let sunday = |month, n| {
+            NaiveDate::from_weekday_of_month_opt(date.year(), month, Weekday::Sun, n)
+                .unwrap_or(date)
+        };
+        // Midnight of the switching days is still on the old side.
+        if date > sunday(3, 2) && date <= sunday(11, 1) {
+            7
+        } else {
+            8
+        }
+    };
+    let midnight_utc = |date: NaiveDate| {
+        Utc.from_utc_datetime(&date.and_time(chrono::NaiveTime::MIN))
+            + chrono::Duration::hours(offset_hours(date))
+    };
+    // Pacific midnight of a UTC date falls at 07:00 or 08:00 UTC that day: before then, the
+    // next one is today's; after, tomorrow's.
+    let today = now.date_naive();
+    let first = midnight_utc(today);
+    if first > now {
+        first
+    } else {
+        midnight_utc(today.succ_opt().unwrap_or(today))
+    }
 }
 
 /// Where an upload stands.
 enum Progress {
     /// YouTube has bytes `0..next`.
     Next(u64),
-    /// YouTube made the video; its id, when the answer could be read.
-    Done(Option<String>),
+    /// YouTube made the video; the video, when the answer could be read.
+    Done(Option<Video>),
     /// The session expired: start a new one.
     Expired,
 }
@@ -126,7 +203,8 @@ fn next_byte(headers: &header::HeaderMap) -> Result<u64, ProviderError> {
 }
 
 impl YouTube {
-    async fn start_session(&self, upload: &Upload<'_>) -> Result<String, ProviderError> {
+    /// Opens an upload session; none when the project's daily upload quota is used up.
+    async fn start_session(&self, upload: &Upload<'_>) -> Result<Option<String>, ProviderError> {
         let request = upload.request;
         let copy = &request.copy;
         let mut status = json!({
@@ -148,7 +226,7 @@ impl YouTube {
             },
             "status": status,
         });
-        let response = http::send(
+        let sent = http::send(
             PROVIDER,
             self.http
                 .post(format!(
@@ -161,16 +239,23 @@ impl YouTube {
                 .header("X-Upload-Content-Type", "video/mp4")
                 .body(body.to_string()),
         )
-        .await
-        .map_err(|failure| match failure {
-            http::HttpFailureOr::Status(failure) => classify(failure),
-            http::HttpFailureOr::Transport(error) => error,
-        })?;
+        .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(http::HttpFailureOr::Status(failure))
+                if failure.status == StatusCode::FORBIDDEN
+                    && reason(&failure.body) == "quotaExceeded" =>
+            {
+                return Ok(None)
+            }
+            Err(http::HttpFailureOr::Status(failure)) => return Err(classify(failure)),
+            Err(http::HttpFailureOr::Transport(error)) => return Err(error),
+        };
         response
             .headers()
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+            .map(|uri| Some(uri.to_owned()))
             .ok_or_else(|| http::bad_response(PROVIDER, "no `Location` for the upload session"))
     }
 
@@ -197,10 +282,7 @@ impl YouTube {
             // The video exists whatever the body says: an unreadable one must not lead to a
             // second upload.
             StatusCode::OK | StatusCode::CREATED => Ok(Progress::Done(
-                http::json::<Video>(PROVIDER, response)
-                    .await
-                    .ok()
-                    .map(|v| v.id),
+                http::json::<Video>(PROVIDER, response).await.ok(),
             )),
             StatusCode::PERMANENT_REDIRECT => Ok(Progress::Next(next_byte(response.headers())?)),
             StatusCode::NOT_FOUND => Ok(Progress::Expired),
@@ -278,7 +360,21 @@ impl Publisher for YouTube {
                     other => other,
                 },
                 None => {
-                    let session = self.start_session(upload).await?;
+                    let Some(session) = self.start_session(upload).await? else {
+                        let until = next_pacific_midnight(upload.now)
+                            + chrono::Duration::minutes(QUOTA_MARGIN_MINUTES);
+                        let wait = PublicationWait {
+                            reason: WaitReason::QuotaReset,
+                            until,
+                            message: format!(
+                                "YouTube's daily upload quota is used up; uploading after it resets at midnight Pacific time ({})",
+                                until.format("%Y-%m-%d %H:%M UTC")
+                            ),
+                        };
+                        checkpoint.waiting = Some(wait.clone());
+                        save(ctx, &checkpoint).await?;
+                        return Err(wait_until(&wait, upload.now));
+                    };
                     checkpoint.session_uri = Some(session.clone());
                     save(ctx, &checkpoint).await?;
                     ctx.progress.report(10, "uploading to YouTube").await;
@@ -286,7 +382,11 @@ impl Publisher for YouTube {
                 }
             };
             match progress {
-                Progress::Done(id) => {
+                Progress::Done(video) => {
+                    if let Some(video) = &video {
+                        accepted(video)?;
+                    }
+                    let id = video.map(|video| video.id);
                     checkpoint.posted = Some(posted(id, upload.request.schedule_at.is_some()));
                     save(ctx, &checkpoint).await?;
                     ctx.progress.report(95, PROCESSING).await;
@@ -346,6 +446,50 @@ mod tests {
                 "{status} {reason}"
             );
         }
+    }
+
+    #[test]
+    fn the_quota_resets_at_pacific_midnight_across_daylight_saving() {
+        let at = |text: &str| text.parse::<DateTime<Utc>>().unwrap();
+        for (now, reset) in [
+            // Winter, UTC-8: noon in California, and just before and at midnight.
+            ("2026-12-06T20:00:00Z", "2026-12-07T08:00:00Z"),
+            ("2026-12-07T07:59:59Z", "2026-12-07T08:00:00Z"),
+            ("2026-12-07T08:00:00Z", "2026-12-08T08:00:00Z"),
+            // Summer, UTC-7.
+            ("2026-07-01T06:30:00Z", "2026-07-01T07:00:00Z"),
+            ("2026-07-01T07:00:00Z", "2026-07-02T07:00:00Z"),
+            // 2026: daylight time from Sunday 8 March, standard from Sunday 1 November. The
+            // midnight that starts each switching day is still on the old side.
+            ("2026-03-07T12:00:00Z", "2026-03-08T08:00:00Z"),
+            ("2026-03-08T12:00:00Z", "2026-03-09T07:00:00Z"),
+            ("2026-10-31T12:00:00Z", "2026-11-01T07:00:00Z"),
+            ("2026-11-01T12:00:00Z", "2026-11-02T08:00:00Z"),
+            // New Year's Eve in California is already 1 January in UTC.
+            ("2027-01-01T03:00:00Z", "2027-01-01T08:00:00Z"),
+        ] {
+            assert_eq!(next_pacific_midnight(at(now)), at(reset), "{now}");
+        }
+    }
+
+    #[test]
+    fn a_rejected_or_failed_upload_is_no_post() {
+        let video = |status: serde_json::Value| -> Video {
+            serde_json::from_value(serde_json::json!({"id": "v1", "status": status})).unwrap()
+        };
+        let rejected = accepted(&video(
+            serde_json::json!({"uploadStatus": "rejected", "rejectionReason": "duplicate"}),
+        ))
+        .unwrap_err();
+        assert_eq!(class(&rejected), "provider_rejected");
+        assert!(rejected.to_string().contains("duplicate"));
+        let failed = accepted(&video(
+            serde_json::json!({"uploadStatus": "failed", "failureReason": "codec"}),
+        ))
+        .unwrap_err();
+        assert_eq!(class(&failed), "provider_job_failed");
+        assert!(accepted(&video(serde_json::json!({"uploadStatus": "uploaded"}))).is_ok());
+        assert!(accepted(&video(serde_json::json!({"uploadStatus": "processed"}))).is_ok());
     }
 
     #[test]

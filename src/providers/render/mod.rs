@@ -39,7 +39,8 @@ pub struct RenderRequest {
     pub font: Option<LibraryFont>,
     /// An empty folder the provider writes `video.mp4` (and any extra files) into.
     pub output_dir: PathBuf,
-    pub title: String,
+    /// The video resource being rendered (HeyGen derives its order's idempotency key from it).
+    pub video_id: uuid::Uuid,
     /// The script's key words, for the subtitles to stress.
     pub key_words: Vec<String>,
     pub options: crate::domain::options::RenderOptions,
