@@ -62,7 +62,9 @@ impl Default for PublishSettings {
 impl Default for InstagramSettings {
     fn default() -> Self {
         InstagramSettings {
-            base_url: "https://graph.facebook.com/v21.0".into(),
+            base_url: "https://graph.facebook.com".into(),
+            instagram_base_url: "https://graph.instagram.com".into(),
+            graph_version: "v25.0".into(),
             source: InstagramSource::Upload,
             poll_interval_ms: 60_000,
             poll_attempts: 5,
@@ -117,8 +119,12 @@ impl OAuthClient {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct InstagramSettings {
-    /// The Graph API with its version.
+    /// The Graph API host of accounts connected with Facebook Login, without a version.
     pub base_url: String,
+    /// The host of accounts connected with Instagram Login (their tokens start with `IG`).
+    pub instagram_base_url: String,
+    /// The Graph API version both hosts are called with (`v21.0` stops working 2027-01-21).
+    pub graph_version: String,
     /// `upload` sends the bytes (resumable upload, no public address needed); `url` gives
     /// Meta a signed link under `publishing.public_base_url` that expires in a day.
     pub source: InstagramSource,

@@ -76,6 +76,9 @@ impl Application {
             Ok(removed) => tracing::info!(removed, "removed old scratch files"),
             Err(error) => tracing::warn!(%error, "sweeping old scratch files failed"),
         }
+        crate::publish::instagram::infer_logins(&pool, &providers.publishing)
+            .await
+            .context("telling the logins of Instagram accounts apart")?;
 
         if settings.engines.is_enabled() && settings.engines.manage && roles.workers {
             tokio::spawn(crate::engines::supervise(

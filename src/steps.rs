@@ -391,6 +391,7 @@ pub async fn start_run_with(
         option_errors.extend(
             crate::publish::run_publish_problems(
                 starter.pool,
+                &starter.providers.publishing,
                 project.id,
                 publish,
                 starter.providers.publishing.settings.tiktok.audited,

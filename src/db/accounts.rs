@@ -5,7 +5,7 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use crate::{
-    domain::publishing::{Account, AccountStatus, Platform},
+    domain::publishing::{Account, AccountStatus, InstagramLogin, Platform},
     pagination::PageRequest,
 };
 
@@ -23,6 +23,8 @@ struct AccountRow {
     #[sqlx(try_from = "String")]
     status: AccountStatus,
     status_reason: Option<String>,
+    instagram_login: Option<String>,
+    token_issued_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -32,6 +34,7 @@ pub struct StoredAccount {
     pub account: Account,
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
+    pub token_issued_at: DateTime<Utc>,
 }
 
 impl From<AccountRow> for StoredAccount {
@@ -47,11 +50,16 @@ impl From<AccountRow> for StoredAccount {
                 status_reason: row.status_reason,
                 expires_at: row.expires_at,
                 refreshable: row.refresh_token.is_some(),
+                // The column's CHECK keeps it to the enum's words.
+                instagram_login: row
+                    .instagram_login
+                    .and_then(|login| login.parse::<InstagramLogin>().ok()),
                 created_at: row.created_at,
                 updated_at: row.updated_at,
             },
             access_token: row.access_token,
             refresh_token: row.refresh_token,
+            token_issued_at: row.token_issued_at,
         }
     }
 }
@@ -63,7 +71,7 @@ impl From<AccountRow> for Account {
 }
 
 const COLUMNS: &str = "id, project_id, platform, name, external_id, access_token, refresh_token, \
-    expires_at, status, status_reason, created_at, updated_at";
+    expires_at, status, status_reason, instagram_login, token_issued_at, created_at, updated_at";
 
 /// A new account's row, its tokens already sealed.
 pub struct NewAccountRow<'a> {
@@ -75,6 +83,8 @@ pub struct NewAccountRow<'a> {
     pub access_token: Vec<u8>,
     pub refresh_token: Option<Vec<u8>>,
     pub expires_at: Option<DateTime<Utc>>,
+    pub instagram_login: Option<InstagramLogin>,
+    pub token_issued_at: DateTime<Utc>,
 }
 
 pub async fn insert(
@@ -83,8 +93,8 @@ pub async fn insert(
 ) -> Result<Account, sqlx::Error> {
     sqlx::query_as::<_, AccountRow>(&format!(
         "INSERT INTO platform_accounts (id, project_id, platform, name, external_id, access_token,
-             refresh_token, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+             refresh_token, expires_at, instagram_login, token_issued_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
     ))
     .bind(row.id)
     .bind(row.project_id)
@@ -94,6 +104,8 @@ pub async fn insert(
     .bind(row.access_token)
     .bind(row.refresh_token)
     .bind(row.expires_at)
+    .bind(row.instagram_login.map(InstagramLogin::as_str))
+    .bind(row.token_issued_at)
     .fetch_one(db)
     .await
     .map(Into::into)
@@ -134,17 +146,19 @@ pub async fn list(
     super::project_page::<AccountRow, _>(db, COLUMNS, "platform_accounts", project_id, page).await
 }
 
-/// New tokens from a refresh; a refresh token left `None` keeps the stored one.
+/// New tokens from a refresh, issued at `issued_at`; a refresh token left `None` keeps the
+/// stored one.
 pub async fn store_tokens(
     db: impl PgExecutor<'_>,
     id: Uuid,
     access_token: Vec<u8>,
     refresh_token: Option<Vec<u8>>,
     expires_at: Option<DateTime<Utc>>,
+    issued_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE platform_accounts SET access_token = $2,
-             refresh_token = COALESCE($3, refresh_token), expires_at = $4,
+             refresh_token = COALESCE($3, refresh_token), expires_at = $4, token_issued_at = $5,
              status = 'connected', status_reason = NULL, updated_at = now()
          WHERE id = $1",
     )
@@ -152,6 +166,7 @@ pub async fn store_tokens(
     .bind(access_token)
     .bind(refresh_token)
     .bind(expires_at)
+    .bind(issued_at)
     .execute(db)
     .await
     .map(|_| ())
@@ -227,6 +242,32 @@ pub async fn spend_oauth_state(
         .bind(nonce)
         .bind(project_id)
         .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Instagram accounts whose login is not known yet (connected before logins were told apart),
+/// with their sealed access tokens.
+pub async fn without_instagram_login(
+    db: impl PgExecutor<'_>,
+) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, access_token FROM platform_accounts
+         WHERE platform = 'instagram' AND instagram_login IS NULL",
+    )
+    .fetch_all(db)
+    .await
+}
+
+pub async fn set_instagram_login(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    login: InstagramLogin,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE platform_accounts SET instagram_login = $2 WHERE id = $1")
+        .bind(id)
+        .bind(login.as_str())
+        .execute(db)
         .await
         .map(|_| ())
 }

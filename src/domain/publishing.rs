@@ -140,6 +140,30 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// How an Instagram account was connected, which decides the host its token talks to:
+    /// Facebook Login for Business (`graph.facebook.com`, resumable upload allowed) or
+    /// Instagram Login (`graph.instagram.com`, videos only by public link, the token refreshed
+    /// with itself before its 60 days run out).
+    InstagramLogin {
+        Facebook => "facebook",
+        Instagram => "instagram",
+    }
+}
+
+impl InstagramLogin {
+    /// The login a token came from, read from its shape: Instagram Login tokens start with
+    /// `IG`, Facebook's with `EAA`; anything else is taken for Facebook's, as before logins
+    /// were told apart.
+    pub fn of_token(token: &str) -> Self {
+        if token.starts_with("IG") {
+            InstagramLogin::Instagram
+        } else {
+            InstagramLogin::Facebook
+        }
+    }
+}
+
 /// A platform account a project posts with. Its tokens are stored sealed and never shown.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Account {
@@ -158,6 +182,9 @@ pub struct Account {
     pub expires_at: Option<DateTime<Utc>>,
     /// A refresh token is kept, so the access token is renewed without the user.
     pub refreshable: bool,
+    /// Instagram accounts only: the login their token came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instagram_login: Option<InstagramLogin>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -204,7 +231,7 @@ impl NewAccount {
         if self.platform == Platform::Instagram && self.refresh_token.is_some() {
             problems.push(FieldError::new(
                 "refresh_token",
-                "Instagram tokens are not refreshed here: paste a long-lived token",
+                "Instagram has no refresh token: paste a long-lived access token (an Instagram Login token is renewed with itself)",
             ));
         }
         if let Some(refresh) = &self.refresh_token {

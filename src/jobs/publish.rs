@@ -167,12 +167,6 @@ impl PublishStep {
             progress: &progress,
             checkpoints: ctx,
         };
-        let link = match publication.platform {
-            Platform::Instagram => {
-                publish::video_link(publishing, publication.id, self.clock.now())
-            }
-            _ => None,
-        };
         let mut refreshed = false;
         loop {
             let (account, token) = publish::access_token(
@@ -183,6 +177,15 @@ impl PublishStep {
                 self.clock.now(),
             )
             .await?;
+            let link = match publication.platform {
+                Platform::Instagram => publish::video_link(
+                    publishing,
+                    publication.id,
+                    account.instagram_login,
+                    self.clock.now(),
+                ),
+                _ => None,
+            };
             let upload = Upload {
                 video: &file,
                 size_bytes: facts.size_bytes,
@@ -191,6 +194,8 @@ impl PublishStep {
                 access_token: &token,
                 external_id: account.external_id.as_deref(),
                 video_url: link.as_deref(),
+                instagram_login: account.instagram_login,
+                last_attempt: ctx.job.attempts >= ctx.job.max_attempts,
                 now: self.clock.now(),
             };
             match publisher.publish(&upload, &call).await {

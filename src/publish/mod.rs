@@ -3,6 +3,7 @@
 //! The posting itself is the `publish` job's (`crate::jobs::publish`).
 
 pub mod copy;
+pub mod instagram;
 pub mod limits;
 pub mod sealed;
 
@@ -21,9 +22,9 @@ use crate::{
         event::{NewEvent, PublicationUpdate},
         project::FieldError,
         publishing::{
-            Account, AccountStatus, AuthorizationLink, AuthorizeAccount, CopyWriter, NewAccount,
-            NewPublication, Platform, PostOutput, PostPatch, Privacy, Publication,
-            PublicationRequest, PublicationStatus, TiktokMode,
+            Account, AccountStatus, AuthorizationLink, AuthorizeAccount, CopyWriter,
+            InstagramLogin, NewAccount, NewPublication, Platform, PostOutput, PostPatch, Privacy,
+            Publication, PublicationRequest, PublicationStatus, TiktokMode,
         },
         resource::StepResource,
         ErrorInfo, JobKind, ResourceKind, Status,
@@ -60,6 +61,8 @@ pub struct Publishing {
     pub sealer: Option<Sealer>,
     pub oauth: OAuth,
     pub settings: PublishSettings,
+    /// Also among the publishers; kept typed for refreshing Instagram Login tokens.
+    pub instagram: Arc<Instagram>,
     publishers: BTreeMap<&'static str, Arc<dyn Publisher>>,
 }
 
@@ -84,17 +87,11 @@ impl Publishing {
             interval: Duration::from_millis(interval_ms),
             attempts,
         };
+        let instagram = Arc::new(Instagram::new(&settings.instagram, timeout));
         let publishers: BTreeMap<&'static str, Arc<dyn Publisher>> = BTreeMap::from([
             (
                 Platform::Instagram.as_str(),
-                Arc::new(Instagram::new(
-                    &settings.instagram.base_url,
-                    polling(
-                        settings.instagram.poll_interval_ms,
-                        settings.instagram.poll_attempts,
-                    ),
-                    timeout,
-                )) as Arc<dyn Publisher>,
+                instagram.clone() as Arc<dyn Publisher>,
             ),
             (
                 Platform::Youtube.as_str(),
@@ -121,6 +118,7 @@ impl Publishing {
             sealer,
             oauth: OAuth::new(settings),
             settings: settings.clone(),
+            instagram,
             publishers,
         })
     }
@@ -159,6 +157,7 @@ async fn store_account(
         crate::redact::register(token.expose_secret());
     }
     let id = Uuid::new_v4();
+    let now = state.clock.now();
     let account = db::accounts::insert(
         db,
         db::accounts::NewAccountRow {
@@ -172,7 +171,10 @@ async fn store_account(
                 .refresh_token
                 .as_ref()
                 .map(|token| sealer.seal(token, id.as_bytes())),
-            expires_at: expiry(state.clock.now(), new.expires_in),
+            expires_at: expiry(now, new.expires_in),
+            instagram_login: (new.platform == Platform::Instagram)
+                .then(|| InstagramLogin::of_token(new.access_token.expose_secret())),
+            token_issued_at: now,
         },
     )
     .await
@@ -416,6 +418,19 @@ pub async fn access_token(
     let token = sealer
         .open(&stored.access_token, bound)
         .map_err(unreadable)?;
+    if account.instagram_login == Some(InstagramLogin::Instagram) && !force {
+        let token = instagram::refreshed(
+            &mut tx,
+            publishing,
+            &account,
+            token,
+            stored.token_issued_at,
+            now,
+        )
+        .await;
+        tx.commit().await?;
+        return Ok((account, token?));
+    }
     let expiring = account
         .expires_at
         .is_some_and(|at| at <= now + chrono::Duration::seconds(REFRESH_MARGIN_SECONDS));
@@ -444,6 +459,7 @@ pub async fn access_token(
                 sealer.seal(&grant.access_token, bound),
                 grant.refresh_token.as_ref().map(|t| sealer.seal(t, bound)),
                 expiry(now, grant.expires_in),
+                now,
             )
             .await?;
             tx.commit().await?;
@@ -534,6 +550,9 @@ pub async fn publish(
     let mut tx = state.pool.begin().await?;
     let audited = publishing(state).settings.tiktok.audited;
     let planned = plan(&mut tx, video_id, body, audited, state.clock.now()).await?;
+    if let Some(account) = db::accounts::get(&mut *tx, planned.publication.account_id).await? {
+        instagram::require_link(publishing(state), &account.account)?;
+    }
     let publication = schedule(&mut tx, planned)
         .await
         .map_err(|error| match error {
@@ -1064,6 +1083,7 @@ const RUN_MAX_ACCOUNTS: usize = 6;
 /// What is wrong with a run's `publish`, checked when the run starts.
 pub async fn run_publish_problems(
     pool: &sqlx::PgPool,
+    publishing: &Publishing,
     project_id: Uuid,
     publish: &crate::domain::run::RunPublish,
     tiktok_audited: bool,
@@ -1091,6 +1111,9 @@ pub async fn run_publish_problems(
             Some(account) if account.status != AccountStatus::Connected => {
                 problems.push(FieldError::new(field, "the account needs connecting again"))
             }
+            Some(account) if instagram::lacks_link(publishing, &account) => problems.push(
+                FieldError::new(field, crate::providers::publish::instagram::NO_LINK),
+            ),
             Some(account) => {
                 let privacy = publish.privacy.unwrap_or(Privacy::Public);
                 if !Privacy::allowed_on(account.platform).contains(&privacy) {
@@ -1175,13 +1198,17 @@ const VIDEO_LINK_HOURS: i64 = 24;
 const VIDEO_LINK_PURPOSE: &str = "publication video";
 
 /// A signed, expiring link to a publication's video for Instagram to fetch, when configured
-/// (`publishing.instagram.source = url`).
+/// (`publishing.instagram.source = url`) or the account can take nothing else (Instagram
+/// Login).
 pub fn video_link(
     publishing: &Publishing,
     publication: Uuid,
+    login: Option<InstagramLogin>,
     now: DateTime<Utc>,
 ) -> Option<String> {
-    if publishing.settings.instagram.source != InstagramSource::Url {
+    if publishing.settings.instagram.source != InstagramSource::Url
+        && login != Some(InstagramLogin::Instagram)
+    {
         return None;
     }
     let base = publishing.settings.public_base_url.as_deref()?;
@@ -1262,19 +1289,30 @@ pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
             (true, None) => {
                 "pasted tokens; OAuth also needs REELFORGE__PUBLISHING__PUBLIC_BASE_URL".to_owned()
             }
-            (false, _) if *platform == Platform::Instagram => "pasted long-lived tokens".to_owned(),
+            (false, _) if *platform == Platform::Instagram => format!(
+                "pasted long-lived tokens (Graph API {})",
+                settings.instagram.graph_version
+            ),
             (false, _) => format!(
                 "pasted tokens; for OAuth set REELFORGE__PUBLISHING__{}__CLIENT__ID and __SECRET",
                 platform.as_str().to_uppercase()
             ),
         };
-        let source = match (*platform, settings.instagram.source) {
-            (Platform::Instagram, InstagramSource::Url) => "; Instagram fetches signed links",
-            (Platform::Instagram, InstagramSource::Upload) => "; videos uploaded resumably",
-            (Platform::Tiktok, _) if !settings.tiktok.audited => {
-                "; private direct posts only until TikTok audits the app (REELFORGE__PUBLISHING__TIKTOK__AUDITED)"
+        let source = match (*platform, settings.instagram.source, base) {
+            (Platform::Instagram, InstagramSource::Url, _) => {
+                "; Instagram fetches signed links".to_owned()
             }
-            _ => "",
+            (Platform::Instagram, InstagramSource::Upload, Some(_)) => {
+                "; Facebook Login accounts upload resumably, Instagram Login accounts give signed links".to_owned()
+            }
+            (Platform::Instagram, InstagramSource::Upload, None) => format!(
+                "; Facebook Login accounts upload resumably; Instagram Login accounts cannot post ({})",
+                crate::providers::publish::instagram::NO_LINK
+            ),
+            (Platform::Tiktok, _, _) if !settings.tiktok.audited => {
+                "; private direct posts only until TikTok audits the app (REELFORGE__PUBLISHING__TIKTOK__AUDITED)".to_owned()
+            }
+            _ => String::new(),
         };
         lines.push((platform.to_string(), format!("{connect}{source}")));
     }

@@ -474,6 +474,8 @@ async fn youtube_refuses_a_description_with_angle_brackets_as_documented() {
         access_token: &token,
         external_id: None,
         video_url: None,
+        instagram_login: None,
+        last_attempt: false,
         now: at(NOW),
     };
     let checkpoints = MemoryCheckpoints::default();

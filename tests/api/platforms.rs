@@ -1,6 +1,7 @@
-//! Stand-ins for Instagram, YouTube and TikTok that keep state the way the documented APIs do
-//! (`../shared/provider-contracts.md`): containers and their status, resumable sessions and the
-//! bytes each holds, publish ids and their chunks. Tests read the state to count posts.
+//! Stand-ins for YouTube and TikTok that keep state the way the documented APIs do
+//! (`../shared/provider-contracts.md`): resumable sessions and the bytes each holds, publish ids
+//! and their chunks; Instagram's Graph API is `crate::graph`'s. Tests read the state to count
+//! posts.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,20 +11,12 @@ use wiremock::{
     Mock, MockServer, Request, Respond, ResponseTemplate,
 };
 
+use crate::graph::Graph;
+
 pub const TOKEN: &str = "tok-live-123456";
-pub const IG_USER: &str = "17841400000000000";
 
 #[derive(Default, Debug)]
 pub struct State {
-    // Instagram
-    pub containers: u32,
-    pub ig_uploads: Vec<usize>,
-    /// Status polls per container: the first says `IN_PROGRESS`.
-    pub ig_status_polls: std::collections::HashMap<String, u32>,
-    pub media_publishes: u32,
-    pub ig_published: Vec<String>,
-    pub ig_create_bodies: Vec<String>,
-    pub quota_usage: u64,
     // YouTube: per session, the bytes it holds and whether it made a video
     pub yt_sessions: Vec<(Vec<u8>, bool)>,
     pub yt_start_bodies: Vec<Value>,
@@ -65,6 +58,8 @@ impl State {
 pub struct Platforms {
     pub server: Arc<MockServer>,
     pub state: Arc<Mutex<State>>,
+    /// Instagram's two hosts.
+    pub graph: Graph,
     /// Every answer waits this long (a kill test drops the call meanwhile).
     pub delay: std::time::Duration,
 }
@@ -78,6 +73,7 @@ impl Platforms {
         let platforms = Platforms {
             server: Arc::new(MockServer::start().await),
             state: Arc::new(Mutex::new(State::default())),
+            graph: Graph::start(delay).await,
             delay,
         };
         platforms.mount().await;
@@ -90,6 +86,16 @@ impl Platforms {
 
     pub fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap()
+    }
+
+    /// Requests every stand-in received.
+    pub async fn received(&self) -> usize {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .len()
+            + self.graph.received().await
     }
 
     async fn route(&self, verb: &str, route: &str, regex: bool, kind: Route) {
@@ -107,26 +113,6 @@ impl Platforms {
 
     async fn mount(&self) {
         use Route::*;
-        // Instagram
-        self.route(
-            "GET",
-            &format!("/v21.0/{IG_USER}/content_publishing_limit"),
-            false,
-            IgQuota,
-        )
-        .await;
-        self.route("POST", &format!("/v21.0/{IG_USER}/media"), false, IgCreate)
-            .await;
-        self.route(
-            "POST",
-            &format!("/v21.0/{IG_USER}/media_publish"),
-            false,
-            IgPublish,
-        )
-        .await;
-        self.route("POST", r"^/ig-api-upload/v21.0/c\d+$", true, IgUpload)
-            .await;
-        self.route("GET", r"^/v21.0/c\d+$", true, IgStatus).await;
         // YouTube
         Mock::given(method("POST"))
             .and(path("/upload/youtube/v3/videos"))
@@ -167,11 +153,6 @@ impl Platforms {
 
 #[derive(Clone, Copy)]
 enum Route {
-    IgQuota,
-    IgCreate,
-    IgUpload,
-    IgStatus,
-    IgPublish,
     YtStart,
     YtPut,
     TtCreator,
@@ -254,68 +235,20 @@ impl Responder {
         let path = request.url.path().to_owned();
         let body = String::from_utf8_lossy(&request.body).into_owned();
         match self.kind {
-            Route::IgQuota | Route::IgCreate | Route::IgStatus | Route::IgPublish
-                if !bearer_ok(request) =>
-            {
-                ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190, "fbtrace_id": "x"}}))
-            }
-            Route::IgQuota => ResponseTemplate::new(200).set_body_json(json!({
-                "data": [{"quota_usage": state.quota_usage, "config": {"quota_total": 50, "quota_duration": 86400}}]
-            })),
-            Route::IgCreate => {
-                state.containers += 1;
-                state.ig_create_bodies.push(body);
-                let id = format!("c{}", state.containers);
-                ResponseTemplate::new(200).set_body_json(json!({
-                    "id": id, "uri": format!("{uri}/ig-api-upload/v21.0/{id}")
-                }))
-            }
-            Route::IgUpload => {
-                let authorized = request
-                    .headers
-                    .get("authorization")
-                    .and_then(|v| v.to_str().ok())
-                    == Some(&format!("OAuth {TOKEN}"));
-                let offset = request.headers.get("offset").and_then(|v| v.to_str().ok());
-                if !authorized || offset != Some("0") {
-                    return ResponseTemplate::new(400).set_body_json(json!({"debug_info": {"retriable": false, "type": "ProcessingFailedError", "message": "bad headers"}}));
-                }
-                state.ig_uploads.push(request.body.len());
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"success": true, "message": "Upload successful."}))
-            }
-            Route::IgStatus => {
-                let container = path.rsplit('/').next().unwrap_or_default().to_owned();
-                let polls = state.ig_status_polls.entry(container.clone()).or_default();
-                *polls += 1;
-                let first = *polls == 1;
-                let code = if state.ig_published.contains(&container) {
-                    "PUBLISHED"
-                } else if first {
-                    "IN_PROGRESS"
-                } else {
-                    "FINISHED"
-                };
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"status_code": code, "status": code, "id": container}))
-            }
-            Route::IgPublish => {
-                let container = body
-                    .split('&')
-                    .find_map(|pair| pair.strip_prefix("creation_id="))
-                    .unwrap_or_default()
-                    .to_owned();
-                state.media_publishes += 1;
-                state.ig_published.push(container);
-                ResponseTemplate::new(200).set_body_json(json!({"id": format!("m{}", state.media_publishes)}))
-            }
             Route::YtStart => {
                 if !state.yt_start_failures.is_empty() {
                     return youtube_error(state.yt_start_failures.remove(0));
                 }
                 let start: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                for (field, reason) in [("title", "invalidTitle"), ("description", "invalidDescription")] {
-                    if start["snippet"][field].as_str().unwrap_or_default().contains(['<', '>']) {
+                for (field, reason) in [
+                    ("title", "invalidTitle"),
+                    ("description", "invalidDescription"),
+                ] {
+                    if start["snippet"][field]
+                        .as_str()
+                        .unwrap_or_default()
+                        .contains(['<', '>'])
+                    {
                         return youtube_error(reason);
                     }
                 }
@@ -356,7 +289,8 @@ impl Responder {
                     if bytes.is_empty() {
                         template
                     } else {
-                        template.insert_header("Range", format!("bytes=0-{}", bytes.len() - 1).as_str())
+                        template
+                            .insert_header("Range", format!("bytes=0-{}", bytes.len() - 1).as_str())
                     }
                 };
                 let video = json!({
@@ -375,10 +309,16 @@ impl Responder {
                 }
                 let spec = range.trim_start_matches("bytes ");
                 let (span, total) = spec.split_once('/').unwrap_or_default();
-                let first: usize = span.split('-').next().unwrap_or("0").parse().unwrap_or(usize::MAX);
+                let first: usize = span
+                    .split('-')
+                    .next()
+                    .unwrap_or("0")
+                    .parse()
+                    .unwrap_or(usize::MAX);
                 let total: usize = total.parse().unwrap_or(0);
                 if first != bytes.len() {
-                    return ResponseTemplate::new(400).set_body_string(format!("chunk at {first}, held {}", bytes.len()));
+                    return ResponseTemplate::new(400)
+                        .set_body_string(format!("chunk at {first}, held {}", bytes.len()));
                 }
                 bytes.extend_from_slice(&request.body);
                 if fail {
@@ -423,7 +363,9 @@ impl Responder {
                 state.tt_inits.push((Vec::new(), size));
                 state.tt_init_bodies.push(body);
                 let id = state.tt_inits.len();
-                tiktok(json!({"publish_id": format!("p{id}"), "upload_url": format!("{uri}/upload/tt/{id}")}))
+                tiktok(
+                    json!({"publish_id": format!("p{id}"), "upload_url": format!("{uri}/upload/tt/{id}")}),
+                )
             }
             Route::TtPut => {
                 let index = number_in(&path).saturating_sub(1);
@@ -457,7 +399,8 @@ impl Responder {
                     return tiktok_error(code);
                 }
                 let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-                let index = number_in(body["publish_id"].as_str().unwrap_or_default()).saturating_sub(1);
+                let index =
+                    number_in(body["publish_id"].as_str().unwrap_or_default()).saturating_sub(1);
                 state.tt_status_polls += 1;
                 let Some((bytes, size)) = state.tt_inits.get(index) else {
                     return tiktok(json!({"status": "FAILED", "fail_reason": "internal"}));
@@ -469,17 +412,25 @@ impl Responder {
                 if held < size {
                     tiktok(json!({"status": "PROCESSING_UPLOAD", "uploaded_bytes": held}))
                 } else if let Some(reason) = state.tt_fail_reason.take() {
-                    tiktok(json!({"status": "FAILED", "fail_reason": reason, "uploaded_bytes": size}))
+                    tiktok(
+                        json!({"status": "FAILED", "fail_reason": reason, "uploaded_bytes": size}),
+                    )
                 } else if inbox {
                     tiktok(json!({"status": "SEND_TO_USER_INBOX"}))
                 } else if private {
                     // SELF_ONLY posts never get a public id.
-                    tiktok(json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [], "uploaded_bytes": size}))
+                    tiktok(
+                        json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [], "uploaded_bytes": size}),
+                    )
                 } else if state.tt_moderation_polls > 0 {
                     state.tt_moderation_polls -= 1;
-                    tiktok(json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [], "uploaded_bytes": size}))
+                    tiktok(
+                        json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [], "uploaded_bytes": size}),
+                    )
                 } else {
-                    tiktok(json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [7300000000000000000u64 + index as u64 + 1], "uploaded_bytes": size}))
+                    tiktok(
+                        json!({"status": "PUBLISH_COMPLETE", "publicaly_available_post_id": [7300000000000000000u64 + index as u64 + 1], "uploaded_bytes": size}),
+                    )
                 }
             }
         }

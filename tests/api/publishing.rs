@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use reelforge::{
-    domain::publishing::{PostCopy, Privacy, PublicationRequest, TiktokMode},
+    domain::publishing::{InstagramLogin, PostCopy, Privacy, PublicationRequest, TiktokMode},
     providers::{
         publish::{
             instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
@@ -15,7 +15,7 @@ use reelforge::{
         ProviderError,
     },
 };
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
 use wiremock::{
     matchers::{body_string_contains, method, path},
@@ -24,14 +24,15 @@ use wiremock::{
 
 use crate::{
     assets::generated,
+    graph::{Host, FB_TOKEN, IG_TOKEN, IG_USER},
     helpers::{
         assert_refused, send_problem, spawn_app_with, spawn_app_with_clock, MemoryCheckpoints,
         SseClient, TestApp, WorkerProcess,
     },
-    platforms::{Platforms, IG_USER, TOKEN},
+    platforms::{Platforms, TOKEN},
 };
 
-fn token_key() -> String {
+pub(crate) fn token_key() -> String {
     base64::engine::general_purpose::STANDARD.encode([42u8; 32])
 }
 
@@ -47,11 +48,12 @@ pub async fn publishing_app_with(
     configure: impl FnOnce(&mut reelforge::config::Settings) + Send + 'static,
 ) -> TestApp {
     let uri = platforms.uri();
+    let graph = platforms.graph.clone();
     spawn_app_with_clock(clock, move |s| {
         let p = &mut s.publishing;
         p.token_key = Some(SecretString::from(token_key()));
         p.public_base_url = Some("https://reels.example.com".into());
-        p.instagram.base_url = format!("{uri}/v21.0");
+        graph.configure(&mut p.instagram);
         p.instagram.poll_interval_ms = 20;
         p.youtube.base_url = uri.clone();
         p.youtube.token_url = format!("{uri}/token");
@@ -156,7 +158,7 @@ async fn posted_to_instagram(app: &TestApp, video: &[u8]) -> (Value, Value) {
         app,
         &project_id,
         "instagram",
-        json!({"external_id": IG_USER}),
+        json!({"external_id": IG_USER, "access_token": FB_TOKEN}),
     )
     .await;
     let publication = publish(app, &video_id, json!({"account_id": instagram})).await;
@@ -368,6 +370,7 @@ async fn pasted_tokens_are_sealed_never_shown_and_checked() {
     assert_eq!(account["platform"], "instagram");
     assert_eq!(account["status"], "connected");
     assert_eq!(account["refreshable"], false);
+    assert_eq!(account["instagram_login"], "facebook", "no `IG` prefix");
     assert!(!account.to_string().contains(TOKEN));
     let (sealed,): (Vec<u8>,) =
         sqlx::query_as("SELECT access_token FROM platform_accounts WHERE id = $1::uuid")
@@ -812,7 +815,7 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
         &app,
         &project_id,
         "instagram",
-        json!({"external_id": IG_USER}),
+        json!({"external_id": IG_USER, "access_token": FB_TOKEN}),
     )
     .await;
     let tiktok = connect(&app, &project_id, "tiktok", json!({})).await;
@@ -827,11 +830,17 @@ async fn instagram_and_tiktok_post_once_with_their_flags_and_limits() {
     assert_eq!(ig["status"], "published", "{ig:#}");
     assert_eq!(ig["post_id"], "m1");
     assert_eq!(ig["outcome"], "posted");
+    assert_eq!(ig["post_url"], "https://www.instagram.com/reel/SC1/");
     {
-        let state = platforms.state();
-        assert_eq!((state.containers, state.media_publishes), (1, 1));
-        assert_eq!(state.ig_uploads, [video.len()]);
-        let create = &state.ig_create_bodies[0];
+        let state = platforms.graph.state();
+        assert_eq!((state.containers.len(), state.media_publishes()), (1, 1));
+        assert_eq!(state.uploads(), [video.len()]);
+        assert_eq!(
+            state.versions,
+            ["v25.0".to_owned()].into(),
+            "the default version"
+        );
+        let create = &state.create_bodies[0];
         for field in [
             "media_type=REELS",
             "upload_type=resumable",
@@ -1006,7 +1015,10 @@ async fn a_video_outside_the_limits_fails_naming_the_limit() {
         .as_str()
         .unwrap()
         .contains("23 to 60 frames a second; the video has 4.00"));
-    assert_eq!(platforms.state().containers, 0, "nothing was sent");
+    assert!(
+        platforms.graph.state().containers.is_empty(),
+        "nothing was sent"
+    );
 }
 
 #[tokio::test]
@@ -1227,55 +1239,67 @@ pub fn request(mode: TiktokMode) -> PublicationRequest {
     }
 }
 
-/// Runs `publisher` killed as soon as the stand-in has received `kill_after` requests (their
+/// One video to post with `token` (an Instagram account's login read from it, as when it is
+/// connected), as the job hands it to a publisher.
+fn upload<'a>(
+    file: &'a std::path::Path,
+    request: &'a PublicationRequest,
+    token: &'a SecretString,
+    video_url: Option<&'a str>,
+) -> Upload<'a> {
+    Upload {
+        video: file,
+        size_bytes: std::fs::metadata(file).unwrap().len(),
+        duration_ms: 4_000,
+        request,
+        access_token: token,
+        external_id: Some(IG_USER),
+        video_url,
+        instagram_login: Some(InstagramLogin::of_token(token.expose_secret())),
+        last_attempt: false,
+        now: chrono::Utc::now(),
+    }
+}
+
+/// Runs `publisher` killed as soon as the stand-ins have received `kill_after` requests (their
 /// answers are delayed, so the kill lands between the platform acting and the checkpoint),
 /// then again to the end; answers what the second run posted.
 async fn killed_then_resumed(
     publisher: &dyn Publisher,
     platforms: &Platforms,
-    file: &std::path::Path,
+    upload: &Upload<'_>,
     kill_after: usize,
 ) -> reelforge::providers::publish::Posted {
-    let token = SecretString::from(TOKEN);
-    let request = request(TiktokMode::Direct);
-    let size = std::fs::metadata(file).unwrap().len();
-    let upload = Upload {
-        video: file,
-        size_bytes: size,
-        duration_ms: 4_000,
-        request: &request,
-        access_token: &token,
-        external_id: Some(IG_USER),
-        video_url: None,
-        now: chrono::Utc::now(),
-    };
     let checkpoints = MemoryCheckpoints::default();
     let call = checkpoints.call();
     let watch = async {
-        while platforms
-            .server
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .len()
-            < kill_after
-        {
+        while platforms.received().await < kill_after {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
     };
     tokio::select! {
-        _ = publisher.publish(&upload, &call) => {}
+        _ = publisher.publish(upload, &call) => {}
         _ = watch => {}
     }
     // A wait (TikTok's moderation) is the job coming back later: run again until posted.
     for _ in 0..5 {
-        match publisher.publish(&upload, &call).await {
+        match publisher.publish(upload, &call).await {
             Ok(posted) => return posted,
             Err(ProviderError::Retryable { .. }) => continue,
             Err(error) => panic!("{error}"),
         }
     }
     panic!("not posted after five resumptions")
+}
+
+fn instagram_settings(graph: &crate::graph::Graph) -> reelforge::config::InstagramSettings {
+    let mut settings = reelforge::config::InstagramSettings {
+        poll_interval_ms: 10,
+        poll_attempts: 50,
+        ..Default::default()
+    };
+    graph.configure(&mut settings);
+    settings
 }
 
 #[tokio::test]
@@ -1292,25 +1316,70 @@ async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
     };
     let delay = Duration::from_millis(60);
     let timeout = Duration::from_secs(30);
-    // Instagram: quota, container, upload, two polls, publish.
-    for kill_after in 1..=6 {
-        let platforms = Platforms::start_with_delay(delay).await;
-        let instagram = Instagram::new(&format!("{}/v21.0", platforms.uri()), polling, timeout);
-        let posted = killed_then_resumed(&instagram, &platforms, &file, kill_after).await;
-        let state = platforms.state();
-        assert_eq!(
-            state.media_publishes, 1,
-            "instagram, killed after call {kill_after}"
-        );
-        if kill_after < 6 {
-            assert_eq!(posted.post_id.as_deref(), Some("m1"));
+    let request = request(TiktokMode::Direct);
+    let (token, fb, ig) = (
+        SecretString::from(TOKEN),
+        SecretString::from(FB_TOKEN),
+        SecretString::from(IG_TOKEN),
+    );
+    // Instagram, Facebook Login: quota, container, upload, two polls, publish, permalink.
+    // Instagram Login: the same on its own host, a link instead of the upload.
+    for (token, link, calls) in [
+        (&fb, None, 7),
+        (&ig, Some("https://reels.example.com/v.mp4"), 6),
+    ] {
+        for kill_after in 1..=calls {
+            let platforms = Platforms::start_with_delay(delay).await;
+            let instagram = Instagram::new(&instagram_settings(&platforms.graph), timeout);
+            let upload = upload(&file, &request, token, link);
+            let posted = killed_then_resumed(&instagram, &platforms, &upload, kill_after).await;
+            let state = platforms.graph.state();
+            assert_eq!(
+                state.media_publishes(),
+                1,
+                "instagram, killed after call {kill_after}"
+            );
+            assert_eq!(state.publish_calls.len(), 1, "{:?}", state.publish_calls);
+            let hosts: Vec<_> = state.containers.values().map(|c| c.host).collect();
+            let expected = Some(if link.is_some() {
+                Host::Instagram
+            } else {
+                Host::Facebook
+            });
+            assert!(hosts.iter().all(|h| *h == expected), "{hosts:?}");
+            // Killed after `media_publish` reached Meta but before its answer was read: the
+            // container says PUBLISHED, and the media id (so the link) is unknown.
+            if kill_after != calls - 1 {
+                assert_eq!(
+                    posted.post_id.as_deref(),
+                    Some("m1"),
+                    "killed after {kill_after}"
+                );
+                assert_eq!(
+                    posted.url.as_deref(),
+                    Some("https://www.instagram.com/reel/SC1/")
+                );
+            }
         }
+    }
+    // Instagram, the first container expiring: its replacement is checkpointed before it is
+    // polled, and the expired one is never published.
+    for kill_after in 1..=12 {
+        let platforms = Platforms::start_with_delay(delay).await;
+        platforms.graph.state().fates = vec![crate::graph::Fate::Expired].into();
+        let instagram = Instagram::new(&instagram_settings(&platforms.graph), timeout);
+        let upload = upload(&file, &request, &fb, None);
+        killed_then_resumed(&instagram, &platforms, &upload, kill_after).await;
+        let state = platforms.graph.state();
+        assert_eq!(state.publish_calls.len(), 1, "killed after {kill_after}");
+        assert_ne!(state.publish_calls, ["c1"], "killed after {kill_after}");
     }
     // YouTube: the session, then two chunks.
     for kill_after in 1..=3 {
         let platforms = Platforms::start_with_delay(delay).await;
         let youtube = YouTube::new(&platforms.uri(), 256 * 1024, timeout);
-        let posted = killed_then_resumed(&youtube, &platforms, &file, kill_after).await;
+        let upload = upload(&file, &request, &token, None);
+        let posted = killed_then_resumed(&youtube, &platforms, &upload, kill_after).await;
         let state = platforms.state();
         let videos: Vec<_> = state.yt_sessions.iter().filter(|(_, done)| *done).collect();
         assert_eq!(videos.len(), 1, "youtube, killed after call {kill_after}");
@@ -1323,7 +1392,8 @@ async fn a_worker_killed_between_any_two_calls_posts_exactly_once() {
         let platforms = Platforms::start_with_delay(delay).await;
         platforms.state().tt_moderation_polls = moderation;
         let tiktok = TikTok::new(&platforms.uri(), 10 << 20, polling, timeout);
-        let posted = killed_then_resumed(&tiktok, &platforms, &file, kill_after).await;
+        let upload = upload(&file, &request, &token, None);
+        let posted = killed_then_resumed(&tiktok, &platforms, &upload, kill_after).await;
         let state = platforms.state();
         let complete = state
             .tt_inits
@@ -1453,9 +1523,9 @@ async fn instagram_can_fetch_the_video_from_a_signed_expiring_link() {
     let video = short_video();
     let (publication, done) = posted_to_instagram(&app, &video).await;
     assert_eq!(done["status"], "published", "{done:#}");
-    let body = platforms.state().ig_create_bodies[0].clone();
+    let body = platforms.graph.state().create_bodies[0].clone();
     assert!(
-        platforms.state().ig_uploads.is_empty(),
+        platforms.graph.state().uploads().is_empty(),
         "no bytes were pushed"
     );
     assert!(!body.contains("upload_type"), "{body}");
@@ -1492,13 +1562,19 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
     let mut settings = crate::helpers::test_settings(&crate::helpers::fresh_database_url());
     settings.jobs.lease_seconds = 2;
     settings.publishing.token_key = Some(SecretString::from(token_key()));
-    settings.publishing.instagram.base_url = format!("{}/v21.0", platforms.uri());
+    platforms
+        .graph
+        .configure(&mut settings.publishing.instagram);
     settings.publishing.instagram.poll_interval_ms = 20;
     let environment = [
         ("REELFORGE__PUBLISHING__TOKEN_KEY", token_key()),
         (
             "REELFORGE__PUBLISHING__INSTAGRAM__BASE_URL",
             settings.publishing.instagram.base_url.clone(),
+        ),
+        (
+            "REELFORGE__PUBLISHING__INSTAGRAM__INSTAGRAM_BASE_URL",
+            settings.publishing.instagram.instagram_base_url.clone(),
         ),
         (
             "REELFORGE__PUBLISHING__INSTAGRAM__POLL_INTERVAL_MS",
@@ -1514,12 +1590,12 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
         &app,
         &project_id,
         "instagram",
-        json!({"external_id": IG_USER}),
+        json!({"external_id": IG_USER, "access_token": FB_TOKEN}),
     )
     .await;
     let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while platforms.state().media_publishes == 0 {
+    while platforms.graph.state().media_publishes() == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "media_publish was never called"
@@ -1534,8 +1610,8 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
     let done = finished(&replica, publication["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "published", "{done:#}");
     let counts = {
-        let state = platforms.state();
-        (state.containers, state.media_publishes)
+        let state = platforms.graph.state();
+        (state.containers.len(), state.publish_calls.len())
     };
     assert_eq!(counts, (1, 1));
     let job = replica

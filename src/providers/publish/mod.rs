@@ -16,7 +16,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::{CallContext, ProviderError};
 use crate::{
-    domain::publishing::{PublicationRequest, PublicationWait, PublishOutcome},
+    domain::publishing::{InstagramLogin, PublicationRequest, PublicationWait, PublishOutcome},
     error_code::ErrorCode,
 };
 
@@ -36,6 +36,11 @@ pub struct Upload<'a> {
     /// A public, expiring link to the video, when the service has a public address (Instagram
     /// then fetches it instead of receiving the bytes).
     pub video_url: Option<&'a str>,
+    /// Instagram accounts: the login their token came from (the host it calls).
+    pub instagram_login: Option<InstagramLogin>,
+    /// The job will not try again: a step after the post was made (Instagram's permalink) is
+    /// given up rather than retried.
+    pub last_attempt: bool,
     /// The service's clock: when a wait ends is counted from it.
     pub now: DateTime<Utc>,
 }
