@@ -171,9 +171,7 @@ impl PublishStep {
                 };
                 (pending, Some(JobError::Deferred { message, after }))
             }
-            Err(error @ JobError::Retryable { .. })
-                if ctx.job.attempts < ctx.job.max_attempts =>
-            {
+            Err(error @ JobError::Retryable { .. }) if ctx.job.attempts < ctx.job.max_attempts => {
                 let message = crate::redact::redact(&error.info().message).into_owned();
                 (
                     PublicationCover::new(CoverStatus::Pending, Some(message)),
@@ -279,7 +277,10 @@ impl PublishStep {
             None => None,
         };
         let unreadable = |error: std::io::Error| {
-            JobError::fatal(ErrorCode::MediaMissing, format!("reading the cover: {error}"))
+            JobError::fatal(
+                ErrorCode::MediaMissing,
+                format!("reading the cover: {error}"),
+            )
         };
         if let Some(cover) = stored {
             let file = media.fetch(&cover.key).await.map_err(ProviderError::from)?;

@@ -529,11 +529,17 @@ async fn a_youtube_cover_is_set_once_after_processing_and_never_holds_the_post_b
     let first = cover_is(&app, id, "pending", Some("2026-12-06T12:00:30Z")).await;
     assert_eq!(
         (first["status"].as_str(), first["post_url"].as_str()),
-        (Some("published"), Some("https://www.youtube.com/shorts/yt1")),
+        (
+            Some("published"),
+            Some("https://www.youtube.com/shorts/yt1")
+        ),
         "{first:#}"
     );
     assert_eq!(first["cover"]["waiting"]["reason"], "processing");
-    assert!(first["waiting"].is_null(), "the post itself waits for nothing");
+    assert!(
+        first["waiting"].is_null(),
+        "the post itself waits for nothing"
+    );
     assert_eq!(job_later_than(&app, &publication, 0).await, (1, 8, true));
     due_now(&app, &publication).await;
     cover_is(&app, id, "pending", Some("2026-12-06T12:01:00Z")).await;
@@ -547,7 +553,10 @@ async fn a_youtube_cover_is_set_once_after_processing_and_never_holds_the_post_b
         let state = platforms.state();
         assert_eq!(state.yt_thumbnails.len(), 1);
         let (video, bytes, content_type, processed) = &state.yt_thumbnails[0];
-        assert_eq!((video.as_str(), content_type.as_str()), ("yt1", "image/jpeg"));
+        assert_eq!(
+            (video.as_str(), content_type.as_str()),
+            ("yt1", "image/jpeg")
+        );
         assert_eq!(bytes, &cover, "the stored cover's bytes");
         assert!(processed, "set after processing succeeded");
         assert_eq!(state.yt_list_calls["yt1"], 3);
@@ -555,8 +564,14 @@ async fn a_youtube_cover_is_set_once_after_processing_and_never_holds_the_post_b
 
     // A cover offset of its own: a frame of the video there, still a JPEG.
     platforms.state().yt_processing_polls = 0;
-    let publication =
-        publish_to_new(&app, ids, "youtube", "offset", json!({"cover_offset_ms": 500})).await;
+    let publication = publish_to_new(
+        &app,
+        ids,
+        "youtube",
+        "offset",
+        json!({"cover_offset_ms": 500}),
+    )
+    .await;
     cover_is(&app, publication["id"].as_str().unwrap(), "applied", None).await;
     let own = platforms.state().yt_thumbnails[1].1.clone();
     assert_eq!(&own[..3], &[0xFF, 0xD8, 0xFF]);
@@ -591,7 +606,10 @@ async fn every_documented_youtube_thumbnail_answer_ends_as_documented() {
         assert_eq!(ended["status"], "published", "{ended:#}");
         assert!(ended["post_url"].is_string());
         let message = ended["cover"]["message"].as_str().unwrap();
-        assert!(message.contains(end) && message.contains(reason), "{message}");
+        assert!(
+            message.contains(end) && message.contains(reason),
+            "{message}"
+        );
     }
     platforms.state().yt_processing_end = None;
     assert!(platforms.state().yt_thumbnails.is_empty());
@@ -607,7 +625,10 @@ async fn every_documented_youtube_thumbnail_answer_ends_as_documented() {
         let ended = cover_is(&app, publication["id"].as_str().unwrap(), "failed", None).await;
         assert_eq!(ended["status"], "published", "{ended:#}");
         let message = ended["cover"]["message"].as_str().unwrap();
-        assert!(message.contains(reason) && message.contains(says), "{message}");
+        assert!(
+            message.contains(reason) && message.contains(says),
+            "{message}"
+        );
         assert_eq!(job_later_than(&app, &publication, 0).await.0, 1, "{reason}");
     }
     assert!(platforms.state().yt_thumbnails.is_empty());
@@ -632,7 +653,10 @@ async fn every_documented_youtube_thumbnail_answer_ends_as_documented() {
     assert_eq!(platforms.state().yt_thumbnails.len(), 2);
 
     // The day's quota is used up: the cover waits for midnight Pacific time.
-    platforms.state().yt_thumbnail_failures.push("quotaExceeded");
+    platforms
+        .state()
+        .yt_thumbnail_failures
+        .push("quotaExceeded");
     let publication = publish_to_new(&app, ids, "youtube", "quota", json!({})).await;
     let id = publication["id"].as_str().unwrap();
     let waits = cover_is(&app, id, "pending", Some("2026-12-07T08:05:00Z")).await;
@@ -666,10 +690,16 @@ async fn a_youtube_thumbnail_is_sent_again_only_when_its_checkpoint_was_lost() {
         CoverReady::Processed
     );
     let before = checkpoints.load().await.unwrap();
-    setter.set(&cover, vec![0xFF, 0xD8, 0xFF], &call).await.unwrap();
+    setter
+        .set(&cover, vec![0xFF, 0xD8, 0xFF], &call)
+        .await
+        .unwrap();
     // Killed after the checkpoint: a restart finds the thumbnail set and never sends it again.
     assert_eq!(setter.ready(&cover, &call).await.unwrap(), CoverReady::Set);
-    setter.set(&cover, vec![0xFF, 0xD8, 0xFF], &call).await.unwrap();
+    setter
+        .set(&cover, vec![0xFF, 0xD8, 0xFF], &call)
+        .await
+        .unwrap();
     assert_eq!(platforms.state().yt_thumbnails.len(), 1);
     // Killed after YouTube answered but before the checkpoint was written: the restart cannot
     // know, and sets the same image once more (harmless: the same thumbnail, 50 quota units).
@@ -678,7 +708,10 @@ async fn a_youtube_thumbnail_is_sent_again_only_when_its_checkpoint_was_lost() {
         setter.ready(&cover, &call).await.unwrap(),
         CoverReady::Processed
     );
-    setter.set(&cover, vec![0xFF, 0xD8, 0xFF], &call).await.unwrap();
+    setter
+        .set(&cover, vec![0xFF, 0xD8, 0xFF], &call)
+        .await
+        .unwrap();
     assert_eq!(platforms.state().yt_thumbnails.len(), 2);
     assert_eq!(setter.ready(&cover, &call).await.unwrap(), CoverReady::Set);
 }

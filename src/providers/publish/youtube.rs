@@ -124,8 +124,7 @@ fn processing(list: VideoList, id: &str) -> Processing {
         return Processing::Ended(format!("YouTube has no video {id} any more (deleted?)"));
     };
     if let Some(status) = &video.status {
-        if let Some(state @ ("rejected" | "failed" | "deleted")) = status.upload_status.as_deref()
-        {
+        if let Some(state @ ("rejected" | "failed" | "deleted")) = status.upload_status.as_deref() {
             let reason = status
                 .rejection_reason
                 .as_deref()
@@ -155,7 +154,10 @@ fn processing(list: VideoList, id: &str) -> Processing {
 fn classify_thumbnail(failure: http::HttpFailure) -> ProviderError {
     let reason = reason(&failure.body);
     let refused = |code, why: &str| {
-        ProviderError::fatal(code, format!("YouTube refused the custom thumbnail ({reason}): {why}"))
+        ProviderError::fatal(
+            code,
+            format!("YouTube refused the custom thumbnail ({reason}): {why}"),
+        )
     };
     match (failure.status.as_u16(), reason.as_str()) {
         (403, "forbidden") => refused(
@@ -617,7 +619,10 @@ impl CoverSetter for YouTube {
         let sent = http::send(
             PROVIDER,
             self.http
-                .post(format!("{}/upload/youtube/v3/thumbnails/set", self.base_url))
+                .post(format!(
+                    "{}/upload/youtube/v3/thumbnails/set",
+                    self.base_url
+                ))
                 .query(&[("videoId", call.post_id)])
                 .bearer_auth(call.access_token.expose_secret())
                 .header(header::CONTENT_TYPE, "image/jpeg")
