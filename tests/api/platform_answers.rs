@@ -95,14 +95,25 @@ async fn ended_retrying(app: &TestApp, publication: &Value) -> Value {
 
 /// Polls a publication until it waits for `reason` until `until`.
 async fn waiting(app: &TestApp, id: &str, reason: &str, until: &str) -> Value {
+    publication_when(app, id, |now| {
+        now["waiting"]["reason"] == reason && waits_until(&now["waiting"], until)
+    })
+    .await
+}
+
+/// Whether a `waiting` ends at `until`.
+fn waits_until(waiting: &Value, until: &str) -> bool {
+    waiting["until"]
+        .as_str()
+        .is_some_and(|u| at(u) == at(until))
+}
+
+/// Polls a publication until `done` says so of it.
+async fn publication_when(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let now = app.get_json(&format!("/v1/publications/{id}")).await;
-        if now["waiting"]["reason"] == reason
-            && now["waiting"]["until"]
-                .as_str()
-                .is_some_and(|u| at(u) == at(until))
-        {
+        if done(&now) {
             return now;
         }
         assert!(tokio::time::Instant::now() < deadline, "{now:#}");
@@ -112,22 +123,11 @@ async fn waiting(app: &TestApp, id: &str, reason: &str, until: &str) -> Value {
 
 /// Polls a publication until its cover is `status` (and, with `until`, waits until then).
 async fn cover_is(app: &TestApp, id: &str, status: &str, until: Option<&str>) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let now = app.get_json(&format!("/v1/publications/{id}")).await;
-        let cover = &now["cover"];
-        let waits = match until {
-            None => true,
-            Some(until) => cover["waiting"]["until"]
-                .as_str()
-                .is_some_and(|u| at(u) == at(until)),
-        };
-        if cover["status"] == status && waits {
-            return now;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{now:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    publication_when(app, id, |now| {
+        now["cover"]["status"] == status
+            && until.is_none_or(|until| waits_until(&now["cover"]["waiting"], until))
+    })
+    .await
 }
 
 /// The job's attempts so far, those it has left, and whether it is queued for later than
