@@ -8,8 +8,8 @@ use uuid::Uuid;
 use crate::{
     domain::{
         publishing::{
-            Platform, Publication, PublicationRequest, PublicationStatus, PublicationWait,
-            PublishOutcome,
+            Platform, Publication, PublicationCover, PublicationRequest, PublicationStatus,
+            PublicationWait, PublishOutcome,
         },
         ErrorInfo,
     },
@@ -35,6 +35,7 @@ struct PublicationRow {
     error_code: Option<String>,
     error_message: Option<String>,
     waiting: Option<Json<PublicationWait>>,
+    cover: Option<Json<PublicationCover>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     published_at: Option<DateTime<Utc>>,
@@ -57,6 +58,7 @@ impl From<PublicationRow> for Publication {
             outcome: row.outcome.and_then(|o| o.parse().ok()),
             error: ErrorInfo::from_parts(row.error_code, row.error_message),
             waiting: row.waiting.map(|w| w.0),
+            cover: row.cover.map(|c| c.0),
             created_at: row.created_at,
             updated_at: row.updated_at,
             published_at: row.published_at,
@@ -65,7 +67,7 @@ impl From<PublicationRow> for Publication {
 }
 
 const COLUMNS: &str = "id, project_id, video_id, account_id, platform, status, request, schedule_at, \
-    job_id, post_id, post_url, outcome, error_code, error_message, waiting, created_at, updated_at, \
+    job_id, post_id, post_url, outcome, error_code, error_message, waiting, cover, created_at, updated_at, \
     published_at";
 
 type MaybePublication = Result<Option<Publication>, sqlx::Error>;
@@ -202,6 +204,24 @@ pub async fn set_waiting(
     ))
     .bind(id)
     .bind(waiting.map(Json))
+    .fetch_optional(db)
+    .await
+    .map(|row| row.map(Into::into))
+}
+
+/// Records where a published post's cover stands.
+pub async fn set_cover(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    cover: &PublicationCover,
+) -> MaybePublication {
+    sqlx::query_as::<_, PublicationRow>(&format!(
+        "UPDATE publications SET cover = $2, updated_at = now()
+         WHERE id = $1 AND status = 'published'
+         RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(Json(cover))
     .fetch_optional(db)
     .await
     .map(|row| row.map(Into::into))

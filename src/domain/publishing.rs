@@ -382,12 +382,14 @@ text_enum! {
 }
 
 text_enum! {
-    /// What an unfinished publication is waiting for: `quota_reset` (YouTube's daily upload
-    /// quota is used up; it resets at midnight Pacific time) or `post_id` (TikTok posted the
-    /// video and is moderating it; its id and link come after, up to a day later).
+    /// What a publication (or its YouTube cover) is waiting for: `quota_reset` (YouTube's daily
+    /// quota is used up; it resets at midnight Pacific time), `post_id` (TikTok posted the
+    /// video and is moderating it; its id and link come after, up to a day later) or
+    /// `processing` (YouTube is processing the video; its custom thumbnail is set after).
     WaitReason {
         QuotaReset => "quota_reset",
         PostId => "post_id",
+        Processing => "processing",
     }
 }
 
@@ -402,6 +404,42 @@ pub struct PublicationWait {
         example = "YouTube's daily upload quota is used up; uploading after it resets at midnight Pacific time"
     )]
     pub message: String,
+}
+
+text_enum! {
+    /// Where a YouTube post's custom thumbnail stands: `pending` (set once YouTube has
+    /// processed the video), `applied`, `failed` (the post stands with YouTube's own frame;
+    /// `message` says why) or `skipped` (the publication has no cover).
+    CoverStatus {
+        Pending => "pending",
+        Applied => "applied",
+        Failed => "failed",
+        Skipped => "skipped",
+    }
+}
+
+/// The post's cover set on the platform after the upload (YouTube's custom thumbnail,
+/// `thumbnails.set`). A follow-up: it never holds the post back or fails it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PublicationCover {
+    pub status: CoverStatus,
+    /// Why it failed, or what it waits for.
+    #[schema(
+        example = "YouTube refused the custom thumbnail (forbidden): the channel must be verified to use custom thumbnails"
+    )]
+    pub message: Option<String>,
+    /// While pending: what it waits for (`processing`, `quota_reset`) and until when.
+    pub waiting: Option<PublicationWait>,
+}
+
+impl PublicationCover {
+    pub fn new(status: CoverStatus, message: Option<String>) -> Self {
+        PublicationCover {
+            status,
+            message,
+            waiting: None,
+        }
+    }
 }
 
 /// One video posted (or to be posted) to one account.
@@ -425,6 +463,9 @@ pub struct Publication {
     pub error: Option<ErrorInfo>,
     /// Set while the publication waits for something on the platform's side; none otherwise.
     pub waiting: Option<PublicationWait>,
+    /// YouTube only: the custom thumbnail, set once the upload is processed. None for the
+    /// platforms that take the cover frame with the upload, and before the post exists.
+    pub cover: Option<PublicationCover>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,

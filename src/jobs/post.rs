@@ -68,17 +68,28 @@ impl PostStep {
         offset_ms: u64,
     ) -> Result<Cover, JobError> {
         let media: &MediaStore = &self.0.media;
-        let local_video = media.fetch(&video.key).await.map_err(ProviderError::from)?;
-        let frame = media.scratch("jpg").await.map_err(ProviderError::from)?;
-        // The file's own length, not the stored one: a frame past the end is no frame at all.
-        let duration_ms = crate::providers::process::duration_ms(&local_video).await?;
-        // A second clear of the end: the last frame may be that far from it at low frame rates.
-        let offset_ms = offset_ms.min(duration_ms.saturating_sub(1000));
-        local::frame(&local_video, offset_ms, &frame).await?;
+        let (frame, offset_ms) = frame_at(media, &video.key, offset_ms).await?;
         media.put(&key, &frame).await.map_err(ProviderError::from)?;
         let _ = tokio::fs::remove_file(&frame).await;
         Ok(Cover { offset_ms, key })
     }
+}
+
+/// A JPEG of the stored video's frame at `offset_ms`, in a scratch file the caller removes,
+/// and the offset it was taken at (kept clear of the end).
+pub(crate) async fn frame_at(
+    media: &MediaStore,
+    video_key: &str,
+    offset_ms: u64,
+) -> Result<(std::path::PathBuf, u64), JobError> {
+    let local_video = media.fetch(video_key).await.map_err(ProviderError::from)?;
+    let frame = media.scratch("jpg").await.map_err(ProviderError::from)?;
+    // The file's own length, not the stored one: a frame past the end is no frame at all.
+    let duration_ms = crate::providers::process::duration_ms(&local_video).await?;
+    // A second clear of the end: the last frame may be that far from it at low frame rates.
+    let offset_ms = offset_ms.min(duration_ms.saturating_sub(1000));
+    local::frame(&local_video, offset_ms, &frame).await?;
+    Ok((frame, offset_ms))
 }
 
 #[async_trait]

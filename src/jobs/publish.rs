@@ -1,7 +1,9 @@
 //! Posts one publication: checks the video file against the platform's limits, opens (and if
 //! needed refreshes) the account's token, and lets the platform's publisher upload, resuming
 //! from the job's checkpoint. The publication's status follows: `uploading`, `processing`, then
-//! `published` or `failed`.
+//! `published` or `failed`. On YouTube the post's cover follows the post in the same job, once
+//! YouTube has processed the video; its outcome is the publication's `cover`, and never fails
+//! or holds back the post.
 
 use std::sync::{
     atomic::{AtomicBool, Ordering},
@@ -17,13 +19,17 @@ use crate::{
     clock::SharedClock,
     db,
     domain::{
-        publishing::{Platform, Publication, PublicationStatus},
+        publishing::{
+            CoverStatus, Platform, PostOutput, Publication, PublicationCover, PublicationStatus,
+        },
         ErrorInfo, ResourceKind,
     },
     error_code::ErrorCode,
     providers::{
         process,
-        publish::{posted_in, waiting_in, Posted, Upload, PROCESSING},
+        publish::{
+            posted_in, waiting_in, CoverCall, CoverReady, CoverSetter, Posted, Upload, PROCESSING,
+        },
         render::RenderOutput,
         CallContext, ProgressSink, ProviderError, Providers,
     },
@@ -95,6 +101,12 @@ impl PublishStep {
             published_at,
         )
         .await?;
+        let stored = match (stored, self.first_cover(publication, posted)) {
+            (Some(stored), Some(cover)) => {
+                db::publications::set_cover(&mut *tx, stored.id, &cover).await?
+            }
+            (stored, _) => stored,
+        };
         if let Some(stored) = &stored {
             publish::announce(&mut tx, stored).await?;
         }
@@ -105,6 +117,184 @@ impl PublishStep {
             "post_url": posted.url,
             "outcome": posted.outcome,
         }))
+    }
+
+    /// Where the cover starts on a platform that sets it after the upload: pending, or skipped
+    /// without a cover frame or a video id to set it on.
+    fn first_cover(&self, publication: &Publication, posted: &Posted) -> Option<PublicationCover> {
+        self.providers
+            .publishing
+            .publisher(publication.platform)
+            .cover_setter()?;
+        let skipped = |why: &str| PublicationCover::new(CoverStatus::Skipped, Some(why.into()));
+        Some(
+            match (publication.request.cover_offset_ms, &posted.post_id) {
+                (Some(_), Some(_)) => PublicationCover::new(CoverStatus::Pending, None),
+                (None, _) => skipped("the publication has no cover frame"),
+                (_, None) => skipped("the platform's answer had no video id to set it on"),
+            },
+        )
+    }
+
+    /// Sets a published post's pending cover and records how that went. A wait (processing, a
+    /// quota reset) is shown on the cover and comes back then, spending no attempt; a
+    /// retryable failure is retried while attempts remain; anything else leaves the post with
+    /// the platform's own frame.
+    async fn cover(&self, ctx: &JobContext, publication: &Publication) -> Result<Value, JobError> {
+        let output = |cover: Option<&PublicationCover>| {
+            json!({
+                "publication_id": publication.id,
+                "post_id": publication.post_id,
+                "post_url": publication.post_url,
+                "outcome": publication.outcome,
+                "cover": cover,
+            })
+        };
+        let setter = self
+            .providers
+            .publishing
+            .publisher(publication.platform)
+            .cover_setter();
+        let (Some(setter), Some(post_id)) = (setter, publication.post_id.as_deref()) else {
+            return Ok(output(publication.cover.as_ref()));
+        };
+        if publication.cover.as_ref().map(|c| c.status) != Some(CoverStatus::Pending) {
+            return Ok(output(publication.cover.as_ref()));
+        }
+        let (cover, stop) = match self.apply_cover(ctx, publication, setter, post_id).await {
+            Ok(()) => (PublicationCover::new(CoverStatus::Applied, None), None),
+            Err(JobError::Deferred { message, after }) => {
+                let checkpoint = crate::providers::CheckpointStore::load(ctx).await?;
+                let pending = PublicationCover {
+                    waiting: checkpoint.as_ref().and_then(waiting_in),
+                    ..PublicationCover::new(CoverStatus::Pending, Some(message.clone()))
+                };
+                (pending, Some(JobError::Deferred { message, after }))
+            }
+            Err(error @ JobError::Retryable { .. }) if ctx.job.attempts < ctx.job.max_attempts => {
+                let message = crate::redact::redact(&error.info().message).into_owned();
+                (
+                    PublicationCover::new(CoverStatus::Pending, Some(message)),
+                    Some(error),
+                )
+            }
+            Err(error) => {
+                let message = crate::redact::redact(&error.info().message).into_owned();
+                (
+                    PublicationCover::new(CoverStatus::Failed, Some(message)),
+                    None,
+                )
+            }
+        };
+        let mut tx = ctx.pool().begin().await?;
+        if let Some(stored) = db::publications::set_cover(&mut *tx, publication.id, &cover).await? {
+            publish::announce(&mut tx, &stored).await?;
+        }
+        tx.commit().await?;
+        match stop {
+            Some(error) => Err(error),
+            None => Ok(output(Some(&cover))),
+        }
+    }
+
+    /// Waits for processing, then sets the cover, renewing a refused token once. A wait the
+    /// setter recorded in the checkpoint comes back as [`JobError::Deferred`].
+    async fn apply_cover(
+        &self,
+        ctx: &JobContext,
+        publication: &Publication,
+        setter: &dyn CoverSetter,
+        post_id: &str,
+    ) -> Result<(), JobError> {
+        let call = ctx.call();
+        let mut refreshed = false;
+        loop {
+            let (_, token) = publish::access_token(
+                ctx.pool(),
+                &self.providers.publishing,
+                publication.account_id,
+                refreshed,
+                self.clock.now(),
+            )
+            .await?;
+            let cover = CoverCall {
+                post_id,
+                access_token: &token,
+                now: self.clock.now(),
+            };
+            let result = match setter.ready(&cover, &call).await {
+                Ok(CoverReady::Set) => Ok(()),
+                Ok(CoverReady::Processed) => {
+                    let jpeg = self.cover_jpeg(ctx, publication).await?;
+                    setter.set(&cover, jpeg, &call).await
+                }
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(()) => return Ok(()),
+                Err(error) if error.code() == Some(ErrorCode::ProviderAuth) && !refreshed => {
+                    tracing::info!(%error, "refreshing the account's token");
+                    refreshed = true;
+                }
+                Err(ProviderError::Retryable {
+                    message,
+                    retry_after,
+                }) => {
+                    let checkpoint = crate::providers::CheckpointStore::load(ctx).await?;
+                    return Err(match checkpoint.as_ref().and_then(waiting_in) {
+                        Some(wait) => JobError::Deferred {
+                            message: wait.message,
+                            after: (wait.until - self.clock.now()).to_std().unwrap_or_default(),
+                        },
+                        None => ProviderError::Retryable {
+                            message,
+                            retry_after,
+                        }
+                        .into(),
+                    });
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+
+    /// The cover as JPEG: the post's stored frame when it is the one asked for, else the
+    /// video's frame at the publication's offset.
+    async fn cover_jpeg(
+        &self,
+        ctx: &JobContext,
+        publication: &Publication,
+    ) -> Result<Vec<u8>, JobError> {
+        let offset = publication.request.cover_offset_ms.unwrap_or_default();
+        let media = &self.providers.media;
+        let stored = match publication.request.post_id {
+            Some(id) => db::resources::get(ctx.pool(), ResourceKind::Post, id)
+                .await?
+                .and_then(|post| post.output)
+                .and_then(|output| serde_json::from_value::<PostOutput>(output).ok())
+                .and_then(|post| post.cover)
+                .filter(|cover| cover.offset_ms == offset),
+            None => None,
+        };
+        let unreadable = |error: std::io::Error| {
+            JobError::fatal(
+                ErrorCode::MediaMissing,
+                format!("reading the cover: {error}"),
+            )
+        };
+        if let Some(cover) = stored {
+            let file = media.fetch(&cover.key).await.map_err(ProviderError::from)?;
+            return tokio::fs::read(&file).await.map_err(unreadable);
+        }
+        let video = db::resources::get(ctx.pool(), ResourceKind::Video, publication.video_id)
+            .await?
+            .and_then(|video| video.output)
+            .and_then(|output| serde_json::from_value::<RenderOutput>(output).ok())
+            .ok_or_else(|| JobError::fatal(ErrorCode::ResourceMissing, "the video is gone"))?;
+        let (frame, _) = super::post::frame_at(media, &video.key, offset).await?;
+        let jpeg = tokio::fs::read(&frame).await.map_err(unreadable);
+        let _ = tokio::fs::remove_file(&frame).await;
+        jpeg
     }
 
     async fn post(&self, ctx: &JobContext, publication: &Publication) -> Result<Value, JobError> {
@@ -287,11 +477,8 @@ impl JobHandler for PublishStep {
                 JobError::fatal(ErrorCode::ResourceMissing, "the publication is gone")
             })?;
         match publication.status {
-            PublicationStatus::Published => {
-                return Ok(
-                    json!({"publication_id": publication.id, "post_id": publication.post_id}),
-                )
-            }
+            // Posted: only its cover may be left to set.
+            PublicationStatus::Published => return self.cover(ctx, &publication).await,
             PublicationStatus::Canceled => {
                 return Err(JobError::fatal(
                     ErrorCode::Canceled,
@@ -331,6 +518,12 @@ impl JobHandler for PublishStep {
                 self.fail(ctx, publication.id, error).await?;
             }
         }
-        result
+        let posted = result?;
+        match db::publications::get(ctx.pool(), publication.id).await? {
+            Some(published) if published.status == PublicationStatus::Published => {
+                self.cover(ctx, &published).await
+            }
+            _ => Ok(posted),
+        }
     }
 }

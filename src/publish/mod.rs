@@ -765,6 +765,7 @@ pub async fn plan(
             outcome: None,
             error: None,
             waiting: None,
+            cover: None,
             created_at: now,
             updated_at: now,
             published_at: None,

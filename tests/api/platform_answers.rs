@@ -9,7 +9,10 @@ use chrono::{DateTime, Utc};
 use reelforge::{
     clock::ManualClock,
     domain::publishing::TiktokMode,
-    providers::publish::{youtube::YouTube, Publisher, Upload},
+    providers::{
+        publish::{youtube::YouTube, CoverCall, CoverReady, Publisher, Upload},
+        CallContext, CheckpointStore,
+    },
 };
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -92,19 +95,39 @@ async fn ended_retrying(app: &TestApp, publication: &Value) -> Value {
 
 /// Polls a publication until it waits for `reason` until `until`.
 async fn waiting(app: &TestApp, id: &str, reason: &str, until: &str) -> Value {
+    publication_when(app, id, |now| {
+        now["waiting"]["reason"] == reason && waits_until(&now["waiting"], until)
+    })
+    .await
+}
+
+/// Whether a `waiting` ends at `until`.
+fn waits_until(waiting: &Value, until: &str) -> bool {
+    waiting["until"]
+        .as_str()
+        .is_some_and(|u| at(u) == at(until))
+}
+
+/// Polls a publication until `done` says so of it.
+async fn publication_when(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let now = app.get_json(&format!("/v1/publications/{id}")).await;
-        if now["waiting"]["reason"] == reason
-            && now["waiting"]["until"]
-                .as_str()
-                .is_some_and(|u| at(u) == at(until))
-        {
+        if done(&now) {
             return now;
         }
         assert!(tokio::time::Instant::now() < deadline, "{now:#}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Polls a publication until its cover is `status` (and, with `until`, waits until then).
+async fn cover_is(app: &TestApp, id: &str, status: &str, until: Option<&str>) -> Value {
+    publication_when(app, id, |now| {
+        now["cover"]["status"] == status
+            && until.is_none_or(|until| waits_until(&now["cover"]["waiting"], until))
+    })
+    .await
 }
 
 /// The job's attempts so far, those it has left, and whether it is queued for later than
@@ -490,4 +513,203 @@ async fn youtube_refuses_a_description_with_angle_brackets_as_documented() {
     assert!(error.to_string().contains("invalidDescription"), "{error}");
     assert!(platforms.state().yt_sessions.is_empty());
     std::fs::remove_file(file).unwrap();
+}
+
+#[tokio::test]
+async fn a_youtube_cover_is_set_once_after_processing_and_never_holds_the_post_back() {
+    let platforms = Platforms::start().await;
+    let (app, clock, project_id, video_id) = setup(&platforms).await;
+    let ids = (project_id.as_str(), video_id.as_str());
+    // Processing takes two checks: the post is out at once, its cover waits.
+    platforms.state().yt_processing_polls = 2;
+    let publication = publish_to_new(&app, ids, "youtube", "cover", json!({})).await;
+    let id = publication["id"].as_str().unwrap();
+    let first = cover_is(&app, id, "pending", Some("2026-12-06T12:00:30Z")).await;
+    assert_eq!(
+        (first["status"].as_str(), first["post_url"].as_str()),
+        (
+            Some("published"),
+            Some("https://www.youtube.com/shorts/yt1")
+        ),
+        "{first:#}"
+    );
+    assert_eq!(first["cover"]["waiting"]["reason"], "processing");
+    assert!(
+        first["waiting"].is_null(),
+        "the post itself waits for nothing"
+    );
+    assert_eq!(job_later_than(&app, &publication, 0).await, (1, 8, true));
+    due_now(&app, &publication).await;
+    cover_is(&app, id, "pending", Some("2026-12-06T12:01:00Z")).await;
+    due_now(&app, &publication).await;
+    let applied = cover_is(&app, id, "applied", None).await;
+    assert!(applied["cover"]["message"].is_null(), "{applied:#}");
+    // The post's own cover frame, once, after processing.
+    let post_id = applied["request"]["post_id"].as_str().unwrap();
+    let cover = app.download(&format!("/v1/posts/{post_id}/cover")).await;
+    {
+        let state = platforms.state();
+        assert_eq!(state.yt_thumbnails.len(), 1);
+        let (video, bytes, content_type, processed) = &state.yt_thumbnails[0];
+        assert_eq!(
+            (video.as_str(), content_type.as_str()),
+            ("yt1", "image/jpeg")
+        );
+        assert_eq!(bytes, &cover, "the stored cover's bytes");
+        assert!(processed, "set after processing succeeded");
+        assert_eq!(state.yt_list_calls["yt1"], 3);
+    }
+
+    // A cover offset of its own: a frame of the video there, still a JPEG.
+    platforms.state().yt_processing_polls = 0;
+    let publication = publish_to_new(
+        &app,
+        ids,
+        "youtube",
+        "offset",
+        json!({"cover_offset_ms": 500}),
+    )
+    .await;
+    cover_is(&app, publication["id"].as_str().unwrap(), "applied", None).await;
+    let own = platforms.state().yt_thumbnails[1].1.clone();
+    assert_eq!(&own[..3], &[0xFF, 0xD8, 0xFF]);
+    assert_ne!(own, cover);
+
+    // Processing that never ends: the cover gives up after four hours, the post stands.
+    platforms.state().yt_processing_polls = u32::MAX;
+    let publication = publish_to_new(&app, ids, "youtube", "slow", json!({})).await;
+    let id = publication["id"].as_str().unwrap();
+    cover_is(&app, id, "pending", Some("2026-12-06T12:00:30Z")).await;
+    clock.advance(chrono::Duration::hours(5));
+    due_now(&app, &publication).await;
+    let failed = cover_is(&app, id, "failed", None).await;
+    assert_eq!(failed["status"], "published");
+    assert!(failed["cover"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("after 4 hours"));
+    assert_eq!(platforms.state().yt_thumbnails.len(), 2);
+}
+
+#[tokio::test]
+async fn every_documented_youtube_thumbnail_answer_ends_as_documented() {
+    let platforms = Platforms::start().await;
+    let (app, _, project_id, video_id) = setup(&platforms).await;
+    let ids = (project_id.as_str(), video_id.as_str());
+    // Processing failed or was terminated: no thumbnail, the post stands.
+    for (end, reason) in [("failed", "transcodeFailed"), ("terminated", "other")] {
+        platforms.state().yt_processing_end = Some((end, reason));
+        let publication = publish_to_new(&app, ids, "youtube", end, json!({})).await;
+        let ended = cover_is(&app, publication["id"].as_str().unwrap(), "failed", None).await;
+        assert_eq!(ended["status"], "published", "{ended:#}");
+        assert!(ended["post_url"].is_string());
+        let message = ended["cover"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(end) && message.contains(reason),
+            "{message}"
+        );
+    }
+    platforms.state().yt_processing_end = None;
+    assert!(platforms.state().yt_thumbnails.is_empty());
+
+    // Refusals of the thumbnail: once, with YouTube's reason and what to do.
+    for (reason, says) in [
+        ("invalidImage", "JPEG or PNG"),
+        ("forbidden", "verified"),
+        ("videoNotFound", "gone"),
+    ] {
+        platforms.state().yt_thumbnail_failures.push(reason);
+        let publication = publish_to_new(&app, ids, "youtube", reason, json!({})).await;
+        let ended = cover_is(&app, publication["id"].as_str().unwrap(), "failed", None).await;
+        assert_eq!(ended["status"], "published", "{ended:#}");
+        let message = ended["cover"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(reason) && message.contains(says),
+            "{message}"
+        );
+        assert_eq!(job_later_than(&app, &publication, 0).await.0, 1, "{reason}");
+    }
+    assert!(platforms.state().yt_thumbnails.is_empty());
+
+    // Rate limits and server errors: retried until the thumbnail is set, once.
+    for reason in ["rateLimitExceeded", "backendError"] {
+        platforms.state().yt_thumbnail_failures.push(reason);
+        let publication = publish_to_new(&app, ids, "youtube", reason, json!({})).await;
+        let id = publication["id"].as_str().unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let ended = loop {
+            due_now(&app, &publication).await;
+            let now = app.get_json(&format!("/v1/publications/{id}")).await;
+            if matches!(now["cover"]["status"].as_str(), Some("applied" | "failed")) {
+                break now;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{now:#}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(ended["cover"]["status"], "applied", "{reason}: {ended:#}");
+    }
+    assert_eq!(platforms.state().yt_thumbnails.len(), 2);
+
+    // The day's quota is used up: the cover waits for midnight Pacific time.
+    platforms
+        .state()
+        .yt_thumbnail_failures
+        .push("quotaExceeded");
+    let publication = publish_to_new(&app, ids, "youtube", "quota", json!({})).await;
+    let id = publication["id"].as_str().unwrap();
+    let waits = cover_is(&app, id, "pending", Some("2026-12-07T08:05:00Z")).await;
+    assert_eq!(waits["cover"]["waiting"]["reason"], "quota_reset");
+    due_now(&app, &publication).await;
+    cover_is(&app, id, "applied", None).await;
+    assert_eq!(platforms.state().yt_thumbnails.len(), 3);
+}
+
+#[tokio::test]
+async fn a_youtube_thumbnail_is_sent_again_only_when_its_checkpoint_was_lost() {
+    let platforms = Platforms::start().await;
+    // A posted video, as a finished upload leaves it.
+    platforms.state().yt_sessions.push((Vec::new(), true));
+    let checkpoints = MemoryCheckpoints::default();
+    let call = CallContext {
+        attempt: 1,
+        progress: &NoProgress,
+        checkpoints: &checkpoints,
+    };
+    let token = SecretString::from(TOKEN);
+    let cover = CoverCall {
+        post_id: "yt1",
+        access_token: &token,
+        now: at(NOW),
+    };
+    let youtube = YouTube::new(&platforms.uri(), 256 * 1024, Duration::from_secs(30));
+    let setter = youtube.cover_setter().unwrap();
+    assert_eq!(
+        setter.ready(&cover, &call).await.unwrap(),
+        CoverReady::Processed
+    );
+    let before = checkpoints.load().await.unwrap();
+    setter
+        .set(&cover, vec![0xFF, 0xD8, 0xFF], &call)
+        .await
+        .unwrap();
+    // Killed after the checkpoint: a restart finds the thumbnail set and never sends it again.
+    assert_eq!(setter.ready(&cover, &call).await.unwrap(), CoverReady::Set);
+    setter
+        .set(&cover, vec![0xFF, 0xD8, 0xFF], &call)
+        .await
+        .unwrap();
+    assert_eq!(platforms.state().yt_thumbnails.len(), 1);
+    // Killed after YouTube answered but before the checkpoint was written: the restart cannot
+    // know, and sets the same image once more (harmless: the same thumbnail, 50 quota units).
+    checkpoints.save(&before.unwrap()).await.unwrap();
+    assert_eq!(
+        setter.ready(&cover, &call).await.unwrap(),
+        CoverReady::Processed
+    );
+    setter
+        .set(&cover, vec![0xFF, 0xD8, 0xFF], &call)
+        .await
+        .unwrap();
+    assert_eq!(platforms.state().yt_thumbnails.len(), 2);
+    assert_eq!(setter.ready(&cover, &call).await.unwrap(), CoverReady::Set);
 }

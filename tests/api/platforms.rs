@@ -29,6 +29,19 @@ pub struct State {
     /// The final answer's `status.uploadStatus` and its reason (`rejected`, `duplicate`);
     /// `uploaded` otherwise.
     pub yt_upload_status: Option<(&'static str, &'static str)>,
+    /// `videos.list` says `processing` this many times per video, then how processing ended.
+    pub yt_processing_polls: u32,
+    /// How processing ends (`failed`/`terminated` and the `processingFailureReason`);
+    /// `succeeded` otherwise.
+    pub yt_processing_end: Option<(&'static str, &'static str)>,
+    /// `videos.list` calls per video id.
+    pub yt_list_calls: std::collections::HashMap<String, u32>,
+    /// Reasons `thumbnails.set` refuses the next calls with, one each, in YouTube's shape.
+    pub yt_thumbnail_failures: Vec<&'static str>,
+    /// Every accepted `thumbnails.set`: the video, the image bytes, its `Content-Type`, and
+    /// whether processing had finished (YouTube documents that a thumbnail set before then
+    /// might not be applied).
+    pub yt_thumbnails: Vec<(String, Vec<u8>, String, bool)>,
     // TikTok: per publish id, the bytes it holds
     pub tt_inits: Vec<(Vec<u8>, u64)>,
     pub tt_init_bodies: Vec<Value>,
@@ -47,6 +60,14 @@ pub struct State {
 }
 
 impl State {
+    /// Whether a finished upload made the video `id`.
+    fn yt_made(&self, id: &str) -> bool {
+        self.yt_sessions
+            .iter()
+            .enumerate()
+            .any(|(i, (_, done))| *done && id == format!("yt{}", i + 1))
+    }
+
     /// The next scripted TikTok failure for `endpoint`, taken.
     fn tiktok_failure(&mut self, endpoint: &str) -> Option<&'static str> {
         let index = self.tt_failures.iter().position(|(e, _)| *e == endpoint)?;
@@ -133,6 +154,14 @@ impl Platforms {
             .await;
         self.route("PUT", r"^/upload/session/\d+$", true, YtPut)
             .await;
+        self.route("GET", "/youtube/v3/videos", false, YtList).await;
+        self.route(
+            "POST",
+            "/upload/youtube/v3/thumbnails/set",
+            false,
+            YtThumbnail,
+        )
+        .await;
         // TikTok
         self.route(
             "POST",
@@ -155,6 +184,8 @@ impl Platforms {
 enum Route {
     YtStart,
     YtPut,
+    YtList,
+    YtThumbnail,
     TtCreator,
     TtInit,
     TtPut,
@@ -194,6 +225,7 @@ pub fn youtube_error(reason: &str) -> ResponseTemplate {
     let status = match reason {
         "quotaExceeded" | "rateLimitExceeded" | "userRateLimitExceeded" | "forbidden" => 403,
         "authError" | "youtubeSignupRequired" => 401,
+        "videoNotFound" => 404,
         "backendError" => 503,
         _ => 400,
     };
@@ -213,6 +245,16 @@ fn tiktok(data: Value) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "data": data, "error": {"code": "ok", "message": "", "log_id": "log1"}
     }))
+}
+
+/// A query parameter's value, empty when absent.
+fn query(request: &Request, name: &str) -> String {
+    request
+        .url
+        .query_pairs()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
 }
 
 fn number_in(path: &str) -> usize {
@@ -330,6 +372,52 @@ impl Responder {
                 } else {
                     held(bytes)
                 }
+            }
+            Route::YtList | Route::YtThumbnail if !bearer_ok(request) => youtube_error("authError"),
+            // videos.list?part=processingDetails,status&id=…: empty `items` for an unknown id.
+            Route::YtList => {
+                let id = query(request, "id");
+                if !state.yt_made(&id) {
+                    return ResponseTemplate::new(200).set_body_json(json!({"kind": "youtube#videoListResponse", "items": []}));
+                }
+                let calls = *state.yt_list_calls.entry(id.clone()).and_modify(|n| *n += 1).or_insert(1);
+                let processing = if calls <= state.yt_processing_polls {
+                    json!({"processingStatus": "processing", "processingProgress": {"partsTotal": 10, "partsProcessed": calls.min(9), "timeLeftMs": 60000}})
+                } else {
+                    match state.yt_processing_end {
+                        Some((status, reason)) => json!({"processingStatus": status, "processingFailureReason": reason}),
+                        None => json!({"processingStatus": "succeeded"}),
+                    }
+                };
+                let upload_status = if processing["processingStatus"] == "succeeded" { "processed" } else { "uploaded" };
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "kind": "youtube#videoListResponse",
+                    "items": [{"kind": "youtube#video", "id": id, "processingDetails": processing, "status": {"uploadStatus": upload_status}}]
+                }))
+            }
+            // thumbnails.set?videoId=…, the image as the body.
+            Route::YtThumbnail => {
+                if !state.yt_thumbnail_failures.is_empty() {
+                    return youtube_error(state.yt_thumbnail_failures.remove(0));
+                }
+                let id = query(request, "videoId");
+                if !state.yt_made(&id) {
+                    return youtube_error("videoNotFound");
+                }
+                if request.body.is_empty() {
+                    return youtube_error("mediaBodyRequired");
+                }
+                let content_type = request.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                if !matches!(content_type.as_str(), "image/jpeg" | "image/png") {
+                    return youtube_error("invalidImage");
+                }
+                let processed = state.yt_list_calls.get(&id).is_some_and(|calls| *calls > state.yt_processing_polls);
+                state.yt_thumbnails.push((id, request.body.clone(), content_type, processed));
+                let size = |w: u32, h: u32, name: &str| json!({"url": format!("https://i.ytimg.com/vi/x/{name}.jpg"), "width": w, "height": h});
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "kind": "youtube#thumbnailSetResponse", "etag": "etag1",
+                    "items": [{"default": size(120, 90, "default"), "medium": size(320, 180, "mqdefault"), "high": size(480, 360, "hqdefault")}]
+                }))
             }
             Route::TtCreator | Route::TtInit | Route::TtStatus if !bearer_ok(request) => {
                 tiktok_error("access_token_invalid")

@@ -61,6 +61,49 @@ pub trait Publisher: Send + Sync {
         upload: &Upload<'_>,
         ctx: &CallContext<'_>,
     ) -> Result<Posted, ProviderError>;
+
+    /// Platforms that take the post's cover only after the upload is processed (YouTube's
+    /// custom thumbnail); none for those that take the cover frame with the upload.
+    fn cover_setter(&self) -> Option<&dyn CoverSetter> {
+        None
+    }
+}
+
+/// The posted video a cover is set on.
+pub struct CoverCall<'a> {
+    pub post_id: &'a str,
+    pub access_token: &'a SecretString,
+    /// The service's clock: when a wait ends is counted from it.
+    pub now: DateTime<Utc>,
+}
+
+/// Whether the cover can go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoverReady {
+    /// An earlier attempt set it: never again.
+    Set,
+    /// The platform has processed the video: set it now.
+    Processed,
+}
+
+/// Sets a post's cover after the upload. Each step keeps its progress in the job's checkpoint
+/// beside the upload's, and a wait in its `waiting`, like the upload's own.
+#[async_trait]
+pub trait CoverSetter: Send + Sync {
+    /// Whether the platform has processed the video (a wait until it has), or the cover is set.
+    async fn ready(
+        &self,
+        call: &CoverCall<'_>,
+        ctx: &CallContext<'_>,
+    ) -> Result<CoverReady, ProviderError>;
+
+    /// Sets the JPEG as the cover, and checkpoints that before answering.
+    async fn set(
+        &self,
+        call: &CoverCall<'_>,
+        jpeg: Vec<u8>,
+        ctx: &CallContext<'_>,
+    ) -> Result<(), ProviderError>;
 }
 
 /// The checkpoint as the publisher's own type (see [`CallContext::checkpoint`]).

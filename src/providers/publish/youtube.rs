@@ -1,6 +1,10 @@
 //! YouTube Data API v3: a resumable upload in chunks (`videos.insert`). The session URI is
 //! checkpointed before the first byte goes, so a restarted job asks how much YouTube already
 //! has (`Content-Range: bytes */TOTAL`) and sends only the rest.
+//!
+//! The post's cover follows once the upload is posted: YouTube takes a Short's custom
+//! thumbnail (`thumbnails.set`) only after processing, so `videos.list` is asked at spaced,
+//! durable checks first, and the set is checkpointed so a restart never sends it again.
 
 use std::time::Duration;
 
@@ -13,7 +17,8 @@ use serde_json::json;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc, Weekday};
 
 use super::{
-    load, read_chunk, save, token_refused, wait_until, Posted, Publisher, Upload, PROCESSING,
+    load, read_chunk, save, token_refused, wait_until, CoverCall, CoverReady, CoverSetter, Posted,
+    Publisher, Upload, PROCESSING,
 };
 use crate::{
     domain::publishing::{Privacy, PublicationWait, PublishOutcome, WaitReason},
@@ -28,6 +33,11 @@ pub const CHUNK_QUANTUM: u64 = 256 * 1024;
 const QUOTA_MARGIN_MINUTES: i64 = 5;
 /// Failed chunk sends resumed within one attempt before the job retries later.
 const RESUMES_PER_ATTEMPT: u32 = 3;
+/// When processing is checked again after each check that found it unfinished; the last gap
+/// repeats. Shorts are mostly processed within minutes, long ones take longer.
+const PROCESSING_CHECKS_SECS: [i64; 5] = [30, 60, 120, 300, 600];
+/// How long the cover waits for processing before it gives up (the post stands regardless).
+const PROCESSING_CAP_HOURS: i64 = 4;
 
 pub struct YouTube {
     http: reqwest::Client,
@@ -52,6 +62,115 @@ struct Checkpoint {
     session_uri: Option<String>,
     posted: Option<Posted>,
     waiting: Option<PublicationWait>,
+    /// The cover's first processing check, from which its cap is counted.
+    processing_since: Option<DateTime<Utc>>,
+    processing_checks: u32,
+    /// `thumbnails.set` answered: it is never sent again.
+    thumbnail_set: bool,
+}
+
+impl Checkpoint {
+    /// Records a wait until YouTube's quota resets, `doing` what then.
+    fn quota_wait(&mut self, now: DateTime<Utc>, doing: &str) -> PublicationWait {
+        let until = next_pacific_midnight(now) + chrono::Duration::minutes(QUOTA_MARGIN_MINUTES);
+        self.wait(PublicationWait {
+            reason: WaitReason::QuotaReset,
+            until,
+            message: format!(
+                "YouTube's daily quota is used up; {doing} after it resets at midnight Pacific time ({})",
+                until.format("%Y-%m-%d %H:%M UTC")
+            ),
+        })
+    }
+
+    fn wait(&mut self, wait: PublicationWait) -> PublicationWait {
+        self.waiting = Some(wait.clone());
+        wait
+    }
+}
+
+/// `videos.list` with `processingDetails,status`.
+#[derive(Deserialize)]
+struct VideoList {
+    #[serde(default)]
+    items: Vec<ProcessedVideo>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProcessedVideo {
+    processing_details: Option<ProcessingDetails>,
+    status: Option<VideoStatus>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ProcessingDetails {
+    processing_status: Option<String>,
+    processing_failure_reason: Option<String>,
+}
+
+/// Where processing stands for the cover.
+#[derive(Debug, PartialEq)]
+enum Processing {
+    Succeeded,
+    Running,
+    /// It will never succeed: YouTube's reason.
+    Ended(String),
+}
+
+fn processing(list: VideoList, id: &str) -> Processing {
+    let Some(video) = list.items.into_iter().next() else {
+        return Processing::Ended(format!("YouTube has no video {id} any more (deleted?)"));
+    };
+    if let Some(status) = &video.status {
+        if let Some(state @ ("rejected" | "failed" | "deleted")) = status.upload_status.as_deref() {
+            let reason = status
+                .rejection_reason
+                .as_deref()
+                .or(status.failure_reason.as_deref())
+                .unwrap_or("no reason given");
+            return Processing::Ended(format!("YouTube {state} the video ({reason})"));
+        }
+    }
+    let details = video.processing_details.unwrap_or(ProcessingDetails {
+        processing_status: None,
+        processing_failure_reason: None,
+    });
+    match details.processing_status.as_deref() {
+        Some("succeeded") => Processing::Succeeded,
+        Some(state @ ("failed" | "terminated")) => Processing::Ended(format!(
+            "YouTube's processing {state} ({})",
+            details
+                .processing_failure_reason
+                .as_deref()
+                .unwrap_or("no reason given")
+        )),
+        _ => Processing::Running,
+    }
+}
+
+/// `thumbnails.set`'s own refusals, said so a person can act on them; the rest as any call.
+fn classify_thumbnail(failure: http::HttpFailure) -> ProviderError {
+    let reason = reason(&failure.body);
+    let refused = |code, why: &str| {
+        ProviderError::fatal(
+            code,
+            format!("YouTube refused the custom thumbnail ({reason}): {why}"),
+        )
+    };
+    match (failure.status.as_u16(), reason.as_str()) {
+        (403, "forbidden") => refused(
+            ErrorCode::ProviderForbidden,
+            "the channel must be verified (YouTube Studio, phone verification) to use custom thumbnails, or the account may not edit this video",
+        ),
+        (400, "invalidImage") => refused(
+            ErrorCode::ProviderRejected,
+            "the cover image is not one YouTube takes (JPEG or PNG, at most 2 MB)",
+        ),
+        (404, _) => refused(ErrorCode::ProviderNotFound, "the video is gone"),
+        _ => classify(failure),
+    }
 }
 
 /// The video resource the last upload request answers with.
@@ -361,17 +480,7 @@ impl Publisher for YouTube {
                 },
                 None => {
                     let Some(session) = self.start_session(upload).await? else {
-                        let until = next_pacific_midnight(upload.now)
-                            + chrono::Duration::minutes(QUOTA_MARGIN_MINUTES);
-                        let wait = PublicationWait {
-                            reason: WaitReason::QuotaReset,
-                            until,
-                            message: format!(
-                                "YouTube's daily upload quota is used up; uploading after it resets at midnight Pacific time ({})",
-                                until.format("%Y-%m-%d %H:%M UTC")
-                            ),
-                        };
-                        checkpoint.waiting = Some(wait.clone());
+                        let wait = checkpoint.quota_wait(upload.now, "uploading");
                         save(ctx, &checkpoint).await?;
                         return Err(wait_until(&wait, upload.now));
                     };
@@ -400,6 +509,135 @@ impl Publisher for YouTube {
         checkpoint
             .posted
             .ok_or_else(|| ProviderError::retryable("the YouTube upload session expired twice"))
+    }
+
+    fn cover_setter(&self) -> Option<&dyn CoverSetter> {
+        Some(self)
+    }
+}
+
+/// A quota refusal of a cover call: none when the call was refused otherwise.
+fn quota_refused(failure: &http::HttpFailureOr) -> bool {
+    matches!(failure, http::HttpFailureOr::Status(f)
+        if f.status == StatusCode::FORBIDDEN && reason(&f.body) == "quotaExceeded")
+}
+
+impl YouTube {
+    /// Records a quota wait for the cover, or classifies the refusal.
+    async fn cover_refused(
+        &self,
+        failure: http::HttpFailureOr,
+        classify: fn(http::HttpFailure) -> ProviderError,
+        checkpoint: &mut Checkpoint,
+        now: DateTime<Utc>,
+        ctx: &CallContext<'_>,
+    ) -> ProviderError {
+        if quota_refused(&failure) {
+            let wait = checkpoint.quota_wait(now, "setting the custom thumbnail");
+            return match save(ctx, checkpoint).await {
+                Ok(()) => wait_until(&wait, now),
+                Err(error) => error,
+            };
+        }
+        match failure {
+            http::HttpFailureOr::Status(failure) => classify(failure),
+            http::HttpFailureOr::Transport(error) => error,
+        }
+    }
+}
+
+#[async_trait]
+impl CoverSetter for YouTube {
+    async fn ready(
+        &self,
+        call: &CoverCall<'_>,
+        ctx: &CallContext<'_>,
+    ) -> Result<CoverReady, ProviderError> {
+        let mut checkpoint: Checkpoint = load(ctx).await?;
+        if checkpoint.thumbnail_set {
+            return Ok(CoverReady::Set);
+        }
+        // The wait an earlier check stopped for is over.
+        checkpoint.waiting = None;
+        let since = *checkpoint.processing_since.get_or_insert(call.now);
+        let sent = http::send(
+            PROVIDER,
+            self.http
+                .get(format!("{}/youtube/v3/videos", self.base_url))
+                .query(&[("part", "processingDetails,status"), ("id", call.post_id)])
+                .bearer_auth(call.access_token.expose_secret()),
+        )
+        .await;
+        let list: VideoList = match sent {
+            Ok(response) => http::json(PROVIDER, response).await?,
+            Err(failure) => {
+                return Err(self
+                    .cover_refused(failure, classify, &mut checkpoint, call.now, ctx)
+                    .await)
+            }
+        };
+        match processing(list, call.post_id) {
+            Processing::Succeeded => {
+                save(ctx, &checkpoint).await?;
+                Ok(CoverReady::Processed)
+            }
+            Processing::Ended(why) => Err(ProviderError::fatal(
+                ErrorCode::ProviderJobFailed,
+                format!("{why}; the custom thumbnail is not set"),
+            )),
+            Processing::Running if call.now - since >= chrono::Duration::hours(PROCESSING_CAP_HOURS) => {
+                Err(ProviderError::fatal(
+                    ErrorCode::ProviderJobFailed,
+                    format!("YouTube had not processed the video after {PROCESSING_CAP_HOURS} hours; the custom thumbnail is not set"),
+                ))
+            }
+            Processing::Running => {
+                let checks = checkpoint.processing_checks as usize;
+                let gap = PROCESSING_CHECKS_SECS[checks.min(PROCESSING_CHECKS_SECS.len() - 1)];
+                checkpoint.processing_checks += 1;
+                let wait = checkpoint.wait(PublicationWait {
+                    reason: WaitReason::Processing,
+                    until: call.now + chrono::Duration::seconds(gap),
+                    message: "YouTube is processing the video; its custom thumbnail is set after".into(),
+                });
+                save(ctx, &checkpoint).await?;
+                Err(wait_until(&wait, call.now))
+            }
+        }
+    }
+
+    async fn set(
+        &self,
+        call: &CoverCall<'_>,
+        jpeg: Vec<u8>,
+        ctx: &CallContext<'_>,
+    ) -> Result<(), ProviderError> {
+        let mut checkpoint: Checkpoint = load(ctx).await?;
+        if checkpoint.thumbnail_set {
+            return Ok(());
+        }
+        let sent = http::send(
+            PROVIDER,
+            self.http
+                .post(format!(
+                    "{}/upload/youtube/v3/thumbnails/set",
+                    self.base_url
+                ))
+                .query(&[("videoId", call.post_id)])
+                .bearer_auth(call.access_token.expose_secret())
+                .header(header::CONTENT_TYPE, "image/jpeg")
+                .body(jpeg),
+        )
+        .await;
+        if let Err(failure) = sent {
+            return Err(self
+                .cover_refused(failure, classify_thumbnail, &mut checkpoint, call.now, ctx)
+                .await);
+        }
+        // Whatever the body says, the thumbnail is set: never again.
+        checkpoint.thumbnail_set = true;
+        checkpoint.waiting = None;
+        save(ctx, &checkpoint).await
     }
 }
 
