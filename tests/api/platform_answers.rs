@@ -22,7 +22,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{assert_refused, send_problem, MemoryCheckpoints, TestApp},
+    helpers::{assert_refused, send_problem, MemoryCheckpoints, NoProgress, TestApp},
     platforms::{Platforms, TOKEN},
     publishing::{
         connect, finished, publish, publishing_app_with, request, short_video, video_with,

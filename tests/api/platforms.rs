@@ -378,18 +378,29 @@ impl Responder {
             Route::YtList => {
                 let id = query(request, "id");
                 if !state.yt_made(&id) {
-                    return ResponseTemplate::new(200).set_body_json(json!({"kind": "youtube#videoListResponse", "items": []}));
+                    return ResponseTemplate::new(200)
+                        .set_body_json(json!({"kind": "youtube#videoListResponse", "items": []}));
                 }
-                let calls = *state.yt_list_calls.entry(id.clone()).and_modify(|n| *n += 1).or_insert(1);
+                let calls = *state
+                    .yt_list_calls
+                    .entry(id.clone())
+                    .and_modify(|n| *n += 1)
+                    .or_insert(1);
                 let processing = if calls <= state.yt_processing_polls {
                     json!({"processingStatus": "processing", "processingProgress": {"partsTotal": 10, "partsProcessed": calls.min(9), "timeLeftMs": 60000}})
                 } else {
                     match state.yt_processing_end {
-                        Some((status, reason)) => json!({"processingStatus": status, "processingFailureReason": reason}),
+                        Some((status, reason)) => {
+                            json!({"processingStatus": status, "processingFailureReason": reason})
+                        }
                         None => json!({"processingStatus": "succeeded"}),
                     }
                 };
-                let upload_status = if processing["processingStatus"] == "succeeded" { "processed" } else { "uploaded" };
+                let upload_status = if processing["processingStatus"] == "succeeded" {
+                    "processed"
+                } else {
+                    "uploaded"
+                };
                 ResponseTemplate::new(200).set_body_json(json!({
                     "kind": "youtube#videoListResponse",
                     "items": [{"kind": "youtube#video", "id": id, "processingDetails": processing, "status": {"uploadStatus": upload_status}}]
@@ -407,12 +418,22 @@ impl Responder {
                 if request.body.is_empty() {
                     return youtube_error("mediaBodyRequired");
                 }
-                let content_type = request.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+                let content_type = request
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
                 if !matches!(content_type.as_str(), "image/jpeg" | "image/png") {
                     return youtube_error("invalidImage");
                 }
-                let processed = state.yt_list_calls.get(&id).is_some_and(|calls| *calls > state.yt_processing_polls);
-                state.yt_thumbnails.push((id, request.body.clone(), content_type, processed));
+                let processed = state
+                    .yt_list_calls
+                    .get(&id)
+                    .is_some_and(|calls| *calls > state.yt_processing_polls);
+                state
+                    .yt_thumbnails
+                    .push((id, request.body.clone(), content_type, processed));
                 let size = |w: u32, h: u32, name: &str| json!({"url": format!("https://i.ytimg.com/vi/x/{name}.jpg"), "width": w, "height": h});
                 ResponseTemplate::new(200).set_body_json(json!({
                     "kind": "youtube#thumbnailSetResponse", "etag": "etag1",
