@@ -748,20 +748,21 @@ async fn a_watched_account_is_scraped_and_run_end_to_end_by_the_vendors_clients(
         )
         .mount(&cdn)
         .await;
-    Mock::given(method("POST"))
-        .and(path(
-            "/v2/acts/apify~instagram-reel-scraper/run-sync-get-dataset-items",
-        ))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([{
+    // Apify as documented: an asynchronous run, polled, then its dataset.
+    crate::apify::mount_run(
+        &apify,
+        crate::apify::REEL_SCRAPER,
+        &["RUNNING", "SUCCEEDED"],
+        None,
+        vec![json!({
             "shortCode": "RADAR1", "type": "Video", "ownerUsername": "coach.anna",
             "videoUrl": format!("{}/reel.mp4", cdn.uri()), "videoDuration": 2.0,
             "videoPlayCount": 90_000, "likesCount": 5_000, "commentsCount": 300,
             "caption": "Morning routine that changed everything",
             "timestamp": (Utc::now() - chrono::Duration::hours(3)).to_rfc3339(),
-        }])))
-        .expect(1)
-        .mount(&apify)
-        .await;
+        })],
+    )
+    .await;
     Mock::given(method("POST"))
         .and(path("/audio/transcriptions"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -820,6 +821,7 @@ async fn a_watched_account_is_scraped_and_run_end_to_end_by_the_vendors_clients(
     assert!(alert["run_skipped"].is_null(), "{alert:#}");
     let run = wait_for_run(&app, alert["run_id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(crate::apify::run_starts(&apify).await, 1);
     let script_id = run["reels"][0]["steps"][1]["resource_id"].as_str().unwrap();
     let stored = app.get_json(&format!("/v1/scripts/{script_id}")).await;
     assert_eq!(stored["output"]["text"], script);
