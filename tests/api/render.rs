@@ -4,6 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::{
+    assets::{generated, png},
     helpers::{self, assert_refused, spawn_app_with, with_temp_file, TestApp},
     media::test_clip,
 };
@@ -147,18 +148,7 @@ async fn the_local_composer_makes_a_checked_vertical_video_with_drawn_subtitles(
     let mp4 = app.download(&format!("/v1/videos/{id}/content")).await;
     assert_eq!(mp4.len() as u64, output["size_bytes"].as_u64().unwrap());
     // ...and as measured here on the file served.
-    let measured = with_temp_file(&mp4, "mp4", |file| {
-        std::process::Command::new("ffmpeg")
-            .args(["-hide_banner", "-nostats", "-i"])
-            .arg(file)
-            .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
-            .output()
-            .unwrap()
-    });
-    let heard = reelforge::providers::render::loudness::parse_ebur128(&String::from_utf8_lossy(
-        &measured.stderr,
-    ))
-    .unwrap();
+    let heard = with_temp_file(&mp4, "mp4", heard);
     assert!(
         (heard.integrated_lufs - integrated).abs() < 0.05,
         "{heard:?}"
@@ -643,4 +633,164 @@ async fn the_scripts_key_words_stand_out_in_the_subtitles() {
         .await;
     let rgb = frame_rgb(&mp4, at);
     assert_eq!(pixels_where(&rgb, 1080, 1150..1420, pink).count(), 0);
+}
+
+/// The decoded frames and audio of every stream of `file`, as ffmpeg's per-frame checksums.
+fn frame_checksums(file: &std::path::Path) -> Vec<String> {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-i"])
+        .arg(file)
+        .args(["-map", "0", "-f", "framemd5", "-"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The loudness of `file` as ffmpeg's `ebur128` prints it.
+fn heard(file: &std::path::Path) -> reelforge::providers::render::loudness::Loudness {
+    let output = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-i"])
+        .arg(file)
+        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
+        .output()
+        .unwrap();
+    reelforge::providers::render::loudness::parse_ebur128(&String::from_utf8_lossy(&output.stderr))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_target_loudness() {
+    use reelforge::{
+        domain::{
+            options::{BackgroundKind, RenderOptions},
+            video_format::VideoFormat,
+        },
+        providers::{
+            render::{local::FfmpegComposer, RenderRequest, Renderer},
+            voice::estimate_timings,
+        },
+    };
+    let dir = std::env::temp_dir().join(format!("reelforge-formats-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str| dir.join(name);
+    // A reel, a voice that rises and falls (so the limiter has peaks to hold), music to duck
+    // under it and a logo.
+    for (name, args) in [
+        (
+            "reel.mp4",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=360x640:rate=30:d=1",
+                "-pix_fmt",
+                "yuv420p",
+            ][..],
+        ),
+        (
+            "voice.wav",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "aevalsrc=0.4*sin(2*PI*220*t)*(0.2+0.8*abs(sin(2*t))):s=24000:d=3",
+            ],
+        ),
+        (
+            "music.wav",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "sine=frequency=440:sample_rate=44100:duration=2",
+            ],
+        ),
+    ] {
+        let extension = name.rsplit('.').next().unwrap();
+        std::fs::write(file(name), generated(extension, args)).unwrap();
+    }
+    std::fs::write(file("logo.png"), png("red")).unwrap();
+    let composer = FfmpegComposer {
+        preset: "ultrafast".into(),
+    };
+    let render = |name: &str, formats: Vec<VideoFormat>, preview: bool| {
+        let output_dir = file(name);
+        std::fs::create_dir_all(&output_dir).unwrap();
+        let request = RenderRequest {
+            audio: file("voice.wav"),
+            audio_format: "wav".into(),
+            audio_duration_ms: 3000,
+            words: estimate_timings("Вставай. Действуй. Побеждай каждый день!", 3000),
+            reel_video: Some(file("reel.mp4")),
+            assets: [("logo_key", "logo.png"), ("music_key", "music.wav")]
+                .into_iter()
+                .map(|(option, name)| (option.to_owned(), file(name)))
+                .collect(),
+            clips: Vec::new(),
+            font: None,
+            output_dir,
+            video_id: uuid::Uuid::nil(),
+            key_words: Vec::new(),
+            options: RenderOptions {
+                background: Some(BackgroundKind::Reel),
+                formats: Some(formats),
+                preview: Some(preview),
+                ..Default::default()
+            },
+        };
+        let composer = &composer;
+        async move {
+            composer
+                .render(&request, &helpers::call_context())
+                .await
+                .expect("the composer renders")
+        }
+    };
+    let formats = vec![
+        VideoFormat::Landscape,
+        VideoFormat::Vertical,
+        VideoFormat::Square,
+    ];
+    let together = render("together", formats.clone(), false).await;
+    for (index, &format) in formats.iter().enumerate() {
+        let alone = render(&format!("alone-{index}"), vec![format], false).await;
+        let made = file("together").join(format.file_name(index == 0));
+        let reference = file(&format!("alone-{index}")).join(format.file_name(true));
+        // The same pixels and sound as the format rendered on its own.
+        assert_eq!(
+            frame_checksums(&made),
+            frame_checksums(&reference),
+            "{}",
+            format.ratio()
+        );
+        assert_eq!(alone.loudness, together.loudness);
+        // Each file at the target, as ebur128 measures it.
+        let loudness = heard(&made);
+        println!("{}: {loudness:?}", format.ratio());
+        assert!(
+            (loudness.integrated_lufs + 14.0).abs() <= 0.5,
+            "{loudness:?}"
+        );
+        assert!(loudness.true_peak_dbtp <= -0.9, "{loudness:?}");
+    }
+    assert_eq!(
+        Some(heard(&file("together").join("video.mp4"))),
+        together.loudness
+    );
+    // A preview takes one measurement's estimate: near the target, its peaks still held.
+    let preview = render("preview", vec![VideoFormat::Vertical], true).await;
+    let loudness = heard(&file("preview").join("video.mp4"));
+    println!("preview: {loudness:?}");
+    assert_eq!(Some(loudness), preview.loudness);
+    assert!(
+        (loudness.integrated_lufs + 14.0).abs() <= 1.5,
+        "{loudness:?}"
+    );
+    assert!(loudness.true_peak_dbtp <= -0.9, "{loudness:?}");
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -68,18 +68,9 @@ pub fn shots(words: &[WordTiming], duration_ms: u64, clips: usize) -> Vec<Shot> 
         .collect()
 }
 
-/// Adds one input per shot to `args` (inputs from `first_input` on) and answers the filter
-/// graph's lines, which end in the label `[bg]`. `fill` scales and crops a picture to the frame.
-pub fn graph(
-    shots: &[Shot],
-    clips: &[Clip],
-    first_input: usize,
-    fill: &str,
-    args: &mut Vec<String>,
-) -> Vec<String> {
-    let fade = CROSSFADE_MS as f64 / 1000.0;
-    let mut lines = Vec::new();
-    for (index, shot) in shots.iter().enumerate() {
+/// Adds one input per shot to `args`.
+pub fn inputs(shots: &[Shot], clips: &[Clip], args: &mut Vec<String>) {
+    for shot in shots {
         let clip = &clips[shot.clip];
         if clip.still {
             args.extend(["-loop", "1", "-framerate", "30", "-i"].map(String::from));
@@ -87,25 +78,34 @@ pub fn graph(
             args.extend(["-stream_loop", "-1", "-i"].map(String::from));
         }
         args.push(clip.path.display().to_string());
+    }
+}
+
+/// The filter graph's lines for one format (`branch`) from `sources`, a label per shot's
+/// pictures; they end in the label `[bg{branch}]`. `fill` scales and crops a picture to the
+/// frame.
+pub fn graph(shots: &[Shot], sources: &[String], fill: &str, branch: usize) -> Vec<String> {
+    let fade = CROSSFADE_MS as f64 / 1000.0;
+    let mut lines = Vec::new();
+    for (index, (shot, source)) in shots.iter().zip(sources).enumerate() {
         // Every shot but the last runs on for the crossfade into the next.
         let last = index + 1 == shots.len();
         let length = (shot.end_ms - shot.start_ms) as f64 / 1000.0 + if last { 0.0 } else { fade };
         lines.push(format!(
-            "[{}:v]{fill},fps=30,format=yuv420p,trim=duration={length:.3},setpts=PTS-STARTPTS[c{index}]",
-            first_input + index
+            "{source}{fill},fps=30,format=yuv420p,trim=duration={length:.3},setpts=PTS-STARTPTS[c{index}f{branch}]"
         ));
     }
-    let mut current = "[c0]".to_owned();
+    let mut current = format!("[c0f{branch}]");
     for (index, shot) in shots.iter().enumerate().skip(1) {
         // Each fade starts where its sentence does; the joined stream so far ends a fade later.
-        let next = format!("[x{index}]");
+        let next = format!("[x{index}f{branch}]");
         lines.push(format!(
-            "{current}[c{index}]xfade=transition=fade:duration={fade:.3}:offset={:.3}{next}",
+            "{current}[c{index}f{branch}]xfade=transition=fade:duration={fade:.3}:offset={:.3}{next}",
             shot.start_ms as f64 / 1000.0
         ));
         current = next;
     }
-    lines.push(format!("{current}null[bg]"));
+    lines.push(format!("{current}null[bg{branch}]"));
     lines
 }
 
@@ -202,7 +202,8 @@ mod tests {
             },
         ];
         let mut args = Vec::new();
-        let lines = graph(&shots, &clips, 3, "scale=10:10", &mut args);
+        inputs(&shots, &clips, &mut args);
+        let lines = graph(&shots, &["[3:v]".into(), "[4:v]".into()], "scale=10:10", 1);
         assert_eq!(
             args,
             [
@@ -221,10 +222,10 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "[3:v]scale=10:10,fps=30,format=yuv420p,trim=duration=2.400,setpts=PTS-STARTPTS[c0]",
-                "[4:v]scale=10:10,fps=30,format=yuv420p,trim=duration=3.000,setpts=PTS-STARTPTS[c1]",
-                "[c0][c1]xfade=transition=fade:duration=0.400:offset=2.000[x1]",
-                "[x1]null[bg]",
+                "[3:v]scale=10:10,fps=30,format=yuv420p,trim=duration=2.400,setpts=PTS-STARTPTS[c0f1]",
+                "[4:v]scale=10:10,fps=30,format=yuv420p,trim=duration=3.000,setpts=PTS-STARTPTS[c1f1]",
+                "[c0f1][c1f1]xfade=transition=fade:duration=0.400:offset=2.000[x1f1]",
+                "[x1f1]null[bg1]",
             ]
         );
     }

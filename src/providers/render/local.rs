@@ -2,8 +2,10 @@
 //! for (9:16 1080x1920 by default; half size for a preview), over a generated moving gradient,
 //! the reel's own video when asked for (muted, cropped to fill, looped or trimmed), a still image
 //! with a slow zoom, or a solid colour; with burned-in subtitles in the chosen look, optional
-//! ducked music and logo, and the mix brought to -14 LUFS (see [`loudness`]). Each file is
-//! checked with ffprobe and the first is measured with `ebur128`.
+//! ducked music and logo, and the mix brought to -14 LUFS (see [`loudness`]). Every format
+//! comes from one ffmpeg process that decodes the background once and splits it, since separate
+//! runs each decoded it again. Each file is checked with ffprobe and the first is measured with
+//! `ebur128`.
 
 use crate::error_code::ErrorCode;
 use std::path::{Path, PathBuf};
@@ -197,12 +199,14 @@ impl FfmpegComposer {
         })
     }
 
-    /// Measures the mix (the voice, and the music ducked under it), after `chain` if given.
+    /// The integrated loudness of the mix (the voice, and the music ducked under it) through
+    /// `chain`: the audio alone, no picture decoded, and no true peak, which the search does not
+    /// read.
     async fn measure_mix(
         &self,
         request: &RenderRequest,
-        chain: Option<&str>,
-    ) -> Result<loudness::Loudness, ProviderError> {
+        chain: &str,
+    ) -> Result<f64, ProviderError> {
         let mut args: Vec<String> = ["-hide_banner", "-nostats", "-i"]
             .map(String::from)
             .to_vec();
@@ -214,26 +218,36 @@ impl FfmpegComposer {
         });
         let mut graph = Vec::new();
         let mix = audio_mix(0, music, &mut graph);
-        let filters = chain.map_or(String::new(), |chain| format!("{chain},"));
-        graph.push(format!("{mix}{filters}{}[measured]", loudness::MEASURE));
+        graph.push(format!(
+            "{mix}{chain},{}[measured]",
+            loudness::MEASURE_INTEGRATED
+        ));
         args.extend(["-filter_complex".to_owned(), graph.join(";")]);
         args.extend(["-map", "[measured]", "-t"].map(String::from));
         args.push(seconds(request));
         args.extend(["-f", "null", "-"].map(String::from));
         let output = process::run_output("ffmpeg", args, RENDER_TIMEOUT).await?;
-        loudness::parse_ebur128(&String::from_utf8_lossy(&output.stderr))
+        loudness::parse_integrated(&String::from_utf8_lossy(&output.stderr))
     }
 
-    /// The gain that brings the mix to the target, searched by measuring the audio alone.
-    async fn loudness_gain(&self, request: &RenderRequest) -> Result<f64, ProviderError> {
-        let raw = self.measure_mix(request, None).await?;
-        let mut gain = loudness::GainSearch::start(&raw);
+    /// The gain that brings the mix to the target, searched by measuring the audio alone. A
+    /// preview takes the first estimate from one measurement: up to the limiter the gain adds
+    /// exactly, so it is off only by what the limiter takes (a fraction of a decibel to about
+    /// one), which a draft can carry; each further pass would add about a tenth of its time.
+    async fn loudness_gain(
+        &self,
+        request: &RenderRequest,
+        preview: bool,
+    ) -> Result<f64, ProviderError> {
+        let evened = self.measure_mix(request, loudness::EVEN).await?;
+        let mut gain = loudness::GainSearch::start(evened);
+        if preview {
+            return Ok(gain);
+        }
         let mut search = loudness::GainSearch::default();
         for _ in 1..loudness::MAX_MEASUREMENTS {
-            let measured = self
-                .measure_mix(request, Some(&loudness::chain(gain)))
-                .await?;
-            match search.next(gain, &measured) {
+            let measured = self.measure_mix(request, &loudness::chain(gain)).await?;
+            match search.next(gain, measured) {
                 Some(next) => gain = next,
                 None => break,
             }
@@ -241,63 +255,96 @@ impl FfmpegComposer {
         Ok(gain)
     }
 
-    /// The ffmpeg arguments for the whole composition on `canvas`; `normalise` brings the mix
-    /// to the target.
+    /// The ffmpeg arguments for the whole composition in every format of `outputs`, as one
+    /// process: each input is decoded once and split into a branch per format, and each branch
+    /// is scaled, subtitled and encoded as a render of that format alone would be. `normalise`
+    /// brings the mix to the target.
     fn arguments(
         &self,
         request: &RenderRequest,
-        canvas: Canvas,
-        ass: &Path,
+        outputs: &[Output],
         normalise: &str,
-        output: &Path,
     ) -> Result<Vec<String>, ProviderError> {
         let voice = &request.audio;
         let seconds = seconds(request);
-        let Canvas { width, height, .. } = canvas;
+        let count = outputs.len();
         let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
-        let fill = format!(
-            "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
-        );
-        let mut graph = match self.background(request)? {
+        let fill = |Canvas { width, height, .. }: Canvas| {
+            format!(
+                "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
+            )
+        };
+        let mut graph = Vec::new();
+        match self.background(request)? {
             Background::Reel(path) => {
                 args.extend(["-stream_loop", "-1", "-i"].map(String::from));
                 args.push(path.display().to_string());
-                vec![format!("[0:v]{fill},fps=30[bg]")]
+                let sources = copies("[0:v]", "split", count, &mut graph);
+                for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
+                    graph.push(format!(
+                        "{source}{},fps=30[bg{branch}]",
+                        fill(output.canvas)
+                    ));
+                }
             }
             Background::Clips(clips) => {
                 let shots = broll::shots(&request.words, request.audio_duration_ms, clips.len());
-                broll::graph(&shots, clips, 0, &fill, &mut args)
+                broll::inputs(&shots, clips, &mut args);
+                let shot_copies: Vec<Vec<String>> = (0..shots.len())
+                    .map(|input| copies(&format!("[{input}:v]"), "split", count, &mut graph))
+                    .collect();
+                for (branch, output) in outputs.iter().enumerate() {
+                    let sources: Vec<String> = shot_copies
+                        .iter()
+                        .map(|copies| copies[branch].clone())
+                        .collect();
+                    graph.extend(broll::graph(&shots, &sources, &fill(output.canvas), branch));
+                }
             }
             Background::Image(path) => {
                 args.extend(["-loop", "1", "-framerate", "30", "-i"].map(String::from));
                 args.push(path.display().to_string());
+                let sources = copies("[0:v]", "split", count, &mut graph);
                 // A slow push-in: 1.0 to about 1.15 over the video.
                 let frames = (request.audio_duration_ms * 30 / 1000).max(1);
-                vec![format!(
-                    "[0:v]scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps=30,setsar=1[bg]",
-                    width * 2, height * 2, width * 2, height * 2
-                )]
+                for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
+                    let Canvas { width, height, .. } = output.canvas;
+                    graph.push(format!(
+                        "{source}scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps=30,setsar=1[bg{branch}]",
+                        width * 2, height * 2, width * 2, height * 2
+                    ));
+                }
             }
+            // Drawn sources are drawn at each format's size: there is nothing to decode.
             Background::Colour(colour) => {
-                args.extend(["-f", "lavfi", "-i"].map(String::from));
-                args.push(format!("color=c={colour}:s={width}x{height}:r=30"));
-                vec!["[0:v]null[bg]".to_owned()]
+                for (branch, output) in outputs.iter().enumerate() {
+                    let Canvas { width, height, .. } = output.canvas;
+                    args.extend(["-f", "lavfi", "-i"].map(String::from));
+                    args.push(format!("color=c={colour}:s={width}x{height}:r=30"));
+                    graph.push(format!("[{branch}:v]null[bg{branch}]"));
+                }
             }
             Background::Generated([base, accent, tint]) => {
-                // Drawn at a quarter of the size and scaled up: a smooth gradient loses nothing,
-                // and drawing it at full size costs more than the encode.
-                args.extend(["-f", "lavfi", "-i"].map(String::from));
-                args.push(format!(
-                    "gradients=s={}x{}:r=30:c0={base}:c1={accent}:c2={tint}:nb_colors=3:speed=0.015",
-                    width / 4,
-                    height / 4
-                ));
-                vec![format!("[0:v]scale={width}:{height},setsar=1[bg]")]
+                for (branch, output) in outputs.iter().enumerate() {
+                    let Canvas { width, height, .. } = output.canvas;
+                    // Drawn at a quarter of the size and scaled up: a smooth gradient loses
+                    // nothing, and drawing it at full size costs more than the encode.
+                    args.extend(["-f", "lavfi", "-i"].map(String::from));
+                    args.push(format!(
+                        "gradients=s={}x{}:r=30:c0={base}:c1={accent}:c2={tint}:nb_colors=3:speed=0.015",
+                        width / 4,
+                        height / 4
+                    ));
+                    graph.push(format!(
+                        "[{branch}:v]scale={width}:{height},setsar=1[bg{branch}]"
+                    ));
+                }
             }
-        };
+        }
         // Every `-i` so far is a picture input; the voice comes next.
         let voice_input = args.iter().filter(|arg| *arg == "-i").count();
         args.extend(["-i".to_owned(), voice.display().to_string()]);
+        let mut next_input = voice_input + 1;
         let fonts_dir = request
             .font
             .as_ref()
@@ -305,24 +352,42 @@ impl FfmpegComposer {
             .map_or(String::new(), |dir| {
                 format!(":fontsdir='{}'", filter_path(dir))
             });
-        graph.push(format!("[bg]ass='{}'{fonts_dir}[v0]", filter_path(ass)));
-        let mut video = "[v0]".to_owned();
-        let mut next_input = voice_input + 1;
-        if let Some(logo) = request.assets.get("logo_key") {
-            args.extend(["-i".to_owned(), logo.display().to_string()]);
+        let logos = match request.assets.get("logo_key") {
+            Some(logo) => {
+                args.extend(["-i".to_owned(), logo.display().to_string()]);
+                next_input += 1;
+                copies(
+                    &format!("[{}:v]", next_input - 1),
+                    "split",
+                    count,
+                    &mut graph,
+                )
+            }
+            None => Vec::new(),
+        };
+        let mut videos = Vec::new();
+        for (branch, output) in outputs.iter().enumerate() {
+            let canvas = output.canvas;
+            graph.push(format!(
+                "[bg{branch}]ass='{}'{fonts_dir}[sub{branch}]",
+                filter_path(&output.ass)
+            ));
+            let Some(logo) = logos.get(branch) else {
+                videos.push(format!("[sub{branch}]"));
+                continue;
+            };
             // Top right, inside the format's safe area.
             let area = SafeArea::of(canvas.format);
             graph.push(format!(
-                "[{next_input}:v]scale={}:-1[logo]",
+                "{logo}scale={}:-1[logo{branch}]",
                 canvas.scaled(200)
             ));
             graph.push(format!(
-                "{video}[logo]overlay=W-w-{}:{}[v1]",
+                "[sub{branch}][logo{branch}]overlay=W-w-{}:{}[pic{branch}]",
                 canvas.scaled(area.side),
                 canvas.scaled(area.top)
             ));
-            video = "[v1]".into();
-            next_input += 1;
+            videos.push(format!("[pic{branch}]"));
         }
         let music = request.assets.get("music_key").map(|music| {
             args.extend(["-stream_loop", "-1", "-i"].map(String::from));
@@ -331,43 +396,66 @@ impl FfmpegComposer {
         });
         let mix = audio_mix(voice_input, music, &mut graph);
         graph.push(format!("{mix}{normalise}[a]"));
-        let audio = "[a]".to_owned();
+        let audios = copies("[a]", "asplit", count, &mut graph);
         args.extend(["-filter_complex".to_owned(), graph.join(";")]);
-        args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
-        // A preview trades size and detail for speed.
-        let (preset, crf) = if canvas.preview {
-            ("ultrafast", "30")
-        } else {
-            (self.preset.as_str(), "23")
-        };
-        args.extend(
-            [
-                "-t",
-                &seconds,
-                "-c:v",
-                "libx264",
-                "-preset",
-                preset,
-                "-crf",
-                crf,
-                "-pix_fmt",
-                "yuv420p",
-                "-r",
-                "30",
-                "-c:a",
-                "aac",
-                "-b:a",
-                "128k",
-                "-ar",
-                "44100",
-                "-movflags",
-                "+faststart",
-            ]
-            .map(String::from),
-        );
-        args.push(output.display().to_string());
+        for ((output, video), audio) in outputs.iter().zip(videos).zip(audios) {
+            // A preview trades size and detail for speed.
+            let (preset, crf) = if output.canvas.preview {
+                ("ultrafast", "30")
+            } else {
+                (self.preset.as_str(), "23")
+            };
+            args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
+            args.extend(
+                [
+                    "-t",
+                    &seconds,
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    preset,
+                    "-crf",
+                    crf,
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-r",
+                    "30",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "128k",
+                    "-ar",
+                    "44100",
+                    "-movflags",
+                    "+faststart",
+                ]
+                .map(String::from),
+            );
+            args.push(output.path.display().to_string());
+        }
         Ok(args)
     }
+}
+
+/// One file of a render: its canvas, the subtitles burned into it and where it goes.
+struct Output {
+    canvas: Canvas,
+    ass: PathBuf,
+    path: PathBuf,
+}
+
+/// Labels for `count` copies of the stream `source`: the stream itself when one is wanted,
+/// else the branches of `filter` (`split` or `asplit`), so that one decode feeds every format.
+fn copies(source: &str, filter: &str, count: usize, graph: &mut Vec<String>) -> Vec<String> {
+    if count == 1 {
+        return vec![source.to_owned()];
+    }
+    let name: String = source.chars().filter(char::is_ascii_alphanumeric).collect();
+    let labels: Vec<String> = (0..count)
+        .map(|branch| format!("[{name}f{branch}]"))
+        .collect();
+    graph.push(format!("{source}{filter}={count}{}", labels.concat()));
+    labels
 }
 
 /// The voice's length, as ffmpeg's `-t`.
@@ -488,14 +576,9 @@ impl Renderer for FfmpegComposer {
             _ => None,
         };
         ctx.progress.report(15, "measuring loudness").await;
-        let gain = self.loudness_gain(request).await?;
-        let mut problems = Vec::new();
+        let gain = self.loudness_gain(request, preview).await?;
+        let mut outputs = Vec::new();
         for (index, &format) in formats.iter().enumerate() {
-            let done = 20 + 70 * index / formats.len();
-            ctx.progress
-                .report(done as u8, &format!("encoding {}", format.ratio()))
-                .await;
-            let canvas = Canvas::new(format, preview);
             let ass = dir.join(match index {
                 0 => "subtitles.ass".to_owned(),
                 _ => format!("subtitles-{}.ass", format.ratio().replace(':', "x")),
@@ -506,15 +589,33 @@ impl Renderer for FfmpegComposer {
                 subtitles::ass(&cues, &style, format, font.as_ref()),
             )
             .await?;
-            let output = dir.join(format.file_name(index == 0));
-            process::run(
-                "ffmpeg",
-                self.arguments(request, canvas, &ass, &loudness::chain(gain), &output)?,
-                RENDER_TIMEOUT,
-            )
-            .await?;
-            let info = process::probe(&output).await?;
-            problems.extend(self::problems(&info, canvas, request.audio_duration_ms));
+            outputs.push(Output {
+                canvas: Canvas::new(format, preview),
+                ass,
+                path: dir.join(format.file_name(index == 0)),
+            });
+        }
+        let ratios: Vec<&str> = formats.iter().map(|format| format.ratio()).collect();
+        ctx.progress
+            .report(20, &format!("encoding {}", ratios.join(", ")))
+            .await;
+        process::run(
+            "ffmpeg",
+            self.arguments(request, &outputs, &loudness::chain(gain))?,
+            // One process encodes every format.
+            RENDER_TIMEOUT * outputs.len() as u32,
+        )
+        .await?;
+        let mut problems = Vec::new();
+        let mut durations = Vec::new();
+        for output in &outputs {
+            let info = process::probe(&output.path).await?;
+            problems.extend(self::problems(
+                &info,
+                output.canvas,
+                request.audio_duration_ms,
+            ));
+            durations.push(info.duration_ms);
         }
         if !problems.is_empty() {
             return Err(ProviderError::fatal(
@@ -526,8 +627,11 @@ impl Renderer for FfmpegComposer {
             ));
         }
         let output = dir.join(VIDEO_FILE);
-        let duration_ms = process::duration_ms(&output).await?;
-        thumbnail(&output, duration_ms, &dir.join(THUMBNAIL_FILE)).await?;
+        let thumbnail_file = dir.join(THUMBNAIL_FILE);
+        let (_, loudness) = tokio::try_join!(
+            thumbnail(&output, durations[0], &thumbnail_file),
+            loudness::measure(&output)
+        )?;
         let preset = if preview {
             "ultrafast preview"
         } else {
@@ -536,7 +640,76 @@ impl Renderer for FfmpegComposer {
         Ok(Rendered {
             provider_job_id: None,
             model: format!("ffmpeg/libx264 {preset}"),
-            loudness: Some(loudness::measure(&output).await?),
+            loudness: Some(loudness),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> RenderRequest {
+        RenderRequest {
+            audio: "voice.wav".into(),
+            audio_format: "wav".into(),
+            audio_duration_ms: 2000,
+            words: Vec::new(),
+            reel_video: Some("reel.mp4".into()),
+            assets: [("logo_key".to_owned(), PathBuf::from("logo.png"))].into(),
+            clips: Vec::new(),
+            font: None,
+            output_dir: "out".into(),
+            video_id: uuid::Uuid::nil(),
+            key_words: Vec::new(),
+            options: RenderOptions {
+                background: Some(BackgroundKind::Reel),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn graph(args: &[String]) -> &str {
+        let at = args
+            .iter()
+            .position(|arg| arg == "-filter_complex")
+            .unwrap();
+        &args[at + 1]
+    }
+
+    #[test]
+    fn every_format_comes_from_one_decode_of_each_input() {
+        let composer = FfmpegComposer {
+            preset: "veryfast".into(),
+        };
+        let outputs: Vec<Output> = VideoFormat::ALL
+            .into_iter()
+            .map(|format| Output {
+                canvas: Canvas::new(format, false),
+                ass: format!("{}.ass", format.ratio().replace(':', "x")).into(),
+                path: format.file_name(false).into(),
+            })
+            .collect();
+        let request = request();
+        let args = composer.arguments(&request, &outputs, "anull").unwrap();
+        // The reel, the voice and the logo, each read once and split four ways...
+        assert_eq!(args.iter().filter(|arg| *arg == "-i").count(), 3);
+        let together = graph(&args);
+        for split in ["[0:v]split=4", "[2:v]split=4", "[a]asplit=4"] {
+            assert_eq!(together.matches(split).count(), 1, "{split} in {together}");
+        }
+        for output in &outputs {
+            assert!(args.contains(&output.path.display().to_string()));
+        }
+        // ...and each branch made as the format alone makes it.
+        let alone = composer
+            .arguments(&request, &outputs[3..], "anull")
+            .unwrap();
+        assert!(!graph(&alone).contains("split"), "{}", graph(&alone));
+        let fill =
+            "scale=1920:1080:force_original_aspect_ratio=increase,crop=1920:1080,setsar=1,fps=30";
+        assert!(graph(&alone).contains(&format!("[0:v]{fill}[bg0]")));
+        assert!(together.contains(&format!("[0vf3]{fill}[bg3]")));
+        assert!(together.contains("[bg3]ass='16x9.ass'[sub3]"));
     }
 }
