@@ -678,8 +678,8 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
     let dir = std::env::temp_dir().join(format!("reelforge-formats-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = |name: &str| dir.join(name);
-    // A reel, a voice that rises and falls (so the limiter has peaks to hold), music to duck
-    // under it and a logo.
+    // A reel, a quiet voice that rises and falls with short bursts (the gain lifts it by about
+    // 10 dB, where the limiter holds its peaks), music to duck under it and a logo.
     for (name, args) in [
         (
             "reel.mp4",
@@ -698,7 +698,7 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
                 "-f",
                 "lavfi",
                 "-i",
-                "aevalsrc=0.4*sin(2*PI*220*t)*(0.2+0.8*abs(sin(2*t))):s=24000:d=3",
+                "aevalsrc=0.1*sin(2*PI*220*t)*(0.2+0.8*pow(abs(sin(2*t))\\,3))+0.08*sin(2*PI*1320*t)*lt(mod(t\\,0.7)\\,0.05):s=24000:d=3",
             ],
         ),
         (
