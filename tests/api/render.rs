@@ -635,15 +635,21 @@ async fn the_scripts_key_words_stand_out_in_the_subtitles() {
     assert_eq!(pixels_where(&rgb, 1080, 1150..1420, pink).count(), 0);
 }
 
-/// The decoded frames and audio of every stream of `file`, as ffmpeg's per-frame checksums.
-fn frame_checksums(file: &std::path::Path) -> Vec<String> {
+/// What ffmpeg prints reading `file` into `outputs` (after `-hide_banner -nostats`).
+fn ffmpeg_reading(file: &std::path::Path, outputs: &[&str]) -> std::process::Output {
     let output = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
+        .args(["-hide_banner", "-nostats", "-i"])
         .arg(file)
-        .args(["-map", "0", "-f", "framemd5", "-"])
+        .args(outputs)
         .output()
         .unwrap();
-    assert!(output.status.success());
+    assert!(output.status.success(), "ffmpeg {outputs:?}");
+    output
+}
+
+/// The decoded frames and audio of every stream of `file`, as ffmpeg's per-frame checksums.
+fn frame_checksums(file: &std::path::Path) -> Vec<String> {
+    let output = ffmpeg_reading(file, &["-map", "0", "-f", "framemd5", "-"]);
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter(|line| !line.starts_with('#'))
@@ -653,12 +659,7 @@ fn frame_checksums(file: &std::path::Path) -> Vec<String> {
 
 /// The loudness of `file` as ffmpeg's `ebur128` prints it.
 fn heard(file: &std::path::Path) -> reelforge::providers::render::loudness::Loudness {
-    let output = std::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-nostats", "-i"])
-        .arg(file)
-        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
-        .output()
-        .unwrap();
+    let output = ffmpeg_reading(file, &["-af", "ebur128=peak=true", "-f", "null", "-"]);
     reelforge::providers::render::loudness::parse_ebur128(&String::from_utf8_lossy(&output.stderr))
         .unwrap()
 }
