@@ -1,8 +1,12 @@
 """The local writer on the 12 transcripts in bench/transcripts (8 Russian, 4 English), through the
 service as a user drives it: each transcript is spoken (RHVoice or Piper) into a clip, uploaded,
-transcribed by the local Whisper, then rewritten by the local model once per strategy. Prints
-Markdown: per strategy and language, how many drafts passed every gate, how many scripts the
-model wrote, how many are about the reel, how many need review, and the seconds per script.
+transcribed by the local Whisper, then rewritten by the local model once per strategy
+(`through_english` for Russian only: an English script is written in English by `sentences`).
+Prints Markdown: per strategy and language, how many drafts passed every gate, how many scripts
+the model wrote, how many of those pass every gate (spelling and loops included), how many are
+about the reel, how many need review, how many scripts shown without a review flag hold a word
+`hunspell` does not know (a second opinion on the service's own spelling check), and the
+seconds per script.
 
 Usage: bench/writer.py BINARY DATABASE_URL
 """
@@ -20,7 +24,8 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STRATEGIES = ("sentences", "whole")
+STRATEGIES = ("sentences", "whole", "through_english")
+DICTIONARIES = {"ru": "ru_RU", "en": "en_US"}
 VOICES = {"ru": "rhvoice-aleksandr-hq", "en": "piper-joe"}
 
 
@@ -65,6 +70,15 @@ def clip(engine, language, text, path):
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "color=c=0x203040:s=180x320:r=10",
                     "-i", wav, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-shortest", path], check=True)
+
+
+def unknown_words(language, text, transcript):
+    """The words of `text` that `hunspell` knows neither from its dictionary nor the transcript."""
+    def listed(words):
+        return set(subprocess.run(["hunspell", "-d", DICTIONARIES[language], "-l"], input=words,
+                                  capture_output=True, text=True, check=True).stdout.split())
+    known = {w.lower() for w in transcript.replace("#", " ").split()}
+    return sorted(w for w in listed(text) if w.lower() not in known and w.lower().strip(".,!?") not in known)
 
 
 def upload(api, project, path):
@@ -115,12 +129,14 @@ def main():
         rows, samples = [], {}
         for strategy in STRATEGIES:
             for language, items in transcripts.items():
+                if strategy == "through_english" and language == "en":
+                    continue
                 project_ids = {project for project, _ in items}
                 for project in project_ids:
                     api.call("PATCH", f"/v1/projects/{project}", {"settings": {"rewrite": {
                         "revisions": 2, "max_reuse": 0.2, "allow_fallback": True, "instructions": None,
                         "strategy": strategy}}})
-                outputs, seconds = [], []
+                outputs, seconds, invented = [], [], []
                 for _, transcript in items:
                     started = api.call("POST", f"/v1/transcripts/{transcript}/scripts", {"provider": "local"})
                     began = time.time()
@@ -129,21 +145,26 @@ def main():
                     script = api.call("GET", f"/v1/scripts/{started['resource']['id']}")
                     if job["status"] == "succeeded":
                         outputs.append(script["output"])
+                        if not script["output"]["needs_review"]:
+                            source = api.call("GET", f"/v1/transcripts/{transcript}")["output"]["text"]
+                            invented += unknown_words(language, script["output"]["text"], source)
                 attempts = [a for o in outputs for a in o["attempts"]]
                 passing = sum(1 for a in attempts if not [f for f in a["failed"] if f != "grounded"])
                 model_written = sum(1 for o in outputs if o["writer"] in ("model", "fitted")
                                     and not any(r.startswith("fitted with stock") for r in o["review_reasons"]))
+                every_gate = sum(1 for o in outputs if o["writer"] in ("model", "fitted") and not o["needs_review"])
                 grounded = sum(1 for o in outputs if any(c["name"] == "grounded" and c["passed"] for c in o["checks"]))
                 review = sum(1 for o in outputs if o["needs_review"])
                 rows.append((strategy, language, f"{len(outputs)} of {len(items)}", f"{passing} of {len(attempts)}",
-                             f"{model_written}", f"{grounded}", f"{review}", f"{statistics.median(seconds):.0f} s"))
+                             f"{model_written}", f"{every_gate}", f"{grounded}", f"{review}",
+                             ", ".join(invented) or "none", f"{statistics.median(seconds):.0f} s"))
                 written = [o for o in outputs if o["writer"] != "fallback"]
                 if written:
                     # A sample is a script that needs no review when there is one; else it
                     # shows why it does.
                     samples[(strategy, language)] = next((o for o in written if not o["needs_review"]), written[0])
-        print("| strategy | language | scripts | drafts passing every gate | written by the model | grounded | needs review | median s per script |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| strategy | language | scripts | drafts passing every gate | written by the model | of those, passing every gate | grounded | needs review | words hunspell does not know, in scripts without a review flag | median s per script |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
         print()
