@@ -24,7 +24,7 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STRATEGIES = ("sentences", "whole", "through_english")
+STRATEGIES = ("sentences", "through_english", "whole")
 DICTIONARIES = {"ru": "ru_RU", "en": "en_US"}
 VOICES = {"ru": "rhvoice-aleksandr-hq", "en": "piper-joe"}
 
@@ -158,6 +158,8 @@ def main():
                 rows.append((strategy, language, f"{len(outputs)} of {len(items)}", f"{passing} of {len(attempts)}",
                              f"{model_written}", f"{every_gate}", f"{grounded}", f"{review}",
                              ", ".join(invented) or "none", f"{statistics.median(seconds):.0f} s"))
+                # Each row as it is measured, so a long run shows where it is.
+                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
                 written = [o for o in outputs if o["writer"] != "fallback"]
                 if written:
                     # A sample is a script that needs no review when there is one; else it
