@@ -121,6 +121,11 @@ def main():
                 upload(api, project["id"], path)
             reels = api.call("GET", f"/v1/projects/{project['id']}/reels?limit=100")["items"]
             for reel in reels:
+                # The upload's job imports the reel; its own checks and audio may still run.
+                for _ in range(1200):
+                    if api.call("GET", f"/v1/reels/{reel['id']}")["status"] in ("succeeded", "failed"):
+                        break
+                    time.sleep(0.5)
                 started = api.call("POST", f"/v1/reels/{reel['id']}/transcripts",
                                    {"provider": "local", "options": {"language": language}})
                 job = api.wait_job(started["job"]["id"])

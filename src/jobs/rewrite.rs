@@ -703,3 +703,34 @@ fn miss_reason(miss: &Miss) -> String {
         Miss::Quality(checks) => quality_message(checks),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_follows_the_measurements_by_language_and_size() {
+        for (language, billions, strategy) in [
+            ("ru", Some(1.5), MEASURED_SMALL[0].1),
+            ("en-US", Some(1.5), MEASURED_SMALL[1].1),
+            ("de", Some(1.5), WriterStrategy::Sentences),
+            ("ru", Some(8.0), WriterStrategy::Whole),
+            ("ru", None, WriterStrategy::Whole),
+        ] {
+            assert_eq!(auto_strategy(language, billions), strategy, "{language}");
+        }
+    }
+
+    #[test]
+    fn progress_plans_the_sentences_the_transcript_gives() {
+        let sources: Vec<String> = (0..12)
+            .map(|_| "Каждый день делай один шаг к цели.".to_owned())
+            .collect();
+        // Seven-word sentences until 110 words are near, then the call to action.
+        let words = WordRange { min: 100, max: 120 };
+        assert_eq!(planned_sentences(&sources, words), 15);
+        // A short transcript is carried on to the minimum.
+        assert_eq!(planned_sentences(&sources[..2], words), 2 + 12 + 1);
+        assert_eq!(planned_sentences(&[], WordRange { min: 20, max: 40 }), 2 + 1);
+    }
+}
