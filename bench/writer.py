@@ -9,6 +9,8 @@ about the reel, how many need review, how many scripts shown without a review fl
 seconds per script.
 
 Usage: bench/writer.py BINARY DATABASE_URL
+A part of it (for a busy machine): WRITER_BENCH_STRATEGIES=through_english,sentences
+WRITER_BENCH_LANGUAGES=ru WRITER_BENCH_LIMIT=4 (transcripts per language).
 """
 
 import json
@@ -24,7 +26,9 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STRATEGIES = ("sentences", "through_english", "whole")
+STRATEGIES = tuple(os.environ.get("WRITER_BENCH_STRATEGIES", "sentences,through_english,whole").split(","))
+LANGUAGES = tuple(os.environ.get("WRITER_BENCH_LANGUAGES", "ru,en").split(","))
+LIMIT = int(os.environ.get("WRITER_BENCH_LIMIT", "8"))
 DICTIONARIES = {"ru": "ru_RU", "en": "en_US"}
 VOICES = {"ru": "rhvoice-aleksandr-hq", "en": "piper-joe"}
 
@@ -111,10 +115,10 @@ def main():
                                capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         api = Api(base, token)
         transcripts = {}
-        for language in ("ru", "en"):
+        for language in LANGUAGES:
             project = api.call("POST", "/v1/projects", {"name": f"writer bench {language}", "language": language,
                                                         "settings": {"providers": {"transcribe": "local", "rewrite": "local"}}})
-            for name in sorted(f for f in os.listdir(os.path.join(HERE, "transcripts")) if f.startswith(language)):
+            for name in sorted(f for f in os.listdir(os.path.join(HERE, "transcripts")) if f.startswith(language))[:LIMIT]:
                 text = open(os.path.join(HERE, "transcripts", name)).read().strip()
                 path = os.path.join(media, name.replace(".txt", ".mp4"))
                 clip(engine, language, text, path)
