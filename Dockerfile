@@ -12,7 +12,7 @@ RUN cargo build --release --locked --bin reelforge
 # Runtime stage: the binary plus ffmpeg (the local composer and media probing need it).
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates ffmpeg espeak-ng fonts-dejavu-core \
+    && apt-get install -y --no-install-recommends ca-certificates ffmpeg espeak-ng fonts-dejavu-core hunspell-ru hunspell-en-us \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --create-home --home-dir /var/lib/reelforge reelforge
 COPY --from=build /src/target/release/reelforge /usr/local/bin/reelforge

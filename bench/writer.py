@@ -1,10 +1,16 @@
 """The local writer on the 12 transcripts in bench/transcripts (8 Russian, 4 English), through the
 service as a user drives it: each transcript is spoken (RHVoice or Piper) into a clip, uploaded,
-transcribed by the local Whisper, then rewritten by the local model once per strategy. Prints
-Markdown: per strategy and language, how many drafts passed every gate, how many scripts the
-model wrote, how many are about the reel, how many need review, and the seconds per script.
+transcribed by the local Whisper, then rewritten by the local model once per strategy
+(`through_english` for Russian only: an English script is written in English by `sentences`).
+Prints Markdown: per strategy and language, how many drafts passed every gate, how many scripts
+the model wrote, how many of those pass every gate (spelling and loops included), how many are
+about the reel, how many need review, how many scripts shown without a review flag hold a word
+`hunspell` does not know (a second opinion on the service's own spelling check), and the
+seconds per script.
 
 Usage: bench/writer.py BINARY DATABASE_URL
+A part of it (for a busy machine): WRITER_BENCH_STRATEGIES=through_english,sentences
+WRITER_BENCH_LANGUAGES=ru WRITER_BENCH_LIMIT=4 (transcripts per language).
 """
 
 import json
@@ -20,7 +26,10 @@ import urllib.request
 import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STRATEGIES = ("sentences", "whole")
+STRATEGIES = tuple(os.environ.get("WRITER_BENCH_STRATEGIES", "sentences,through_english,whole").split(","))
+LANGUAGES = tuple(os.environ.get("WRITER_BENCH_LANGUAGES", "ru,en").split(","))
+LIMIT = int(os.environ.get("WRITER_BENCH_LIMIT", "8"))
+DICTIONARIES = {"ru": "ru_RU", "en": "en_US"}
 VOICES = {"ru": "rhvoice-aleksandr-hq", "en": "piper-joe"}
 
 
@@ -67,6 +76,15 @@ def clip(engine, language, text, path):
                     "-c:a", "aac", "-shortest", path], check=True)
 
 
+def unknown_words(language, text, transcript):
+    """The words of `text` that `hunspell` knows neither from its dictionary nor the transcript."""
+    def listed(words):
+        return set(subprocess.run(["hunspell", "-d", DICTIONARIES[language], "-l"], input=words,
+                                  capture_output=True, text=True, check=True).stdout.split())
+    known = {w.lower() for w in transcript.replace("#", " ").split()}
+    return sorted(w for w in listed(text) if w.lower() not in known and w.lower().strip(".,!?") not in known)
+
+
 def upload(api, project, path):
     boundary = uuid.uuid4().hex
     body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{os.path.basename(path)}\"\r\n"
@@ -97,16 +115,21 @@ def main():
                                capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
         api = Api(base, token)
         transcripts = {}
-        for language in ("ru", "en"):
+        for language in LANGUAGES:
             project = api.call("POST", "/v1/projects", {"name": f"writer bench {language}", "language": language,
                                                         "settings": {"providers": {"transcribe": "local", "rewrite": "local"}}})
-            for name in sorted(f for f in os.listdir(os.path.join(HERE, "transcripts")) if f.startswith(language)):
+            for name in sorted(f for f in os.listdir(os.path.join(HERE, "transcripts")) if f.startswith(language))[:LIMIT]:
                 text = open(os.path.join(HERE, "transcripts", name)).read().strip()
                 path = os.path.join(media, name.replace(".txt", ".mp4"))
                 clip(engine, language, text, path)
                 upload(api, project["id"], path)
             reels = api.call("GET", f"/v1/projects/{project['id']}/reels?limit=100")["items"]
             for reel in reels:
+                # The upload's job imports the reel; its own checks and audio may still run.
+                for _ in range(1200):
+                    if api.call("GET", f"/v1/reels/{reel['id']}")["status"] in ("succeeded", "failed"):
+                        break
+                    time.sleep(0.5)
                 started = api.call("POST", f"/v1/reels/{reel['id']}/transcripts",
                                    {"provider": "local", "options": {"language": language}})
                 job = api.wait_job(started["job"]["id"])
@@ -115,12 +138,14 @@ def main():
         rows, samples = [], {}
         for strategy in STRATEGIES:
             for language, items in transcripts.items():
+                if strategy == "through_english" and language == "en":
+                    continue
                 project_ids = {project for project, _ in items}
                 for project in project_ids:
                     api.call("PATCH", f"/v1/projects/{project}", {"settings": {"rewrite": {
                         "revisions": 2, "max_reuse": 0.2, "allow_fallback": True, "instructions": None,
                         "strategy": strategy}}})
-                outputs, seconds = [], []
+                outputs, seconds, invented = [], [], []
                 for _, transcript in items:
                     started = api.call("POST", f"/v1/transcripts/{transcript}/scripts", {"provider": "local"})
                     began = time.time()
@@ -129,21 +154,28 @@ def main():
                     script = api.call("GET", f"/v1/scripts/{started['resource']['id']}")
                     if job["status"] == "succeeded":
                         outputs.append(script["output"])
+                        if not script["output"]["needs_review"]:
+                            source = api.call("GET", f"/v1/transcripts/{transcript}")["output"]["text"]
+                            invented += unknown_words(language, script["output"]["text"], source)
                 attempts = [a for o in outputs for a in o["attempts"]]
                 passing = sum(1 for a in attempts if not [f for f in a["failed"] if f != "grounded"])
                 model_written = sum(1 for o in outputs if o["writer"] in ("model", "fitted")
                                     and not any(r.startswith("fitted with stock") for r in o["review_reasons"]))
+                every_gate = sum(1 for o in outputs if o["writer"] in ("model", "fitted") and not o["needs_review"])
                 grounded = sum(1 for o in outputs if any(c["name"] == "grounded" and c["passed"] for c in o["checks"]))
                 review = sum(1 for o in outputs if o["needs_review"])
                 rows.append((strategy, language, f"{len(outputs)} of {len(items)}", f"{passing} of {len(attempts)}",
-                             f"{model_written}", f"{grounded}", f"{review}", f"{statistics.median(seconds):.0f} s"))
+                             f"{model_written}", f"{every_gate}", f"{grounded}", f"{review}",
+                             ", ".join(invented) or "none", f"{statistics.median(seconds):.0f} s"))
+                # Each row as it is measured, so a long run shows where it is.
+                print(" | ".join(rows[-1]), file=sys.stderr, flush=True)
                 written = [o for o in outputs if o["writer"] != "fallback"]
                 if written:
                     # A sample is a script that needs no review when there is one; else it
                     # shows why it does.
                     samples[(strategy, language)] = next((o for o in written if not o["needs_review"]), written[0])
-        print("| strategy | language | scripts | drafts passing every gate | written by the model | grounded | needs review | median s per script |")
-        print("|---|---|---|---|---|---|---|---|")
+        print("| strategy | language | scripts | drafts passing every gate | written by the model | of those, passing every gate | grounded | needs review | words hunspell does not know, in scripts without a review flag | median s per script |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
         for row in rows:
             print("| " + " | ".join(row) + " |")
         print()

@@ -133,9 +133,11 @@ pub struct RewriteSettings {
     pub max_reuse: f64,
     /// Write a stock-sentence script offline when every model path fails.
     pub allow_fallback: bool,
-    /// How a model writes: the whole script at once, or one sentence at a time (better for
-    /// small models, which copy a transcript they are shown whole); `auto` picks by the model's
-    /// size, sentence by sentence under 3 billion parameters.
+    /// How a model writes: the whole script at once, one sentence at a time (better for small
+    /// models, which copy a transcript they are shown whole), or `through_english`: the
+    /// transcript translated to English, the script written there sentence by sentence and
+    /// each sentence translated back under the language's spelling gate; `auto` picks what
+    /// `bench/writer` measured best for the language and the model's size.
     #[serde(default)]
     pub strategy: WriterStrategy,
 }
@@ -146,6 +148,7 @@ text_enum! {
         Auto => "auto",
         Whole => "whole",
         Sentences => "sentences",
+        ThroughEnglish => "through_english",
     }
 }
 

@@ -29,6 +29,9 @@ use crate::{
     },
 };
 
+/// The `through_english` strategy.
+mod english;
+
 pub struct RewriteStep {
     pub providers: Arc<Providers>,
     pub scripts: ScriptSettings,
@@ -73,20 +76,19 @@ impl Draft<'_> {
         ctx: &JobContext,
     ) -> Result<Accepted, Miss> {
         let strategy = match self.strategy {
-            WriterStrategy::Auto
-                if rewriter
-                    .model_billions(self.options)
-                    .is_some_and(|billions| billions < SMALL_MODEL_BILLIONS) =>
-            {
-                WriterStrategy::Sentences
-            }
-            WriterStrategy::Auto => WriterStrategy::Whole,
+            WriterStrategy::Auto => auto_strategy(
+                &self.contract.language,
+                rewriter.model_billions(self.options),
+            ),
             chosen => chosen,
         };
         output.strategy = Some(strategy);
         match strategy {
             WriterStrategy::Sentences => {
                 self.sentence_by_sentence(name, rewriter, output, ctx).await
+            }
+            WriterStrategy::ThroughEnglish => {
+                self.through_english(name, rewriter, output, ctx).await
             }
             _ => self.whole(name, rewriter, output, ctx).await,
         }
@@ -103,7 +105,15 @@ impl Draft<'_> {
         let grammar = grammar::for_language(&self.contract.language, Shape::Sentences);
         let mut messages = vec![ChatMessage::user(self.user)];
         let mut best: Option<(String, Vec<Check>)> = None;
-        for number in 1..=self.revisions + 1 {
+        let drafts = self.revisions + 1;
+        for number in 1..=drafts {
+            ctx.call()
+                .progress
+                .report(
+                    (20 + 60 * (number - 1) / drafts) as u8,
+                    &format!("draft {number} of {drafts}"),
+                )
+                .await;
             let call = RewriteCall {
                 system: self.system,
                 messages: &messages,
@@ -145,10 +155,6 @@ impl Draft<'_> {
             }
             messages.push(ChatMessage::assistant(completion.text));
             messages.push(ChatMessage::user(revision));
-            ctx.call()
-                .progress
-                .report((20 + 60 * number / (self.revisions + 1)) as u8, "revising")
-                .await;
         }
         // Out of revisions: the best draft may still be fitted, if only its length or its call
         // to action missed.
@@ -201,48 +207,48 @@ impl Draft<'_> {
         let language = &self.contract.language;
         let WordRange { min, max } = self.contract.words;
         let (min, target) = (min as usize, (min + max) as usize / 2);
-        let refuse = |s: &str, t: &str, k: &[String]| paraphrase::rejection(s, t, k, language);
-        let mut writer = SentenceWriter {
-            draft: self,
-            rewriter,
-            ctx,
-            output,
-            system: paraphrase::system(language),
-            grammar: grammar::for_language(language, Shape::Sentence),
-            kept: Vec::new(),
-            calls: 0,
-        };
-        for source in words::sentences(self.transcript) {
-            if paraphrase::total_words(&writer.kept) + CLOSING_WORDS >= target {
+        let sources = words::sentences(self.transcript);
+        let refuse = |s: &str, k: &[String]| paraphrase::rejection(s, self.transcript, k, language);
+        let mut writer = SentenceWriter::new(self, rewriter, ctx, output, &sources);
+        let mut voice = Voice::new(paraphrase::system(language), language, "sentence", true);
+        for source in &sources {
+            if paraphrase::total_words(&voice.kept) + CLOSING_WORDS >= target {
                 break;
             }
             writer
-                .keep(&paraphrase::say_again(&source, language), refuse)
+                .keep(&mut voice, &paraphrase::say_again(source, language), refuse)
                 .await?;
         }
         // A short transcript: carry the last idea on until the length is reached.
         let mut misses = 0;
-        while paraphrase::total_words(&writer.kept) + CLOSING_WORDS < min && misses < 3 {
-            let previous = writer
+        while paraphrase::total_words(&voice.kept) + CLOSING_WORDS < min && misses < 3 {
+            let previous = voice
                 .kept
                 .last()
                 .cloned()
                 .unwrap_or_else(|| self.transcript.to_owned());
             let kept = writer
-                .keep(&paraphrase::carry_on(&previous, language), refuse)
+                .keep(
+                    &mut voice,
+                    &paraphrase::carry_on(&previous, language),
+                    refuse,
+                )
                 .await?;
             misses += usize::from(!kept);
         }
-        writer
-            .keep(&paraphrase::call_to_action(language), |s, t, k| {
-                refuse(s, t, k).or_else(|| {
-                    (!paraphrase::is_call_to_action(s, language))
-                        .then(|| "asks for no action".to_owned())
-                })
-            })
-            .await?;
-        let text = writer.kept.join(" ");
+        writer.close(&mut voice, refuse).await?;
+        self.assembled(name, voice.kept.join(" "), writer)
+    }
+
+    /// Checks a script written sentence by sentence, records it as an attempt and fits it.
+    fn assembled(
+        &self,
+        name: &str,
+        text: String,
+        writer: SentenceWriter<'_, '_>,
+    ) -> Result<Accepted, Miss> {
         tracing::debug!(calls = writer.calls, "script written sentence by sentence");
+        let output = writer.output;
         let checks = evaluate(&text, &[], self.transcript, self.contract);
         output.attempts.push(Attempt {
             number: output.attempts.len() as u32 + 1,
@@ -260,8 +266,52 @@ impl Draft<'_> {
     }
 }
 
+/// The strategy `auto` picks: what `bench/writer` measured best for the language and the
+/// model's size (BENCHMARKS.md, "The local writer"). Small models write one sentence at a time:
+/// shown a whole transcript they copy it (0 of 24 Russian and 0 of 12 English drafts passed
+/// whole); larger or unknown ones write the whole script.
+fn auto_strategy(language: &str, billions: Option<f64>) -> WriterStrategy {
+    let small = billions.is_some_and(|billions| billions < SMALL_MODEL_BILLIONS);
+    let primary = language.split(['-', '_']).next().unwrap_or(language);
+    match (small, MEASURED_SMALL.iter().find(|(l, _)| *l == primary)) {
+        (true, Some((_, strategy))) => *strategy,
+        (true, None) => WriterStrategy::Sentences,
+        (false, _) => WriterStrategy::Whole,
+    }
+}
+
+/// The best-measured strategy of a small (under 3 billion parameters) model, by language.
+const MEASURED_SMALL: [(&str, WriterStrategy); 2] = [
+    ("ru", WriterStrategy::Sentences),
+    ("en", WriterStrategy::Sentences),
+];
+
 /// Room left for the closing call to action when writing sentence by sentence.
 const CLOSING_WORDS: usize = 8;
+
+/// What a sentence is asked in: a system prompt, the grammar its answer is decoded under, and
+/// the sentences kept so far.
+struct Voice {
+    system: String,
+    grammar: Option<String>,
+    kept: Vec<String>,
+    /// How progress names the sentence asked for (`sentence`, `English sentence`).
+    stage: &'static str,
+    /// Its sentences are the script's (not English drafts of them): they count in progress.
+    script: bool,
+}
+
+impl Voice {
+    fn new(system: String, language: &str, stage: &'static str, script: bool) -> Self {
+        Voice {
+            system,
+            grammar: grammar::for_language(language, Shape::Sentence),
+            kept: Vec::new(),
+            stage,
+            script,
+        }
+    }
+}
 
 /// The state of a sentence-by-sentence script.
 struct SentenceWriter<'a, 'd> {
@@ -269,30 +319,64 @@ struct SentenceWriter<'a, 'd> {
     rewriter: &'a dyn Rewriter,
     ctx: &'a JobContext,
     output: &'a mut ScriptOutput,
-    system: String,
-    grammar: Option<String>,
-    kept: Vec<String>,
     calls: u64,
+    /// The script's sentences written so far, and about how many it will have.
+    written: usize,
+    planned: usize,
 }
 
-impl SentenceWriter<'_, '_> {
-    /// Asks up to [`SENTENCE_TRIES`] times for a sentence `refuse` has no objection to, and
-    /// keeps the first such; answers whether one was kept.
+impl<'a, 'd> SentenceWriter<'a, 'd> {
+    fn new(
+        draft: &'a Draft<'d>,
+        rewriter: &'a dyn Rewriter,
+        ctx: &'a JobContext,
+        output: &'a mut ScriptOutput,
+        sources: &[String],
+    ) -> Self {
+        SentenceWriter {
+            draft,
+            rewriter,
+            ctx,
+            output,
+            calls: 0,
+            written: 0,
+            planned: planned_sentences(sources, draft.contract.words),
+        }
+    }
+
+    /// Asks up to [`SENTENCE_TRIES`] times in `voice` for a sentence `refuse` (given the
+    /// sentences kept) has no objection to, and keeps the first such; answers whether one was.
     async fn keep(
         &mut self,
+        voice: &mut Voice,
         ask: &str,
-        refuse: impl Fn(&str, &str, &[String]) -> Option<String>,
+        refuse: impl Fn(&str, &[String]) -> Option<String>,
     ) -> Result<bool, Miss> {
         let messages = [ChatMessage::user(ask)];
-        for _ in 0..SENTENCE_TRIES {
+        for attempt in 1..=SENTENCE_TRIES {
             self.calls += 1;
+            let number = self.written + 1;
+            self.planned = self.planned.max(number);
+            // The script's share done, from 20% (asking) to 90% (checking and fitting left).
+            let percent = 20 + 70 * self.written / self.planned;
+            self.ctx
+                .call()
+                .progress
+                .report(
+                    percent as u8,
+                    &format!(
+                        "{} {number} of {}, try {attempt}",
+                        voice.stage, self.planned
+                    ),
+                )
+                .await;
             let call = RewriteCall {
-                system: &self.system,
+                system: &voice.system,
                 messages: &messages,
                 contract: self.draft.contract,
                 seed: self.draft.seed.wrapping_add(self.calls),
                 options: self.draft.options,
-                grammar: self.grammar.as_deref(),
+                grammar: voice.grammar.as_deref(),
                 max_tokens: Some(SENTENCE_MAX_TOKENS),
                 response_format: None,
             };
@@ -308,17 +392,65 @@ impl SentenceWriter<'_, '_> {
             let Some(sentence) = words::sentences(&text).into_iter().next() else {
                 continue;
             };
-            if refuse(&sentence, self.draft.transcript, &self.kept).is_none() {
-                self.kept.push(sentence);
-                return Ok(true);
+            match refuse(&sentence, &voice.kept) {
+                None => {
+                    voice.kept.push(sentence);
+                    self.written += usize::from(voice.script);
+                    return Ok(true);
+                }
+                Some(reason) => tracing::debug!(%sentence, %reason, "a sentence was refused"),
             }
         }
         Ok(false)
     }
+
+    /// Asks for the closing call to action, in the script's language.
+    async fn close(
+        &mut self,
+        voice: &mut Voice,
+        refuse: impl Fn(&str, &[String]) -> Option<String>,
+    ) -> Result<bool, Miss> {
+        let language = &self.draft.contract.language;
+        self.keep(voice, &paraphrase::call_to_action(language), |s, k| {
+            refuse(s, k).or_else(|| {
+                (!paraphrase::is_call_to_action(s, language))
+                    .then(|| "asks for no action".to_owned())
+            })
+        })
+        .await
+    }
+}
+
+/// About how many sentences a script written from `sources` will have: the transcript's
+/// sentences until the length is near (a sentence said again keeps about its length), more
+/// when the transcript is short, and the call to action.
+fn planned_sentences(sources: &[String], words: WordRange) -> usize {
+    let target = (words.min + words.max) as usize / 2;
+    let mut total = 0;
+    let mut planned = 0;
+    for source in sources {
+        if total + CLOSING_WORDS >= target {
+            break;
+        }
+        total += count_words(source);
+        planned += 1;
+    }
+    let average = total.checked_div(planned).unwrap_or(10).max(1);
+    let more = (words.min as usize)
+        .saturating_sub(total + CLOSING_WORDS)
+        .div_ceil(average);
+    planned + more + 1
 }
 
 /// The checks fitting cannot repair.
-const UNFITTABLE: [&str; 4] = ["clean_text", "not_a_copy", "language", "repetition"];
+const UNFITTABLE: [&str; 6] = [
+    "clean_text",
+    "not_a_copy",
+    "language",
+    "repetition",
+    "loops",
+    "spelling",
+];
 
 /// Drafts that pass the checks fitting cannot repair come first, then the nearest word count.
 fn is_better(checks: &[Check], than: Option<&Vec<Check>>) -> bool {
@@ -569,5 +701,36 @@ fn miss_reason(miss: &Miss) -> String {
     match miss {
         Miss::Provider(error) => error.to_string(),
         Miss::Quality(checks) => quality_message(checks),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_follows_the_measurements_by_language_and_size() {
+        for (language, billions, strategy) in [
+            ("ru", Some(1.5), MEASURED_SMALL[0].1),
+            ("en-US", Some(1.5), MEASURED_SMALL[1].1),
+            ("de", Some(1.5), WriterStrategy::Sentences),
+            ("ru", Some(8.0), WriterStrategy::Whole),
+            ("ru", None, WriterStrategy::Whole),
+        ] {
+            assert_eq!(auto_strategy(language, billions), strategy, "{language}");
+        }
+    }
+
+    #[test]
+    fn progress_plans_the_sentences_the_transcript_gives() {
+        let sources: Vec<String> = (0..12)
+            .map(|_| "Каждый день делай один шаг к цели.".to_owned())
+            .collect();
+        // Seven-word sentences until 110 words are near, then the call to action.
+        let words = WordRange { min: 100, max: 120 };
+        assert_eq!(planned_sentences(&sources, words), 15);
+        // A short transcript is carried on to the minimum.
+        assert_eq!(planned_sentences(&sources[..2], words), 2 + 12 + 1);
+        assert_eq!(planned_sentences(&[], WordRange { min: 20, max: 40 }), 2 + 1);
     }
 }

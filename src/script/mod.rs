@@ -4,11 +4,14 @@
 
 pub mod call_to_action;
 pub mod emoji;
+pub mod english;
 pub mod fallback;
 pub mod grammar;
 pub mod grounding;
+pub mod loops;
 pub mod paraphrase;
 pub mod prompt;
+pub mod spelling;
 pub mod words;
 
 use serde::{Deserialize, Serialize};
@@ -28,8 +31,8 @@ pub struct Contract {
 /// One quality check of a script and its result.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Check {
-    /// `clean_text`, `word_count`, `call_to_action`, `not_a_copy`, `language`, `repetition` or
-    /// `grounded`.
+    /// `clean_text`, `word_count`, `call_to_action`, `not_a_copy`, `language`, `repetition`,
+    /// `loops`, `spelling` or `grounded`.
     #[schema(example = "word_count")]
     pub name: String,
     pub passed: bool,
@@ -303,6 +306,8 @@ pub fn evaluate(
             grounding::MAX_REPETITION * 100.0
         ),
     });
+    checks.push(loops::check(text));
+    checks.push(spelling::check(text, transcript, &contract.language));
     let topic = grounding::Grounding::of(text, transcript, &contract.language);
     checks.push(Check {
         name: "grounded".into(),

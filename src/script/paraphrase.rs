@@ -86,6 +86,17 @@ pub fn rejection(
             return Some(format!("not in {}", language_name(language)));
         }
     }
+    if let Some(clause) = super::loops::repeated_clause(sentence, kept) {
+        return Some(format!("says `{clause}` again"));
+    }
+    if let Some(unknown) = super::spelling::unknown_words(sentence, transcript, language)
+        .filter(|unknown| !unknown.is_empty())
+    {
+        return Some(format!(
+            "uses words that do not exist: {}",
+            unknown.join(", ")
+        ));
+    }
     None
 }
 
@@ -176,6 +187,19 @@ mod tests {
             .unwrap()
             .contains("Russian"));
         assert!(reason("Да.").unwrap().contains("words"));
+        assert_eq!(
+            reason("Ты пересталась откладывать мечту на потом.").unwrap(),
+            "uses words that do not exist: пересталась"
+        );
+        let kept = vec!["Нет, ты не сможешь сдаться сегодня.".to_owned()];
+        assert!(rejection(
+            "Скорее всего, ты не сможешь уснуть.",
+            TRANSCRIPT,
+            &kept,
+            "ru"
+        )
+        .unwrap()
+        .contains("`ты не сможешь` again"));
     }
 
     #[test]

@@ -39,4 +39,5 @@ mod usage;
 mod validation;
 mod voice;
 mod watch;
+mod writer_gates;
 mod web;

@@ -112,7 +112,7 @@ fn en_script(n: usize) -> String {
     )
 }
 
-fn chat_answer(text: &str, finish_reason: &str) -> ResponseTemplate {
+pub(crate) fn chat_answer(text: &str, finish_reason: &str) -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({
         "id": "chatcmpl-1", "object": "chat.completion", "model": "gpt-4o-mini-2024-07-18",
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}],
@@ -125,7 +125,7 @@ async fn app_with_openai(server: &MockServer) -> TestApp {
 }
 
 /// As [`app_with_openai`], with further settings.
-async fn app_with_openai_and(
+pub(crate) async fn app_with_openai_and(
     server: &MockServer,
     configure: impl FnOnce(&mut reelforge::config::Settings),
 ) -> TestApp {
@@ -157,7 +157,7 @@ async fn answer_visuals(server: &MockServer, asked: &str, content: &str, usage: 
 }
 
 /// A project whose transcript is ready; answers `(project id, transcript id)`.
-async fn project_with_transcript(app: &TestApp, settings: Value) -> (String, String) {
+pub(crate) async fn project_with_transcript(app: &TestApp, settings: Value) -> (String, String) {
     let project = app
         .create_project(json!({"name": "r", "language": "ru", "settings": settings}))
         .await;
@@ -176,7 +176,7 @@ async fn rewritten(server: &MockServer, body: Value) -> (TestApp, Value) {
 }
 
 /// Runs a rewrite and answers the finished script resource.
-async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
+pub(crate) async fn rewrite(app: &TestApp, transcript_id: &str, body: Value) -> Value {
     app.finished_step(
         &format!("/v1/transcripts/{transcript_id}/scripts"),
         body,
@@ -198,7 +198,7 @@ async fn all_chat_bodies(server: &MockServer) -> Vec<Value> {
 }
 
 /// The drafts asked for (not the key-word question that follows an accepted script).
-async fn chat_bodies(server: &MockServer) -> Vec<Value> {
+pub(crate) async fn chat_bodies(server: &MockServer) -> Vec<Value> {
     let mut bodies = all_chat_bodies(server).await;
     bodies.retain(|body| !body.to_string().contains("key_words"));
     bodies

@@ -215,9 +215,8 @@ impl Rewriter for ChatRewriter {
     async fn complete(
         &self,
         call: &RewriteCall<'_>,
-        ctx: &CallContext<'_>,
+        _ctx: &CallContext<'_>,
     ) -> Result<Completion, ProviderError> {
-        ctx.progress.report(20, "asking the model").await;
         let response = self.ask(call).await?;
         let answer: ChatResponse = http::json(PROVIDER, response).await?;
         let choice = answer
