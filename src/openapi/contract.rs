@@ -12,7 +12,7 @@ use utoipa::openapi::{
     ObjectBuilder, OpenApi, Ref, RefOr, Required, Type,
 };
 
-use super::{operations_mut, problem_response};
+use super::problem_response;
 
 /// Everything below, in order.
 pub fn apply(openapi: &mut OpenApi) {

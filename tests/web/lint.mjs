@@ -23,7 +23,7 @@ const redocly = JSON.parse(
   ]),
 );
 const redoclyErrors = redocly.problems.filter((p) => p.severity === "error");
-const invalidExamples = redocly.problems.filter((p) => /example/.test(p.ruleId));
+const invalidExamples = redocly.problems.filter((p) => /^no-invalid-.*examples?$/.test(p.ruleId));
 
 const spectral = JSON.parse(
   await output("node_modules/.bin/spectral", [
