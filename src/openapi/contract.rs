@@ -91,8 +91,20 @@ fn discriminate_events(openapi: &mut OpenApi) {
         let schema = std::mem::replace(member, Ref::from_schema_name(&name).into());
         members.push((name, schema));
     }
+    // `TypedEvent` is the union with the event's envelope. Generators read an `allOf` holding a
+    // discriminated schema as a subtype named by the discriminator (openapi-typescript sets its
+    // `kind` to "TypedEvent"), so there the union is written out in place, without one; each
+    // member's `kind` is a single value, which still tells them apart.
+    let undiscriminated = Schema::OneOf(union.clone());
     union.discriminator = Some(discriminator);
     components.schemas.extend(members);
+    if let Some(RefOr::T(Schema::AllOf(event))) = components.schemas.get_mut("TypedEvent") {
+        for part in event.items.iter_mut() {
+            if matches!(part, RefOr::Ref(r) if r.ref_location.ends_with("/EventPayload")) {
+                *part = RefOr::T(undiscriminated.clone());
+            }
+        }
+    }
 }
 
 /// The content routes a signed link opens take it instead of a token.

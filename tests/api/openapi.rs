@@ -157,6 +157,7 @@ fn read_models_are_typed_for_generated_clients() {
         events["discriminator"]["mapping"]["job.queued"],
         "#/components/schemas/EventPayload.job.queued"
     );
+    assert_eq!(schemas["TypedEvent"]["allOf"][0]["oneOf"], events["oneOf"]);
     assert!(events["oneOf"]
         .as_array()
         .unwrap()
