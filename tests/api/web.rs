@@ -405,10 +405,8 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     assert!(report["reel_media"]["duration_ms"].as_u64().unwrap() > 0, "{report:#}");
     assert_eq!(report["collection_accounts"], json!(["demo"]));
     assert_eq!(report["watchlist_hashtags"], json!(["fitness"]));
-    assert!(
-        report["reel_content_url"].as_str().unwrap().contains("signature="),
-        "{report:#}"
-    );
+    // A fake reel has no video of its own to link.
+    assert!(report["reel_content_url"].is_null(), "{report:#}");
     // Past the limit, each refused request waited as `Retry-After` said, then went through.
     let limit = &report["rate_limit"];
     assert_eq!(limit["policy"], "\"per-token\";q=240;w=60", "{report:#}");
