@@ -342,7 +342,7 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     for escape in [" as ", ": any", "<any>", "!.", "!)", "![", "!;"] {
         assert!(!code.contains(escape), "pipeline.ts uses `{escape}`");
     }
-    // A rate limit the pipeline stays under, and its closing burst goes past.
+    // A rate limit the pipeline stays under, and its closing requests go past.
     let app = spawn_app_with(|s| s.rate_limit.per_minute = 240).await;
     let report = npm(&app, "client", &[]).await;
     let run_id = report["run_id"].as_str().unwrap();
@@ -411,7 +411,6 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     let limit = &report["rate_limit"];
     assert_eq!(limit["policy"], "\"per-token\";q=240;w=60", "{report:#}");
     assert_eq!(limit["succeeded"], limit["burst"], "{report:#}");
-    // Three over what was left, less what refilled (4 a second) while the burst went out.
     let throttled = limit["throttled"].as_u64().unwrap();
     assert!(throttled >= 1, "{report:#}");
     assert!(limit["waited_seconds"].as_u64().unwrap() >= throttled, "{report:#}");
