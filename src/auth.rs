@@ -266,7 +266,10 @@ pub async fn require_token(
         .cloned()
         .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
     let now = state.clock.now().timestamp();
-    let by_link = req.headers().get(actix_web::http::header::AUTHORIZATION).is_none()
+    let by_link = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .is_none()
         && matches!(*req.method(), Method::GET | Method::HEAD)
         && crate::signed::is_signed(req.query_string())
         && crate::signed::signable(req.path());

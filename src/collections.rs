@@ -10,8 +10,8 @@ use crate::{
     db,
     domain::{
         collection::{Collection, CollectionOutcome, CollectionStarted, NewCollection},
-        read_model::CollectionParameters,
         options::{CollectOptions, StepOptions},
+        read_model::CollectionParameters,
         resource::StepResource,
         step::Step,
         ResourceKind,

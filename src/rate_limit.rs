@@ -32,12 +32,8 @@ const POLICY: &str = "per-token";
 /// Keys kept before idle ones (buckets already full again) are dropped.
 const MAX_KEYS: usize = 10_000;
 
-type Keyed = RateLimiter<
-    String,
-    DefaultKeyedStateStore<String>,
-    DefaultClock,
-    StateInformationMiddleware,
->;
+type Keyed =
+    RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
 
 /// One replica's buckets.
 pub struct RequestLimiter {
@@ -105,7 +101,10 @@ pub async fn limit(
         .app_data::<web::Data<AppState>>()
         .and_then(|state| state.limiter.clone());
     let Some(limiter) = limiter.filter(|_| req.path() != "/v1/events") else {
-        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
     };
     let key = match req.extensions().get::<Principal>() {
         Some(principal) => format!("token:{}", principal.token_id),
@@ -157,7 +156,10 @@ mod tests {
         let refused = limiter.count("a".into());
         assert!(!refused.allowed);
         assert!(refused.reset <= Duration::from_secs(20) && refused.reset > Duration::ZERO);
-        assert!(limiter.count("b".into()).allowed, "keys have their own buckets");
+        assert!(
+            limiter.count("b".into()).allowed,
+            "keys have their own buckets"
+        );
     }
 
     #[test]

@@ -123,9 +123,7 @@ impl LinkSigner {
 }
 
 fn url_pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
+    query.split('&').filter_map(|pair| pair.split_once('='))
 }
 
 /// Whether a request presents a signed link rather than a token.
@@ -155,7 +153,11 @@ tokio::task_local! {
 }
 
 /// Answers `request` with links signed by `signer` as of `now`.
-pub async fn signing<F: std::future::Future>(signer: Arc<LinkSigner>, now: i64, request: F) -> F::Output {
+pub async fn signing<F: std::future::Future>(
+    signer: Arc<LinkSigner>,
+    now: i64,
+    request: F,
+) -> F::Output {
     SIGNING.scope((signer, now), request).await
 }
 
@@ -217,9 +219,15 @@ mod tests {
     fn a_link_opens_its_path_until_it_expires() {
         let link = signer().sign("/v1/videos/1/content", 1_000_000);
         let q = query(&link);
-        assert!(signer().verify("/v1/videos/1/content", q, 1_000_000).is_ok());
-        assert!(signer().verify("/v1/videos/2/content", q, 1_000_000).is_err());
-        assert!(signer().verify("/v1/videos/1/content", q, 1_000_000 + 3600).is_err());
+        assert!(signer()
+            .verify("/v1/videos/1/content", q, 1_000_000)
+            .is_ok());
+        assert!(signer()
+            .verify("/v1/videos/2/content", q, 1_000_000)
+            .is_err());
+        assert!(signer()
+            .verify("/v1/videos/1/content", q, 1_000_000 + 3600)
+            .is_err());
         let other = LinkSigner::new(b"other".to_vec(), Duration::from_secs(3600));
         assert!(other.verify("/v1/videos/1/content", q, 1_000_000).is_err());
     }
@@ -237,7 +245,9 @@ mod tests {
             &format!("expires={expires}"),
             &format!("expires={}", expires + 86_400),
         );
-        assert!(signer().verify("/v1/audio/1/content", &forged, 1_000_000).is_err());
+        assert!(signer()
+            .verify("/v1/audio/1/content", &forged, 1_000_000)
+            .is_err());
     }
 
     #[test]

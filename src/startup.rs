@@ -142,8 +142,8 @@ impl Application {
                     .await
                     .context("loading the media link key")?,
             );
-            let limiter =
-                crate::rate_limit::RequestLimiter::new(settings.rate_limit.per_minute).map(Arc::new);
+            let limiter = crate::rate_limit::RequestLimiter::new(settings.rate_limit.per_minute)
+                .map(Arc::new);
             let state = AppState {
                 pool: pool.clone(),
                 settings: Arc::new(settings),

@@ -53,7 +53,10 @@ pub enum CollectionParameters {
         prepare_all: bool,
     },
     /// An Apify dataset export.
-    Import { item_count: usize, prepare_all: bool },
+    Import {
+        item_count: usize,
+        prepare_all: bool,
+    },
     /// Videos of a server folder (`folder`) or uploaded (`files`, their names).
     Files {
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -124,9 +124,11 @@ fn document_signed_links(openapi: &mut OpenApi) {
         .description(Some(
             "Part of a signed link (`content_url`): Unix seconds after which it no longer opens",
         ))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).format(Some(
-            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64),
-        ))))
+        .schema(Some(
+            ObjectBuilder::new().schema_type(Type::Integer).format(Some(
+                utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Int64),
+            )),
+        ))
         .build();
     let signature = ParameterBuilder::new()
         .name(crate::signed::SIGNATURE)
@@ -223,12 +225,26 @@ fn document_headers(openapi: &mut OpenApi) {
         "Where the token stands: `\"per-token\";r=<requests left>;t=<seconds until the quota is whole again>`",
         Type::String,
     );
-    let etag = header("The file's entity tag, for `If-None-Match` and `If-Range`", Type::String);
-    let last_modified = header("When the file was last written, for `If-Modified-Since`", Type::String);
-    let content_range = header("The bytes sent out of the whole file: `bytes 0-1023/146515`", Type::String);
+    let etag = header(
+        "The file's entity tag, for `If-None-Match` and `If-Range`",
+        Type::String,
+    );
+    let last_modified = header(
+        "When the file was last written, for `If-Modified-Since`",
+        Type::String,
+    );
+    let content_range = header(
+        "The bytes sent out of the whole file: `bytes 0-1023/146515`",
+        Type::String,
+    );
     let accept_ranges = header("`bytes`: the file may be fetched in ranges", Type::String);
     /// Operations whose 201 answer names the new resource in `Location`.
-    const LOCATED: [&str; 4] = ["create_project", "upload_asset", "clone_voice", "create_watchlist"];
+    const LOCATED: [&str; 4] = [
+        "create_project",
+        "upload_asset",
+        "clone_voice",
+        "create_watchlist",
+    ];
     for (path, item) in openapi.paths.paths.iter_mut() {
         let counted = is_v1(path) && path != "/v1/events";
         for operation in operations_of(item) {

@@ -83,7 +83,10 @@ async fn a_content_url_plays_without_a_token_in_ranges_until_it_expires() {
     let reel = prepared_reel(&app, &project_id).await;
     let link = reel["content_url"].as_str().unwrap().to_owned();
     let (path, _) = path_and_query(&link);
-    assert_eq!(path, format!("/v1/reels/{}/video", reel["id"].as_str().unwrap()));
+    assert_eq!(
+        path,
+        format!("/v1/reels/{}/video", reel["id"].as_str().unwrap())
+    );
     assert!(reel["thumbnail_content_url"].is_string(), "{reel:#}");
     let whole = app.download(path).await;
 
@@ -106,13 +109,18 @@ async fn a_content_url_plays_without_a_token_in_ranges_until_it_expires() {
     assert_eq!(response.bytes().await.unwrap(), whole);
 
     // Read again within the same stretch of time, the link is the same (players keep playing).
-    let again = app.get_json(&format!("/v1/reels/{}", reel["id"].as_str().unwrap())).await;
+    let again = app
+        .get_json(&format!("/v1/reels/{}", reel["id"].as_str().unwrap()))
+        .await;
     assert_eq!(again["content_url"], link.as_str());
 
     // Altered: another file, another expiry, another signature.
     let other = link.replace("/video?", "/audio?");
     let (status, problem) = send_problem(plain.get(app.url(&other))).await;
-    assert_eq!((status, problem["code"].as_str()), (403, Some("invalid_link")));
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("invalid_link"))
+    );
     let (_, query) = path_and_query(&link);
     let expires: i64 = query
         .split('&')
@@ -120,7 +128,10 @@ async fn a_content_url_plays_without_a_token_in_ranges_until_it_expires() {
         .unwrap()
         .parse()
         .unwrap();
-    let later = link.replace(&format!("expires={expires}"), &format!("expires={}", expires + 3600));
+    let later = link.replace(
+        &format!("expires={expires}"),
+        &format!("expires={}", expires + 3600),
+    );
     let (status, _) = send_problem(plain.get(app.url(&later))).await;
     assert_eq!(status, 403);
     let (status, _) = send_problem(plain.get(app.url(&format!("{link}x")))).await;
@@ -137,7 +148,10 @@ async fn a_content_url_plays_without_a_token_in_ranges_until_it_expires() {
     // Expired.
     clock.advance(chrono::Duration::seconds(3601));
     let (status, problem) = send_problem(plain.get(app.url(&link))).await;
-    assert_eq!((status, problem["code"].as_str()), (403, Some("invalid_link")));
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("invalid_link"))
+    );
 }
 
 #[tokio::test]
@@ -190,13 +204,22 @@ async fn a_link_opens_only_the_file_it_names_and_every_replica_shares_the_key() 
     assert_eq!(plain.get(app.url(link)).send().await.unwrap().status(), 200);
     // My signature on their asset's path opens nothing.
     let (_, query) = path_and_query(link);
-    let forged = format!("/v1/assets/{}/content?{query}", theirs["id"].as_str().unwrap());
+    let forged = format!(
+        "/v1/assets/{}/content?{query}",
+        theirs["id"].as_str().unwrap()
+    );
     let (status, problem) = send_problem(plain.get(app.url(&forged))).await;
-    assert_eq!((status, problem["code"].as_str()), (403, Some("invalid_link")));
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (403, Some("invalid_link"))
+    );
 
     // A second replica made no key of its own: my link opens there too.
     let replica = app.second_instance(false).await;
-    assert_eq!(plain.get(replica.url(link)).send().await.unwrap().status(), 200);
+    assert_eq!(
+        plain.get(replica.url(link)).send().await.unwrap().status(),
+        200
+    );
     let keys: i64 = sqlx::query_scalar("SELECT count(*) FROM link_keys")
         .fetch_one(&app.pool)
         .await
@@ -211,12 +234,21 @@ async fn a_token_past_its_rate_limit_waits_as_told_and_others_do_not() {
     for _ in 0..3 {
         let response = app.get("/v1/projects").send().await.unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(response.headers()["ratelimit-policy"], "\"per-token\";q=3;w=60");
+        assert_eq!(
+            response.headers()["ratelimit-policy"],
+            "\"per-token\";q=3;w=60"
+        );
         let standing = response.headers()["ratelimit"].to_str().unwrap().to_owned();
         remaining.push(standing);
     }
-    assert!(remaining[0].starts_with("\"per-token\";r=2;t="), "{remaining:?}");
-    assert!(remaining[2].starts_with("\"per-token\";r=0;t="), "{remaining:?}");
+    assert!(
+        remaining[0].starts_with("\"per-token\";r=2;t="),
+        "{remaining:?}"
+    );
+    assert!(
+        remaining[2].starts_with("\"per-token\";r=0;t="),
+        "{remaining:?}"
+    );
 
     let response = app.get("/v1/projects").send().await.unwrap();
     assert_eq!(response.status(), 429);

@@ -111,9 +111,13 @@ fn the_document_describes_what_the_service_answers() {
 fn read_models_are_typed_for_generated_clients() {
     let spec = reelforge::openapi::spec_value();
     let schemas = &spec["components"]["schemas"];
-    let reference = |name: &str| serde_json::json!({"$ref": format!("#/components/schemas/{name}")});
+    let reference =
+        |name: &str| serde_json::json!({"$ref": format!("#/components/schemas/{name}")});
     let property = |schema: &str, field: &str| schemas[schema]["properties"][field].clone();
-    assert_eq!(property("Run", "input")["$ref"], reference("CreateRun")["$ref"]);
+    assert_eq!(
+        property("Run", "input")["$ref"],
+        reference("CreateRun")["$ref"]
+    );
     assert_eq!(
         property("Collection", "parameters")["$ref"],
         reference("CollectionParameters")["$ref"]
@@ -123,7 +127,9 @@ fn read_models_are_typed_for_generated_clients() {
         reference("CollectionParameters")["$ref"]
     );
     assert!(
-        property("Reel", "media").to_string().contains("#/components/schemas/PreparedReel"),
+        property("Reel", "media")
+            .to_string()
+            .contains("#/components/schemas/PreparedReel"),
         "{}",
         property("Reel", "media")
     );
@@ -135,7 +141,9 @@ fn read_models_are_typed_for_generated_clients() {
         schemas["CheckName"]
     );
     assert!(property("TypedEvent", "resource_type").is_null());
-    assert!(schemas["TypedEvent"].to_string().contains("EventResourceType"));
+    assert!(schemas["TypedEvent"]
+        .to_string()
+        .contains("EventResourceType"));
     let pages: Vec<_> = schemas
         .as_object()
         .unwrap()
@@ -195,7 +203,10 @@ fn headers_and_failures_are_documented_where_they_are_sent() {
             operations += 1;
             let id = operation["operationId"].as_str().unwrap();
             assert!(operation["summary"].is_string(), "{id} has no summary");
-            assert!(operation["description"].is_string(), "{id} has no description");
+            assert!(
+                operation["description"].is_string(),
+                "{id} has no description"
+            );
             let responses = &operation["responses"];
             assert!(responses.get("500").is_some(), "{method} {path} lacks 500");
             if path.starts_with("/v1/") && path != "/v1/events" {

@@ -190,7 +190,10 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
     assert_eq!(report["video"]["height"], 1920);
     // The player played the video's signed `content_url` itself, by ranges, without a token.
     assert!(
-        report["videoSrc"].as_str().unwrap().contains("/content?expires="),
+        report["videoSrc"]
+            .as_str()
+            .unwrap()
+            .contains("/content?expires="),
         "{report:#}"
     );
     let ranged: Vec<&Value> = report["videoRequests"]
@@ -201,8 +204,17 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         .collect();
     assert!(!ranged.is_empty(), "{report:#}");
     for answer in ranged {
-        assert!(answer["range"].as_str().unwrap().starts_with("bytes="), "{answer}");
-        assert!(answer["contentRange"].as_str().unwrap().starts_with("bytes "), "{answer}");
+        assert!(
+            answer["range"].as_str().unwrap().starts_with("bytes="),
+            "{answer}"
+        );
+        assert!(
+            answer["contentRange"]
+                .as_str()
+                .unwrap()
+                .starts_with("bytes "),
+            "{answer}"
+        );
         assert!(answer["authorization"].is_null(), "{answer}");
     }
     let shot = &report["screenshot"];
@@ -402,7 +414,10 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     assert!(report["estimate_total"].is_number(), "{report:#}");
     assert_eq!(report["run_input"]["reel_id"], run["input"]["reel_id"]);
     assert_eq!(report["run_input"]["transcribe"], "fake");
-    assert!(report["reel_media"]["duration_ms"].as_u64().unwrap() > 0, "{report:#}");
+    assert!(
+        report["reel_media"]["duration_ms"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
     assert_eq!(report["collection_accounts"], json!(["demo"]));
     assert_eq!(report["watchlist_hashtags"], json!(["fitness"]));
     // A fake reel has no video of its own to link.
@@ -413,5 +428,8 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     assert_eq!(limit["succeeded"], limit["burst"], "{report:#}");
     let throttled = limit["throttled"].as_u64().unwrap();
     assert!(throttled >= 1, "{report:#}");
-    assert!(limit["waited_seconds"].as_u64().unwrap() >= throttled, "{report:#}");
+    assert!(
+        limit["waited_seconds"].as_u64().unwrap() >= throttled,
+        "{report:#}"
+    );
 }
