@@ -196,14 +196,11 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
             .contains("/content?expires="),
         "{report:#}"
     );
-    let ranged: Vec<&Value> = report["videoRequests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|answer| answer["status"] == 206)
-        .collect();
-    assert!(!ranged.is_empty(), "{report:#}");
-    for answer in ranged {
+    // Chromium asks for `bytes=0-` and reads on from there; a range that covers the whole file
+    // is answered 200 with its Content-Range (a part of it, 206: contract.rs checks that).
+    let requests = report["videoRequests"].as_array().unwrap();
+    assert!(!requests.is_empty(), "{report:#}");
+    for answer in requests {
         assert!(
             answer["range"].as_str().unwrap().starts_with("bytes="),
             "{answer}"
