@@ -215,6 +215,7 @@ pub async fn store(state: &AppState, received: Received) -> Result<Asset, ApiErr
         height: inspected.height,
         font_family: inspected.font_family,
         created_at: chrono::Utc::now(),
+        content_url: Asset::content_url(id),
     };
     let stored = state
         .media

@@ -255,17 +255,34 @@ fn needed_scope(req: &ServiceRequest) -> Scope {
 
 /// Middleware for every `/v1` route and `/mcp`: authenticates the token, checks its scope, and
 /// answers 404 for another workspace's resource named in the path, as if it did not exist.
+/// A `GET` of a file's content route may present a signed link instead of a token (see
+/// [`crate::signed`]). The answer is written with media links signed.
 pub async fn require_token(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let principal = authenticate(&req).await?;
-    principal.require(needed_scope(&req))?;
-    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("application state missing")))?;
+    let now = state.clock.now().timestamp();
+    let by_link = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .is_none()
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+        && crate::signed::is_signed(req.query_string())
+        && crate::signed::signable(req.path());
+    if by_link {
+        // The link was minted for a reader of this very path, so it is confined already.
+        state.links.verify(req.path(), req.query_string(), now)?;
+    } else {
+        let principal = authenticate(&req).await?;
+        principal.require(needed_scope(&req))?;
         crate::workspaces::confine_path(&state.pool, &principal, req.path()).await?;
+        req.extensions_mut().insert(principal);
     }
-    req.extensions_mut().insert(principal);
-    next.call(req).await
+    crate::signed::signing(state.links.clone(), now, next.call(req)).await
 }
 
 /// Watches one token for revocation, for a response that outlives the request's check.

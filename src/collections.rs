@@ -11,6 +11,7 @@ use crate::{
     domain::{
         collection::{Collection, CollectionOutcome, CollectionStarted, NewCollection},
         options::{CollectOptions, StepOptions},
+        read_model::CollectionParameters,
         resource::StepResource,
         step::Step,
         ResourceKind,
@@ -129,11 +130,16 @@ pub fn plan(
             if !errors.is_empty() {
                 return Err(ApiError::Validation(errors));
             }
-            let input = json!({
-                "source": "apify", "accounts": accounts, "hashtags": hashtags, "per_source_limit": per_source_limit,
-                "newer_than": newer_than, "max_items": max_items, "options": options, "prepare_all": prepare_all,
-            });
-            Ok((provider, input, json!({})))
+            let input = CollectionParameters::Apify {
+                accounts,
+                hashtags,
+                per_source_limit,
+                newer_than,
+                max_items,
+                options,
+                prepare_all,
+            };
+            Ok((provider, input.to_value(), json!({})))
         }
         NewCollection::Import { items, prepare_all } => {
             if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
@@ -145,15 +151,25 @@ pub fn plan(
             for (index, item) in items.iter().enumerate() {
                 ApiError::require_storable(&format!("items[{index}]"), item)?;
             }
-            let input = json!({ "source": "import", "item_count": items.len(), "prepare_all": prepare_all });
-            Ok(("import".to_owned(), input, json!({ "items": items })))
+            let input = CollectionParameters::Import {
+                item_count: items.len(),
+                prepare_all,
+            };
+            Ok((
+                "import".to_owned(),
+                input.to_value(),
+                json!({ "items": items }),
+            ))
         }
         NewCollection::Files { folder } => {
             let resolved = resolve_import_folder(&state.settings.media.import_folders, &folder)?;
-            let input = json!({ "source": FILES_SOURCE, "folder": folder });
+            let input = CollectionParameters::Files {
+                folder: Some(folder),
+                files: None,
+            };
             Ok((
                 FILES_SOURCE.to_owned(),
-                input,
+                input.to_value(),
                 json!({ "folder": resolved }),
             ))
         }
@@ -295,8 +311,11 @@ pub async fn start_uploads(
     project_id: Uuid,
     files: Vec<(Provisional, String)>,
 ) -> Result<CollectionStarted, ApiError> {
-    let names: Vec<&str> = files.iter().map(|(_, name)| name.as_str()).collect();
-    let input = json!({ "source": FILES_SOURCE, "files": names });
+    let input = CollectionParameters::Files {
+        folder: None,
+        files: Some(files.iter().map(|(_, name)| name.clone()).collect()),
+    }
+    .to_value();
     let payload: Vec<Value> = files
         .iter()
         .map(|(file, name)| json!({ "key": file.key(), "name": name }))

@@ -27,6 +27,44 @@ pub struct Settings {
     pub mcp: McpSettings,
     pub assets: AssetSettings,
     pub publishing: PublishSettings,
+    pub links: LinkSettings,
+    pub rate_limit: RateLimitSettings,
+}
+
+/// Signed media links (`content_url`, see [`crate::signed`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct LinkSettings {
+    /// The HMAC key; unset, one is made once and shared by every replica through PostgreSQL.
+    /// Setting it (or changing it) invalidates the links given out before.
+    pub key: Option<SecretString>,
+    /// How long a link opens, at least 60 s; links are handed out with between three quarters
+    /// and all of it left.
+    pub ttl_seconds: u64,
+}
+
+impl Default for LinkSettings {
+    fn default() -> Self {
+        Self {
+            key: None,
+            ttl_seconds: 3600,
+        }
+    }
+}
+
+/// The per-token request limit of each replica (see [`crate::rate_limit`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct RateLimitSettings {
+    /// Requests one token may make per minute on one replica, in bursts of up to as many;
+    /// 0 turns the limit off.
+    pub per_minute: u32,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self { per_minute: 1200 }
+    }
 }
 
 /// Step 7: where the platforms are, the app credentials accounts are connected with, and the

@@ -47,6 +47,8 @@ pub enum ApiError {
     Upstream(crate::providers::ProviderError),
     #[error("{detail}")]
     Forbidden { code: ErrorCode, detail: String },
+    #[error("too many requests from this token; try again in {} s", .retry_after.as_secs().max(1))]
+    RateLimited { retry_after: std::time::Duration },
     #[error("internal error")]
     Database(sqlx::Error),
     #[error("internal error")]
@@ -196,6 +198,7 @@ impl ApiError {
             ApiError::AssetQuotaExceeded(_) => ErrorCode::AssetQuotaExceeded,
             ApiError::Upstream(error) => error.code().unwrap_or(ErrorCode::ProviderRetryable),
             ApiError::Forbidden { code, .. } => *code,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
             ApiError::Database(_) | ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -263,6 +266,7 @@ impl ResponseError for ApiError {
                 Some(_) => StatusCode::BAD_GATEWAY,
             },
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -290,6 +294,11 @@ impl ResponseError for ApiError {
                 ..
             }) => {
                 response.insert_header(("Retry-After", wait.as_secs().max(1).to_string()));
+            }
+            ApiError::RateLimited { retry_after } => {
+                // Rounded up: a client that waits what it is told is let through.
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response.insert_header(("Retry-After", seconds.max(1).to_string()));
             }
             _ => {}
         }

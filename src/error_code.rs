@@ -92,6 +92,8 @@ error_codes! {
     Unauthorized = "unauthorized", Configure, "A valid bearer token is required: missing, unknown, expired or revoked.";
     NotReady = "not_ready", Later, "The service cannot reach its database or is not migrated yet.";
     Internal = "internal", Later, "An unexpected fault in the service (for a job: its step panicked); the log has the details.";
+    RateLimited = "rate_limited", Later, "The token sent more requests than `rate_limit.per_minute` allows on this replica; wait as `Retry-After` says.";
+    InvalidLink = "invalid_link", FixRequest, "A signed media link (`content_url`) was altered, is for another file or has expired; read the resource again for a fresh link.";
     // Idempotency
     InvalidIdempotencyKey = "invalid_idempotency_key", FixRequest, "`Idempotency-Key` must be 1 to 255 printable ASCII characters.";
     IdempotencyKeyReused = "idempotency_key_reused", FixRequest, "This `Idempotency-Key` was used in the last 24 hours with another request.";

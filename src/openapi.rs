@@ -8,6 +8,8 @@ use utoipa::{
 };
 use utoipa_actix_web::AppExt;
 
+mod contract;
+
 use crate::{
     domain::{project::FieldError, reel::ReelSort},
     error::Problem,
@@ -29,8 +31,17 @@ Errors are `application/problem+json` with a stable `code`."
     components(schemas(Problem, FieldError, ReelSort)),
     security(("bearer" = [])),
     tags(
-        (name = "projects"), (name = "collections"), (name = "reels"), (name = "transcripts"), (name = "scripts"), (name = "runs"),
-        (name = "audio"), (name = "videos"), (name = "jobs"), (name = "events"), (name = "health"),
+        (name = "projects", description = "A workspace's projects: each holds its reels, runs and files, and the settings its steps start from (providers, script length, voice, look, monthly budget)"),
+        (name = "collections", description = "Step 1: reels gathered from Apify (accounts, hashtags), a dataset export, a server folder or uploaded videos, merged into the project by their Instagram id"),
+        (name = "reels", description = "Step 2: the project's reels ranked by how strongly they trend; selecting one prepares its media (video, sound, a frame)"),
+        (name = "transcripts", description = "Step 3: what a reel says, word by word, by the project's transcription provider"),
+        (name = "scripts", description = "Step 4: a fresh script rewritten from a transcript, with its quality checks; editable by hand"),
+        (name = "runs", description = "Steps 3 to 6 (and 7) for one or more reels in one call, reusing unchanged steps, within the project's monthly budget; estimate first with `estimate_run`"),
+        (name = "audio", description = "Step 5: voiceovers of a script, fitted to the project's target length, with word timings"),
+        (name = "videos", description = "Step 6: vertical videos of a voiceover with subtitles, in one or more formats; each file has a signed `content_url`"),
+        (name = "jobs", description = "The durable background jobs every step runs as: progress, cancel and retry"),
+        (name = "events", description = "The server-sent event stream of a workspace's jobs, resources, runs and publications, resumable with `Last-Event-ID`"),
+        (name = "health", description = "Liveness, readiness and Prometheus metrics for load balancers, orchestrators and monitoring"),
         (name = "assets", description = "Each project's media library: clips, images, music and fonts to use in renders (`clip_keys`, `image_key`, `music_key`, `logo_key`, `subtitles.font_key`), within `assets.quota_bytes`"),
         (name = "voices", description = "Each project's voice library: voices cloned with ElevenLabs from recordings in its media library; the default one speaks `elevenlabs` voice steps that name no voice"),
         (name = "watchlists", description = "The trend radar: hashtags and accounts collected on a schedule, rules that raise alerts (the `alert` event and webhook) and may start runs within the project's monthly budget"),
@@ -387,6 +398,7 @@ pub fn spec() -> OpenApiDoc {
     document_common_failures(&mut spec);
     link_runs_to_their_products(&mut spec);
     document_option_providers(&mut spec);
+    contract::apply(&mut spec);
     spec
 }
 

@@ -137,6 +137,13 @@ impl Application {
                 pool.clone(),
                 shutdown.clone(),
             ));
+            let links = Arc::new(
+                crate::signed::LinkSigner::load(&pool, &settings.links)
+                    .await
+                    .context("loading the media link key")?,
+            );
+            let limiter = crate::rate_limit::RequestLimiter::new(settings.rate_limit.per_minute)
+                .map(Arc::new);
             let state = AppState {
                 pool: pool.clone(),
                 settings: Arc::new(settings),
@@ -147,6 +154,8 @@ impl Application {
                 media,
                 clock,
                 shutdown: shutdown.clone(),
+                links,
+                limiter,
             };
             let server = http_server(state, listener, http_workers)?;
             (Some(server), Some(port))

@@ -22,4 +22,8 @@ pub struct AppState {
     pub clock: crate::clock::SharedClock,
     /// Cancelled on shutdown; long-lived responses (SSE) end when it fires.
     pub shutdown: CancellationToken,
+    /// Signs and checks the media links (`content_url`).
+    pub links: Arc<crate::signed::LinkSigner>,
+    /// The per-token request limit; none when `rate_limit.per_minute` is 0.
+    pub limiter: Option<Arc<crate::rate_limit::RequestLimiter>>,
 }

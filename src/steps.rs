@@ -326,13 +326,45 @@ pub enum RunStart {
     Estimated(crate::domain::usage::RunEstimate),
 }
 
-/// Starts a pipeline run from the API.
+/// Starts a pipeline run from the API or an MCP tool. A body still asking for a `dry_run` is
+/// refused with where estimates went, so one operation answers one kind of success.
 pub async fn start_run(
     state: &AppState,
     project_id: Uuid,
     body: crate::domain::run::CreateRun,
-) -> Result<RunStart, ApiError> {
-    start_run_with(&state.run_starter(), project_id, body, Uuid::new_v4()).await
+) -> Result<crate::domain::run::Run, ApiError> {
+    if body.dry_run {
+        return Err(ApiError::validation(
+            "dry_run",
+            "estimates moved to `POST /v1/projects/{id}/runs/estimate` (operation `estimate_run`, the MCP tool `estimate_run`)",
+        ));
+    }
+    match start_run_with(&state.run_starter(), project_id, body, Uuid::new_v4()).await? {
+        RunStart::Started(run) => Ok(run),
+        RunStart::Estimated(_) => Err(ApiError::Internal(anyhow::anyhow!(
+            "a run that is not a dry run was answered with an estimate"
+        ))),
+    }
+}
+
+/// What the run `body` asks for would cost against the project's monthly budget; queues
+/// nothing.
+pub async fn estimate_run(
+    state: &AppState,
+    project_id: Uuid,
+    body: crate::domain::run::CreateRun,
+) -> Result<crate::domain::usage::RunEstimate, ApiError> {
+    let body = crate::domain::run::CreateRun {
+        dry_run: true,
+        ..body
+    };
+    match start_run_with(&state.run_starter(), project_id, body, Uuid::new_v4()).await? {
+        RunStart::Estimated(estimate) => Ok(estimate),
+        RunStart::Started(run) => Err(ApiError::Internal(anyhow::anyhow!(
+            "the dry run queued run {}",
+            run.id
+        ))),
+    }
 }
 
 /// Starts a pipeline run with the id given: checks the request, estimates its cost against the

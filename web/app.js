@@ -344,16 +344,15 @@ function cell(text, className) {
 function reelRow(reel) {
   const tr = document.createElement("tr");
   tr.dataset.reel = reel.id;
-  // A frame of the prepared video (served with the token), else the scraped cover, else a blank.
+  // A frame of the prepared video (its signed link), else the scraped cover, else a blank.
   const placeholder = () => Object.assign(document.createElement("div"), { className: "placeholder" });
-  const frame = reel.media?.thumbnail_key ? `/v1/reels/${reel.id}/thumbnail` : null;
+  const frame = reel.thumbnail_content_url || null;
   const cover = reel.cover_url && /^https?:/.test(reel.cover_url) ? reel.cover_url : null;
   let thumb = placeholder();
   if (frame || cover) {
     thumb = Object.assign(document.createElement("img"), { alt: "", loading: "lazy", referrerPolicy: "no-referrer" });
     thumb.addEventListener("error", () => thumb.replaceWith(placeholder()));
-    if (frame) thumbnailUrl(frame).then((url) => { thumb.src = url; }, () => thumb.replaceWith(placeholder()));
-    else thumb.src = cover;
+    thumb.src = frame || cover;
   }
   const caption = document.createElement("div");
   const owner = document.createElement("strong");
@@ -516,7 +515,8 @@ function externalLink(address, text) {
 
 async function showVideo(resource) {
   const id = resource.id;
-  const url = await mediaUrl(`/v1/videos/${id}/content`);
+  // The signed link plays in <video> as it is (with ranges), and downloads the same way.
+  const url = resource.content_url;
   const video = $("#video");
   video.src = url;
   video.dataset.resource = id;
@@ -529,9 +529,9 @@ async function showVideo(resource) {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = t("renditionLink", { format: rendition.format });
-    button.addEventListener("click", async () => {
+    button.addEventListener("click", () => {
       const save = document.createElement("a");
-      save.href = await mediaUrl(`/v1/videos/${id}/files/${rendition.file}`);
+      save.href = resource.file_urls[rendition.file];
       save.download = `reelforge-${id}-${rendition.format.replace(":", "x")}.mp4`;
       save.click();
     });
@@ -854,7 +854,7 @@ async function showResult(kind, id) {
   if (kind === "transcript") $("#transcript").textContent = output.text || "";
   if (kind === "script") showScript(resource);
   if (kind === "audio" && output.key) {
-    $("#audio").src = await mediaUrl(`/v1/audio/${id}/content`);
+    $("#audio").src = resource.content_url;
     state.audioId = id;
     $("#video-preview").disabled = false;
     $("#video-final").disabled = false;
@@ -898,25 +898,14 @@ async function saveScript() {
   }
 }
 
-// Media routes need the bearer token, which <audio>, <video> and <img> cannot send: fetch, then
-// show a blob.
-async function blobUrl(path) {
+// Players and downloads use each product's signed `content_url`; the post's cover has no link
+// of its own, so it is fetched with the token and shown as a blob.
+async function mediaUrl(path) {
   const response = await fetch(path, { headers: { Authorization: `Bearer ${state.token}` } });
   if (!response.ok) throw new ApiError(response.status, null);
-  return URL.createObjectURL(await response.blob());
-}
-
-async function mediaUrl(path) {
-  const url = await blobUrl(path);
+  const url = URL.createObjectURL(await response.blob());
   state.media.push(url);
   return url;
-}
-
-// Thumbnails never change, so each is fetched once per page.
-const thumbnails = new Map();
-function thumbnailUrl(path) {
-  if (!thumbnails.has(path)) thumbnails.set(path, blobUrl(path));
-  return thumbnails.get(path);
 }
 
 // --- events ----------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ impl TryFrom<AssetRow> for Asset {
             height: row.height.map(|h| h.max(0) as u32),
             font_family: row.font_family,
             created_at: row.created_at,
+            content_url: Asset::content_url(row.id),
         })
     }
 }

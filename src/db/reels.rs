@@ -94,7 +94,11 @@ impl From<ReelRow> for Reel {
             media: row.output,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            content_url: None,
+            thumbnail_content_url: None,
+            audio_content_url: None,
         }
+        .with_media_links()
     }
 }
 

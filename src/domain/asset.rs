@@ -38,6 +38,15 @@ pub struct Asset {
     #[schema(example = "Montserrat")]
     pub font_family: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The uploaded file.
+    pub content_url: crate::signed::ContentUrl,
+}
+
+impl Asset {
+    /// Where the asset's file is served.
+    pub fn content_url(id: Uuid) -> crate::signed::ContentUrl {
+        crate::signed::ContentUrl::new(format!("/v1/assets/{id}/content"))
+    }
 }
 
 /// How much of its library quota a project uses.

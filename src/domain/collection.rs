@@ -16,8 +16,9 @@ pub struct Collection {
     pub source: String,
     #[schema(example = "apify")]
     pub provider: String,
-    /// The request, as given (imported items are not repeated here).
-    #[schema(value_type = Object)]
+    /// The request, checked and with defaults filled in (imported items are counted, not
+    /// repeated).
+    #[schema(value_type = super::read_model::CollectionParameters)]
     pub parameters: serde_json::Value,
     pub status: Status,
     pub job_id: Option<Uuid>,

@@ -255,8 +255,8 @@ pub struct RunUpdate {
 pub struct TypedEvent {
     pub id: i64,
     pub project_id: Option<Uuid>,
-    /// The resource the event is about (for `job.*`, the one the job fills): a resource kind,
-    /// `run` or `project`.
+    /// The resource the event is about (for `job.*`, the one the job fills).
+    #[schema(value_type = Option<super::read_model::EventResourceType>)]
     pub resource_type: Option<String>,
     pub resource_id: Option<Uuid>,
     #[serde(flatten)]

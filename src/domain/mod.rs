@@ -8,6 +8,7 @@ pub mod job;
 pub mod options;
 pub mod project;
 pub mod publishing;
+pub mod read_model;
 pub mod reel;
 pub mod resource;
 pub mod run;

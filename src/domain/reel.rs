@@ -37,10 +37,43 @@ pub struct Reel {
     pub height: Option<i32>,
     pub metrics: ReelMetrics,
     /// What preparation produced (media facts), once it succeeded.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::providers::collect::PreparedReel>)]
     pub media: Option<serde_json::Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The prepared video, once preparation succeeded.
+    #[serde(default)]
+    pub content_url: Option<crate::signed::ContentUrl>,
+    /// The prepared frame (a JPEG 270 pixels wide), once preparation took one.
+    #[serde(default)]
+    pub thumbnail_content_url: Option<crate::signed::ContentUrl>,
+    /// The 16 kHz mono WAV extracted for transcription, when the video has sound.
+    #[serde(default)]
+    pub audio_content_url: Option<crate::signed::ContentUrl>,
+}
+
+impl Reel {
+    /// Links each file preparation made; none before it succeeded.
+    pub fn with_media_links(mut self) -> Self {
+        use crate::signed::ContentUrl;
+        let prepared = self
+            .media
+            .clone()
+            .filter(|_| self.status == Status::Succeeded)
+            .and_then(|media| {
+                serde_json::from_value::<crate::providers::collect::PreparedReel>(media).ok()
+            });
+        if let Some(prepared) = prepared {
+            let link = |key: &Option<String>, file: &str| {
+                key.as_ref()
+                    .map(|_| ContentUrl::new(format!("/v1/reels/{}/{file}", self.id)))
+            };
+            self.content_url = link(&prepared.video_key, "video");
+            self.thumbnail_content_url = link(&prepared.thumbnail_key, "thumbnail");
+            self.audio_content_url = link(&prepared.audio_key, "audio");
+        }
+        self
+    }
 }
 
 /// Raw counts and the metrics derived from them; null means unknown.

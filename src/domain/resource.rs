@@ -44,7 +44,10 @@ impl ResourceKind {
 /// A step resource as clients see it: the shared fields of [`StepResource`] with the step's own
 /// typed `output`, so a generated client reads `script.output.checks` without casts.
 macro_rules! typed_step {
-    ($(#[$meta:meta])* $name:ident, $started:ident, $start:ident, $kind:expr, $output:ty, $options:ty) => {
+    (
+        $(#[$meta:meta])* $name:ident, $started:ident, $start:ident, $kind:expr, $output:ty, $options:ty
+        $(, $link:ident = $route:literal $(, $files:ident = $file_route:literal)?)? $(,)?
+    ) => {
         /// The body of the step-starting POST.
         #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
         #[serde(deny_unknown_fields)]
@@ -75,6 +78,16 @@ macro_rules! typed_step {
             pub error: Option<ErrorInfo>,
             pub created_at: DateTime<Utc>,
             pub updated_at: DateTime<Utc>,
+            $(
+                /// The file, once the step has succeeded.
+                pub $link: Option<crate::signed::ContentUrl>,
+                $(
+                    /// Each of `output.files` by its name (thumbnail, subtitles, each further
+                    /// format's video), once the step has succeeded.
+                    #[serde(default)]
+                    pub $files: std::collections::BTreeMap<String, crate::signed::ContentUrl>,
+                )?
+            )?
         }
 
         impl TryFrom<StepResource> for $name {
@@ -89,7 +102,23 @@ macro_rules! typed_step {
                     .map(serde_json::from_value)
                     .transpose()
                     .map_err(|error| OutputMismatch(format!("{} {}: {error}", $kind, resource.id)))?;
+                #[allow(unused_variables)]
+                let succeeded = resource.status == Status::Succeeded;
                 Ok($name {
+                    $(
+                        $link: succeeded.then(|| crate::signed::ContentUrl::new(format!($route, id = resource.id))),
+                        $(
+                            $files: output
+                                .iter()
+                                .filter(|_| succeeded)
+                                .flat_map(|output: &$output| output.files.keys())
+                                .map(|name| {
+                                    let path = format!($file_route, id = resource.id, name = name);
+                                    (name.clone(), crate::signed::ContentUrl::new(path))
+                                })
+                                .collect(),
+                        )?
+                    )?
                     id: resource.id,
                     kind: resource.kind,
                     project_id: resource.project_id,
@@ -153,12 +182,13 @@ typed_step!(
 typed_step!(
     /// A voiceover of a script (step 5), fitted to the project's target duration.
     Audio, AudioStarted, StartAudio, ResourceKind::Audio, crate::providers::voice::VoiceOutput,
-    options::VoiceOptions
+    options::VoiceOptions, content_url = "/v1/audio/{id}/content"
 );
 typed_step!(
     /// A vertical video of a voiceover (step 6).
     Video, VideoStarted, StartVideo, ResourceKind::Video, crate::providers::render::RenderOutput,
-    options::RenderOptions
+    options::RenderOptions, content_url = "/v1/videos/{id}/content",
+    file_urls = "/v1/videos/{id}/files/{name}"
 );
 typed_step!(
     /// The words a video is posted with (step 7): title, caption, hashtags and cover, checked

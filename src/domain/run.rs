@@ -28,9 +28,11 @@ pub struct CreateRun {
     /// checked against each step's provider when the run starts.
     #[serde(default)]
     pub options: super::options::RunOptions,
-    /// Answer the run's estimated cost against the monthly budget (200, `RunEstimate`) and
-    /// queue nothing.
+    /// Deprecated: estimates have their own operation, `POST /v1/projects/{id}/runs/estimate`.
+    /// `false` is still taken (older clients send it); `true` is refused with a 422 naming that
+    /// operation, so starting a run answers one kind of success.
     #[serde(default)]
+    #[schema(deprecated)]
     pub dry_run: bool,
     /// End each reel by writing its post and publishing its video to these accounts.
     pub publish: Option<RunPublish>,
@@ -96,7 +98,9 @@ pub struct Run {
     pub status: Status,
     /// Steps finished over steps to do, 0-100.
     pub progress: u8,
-    #[schema(value_type = Object)]
+    /// The request that started the run, with `auto` providers settled and
+    /// `publish.post_provider` filled in.
+    #[schema(value_type = CreateRun)]
     pub input: serde_json::Value,
     pub reels: Vec<RunReel>,
     pub created_at: DateTime<Utc>,

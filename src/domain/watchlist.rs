@@ -13,11 +13,11 @@ use super::project::FieldError;
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
     /// Every N hours (1 to 168), the first at once.
-    #[schema(example = 6)]
+    #[schema(example = json!({"every_hours": 6}))]
     EveryHours(u32),
     /// A five-field cron expression (`minute hour day month weekday`, `@hourly` and the like),
     /// in UTC, at least an hour apart.
-    #[schema(example = "0 */6 * * *")]
+    #[schema(example = json!({"cron": "0 */6 * * *"}))]
     Cron(String),
 }
 
@@ -292,7 +292,7 @@ pub struct Watchlist {
     #[schema(example = "apify")]
     pub provider: String,
     /// The checked collection each tick starts (as a collection's `parameters`).
-    #[schema(value_type = Object)]
+    #[schema(value_type = super::read_model::CollectionParameters)]
     pub collection: serde_json::Value,
     pub schedule: Schedule,
     pub rules: Vec<Rule>,

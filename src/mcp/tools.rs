@@ -480,19 +480,7 @@ pub struct StartRun {
 }
 
 async fn start_run(context: ToolContext, input: StartRun) -> Result<Run, ApiError> {
-    if input.run.dry_run {
-        return Err(ApiError::validation(
-            "run.dry_run",
-            "estimate a run with the `estimate_run` tool",
-        ));
-    }
-    let crate::steps::RunStart::Started(run) =
-        crate::steps::start_run(&context.state, input.project_id, input.run).await?
-    else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
-            "a run that is not a dry run was answered with an estimate"
-        )));
-    };
+    let run = crate::steps::start_run(&context.state, input.project_id, input.run).await?;
     wait(
         &context,
         input.project_id,
@@ -508,20 +496,12 @@ async fn start_run(context: ToolContext, input: StartRun) -> Result<Run, ApiErro
 #[serde(deny_unknown_fields)]
 pub struct EstimateRun {
     pub project_id: Uuid,
-    /// The body of `POST /v1/projects/{id}/runs` (its `dry_run` is implied).
+    /// The body of `POST /v1/projects/{id}/runs/estimate`.
     pub run: CreateRun,
 }
 
 async fn estimate_run(context: ToolContext, input: EstimateRun) -> Result<RunEstimate, ApiError> {
-    let mut run = input.run;
-    run.dry_run = true;
-    match crate::steps::start_run(&context.state, input.project_id, run).await? {
-        crate::steps::RunStart::Estimated(estimate) => Ok(estimate),
-        crate::steps::RunStart::Started(run) => Err(ApiError::Internal(anyhow::anyhow!(
-            "the dry run queued run {}",
-            run.id
-        ))),
-    }
+    crate::steps::estimate_run(&context.state, input.project_id, input.run).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

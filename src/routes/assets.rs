@@ -19,6 +19,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(remove);
 }
 
+/// Upload a library asset
+///
+/// Stores a clip, image, music file or font for renders, typed by its content, within the project's
+/// quota.
 #[utoipa::path(
     tag = "assets", operation_id = "upload_asset",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -72,6 +76,10 @@ pub async fn upload(
         .json(asset))
 }
 
+/// List a project's library assets
+///
+/// The media library's clips, images, music and fonts, newest first, with the library's use of its
+/// quota.
 #[utoipa::path(
     tag = "assets", operation_id = "list_assets",
     params(("id" = Uuid, Path, description = "The project's id"), AssetQuery),
@@ -90,6 +98,10 @@ pub async fn list(
     Ok(web::Json(assets::list(&state, *project_id, &query).await?))
 }
 
+/// Get a library asset
+///
+/// The uploaded file's kind, size, length, dimensions or font family, its media key and its signed
+/// `content_url`.
 #[utoipa::path(
     tag = "assets", operation_id = "get_asset",
     params(("id" = Uuid, Path)),
@@ -100,6 +112,9 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Asset
     Ok(web::Json(assets::get(&state, *id).await?))
 }
 
+/// Download a library asset's file
+///
+/// The file as uploaded, with ranges; opens with a token or the asset's signed `content_url`.
 #[utoipa::path(
     tag = "assets", operation_id = "get_asset_content",
     params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),
@@ -119,6 +134,9 @@ pub async fn content(
     super::serve_file(&state, &asset.key, &request).await
 }
 
+/// Delete a library asset
+///
+/// Deletes the asset and its file; videos already rendered keep their own copies.
 #[utoipa::path(
     tag = "assets", operation_id = "delete_asset",
     params(("id" = Uuid, Path)),

@@ -3,6 +3,7 @@ super::step_routes! {
     kind: crate::domain::ResourceKind::Audio,
     resource: crate::domain::resource::Audio, body: crate::domain::resource::StartAudio, started: crate::domain::resource::AudioStarted,
     tag: "audio", parent: "The script's id",
+    summaries: ("Voice a script", "List a script's voiceovers", "Get a voiceover"),
     start: ("/scripts/{id}/audio", "create_audio"),
     list: ("/scripts/{id}/audio", "list_audio"),
     get: ("/audio/{id}", "get_audio"),
@@ -12,6 +13,10 @@ pub fn configure_content(cfg: &mut utoipa_actix_web::service_config::ServiceConf
     cfg.service(content);
 }
 
+/// Download a voiceover's file
+///
+/// The voiceover's WAV or MP3 (as `output.format` says), with ranges; opens with a token or the
+/// audio's signed `content_url`.
 #[utoipa::path(
     tag = "audio", operation_id = "get_audio_content",
     params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),

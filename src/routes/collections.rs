@@ -26,6 +26,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(get_one);
 }
 
+/// Collect reels
+///
+/// Starts a collection from Apify (accounts, hashtags), a dataset export or a server folder; reels
+/// appear as the job merges them.
 #[utoipa::path(
     tag = "collections", operation_id = "create_collection",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -70,6 +74,10 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, A
     Ok(body)
 }
 
+/// Import a dataset file
+///
+/// Imports an Apify dataset export sent as a JSON array or JSON lines, as a collection of `source:
+/// import`.
 #[utoipa::path(
     tag = "collections", operation_id = "import_dataset_file",
     params(("id" = Uuid, Path, description = "The project's id"), ImportFileQuery),
@@ -113,6 +121,9 @@ pub async fn import_file(
     Ok(HttpResponse::Accepted().json(started))
 }
 
+/// List a project's collections
+///
+/// The project's collections, newest first, with their counts and problems.
 #[utoipa::path(
     tag = "collections", operation_id = "list_collections",
     params(("id" = Uuid, Path, description = "The project's id"), PageQuery),
@@ -138,6 +149,9 @@ pub async fn list(
     }))
 }
 
+/// Get a collection
+///
+/// A collection with its parameters, status, counts and problems.
 #[utoipa::path(
     tag = "collections", operation_id = "get_collection",
     params(("id" = Uuid, Path, description = "The project's id"), ("collection_id" = Uuid, Path)),
@@ -159,6 +173,10 @@ pub async fn get_one(
     Ok(web::Json(collections::to_collection(resource)))
 }
 
+/// Upload videos as reels
+///
+/// Each uploaded video is checked with ffprobe and becomes a prepared reel; other files are listed
+/// as problems.
 #[utoipa::path(
     tag = "collections", operation_id = "upload_videos",
     params(("id" = Uuid, Path, description = "The project's id")),

@@ -23,6 +23,10 @@ pub struct EventQuery {
     pub access_token: Option<String>,
 }
 
+/// Follow the event stream
+///
+/// Server-sent events of the workspace's jobs, resources, runs, publications and alerts, filtered
+/// by project, resource or kind; reconnect with `Last-Event-ID` to resume without a gap.
 #[utoipa::path(
     operation_id = "stream_events",
     tag = "events",

@@ -14,12 +14,18 @@ pub struct Health {
     pub status: &'static str,
 }
 
+/// Check that the process is alive
+///
+/// Answers as long as the process runs, without touching the database: for liveness probes.
 #[utoipa::path(tag = "health", security(()), responses((status = 200, description = "The process is alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> web::Json<Health> {
     web::Json(Health { status: "ok" })
 }
 
+/// Check that the service can serve
+///
+/// Answers 200 once the database answers and is migrated, 503 otherwise: for readiness probes and load balancers.
 #[utoipa::path(
     tag = "health", security(()),
     responses(

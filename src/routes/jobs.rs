@@ -34,6 +34,10 @@ pub struct JobListQuery {
     pub cursor: Option<String>,
 }
 
+/// List jobs
+///
+/// The workspace's background jobs, newest first, filtered by project, status or kind, a page at a
+/// time.
 #[utoipa::path(
     operation_id = "list_jobs",
     tag = "jobs",
@@ -65,6 +69,9 @@ pub async fn list(
     Ok(web::Json(Page::from_rows(rows, page.limit)))
 }
 
+/// Get a job
+///
+/// A job's status, progress, stage, attempts and last error.
 #[utoipa::path(
     operation_id = "get_job",
     tag = "jobs",
@@ -100,6 +107,9 @@ async fn accepted_or_conflict(
     }
 }
 
+/// Cancel a job
+///
+/// A queued job is canceled at once; a running one stops at its next checkpoint.
 #[utoipa::path(
     operation_id = "cancel_job",
     tag = "jobs",
@@ -123,6 +133,9 @@ pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<HttpResponse, Ap
     .await
 }
 
+/// Retry a failed or canceled job
+///
+/// Queues the job again with a fresh set of attempts, from its last checkpoint.
 #[utoipa::path(
     operation_id = "retry_job",
     tag = "jobs",

@@ -19,6 +19,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(receive);
 }
 
+/// Send a Model Context Protocol message
+///
+/// One JSON-RPC message of the MCP streamable HTTP transport: `initialize`, `tools/list` and
+/// `tools/call` with the same operations as tools, within the token's workspace and scope.
 #[utoipa::path(
     tag = "mcp", operation_id = "mcp_message",
     params(("MCP-Protocol-Version" = Option<String>, Header, description = "The revision agreed at `initialize` (`2025-11-25` or `2025-06-18`)")),

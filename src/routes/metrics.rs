@@ -3,6 +3,9 @@ use actix_web::{get, HttpRequest, HttpResponse};
 use super::Data;
 use crate::error::ApiError;
 
+/// Read the Prometheus metrics
+///
+/// This replica's request, job and provider metrics in Prometheus' text format.
 #[utoipa::path(
     tag = "health", security(()),
     responses((status = 200, description = "Prometheus text format; needs a token when `server.public_metrics` is false", content_type = "text/plain")),

@@ -47,8 +47,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(metrics::metrics)
         .service(
             scope::scope("/v1")
-                // Authentication runs first (the last `wrap` is outermost): keys belong to tokens.
+                // Authentication runs first (the last `wrap` is outermost): limits and keys belong
+                // to tokens.
                 .wrap(from_fn(crate::idempotency::honour_key))
+                .wrap(from_fn(crate::rate_limit::limit))
                 .wrap(from_fn(auth::require_token))
                 .configure(projects::configure)
                 .configure(collections::configure)
@@ -214,6 +216,7 @@ pub async fn serve_output(
 macro_rules! step_routes {
     (
         kind: $kind:expr, resource: $resource:ty, body: $body:ty, started: $started:ty, tag: $tag:tt, parent: $parent:tt,
+        summaries: ($start_summary:literal, $list_summary:literal, $get_summary:literal),
         start: ($start_path:tt, $start_id:tt),
         list: ($list_path:tt, $list_id:tt),
         get: ($get_path:tt, $get_id:tt) $(,)?
@@ -232,7 +235,8 @@ macro_rules! step_routes {
         }
 
         #[utoipa::path(
-            tag = $tag, operation_id = $start_id,
+            tag = $tag, operation_id = $start_id, summary = $start_summary,
+            description = "Queues the step on its parent with the provider and options given (the project's otherwise), checked when it starts; follow the job or the event stream.",
             params(("id" = Uuid, Path, description = $parent)),
             request_body = $body,
             responses(
@@ -250,7 +254,8 @@ macro_rules! step_routes {
         }
 
         #[utoipa::path(
-            tag = $tag, operation_id = $list_id,
+            tag = $tag, operation_id = $list_id, summary = $list_summary,
+            description = "The resources of this step made from the parent, newest first, a page at a time.",
             params(("id" = Uuid, Path, description = $parent), PageQuery),
             responses(
                 (status = 200, description = "Newest first", body = Page<$resource>),
@@ -264,7 +269,8 @@ macro_rules! step_routes {
         }
 
         #[utoipa::path(
-            tag = $tag, operation_id = $get_id,
+            tag = $tag, operation_id = $get_id, summary = $get_summary,
+            description = "The resource with its status, provider, input and, once it has succeeded, its typed output.",
             params(("id" = Uuid, Path)),
             responses(
                 (status = 200, body = $resource),

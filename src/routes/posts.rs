@@ -3,6 +3,7 @@ super::step_routes! {
     kind: crate::domain::ResourceKind::Post,
     resource: crate::domain::resource::Post, body: crate::domain::resource::StartPost, started: crate::domain::resource::PostStarted,
     tag: "posts", parent: "The video's id",
+    summaries: ("Write a video's post", "List a video's posts", "Get a post"),
     start: ("/videos/{id}/posts", "create_post"),
     list: ("/videos/{id}/posts", "list_posts"),
     get: ("/posts/{id}", "get_post"),
@@ -16,6 +17,10 @@ pub fn configure_edit(cfg: &mut utoipa_actix_web::service_config::ServiceConfig)
     cfg.service(edit).service(cover);
 }
 
+/// Edit a post's words
+///
+/// Changes the title, caption, hashtags or cover frame; the words are checked again against each
+/// platform's limits.
 #[utoipa::path(
     tag = "posts", operation_id = "edit_post",
     params(("id" = Uuid, Path)),
@@ -37,6 +42,9 @@ pub async fn edit(
     Ok(web::Json(post.try_into()?))
 }
 
+/// Download a post's cover frame
+///
+/// The JPEG frame chosen as the post's cover, with ranges.
 #[utoipa::path(
     tag = "posts", operation_id = "get_post_cover",
     params(("id" = Uuid, Path)),

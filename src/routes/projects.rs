@@ -19,6 +19,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(remove);
 }
 
+/// Create a project
+///
+/// A project with its name, language and settings; unset settings take the configured defaults.
 #[utoipa::path(
     operation_id = "create_project",
     tag = "projects",
@@ -41,6 +44,9 @@ pub async fn create(
         .json(project))
 }
 
+/// List projects
+///
+/// The workspace's projects, newest first, a page at a time.
 #[utoipa::path(
     operation_id = "list_projects",
     tag = "projects",
@@ -61,6 +67,10 @@ pub async fn list(
     ))
 }
 
+/// Get a project
+///
+/// The project with its settings, the usage and estimated cost of every provider call so far, and
+/// this month's budget.
 #[utoipa::path(
     operation_id = "get_project",
     tag = "projects",
@@ -77,6 +87,9 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Proje
     Ok(web::Json(project))
 }
 
+/// Update a project
+///
+/// Changes the name, language or settings; absent fields keep their value.
 #[utoipa::path(
     operation_id = "update_project",
     tag = "projects",
@@ -118,6 +131,9 @@ pub async fn update(
     Ok(web::Json(project))
 }
 
+/// Delete a project
+///
+/// Deletes the project with all its resources, jobs and media files.
 #[utoipa::path(
     operation_id = "delete_project",
     tag = "projects",

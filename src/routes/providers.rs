@@ -27,6 +27,9 @@ pub struct StepChoices {
     pub stock_libraries: Vec<&'static str>,
 }
 
+/// List the providers of each step
+///
+/// Each step's usable providers in this deployment, the options each takes and whether it is ready.
 #[utoipa::path(
     tag = "projects", operation_id = "list_providers",
     responses((status = 200, description = "Each step's usable providers: configured cloud ones and `local` (the `fake` ones only where configuration turns them on, for tests)", body = Vec<StepChoices>)),

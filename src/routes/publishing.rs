@@ -32,6 +32,10 @@ pub fn configure_callback(cfg: &mut utoipa_actix_web::service_config::ServiceCon
     cfg.service(callback).service(video_link);
 }
 
+/// Connect a platform account with tokens
+///
+/// Connects an account from tokens pasted by hand; they are checked with the platform, sealed and
+/// never shown again.
 #[utoipa::path(
     tag = "publishing", operation_id = "connect_account",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -54,6 +58,10 @@ pub async fn connect(
         .json(account))
 }
 
+/// Start connecting a platform account by OAuth
+///
+/// Answers the platform's consent page to send the user to; the platform brings them back to the
+/// OAuth callback, which connects the account.
 #[utoipa::path(
     tag = "publishing", operation_id = "authorize_account",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -75,6 +83,10 @@ pub async fn authorize(
     ))
 }
 
+/// Finish connecting a platform account
+///
+/// Where a platform sends the user back after they allowed posting: exchanges the code for tokens,
+/// seals them and connects the account of the signed `state`.
 #[utoipa::path(
     tag = "publishing", operation_id = "oauth_callback", security(()),
     params(("platform" = Platform, Path), CallbackQuery),
@@ -96,6 +108,9 @@ pub async fn callback(
     Ok(HttpResponse::Created().json(account))
 }
 
+/// List a project's platform accounts
+///
+/// The project's connected Instagram, YouTube and TikTok accounts, newest first.
 #[utoipa::path(
     tag = "publishing", operation_id = "list_accounts",
     params(("id" = Uuid, Path, description = "The project's id"), PageQuery),
@@ -116,6 +131,10 @@ pub async fn list_accounts(
     ))
 }
 
+/// Get a platform account
+///
+/// The connected account with its platform, name, scopes and whether it needs authorizing again;
+/// its tokens are never shown.
 #[utoipa::path(
     tag = "publishing", operation_id = "get_account",
     params(("id" = Uuid, Path)),
@@ -126,6 +145,10 @@ pub async fn get_account(state: Data, id: web::Path<Uuid>) -> Result<web::Json<A
     Ok(web::Json(publish::account(&state, *id).await?))
 }
 
+/// Forget a platform account
+///
+/// Removes the account and its publications here; the platform's grant stays until it is revoked
+/// there.
 #[utoipa::path(
     tag = "publishing", operation_id = "delete_account",
     params(("id" = Uuid, Path)),
@@ -140,6 +163,10 @@ pub async fn delete_account(state: Data, id: web::Path<Uuid>) -> Result<HttpResp
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Publish a video
+///
+/// Schedules the video's publication to a connected account, now or at a time; it is never posted
+/// twice.
 #[utoipa::path(
     tag = "publishing", operation_id = "create_publication",
     params(("id" = Uuid, Path, description = "The video's id")),
@@ -163,6 +190,9 @@ pub async fn create_publication(
         .json(publication))
 }
 
+/// List a video's publications
+///
+/// The video's publications to each account, newest first.
 #[utoipa::path(
     tag = "publishing", operation_id = "list_publications",
     params(("id" = Uuid, Path, description = "The video's id"), PageQuery),
@@ -183,6 +213,9 @@ pub async fn list_publications(
     ))
 }
 
+/// Get a publication
+///
+/// A publication's status, the platform's post id and link once it has them, and its cover.
 #[utoipa::path(
     tag = "publishing", operation_id = "get_publication",
     params(("id" = Uuid, Path)),
@@ -196,6 +229,9 @@ pub async fn get_publication(
     Ok(web::Json(publish::publication(&state, *id).await?))
 }
 
+/// Cancel a scheduled publication
+///
+/// A publication that has not started uploading is canceled; nothing is posted.
 #[utoipa::path(
     tag = "publishing", operation_id = "cancel_publication",
     params(("id" = Uuid, Path)),
@@ -213,6 +249,10 @@ pub async fn cancel_publication(
     Ok(web::Json(publish::cancel(&state, *id).await?))
 }
 
+/// Fetch a video by a publishing link
+///
+/// The link a platform fetches a video from when it pulls the file (`publishing.instagram.source =
+/// url`): signed for one publication, it needs no token and expires.
 #[utoipa::path(
     tag = "publishing", operation_id = "get_linked_video", security(()),
     params(("id" = Uuid, Path, description = "The publication's id"), VideoLinkQuery, ("Range" = Option<String>, Header)),

@@ -26,6 +26,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(thumbnail);
 }
 
+/// List a project's ranked reels
+///
+/// The project's reels by trend score or another metric, descending, unknown values last, a page at
+/// a time.
 #[utoipa::path(
     tag = "reels", operation_id = "list_reels",
     params(("id" = Uuid, Path, description = "The project's id"), ReelQuery),
@@ -46,6 +50,9 @@ pub async fn list(
     ))
 }
 
+/// Get a reel
+///
+/// A reel with its metrics, its prepared media and the signed links of its files.
 #[utoipa::path(
     tag = "reels", operation_id = "get_reel",
     params(("id" = Uuid, Path)),
@@ -59,6 +66,10 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Reel>
         .ok_or(ApiError::NotFound("reel"))
 }
 
+/// Select a reel
+///
+/// Marks the reel selected and prepares its media (download, checks, sound, a frame) when that has
+/// not been done.
 #[utoipa::path(
     tag = "reels", operation_id = "select_reel",
     params(("id" = Uuid, Path, description = "The project's id"), ("reel_id" = Uuid, Path)),
@@ -105,6 +116,9 @@ async fn serve_media(
     super::serve_file(state, &key, request).await
 }
 
+/// Download a reel's video
+///
+/// The prepared MP4, with ranges; opens with a token or the reel's signed `content_url`.
 #[utoipa::path(
     tag = "reels", operation_id = "get_reel_video",
     params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),
@@ -124,6 +138,10 @@ pub async fn video(
     serve_media(&state, *id, &request, |media| media.video_key).await
 }
 
+/// Download a reel's extracted sound
+///
+/// The 16 kHz mono WAV extracted for transcription, with ranges; opens with a token or the reel's
+/// signed `audio_content_url`.
 #[utoipa::path(
     tag = "reels", operation_id = "get_reel_audio",
     params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),
@@ -143,6 +161,10 @@ pub async fn audio(
     serve_media(&state, *id, &request, |media| media.audio_key).await
 }
 
+/// Download a reel's frame
+///
+/// A JPEG frame, 270 pixels wide, taken when the reel was prepared; opens with a token or the
+/// reel's signed `thumbnail_content_url`.
 #[utoipa::path(
     tag = "reels", operation_id = "get_reel_thumbnail",
     params(("id" = Uuid, Path)),
@@ -169,6 +191,10 @@ pub struct HistoryQuery {
     pub limit: Option<u32>,
 }
 
+/// Get a reel's metric history
+///
+/// Every observation of the reel's counts, oldest first, with the plays per hour since the one
+/// before, for charts.
 #[utoipa::path(
     tag = "reels", operation_id = "get_reel_history",
     params(("id" = Uuid, Path), HistoryQuery),

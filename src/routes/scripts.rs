@@ -3,6 +3,7 @@ super::step_routes! {
     kind: crate::domain::ResourceKind::Script,
     resource: crate::domain::resource::Script, body: crate::domain::resource::StartScript, started: crate::domain::resource::ScriptStarted,
     tag: "scripts", parent: "The transcript's id",
+    summaries: ("Write a script from a transcript", "List a transcript's scripts", "Get a script"),
     start: ("/transcripts/{id}/scripts", "create_script"),
     list: ("/transcripts/{id}/scripts", "list_scripts"),
     get: ("/scripts/{id}", "get_script"),
@@ -30,6 +31,9 @@ pub struct EditScript {
     pub broll_keywords: Option<Vec<Vec<String>>>,
 }
 
+/// Edit a script's text
+///
+/// Replaces the script's text by hand; the text is checked again and the checks are answered.
 #[utoipa::path(
     tag = "scripts", operation_id = "edit_script",
     params(("id" = Uuid, Path)),

@@ -24,6 +24,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(list).service(create).service(revoke);
 }
 
+/// List the workspace's tokens
+///
+/// Every token of the caller's workspace, revoked ones too, without their secrets.
 #[utoipa::path(
     tag = "tokens", operation_id = "list_tokens",
     responses(
@@ -41,6 +44,10 @@ pub async fn list(
     }))
 }
 
+/// Create a token
+///
+/// A token of the caller's workspace with a scope; its secret is shown this once and only its hash
+/// is kept.
 #[utoipa::path(
     tag = "tokens", operation_id = "create_token",
     request_body(content = CreateToken, example = json!({"name": "dashboard", "scope": "read"})),
@@ -76,6 +83,9 @@ pub async fn create(
     }))
 }
 
+/// Revoke a token
+///
+/// The token stops working at once on every replica, and its open event streams end.
 #[utoipa::path(
     tag = "tokens", operation_id = "revoke_token",
     params(("id" = Uuid, Path)),

@@ -3,6 +3,7 @@ super::step_routes! {
     kind: crate::domain::ResourceKind::Video,
     resource: crate::domain::resource::Video, body: crate::domain::resource::StartVideo, started: crate::domain::resource::VideoStarted,
     tag: "videos", parent: "The audio's id",
+    summaries: ("Render a voiceover as a video", "List a voiceover's videos", "Get a video"),
     start: ("/audio/{id}/videos", "create_video"),
     list: ("/audio/{id}/videos", "list_videos"),
     get: ("/videos/{id}", "get_video"),
@@ -12,6 +13,9 @@ pub fn configure_content(cfg: &mut utoipa_actix_web::service_config::ServiceConf
     cfg.service(content).service(file);
 }
 
+/// Download a video's file
+///
+/// The rendered MP4, with ranges; opens with a token or the video's signed `content_url`.
 #[utoipa::path(
     tag = "videos", operation_id = "get_video_content",
     params(("id" = Uuid, Path), ("Range" = Option<String>, Header, description = "e.g. `bytes=0-1023`")),
@@ -31,6 +35,10 @@ pub async fn content(
     crate::routes::serve_output(&state, crate::domain::ResourceKind::Video, *id, &request).await
 }
 
+/// Download one of a video's files
+///
+/// A thumbnail, subtitles or a further format's video, as `output.files` names them, with ranges;
+/// opens with a token or the signed link in `file_urls`.
 #[utoipa::path(
     tag = "videos", operation_id = "get_video_file",
     params(

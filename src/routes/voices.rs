@@ -19,6 +19,10 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(remove);
 }
 
+/// Clone a voice
+///
+/// Clones a voice with ElevenLabs from recordings in the project's media library and keeps it in
+/// the voice library.
 #[utoipa::path(
     tag = "voices", operation_id = "clone_voice",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -44,6 +48,9 @@ pub async fn create(
         .json(voice))
 }
 
+/// List a project's cloned voices
+///
+/// The project's voice library, newest first.
 #[utoipa::path(
     tag = "voices", operation_id = "list_voices",
     params(("id" = Uuid, Path, description = "The project's id"), PageQuery),
@@ -62,6 +69,9 @@ pub async fn list(
     Ok(web::Json(voices::list(&state, *project_id, &query).await?))
 }
 
+/// Get a cloned voice
+///
+/// A voice of the project's library with its ElevenLabs id and labels.
 #[utoipa::path(
     tag = "voices", operation_id = "get_voice",
     params(("id" = Uuid, Path)),
@@ -72,6 +82,9 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Clone
     Ok(web::Json(voices::get(&state, *id).await?))
 }
 
+/// Update a cloned voice
+///
+/// Renames the voice, changes its labels or makes it the project's default.
 #[utoipa::path(
     tag = "voices", operation_id = "update_voice",
     params(("id" = Uuid, Path)),
@@ -93,6 +106,9 @@ pub async fn update(
     ))
 }
 
+/// Delete a cloned voice
+///
+/// Deletes the voice at ElevenLabs, freeing its slot, and here.
 #[utoipa::path(
     tag = "voices", operation_id = "delete_voice",
     params(("id" = Uuid, Path)),

@@ -23,6 +23,9 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(alerts);
 }
 
+/// Create a watchlist
+///
+/// Hashtags and accounts collected on a schedule, with rules that raise alerts and may start runs.
 #[utoipa::path(
     tag = "watchlists", operation_id = "create_watchlist",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -49,6 +52,9 @@ pub async fn create(
         .json(watchlist))
 }
 
+/// List a project's watchlists
+///
+/// The project's watchlists with their schedule, next collection and rules.
 #[utoipa::path(
     tag = "watchlists", operation_id = "list_watchlists",
     params(("id" = Uuid, Path, description = "The project's id"), PageQuery),
@@ -66,6 +72,9 @@ pub async fn list(
     Ok(web::Json(watch::list(&state, *project_id, &query).await?))
 }
 
+/// Get a watchlist
+///
+/// A watchlist with its schedule, next collection and rules.
 #[utoipa::path(
     tag = "watchlists", operation_id = "get_watchlist",
     params(("id" = Uuid, Path)),
@@ -76,6 +85,10 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Watch
     Ok(web::Json(watch::get(&state, *id).await?))
 }
 
+/// Update a watchlist
+///
+/// Changes its name, collection, schedule or rules, or pauses and resumes it; absent fields keep
+/// their value.
 #[utoipa::path(
     tag = "watchlists", operation_id = "update_watchlist",
     params(("id" = Uuid, Path)),
@@ -97,6 +110,9 @@ pub async fn update(
     ))
 }
 
+/// Delete a watchlist
+///
+/// Deletes the watchlist with its alerts; its collections and reels stay.
 #[utoipa::path(
     tag = "watchlists", operation_id = "delete_watchlist",
     params(("id" = Uuid, Path)),
@@ -126,6 +142,9 @@ pub struct AlertQuery {
     pub cursor: Option<String>,
 }
 
+/// List a project's alerts
+///
+/// Reels that matched a watchlist's rules, newest first, with the run each started or why none did.
 #[utoipa::path(
     tag = "watchlists", operation_id = "list_alerts",
     params(("id" = Uuid, Path, description = "The project's id"), AlertQuery),

@@ -23,6 +23,10 @@ async fn require_project(state: &Data, id: Uuid) -> Result<(), ApiError> {
         .ok_or(ApiError::NotFound("project"))
 }
 
+/// Set a project's webhook
+///
+/// Every finished run is POSTed to the receiver, signed with HMAC-SHA256 over the timestamp and
+/// body.
 #[utoipa::path(
     tag = "projects", operation_id = "put_webhook",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -46,6 +50,9 @@ pub async fn put_webhook(
     Ok(web::Json(WebhookInfo::new(webhook.url, webhook.updated_at)))
 }
 
+/// Get a project's webhook
+///
+/// The receiver every finished run is POSTed to; its secret is never shown again.
 #[utoipa::path(
     tag = "projects", operation_id = "get_webhook",
     params(("id" = Uuid, Path, description = "The project's id")),
@@ -66,6 +73,9 @@ pub async fn get_webhook(
     Ok(web::Json(WebhookInfo::new(webhook.url, webhook.updated_at)))
 }
 
+/// Remove a project's webhook
+///
+/// Stops deliveries; those still queued are dropped.
 #[utoipa::path(
     tag = "projects", operation_id = "delete_webhook",
     params(("id" = Uuid, Path, description = "The project's id")),

@@ -47,7 +47,7 @@ pub fn first_loop(text: &str) -> Option<(String, usize)> {
 pub fn check(text: &str) -> Check {
     let found = first_loop(text);
     Check {
-        name: "loops".into(),
+        name: crate::domain::read_model::CheckName::Loops.to_string(),
         passed: found.is_none(),
         detail: match found {
             Some((clause, sentence)) => {

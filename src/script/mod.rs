@@ -16,7 +16,7 @@ pub mod words;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::project::WordRange;
+use crate::domain::{project::WordRange, read_model::CheckName};
 use words::{alphabet_of, alphabet_share, count_words, five_gram_reuse, sentences};
 
 /// What a script must satisfy.
@@ -31,9 +31,7 @@ pub struct Contract {
 /// One quality check of a script and its result.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct Check {
-    /// `clean_text`, `word_count`, `call_to_action`, `not_a_copy`, `language`, `repetition`,
-    /// `loops`, `spelling` or `grounded`.
-    #[schema(example = "word_count")]
+    #[schema(value_type = crate::domain::read_model::CheckName, example = "word_count")]
     pub name: String,
     pub passed: bool,
     pub detail: String,
@@ -256,7 +254,7 @@ pub fn evaluate(
     let WordRange { min, max } = contract.words;
     let mut checks = vec![
         Check {
-            name: "clean_text".into(),
+            name: CheckName::CleanText.to_string(),
             passed: !text.is_empty() && emoji::strip_emoji(text).1 == 0,
             detail: if removed.is_empty() {
                 "no emoji, markdown, hashtags or preamble".into()
@@ -265,14 +263,14 @@ pub fn evaluate(
             },
         },
         Check {
-            name: "word_count".into(),
+            name: CheckName::WordCount.to_string(),
             passed: (min as usize..=max as usize).contains(&words),
             detail: format!("{words} words; the range is {min}-{max}"),
         },
     ];
     checks.push(match call_to_action::closes(text, &contract.language) {
         Some(found) => Check {
-            name: "call_to_action".into(),
+            name: CheckName::CallToAction.to_string(),
             passed: found,
             detail: if found {
                 "the script ends with a call to action".into()
@@ -281,14 +279,14 @@ pub fn evaluate(
             },
         },
         None => Check {
-            name: "call_to_action".into(),
+            name: CheckName::CallToAction.to_string(),
             passed: true,
             detail: format!("not checked: no markers for `{}`", contract.language),
         },
     });
     let reuse = five_gram_reuse(text, transcript);
     checks.push(Check {
-        name: "not_a_copy".into(),
+        name: CheckName::NotACopy.to_string(),
         passed: reuse < contract.max_reuse,
         detail: format!(
             "{:.0}% of the script's word 5-grams come from the transcript (limit {:.0}%)",
@@ -298,7 +296,7 @@ pub fn evaluate(
     });
     let repeated = grounding::repetition(text);
     checks.push(Check {
-        name: "repetition".into(),
+        name: CheckName::Repetition.to_string(),
         passed: repeated <= grounding::MAX_REPETITION,
         detail: format!(
             "{:.0}% of the word 4-grams repeat an earlier one (limit {:.0}%)",
@@ -310,7 +308,7 @@ pub fn evaluate(
     checks.push(spelling::check(text, transcript, &contract.language));
     let topic = grounding::Grounding::of(text, transcript, &contract.language);
     checks.push(Check {
-        name: "grounded".into(),
+        name: CheckName::Grounded.to_string(),
         passed: topic.grounded(),
         detail: if topic.judged() {
             format!(
@@ -332,7 +330,7 @@ pub fn evaluate(
         Some(alphabet) => {
             let share = alphabet_share(text, alphabet);
             Check {
-                name: "language".into(),
+                name: CheckName::Language.to_string(),
                 passed: share >= MIN_ALPHABET_SHARE,
                 detail: format!(
                     "{:.0}% of letters are {alphabet:?} as `{}` needs (at least {:.0}%)",
@@ -343,7 +341,7 @@ pub fn evaluate(
             }
         }
         None => Check {
-            name: "language".into(),
+            name: CheckName::Language.to_string(),
             passed: true,
             detail: format!("not checked for `{}`", contract.language),
         },

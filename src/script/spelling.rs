@@ -184,7 +184,7 @@ pub fn check(text: &str, transcript: &str, language: &str) -> Check {
         }
     };
     Check {
-        name: "spelling".into(),
+        name: crate::domain::read_model::CheckName::Spelling.to_string(),
         passed,
         detail,
     }

@@ -44,6 +44,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     settings.jobs.backoff_max_ms = 50;
     settings.jobs.shutdown_grace_seconds = 2;
     settings.events.poll_interval_ms = 200;
+    // Tests poll and fuzz faster than any client should; the rate limit's own test sets one.
+    settings.rate_limit.per_minute = 0;
     settings.media.root =
         std::env::temp_dir().join(format!("reelforge-test-media-{}", Uuid::new_v4().simple()));
     // No engine process per test; the engine test turns it on.
@@ -782,6 +784,10 @@ impl WorkerProcess {
                 settings.media.fetch_allow_hosts.join(","),
             ),
             ("REELFORGE__ENGINES__ENABLED", "false".to_owned()),
+            (
+                "REELFORGE__RATE_LIMIT__PER_MINUTE",
+                settings.rate_limit.per_minute.to_string(),
+            ),
             (
                 "REELFORGE__PROVIDERS__FAKE",
                 settings.providers.fake.to_string(),

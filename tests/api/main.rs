@@ -7,6 +7,7 @@ mod assets;
 mod auth;
 mod cloning;
 mod collections;
+mod contract;
 mod engine;
 mod events;
 mod faults;

@@ -1455,8 +1455,8 @@ async fn a_run_can_end_by_writing_the_post_and_publishing_each_reel() {
     for publish in [Value::Null, json!({"account_ids": [youtube]})] {
         let estimate: Value = app
             .post(
-                &format!("/v1/projects/{project_id}/runs"),
-                &json!({"reel_id": reel_id, "dry_run": true, "publish": publish}),
+                &format!("/v1/projects/{project_id}/runs/estimate"),
+                &json!({"reel_id": reel_id, "publish": publish}),
             )
             .send()
             .await

@@ -415,7 +415,7 @@ fn priced(settings: &mut reelforge::config::Settings) {
 }
 
 #[tokio::test]
-async fn a_dry_run_estimates_and_a_run_over_the_budget_is_refused() {
+async fn an_estimate_says_the_cost_and_a_run_over_the_budget_is_refused() {
     let app = spawn_app_with_clock(reelforge::clock::system(), priced).await;
     let project_id = project(
         &app,
@@ -427,7 +427,7 @@ async fn a_dry_run_estimates_and_a_run_over_the_budget_is_refused() {
 
     let runs = format!("/v1/projects/{project_id}/runs");
     let response = app
-        .post(&runs, &json!({"reel_id": reel_id, "dry_run": true}))
+        .post(&format!("{runs}/estimate"), &json!({"reel_id": reel_id}))
         .send()
         .await
         .unwrap();

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{spawn_app_with, TestApp};
 
 fn web_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/web"))
@@ -188,6 +188,32 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
     );
     assert_eq!(report["video"]["width"], 1080);
     assert_eq!(report["video"]["height"], 1920);
+    // The player played the video's signed `content_url` itself, by ranges, without a token.
+    assert!(
+        report["videoSrc"]
+            .as_str()
+            .unwrap()
+            .contains("/content?expires="),
+        "{report:#}"
+    );
+    // Chromium asks for `bytes=0-` and reads on from there; a range that covers the whole file
+    // is answered 200 with its Content-Range (a part of it, 206: contract.rs checks that).
+    let requests = report["videoRequests"].as_array().unwrap();
+    assert!(!requests.is_empty(), "{report:#}");
+    for answer in requests {
+        assert!(
+            answer["range"].as_str().unwrap().starts_with("bytes="),
+            "{answer}"
+        );
+        assert!(
+            answer["contentRange"]
+                .as_str()
+                .unwrap()
+                .starts_with("bytes "),
+            "{answer}"
+        );
+        assert!(answer["authorization"].is_null(), "{answer}");
+    }
     let shot = &report["screenshot"];
     assert!(
         shot["height"].as_u64().unwrap() > shot["width"].as_u64().unwrap(),
@@ -325,7 +351,8 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     for escape in [" as ", ": any", "<any>", "!.", "!)", "![", "!;"] {
         assert!(!code.contains(escape), "pipeline.ts uses `{escape}`");
     }
-    let app = spawn_app().await;
+    // A rate limit the pipeline stays under, and its closing requests go past.
+    let app = spawn_app_with(|s| s.rate_limit.per_minute = 240).await;
     let report = npm(&app, "client", &[]).await;
     let run_id = report["run_id"].as_str().unwrap();
     let run = app.get_json(&format!("/v1/runs/{run_id}")).await;
@@ -378,6 +405,28 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     }
     assert!(
         report["problem"]["status"] == 404 && report["problem"]["code"] == "not_found",
+        "{report:#}"
+    );
+    // Typed read models, read without casts.
+    assert!(report["estimate_total"].is_number(), "{report:#}");
+    assert_eq!(report["run_input"]["reel_id"], run["input"]["reel_id"]);
+    assert_eq!(report["run_input"]["transcribe"], "fake");
+    assert!(
+        report["reel_media"]["duration_ms"].as_u64().unwrap() > 0,
+        "{report:#}"
+    );
+    assert_eq!(report["collection_accounts"], json!(["demo"]));
+    assert_eq!(report["watchlist_hashtags"], json!(["fitness"]));
+    // A fake reel has no video of its own to link.
+    assert!(report["reel_content_url"].is_null(), "{report:#}");
+    // Past the limit, each refused request waited as `Retry-After` said, then went through.
+    let limit = &report["rate_limit"];
+    assert_eq!(limit["policy"], "\"per-token\";q=240;w=60", "{report:#}");
+    assert_eq!(limit["succeeded"], limit["burst"], "{report:#}");
+    let throttled = limit["throttled"].as_u64().unwrap();
+    assert!(throttled >= 1, "{report:#}");
+    assert!(
+        limit["waited_seconds"].as_u64().unwrap() >= throttled,
         "{report:#}"
     );
 }

@@ -17,6 +17,20 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1800 }, locale: "ru-RU" });
   const consoleErrors = [];
+  // The players load signed links themselves (no token), asking for ranges as browsers do.
+  const signedMedia = [];
+  page.on("response", async (response) => {
+    const request = response.request();
+    if (!response.url().includes("signature=")) return;
+    const headers = await request.allHeaders();
+    signedMedia.push({
+      url: new URL(response.url()).pathname,
+      status: response.status(),
+      range: headers["range"] ?? null,
+      authorization: headers["authorization"] ?? null,
+      contentRange: (await response.allHeaders())["content-range"] ?? null,
+    });
+  });
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
   // The wrong token pasted on purpose below is the one expected failure.
   page.on("console", (message) => message.type() === "error" && !message.text().includes("status of 401") && consoleErrors.push(message.text()));
@@ -158,7 +172,7 @@ try {
     visible: !banner.hidden && banner.getBoundingClientRect().height > 0,
     text: banner.textContent,
   }));
-  report.audioReady = await page.evaluate(() => document.querySelector("#audio").src.startsWith("blob:"));
+  report.audioReady = await page.evaluate(() => document.querySelector("#audio").src.includes("signature="));
   report.costRows = await page.locator("#costs tbody tr").count();
   report.costMetrics = await page.$$eval("#costs tbody tr td:nth-child(3)", (cells) => cells.map((c) => c.textContent));
   report.projectCost = await page.textContent("#project-cost");
@@ -170,6 +184,7 @@ try {
   report.editedWords = await page.textContent("#script-words");
 
   step("the video player shows the result");
+  report.videoSrc = await page.evaluate(() => document.querySelector("#video").src);
   const video = await page.evaluate(async () => {
     const v = document.querySelector("#video");
     v.muted = true;
@@ -179,6 +194,7 @@ try {
     return { width: v.videoWidth, height: v.videoHeight, duration: v.duration };
   });
   report.video = video;
+  report.videoRequests = signedMedia.filter((answer) => answer.url.includes("/v1/videos/"));
   const shot = await page.locator("#video").screenshot();
   writeFileSync(join(SCREENSHOT_DIR, "video.png"), shot);
   const png = PNG.sync.read(shot);

@@ -16,14 +16,31 @@ const client = createClient<paths>({
   headers: { Authorization: `Bearer ${process.env.TOKEN}` },
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Past the token's rate limit the service answers 429 with `Retry-After`: wait that long and
+// send the request again, as a frontend would. (Only GETs are retried here: they have no body.)
+const limits = { throttled: 0, waitedSeconds: 0 };
+client.use({
+  async onResponse({ request, response }) {
+    let answer = response;
+    for (let attempt = 0; answer.status === 429 && request.method === "GET" && attempt < 20; attempt++) {
+      const wait = Number(answer.headers.get("Retry-After") ?? "1");
+      limits.throttled += 1;
+      limits.waitedSeconds += wait;
+      await sleep(wait * 1000);
+      answer = await fetch(request.url, { headers: request.headers });
+    }
+    return answer;
+  },
+});
+
 function must<T>(result: { data?: T; error?: unknown; response: Response }, what: string): T {
   if (result.data === undefined) {
     throw new Error(`${what}: HTTP ${result.response.status} ${JSON.stringify(result.error)}`);
   }
   return result.data;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function waitForJob(id: string): Promise<void> {
   let status = "";
@@ -62,15 +79,15 @@ const reels = must(
 const best = reels.items[0];
 if (!best) throw new Error("no reels");
 
-// The same operation answers a dry run's estimate (200) or the queued run (202).
+// The estimate has its own operation; starting a run answers the run.
 const estimate = must(
-  await client.POST("/v1/projects/{id}/runs", {
+  await client.POST("/v1/projects/{id}/runs/estimate", {
     params: { path: { id: project.id } },
-    body: { reel_id: best.id, providers: { transcribe: "fake", rewrite: "fake" }, dry_run: true },
+    body: { reel_id: best.id, providers: { transcribe: "fake", rewrite: "fake" } },
   }),
   "estimate run",
 );
-if (!("total_cost" in estimate) || !estimate.within_budget) throw new Error("not an estimate");
+if (!estimate.within_budget) throw new Error("over the budget");
 const started_run = must(
   await client.POST("/v1/projects/{id}/runs", {
     params: { path: { id: project.id } },
@@ -78,7 +95,6 @@ const started_run = must(
   }),
   "start run",
 );
-if (!("id" in started_run)) throw new Error("the run was not queued");
 let run: Run = started_run;
 for (let i = 0; i < 300 && (run.status === "queued" || run.status === "running"); i++) {
   await sleep(100);
@@ -94,6 +110,28 @@ const script = scriptStep
 const video = videoStep
   ? must(await client.GET("/v1/videos/{id}", { params: { path: { id: videoStep.resource_id } } }), "video")
   : undefined;
+// Typed read models: what the run was asked, the reel's prepared media, a collection's and a
+// watchlist's parameters (unions on `source`).
+const runReelId = run.input.reel_id;
+const runTranscribe = run.input.providers?.transcribe;
+const reel = must(await client.GET("/v1/reels/{id}", { params: { path: { id: best.id } } }), "reel");
+const reelMedia = reel.media ? { duration_ms: reel.media.duration_ms, width: reel.media.width } : null;
+const collected = started.collection.parameters;
+const collectedAccounts = collected.source === "apify" ? collected.accounts : [];
+const watchlist = must(
+  await client.POST("/v1/projects/{id}/watchlists", {
+    params: { path: { id: project.id } },
+    body: {
+      name: "radar",
+      collection: { source: "apify", provider: "fake", hashtags: ["fitness"], per_source_limit: 2 },
+      schedule: { every_hours: 24 },
+      paused: true,
+    },
+  }),
+  "watchlist",
+);
+const watched = watchlist.collection.source === "apify" ? watchlist.collection.hashtags : [];
+
 // Typed step products: the script's text and checks, the video's size and files.
 const scriptOutput = script?.output ?? undefined;
 const checks = scriptOutput?.checks.map((check) => ({ name: check.name, passed: check.passed })) ?? [];
@@ -144,6 +182,15 @@ while (reader && !finished) {
 }
 controller.abort();
 
+// Past the rate limit: requests sent faster than it refills use up what is left, the one over
+// it is answered 429 and sent again after `Retry-After`, so every one ends in a 200.
+const probe = await client.GET("/v1/projects/{id}", { params: { path: { id: project.id } } });
+const left = Number(/r=(\d+)/.exec(probe.response.headers.get("RateLimit") ?? "")?.[1] ?? "0");
+const burst = [];
+for (let i = 0; i < left + 100 && limits.throttled === 0; i++) {
+  burst.push(await client.GET("/v1/projects/{id}", { params: { path: { id: project.id } } }));
+}
+
 // Errors are typed too: a missing run is a problem document with a stable code.
 const missing = await client.GET("/v1/runs/{id}", {
   params: { path: { id: "00000000-0000-0000-0000-000000000000" } },
@@ -162,6 +209,19 @@ console.log(
     needs_review: scriptOutput?.needs_review,
     video: { width: videoOutput?.width, height: videoOutput?.height, lineage_script: videoOutput?.lineage?.script_id },
     usage: run.usage?.total_cost,
+    estimate_total: estimate.total_cost,
+    run_input: { reel_id: runReelId, transcribe: runTranscribe },
+    reel_media: reelMedia,
+    reel_content_url: reel.content_url,
+    collection_accounts: collectedAccounts,
+    watchlist_hashtags: watched,
+    rate_limit: {
+      policy: probe.response.headers.get("RateLimit-Policy"),
+      burst: burst.length,
+      succeeded: burst.filter((answer) => answer.response.status === 200).length,
+      throttled: limits.throttled,
+      waited_seconds: limits.waitedSeconds,
+    },
     problem: { status: missing.response.status, code: missing.error?.code },
     events: {
       kinds: [...seen.kinds].sort(),

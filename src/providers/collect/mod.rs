@@ -20,7 +20,8 @@ pub struct PrepareReel {
     pub options: crate::domain::options::CollectOptions,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// What preparing a reel made of it: its media facts and the media store keys of its files.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct PreparedReel {
     pub source_url: Option<String>,
     pub caption: Option<String>,
