@@ -86,8 +86,9 @@ pub struct Splitter {
     depth: u32,
     in_string: bool,
     escaped: bool,
-    /// Whether the next bytes are the file's first (a UTF-8 byte order mark is skipped there).
-    at_start: bool,
+    /// How much of a UTF-8 byte order mark the file started with (skipped), up to its length
+    /// once anything else came.
+    bom: usize,
     /// An array item was followed by `,`, so another must come before `]`.
     expecting: bool,
 }
@@ -110,7 +111,7 @@ impl Splitter {
             depth: 0,
             in_string: false,
             escaped: false,
-            at_start: true,
+            bom: 0,
             expecting: false,
         }
     }
@@ -121,11 +122,13 @@ impl Splitter {
         mut chunk: &[u8],
         emit: &mut impl FnMut(RawItem),
     ) -> Result<(), FramingError> {
-        if self.at_start && !chunk.is_empty() {
-            // A chunk that splits the mark is too unlikely (the first read is kilobytes) to
-            // warrant carrying a partial one over.
-            chunk = chunk.strip_prefix(BOM).unwrap_or(chunk);
-            self.at_start = false;
+        while self.bom < BOM.len() && !chunk.is_empty() {
+            if chunk[0] == BOM[self.bom] {
+                self.bom += 1;
+                chunk = &chunk[1..];
+            } else {
+                self.bom = BOM.len();
+            }
         }
         match self.format {
             Format::Lines => {
@@ -356,11 +359,12 @@ mod tests {
 
     #[test]
     fn empty_places_are_items_the_parser_refuses() {
-        assert_eq!(split(Format::Array, "[]", 3).unwrap(), []);
-        assert_eq!(
-            split(Format::Array, "[1,,2,]", 3).unwrap(),
-            [(1, "1".into()), (1, "".into()), (1, "2".into()), (1, "".into())]
-        );
+        assert_eq!(split(Format::Array, "[]", 3).unwrap(), Vec::new());
+        let places: Vec<(u64, String)> = ["1", "", "2", ""]
+            .iter()
+            .map(|text| (1, text.to_string()))
+            .collect();
+        assert_eq!(split(Format::Array, "[1,,2,]", 3).unwrap(), places);
     }
 
     #[test]
@@ -378,7 +382,11 @@ mod tests {
     fn lines_keep_their_numbers_and_skip_blank_ones() {
         assert_eq!(
             split(Format::Lines, "{\"a\":1}\r\n\n  \n{not json\n{\"b\":2}", 3).unwrap(),
-            [(1, "{\"a\":1}".into()), (4, "{not json".into()), (5, "{\"b\":2}".into())]
+            [
+                (1, String::from("{\"a\":1}")),
+                (4, String::from("{not json")),
+                (5, String::from("{\"b\":2}"))
+            ]
         );
     }
 

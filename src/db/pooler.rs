@@ -99,7 +99,7 @@ pub async fn probe(settings: &DatabaseSettings) -> Result<Findings, sqlx::Error>
         .fetch_one(&mut a)
         .await?;
     let mut held = b.begin().await?;
-    held.execute("SELECT 1").await?;
+    (&mut *held).execute("SELECT 1").await?;
     let seen = tokio::time::timeout(
         PROBE_TIMEOUT,
         sqlx::query_scalar::<_, Option<String>>("SELECT current_setting('reelforge.probe', true)")
@@ -121,7 +121,7 @@ pub async fn probe(settings: &DatabaseSettings) -> Result<Findings, sqlx::Error>
     };
     held.rollback().await?;
     // No setting outlives the probe on a pooled server connection.
-    let _ = a.execute("RESET reelforge.probe").await;
+    let _ = (&mut a).execute("RESET reelforge.probe").await;
 
     let listen_url = settings.listen_url.as_ref().unwrap_or(&settings.url);
     let listen_works = listens(listen_url.expose_secret(), url).await;

@@ -13,12 +13,12 @@ use super::{
 use crate::{
     dataset::{Format, RawItem, Splitter},
     domain::{
-        collection::{CollectionCounts, CollectionOutcome, CollectionProblem},
+        collection::{CollectionOutcome, CollectionProblem},
         project::Project,
         resource::StepResource,
     },
     error_code::ErrorCode,
-    providers::{collect::normalize::normalize, ProviderError},
+    providers::{collect::normalize::normalize, CheckpointStore, ProviderError},
 };
 
 /// Items merged per transaction: large enough that a transaction's fixed costs (the project
@@ -54,23 +54,15 @@ impl DatasetFile {
     }
 }
 
-/// What the import has done so far.
-#[derive(Default)]
-struct Tally {
-    counts: CollectionCounts,
-    problems: Vec<CollectionProblem>,
-}
-
-impl Tally {
-    fn reject(&mut self, line: u64, item: String, reason: String) {
-        self.counts.rejected += 1;
-        if self.problems.len() < PROBLEMS_KEPT {
-            self.problems.push(CollectionProblem {
-                item,
-                reason,
-                line: Some(line),
-            });
-        }
+/// Counts an unusable item (and keeps it, up to [`PROBLEMS_KEPT`]).
+fn reject(tally: &mut CollectionOutcome, line: u64, item: String, reason: String) {
+    tally.counts.rejected += 1;
+    if tally.problems.len() < PROBLEMS_KEPT {
+        tally.problems.push(CollectionProblem {
+            item,
+            reason,
+            line: Some(line),
+        });
     }
 }
 
@@ -105,12 +97,20 @@ impl CollectStep {
         };
         let mut file = tokio::fs::File::open(&path).await.map_err(unreadable)?;
         let mut splitter = Splitter::new(dataset.format, MAX_ITEM_BYTES);
-        let mut tally = Tally::default();
+        // What earlier attempts merged, batch by batch: a retried import goes on after it.
+        let mut tally: CollectionOutcome = match ctx.load().await? {
+            Some(checkpoint) => serde_json::from_value(checkpoint).unwrap_or_default(),
+            None => CollectionOutcome::default(),
+        };
+        let mut skip = tally.counts.received;
         let mut pending: Vec<RawItem> = Vec::with_capacity(BATCH);
         let mut buffer = vec![0; READ_BUFFER];
         loop {
             let read = file.read(&mut buffer).await.map_err(unreadable)?;
-            let mut emit = |item| pending.push(item);
+            let mut emit = |item| match skip {
+                0 => pending.push(item),
+                _ => skip -= 1,
+            };
             let framing = if read == 0 {
                 splitter.finish(&mut emit)
             } else {
@@ -122,6 +122,9 @@ impl CollectStep {
                 let batch: Vec<RawItem> = pending.drain(..pending.len().min(BATCH)).collect();
                 self.import_batch(ctx, project, collection, batch, &mut tally)
                     .await?;
+                // Saved after the batch's commit: a crash in between merges that batch again,
+                // which changes nothing but its counts.
+                ctx.save(&context::to_output(&tally)?).await?;
                 let done = tally.counts.received as u64;
                 let percent = (done * 100 / dataset.items.max(1)).min(99) as u8;
                 let stage = format!(
@@ -138,10 +141,7 @@ impl CollectStep {
         after_bulk_insert(ctx, tally.counts.added);
         // Merged for good: a retry from here would only merge the same items again.
         let _ = self.media.remove(&dataset.key).await;
-        context::to_output(&CollectionOutcome {
-            counts: tally.counts,
-            problems: tally.problems,
-        })
+        context::to_output(&tally)
     }
 
     async fn import_batch(
@@ -150,7 +150,7 @@ impl CollectStep {
         project: &Project,
         collection: &StepResource,
         batch: Vec<RawItem>,
-        tally: &mut Tally,
+        tally: &mut CollectionOutcome,
     ) -> Result<(), JobError> {
         let mut candidates = Vec::with_capacity(batch.len());
         for raw in batch {
@@ -159,9 +159,9 @@ impl CollectStep {
             match parse(&raw) {
                 Ok(item) => match normalize(&item, position) {
                     Ok(candidate) => candidates.push(candidate),
-                    Err(rejection) => tally.reject(raw.line, rejection.item, rejection.reason),
+                    Err(rejection) => reject(tally, raw.line, rejection.item, rejection.reason),
                 },
-                Err(reason) => tally.reject(raw.line, format!("line {}", raw.line), reason),
+                Err(reason) => reject(tally, raw.line, format!("line {}", raw.line), reason),
             }
         }
         let batch = self.merge(ctx, project, collection, candidates).await?;

@@ -192,12 +192,12 @@ async fn the_deployment_files_name_what_the_binary_and_the_dockerfile_have() {
                 continue;
             }
             if image == "reelforge:latest" {
-                assert_eq!(container.pointer("/ports/0/containerPort"), Some(&8080.into()));
+                assert_eq!(container.pointer("/ports/0/containerPort"), Some(&serde_json::json!(8080)));
                 let mount = container.pointer("/volumeMounts/0/mountPath");
-                assert!(mount.is_none() || mount == Some(&"/var/lib/reelforge/media".into()));
+                assert!(mount.is_none() || mount == Some(&serde_json::json!("/var/lib/reelforge/media")));
             } else {
                 assert_eq!(image, "reelforge-engine:latest");
-                assert_eq!(container.pointer("/ports/0/containerPort"), Some(&8765.into()));
+                assert_eq!(container.pointer("/ports/0/containerPort"), Some(&serde_json::json!(8765)));
             }
             for probe in ["readinessProbe", "livenessProbe"] {
                 let path = container

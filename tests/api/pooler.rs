@@ -64,7 +64,7 @@ impl Bouncer {
              listen_port = {listen_port}\n\
              unix_socket_dir =\n\
              auth_type = any\n\
-             default_pool_size = 4\n\
+             default_pool_size = 20\n\
              max_client_conn = 200\n\
              ignore_startup_parameters = extra_float_digits\n\
              logfile = {log}\n",
