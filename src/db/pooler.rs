@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
-use sqlx::{postgres::PgListener, Connection, Executor, PgConnection};
+use sqlx::{postgres::PgListener, Connection, Executor, PgConnection, Row};
 
 use crate::config::DatabaseSettings;
 
@@ -76,52 +76,47 @@ async fn connect(url: &str) -> Result<PgConnection, sqlx::Error> {
         .map_err(|_| sqlx::Error::PoolTimedOut)?
 }
 
+/// One text answer through the simple query protocol: a single message, so it works through
+/// any pooler whatever it does with prepared statements.
+async fn text(conn: &mut PgConnection, sql: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::raw_sql(sql).fetch_one(conn).await?.try_get(0)
+}
+
 /// Probes `database.url` and the LISTEN connection.
 pub async fn probe(settings: &DatabaseSettings) -> Result<Findings, sqlx::Error> {
     let url = settings.url.expose_secret();
     let mut a = connect(url).await?;
     let mut b = connect(url).await?;
-    let server_version: String = sqlx::query_scalar("SHOW server_version")
-        .fetch_one(&mut a)
-        .await?;
+    let server_version = text(&mut a, "SHOW server_version")
+        .await?
+        .unwrap_or_default();
 
     // A session setting on `a`, then `b` holds a transaction open, so that `a`'s next
     // statement cannot be handed the server connection it had: only a transaction pooler
     // forgets the setting (or, with a single server connection, makes `a` wait).
     let marker = uuid::Uuid::new_v4().simple().to_string();
-    sqlx::query("SELECT set_config('reelforge.probe', $1, false)")
-        .bind(&marker)
-        .execute(&mut a)
-        .await?;
-    // Prepared on `a`'s server connection now, run again below from another.
-    sqlx::query_scalar::<_, i32>("SELECT $1::int4 + 1")
-        .bind(1)
-        .fetch_one(&mut a)
-        .await?;
+    text(
+        &mut a,
+        &format!("SELECT set_config('reelforge.probe', '{marker}', false)"),
+    )
+    .await?;
     let mut held = b.begin().await?;
     (&mut *held).execute("SELECT 1").await?;
     let seen = tokio::time::timeout(
         PROBE_TIMEOUT,
-        sqlx::query_scalar::<_, Option<String>>("SELECT current_setting('reelforge.probe', true)")
-            .fetch_one(&mut a),
+        text(&mut a, "SELECT current_setting('reelforge.probe', true)"),
     )
     .await;
-    let transaction_pooling = !matches!(&seen, Ok(Ok(Some(value))) if *value == marker);
-    let prepared_statements_kept = match seen {
-        Ok(_) => tokio::time::timeout(
-            PROBE_TIMEOUT,
-            sqlx::query_scalar::<_, i32>("SELECT $1::int4 + 1")
-                .bind(1)
-                .fetch_one(&mut a),
-        )
-        .await
-        .is_ok_and(|answer| answer.is_ok_and(|two| two == 2)),
-        // A single server connection: nothing moves between them.
-        Err(_) => true,
-    };
     held.rollback().await?;
     // No setting outlives the probe on a pooled server connection.
-    let _ = (&mut a).execute("RESET reelforge.probe").await;
+    let _ = sqlx::raw_sql("RESET reelforge.probe").execute(&mut a).await;
+    let prepared_statements_kept = match &seen {
+        Ok(Ok(Some(value))) if *value == marker => true,
+        // A single server connection: nothing moves between them.
+        Err(_) => true,
+        Ok(_) => prepared_statement_survives(url).await?,
+    };
+    let transaction_pooling = !matches!(&seen, Ok(Ok(Some(value))) if *value == marker);
 
     let listen_url = settings.listen_url.as_ref().unwrap_or(&settings.url);
     let listen_works = listens(listen_url.expose_secret(), url).await;
@@ -131,6 +126,25 @@ pub async fn probe(settings: &DatabaseSettings) -> Result<Findings, sqlx::Error>
         prepared_statements_kept,
         listen_works,
     })
+}
+
+/// Whether a named prepared statement (sqlx prepares every query so) can be run again from
+/// another server connection of the pooler. Its own connections, since one whose statement
+/// failed is left to nothing else. A pooler that passes statements through may also hold one
+/// of that name from another client already, and refuse it: that says the same.
+async fn prepared_statement_survives(url: &str) -> Result<bool, sqlx::Error> {
+    let prepare = || sqlx::query_scalar::<_, i32>("SELECT $1::int4 + 1").bind(1);
+    let mut c = connect(url).await?;
+    if prepare().fetch_one(&mut c).await.is_err() {
+        return Ok(false);
+    }
+    // `d` holds the server connection `c` just gave back, so `c` runs on another.
+    let mut d = connect(url).await?;
+    let mut held = d.begin().await?;
+    (&mut *held).execute("SELECT 1").await?;
+    let again = tokio::time::timeout(PROBE_TIMEOUT, prepare().fetch_one(&mut c)).await;
+    held.rollback().await?;
+    Ok(matches!(again, Ok(Ok(2))))
 }
 
 /// Whether a NOTIFY sent through `notify_url` reaches a LISTEN on `listen_url`.
@@ -143,8 +157,7 @@ async fn listens(listen_url: &str, notify_url: &str) -> bool {
         let mut listener = PgListener::connect_with(&pool).await?;
         listener.listen(PROBE_CHANNEL).await?;
         let mut sender = connect(notify_url).await?;
-        sqlx::query("SELECT pg_notify($1, 'probe')")
-            .bind(PROBE_CHANNEL)
+        sqlx::raw_sql(&format!("NOTIFY {PROBE_CHANNEL}, 'probe'"))
             .execute(&mut sender)
             .await?;
         listener.recv().await.map(|_| true)
