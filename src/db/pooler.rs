@@ -10,7 +10,7 @@ use sqlx::{postgres::PgListener, Connection, Executor, PgConnection, Row};
 use crate::config::DatabaseSettings;
 
 /// How long one probe may wait on the database before it counts as an answer.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 const PROBE_CHANNEL: &str = "reelforge_doctor";
 
 /// What the probes found.
