@@ -331,6 +331,16 @@ pub(super) struct BatchMerged {
     pub preparing: u32,
 }
 
+/// When a merged batch's scores are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scores {
+    /// With the batch, in its transaction.
+    Now,
+    /// Once after the last batch ([`recompute_scores`]): each batch would otherwise recompute
+    /// every reel of the owners it touches, over and over as a large import grows.
+    AfterImport,
+}
+
 impl CollectStep {
     /// Merges one batch of candidates into the project's reels in one transaction, under the
     /// project's lock, with the reels' metrics, preparations and alerts.
@@ -340,6 +350,8 @@ impl CollectStep {
         project: &crate::domain::project::Project,
         collection: &StepResource,
         candidates: Vec<ReelCandidate>,
+        scores: Scores,
+        merged_ids: &mut Vec<uuid::Uuid>,
     ) -> Result<BatchMerged, JobError> {
         let source = collection.input.get("source").and_then(Value::as_str);
         // Every uploaded file offered; those no reel ends up naming are removed. (Only uploads:
@@ -386,13 +398,15 @@ impl CollectStep {
             &unique,
         )
         .await?;
-        db::reels::recompute_metrics(
-            &mut tx,
-            project.id,
-            &reel_ids,
-            &project.settings.trend_weights,
-        )
-        .await?;
+        if scores == Scores::Now {
+            db::reels::recompute_metrics(
+                &mut tx,
+                project.id,
+                &reel_ids,
+                &project.settings.trend_weights,
+            )
+            .await?;
+        }
         let mut preparing = 0;
         // Uploaded files are here already: preparing them costs nothing, so it is never deferred.
         let prepare_all = source == Some(FILES_SOURCE)
@@ -419,6 +433,7 @@ impl CollectStep {
         )
         .await?;
         tx.commit().await?;
+        merged_ids.extend(reel_ids);
         for key in superseded {
             let _ = self.media.remove(&key).await;
         }
@@ -428,6 +443,21 @@ impl CollectStep {
             preparing,
         })
     }
+}
+
+/// The scores of the reels an import merged (and of their owners' other reels), in one pass
+/// under the project's lock.
+pub(super) async fn recompute_scores(
+    ctx: &JobContext,
+    project: &crate::domain::project::Project,
+    reel_ids: &[uuid::Uuid],
+) -> Result<(), JobError> {
+    let mut tx = ctx.pool().begin().await?;
+    db::reels::lock_project(&mut tx, project.id).await?;
+    db::reels::recompute_metrics(&mut tx, project.id, reel_ids, &project.settings.trend_weights)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Refreshes the planner's statistics after a large insert, in the background: the collection
@@ -460,7 +490,9 @@ impl JobHandler for CollectStep {
             (candidates, rejections, items.len() as u32)
         };
         ctx.call().progress.report(70, "merging").await;
-        let batch = self.merge(ctx, &project, &collection, candidates).await?;
+        let batch = self
+            .merge(ctx, &project, &collection, candidates, Scores::Now, &mut Vec::new())
+            .await?;
         after_bulk_insert(ctx, batch.counts.added);
 
         let outcome = CollectionOutcome {

@@ -7,11 +7,12 @@ use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 use super::{
-    collect::{after_bulk_insert, CollectStep, PROBLEMS_KEPT},
+    collect::{after_bulk_insert, recompute_scores, CollectStep, Scores, PROBLEMS_KEPT},
     context, JobContext, JobError,
 };
 use crate::{
     dataset::{Format, RawItem, Splitter},
+    db,
     domain::{
         collection::{CollectionOutcome, CollectionProblem},
         project::Project,
@@ -103,6 +104,9 @@ impl CollectStep {
             None => CollectionOutcome::default(),
         };
         let mut skip = tally.counts.received;
+        let resumed = skip > 0;
+        // Every reel merged, for the scores computed once at the end (16 bytes each).
+        let mut merged_ids = Vec::new();
         let mut pending: Vec<RawItem> = Vec::with_capacity(BATCH);
         let mut buffer = vec![0; READ_BUFFER];
         loop {
@@ -120,7 +124,7 @@ impl CollectStep {
             framing.map_err(|error| JobError::fatal(ErrorCode::MalformedJson, error.to_string()))?;
             while pending.len() >= BATCH || (read == 0 && !pending.is_empty()) {
                 let batch: Vec<RawItem> = pending.drain(..pending.len().min(BATCH)).collect();
-                self.import_batch(ctx, project, collection, batch, &mut tally)
+                self.import_batch(ctx, project, collection, batch, &mut tally, &mut merged_ids)
                     .await?;
                 // Saved after the batch's commit: a crash in between merges that batch again,
                 // which changes nothing but its counts.
@@ -138,6 +142,11 @@ impl CollectStep {
                 break;
             }
         }
+        if resumed {
+            // Earlier attempts' reels are scored too.
+            merged_ids = db::reels::in_collection(ctx.pool(), collection.id).await?;
+        }
+        recompute_scores(ctx, project, &merged_ids).await?;
         after_bulk_insert(ctx, tally.counts.added);
         // Merged for good: a retry from here would only merge the same items again.
         let _ = self.media.remove(&dataset.key).await;
@@ -151,6 +160,7 @@ impl CollectStep {
         collection: &StepResource,
         batch: Vec<RawItem>,
         tally: &mut CollectionOutcome,
+        merged_ids: &mut Vec<uuid::Uuid>,
     ) -> Result<(), JobError> {
         let mut candidates = Vec::with_capacity(batch.len());
         for raw in batch {
@@ -164,7 +174,9 @@ impl CollectStep {
                 Err(reason) => reject(tally, raw.line, format!("line {}", raw.line), reason),
             }
         }
-        let batch = self.merge(ctx, project, collection, candidates).await?;
+        let batch = self
+            .merge(ctx, project, collection, candidates, Scores::AfterImport, merged_ids)
+            .await?;
         tally.counts.added += batch.counts.added;
         tally.counts.merged += batch.counts.merged + batch.repeats;
         tally.counts.preparing += batch.preparing;
