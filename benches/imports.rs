@@ -115,7 +115,10 @@ async fn import(server: &Server, token: &str, count: usize, dir: &Path) -> Measu
             .json()
             .await
             .unwrap();
-        if matches!(job["status"].as_str(), Some("succeeded" | "failed" | "canceled")) {
+        if matches!(
+            job["status"].as_str(),
+            Some("succeeded" | "failed" | "canceled")
+        ) {
             break job;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -154,13 +157,19 @@ async fn main() {
     settings.database.url = SecretString::from(url.clone());
     let pool = prepare_database(&settings).await.unwrap();
     let token = common::bench_token(&pool).await;
-    let dir = std::env::temp_dir().join(format!("reelforge-bench-imports-{}", Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "reelforge-bench-imports-{}",
+        Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let server = start_server(
         &url,
         true,
         &[
-            ("REELFORGE__MEDIA__ROOT", dir.join("media").display().to_string()),
+            (
+                "REELFORGE__MEDIA__ROOT",
+                dir.join("media").display().to_string(),
+            ),
             ("REELFORGE__JOBS__POLL_INTERVAL_MS", "20".into()),
         ],
     )

@@ -304,8 +304,7 @@ where
         }
         Ok(chunk)
     });
-    let scratch =
-        crate::collections::write_upload(state, checked, limits.max_import_bytes).await?;
+    let scratch = crate::collections::write_upload(state, checked, limits.max_import_bytes).await?;
     splitter.finish(&mut |_| items += 1)?;
     if items == 0 || items > limits.max_import_items {
         return Err(too_many());
@@ -330,7 +329,10 @@ mod tests {
         let mut splitter = Splitter::new(format, 64);
         let mut items = Vec::new();
         let mut emit = |item: RawItem| {
-            items.push((item.line, String::from_utf8(item.bytes).unwrap().trim().to_owned()))
+            items.push((
+                item.line,
+                String::from_utf8(item.bytes).unwrap().trim().to_owned(),
+            ))
         };
         for piece in text.as_bytes().chunks(chunk) {
             splitter.feed(piece, &mut emit)?;
@@ -341,7 +343,8 @@ mod tests {
 
     #[test]
     fn arrays_split_at_top_level_commas_whatever_the_chunking() {
-        let text = "\u{feff} [\n{\"a\": \"x,]}\\\"\", \"b\": [1, {\"c\": 2}]},\n  3, \"s,\" ,null\n,{}]\n";
+        let text =
+            "\u{feff} [\n{\"a\": \"x,]}\\\"\", \"b\": [1, {\"c\": 2}]},\n  3, \"s,\" ,null\n,{}]\n";
         for chunk in [1, 2, 7, 1000] {
             assert_eq!(
                 split(Format::Array, text, chunk).unwrap(),
@@ -373,9 +376,18 @@ mod tests {
             split(Format::Array, "\n{\"items\": []}", 4),
             Err(FramingError::NotAnArray(2))
         );
-        assert_eq!(split(Format::Array, "[1] x", 4), Err(FramingError::TrailingData(1)));
-        assert_eq!(split(Format::Array, "[1, {\"a\"", 4), Err(FramingError::Unterminated));
-        assert_eq!(split(Format::Array, "  ", 4), Err(FramingError::NotAnArray(1)));
+        assert_eq!(
+            split(Format::Array, "[1] x", 4),
+            Err(FramingError::TrailingData(1))
+        );
+        assert_eq!(
+            split(Format::Array, "[1, {\"a\"", 4),
+            Err(FramingError::Unterminated)
+        );
+        assert_eq!(
+            split(Format::Array, "  ", 4),
+            Err(FramingError::NotAnArray(1))
+        );
     }
 
     #[test]
@@ -395,7 +407,9 @@ mod tests {
         let long = format!("[\"{}\", 1]", "x".repeat(100));
         let mut splitter = Splitter::new(Format::Array, 10);
         let mut items = Vec::new();
-        splitter.feed(long.as_bytes(), &mut |item| items.push(item)).unwrap();
+        splitter
+            .feed(long.as_bytes(), &mut |item| items.push(item))
+            .unwrap();
         splitter.finish(&mut |item| items.push(item)).unwrap();
         assert_eq!(items.len(), 2);
         assert!(items[0].oversized && items[0].bytes.len() == 10);

@@ -454,8 +454,13 @@ pub(super) async fn recompute_scores(
 ) -> Result<(), JobError> {
     let mut tx = ctx.pool().begin().await?;
     db::reels::lock_project(&mut tx, project.id).await?;
-    db::reels::recompute_metrics(&mut tx, project.id, reel_ids, &project.settings.trend_weights)
-        .await?;
+    db::reels::recompute_metrics(
+        &mut tx,
+        project.id,
+        reel_ids,
+        &project.settings.trend_weights,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -491,7 +496,14 @@ impl JobHandler for CollectStep {
         };
         ctx.call().progress.report(70, "merging").await;
         let batch = self
-            .merge(ctx, &project, &collection, candidates, Scores::Now, &mut Vec::new())
+            .merge(
+                ctx,
+                &project,
+                &collection,
+                candidates,
+                Scores::Now,
+                &mut Vec::new(),
+            )
             .await?;
         after_bulk_insert(ctx, batch.counts.added);
 

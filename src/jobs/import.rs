@@ -74,7 +74,14 @@ fn parse(raw: &RawItem) -> Result<Value, String> {
     }
     let value: Value = serde_json::from_slice(&raw.bytes).map_err(|error| {
         // serde's own position is within the item; the line in the file is what a user finds.
-        format!("not JSON: {}", error.to_string().split(" at line").next().unwrap_or_default())
+        format!(
+            "not JSON: {}",
+            error
+                .to_string()
+                .split(" at line")
+                .next()
+                .unwrap_or_default()
+        )
     })?;
     let mut errors = Vec::new();
     crate::domain::storable::check_json("item", &value, &mut errors);
@@ -92,9 +99,16 @@ impl CollectStep {
         collection: &StepResource,
         dataset: DatasetFile,
     ) -> Result<Value, JobError> {
-        let path = self.media.fetch(&dataset.key).await.map_err(ProviderError::from)?;
+        let path = self
+            .media
+            .fetch(&dataset.key)
+            .await
+            .map_err(ProviderError::from)?;
         let unreadable = |error: std::io::Error| {
-            JobError::fatal(ErrorCode::Storage, format!("the dataset file could not be read: {error}"))
+            JobError::fatal(
+                ErrorCode::Storage,
+                format!("the dataset file could not be read: {error}"),
+            )
         };
         let mut file = tokio::fs::File::open(&path).await.map_err(unreadable)?;
         let mut splitter = Splitter::new(dataset.format, MAX_ITEM_BYTES);
@@ -121,7 +135,8 @@ impl CollectStep {
                 splitter.feed(&buffer[..read], &mut emit)
             };
             // The request checked the framing already; a file that changed since is not ours.
-            framing.map_err(|error| JobError::fatal(ErrorCode::MalformedJson, error.to_string()))?;
+            framing
+                .map_err(|error| JobError::fatal(ErrorCode::MalformedJson, error.to_string()))?;
             while pending.len() >= BATCH || (read == 0 && !pending.is_empty()) {
                 let batch: Vec<RawItem> = pending.drain(..pending.len().min(BATCH)).collect();
                 self.import_batch(ctx, project, collection, batch, &mut tally, &mut merged_ids)
@@ -175,7 +190,14 @@ impl CollectStep {
             }
         }
         let batch = self
-            .merge(ctx, project, collection, candidates, Scores::AfterImport, merged_ids)
+            .merge(
+                ctx,
+                project,
+                collection,
+                candidates,
+                Scores::AfterImport,
+                merged_ids,
+            )
             .await?;
         tally.counts.added += batch.counts.added;
         tally.counts.merged += batch.counts.merged + batch.repeats;

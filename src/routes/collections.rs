@@ -99,17 +99,15 @@ pub async fn import_file(
     let body = payload.map(|chunk| {
         chunk.map_err(|error| ApiError::bad_request(ErrorCode::MalformedBody, error.to_string()))
     });
-    let spooled = crate::dataset::spool(
+    let spooled =
+        crate::dataset::spool(&state, *project_id, format, body, &state.settings.collect).await?;
+    let started = collections::start_dataset(
         &state,
         *project_id,
-        format,
-        body,
-        &state.settings.collect,
+        spooled,
+        query.prepare_all.unwrap_or(false),
     )
     .await?;
-    let started =
-        collections::start_dataset(&state, *project_id, spooled, query.prepare_all.unwrap_or(false))
-            .await?;
     Ok(HttpResponse::Accepted().json(started))
 }
 

@@ -12,10 +12,17 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 fn venv_tool(name: &str) -> std::path::PathBuf {
     let cache = std::env::var("REELFORGE_CACHE").unwrap_or_else(|_| {
-        format!("{}/.cache/reelforge", std::env::var("HOME").unwrap_or_default())
+        format!(
+            "{}/.cache/reelforge",
+            std::env::var("HOME").unwrap_or_default()
+        )
     });
     let tool = Path::new(&cache).join("venv/bin").join(name);
-    assert!(tool.exists(), "{} is missing: run scripts/setup", tool.display());
+    assert!(
+        tool.exists(),
+        "{} is missing: run scripts/setup",
+        tool.display()
+    );
     tool
 }
 
@@ -33,7 +40,9 @@ fn run(command: &mut Command) -> String {
 /// Every document of a YAML file, as JSON (PyYAML, which the validators bring).
 fn documents(path: &Path) -> Vec<Value> {
     let script = "import json, sys, yaml; print(json.dumps([d for d in yaml.safe_load_all(open(sys.argv[1])) if d]))";
-    let out = run(Command::new(venv_tool("python")).args(["-c", script]).arg(path));
+    let out = run(Command::new(venv_tool("python"))
+        .args(["-c", script])
+        .arg(path));
     serde_json::from_str(&out).unwrap()
 }
 
@@ -113,7 +122,10 @@ fn env_names(compose: &Value, manifests: &[Value]) -> Vec<(String, String)> {
     let mut names = Vec::new();
     for (service, spec) in compose["services"].as_object().unwrap() {
         if let Some(env) = spec["environment"].as_object() {
-            names.extend(env.keys().map(|k| (k.clone(), format!("compose {service}"))));
+            names.extend(
+                env.keys()
+                    .map(|k| (k.clone(), format!("compose {service}"))),
+            );
         }
     }
     for (key, _) in compose["x-reelforge-env"].as_object().unwrap() {
@@ -123,12 +135,18 @@ fn env_names(compose: &Value, manifests: &[Value]) -> Vec<(String, String)> {
         let name = doc["metadata"]["name"].as_str().unwrap_or_default();
         for section in ["data", "stringData"] {
             if let Some(map) = doc[section].as_object() {
-                names.extend(map.keys().map(|k| (k.clone(), format!("{} {name}", doc["kind"]))));
+                names.extend(
+                    map.keys()
+                        .map(|k| (k.clone(), format!("{} {name}", doc["kind"]))),
+                );
             }
         }
         for container in containers(doc) {
             for env in container["env"].as_array().into_iter().flatten() {
-                names.push((env["name"].as_str().unwrap().to_owned(), format!("deployment {name}")));
+                names.push((
+                    env["name"].as_str().unwrap().to_owned(),
+                    format!("deployment {name}"),
+                ));
             }
         }
     }
@@ -153,7 +171,10 @@ async fn the_deployment_files_name_what_the_binary_and_the_dockerfile_have() {
     assert!(is_setting("REELFORGE__DATABASE__LISTEN_URL", &structs));
     assert!(!is_setting("REELFORGE__DATABASE__LISTEN", &structs));
     for (name, place) in env_names(compose, &manifests) {
-        assert!(is_setting(&name, &structs), "{place}: {name} is not a setting");
+        assert!(
+            is_setting(&name, &structs),
+            "{place}: {name} is not a setting"
+        );
     }
 
     // Build targets are the Dockerfile's stages; the engine and the service expose its ports.
@@ -192,12 +213,21 @@ async fn the_deployment_files_name_what_the_binary_and_the_dockerfile_have() {
                 continue;
             }
             if image == "reelforge:latest" {
-                assert_eq!(container.pointer("/ports/0/containerPort"), Some(&serde_json::json!(8080)));
+                assert_eq!(
+                    container.pointer("/ports/0/containerPort"),
+                    Some(&serde_json::json!(8080))
+                );
                 let mount = container.pointer("/volumeMounts/0/mountPath");
-                assert!(mount.is_none() || mount == Some(&serde_json::json!("/var/lib/reelforge/media")));
+                assert!(
+                    mount.is_none()
+                        || mount == Some(&serde_json::json!("/var/lib/reelforge/media"))
+                );
             } else {
                 assert_eq!(image, "reelforge-engine:latest");
-                assert_eq!(container.pointer("/ports/0/containerPort"), Some(&serde_json::json!(8765)));
+                assert_eq!(
+                    container.pointer("/ports/0/containerPort"),
+                    Some(&serde_json::json!(8765))
+                );
             }
             for probe in ["readinessProbe", "livenessProbe"] {
                 let path = container

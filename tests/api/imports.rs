@@ -32,7 +32,12 @@ fn apify_item(i: usize) -> Value {
     })
 }
 
-fn import_request(app: &TestApp, project_id: &str, content_type: &str, body: String) -> reqwest::RequestBuilder {
+fn import_request(
+    app: &TestApp,
+    project_id: &str,
+    content_type: &str,
+    body: String,
+) -> reqwest::RequestBuilder {
     app.client
         .post(app.url(&format!("/v1/projects/{project_id}/collections/import")))
         .bearer_auth(&app.token)
@@ -52,7 +57,9 @@ async fn reel_by_code(app: &TestApp, project_id: &str, owner: &str, code: &str) 
         {
             return reel.clone();
         }
-        let cursor = page["next_cursor"].as_str().unwrap_or_else(|| panic!("no reel {code}"));
+        let cursor = page["next_cursor"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no reel {code}"));
         path = format!("/v1/projects/{project_id}/reels?owner={owner}&limit=100&cursor={cursor}");
     }
 }
@@ -65,8 +72,14 @@ async fn json_lines_past_the_body_limit_merge_in_batches_and_bad_lines_become_pr
     // 4,500 items (three batches), about 3 MB: three times the JSON body limit.
     let mut lines: Vec<String> = (0..4500).map(|i| apify_item(i).to_string()).collect();
     lines.insert(2300, "{\"shortCode\": \"broken\", ".into()); // line 2301
-    lines.insert(3000, json!({"shortCode": "P1", "type": "Image"}).to_string()); // line 3001
-    lines.insert(3500, json!({"shortCode": "N1", "caption": "a\u{0}b"}).to_string()); // line 3501
+    lines.insert(
+        3000,
+        json!({"shortCode": "P1", "type": "Image"}).to_string(),
+    ); // line 3001
+    lines.insert(
+        3500,
+        json!({"shortCode": "N1", "caption": "a\u{0}b"}).to_string(),
+    ); // line 3501
     let body = lines.join("\n") + "\n";
     assert!(body.len() > 3 * app.settings.server.body_limit_bytes);
 
@@ -90,7 +103,10 @@ async fn json_lines_past_the_body_limit_merge_in_batches_and_bad_lines_become_pr
         .iter()
         .map(|p| (p["line"].as_u64().unwrap(), p["item"].as_str().unwrap()))
         .collect();
-    assert_eq!(problems, [(2301, "line 2301"), (3001, "P1"), (3501, "line 3501")]);
+    assert_eq!(
+        problems,
+        [(2301, "line 2301"), (3001, "P1"), (3501, "line 3501")]
+    );
     let reasons: Vec<&str> = collection["problems"]
         .as_array()
         .unwrap()
@@ -122,7 +138,9 @@ async fn json_lines_past_the_body_limit_merge_in_batches_and_bad_lines_become_pr
     .await
     .unwrap();
     assert!(
-        stages.first().is_some_and(|s| s.starts_with("2000 of 4503 items read, 2000 merged")),
+        stages
+            .first()
+            .is_some_and(|s| s.starts_with("2000 of 4503 items read, 2000 merged")),
         "{stages:?}"
     );
 }
@@ -133,10 +151,15 @@ async fn a_json_array_import_merges_into_what_is_there() {
     let project = app.create_project(json!({"name": "array"})).await;
     let project_id = project["id"].as_str().unwrap();
     let first: Vec<Value> = (0..2500).map(apify_item).collect();
-    let response = import_request(&app, project_id, "application/json", serde_json::to_string_pretty(&first).unwrap())
-        .send()
-        .await
-        .unwrap();
+    let response = import_request(
+        &app,
+        project_id,
+        "application/json",
+        serde_json::to_string_pretty(&first).unwrap(),
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(response.status(), 202);
     let started: Value = response.json().await.unwrap();
     let collection = app.finished_collection(project_id, &started).await;
@@ -146,7 +169,14 @@ async fn a_json_array_import_merges_into_what_is_there() {
     let mut again: Vec<Value> = (2000..2501).map(apify_item).collect();
     again[0]["videoPlayCount"] = json!(9_999_999);
     again.push(json!("not an object"));
-    let body = format!("[\n{}\n]", again.iter().map(Value::to_string).collect::<Vec<_>>().join(",\n"));
+    let body = format!(
+        "[\n{}\n]",
+        again
+            .iter()
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join(",\n")
+    );
     let response = import_request(&app, project_id, "application/json", body)
         .send()
         .await
@@ -185,14 +215,53 @@ async fn an_import_over_its_limits_or_not_a_dataset_is_refused_and_keeps_nothing
             item.to_string()
         })
         .collect();
-    let (status, body) = send_problem(import_request(&app, project_id, "application/x-ndjson", big.join("\n"))).await;
-    assert_eq!((status, body["code"].as_str()), (413, Some("payload_too_large")), "{body}");
-    let (status, body) = send_problem(import_request(&app, project_id, "application/x-ndjson", lines(41))).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("validation_failed")), "{body}");
-    let (status, body) = send_problem(import_request(&app, project_id, "application/json", "\n\n{\"items\": []}".into())).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("malformed_json")), "{body}");
-    assert!(body["detail"].as_str().unwrap().starts_with("line 3"), "{body}");
-    let (status, _) = send_problem(import_request(&app, project_id, "application/json", "[{\"a\": 1}".into())).await;
+    let (status, body) = send_problem(import_request(
+        &app,
+        project_id,
+        "application/x-ndjson",
+        big.join("\n"),
+    ))
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
+    let (status, body) = send_problem(import_request(
+        &app,
+        project_id,
+        "application/x-ndjson",
+        lines(41),
+    ))
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    let (status, body) = send_problem(import_request(
+        &app,
+        project_id,
+        "application/json",
+        "\n\n{\"items\": []}".into(),
+    ))
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("malformed_json")),
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().unwrap().starts_with("line 3"),
+        "{body}"
+    );
+    let (status, _) = send_problem(import_request(
+        &app,
+        project_id,
+        "application/json",
+        "[{\"a\": 1}".into(),
+    ))
+    .await;
     assert_eq!(status, 400);
 
     let collections = app

@@ -91,7 +91,10 @@ impl Bouncer {
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", listen_port)).is_err() {
-            assert!(std::time::Instant::now() < deadline, "pgbouncer did not start");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "pgbouncer did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         bouncer
@@ -160,7 +163,10 @@ async fn doctor_tells_a_transaction_pooler_and_where_listen_works() {
     let paired = reelforge::db::pooler::probe(&settings.database)
         .await
         .unwrap();
-    assert!(paired.transaction_pooling && paired.listen_works, "{paired:?}");
+    assert!(
+        paired.transaction_pooling && paired.listen_works,
+        "{paired:?}"
+    );
     let (report, _) = reelforge::doctor::report(&settings).await;
     assert!(
         report.contains("through a pooler in transaction mode")
