@@ -252,26 +252,29 @@ async fn queue(
     })
 }
 
-/// A dataset export as a JSON array, or JSON lines (one item per line, blank lines skipped).
-pub fn parse_dataset(content_type: &str, body: &[u8]) -> Result<Vec<Value>, ApiError> {
-    match content_type {
-        "application/json" => serde_json::from_slice::<Vec<Value>>(body)
-            .map_err(|error| ApiError::bad_request(ErrorCode::MalformedJson, format!("expected a JSON array of items: {error}"))),
-        "application/x-ndjson" | "application/jsonl" | "application/json-lines" | "application/jsonlines" => {
-            let text = std::str::from_utf8(body).map_err(|_| ApiError::bad_request(ErrorCode::MalformedJson, "the body is not UTF-8"))?;
-            text.lines()
-                .enumerate()
-                .filter(|(_, line)| !line.trim().is_empty())
-                .map(|(number, line)| {
-                    serde_json::from_str(line)
-                        .map_err(|error| ApiError::bad_request(ErrorCode::MalformedJson, format!("line {}: {error}", number + 1)))
-                })
-                .collect()
-        }
-        other => Err(ApiError::UnsupportedMediaType(format!(
-            "send the dataset as application/json (an array) or application/x-ndjson (JSON lines), not `{other}`"
-        ))),
-    }
+/// Queues the import of a dataset file that [`crate::dataset::spool`] saved; the file stays
+/// once it is queued, for the job to read.
+pub async fn start_dataset(
+    state: &AppState,
+    project_id: Uuid,
+    spooled: crate::dataset::Spooled,
+    prepare_all: bool,
+) -> Result<CollectionStarted, ApiError> {
+    let crate::dataset::Spooled {
+        file,
+        format,
+        items,
+    } = spooled;
+    let input = json!({ "source": "import", "item_count": items, "format": format, "prepare_all": prepare_all });
+    let dataset = crate::jobs::import::DatasetFile {
+        key: file.key().to_owned(),
+        format,
+        items,
+    };
+    let payload = json!({ "dataset": dataset });
+    let started = queue(state, project_id, "import", input, payload).await?;
+    file.keep();
+    Ok(started)
 }
 
 /// Streams one uploaded video of `project_id`'s to the media store, at most `limit` bytes, where

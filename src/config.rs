@@ -29,6 +29,7 @@ pub struct Settings {
     pub publishing: PublishSettings,
     pub links: LinkSettings,
     pub rate_limit: RateLimitSettings,
+    pub collect: CollectSettings,
 }
 
 /// Signed media links (`content_url`, see [`crate::signed`]).
@@ -64,6 +65,25 @@ pub struct RateLimitSettings {
 impl Default for RateLimitSettings {
     fn default() -> Self {
         Self { per_minute: 1200 }
+    }
+}
+
+/// Collections: the bounds of a dataset file import, which streams and so has its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CollectSettings {
+    /// Largest dataset file `POST .../collections/import` takes; larger ones get 413.
+    pub max_import_bytes: u64,
+    /// Most items one dataset file may hold.
+    pub max_import_items: u64,
+}
+
+impl Default for CollectSettings {
+    fn default() -> Self {
+        Self {
+            max_import_bytes: 256 * 1024 * 1024,
+            max_import_items: 500_000,
+        }
     }
 }
 
@@ -394,6 +414,10 @@ impl Default for ServerSettings {
 #[serde(default)]
 pub struct DatabaseSettings {
     pub url: SecretString,
+    /// A direct connection to the same database, for what a pooler in transaction mode cannot
+    /// carry: LISTEN (the event bus, job wake-ups, token revocations) and the migrations'
+    /// session lock. Unset, `url` serves for everything.
+    pub listen_url: Option<SecretString>,
     pub max_connections: u32,
     pub acquire_timeout_seconds: u64,
     /// Create the database named in `url` when it does not exist yet.
@@ -404,6 +428,7 @@ impl Default for DatabaseSettings {
     fn default() -> Self {
         Self {
             url: SecretString::from("postgres://postgres@127.0.0.1:5432/reelforge"),
+            listen_url: None,
             max_connections: 20,
             acquire_timeout_seconds: 5,
             create_if_missing: true,

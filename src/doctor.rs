@@ -53,6 +53,20 @@ pub async fn report(settings: &Settings) -> (String, bool) {
         }
     }
 
+    let _ = writeln!(out, "database");
+    match crate::db::pooler::probe(&settings.database).await {
+        Ok(findings) => {
+            offline_ready &= findings.is_usable();
+            for (what, status) in findings.lines(&settings.database) {
+                let _ = writeln!(out, "  {what:<10} {status}");
+            }
+        }
+        // `serve` says the same when it starts; the rest of the report still helps.
+        Err(error) => {
+            let _ = writeln!(out, "  url        unreachable: {error}");
+        }
+    }
+
     let engine = &settings.engines;
     // A stopped engine is fine (`serve` starts it); a missing one is not.
     offline_ready &= engine.is_enabled();

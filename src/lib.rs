@@ -7,6 +7,7 @@ pub mod budget;
 pub mod clock;
 pub mod collections;
 pub mod config;
+pub mod dataset;
 pub mod db;
 pub mod doctor;
 pub mod domain;

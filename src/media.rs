@@ -193,8 +193,17 @@ impl MediaStore {
     /// Where an uploaded video waits for its reel's preparation: inside the project, so it is
     /// deleted with it, and never in `tmp`, which is swept.
     pub fn upload_key(project_id: Uuid) -> String {
+        Self::project_file(project_id, "uploads", "upload")
+    }
+
+    /// Where an imported dataset file waits for its collection's job: inside the project too.
+    pub fn dataset_key(project_id: Uuid) -> String {
+        Self::project_file(project_id, "imports", "json")
+    }
+
+    fn project_file(project_id: Uuid, folder: &str, extension: &str) -> String {
         format!(
-            "{}/uploads/{}.upload",
+            "{}/{folder}/{}.{extension}",
             Self::project_prefix(project_id),
             Uuid::new_v4().simple()
         )

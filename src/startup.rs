@@ -50,8 +50,9 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
     let pool = db::connect(&settings.database).await.context(
         "could not connect to PostgreSQL (set DATABASE_URL or REELFORGE__DATABASE__URL)",
     )?;
+    let direct = db::direct_pool(&settings.database, &pool)?;
     db::MIGRATOR
-        .run(&pool)
+        .run(&direct)
         .await
         .context("running migrations failed")?;
     Ok(pool)
@@ -69,6 +70,7 @@ impl Application {
         clock: crate::clock::SharedClock,
     ) -> anyhow::Result<Self> {
         let pool = prepare_database(&settings).await?;
+        let listen = db::direct_pool(&settings.database, &pool)?;
         let shutdown = CancellationToken::new();
         let providers = Arc::new(Providers::from_settings(&settings)?);
         match providers.media.sweep_scratch(SCRATCH_MAX_AGE).await {
@@ -89,6 +91,7 @@ impl Application {
         if roles.workers {
             tokio::spawn(jobs::runs::advance_forever(
                 pool.clone(),
+                listen.clone(),
                 settings.jobs.clone(),
                 settings.webhooks.max_attempts,
                 std::time::Duration::from_millis(settings.jobs.poll_interval_ms.min(250)),
@@ -111,12 +114,18 @@ impl Application {
                 settings.jobs.clone(),
                 jobs::handlers(providers.clone(), &settings, clock.clone()),
             )
+            .listening_on(listen.clone())
             .spawn(shutdown.clone())
         });
 
         let (server, port) = if roles.http {
-            let bus =
-                EventBus::start(pool.clone(), settings.events.clone(), shutdown.clone()).await?;
+            let bus = EventBus::start(
+                pool.clone(),
+                listen.clone(),
+                settings.events.clone(),
+                shutdown.clone(),
+            )
+            .await?;
             let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))
                 .with_context(|| {
                     format!(
@@ -131,7 +140,7 @@ impl Application {
             tokio::spawn(
                 tokens
                     .clone()
-                    .follow_revocations(pool.clone(), shutdown.clone()),
+                    .follow_revocations(listen.clone(), shutdown.clone()),
             );
             tokio::spawn(crate::idempotency::purge_forever(
                 pool.clone(),

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod events;
 pub mod idempotency;
 pub mod jobs;
+pub mod pooler;
 pub mod projects;
 pub mod publications;
 pub mod reels;
@@ -77,9 +78,33 @@ pub fn connect_options(settings: &DatabaseSettings) -> Result<PgConnectOptions, 
     settings.url.expose_secret().parse()
 }
 
-/// Connects, creating the database first when configured to and it is missing.
+/// LISTEN connections one replica holds at most: the event bus, the workers, the run advancer
+/// and the token cache, with room for reconnecting and the migrations.
+const DIRECT_CONNECTIONS: u32 = 8;
+
+/// Where LISTEN connections (and the migrations, which hold a session-level advisory lock) come
+/// from: a pool of their own on `listen_url` when it is set, since behind a pooler in
+/// transaction mode a LISTEN hears nothing once its server connection goes back to the pool;
+/// otherwise `pool` itself. Connections are made when first needed.
+pub fn direct_pool(settings: &DatabaseSettings, pool: &PgPool) -> Result<PgPool, sqlx::Error> {
+    let Some(url) = &settings.listen_url else {
+        return Ok(pool.clone());
+    };
+    let options: PgConnectOptions = url.expose_secret().parse()?;
+    Ok(PgPoolOptions::new()
+        .max_connections(DIRECT_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(settings.acquire_timeout_seconds))
+        .connect_lazy_with(options.application_name("reelforge-listen")))
+}
+
+/// Connects, creating the database first when configured to and it is missing (through the
+/// direct connection when there is one: a pooler only knows the databases it was given).
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
-    let url = settings.url.expose_secret();
+    let url = settings
+        .listen_url
+        .as_ref()
+        .unwrap_or(&settings.url)
+        .expose_secret();
     if settings.create_if_missing && !Postgres::database_exists(url).await? {
         // Two replicas starting together may both try; the loser's error is harmless.
         if let Err(error) = Postgres::create_database(url).await {

@@ -482,6 +482,17 @@ pub async fn unprepared_in_collection(
         .await
 }
 
+/// Every reel a collection last merged.
+pub async fn in_collection(
+    db: impl PgExecutor<'_>,
+    collection_id: Uuid,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar("SELECT id FROM reels WHERE collection_id = $1")
+        .bind(collection_id)
+        .fetch_all(db)
+        .await
+}
+
 /// Refreshes the planner's statistics after a bulk insert, so ranked lists pick their indexes
 /// at once instead of after autovacuum's next pass (12 ms → 2 ms measured on 10,000 reels).
 pub async fn refresh_statistics(db: impl PgExecutor<'_>) -> Result<(), sqlx::Error> {

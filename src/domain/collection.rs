@@ -51,6 +51,9 @@ pub struct CollectionProblem {
     /// The item's shortCode, id or URL, else its position (`#3`).
     pub item: String,
     pub reason: String,
+    /// The line of a dataset file the item starts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
 }
 
 impl From<Rejection> for CollectionProblem {
@@ -58,6 +61,7 @@ impl From<Rejection> for CollectionProblem {
         CollectionProblem {
             item: rejection.item,
             reason: rejection.reason,
+            line: None,
         }
     }
 }

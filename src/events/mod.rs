@@ -113,8 +113,10 @@ fn lock(registry: &Mutex<Registry>) -> std::sync::MutexGuard<'_, Registry> {
 
 impl EventBus {
     /// Starts the bus at the current end of the log and spawns the task that feeds it.
+    /// `listen_pool` is where its LISTEN connects (see [`crate::db::direct_pool`]).
     pub async fn start(
         pool: PgPool,
+        listen_pool: PgPool,
         settings: EventSettings,
         shutdown: CancellationToken,
     ) -> Result<Self, sqlx::Error> {
@@ -127,7 +129,7 @@ impl EventBus {
             next_subscriber: Arc::new(AtomicU64::new(0)),
             settings,
         };
-        tokio::spawn(bus.clone().feed(pool, shutdown));
+        tokio::spawn(bus.clone().feed(pool, listen_pool, shutdown));
         Ok(bus)
     }
 
@@ -162,10 +164,10 @@ impl EventBus {
         lock(&self.registry).subscribers.len()
     }
 
-    async fn feed(self, pool: PgPool, shutdown: CancellationToken) {
+    async fn feed(self, pool: PgPool, listen_pool: PgPool, shutdown: CancellationToken) {
         let poll = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         loop {
-            let mut listener = listen(&pool, EVENTS_CHANNEL, "event listener").await;
+            let mut listener = listen(&listen_pool, EVENTS_CHANNEL, "event listener").await;
             loop {
                 if let Err(error) = self.catch_up(&pool).await {
                     tracing::warn!(%error, "reading the event log failed");

@@ -32,7 +32,7 @@ use crate::{
 const BULK_INSERT: u32 = 500;
 
 /// Problems kept per collection; the counts still say how many items were rejected.
-const PROBLEMS_KEPT: usize = 1000;
+pub(super) const PROBLEMS_KEPT: usize = 1000;
 
 pub struct CollectStep {
     pub providers: Arc<Providers>,
@@ -321,21 +321,39 @@ fn deduplicate(candidates: Vec<ReelCandidate>) -> (Vec<ReelCandidate>, u32) {
     (unique, repeats)
 }
 
-#[async_trait]
-impl JobHandler for CollectStep {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        let collection = ctx.resource().await?;
-        let project = ctx.project(&collection).await?;
-        let source = collection.input.get("source").and_then(Value::as_str);
-        let (candidates, rejections, received) = if source == Some(FILES_SOURCE) {
-            self.uploaded(ctx, project.id).await?
-        } else {
-            let items = self.items(ctx, &collection).await?;
-            let (candidates, rejections) = normalize_all(&items);
-            (candidates, rejections, items.len() as u32)
-        };
-        ctx.call().progress.report(70, "merging").await;
+/// What merging one batch did.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct BatchMerged {
+    pub counts: db::reels::MergeCounts,
+    /// Items that repeated a reel of the batch, or an uploaded file already a reel's.
+    pub repeats: u32,
+    /// Reels whose preparation was started.
+    pub preparing: u32,
+}
 
+/// When a merged batch's scores are computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Scores {
+    /// With the batch, in its transaction.
+    Now,
+    /// Once after the last batch ([`recompute_scores`]): each batch would otherwise recompute
+    /// every reel of the owners it touches, over and over as a large import grows.
+    AfterImport,
+}
+
+impl CollectStep {
+    /// Merges one batch of candidates into the project's reels in one transaction, under the
+    /// project's lock, with the reels' metrics, preparations and alerts.
+    pub(super) async fn merge(
+        &self,
+        ctx: &JobContext,
+        project: &crate::domain::project::Project,
+        collection: &StepResource,
+        candidates: Vec<ReelCandidate>,
+        scores: Scores,
+        merged_ids: &mut Vec<uuid::Uuid>,
+    ) -> Result<BatchMerged, JobError> {
+        let source = collection.input.get("source").and_then(Value::as_str);
         // Every uploaded file offered; those no reel ends up naming are removed. (Only uploads:
         // an imported item's address is the client's text, never a key to delete.)
         let offered: Vec<String> = candidates
@@ -380,13 +398,15 @@ impl JobHandler for CollectStep {
             &unique,
         )
         .await?;
-        db::reels::recompute_metrics(
-            &mut tx,
-            project.id,
-            &reel_ids,
-            &project.settings.trend_weights,
-        )
-        .await?;
+        if scores == Scores::Now {
+            db::reels::recompute_metrics(
+                &mut tx,
+                project.id,
+                &reel_ids,
+                &project.settings.trend_weights,
+            )
+            .await?;
+        }
         let mut preparing = 0;
         // Uploaded files are here already: preparing them costs nothing, so it is never deferred.
         let prepare_all = source == Some(FILES_SOURCE)
@@ -413,26 +433,87 @@ impl JobHandler for CollectStep {
         )
         .await?;
         tx.commit().await?;
+        merged_ids.extend(reel_ids);
         for key in superseded {
             let _ = self.media.remove(&key).await;
         }
-        if merged.added >= BULK_INSERT {
-            // A hint for the planner that nobody waits on: the collection is done without it.
-            let pool = ctx.pool().clone();
-            tokio::spawn(async move {
-                if let Err(error) = db::reels::refresh_statistics(&pool).await {
-                    tracing::warn!(%error, "refreshing reel statistics failed");
-                }
-            });
+        Ok(BatchMerged {
+            counts: merged,
+            repeats,
+            preparing,
+        })
+    }
+}
+
+/// The scores of the reels an import merged (and of their owners' other reels), in one pass
+/// under the project's lock.
+pub(super) async fn recompute_scores(
+    ctx: &JobContext,
+    project: &crate::domain::project::Project,
+    reel_ids: &[uuid::Uuid],
+) -> Result<(), JobError> {
+    let mut tx = ctx.pool().begin().await?;
+    db::reels::lock_project(&mut tx, project.id).await?;
+    db::reels::recompute_metrics(
+        &mut tx,
+        project.id,
+        reel_ids,
+        &project.settings.trend_weights,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Refreshes the planner's statistics after a large insert, in the background: the collection
+/// is done without it.
+pub(super) fn after_bulk_insert(ctx: &JobContext, added: u32) {
+    if added >= BULK_INSERT {
+        let pool = ctx.pool().clone();
+        tokio::spawn(async move {
+            if let Err(error) = db::reels::refresh_statistics(&pool).await {
+                tracing::warn!(%error, "refreshing reel statistics failed");
+            }
+        });
+    }
+}
+
+#[async_trait]
+impl JobHandler for CollectStep {
+    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+        let collection = ctx.resource().await?;
+        let project = ctx.project(&collection).await?;
+        if let Some(dataset) = super::import::DatasetFile::of(&ctx.job.payload)? {
+            return self.import_file(ctx, &project, &collection, dataset).await;
         }
+        let source = collection.input.get("source").and_then(Value::as_str);
+        let (candidates, rejections, received) = if source == Some(FILES_SOURCE) {
+            self.uploaded(ctx, project.id).await?
+        } else {
+            let items = self.items(ctx, &collection).await?;
+            let (candidates, rejections) = normalize_all(&items);
+            (candidates, rejections, items.len() as u32)
+        };
+        ctx.call().progress.report(70, "merging").await;
+        let batch = self
+            .merge(
+                ctx,
+                &project,
+                &collection,
+                candidates,
+                Scores::Now,
+                &mut Vec::new(),
+            )
+            .await?;
+        after_bulk_insert(ctx, batch.counts.added);
 
         let outcome = CollectionOutcome {
             counts: CollectionCounts {
                 received,
-                added: merged.added,
-                merged: merged.merged + repeats,
+                added: batch.counts.added,
+                merged: batch.counts.merged + batch.repeats,
                 rejected: rejections.len() as u32,
-                preparing,
+                preparing: batch.preparing,
             },
             problems: rejections
                 .into_iter()

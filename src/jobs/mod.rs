@@ -3,6 +3,7 @@
 
 pub mod collect;
 pub mod context;
+pub mod import;
 pub mod noop;
 pub mod post;
 pub mod prepare_reel;

@@ -402,12 +402,13 @@ pub async fn advance(
 /// that started running).
 pub async fn advance_forever(
     pool: PgPool,
+    listen: PgPool,
     jobs: JobSettings,
     webhook_attempts: i32,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
-    let mut listener = crate::events::listen(&pool, RUNS_CHANNEL, "the run advancer").await;
+    let mut listener = crate::events::listen(&listen, RUNS_CHANNEL, "the run advancer").await;
     loop {
         match advance(&pool, &jobs, webhook_attempts).await {
             // More may be ready at once (a reused step lets the next start).

@@ -61,6 +61,8 @@ const COMPLETION_BATCH: usize = 128;
 
 struct Inner {
     pool: PgPool,
+    /// Where the wake-up and cancel LISTEN connects (see [`crate::db::direct_pool`]).
+    listen: PgPool,
     settings: JobSettings,
     handlers: Handlers,
     worker_id: String,
@@ -86,6 +88,7 @@ impl WorkerPool {
         let (completions, completion_queue) = mpsc::channel(COMPLETION_BATCH * 4);
         WorkerPool {
             inner: Arc::new(Inner {
+                listen: pool.clone(),
                 pool,
                 settings,
                 handlers,
@@ -95,6 +98,16 @@ impl WorkerPool {
                 completions,
                 completion_queue: Mutex::new(Some(completion_queue)),
             }),
+        }
+    }
+
+    /// LISTENs on `listen`'s connections instead of the job pool's.
+    pub fn listening_on(self, listen: PgPool) -> Self {
+        let mut inner =
+            Arc::into_inner(self.inner).expect("set before the pool is shared or spawned");
+        inner.listen = listen;
+        WorkerPool {
+            inner: Arc::new(inner),
         }
     }
 
@@ -360,7 +373,7 @@ impl WorkerPool {
     async fn listen(self, stop: CancellationToken) {
         loop {
             let listener = async {
-                let mut listener = PgListener::connect_with(&self.inner.pool).await?;
+                let mut listener = PgListener::connect_with(&self.inner.listen).await?;
                 listener.listen_all([JOBS_CHANNEL, CANCEL_CHANNEL]).await?;
                 Ok::<_, sqlx::Error>(listener)
             };

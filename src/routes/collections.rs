@@ -9,7 +9,9 @@ use uuid::Uuid;
 
 use super::Data;
 use crate::{
-    collections, db,
+    collections,
+    dataset::Format,
+    db,
     domain::{
         collection::{Collection, CollectionStarted, NewCollection},
         ResourceKind,
@@ -60,20 +62,6 @@ pub struct ImportFileQuery {
     pub prepare_all: Option<bool>,
 }
 
-/// Reads the body up to `limit` bytes, answering 413 past it.
-async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ApiError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|error| ApiError::bad_request(ErrorCode::MalformedBody, error.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::PayloadTooLarge { limit });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 /// Import a dataset file
 ///
 /// Imports an Apify dataset export sent as a JSON array or JSON lines, as a collection of `source:
@@ -82,7 +70,7 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, A
     tag = "collections", operation_id = "import_dataset_file",
     params(("id" = Uuid, Path, description = "The project's id"), ImportFileQuery),
     request_body(
-        description = "An Apify dataset export as a JSON array (`application/json`) or JSON lines (`application/x-ndjson`); items that are not usable reels (not objects, not videos) become the collection's `problems`",
+        description = "An Apify dataset export as a JSON array (`application/json`) or JSON lines (`application/x-ndjson`), streamed: up to `collect.max_import_bytes` (256 MiB) and `collect.max_import_items` items, merged in batches while the job's progress counts them. Items that are not usable reels (not JSON, not objects, not videos) become the collection's `problems`, with their line",
         content(
             (Vec<serde_json::Value> = "application/json"),
             (String = "application/x-ndjson"),
@@ -90,11 +78,12 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, A
     ),
     responses(
         (status = 202, description = "Queued, as for `source: import`", body = CollectionStarted),
-        (status = 400, description = "Malformed JSON (with the line number for JSON lines)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Not a JSON array (`malformed_json`, with the line); a bad item inside is a problem of the collection instead", body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Over `collect.max_import_bytes` (`payload_too_large`)", body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No items, or more than `collect.max_import_items`", body = Problem, content_type = "application/problem+json"),
+        (status = 507, description = "The media storage is full (`storage_full`); nothing was kept", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/projects/{id}/collections/import")]
@@ -111,13 +100,22 @@ pub async fn import_file(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_lowercase())
         .unwrap_or_default();
-    let body = read_body(payload, state.settings.server.body_limit_bytes).await?;
-    let items = collections::parse_dataset(&content_type, &body)?;
-    let request = NewCollection::Import {
-        items,
-        prepare_all: query.prepare_all.unwrap_or(false),
-    };
-    let started = collections::start(&state, *project_id, request).await?;
+    let format = Format::from_content_type(&content_type)?;
+    db::projects::get(&state.pool, *project_id)
+        .await?
+        .ok_or(ApiError::NotFound("project"))?;
+    let body = payload.map(|chunk| {
+        chunk.map_err(|error| ApiError::bad_request(ErrorCode::MalformedBody, error.to_string()))
+    });
+    let spooled =
+        crate::dataset::spool(&state, *project_id, format, body, &state.settings.collect).await?;
+    let started = collections::start_dataset(
+        &state,
+        *project_id,
+        spooled,
+        query.prepare_all.unwrap_or(false),
+    )
+    .await?;
     Ok(HttpResponse::Accepted().json(started))
 }
 

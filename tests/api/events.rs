@@ -147,6 +147,7 @@ async fn a_subscriber_that_falls_behind_is_dropped_not_buffered() {
     let shutdown = CancellationToken::new();
     let bus = EventBus::start(
         pool.clone(),
+        pool.clone(),
         EventSettings {
             subscriber_buffer: 3,
             poll_interval_ms: 50,
