@@ -136,7 +136,7 @@ fn read_models_are_typed_for_generated_clients() {
     assert!(property("Check", "name").to_string().contains("CheckName"));
     assert_eq!(
         schemas["CheckName"]["enum"].as_array().unwrap().len(),
-        7,
+        9,
         "{}",
         schemas["CheckName"]
     );

@@ -152,7 +152,7 @@ async fn the_trends_page_takes_a_reel_to_a_playing_video_in_chromium() {
         .unwrap()
         .starts_with("События: подключено"));
     assert!(!report["transcript"].as_str().unwrap().is_empty());
-    assert_eq!(report["checks"].as_array().unwrap().len(), 7, "{report:#}");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 9, "{report:#}");
     assert!(report["checks"]
         .as_array()
         .unwrap()
@@ -373,7 +373,7 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     let script = app.get_json(&format!("/v1/scripts/{script_id}")).await;
     assert_eq!(report["script_text"], script["output"]["text"]);
     assert_eq!(report["script_writer"], "model");
-    assert_eq!(report["checks"].as_array().unwrap().len(), 7, "{report:#}");
+    assert_eq!(report["checks"].as_array().unwrap().len(), 9, "{report:#}");
     assert_eq!(
         report["needs_review"], script["output"]["needs_review"],
         "{report:#}"
