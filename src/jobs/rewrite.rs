@@ -731,6 +731,9 @@ mod tests {
         assert_eq!(planned_sentences(&sources, words), 15);
         // A short transcript is carried on to the minimum.
         assert_eq!(planned_sentences(&sources[..2], words), 2 + 12 + 1);
-        assert_eq!(planned_sentences(&[], WordRange { min: 20, max: 40 }), 2 + 1);
+        assert_eq!(
+            planned_sentences(&[], WordRange { min: 20, max: 40 }),
+            2 + 1
+        );
     }
 }

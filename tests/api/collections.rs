@@ -542,13 +542,19 @@ async fn a_dataset_file_imports_as_json_array_or_json_lines() {
 
     // A bad line is the collection's problem, not a failed import.
     let bad_line = format!("{}\n{{not json\n", item("F4", "bob", 1, 1));
-    let response = upload("application/x-ndjson", bad_line).send().await.unwrap();
+    let response = upload("application/x-ndjson", bad_line)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 202);
     let started: Value = response.json().await.unwrap();
     let collection = app.finished_collection(project_id, &started).await;
     assert_eq!(collection["counts"]["added"], 1, "{collection}");
     assert_eq!(
-        (&collection["problems"][0]["line"], &collection["problems"][0]["item"]),
+        (
+            &collection["problems"][0]["line"],
+            &collection["problems"][0]["item"]
+        ),
         (&json!(2), &json!("line 2")),
         "{collection}"
     );
