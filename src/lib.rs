@@ -1,42 +1,20 @@
 //! reelforge: repurpose trending Instagram Reels as a REST/OpenAPI service with durable jobs and
-//! server-sent events.
+//! server-sent events. The binary wires the layers (see "How the code is laid out" in the
+//! README); this library names them for the binary, the tests and the benchmarks.
 
-pub mod assets;
-pub mod auth;
-pub mod budget;
-pub mod clock;
-pub mod collections;
-pub mod config;
-pub mod dataset;
-pub mod db;
 pub mod doctor;
-pub mod domain;
-pub mod engines;
-pub mod error;
-pub mod error_code;
-pub mod events;
-pub mod footage;
-pub mod idempotency;
-pub mod jobs;
-pub mod mcp;
-pub mod media;
-pub mod metrics;
-pub mod openapi;
-pub mod pagination;
-pub mod projects;
-pub mod providers;
-pub mod publish;
-pub mod rate_limit;
-pub mod redact;
-pub mod reels;
-pub mod request_line;
-pub mod routes;
-pub mod script;
-pub mod signed;
 pub mod startup;
-pub mod state;
-pub mod steps;
 pub mod telemetry;
-pub mod voices;
-pub mod watch;
-pub mod workspaces;
+
+pub use reelforge_app::{
+    access, assets, collections, dataset, footage, jobs, metrics, projects, publish, rate_limit,
+    reels, state, steps, voices, watch, workspaces,
+};
+pub use reelforge_http::{
+    auth, error, idempotency, limit, mcp, openapi, request_line, routes, sse, track,
+};
+pub use reelforge_media as media;
+pub use reelforge_providers::{self as providers, engines};
+pub use reelforge_settings as config;
+pub use reelforge_store::{db, events};
+pub use reelforge_vocab::{budget, clock, domain, error_code, pagination, redact, script, signed};

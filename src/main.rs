@@ -2,7 +2,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use reelforge::{
-    auth,
+    access,
     config::Settings,
     db,
     domain::workspace::{Scope, DEFAULT_WORKSPACE},
@@ -142,7 +142,7 @@ async fn token(pool: &sqlx::PgPool, command: TokenCommand) -> anyhow::Result<()>
             let workspace = workspace.trim();
             anyhow::ensure!(!workspace.is_empty(), "--workspace must not be empty");
             let workspace_id = db::tokens::ensure_workspace(pool, workspace).await?;
-            let (secret, hash) = auth::generate();
+            let (secret, hash) = access::generate();
             let record = db::tokens::insert(pool, name, &hash, workspace_id, scope).await?;
             eprintln!(
                 "created {} token {} ({}) in workspace {}; store it now, it is not shown again:",

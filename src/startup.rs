@@ -13,13 +13,13 @@ use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    auth::TokenCache,
+    access::TokenCache,
     config::Settings,
     db,
     error::extractors,
     events::EventBus,
     jobs::{self, worker::WorkerPool},
-    metrics::{self, Metrics},
+    metrics::Metrics,
     openapi::{self, ApiDoc},
     providers::Providers,
     routes,
@@ -147,7 +147,7 @@ impl Application {
                 shutdown.clone(),
             ));
             let links = Arc::new(
-                crate::signed::LinkSigner::load(&pool, &settings.links)
+                crate::db::link_keys::load_link_signer(&pool, &settings.links)
                     .await
                     .context("loading the media link key")?,
             );
@@ -254,7 +254,7 @@ fn http_server(
         .configure(routes::page::configure)
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(crate::request_line::check))
-        .wrap(from_fn(metrics::track))
+        .wrap(from_fn(crate::track::track))
         .wrap(TracingLogger::default())
     })
     // A client that closes its socket has left: its request is dropped at once, releasing

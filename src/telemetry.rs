@@ -200,7 +200,11 @@ mod tests {
             let (capture, _guard) = Capture::installed(json);
             let app = test::init_service(App::new().wrap(TracingLogger::default()).route(
                 "/v1/events",
-                web::get().to(|| async { Err::<HttpResponse, _>(ApiError::Unauthorized) }),
+                web::get().to(|| async {
+                    Err::<HttpResponse, _>(ApiError::from(
+                        reelforge_app::error::AppError::Unauthorized,
+                    ))
+                }),
             ))
             .await;
             let request = test::TestRequest::get()
@@ -233,9 +237,11 @@ mod tests {
                 "/echo/{value}",
                 web::get().to(|value: web::Path<String>| async move {
                     tracing::warn!("echo {value}");
-                    Err::<HttpResponse, _>(ApiError::bad_request(
-                        crate::error_code::ErrorCode::InvalidPathParameter,
-                        value.into_inner(),
+                    Err::<HttpResponse, _>(ApiError::from(
+                        reelforge_app::error::AppError::bad_request(
+                            crate::error_code::ErrorCode::InvalidPathParameter,
+                            value.into_inner(),
+                        ),
                     ))
                 }),
             ))

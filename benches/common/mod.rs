@@ -17,7 +17,7 @@ pub async fn default_workspace(pool: &sqlx::PgPool) -> Uuid {
 
 /// A `write` token of the default workspace, as `reelforge token create --name bench` makes.
 pub async fn bench_token(pool: &sqlx::PgPool) -> String {
-    let (token, hash) = reelforge::auth::generate();
+    let (token, hash) = reelforge::access::generate();
     let workspace = default_workspace(pool).await;
     reelforge::db::tokens::insert(
         pool,

@@ -68,7 +68,7 @@ async fn tokens_are_stored_only_as_hashes() {
         .fetch_all(&app.pool)
         .await
         .unwrap();
-    assert_eq!(stored, vec![reelforge::auth::hash(&app.token)]);
+    assert_eq!(stored, vec![reelforge::access::hash(&app.token)]);
     assert!(!stored[0].contains(&app.token));
 }
 

@@ -67,9 +67,10 @@ fn the_compose_file_and_the_manifests_pass_their_schemas() {
     assert!(!out.contains("WARN") && !out.contains("ERROR"), "{out}");
 }
 
-/// The fields of each struct of src/config.rs, by struct name: `(field, type)`.
+/// The fields of each struct of crates/settings/src/lib.rs, by struct name: `(field, type)`.
 fn config_structs() -> BTreeMap<String, BTreeMap<String, String>> {
-    let source = std::fs::read_to_string(Path::new(ROOT).join("src/config.rs")).unwrap();
+    let source =
+        std::fs::read_to_string(Path::new(ROOT).join("crates/settings/src/lib.rs")).unwrap();
     let mut structs = BTreeMap::new();
     let mut current: Option<(String, BTreeMap<String, String>)> = None;
     for line in source.lines() {

@@ -65,7 +65,7 @@ pub async fn new_token(pool: &PgPool, name: &str, workspace: &str, scope: Scope)
     let workspace_id = db::tokens::ensure_workspace(pool, workspace)
         .await
         .expect("workspace stored");
-    let (token, hash) = reelforge::auth::generate();
+    let (token, hash) = reelforge::access::generate();
     db::tokens::insert(pool, name, &hash, workspace_id, scope)
         .await
         .expect("token stored");

@@ -1,0 +1,452 @@
+//! Advances pipeline runs. Runs are not jobs themselves: a run only starts step jobs and watches
+//! them, so it must never hold a worker slot while waiting (fifty runs would starve the steps
+//! they wait for). Instead every replica's advancer locks unfinished runs with
+//! `FOR UPDATE SKIP LOCKED`, moves each as far as it can without waiting, and lets go. All state
+//! is in the run row, so a run survives restarts and any replica can continue it.
+
+use crate::error_code::ErrorCode;
+use std::time::Duration;
+
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::queue::{self, StepRequest};
+use crate::{
+    config::JobSettings,
+    db,
+    domain::{
+        event::NewEvent,
+        project::Project,
+        resource::StepResource,
+        run::{CreateRun, Run, RunReel, RunStepResult},
+        step::Step,
+        ErrorInfo, ResourceKind, Status,
+    },
+    script::ScriptOutput,
+};
+
+const BATCH: i64 = 50;
+/// Notified when a run is created or a job finishes (migration 0008).
+const RUNS_CHANNEL: &str = "reelforge_runs";
+
+fn is_done(status: Status) -> bool {
+    matches!(
+        status,
+        Status::Succeeded | Status::Failed | Status::Canceled
+    )
+}
+
+/// Moves one reel of a run forward until it has to wait; answers whether anything changed.
+async fn advance_reel(
+    conn: &mut PgConnection,
+    run: &Run,
+    input: &CreateRun,
+    project: &Project,
+    reel: &mut RunReel,
+    jobs: &JobSettings,
+) -> Result<bool, sqlx::Error> {
+    let mut changed = false;
+    let fail = |reel: &mut RunReel, error: ErrorInfo| {
+        reel.status = Status::Failed;
+        reel.error = Some(error);
+    };
+    let prepared = db::reels::get(&mut *conn, reel.reel_id).await?;
+    match prepared.map(|r| r.status) {
+        None => {
+            fail(
+                reel,
+                ErrorInfo {
+                    code: ErrorCode::ReelMissing,
+                    message: "the reel was deleted".into(),
+                },
+            );
+            return Ok(true);
+        }
+        Some(Status::Succeeded) => {}
+        Some(Status::Failed | Status::Canceled) => {
+            fail(
+                reel,
+                ErrorInfo {
+                    code: ErrorCode::ReelNotPrepared,
+                    message: "the reel's media could not be prepared".into(),
+                },
+            );
+            return Ok(true);
+        }
+        Some(_) => return Ok(false),
+    }
+    if reel.status == Status::Queued {
+        reel.status = Status::Running;
+        changed = true;
+    }
+    loop {
+        // The step in flight, if any: refresh it and stop unless it is done.
+        if let Some(last) = reel.steps.last_mut() {
+            if !is_done(last.status) {
+                let Some(resource) =
+                    db::resources::get(&mut *conn, last.step, last.resource_id).await?
+                else {
+                    fail(
+                        reel,
+                        ErrorInfo {
+                            code: ErrorCode::ResourceMissing,
+                            message: "a step resource was deleted".into(),
+                        },
+                    );
+                    return Ok(true);
+                };
+                if resource.status != last.status {
+                    last.status = resource.status;
+                    changed = true;
+                }
+                if !is_done(resource.status) {
+                    return Ok(changed);
+                }
+                last.duration_ms =
+                    Some((resource.updated_at - resource.created_at).num_milliseconds());
+                if resource.status != Status::Succeeded {
+                    let error = resource.error.unwrap_or(ErrorInfo {
+                        code: ErrorCode::StepFailed,
+                        message: format!("the {} step failed", last.step),
+                    });
+                    fail(reel, error);
+                    return Ok(true);
+                }
+                note_review(reel, &resource);
+            }
+        }
+        let Some(step) = Step::in_runs().nth(reel.steps.len()) else {
+            if let Some(publish) = &input.publish {
+                return publish_reel(conn, run, publish, reel, jobs).await;
+            }
+            reel.status = Status::Succeeded;
+            return Ok(true);
+        };
+        let kind = step.resource();
+        let parent_id = reel.steps.last().map_or(reel.reel_id, |s| s.resource_id);
+        let provider = input
+            .providers
+            .get(step)
+            .as_deref()
+            .unwrap_or_else(|| project.settings.providers.get(step))
+            .to_owned();
+        let step_input = input.options.step_input(step);
+        let rerun = input
+            .from_step
+            .and_then(Step::run_index)
+            .is_some_and(|from| reel.steps.len() >= from);
+        let next = NextStep {
+            kind,
+            parent_id,
+            provider,
+            input: step_input,
+            reuse: !rerun,
+        };
+        start_or_reuse(conn, run, reel, next, jobs).await?;
+        changed = true;
+    }
+}
+
+/// The step a reel takes next.
+struct NextStep {
+    kind: ResourceKind,
+    parent_id: Uuid,
+    provider: String,
+    input: serde_json::Value,
+    /// An earlier succeeded output with the same parent, provider and input may stand in.
+    reuse: bool,
+}
+
+/// Adds `next` to the reel: an earlier output when one may be reused (answers true), else a
+/// new step job.
+async fn start_or_reuse(
+    conn: &mut PgConnection,
+    run: &Run,
+    reel: &mut RunReel,
+    next: NextStep,
+    jobs: &JobSettings,
+) -> Result<bool, sqlx::Error> {
+    let reused = if next.reuse {
+        db::runs::reusable(
+            &mut *conn,
+            next.kind,
+            next.parent_id,
+            &next.provider,
+            &next.input,
+        )
+        .await?
+    } else {
+        None
+    };
+    let (resource_id, status) = match reused {
+        Some(id) => (id, Status::Succeeded),
+        None => {
+            let started = queue::start_step(
+                &mut *conn,
+                StepRequest {
+                    kind: next.kind,
+                    project_id: run.project_id,
+                    parent_id: next.parent_id,
+                    provider: &next.provider,
+                    input: next.input,
+                    payload: json!({ "run_id": run.id }),
+                },
+                jobs,
+            )
+            .await?;
+            (started.resource.id, Status::Queued)
+        }
+    };
+    reel.steps.push(RunStepResult {
+        step: next.kind,
+        resource_id,
+        provider: next.provider,
+        reused: reused.is_some(),
+        status,
+        duration_ms: reused.map(|_| 0),
+    });
+    if reused.is_some() {
+        if let Some(resource) = db::resources::get(&mut *conn, next.kind, resource_id).await? {
+            note_review(reel, &resource);
+        }
+    }
+    Ok(reused.is_some())
+}
+
+/// A reel whose script or post needs a person's eyes says so, with their reasons.
+fn note_review(reel: &mut RunReel, resource: &StepResource) {
+    let output = resource.output.clone();
+    match resource.kind {
+        ResourceKind::Script => {
+            if let Some(script) =
+                output.and_then(|output| serde_json::from_value::<ScriptOutput>(output).ok())
+            {
+                reel.needs_review = script.needs_review;
+                reel.review_reasons = script.review_reasons;
+            }
+        }
+        ResourceKind::Post => {
+            if let Some(post) = output.and_then(|output| {
+                serde_json::from_value::<crate::domain::publishing::PostOutput>(output).ok()
+            }) {
+                reel.needs_review |= post.needs_review;
+                reel.review_reasons.extend(post.review_reasons);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The end of a reel that publishes: its post is written (or reused), then a publication is
+/// scheduled per account, unless the reel needs a person's review first.
+async fn publish_reel(
+    conn: &mut PgConnection,
+    run: &Run,
+    publish: &crate::domain::run::RunPublish,
+    reel: &mut RunReel,
+    jobs: &JobSettings,
+) -> Result<bool, sqlx::Error> {
+    let stop_for_review = |reel: &mut RunReel| {
+        reel.status = Status::Failed;
+        reel.error = Some(ErrorInfo {
+            code: ErrorCode::NeedsReview,
+            message: format!("not published: {}", reel.review_reasons.join("; ")),
+        });
+        true
+    };
+    if reel.needs_review && !publish.even_if_needs_review {
+        return Ok(stop_for_review(reel));
+    }
+    let last = reel.steps.last().cloned();
+    let Some(last) = last else {
+        return Ok(false);
+    };
+    if last.step == ResourceKind::Video {
+        // Settled when the run started; a run stored without it cannot guess one.
+        let Some(provider) = publish.post_provider.clone() else {
+            reel.status = Status::Failed;
+            reel.error = Some(ErrorInfo {
+                code: ErrorCode::InvalidJob,
+                message: "the run's publish names no post writer".into(),
+            });
+            return Ok(true);
+        };
+        let next = NextStep {
+            kind: ResourceKind::Post,
+            parent_id: last.resource_id,
+            provider,
+            input: json!({ "options": {} }),
+            reuse: true,
+        };
+        if !start_or_reuse(conn, run, reel, next, jobs).await? {
+            return Ok(true);
+        }
+        if reel.needs_review && !publish.even_if_needs_review {
+            return Ok(stop_for_review(reel));
+        }
+    }
+    let post = reel.steps.last().map(|s| s.resource_id);
+    let video = reel
+        .steps
+        .iter()
+        .find(|s| s.step == ResourceKind::Video)
+        .map(|s| s.resource_id);
+    let (Some(post), Some(video)) = (post, video) else {
+        return Ok(false);
+    };
+    match crate::publish::publish_for_run(&mut *conn, video, post, publish, chrono::Utc::now())
+        .await
+    {
+        Ok(publications) => {
+            reel.publications = publications;
+            reel.status = Status::Succeeded;
+        }
+        Err(crate::error::AppError::Database(error)) => return Err(error),
+        Err(refused) => {
+            reel.status = Status::Failed;
+            reel.error = Some(ErrorInfo {
+                code: refused.code(),
+                message: format!("not published: {}", refused.detail_text()),
+            });
+        }
+    }
+    Ok(true)
+}
+
+fn overall(reels: &[RunReel]) -> Status {
+    if reels.iter().all(|r| is_done(r.status)) {
+        if reels.iter().all(|r| r.status == Status::Succeeded) {
+            Status::Succeeded
+        } else {
+            Status::Failed
+        }
+    } else if reels.iter().any(|r| r.status != Status::Queued) {
+        Status::Running
+    } else {
+        Status::Queued
+    }
+}
+
+/// Advances every unfinished run once; answers how many changed. A run that finishes is sent
+/// to its project's webhook by a job with `webhook_attempts` attempts.
+pub async fn advance(
+    pool: &PgPool,
+    jobs: &JobSettings,
+    webhook_attempts: i32,
+) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let runs = db::runs::lock_unfinished(&mut tx, BATCH).await?;
+    let mut changed_runs = 0;
+    for mut run in runs {
+        let Ok(input) = serde_json::from_value::<CreateRun>(run.input.clone()) else {
+            continue;
+        };
+        let Some(project) = db::projects::get(&mut *tx, run.project_id).await? else {
+            continue;
+        };
+        let mut changed = false;
+        let mut reels = std::mem::take(&mut run.reels);
+        for reel in reels.iter_mut().filter(|r| !is_done(r.status)) {
+            changed |= advance_reel(&mut tx, &run, &input, &project, reel, jobs).await?;
+        }
+        run.reels = reels;
+        if !changed {
+            continue;
+        }
+        run.status = overall(&run.reels);
+        run.progress = Run::progress_of(&run.reels, input.publish.is_some());
+        db::runs::save(&mut tx, &run).await?;
+        let kind = format!(
+            "run.{}",
+            if is_done(run.status) {
+                run.status.as_str()
+            } else {
+                "updated"
+            }
+        );
+        if is_done(run.status) {
+            crate::jobs::webhook::queue(
+                &mut tx,
+                run.project_id,
+                crate::jobs::webhook::WebhookDelivery::Run {
+                    run_id: run.id,
+                    event: kind.clone(),
+                },
+                webhook_attempts,
+            )
+            .await?;
+        }
+        let event = NewEvent {
+            kind,
+            project_id: Some(run.project_id),
+            resource_type: Some("run"),
+            resource_id: Some(run.id),
+            data: crate::domain::event::data(&crate::domain::event::RunUpdate {
+                id: run.id,
+                status: run.status,
+                progress: run.progress,
+                reels: run.reels.clone(),
+            }),
+        };
+        db::events::append(&mut tx, &[event]).await?;
+        changed_runs += 1;
+    }
+    tx.commit().await?;
+    Ok(changed_runs)
+}
+
+/// Runs the advancer until `shutdown`: whenever a run is created or a job finishes, so a run
+/// moves on within milliseconds, and every `interval` as a fallback (which also picks up steps
+/// that started running).
+pub async fn advance_forever(
+    pool: PgPool,
+    listen: PgPool,
+    jobs: JobSettings,
+    webhook_attempts: i32,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut listener = crate::events::listen(&listen, RUNS_CHANNEL, "the run advancer").await;
+    loop {
+        match advance(&pool, &jobs, webhook_attempts).await {
+            // More may be ready at once (a reused step lets the next start).
+            Ok(changed) if changed > 0 => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "advancing runs failed"),
+        }
+        let notified = async {
+            match listener.as_mut() {
+                // A lost connection is re-established by the listener; until then, poll.
+                Some(listener) => {
+                    if listener.recv().await.is_err() {
+                        tokio::time::sleep(interval).await;
+                    }
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = notified => {}
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.cancelled() => return,
+        }
+    }
+}
+
+/// The reel entries a new run starts with.
+pub fn new_reels(reel_ids: &[Uuid]) -> Vec<RunReel> {
+    reel_ids
+        .iter()
+        .map(|&reel_id| RunReel {
+            reel_id,
+            status: Status::Queued,
+            steps: Vec::new(),
+            error: None,
+            needs_review: false,
+            review_reasons: Vec::new(),
+            publications: Vec::new(),
+        })
+        .collect()
+}

@@ -1,0 +1,715 @@
+//! The local composer: ffmpeg makes an H.264/AAC MP4 as long as the voice in each format asked
+//! for (9:16 1080x1920 by default; half size for a preview), over a generated moving gradient,
+//! the reel's own video when asked for (muted, cropped to fill, looped or trimmed), a still image
+//! with a slow zoom, or a solid colour; with burned-in subtitles in the chosen look, optional
+//! ducked music and logo, and the mix brought to -14 LUFS (see [`loudness`]). Every format
+//! comes from one ffmpeg process that decodes the background once and splits it, since separate
+//! runs each decoded it again. Each file is checked with ffprobe and the first is measured with
+//! `ebur128`.
+
+use crate::error_code::ErrorCode;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::{
+    broll::{self, Clip},
+    fonts::FontMetrics,
+    loudness,
+    subtitles::{self, SafeArea, SubtitleStyle},
+    RenderRequest, Rendered, Renderer, THUMBNAIL_FILE, VIDEO_FILE,
+};
+use crate::{
+    domain::{
+        options::{is_hex_colour, BackgroundKind, RenderOptions, SubtitlePreset},
+        video_format::VideoFormat,
+    },
+    {process, CallContext, ProviderError},
+};
+
+/// The rendered video may differ from the voice by this much.
+const DURATION_TOLERANCE_MS: u64 = 200;
+/// Rendering is slower than probing: allow ten minutes.
+const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+pub struct FfmpegComposer {
+    /// ffmpeg's `-preset`: `veryfast` keeps a 40 s render faster than real time on 2 cores.
+    pub preset: String,
+}
+
+/// One file to make: its format and pixel size, and whether it is a draft.
+#[derive(Debug, Clone, Copy)]
+struct Canvas {
+    format: VideoFormat,
+    width: u32,
+    height: u32,
+    preview: bool,
+}
+
+impl Canvas {
+    fn new(format: VideoFormat, preview: bool) -> Canvas {
+        let (width, height) = format.frame_size(preview);
+        Canvas {
+            format,
+            width,
+            height,
+            preview,
+        }
+    }
+
+    /// Pixels of this canvas per pixel of the format's full size.
+    fn scale(&self) -> f64 {
+        f64::from(self.width) / f64::from(self.format.size().0)
+    }
+
+    /// The scaled value of `pixels` of the full-size frame, as an even number.
+    fn scaled(&self, pixels: u32) -> u32 {
+        ((f64::from(pixels) * self.scale() / 2.0).round() as u32) * 2
+    }
+}
+
+/// Where the picture comes from.
+enum Background<'a> {
+    Reel(&'a Path),
+    Clips(&'a [Clip]),
+    Image(&'a Path),
+    Colour(String),
+    /// ffmpeg colours of a gradient: the base, a deeper accent, a lighter tint.
+    Generated([String; 3]),
+}
+
+fn style(options: &RenderOptions, key_words: &[String]) -> SubtitleStyle {
+    let mut style = SubtitleStyle {
+        emphasis: key_words
+            .iter()
+            .map(|word| subtitles::key_of(word))
+            .collect(),
+        ..SubtitleStyle::default()
+    };
+    let Some(subtitles) = &options.subtitles else {
+        return style;
+    };
+    if subtitles.emphasis == Some(false) {
+        style.emphasis.clear();
+    }
+    style.font_size = subtitles.font_size;
+    style.preset = subtitles.style.unwrap_or_default();
+    style.words_per_cue = subtitles.words_per_cue.map(|words| words as usize);
+    if let Some(position) = subtitles.position {
+        style.position = position;
+    }
+    for (value, target) in [
+        (&subtitles.colour, &mut style.colour),
+        (&subtitles.highlight_colour, &mut style.highlight),
+        (&subtitles.box_colour, &mut style.box_colour),
+        (&subtitles.emphasis_colour, &mut style.emphasis_colour),
+        (&subtitles.font, &mut style.font),
+    ] {
+        if let Some(value) = value {
+            target.clone_from(value);
+        }
+    }
+    style
+}
+
+/// The default base colour, a dark blue-grey.
+const DEFAULT_COLOUR: [u8; 3] = [0x10, 0x18, 0x20];
+
+/// The `#RRGGBB` given, or the default, as channels.
+fn rgb(value: Option<&str>) -> [u8; 3] {
+    match value {
+        Some(hex) if is_hex_colour(hex) => {
+            let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0);
+            [channel(1), channel(3), channel(5)]
+        }
+        _ => DEFAULT_COLOUR,
+    }
+}
+
+fn ffmpeg_hex([r, g, b]: [u8; 3]) -> String {
+    format!("0x{r:02x}{g:02x}{b:02x}")
+}
+
+/// `#RRGGBB` for ffmpeg's colour source; without one, a dark grey.
+fn ffmpeg_colour(value: Option<&str>) -> String {
+    ffmpeg_hex(rgb(value))
+}
+
+/// `share` of the way from `from` to `to`.
+fn blend(from: [u8; 3], to: [u8; 3], share: f64) -> [u8; 3] {
+    std::array::from_fn(|i| {
+        (f64::from(from[i]) * (1.0 - share) + f64::from(to[i]) * share).round() as u8
+    })
+}
+
+/// The generated background's colours: the base, then towards an accent blue, then a tint.
+fn gradient_colours(value: Option<&str>) -> [String; 3] {
+    let base = rgb(value);
+    [
+        ffmpeg_hex(base),
+        ffmpeg_hex(blend(base, [0x3b, 0x5b, 0xdb], 0.6)),
+        ffmpeg_hex(blend(base, [0xff, 0xff, 0xff], 0.25)),
+    ]
+}
+
+/// Filter-graph paths: libass wants `:` and `\` escaped.
+fn filter_path(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .replace('\\', "\\\\")
+        .replace(':', "\\:")
+        .replace('\'', "\\'")
+}
+
+impl FfmpegComposer {
+    fn background<'a>(&self, request: &'a RenderRequest) -> Result<Background<'a>, ProviderError> {
+        let colour = || Background::Colour(ffmpeg_colour(request.options.colour.as_deref()));
+        Ok(match request.options.background {
+            Some(BackgroundKind::Colour) => colour(),
+            Some(BackgroundKind::Image) => {
+                Background::Image(request.assets.get("image_key").ok_or_else(|| {
+                    ProviderError::fatal(
+                        ErrorCode::InvalidOptions,
+                        "`background: image` needs `image_key`, a media store key",
+                    )
+                })?)
+            }
+            Some(BackgroundKind::Reel) => {
+                Background::Reel(request.reel_video.as_deref().ok_or_else(|| {
+                    ProviderError::fatal(
+                        ErrorCode::NoReelVideo,
+                        "the reel has no stored video to use as background",
+                    )
+                })?)
+            }
+            Some(BackgroundKind::Clips) if request.clips.is_empty() => {
+                return Err(ProviderError::fatal(
+                    ErrorCode::InvalidOptions,
+                    "`background: clips` needs clips: give `clip_keys` or upload videos or images to the project's library",
+                ))
+            }
+            Some(BackgroundKind::Clips) => Background::Clips(&request.clips),
+            // Stock clips that were not found leave the library's, else the generated picture.
+            Some(BackgroundKind::Stock) | None if !request.clips.is_empty() => {
+                Background::Clips(&request.clips)
+            }
+            Some(BackgroundKind::Generated | BackgroundKind::Stock) | None => {
+                Background::Generated(gradient_colours(request.options.colour.as_deref()))
+            }
+        })
+    }
+
+    /// The integrated loudness of the mix (the voice, and the music ducked under it) through
+    /// `chain`: the audio alone, no picture decoded, and no true peak, which the search does not
+    /// read.
+    async fn measure_mix(
+        &self,
+        request: &RenderRequest,
+        chain: &str,
+    ) -> Result<f64, ProviderError> {
+        let mut args: Vec<String> = ["-hide_banner", "-nostats", "-i"]
+            .map(String::from)
+            .to_vec();
+        args.push(request.audio.display().to_string());
+        let music = request.assets.get("music_key").map(|music| {
+            args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+            args.push(music.display().to_string());
+            1
+        });
+        let mut graph = Vec::new();
+        let mix = audio_mix(0, music, &mut graph);
+        graph.push(format!(
+            "{mix}{chain},{}[measured]",
+            loudness::MEASURE_INTEGRATED
+        ));
+        args.extend(["-filter_complex".to_owned(), graph.join(";")]);
+        args.extend(["-map", "[measured]", "-t"].map(String::from));
+        args.push(seconds(request));
+        args.extend(["-f", "null", "-"].map(String::from));
+        let output = process::run_output("ffmpeg", args, RENDER_TIMEOUT).await?;
+        loudness::parse_integrated(&String::from_utf8_lossy(&output.stderr))
+    }
+
+    /// The gain that brings the mix to the target, searched by measuring the audio alone. A
+    /// preview takes the first estimate from one measurement: up to the limiter the gain adds
+    /// exactly, so it is off only by what the limiter takes (a fraction of a decibel to about
+    /// one), which a draft can carry; each further pass would add about a tenth of its time.
+    async fn loudness_gain(
+        &self,
+        request: &RenderRequest,
+        preview: bool,
+    ) -> Result<f64, ProviderError> {
+        let evened = self.measure_mix(request, loudness::EVEN).await?;
+        let mut gain = loudness::GainSearch::start(evened);
+        if preview {
+            return Ok(gain);
+        }
+        let mut search = loudness::GainSearch::default();
+        for _ in 1..loudness::MAX_MEASUREMENTS {
+            let measured = self.measure_mix(request, &loudness::chain(gain)).await?;
+            match search.next(gain, measured) {
+                Some(next) => gain = next,
+                None => break,
+            }
+        }
+        Ok(gain)
+    }
+
+    /// The ffmpeg arguments for the whole composition in every format of `outputs`, as one
+    /// process: each input is decoded once and split into a branch per format, and each branch
+    /// is scaled, subtitled and encoded as a render of that format alone would be. `normalise`
+    /// brings the mix to the target.
+    fn arguments(
+        &self,
+        request: &RenderRequest,
+        outputs: &[Output],
+        normalise: &str,
+    ) -> Result<Vec<String>, ProviderError> {
+        let voice = &request.audio;
+        let seconds = seconds(request);
+        let count = outputs.len();
+        let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
+        let fill = |Canvas { width, height, .. }: Canvas| {
+            format!(
+                "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
+            )
+        };
+        let mut graph = Vec::new();
+        match self.background(request)? {
+            Background::Reel(path) => {
+                args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+                args.push(path.display().to_string());
+                let sources = copies("[0:v]", "split", count, &mut graph);
+                for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
+                    graph.push(format!(
+                        "{source}{},fps=30[bg{branch}]",
+                        fill(output.canvas)
+                    ));
+                }
+            }
+            Background::Clips(clips) => {
+                let shots = broll::shots(&request.words, request.audio_duration_ms, clips.len());
+                broll::inputs(&shots, clips, &mut args);
+                let shot_copies: Vec<Vec<String>> = (0..shots.len())
+                    .map(|input| copies(&format!("[{input}:v]"), "split", count, &mut graph))
+                    .collect();
+                for (branch, output) in outputs.iter().enumerate() {
+                    let sources: Vec<String> = shot_copies
+                        .iter()
+                        .map(|copies| copies[branch].clone())
+                        .collect();
+                    graph.extend(broll::graph(&shots, &sources, &fill(output.canvas), branch));
+                }
+            }
+            Background::Image(path) => {
+                args.extend(["-loop", "1", "-framerate", "30", "-i"].map(String::from));
+                args.push(path.display().to_string());
+                let sources = copies("[0:v]", "split", count, &mut graph);
+                // A slow push-in: 1.0 to about 1.15 over the video.
+                let frames = (request.audio_duration_ms * 30 / 1000).max(1);
+                for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
+                    let Canvas { width, height, .. } = output.canvas;
+                    graph.push(format!(
+                        "{source}scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps=30,setsar=1[bg{branch}]",
+                        width * 2, height * 2, width * 2, height * 2
+                    ));
+                }
+            }
+            // Drawn sources are drawn at each format's size: there is nothing to decode.
+            Background::Colour(colour) => {
+                for (branch, output) in outputs.iter().enumerate() {
+                    let Canvas { width, height, .. } = output.canvas;
+                    args.extend(["-f", "lavfi", "-i"].map(String::from));
+                    args.push(format!("color=c={colour}:s={width}x{height}:r=30"));
+                    graph.push(format!("[{branch}:v]null[bg{branch}]"));
+                }
+            }
+            Background::Generated([base, accent, tint]) => {
+                for (branch, output) in outputs.iter().enumerate() {
+                    let Canvas { width, height, .. } = output.canvas;
+                    // Drawn at a quarter of the size and scaled up: a smooth gradient loses
+                    // nothing, and drawing it at full size costs more than the encode.
+                    args.extend(["-f", "lavfi", "-i"].map(String::from));
+                    args.push(format!(
+                        "gradients=s={}x{}:r=30:c0={base}:c1={accent}:c2={tint}:nb_colors=3:speed=0.015",
+                        width / 4,
+                        height / 4
+                    ));
+                    graph.push(format!(
+                        "[{branch}:v]scale={width}:{height},setsar=1[bg{branch}]"
+                    ));
+                }
+            }
+        }
+        // Every `-i` so far is a picture input; the voice comes next.
+        let voice_input = args.iter().filter(|arg| *arg == "-i").count();
+        args.extend(["-i".to_owned(), voice.display().to_string()]);
+        let mut next_input = voice_input + 1;
+        let fonts_dir = request
+            .font
+            .as_ref()
+            .and_then(|font| font.path.parent())
+            .map_or(String::new(), |dir| {
+                format!(":fontsdir='{}'", filter_path(dir))
+            });
+        let logos = match request.assets.get("logo_key") {
+            Some(logo) => {
+                args.extend(["-i".to_owned(), logo.display().to_string()]);
+                next_input += 1;
+                copies(
+                    &format!("[{}:v]", next_input - 1),
+                    "split",
+                    count,
+                    &mut graph,
+                )
+            }
+            None => Vec::new(),
+        };
+        let mut videos = Vec::new();
+        for (branch, output) in outputs.iter().enumerate() {
+            let canvas = output.canvas;
+            graph.push(format!(
+                "[bg{branch}]ass='{}'{fonts_dir}[sub{branch}]",
+                filter_path(&output.ass)
+            ));
+            let Some(logo) = logos.get(branch) else {
+                videos.push(format!("[sub{branch}]"));
+                continue;
+            };
+            // Top right, inside the format's safe area.
+            let area = SafeArea::of(canvas.format);
+            graph.push(format!(
+                "{logo}scale={}:-1[logo{branch}]",
+                canvas.scaled(200)
+            ));
+            graph.push(format!(
+                "[sub{branch}][logo{branch}]overlay=W-w-{}:{}[pic{branch}]",
+                canvas.scaled(area.side),
+                canvas.scaled(area.top)
+            ));
+            videos.push(format!("[pic{branch}]"));
+        }
+        let music = request.assets.get("music_key").map(|music| {
+            args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+            args.push(music.display().to_string());
+            next_input
+        });
+        let mix = audio_mix(voice_input, music, &mut graph);
+        graph.push(format!("{mix}{normalise}[a]"));
+        let audios = copies("[a]", "asplit", count, &mut graph);
+        args.extend(["-filter_complex".to_owned(), graph.join(";")]);
+        for ((output, video), audio) in outputs.iter().zip(videos).zip(audios) {
+            // A preview trades size and detail for speed.
+            let (preset, crf) = if output.canvas.preview {
+                ("ultrafast", "30")
+            } else {
+                (self.preset.as_str(), "23")
+            };
+            args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
+            args.extend(
+                [
+                    "-t",
+                    &seconds,
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    preset,
+                    "-crf",
+                    crf,
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-r",
+                    "30",
+                    "-c:a",
+                    "aac",
+                    "-b:a",
+                    "128k",
+                    "-ar",
+                    "44100",
+                    "-movflags",
+                    "+faststart",
+                ]
+                .map(String::from),
+            );
+            args.push(output.path.display().to_string());
+        }
+        Ok(args)
+    }
+}
+
+/// One file of a render: its canvas, the subtitles burned into it and where it goes.
+struct Output {
+    canvas: Canvas,
+    ass: PathBuf,
+    path: PathBuf,
+}
+
+/// Labels for `count` copies of the stream `source`: the stream itself when one is wanted,
+/// else the branches of `filter` (`split` or `asplit`), so that one decode feeds every format.
+fn copies(source: &str, filter: &str, count: usize, graph: &mut Vec<String>) -> Vec<String> {
+    if count == 1 {
+        return vec![source.to_owned()];
+    }
+    let name: String = source.chars().filter(char::is_ascii_alphanumeric).collect();
+    let labels: Vec<String> = (0..count)
+        .map(|branch| format!("[{name}f{branch}]"))
+        .collect();
+    graph.push(format!("{source}{filter}={count}{}", labels.concat()));
+    labels
+}
+
+/// The voice's length, as ffmpeg's `-t`.
+fn seconds(request: &RenderRequest) -> String {
+    format!("{:.3}", request.audio_duration_ms as f64 / 1000.0)
+}
+
+/// Adds to `graph` the mix of the voice (input `voice`) with the music (input `music`, if any)
+/// dipping under it (sidechain), mixed without renormalising the voice's level; answers the
+/// mix's label.
+fn audio_mix(voice: usize, music: Option<usize>, graph: &mut Vec<String>) -> String {
+    let Some(music) = music else {
+        return format!("[{voice}:a]");
+    };
+    graph.push(format!("[{voice}:a]asplit=2[voice][key]"));
+    graph.push(format!("[{music}:a]volume=0.35[music]"));
+    graph.push(
+        "[music][key]sidechaincompress=threshold=0.02:ratio=12:attack=20:release=400[ducked]"
+            .into(),
+    );
+    graph.push("[voice][ducked]amix=inputs=2:duration=first:normalize=0[mix]".into());
+    "[mix]".to_owned()
+}
+
+async fn write(path: PathBuf, text: String) -> Result<(), ProviderError> {
+    tokio::fs::write(&path, text).await.map_err(|error| {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        ProviderError::retryable(format!("writing {name}: {error}"))
+    })
+}
+
+/// One frame a second in (or mid-video for shorter ones) as a JPEG.
+pub async fn thumbnail(video: &Path, duration_ms: u64, output: &Path) -> Result<(), ProviderError> {
+    frame(video, (duration_ms / 2).min(1000), output).await
+}
+
+/// One frame of `video`, `at_ms` in, as a JPEG.
+pub async fn frame(video: &Path, at_ms: u64, output: &Path) -> Result<(), ProviderError> {
+    let at = format!("{:.3}", at_ms as f64 / 1000.0);
+    process::run(
+        "ffmpeg",
+        [
+            "-v",
+            "error",
+            "-y",
+            "-ss",
+            &at,
+            "-i",
+            &video.display().to_string(),
+            "-frames:v",
+            "1",
+            "-q:v",
+            "3",
+            &output.display().to_string(),
+        ],
+        process::TOOL_TIMEOUT,
+    )
+    .await?;
+    if !tokio::fs::try_exists(output).await.unwrap_or(false) {
+        return Err(ProviderError::fatal(
+            crate::error_code::ErrorCode::ToolFailed,
+            format!("ffmpeg found no frame {at} s into the video"),
+        ));
+    }
+    Ok(())
+}
+
+/// What is wrong with a rendered file, if anything.
+fn problems(info: &process::MediaInfo, canvas: Canvas, voice_ms: u64) -> Vec<String> {
+    let (width, height) = (canvas.width, canvas.height);
+    [
+        ((info.width, info.height) != (Some(width), Some(height))).then(|| {
+            format!(
+                "{}: size {:?}x{:?}, not {width}x{height}",
+                canvas.format.ratio(),
+                info.width,
+                info.height
+            )
+        }),
+        (info.duration_ms.abs_diff(voice_ms) > DURATION_TOLERANCE_MS).then(|| {
+            format!(
+                "{}: {} ms long, the voice is {voice_ms} ms",
+                canvas.format.ratio(),
+                info.duration_ms
+            )
+        }),
+        info.audio_codec
+            .is_none()
+            .then(|| format!("{}: no audio track", canvas.format.ratio())),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[async_trait]
+impl Renderer for FfmpegComposer {
+    async fn render(
+        &self,
+        request: &RenderRequest,
+        ctx: &CallContext<'_>,
+    ) -> Result<Rendered, ProviderError> {
+        let mut style = style(&request.options, &request.key_words);
+        if let Some(font) = &request.font {
+            style.font.clone_from(&font.family);
+        }
+        let formats = request.options.formats();
+        let preview = request.options.preview == Some(true);
+        let dir = &request.output_dir;
+        let primary = formats[0];
+        let cues = style.cues(&request.words, primary);
+        let line_chars = style.line_chars(primary);
+        write(dir.join("subtitles.srt"), subtitles::srt(&cues, line_chars)).await?;
+        write(dir.join("subtitles.vtt"), subtitles::vtt(&cues, line_chars)).await?;
+        let font = match (&request.font, style.preset) {
+            (Some(library), SubtitlePreset::Boxed) => FontMetrics::read(&library.path).await,
+            (None, SubtitlePreset::Boxed) => FontMetrics::find(&style.font, style.bold()).await,
+            _ => None,
+        };
+        ctx.progress.report(15, "measuring loudness").await;
+        let gain = self.loudness_gain(request, preview).await?;
+        let mut outputs = Vec::new();
+        for (index, &format) in formats.iter().enumerate() {
+            let ass = dir.join(match index {
+                0 => "subtitles.ass".to_owned(),
+                _ => format!("subtitles-{}.ass", format.ratio().replace(':', "x")),
+            });
+            let cues = style.cues(&request.words, format);
+            write(
+                ass.clone(),
+                subtitles::ass(&cues, &style, format, font.as_ref()),
+            )
+            .await?;
+            outputs.push(Output {
+                canvas: Canvas::new(format, preview),
+                ass,
+                path: dir.join(format.file_name(index == 0)),
+            });
+        }
+        let ratios: Vec<&str> = formats.iter().map(|format| format.ratio()).collect();
+        ctx.progress
+            .report(20, &format!("encoding {}", ratios.join(", ")))
+            .await;
+        process::run(
+            "ffmpeg",
+            self.arguments(request, &outputs, &loudness::chain(gain))?,
+            // One process encodes every format.
+            RENDER_TIMEOUT * outputs.len() as u32,
+        )
+        .await?;
+        let mut problems = Vec::new();
+        let mut durations = Vec::new();
+        for output in &outputs {
+            let info = process::probe(&output.path).await?;
+            problems.extend(self::problems(
+                &info,
+                output.canvas,
+                request.audio_duration_ms,
+            ));
+            durations.push(info.duration_ms);
+        }
+        if !problems.is_empty() {
+            return Err(ProviderError::fatal(
+                ErrorCode::RenderCheckFailed,
+                format!(
+                    "the rendered video failed its checks: {}",
+                    problems.join("; ")
+                ),
+            ));
+        }
+        let output = dir.join(VIDEO_FILE);
+        let thumbnail_file = dir.join(THUMBNAIL_FILE);
+        let (_, loudness) = tokio::try_join!(
+            thumbnail(&output, durations[0], &thumbnail_file),
+            loudness::measure(&output)
+        )?;
+        let preset = if preview {
+            "ultrafast preview"
+        } else {
+            &self.preset
+        };
+        Ok(Rendered {
+            provider_job_id: None,
+            model: format!("ffmpeg/libx264 {preset}"),
+            loudness: Some(loudness),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request() -> RenderRequest {
+        RenderRequest {
+            audio: "voice.wav".into(),
+            audio_format: "wav".into(),
+            audio_duration_ms: 2000,
+            words: Vec::new(),
+            reel_video: Some("reel.mp4".into()),
+            assets: [("logo_key".to_owned(), PathBuf::from("logo.png"))].into(),
+            clips: Vec::new(),
+            font: None,
+            output_dir: "out".into(),
+            video_id: uuid::Uuid::nil(),
+            key_words: Vec::new(),
+            options: RenderOptions {
+                background: Some(BackgroundKind::Reel),
+                ..Default::default()
+            },
+        }
+    }
+
+    fn graph(args: &[String]) -> &str {
+        let at = args
+            .iter()
+            .position(|arg| arg == "-filter_complex")
+            .unwrap();
+        &args[at + 1]
+    }
+
+    #[test]
+    fn every_format_comes_from_one_decode_of_each_input() {
+        let composer = FfmpegComposer {
+            preset: "veryfast".into(),
+        };
+        let outputs: Vec<Output> = VideoFormat::ALL
+            .into_iter()
+            .map(|format| Output {
+                canvas: Canvas::new(format, false),
+                ass: format!("{}.ass", format.ratio().replace(':', "x")).into(),
+                path: format.file_name(false).into(),
+            })
+            .collect();
+        let request = request();
+        let args = composer.arguments(&request, &outputs, "anull").unwrap();
+        // The reel, the voice and the logo, each read once and split four ways...
+        assert_eq!(args.iter().filter(|arg| *arg == "-i").count(), 3);
+        let together = graph(&args);
+        for split in ["[0:v]split=4", "[2:v]split=4", "[a]asplit=4"] {
+            assert_eq!(together.matches(split).count(), 1, "{split} in {together}");
+        }
+        for output in &outputs {
+            assert!(args.contains(&output.path.display().to_string()));
+        }
+        // ...and each branch made as the format alone makes it.
+        let alone = composer
+            .arguments(&request, &outputs[3..], "anull")
+            .unwrap();
+        assert!(!graph(&alone).contains("split"), "{}", graph(&alone));
+        let fill =
+            "scale=1920:1080:force_original_aspect_ratio=increase,crop=1920:1080,setsar=1,fps=30";
+        assert!(graph(&alone).contains(&format!("[0:v]{fill}[bg0]")));
+        assert!(together.contains(&format!("[0vf3]{fill}[bg3]")));
+        assert!(together.contains("[bg3]ass='16x9.ass'[sub3]"));
+    }
+}

@@ -1,0 +1,222 @@
+//! The service's vocabulary, shared by the database layer, the routes and the job handlers.
+
+pub mod asset;
+pub mod cloned_voice;
+pub mod collection;
+pub mod event;
+pub mod job;
+pub mod options;
+pub mod output;
+pub mod platform_limits;
+pub mod post_copy;
+pub mod project;
+pub mod provider;
+pub mod publishing;
+pub mod read_model;
+pub mod reel;
+pub mod resource;
+pub mod run;
+pub mod step;
+pub mod stock;
+pub mod storable;
+pub mod usage;
+pub mod video_format;
+pub mod watchlist;
+pub mod webhook;
+pub mod workspace;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Declares a string-backed enum whose text form is used in JSON, in the database and in URLs.
+/// Each text must be its variant's name in snake_case: serde and the OpenAPI schema both derive
+/// it through `rename_all` (utoipa does not see per-variant renames made inside a macro), and a
+/// unit test holds `as_str` to the same spelling.
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::UnknownVariant;
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
+                match text {
+                    $($text => Ok($name::$variant),)+
+                    other => Err($crate::domain::UnknownVariant(other.to_owned())),
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $crate::domain::UnknownVariant;
+            fn try_from(text: String) -> Result<Self, Self::Error> {
+                text.parse()
+            }
+        }
+    };
+}
+pub(crate) use text_enum;
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown value `{0}`")]
+pub struct UnknownVariant(pub String);
+
+text_enum! {
+    /// Lifecycle of a job and of the resource it fills. `pending` is for resources only: a
+    /// collected reel whose media nobody has asked for yet.
+    Status {
+        Pending => "pending",
+        Queued => "queued",
+        Running => "running",
+        Succeeded => "succeeded",
+        Failed => "failed",
+        Canceled => "canceled",
+    }
+}
+
+impl Status {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Status::Succeeded | Status::Failed | Status::Canceled)
+    }
+}
+
+text_enum! {
+    /// The per-step resources, in pipeline order; a post holds the words a video is published with.
+    ResourceKind {
+        Collection => "collection",
+        Reel => "reel",
+        Transcript => "transcript",
+        Script => "script",
+        Audio => "audio",
+        Video => "video",
+        Post => "post",
+    }
+}
+
+impl ResourceKind {
+    pub fn table(self) -> &'static str {
+        match self {
+            ResourceKind::Collection => "collections",
+            ResourceKind::Reel => "reels",
+            ResourceKind::Transcript => "transcripts",
+            ResourceKind::Script => "scripts",
+            ResourceKind::Audio => "audio",
+            ResourceKind::Video => "videos",
+            ResourceKind::Post => "posts",
+        }
+    }
+
+    /// The column that points at the resource this one was made from.
+    pub fn parent_column(self) -> &'static str {
+        match self {
+            ResourceKind::Collection | ResourceKind::Reel => "project_id",
+            ResourceKind::Transcript => "reel_id",
+            ResourceKind::Script => "transcript_id",
+            ResourceKind::Audio => "script_id",
+            ResourceKind::Video => "audio_id",
+            ResourceKind::Post => "video_id",
+        }
+    }
+
+    /// The resource this one is made from; collections and reels hang off their project.
+    pub fn parent(self) -> Option<ResourceKind> {
+        match self {
+            ResourceKind::Collection | ResourceKind::Reel => None,
+            ResourceKind::Transcript => Some(ResourceKind::Reel),
+            ResourceKind::Script => Some(ResourceKind::Transcript),
+            ResourceKind::Audio => Some(ResourceKind::Script),
+            ResourceKind::Video => Some(ResourceKind::Audio),
+            ResourceKind::Post => Some(ResourceKind::Video),
+        }
+    }
+
+    pub fn job_kind(self) -> JobKind {
+        match self {
+            ResourceKind::Collection => JobKind::Collect,
+            ResourceKind::Reel => JobKind::PrepareReel,
+            ResourceKind::Transcript => JobKind::Transcribe,
+            ResourceKind::Script => JobKind::Rewrite,
+            ResourceKind::Audio => JobKind::Voice,
+            ResourceKind::Video => JobKind::Render,
+            ResourceKind::Post => JobKind::WritePost,
+        }
+    }
+}
+
+text_enum! {
+    /// What a job does. Every step kind fills one resource; `noop` exists for queue benchmarks.
+    JobKind {
+        Collect => "collect",
+        PrepareReel => "prepare_reel",
+        Transcribe => "transcribe",
+        Rewrite => "rewrite",
+        Voice => "voice",
+        Render => "render",
+        WritePost => "write_post",
+        Publish => "publish",
+        Webhook => "webhook",
+        Noop => "noop",
+    }
+}
+
+/// A failure as shown to API clients: a stable code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorInfo {
+    pub code: crate::error_code::ErrorCode,
+    #[schema(example = "the provider answered 503 three times")]
+    pub message: String,
+}
+
+impl ErrorInfo {
+    pub fn from_parts(code: Option<String>, message: Option<String>) -> Option<Self> {
+        code.map(|code| ErrorInfo {
+            code: code
+                .parse()
+                .unwrap_or(crate::error_code::ErrorCode::Unknown),
+            message: message.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json_matches_text<T: Serialize + Copy + std::fmt::Display>(all: &[T]) {
+        for &value in all {
+            assert_eq!(
+                serde_json::to_value(value).unwrap(),
+                serde_json::Value::String(value.to_string())
+            );
+        }
+    }
+
+    #[test]
+    fn every_text_enum_serializes_as_its_text() {
+        json_matches_text(Status::ALL);
+        json_matches_text(ResourceKind::ALL);
+        json_matches_text(JobKind::ALL);
+        json_matches_text(project::StylePreset::ALL);
+        json_matches_text(reel::ReelSort::ALL);
+        json_matches_text(usage::Metric::ALL);
+        json_matches_text(workspace::Scope::ALL);
+    }
+}
