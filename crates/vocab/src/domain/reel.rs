@@ -177,24 +177,6 @@ pub fn caption_language(caption: &str) -> Option<&'static str> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::caption_language;
-
-    #[test]
-    fn caption_language_follows_the_majority_script() {
-        assert_eq!(
-            caption_language("Каждое утро — новый шанс! #motivation"),
-            Some("ru")
-        );
-        assert_eq!(
-            caption_language("Rise and grind, every day 💪 #мотивация"),
-            Some("en")
-        );
-        assert_eq!(caption_language("🔥🔥🔥 2026"), None);
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReelCandidate {
     /// `shortCode` when known, else the numeric `id`: the key duplicates are merged on.
@@ -219,4 +201,22 @@ pub struct ReelCandidate {
     pub likes: Option<i64>,
     pub comments: Option<i64>,
     pub shares: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caption_language;
+
+    #[test]
+    fn caption_language_follows_the_majority_script() {
+        assert_eq!(
+            caption_language("Каждое утро — новый шанс! #motivation"),
+            Some("ru")
+        );
+        assert_eq!(
+            caption_language("Rise and grind, every day 💪 #мотивация"),
+            Some("en")
+        );
+        assert_eq!(caption_language("🔥🔥🔥 2026"), None);
+    }
 }

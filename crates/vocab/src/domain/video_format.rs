@@ -90,6 +90,10 @@ pub struct Rendition {
     pub size_bytes: u64,
 }
 
+pub const VIDEO_FILE: &str = "video.mp4";
+
+pub const THUMBNAIL_FILE: &str = "thumbnail.jpg";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +117,3 @@ mod tests {
         assert_eq!(VideoFormat::Square.file_name(true), "video.mp4");
     }
 }
-
-pub const VIDEO_FILE: &str = "video.mp4";
-
-pub const THUMBNAIL_FILE: &str = "thumbnail.jpg";
