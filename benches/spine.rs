@@ -195,7 +195,7 @@ async fn bench_queue(database_url: &str, concurrency: usize) -> (f64, f64) {
                     kind: JobKind::Noop,
                     project_id: None,
                     resource: None,
-                    payload: json!({}),
+                    payload: reelforge::domain::job::JobPayload::Resource,
                     max_attempts: 3,
                 },
             )

@@ -77,7 +77,7 @@ async fn enqueue_noops(pool: &PgPool, count: usize, max_attempts: i32) -> Vec<Uu
                 kind: JobKind::Noop,
                 project_id: None,
                 resource: None,
-                payload: json!({}),
+                payload: reelforge::domain::job::JobPayload::Resource,
                 max_attempts,
             },
         )

@@ -10,6 +10,7 @@ use crate::{
     db,
     domain::{
         collection::{Collection, CollectionOutcome, CollectionStarted, NewCollection},
+        job::{DatasetFile, JobPayload, UploadedFile},
         options::{CollectOptions, StepOptions},
         read_model::CollectionParameters,
         resource::StepResource,
@@ -85,7 +86,7 @@ pub fn plan(
     state: &AppState,
     project_provider: &str,
     request: NewCollection,
-) -> Result<(String, Value, Value), AppError> {
+) -> Result<(String, Value, JobPayload), AppError> {
     match request {
         NewCollection::Apify {
             accounts,
@@ -139,7 +140,7 @@ pub fn plan(
                 options,
                 prepare_all,
             };
-            Ok((provider, input.to_value(), json!({})))
+            Ok((provider, input.to_value(), JobPayload::Resource))
         }
         NewCollection::Import { items, prepare_all } => {
             if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
@@ -158,7 +159,7 @@ pub fn plan(
             Ok((
                 "import".to_owned(),
                 input.to_value(),
-                json!({ "items": items }),
+                JobPayload::Items { items },
             ))
         }
         NewCollection::Files { folder } => {
@@ -170,7 +171,7 @@ pub fn plan(
             Ok((
                 FILES_SOURCE.to_owned(),
                 input.to_value(),
-                json!({ "folder": resolved }),
+                JobPayload::Folder { folder: resolved },
             ))
         }
     }
@@ -229,7 +230,7 @@ async fn queue(
     project_id: Uuid,
     provider: &str,
     input: Value,
-    payload: Value,
+    payload: JobPayload,
 ) -> Result<CollectionStarted, AppError> {
     let mut tx = state.pool.begin().await?;
     let started = queue::start_step(
@@ -266,12 +267,13 @@ pub async fn start_dataset(
         items,
     } = spooled;
     let input = json!({ "source": "import", "item_count": items, "format": format, "prepare_all": prepare_all });
-    let dataset = crate::jobs::import::DatasetFile {
-        key: file.key().to_owned(),
-        format,
-        items,
+    let payload = JobPayload::Dataset {
+        dataset: DatasetFile {
+            key: file.key().to_owned(),
+            format,
+            items,
+        },
     };
-    let payload = json!({ "dataset": dataset });
     let started = queue(state, project_id, "import", input, payload).await?;
     file.keep();
     Ok(started)
@@ -319,18 +321,16 @@ pub async fn start_uploads(
         files: Some(files.iter().map(|(_, name)| name.clone()).collect()),
     }
     .to_value();
-    let payload: Vec<Value> = files
-        .iter()
-        .map(|(file, name)| json!({ "key": file.key(), "name": name }))
-        .collect();
-    let started = queue(
-        state,
-        project_id,
-        FILES_SOURCE,
-        input,
-        json!({ "files": payload }),
-    )
-    .await?;
+    let payload = JobPayload::UploadedFiles {
+        files: files
+            .iter()
+            .map(|(file, name)| UploadedFile {
+                key: file.key().to_owned(),
+                name: name.clone(),
+            })
+            .collect(),
+    };
+    let started = queue(state, project_id, FILES_SOURCE, input, payload).await?;
     for (file, _) in files {
         file.keep();
     }

@@ -10,27 +10,17 @@ use crate::{
     state::AppState,
 };
 
-/// How the items of a dataset file are laid out.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    /// `[item, item, ...]`, as Apify's "JSON" export.
-    Array,
-    /// One item per line, blank lines skipped, as Apify's "JSONL" export.
-    Lines,
-}
+pub use crate::domain::job::Format;
 
-impl Format {
-    /// The format a request's `Content-Type` (without parameters, lowercase) names.
-    pub fn from_content_type(content_type: &str) -> Result<Format, AppError> {
-        match content_type {
-            "application/json" => Ok(Format::Array),
-            "application/x-ndjson" | "application/jsonl" | "application/json-lines"
-            | "application/jsonlines" => Ok(Format::Lines),
-            other => Err(AppError::UnsupportedMediaType(format!(
-                "send the dataset as application/json (an array) or application/x-ndjson (JSON lines), not `{other}`"
-            ))),
-        }
+/// The format a request's `Content-Type` (without parameters, lowercase) names.
+pub fn format_of_content_type(content_type: &str) -> Result<Format, AppError> {
+    match content_type {
+        "application/json" => Ok(Format::Array),
+        "application/x-ndjson" | "application/jsonl" | "application/json-lines"
+        | "application/jsonlines" => Ok(Format::Lines),
+        other => Err(AppError::UnsupportedMediaType(format!(
+            "send the dataset as application/json (an array) or application/x-ndjson (JSON lines), not `{other}`"
+        ))),
     }
 }
 

@@ -2,7 +2,6 @@
 //! resource and its job.
 
 use crate::error_code::ErrorCode;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
@@ -76,7 +75,7 @@ pub async fn start<O: StepOptions>(
             parent_id,
             provider,
             input,
-            payload: json!({}),
+            payload: crate::domain::job::JobPayload::Resource,
         },
         &state.settings.jobs,
     )

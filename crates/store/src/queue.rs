@@ -5,7 +5,6 @@ use crate::error_code::ErrorCode;
 use std::time::Duration;
 
 use rand::Rng;
-use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -14,9 +13,9 @@ use crate::{
     db::{self, jobs::NewJob, resources::NewResource},
     domain::{
         event::NewEvent,
-        job::{AfterFailure, Job},
+        job::{AfterFailure, CollectedReels, Job, JobPayload, WebhookDelivery},
         resource::{StepResource, StepStarted},
-        ErrorInfo, ResourceKind, Status,
+        ErrorInfo, JobKind, ResourceKind, Status,
     },
 };
 
@@ -126,7 +125,71 @@ pub struct StepRequest<'a> {
     pub provider: &'a str,
     pub input: serde_json::Value,
     /// Job-only data, never shown through the API (an import's items, say).
-    pub payload: serde_json::Value,
+    pub payload: JobPayload,
+}
+
+/// Queues the posting of a publication; it runs at `run_at`.
+pub async fn enqueue_publication(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    publication_id: Uuid,
+    max_attempts: i32,
+) -> Result<Job, sqlx::Error> {
+    enqueue(
+        conn,
+        &NewJob {
+            id: Uuid::new_v4(),
+            kind: JobKind::Publish,
+            project_id: Some(project_id),
+            resource: None,
+            payload: JobPayload::Publish { publication_id },
+            max_attempts,
+        },
+    )
+    .await
+}
+
+/// Queues the alert rules' look at the reels a collection merged; the job runs after the
+/// collection's transaction commits, and raises each alert once whenever it runs.
+pub async fn enqueue_alert_rules(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    collected: CollectedReels,
+    max_attempts: i32,
+) -> Result<Job, sqlx::Error> {
+    enqueue(
+        conn,
+        &NewJob {
+            id: Uuid::new_v4(),
+            kind: JobKind::ApplyAlertRules,
+            project_id: Some(project_id),
+            resource: None,
+            payload: JobPayload::Collected(collected),
+            max_attempts,
+        },
+    )
+    .await
+}
+
+/// Queues one delivery to a project's webhook.
+pub async fn enqueue_webhook(
+    conn: &mut PgConnection,
+    project_id: Uuid,
+    delivery: WebhookDelivery,
+    max_attempts: i32,
+) -> Result<Job, sqlx::Error> {
+    enqueue(
+        conn,
+        &NewJob {
+            id: Uuid::new_v4(),
+            kind: JobKind::Webhook,
+            project_id: Some(project_id),
+            resource: None,
+            payload: JobPayload::Webhook { delivery },
+            max_attempts,
+        },
+    )
+    .await
 }
 
 /// Creates a step resource in `queued` together with the job that fills it.
@@ -181,7 +244,7 @@ pub async fn start_for_existing(
             kind: kind.job_kind(),
             project_id: Some(project_id),
             resource: Some((kind, id)),
-            payload: json!({}),
+            payload: JobPayload::Resource,
             max_attempts: settings.max_attempts,
         },
     )

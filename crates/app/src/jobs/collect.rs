@@ -4,7 +4,8 @@ use std::{collections::HashMap, sync::Arc};
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::{context, JobContext, JobError, JobHandler};
+use super::{context, Handler, JobContext, JobError};
+use crate::domain::job::{CollectSource, CollectedReels, UploadedFile};
 use crate::domain::options::CollectOptions;
 use crate::{
     config::JobSettings,
@@ -42,12 +43,6 @@ pub struct CollectStep {
     pub media: Arc<MediaStore>,
     /// For the alert deliveries a watchlist's collection raises.
     pub webhook_attempts: i32,
-}
-
-#[derive(serde::Deserialize)]
-struct UploadedFile {
-    key: String,
-    name: String,
 }
 
 #[derive(serde::Deserialize)]
@@ -123,21 +118,8 @@ impl CollectStep {
     /// merges; files ffprobe refuses are problems (and deleted).
     async fn uploaded(
         &self,
-        ctx: &JobContext,
-        project_id: uuid::Uuid,
+        files: Vec<UploadedFile>,
     ) -> Result<(Vec<ReelCandidate>, Vec<Rejection>, u32), JobError> {
-        let files: Vec<UploadedFile> = match ctx.job.payload.get("folder").and_then(Value::as_str) {
-            Some(folder) => {
-                self.copy_folder(project_id, std::path::Path::new(folder))
-                    .await?
-            }
-            None => {
-                serde_json::from_value(ctx.job.payload.get("files").cloned().unwrap_or_default())
-                    .map_err(|error| {
-                        JobError::fatal(ErrorCode::InvalidParameters, error.to_string())
-                    })?
-            }
-        };
         let received = files.len() as u32;
         let (mut candidates, mut rejections) = (Vec::new(), Vec::new());
         for file in files {
@@ -192,19 +174,13 @@ impl CollectStep {
         Ok((candidates, rejections, received))
     }
 
-    /// The raw items of an `import` or `apify` collection.
-    async fn items(
+    /// The raw items of a scrape (`apify`).
+    async fn scraped(
         &self,
         ctx: &JobContext,
         collection: &StepResource,
     ) -> Result<Vec<Value>, JobError> {
         match collection.input.get("source").and_then(Value::as_str) {
-            Some("import") => {
-                serde_json::from_value(ctx.job.payload.get("items").cloned().unwrap_or_default())
-                    .map_err(|error| {
-                        JobError::fatal(ErrorCode::InvalidParameters, error.to_string())
-                    })
-            }
             Some("apify") => {
                 let items = self
                     .scrape(
@@ -424,14 +400,24 @@ impl CollectStep {
                 preparing += 1;
             }
         }
-        crate::watch::alerts::on_collected(
-            &mut tx,
-            collection.id,
-            &reel_ids,
-            chrono::Utc::now(),
-            self.webhook_attempts,
-        )
-        .await?;
+        // A watchlist's collection hands its reels to the alert rules (`watch`), as a job of
+        // their own: collecting knows nothing of watching.
+        if db::watchlists::of_collection(&mut *tx, collection.id)
+            .await?
+            .is_some_and(|watchlist| !watchlist.rules.is_empty())
+            && !reel_ids.is_empty()
+        {
+            queue::enqueue_alert_rules(
+                &mut tx,
+                project.id,
+                CollectedReels {
+                    collection_id: collection.id,
+                    reel_ids: reel_ids.clone(),
+                },
+                self.jobs.max_attempts,
+            )
+            .await?;
+        }
         tx.commit().await?;
         merged_ids.extend(reel_ids);
         for key in superseded {
@@ -479,20 +465,32 @@ pub(super) fn after_bulk_insert(ctx: &JobContext, added: u32) {
 }
 
 #[async_trait]
-impl JobHandler for CollectStep {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+impl Handler for CollectStep {
+    type Input = CollectSource;
+    type Output = CollectionOutcome;
+
+    async fn handle(
+        &self,
+        ctx: &JobContext,
+        source: CollectSource,
+    ) -> Result<CollectionOutcome, JobError> {
         let collection = ctx.resource().await?;
         let project = ctx.project(&collection).await?;
-        if let Some(dataset) = super::import::DatasetFile::of(&ctx.job.payload)? {
-            return self.import_file(ctx, &project, &collection, dataset).await;
-        }
-        let source = collection.input.get("source").and_then(Value::as_str);
-        let (candidates, rejections, received) = if source == Some(FILES_SOURCE) {
-            self.uploaded(ctx, project.id).await?
-        } else {
-            let items = self.items(ctx, &collection).await?;
-            let (candidates, rejections) = normalize_all(&items);
-            (candidates, rejections, items.len() as u32)
+        let items = match source {
+            CollectSource::Dataset(dataset) => {
+                return self.import_file(ctx, &project, &collection, dataset).await
+            }
+            CollectSource::UploadedFiles(files) => Err(files),
+            CollectSource::Folder(folder) => Err(self.copy_folder(project.id, &folder).await?),
+            CollectSource::Items(items) => Ok(items),
+            CollectSource::Scrape => Ok(self.scraped(ctx, &collection).await?),
+        };
+        let (candidates, rejections, received) = match items {
+            Ok(items) => {
+                let (candidates, rejections) = normalize_all(&items);
+                (candidates, rejections, items.len() as u32)
+            }
+            Err(files) => self.uploaded(files).await?,
         };
         ctx.call().progress.report(70, "merging").await;
         let batch = self
@@ -521,6 +519,6 @@ impl JobHandler for CollectStep {
                 .map(CollectionProblem::from)
                 .collect(),
         };
-        context::to_output(&outcome)
+        Ok(outcome)
     }
 }

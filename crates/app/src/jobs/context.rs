@@ -87,12 +87,7 @@ impl JobContext {
         resource: &StepResource,
         measured: &[(Metric, f64)],
     ) {
-        let run_id = self
-            .job
-            .payload
-            .get("run_id")
-            .and_then(|id| id.as_str())
-            .and_then(|id| id.parse().ok());
+        let run_id = self.job.payload.run_id();
         let rows: Vec<db::usage::NewUsage> = measured
             .iter()
             .filter(|(_, quantity)| quantity.is_finite() && *quantity > 0.0)

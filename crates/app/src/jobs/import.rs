@@ -2,7 +2,6 @@
 //! media store; this reads it a piece at a time, and merges its items in batches, each in its
 //! own transaction, reporting how far it got. Memory holds one batch, whatever the file's size.
 
-use serde::Deserialize;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
@@ -11,7 +10,7 @@ use super::{
     context, JobContext, JobError,
 };
 use crate::{
-    dataset::{Format, RawItem, Splitter},
+    dataset::{RawItem, Splitter},
     db,
     domain::{
         collection::{CollectionOutcome, CollectionProblem},
@@ -32,28 +31,7 @@ pub const MAX_ITEM_BYTES: usize = 1024 * 1024;
 
 const READ_BUFFER: usize = 64 * 1024;
 
-/// Where the request left the dataset, as the job's payload carries it.
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
-pub struct DatasetFile {
-    pub key: String,
-    pub format: Format,
-    /// Items the request counted, for the progress.
-    pub items: u64,
-}
-
-impl DatasetFile {
-    /// The dataset a collect job's payload names, if it names one.
-    pub fn of(payload: &Value) -> Result<Option<DatasetFile>, JobError> {
-        payload
-            .get("dataset")
-            .map(|dataset| {
-                serde_json::from_value(dataset.clone()).map_err(|error| {
-                    JobError::fatal(ErrorCode::InvalidParameters, error.to_string())
-                })
-            })
-            .transpose()
-    }
-}
+pub use crate::domain::job::DatasetFile;
 
 /// Counts an unusable item (and keeps it, up to [`PROBLEMS_KEPT`]).
 fn reject(tally: &mut CollectionOutcome, line: u64, item: String, reason: String) {
@@ -98,7 +76,7 @@ impl CollectStep {
         project: &Project,
         collection: &StepResource,
         dataset: DatasetFile,
-    ) -> Result<Value, JobError> {
+    ) -> Result<CollectionOutcome, JobError> {
         let path = self
             .media
             .fetch(&dataset.key)
@@ -165,7 +143,7 @@ impl CollectStep {
         after_bulk_insert(ctx, tally.counts.added);
         // Merged for good: a retry from here would only merge the same items again.
         let _ = self.media.remove(&dataset.key).await;
-        context::to_output(&tally)
+        Ok(tally)
     }
 
     async fn import_batch(

@@ -26,7 +26,10 @@ pub use context::JobContext;
 
 use crate::{
     config::Settings,
-    domain::{ErrorInfo, JobKind},
+    domain::{
+        job::{JobPayload, WrongPayload},
+        ErrorInfo, JobKind,
+    },
     error_code::ErrorCode,
     providers::{ProviderError, Providers},
 };
@@ -133,10 +136,34 @@ impl From<sqlx::Error> for JobError {
     }
 }
 
-/// What a job kind does once claimed. The returned JSON becomes the resource's `output`.
+/// What a job kind does once claimed, typed: what it takes from the job's payload, and what it
+/// makes (the resource's `output`, or the job's report).
+#[async_trait]
+pub trait Handler: Send + Sync {
+    type Input: TryFrom<JobPayload, Error = WrongPayload> + Send;
+    type Output: serde::Serialize + Send;
+
+    async fn handle(&self, ctx: &JobContext, input: Self::Input) -> Result<Self::Output, JobError>;
+}
+
+/// A handler as the worker calls it: the payload read and the output written, here once.
 #[async_trait]
 pub trait JobHandler: Send + Sync {
     async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError>;
+}
+
+#[async_trait]
+impl<H: Handler> JobHandler for H {
+    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+        let input = H::Input::try_from(ctx.job.payload.clone()).map_err(|_| {
+            JobError::fatal(
+                ErrorCode::InvalidJob,
+                format!("a {} job's payload is not one it takes", ctx.job.kind),
+            )
+        })?;
+        let output = self.handle(ctx, input).await?;
+        context::to_output(&output)
+    }
 }
 
 pub type Handlers = HashMap<JobKind, Arc<dyn JobHandler>>;
@@ -194,6 +221,12 @@ pub fn handlers(
                 crate::providers::fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
                 Duration::from_secs(settings.webhooks.timeout_seconds),
             )) as Arc<dyn JobHandler>,
+        ),
+        (
+            JobKind::ApplyAlertRules,
+            Arc::new(crate::watch::alerts::ApplyAlertRules {
+                webhook_attempts: settings.webhooks.max_attempts,
+            }) as Arc<dyn JobHandler>,
         ),
         (JobKind::Noop, Arc::new(noop::Noop) as Arc<dyn JobHandler>),
     ])

@@ -1,13 +1,17 @@
 use async_trait::async_trait;
 
-use super::{JobContext, JobError, JobHandler};
+use super::{Handler, JobContext, JobError};
+use crate::domain::job::StepJob;
 
 /// Does nothing; measures the queue itself.
 pub struct Noop;
 
 #[async_trait]
-impl JobHandler for Noop {
-    async fn run(&self, _ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        Ok(serde_json::Value::Null)
+impl Handler for Noop {
+    type Input = StepJob;
+    type Output = ();
+
+    async fn handle(&self, _: &JobContext, _: StepJob) -> Result<(), JobError> {
+        Ok(())
     }
 }

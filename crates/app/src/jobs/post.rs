@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 
-use super::{context, JobContext, JobError, JobHandler};
+use super::{context, Handler, JobContext, JobError};
+use crate::domain::job::StepJob;
 use crate::{
     db,
     domain::{
@@ -93,8 +93,11 @@ pub(crate) async fn frame_at(
 }
 
 #[async_trait]
-impl JobHandler for PostStep {
-    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
+impl Handler for PostStep {
+    type Input = StepJob;
+    type Output = PostOutput;
+
+    async fn handle(&self, ctx: &JobContext, _: StepJob) -> Result<PostOutput, JobError> {
         let resource = ctx.resource().await?;
         let project = ctx.project(&resource).await?;
         let options: PostOptions = context::options(&resource)?;
@@ -223,7 +226,7 @@ impl JobHandler for PostStep {
             ],
         )
         .await;
-        context::to_output(&PostOutput {
+        Ok(PostOutput {
             title: words.title,
             caption: words.caption,
             hashtags: words.hashtags,

@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{context, JobContext, JobError, JobHandler};
+use super::{context, Handler, JobContext, JobError};
+use crate::domain::{job::StepJob, output::PreparedReel};
 use crate::{
     db,
     media::MediaStore,
@@ -28,8 +29,11 @@ pub const FILES_SOURCE: &str = "files";
 pub struct PrepareReelStep(pub Arc<Providers>);
 
 #[async_trait]
-impl JobHandler for PrepareReelStep {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+impl Handler for PrepareReelStep {
+    type Input = StepJob;
+    type Output = PreparedReel;
+
+    async fn handle(&self, ctx: &JobContext, _: StepJob) -> Result<PreparedReel, JobError> {
         let reel = ctx.resource().await?;
         let video_url = db::reels::get(ctx.pool(), reel.id)
             .await?
@@ -52,6 +56,6 @@ impl JobHandler for PrepareReelStep {
             let address = format!("{}{video_key}", upload::MEDIA_SCHEME);
             db::reels::set_video_url(ctx.pool(), reel.id, &address).await?;
         }
-        context::to_output(&prepared)
+        Ok(prepared)
     }
 }

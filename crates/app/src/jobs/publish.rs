@@ -11,10 +11,10 @@ use std::sync::{
 };
 
 use async_trait::async_trait;
-use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{JobContext, JobError, JobHandler};
+use super::{Handler, JobContext, JobError};
+use crate::domain::{job::PublishJob, publishing::Posting};
 use crate::{
     clock::SharedClock,
     db,
@@ -85,7 +85,7 @@ impl PublishStep {
         ctx: &JobContext,
         publication: &Publication,
         posted: &Posted,
-    ) -> Result<Value, JobError> {
+    ) -> Result<Posting, JobError> {
         let published_at = publication
             .request
             .schedule_at
@@ -111,12 +111,13 @@ impl PublishStep {
             publish::announce(&mut tx, stored).await?;
         }
         tx.commit().await?;
-        Ok(json!({
-            "publication_id": publication.id,
-            "post_id": posted.post_id,
-            "post_url": posted.url,
-            "outcome": posted.outcome,
-        }))
+        Ok(Posting {
+            publication_id: publication.id,
+            post_id: posted.post_id.clone(),
+            post_url: posted.url.clone(),
+            outcome: Some(posted.outcome),
+            cover: None,
+        })
     }
 
     /// Where the cover starts on a platform that sets it after the upload: pending, or skipped
@@ -140,15 +141,17 @@ impl PublishStep {
     /// quota reset) is shown on the cover and comes back then, spending no attempt; a
     /// retryable failure is retried while attempts remain; anything else leaves the post with
     /// the platform's own frame.
-    async fn cover(&self, ctx: &JobContext, publication: &Publication) -> Result<Value, JobError> {
-        let output = |cover: Option<&PublicationCover>| {
-            json!({
-                "publication_id": publication.id,
-                "post_id": publication.post_id,
-                "post_url": publication.post_url,
-                "outcome": publication.outcome,
-                "cover": cover,
-            })
+    async fn cover(
+        &self,
+        ctx: &JobContext,
+        publication: &Publication,
+    ) -> Result<Posting, JobError> {
+        let output = |cover: Option<&PublicationCover>| Posting {
+            publication_id: publication.id,
+            post_id: publication.post_id.clone(),
+            post_url: publication.post_url.clone(),
+            outcome: publication.outcome,
+            cover: cover.cloned(),
         };
         let setter = self
             .providers
@@ -297,7 +300,7 @@ impl PublishStep {
         jpeg
     }
 
-    async fn post(&self, ctx: &JobContext, publication: &Publication) -> Result<Value, JobError> {
+    async fn post(&self, ctx: &JobContext, publication: &Publication) -> Result<Posting, JobError> {
         // An earlier attempt posted and could not record it: record it, touching nothing else
         // (the token may have lapsed since, the file moved).
         let checkpoint = crate::providers::CheckpointStore::load(ctx).await?;
@@ -469,8 +472,11 @@ impl PublishStep {
 }
 
 #[async_trait]
-impl JobHandler for PublishStep {
-    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
+impl Handler for PublishStep {
+    type Input = PublishJob;
+    type Output = Posting;
+
+    async fn handle(&self, ctx: &JobContext, _: PublishJob) -> Result<Posting, JobError> {
         let publication = db::publications::for_job(ctx.pool(), ctx.job.id)
             .await?
             .ok_or_else(|| {

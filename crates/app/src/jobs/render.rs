@@ -6,10 +6,10 @@ use crate::error_code::ErrorCode;
 use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::{context, JobContext, JobError, JobHandler};
+use super::{context, Handler, JobContext, JobError};
+use crate::domain::job::StepJob;
 use crate::domain::{
     asset::AssetKind,
     options::{BackgroundKind, RenderOptions, MAX_CLIPS},
@@ -440,8 +440,11 @@ struct Stored {
 }
 
 #[async_trait]
-impl JobHandler for RenderStep {
-    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
+impl Handler for RenderStep {
+    type Input = StepJob;
+    type Output = RenderOutput;
+
+    async fn handle(&self, ctx: &JobContext, _: StepJob) -> Result<RenderOutput, JobError> {
         let video = ctx.resource().await?;
         let audio: VoiceOutput = ctx.parent_output(&video).await?;
         let options: RenderOptions = context::options(&video)?;
@@ -549,7 +552,7 @@ impl JobHandler for RenderStep {
             &[(Metric::VideoSeconds, output.duration_ms as f64 / 1000.0)],
         )
         .await;
-        context::to_output(&output)
+        Ok(output)
     }
 }
 

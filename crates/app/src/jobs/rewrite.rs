@@ -6,9 +6,9 @@ use crate::error_code::ErrorCode;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::Value;
 
-use super::{context, JobContext, JobError, JobHandler};
+use super::{context, Handler, JobContext, JobError};
+use crate::domain::job::StepJob;
 use crate::domain::options::RewriteOptions;
 use crate::{
     config::ScriptSettings,
@@ -474,8 +474,11 @@ fn quality_message(checks: &[Check]) -> String {
 }
 
 #[async_trait]
-impl JobHandler for RewriteStep {
-    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
+impl Handler for RewriteStep {
+    type Input = StepJob;
+    type Output = ScriptOutput;
+
+    async fn handle(&self, ctx: &JobContext, _: StepJob) -> Result<ScriptOutput, JobError> {
         let resource = ctx.resource().await?;
         let project = ctx.project(&resource).await?;
         let transcript: TranscriptOutput = ctx.parent_output(&resource).await?;
@@ -598,7 +601,7 @@ impl JobHandler for RewriteStep {
             ],
         )
         .await;
-        context::to_output(&output)
+        Ok(output)
     }
 }
 

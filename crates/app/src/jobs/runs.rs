@@ -18,6 +18,7 @@ use crate::{
     db,
     domain::{
         event::NewEvent,
+        job::JobPayload,
         project::Project,
         resource::StepResource,
         run::{CreateRun, Run, RunReel, RunStepResult},
@@ -191,7 +192,7 @@ async fn start_or_reuse(
                     parent_id: next.parent_id,
                     provider: &next.provider,
                     input: next.input,
-                    payload: json!({ "run_id": run.id }),
+                    payload: JobPayload::RunStep { run_id: run.id },
                 },
                 jobs,
             )
@@ -370,7 +371,7 @@ pub async fn advance(
             crate::jobs::webhook::queue(
                 &mut tx,
                 run.project_id,
-                crate::jobs::webhook::WebhookDelivery::Run {
+                crate::domain::job::WebhookDelivery::Run {
                     run_id: run.id,
                     event: kind.clone(),
                 },

@@ -3,8 +3,9 @@ use std::{path::PathBuf, sync::Arc};
 
 use async_trait::async_trait;
 
-use super::{context, JobContext, JobError, JobHandler};
+use super::{context, Handler, JobContext, JobError};
 use crate::domain::options::TranscribeOptions;
+use crate::domain::{job::StepJob, output::TranscriptOutput};
 use crate::{
     db,
     domain::usage::Metric,
@@ -51,8 +52,11 @@ impl TranscribeStep {
 }
 
 #[async_trait]
-impl JobHandler for TranscribeStep {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
+impl Handler for TranscribeStep {
+    type Input = StepJob;
+    type Output = TranscriptOutput;
+
+    async fn handle(&self, ctx: &JobContext, _: StepJob) -> Result<TranscriptOutput, JobError> {
         let transcript = ctx.resource().await?;
         let options: TranscribeOptions = context::options(&transcript)?;
         // The reel's spoken language when the user knows it; otherwise detected, except by the
@@ -94,6 +98,6 @@ impl JobHandler for TranscribeStep {
             &[(Metric::AudioSeconds, output.audio_seconds)],
         )
         .await;
-        context::to_output(&output)
+        Ok(output)
     }
 }

@@ -7,10 +7,10 @@ use crate::error_code::ErrorCode;
 use std::{path::Path, sync::Arc};
 
 use async_trait::async_trait;
-use serde_json::Value;
 use uuid::Uuid;
 
-use super::{context, JobContext, JobError, JobHandler};
+use super::{context, Handler, JobContext, JobError};
+use crate::domain::job::StepJob;
 use crate::domain::options::VoiceOptions;
 use crate::{
     domain::{resource::StepResource, usage::Metric},
@@ -233,8 +233,11 @@ pub fn audio_key(project_id: Uuid, audio_id: Uuid, format: &str) -> String {
 }
 
 #[async_trait]
-impl JobHandler for VoiceStep {
-    async fn run(&self, ctx: &JobContext) -> Result<Value, JobError> {
+impl Handler for VoiceStep {
+    type Input = StepJob;
+    type Output = VoiceOutput;
+
+    async fn handle(&self, ctx: &JobContext, _: StepJob) -> Result<VoiceOutput, JobError> {
         let audio = ctx.resource().await?;
         let project = ctx.project(&audio).await?;
         let script: ScriptOutput = ctx.parent_output(&audio).await?;
@@ -287,7 +290,7 @@ impl JobHandler for VoiceStep {
             .put(&key, &take.path)
             .await
             .map_err(ProviderError::from)?;
-        context::to_output(&VoiceOutput {
+        Ok(VoiceOutput {
             key,
             format: take.audio.format,
             duration_ms: take.duration_ms,

@@ -11,7 +11,8 @@ use serde_json::json;
 use sha2::Sha256;
 use uuid::Uuid;
 
-use super::{JobContext, JobError, JobHandler};
+use super::{Handler, JobContext, JobError};
+use crate::domain::job::{WebhookDelivery, WebhookOutcome};
 use crate::{
     db,
     domain::webhook::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER},
@@ -66,16 +67,6 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
     )
 }
 
-/// What a webhook job delivers (its payload).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-#[serde(untagged)]
-pub enum WebhookDelivery {
-    /// A finished run; `event` is `run.succeeded` or `run.failed`.
-    Run { run_id: Uuid, event: String },
-    /// A raised alert (`alert`).
-    Alert { alert_id: Uuid },
-}
-
 /// Queues a delivery to the project's webhook, if it has one.
 pub async fn queue(
     conn: &mut sqlx::PgConnection,
@@ -86,18 +77,7 @@ pub async fn queue(
     if db::webhooks::get(&mut *conn, project_id).await?.is_none() {
         return Ok(());
     }
-    crate::jobs::queue::enqueue(
-        conn,
-        &db::jobs::NewJob {
-            id: Uuid::new_v4(),
-            kind: crate::domain::JobKind::Webhook,
-            project_id: Some(project_id),
-            resource: None,
-            payload: serde_json::to_value(&delivery).expect("a delivery serializes"),
-            max_attempts,
-        },
-    )
-    .await?;
+    crate::jobs::queue::enqueue_webhook(conn, project_id, delivery, max_attempts).await?;
     Ok(())
 }
 
@@ -138,20 +118,20 @@ fn retry(message: String, retry_after: Option<Duration>) -> JobError {
 }
 
 #[async_trait]
-impl JobHandler for DeliverWebhook {
-    async fn run(&self, ctx: &JobContext) -> Result<serde_json::Value, JobError> {
-        let delivery: WebhookDelivery =
-            serde_json::from_value(ctx.job.payload.clone()).map_err(|_| {
-                JobError::fatal(
-                    ErrorCode::InvalidJob,
-                    "a webhook job needs a run and an event, or an alert",
-                )
-            })?;
+impl Handler for DeliverWebhook {
+    type Input = WebhookDelivery;
+    type Output = WebhookOutcome;
+
+    async fn handle(
+        &self,
+        ctx: &JobContext,
+        delivery: WebhookDelivery,
+    ) -> Result<WebhookOutcome, JobError> {
         let Some((project_id, event, data)) = subject(ctx.pool(), &delivery).await? else {
-            return Ok(json!({ "delivered": false, "reason": "its subject was deleted" }));
+            return Ok(WebhookOutcome::not_delivered("its subject was deleted"));
         };
         let Some(webhook) = db::webhooks::get(ctx.pool(), project_id).await? else {
-            return Ok(json!({ "delivered": false, "reason": "the webhook was removed" }));
+            return Ok(WebhookOutcome::not_delivered("the webhook was removed"));
         };
         let event = event.as_str();
         let body = serde_json::to_vec(&json!({
@@ -181,7 +161,12 @@ impl JobHandler for DeliverWebhook {
             .map_err(|error| retry(format!("the webhook could not be reached: {error}"), None))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(json!({ "delivered": true, "status": status.as_u16(), "url": webhook.url }));
+            return Ok(WebhookOutcome {
+                delivered: true,
+                reason: None,
+                status: Some(status.as_u16()),
+                url: Some(webhook.url),
+            });
         }
         if status == reqwest::StatusCode::GONE {
             return Err(JobError::fatal(

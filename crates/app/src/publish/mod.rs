@@ -10,12 +10,11 @@ pub use crate::providers::publish::{sealed, Publishing, SetupError};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     config::{InstagramSource, PublishSettings},
-    db::{self, jobs::NewJob},
+    db::{self},
     domain::{
         event::{NewEvent, PublicationUpdate},
         project::FieldError,
@@ -25,7 +24,7 @@ use crate::{
             Publication, PublicationRequest, PublicationStatus, TiktokMode,
         },
         resource::StepResource,
-        ErrorInfo, JobKind, ResourceKind, Status,
+        ErrorInfo, ResourceKind, Status,
     },
     error::AppError,
     error_code::ErrorCode,
@@ -715,16 +714,11 @@ pub async fn schedule(
         mut publication,
         run_at,
     } = planned;
-    let job = queue::enqueue(
+    let job = queue::enqueue_publication(
         &mut *conn,
-        &NewJob {
-            id: Uuid::new_v4(),
-            kind: JobKind::Publish,
-            project_id: Some(publication.project_id),
-            resource: None,
-            payload: json!({ "publication_id": publication.id }),
-            max_attempts: PUBLISH_ATTEMPTS,
-        },
+        publication.project_id,
+        publication.id,
+        PUBLISH_ATTEMPTS,
     )
     .await?;
     db::jobs::set_run_at(&mut *conn, job.id, run_at).await?;

@@ -1,6 +1,7 @@
-//! Alert rules, applied to the reels each watchlist collection merged, in the collection's own
-//! transaction: an alert is raised once per rule and reel, announced on the event stream and to
-//! the project's webhook exactly when it is stored.
+//! Alert rules, applied to the reels each watchlist collection merged (by the
+//! `apply_alert_rules` job the collection queues as it commits): an alert is raised once per
+//! rule and reel, announced on the event stream and to the project's webhook exactly when it is
+//! stored.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
@@ -8,8 +9,10 @@ use uuid::Uuid;
 
 use crate::{
     db::{self, watchlists::NewAlert},
-    domain::{event::NewEvent, watchlist::AlertRaised},
-    jobs::webhook::{self, WebhookDelivery},
+    domain::job::CollectedReels,
+    domain::{event::NewEvent, job::WebhookDelivery, watchlist::AlertRaised},
+    jobs::webhook,
+    jobs::{Handler, JobContext, JobError},
 };
 
 /// Applies the rules of the watchlist that started `collection_id` (if one did) to the reels it
@@ -87,4 +90,31 @@ pub async fn on_collected(
     }
     db::events::append(conn, &events).await?;
     Ok(alerts.len())
+}
+
+/// The `apply_alert_rules` job: the rules of a watchlist's collection, applied in one
+/// transaction.
+pub struct ApplyAlertRules {
+    pub webhook_attempts: i32,
+}
+
+#[async_trait::async_trait]
+impl Handler for ApplyAlertRules {
+    type Input = CollectedReels;
+    /// How many alerts were raised.
+    type Output = usize;
+
+    async fn handle(&self, ctx: &JobContext, collected: CollectedReels) -> Result<usize, JobError> {
+        let mut tx = ctx.pool().begin().await?;
+        let raised = on_collected(
+            &mut tx,
+            collected.collection_id,
+            &collected.reel_ids,
+            chrono::Utc::now(),
+            self.webhook_attempts,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(raised)
+    }
 }

@@ -75,7 +75,7 @@ async fn start_collection(
             parent_id: watchlist.project_id,
             provider: &watchlist.provider,
             input,
-            payload: serde_json::json!({}),
+            payload: crate::domain::job::JobPayload::Resource,
         },
         jobs,
     )

@@ -10,9 +10,7 @@ use uuid::Uuid;
 
 use super::Data;
 use crate::{
-    collections,
-    dataset::Format,
-    db,
+    collections, db,
     domain::{
         collection::{Collection, CollectionStarted, NewCollection},
         ResourceKind,
@@ -101,7 +99,7 @@ pub async fn import_file(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_lowercase())
         .unwrap_or_default();
-    let format = Format::from_content_type(&content_type)?;
+    let format = crate::dataset::format_of_content_type(&content_type)?;
     db::projects::get(&state.pool, *project_id)
         .await?
         .ok_or(AppError::NotFound("project"))?;

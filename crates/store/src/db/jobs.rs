@@ -7,7 +7,10 @@ use sqlx::PgExecutor;
 use uuid::Uuid;
 
 use crate::{
-    domain::{job::Job, ErrorInfo, JobKind, ResourceKind, Status},
+    domain::{
+        job::{Job, JobPayload},
+        ErrorInfo, JobKind, ResourceKind, Status,
+    },
     pagination::PageRequest,
 };
 
@@ -21,7 +24,7 @@ struct JobRow {
     status: Status,
     resource_type: Option<String>,
     resource_id: Option<Uuid>,
-    payload: serde_json::Value,
+    payload: sqlx::types::Json<JobPayload>,
     attempts: i32,
     max_attempts: i32,
     progress: i16,
@@ -57,7 +60,7 @@ impl From<JobRow> for Job {
             updated_at: row.updated_at,
             started_at: row.started_at,
             finished_at: row.finished_at,
-            payload: row.payload,
+            payload: row.payload.0,
         }
     }
 }
@@ -87,7 +90,7 @@ pub struct NewJob {
     pub kind: JobKind,
     pub project_id: Option<Uuid>,
     pub resource: Option<(ResourceKind, Uuid)>,
-    pub payload: serde_json::Value,
+    pub payload: JobPayload,
     pub max_attempts: i32,
 }
 
@@ -109,7 +112,7 @@ fn bind_job<'q>(
         .bind(job.kind.as_str())
         .bind(job.resource.map(|(kind, _)| kind.as_str()))
         .bind(job.resource.map(|(_, id)| id))
-        .bind(&job.payload)
+        .bind(sqlx::types::Json(&job.payload))
         .bind(job.max_attempts)
 }
 

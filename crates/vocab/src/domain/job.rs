@@ -33,7 +33,7 @@ pub struct Job {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     #[serde(skip)]
-    pub payload: serde_json::Value,
+    pub payload: JobPayload,
 }
 
 /// What becomes of a job after a failed attempt.
@@ -47,4 +47,201 @@ pub enum AfterFailure {
     },
     /// Final: another attempt would fail the same way.
     Fail,
+}
+
+/// How the items of a dataset file are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    /// `[item, item, ...]`, as Apify's "JSON" export.
+    Array,
+    /// One item per line, blank lines skipped, as Apify's "JSONL" export.
+    Lines,
+}
+
+/// What a webhook job delivers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum WebhookDelivery {
+    /// A finished run; `event` is `run.succeeded` or `run.failed`.
+    Run { run_id: Uuid, event: String },
+    /// A raised alert (`alert`).
+    Alert { alert_id: Uuid },
+}
+
+/// An uploaded file a collection is made of, where the upload left it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedFile {
+    /// Its media store key.
+    pub key: String,
+    /// The name it was uploaded with.
+    pub name: String,
+}
+
+/// Where an import's request left the dataset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetFile {
+    /// Its media store key.
+    pub key: String,
+    pub format: Format,
+    /// Items the request counted, for the progress.
+    pub items: u64,
+}
+
+/// What a job carries besides the resource it fills: job-only data, never shown through the
+/// API. Stored as JSON in `jobs.payload`, tagged by `type`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum JobPayload {
+    /// All the job needs is its resource: a step started by hand, a reel's preparation, a
+    /// scrape, or nothing at all (`noop`).
+    #[default]
+    Resource,
+    /// A step a run started: what it spends is booked to the run.
+    RunStep { run_id: Uuid },
+    /// Posting one publication.
+    Publish { publication_id: Uuid },
+    /// Delivering one event to the project's webhook.
+    Webhook { delivery: WebhookDelivery },
+    /// A collection of the creator's uploaded files.
+    UploadedFiles { files: Vec<UploadedFile> },
+    /// A collection of the videos in a folder the server reads.
+    Folder { folder: std::path::PathBuf },
+    /// An import whose items came in the request.
+    Items { items: Vec<serde_json::Value> },
+    /// An import whose dataset was streamed to the media store.
+    Dataset { dataset: DatasetFile },
+    /// Reels a collection merged, for its watchlist's alert rules to look at.
+    Collected(CollectedReels),
+}
+
+impl JobPayload {
+    /// The run a step's spending is booked to.
+    pub fn run_id(&self) -> Option<Uuid> {
+        match self {
+            JobPayload::RunStep { run_id } => Some(*run_id),
+            _ => None,
+        }
+    }
+}
+
+/// What a payload a job kind cannot take is answered with: the payload back.
+pub type WrongPayload = JobPayload;
+
+/// The input of a step job: the resource says the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StepJob {
+    /// The run that started the step, if a run did.
+    pub run_id: Option<Uuid>,
+}
+
+impl TryFrom<JobPayload> for StepJob {
+    type Error = WrongPayload;
+
+    fn try_from(payload: JobPayload) -> Result<Self, WrongPayload> {
+        match payload {
+            JobPayload::Resource => Ok(StepJob { run_id: None }),
+            JobPayload::RunStep { run_id } => Ok(StepJob {
+                run_id: Some(run_id),
+            }),
+            other => Err(other),
+        }
+    }
+}
+
+/// The input of a publish job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublishJob {
+    pub publication_id: Uuid,
+}
+
+impl TryFrom<JobPayload> for PublishJob {
+    type Error = WrongPayload;
+
+    fn try_from(payload: JobPayload) -> Result<Self, WrongPayload> {
+        match payload {
+            JobPayload::Publish { publication_id } => Ok(PublishJob { publication_id }),
+            other => Err(other),
+        }
+    }
+}
+
+impl TryFrom<JobPayload> for WebhookDelivery {
+    type Error = WrongPayload;
+
+    fn try_from(payload: JobPayload) -> Result<Self, WrongPayload> {
+        match payload {
+            JobPayload::Webhook { delivery } => Ok(delivery),
+            other => Err(other),
+        }
+    }
+}
+
+/// Where a collect job's reels come from, besides what its collection's input says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CollectSource {
+    /// A scrape: the collection's input is all it needs.
+    Scrape,
+    UploadedFiles(Vec<UploadedFile>),
+    Folder(std::path::PathBuf),
+    Items(Vec<serde_json::Value>),
+    Dataset(DatasetFile),
+}
+
+impl TryFrom<JobPayload> for CollectSource {
+    type Error = WrongPayload;
+
+    fn try_from(payload: JobPayload) -> Result<Self, WrongPayload> {
+        match payload {
+            JobPayload::Resource => Ok(CollectSource::Scrape),
+            JobPayload::UploadedFiles { files } => Ok(CollectSource::UploadedFiles(files)),
+            JobPayload::Folder { folder } => Ok(CollectSource::Folder(folder)),
+            JobPayload::Items { items } => Ok(CollectSource::Items(items)),
+            JobPayload::Dataset { dataset } => Ok(CollectSource::Dataset(dataset)),
+            other => Err(other),
+        }
+    }
+}
+
+/// The reels one batch of a collection merged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectedReels {
+    pub collection_id: Uuid,
+    pub reel_ids: Vec<Uuid>,
+}
+
+impl TryFrom<JobPayload> for CollectedReels {
+    type Error = WrongPayload;
+
+    fn try_from(payload: JobPayload) -> Result<Self, WrongPayload> {
+        match payload {
+            JobPayload::Collected(collected) => Ok(collected),
+            other => Err(other),
+        }
+    }
+}
+
+/// What a webhook job reports when it ends without an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookOutcome {
+    pub delivered: bool,
+    /// Why nothing was delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The receiver's answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl WebhookOutcome {
+    pub fn not_delivered(reason: &str) -> Self {
+        WebhookOutcome {
+            delivered: false,
+            reason: Some(reason.to_owned()),
+            status: None,
+            url: None,
+        }
+    }
 }

@@ -173,6 +173,7 @@ text_enum! {
         WritePost => "write_post",
         Publish => "publish",
         Webhook => "webhook",
+        ApplyAlertRules => "apply_alert_rules",
         Noop => "noop",
     }
 }

@@ -470,3 +470,14 @@ pub struct Publication {
     pub updated_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
 }
+
+/// What a publish job reports: where the post is, and its cover once there is one to set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Posting {
+    pub publication_id: Uuid,
+    pub post_id: Option<String>,
+    pub post_url: Option<String>,
+    pub outcome: Option<PublishOutcome>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cover: Option<PublicationCover>,
+}
