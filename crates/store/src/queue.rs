@@ -383,6 +383,22 @@ pub async fn retry(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> 
     commit_one(tx, job, None).await
 }
 
+/// Renews a running job's lease. `Some(true)`: a cancel was asked for; `None`: the lease is
+/// no longer this worker's.
+pub async fn heartbeat(
+    pool: &PgPool,
+    id: Uuid,
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<bool>, sqlx::Error> {
+    db::jobs::heartbeat(pool, id, worker, lease).await
+}
+
+/// When the next queued job becomes due, if any is queued.
+pub async fn next_due(pool: &PgPool) -> Result<Option<chrono::DateTime<chrono::Utc>>, sqlx::Error> {
+    db::jobs::next_due(pool).await
+}
+
 /// Settles jobs whose worker stopped heartbeating; any replica may do this.
 pub async fn reap_expired(pool: &PgPool) -> Result<Vec<Job>, sqlx::Error> {
     let mut tx = pool.begin().await?;

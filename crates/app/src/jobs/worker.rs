@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{queue, Handlers, JobContext, JobError};
-use crate::{config::JobSettings, db, domain::job::Job};
+use crate::{config::JobSettings, domain::job::Job};
 
 pub const JOBS_CHANNEL: &str = "reelforge_jobs";
 pub const CANCEL_CHANNEL: &str = "reelforge_job_cancel";
@@ -201,7 +201,7 @@ impl WorkerPool {
 
     /// How long to sleep before the next backed-off job becomes due, at most `poll`.
     async fn until_next_due(&self, poll: Duration) -> Duration {
-        match db::jobs::next_due(&self.inner.pool).await {
+        match queue::next_due(&self.inner.pool).await {
             Ok(Some(due)) => (due - chrono::Utc::now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
@@ -368,7 +368,7 @@ impl WorkerPool {
         ticker.tick().await;
         loop {
             ticker.tick().await;
-            match db::jobs::heartbeat(&self.inner.pool, id, &self.inner.worker_id, lease).await {
+            match queue::heartbeat(&self.inner.pool, id, &self.inner.worker_id, lease).await {
                 Ok(Some(false)) => {}
                 Ok(Some(true)) => return self.interrupt(id, Interrupt::Canceled),
                 Ok(None) => return self.interrupt(id, Interrupt::LeaseLost),
