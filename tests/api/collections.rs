@@ -464,31 +464,23 @@ async fn prepare_all_prepares_every_collected_reel() {
         .await;
     let collection = app.collection(project_id, &collection).await;
     assert_eq!(collection["counts"]["preparing"], 3);
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    loop {
-        let reels = app
-            .get_json(&format!("/v1/projects/{project_id}/reels"))
-            .await;
-        let statuses: Vec<&str> = reels["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["status"].as_str().unwrap())
-            .collect();
-        if statuses == ["succeeded"; 3] {
-            assert!(
-                reels["items"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|r| r["selected"] == false),
-                "prepared, not selected"
-            );
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "{statuses:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let reels = crate::helpers::eventually(
+        "every reel prepared",
+        Duration::from_secs(15),
+        || async {
+            app.get_json(&format!("/v1/projects/{project_id}/reels"))
+                .await["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        },
+        |reels| reels.iter().all(|r| r["status"] == "succeeded") && reels.len() == 3,
+    )
+    .await;
+    assert!(
+        reels.iter().all(|r| r["selected"] == false),
+        "prepared, not selected"
+    );
 }
 
 #[tokio::test]

@@ -67,23 +67,20 @@ async fn engine_app() -> TestApp {
         s.engines.port = port;
     })
     .await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let health = reelforge::engines::health(&app.settings.engines).await;
-        if let Some(health) = health {
-            assert_eq!(
-                health["engines"],
-                json!({"stt": "ok", "llm": "ok", "tts": "ok"}),
-                "run scripts/setup: {health}"
-            );
-            return app;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the engine did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let health = crate::helpers::eventually(
+        "the engine to start",
+        Duration::from_secs(60),
+        || reelforge::engines::health(&app.settings.engines),
+        Option::is_some,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        health["engines"],
+        json!({"stt": "ok", "llm": "ok", "tts": "ok"}),
+        "run scripts/setup: {health}"
+    );
+    app
 }
 
 #[tokio::test]

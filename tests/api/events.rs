@@ -214,13 +214,13 @@ async fn every_event_sent_reads_as_the_documented_union() {
     let reels = app
         .get_json(&format!("/v1/projects/{project_id}/reels"))
         .await;
-    let run = crate::runs::start_run(
+    let run = crate::helpers::start_run(
         &app,
         project_id,
         json!({"reel_id": reels["items"][0]["id"]}),
     )
     .await;
-    crate::runs::wait_for_run(&app, run["id"].as_str().unwrap()).await;
+    crate::helpers::wait_for_run(&app, run["id"].as_str().unwrap()).await;
 
     let mut sse = SseClient::connect(&app, &format!("?project_id={project_id}"), Some(0)).await;
     let frames = sse.until(WAIT, |f| f.event == "run.succeeded").await;

@@ -133,11 +133,13 @@ async fn ready_status(app: &TestApp) -> u16 {
 }
 
 async fn until_ready_is(app: &TestApp, status: u16, within: Duration) {
-    let deadline = Instant::now() + within;
-    while ready_status(app).await != status {
-        assert!(Instant::now() < deadline, "/readyz never answered {status}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    crate::helpers::eventually(
+        &format!("/readyz to answer {status}"),
+        within,
+        || ready_status(app),
+        |now| *now == status,
+    )
+    .await;
 }
 
 /// Reads the project's events until `done`, reconnecting with `Last-Event-ID` whenever the stream
@@ -205,8 +207,9 @@ async fn the_service_rides_out_a_postgres_restart() {
     assert_eq!(in_flight["status"], "succeeded", "{in_flight:#}");
     // Workers, NOTIFY listeners and the advancer work again: a new run goes end to end.
     let reels = app.collect_fake_reels(&project_id, 2).await;
-    let run = crate::runs::start_run(&app, &project_id, json!({"reel_id": reels[0]["id"]})).await;
-    let run = crate::runs::wait_for_run(&app, run["id"].as_str().unwrap()).await;
+    let run =
+        crate::helpers::start_run(&app, &project_id, json!({"reel_id": reels[0]["id"]})).await;
+    let run = crate::helpers::wait_for_run(&app, run["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
 
     // The stream, resumed by id after the outage, misses nothing and repeats nothing.

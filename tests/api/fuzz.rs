@@ -9,10 +9,7 @@ use std::{path::PathBuf, time::Duration};
 
 use serde_json::json;
 
-use crate::{
-    helpers::spawn_app,
-    runs::{start_run, wait_for_run},
-};
+use crate::helpers::{spawn_app, start_run, wait_for_run};
 
 fn schemathesis() -> PathBuf {
     let cache = std::env::var_os("REELFORGE_CACHE")

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 /// Where test databases are created: `DATABASE_URL` names the server (its database part is
 /// replaced per test).
-/// How often tests poll a job: often enough to be quick, rare enough not to load busy cores.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// How often tests poll: often enough to be quick, rare enough not to load busy cores.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
 /// The most a local model's step may take on two busy cores before a test calls it hung.
 pub const MODEL_STEP_CAP: Duration = Duration::from_secs(600);
@@ -252,18 +252,13 @@ impl TestApp {
         timeout: Duration,
         done: impl Fn(&Value) -> bool,
     ) -> Value {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let job = self.get_json(&format!("/v1/jobs/{job_id}")).await;
-            if done(&job) {
-                return job;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "job never reached the state: {job:#}"
-            );
-            tokio::time::sleep(POLL_INTERVAL).await;
-        }
+        eventually(
+            "the job to reach the state",
+            timeout,
+            || async { self.get_json(&format!("/v1/jobs/{job_id}")).await },
+            done,
+        )
+        .await
     }
 
     pub async fn wait_for_status(&self, job_id: &str, status: &str) -> Value {
@@ -862,18 +857,13 @@ impl Drop for WorkerProcess {
 
 /// The log at `path` once it holds `needle`, panicking after `timeout`.
 pub async fn log_with(path: &std::path::Path, needle: &str, timeout: Duration) -> String {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let log = String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned();
-        if log.contains(needle) {
-            return log;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the log never showed {needle:?}: {log}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        &format!("the log to show {needle:?}"),
+        timeout,
+        || async { String::from_utf8_lossy(&std::fs::read(path).unwrap_or_default()).into_owned() },
+        |log| log.contains(needle),
+    )
+    .await
 }
 
 /// An app whose OpenAI-compatible provider is `server` with `key`, and an English project with
@@ -902,4 +892,52 @@ pub fn gates_passed(output: &Value) -> bool {
         .unwrap()
         .iter()
         .all(|check| check["passed"] == true || check["name"] == "grounded")
+}
+
+/// Reads `read` every `POLL_INTERVAL` until `done` says so of its value, and answers that value;
+/// panics with `what` and the last value after `within`. Every test that waits, waits here.
+pub async fn eventually<T: std::fmt::Debug, F, Fut>(
+    what: &str,
+    within: Duration,
+    mut read: F,
+    done: impl Fn(&T) -> bool,
+) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let value = read().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} within {within:?}: {value:?}"
+        );
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// Polls a run until it has ended.
+pub async fn wait_for_run(app: &TestApp, run_id: &str) -> Value {
+    eventually(
+        "the run to finish",
+        Duration::from_secs(30),
+        || async { app.get_json(&format!("/v1/runs/{run_id}")).await },
+        |run| matches!(run["status"].as_str(), Some("succeeded" | "failed")),
+    )
+    .await
+}
+
+/// Starts a run of `project_id` with `body`, expecting it accepted.
+pub async fn start_run(app: &TestApp, project_id: &str, body: Value) -> Value {
+    let response = app
+        .post(&format!("/v1/projects/{project_id}/runs"), &body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+    response.json().await.unwrap()
 }

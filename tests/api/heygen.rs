@@ -792,11 +792,13 @@ async fn a_worker_killed_during_the_create_never_makes_heygen_render_twice() {
             json!({"provider": "heygen"}),
         )
         .await;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while heygen.creates().is_empty() {
-        assert!(Instant::now() < deadline, "the create was never sent");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::eventually(
+        "the create to be sent",
+        Duration::from_secs(60),
+        || async { heygen.creates().len() },
+        |creates| *creates > 0,
+    )
+    .await;
     worker.kill();
 
     // A replica with workers in this process takes the job over once its lease runs out.

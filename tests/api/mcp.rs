@@ -389,18 +389,13 @@ async fn subscribers(app: &crate::helpers::TestApp) -> i64 {
 
 /// Polls the gauge until it reads `expected`, for at most `within`.
 async fn await_subscribers(app: &crate::helpers::TestApp, expected: i64, within: Duration) {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let now = subscribers(app).await;
-        if now == expected {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the gauge stayed at {now}, not {expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::helpers::eventually(
+        &format!("the gauge to read {expected}"),
+        within,
+        || subscribers(app),
+        |now| *now == expected,
+    )
+    .await;
 }
 
 #[tokio::test]

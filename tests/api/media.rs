@@ -612,22 +612,22 @@ async fn an_upload_the_client_abandons_leaves_nothing() {
         .await
         .unwrap();
     // The scratch file exists while the upload comes in...
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while files_under(&app, "tmp").is_empty() {
-        assert!(tokio::time::Instant::now() < deadline, "no scratch file");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    crate::helpers::eventually(
+        "a scratch file",
+        std::time::Duration::from_secs(10),
+        || async { files_under(&app, "tmp") },
+        |files| !files.is_empty(),
+    )
+    .await;
     // ...and goes with the client.
     drop(socket);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while !files_under(&app, "tmp").is_empty() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            files_under(&app, "tmp")
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::helpers::eventually(
+        "the scratch file to go",
+        std::time::Duration::from_secs(10),
+        || async { files_under(&app, "tmp") },
+        |files| files.is_empty(),
+    )
+    .await;
     assert_eq!(app.get_json("/v1/jobs").await["items"], json!([]));
 }
 

@@ -22,7 +22,7 @@ use wiremock::{
 };
 
 use crate::{
-    helpers::{assert_refused, send_problem, MemoryCheckpoints, NoProgress, TestApp},
+    helpers::{assert_refused, eventually, send_problem, MemoryCheckpoints, NoProgress, TestApp},
     platforms::{Platforms, TOKEN},
     publishing::{
         connect, finished, publish, publishing_app_with, request, short_video, video_with,
@@ -78,19 +78,21 @@ async fn due_now(app: &TestApp, publication: &Value) {
 /// Polls a publication until it has ended, making each retry of its job due at once.
 async fn ended_retrying(app: &TestApp, publication: &Value) -> Value {
     let id = publication["id"].as_str().unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        due_now(app, publication).await;
-        let now = app.get_json(&format!("/v1/publications/{id}")).await;
-        if matches!(
-            now["status"].as_str(),
-            Some("published" | "failed" | "canceled")
-        ) {
-            return now;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{now:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the publication to end",
+        Duration::from_secs(60),
+        || async {
+            due_now(app, publication).await;
+            app.get_json(&format!("/v1/publications/{id}")).await
+        },
+        |now| {
+            matches!(
+                now["status"].as_str(),
+                Some("published" | "failed" | "canceled")
+            )
+        },
+    )
+    .await
 }
 
 /// Polls a publication until it waits for `reason` until `until`.
@@ -110,15 +112,13 @@ fn waits_until(waiting: &Value, until: &str) -> bool {
 
 /// Polls a publication until `done` says so of it.
 async fn publication_when(app: &TestApp, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let now = app.get_json(&format!("/v1/publications/{id}")).await;
-        if done(&now) {
-            return now;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{now:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        "the publication to reach the state",
+        Duration::from_secs(60),
+        || async { app.get_json(&format!("/v1/publications/{id}")).await },
+        done,
+    )
+    .await
 }
 
 /// Polls a publication until its cover is `status` (and, with `until`, waits until then).
@@ -636,16 +636,16 @@ async fn every_documented_youtube_thumbnail_answer_ends_as_documented() {
         platforms.state().yt_thumbnail_failures.push(reason);
         let publication = publish_to_new(&app, ids, "youtube", reason, json!({})).await;
         let id = publication["id"].as_str().unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let ended = loop {
-            due_now(&app, &publication).await;
-            let now = app.get_json(&format!("/v1/publications/{id}")).await;
-            if matches!(now["cover"]["status"].as_str(), Some("applied" | "failed")) {
-                break now;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{now:#}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
+        let ended = eventually(
+            "the cover to end",
+            Duration::from_secs(60),
+            || async {
+                due_now(&app, &publication).await;
+                app.get_json(&format!("/v1/publications/{id}")).await
+            },
+            |now| matches!(now["cover"]["status"].as_str(), Some("applied" | "failed")),
+        )
+        .await;
         assert_eq!(ended["cover"]["status"], "applied", "{reason}: {ended:#}");
     }
     assert_eq!(platforms.state().yt_thumbnails.len(), 2);

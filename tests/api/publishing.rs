@@ -206,18 +206,18 @@ fn callback(app: &TestApp, platform: &str, query: &[(&str, &str)]) -> reqwest::R
 
 /// Polls a publication until it has ended.
 pub async fn finished(app: &TestApp, id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        let publication = app.get_json(&format!("/v1/publications/{id}")).await;
-        if matches!(
-            publication["status"].as_str(),
-            Some("published" | "failed" | "canceled")
-        ) {
-            return publication;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{publication:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    crate::helpers::eventually(
+        "the publication to end",
+        Duration::from_secs(60),
+        || async { app.get_json(&format!("/v1/publications/{id}")).await },
+        |publication| {
+            matches!(
+                publication["status"].as_str(),
+                Some("published" | "failed" | "canceled")
+            )
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -1488,7 +1488,7 @@ async fn a_run_can_end_by_writing_the_post_and_publishing_each_reel() {
         run["input"]["publish"]["post_provider"], "fake",
         "settled at the start"
     );
-    let run = crate::runs::wait_for_run(&app, run["id"].as_str().unwrap()).await;
+    let run = crate::helpers::wait_for_run(&app, run["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
     let reel = &run["reels"][0];
     let steps: Vec<&str> = reel["steps"]
@@ -1594,14 +1594,13 @@ async fn a_worker_process_killed_after_media_publish_leaves_exactly_one_post() {
     )
     .await;
     let publication = publish(&app, &video_id, json!({"account_id": instagram})).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while platforms.graph.state().media_publishes() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "media_publish was never called"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    crate::helpers::eventually(
+        "media_publish to be called",
+        Duration::from_secs(60),
+        || async { platforms.graph.state().media_publishes() },
+        |calls| *calls > 0,
+    )
+    .await;
     worker.kill();
 
     // A replica takes the job over once its lease runs out, reads the container's status

@@ -5,32 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{send_problem, spawn_app, spawn_app_with, TestApp};
-
-pub async fn wait_for_run(app: &TestApp, run_id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let run = app.get_json(&format!("/v1/runs/{run_id}")).await;
-        if matches!(run["status"].as_str(), Some("succeeded" | "failed")) {
-            return run;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the run never finished: {run:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-pub async fn start_run(app: &TestApp, project_id: &str, body: Value) -> Value {
-    let response = app
-        .post(&format!("/v1/projects/{project_id}/runs"), &body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
-    response.json().await.unwrap()
-}
+use crate::helpers::{send_problem, spawn_app, spawn_app_with, start_run, wait_for_run, TestApp};
 
 async fn job_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM jobs")

@@ -7,10 +7,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use wiremock::{matchers::method, matchers::path, Mock, MockServer, ResponseTemplate};
 
-use crate::{
-    helpers::{send_problem, spawn_app, spawn_app_with},
-    runs::{start_run, wait_for_run},
-};
+use crate::helpers::{send_problem, spawn_app, spawn_app_with, start_run, wait_for_run};
 
 pub fn price(settings: &mut reelforge::config::Settings, metric: &str, usd: f64) {
     settings

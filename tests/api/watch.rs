@@ -11,30 +11,20 @@ use uuid::Uuid;
 use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    helpers::{send_problem, spawn_app_with_clock, TestApp},
-    runs::wait_for_run,
+    helpers::{send_problem, spawn_app_with_clock, wait_for_run, TestApp},
     usage::price,
 };
 
-/// Polls `read` until `done` holds of its answer (10 s at most).
-async fn eventually<T: std::fmt::Debug, F, Fut>(
-    what: &str,
-    mut read: F,
-    done: impl Fn(&T) -> bool,
-) -> T
+/// What the watch tests wait for settles within this.
+const SETTLES: Duration = Duration::from_secs(10);
+
+/// [`crate::helpers::eventually`], within [`SETTLES`].
+async fn eventually<T: std::fmt::Debug, F, Fut>(what: &str, read: F, done: impl Fn(&T) -> bool) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = T>,
 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let value = read().await;
-        if done(&value) {
-            return value;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{what}: {value:?}");
-        tokio::time::sleep(Duration::from_millis(30)).await;
-    }
+    crate::helpers::eventually(what, SETTLES, read, done).await
 }
 
 async fn collections_of(app: &TestApp, watchlist_id: &str) -> i64 {
@@ -464,7 +454,7 @@ async fn an_estimate_says_the_cost_and_a_run_over_the_budget_is_refused() {
     );
 
     // One run fits; while it is under way its estimate is held, so a second does not.
-    let started = crate::runs::start_run(&app, &project_id, json!({"reel_id": reel_id})).await;
+    let started = crate::helpers::start_run(&app, &project_id, json!({"reel_id": reel_id})).await;
     let (status, problem) =
         send_problem(app.post(&runs, &json!({"reel_id": reels[1]["id"]}))).await;
     assert_eq!(status, 402);

@@ -245,3 +245,82 @@ impl WebhookOutcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// Each shape migration 0032 writes reads back as the payload it stands for.
+    #[test]
+    fn the_migrated_payloads_read_as_their_types() {
+        let id = Uuid::nil();
+        let cases = [
+            (json!({"type": "resource"}), JobPayload::Resource),
+            (
+                json!({"type": "run_step", "run_id": id}),
+                JobPayload::RunStep { run_id: id },
+            ),
+            (
+                json!({"type": "publish", "publication_id": id}),
+                JobPayload::Publish { publication_id: id },
+            ),
+            (
+                json!({"type": "webhook", "delivery": {"alert_id": id}}),
+                JobPayload::Webhook {
+                    delivery: WebhookDelivery::Alert { alert_id: id },
+                },
+            ),
+            (
+                json!({"type": "webhook", "delivery": {"run_id": id, "event": "run.failed"}}),
+                JobPayload::Webhook {
+                    delivery: WebhookDelivery::Run {
+                        run_id: id,
+                        event: "run.failed".into(),
+                    },
+                },
+            ),
+            (
+                json!({"type": "uploaded_files", "files": [{"key": "k", "name": "a.mp4"}]}),
+                JobPayload::UploadedFiles {
+                    files: vec![UploadedFile {
+                        key: "k".into(),
+                        name: "a.mp4".into(),
+                    }],
+                },
+            ),
+            (
+                json!({"type": "dataset", "dataset": {"key": "k", "format": "lines", "items": 3}}),
+                JobPayload::Dataset {
+                    dataset: DatasetFile {
+                        key: "k".into(),
+                        format: Format::Lines,
+                        items: 3,
+                    },
+                },
+            ),
+        ];
+        for (stored, expected) in cases {
+            let read: JobPayload = serde_json::from_value(stored.clone()).unwrap();
+            assert_eq!(read, expected, "{stored}");
+            assert_eq!(serde_json::to_value(&read).unwrap(), stored);
+        }
+    }
+
+    #[test]
+    fn a_job_kind_takes_only_its_payload() {
+        let run_id = Uuid::nil();
+        assert_eq!(
+            StepJob::try_from(JobPayload::RunStep { run_id }),
+            Ok(StepJob {
+                run_id: Some(run_id)
+            })
+        );
+        assert!(PublishJob::try_from(JobPayload::Resource).is_err());
+        assert_eq!(
+            CollectSource::try_from(JobPayload::Resource),
+            Ok(CollectSource::Scrape)
+        );
+    }
+}

@@ -111,53 +111,58 @@ text_enum! {
     }
 }
 
+/// What one kind of resource is, said once: where it is stored, what it is made from, and the
+/// job that fills it.
+struct ResourceFacts {
+    table: &'static str,
+    /// The column that points at the resource this one was made from.
+    parent_column: &'static str,
+    /// The resource this one is made from; collections and reels hang off their project.
+    parent: Option<ResourceKind>,
+    job: JobKind,
+}
+
 impl ResourceKind {
-    pub fn table(self) -> &'static str {
-        match self {
-            ResourceKind::Collection => "collections",
-            ResourceKind::Reel => "reels",
-            ResourceKind::Transcript => "transcripts",
-            ResourceKind::Script => "scripts",
-            ResourceKind::Audio => "audio",
-            ResourceKind::Video => "videos",
-            ResourceKind::Post => "posts",
+    const fn facts(self) -> ResourceFacts {
+        use ResourceKind::*;
+        let (table, parent_column, parent, job) = match self {
+            Collection => ("collections", "project_id", None, JobKind::Collect),
+            Reel => ("reels", "project_id", None, JobKind::PrepareReel),
+            Transcript => ("transcripts", "reel_id", Some(Reel), JobKind::Transcribe),
+            Script => (
+                "scripts",
+                "transcript_id",
+                Some(Transcript),
+                JobKind::Rewrite,
+            ),
+            Audio => ("audio", "script_id", Some(Script), JobKind::Voice),
+            Video => ("videos", "audio_id", Some(Audio), JobKind::Render),
+            Post => ("posts", "video_id", Some(Video), JobKind::WritePost),
+        };
+        ResourceFacts {
+            table,
+            parent_column,
+            parent,
+            job,
         }
+    }
+
+    pub fn table(self) -> &'static str {
+        self.facts().table
     }
 
     /// The column that points at the resource this one was made from.
     pub fn parent_column(self) -> &'static str {
-        match self {
-            ResourceKind::Collection | ResourceKind::Reel => "project_id",
-            ResourceKind::Transcript => "reel_id",
-            ResourceKind::Script => "transcript_id",
-            ResourceKind::Audio => "script_id",
-            ResourceKind::Video => "audio_id",
-            ResourceKind::Post => "video_id",
-        }
+        self.facts().parent_column
     }
 
     /// The resource this one is made from; collections and reels hang off their project.
     pub fn parent(self) -> Option<ResourceKind> {
-        match self {
-            ResourceKind::Collection | ResourceKind::Reel => None,
-            ResourceKind::Transcript => Some(ResourceKind::Reel),
-            ResourceKind::Script => Some(ResourceKind::Transcript),
-            ResourceKind::Audio => Some(ResourceKind::Script),
-            ResourceKind::Video => Some(ResourceKind::Audio),
-            ResourceKind::Post => Some(ResourceKind::Video),
-        }
+        self.facts().parent
     }
 
     pub fn job_kind(self) -> JobKind {
-        match self {
-            ResourceKind::Collection => JobKind::Collect,
-            ResourceKind::Reel => JobKind::PrepareReel,
-            ResourceKind::Transcript => JobKind::Transcribe,
-            ResourceKind::Script => JobKind::Rewrite,
-            ResourceKind::Audio => JobKind::Voice,
-            ResourceKind::Video => JobKind::Render,
-            ResourceKind::Post => JobKind::WritePost,
-        }
+        self.facts().job
     }
 }
 
