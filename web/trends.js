@@ -150,7 +150,7 @@ function reelCard(reel) {
     ? el("a", { href: reel.url, target: "_blank", rel: "noopener", class: "external", text: t("openInstagram") })
     : null;
   const titleId = `reel-title-${reel.id}`;
-  return el("li", { class: "card reel", "data-reel": reel.id, "data-status": reel.status, "aria-labelledby": titleId },
+  return el("li", { class: "card reel", "data-reel": reel.id, "data-status": reel.status, "data-plays": m.plays ?? "", "aria-labelledby": titleId },
     el("div", { class: "thumb" },
       thumbnail(reelImage(reel), ""),
       duration ? el("span", { class: "badge duration", text: clock(duration) }) : null),
@@ -317,7 +317,7 @@ export async function loadAlerts() {
       speed: number(m.recent_velocity ?? m.velocity, 0),
     });
     const run = alert.run_id ? t("alertRun") : alert.run_skipped ? t("alertSkipped", { reason: errorText(alert.run_skipped.code) }) : "";
-    return el("li", { "data-alert": alert.id },
+    return el("li", { "data-alert": alert.id, "data-reel": alert.reel_id },
       el("span", { class: "when", text: ago(alert.created_at) }),
       el("span", { text: run ? `${text} — ${run}` : text }),
       reel ? el("button", { type: "button", class: "secondary", text: t("makeMine"), onclick: () => makeMine(reel) }) : null);

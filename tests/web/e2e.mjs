@@ -1,30 +1,54 @@
-// Drives the trends page in headless Chromium through the whole workflow and prints a JSON
-// report for tests/api/web.rs to assert on. Env: BASE_URL, TOKEN, PROJECT_ID, SCREENSHOT_DIR,
-// CHROMIUM (default /usr/bin/chromium).
+// Walks the creator's studio in headless Chromium, in Russian, on a phone (390×844) and then on a
+// desktop (1440×900): collect, pick a trend card, make a version (approving the script when the
+// server pauses for review), watch progress, render, publish to a stand-in, reload and find the
+// same video in the drafts. On every view it checks that nothing overflows sideways at 390 px,
+// runs axe-core, and looks for English words of the server's messages in the Russian UI. Prints
+// a JSON report for tests/api/web.rs to assert on. Env: BASE_URL, TOKEN, PROJECT_ID,
+// SCREENSHOT_DIR, PLATFORM_TOKEN, CHROMIUM (default /usr/bin/chromium).
 import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { PNG } from "pngjs";
 
 const { BASE_URL, TOKEN, PROJECT_ID, SCREENSHOT_DIR } = process.env;
-const report = {};
+const axePath = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
+const report = { overflow: [], axe: [], english: [], rawCodes: [] };
 const step = (name) => console.error(`e2e: ${name}`);
+const VIEWS = ["trends", "studio", "publish", "drafts", "settings"];
+// Names of products and platforms read the same in either language.
+const NAMES = new Set(["instagram", "youtube", "tiktok", "reelforge", "pexels", "pixabay", "swagger", "english"]);
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1800 }, locale: "ru-RU" });
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "ru-RU", isMobile: true, hasTouch: true });
+  const page = await context.newPage();
   const consoleErrors = [];
+  // English words the server wrote for people (problem details, error and wait messages, review
+  // reasons, check details, job stages): none of them may reach the Russian UI.
+  const serverWords = new Set();
+  const collectWords = (value, key = "") => {
+    if (Array.isArray(value)) value.forEach((item) => collectWords(item, key));
+    else if (value && typeof value === "object") Object.entries(value).forEach(([k, v]) => collectWords(v, k));
+    else if (typeof value === "string" && ["detail", "message", "review_reasons", "stage", "reason", "background_note", "status_reason"].includes(key)) {
+      for (const word of value.match(/[A-Za-z]{4,}/g) || []) if (!NAMES.has(word.toLowerCase())) serverWords.add(word.toLowerCase());
+    }
+  };
   // The players load signed links themselves (no token), asking for ranges as browsers do.
   const signedMedia = [];
   page.on("response", async (response) => {
     const request = response.request();
-    if (!response.url().includes("signature=")) return;
+    const url = response.url();
+    if (url.includes("/v1/") && (response.headers()["content-type"] || "").includes("json")) {
+      response.json().then((body) => collectWords(body)).catch(() => {});
+    }
+    if (!url.includes("signature=")) return;
     const headers = await request.allHeaders();
     signedMedia.push({
-      url: new URL(response.url()).pathname,
+      url: new URL(url).pathname,
       status: response.status(),
       range: headers["range"] ?? null,
       authorization: headers["authorization"] ?? null,
@@ -51,6 +75,42 @@ try {
     if (streams === 2) report.resumedWith = route.request().headers()["last-event-id"] ?? null;
     await route.continue();
   });
+
+  const go = async (view) => {
+    await page.evaluate((name) => { location.hash = `#/${name}`; }, view);
+    await page.waitForSelector(`#view-${view}:not([hidden])`);
+  };
+  // Every folded section open, so the checks see all of a view.
+  const unfold = () => page.$$eval("main details", (all) => all.forEach((d) => { d.open = true; }));
+  const checkView = async (view, size) => {
+    await go(view);
+    await unfold();
+    await page.waitForTimeout(200);
+    const widths = await page.evaluate(() => {
+      const wide = [...document.querySelectorAll("body *")]
+        .filter((node) => node.getBoundingClientRect().right > window.innerWidth + 1 && node.getClientRects().length)
+        .slice(0, 5).map((node) => `${node.tagName.toLowerCase()}#${node.id}.${node.className}`);
+      return { scroll: document.documentElement.scrollWidth, inner: window.innerWidth, wide };
+    });
+    if (size === "phone" && widths.scroll > widths.inner) report.overflow.push({ view, ...widths });
+    await page.addScriptTag({ path: axePath });
+    const axe = await page.evaluate(async () => {
+      const result = await window.axe.run(document, { resultTypes: ["violations"] });
+      return result.violations.filter((v) => v.impact === "serious" || v.impact === "critical")
+        .map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+    });
+    for (const violation of axe) report.axe.push({ view, size, ...violation });
+    const lang = await page.evaluate(() => document.documentElement.lang);
+    if (lang === "ru") {
+      const text = await page.evaluate(() => document.body.innerText);
+      for (const word of serverWords) {
+        if (new RegExp(`\\b${word}\\b`, "i").test(text)) report.english.push({ view, size, word });
+      }
+      for (const code of text.match(/\b[a-z]+_[a-z_]+\b/g) || []) report.rawCodes.push({ view, size, code });
+    }
+    await page.screenshot({ path: join(SCREENSHOT_DIR, `${size}-${view}.png`), fullPage: true });
+  };
+
   // The project is remembered from an earlier visit, so the first stream is already its own.
   await page.addInitScript((id) => localStorage.setItem("reelforge.project", id), PROJECT_ID);
   await page.goto(BASE_URL + "/");
@@ -64,7 +124,8 @@ try {
   await page.fill("#token", TOKEN);
   await page.click("#token-form button[type=submit]");
   await page.waitForSelector("#workspace:not([hidden])");
-  report.russianHeading = await page.textContent("#collect-section h2");
+  report.russianHeading = await page.textContent("#collect-title");
+  report.emptyState = await page.evaluate(() => !document.querySelector("#reels-empty").hidden && document.querySelector("#reels-empty").textContent);
 
   step("the project picker remembers the project");
   await page.waitForFunction((id) => [...document.querySelectorAll("#project option")].some((o) => o.value === id), PROJECT_ID);
@@ -72,89 +133,118 @@ try {
 
   step("collect through the form");
   await page.selectOption("#collect-provider", "fake");
+  report.collectorLabel = await page.$eval("#collect-provider", (s) => s.selectedOptions[0].textContent);
   await page.fill("#collect-accounts", "demo, @coach.anna");
   await page.fill("#collect-limit", "3");
   await page.click("#collect-form button[type=submit]");
   await page.waitForFunction(() => document.querySelector("#collect-status").textContent.startsWith("Собрано"), null, { timeout: 30000 });
-  await page.waitForFunction(() => document.querySelectorAll("#reels tbody tr").length >= 7);
+  await page.waitForFunction(() => document.querySelectorAll("#reels > li").length >= 7);
   report.collectStatus = await page.textContent("#collect-status");
-  report.thumbnails = await page.locator("#reels td.thumb img, #reels td.thumb .placeholder").count();
-  await page.waitForFunction(() => [...document.querySelectorAll("#reels td.thumb img")].every((img) => img.complete && img.naturalWidth > 0));
-  report.frames = await page.$$eval("#reels td.thumb img", (images) =>
-    images.map((img) => [img.closest("tr").dataset.reel, img.naturalWidth]),
-  );
+  report.reelCount = await page.textContent("#reels-count");
+  report.thumbnails = await page.locator("#reels .thumb img, #reels .thumb .placeholder").count();
+  await page.waitForFunction(() => [...document.querySelectorAll("#reels .thumb img")].every((img) => img.complete && img.naturalWidth > 0));
+  report.frames = await page.$$eval("#reels .thumb img", (images) => images.map((img) => [img.closest("li").dataset.reel, img.naturalWidth]));
+  report.cards = await page.$$eval("#reels > li", (cards) => cards.map((card) => ({
+    reel: card.dataset.reel,
+    name: card.querySelector("h3").textContent,
+    why: [...card.querySelectorAll(".why li")].map((li) => li.textContent),
+    duration: card.querySelector(".duration")?.textContent ?? null,
+    instagram: card.querySelector("a.external")?.href ?? null,
+  })));
 
   step("watch an account: it is collected at once and its rule raises an alert live");
+  await page.click("#radar-section > summary");
   await page.fill("#watch-name", "Радар");
   await page.fill("#watch-accounts", "demo");
   await page.fill("#watch-every", "6");
   await page.fill("#rule-outlier", "1.2");
   await page.click("#watchlist-form button[type=submit]");
-  await page.waitForSelector("#watchlists tbody tr");
-  report.watchlistRow = await page.$$eval("#watchlists tbody tr td", (cells) => cells.map((c) => c.textContent));
-  await page.waitForSelector("#alerts li", { timeout: 30000 });
-  report.alerts = await page.$$eval("#alerts li", (items) => items.map((li) => li.textContent));
+  await page.waitForSelector("#watchlists > li");
+  report.watchlistRow = await page.$$eval("#watchlists > li > span, #watchlists > li > strong", (cells) => cells.map((c) => c.textContent));
+  await page.waitForSelector("#alerts > li", { timeout: 30000 });
+  report.alerts = await page.$$eval("#alerts > li", (items) => items.map((li) => li.textContent));
   report.alertsEmptyHidden = await page.locator("#alerts-empty").isHidden();
+  const alertedReel = await page.getAttribute("#alerts > li", "data-reel");
 
-  step("a watched reel's plays over time, as an SVG chart");
-  await page.locator("#reels tbody tr", { hasText: "@demo" }).first().locator("td.caption").click();
+  step("filter and sort with the API's list parameters");
+  await page.click("#filters > summary");
+  await page.selectOption("#sort", "plays");
+  await page.waitForTimeout(400);
+  report.playsColumn = await page.$$eval("#reels > li", (cards) => cards.map((c) => Number(c.dataset.plays || 0)));
+  await page.fill("#filter-owner", "nobody-here");
+  await page.click("#filter-form button[type=submit]");
+  await page.waitForFunction(() => !document.querySelector("#reels-empty").hidden);
+  report.filteredEmpty = await page.textContent("#reels-empty");
+  await page.click("#filter-form button[type=reset]");
+  await page.waitForFunction(() => document.querySelectorAll("#reels > li").length >= 7);
+  await checkView("trends", "phone");
+
+  step("budget in the settings");
+  await go("settings");
+  await page.fill("#budget-limit", "5");
+  await page.click("#budget-save");
+  await page.waitForFunction(() => document.querySelector("#budget-text").textContent.includes("$5.00"));
+  report.budget = await page.evaluate(() => ({ text: document.querySelector("#budget-text").textContent, visible: !document.querySelector("#budget").hidden }));
+
+  step("pick the alerted trend card: make my version");
+  await go("trends");
+  const card = page.locator(`#reels > li[data-reel="${alertedReel}"]`);
+  await card.locator("button.make").click();
+  await page.waitForSelector("#view-studio:not([hidden])");
+  report.chosenReel = alertedReel;
+  report.currentName = await page.textContent("#current-name");
+  await go("trends");
   await page.waitForFunction(() => document.querySelectorAll("#chart circle").length >= 2, null, { timeout: 15000 });
   report.chart = await page.evaluate(() => ({
     title: document.querySelector("#chart-title").textContent,
     circles: document.querySelectorAll("#chart circle").length,
     points: document.querySelector("#chart polyline").getAttribute("points").split(" ").length,
   }));
-
-  step("a monthly budget, shown as a bar");
-  await page.fill("#budget-limit", "5");
-  await page.click("#budget-save");
-  await page.waitForFunction(() => document.querySelector("#budget-text").textContent.includes("$5.00"));
-  report.budget = await page.evaluate(() => ({
-    text: document.querySelector("#budget-text").textContent,
-    visible: !document.querySelector("#budget").hidden,
-  }));
+  report.currentCard = await page.$eval(`#reels > li[data-reel="${alertedReel}"]`, (li) => li.classList.contains("current"));
 
   step("the media library: upload an image, see it typed and counted, delete it");
+  await go("studio");
+  await page.click("#library-section > summary");
   const logo = new PNG({ width: 32, height: 32 });
   logo.data.fill(200);
   await page.setInputFiles("#asset-file", { name: "logo.png", mimeType: "image/png", buffer: PNG.sync.write(logo) });
   await page.click('#asset-form button[type="submit"]');
-  await page.waitForSelector("#assets tbody tr");
+  await page.waitForSelector("#assets > li");
   report.library = {
-    rows: await page.$$eval("#assets tbody tr", (rows) => rows.map((row) => [...row.cells].slice(0, 2).map((c) => c.textContent))),
+    rows: await page.$$eval("#assets > li", (rows) => rows.map((row) => [row.querySelector(".asset-kind").textContent, row.querySelector(".asset-name").textContent])),
     usage: await page.textContent("#asset-usage"),
-    status: await page.textContent("#asset-status"),
   };
-  await page.click("#assets tbody tr button");
-  await page.waitForFunction(() => document.querySelectorAll("#assets tbody tr").length === 0);
+  await page.click("#assets > li button");
+  await page.waitForFunction(() => document.querySelectorAll("#assets > li").length === 0);
   report.library.afterDelete = await page.textContent("#asset-usage");
 
-  step("sort by plays");
-  await page.click('th[data-sort="plays"]');
-  await page.waitForSelector('th[data-sort="plays"].sorted');
-  await page.waitForTimeout(300);
-  report.playsColumn = await page.$$eval("#reels tbody tr td:nth-child(3)", (cells) =>
-    cells.map((c) => Number(c.textContent.replace(/[^\d]/g, ""))),
-  );
-
-  step("select the top reel and run with chosen providers");
-  const firstRow = page.locator("#reels tbody tr").first();
-  report.chosenReel = await firstRow.getAttribute("data-reel");
-  await firstRow.locator("button").click();
-  await page.waitForFunction((id) => document.querySelector(`#reels tr[data-reel="${id}"] button`)?.classList.contains("secondary"), report.chosenReel);
+  step("run with chosen providers and review when flagged");
+  await page.click("#run-form details > summary");
   report.voiceChoice = await page.$eval('select[data-step="voice"] option', (o) => o.textContent);
   await page.selectOption('select[data-step="transcribe"]', "fake");
   await page.selectOption('select[data-step="rewrite"]', "fake");
   await page.selectOption('select[data-step="voice"]', "local");
   await page.selectOption('select[data-step="render"]', "local");
+  report.reviewOffered = await page.isVisible("#review-mode");
+  if (report.reviewOffered) await page.selectOption("#review-mode", "when_flagged");
   await page.click("#run-start");
 
   step("live progress until the video arrives");
   const progressSeen = new Set();
+  const etaSeen = new Set();
   const deadline = Date.now() + 120000;
+  report.paused = false;
   for (;;) {
     const values = await page.$$eval("#progress progress", (bars) => bars.map((b) => b.value));
     values.forEach((v, i) => v > 0 && v < 100 && progressSeen.add(i));
+    for (const eta of await page.$$eval("#progress .eta", (all) => all.map((e) => e.textContent).filter(Boolean))) etaSeen.add(eta);
+    // A server that pauses for review waits here: the script is edited and approved.
+    if (!report.paused && await page.isVisible("#script-approve")) {
+      report.paused = true;
+      report.pausedStatus = await page.textContent("#run-status");
+      await page.fill("#script-text", `${await page.inputValue("#script-text")} Подпишись!`);
+      await page.click("#script-approve");
+    }
     const ready = await page.evaluate(() => {
       const video = document.querySelector("#video");
       return Boolean(video.src) && video.readyState >= 2;
@@ -163,29 +253,34 @@ try {
     if (Date.now() > deadline) throw new Error(`no video in time; bars ${values}, status ${await page.textContent("#run-status")}`);
     await page.waitForTimeout(100);
   }
+  report.progressSeen = [...progressSeen];
+  report.etaSeen = [...etaSeen];
   report.runStatus = await page.textContent("#run-status");
   report.stepStates = await page.$$eval("#progress .state", (states) => states.map((s) => s.className.replace("state ", "")));
+  report.stepLabels = await page.$$eval("#progress .state", (states) => states.map((s) => s.textContent));
   report.streamStatus = await page.textContent("#stream-status");
   report.transcript = await page.textContent("#transcript");
-  report.checks = await page.$$eval("#script-checks li", (items) => items.map((li) => [li.dataset.check, li.className]));
+  report.checks = await page.$$eval("#script-checks li", (items) => items.map((li) => [li.dataset.check, li.className, li.textContent]));
   report.review = await page.$eval("#script-review", (banner) => ({
     visible: !banner.hidden && banner.getBoundingClientRect().height > 0,
     text: banner.textContent,
   }));
   report.audioReady = await page.evaluate(() => document.querySelector("#audio").src.includes("signature="));
-  report.costRows = await page.locator("#costs tbody tr").count();
+  await page.click("#costs-section > summary");
   report.costMetrics = await page.$$eval("#costs tbody tr td:nth-child(3)", (cells) => cells.map((c) => c.textContent));
-  report.projectCost = await page.textContent("#project-cost");
+  report.costProviders = await page.$$eval("#costs tbody tr td:nth-child(2)", (cells) => cells.map((c) => c.textContent));
+  report.runVideo = await page.evaluate(() => document.querySelector("#video").dataset.resource);
 
   step("edit the script: the checks run again");
   await page.fill("#script-text", "Начни сегодня. Подпишись на канал!");
   await page.click("#script-save");
   await page.waitForFunction(() => document.querySelector('#script-checks li[data-check="word_count"]')?.classList.contains("fail"));
   report.editedWords = await page.textContent("#script-words");
+  await checkView("studio", "phone");
 
   step("the video player shows the result");
   report.videoSrc = await page.evaluate(() => document.querySelector("#video").src);
-  const video = await page.evaluate(async () => {
+  report.video = await page.evaluate(async () => {
     const v = document.querySelector("#video");
     v.muted = true;
     v.currentTime = Math.min(1.0, v.duration / 4);
@@ -193,7 +288,6 @@ try {
     await new Promise((resolve) => setTimeout(resolve, 500));
     return { width: v.videoWidth, height: v.videoHeight, duration: v.duration };
   });
-  report.video = video;
   report.videoRequests = signedMedia.filter((answer) => answer.url.includes("/v1/videos/"));
   const shot = await page.locator("#video").screenshot();
   writeFileSync(join(SCREENSHOT_DIR, "video.png"), shot);
@@ -217,15 +311,23 @@ try {
   });
   const renderedWith = async (button) => {
     const before = (await shownVideo()).resource;
+    const bars = new Set();
     await page.click(button);
-    await page.waitForFunction((previous) => {
+    const until = Date.now() + 60000;
+    while (!(await page.evaluate((previous) => {
       const v = document.querySelector("#video");
       return v.dataset.resource !== previous && v.readyState >= 1;
-    }, before, { timeout: 60000 });
+    }, before))) {
+      if (Date.now() > until) throw new Error(`no render in time: ${await page.textContent("#render-status")}`);
+      const bar = await page.$eval("#render-progress", (p) => (p.hidden ? null : p.value));
+      if (bar !== null) bars.add(bar);
+      await page.waitForTimeout(100);
+    }
     return {
       ...(await shownVideo()),
       status: await page.textContent("#render-status"),
-      renditions: await page.$$eval("#renditions button", (buttons) => buttons.map((b) => b.textContent)),
+      barSeen: bars.size > 0,
+      renditions: await page.$$eval("#renditions a", (links) => links.map((a) => a.textContent)),
     };
   };
   // A library font for the subtitles, chosen from the picker.
@@ -234,13 +336,17 @@ try {
   await page.waitForFunction(() => [...document.querySelectorAll("#font option")].some((o) => o.textContent === "DejaVuSerif.ttf"));
   await page.selectOption("#font", { label: "DejaVuSerif.ttf" });
   await page.selectOption("#subtitle-style", "boxed");
+  report.stylePreview = await page.getAttribute("#style-preview", "data-style");
   await page.uncheck('#formats input[value="9:16"]');
   await page.check('#formats input[value="1:1"]');
   report.preview = await renderedWith("#video-preview");
   await page.check('#formats input[value="9:16"]');
   report.finalRender = await renderedWith("#video-final");
 
-  step("the publish panel: the post's words with live limits, an account, a post and its link");
+  step("the publish panel names the final render; words, an account, a post and its link");
+  await go("publish");
+  await page.waitForFunction((id) => document.querySelector("#publish-video").dataset.video === id, report.finalRender.resource);
+  report.publishTarget = await page.textContent("#publish-video");
   await page.click("#post-write");
   await page.waitForFunction(() => document.querySelector("#post-title").value.length > 0, null, { timeout: 30000 });
   const limits = () => page.$$eval("#copy-limits li", (items) => items.map((li) => ({ limit: li.dataset.limit, text: li.textContent, over: li.classList.contains("over") })));
@@ -251,7 +357,10 @@ try {
   await page.fill("#post-title", title);
   await page.click("#post-save");
   await page.waitForFunction(() => document.querySelector("#post-status").textContent.length > 0);
+  report.connectButtons = await page.$$eval("[data-connect]", (buttons) => buttons.map((b) => b.textContent));
+  await page.click("#account-advanced > summary");
   await page.selectOption("#account-platform", "tiktok");
+  report.instagramIdHiddenForTiktok = await page.isHidden("#account-external");
   await page.fill("#account-name", "anna");
   await page.fill("#account-token", process.env.PLATFORM_TOKEN || "");
   await page.click('#account-form button[type="submit"]');
@@ -259,7 +368,7 @@ try {
   // Public: TikTok gives private (SELF_ONLY) posts no public id, so no link.
   await page.selectOption("#publish-privacy", "public");
   await page.click("#publish-start");
-  const published = '#publications tr[data-status="published"] a';
+  const published = '#publications li[data-status="published"] a';
   await page.waitForSelector(published, { timeout: 30000 });
   report.publish = {
     title, limitsBefore, limitsOver,
@@ -267,12 +376,50 @@ try {
     coverShown: await page.isVisible("#post-cover"),
     accountStatus: await page.textContent("#account-status"),
   };
+  await checkView("publish", "phone");
+
+  step("reload: the same video is found in the drafts and in the publish panel");
+  await page.reload();
+  await page.waitForSelector("#workspace:not([hidden])");
+  await go("drafts");
+  const draft = `#drafts > li[data-video="${report.finalRender.resource}"]`;
+  await page.waitForSelector(draft, { timeout: 15000 });
+  await page.waitForSelector(`${draft} .posted a`, { timeout: 15000 });
+  report.afterReload = await page.$eval(draft, (card) => ({
+    chosen: card.classList.contains("chosen"),
+    title: card.querySelector("h3").textContent,
+    postedLink: card.querySelector(".posted a")?.href ?? null,
+    download: card.querySelector("a[download]")?.getAttribute("href") ?? null,
+  }));
+  report.draftVideos = await page.$$eval("#drafts > li[data-video]", (cards) => cards.map((card) => card.dataset.video));
+  report.chosenDrafts = await page.locator("#drafts > li.chosen").count();
+  await page.waitForFunction((id) => document.querySelector("#publish-video").dataset.video === id, report.finalRender.resource);
+  report.publishAfterReload = await page.getAttribute("#publish-video", "data-video");
+  report.currentAfterReload = await page.textContent("#current-name");
+  await checkView("drafts", "phone");
+  await checkView("settings", "phone");
+  await checkView("trends", "phone");
+
+  step("the desktop layout");
+  await page.setViewportSize({ width: 1440, height: 900 });
+  for (const view of VIEWS) await checkView(view, "desktop");
+  await go("studio");
+  report.desktop = await page.evaluate(() => {
+    const panel = document.querySelector("#current").getBoundingClientRect();
+    const main = document.querySelector("#main").getBoundingClientRect();
+    const script = document.querySelector("#script-section").getBoundingClientRect();
+    const player = document.querySelector("#player-section").getBoundingClientRect();
+    return { panelBeside: panel.left >= main.right - 1, editorBesidePlayer: Math.abs(script.top - player.top) < 2 && player.left > script.left };
+  });
 
   step("the English UI");
   await page.selectOption("#ui-language", "en");
-  report.englishHeading = await page.textContent("#collect-section h2");
-  await page.screenshot({ path: join(SCREENSHOT_DIR, "page.png"), fullPage: true });
+  await go("trends");
+  report.englishHeading = await page.textContent("#collect-title");
+  report.englishNav = await page.$$eval("#nav a", (links) => links.map((a) => a.textContent.trim()));
+  await page.screenshot({ path: join(SCREENSHOT_DIR, "desktop-english.png"), fullPage: true });
   report.consoleErrors = consoleErrors;
+  report.serverWords = serverWords.size;
 } finally {
   await browser.close();
 }
