@@ -136,7 +136,12 @@ function videoCard(video, reel, runVideos, posted) {
 function runCard(run, reel) {
   const info = run.reels?.[0];
   let status;
-  if (run.status === "failed" || run.status === "canceled") status = t("draftRunFailed", { reason: infoText(info?.error) || t("runCanceled") });
+  if (run.status === "failed" || run.status === "canceled") {
+    let reason = infoText(info?.error) || t("runCanceled");
+    // A reel that could not be prepared says its own reason (an expired link, not a video).
+    if (info?.error?.code === "reel_not_prepared" && reel?.error) reason += `: ${infoText(reel.error)}`;
+    status = t("draftRunFailed", { reason });
+  }
   else if (run.status === "awaiting_review") status = t("draftRunAwaiting");
   else status = t("draftRunWorking", { percent: run.progress });
   const titleId = `run-${run.id}`;

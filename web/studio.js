@@ -175,6 +175,7 @@ export async function openReel(reel) {
   say("#run-status", "");
   $("#run-start").disabled = !reel;
   $("#studio-empty").hidden = Boolean(reel);
+  $("#view-studio").toggleAttribute("data-empty", !reel);
   if (!reel) return;
   const page = await api("GET", `/v1/projects/${state.projectId}/runs?limit=50`);
   const latest = page.items.find((item) => (item.input.reel_id || item.reels?.[0]?.reel_id) === reel.id);

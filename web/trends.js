@@ -156,7 +156,7 @@ function reelCard(reel) {
       duration ? el("span", { class: "badge duration", text: clock(duration) }) : null),
     el("div", { class: "reel-body" },
       el("h3", { id: titleId, class: "reel-name", text: name }),
-      el("p", { class: "reel-stats", text: [t("plays", { n: m.plays ?? 0 }), reel.posted_at ? ago(reel.posted_at) : null].filter(Boolean).join(" · ") }),
+      el("p", { class: "reel-stats", text: t("plays", { n: m.plays ?? 0 }) }),
       reel.caption && reel.provider !== "files" ? el("p", { class: "caption", text: reel.caption.slice(0, 140) }) : null,
       el("p", { class: "why-title", text: t("whyTitle") }),
       el("ul", { class: "why" }, why.map((reason) => el("li", { text: reason }))),
