@@ -119,7 +119,8 @@ async function loadProjects() {
 async function openProject() {
   localStorage.setItem("reelforge.project", state.projectId);
   state.reel = null;
-  state.videoId = null;
+  // The video chosen for publishing before a reload, by id: the drafts mark it as they load.
+  state.videoId = recall("video");
   state.lastEventId = null;
   openStream();
   if (!state.projectId) return;

@@ -13,7 +13,7 @@ let run = null; // the run on screen
 let shown = new Set(); // resource ids whose results are on screen
 let audioId = null;
 let scriptId = null;
-let playerVideoId = null;
+let pinnedVideoId = null; // a video opened from the drafts stays in the player
 let renderingId = null;
 let projectProviders = {};
 
@@ -185,6 +185,7 @@ export async function openReel(reel) {
 
 /** Opens a video from the drafts in the player (and its script, voiceover beside it). */
 export async function openVideo(video) {
+  pinnedVideoId = video.id;
   await showVideo(video);
   const lineage = video.output?.lineage;
   if (lineage?.script_id && lineage.script_id !== scriptId) showResult("script", lineage.script_id);
@@ -215,7 +216,7 @@ function clearResults() {
   $("#video-credits").replaceChildren();
   audioId = null;
   scriptId = null;
-  playerVideoId = null;
+  pinnedVideoId = null;
   $("#video-preview").disabled = true;
   $("#video-final").disabled = true;
   say("#render-status", "");
@@ -234,7 +235,10 @@ async function showResult(kind, id) {
   shown.add(id);
   const resource = await api("GET", `/v1/${PATHS[kind]}/${id}`);
   const output = resource.output || {};
-  if (kind === "transcript") $("#transcript").textContent = output.text || "";
+  if (kind === "transcript") {
+    $("#transcript").textContent = output.text || "";
+    $("#transcript").lang = output.language || "";
+  }
   if (kind === "script") showScript(resource);
   if (kind === "audio" && output.key) {
     $("#audio").src = resource.content_url;
@@ -243,8 +247,8 @@ async function showResult(kind, id) {
     $("#video-final").disabled = false;
     showApprove();
   }
-  // A video chosen from the drafts stays in the player; a run's own video comes in otherwise.
-  if (kind === "video" && output.key && (!playerVideoId || shown.has(playerVideoId))) await showVideo(resource);
+  // A video opened from the drafts stays in the player; the run's own video comes in otherwise.
+  if (kind === "video" && output.key && !pinnedVideoId) await showVideo(resource);
 }
 
 /** Why a script needs reading, from its structured output (never the server's English text). */
@@ -318,7 +322,6 @@ async function approve() {
 
 async function showVideo(resource) {
   const id = resource.id;
-  playerVideoId = id;
   shown.add(id);
   // The signed link plays in <video> as it is (with ranges), and downloads the same way.
   const video = $("#video");
@@ -362,7 +365,8 @@ async function rerender(preview) {
     if (video.status !== "succeeded") throw { problem: video.error };
     await showVideo(video);
     say("#render-status", t("renderDone", { size: `${video.output.width}×${video.output.height}` }));
-    emit("video-chosen", video.id);
+    // A final render is what gets posted; a preview stays a draft until chosen in the drafts.
+    if (!preview) emit("video-chosen", video.id);
   } catch (error) {
     const reason = error?.problem && !(error instanceof Error) ? infoText(error.problem) : problemText(error);
     say("#render-status", t("renderFailed", { reason }), true);

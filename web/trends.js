@@ -155,9 +155,10 @@ function reelCard(reel) {
       thumbnail(reelImage(reel), ""),
       duration ? el("span", { class: "badge duration", text: clock(duration) }) : null),
     el("div", { class: "reel-body" },
-      el("h3", { id: titleId, class: "reel-name", text: name }),
+      el("h3", { id: titleId, class: "reel-name", text: name, "data-content": "" }),
       el("p", { class: "reel-stats", text: t("plays", { n: m.plays ?? 0 }) }),
-      reel.caption && reel.provider !== "files" ? el("p", { class: "caption", text: reel.caption.slice(0, 140) }) : null,
+      // The reel's own words, in their own language (marked, so screen readers read them right).
+      reel.caption && reel.provider !== "files" ? el("p", { class: "caption", text: reel.caption.slice(0, 140), lang: reel.caption_language || undefined, "data-content": "" }) : null,
       el("p", { class: "why-title", text: t("whyTitle") }),
       el("ul", { class: "why" }, why.map((reason) => el("li", { text: reason }))),
       status ? el("p", { class: `reel-status ${reel.status}`, text: status }) : null,

@@ -102,7 +102,19 @@ try {
     for (const violation of axe) report.axe.push({ view, size, ...violation });
     const lang = await page.evaluate(() => document.documentElement.lang);
     if (lang === "ru") {
-      const text = await page.evaluate(() => document.body.innerText);
+      // What the page says, not what creators and reels wrote ([data-content]: captions,
+      // names, transcripts, which may well be English).
+      const text = await page.evaluate(() => {
+        const parts = [];
+        const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+        while (walker.nextNode()) {
+          const parent = walker.currentNode.parentElement;
+          if (!parent || parent.closest("[data-content], script, style, option:not(:checked)")) continue;
+          if (parent.checkVisibility && !parent.checkVisibility()) continue;
+          parts.push(walker.currentNode.textContent);
+        }
+        return parts.join(" ");
+      });
       for (const word of serverWords) {
         if (new RegExp(`\\b${word}\\b`, "i").test(text)) report.english.push({ view, size, word });
       }
