@@ -266,6 +266,7 @@ function showScript(resource) {
   const text = $("#script-text");
   text.value = output.text || "";
   text.dataset.resource = resource.id;
+  text.dataset.saved = text.value;
   text.disabled = false;
   $("#script-save").disabled = false;
   $("#script-revoice").disabled = false;
@@ -306,7 +307,8 @@ async function saveOnly() {
 /** Saves the edit and voices it: a waiting run resumes; a finished one is redone from the voice. */
 async function approve() {
   try {
-    await saveScript();
+    // Approving unchanged words is not a hand edit: only a changed text is saved first.
+    if ($("#script-text").value !== $("#script-text").dataset.saved) await saveScript();
     if (run?.status === "awaiting_review") {
       const resumed = await api("POST", `/v1/runs/${run.id}/resume`, {});
       say("#script-status", t("approved"));
