@@ -141,6 +141,7 @@ const TEXT = {
   backgroundGenerated: ["градиент", "gradient"], backgroundClips: ["клипы медиатеки", "library clips"], backgroundReel: ["исходный ролик", "the source reel"],
   music: ["Музыка", "Music"], noMusic: ["без музыки", "no music"], font: ["Шрифт субтитров", "Subtitle font"], defaultFont: ["стандартный", "default"],
   formats: ["Форматы", "Formats"], preview: ["Быстрый черновик", "Fast preview"], renderFinal: ["Финальный рендер", "Final render"],
+  renderProgress: ["Ход рендера", "Render progress"],
   rendering: ["Рендер: {percent}%", "Rendering: {percent}%"], renderDone: ["Готово: {size}", "Done: {size}"],
   renderFailed: ["Рендер не удался: {reason}", "Render failed: {reason}"],
   creditsAdd: ["Добавить авторов стоковых клипов в подпись", "Add the stock clips' credits to the caption"],

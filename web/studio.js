@@ -333,6 +333,9 @@ async function showVideo(resource) {
   video.dataset.resource = id;
   const poster = resource.file_urls?.["thumbnail.jpg"];
   if (poster) video.poster = poster;
+  // The burned-in words are also offered as a captions track, for players and screen readers.
+  const captions = resource.file_urls?.["subtitles.vtt"];
+  video.replaceChildren(...(captions ? [el("track", { kind: "captions", src: captions, srclang: state.project?.language || lang.current, label: t("subtitleStyle") })] : []));
   const link = $("#video-download");
   link.href = resource.content_url;
   link.download = `reelforge-${id}.mp4`;
