@@ -123,6 +123,14 @@ try {
     await page.screenshot({ path: join(SCREENSHOT_DIR, `${size}-${view}.png`), fullPage: true });
   };
 
+  // WEB_DIR serves the page from that folder instead of the binary's copy, to try changes to the
+  // page without rebuilding the service.
+  if (process.env.WEB_DIR) {
+    await page.route(/\/([a-z0-9]+\.(js|css))?$/, (route) => {
+      const name = new URL(route.request().url()).pathname.slice(1) || "index.html";
+      return route.fulfill({ path: join(process.env.WEB_DIR, name), headers: { "cache-control": "no-cache" } });
+    });
+  }
   // The project is remembered from an earlier visit, so the first stream is already its own.
   await page.addInitScript((id) => localStorage.setItem("reelforge.project", id), PROJECT_ID);
   await page.goto(BASE_URL + "/");
