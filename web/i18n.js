@@ -91,7 +91,8 @@ const TEXT = {
   ruleNeedsCondition: ["Для автозапуска задайте хотя бы одно условие", "Give at least one condition to run the pipeline automatically"],
   noWatchlists: ["Вы пока ни за чем не следите.", "You are not watching anything yet."],
   alertsTitle: ["Сигналы", "Alerts"], noAlerts: ["Сигналов пока нет.", "No alerts yet."],
-  alertText: ["{owner}: {plays}, ×{x} к обычному для автора, +{speed} в час", "{owner}: {plays}, ×{x} the author's usual, +{speed} an hour"],
+  alertText: ["{owner}: {plays}, ×{x} к обычному для автора", "{owner}: {plays}, ×{x} the author's usual"],
+  alertSpeed: ["+{n} в час", "+{n} an hour"],
   alertRun: ["запущена своя версия", "my version started"], alertSkipped: ["без запуска: {reason}", "not run: {reason}"],
   chartTitle: ["Просмотры @{owner} во времени ({count})", "Plays of @{owner} over time ({count})"],
   // studio

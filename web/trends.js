@@ -311,12 +311,11 @@ export async function loadAlerts() {
   $("#alerts").replaceChildren(...page.items.map((alert) => {
     const m = alert.metrics;
     const reel = reels.get(alert.reel_id);
-    const text = t("alertText", {
-      owner: reel ? reelName(reel) : "—",
-      plays: t("plays", { n: m.plays ?? 0 }),
-      x: number(m.outlier_score, 1),
-      speed: number(m.recent_velocity ?? m.velocity, 0),
-    });
+    const speed = m.recent_velocity ?? m.velocity;
+    const text = [
+      t("alertText", { owner: reel ? reelName(reel) : "—", plays: t("plays", { n: m.plays ?? 0 }), x: number(m.outlier_score, 1) }),
+      speed >= 1 ? t("alertSpeed", { n: number(speed) }) : null,
+    ].filter(Boolean).join(", ");
     const run = alert.run_id ? t("alertRun") : alert.run_skipped ? t("alertSkipped", { reason: errorText(alert.run_skipped.code) }) : "";
     return el("li", { "data-alert": alert.id, "data-reel": alert.reel_id },
       el("span", { class: "when", text: ago(alert.created_at) }),
