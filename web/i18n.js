@@ -282,6 +282,8 @@ export function translatePage(root = document) {
   for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   for (const node of root.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
   for (const node of root.querySelectorAll("[data-i18n-label]")) node.setAttribute("aria-label", t(node.dataset.i18nLabel));
+  // Lists say "loading" while they wait for their first answer (drawn by CSS from this).
+  for (const node of root.querySelectorAll("[aria-busy]")) node.dataset.loading = t("loading");
 }
 
 /** An error code in words; an unknown code reads as a general failure, never as raw English. */

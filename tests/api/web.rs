@@ -385,6 +385,12 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
         ])
     );
     assert_eq!(report["instagramIdHiddenForTiktok"], true, "{report:#}");
+    // A draft chosen in the gallery and scheduled for tomorrow shows in the calendar; canceled,
+    // it offers a retry.
+    assert_eq!(report["calendar"].as_array().unwrap().len(), 1, "{report:#}");
+    assert_eq!(report["calendar"][0][1], 1, "{report:#}");
+    assert_eq!(report["retryOffered"], "Повторить", "{report:#}");
+    assert_eq!(report["firstTab"], "skip", "{report:#}");
     // On a desktop the current reel sits beside the views, and the script beside the player.
     assert_eq!(
         report["desktop"],

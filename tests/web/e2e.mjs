@@ -402,6 +402,9 @@ try {
   step("reload: the same video is found in the drafts and in the publish panel");
   await page.reload();
   await page.waitForSelector("#workspace:not([hidden])");
+  // The keyboard reaches the skip link to the content first.
+  await page.keyboard.press("Tab");
+  report.firstTab = await page.evaluate(() => document.activeElement.className);
   await go("drafts");
   const draft = `#drafts > li[data-video="${report.finalRender.resource}"]`;
   await page.waitForSelector(draft, { timeout: 15000 });
@@ -419,6 +422,25 @@ try {
   report.currentAfterReload = await page.textContent("#current-name");
   await checkView("drafts", "phone");
   await checkView("settings", "phone");
+
+  step("schedule the preview for tomorrow from the drafts: the calendar, cancel, retry");
+  await go("drafts");
+  await page.click(`#drafts > li[data-video="${report.preview.resource}"] button.publish-this`);
+  await page.waitForSelector("#view-publish:not([hidden])");
+  await page.waitForFunction((id) => document.querySelector("#publish-video").dataset.video === id, report.preview.resource);
+  await page.click("#post-write");
+  await page.waitForFunction(() => document.querySelector("#post-title").value.length > 0, null, { timeout: 30000 });
+  const tomorrow = new Date(Date.now() + 86400000);
+  const pad = (n) => String(n).padStart(2, "0");
+  await page.fill("#publish-at", `${tomorrow.getFullYear()}-${pad(tomorrow.getMonth() + 1)}-${pad(tomorrow.getDate())}T10:00`);
+  await page.click("#publish-start");
+  await page.waitForSelector('#calendar li[data-status="scheduled"]', { timeout: 15000 });
+  report.calendar = await page.$$eval("#calendar .day", (days) => days.map((day) => [day.querySelector("h3").textContent, day.querySelectorAll("li").length]));
+  await checkView("publish", "phone");
+  await page.click('#calendar li[data-status="scheduled"] button');
+  await page.waitForSelector('#publications li[data-status="canceled"] button', { timeout: 15000 });
+  report.retryOffered = await page.textContent('#publications li[data-status="canceled"] button');
+  await page.waitForFunction(() => !document.querySelector("#calendar-empty").hidden);
   await checkView("trends", "phone");
 
   step("the desktop layout");
@@ -439,6 +461,10 @@ try {
   report.englishHeading = await page.textContent("#collect-title");
   report.englishNav = await page.$$eval("#nav a", (links) => links.map((a) => a.textContent.trim()));
   await page.screenshot({ path: join(SCREENSHOT_DIR, "desktop-english.png"), fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await go("studio");
+  // What a phone shows at once: the current reel pinned under the navigation.
+  await page.screenshot({ path: join(SCREENSHOT_DIR, "phone-english-studio.png") });
   report.consoleErrors = consoleErrors;
   report.serverWords = serverWords.size;
 } finally {
