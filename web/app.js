@@ -44,6 +44,9 @@ function showCurrent(reel) {
   $("#current-meta").textContent = reel
     ? [duration ? clock(duration) : null, t("plays", { n: reel.metrics?.plays ?? 0 })].filter(Boolean).join(" · ")
     : "";
+  const original = $("#current-original");
+  original.hidden = !/^https:\/\//.test(reel?.url || "");
+  if (!original.hidden) original.href = reel.url;
   const status = reel ? trends.reelStatusText(reel) : "";
   say("#current-status", status, reel?.status === "failed");
 }

@@ -28,7 +28,7 @@ const TEXT = {
   budgetInvalid: ["Бюджет — число долларов, например 20 или 12.5", "The budget is a number of dollars, such as 20 or 12.5"],
   // current reel panel
   currentTitle: ["Текущий ролик", "Current reel"], currentNone: ["Ролик не выбран: выберите тренд.", "No reel chosen: pick a trend."],
-  currentVideo: ["Видео: {name}", "Video: {name}"], currentNoVideo: ["Видео ещё нет", "No video yet"],
+  currentVideo: ["К публикации: {name}", "To publish: {name}"], currentNoVideo: ["Видео к публикации ещё не выбрано", "No video chosen to publish yet"],
   // trends
   collectTitle: ["Найти тренды", "Find trends"], source: ["Источник", "Source"],
   sourceScrape: ["Хэштеги и аккаунты", "Hashtags and accounts"], sourceImport: ["Импорт датасета (JSON)", "Dataset import (JSON)"],

@@ -25,7 +25,10 @@ export function showProviders(steps) {
   $('#background option[value="stock"]').hidden = !render?.stock_libraries?.length;
   for (const { step, available } of steps) {
     for (const select of $$(`#run-form select[data-step="${step}"]`)) {
-      select.replaceChildren(new Option(t("projectChoice"), "", true, true), ...available.map((name) => new Option(providerName(name), name)));
+      // Drawn again in another language, the choice made stays.
+      const chosen = select.value;
+      select.replaceChildren(new Option(t("projectChoice"), ""), ...available.map((name) => new Option(providerName(name), name)));
+      select.value = available.includes(chosen) ? chosen : "";
     }
   }
   labelProjectChoice();
