@@ -304,7 +304,10 @@ try {
     const v = document.querySelector("#video");
     v.muted = true;
     v.currentTime = Math.min(1.0, v.duration / 4);
+    // Seeked, and the frame there presented (a loaded machine paints late), then a moment more.
+    const presented = new Promise((resolve) => v.requestVideoFrameCallback(() => resolve()));
     await new Promise((resolve) => v.addEventListener("seeked", resolve, { once: true }));
+    await Promise.race([presented, new Promise((resolve) => setTimeout(resolve, 3000))]);
     await new Promise((resolve) => setTimeout(resolve, 500));
     return { width: v.videoWidth, height: v.videoHeight, duration: v.duration };
   });
