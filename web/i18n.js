@@ -66,6 +66,7 @@ const TEXT = {
   whyEngagement: ["{n}% зрителей лайкают и комментируют", "{n}% of viewers like or comment"],
   whyFresh: ["опубликован {when}", "posted {when}"],
   whyNone: ["Пока мало данных: соберите ещё ролики автора", "Too little data yet: collect more of this author's reels"],
+  whyOwnClip: ["Ваш загруженный клип: сделайте из него свою версию", "Your uploaded clip: make your version of it"],
   whyTitle: ["Почему в тренде", "Why it is trending"],
   openInstagram: ["Открыть в Instagram", "Open on Instagram"], makeMine: ["Сделать свою версию", "Make my version"],
   chooseCard: ["Выбрать ролик @{owner}", "Choose @{owner}'s reel"], chosen: ["Текущий", "Current"],

@@ -123,6 +123,8 @@ export function thumbnail(url, label) {
 
 /** Why a reel is trending, in plain words, strongest reason first. */
 export function whyTrending(reel) {
+  // An uploaded clip is not trending anywhere: it is the creator's own footage.
+  if (reel.provider === "files") return [t("whyOwnClip")];
   const m = reel.metrics || {};
   const reasons = [];
   if (m.outlier_score != null && m.outlier_score >= 1.2) reasons.push(t("whyOutlier", { x: number(m.outlier_score, 1) }));
