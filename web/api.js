@@ -70,7 +70,7 @@ export async function api(method, path, body) {
  * server's `detail` is English: it is shown only in the English UI, after the translation.
  */
 export function problemText(error) {
-  const code = error?.problem?.code || (error instanceof ApiError ? "unknown" : "unknown");
+  const code = error?.problem?.code || "unknown";
   let text = code === "network" ? t("err_network") : errorText(code);
   const fields = (error?.problem?.errors || []).map((e) => t("fieldError", { field: e.field }));
   if (fields.length) text += ` (${fields.join(", ")})`;
@@ -103,7 +103,6 @@ export async function detectFeatures() {
     const schemas = doc.components?.schemas || {};
     if (schemas.CreateRun?.properties?.review) state.features.review = "run";
     else if (schemas.RunOptions?.properties?.review) state.features.review = "options";
-    state.features.resume = Boolean(doc.paths?.["/v1/runs/{id}/resume"]);
   } catch {
     state.features.review = null;
   }

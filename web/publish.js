@@ -225,7 +225,7 @@ function currentCopy() {
 }
 
 // The same limits the API checks, counted as each platform counts them, while the user types.
-export function showLimits() {
+function showLimits() {
   const copy = currentCopy();
   const tags = copy.hashtags.map((tag) => `#${tag}`).join(" ");
   const full = [copy.caption, tags].filter(Boolean).join("\n\n");
@@ -428,7 +428,7 @@ async function retryPublication(publication) {
   loadDrafts();
 }
 
-export async function loadPublications() {
+async function loadPublications() {
   if (!state.videoId) {
     $("#publications").replaceChildren();
     $("#publications-empty").hidden = false;

@@ -370,14 +370,17 @@ async function rerender(preview) {
     bar.hidden = false;
     $("#render-cancel").hidden = false;
     const video = await settle(`/v1/videos/${renderingId}`, () => showRenderProgress());
-    if (video.status !== "succeeded") throw { problem: video.error };
-    await showVideo(video);
-    say("#render-status", t("renderDone", { size: `${video.output.width}×${video.output.height}` }));
-    // A final render is what gets posted; a preview stays a draft until chosen in the drafts.
-    if (!preview) emit("video-chosen", video.id);
+    if (video.status === "succeeded") {
+      await showVideo(video);
+      say("#render-status", t("renderDone", { size: `${video.output.width}×${video.output.height}` }));
+      // A final render is what gets posted; a preview stays a draft until chosen in the drafts.
+      if (!preview) emit("video-chosen", video.id);
+    } else {
+      const reason = video.status === "canceled" ? t("runCanceled") : infoText(video.error);
+      say("#render-status", t("renderFailed", { reason }), true);
+    }
   } catch (error) {
-    const reason = error?.problem && !(error instanceof Error) ? infoText(error.problem) : problemText(error);
-    say("#render-status", t("renderFailed", { reason }), true);
+    say("#render-status", t("renderFailed", { reason: problemText(error) }), true);
   } finally {
     renderingId = null;
     bar.hidden = true;

@@ -122,7 +122,7 @@ export function thumbnail(url, label) {
 }
 
 /** Why a reel is trending, in plain words, strongest reason first. */
-export function whyTrending(reel) {
+function whyTrending(reel) {
   // An uploaded clip is not trending anywhere: it is the creator's own footage.
   if (reel.provider === "files") return [t("whyOwnClip")];
   const m = reel.metrics || {};
