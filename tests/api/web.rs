@@ -385,6 +385,11 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
         ])
     );
     assert_eq!(report["instagramIdHiddenForTiktok"], true, "{report:#}");
+    // A refusal is said from its code, without the server's English detail or ids.
+    assert_eq!(
+        report["duplicateMessage"], "Это видео уже опубликовано в этом аккаунте",
+        "{report:#}"
+    );
     // A draft chosen in the gallery and scheduled for tomorrow shows in the calendar; canceled,
     // it offers a retry.
     assert_eq!(report["calendar"].as_array().unwrap().len(), 1, "{report:#}");

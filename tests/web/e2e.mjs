@@ -56,8 +56,9 @@ try {
     });
   });
   page.on("pageerror", (error) => consoleErrors.push(String(error)));
-  // The wrong token pasted on purpose below is the one expected failure.
-  page.on("console", (message) => message.type() === "error" && !message.text().includes("status of 401") && consoleErrors.push(message.text()));
+  // The wrong token and the second post of the same video, both on purpose below, are the
+  // expected failures.
+  page.on("console", (message) => message.type() === "error" && !/status of (401|409)/.test(message.text()) && consoleErrors.push(message.text()));
   // The page's first event stream is cut short after one event, as a dropped connection would
   // be; the reconnection must carry that event's id, and is let through to the service.
   let streams = 0;
@@ -394,6 +395,10 @@ try {
   await page.click("#publish-start");
   const published = '#publications li[data-status="published"] a';
   await page.waitForSelector(published, { timeout: 30000 });
+  // The same video to the same account again: refused, and said in Russian (from the code).
+  await page.click("#publish-start");
+  await page.waitForSelector("#publish-status.error");
+  report.duplicateMessage = await page.textContent("#publish-status");
   report.publish = {
     title, limitsBefore, limitsOver,
     link: await page.getAttribute(published, "href"),
