@@ -215,7 +215,13 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
     let runs = app
         .get_json(&format!("/v1/projects/{project_id}/runs"))
         .await;
-    let run = &runs["items"][0];
+    // The run made from the picked card (a later one, on a reel that cannot be fetched, failed).
+    let run = runs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|run| run["input"]["reel_id"] == report["chosenReel"])
+        .unwrap();
     assert_eq!(
         run["input"]["providers"],
         json!({"transcribe": "fake", "rewrite": "fake", "voice": "local", "render": "local"})
@@ -385,6 +391,19 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
         ])
     );
     assert_eq!(report["instagramIdHiddenForTiktok"], true, "{report:#}");
+    // Failures are said where the creator looks: a reel whose video cannot be fetched, and a
+    // run on it, with the reel's own reason.
+    assert_eq!(
+        report["brokenReel"], "не удалось скачать: эту ссылку нельзя открыть",
+        "{report:#}"
+    );
+    assert!(
+        report["brokenRun"]
+            .as_str()
+            .unwrap()
+            .ends_with("Не удалось подготовить видео ролика: эту ссылку нельзя открыть"),
+        "{report:#}"
+    );
     // A refusal is said from its code, without the server's English detail or ids.
     assert_eq!(
         report["duplicateMessage"], "Это видео уже опубликовано в этом аккаунте",

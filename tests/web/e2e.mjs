@@ -449,6 +449,20 @@ try {
   await page.waitForSelector('#publications li[data-status="canceled"] button', { timeout: 15000 });
   report.retryOffered = await page.textContent('#publications li[data-status="canceled"] button');
   await page.waitForFunction(() => !document.querySelector("#calendar-empty").hidden);
+
+  step("a reel whose video cannot be fetched says so, and so does a run on it");
+  await go("trends");
+  await page.selectOption("#collect-source", "import");
+  await page.fill("#collect-items", JSON.stringify([{ shortCode: "broken1", videoUrl: "http://127.0.0.1:9/x.mp4", videoPlayCount: 10, ownerUsername: "broken" }]));
+  await page.click("#collect-form button[type=submit]");
+  await page.waitForSelector('#reels > li h3:text-is("@broken")', { timeout: 30000 });
+  await page.locator("#reels > li", { hasText: "@broken" }).locator("button.make").click();
+  await page.waitForSelector("#current-status.error", { timeout: 30000 });
+  report.brokenReel = await page.textContent("#current-status");
+  await page.click("#run-start");
+  await page.waitForSelector("#run-status.error", { timeout: 30000 });
+  report.brokenRun = await page.textContent("#run-status");
+  await checkView("studio", "phone");
   await checkView("trends", "phone");
 
   step("the desktop layout");
