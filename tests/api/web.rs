@@ -111,7 +111,13 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
         "{report:#}"
     );
     assert_eq!(report["thumbnails"], 7);
-    assert!(report["reelCount"].as_str().unwrap().starts_with("7 роликов"), "{report:#}");
+    assert!(
+        report["reelCount"]
+            .as_str()
+            .unwrap()
+            .starts_with("7 роликов"),
+        "{report:#}"
+    );
     // Every trend card says in words why it is trending.
     for card in report["cards"].as_array().unwrap() {
         assert!(!card["why"].as_array().unwrap().is_empty(), "{card}");
@@ -378,8 +384,15 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
     assert_eq!(report["chosenDrafts"], 1, "{report:#}");
     assert_eq!(after["postedLink"], publish["link"], "{report:#}");
     let drafts = report["draftVideos"].as_array().unwrap();
-    for made in [&report["runVideo"], &preview["resource"], &final_render["resource"]] {
-        assert!(drafts.contains(made), "every run and render is a draft: {report:#}");
+    for made in [
+        &report["runVideo"],
+        &preview["resource"],
+        &final_render["resource"],
+    ] {
+        assert!(
+            drafts.contains(made),
+            "every run and render is a draft: {report:#}"
+        );
     }
     assert_eq!(report["currentAfterReload"], "@demo", "{report:#}");
     assert_eq!(
@@ -411,7 +424,11 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
     );
     // A draft chosen in the gallery and scheduled for tomorrow shows in the calendar; canceled,
     // it offers a retry.
-    assert_eq!(report["calendar"].as_array().unwrap().len(), 1, "{report:#}");
+    assert_eq!(
+        report["calendar"].as_array().unwrap().len(),
+        1,
+        "{report:#}"
+    );
     assert_eq!(report["calendar"][0][1], 1, "{report:#}");
     assert_eq!(report["retryOffered"], "Повторить", "{report:#}");
     assert_eq!(report["firstTab"], "skip", "{report:#}");
