@@ -111,6 +111,7 @@ const TEXT = {
   runQueued: ["Запуск принят", "Run accepted"], runRunning: ["Работаем: {percent}%", "Working: {percent}%"],
   runSucceeded: ["Готово", "Done"], runFailed: ["Не получилось: {reason}", "Failed: {reason}"], runCanceled: ["Отменено", "Canceled"],
   runAwaiting: ["Сценарий готов: прочитайте, поправьте и одобрите — тогда будет озвучка и видео.", "The script is ready: read, edit and approve it, then it is voiced and rendered."],
+  nextPublish: ["Дальше: публикация →", "Next: publish →"],
   progressTitle: ["Ход работы", "Progress"],
   state_pending: ["ждёт", "waiting"], state_queued: ["в очереди", "queued"], state_running: ["идёт", "running"],
   state_succeeded: ["готово", "done"], state_failed: ["ошибка", "failed"], state_canceled: ["отменено", "canceled"],

@@ -154,6 +154,8 @@ async function showRunStatus(current, reel) {
     say("#run-status", t("runFailed", { reason }), true);
   } else say("#run-status", current.progress ? t("runRunning", { percent: current.progress }) : t("runQueued"));
   $("#run-start").textContent = current.status === "failed" || current.status === "succeeded" ? t("runAgain") : t("runStart");
+  // The guided flow: a finished version leads on to publishing it.
+  $("#to-publish").hidden = current.status !== "succeeded";
 }
 
 async function refreshRun(id) {
@@ -176,6 +178,7 @@ export async function openReel(reel) {
   clearResults();
   run = null;
   say("#run-status", "");
+  $("#to-publish").hidden = true;
   $("#run-start").disabled = !reel;
   $("#studio-empty").hidden = Boolean(reel);
   $("#view-studio").toggleAttribute("data-empty", !reel);
