@@ -7,6 +7,7 @@ import { $, $$, el, api, state, say, problemText, infoText, emit } from "./api.j
 const PAGE_SIZE = 24;
 let cursor = null;
 let collectionId = null;
+let formOpenedFor = null; // the collect form opens by itself only for a project without reels
 
 const list = (text) => text.split(",").map((s) => s.trim().replace(/^[#@]/, "")).filter(Boolean);
 
@@ -86,6 +87,9 @@ export async function loadReels(more = false) {
     $("#reels-empty").hidden = count > 0;
     $("#reels-empty").textContent = filtered() ? t("noReelsFiltered") : t("noReels");
     $("#reels-more").hidden = !cursor;
+    // Collecting is the first thing to do in an empty project; after that the cards come first.
+    if (!more && !filtered() && formOpenedFor !== state.projectId) $("#collect-section").open = count === 0;
+    formOpenedFor = state.projectId;
     // The current reel's card carries fresh facts (its download finished or failed).
     const current = page.items.find((reel) => reel.id === state.reel?.id);
     if (current) emit("reel-updated", current);

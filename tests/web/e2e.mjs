@@ -153,6 +153,7 @@ try {
   report.pickedProject = await page.inputValue("#project");
 
   step("collect through the form");
+  await unfold("#collect-section");
   await page.selectOption("#collect-provider", "fake");
   report.collectorLabel = await page.$eval("#collect-provider", (s) => s.selectedOptions[0].textContent);
   await page.fill("#collect-accounts", "demo, @coach.anna");
@@ -452,6 +453,7 @@ try {
 
   step("a reel whose video cannot be fetched says so, and so does a run on it");
   await go("trends");
+  await unfold("#collect-section");
   await page.selectOption("#collect-source", "import");
   await page.fill("#collect-items", JSON.stringify([{ shortCode: "broken1", videoUrl: "http://127.0.0.1:9/x.mp4", videoPlayCount: 10, ownerUsername: "broken" }]));
   await page.click("#collect-form button[type=submit]");
