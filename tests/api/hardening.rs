@@ -250,6 +250,8 @@ async fn undeclared_methods_answer_405_with_allow() {
             "GET, PATCH, DELETE",
         ),
         (reqwest::Method::POST, "/healthz".to_owned(), "GET"),
+        // Every module of the page is known to be GET only, not just its first file.
+        (reqwest::Method::POST, "/studio.js".to_owned(), "GET"),
     ];
     for (method, path, allow) in cases {
         let response = app

@@ -351,7 +351,7 @@ pub fn methods_for(path: &str) -> Vec<&'static str> {
                 })
                 .collect();
             // The page and the document are served beside the API, GET only.
-            for path in ["/", "/app.js", "/app.css", "/openapi.json"] {
+            for path in crate::routes::page::paths().chain(["/openapi.json"]) {
                 templates.push((path.split('/').map(str::to_owned).collect(), vec!["GET"]));
             }
             templates
