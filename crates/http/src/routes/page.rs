@@ -18,27 +18,27 @@ const PAGES: &[(&str, &str, &str)] = &[
     (
         "/i18n.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/i18n.js"),
+        include_str!("../../../../web/i18n.js"),
     ),
     (
         "/api.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/api.js"),
+        include_str!("../../../../web/api.js"),
     ),
     (
         "/trends.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/trends.js"),
+        include_str!("../../../../web/trends.js"),
     ),
     (
         "/studio.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/studio.js"),
+        include_str!("../../../../web/studio.js"),
     ),
     (
         "/publish.js",
         "text/javascript; charset=utf-8",
-        include_str!("../../web/publish.js"),
+        include_str!("../../../../web/publish.js"),
     ),
     (
         "/app.css",
