@@ -282,3 +282,50 @@ async fn a_token_past_its_rate_limit_waits_as_told_and_others_do_not() {
     assert_eq!(health.status(), 200);
     assert!(!health.headers().contains_key("ratelimit"));
 }
+
+#[tokio::test]
+async fn a_refusal_at_the_door_and_mcp_count_against_the_limit_too() {
+    let app = spawn_app_with(|s| s.rate_limit.per_minute = 2).await;
+    // A wrong token is refused and counted: guessing tokens runs into the limit.
+    let guess = || {
+        app.client
+            .get(app.url("/v1/projects"))
+            .bearer_auth("rf_not-a-token")
+            .send()
+    };
+    let first = guess().await.unwrap();
+    assert_eq!(first.status(), 401);
+    assert_eq!(
+        first.headers()["ratelimit-policy"],
+        "\"per-token\";q=2;w=60"
+    );
+    assert!(first.headers()["ratelimit"]
+        .to_str()
+        .unwrap()
+        .starts_with("\"per-token\";r=1;t="));
+    assert_eq!(guess().await.unwrap().status(), 401);
+    let limited = guess().await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+
+    // MCP's calls share the token's bucket with its REST calls.
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let mcp = || {
+        app.client
+            .post(app.url("/mcp"))
+            .bearer_auth(&app.token)
+            .header("Accept", "application/json, text/event-stream")
+            .json(&list)
+            .send()
+    };
+    let answered = mcp().await.unwrap();
+    assert_eq!(answered.status(), 200);
+    assert!(answered.headers()["ratelimit"]
+        .to_str()
+        .unwrap()
+        .starts_with("\"per-token\";r=1;t="));
+    assert_eq!(app.get("/v1/projects").send().await.unwrap().status(), 200);
+    let (status, problem) = crate::helpers::problem(mcp().await.unwrap()).await;
+    assert_eq!(status, 429);
+    assert_eq!(problem["code"], "rate_limited");
+}

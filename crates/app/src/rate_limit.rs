@@ -3,11 +3,11 @@
 //! replicas let a token make up to N times the limit; that bounds what one token can take of a
 //! replica, which is what the limit is for, without a shared store on every request.
 //!
-//! Every `/v1` answer says where the token stands with the IETF `RateLimit-Policy` and
-//! `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers); past the limit the answer is 429
-//! `rate_limited` with `Retry-After`. The event stream is exempt (one long request, resumed
-//! with `Last-Event-ID`), and so are `/healthz`, `/readyz` and `/metrics`, which are outside
-//! `/v1`. A signed media link counts against a bucket of its own file, since it carries no token.
+//! Every `/v1` and `/mcp` answer says where the token stands with the IETF `RateLimit-Policy`
+//! and `RateLimit` fields (draft-ietf-httpapi-ratelimit-headers); past the limit the answer is
+//! 429 `rate_limited` with `Retry-After`. The event stream is exempt (one long request, resumed
+//! with `Last-Event-ID`), and so are `/healthz`, `/readyz` and `/metrics`. A signed media link
+//! counts against a bucket of its own file, since it carries no token.
 
 use std::{num::NonZeroU32, time::Duration};
 

@@ -36,7 +36,8 @@ impl actix_web::FromRequest for Caller {
     }
 }
 
-fn presented_token(req: &ServiceRequest) -> Option<String> {
+/// The bearer token a request presents (a header, or the event stream's query parameter).
+pub fn presented_token(req: &ServiceRequest) -> Option<String> {
     if let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
         let value = header.to_str().ok()?;
         let (scheme, token) = value.split_once(' ')?;

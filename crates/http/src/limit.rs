@@ -8,17 +8,20 @@ use actix_web::{
     dev::{ServiceRequest, ServiceResponse},
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
-    web, HttpMessage,
+    web,
 };
 
-use crate::{access::Principal, error::ApiError, rate_limit::POLICY, state::AppState};
+use crate::{
+    access::hash, auth::presented_token, error::ApiError, rate_limit::POLICY, state::AppState,
+};
 
 fn seconds_up(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// Middleware inside token authentication on `/v1`: counts the request against its token (or
-/// its signed link) and says so on the answer.
+/// Middleware at the door of `/v1` and `/mcp`, before authentication: counts the request against
+/// the token it presents (valid or not, so guessing tokens is limited too), its signed link, or
+/// else its peer, and says so on every answer, a 401 included.
 pub async fn limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -32,9 +35,15 @@ pub async fn limit(
             .await
             .map(ServiceResponse::map_into_left_body);
     };
-    let key = match req.extensions().get::<Principal>() {
-        Some(principal) => format!("token:{}", principal.token_id),
-        None => format!("link:{}", req.path()),
+    let key = match presented_token(&req) {
+        Some(token) => format!("token:{}", hash(&token)),
+        None if crate::signed::is_signed(req.query_string()) => format!("link:{}", req.path()),
+        None => format!(
+            "peer:{}",
+            req.peer_addr()
+                .map(|peer| peer.ip().to_string())
+                .unwrap_or_default()
+        ),
     };
     let standing = limiter.count(key);
     let fields = [

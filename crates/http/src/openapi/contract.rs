@@ -165,7 +165,12 @@ fn is_v1(path: &str) -> bool {
     path.starts_with("/v1/")
 }
 
-/// Every `/v1` operation but the event stream is counted against the token's rate limit, and
+/// Whether a path's requests count against the rate limit: `/v1` but the event stream, and MCP.
+fn counted(path: &str) -> bool {
+    (is_v1(path) && path != "/v1/events") || path == "/mcp"
+}
+
+/// Every `/v1` operation but the event stream, and MCP, is counted against the rate limit, and
 /// every operation can meet a fault of its own or of the database.
 fn document_failures(openapi: &mut OpenApi) {
     let limited = problem_response("The token's requests exceed `rate_limit.per_minute` on this replica (`rate_limited`); wait `Retry-After` seconds");
@@ -173,7 +178,7 @@ fn document_failures(openapi: &mut OpenApi) {
         "An unexpected fault (`internal`), or the database could not be reached; retrying later can help",
     );
     for (path, item) in openapi.paths.paths.iter_mut() {
-        let counted = is_v1(path) && path != "/v1/events";
+        let counted = counted(path);
         for operation in operations_of(item) {
             let responses = &mut operation.responses.responses;
             if counted {
@@ -246,7 +251,7 @@ fn document_headers(openapi: &mut OpenApi) {
         "create_watchlist",
     ];
     for (path, item) in openapi.paths.paths.iter_mut() {
-        let counted = is_v1(path) && path != "/v1/events";
+        let counted = counted(path);
         for operation in operations_of(item) {
             let located = operation
                 .operation_id

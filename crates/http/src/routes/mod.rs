@@ -48,11 +48,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(metrics::metrics)
         .service(
             scope::scope("/v1")
-                // Authentication runs first (the last `wrap` is outermost): limits and keys belong
-                // to tokens.
+                // The limit runs first (the last `wrap` is outermost), so refusals at the door
+                // count and say where the caller stands; then authentication, then keys.
                 .wrap(from_fn(crate::idempotency::honour_key))
-                .wrap(from_fn(crate::limit::limit))
                 .wrap(from_fn(auth::require_token))
+                .wrap(from_fn(crate::limit::limit))
                 .configure(projects::configure)
                 .configure(collections::configure)
                 .configure(reels::configure)
@@ -80,6 +80,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(
             scope::scope("/mcp")
                 .wrap(from_fn(auth::require_token))
+                .wrap(from_fn(crate::limit::limit))
                 .configure(mcp::configure),
         );
 }
