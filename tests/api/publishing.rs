@@ -256,6 +256,16 @@ async fn posts_are_written_checked_edited_and_carry_a_cover_frame() {
     let post_id = post["id"].as_str().unwrap();
     let cover = app.download(&format!("/v1/posts/{post_id}/cover")).await;
     assert_eq!(&cover[..3], &[0xFF, 0xD8, 0xFF], "a JPEG");
+    // The post's signed link opens the same frame where no token can be sent (`<img src>`).
+    let post_now = app.get_json(&format!("/v1/posts/{post_id}")).await;
+    let link = post_now["cover_content_url"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("/v1/posts/{post_id}/cover?expires=")),
+        "{link}"
+    );
+    let opened = app.client.get(app.url(link)).send().await.unwrap();
+    assert_eq!(opened.status(), 200);
+    assert_eq!(opened.bytes().await.unwrap().to_vec(), cover);
 
     // A hand edit is checked again: `<>` breaks YouTube's title rule, so it needs review.
     let response = app

@@ -114,6 +114,11 @@ pub struct PostOutput {
 }
 
 impl PostOutput {
+    /// Whether a cover frame was chosen (and its JPEG kept).
+    pub fn has_cover(&self) -> bool {
+        self.cover.is_some()
+    }
+
     pub fn copy(&self) -> PostCopy {
         PostCopy {
             title: self.title.clone(),

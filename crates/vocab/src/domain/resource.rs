@@ -46,7 +46,7 @@ impl ResourceKind {
 macro_rules! typed_step {
     (
         $(#[$meta:meta])* $name:ident, $started:ident, $start:ident, $kind:expr, $output:ty, $options:ty
-        $(, $link:ident = $route:literal $(, $files:ident = $file_route:literal)?)? $(,)?
+        $(, $link:ident = $route:literal $(if $has:path)? $(, $files:ident = $file_route:literal)?)? $(,)?
     ) => {
         /// The body of the step-starting POST.
         #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -106,7 +106,8 @@ macro_rules! typed_step {
                 let succeeded = resource.status == Status::Succeeded;
                 Ok($name {
                     $(
-                        $link: succeeded.then(|| crate::signed::ContentUrl::new(format!($route, id = resource.id))),
+                        $link: (succeeded $(&& output.as_ref().is_some_and($has))?)
+                            .then(|| crate::signed::ContentUrl::new(format!($route, id = resource.id))),
                         $(
                             $files: output
                                 .iter()
@@ -194,5 +195,6 @@ typed_step!(
     /// The words a video is posted with (step 7): title, caption, hashtags and cover, checked
     /// against each platform's limits.
     Post, PostStarted, StartPost, ResourceKind::Post, super::publishing::PostOutput,
-    options::PostOptions
+    options::PostOptions,
+    cover_content_url = "/v1/posts/{id}/cover" if super::publishing::PostOutput::has_cover
 );
