@@ -70,7 +70,8 @@ pub fn signature(secret: &[u8], timestamp: u64, body: &[u8]) -> String {
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum WebhookDelivery {
-    /// A finished run; `event` is `run.succeeded` or `run.failed`.
+    /// A run that ended or stopped for review; `event` is `run.succeeded`, `run.failed` or
+    /// `run.awaiting_review`.
     Run { run_id: Uuid, event: String },
     /// A raised alert (`alert`).
     Alert { alert_id: Uuid },

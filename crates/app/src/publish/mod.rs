@@ -1185,7 +1185,9 @@ pub async fn linked_video(
 }
 
 /// What posting to each platform needs here and has, line by line, for `reelforge doctor`.
-pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
+/// Without a configured token key, the one kept in `media_root` (made on the first start).
+pub fn readiness(settings: &PublishSettings, media_root: &std::path::Path) -> Vec<(String, String)> {
+    let kept = media_root.join(sealed::KEY_FILE);
     let mut lines = vec![(
         "token key".to_owned(),
         match &settings.token_key {
@@ -1193,7 +1195,14 @@ pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
                 Ok(_) => "ready".to_owned(),
                 Err(error) => format!("invalid: {error}"),
             },
-            None => "not set: no account can be connected (REELFORGE__PUBLISHING__TOKEN_KEY, openssl rand -base64 32)".to_owned(),
+            None if kept.exists() => format!(
+                "kept in {} (made on the first start): enough for one machine; several replicas need one key configured on each (REELFORGE__PUBLISHING__TOKEN_KEY, this file's content)",
+                kept.display()
+            ),
+            None => format!(
+                "not set: the first start makes one in {}, enough for one machine; several replicas need one key configured on each (REELFORGE__PUBLISHING__TOKEN_KEY, openssl rand -base64 32)",
+                kept.display()
+            ),
         },
     )];
     let oauth = OAuth::new(settings);
