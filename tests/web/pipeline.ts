@@ -129,6 +129,11 @@ if (run.status === "awaiting_review" && reviewedScript) {
 const steps = run.reels[0]?.steps ?? [];
 const scriptStep = steps.find((s) => s.step === "script");
 const videoStep = steps.find((s) => s.step === "video");
+const audioStep = steps.find((s) => s.step === "audio");
+const audio = audioStep
+  ? must(await client.GET("/v1/audio/{id}", { params: { path: { id: audioStep.resource_id } } }), "audio")
+  : undefined;
+const spoken = audio?.output?.words?.map((word) => word.text) ?? [];
 const script = scriptStep
   ? must(await client.GET("/v1/scripts/{id}", { params: { path: { id: scriptStep.resource_id } } }), "script")
   : undefined;
@@ -251,7 +256,7 @@ console.log(
       waited_seconds: limits.waitedSeconds,
     },
     problem: { status: missing.response.status, code: missing.error?.code },
-    review,
+    review: { ...review, spoken_last: spoken[spoken.length - 1] ?? "" },
     events: {
       kinds: [...seen.kinds].sort(),
       last_progress: seen.lastProgress,
