@@ -178,3 +178,30 @@ impl Run {
         (done * 100 / total.max(1)) as u8
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_stops_for_review_as_asked() {
+        for (review, flagged, stops) in [
+            (Review::Never, false, false),
+            (Review::Never, true, false),
+            (Review::WhenFlagged, false, false),
+            (Review::WhenFlagged, true, true),
+            (Review::Always, false, true),
+            (Review::Always, true, true),
+        ] {
+            assert_eq!(review.stops_for(flagged), stops, "{review} {flagged}");
+        }
+        // Runs stored before the option read as they ran: without stopping.
+        let stored: CreateRun = serde_json::from_value(serde_json::json!({"top": 1})).unwrap();
+        assert_eq!(stored.review, Review::Never);
+        let stored: RunReel = serde_json::from_value(serde_json::json!({
+            "reel_id": Uuid::nil(), "status": "running", "steps": [], "error": null
+        }))
+        .unwrap();
+        assert!(!stored.reviewed);
+    }
+}
