@@ -28,8 +28,8 @@ use crate::{
     assets::generated,
     graph::{Host, FB_TOKEN, IG_TOKEN, IG_USER},
     helpers::{
-        assert_refused, send_problem, spawn_app, spawn_app_with, spawn_app_with_clock, MemoryCheckpoints,
-        SseClient, TestApp, WorkerProcess,
+        assert_refused, send_problem, spawn_app, spawn_app_with, spawn_app_with_clock,
+        MemoryCheckpoints, SseClient, TestApp, WorkerProcess,
     },
     platforms::{Platforms, TOKEN},
 };
@@ -499,7 +499,10 @@ async fn without_a_configured_key_one_is_made_beside_the_media_and_kept_across_r
     );
     let elsewhere = std::env::temp_dir().join(format!("never-started-{}", Uuid::new_v4()));
     let none = doctor(&elsewhere);
-    assert!(none.starts_with("not set: the first start makes one"), "{none}");
+    assert!(
+        none.starts_with("not set: the first start makes one"),
+        "{none}"
+    );
     assert!(none.contains("REELFORGE__PUBLISHING__TOKEN_KEY"), "{none}");
 
     // Started again on the same media, it keeps the key: tokens sealed before still open, and new

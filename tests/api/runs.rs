@@ -209,10 +209,7 @@ async fn one_failing_reel_does_not_stop_the_others() {
     assert_eq!(run["progress"], 100);
     assert_eq!(run["reels"][0]["status"], "failed");
     // The reel's own reason, not only that it could not be prepared.
-    assert_eq!(
-        run["reels"][0]["error"]["code"], "url_refused",
-        "{run:#}"
-    );
+    assert_eq!(run["reels"][0]["error"]["code"], "url_refused", "{run:#}");
     assert!(run["reels"][0]["error"]["message"]
         .as_str()
         .unwrap()
@@ -403,7 +400,10 @@ async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_onc
     assert_eq!(run["progress"], 50, "two of four steps");
     let reused = |step: &str| (step.to_owned(), true, "succeeded".to_owned());
     assert_eq!(steps(&run), vec![reused("transcript"), reused("script")]);
-    assert_eq!(run["reels"][0]["steps"][1]["resource_id"], script_id.as_str());
+    assert_eq!(
+        run["reels"][0]["steps"][1]["resource_id"],
+        script_id.as_str()
+    );
     // It stays stopped: nothing is voiced or rendered while it waits.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let still = app.get_json(&format!("/v1/runs/{run_id}")).await;
@@ -426,7 +426,10 @@ async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_onc
     // A hand edit, then resume: the edited text is voiced and rendered.
     let edited = "Каждое утро ты выбираешь, кем станешь сегодня. Встань раньше и сделай первый шаг. Подпишись, чтобы не пропустить новые видео!";
     let response = app
-        .patch(&format!("/v1/scripts/{script_id}"), &json!({"text": edited}))
+        .patch(
+            &format!("/v1/scripts/{script_id}"),
+            &json!({"text": edited}),
+        )
         .send()
         .await
         .unwrap();
@@ -470,7 +473,10 @@ async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_onc
     let kinds = run_event_kinds(&app, run_id).await;
     assert_eq!(kinds.last().map(String::as_str), Some("run.succeeded"));
     assert_eq!(
-        kinds.iter().filter(|kind| *kind == "run.awaiting_review").count(),
+        kinds
+            .iter()
+            .filter(|kind| *kind == "run.awaiting_review")
+            .count(),
         1,
         "it never stopped again: {kinds:?}"
     );
@@ -532,11 +538,17 @@ async fn when_flagged_stops_only_for_a_flagged_script_and_a_running_run_does_not
     let run = wait_for_run_in(&app, run_id, &["awaiting_review", "succeeded", "failed"]).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
     assert_eq!(run["reels"][0]["steps"].as_array().unwrap().len(), 4);
-    assert_eq!(run["reels"][0]["steps"][1]["resource_id"], script_id.as_str());
+    assert_eq!(
+        run["reels"][0]["steps"][1]["resource_id"],
+        script_id.as_str()
+    );
     assert_eq!(run["reels"][0]["needs_review"], false);
     assert_eq!(run["reels"][0]["reviewed"], false);
     let kinds = run_event_kinds(&app, run_id).await;
-    assert!(!kinds.contains(&"run.awaiting_review".to_owned()), "{kinds:?}");
+    assert!(
+        !kinds.contains(&"run.awaiting_review".to_owned()),
+        "{kinds:?}"
+    );
 
     // A run under way is not resumed (its transcript takes a while here).
     let slow = start_run(
@@ -557,7 +569,10 @@ async fn when_flagged_stops_only_for_a_flagged_script_and_a_running_run_does_not
     );
     assert!(problem["detail"].as_str().unwrap().contains("running"));
     let after = app.get_json(&format!("/v1/runs/{slow_id}")).await;
-    assert_eq!(after["reels"][0]["reviewed"], false, "a refused resume changes nothing");
+    assert_eq!(
+        after["reels"][0]["reviewed"], false,
+        "a refused resume changes nothing"
+    );
     let (status, problem) = send_problem(app.post(
         "/v1/runs/00000000-0000-0000-0000-000000000000/resume",
         &json!({}),
@@ -633,5 +648,7 @@ async fn a_run_on_reels_whose_media_cannot_be_prepared_says_why_for_each() {
         .get_json(&format!("/v1/reels/{}", id_of("expired").as_str().unwrap()))
         .await;
     assert_eq!(reel["error"]["code"], "media_url_expired");
-    assert!(errors[0].1.ends_with(reel["error"]["message"].as_str().unwrap()));
+    assert!(errors[0]
+        .1
+        .ends_with(reel["error"]["message"].as_str().unwrap()));
 }

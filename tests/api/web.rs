@@ -383,7 +383,10 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
         .unwrap()
         .ends_with("Edited by hand before the voice."));
     assert_eq!(report["script_writer"], "edited");
-    assert_eq!(review["spoken_last"], "voice.", "the edit is voiced: {report:#}");
+    assert_eq!(
+        review["spoken_last"], "voice.",
+        "the edit is voiced: {report:#}"
+    );
     assert_eq!(report["checks"].as_array().unwrap().len(), 9, "{report:#}");
     assert_eq!(
         report["needs_review"], script["output"]["needs_review"],

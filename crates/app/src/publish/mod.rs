@@ -1186,7 +1186,10 @@ pub async fn linked_video(
 
 /// What posting to each platform needs here and has, line by line, for `reelforge doctor`.
 /// Without a configured token key, the one kept in `media_root` (made on the first start).
-pub fn readiness(settings: &PublishSettings, media_root: &std::path::Path) -> Vec<(String, String)> {
+pub fn readiness(
+    settings: &PublishSettings,
+    media_root: &std::path::Path,
+) -> Vec<(String, String)> {
     let kept = media_root.join(sealed::KEY_FILE);
     let mut lines = vec![(
         "token key".to_owned(),
