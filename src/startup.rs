@@ -60,9 +60,12 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
 
 /// Without a configured `publishing.token_key`, the key kept in the media root (made on the
 /// first start), so connecting an account works out of the box on one machine. Replicas on
-/// other machines would each make their own, so several need the key configured (`doctor`).
+/// other machines would each make their own, so several need the key configured (`doctor`);
+/// with the s3 store the root is only a replica's cache, so no key is made there.
 fn keep_token_key(settings: &mut Settings) -> anyhow::Result<()> {
-    if settings.publishing.token_key.is_some() {
+    if settings.publishing.token_key.is_some()
+        || settings.media.store != crate::config::MediaStoreKind::Local
+    {
         return Ok(());
     }
     let root = &settings.media.root;

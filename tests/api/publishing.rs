@@ -483,27 +483,35 @@ async fn without_a_configured_key_one_is_made_beside_the_media_and_kept_across_r
     assert!(dump.iter().all(|row| !row.contains(key.trim())));
 
     // The doctor says which key is used, and that several replicas need one configured.
-    let doctor = |root: &std::path::Path| {
-        reelforge::publish::readiness(&app.settings.publishing, root)
+    let doctor = |media: &reelforge::config::MediaSettings| {
+        reelforge::publish::readiness(&app.settings.publishing, media)
             .into_iter()
             .find(|(what, _)| what == "token key")
             .unwrap()
             .1
     };
-    let kept = doctor(&app.settings.media.root);
+    let kept = doctor(&app.settings.media);
     assert!(kept.starts_with("kept in "), "{kept}");
     assert!(kept.contains(&file.display().to_string()), "{kept}");
     assert!(
         kept.contains("several replicas need one key configured on each"),
         "{kept}"
     );
-    let elsewhere = std::env::temp_dir().join(format!("never-started-{}", Uuid::new_v4()));
+    let mut elsewhere = app.settings.media.clone();
+    elsewhere.root = std::env::temp_dir().join(format!("never-started-{}", Uuid::new_v4()));
     let none = doctor(&elsewhere);
     assert!(
         none.starts_with("not set: the first start makes one"),
         "{none}"
     );
     assert!(none.contains("REELFORGE__PUBLISHING__TOKEN_KEY"), "{none}");
+    // A shared store's replicas have no one machine to keep a key on.
+    elsewhere.store = reelforge::config::MediaStoreKind::S3;
+    let shared = doctor(&elsewhere);
+    assert!(
+        shared.starts_with("not set: no account can be connected; with the s3 store"),
+        "{shared}"
+    );
 
     // Started again on the same media, it keeps the key: tokens sealed before still open, and new
     // ones are sealed with the same key.

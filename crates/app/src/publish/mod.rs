@@ -14,7 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    config::{InstagramSource, PublishSettings},
+    config::{InstagramSource, MediaSettings, MediaStoreKind, PublishSettings},
     db::{self, jobs::NewJob},
     domain::{
         event::{NewEvent, PublicationUpdate},
@@ -1185,12 +1185,12 @@ pub async fn linked_video(
 }
 
 /// What posting to each platform needs here and has, line by line, for `reelforge doctor`.
-/// Without a configured token key, the one kept in `media_root` (made on the first start).
-pub fn readiness(
-    settings: &PublishSettings,
-    media_root: &std::path::Path,
-) -> Vec<(String, String)> {
-    let kept = media_root.join(sealed::KEY_FILE);
+/// Without a configured token key, the one kept in the media root (made on the first start with
+/// the local store).
+pub fn readiness(settings: &PublishSettings, media: &MediaSettings) -> Vec<(String, String)> {
+    let kept = media.root.join(sealed::KEY_FILE);
+    let configure =
+        "several replicas need one key configured on each (REELFORGE__PUBLISHING__TOKEN_KEY";
     let mut lines = vec![(
         "token key".to_owned(),
         match &settings.token_key {
@@ -1198,12 +1198,15 @@ pub fn readiness(
                 Ok(_) => "ready".to_owned(),
                 Err(error) => format!("invalid: {error}"),
             },
+            None if media.store != MediaStoreKind::Local => format!(
+                "not set: no account can be connected; with the s3 store {configure}, openssl rand -base64 32)"
+            ),
             None if kept.exists() => format!(
-                "kept in {} (made on the first start): enough for one machine; several replicas need one key configured on each (REELFORGE__PUBLISHING__TOKEN_KEY, this file's content)",
+                "kept in {} (made on the first start): enough for one machine; {configure}, this file's content)",
                 kept.display()
             ),
             None => format!(
-                "not set: the first start makes one in {}, enough for one machine; several replicas need one key configured on each (REELFORGE__PUBLISHING__TOKEN_KEY, openssl rand -base64 32)",
+                "not set: the first start makes one in {}, enough for one machine; {configure}, openssl rand -base64 32)",
                 kept.display()
             ),
         },
