@@ -159,7 +159,7 @@ pub async fn report(settings: &Settings) -> (String, bool) {
         let _ = writeln!(out, "  {name:<17} {status}");
     }
     let _ = writeln!(out, "publish");
-    for (what, status) in crate::publish::readiness(&settings.publishing) {
+    for (what, status) in crate::publish::readiness(&settings.publishing, &settings.media) {
         let _ = writeln!(out, "  {what:<17} {status}");
     }
     (out, offline_ready)

@@ -58,6 +58,33 @@ pub async fn prepare_database(settings: &Settings) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
+/// Without a configured `publishing.token_key`, the key kept in the media root (made on the
+/// first start), so connecting an account works out of the box on one machine. Replicas on
+/// other machines would each make their own, so several need the key configured (`doctor`);
+/// with the s3 store the root is only a replica's cache, so no key is made there.
+fn keep_token_key(settings: &mut Settings) -> anyhow::Result<()> {
+    if settings.publishing.token_key.is_some()
+        || settings.media.store != crate::config::MediaStoreKind::Local
+    {
+        return Ok(());
+    }
+    let root = &settings.media.root;
+    let (key, made) = crate::providers::publish::sealed::key_kept_in(root).with_context(|| {
+        format!(
+            "keeping a token key in {} (or set REELFORGE__PUBLISHING__TOKEN_KEY)",
+            root.display()
+        )
+    })?;
+    if made {
+        tracing::info!(
+            path = %root.join(crate::providers::publish::sealed::KEY_FILE).display(),
+            "made the key that seals account tokens; back it up, and configure it on every replica when there are several"
+        );
+    }
+    settings.publishing.token_key = Some(key);
+    Ok(())
+}
+
 impl Application {
     pub async fn build(settings: Settings, roles: Roles) -> anyhow::Result<Self> {
         Self::build_with_clock(settings, roles, crate::clock::system()).await
@@ -69,6 +96,8 @@ impl Application {
         roles: Roles,
         clock: crate::clock::SharedClock,
     ) -> anyhow::Result<Self> {
+        let mut settings = settings;
+        keep_token_key(&mut settings)?;
         let pool = prepare_database(&settings).await?;
         let listen = db::direct_pool(&settings.database, &pool)?;
         let shutdown = CancellationToken::new();

@@ -922,11 +922,16 @@ where
 
 /// Polls a run until it has ended.
 pub async fn wait_for_run(app: &TestApp, run_id: &str) -> Value {
+    wait_for_run_in(app, run_id, &["succeeded", "failed"]).await
+}
+
+/// The run once its status is one of `statuses`.
+pub async fn wait_for_run_in(app: &TestApp, run_id: &str, statuses: &[&str]) -> Value {
     eventually(
-        "the run to finish",
+        &format!("the run to get to {statuses:?}"),
         Duration::from_secs(30),
         || async { app.get_json(&format!("/v1/runs/{run_id}")).await },
-        |run| matches!(run["status"].as_str(), Some("succeeded" | "failed")),
+        |run| statuses.contains(&run["status"].as_str().unwrap_or_default()),
     )
     .await
 }

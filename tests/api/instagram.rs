@@ -409,7 +409,8 @@ async fn instagram_login_without_a_public_address_is_refused_up_front() {
     let case = bench.case(vec![], vec![]).await;
     assert_posted_from_last(&case, 1);
     // The doctor says so.
-    let lines = reelforge::publish::readiness(&bench.app.settings.publishing);
+    let lines =
+        reelforge::publish::readiness(&bench.app.settings.publishing, &bench.app.settings.media);
     let (_, line) = lines.iter().find(|(what, _)| what == "instagram").unwrap();
     assert!(
         line.contains("Instagram Login accounts cannot post"),

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::{helpers::spawn_app, web::npm};
 
-const TOOLS: [&str; 16] = [
+const TOOLS: [&str; 17] = [
     "list_projects",
     "create_project",
     "collect",
@@ -16,6 +16,7 @@ const TOOLS: [&str; 16] = [
     "start_run",
     "estimate_run",
     "get_run",
+    "resume_run",
     "get_script",
     "edit_script",
     "get_video_link",

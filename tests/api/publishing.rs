@@ -10,13 +10,15 @@ use reelforge::{
     domain::publishing::{InstagramLogin, PostCopy, Privacy, PublicationRequest, TiktokMode},
     providers::{
         publish::{
-            instagram::Instagram, tiktok::TikTok, youtube::YouTube, Polling, Publisher, Upload,
+            instagram::Instagram, sealed::Sealer, tiktok::TikTok, youtube::YouTube, Polling,
+            Publisher, Upload,
         },
         ProviderError,
     },
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Value};
+use uuid::Uuid;
 use wiremock::{
     matchers::{body_string_contains, method, path},
     Mock, MockServer, ResponseTemplate,
@@ -26,8 +28,8 @@ use crate::{
     assets::generated,
     graph::{Host, FB_TOKEN, IG_TOKEN, IG_USER},
     helpers::{
-        assert_refused, send_problem, spawn_app_with, spawn_app_with_clock, MemoryCheckpoints,
-        SseClient, TestApp, WorkerProcess,
+        assert_refused, send_problem, spawn_app, spawn_app_with, spawn_app_with_clock,
+        MemoryCheckpoints, SseClient, TestApp, WorkerProcess,
     },
     platforms::{Platforms, TOKEN},
 };
@@ -427,20 +429,112 @@ async fn pasted_tokens_are_sealed_never_shown_and_checked() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
+}
 
-    // Without a sealing key nothing is stored.
-    let bare = spawn_app_with(|_| {}).await;
-    let project = bare.create_project(json!({"name": "bare"})).await;
-    let (status, problem) = send_problem(bare.post(
-        &format!("/v1/projects/{}/accounts", project["id"].as_str().unwrap()),
-        &json!({"platform": "youtube", "name": "x", "access_token": "abc"}),
-    ))
-    .await;
+/// Connects a pasted YouTube token to a new project of `app`; answers the account's id and the
+/// token as the database holds it.
+async fn connect_pasted(app: &TestApp, token: &str) -> (String, Vec<u8>) {
+    let project = app.create_project(json!({"name": "out of the box"})).await;
+    let response = app
+        .post(
+            &format!("/v1/projects/{}/accounts", project["id"].as_str().unwrap()),
+            &json!({"platform": "youtube", "name": "channel", "access_token": token}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+    let account: Value = response.json().await.unwrap();
+    let id = account["id"].as_str().unwrap().to_owned();
+    let (sealed,): (Vec<u8>,) =
+        sqlx::query_as("SELECT access_token FROM platform_accounts WHERE id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    (id, sealed)
+}
+
+#[tokio::test]
+async fn without_a_configured_key_one_is_made_beside_the_media_and_kept_across_restarts() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    assert!(app.settings.publishing.token_key.is_none());
+    let file = app.settings.media.root.join("publishing.token_key");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "readable by the service's user only");
+    let key = std::fs::read_to_string(&file).unwrap();
     assert_eq!(
-        (status, problem["code"].as_str()),
-        (422, Some("not_configured"))
+        base64::engine::general_purpose::STANDARD
+            .decode(key.trim())
+            .unwrap()
+            .len(),
+        32
     );
-    assert!(problem["detail"].as_str().unwrap().contains("TOKEN_KEY"));
+    let sealer = Sealer::new(&SecretString::from(key.clone())).unwrap();
+
+    // Connecting works out of the box, sealed under the kept key, which the database never holds.
+    let (id, sealed) = connect_pasted(&app, "ya29-first-token").await;
+    assert_eq!(
+        sealer
+            .open(&sealed, Uuid::parse_str(&id).unwrap().as_bytes())
+            .unwrap()
+            .expose_secret(),
+        "ya29-first-token"
+    );
+    let dump: Vec<String> = sqlx::query_scalar(
+        "SELECT to_jsonb(t)::text FROM (SELECT * FROM events) t
+         UNION ALL SELECT to_jsonb(t)::text FROM (SELECT * FROM jobs) t
+         UNION ALL SELECT to_jsonb(t)::text FROM (SELECT * FROM platform_accounts) t",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(dump.iter().all(|row| !row.contains(key.trim())));
+
+    // The doctor says which key is used, and that several replicas need one configured.
+    let doctor = |media: &reelforge::config::MediaSettings| {
+        reelforge::publish::readiness(&app.settings.publishing, media)
+            .into_iter()
+            .find(|(what, _)| what == "token key")
+            .unwrap()
+            .1
+    };
+    let kept = doctor(&app.settings.media);
+    assert!(kept.starts_with("kept in "), "{kept}");
+    assert!(kept.contains(&file.display().to_string()), "{kept}");
+    assert!(
+        kept.contains("several replicas need one key configured on each"),
+        "{kept}"
+    );
+    let mut elsewhere = app.settings.media.clone();
+    elsewhere.root = std::env::temp_dir().join(format!("never-started-{}", Uuid::new_v4()));
+    let none = doctor(&elsewhere);
+    assert!(
+        none.starts_with("not set: the first start makes one"),
+        "{none}"
+    );
+    assert!(none.contains("REELFORGE__PUBLISHING__TOKEN_KEY"), "{none}");
+    // A shared store's replicas have no one machine to keep a key on.
+    elsewhere.store = reelforge::config::MediaStoreKind::S3;
+    let shared = doctor(&elsewhere);
+    assert!(
+        shared.starts_with("not set: no account can be connected; with the s3 store"),
+        "{shared}"
+    );
+
+    // Started again on the same media, it keeps the key: tokens sealed before still open, and new
+    // ones are sealed with the same key.
+    let again = app.second_instance(true).await;
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), key);
+    let (id, sealed) = connect_pasted(&again, "ya29-second-token").await;
+    assert_eq!(
+        sealer
+            .open(&sealed, Uuid::parse_str(&id).unwrap().as_bytes())
+            .unwrap()
+            .expose_secret(),
+        "ya29-second-token"
+    );
 }
 
 #[tokio::test]

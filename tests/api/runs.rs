@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::helpers::{send_problem, spawn_app, spawn_app_with, start_run, wait_for_run, TestApp};
+use crate::helpers::{
+    send_problem, spawn_app, spawn_app_with, start_run, wait_for_run, wait_for_run_in, TestApp,
+};
 
 async fn job_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM jobs")
@@ -178,7 +180,12 @@ async fn one_failing_reel_does_not_stop_the_others() {
     assert_eq!(run["status"], "failed", "{run:#}");
     assert_eq!(run["progress"], 100);
     assert_eq!(run["reels"][0]["status"], "failed");
-    assert_eq!(run["reels"][0]["error"]["code"], "reel_not_prepared");
+    // The reel's own reason, not only that it could not be prepared.
+    assert_eq!(run["reels"][0]["error"]["code"], "url_refused", "{run:#}");
+    assert!(run["reels"][0]["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("the reel's media could not be prepared: "));
     assert_eq!(
         run["reels"][1]["status"], "succeeded",
         "the good reel went on: {run:#}"
@@ -318,4 +325,302 @@ async fn concurrent_runs_on_one_unprepared_reel_share_one_preparation() {
         assert_eq!(finished["status"], "succeeded", "{finished:#}");
     }
     assert_eq!(prepares().await, prepare);
+}
+
+/// The kinds of the events about `run_id`, oldest first.
+async fn run_event_kinds(app: &TestApp, run_id: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT kind FROM events WHERE resource_id = $1::uuid ORDER BY id")
+        .bind(run_id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_once_resumed() {
+    let app = spawn_app().await;
+    let project = app
+        .create_project(json!({"name": "review", "language": "ru"}))
+        .await;
+    let project_id = project["id"].as_str().unwrap();
+    let reel_id = app.collect_fake_reels(project_id, 1).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A first run, as before the option: it does not stop, and voices the writer's script.
+    let first = start_run(&app, project_id, json!({"reel_id": reel_id})).await;
+    assert_eq!(first["input"]["review"], "never");
+    let first = wait_for_run(&app, first["id"].as_str().unwrap()).await;
+    assert_eq!(first["status"], "succeeded", "{first:#}");
+    let script_id = first["reels"][0]["steps"][1]["resource_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let started = start_run(
+        &app,
+        project_id,
+        json!({"reel_id": reel_id, "review": "always"}),
+    )
+    .await;
+    let run_id = started["id"].as_str().unwrap();
+    let run = wait_for_run_in(&app, run_id, &["awaiting_review", "succeeded", "failed"]).await;
+    assert_eq!(run["status"], "awaiting_review", "{run:#}");
+    assert_eq!(run["reels"][0]["status"], "awaiting_review");
+    assert_eq!(run["reels"][0]["reviewed"], false);
+    assert!(run["finished_at"].is_null());
+    assert_eq!(run["progress"], 50, "two of four steps");
+    let reused = |step: &str| (step.to_owned(), true, "succeeded".to_owned());
+    assert_eq!(steps(&run), vec![reused("transcript"), reused("script")]);
+    assert_eq!(
+        run["reels"][0]["steps"][1]["resource_id"],
+        script_id.as_str()
+    );
+    // It stays stopped: nothing is voiced or rendered while it waits.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let still = app.get_json(&format!("/v1/runs/{run_id}")).await;
+    assert_eq!(still["status"], "awaiting_review");
+    assert_eq!(still["reels"][0]["steps"].as_array().unwrap().len(), 2);
+    let audio: i64 = sqlx::query_scalar("SELECT count(*) FROM audio WHERE script_id = $1::uuid")
+        .bind(&script_id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(audio, 1, "only the first run's voice");
+    let kinds = run_event_kinds(&app, run_id).await;
+    assert_eq!(kinds.first().map(String::as_str), Some("run.queued"));
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("run.awaiting_review"),
+        "{kinds:?}"
+    );
+
+    // A hand edit, then resume: the edited text is voiced and rendered.
+    let edited = "Каждое утро ты выбираешь, кем станешь сегодня. Встань раньше и сделай первый шаг. Подпишись, чтобы не пропустить новые видео!";
+    let response = app
+        .patch(
+            &format!("/v1/scripts/{script_id}"),
+            &json!({"text": edited}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let response = app
+        .post(&format!("/v1/runs/{run_id}/resume"), &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let resumed: Value = response.json().await.unwrap();
+    assert_eq!(resumed["status"], "running");
+    assert_eq!(resumed["reels"][0]["status"], "running");
+    assert_eq!(resumed["reels"][0]["reviewed"], true);
+    let run = wait_for_run(&app, run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    let fresh = |step: &str| (step.to_owned(), false, "succeeded".to_owned());
+    assert_eq!(
+        steps(&run),
+        vec![
+            reused("transcript"),
+            reused("script"),
+            // The first run's voice says the old words: it is not reused.
+            fresh("audio"),
+            fresh("video")
+        ]
+    );
+    let audio_id = run["reels"][0]["steps"][2]["resource_id"].as_str().unwrap();
+    let audio = app.get_json(&format!("/v1/audio/{audio_id}")).await;
+    assert_eq!(audio["parent_id"], script_id.as_str(), "{audio:#}");
+    let spoken: Vec<&str> = audio["output"]["words"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|word| word["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(spoken, edited.split_whitespace().collect::<Vec<_>>());
+    let video_id = run["reels"][0]["steps"][3]["resource_id"].as_str().unwrap();
+    let video = app.get_json(&format!("/v1/videos/{video_id}")).await;
+    assert_eq!(video["parent_id"], audio_id, "{video:#}");
+    let kinds = run_event_kinds(&app, run_id).await;
+    assert_eq!(kinds.last().map(String::as_str), Some("run.succeeded"));
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|kind| *kind == "run.awaiting_review")
+            .count(),
+        1,
+        "it never stopped again: {kinds:?}"
+    );
+
+    // Only a stopped run resumes.
+    let (status, problem) =
+        send_problem(app.post(&format!("/v1/runs/{run_id}/resume"), &json!({}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("run_not_awaiting_review"))
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("succeeded"));
+}
+
+#[tokio::test]
+async fn when_flagged_stops_only_for_a_flagged_script_and_a_running_run_does_not_resume() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "flagged"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let reels = app.collect_fake_reels(project_id, 2).await;
+    let when_flagged = json!({"reel_id": reels[0]["id"], "review": "when_flagged"});
+    // The fake writer's stock sentences are not about the fake reel: the script is flagged.
+    let started = start_run(&app, project_id, when_flagged.clone()).await;
+    assert_eq!(started["input"]["review"], "when_flagged");
+    let run_id = started["id"].as_str().unwrap();
+    let run = wait_for_run_in(&app, run_id, &["awaiting_review", "succeeded", "failed"]).await;
+    assert_eq!(run["status"], "awaiting_review", "{run:#}");
+    assert_eq!(run["reels"][0]["needs_review"], true);
+    let script_id = run["reels"][0]["steps"][1]["resource_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let script = app.get_json(&format!("/v1/scripts/{script_id}")).await;
+    assert_eq!(script["output"]["needs_review"], true, "{script:#}");
+    assert_eq!(
+        run["reels"][0]["review_reasons"], script["output"]["review_reasons"],
+        "the run repeats the script's reasons"
+    );
+    let response = app
+        .post(&format!("/v1/runs/{run_id}/resume"), &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let run = wait_for_run(&app, run_id).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+
+    // A script that needs no review (as one passing every check reads) is voiced at once.
+    sqlx::query(
+        "UPDATE scripts SET output = output || '{\"needs_review\": false, \"review_reasons\": []}'
+         WHERE id = $1::uuid",
+    )
+    .bind(&script_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let started = start_run(&app, project_id, when_flagged).await;
+    let run_id = started["id"].as_str().unwrap();
+    let run = wait_for_run_in(&app, run_id, &["awaiting_review", "succeeded", "failed"]).await;
+    assert_eq!(run["status"], "succeeded", "{run:#}");
+    assert_eq!(run["reels"][0]["steps"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        run["reels"][0]["steps"][1]["resource_id"],
+        script_id.as_str()
+    );
+    assert_eq!(run["reels"][0]["needs_review"], false);
+    assert_eq!(run["reels"][0]["reviewed"], false);
+    let kinds = run_event_kinds(&app, run_id).await;
+    assert!(
+        !kinds.contains(&"run.awaiting_review".to_owned()),
+        "{kinds:?}"
+    );
+
+    // A run under way is not resumed (its transcript takes a while here).
+    let slow = start_run(
+        &app,
+        project_id,
+        json!({"reel_id": reels[1]["id"], "review": "always", "options": {"transcribe": {"delay_ms": 3000}}}),
+    )
+    .await;
+    let slow_id = slow["id"].as_str().unwrap();
+    let running = wait_for_run_in(&app, slow_id, &["running"]).await;
+    assert_eq!(running["reels"][0]["steps"].as_array().unwrap().len(), 1);
+    let (status, problem) =
+        send_problem(app.post(&format!("/v1/runs/{slow_id}/resume"), &json!({}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("run_not_awaiting_review")),
+        "{problem:#}"
+    );
+    assert!(problem["detail"].as_str().unwrap().contains("running"));
+    let after = app.get_json(&format!("/v1/runs/{slow_id}")).await;
+    assert_eq!(
+        after["reels"][0]["reviewed"], false,
+        "a refused resume changes nothing"
+    );
+    let (status, problem) = send_problem(app.post(
+        "/v1/runs/00000000-0000-0000-0000-000000000000/resume",
+        &json!({}),
+    ))
+    .await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
+}
+
+#[tokio::test]
+async fn a_run_on_reels_whose_media_cannot_be_prepared_says_why_for_each() {
+    use wiremock::{matchers::path, Mock, MockServer, ResponseTemplate};
+    let cdn = MockServer::start().await;
+    Mock::given(path("/expired.mp4"))
+        .respond_with(ResponseTemplate::new(410))
+        .mount(&cdn)
+        .await;
+    Mock::given(path("/login.mp4"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>log in</html>", "text/html"))
+        .mount(&cdn)
+        .await;
+    let app = spawn_app_with(|s| s.media.fetch_allow_hosts = vec!["127.0.0.1".into()]).await;
+    let project = app.create_project(json!({"name": "unprepared"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let items: Vec<Value> = ["expired", "login"]
+        .iter()
+        .map(|name| json!({"shortCode": name, "type": "Video", "videoUrl": format!("{}/{name}.mp4", cdn.uri()), "videoPlayCount": 10}))
+        .collect();
+    let (_, job) = app
+        .start_collection(project_id, json!({"source": "import", "items": items}))
+        .await;
+    app.wait_for_status(job["id"].as_str().unwrap(), "succeeded")
+        .await;
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels?limit=10"))
+        .await;
+    let id_of = |code: &str| {
+        reels["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["external_id"] == code)
+            .unwrap()["id"]
+            .clone()
+    };
+
+    let started = start_run(
+        &app,
+        project_id,
+        json!({"reel_ids": [id_of("expired"), id_of("login")]}),
+    )
+    .await;
+    let run = wait_for_run(&app, started["id"].as_str().unwrap()).await;
+    assert_eq!(run["status"], "failed", "{run:#}");
+    let errors: Vec<(&str, &str)> = run["reels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|reel| {
+            (
+                reel["error"]["code"].as_str().unwrap(),
+                reel["error"]["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(errors[0].0, "media_url_expired", "{run:#}");
+    assert!(errors[0].1.contains("410"), "{}", errors[0].1);
+    assert_eq!(errors[1].0, "not_a_video", "{run:#}");
+    for (_, message) in &errors {
+        assert!(message.starts_with("the reel's media could not be prepared: "));
+    }
+    // The run says what the reel says.
+    let reel = app
+        .get_json(&format!("/v1/reels/{}", id_of("expired").as_str().unwrap()))
+        .await;
+    assert_eq!(reel["error"]["code"], "media_url_expired");
+    assert!(errors[0]
+        .1
+        .ends_with(reel["error"]["message"].as_str().unwrap()));
 }

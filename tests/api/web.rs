@@ -488,7 +488,21 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     let script_id = run["reels"][0]["steps"][1]["resource_id"].as_str().unwrap();
     let script = app.get_json(&format!("/v1/scripts/{script_id}")).await;
     assert_eq!(report["script_text"], script["output"]["text"]);
-    assert_eq!(report["script_writer"], "model");
+    // The run stopped for review, the script was edited, and the resumed run voiced the edit.
+    let review = &report["review"];
+    assert_eq!(review["stopped"], "awaiting_review", "{report:#}");
+    assert_eq!(review["stepsWhileStopped"], 2, "{report:#}");
+    assert_eq!(review["resumed"], "running", "{report:#}");
+    assert_eq!(report["script_text"], review["edited"]);
+    assert!(review["edited"]
+        .as_str()
+        .unwrap()
+        .ends_with("Edited by hand before the voice."));
+    assert_eq!(report["script_writer"], "edited");
+    assert_eq!(
+        review["spoken_last"], "voice.",
+        "the edit is voiced: {report:#}"
+    );
     assert_eq!(report["checks"].as_array().unwrap().len(), 9, "{report:#}");
     assert_eq!(
         report["needs_review"], script["output"]["needs_review"],
@@ -504,6 +518,7 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     assert_eq!(events["script_status"], "succeeded", "{events:#}");
     assert_eq!(events["run_progress"], 100, "{events:#}");
     assert_eq!(events["run_reels"], 1, "{events:#}");
+    assert_eq!(events["stopped_status"], "awaiting_review", "{events:#}");
     assert!(
         (0..=100).contains(&events["last_progress"].as_i64().unwrap()),
         "{events:#}"

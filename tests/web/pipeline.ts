@@ -88,22 +88,52 @@ const estimate = must(
   "estimate run",
 );
 if (!estimate.within_budget) throw new Error("over the budget");
+// The run stops after the script for review; the script is edited by hand, and the resumed run
+// voices and renders the edited text.
 const started_run = must(
   await client.POST("/v1/projects/{id}/runs", {
     params: { path: { id: project.id } },
-    body: { reel_id: best.id, providers: { transcribe: "fake", rewrite: "fake" } },
+    body: { reel_id: best.id, providers: { transcribe: "fake", rewrite: "fake" }, review: "always" },
   }),
   "start run",
 );
-let run: Run = started_run;
-for (let i = 0; i < 300 && (run.status === "queued" || run.status === "running"); i++) {
-  await sleep(100);
-  run = must(await client.GET("/v1/runs/{id}", { params: { path: { id: run.id } } }), "run");
+async function settle(from: Run): Promise<Run> {
+  let current = from;
+  for (let i = 0; i < 300 && (current.status === "queued" || current.status === "running"); i++) {
+    await sleep(100);
+    current = must(await client.GET("/v1/runs/{id}", { params: { path: { id: current.id } } }), "run");
+  }
+  return current;
+}
+let run: Run = await settle(started_run);
+const review = { stopped: run.status, stepsWhileStopped: run.reels[0]?.steps.length ?? 0, resumed: "", edited: "" };
+const reviewedScript = run.reels[0]?.steps.find((s) => s.step === "script");
+if (run.status === "awaiting_review" && reviewedScript) {
+  const written = must(
+    await client.GET("/v1/scripts/{id}", { params: { path: { id: reviewedScript.resource_id } } }),
+    "script to review",
+  );
+  review.edited = `${written.output?.text ?? ""} Edited by hand before the voice.`;
+  must(
+    await client.PATCH("/v1/scripts/{id}", {
+      params: { path: { id: reviewedScript.resource_id } },
+      body: { text: review.edited },
+    }),
+    "edit script",
+  );
+  const resumed = must(await client.POST("/v1/runs/{id}/resume", { params: { path: { id: run.id } } }), "resume run");
+  review.resumed = resumed.status;
+  run = await settle(resumed);
 }
 
 const steps = run.reels[0]?.steps ?? [];
 const scriptStep = steps.find((s) => s.step === "script");
 const videoStep = steps.find((s) => s.step === "video");
+const audioStep = steps.find((s) => s.step === "audio");
+const audio = audioStep
+  ? must(await client.GET("/v1/audio/{id}", { params: { path: { id: audioStep.resource_id } } }), "audio")
+  : undefined;
+const spoken = audio?.output?.words?.map((word) => word.text) ?? [];
 const script = scriptStep
   ? must(await client.GET("/v1/scripts/{id}", { params: { path: { id: scriptStep.resource_id } } }), "script")
   : undefined;
@@ -140,7 +170,7 @@ const videoOutput = video?.output ?? undefined;
 
 // Typed events: the project's stream from the start, read until the run's end, switching on
 // `kind` to read each kind's own `data`.
-const seen = { kinds: new Set<string>(), lastProgress: -1, scriptStatus: "", runProgress: -1, runReels: -1 };
+const seen = { kinds: new Set<string>(), lastProgress: -1, scriptStatus: "", runProgress: -1, runReels: -1, stoppedStatus: "" };
 const controller = new AbortController();
 const stream = await fetch(`${process.env.BASE_URL}/v1/events?project_id=${project.id}`, {
   headers: { Authorization: `Bearer ${process.env.TOKEN}`, "Last-Event-ID": "0" },
@@ -169,6 +199,9 @@ while (reader && !finished) {
         break;
       case "script.succeeded":
         seen.scriptStatus = event.data.status;
+        break;
+      case "run.awaiting_review":
+        seen.stoppedStatus = event.data.status;
         break;
       case "run.succeeded":
         seen.runProgress = event.data.progress;
@@ -223,12 +256,14 @@ console.log(
       waited_seconds: limits.waitedSeconds,
     },
     problem: { status: missing.response.status, code: missing.error?.code },
+    review: { ...review, spoken_last: spoken[spoken.length - 1] ?? "" },
     events: {
       kinds: [...seen.kinds].sort(),
       last_progress: seen.lastProgress,
       script_status: seen.scriptStatus,
       run_progress: seen.runProgress,
       run_reels: seen.runReels,
+      stopped_status: seen.stoppedStatus,
     },
   }),
 );

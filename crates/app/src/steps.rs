@@ -559,3 +559,48 @@ pub async fn run(state: &AppState, id: Uuid) -> Result<crate::domain::run::Run, 
     let [run] = runs;
     Ok(run)
 }
+
+/// Resumes a run stopped for review: each waiting reel goes on to voice and render its script
+/// as it is now (edited or not) and does not stop again. Its review flag and reasons are the
+/// script's as edited.
+pub async fn resume_run(state: &AppState, id: Uuid) -> Result<crate::domain::run::Run, AppError> {
+    let mut tx = state.pool.begin().await?;
+    let mut run = db::runs::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    if run.status != Status::AwaitingReview {
+        return Err(AppError::conflict(
+            ErrorCode::RunNotAwaitingReview,
+            format!(
+                "the run is {}; only a run awaiting review can be resumed",
+                run.status
+            ),
+        ));
+    }
+    for reel in run
+        .reels
+        .iter_mut()
+        .filter(|reel| reel.status == Status::AwaitingReview)
+    {
+        reel.status = Status::Running;
+        reel.reviewed = true;
+        let script = reel
+            .steps
+            .iter()
+            .find(|step| step.step == ResourceKind::Script)
+            .map(|step| step.resource_id);
+        if let Some(script) = script {
+            if let Some(resource) =
+                db::resources::get(&mut *tx, ResourceKind::Script, script).await?
+            {
+                crate::jobs::runs::note_review(reel, &resource);
+            }
+        }
+    }
+    // Leaving `awaiting_review` wakes the advancers (migration 0034).
+    run.status = Status::Running;
+    db::runs::save(&mut tx, &run).await?;
+    db::events::append(&mut tx, &[NewEvent::about_run("updated", &run)]).await?;
+    tx.commit().await?;
+    self::run(state, id).await
+}

@@ -95,7 +95,8 @@ impl Default for CollectSettings {
 #[serde(default)]
 pub struct PublishSettings {
     /// Base64 of 32 random bytes (`openssl rand -base64 32`): seals account tokens at rest and
-    /// signs OAuth states. Without it no account can be connected.
+    /// signs OAuth states. Unset, with the local media store, the first start makes one and
+    /// keeps it in `media.root` (enough for one machine; several replicas need it configured).
     pub token_key: Option<SecretString>,
     /// The service's address as browsers reach it (`https://reels.example.com`): OAuth sends
     /// users back to `{public_base_url}/oauth/{platform}/callback`.

@@ -37,7 +37,11 @@ fn resource_error(job: &Job) -> Option<ErrorInfo> {
             code: ErrorCode::Canceled,
             message: "the job was canceled".into(),
         }),
-        Status::Pending | Status::Queued | Status::Running | Status::Succeeded => None,
+        Status::Pending
+        | Status::Queued
+        | Status::Running
+        | Status::AwaitingReview
+        | Status::Succeeded => None,
     }
 }
 

@@ -54,7 +54,7 @@ async fn advance_reel(
         reel.error = Some(error);
     };
     let prepared = db::reels::get(&mut *conn, reel.reel_id).await?;
-    match prepared.map(|r| r.status) {
+    match prepared.as_ref().map(|r| r.status) {
         None => {
             fail(
                 reel,
@@ -67,13 +67,7 @@ async fn advance_reel(
         }
         Some(Status::Succeeded) => {}
         Some(Status::Failed | Status::Canceled) => {
-            fail(
-                reel,
-                ErrorInfo {
-                    code: ErrorCode::ReelNotPrepared,
-                    message: "the reel's media could not be prepared".into(),
-                },
-            );
+            fail(reel, unprepared(prepared.and_then(|r| r.error)));
             return Ok(true);
         }
         Some(_) => return Ok(false),
@@ -125,6 +119,10 @@ async fn advance_reel(
             reel.status = Status::Succeeded;
             return Ok(true);
         };
+        if step == Step::Voice && !reel.reviewed && input.review.stops_for(reel.needs_review) {
+            reel.status = Status::AwaitingReview;
+            return Ok(true);
+        }
         let kind = step.resource();
         let parent_id = reel.steps.last().map_or(reel.reel_id, |s| s.resource_id);
         let provider = input
@@ -147,6 +145,21 @@ async fn advance_reel(
         };
         start_or_reuse(conn, run, reel, next, jobs).await?;
         changed = true;
+    }
+}
+
+/// A run's reel whose media could not be prepared fails with the preparation's own error, so a
+/// client can say why (an expired link, not a video); `reel_not_prepared` when it has none.
+fn unprepared(reel_error: Option<ErrorInfo>) -> ErrorInfo {
+    match reel_error {
+        Some(error) => ErrorInfo {
+            code: error.code,
+            message: format!("the reel's media could not be prepared: {}", error.message),
+        },
+        None => ErrorInfo {
+            code: ErrorCode::ReelNotPrepared,
+            message: "the reel's media could not be prepared".into(),
+        },
     }
 }
 
@@ -217,7 +230,7 @@ async fn start_or_reuse(
 }
 
 /// A reel whose script or post needs a person's eyes says so, with their reasons.
-fn note_review(reel: &mut RunReel, resource: &StepResource) {
+pub(crate) fn note_review(reel: &mut RunReel, resource: &StepResource) {
     let output = resource.output.clone();
     match resource.kind {
         ResourceKind::Script => {
@@ -323,6 +336,11 @@ fn overall(reels: &[RunReel]) -> Status {
         } else {
             Status::Failed
         }
+    } else if reels
+        .iter()
+        .all(|r| is_done(r.status) || r.status == Status::AwaitingReview)
+    {
+        Status::AwaitingReview
     } else if reels.iter().any(|r| r.status != Status::Queued) {
         Status::Running
     } else {
@@ -349,7 +367,11 @@ pub async fn advance(
         };
         let mut changed = false;
         let mut reels = std::mem::take(&mut run.reels);
-        for reel in reels.iter_mut().filter(|r| !is_done(r.status)) {
+        // A reel waiting for review stays put until the run is resumed.
+        for reel in reels
+            .iter_mut()
+            .filter(|r| !is_done(r.status) && r.status != Status::AwaitingReview)
+        {
             changed |= advance_reel(&mut tx, &run, &input, &project, reel, jobs).await?;
         }
         run.reels = reels;
@@ -359,39 +381,27 @@ pub async fn advance(
         run.status = overall(&run.reels);
         run.progress = Run::progress_of(&run.reels, input.publish.is_some());
         db::runs::save(&mut tx, &run).await?;
-        let kind = format!(
-            "run.{}",
-            if is_done(run.status) {
-                run.status.as_str()
-            } else {
-                "updated"
-            }
-        );
-        if is_done(run.status) {
+        // A run that ends or stops for review is announced as such (and sent to the webhook:
+        // someone has to act on a stopped one).
+        let stopped = is_done(run.status) || run.status == Status::AwaitingReview;
+        let kind = if stopped {
+            run.status.as_str()
+        } else {
+            "updated"
+        };
+        if stopped {
             crate::jobs::webhook::queue(
                 &mut tx,
                 run.project_id,
                 crate::domain::job::WebhookDelivery::Run {
                     run_id: run.id,
-                    event: kind.clone(),
+                    event: format!("run.{kind}"),
                 },
                 webhook_attempts,
             )
             .await?;
         }
-        let event = NewEvent {
-            kind,
-            project_id: Some(run.project_id),
-            resource_type: Some("run"),
-            resource_id: Some(run.id),
-            data: crate::domain::event::data(&crate::domain::event::RunUpdate {
-                id: run.id,
-                status: run.status,
-                progress: run.progress,
-                reels: run.reels.clone(),
-            }),
-        };
-        db::events::append(&mut tx, &[event]).await?;
+        db::events::append(&mut tx, &[NewEvent::about_run(kind, &run)]).await?;
         changed_runs += 1;
     }
     tx.commit().await?;
@@ -447,6 +457,7 @@ pub fn new_reels(reel_ids: &[Uuid]) -> Vec<RunReel> {
             error: None,
             needs_review: false,
             review_reasons: Vec::new(),
+            reviewed: false,
             publications: Vec::new(),
         })
         .collect()

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
-    config::{InstagramSource, PublishSettings},
+    config::{InstagramSource, MediaSettings, MediaStoreKind, PublishSettings},
     db::{self},
     domain::{
         event::{NewEvent, PublicationUpdate},
@@ -47,7 +47,12 @@ fn publishing(state: &AppState) -> &Publishing {
 }
 
 /// What posting to each platform needs here and has, line by line, for `reelforge doctor`.
-pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
+/// Without a configured token key, the one kept in the media root (made on the first start with
+/// the local store).
+pub fn readiness(settings: &PublishSettings, media: &MediaSettings) -> Vec<(String, String)> {
+    let kept = media.root.join(sealed::KEY_FILE);
+    let configure =
+        "several replicas need one key configured on each (REELFORGE__PUBLISHING__TOKEN_KEY";
     let mut lines = vec![(
         "token key".to_owned(),
         match &settings.token_key {
@@ -55,7 +60,17 @@ pub fn readiness(settings: &PublishSettings) -> Vec<(String, String)> {
                 Ok(_) => "ready".to_owned(),
                 Err(error) => format!("invalid: {error}"),
             },
-            None => "not set: no account can be connected (REELFORGE__PUBLISHING__TOKEN_KEY, openssl rand -base64 32)".to_owned(),
+            None if media.store != MediaStoreKind::Local => format!(
+                "not set: no account can be connected; with the s3 store {configure}, openssl rand -base64 32)"
+            ),
+            None if kept.exists() => format!(
+                "kept in {} (made on the first start): enough for one machine; {configure}, this file's content)",
+                kept.display()
+            ),
+            None => format!(
+                "not set: the first start makes one in {}, enough for one machine; {configure}, openssl rand -base64 32)",
+                kept.display()
+            ),
         },
     )];
     let oauth = OAuth::new(settings);

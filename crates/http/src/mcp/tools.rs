@@ -230,9 +230,12 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             "start_run",
             "Start a pipeline run",
             "Takes reels through transcribe, rewrite, voice and render with the project's \
-             providers or the ones given, from a step (`from_step`) if asked. With \
-             `wait_seconds`, answers when the run ends (reporting progress) or the time is up; \
-             `get_run` follows it after that.",
+             providers or the ones given, from a step (`from_step`) if asked. With `review` \
+             (`always`, or `when_flagged` for scripts flagged `needs_review`) it stops after the \
+             scripts as `awaiting_review`: read them (`get_script`), edit them if need be \
+             (`edit_script`), then `resume_run`. With `wait_seconds`, answers when the run ends \
+             or stops for review (reporting progress) or the time is up; `get_run` follows it \
+             after that.",
             start_run,
         ),
         Tool::new(
@@ -246,9 +249,19 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
         Tool::new(
             "get_run",
             "Get a run",
-            "A run's status and progress, each reel's steps with the ids of the transcript, \
-             script, audio and video made, whether a script needs review, and the run's cost.",
+            "A run's status (`queued`, `running`, `awaiting_review`, `succeeded`, `failed`) \
+             and progress, each reel's steps with the ids of the transcript, script, audio and \
+             video made, whether a script needs review, why a reel failed, and the run's cost.",
             |context, input: RunId| async move { crate::steps::run(&context.state, input.run_id).await },
+        ),
+        Tool::new(
+            "resume_run",
+            "Resume a run stopped for review",
+            "Goes on with a run that is `awaiting_review`: each waiting reel is voiced and \
+             rendered from its script as it is now (after `edit_script`, the edited text). A \
+             run in any other status is refused (`run_not_awaiting_review`). With \
+             `wait_seconds`, answers when the run ends or the time is up.",
+            resume_run,
         ),
         Tool::new(
             "get_script",
@@ -269,7 +282,8 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             "edit_script",
             "Edit a script",
             "Replaces a succeeded script's text; it is cleaned (emoji, markdown) and every check \
-             runs again. Voice and render it again with `start_run` from `voice`.",
+             runs again. A run `awaiting_review` voices the edited text once resumed \
+             (`resume_run`); otherwise voice and render it again with `start_run` from `voice`.",
             |context, input: EditScriptInput| async move {
                 let resource = crate::steps::edit_script(
                     &context.state,
@@ -508,6 +522,30 @@ pub struct RunId {
     pub run_id: Uuid,
 }
 
+/// `resume_run`'s arguments.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResumeRun {
+    pub run_id: Uuid,
+    /// Wait up to this many seconds (at most 600) for the run to end; 0 (the default) answers
+    /// at once.
+    #[schema(maximum = 600)]
+    #[serde(default)]
+    pub wait_seconds: u32,
+}
+
+async fn resume_run(context: ToolContext, input: ResumeRun) -> Result<Run, ApiError> {
+    let run = crate::steps::resume_run(&context.state, input.run_id).await?;
+    wait(
+        &context,
+        run.project_id,
+        input.wait_seconds,
+        &Awaited::Run(run.id),
+    )
+    .await?;
+    Ok(crate::steps::run(&context.state, run.id).await?)
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptId {
@@ -601,7 +639,8 @@ impl Awaited {
                     .filter(|step| step.status == Status::Succeeded)
                     .count();
                 Ok(Standing {
-                    done: run.status.is_terminal(),
+                    // A run stopped for review waits for a person, not for time.
+                    done: run.status.is_terminal() || run.status == Status::AwaitingReview,
                     progress: run.progress,
                     message: format!("run {}: {steps_done} steps done", run.status),
                 })

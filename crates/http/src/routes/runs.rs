@@ -16,7 +16,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(create)
         .service(estimate)
         .service(list)
-        .service(get_one);
+        .service(get_one)
+        .service(resume);
 }
 
 /// Start a pipeline run
@@ -29,7 +30,7 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     params(("id" = Uuid, Path, description = "The project's id")),
     request_body(content = CreateRun, example = json!({"top": 3, "providers": {"voice": "local"}, "from_step": "voice"})),
     responses(
-        (status = 202, description = "Queued: reels not prepared yet are selected and prepared, then each goes through transcribe, rewrite, voice and render; unchanged steps reuse their last output", body = Run),
+        (status = 202, description = "Queued: reels not prepared yet are selected and prepared, then each goes through transcribe, rewrite, voice and render; unchanged steps reuse their last output. With `review`, the run stops after the scripts as `awaiting_review` until `resume_run`", body = Run),
         (status = 402, description = "The estimate exceeds what is left of the project's monthly budget (`budget_exceeded`); nothing was queued", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project or reel", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project has no reels", body = Problem, content_type = "application/problem+json"),
@@ -113,4 +114,24 @@ pub async fn list(
 #[get("/runs/{id}")]
 pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>, ApiError> {
     Ok(web::Json(crate::steps::run(&state, *id).await?))
+}
+
+/// Resume a run stopped for review
+///
+/// A run started with `review` (`always`, or `when_flagged` and a script was flagged
+/// `needs_review`) stops after its scripts with status `awaiting_review`. Read each reel's
+/// script, edit it if need be (`PATCH /v1/scripts/{id}`), then resume: every waiting reel is
+/// voiced and rendered from its script as it is now, and does not stop again.
+#[utoipa::path(
+    tag = "runs", operation_id = "resume_run",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Resumed: `running`, each reel that waited marked `reviewed`, with its script's review flag and reasons as they are now; `run.updated` is announced", body = Run),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The run is not awaiting review (`run_not_awaiting_review`); the detail gives its status", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/runs/{id}/resume")]
+pub async fn resume(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>, ApiError> {
+    Ok(web::Json(crate::steps::resume_run(&state, *id).await?))
 }

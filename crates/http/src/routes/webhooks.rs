@@ -33,7 +33,7 @@ async fn require_project(state: &Data, id: Uuid) -> Result<(), ApiError> {
     params(("id" = Uuid, Path, description = "The project's id")),
     request_body(content = PutWebhook),
     responses(
-        (status = 200, description = "Set: every finished run (`run.succeeded`, `run.failed`) is POSTed as `{id, type, created_at, data: Run}`, signed, and retried with backoff until a 2xx (a 410 stops it)", body = WebhookInfo),
+        (status = 200, description = "Set: every finished run (`run.succeeded`, `run.failed`) and every run that stops for review (`run.awaiting_review`) is POSTed as `{id, type, created_at, data: Run}`, signed, and retried with backoff until a 2xx (a 410 stops it)", body = WebhookInfo),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),

@@ -10,8 +10,52 @@ use chacha20poly1305::{
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+use std::{
+    io::{ErrorKind, Write},
+    os::unix::fs::OpenOptionsExt,
+    path::Path,
+};
 
 const NONCE_BYTES: usize = 12;
+
+/// Where a key made on first start is kept: in the media root, beside the media, never in the
+/// database that holds the tokens it seals.
+pub const KEY_FILE: &str = "publishing.token_key";
+
+/// The key kept in `dir`'s [`KEY_FILE`], made (32 random bytes in base64, readable by this
+/// user only) when there is none yet; answers it and whether it was made now. It is written
+/// whole under a scratch name and linked into place, so two processes starting at once on one
+/// machine end up with the same key.
+pub fn key_kept_in(dir: &Path) -> std::io::Result<(SecretString, bool)> {
+    let path = dir.join(KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(key) => return Ok((SecretString::from(key.trim().to_owned()), false)),
+        Err(error) if error.kind() != ErrorKind::NotFound => return Err(error),
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(dir)?;
+    let key = STANDARD.encode(ChaCha20Poly1305::generate_key(&mut OsRng));
+    let scratch = dir.join(format!(".{KEY_FILE}.{:016x}", rand::random::<u64>()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&scratch)
+        .and_then(|mut file| {
+            file.write_all(key.as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::hard_link(&scratch, &path));
+    let _ = std::fs::remove_file(&scratch);
+    match written {
+        Ok(()) => Ok((SecretString::from(key), true)),
+        // Another process made it first: use theirs.
+        Err(error) if error.kind() == ErrorKind::AlreadyExists => {
+            key_kept_in(dir).map(|(key, _)| (key, false))
+        }
+        Err(error) => Err(error),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SealError {
@@ -177,6 +221,27 @@ mod tests {
             crate::redact::redact(quoted),
             format!("TikTok said: {} is not valid", crate::redact::MASK)
         );
+    }
+
+    #[test]
+    fn a_key_is_made_once_readable_by_its_user_only_and_kept() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("sealed-key-{:016x}", rand::random::<u64>()));
+        let (made, fresh) = key_kept_in(&dir).unwrap();
+        assert!(fresh);
+        Sealer::new(&made).expect("a usable key");
+        let file = dir.join(KEY_FILE);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let (kept, fresh) = key_kept_in(&dir).unwrap();
+        assert!(!fresh);
+        assert_eq!(kept.expose_secret(), made.expose_secret());
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            1,
+            "no scratch file left"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

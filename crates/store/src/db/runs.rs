@@ -102,6 +102,17 @@ pub async fn list(
     super::project_page::<RunRow, _>(db, COLUMNS, "runs", project_id, page).await
 }
 
+/// The run, locked for this transaction (resuming it must not race the advancer).
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<Run>, sqlx::Error> {
+    sqlx::query_as::<_, RunRow>(&format!(
+        "SELECT {COLUMNS} FROM runs WHERE id = $1 FOR UPDATE"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map(|row| row.map(Into::into))
+}
+
 /// Unfinished runs nobody else is advancing right now, locked for this transaction.
 pub async fn lock_unfinished(conn: &mut PgConnection, limit: i64) -> Result<Vec<Run>, sqlx::Error> {
     sqlx::query_as::<_, RunRow>(&format!(
@@ -137,9 +148,16 @@ pub async fn reusable(
     provider: &str,
     input: &serde_json::Value,
 ) -> Result<Option<Uuid>, sqlx::Error> {
+    // A script is edited in place (`PATCH /v1/scripts/{id}`): audio voiced before its last
+    // change says the old words, so only audio made since may stand in.
+    let since_edit = if kind.parent() == Some(crate::domain::ResourceKind::Script) {
+        "AND created_at >= (SELECT updated_at FROM scripts WHERE id = $1)"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT id FROM {table} WHERE {parent} = $1 AND provider = $2 AND input = $3
-           AND status = 'succeeded'
+           AND status = 'succeeded' {since_edit}
          ORDER BY created_at DESC LIMIT 1",
         table = kind.table(),
         parent = kind.parent_column(),

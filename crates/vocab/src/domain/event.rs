@@ -141,6 +141,10 @@ pub enum EventPayload {
     RunSucceeded(RunUpdate),
     #[serde(rename = "run.failed")]
     RunFailed(RunUpdate),
+    /// Every reel still to go waits for its script to be read (the run's `review`); edit the
+    /// scripts if need be, then `POST /v1/runs/{id}/resume`.
+    #[serde(rename = "run.awaiting_review")]
+    RunAwaitingReview(RunUpdate),
     /// A watchlist's rule matched a reel (once per rule and reel).
     #[serde(rename = "alert")]
     Alert(Box<super::watchlist::AlertRaised>),
@@ -237,8 +241,8 @@ pub struct RunQueued {
     pub reels: Vec<Uuid>,
 }
 
-/// `run.updated`, `run.succeeded`, `run.failed`: a run moved on (a step finished, a reel
-/// failed), or ended.
+/// `run.updated`, `run.awaiting_review`, `run.succeeded`, `run.failed`: a run moved on (a step
+/// finished, a reel failed, it was resumed), stopped for review, or ended.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunUpdate {
@@ -293,6 +297,22 @@ impl NewEvent {
             resource_type: Some(resource.as_str()),
             resource_id: Some(id),
             data,
+        }
+    }
+
+    /// `run.<kind>` with the run's [`RunUpdate`].
+    pub fn about_run(kind: &str, run: &super::run::Run) -> Self {
+        NewEvent {
+            kind: format!("run.{kind}"),
+            project_id: Some(run.project_id),
+            resource_type: Some("run"),
+            resource_id: Some(run.id),
+            data: data(&RunUpdate {
+                id: run.id,
+                status: run.status,
+                progress: run.progress,
+                reels: run.reels.clone(),
+            }),
         }
     }
 }

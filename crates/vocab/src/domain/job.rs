@@ -63,7 +63,8 @@ pub enum Format {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum WebhookDelivery {
-    /// A finished run; `event` is `run.succeeded` or `run.failed`.
+    /// A run that ended or stopped for review; `event` is `run.succeeded`, `run.failed` or
+    /// `run.awaiting_review`.
     Run { run_id: Uuid, event: String },
     /// A raised alert (`alert`).
     Alert { alert_id: Uuid },

@@ -81,11 +81,14 @@ pub struct UnknownVariant(pub String);
 
 text_enum! {
     /// Lifecycle of a job and of the resource it fills. `pending` is for resources only: a
-    /// collected reel whose media nobody has asked for yet.
+    /// collected reel whose media nobody has asked for yet. `awaiting_review` is for runs only
+    /// (and their reels): stopped after the script, as the run's `review` asked, until
+    /// `POST /v1/runs/{id}/resume`.
     Status {
         Pending => "pending",
         Queued => "queued",
         Running => "running",
+        AwaitingReview => "awaiting_review",
         Succeeded => "succeeded",
         Failed => "failed",
         Canceled => "canceled",
@@ -222,6 +225,7 @@ mod tests {
         json_matches_text(JobKind::ALL);
         json_matches_text(project::StylePreset::ALL);
         json_matches_text(reel::ReelSort::ALL);
+        json_matches_text(run::Review::ALL);
         json_matches_text(usage::Metric::ALL);
         json_matches_text(workspace::Scope::ALL);
     }

@@ -5,7 +5,38 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{ErrorInfo, ResourceKind, Status};
+use super::{text_enum, ErrorInfo, ResourceKind, Status};
+
+text_enum! {
+    /// Whether a run stops after each reel's script for a person to read (and edit, with
+    /// `PATCH /v1/scripts/{id}`) before it is voiced: `never`, `when_flagged` (only a script
+    /// flagged `needs_review`) or `always`. A stopped run is `awaiting_review` until
+    /// `POST /v1/runs/{id}/resume`.
+    Review {
+        Never => "never",
+        WhenFlagged => "when_flagged",
+        Always => "always",
+    }
+}
+
+impl Default for Review {
+    /// Today's behaviour, and what runs stored before the option read as.
+    fn default() -> Self {
+        Review::Never
+    }
+}
+
+impl Review {
+    /// Whether a reel whose script is written (flagged `needs_review` or not) waits for a
+    /// person before its voice.
+    pub fn stops_for(self, needs_review: bool) -> bool {
+        match self {
+            Review::Never => false,
+            Review::WhenFlagged => needs_review,
+            Review::Always => true,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,6 +67,10 @@ pub struct CreateRun {
     pub dry_run: bool,
     /// End each reel by writing its post and publishing its video to these accounts.
     pub publish: Option<RunPublish>,
+    /// Stop after the scripts for a person's review: `never` (the default), `when_flagged` or
+    /// `always`.
+    #[serde(default)]
+    pub review: Review,
 }
 
 /// Publishing at the end of a run: each reel's video gets its words (a post, by the run's
@@ -78,6 +113,9 @@ pub struct RunReel {
     pub reel_id: Uuid,
     pub status: Status,
     pub steps: Vec<RunStepResult>,
+    /// Why the reel failed: a failed step's own error, or the reel's own preparation error
+    /// (e.g. `media_url_expired`, `not_a_video`, `url_refused`), so a client can say what to
+    /// do; `reel_not_prepared` only when the preparation recorded none.
     pub error: Option<ErrorInfo>,
     /// The reel's script should be read before its voice and video are used: it is stock text
     /// or not about the reel (see the script's `review_reasons`, repeated here).
@@ -85,6 +123,10 @@ pub struct RunReel {
     pub needs_review: bool,
     #[serde(default)]
     pub review_reasons: Vec<String>,
+    /// A person resumed the run after reading this reel's script (`POST /v1/runs/{id}/resume`):
+    /// it does not stop for review again.
+    #[serde(default)]
+    pub reviewed: bool,
     /// The publications the run scheduled for this reel's video.
     #[serde(default)]
     pub publications: Vec<Uuid>,
@@ -94,7 +136,9 @@ pub struct RunReel {
 pub struct Run {
     pub id: Uuid,
     pub project_id: Uuid,
-    /// `succeeded` when every reel succeeded, `failed` when all finished and one failed.
+    /// `succeeded` when every reel succeeded, `failed` when all finished and one failed,
+    /// `awaiting_review` when every reel still to go waits for its script to be read (the
+    /// run's `review`).
     pub status: Status,
     /// Steps finished over steps to do, 0-100.
     pub progress: u8,
@@ -132,5 +176,32 @@ impl Run {
             })
             .sum();
         (done * 100 / total.max(1)) as u8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_stops_for_review_as_asked() {
+        for (review, flagged, stops) in [
+            (Review::Never, false, false),
+            (Review::Never, true, false),
+            (Review::WhenFlagged, false, false),
+            (Review::WhenFlagged, true, true),
+            (Review::Always, false, true),
+            (Review::Always, true, true),
+        ] {
+            assert_eq!(review.stops_for(flagged), stops, "{review} {flagged}");
+        }
+        // Runs stored before the option read as they ran: without stopping.
+        let stored: CreateRun = serde_json::from_value(serde_json::json!({"top": 1})).unwrap();
+        assert_eq!(stored.review, Review::Never);
+        let stored: RunReel = serde_json::from_value(serde_json::json!({
+            "reel_id": Uuid::nil(), "status": "running", "steps": [], "error": null
+        }))
+        .unwrap();
+        assert!(!stored.reviewed);
     }
 }
