@@ -4,6 +4,7 @@
 
 mod common;
 
+use reelforge::domain::read_model::CollectionParameters;
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
@@ -19,7 +20,6 @@ use reelforge::{
     watch::scheduler,
 };
 use secrecy::SecretString;
-use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -71,7 +71,16 @@ async fn seed(pool: &PgPool) -> (Uuid, Vec<Uuid>) {
             project_id: project.id,
             name: format!("competitor {n}"),
             provider: "fake".into(),
-            collection: json!({"source": "apify", "accounts": [format!("acct{n}")], "hashtags": [], "per_source_limit": REELS_PER_WATCHLIST}),
+            collection: CollectionParameters::Apify {
+                accounts: vec![format!("acct{n}")],
+                hashtags: Vec::new(),
+                per_source_limit: REELS_PER_WATCHLIST as u32,
+                newer_than: None,
+                max_items: None,
+                options: Default::default(),
+                prepare_all: false,
+                watchlist_id: None,
+            },
             schedule: Schedule::EveryHours(6),
             rules: rules(),
             paused: false,

@@ -3,7 +3,7 @@
 
 use crate::error_code::ErrorCode;
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use uuid::Uuid;
 
 use crate::{
@@ -31,7 +31,21 @@ const MAX_IMPORT_ITEMS: usize = 100_000;
 /// Files per upload, at most.
 pub const MAX_UPLOADED_FILES: usize = 20;
 
+/// A collection's stored request. Every collection is started from checked
+/// [`CollectionParameters`]; a row that no longer reads as them (written by an older version)
+/// shows as files with no names rather than failing every listing.
+fn parameters_of(resource: &StepResource) -> CollectionParameters {
+    serde_json::from_value(resource.input.clone()).unwrap_or_else(|error| {
+        tracing::warn!(collection_id = %resource.id, %error, "a collection's input does not read as its parameters");
+        CollectionParameters::Files {
+            folder: None,
+            files: None,
+        }
+    })
+}
+
 pub fn to_collection(resource: StepResource) -> Collection {
+    let parameters = parameters_of(&resource);
     let outcome: CollectionOutcome = resource
         .output
         .and_then(|output| serde_json::from_value(output).ok())
@@ -46,7 +60,7 @@ pub fn to_collection(resource: StepResource) -> Collection {
             .unwrap_or_default()
             .to_owned(),
         provider: resource.provider,
-        parameters: resource.input,
+        parameters,
         status: resource.status,
         job_id: resource.job_id,
         counts: outcome.counts,
@@ -86,7 +100,7 @@ pub fn plan(
     state: &AppState,
     project_provider: &str,
     request: NewCollection,
-) -> Result<(String, Value, JobPayload), AppError> {
+) -> Result<(String, CollectionParameters, JobPayload), AppError> {
     match request {
         NewCollection::Apify {
             accounts,
@@ -139,8 +153,9 @@ pub fn plan(
                 max_items,
                 options,
                 prepare_all,
+                watchlist_id: None,
             };
-            Ok((provider, input.to_value(), JobPayload::Resource))
+            Ok((provider, input, JobPayload::Resource))
         }
         NewCollection::Import { items, prepare_all } => {
             if items.is_empty() || items.len() > MAX_IMPORT_ITEMS {
@@ -155,12 +170,9 @@ pub fn plan(
             let input = CollectionParameters::Import {
                 item_count: items.len(),
                 prepare_all,
+                format: None,
             };
-            Ok((
-                "import".to_owned(),
-                input.to_value(),
-                JobPayload::Items { items },
-            ))
+            Ok(("import".to_owned(), input, JobPayload::Items { items }))
         }
         NewCollection::Files { folder } => {
             let resolved = resolve_import_folder(&state.settings.media.import_folders, &folder)?;
@@ -170,7 +182,7 @@ pub fn plan(
             };
             Ok((
                 FILES_SOURCE.to_owned(),
-                input.to_value(),
+                input,
                 JobPayload::Folder { folder: resolved },
             ))
         }
@@ -229,7 +241,7 @@ async fn queue(
     state: &AppState,
     project_id: Uuid,
     provider: &str,
-    input: Value,
+    input: CollectionParameters,
     payload: JobPayload,
 ) -> Result<CollectionStarted, AppError> {
     let mut tx = state.pool.begin().await?;
@@ -240,7 +252,7 @@ async fn queue(
             project_id,
             parent_id: project_id,
             provider,
-            input,
+            input: input.to_value(),
             payload,
         },
         &state.settings.jobs,
@@ -266,7 +278,11 @@ pub async fn start_dataset(
         format,
         items,
     } = spooled;
-    let input = json!({ "source": "import", "item_count": items, "format": format, "prepare_all": prepare_all });
+    let input = CollectionParameters::Import {
+        item_count: items as usize,
+        prepare_all,
+        format: Some(format),
+    };
     let payload = JobPayload::Dataset {
         dataset: DatasetFile {
             key: file.key().to_owned(),
@@ -319,8 +335,7 @@ pub async fn start_uploads(
     let input = CollectionParameters::Files {
         folder: None,
         files: Some(files.iter().map(|(_, name)| name.clone()).collect()),
-    }
-    .to_value();
+    };
     let payload = JobPayload::UploadedFiles {
         files: files
             .iter()

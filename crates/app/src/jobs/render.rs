@@ -21,7 +21,6 @@ use crate::{
     footage::{Credit, FootageError, StockBroll, StockRequest, StockSearch},
     media::{MediaError, MediaStore},
     providers::{
-        collect::PreparedReel,
         pick, process,
         render::{
             broll::{self, Clip},
@@ -95,10 +94,7 @@ impl RenderStep {
             Some(id) => db::reels::get(ctx.pool(), id).await?,
             None => None,
         } {
-            let key = reel
-                .media
-                .and_then(|m| serde_json::from_value::<PreparedReel>(m).ok())
-                .and_then(|p| p.video_key);
+            let key = reel.media.and_then(|prepared| prepared.video_key);
             if let Some(key) = key {
                 reel_video = self.0.media.fetch(&key).await.ok();
             }

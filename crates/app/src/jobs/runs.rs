@@ -359,9 +359,7 @@ pub async fn advance(
     let runs = db::runs::lock_unfinished(&mut tx, BATCH).await?;
     let mut changed_runs = 0;
     for mut run in runs {
-        let Ok(input) = serde_json::from_value::<CreateRun>(run.input.clone()) else {
-            continue;
-        };
+        let input = run.input.clone();
         let Some(project) = db::projects::get(&mut *tx, run.project_id).await? else {
             continue;
         };

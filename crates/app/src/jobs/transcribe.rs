@@ -10,9 +10,7 @@ use crate::{
     db,
     domain::usage::Metric,
     media::MediaError,
-    providers::{
-        collect::PreparedReel, pick, transcribe::TranscribeRequest, ProviderError, Providers, LOCAL,
-    },
+    providers::{pick, transcribe::TranscribeRequest, ProviderError, Providers, LOCAL},
 };
 
 pub struct TranscribeStep(pub Arc<Providers>);
@@ -33,10 +31,7 @@ impl TranscribeStep {
                 "the reel no longer exists",
             ));
         };
-        let audio_key = reel
-            .media
-            .and_then(|media| serde_json::from_value::<PreparedReel>(media).ok())
-            .and_then(|prepared| prepared.audio_key);
+        let audio_key = reel.media.and_then(|prepared| prepared.audio_key);
         let Some(key) = audio_key else {
             return Ok(None);
         };

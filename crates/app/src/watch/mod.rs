@@ -26,7 +26,7 @@ fn plan_collection(
     state: &AppState,
     project_provider: &str,
     collection: NewCollection,
-) -> Result<(String, serde_json::Value), AppError> {
+) -> Result<(String, crate::domain::read_model::CollectionParameters), AppError> {
     if !matches!(collection, NewCollection::Apify { .. }) {
         return Err(AppError::validation(
             "collection.source",

@@ -6,8 +6,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+use crate::domain::read_model::CollectionParameters;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
@@ -64,8 +64,8 @@ async fn start_collection(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let mut input = watchlist.collection.clone();
-    if let Value::Object(fields) = &mut input {
-        fields.insert("watchlist_id".into(), watchlist.id.to_string().into());
+    if let CollectionParameters::Apify { watchlist_id, .. } = &mut input {
+        *watchlist_id = Some(watchlist.id);
     }
     let collection = queue::start_step(
         &mut *tx,
@@ -74,7 +74,7 @@ async fn start_collection(
             project_id: watchlist.project_id,
             parent_id: watchlist.project_id,
             provider: &watchlist.provider,
-            input,
+            input: input.to_value(),
             payload: crate::domain::job::JobPayload::Resource,
         },
         jobs,

@@ -101,10 +101,7 @@ async fn serve_media(
     let reel = db::reels::get(&state.pool, id)
         .await?
         .ok_or(AppError::NotFound("reel"))?;
-    let prepared: Option<PreparedReel> = reel
-        .media
-        .and_then(|media| serde_json::from_value(media).ok());
-    let Some(prepared) = prepared.filter(|_| reel.status == Status::Succeeded) else {
+    let Some(prepared) = reel.media.filter(|_| reel.status == Status::Succeeded) else {
         return Err(AppError::conflict(
             ErrorCode::MediaNotReady,
             format!(

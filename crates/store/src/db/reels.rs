@@ -91,7 +91,10 @@ impl From<ReelRow> for Reel {
                 outlier_score: row.outlier_score,
                 trend_score: row.trend_score,
             },
-            media: row.output,
+            // Preparation's output is a `PreparedReel`; anything else is no media yet.
+            media: row
+                .output
+                .and_then(|output| serde_json::from_value(output).ok()),
             created_at: row.created_at,
             updated_at: row.updated_at,
             content_url: None,

@@ -28,16 +28,19 @@ const COLUMNS: &str = "id, project_id, status, input, reels, created_at, updated
 impl From<RunRow> for Run {
     fn from(row: RunRow) -> Self {
         let reels: Vec<RunReel> = serde_json::from_value(row.reels).unwrap_or_default();
+        // Stored from a checked `CreateRun`; a row that no longer reads as one (written by a
+        // version with other fields) shows the defaults rather than failing every listing.
+        let input: crate::domain::run::CreateRun = serde_json::from_value(row.input)
+            .unwrap_or_else(|error| {
+                tracing::warn!(run_id = %row.id, %error, "a run's input does not read as CreateRun");
+                Default::default()
+            });
         Run {
             id: row.id,
             project_id: row.project_id,
             status: row.status.parse().unwrap_or(Status::Failed),
-            progress: Run::progress_of(
-                &reels,
-                serde_json::from_value::<crate::domain::run::CreateRun>(row.input.clone())
-                    .is_ok_and(|input| input.publish.is_some()),
-            ),
-            input: row.input,
+            progress: Run::progress_of(&reels, input.publish.is_some()),
+            input,
             reels,
             created_at: row.created_at,
             updated_at: row.updated_at,

@@ -18,7 +18,7 @@ struct WatchlistRow {
     project_id: Uuid,
     name: String,
     provider: String,
-    collection: serde_json::Value,
+    collection: Json<crate::domain::read_model::CollectionParameters>,
     schedule: Json<Schedule>,
     rules: Json<Vec<Rule>>,
     paused: bool,
@@ -35,7 +35,7 @@ impl From<WatchlistRow> for Watchlist {
             project_id: row.project_id,
             name: row.name,
             provider: row.provider,
-            collection: row.collection,
+            collection: row.collection.0,
             schedule: row.schedule.0,
             rules: row.rules.0,
             paused: row.paused,
@@ -66,7 +66,7 @@ pub async fn upsert(
     .bind(watchlist.project_id)
     .bind(&watchlist.name)
     .bind(&watchlist.provider)
-    .bind(&watchlist.collection)
+    .bind(Json(&watchlist.collection))
     .bind(Json(&watchlist.schedule))
     .bind(Json(&watchlist.rules))
     .bind(watchlist.paused)

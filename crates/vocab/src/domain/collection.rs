@@ -18,8 +18,7 @@ pub struct Collection {
     pub provider: String,
     /// The request, checked and with defaults filled in (imported items are counted, not
     /// repeated).
-    #[schema(value_type = super::read_model::CollectionParameters)]
-    pub parameters: serde_json::Value,
+    pub parameters: super::read_model::CollectionParameters,
     pub status: Status,
     pub job_id: Option<Uuid>,
     pub counts: CollectionCounts,

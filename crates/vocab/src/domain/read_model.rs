@@ -53,11 +53,17 @@ pub enum CollectionParameters {
         max_items: Option<u32>,
         options: super::options::CollectOptions,
         prepare_all: bool,
+        /// The watchlist whose tick started this collection, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        watchlist_id: Option<uuid::Uuid>,
     },
     /// An Apify dataset export.
     Import {
         item_count: usize,
         prepare_all: bool,
+        /// How an uploaded dataset file was laid out; none for items sent in the request.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        format: Option<super::job::Format>,
     },
     /// Videos of a server folder (`folder`) or uploaded (`files`, their names).
     Files {

@@ -37,8 +37,7 @@ pub struct Reel {
     pub height: Option<i32>,
     pub metrics: ReelMetrics,
     /// What preparation produced (media facts), once it succeeded.
-    #[schema(value_type = Option<super::output::PreparedReel>)]
-    pub media: Option<serde_json::Value>,
+    pub media: Option<super::output::PreparedReel>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// The prepared video, once preparation succeeded.
@@ -59,8 +58,7 @@ impl Reel {
         let prepared = self
             .media
             .clone()
-            .filter(|_| self.status == Status::Succeeded)
-            .and_then(|media| serde_json::from_value::<super::output::PreparedReel>(media).ok());
+            .filter(|_| self.status == Status::Succeeded);
         if let Some(prepared) = prepared {
             let link = |key: &Option<String>, file: &str| {
                 key.as_ref()

@@ -144,8 +144,7 @@ pub struct Run {
     pub progress: u8,
     /// The request that started the run, with `auto` providers settled and
     /// `publish.post_provider` filled in.
-    #[schema(value_type = CreateRun)]
-    pub input: serde_json::Value,
+    pub input: CreateRun,
     pub reels: Vec<RunReel>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

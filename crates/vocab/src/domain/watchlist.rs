@@ -292,8 +292,7 @@ pub struct Watchlist {
     #[schema(example = "apify")]
     pub provider: String,
     /// The checked collection each tick starts (as a collection's `parameters`).
-    #[schema(value_type = super::read_model::CollectionParameters)]
-    pub collection: serde_json::Value,
+    pub collection: super::read_model::CollectionParameters,
     pub schedule: Schedule,
     pub rules: Vec<Rule>,
     pub paused: bool,
