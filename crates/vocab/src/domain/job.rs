@@ -52,6 +52,7 @@ pub enum AfterFailure {
 /// How the items of a dataset file are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = DatasetFormat)]
 pub enum Format {
     /// `[item, item, ...]`, as Apify's "JSON" export.
     Array,
