@@ -140,6 +140,7 @@ function runCard(run, reel) {
     let reason = infoText(info?.error) || t("runCanceled");
     // A reel that could not be prepared says its own reason (an expired link, not a video).
     if (info?.error?.code === "reel_not_prepared" && reel?.error) reason += `: ${infoText(reel.error)}`;
+    else if (info?.error && !(info.steps || []).length) reason = `${t("err_reel_not_prepared")}: ${reason}`;
     status = t("draftRunFailed", { reason });
   }
   else if (run.status === "awaiting_review") status = t("draftRunAwaiting");

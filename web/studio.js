@@ -150,6 +150,9 @@ async function showRunStatus(current, reel) {
     if (reel?.error?.code === "reel_not_prepared" || reel?.error?.code === "media_not_ready") {
       const source = await api("GET", `/v1/reels/${reel.reel_id}`).catch(() => null);
       if (source?.error) reason = `${reason}: ${infoText(source.error)}`;
+    } else if (reel?.error && !(reel.steps || []).length) {
+      // A reel that failed before its first step failed at preparation, with its own reason.
+      reason = `${t("err_reel_not_prepared")}: ${reason}`;
     }
     say("#run-status", t("runFailed", { reason }), true);
   } else say("#run-status", current.progress ? t("runRunning", { percent: current.progress }) : t("runQueued"));

@@ -132,6 +132,28 @@ pub struct StepRequest<'a> {
     pub payload: JobPayload,
 }
 
+/// Queues a job of a project that fills no resource.
+async fn enqueue_for_project(
+    conn: &mut PgConnection,
+    kind: JobKind,
+    project_id: Uuid,
+    payload: JobPayload,
+    max_attempts: i32,
+) -> Result<Job, sqlx::Error> {
+    enqueue(
+        conn,
+        &NewJob {
+            id: Uuid::new_v4(),
+            kind,
+            project_id: Some(project_id),
+            resource: None,
+            payload,
+            max_attempts,
+        },
+    )
+    .await
+}
+
 /// Queues the posting of a publication; it runs at `run_at`.
 pub async fn enqueue_publication(
     conn: &mut PgConnection,
@@ -139,16 +161,12 @@ pub async fn enqueue_publication(
     publication_id: Uuid,
     max_attempts: i32,
 ) -> Result<Job, sqlx::Error> {
-    enqueue(
+    enqueue_for_project(
         conn,
-        &NewJob {
-            id: Uuid::new_v4(),
-            kind: JobKind::Publish,
-            project_id: Some(project_id),
-            resource: None,
-            payload: JobPayload::Publish { publication_id },
-            max_attempts,
-        },
+        JobKind::Publish,
+        project_id,
+        JobPayload::Publish { publication_id },
+        max_attempts,
     )
     .await
 }
@@ -161,16 +179,12 @@ pub async fn enqueue_alert_rules(
     collected: CollectedReels,
     max_attempts: i32,
 ) -> Result<Job, sqlx::Error> {
-    enqueue(
+    enqueue_for_project(
         conn,
-        &NewJob {
-            id: Uuid::new_v4(),
-            kind: JobKind::ApplyAlertRules,
-            project_id: Some(project_id),
-            resource: None,
-            payload: JobPayload::Collected(collected),
-            max_attempts,
-        },
+        JobKind::ApplyAlertRules,
+        project_id,
+        JobPayload::Collected(collected),
+        max_attempts,
     )
     .await
 }
@@ -182,16 +196,12 @@ pub async fn enqueue_webhook(
     delivery: WebhookDelivery,
     max_attempts: i32,
 ) -> Result<Job, sqlx::Error> {
-    enqueue(
+    enqueue_for_project(
         conn,
-        &NewJob {
-            id: Uuid::new_v4(),
-            kind: JobKind::Webhook,
-            project_id: Some(project_id),
-            resource: None,
-            payload: JobPayload::Webhook { delivery },
-            max_attempts,
-        },
+        JobKind::Webhook,
+        project_id,
+        JobPayload::Webhook { delivery },
+        max_attempts,
     )
     .await
 }

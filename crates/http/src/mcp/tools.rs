@@ -493,13 +493,16 @@ pub struct StartRun {
 
 async fn start_run(context: ToolContext, input: StartRun) -> Result<Run, ApiError> {
     let run = crate::steps::start_run(&context.state, input.project_id, input.run).await?;
-    wait(
-        &context,
-        input.project_id,
-        input.wait_seconds,
-        &Awaited::Run(run.id),
-    )
-    .await?;
+    run_after_waiting(&context, &run, input.wait_seconds).await
+}
+
+/// The run as it is after waiting up to `wait_seconds` for it to end.
+async fn run_after_waiting(
+    context: &ToolContext,
+    run: &Run,
+    wait_seconds: u32,
+) -> Result<Run, ApiError> {
+    wait(context, run.project_id, wait_seconds, &Awaited::Run(run.id)).await?;
     Ok(crate::steps::run(&context.state, run.id).await?)
 }
 
@@ -536,14 +539,7 @@ pub struct ResumeRun {
 
 async fn resume_run(context: ToolContext, input: ResumeRun) -> Result<Run, ApiError> {
     let run = crate::steps::resume_run(&context.state, input.run_id).await?;
-    wait(
-        &context,
-        run.project_id,
-        input.wait_seconds,
-        &Awaited::Run(run.id),
-    )
-    .await?;
-    Ok(crate::steps::run(&context.state, run.id).await?)
+    run_after_waiting(&context, &run, input.wait_seconds).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
