@@ -98,7 +98,7 @@ fn needed_scope(req: &ServiceRequest) -> Scope {
 /// [`crate::signed`]). The answer is written with media links signed.
 pub async fn require_token(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -106,6 +106,20 @@ pub async fn require_token(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))
         .map_err(ApiError::from)?;
     let now = state.clock.now().timestamp();
+    // A refusal is answered here rather than raised, so the middleware outside (the rate
+    // limit) still writes its fields on it.
+    if let Err(refusal) = admit(&req, &state, now).await {
+        let answer = actix_web::ResponseError::error_response(&refusal);
+        return Ok(req.into_response(answer).map_into_right_body());
+    }
+    crate::signed::signing(state.links.clone(), now, next.call(req))
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// Lets a request in by its signed link, or by its token with the scope it needs and the
+/// workspace of the resource it names.
+async fn admit(req: &ServiceRequest, state: &AppState, now: i64) -> Result<(), ApiError> {
     let by_link = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -115,21 +129,14 @@ pub async fn require_token(
         && crate::signed::signable(req.path());
     if by_link {
         // The link was minted for a reader of this very path, so it is confined already.
-        state
-            .links
-            .verify(req.path(), req.query_string(), now)
-            .map_err(ApiError::from)?;
+        state.links.verify(req.path(), req.query_string(), now)?;
     } else {
-        let principal = authenticate(&req).await?;
-        principal
-            .require(needed_scope(&req))
-            .map_err(ApiError::from)?;
-        crate::workspaces::confine_path(&state.pool, &principal, req.path())
-            .await
-            .map_err(ApiError::from)?;
+        let principal = authenticate(req).await?;
+        principal.require(needed_scope(req))?;
+        crate::workspaces::confine_path(&state.pool, &principal, req.path()).await?;
         req.extensions_mut().insert(principal);
     }
-    crate::signed::signing(state.links.clone(), now, next.call(req)).await
+    Ok(())
 }
 
 /// Every route and tool that names a resource is confined to the caller's workspace (the

@@ -58,12 +58,7 @@ pub async fn limit(
         ),
     ];
     let mut response = if standing.allowed {
-        // A refusal further in (a 401 at the door) is answered here, so it carries the fields.
-        let request = req.request().clone();
-        match next.call(req).await {
-            Ok(response) => response.map_into_left_body(),
-            Err(error) => ServiceResponse::from_err(error, request).map_into_right_body(),
-        }
+        next.call(req).await?.map_into_left_body()
     } else {
         let error = ApiError::RateLimited {
             retry_after: standing.reset,
