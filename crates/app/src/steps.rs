@@ -321,7 +321,7 @@ impl AppState {
 
 /// A run request's outcome: the run, or only its estimate when it was a dry run.
 pub enum RunStart {
-    Started(crate::domain::run::Run),
+    Started(Box<crate::domain::run::Run>),
     Estimated(crate::domain::usage::RunEstimate),
 }
 
@@ -339,7 +339,7 @@ pub async fn start_run(
         ));
     }
     match start_run_with(&state.run_starter(), project_id, body, Uuid::new_v4()).await? {
-        RunStart::Started(run) => Ok(run),
+        RunStart::Started(run) => Ok(*run),
         RunStart::Estimated(_) => Err(AppError::Internal(anyhow::anyhow!(
             "a run that is not a dry run was answered with an estimate"
         ))),
@@ -546,7 +546,7 @@ pub async fn start_run_with(
     )
     .await?;
     tx.commit().await?;
-    Ok(RunStart::Started(run))
+    Ok(RunStart::Started(Box::new(run)))
 }
 
 /// A run with its usage and estimated cost.
