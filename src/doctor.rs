@@ -107,7 +107,7 @@ pub async fn report(settings: &Settings) -> (String, bool) {
     };
     // The same registry the jobs use says what is usable; the step table says what else could
     // be, and how to enable it.
-    for &step in Step::ALL {
+    for step in Step::with_provider_setting() {
         let usable = registry.names(step);
         let auto = match registry.preferred(step) {
             Some(name) => format!("auto: {name}"),
@@ -175,7 +175,7 @@ fn local_detail(
     match step {
         Step::Collect => "ready".into(),
         Step::Transcribe => engine_status("stt"),
-        Step::Rewrite => engine_status("llm"),
+        Step::Rewrite | Step::WritePost => engine_status("llm"),
         // A silent engine says why; it lists its voices once it answers.
         Step::Voice if engine_enabled && voices.is_empty() => engine_status("tts"),
         Step::Voice if engine_enabled => {

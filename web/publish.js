@@ -74,8 +74,8 @@ async function buildDrafts() {
   for (const run of runs) {
     for (const reel of run.reels || []) {
       for (const step of reel.steps || []) {
-        if (step.step === "video") runVideos.add(step.resource_id);
-        if (step.step === "audio" && step.status === "succeeded") audios.set(step.resource_id, reel.reel_id);
+        if (step.step === "render") runVideos.add(step.resource_id);
+        if (step.step === "voice" && step.status === "succeeded") audios.set(step.resource_id, reel.reel_id);
       }
     }
   }
@@ -101,7 +101,7 @@ async function buildDrafts() {
   // Runs that have no finished video yet (under way, waiting for review, failed) are cards too.
   for (const run of runs) {
     const reel = run.reels?.[0];
-    const done = (reel?.steps || []).some((step) => step.step === "video" && step.status === "succeeded");
+    const done = (reel?.steps || []).some((step) => step.step === "render" && step.status === "succeeded");
     if (!done) cards.push({ at: run.created_at, node: runCard(run, reels.get(reel?.reel_id)) });
   }
   cards.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));

@@ -6,6 +6,8 @@ import { t, number, money, span, providerName, lang } from "./i18n.js";
 import { $, $$, el, api, state, say, problemText, infoText, emit, announce, settle } from "./api.js";
 
 const STEP_KINDS = ["transcript", "script", "audio", "video"];
+// A run names its steps by the step; the page shows each by the resource it makes.
+const KIND_OF_STEP = { transcribe: "transcript", rewrite: "script", voice: "audio", render: "video", write_post: "post" };
 const PATHS = { transcript: "transcripts", script: "scripts", audio: "audio", video: "videos" };
 const FINISHED = ["succeeded", "failed", "canceled"];
 
@@ -117,7 +119,7 @@ async function cancelResource(kind, id) {
 export function showRun(next) {
   run = next;
   const reel = run.reels?.[0];
-  const byKind = new Map((reel?.steps || []).map((s) => [s.step, s]));
+  const byKind = new Map((reel?.steps || []).map((s) => [KIND_OF_STEP[s.step], s]));
   const awaiting = run.status === "awaiting_review";
   for (const kind of STEP_KINDS) {
     const row = $(`#progress .step[data-step="${kind}"]`);
@@ -171,7 +173,7 @@ async function refreshRun(id) {
     emit("project-changed");
     announce($("#run-status").textContent);
     // The video this run made is the one to publish now: named in the publish panel, and kept.
-    const video = fresh.reels?.[0]?.steps?.find((step) => step.step === "video" && step.status === "succeeded");
+    const video = fresh.reels?.[0]?.steps?.find((step) => step.step === "render" && step.status === "succeeded");
     if (video) emit("video-chosen", video.resource_id);
   }
 }

@@ -1601,7 +1601,10 @@ async fn a_run_can_end_by_writing_the_post_and_publishing_each_reel() {
         .iter()
         .map(|s| s["step"].as_str().unwrap())
         .collect();
-    assert_eq!(steps, ["transcript", "script", "audio", "video", "post"]);
+    assert_eq!(
+        steps,
+        ["transcribe", "rewrite", "voice", "render", "write_post"]
+    );
     assert_eq!(run["progress"], 100);
     let publications = reel["publications"].as_array().unwrap();
     assert_eq!(publications.len(), 1, "{reel:#}");

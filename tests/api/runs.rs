@@ -51,10 +51,10 @@ async fn a_run_takes_a_reel_through_every_step_and_reuses_what_is_unchanged() {
     assert_eq!(
         steps(&run),
         vec![
-            fresh("transcript"),
-            fresh("script"),
-            fresh("audio"),
-            fresh("video")
+            fresh("transcribe"),
+            fresh("rewrite"),
+            fresh("voice"),
+            fresh("render")
         ]
     );
     let video_id = run["reels"][0]["steps"][3]["resource_id"].as_str().unwrap();
@@ -81,10 +81,10 @@ async fn a_run_takes_a_reel_through_every_step_and_reuses_what_is_unchanged() {
     assert_eq!(
         steps(&again),
         vec![
-            reused("transcript"),
-            reused("script"),
-            reused("audio"),
-            reused("video")
+            reused("transcribe"),
+            reused("rewrite"),
+            reused("voice"),
+            reused("render")
         ]
     );
     assert_eq!(
@@ -109,10 +109,10 @@ async fn a_run_takes_a_reel_through_every_step_and_reuses_what_is_unchanged() {
     assert_eq!(
         steps(&redo),
         vec![
-            reused("transcript"),
-            reused("script"),
-            fresh("audio"),
-            fresh("video")
+            reused("transcribe"),
+            reused("rewrite"),
+            fresh("voice"),
+            fresh("render")
         ]
     );
     // A changed option is a new input: that step and the ones after it run again.
@@ -131,10 +131,10 @@ async fn a_run_takes_a_reel_through_every_step_and_reuses_what_is_unchanged() {
     assert_eq!(
         steps(&changed),
         vec![
-            reused("transcript"),
-            fresh("script"),
-            fresh("audio"),
-            fresh("video")
+            reused("transcribe"),
+            fresh("rewrite"),
+            fresh("voice"),
+            fresh("render")
         ]
     );
 
@@ -371,7 +371,7 @@ async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_onc
     assert!(run["finished_at"].is_null());
     assert_eq!(run["progress"], 50, "two of four steps");
     let reused = |step: &str| (step.to_owned(), true, "succeeded".to_owned());
-    assert_eq!(steps(&run), vec![reused("transcript"), reused("script")]);
+    assert_eq!(steps(&run), vec![reused("transcribe"), reused("rewrite")]);
     assert_eq!(
         run["reels"][0]["steps"][1]["resource_id"],
         script_id.as_str()
@@ -422,11 +422,11 @@ async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_onc
     assert_eq!(
         steps(&run),
         vec![
-            reused("transcript"),
-            reused("script"),
+            reused("transcribe"),
+            reused("rewrite"),
             // The first run's voice says the old words: it is not reused.
-            fresh("audio"),
-            fresh("video")
+            fresh("voice"),
+            fresh("render")
         ]
     );
     let audio_id = run["reels"][0]["steps"][2]["resource_id"].as_str().unwrap();
@@ -623,4 +623,110 @@ async fn a_run_on_reels_whose_media_cannot_be_prepared_says_why_for_each() {
     assert!(errors[0]
         .1
         .ends_with(reel["error"]["message"].as_str().unwrap()));
+}
+
+/// Runs stored before their steps were named by the step (migration 0035) read, and replay on
+/// the event stream, with the step names a client reads today.
+#[tokio::test]
+async fn runs_stored_with_resource_names_read_with_step_names_after_the_upgrade() {
+    use reelforge::domain::{event::EventPayload, run::Run, step::Step};
+    use sqlx::migrate::MigrateDatabase;
+
+    let url = crate::helpers::fresh_database_url();
+    sqlx::Postgres::create_database(&url).await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            reelforge::db::MIGRATOR
+                .iter()
+                .filter(|migration| migration.version < 35)
+                .cloned()
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    before.run(&pool).await.unwrap();
+    let settings = crate::helpers::test_settings(&url);
+    let (project_id, run_id, reel_id) = (
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+        uuid::Uuid::new_v4(),
+    );
+    sqlx::query(
+        "INSERT INTO projects (id, name, language, settings, workspace_id)
+         SELECT $1, 'p', 'ru', $2, id FROM workspaces WHERE name = 'default'",
+    )
+    .bind(project_id)
+    .bind(serde_json::to_value(&settings.defaults.settings).unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+    let stored_steps: Vec<Value> = ["transcript", "script", "audio", "video", "post"]
+        .into_iter()
+        .map(|name| {
+            json!({"step": name, "resource_id": uuid::Uuid::new_v4(), "provider": "fake",
+                   "reused": false, "status": "succeeded", "duration_ms": 5})
+        })
+        .collect();
+    let reels = json!([{"reel_id": reel_id, "status": "succeeded", "steps": stored_steps,
+                        "error": null}]);
+    sqlx::query(
+        "INSERT INTO runs (id, project_id, status, input, reels) VALUES ($1, $2, 'succeeded', $3, $4)",
+    )
+    .bind(run_id)
+    .bind(project_id)
+    .bind(json!({"reel_id": reel_id}))
+    .bind(&reels)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO events (project_id, kind, resource_type, resource_id, data, workspace_id)
+         SELECT $1, 'run.succeeded', 'run', $2, $3, id FROM workspaces WHERE name = 'default'",
+    )
+    .bind(project_id)
+    .bind(run_id)
+    .bind(json!({"id": run_id, "status": "succeeded", "progress": 100, "reels": reels}))
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+
+    let app = crate::helpers::start(settings, false).await;
+    let expected = [
+        Step::Transcribe,
+        Step::Rewrite,
+        Step::Voice,
+        Step::Render,
+        Step::WritePost,
+    ];
+    let run: Run =
+        serde_json::from_value(app.get_json(&format!("/v1/runs/{run_id}")).await).unwrap();
+    let steps: Vec<Step> = run.reels[0].steps.iter().map(|step| step.step).collect();
+    assert_eq!(steps, expected);
+    assert_eq!(
+        run.reels[0].steps[3].resource_id,
+        stored_steps[3]["resource_id"]
+            .as_str()
+            .unwrap()
+            .parse::<uuid::Uuid>()
+            .unwrap(),
+        "only the names changed"
+    );
+
+    let mut events =
+        crate::helpers::SseClient::connect(&app, &format!("?project_id={project_id}"), Some(0))
+            .await;
+    let frame = events
+        .next(Duration::from_secs(10))
+        .await
+        .expect("the stored event replays");
+    let typed: reelforge::domain::event::TypedEvent = serde_json::from_value(frame.data).unwrap();
+    let EventPayload::RunSucceeded(update) = typed.payload else {
+        panic!("{:?}", typed.payload);
+    };
+    let steps: Vec<Step> = update.reels[0].steps.iter().map(|step| step.step).collect();
+    assert_eq!(steps, expected);
 }

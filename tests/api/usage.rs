@@ -69,31 +69,31 @@ async fn runs_and_projects_total_each_providers_usage_at_configured_prices() {
     let video = output(3, "videos").await;
     let expected = [
         (
-            "transcript",
+            "transcribe",
             "audio_seconds",
             transcript["audio_seconds"].as_f64().unwrap(),
             0.01,
         ),
         (
-            "script",
+            "rewrite",
             "input_tokens",
             script["usage"]["prompt_tokens"].as_f64().unwrap(),
             0.001,
         ),
         (
-            "script",
+            "rewrite",
             "output_tokens",
             script["usage"]["completion_tokens"].as_f64().unwrap(),
             0.002,
         ),
         (
-            "audio",
+            "voice",
             "characters",
             audio["characters"].as_f64().unwrap(),
             0.0001,
         ),
         (
-            "video",
+            "render",
             "video_seconds",
             video["duration_ms"].as_f64().unwrap() / 1000.0,
             0.05,
@@ -143,7 +143,7 @@ async fn runs_and_projects_total_each_providers_usage_at_configured_prices() {
     let collected = line(&project["usage"], "actor_items");
     assert_eq!(
         (collected["step"].as_str(), collected["quantity"].as_f64()),
-        (Some("collection"), Some(1.0))
+        (Some("collect"), Some(1.0))
     );
     let mut project_lines = project["usage"]["lines"].as_array().unwrap().clone();
     project_lines.retain(|l| l["metric"] != "actor_items");

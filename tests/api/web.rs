@@ -476,7 +476,7 @@ async fn a_typescript_client_generated_from_the_openapi_document_runs_a_pipeline
     assert_eq!(report["status"], "succeeded");
     assert_eq!(
         report["steps"],
-        json!(["transcript", "script", "audio", "video"])
+        json!(["transcribe", "rewrite", "voice", "render"])
     );
     assert_eq!(report["reels"], 3);
     assert_eq!(report["video"]["width"], 1080);

@@ -95,15 +95,15 @@ const run = await call(
 report.run = run;
 report.progress = progress;
 
-const stepOf = (kind) => run.reels[0].steps.find((step) => step.step === kind).resource_id;
-report.script = await call(client, 'get_script', { script_id: stepOf('script') });
+const stepOf = (name) => run.reels[0].steps.find((step) => step.step === name).resource_id;
+report.script = await call(client, 'get_script', { script_id: stepOf('rewrite') });
 report.edited = await call(client, 'edit_script', {
-  script_id: stepOf('script'),
+  script_id: stepOf('rewrite'),
   edit: { text: 'Каждое утро ты выбираешь, кем станешь. Начни сегодня. Подпишись!' },
 });
 report.runAgain = await call(client, 'get_run', { run_id: run.id });
 
-const link = await call(client, 'get_video_link', { video_id: stepOf('video') });
+const link = await call(client, 'get_video_link', { video_id: stepOf('render') });
 report.link = link;
 const video = await fetch(link.url, { headers: { Authorization: `Bearer ${token}` } });
 const bytes = new Uint8Array(await video.arrayBuffer());
@@ -112,11 +112,11 @@ report.videoType = video.headers.get('content-type');
 report.videoBytes = bytes.length;
 report.videoBrand = new TextDecoder().decode(bytes.slice(4, 8));
 
-report.post = await call(client, 'write_post', { video_id: stepOf('video'), wait_seconds: 60 });
+report.post = await call(client, 'write_post', { video_id: stepOf('render'), wait_seconds: 60 });
 report.postEdited = await call(client, 'edit_post', { post_id: report.post.id, edit: { title: 'Утро начинается с решения' } });
 report.accounts = await call(client, 'list_accounts', { project_id: project.id });
 report.publishRefused = await call(client, 'publish_video', {
-  video_id: stepOf('video'),
+  video_id: stepOf('render'),
   publication: { account_id: '00000000-0000-4000-8000-000000000000' },
 });
 

@@ -107,7 +107,7 @@ async function settle(from: Run): Promise<Run> {
 }
 let run: Run = await settle(started_run);
 const review = { stopped: run.status, stepsWhileStopped: run.reels[0]?.steps.length ?? 0, resumed: "", edited: "" };
-const reviewedScript = run.reels[0]?.steps.find((s) => s.step === "script");
+const reviewedScript = run.reels[0]?.steps.find((s) => s.step === "rewrite");
 if (run.status === "awaiting_review" && reviewedScript) {
   const written = must(
     await client.GET("/v1/scripts/{id}", { params: { path: { id: reviewedScript.resource_id } } }),
@@ -127,9 +127,9 @@ if (run.status === "awaiting_review" && reviewedScript) {
 }
 
 const steps = run.reels[0]?.steps ?? [];
-const scriptStep = steps.find((s) => s.step === "script");
-const videoStep = steps.find((s) => s.step === "video");
-const audioStep = steps.find((s) => s.step === "audio");
+const scriptStep = steps.find((s) => s.step === "rewrite");
+const videoStep = steps.find((s) => s.step === "render");
+const audioStep = steps.find((s) => s.step === "voice");
 const audio = audioStep
   ? must(await client.GET("/v1/audio/{id}", { params: { path: { id: audioStep.resource_id } } }), "audio")
   : undefined;

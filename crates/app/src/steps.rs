@@ -388,10 +388,18 @@ pub async fn start_run_with(
             "a run starts from collected reels; it does not collect",
         ));
     }
-    if body.from_step == Some(Step::Collect) {
+    if body
+        .from_step
+        .is_some_and(|step| step.run_index().is_none())
+    {
+        let steps: Vec<&str> = Step::in_runs().map(Step::as_str).collect();
         option_errors.push(FieldError::new(
             "from_step",
-            "a run starts from collected reels: transcribe, rewrite, voice or render",
+            format!(
+                "a run starts from collected reels and goes through {}; a post is written again \
+                 whenever its video is",
+                steps.join(", ")
+            ),
         ));
     }
     for step in Step::in_runs() {
@@ -587,7 +595,7 @@ pub async fn resume_run(state: &AppState, id: Uuid) -> Result<crate::domain::run
         let script = reel
             .steps
             .iter()
-            .find(|step| step.step == ResourceKind::Script)
+            .find(|step| step.step == Step::Rewrite)
             .map(|step| step.resource_id);
         if let Some(script) = script {
             if let Some(resource) =

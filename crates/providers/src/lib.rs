@@ -570,7 +570,8 @@ impl Providers {
         match step {
             Step::Collect => self.collect.keys().copied().collect(),
             Step::Transcribe => self.transcribe.keys().copied().collect(),
-            Step::Rewrite => self.rewrite.keys().copied().collect(),
+            // The post's words are written by the script writers.
+            Step::Rewrite | Step::WritePost => self.rewrite.keys().copied().collect(),
             Step::Voice => self.voice.keys().copied().collect(),
             Step::Render => self.render.keys().copied().collect(),
         }

@@ -7,7 +7,6 @@
 use crate::error_code::ErrorCode;
 use std::time::Duration;
 
-use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -81,7 +80,7 @@ async fn advance_reel(
         if let Some(last) = reel.steps.last_mut() {
             if !is_done(last.status) {
                 let Some(resource) =
-                    db::resources::get(&mut *conn, last.step, last.resource_id).await?
+                    db::resources::get(&mut *conn, last.step.resource(), last.resource_id).await?
                 else {
                     fail(
                         reel,
@@ -123,7 +122,6 @@ async fn advance_reel(
             reel.status = Status::AwaitingReview;
             return Ok(true);
         }
-        let kind = step.resource();
         let parent_id = reel.steps.last().map_or(reel.reel_id, |s| s.resource_id);
         let provider = input
             .providers
@@ -137,7 +135,7 @@ async fn advance_reel(
             .and_then(Step::run_index)
             .is_some_and(|from| reel.steps.len() >= from);
         let next = NextStep {
-            kind,
+            step,
             parent_id,
             provider,
             input: step_input,
@@ -165,7 +163,7 @@ fn unprepared(reel_error: Option<ErrorInfo>) -> ErrorInfo {
 
 /// The step a reel takes next.
 struct NextStep {
-    kind: ResourceKind,
+    step: Step,
     parent_id: Uuid,
     provider: String,
     input: serde_json::Value,
@@ -182,10 +180,11 @@ async fn start_or_reuse(
     next: NextStep,
     jobs: &JobSettings,
 ) -> Result<bool, sqlx::Error> {
+    let kind = next.step.resource();
     let reused = if next.reuse {
         db::runs::reusable(
             &mut *conn,
-            next.kind,
+            kind,
             next.parent_id,
             &next.provider,
             &next.input,
@@ -200,7 +199,7 @@ async fn start_or_reuse(
             let started = queue::start_step(
                 &mut *conn,
                 StepRequest {
-                    kind: next.kind,
+                    kind,
                     project_id: run.project_id,
                     parent_id: next.parent_id,
                     provider: &next.provider,
@@ -214,7 +213,7 @@ async fn start_or_reuse(
         }
     };
     reel.steps.push(RunStepResult {
-        step: next.kind,
+        step: next.step,
         resource_id,
         provider: next.provider,
         reused: reused.is_some(),
@@ -222,7 +221,7 @@ async fn start_or_reuse(
         duration_ms: reused.map(|_| 0),
     });
     if reused.is_some() {
-        if let Some(resource) = db::resources::get(&mut *conn, next.kind, resource_id).await? {
+        if let Some(resource) = db::resources::get(&mut *conn, kind, resource_id).await? {
             note_review(reel, &resource);
         }
     }
@@ -277,7 +276,7 @@ async fn publish_reel(
     let Some(last) = last else {
         return Ok(false);
     };
-    if last.step == ResourceKind::Video {
+    if last.step == Step::Render {
         // Settled when the run started; a run stored without it cannot guess one.
         let Some(provider) = publish.post_provider.clone() else {
             reel.status = Status::Failed;
@@ -288,10 +287,10 @@ async fn publish_reel(
             return Ok(true);
         };
         let next = NextStep {
-            kind: ResourceKind::Post,
+            step: Step::WritePost,
             parent_id: last.resource_id,
             provider,
-            input: json!({ "options": {} }),
+            input: run.input.options.step_input(Step::WritePost),
             reuse: true,
         };
         if !start_or_reuse(conn, run, reel, next, jobs).await? {
@@ -305,7 +304,7 @@ async fn publish_reel(
     let video = reel
         .steps
         .iter()
-        .find(|s| s.step == ResourceKind::Video)
+        .find(|s| s.step == Step::Render)
         .map(|s| s.resource_id);
     let (Some(post), Some(video)) = (post, video) else {
         return Ok(false);

@@ -250,8 +250,10 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             "get_run",
             "Get a run",
             "A run's status (`queued`, `running`, `awaiting_review`, `succeeded`, `failed`) \
-             and progress, each reel's steps with the ids of the transcript, script, audio and \
-             video made, whether a script needs review, why a reel failed, and the run's cost.",
+             and progress, each reel's steps (`transcribe`, `rewrite`, `voice`, `render`, then \
+             `write_post` when it publishes) with the id of the transcript, script, audio, video \
+             or post each made, whether a script needs review, why a reel failed, and the run's \
+             cost.",
             |context, input: RunId| async move { crate::steps::run(&context.state, input.run_id).await },
         ),
         Tool::new(

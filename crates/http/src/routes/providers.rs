@@ -45,9 +45,8 @@ pub async fn list(state: Data) -> web::Json<Vec<StepChoices>> {
         false => Vec::new(),
     };
     web::Json(
-        Step::ALL
-            .iter()
-            .map(|&step| StepChoices {
+        Step::with_provider_setting()
+            .map(|step| StepChoices {
                 step,
                 available: state.providers.names(step),
                 preferred: state.providers.preferred(step),

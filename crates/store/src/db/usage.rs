@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use crate::domain::{
     run::Run,
+    step::Step,
     usage::{Metric, UsageLine, UsageSummary},
+    ResourceKind,
 };
 
 /// One metric consumed by one job attempt, priced.
@@ -58,7 +60,7 @@ pub async fn record(db: impl PgExecutor<'_>, rows: &[NewUsage<'_>]) -> Result<()
 #[derive(sqlx::FromRow)]
 struct LineRow {
     owner: Uuid,
-    step: String,
+    resource_type: String,
     provider: String,
     metric: String,
     quantity: f64,
@@ -74,7 +76,7 @@ async fn summaries(
 ) -> Result<HashMap<Uuid, UsageSummary>, sqlx::Error> {
     let owner = if by_run { "run_id" } else { "project_id" };
     let rows = sqlx::query_as::<_, LineRow>(&format!(
-        "SELECT {owner} AS owner, resource_type AS step, provider, metric,
+        "SELECT {owner} AS owner, resource_type, provider, metric,
                 SUM(quantity) AS quantity, SUM(cost) AS cost
          FROM usage WHERE {owner} = ANY($1)
          GROUP BY {owner}, resource_type, provider, metric
@@ -86,11 +88,14 @@ async fn summaries(
     let mut lines: HashMap<Uuid, Vec<UsageLine>> =
         owners.iter().map(|&id| (id, Vec::new())).collect();
     for row in rows {
-        let Ok(metric) = row.metric.parse() else {
+        let (Ok(metric), Ok(resource)) = (
+            row.metric.parse(),
+            row.resource_type.parse::<ResourceKind>(),
+        ) else {
             continue;
         };
         lines.entry(row.owner).or_default().push(UsageLine {
-            step: row.step,
+            step: Step::of(resource),
             provider: row.provider,
             metric,
             quantity: row.quantity,

@@ -114,39 +114,32 @@ text_enum! {
     }
 }
 
-/// What one kind of resource is, said once: where it is stored, what it is made from, and the
-/// job that fills it.
+/// Where one kind of resource is stored and what it is made from, said once; what makes it is
+/// the step table's (`step::Step`).
 struct ResourceFacts {
     table: &'static str,
     /// The column that points at the resource this one was made from.
     parent_column: &'static str,
     /// The resource this one is made from; collections and reels hang off their project.
     parent: Option<ResourceKind>,
-    job: JobKind,
 }
 
 impl ResourceKind {
     const fn facts(self) -> ResourceFacts {
         use ResourceKind::*;
-        let (table, parent_column, parent, job) = match self {
-            Collection => ("collections", "project_id", None, JobKind::Collect),
-            Reel => ("reels", "project_id", None, JobKind::PrepareReel),
-            Transcript => ("transcripts", "reel_id", Some(Reel), JobKind::Transcribe),
-            Script => (
-                "scripts",
-                "transcript_id",
-                Some(Transcript),
-                JobKind::Rewrite,
-            ),
-            Audio => ("audio", "script_id", Some(Script), JobKind::Voice),
-            Video => ("videos", "audio_id", Some(Audio), JobKind::Render),
-            Post => ("posts", "video_id", Some(Video), JobKind::WritePost),
+        let (table, parent_column, parent) = match self {
+            Collection => ("collections", "project_id", None),
+            Reel => ("reels", "project_id", None),
+            Transcript => ("transcripts", "reel_id", Some(Reel)),
+            Script => ("scripts", "transcript_id", Some(Transcript)),
+            Audio => ("audio", "script_id", Some(Script)),
+            Video => ("videos", "audio_id", Some(Audio)),
+            Post => ("posts", "video_id", Some(Video)),
         };
         ResourceFacts {
             table,
             parent_column,
             parent,
-            job,
         }
     }
 
@@ -164,13 +157,19 @@ impl ResourceKind {
         self.facts().parent
     }
 
+    /// The job that fills a resource of this kind: its step's, but for a reel, whose media is
+    /// prepared by a job of its own when it is selected.
     pub fn job_kind(self) -> JobKind {
-        self.facts().job
+        match self {
+            ResourceKind::Reel => JobKind::PrepareReel,
+            other => step::Step::of(other).job(),
+        }
     }
 }
 
 text_enum! {
-    /// What a job does. Every step kind fills one resource; `noop` exists for queue benchmarks.
+    /// What a job does. A step's job has the step's name and fills its resource (`prepare_reel`
+    /// fills a selected reel's media); `noop` exists for queue benchmarks.
     JobKind {
         Collect => "collect",
         PrepareReel => "prepare_reel",

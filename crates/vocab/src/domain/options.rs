@@ -836,6 +836,8 @@ impl RunOptions {
             Step::Voice => input(&self.voice),
             Step::Render => input(&self.render),
             Step::Collect => input::<CollectOptions>(&None),
+            // A run's post is written with the writer's defaults: a run takes no post options.
+            Step::WritePost => input::<PostOptions>(&None),
         }
     }
 
@@ -866,7 +868,7 @@ impl RunOptions {
             Step::Rewrite => check(&self.rewrite, step, provider, scope, required),
             Step::Voice => check(&self.voice, step, provider, scope, required),
             Step::Render => check(&self.render, step, provider, scope, required),
-            Step::Collect => Vec::new(),
+            Step::Collect | Step::WritePost => Vec::new(),
         }
     }
 }

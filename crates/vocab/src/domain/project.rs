@@ -235,7 +235,7 @@ impl StepProviders {
     /// Replaces every `auto` with `choose(step)`; an `auto` nothing can serve yet stays, and is
     /// resolved (or refused) when the step is started.
     pub fn resolve_auto(&mut self, choose: impl Fn(Step) -> Option<&'static str>) {
-        for &step in Step::ALL {
+        for step in Step::with_provider_setting() {
             let current = self.get_mut(step);
             if current == AUTO_PROVIDER {
                 if let Some(chosen) = choose(step) {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{text_enum, ErrorInfo, ResourceKind, Status};
+use super::{text_enum, ErrorInfo, Status};
 
 text_enum! {
     /// Whether a run stops after each reel's script for a person to read (and edit, with
@@ -98,7 +98,9 @@ pub struct RunPublish {
 /// One step of one reel in a run.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct RunStepResult {
-    pub step: ResourceKind,
+    /// `write_post` only when the run publishes.
+    pub step: super::step::Step,
+    /// The step's resource (a transcript, script, audio, video or post).
     pub resource_id: Uuid,
     pub provider: String,
     /// An earlier succeeded output was reused; nothing was paid again.

@@ -1,8 +1,8 @@
-//! What a pipeline step is, said once: the steps a project chooses a provider for, what each
-//! makes, which of them a run drives, every provider each can have with what enables it, and
-//! which of those `auto` prefers. Project settings, run overrides and options, `/v1/providers`,
-//! `doctor` and the provider registry all read this table; a new step is one more row here and
-//! its own files.
+//! What a pipeline step is, said once: what each step makes and the job that makes it, which
+//! of them a run drives, whose provider setting each uses, every provider each can have with
+//! what enables it, and which of those `auto` prefers. Project settings, run overrides and
+//! options, a run's steps, `/v1/providers`, `doctor`, the queue and the provider registry all
+//! read this table; a new step is one more row here and its own files.
 
 use std::borrow::Cow;
 
@@ -13,16 +13,20 @@ use utoipa::openapi::{
 };
 
 use super::provider::{fake, LOCAL};
-use super::ResourceKind;
+use super::{JobKind, ResourceKind};
 
 super::text_enum! {
-    /// A pipeline step, by the name project settings, run overrides and options use.
+    /// A pipeline step, by the name project settings, run overrides, options and a run's steps
+    /// use. `write_post` writes the words a video is published with; it has no provider setting
+    /// of its own (the project's `rewrite` writer writes it) and a run takes it only when it
+    /// publishes.
     Step {
         Collect => "collect",
         Transcribe => "transcribe",
         Rewrite => "rewrite",
         Voice => "voice",
         Render => "render",
+        WritePost => "write_post",
     }
 }
 
@@ -38,7 +42,13 @@ pub struct ProviderEntry {
 pub struct StepInfo {
     /// The resource the step makes.
     pub resource: ResourceKind,
-    /// Whether a run drives the step (runs start from collected reels).
+    /// The job that makes it; its name is the step's own.
+    pub job: JobKind,
+    /// The step whose provider setting (project settings, run overrides) this one uses: its
+    /// own, but for the post's words, which the project's writer writes.
+    pub provider_of: Step,
+    /// Whether a run drives the step in its fixed order (runs start from collected reels, and
+    /// write a post only when they publish).
     pub in_runs: bool,
     /// Every provider the step can have, in the order `auto` prefers them (`fake`, for tests,
     /// comes last and only where configuration offers it).
@@ -51,9 +61,24 @@ pub struct StepInfo {
 const OPENAI_KEY: &str = "set REELFORGE__PROVIDERS__OPENAI__API_KEY (or REELFORGE__PROVIDERS__OPENAI__BASE_URL of an OpenAI-compatible server such as Ollama)";
 const ENGINE: &str = "run scripts/setup for the local engine";
 
-const STEPS: [StepInfo; 5] = [
+/// The writers of scripts and posts.
+const WRITERS: &[ProviderEntry] = &[
+    ProviderEntry {
+        name: "openai",
+        enable: OPENAI_KEY,
+    },
+    ProviderEntry {
+        name: LOCAL,
+        enable: ENGINE,
+    },
+];
+
+/// One row per step, in the order of [`Step::ALL`].
+const STEPS: [StepInfo; 6] = [
     StepInfo {
         resource: ResourceKind::Collection,
+        job: JobKind::Collect,
+        provider_of: Step::Collect,
         in_runs: false,
         providers: &[ProviderEntry {
             name: "apify",
@@ -63,6 +88,8 @@ const STEPS: [StepInfo; 5] = [
     },
     StepInfo {
         resource: ResourceKind::Transcript,
+        job: JobKind::Transcribe,
+        provider_of: Step::Transcribe,
         in_runs: true,
         providers: &[
             ProviderEntry {
@@ -82,21 +109,16 @@ const STEPS: [StepInfo; 5] = [
     },
     StepInfo {
         resource: ResourceKind::Script,
+        job: JobKind::Rewrite,
+        provider_of: Step::Rewrite,
         in_runs: true,
-        providers: &[
-            ProviderEntry {
-                name: "openai",
-                enable: OPENAI_KEY,
-            },
-            ProviderEntry {
-                name: LOCAL,
-                enable: ENGINE,
-            },
-        ],
+        providers: WRITERS,
         auto: 2,
     },
     StepInfo {
         resource: ResourceKind::Audio,
+        job: JobKind::Voice,
+        provider_of: Step::Voice,
         in_runs: true,
         providers: &[
             ProviderEntry {
@@ -116,6 +138,8 @@ const STEPS: [StepInfo; 5] = [
     },
     StepInfo {
         resource: ResourceKind::Video,
+        job: JobKind::Render,
+        provider_of: Step::Render,
         in_runs: true,
         providers: &[
             ProviderEntry {
@@ -128,6 +152,14 @@ const STEPS: [StepInfo; 5] = [
             },
         ],
         auto: 1,
+    },
+    StepInfo {
+        resource: ResourceKind::Post,
+        job: JobKind::WritePost,
+        provider_of: Step::Rewrite,
+        in_runs: false,
+        providers: WRITERS,
+        auto: 2,
     },
 ];
 
@@ -183,12 +215,27 @@ impl Step {
         self.info().resource
     }
 
-    /// The step that makes `kind`; a reel's media preparation belongs to collecting, and a
-    /// post's words are written by the project's rewrite provider.
+    pub fn job(self) -> JobKind {
+        self.info().job
+    }
+
+    /// The step whose provider setting this one uses.
+    pub fn provider_step(self) -> Step {
+        self.info().provider_of
+    }
+
+    /// The steps a project and a run choose a provider for, each by its own name.
+    pub fn with_provider_setting() -> impl Iterator<Item = Step> {
+        Step::ALL
+            .iter()
+            .copied()
+            .filter(|step| step.provider_step() == *step)
+    }
+
+    /// The step that makes `kind`; a reel's media preparation belongs to collecting.
     pub fn of(kind: ResourceKind) -> Step {
         match kind {
             ResourceKind::Reel => Step::Collect,
-            ResourceKind::Post => Step::Rewrite,
             other => *Step::ALL
                 .iter()
                 .find(|step| step.resource() == other)
@@ -226,8 +273,8 @@ impl Step {
     }
 }
 
-/// One value per step, keyed by the step's name: the one shape of every per-step setting.
-/// Unset values are left out of the JSON.
+/// One value per step with a provider setting of its own, keyed by the step's name: the one
+/// shape of every per-step setting. Unset values are left out of the JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, bound(serialize = "T: Serialize + Unset"))]
 pub struct PerStep<T> {
@@ -271,28 +318,31 @@ impl<T> PerStep<T> {
         }
     }
 
+    /// The value `step` goes by: a post's is the writer's.
     pub fn get(&self, step: Step) -> &T {
-        match step {
+        match step.provider_step() {
             Step::Collect => &self.collect,
             Step::Transcribe => &self.transcribe,
             Step::Rewrite => &self.rewrite,
             Step::Voice => &self.voice,
             Step::Render => &self.render,
+            Step::WritePost => unreachable!("the step table gives write_post the writer's setting"),
         }
     }
 
     pub fn get_mut(&mut self, step: Step) -> &mut T {
-        match step {
+        match step.provider_step() {
             Step::Collect => &mut self.collect,
             Step::Transcribe => &mut self.transcribe,
             Step::Rewrite => &mut self.rewrite,
             Step::Voice => &mut self.voice,
             Step::Render => &mut self.render,
+            Step::WritePost => unreachable!("the step table gives write_post the writer's setting"),
         }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (Step, &T)> {
-        Step::ALL.iter().map(move |&step| (step, self.get(step)))
+        Step::with_provider_setting().map(move |step| (step, self.get(step)))
     }
 }
 
@@ -308,7 +358,7 @@ fn provider_map_schema(description: &str, required: bool) -> RefOr<Schema> {
     let mut object = ObjectBuilder::new()
         .description(Some(description))
         .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-    for step in Step::ALL {
+    for step in Step::with_provider_setting() {
         let name = ObjectBuilder::new()
             .schema_type(if required {
                 Type::String.into()
@@ -359,14 +409,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn each_step_has_its_own_resource_and_job() {
-        for step in Step::ALL {
+    fn each_step_has_its_own_resource_and_a_job_of_its_name() {
+        for (index, step) in Step::ALL.iter().enumerate() {
             assert_eq!(Step::of(step.resource()), *step);
+            assert_eq!(step.job().as_str(), step.as_str());
+            assert_eq!(step.resource().job_kind(), step.job());
+            assert_eq!(*step as usize, index, "STEPS is in the order of Step::ALL");
         }
         assert_eq!(Step::of(ResourceKind::Reel), Step::Collect);
+        assert_eq!(Step::WritePost.provider_step(), Step::Rewrite);
         assert_eq!(
-            Step::Rewrite.resource().job_kind(),
-            super::super::JobKind::Rewrite
+            Step::with_provider_setting().collect::<Vec<_>>(),
+            [
+                Step::Collect,
+                Step::Transcribe,
+                Step::Rewrite,
+                Step::Voice,
+                Step::Render
+            ]
         );
         assert_eq!(
             Step::in_runs().collect::<Vec<_>>(),
@@ -379,9 +439,13 @@ mod tests {
         let mut providers = StepProviders::from_fn(|step| step.as_str().to_uppercase());
         *providers.get_mut(Step::Voice) = "elevenlabs".into();
         assert_eq!(providers.get(Step::Voice), "elevenlabs");
+        assert_eq!(providers.get(Step::WritePost), "REWRITE");
         let json = serde_json::to_value(&providers).unwrap();
         assert_eq!(json["transcribe"], "TRANSCRIBE");
-        assert_eq!(json.as_object().unwrap().len(), Step::ALL.len());
+        assert_eq!(
+            json.as_object().unwrap().len(),
+            Step::with_provider_setting().count()
+        );
         assert!(
             serde_json::from_value::<ProviderOverrides>(serde_json::json!({"paint": "x"})).is_err()
         );

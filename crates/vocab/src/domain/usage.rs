@@ -92,8 +92,7 @@ impl Prices {
 /// One provider's consumption of one metric in one step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct UsageLine {
-    #[schema(example = "transcript")]
-    pub step: String,
+    pub step: super::step::Step,
     #[schema(example = "assemblyai")]
     pub provider: String,
     pub metric: Metric,
