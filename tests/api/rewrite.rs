@@ -53,6 +53,114 @@ const WORDS: &[&str] = &[
     "страха",
     "вперёд",
     "смело",
+    // Enough words that a long script does not say one thing twice (the `loops` check reads
+    // neighbouring sentences that share most of their words as one thought said again).
+    "вечер",
+    "солнце",
+    "дорога",
+    "город",
+    "море",
+    "небо",
+    "ветер",
+    "дом",
+    "окно",
+    "книга",
+    "время",
+    "отдых",
+    "семья",
+    "друзья",
+    "радость",
+    "сила",
+    "воля",
+    "успех",
+    "план",
+    "задача",
+    "путь",
+    "победа",
+    "опыт",
+    "знание",
+    "навык",
+    "талант",
+    "энергия",
+    "здоровье",
+    "спорт",
+    "бег",
+    "вода",
+    "сон",
+    "завтрак",
+    "обед",
+    "ужин",
+    "прогулка",
+    "музыка",
+    "улыбка",
+    "доверие",
+    "свобода",
+    "выбор",
+    "решение",
+    "вопрос",
+    "ответ",
+    "идея",
+    "проект",
+    "команда",
+    "лидер",
+    "история",
+    "пример",
+    "совет",
+    "правило",
+    "порядок",
+    "ритм",
+    "баланс",
+    "фокус",
+    "внимание",
+    "терпение",
+    "честность",
+    "забота",
+    "благодарность",
+    "надежда",
+    "вера",
+    "любовь",
+    "тишина",
+    "природа",
+    "лес",
+    "река",
+    "горы",
+    "поле",
+    "сад",
+    "цветы",
+    "деревья",
+    "весна",
+    "лето",
+    "осень",
+    "зима",
+    "неделя",
+    "месяц",
+    "год",
+    "минута",
+    "секунда",
+    "час",
+    "начало",
+    "финал",
+    "результат",
+    "движение",
+    "рост",
+    "развитие",
+    "учёба",
+    "практика",
+    "ошибка",
+    "урок",
+    "шанс",
+    "момент",
+    "будущее",
+    "прошлое",
+    "настоящее",
+    "мысль",
+    "чувство",
+    "сердце",
+    "разум",
+    "тело",
+    "душа",
+    "голос",
+    "взгляд",
 ];
 
 const EN_WORDS: &[&str] = &[
@@ -781,7 +889,7 @@ async fn a_small_model_writes_one_sentence_at_a_time_under_a_grammar() {
     .await;
     let (_, transcript_id) = project_with_transcript(
         &app,
-        json!({"words": {"min": 20, "max": 40}, "rewrite": {"strategy": "sentences"}}),
+        json!({"words": {"min": 30, "max": 45}, "rewrite": {"strategy": "sentences"}}),
     )
     .await;
     let transcript = app
@@ -798,7 +906,7 @@ async fn a_small_model_writes_one_sentence_at_a_time_under_a_grammar() {
         "{text}"
     );
     assert!(
-        (20..=40).contains(&output["word_count"].as_u64().unwrap()),
+        (30..=45).contains(&output["word_count"].as_u64().unwrap()),
         "{output:#}"
     );
     // The first answer repeated a transcript sentence: it was refused, not kept.
@@ -824,6 +932,26 @@ async fn a_small_model_writes_one_sentence_at_a_time_under_a_grammar() {
             "{body}"
         );
         assert_eq!(body["max_tokens"], 96);
+    }
+    // The transcript is shorter than the script: the further sentences are each asked on one
+    // of its own sentences, so the script stays on the reel.
+    let sources: Vec<String> = transcript["output"]["text"]
+        .as_str()
+        .unwrap()
+        .split_inclusive('.')
+        .map(|sentence| sentence.trim().to_owned())
+        .collect();
+    let further: Vec<String> = bodies
+        .iter()
+        .map(|body| body["messages"].as_array().unwrap().last().unwrap()["content"].to_string())
+        .filter(|ask| ask.contains("Напиши следующее предложение"))
+        .collect();
+    assert!(!further.is_empty(), "{bodies:#?}");
+    for ask in &further {
+        assert!(
+            sources.iter().any(|source| ask.contains(source.as_str())),
+            "{ask} | {sources:?}"
+        );
     }
 }
 

@@ -144,7 +144,7 @@ impl wiremock::Respond for InventingModel {
                 "stop",
             );
         }
-        if ask.starts_with("Say the same idea") || ask.starts_with("Write the next sentence") {
+        if ask.starts_with("Say the same idea") || ask.contains("Write the next sentence") {
             let n = self.english.fetch_add(1, Ordering::SeqCst);
             let english = [
                 "Wake up early and enjoy a quiet morning.",

@@ -194,7 +194,7 @@ impl Draft<'_> {
     }
 
     /// Writes one sentence at a time: each transcript sentence said anew until the length is
-    /// near, more sentences carrying the idea on when the transcript is short, then a call to
+    /// near, more sentences on the reel's topic when the transcript is short, then a call to
     /// action. A small model shown the whole transcript copies it; shown one sentence and told
     /// to say it differently, it mostly does.
     async fn sentence_by_sentence(
@@ -205,39 +205,18 @@ impl Draft<'_> {
         ctx: &JobContext,
     ) -> Result<Accepted, Miss> {
         let language = &self.contract.language;
-        let WordRange { min, max } = self.contract.words;
-        let (min, target) = (min as usize, (min + max) as usize / 2);
         let sources = words::sentences(self.transcript);
         let refuse = |s: &str, k: &[String]| paraphrase::rejection(s, self.transcript, k, language);
         let mut writer = SentenceWriter::new(self, rewriter, ctx, output, &sources);
-        let mut voice = Voice::new(paraphrase::system(language), language, "sentence", true);
-        for source in &sources {
-            if paraphrase::total_words(&voice.kept) + CLOSING_WORDS >= target {
-                break;
-            }
-            writer
-                .keep(&mut voice, &paraphrase::say_again(source, language), refuse)
-                .await?;
-        }
-        // A short transcript: carry the last idea on until the length is reached.
-        let mut misses = 0;
-        while paraphrase::total_words(&voice.kept) + CLOSING_WORDS < min && misses < 3 {
-            let previous = voice
-                .kept
-                .last()
-                .cloned()
-                .unwrap_or_else(|| self.transcript.to_owned());
-            let kept = writer
-                .keep(
-                    &mut voice,
-                    &paraphrase::carry_on(&previous, language),
-                    refuse,
-                )
-                .await?;
-            misses += usize::from(!kept);
-        }
-        writer.close(&mut voice, refuse).await?;
-        self.assembled(name, voice.kept.join(" "), writer)
+        let mut route = Direct {
+            voice: Voice::new(paraphrase::system(language), language, "sentence", true),
+            language,
+            source: self.transcript,
+            refuse: &refuse,
+        };
+        writer.fill(&mut route, &sources).await?;
+        writer.close(&mut route.voice, refuse).await?;
+        self.assembled(name, route.voice.kept.join(" "), writer)
     }
 
     /// Checks a script written sentence by sentence, records it as an attempt and fits it.
@@ -285,6 +264,71 @@ const MEASURED_SMALL: [(&str, WriterStrategy); 2] = [
     ("ru", WriterStrategy::Sentences),
     ("en", WriterStrategy::Sentences),
 ];
+
+/// What a sentence-by-sentence script asks for next.
+#[derive(Clone, Copy)]
+enum Ask<'s> {
+    /// A sentence of the transcript said anew.
+    Again(&'s str),
+    /// One more sentence after the last, on `topic` (a sentence of the transcript), for a
+    /// transcript too short for the script's length.
+    More { topic: &'s str },
+}
+
+/// A sentence's refusal, given the sentences kept before it.
+type Refusal<'r> = &'r (dyn Fn(&str, &[String]) -> Option<String> + Sync);
+
+/// How a script's sentences are come by: asked in the script's language, or asked in English
+/// and translated back.
+trait Route {
+    /// The script's sentences kept so far.
+    fn script(&self) -> &[String];
+
+    /// Asks for one sentence; answers whether the script gained one.
+    async fn say(
+        &mut self,
+        writer: &mut SentenceWriter<'_, '_>,
+        ask: Ask<'_>,
+    ) -> Result<bool, Miss>;
+}
+
+/// Sentences asked in the script's own language.
+struct Direct<'r> {
+    voice: Voice,
+    language: &'r str,
+    /// What a sentence follows on from before the first is kept.
+    source: &'r str,
+    refuse: Refusal<'r>,
+}
+
+impl Route for Direct<'_> {
+    fn script(&self) -> &[String] {
+        &self.voice.kept
+    }
+
+    async fn say(
+        &mut self,
+        writer: &mut SentenceWriter<'_, '_>,
+        ask: Ask<'_>,
+    ) -> Result<bool, Miss> {
+        let prompt = ask.prompt(&self.voice.kept, self.source, self.language);
+        writer.keep(&mut self.voice, &prompt, self.refuse).await
+    }
+}
+
+impl Ask<'_> {
+    /// The request for the sentence, in `language`, after the sentences `kept` (or `source`
+    /// before any is).
+    fn prompt(self, kept: &[String], source: &str, language: &str) -> String {
+        match self {
+            Ask::Again(sentence) => paraphrase::say_again(sentence, language),
+            Ask::More { topic } => {
+                let previous = kept.last().map_or(source, String::as_str);
+                paraphrase::carry_on(previous, topic, language)
+            }
+        }
+    }
+}
 
 /// Room left for the closing call to action when writing sentence by sentence.
 const CLOSING_WORDS: usize = 8;
@@ -402,6 +446,30 @@ impl<'a, 'd> SentenceWriter<'a, 'd> {
             }
         }
         Ok(false)
+    }
+
+    /// Says the transcript's sentences anew (`sources`) until the length is near; then, for a
+    /// short transcript, more sentences on its topics until the minimum is reached, unless
+    /// three are given up.
+    async fn fill(&mut self, route: &mut impl Route, sources: &[String]) -> Result<(), Miss> {
+        let WordRange { min, max } = self.draft.contract.words;
+        let (min, target) = (min as usize, (min + max) as usize / 2);
+        for source in sources {
+            if paraphrase::total_words(route.script()) + CLOSING_WORDS >= target {
+                break;
+            }
+            route.say(self, Ask::Again(source)).await?;
+        }
+        // Each further sentence takes the next of the transcript's topics in turn, so that a
+        // short transcript is carried on rather than drifted from or said again.
+        let mut topics = sources.iter().cycle();
+        let mut misses = 0;
+        while paraphrase::total_words(route.script()) + CLOSING_WORDS < min && misses < 3 {
+            let topic = topics.next().map_or(self.draft.transcript, String::as_str);
+            let kept = route.say(self, Ask::More { topic }).await?;
+            misses += usize::from(!kept);
+        }
+        Ok(())
     }
 
     /// Asks for the closing call to action, in the script's language.

@@ -78,7 +78,7 @@ fn topic(transcript: &str, language: &str) -> Vec<String> {
 }
 
 /// Stems of the words that carry meaning: four letters or more, not a function word.
-fn content_stems(text: &str, language: &str) -> Vec<String> {
+pub(crate) fn content_stems(text: &str, language: &str) -> Vec<String> {
     let english = language.starts_with("en");
     normalized_words(text)
         .into_iter()

@@ -304,7 +304,7 @@ pub fn evaluate(
             grounding::MAX_REPETITION * 100.0
         ),
     });
-    checks.push(loops::check(text));
+    checks.push(loops::check(text, &contract.language));
     checks.push(spelling::check(text, transcript, &contract.language));
     let topic = grounding::Grounding::of(text, transcript, &contract.language);
     checks.push(Check {

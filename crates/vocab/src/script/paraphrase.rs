@@ -23,6 +23,21 @@ const ABOUT_THE_TASK: &[&str] = &[
     "original",
 ];
 
+/// Words of the requests themselves that a small model echoes before its answer ("Та же мысль
+/// другими словами: ..."): a sentence holding one is about the task, not of the script.
+const ECHOES: &[&str] = &[
+    "другими словами",
+    "другие слова",
+    "та же мысль",
+    "ту же мысль",
+    "одним предложением",
+    "следующее предложение",
+    "in other words",
+    "the same idea",
+    "in one sentence",
+    "next sentence",
+];
+
 /// How an answer may not begin: a preamble, not a sentence of the script.
 const PREAMBLES: &[&str] = &[
     "вот",
@@ -75,9 +90,13 @@ pub fn rejection(
     {
         return Some("starts like a preamble".into());
     }
+    let joined = format!(" {} ", words.join(" "));
     if words
         .iter()
         .any(|word| ABOUT_THE_TASK.iter().any(|stem| word.starts_with(stem)))
+        || ECHOES
+            .iter()
+            .any(|echo| joined.contains(&format!(" {echo} ")))
     {
         return Some("talks about the task".into());
     }
@@ -86,7 +105,7 @@ pub fn rejection(
             return Some(format!("not in {}", language_name(language)));
         }
     }
-    if let Some(clause) = super::loops::repeated_clause(sentence, kept) {
+    if let Some(clause) = super::loops::repeated_clause(sentence, kept, language) {
         return Some(format!("says `{clause}` again"));
     }
     if let Some(unknown) = super::spelling::unknown_words(sentence, transcript, language)
@@ -129,12 +148,20 @@ pub fn say_again(sentence: &str, language: &str) -> String {
     }
 }
 
-/// Asks for one more sentence carrying on from `previous`.
-pub fn carry_on(previous: &str, language: &str) -> String {
+/// Asks for one more sentence after `previous`, with something new on `topic` (a sentence of
+/// the transcript): told only to take `previous` further, a small model drifts off the reel or
+/// says `previous` again in other endings.
+pub fn carry_on(previous: &str, topic: &str, language: &str) -> String {
     if language.starts_with("ru") {
-        format!("Напиши следующее предложение, которое развивает эту мысль: {previous}")
+        format!(
+            "Предыдущее предложение: {previous}\nНапиши следующее предложение: один новый \
+             практический совет зрителю на эту тему: {topic}"
+        )
     } else {
-        format!("Write the next sentence, taking this thought further: {previous}")
+        format!(
+            "Previous sentence: {previous}\nWrite the next sentence: one new practical tip for \
+             the viewer on this topic: {topic}"
+        )
     }
 }
 
@@ -183,6 +210,12 @@ mod tests {
         assert!(reason("Это предложение звучит иначе теперь.")
             .unwrap()
             .contains("task"));
+        // bench/writer's sample of 2026-12-07: the request said back before the answer.
+        assert!(
+            reason("Та же мысль на другие слова: главное регулярность каждый день.")
+                .unwrap()
+                .contains("task")
+        );
         assert!(reason("Start your morning with water today.")
             .unwrap()
             .contains("Russian"));

@@ -3,9 +3,8 @@
 //! the script's language (spelling, loops, copying), and the call to action asked in the
 //! language itself.
 
-use super::{Accepted, Draft, Miss, SentenceWriter, Voice, CLOSING_WORDS};
+use super::{Accepted, Ask, Draft, Miss, Refusal, Route, SentenceWriter, Voice};
 use crate::{
-    domain::project::WordRange,
     jobs::JobContext,
     providers::rewrite::{ChatMessage, RewriteCall, Rewriter},
     script::{
@@ -38,61 +37,78 @@ impl Draft<'_> {
         if sources.is_empty() {
             return self.sentence_by_sentence(name, rewriter, output, ctx).await;
         }
-        let WordRange { min, max } = self.contract.words;
-        let (min, target) = (min as usize, (min + max) as usize / 2);
         let refuse_english =
             |s: &str, k: &[String]| paraphrase::rejection(s, &translated, k, ENGLISH);
         let refuse = |s: &str, k: &[String]| paraphrase::rejection(s, self.transcript, k, language);
         let mut writer = SentenceWriter::new(self, rewriter, ctx, output, &sources);
-        let mut drafts = Voice::new(
-            paraphrase::system(ENGLISH),
-            ENGLISH,
-            "English sentence",
-            false,
-        );
-        let mut script = Voice::new(
-            english::back_system(language),
+        let mut route = ThroughEnglish {
+            drafts: Voice::new(
+                paraphrase::system(ENGLISH),
+                ENGLISH,
+                "English sentence",
+                false,
+            ),
+            script: Voice::new(
+                english::back_system(language),
+                language,
+                "translating sentence",
+                true,
+            ),
             language,
-            "translating sentence",
-            true,
-        );
-        for source in &sources {
-            if paraphrase::total_words(&script.kept) + CLOSING_WORDS >= target {
-                break;
-            }
-            let ask = paraphrase::say_again(source, ENGLISH);
-            if !writer.keep(&mut drafts, &ask, refuse_english).await? {
-                continue;
-            }
-            let said = drafts.kept.last().cloned().unwrap_or_default();
-            writer
-                .keep(&mut script, &english::back(&said, language), refuse)
-                .await?;
-        }
-        // A short transcript: carry the last idea on until the length is reached.
-        let mut misses = 0;
-        while paraphrase::total_words(&script.kept) + CLOSING_WORDS < min && misses < 3 {
-            let previous = drafts
-                .kept
-                .last()
-                .cloned()
-                .unwrap_or_else(|| translated.clone());
-            let ask = paraphrase::carry_on(&previous, ENGLISH);
-            let kept = writer.keep(&mut drafts, &ask, refuse_english).await? && {
-                let said = drafts.kept.last().cloned().unwrap_or_default();
-                writer
-                    .keep(&mut script, &english::back(&said, language), refuse)
-                    .await?
-            };
-            misses += usize::from(!kept);
-        }
+            translated: &translated,
+            refuse_english: &refuse_english,
+            refuse: &refuse,
+        };
+        writer.fill(&mut route, &sources).await?;
+        let mut script = route.script;
         // A call to action is short and set in phrase: the language's own words do best.
         script.system = paraphrase::system(language);
         script.stage = "sentence";
         writer.close(&mut script, refuse).await?;
         self.assembled(name, script.kept.join(" "), writer)
     }
+}
 
+/// Sentences asked in English, each translated back into the script's language.
+struct ThroughEnglish<'r> {
+    drafts: Voice,
+    script: Voice,
+    language: &'r str,
+    /// The transcript in English.
+    translated: &'r str,
+    refuse_english: Refusal<'r>,
+    refuse: Refusal<'r>,
+}
+
+impl Route for ThroughEnglish<'_> {
+    fn script(&self) -> &[String] {
+        &self.script.kept
+    }
+
+    async fn say(
+        &mut self,
+        writer: &mut SentenceWriter<'_, '_>,
+        ask: Ask<'_>,
+    ) -> Result<bool, Miss> {
+        let prompt = ask.prompt(&self.drafts.kept, self.translated, ENGLISH);
+        if !writer
+            .keep(&mut self.drafts, &prompt, self.refuse_english)
+            .await?
+        {
+            return Ok(false);
+        }
+        let said = self.drafts.kept.last().cloned().unwrap_or_default();
+        writer
+            .keep(
+                &mut self.script,
+                &english::back(&said, self.language),
+                self.refuse,
+            )
+            .await
+    }
+}
+
+impl Draft<'_> {
     /// The transcript in English, whole sentences only.
     async fn in_english(
         &self,
