@@ -32,6 +32,29 @@ pub fn fresh_database_url() -> String {
     url.to_string()
 }
 
+/// A fresh database with the schema as it was before migration `version`, for a test of what
+/// that migration does to data stored before it; answers its URL and a pool on it.
+pub async fn database_before(version: i64) -> (String, PgPool) {
+    use sqlx::migrate::MigrateDatabase;
+    let url = fresh_database_url();
+    sqlx::Postgres::create_database(&url).await.unwrap();
+    let pool = PgPool::connect(&url).await.unwrap();
+    let before = sqlx::migrate::Migrator {
+        migrations: std::borrow::Cow::Owned(
+            db::MIGRATOR
+                .iter()
+                .filter(|migration| migration.version < version)
+                .cloned()
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    before.run(&pool).await.unwrap();
+    (url, pool)
+}
+
 /// Settings tuned for fast tests: short polls and backoffs, one HTTP worker.
 pub fn test_settings(database_url: &str) -> Settings {
     let mut settings = Settings::default();

@@ -2,17 +2,15 @@
 //! it anywhere is a 422 that says why and what to use, nothing offers it, and the migration moves
 //! the projects that had it, recording the move in their event stream.
 
-use std::{borrow::Cow, time::Duration};
+use std::time::Duration;
 
-use reelforge::{db::MIGRATOR, domain::event::EventPayload};
+use reelforge::domain::event::EventPayload;
 use secrecy::SecretString;
 use serde_json::{json, Value};
-use sqlx::{migrate::MigrateDatabase, PgPool};
 use uuid::Uuid;
 
 use crate::helpers::{
-    assert_refused, fresh_database_url, send_problem, spawn_app_with, start, test_settings,
-    SseClient,
+    assert_refused, database_before, send_problem, spawn_app_with, start, test_settings, SseClient,
 };
 
 /// A `provider_retired` problem that says why and what to use.
@@ -128,23 +126,8 @@ async fn the_assistants_provider_is_refused_everywhere_saying_why_and_what_to_us
 
 #[tokio::test]
 async fn the_migration_moves_projects_off_the_assistants_provider_and_says_so() {
-    let url = fresh_database_url();
-    sqlx::Postgres::create_database(&url).await.unwrap();
-    let pool = PgPool::connect(&url).await.unwrap();
     // The schema as it was before the provider was retired, with a project of each kind.
-    let before = sqlx::migrate::Migrator {
-        migrations: Cow::Owned(
-            MIGRATOR
-                .iter()
-                .filter(|migration| migration.version < 15)
-                .cloned()
-                .collect(),
-        ),
-        ignore_missing: false,
-        locking: true,
-        no_tx: false,
-    };
-    before.run(&pool).await.unwrap();
+    let (url, pool) = database_before(15).await;
     let settings = test_settings(&url);
     let stored = |rewrite: &str| {
         let mut value = serde_json::to_value(&settings.defaults.settings).unwrap();

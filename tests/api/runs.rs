@@ -630,24 +630,8 @@ async fn a_run_on_reels_whose_media_cannot_be_prepared_says_why_for_each() {
 #[tokio::test]
 async fn runs_stored_with_resource_names_read_with_step_names_after_the_upgrade() {
     use reelforge::domain::{event::EventPayload, run::Run, step::Step};
-    use sqlx::migrate::MigrateDatabase;
 
-    let url = crate::helpers::fresh_database_url();
-    sqlx::Postgres::create_database(&url).await.unwrap();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let before = sqlx::migrate::Migrator {
-        migrations: std::borrow::Cow::Owned(
-            reelforge::db::MIGRATOR
-                .iter()
-                .filter(|migration| migration.version < 35)
-                .cloned()
-                .collect(),
-        ),
-        ignore_missing: false,
-        locking: true,
-        no_tx: false,
-    };
-    before.run(&pool).await.unwrap();
+    let (url, pool) = crate::helpers::database_before(35).await;
     let settings = crate::helpers::test_settings(&url);
     let (project_id, run_id, reel_id) = (
         uuid::Uuid::new_v4(),
