@@ -202,6 +202,12 @@ async fn one_failing_reel_does_not_stop_the_others() {
     let run = wait_for_run(&app, failing["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "failed");
     assert_eq!(run["reels"][0]["error"]["code"], "fake_failure", "{run:#}");
+    // Which step failed and whose service it was, typed, for a client to say in its words.
+    assert_eq!(
+        run["reels"][0]["error"]["params"],
+        json!({"step": "voice", "provider": "fake"}),
+        "{run:#}"
+    );
     assert_eq!(
         run["reels"][0]["steps"].as_array().unwrap().len(),
         3,
@@ -272,6 +278,13 @@ async fn run_requests_are_checked() {
         (json!({"reel_id": uuid::Uuid::new_v4()}), 404, "not_found"),
     ] {
         let (got, problem) = send_problem(app.post(&path, &body)).await;
+        if code == "unknown_provider" {
+            assert_eq!(
+                problem["params"],
+                json!({"step": "voice", "provider": "nope"}),
+                "{problem}"
+            );
+        }
         assert_eq!(
             (got, problem["code"].as_str()),
             (status, Some(code)),
@@ -461,6 +474,7 @@ async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_onc
         (409, Some("run_not_awaiting_review"))
     );
     assert!(problem["detail"].as_str().unwrap().contains("succeeded"));
+    assert_eq!(problem["params"], json!({"status": "succeeded"}));
 }
 
 #[tokio::test]

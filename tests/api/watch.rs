@@ -463,6 +463,11 @@ async fn an_estimate_says_the_cost_and_a_run_over_the_budget_is_refused() {
         problem["detail"].as_str().unwrap().contains("0.5500"),
         "{problem:#}"
     );
+    let params = &problem["params"];
+    assert!(
+        params["estimate_usd"].as_f64().unwrap() > params["remaining_usd"].as_f64().unwrap(),
+        "{problem:#}"
+    );
     let run = wait_for_run(&app, started["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded");
 

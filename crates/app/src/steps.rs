@@ -515,7 +515,15 @@ pub async fn start_run_with(
         return Ok(RunStart::Estimated(estimate));
     }
     if !estimate.within_budget {
-        return Err(AppError::BudgetExceeded(crate::budget::refusal(&estimate)));
+        return Err(
+            AppError::BudgetExceeded(crate::budget::refusal(&estimate)).with_params(
+                crate::domain::ErrorParams {
+                    estimate_usd: Some(estimate.total_cost),
+                    remaining_usd: Some(estimate.budget.left.unwrap_or_default()),
+                    ..Default::default()
+                },
+            ),
+        );
     }
     for reel in &reels {
         select_reel(&mut tx, reel, starter.jobs).await?;
@@ -575,7 +583,11 @@ pub async fn resume_run(state: &AppState, id: Uuid) -> Result<crate::domain::run
                 "the run is {}; only a run awaiting review can be resumed",
                 run.status
             ),
-        ));
+        )
+        .with_params(crate::domain::ErrorParams {
+            status: Some(run.status),
+            ..Default::default()
+        }));
     }
     for reel in run
         .reels

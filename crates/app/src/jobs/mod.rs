@@ -97,15 +97,11 @@ impl JobError {
     pub fn info(&self) -> ErrorInfo {
         match self {
             JobError::Retryable { code, message, .. } | JobError::Fatal { code, message } => {
-                ErrorInfo {
-                    code: *code,
-                    message: message.clone(),
-                }
+                ErrorInfo::new(*code, message.clone())
             }
-            JobError::Deferred { message, .. } => ErrorInfo {
-                code: ErrorCode::ProviderRetryable,
-                message: message.clone(),
-            },
+            JobError::Deferred { message, .. } => {
+                ErrorInfo::new(ErrorCode::ProviderRetryable, message.clone())
+            }
         }
     }
 }

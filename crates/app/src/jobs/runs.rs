@@ -58,10 +58,7 @@ async fn advance_reel(
         None => {
             fail(
                 reel,
-                ErrorInfo {
-                    code: ErrorCode::ReelMissing,
-                    message: "the reel was deleted".into(),
-                },
+                ErrorInfo::new(ErrorCode::ReelMissing, "the reel was deleted"),
             );
             return Ok(true);
         }
@@ -85,10 +82,7 @@ async fn advance_reel(
                 else {
                     fail(
                         reel,
-                        ErrorInfo {
-                            code: ErrorCode::ResourceMissing,
-                            message: "a step resource was deleted".into(),
-                        },
+                        ErrorInfo::new(ErrorCode::ResourceMissing, "a step resource was deleted"),
                     );
                     return Ok(true);
                 };
@@ -102,10 +96,14 @@ async fn advance_reel(
                 last.duration_ms =
                     Some((resource.updated_at - resource.created_at).num_milliseconds());
                 if resource.status != Status::Succeeded {
-                    let error = resource.error.unwrap_or(ErrorInfo {
-                        code: ErrorCode::StepFailed,
-                        message: format!("the {} step failed", last.step),
-                    });
+                    let mut error = resource.error.unwrap_or(ErrorInfo::new(
+                        ErrorCode::StepFailed,
+                        format!("the {} step failed", last.step),
+                    ));
+                    // Which step failed and whose it was, for a client to say so.
+                    let params = error.params.get_or_insert_with(Default::default);
+                    params.step = Some(Step::of(last.step));
+                    params.provider = Some(last.provider.clone());
                     fail(reel, error);
                     return Ok(true);
                 }
@@ -152,14 +150,14 @@ async fn advance_reel(
 /// client can say why (an expired link, not a video); `reel_not_prepared` when it has none.
 fn unprepared(reel_error: Option<ErrorInfo>) -> ErrorInfo {
     match reel_error {
-        Some(error) => ErrorInfo {
-            code: error.code,
-            message: format!("the reel's media could not be prepared: {}", error.message),
-        },
-        None => ErrorInfo {
-            code: ErrorCode::ReelNotPrepared,
-            message: "the reel's media could not be prepared".into(),
-        },
+        Some(error) => ErrorInfo::new(
+            error.code,
+            format!("the reel's media could not be prepared: {}", error.message),
+        ),
+        None => ErrorInfo::new(
+            ErrorCode::ReelNotPrepared,
+            "the reel's media could not be prepared",
+        ),
     }
 }
 
@@ -264,10 +262,10 @@ async fn publish_reel(
 ) -> Result<bool, sqlx::Error> {
     let stop_for_review = |reel: &mut RunReel| {
         reel.status = Status::Failed;
-        reel.error = Some(ErrorInfo {
-            code: ErrorCode::NeedsReview,
-            message: format!("not published: {}", reel.review_reasons.join("; ")),
-        });
+        reel.error = Some(ErrorInfo::new(
+            ErrorCode::NeedsReview,
+            format!("not published: {}", reel.review_reasons.join("; ")),
+        ));
         true
     };
     if reel.needs_review && !publish.even_if_needs_review {
@@ -281,10 +279,10 @@ async fn publish_reel(
         // Settled when the run started; a run stored without it cannot guess one.
         let Some(provider) = publish.post_provider.clone() else {
             reel.status = Status::Failed;
-            reel.error = Some(ErrorInfo {
-                code: ErrorCode::InvalidJob,
-                message: "the run's publish names no post writer".into(),
-            });
+            reel.error = Some(ErrorInfo::new(
+                ErrorCode::InvalidJob,
+                "the run's publish names no post writer",
+            ));
             return Ok(true);
         };
         let next = NextStep {
@@ -320,10 +318,10 @@ async fn publish_reel(
         Err(crate::error::AppError::Database(error)) => return Err(error),
         Err(refused) => {
             reel.status = Status::Failed;
-            reel.error = Some(ErrorInfo {
-                code: refused.code(),
-                message: format!("not published: {}", refused.detail_text()),
-            });
+            reel.error = Some(ErrorInfo::new(
+                refused.code(),
+                format!("not published: {}", refused.detail_text()),
+            ));
         }
     }
     Ok(true)

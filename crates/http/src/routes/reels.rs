@@ -109,6 +109,10 @@ async fn serve_media(
                 reel.status
             ),
         )
+        .with_params(crate::domain::ErrorParams {
+            status: Some(reel.status),
+            ..Default::default()
+        })
         .into());
     };
     let key = pick(prepared).ok_or(AppError::NotFound("media file"))?;
