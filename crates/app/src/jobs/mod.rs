@@ -178,6 +178,7 @@ pub fn handlers(
                 jobs: settings.jobs.clone(),
                 media: providers.media.clone(),
                 webhook_attempts: settings.webhooks.max_attempts,
+                max_covers: settings.collect.max_covers,
             }) as Arc<dyn JobHandler>,
         ),
         (
