@@ -616,3 +616,33 @@ pub async fn resume_run(state: &AppState, id: Uuid) -> Result<crate::domain::run
     tx.commit().await?;
     self::run(state, id).await
 }
+
+/// Cancels a run that has not ended (queued while its reels are prepared, running, or awaiting
+/// review): what is left of it stops, and `run.canceled` is announced (and sent to the webhook).
+pub async fn cancel_run(state: &AppState, id: Uuid) -> Result<crate::domain::run::Run, AppError> {
+    let mut tx = state.pool.begin().await?;
+    let mut run = db::runs::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    if matches!(
+        run.status,
+        Status::Succeeded | Status::Failed | Status::Canceled
+    ) {
+        return Err(AppError::conflict(
+            ErrorCode::RunNotActive,
+            format!(
+                "the run is {}; only a queued, running or awaiting_review run can be canceled",
+                run.status
+            ),
+        )
+        .with_params(crate::domain::ErrorParams {
+            status: Some(run.status),
+            ..Default::default()
+        }));
+    }
+    crate::jobs::runs::cancel(&mut tx, &mut run).await?;
+    db::runs::save(&mut tx, &run).await?;
+    crate::jobs::runs::announce(&mut tx, &run, state.settings.webhooks.max_attempts).await?;
+    tx.commit().await?;
+    self::run(state, id).await
+}

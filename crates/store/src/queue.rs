@@ -374,13 +374,22 @@ pub async fn progress(
 /// active job.
 pub async fn request_cancel(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let Some(job) = db::jobs::request_cancel(&mut *tx, id).await? else {
+    let job = request_cancel_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// [`request_cancel`] inside the caller's transaction.
+pub async fn request_cancel_in(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<Job>, sqlx::Error> {
+    let Some(job) = db::jobs::request_cancel(&mut *conn, id).await? else {
         return Ok(None);
     };
     if job.status == Status::Canceled {
-        announce(&mut tx, &job, None).await?;
+        announce(conn, &job, None).await?;
     }
-    tx.commit().await?;
     Ok(Some(job))
 }
 

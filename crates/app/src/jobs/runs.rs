@@ -346,6 +346,55 @@ fn overall(reels: &[RunReel]) -> Status {
     }
 }
 
+/// Announces a run's new status: a run that ends or stops for review as such (and to the
+/// webhook: someone has to act on a stopped one), any other change as `run.updated`.
+pub(crate) async fn announce(
+    conn: &mut PgConnection,
+    run: &Run,
+    webhook_attempts: i32,
+) -> Result<(), sqlx::Error> {
+    let stopped = is_done(run.status) || run.status == Status::AwaitingReview;
+    let kind = if stopped {
+        run.status.as_str()
+    } else {
+        "updated"
+    };
+    if stopped {
+        crate::jobs::webhook::queue(
+            &mut *conn,
+            run.project_id,
+            crate::domain::job::WebhookDelivery::Run {
+                run_id: run.id,
+                event: format!("run.{kind}"),
+            },
+            webhook_attempts,
+        )
+        .await?;
+    }
+    db::events::append(conn, &[NewEvent::about_run(kind, run)]).await
+}
+
+/// Cancels what is left of a run: every reel not done yet stops, with the step job it waits
+/// on (a queued job at once, a running one at its next checkpoint). Reels already done keep
+/// their outcome; a reel's media preparation goes on, as it is the reel's and not the run's.
+pub(crate) async fn cancel(conn: &mut PgConnection, run: &mut Run) -> Result<(), sqlx::Error> {
+    for reel in run.reels.iter_mut().filter(|reel| !is_done(reel.status)) {
+        if let Some(step) = reel.steps.last_mut().filter(|step| !is_done(step.status)) {
+            let job = db::resources::get(&mut *conn, step.step, step.resource_id)
+                .await?
+                .and_then(|resource| resource.job_id);
+            if let Some(job) = job {
+                queue::request_cancel_in(&mut *conn, job).await?;
+            }
+            step.status = Status::Canceled;
+        }
+        reel.status = Status::Canceled;
+        reel.error = Some(ErrorInfo::new(ErrorCode::Canceled, "the run was canceled"));
+    }
+    run.status = Status::Canceled;
+    Ok(())
+}
+
 /// Advances every unfinished run once; answers how many changed. A run that finishes is sent
 /// to its project's webhook by a job with `webhook_attempts` attempts.
 pub async fn advance(
@@ -377,27 +426,7 @@ pub async fn advance(
         run.status = overall(&run.reels);
         run.progress = Run::progress_of(&run.reels, input.publish.is_some());
         db::runs::save(&mut tx, &run).await?;
-        // A run that ends or stops for review is announced as such (and sent to the webhook:
-        // someone has to act on a stopped one).
-        let stopped = is_done(run.status) || run.status == Status::AwaitingReview;
-        let kind = if stopped {
-            run.status.as_str()
-        } else {
-            "updated"
-        };
-        if stopped {
-            crate::jobs::webhook::queue(
-                &mut tx,
-                run.project_id,
-                crate::domain::job::WebhookDelivery::Run {
-                    run_id: run.id,
-                    event: format!("run.{kind}"),
-                },
-                webhook_attempts,
-            )
-            .await?;
-        }
-        db::events::append(&mut tx, &[NewEvent::about_run(kind, &run)]).await?;
+        announce(&mut tx, &run, webhook_attempts).await?;
         changed_runs += 1;
     }
     tx.commit().await?;
