@@ -32,6 +32,7 @@ fn rules() -> Vec<Rule> {
         name: None,
         conditions,
         auto_run: false,
+        review: Default::default(),
     };
     let none = RuleConditions::default();
     vec![

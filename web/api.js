@@ -1,6 +1,6 @@
 // The page's shared state, the API client, problem+json errors in the page's words, the live event
 // stream and small DOM helpers. Every view imports from here; none imports another view's state.
-import { t, errorText, lang } from "./i18n.js";
+import { t, errorText, paramWords, lang } from "./i18n.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -66,22 +66,26 @@ export async function api(method, path, body) {
 }
 
 /**
- * A failure in the page's words, from the problem's `code` (and the fields it names). The
- * server's `detail` is English: it is shown only in the English UI, after the translation.
+ * A failure in the page's words, from the problem's `code` and its typed `params` (and the
+ * fields it names). The server's `detail` is English: it is shown only in the English UI, after
+ * the translation.
  */
 export function problemText(error) {
   const code = error?.problem?.code || "unknown";
-  let text = code === "network" ? t("err_network") : errorText(code);
+  let text = code === "network" ? t("err_network") : errorText(code, error?.problem?.params);
   const fields = (error?.problem?.errors || []).map((e) => t("fieldError", { field: e.field }));
   if (fields.length) text += ` (${fields.join(", ")})`;
   if (lang.current === "en" && error?.problem?.detail) text += `: ${error.problem.detail}`;
   return text;
 }
 
-/** A failure stored on a resource (`ErrorInfo`), in the page's words. */
+/** A failure stored on a resource (`ErrorInfo`), in the page's words: a run's failed step says
+ * which step and whose service it was. */
 export function infoText(info) {
   if (!info) return "";
-  const text = errorText(info.code);
+  let text = errorText(info.code, info.params);
+  const words = paramWords(info.params || {});
+  if (words.step && words.provider) text += ` (${t("errWhere", words)})`;
   return lang.current === "en" && info.message ? `${text} (${info.message})` : text;
 }
 

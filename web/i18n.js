@@ -89,6 +89,10 @@ const TEXT = {
   ruleOutlierText: ["выброс от ×{x}", "outlier from ×{x}"], ruleVelocityText: ["от {n} в час", "from {n} an hour"],
   ruleEngagementText: ["вовлечённость от {n}%", "engagement from {n}%"], ruleWithinText: ["не старше {n} ч", "at most {n} h old"],
   ruleAutoText: ["с автозапуском", "runs itself"], ruleAny: ["любой ролик", "any reel"],
+  ruleReview: ["Сценарий автозапуска", "The automatic run's script"],
+  ruleReviewText_never: ["без проверки сценария", "script not reviewed"],
+  ruleReviewText_when_flagged: ["проверка сценария, если есть замечания", "script reviewed when flagged"],
+  ruleReviewText_always: ["всегда проверка сценария", "script always reviewed"],
   ruleNeedsCondition: ["Для автозапуска задайте хотя бы одно условие", "Give at least one condition to run the pipeline automatically"],
   noWatchlists: ["Вы пока ни за чем не следите.", "You are not watching anything yet."],
   alertsTitle: ["Сигналы", "Alerts"], noAlerts: ["Сигналов пока нет.", "No alerts yet."],
@@ -118,6 +122,7 @@ const TEXT = {
   state_awaiting_review: ["ждёт вашей проверки", "waiting for your review"],
   reused: ["готово ранее", "reused"], eta: ["осталось ≈ {time}", "≈ {time} left"],
   cancelStep: ["Отменить", "Cancel"], cancelAsked: ["Отмена запрошена", "Cancel requested"],
+  runCancel: ["Отменить запуск", "Cancel the run"],
   streamLive: ["Обновления: подключено", "Updates: connected"], streamRetry: ["Обновления: переподключение…", "Updates: reconnecting…"],
   transcript: ["Расшифровка оригинала", "The original's transcript"], script: ["Ваш сценарий", "Your script"],
   scriptLabel: ["Текст сценария", "Script text"], saveScript: ["Сохранить правку", "Save the edit"],
@@ -217,12 +222,18 @@ const TEXT = {
   err_not_found: ["Не найдено: возможно, это уже удалено", "Not found: it may have been deleted"],
   err_unauthorized: ["Токен не подошёл", "The token was not accepted"], err_insufficient_scope: ["У этого токена нет прав на это действие", "This token may not do this"],
   err_rate_limited: ["Слишком много запросов: подождите минуту", "Too many requests: wait a minute"],
+  "err_rate_limited+": ["Слишком много запросов: подождите {wait}", "Too many requests: wait {wait}"],
   err_budget_exceeded: ["Месячный бюджет исчерпан", "The monthly budget is used up"],
+  "err_budget_exceeded+": ["Не хватает месячного бюджета: запуск стоит ≈ {estimate}, осталось {remaining}", "Not enough of the monthly budget: the run costs ≈ {estimate}, {remaining} is left"],
   err_no_provider: ["Для этого шага не настроен сервис", "No service is set up for this step"], err_not_configured: ["Это не настроено на сервере", "This is not set up on the server"],
+  "err_no_provider+": ["Для шага «{step}» не настроен сервис", "No service is set up for the “{step}” step"],
   err_unknown_provider: ["Такого сервиса нет", "No such service"], err_provider_retired: ["Этот сервис больше не работает", "This service was retired"],
+  "err_unknown_provider+": ["Сервиса «{provider}» для шага «{step}» здесь нет", "There is no “{provider}” service for the “{step}” step here"],
+  "err_provider_retired+": ["Сервис «{provider}» больше не работает", "The “{provider}” service was retired"],
   err_no_reels: ["Нет роликов для запуска", "No reels to run"], err_already_processed: ["Этот ролик уже обработан", "This reel is already processed"],
   err_parent_not_ready: ["Предыдущий шаг ещё не готов", "The previous step is not ready"], err_script_not_ready: ["Сценарий ещё не готов", "The script is not ready"],
   err_media_not_ready: ["Видео ролика ещё не готово", "The reel's media is not ready"],
+  "err_media_not_ready+": ["Файлы ещё не готовы (сейчас: {status})", "The files are not ready yet (now: {status})"],
   err_reel_not_prepared: ["Не удалось подготовить видео ролика", "The reel's media could not be prepared"],
   err_media_url_expired: ["ссылка Instagram на видео устарела — соберите ролик заново", "Instagram's link to the video expired: collect the reel again"],
   err_media_unavailable: ["видео недоступно в Instagram", "the video is not available on Instagram"],
@@ -230,8 +241,10 @@ const TEXT = {
   err_no_reel_video: ["у ролика нет видео", "the reel has no video"], err_media_too_large: ["видео слишком большое", "the video is too large"],
   err_url_refused: ["эту ссылку нельзя открыть", "this link may not be opened"], err_media_missing: ["файл пропал из хранилища", "the file is missing from storage"],
   err_no_audio: ["в ролике нет звука", "the reel has no sound"],
-  err_asset_quota_exceeded: ["Медиатека заполнена", "The library is full"], err_unsupported_asset: ["Такой файл нельзя загрузить", "This kind of file cannot be uploaded"],
-  err_payload_too_large: ["Файл слишком большой", "The file is too large"], err_unsupported_media_type: ["Неподдерживаемый тип файла", "Unsupported file type"],
+  err_asset_quota_exceeded: ["Медиатека заполнена", "The library is full"],
+  "err_asset_quota_exceeded+": ["Медиатека заполнена: занято {used} из {limit}", "The library is full: {used} of {limit} used"], err_unsupported_asset: ["Такой файл нельзя загрузить", "This kind of file cannot be uploaded"],
+  err_payload_too_large: ["Файл слишком большой", "The file is too large"],
+  "err_payload_too_large+": ["Файл слишком большой: можно не больше {limit}", "The file is too large: {limit} at most"], err_unsupported_media_type: ["Неподдерживаемый тип файла", "Unsupported file type"],
   err_already_published: ["Это видео уже опубликовано в этом аккаунте", "This video is already posted to this account"],
   err_publication_not_cancelable: ["Эту публикацию уже нельзя отменить", "This post can no longer be canceled"],
   err_account_not_connected: ["Аккаунт не подключён", "The account is not connected"],
@@ -241,6 +254,11 @@ const TEXT = {
   err_privacy_not_allowed: ["Этот аккаунт не может публиковать с таким доступом", "This account cannot post with that visibility"],
   err_invalid_oauth_state: ["Подключение устарело: начните заново", "The connection expired: start again"],
   err_job_not_active: ["Эта задача уже закончилась", "This task has already finished"], err_job_not_retryable: ["Эту задачу нельзя повторить", "This task cannot be retried"],
+  "err_job_not_active+": ["Эта задача уже закончилась ({status})", "This task has already finished ({status})"],
+  err_run_not_active: ["Запуск уже закончился", "The run has already ended"],
+  "err_run_not_active+": ["Запуск уже закончился ({status})", "The run has already ended ({status})"],
+  err_run_not_awaiting_review: ["Запуск не ждёт проверки", "The run is not waiting for a review"],
+  "err_run_not_awaiting_review+": ["Запуск не ждёт проверки (сейчас: {status})", "The run is not waiting for a review (now: {status})"],
   err_canceled: ["Отменено", "Canceled"], err_needs_review: ["Сценарий ждёт вашей проверки", "The script waits for your review"],
   err_script_quality: ["Сценарий не прошёл проверки", "The script failed its checks"],
   err_provider_unavailable: ["Сервис недоступен, попробуйте позже", "The service is unavailable, try later"],
@@ -255,6 +273,8 @@ const TEXT = {
   err_invalid_options: ["Эти настройки не подходят сервису", "These settings do not suit the service"],
   err_not_ready: ["Сервер ещё запускается", "The server is still starting"],
   fieldError: ["поле «{field}»", "field “{field}”"],
+  errWhere: ["шаг «{step}», сервис «{provider}»", "step “{step}”, service “{provider}”"],
+  bytesMb: ["{n} МБ", "{n} MB"],
 };
 
 /** The page's language: chosen here before, else the browser's. */
@@ -288,8 +308,35 @@ export function translatePage(root = document) {
   for (const node of root.querySelectorAll("[aria-busy]")) node.dataset.loading = t("loading");
 }
 
-/** An error code in words; an unknown code reads as a general failure, never as raw English. */
-export const errorText = (code) => (has(`err_${code}`) ? t(`err_${code}`) : t("err_unknown"));
+const STEP_NAMES = { collect: "stepCollect", transcribe: "stepTranscribe", rewrite: "stepRewrite", voice: "stepVoice", render: "stepRender", write_post: "step_write_post" };
+const megabytes = (bytes) => t("bytesMb", { n: number(Math.max(0.1, bytes / 1048576), 1) });
+
+/** A problem's or failure's typed `params` as the words its texts fill in; absent ones stay out. */
+export function paramWords(params = {}) {
+  const words = {};
+  if (params.step) words.step = STEP_NAMES[params.step] ? t(STEP_NAMES[params.step]) : params.step;
+  if (params.provider) words.provider = providerName(params.provider);
+  if (params.limit_bytes != null) words.limit = megabytes(params.limit_bytes);
+  if (params.used_bytes != null) words.used = megabytes(params.used_bytes);
+  if (params.retry_after_seconds != null) words.wait = span(params.retry_after_seconds);
+  if (params.status) words.status = has(`state_${params.status}`) ? t(`state_${params.status}`) : params.status;
+  if (params.estimate_usd != null) words.estimate = money(params.estimate_usd);
+  if (params.remaining_usd != null) words.remaining = money(params.remaining_usd);
+  return words;
+}
+
+/**
+ * An error code in words; an unknown code reads as a general failure, never as raw English. With
+ * `params` (problem+json and `ErrorInfo` carry them), the fuller text `err_{code}+` says the
+ * values, when it has every value it names.
+ */
+export function errorText(code, params) {
+  if (!has(`err_${code}`)) return t("err_unknown");
+  const words = paramWords(params || {});
+  const fuller = TEXT[`err_${code}+`]?.[lang.current === "ru" ? 0 : 1];
+  const names = fuller ? [...fuller.matchAll(/\{(\w+)\}/g)].map((m) => m[1]) : [];
+  return fuller && names.every((name) => words[name] !== undefined) ? t(`err_${code}+`, words) : t(`err_${code}`);
+}
 
 /** A provider's name for people: the stand-ins get words, real vendors keep their names. */
 export const providerName = (name) => (has(`provider_${name}`) ? t(`provider_${name}`) : name);

@@ -58,7 +58,7 @@ function publicationLine(publication) {
 
 let drafting = null;
 
-/** Every run of the project and every render of its voiceovers, newest first. */
+/** Every run of the project and every video it made, newest first. */
 export function loadDrafts() {
   // One load at a time; a request while one runs is answered by the next one.
   drafting = (drafting || Promise.resolve()).then(buildDrafts).catch((error) => say("#drafts-empty", problemText(error), true));
@@ -68,22 +68,24 @@ export function loadDrafts() {
 async function buildDrafts() {
   if (!state.projectId) return;
   $("#drafts").setAttribute("aria-busy", "true");
-  const runs = (await api("GET", `/v1/projects/${state.projectId}/runs?limit=30`)).items;
+  // The project's runs and its videos (previews and final renders too), one request each.
+  const [runs, made] = await Promise.all([
+    api("GET", `/v1/projects/${state.projectId}/runs?limit=30`).then((page) => page.items),
+    api("GET", `/v1/projects/${state.projectId}/videos?limit=100`).then((page) => page.items),
+  ]);
   const runVideos = new Set();
   const audios = new Map(); // audio id -> reel id
   for (const run of runs) {
     for (const reel of run.reels || []) {
       for (const step of reel.steps || []) {
         if (step.step === "render") runVideos.add(step.resource_id);
-        if (step.step === "voice" && step.status === "succeeded") audios.set(step.resource_id, reel.reel_id);
+        if (step.step === "voice") audios.set(step.resource_id, reel.reel_id);
       }
     }
   }
   const videos = new Map();
-  await Promise.all([...audios.keys()].map(async (audioId) => {
-    const page = await api("GET", `/v1/audio/${audioId}/videos?limit=50`).catch(() => ({ items: [] }));
-    for (const video of page.items) videos.set(video.id, { video, reelId: audios.get(audioId) });
-  }));
+  // Whose reel: a finished video says so itself; one under way, by the run its voiceover is from.
+  for (const video of made) videos.set(video.id, { video, reelId: video.output?.lineage?.reel_id || audios.get(video.parent_id) });
   // The video chosen for publishing is always in the gallery, even from an older voiceover.
   if (state.videoId && !videos.has(state.videoId)) {
     const video = await api("GET", `/v1/videos/${state.videoId}`).catch(() => null);
@@ -136,7 +138,8 @@ function videoCard(video, reel, runVideos, posted) {
 function runCard(run, reel) {
   const info = run.reels?.[0];
   let status;
-  if (run.status === "failed" || run.status === "canceled") {
+  if (run.status === "canceled") status = t("runCanceled");
+  else if (run.status === "failed") {
     let reason = infoText(info?.error) || t("runCanceled");
     // A reel that could not be prepared says its own reason (an expired link, not a video).
     if (info?.error?.code === "reel_not_prepared" && reel?.error) reason += `: ${infoText(reel.error)}`;

@@ -105,6 +105,19 @@ function secondsLeft(job) {
   return (elapsed * (100 - job.progress)) / job.progress;
 }
 
+/** Cancels the run on screen: whatever of it is queued, under way or waiting for the review. */
+async function cancelRun() {
+  if (!run) return;
+  try {
+    showRun(await api("POST", `/v1/runs/${run.id}/cancel`, {}));
+    announce(t("runCanceled"));
+    emit("drafts-changed");
+  } catch (error) {
+    say("#run-status", problemText(error), true);
+  }
+}
+
+/** Cancels a render's job (previews and final renders are not runs). */
 async function cancelResource(kind, id) {
   try {
     const job = state.jobs.get(id);
@@ -132,9 +145,8 @@ export function showRun(next) {
     label.textContent = step?.reused ? t("reused") : awaiting && kind === "script" ? t("state_awaiting_review") : status ? t(`state_${status}`) : "";
     const left = step && !FINISHED.includes(step.status) ? secondsLeft(job) : null;
     $(".eta", row).textContent = left ? t("eta", { time: span(left) }) : "";
-    const cancel = $(".cancel", row);
-    cancel.hidden = !step || FINISHED.includes(step.status);
-    cancel.onclick = step ? () => cancelResource(kind, step.resource_id) : null;
+    // A step of the run is canceled with its run: the rest would only wait for it.
+    $(".cancel", row).hidden = !step || FINISHED.includes(step.status) || FINISHED.includes(run.status);
     if (step?.status === "succeeded") showResult(kind, step.resource_id);
   }
   showRunStatus(run, reel);
@@ -158,7 +170,8 @@ async function showRunStatus(current, reel) {
     }
     say("#run-status", t("runFailed", { reason }), true);
   } else say("#run-status", current.progress ? t("runRunning", { percent: current.progress }) : t("runQueued"));
-  $("#run-start").textContent = current.status === "failed" || current.status === "succeeded" ? t("runAgain") : t("runStart");
+  $("#run-start").textContent = FINISHED.includes(current.status) ? t("runAgain") : t("runStart");
+  $("#run-cancel").hidden = FINISHED.includes(current.status);
   // The guided flow: a finished version leads on to publishing it.
   $("#to-publish").hidden = current.status !== "succeeded";
 }
@@ -184,6 +197,7 @@ export async function openReel(reel) {
   run = null;
   say("#run-status", "");
   $("#to-publish").hidden = true;
+  $("#run-cancel").hidden = true;
   $("#run-start").disabled = !reel;
   $("#studio-empty").hidden = Boolean(reel);
   $("#view-studio").toggleAttribute("data-empty", !reel);
@@ -480,6 +494,8 @@ export function initStudio() {
   $("#video-preview").addEventListener("click", () => rerender(true));
   $("#video-final").addEventListener("click", () => rerender(false));
   $("#render-cancel").addEventListener("click", () => renderingId && cancelResource("video", renderingId));
+  $("#run-cancel").addEventListener("click", cancelRun);
+  for (const button of $$("#progress .cancel")) button.addEventListener("click", cancelRun);
   $("#asset-form").addEventListener("submit", uploadAsset);
   $("#subtitle-style").addEventListener("change", (event) => { $("#style-preview").dataset.style = event.target.value; });
 }

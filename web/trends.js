@@ -110,10 +110,14 @@ export function reelName(reel) {
   return reel.caption?.slice(0, 40) || t("ownClip");
 }
 
-/** The reel's picture: its prepared frame, else a cached cover, else the scraped cover. */
+/**
+ * The reel's picture: the cover kept when it was collected (Instagram's own links expire within
+ * hours), else the frame taken when it was prepared, else the scraped cover while it may still
+ * open.
+ */
 export function reelImage(reel) {
   const remote = reel.cover_url && /^https:/.test(reel.cover_url) ? reel.cover_url : null;
-  return reel.thumbnail_content_url || reel.cover_content_url || remote;
+  return reel.cover_content_url || reel.thumbnail_content_url || remote;
 }
 
 export function thumbnail(url, label) {
@@ -241,7 +245,7 @@ function ruleText(rule) {
   if (c.min_recent_velocity != null) parts.push(t("ruleVelocityText", { n: number(c.min_recent_velocity) }));
   if (c.min_engagement_rate != null) parts.push(t("ruleEngagementText", { n: number(c.min_engagement_rate * 100, 1) }));
   if (c.posted_within_hours != null) parts.push(t("ruleWithinText", { n: c.posted_within_hours }));
-  if (rule.auto_run) parts.push(t("ruleAutoText"));
+  if (rule.auto_run) parts.push(t("ruleAutoText"), t(`ruleReviewText_${rule.review || "never"}`));
   return parts.join(", ") || t("ruleAny");
 }
 
@@ -297,7 +301,7 @@ async function createWatchlist(event) {
       per_source_limit: Number($("#collect-limit").value),
     },
     schedule: cron ? { cron } : { every_hours: Number($("#watch-every").value) },
-    rules: hasCondition ? [{ conditions, auto_run: $("#rule-auto").checked }] : [],
+    rules: hasCondition ? [{ conditions, auto_run: $("#rule-auto").checked, review: $("#rule-review").value }] : [],
   };
   try {
     await api("POST", `/v1/projects/${state.projectId}/watchlists`, body);

@@ -252,6 +252,11 @@ async fn the_quota_refuses_an_upload_that_would_pass_it() {
         (413, Some("asset_quota_exceeded")),
         "{problem}"
     );
+    assert_eq!(problem["params"]["limit_bytes"], quota, "{problem}");
+    assert!(
+        problem["params"]["used_bytes"].as_u64().unwrap() > 0,
+        "{problem}"
+    );
     assert!(
         problem["detail"]
             .as_str()

@@ -71,7 +71,7 @@ async fn an_import_keeps_good_items_and_reports_the_rest() {
     );
     assert_eq!(
         collection["counts"],
-        json!({"received": 6, "added": 2, "merged": 1, "rejected": 3, "preparing": 0})
+        json!({"received": 6, "added": 2, "merged": 1, "rejected": 3, "preparing": 0, "covers": 0, "covers_failed": 0})
     );
     assert_eq!(
         collection["problems"],
@@ -112,7 +112,7 @@ async fn a_second_observation_merges_and_gives_recent_velocity() {
     let collection = import(&app, project_id, vec![again]).await;
     assert_eq!(
         collection["counts"],
-        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0, "preparing": 0})
+        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0, "preparing": 0, "covers": 0, "covers_failed": 0})
     );
 
     let reels = app
@@ -385,7 +385,7 @@ async fn an_apify_collection_runs_through_the_api() {
     assert_eq!(job["status"], "succeeded", "{job:#}");
     assert_eq!(
         collection["counts"],
-        json!({"received": 2, "added": 2, "merged": 0, "rejected": 0, "preparing": 0}),
+        json!({"received": 2, "added": 2, "merged": 0, "rejected": 0, "preparing": 0, "covers": 0, "covers_failed": 0}),
         "{collection:#}"
     );
     assert_eq!(ranked(&app, &project_id, "sort=plays").await, ["H2", "H1"]);
@@ -676,4 +676,138 @@ async fn concurrent_imports_into_a_busy_project_neither_deadlock_nor_fail() {
         };
         assert!(close, "{reel}: stored {stored:?}, recomputed {expected:?}");
     }
+}
+
+/// A real 16×16 JPEG, made by ffmpeg.
+pub fn tiny_jpeg() -> Vec<u8> {
+    let out = std::env::temp_dir().join(format!(
+        "reelforge-cover-{}.jpg",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let status = std::process::Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=orange:s=16x16",
+        ])
+        .args(["-frames:v", "1"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed (scripts/setup installs it)");
+    assert!(status.success());
+    let bytes = std::fs::read(&out).unwrap();
+    std::fs::remove_file(out).unwrap();
+    assert_eq!(&bytes[..3], [0xFF, 0xD8, 0xFF]);
+    bytes
+}
+
+#[tokio::test]
+async fn a_collected_reels_cover_is_kept_and_served_after_its_link_expires() {
+    let cdn = MockServer::start().await;
+    let jpeg = tiny_jpeg();
+    Mock::given(method("GET"))
+        .and(path("/v/cover.jpg"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "image/jpeg")
+                .set_body_bytes(jpeg.clone()),
+        )
+        // Fetched once, at collection time: the link expires afterwards.
+        .expect(1)
+        .mount(&cdn)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v/expired.jpg"))
+        .respond_with(ResponseTemplate::new(403))
+        .mount(&cdn)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v/page.jpg"))
+        // A login page that calls itself an image: told by its first bytes.
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("content-type", "image/jpeg")
+                .set_body_string("<!DOCTYPE html><p>login</p>"),
+        )
+        .mount(&cdn)
+        .await;
+    let app = spawn_app_with(|s| {
+        s.media.fetch_allow_hosts = vec!["127.0.0.1".into()];
+        s.collect.max_covers = 200;
+    })
+    .await;
+    let project = app.create_project(json!({"name": "covers"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let with_cover = |code: &str, cover: &str| {
+        let mut item = item(code, "anna", 10_000, 5);
+        item["displayUrl"] = json!(format!("{}/v/{cover}", cdn.uri()));
+        item
+    };
+    let collection = import(
+        &app,
+        project_id,
+        vec![
+            with_cover("KEPT", "cover.jpg"),
+            with_cover("EXPIRED", "expired.jpg"),
+            with_cover("PAGE", "page.jpg"),
+            item("NONE", "anna", 10_000, 5),
+        ],
+    )
+    .await;
+    assert_eq!(collection["status"], "succeeded", "{collection}");
+    assert_eq!(collection["counts"]["added"], 4, "{collection}");
+    assert_eq!(collection["counts"]["covers"], 1, "{collection}");
+    assert_eq!(
+        collection["counts"]["covers_failed"], 2,
+        "an expired link and a page that is not an image are counted, never fatal: {collection}"
+    );
+
+    let reels = app
+        .get_json(&format!("/v1/projects/{project_id}/reels?limit=10"))
+        .await;
+    let reel = |code: &str| {
+        reels["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["external_id"] == code)
+            .unwrap()
+            .clone()
+    };
+    for code in ["EXPIRED", "PAGE", "NONE"] {
+        assert!(reel(code)["cover_content_url"].is_null(), "{code}");
+    }
+    let kept = reel("KEPT");
+    let link = kept["cover_content_url"].as_str().unwrap();
+    let id = kept["id"].as_str().unwrap();
+    assert!(
+        link.starts_with(&format!("/v1/reels/{id}/cover?expires=")),
+        "{link}"
+    );
+    // The signed link opens without a token, with the bytes Instagram served and their type.
+    let response = reqwest::get(app.url(link)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/jpeg");
+    assert_eq!(response.bytes().await.unwrap().to_vec(), jpeg);
+    assert_eq!(app.download(&format!("/v1/reels/{id}/cover")).await, jpeg);
+    // No cover kept: 404.
+    let none = reel("NONE");
+    let (status, problem) =
+        send_problem(app.get(&format!("/v1/reels/{}/cover", none["id"].as_str().unwrap()))).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")));
+
+    // Collected again: the kept cover is not fetched twice (`expect(1)`), the others are tried
+    // again with the new links.
+    let again = import(&app, project_id, vec![with_cover("KEPT", "cover.jpg")]).await;
+    assert_eq!(again["counts"]["covers"], 0, "{again}");
+    assert_eq!(
+        app.get_json(&format!("/v1/reels/{id}")).await["cover_content_url"]
+            .as_str()
+            .map(|l| l.split('?').next().unwrap().to_owned()),
+        Some(format!("/v1/reels/{id}/cover"))
+    );
 }

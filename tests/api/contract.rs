@@ -261,6 +261,11 @@ async fn a_token_past_its_rate_limit_waits_as_told_and_others_do_not() {
     assert!(response.headers().contains_key("ratelimit"));
     let (_, problem) = crate::helpers::problem(response).await;
     assert_eq!(problem["code"], "rate_limited");
+    assert_eq!(
+        problem["params"],
+        json!({"retry_after_seconds": wait}),
+        "the wait in the problem is the header's"
+    );
 
     // Another token has its own bucket; health and metrics are not counted.
     let other = new_token(

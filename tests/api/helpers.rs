@@ -73,6 +73,8 @@ pub fn test_settings(database_url: &str) -> Settings {
         std::env::temp_dir().join(format!("reelforge-test-media-{}", Uuid::new_v4().simple()));
     // No engine process per test; the engine test turns it on.
     settings.engines.enabled = Some(false);
+    // Imported items name Instagram's CDN, which tests cannot reach; the covers' tests turn it on.
+    settings.collect.max_covers = 0;
     // Instant, deterministic steps unless a test names a provider; production never offers them.
     settings.providers.fake = true;
     settings.defaults.settings.providers = serde_json::from_value(json!({

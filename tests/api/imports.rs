@@ -95,7 +95,7 @@ async fn json_lines_past_the_body_limit_merge_in_batches_and_bad_lines_become_pr
     assert_eq!(collection["status"], "succeeded", "{collection}");
     assert_eq!(
         collection["counts"],
-        json!({"received": 4503, "added": 4500, "merged": 0, "rejected": 3, "preparing": 0})
+        json!({"received": 4503, "added": 4500, "merged": 0, "rejected": 3, "preparing": 0, "covers": 0, "covers_failed": 0})
     );
     let problems: Vec<(u64, &str)> = collection["problems"]
         .as_array()
@@ -185,7 +185,7 @@ async fn a_json_array_import_merges_into_what_is_there() {
     let collection = app.finished_collection(project_id, &started).await;
     assert_eq!(
         collection["counts"],
-        json!({"received": 502, "added": 1, "merged": 500, "rejected": 1, "preparing": 0})
+        json!({"received": 502, "added": 1, "merged": 500, "rejected": 1, "preparing": 0, "covers": 0, "covers_failed": 0})
     );
     assert_eq!(collection["problems"][0]["line"], 503, "{collection}");
     let reel = reel_by_code(&app, project_id, "coach0", "S002000").await;

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::{helpers::spawn_app, web::npm};
 
-const TOOLS: [&str; 17] = [
+const TOOLS: [&str; 18] = [
     "list_projects",
     "create_project",
     "collect",
@@ -17,6 +17,7 @@ const TOOLS: [&str; 17] = [
     "estimate_run",
     "get_run",
     "resume_run",
+    "cancel_run",
     "get_script",
     "edit_script",
     "get_video_link",

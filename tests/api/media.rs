@@ -341,7 +341,7 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
     let collection = app.finished_collection(project_id, &started).await;
     assert_eq!(
         collection["counts"],
-        json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1})
+        json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1, "covers": 0, "covers_failed": 0})
     );
     assert_eq!(collection["problems"][0]["item"], "notes.txt");
     // ffprobe's complaint names the file, never where the server keeps it.
@@ -411,7 +411,7 @@ async fn uploaded_videos_become_prepared_reels_and_other_files_problems() {
     let collection = app.finished_collection(project_id, &again).await;
     assert_eq!(
         collection["counts"],
-        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0, "preparing": 0})
+        json!({"received": 1, "added": 0, "merged": 1, "rejected": 0, "preparing": 0, "covers": 0, "covers_failed": 0})
     );
     let leftovers: Vec<_> = std::fs::read_dir(app.settings.media.root.join("tmp"))
         .unwrap()
@@ -506,7 +506,7 @@ async fn videos_of_an_allowed_server_folder_are_imported_and_nothing_outside() {
     let collection = app.collection(project_id, &collection).await;
     assert_eq!(
         collection["counts"],
-        json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1})
+        json!({"received": 2, "added": 1, "merged": 0, "rejected": 1, "preparing": 1, "covers": 0, "covers_failed": 0})
     );
     assert_eq!(collection["problems"][0]["item"], "broken.mov");
     assert!(

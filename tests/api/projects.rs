@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{send_problem, spawn_app};
 
@@ -251,4 +251,72 @@ async fn without_a_usable_provider_a_step_is_refused_with_what_to_configure() {
             .await["items"],
         json!([])
     );
+}
+
+#[tokio::test]
+async fn a_projects_videos_are_listed_in_one_request_newest_first_and_by_status() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "gallery"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let ids = app.run_pipeline(project_id).await;
+    let (audio_id, first_video) = (&ids[3], &ids[4]);
+    // A second render of the same voiceover that fails, and another project's video.
+    let failed = app
+        .finished_step(
+            &format!("/v1/audio/{audio_id}/videos"),
+            json!({"provider": "fake", "options": {"fail": "fatal"}}),
+            "videos",
+        )
+        .await;
+    assert_eq!(failed["status"], "failed");
+    let other = app.create_project(json!({"name": "other"})).await;
+    app.run_pipeline(other["id"].as_str().unwrap()).await;
+
+    let app = &app;
+    let list = |query: &str| {
+        let path = format!("/v1/projects/{project_id}/videos{query}");
+        async move { app.get_json(&path).await }
+    };
+    let ids_of = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|video| video["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let all = list("").await;
+    let failed_id = failed["id"].as_str().unwrap().to_owned();
+    assert_eq!(ids_of(&all), [failed_id.as_str(), first_video.as_str()]);
+    // Each item is a `Video`, signed links and all.
+    let finished = &all["items"][1];
+    assert_eq!(finished["kind"], "video");
+    assert_eq!(finished["parent_id"], audio_id.as_str());
+    assert!(finished["content_url"]
+        .as_str()
+        .unwrap()
+        .contains("/content?expires="));
+    assert_eq!(
+        ids_of(&list("?status=succeeded").await),
+        [first_video.as_str()]
+    );
+    assert_eq!(ids_of(&list("?status=failed").await), [failed_id.as_str()]);
+    assert!(ids_of(&list("?status=running").await).is_empty());
+    // A page at a time.
+    let first_page = list("?limit=1").await;
+    assert_eq!(ids_of(&first_page), [failed_id.as_str()]);
+    let cursor = first_page["next_cursor"].as_str().unwrap();
+    assert_eq!(
+        ids_of(&list(&format!("?limit=1&cursor={cursor}")).await),
+        [first_video.as_str()]
+    );
+    let (status, problem) =
+        send_problem(app.get(&format!("/v1/projects/{project_id}/videos?status=lost"))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (400, Some("invalid_query"))
+    );
+    let (status, _) =
+        send_problem(app.get(&format!("/v1/projects/{}/videos", uuid::Uuid::new_v4()))).await;
+    assert_eq!(status, 404);
 }

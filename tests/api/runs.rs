@@ -202,6 +202,12 @@ async fn one_failing_reel_does_not_stop_the_others() {
     let run = wait_for_run(&app, failing["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "failed");
     assert_eq!(run["reels"][0]["error"]["code"], "fake_failure", "{run:#}");
+    // Which step failed and whose service it was, typed, for a client to say in its words.
+    assert_eq!(
+        run["reels"][0]["error"]["params"],
+        json!({"step": "voice", "provider": "fake"}),
+        "{run:#}"
+    );
     assert_eq!(
         run["reels"][0]["steps"].as_array().unwrap().len(),
         3,
@@ -272,6 +278,13 @@ async fn run_requests_are_checked() {
         (json!({"reel_id": uuid::Uuid::new_v4()}), 404, "not_found"),
     ] {
         let (got, problem) = send_problem(app.post(&path, &body)).await;
+        if code == "unknown_provider" {
+            assert_eq!(
+                problem["params"],
+                json!({"step": "voice", "provider": "nope"}),
+                "{problem}"
+            );
+        }
         assert_eq!(
             (got, problem["code"].as_str()),
             (status, Some(code)),
@@ -461,6 +474,7 @@ async fn a_run_with_review_stops_after_the_script_and_voices_the_edited_text_onc
         (409, Some("run_not_awaiting_review"))
     );
     assert!(problem["detail"].as_str().unwrap().contains("succeeded"));
+    assert_eq!(problem["params"], json!({"status": "succeeded"}));
 }
 
 #[tokio::test]
@@ -625,13 +639,13 @@ async fn a_run_on_reels_whose_media_cannot_be_prepared_says_why_for_each() {
         .ends_with(reel["error"]["message"].as_str().unwrap()));
 }
 
-/// Runs stored before their steps were named by the step (migration 0035) read, and replay on
+/// Runs stored before their steps were named by the step (migration 0038) read, and replay on
 /// the event stream, with the step names a client reads today.
 #[tokio::test]
 async fn runs_stored_with_resource_names_read_with_step_names_after_the_upgrade() {
     use reelforge::domain::{event::EventPayload, run::Run, step::Step};
 
-    let (url, pool) = crate::helpers::database_before(35).await;
+    let (url, pool) = crate::helpers::database_before(38).await;
     let settings = crate::helpers::test_settings(&url);
     let (project_id, run_id, reel_id) = (
         uuid::Uuid::new_v4(),
@@ -713,4 +727,137 @@ async fn runs_stored_with_resource_names_read_with_step_names_after_the_upgrade(
     };
     let steps: Vec<Step> = update.reels[0].steps.iter().map(|step| step.step).collect();
     assert_eq!(steps, expected);
+}
+
+#[tokio::test]
+async fn a_run_waiting_for_review_or_under_way_is_canceled_with_its_step() {
+    let app = spawn_app().await;
+    let project = app.create_project(json!({"name": "cancel"})).await;
+    let project_id = project["id"].as_str().unwrap();
+    let reels = app.collect_fake_reels(project_id, 2).await;
+
+    // Waiting for a review nobody will give: canceled, and it stays so.
+    let started = start_run(
+        &app,
+        project_id,
+        json!({"reel_id": reels[0]["id"], "review": "always"}),
+    )
+    .await;
+    let run_id = started["id"].as_str().unwrap();
+    let run = wait_for_run_in(&app, run_id, &["awaiting_review", "succeeded", "failed"]).await;
+    assert_eq!(run["status"], "awaiting_review", "{run:#}");
+    let response = app
+        .post(&format!("/v1/runs/{run_id}/cancel"), &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let canceled: Value = response.json().await.unwrap();
+    assert_eq!(canceled["status"], "canceled", "{canceled:#}");
+    assert!(!canceled["finished_at"].is_null());
+    assert_eq!(canceled["reels"][0]["status"], "canceled");
+    assert_eq!(canceled["reels"][0]["error"]["code"], "canceled");
+    assert_eq!(
+        steps(&canceled).len(),
+        2,
+        "the transcript and script it made stay"
+    );
+    let kinds = run_event_kinds(&app, run_id).await;
+    assert_eq!(kinds.last().map(String::as_str), Some("run.canceled"));
+    // It neither resumes nor cancels again.
+    let (status, problem) =
+        send_problem(app.post(&format!("/v1/runs/{run_id}/resume"), &json!({}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("run_not_awaiting_review"))
+    );
+    assert_eq!(problem["params"], json!({"status": "canceled"}));
+    let (status, problem) =
+        send_problem(app.post(&format!("/v1/runs/{run_id}/cancel"), &json!({}))).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (409, Some("run_not_active")),
+        "{problem}"
+    );
+    assert_eq!(problem["params"], json!({"status": "canceled"}));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let still = app.get_json(&format!("/v1/runs/{run_id}")).await;
+    assert_eq!(still["status"], "canceled", "the advancer leaves it be");
+
+    // Under way, a slow voice running: the voice's job is canceled with the run.
+    let started = start_run(
+        &app,
+        project_id,
+        json!({"reel_id": reels[1]["id"], "options": {"voice": {"delay_ms": 20000}}}),
+    )
+    .await;
+    let run_id = started["id"].as_str().unwrap();
+    let running = crate::helpers::eventually(
+        "the voice to run",
+        Duration::from_secs(30),
+        || async { app.get_json(&format!("/v1/runs/{run_id}")).await },
+        |run| run["reels"][0]["steps"][2]["status"] == "running",
+    )
+    .await;
+    let audio_id = running["reels"][0]["steps"][2]["resource_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let canceled: Value = app
+        .post(&format!("/v1/runs/{run_id}/cancel"), &json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(canceled["status"], "canceled", "{canceled:#}");
+    assert_eq!(canceled["reels"][0]["steps"][2]["status"], "canceled");
+    let audio = crate::helpers::eventually(
+        "the voice to stop",
+        Duration::from_secs(15),
+        || async { app.get_json(&format!("/v1/audio/{audio_id}")).await },
+        |audio| audio["status"] == "canceled",
+    )
+    .await;
+    assert_eq!(audio["error"]["code"], "canceled");
+    let run = app.get_json(&format!("/v1/runs/{run_id}")).await;
+    assert_eq!(run["status"], "canceled");
+    assert_eq!(
+        run["reels"][0]["steps"].as_array().unwrap().len(),
+        3,
+        "no video was started"
+    );
+}
+
+#[tokio::test]
+async fn a_queued_run_is_canceled_and_its_reels_preparation_goes_on() {
+    let first = spawn_app().await;
+    let project = first.create_project(json!({"name": "queued"})).await;
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let reel_id = first.collect_fake_reels(&project_id, 1).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Nothing works the queue now: the run waits for its reel's preparation.
+    let app = first.second_instance(false).await;
+    drop(first);
+    let started = start_run(&app, &project_id, json!({"reel_id": reel_id})).await;
+    let run_id = started["id"].as_str().unwrap();
+    assert_eq!(started["status"], "queued");
+    let canceled: Value = app
+        .post(&format!("/v1/runs/{run_id}/cancel"), &json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(canceled["status"], "canceled", "{canceled:#}");
+    assert_eq!(canceled["reels"][0]["status"], "canceled");
+    assert_eq!(steps(&canceled).len(), 0);
+    // The preparation is the reel's, not the run's: it is still to be done.
+    let reel = app.get_json(&format!("/v1/reels/{reel_id}")).await;
+    assert_eq!(reel["status"], "queued", "{reel:#}");
+    assert_eq!(reel["selected"], true);
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
 
 use crate::{
-    helpers::{send_problem, spawn_app_with_clock, wait_for_run, TestApp},
+    helpers::{send_problem, spawn_app_with_clock, wait_for_run, wait_for_run_in, TestApp},
     usage::price,
 };
 
@@ -463,6 +463,11 @@ async fn an_estimate_says_the_cost_and_a_run_over_the_budget_is_refused() {
         problem["detail"].as_str().unwrap().contains("0.5500"),
         "{problem:#}"
     );
+    let params = &problem["params"];
+    assert!(
+        params["estimate_usd"].as_f64().unwrap() > params["remaining_usd"].as_f64().unwrap(),
+        "{problem:#}"
+    );
     let run = wait_for_run(&app, started["id"].as_str().unwrap()).await;
     assert_eq!(run["status"], "succeeded");
 
@@ -535,7 +540,21 @@ async fn matching_reels_run_automatically_within_the_budget_and_never_twice() {
     assert_eq!(skipped[0]["run_skipped"]["code"], "budget_exceeded");
     // The run carries the alert's id: a crash after starting it cannot start another.
     assert_eq!(ran[0]["run_id"], ran[0]["id"]);
-    let run = wait_for_run(&app, ran[0]["run_id"].as_str().unwrap()).await;
+    // A new rule's runs stop for a review when the script is flagged (the fake writer's is not
+    // about the reel), announced for someone to read it; resumed, the run goes on.
+    let run_id = ran[0]["run_id"].as_str().unwrap();
+    assert_eq!(watchlist["rules"][0]["review"], "when_flagged");
+    assert_eq!(ran[0]["review"], "when_flagged");
+    let run = wait_for_run_in(&app, run_id, &["awaiting_review", "succeeded", "failed"]).await;
+    assert_eq!(run["input"]["review"], "when_flagged");
+    assert_eq!(run["status"], "awaiting_review", "{run:#}");
+    let resumed = app
+        .post(&format!("/v1/runs/{run_id}/resume"), &json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200);
+    let run = wait_for_run(&app, run_id).await;
     assert_eq!(run["status"], "succeeded", "{run:#}");
     assert_eq!(run["reels"][0]["reel_id"], ran[0]["reel_id"]);
 
@@ -596,6 +615,88 @@ async fn matching_reels_run_automatically_within_the_budget_and_never_twice() {
         .await
         .unwrap();
     assert_eq!(runs, 1, "the processed reel ran once");
+}
+
+#[tokio::test]
+async fn a_rule_stored_before_the_review_setting_runs_as_before_and_one_may_always_stop() {
+    let clock = ManualClock::new(start_of_a_second());
+    let app = spawn_app_with_clock(std::sync::Arc::new(clock.clone()), |_| {}).await;
+    let project_id = project(&app, json!({"words": {"min": 10, "max": 20}})).await;
+    let watch = |account: &str, rule: Value| {
+        json!({
+            "name": account, "collection": {"source": "apify", "accounts": [account], "per_source_limit": 1},
+            "schedule": {"every_hours": 1}, "paused": true, "rules": [rule],
+        })
+    };
+    let old = create_watchlist(
+        &app,
+        &project_id,
+        watch("demo", json!({"name": "all", "auto_run": true})),
+    )
+    .await;
+    let always = create_watchlist(
+        &app,
+        &project_id,
+        watch(
+            "coach.anna",
+            json!({"name": "read first", "auto_run": true, "review": "always"}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        old["rules"][0]["review"], "when_flagged",
+        "a new rule's default"
+    );
+    assert_eq!(always["rules"][0]["review"], "always");
+    // The first as a watchlist stored before rules had `review` is kept.
+    let old_id = old["id"].as_str().unwrap();
+    sqlx::query(
+        "UPDATE watchlists SET rules = jsonb_build_array((rules->0) - 'review') WHERE id = $1::uuid",
+    )
+    .bind(old_id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let stored = app.get_json(&format!("/v1/watchlists/{old_id}")).await;
+    assert_eq!(stored["rules"][0]["review"], "never", "{stored:#}");
+
+    for watchlist in [&old, &always] {
+        let resumed = app
+            .patch(
+                &format!("/v1/watchlists/{}", watchlist["id"].as_str().unwrap()),
+                &json!({"paused": false}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resumed.status(), 200);
+    }
+    clock.advance(hours(1));
+    let alerts = eventually(
+        "both watchlists' runs started",
+        || async {
+            app.get_json(&format!("/v1/projects/{project_id}/alerts"))
+                .await["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        },
+        |alerts: &Vec<Value>| alerts.len() == 2 && alerts.iter().all(|a| !a["run_id"].is_null()),
+    )
+    .await;
+    for alert in &alerts {
+        let run_id = alert["run_id"].as_str().unwrap();
+        let run = wait_for_run_in(&app, run_id, &["awaiting_review", "succeeded", "failed"]).await;
+        // The stored rule's runs never wait, as before; the other's always does.
+        let (review, status) = if alert["watchlist_id"] == old["id"] {
+            ("never", "succeeded")
+        } else {
+            ("always", "awaiting_review")
+        };
+        assert_eq!(alert["review"], review, "{alert:#}");
+        assert_eq!(run["input"]["review"], review);
+        assert_eq!(run["status"], status, "{run:#}");
+    }
 }
 
 #[tokio::test]

@@ -54,9 +54,23 @@ async fn short_project(app: &TestApp, name: &str) -> String {
 #[tokio::test]
 async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
     let platforms = crate::platforms::Platforms::start().await;
+    // Instagram's CDN for one imported reel's cover: fetched when the reel is collected.
+    let cdn = wiremock::MockServer::start().await;
+    wiremock::Mock::given(wiremock::matchers::path("/cover.jpg"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .insert_header("content-type", "image/jpeg")
+                .set_body_bytes(crate::collections::tiny_jpeg()),
+        )
+        .mount(&cdn)
+        .await;
+    let cdn_host = cdn.address().to_string();
     // An audited TikTok app: the panel posts publicly, and public posts have links.
     let app = crate::publishing::publishing_app_with(&platforms, reelforge::clock::system(), |s| {
-        s.publishing.tiktok.audited = true
+        s.publishing.tiktok.audited = true;
+        s.collect.max_covers = 200;
+        // Only the CDN's port: the broken reel's address on another port stays refused.
+        s.media.fetch_allow_hosts = vec![cdn_host];
     })
     .await;
     let page = reqwest::get(app.url("/")).await.unwrap();
@@ -77,6 +91,7 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
             ("PROJECT_ID", &project_id),
             ("SCREENSHOT_DIR", shots.to_str().unwrap()),
             ("PLATFORM_TOKEN", crate::platforms::TOKEN),
+            ("COVER_URL", &format!("{}/cover.jpg", cdn.uri())),
         ],
     )
     .await;
@@ -415,6 +430,27 @@ async fn the_studio_page_takes_a_trend_to_a_posted_video_in_chromium() {
             .as_str()
             .unwrap()
             .ends_with("Не удалось подготовить видео ролика: эту ссылку нельзя открыть"),
+        "{report:#}"
+    );
+    // The imported reel's cover was kept when it was collected, and its card shows it (the
+    // 16-pixel JPEG from the CDN, through the reel's signed link).
+    let cover = &report["brokenCover"];
+    assert!(
+        cover["src"].as_str().unwrap().contains("/cover?expires="),
+        "{report:#}"
+    );
+    assert_eq!(cover["width"], 16, "{report:#}");
+    // A run waiting for its review is canceled from the studio, and says so in the drafts.
+    assert_eq!(report["canceled"]["status"], "Отменено", "{report:#}");
+    assert_eq!(report["canceled"]["draft"], "Отменено", "{report:#}");
+    let canceled_id = report["canceled"]["run"].as_str().unwrap();
+    let canceled = app.get_json(&format!("/v1/runs/{canceled_id}")).await;
+    assert_eq!(canceled["status"], "canceled", "{canceled:#}");
+    assert_eq!(canceled["input"]["review"], "always", "{canceled:#}");
+    assert_eq!(canceled["reels"][0]["error"]["code"], "canceled");
+    // A refusal's typed params are said in Russian: canceling it again names its status.
+    assert_eq!(
+        report["canceled"]["again"], "Запуск уже закончился (отменено)",
         "{report:#}"
     );
     // A refusal is said from its code, without the server's English detail or ids.

@@ -4,7 +4,8 @@
 // same video in the drafts. On every view it checks that nothing overflows sideways at 390 px,
 // runs axe-core, and looks for English words of the server's messages in the Russian UI. Prints
 // a JSON report for tests/api/web.rs to assert on. Env: BASE_URL, TOKEN, PROJECT_ID,
-// SCREENSHOT_DIR, PLATFORM_TOKEN, CHROMIUM (default /usr/bin/chromium).
+// SCREENSHOT_DIR, PLATFORM_TOKEN, COVER_URL (an image the service may fetch as a reel's cover),
+// CHROMIUM (default /usr/bin/chromium).
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -153,6 +154,8 @@ try {
   report.pickedProject = await page.inputValue("#project");
 
   step("collect through the form");
+  // The first list decides whether the form starts open: it is unfolded after that.
+  await page.waitForSelector('#reels[aria-busy="false"]', { state: "attached" });
   await unfold("#collect-section");
   await page.selectOption("#collect-provider", "fake");
   report.collectorLabel = await page.$eval("#collect-provider", (s) => s.selectedOptions[0].textContent);
@@ -451,14 +454,56 @@ try {
   report.retryOffered = await page.textContent('#publications li[data-status="canceled"] button');
   await page.waitForFunction(() => !document.querySelector("#calendar-empty").hidden);
 
-  step("a reel whose video cannot be fetched says so, and so does a run on it");
+  step("a run waiting for its review is canceled from the studio");
+  await go("trends");
+  const other = page.locator("#reels > li", { hasText: "@coach.anna" }).first();
+  await other.locator("button.make").click();
+  await page.waitForSelector("#view-studio:not([hidden])");
+  await page.selectOption("#review-mode", "always");
+  await page.click("#run-start");
+  await page.waitForSelector("#script-approve:not([hidden])", { timeout: 30000 });
+  await page.waitForSelector("#run-cancel:not([hidden])");
+  const waiting = await page.evaluate(() => import("/studio.js").then((m) => m.currentRun().id));
+  await page.click("#run-cancel");
+  await page.waitForFunction(() => document.querySelector("#run-status").textContent === "Отменено", null, { timeout: 15000 });
+  report.canceled = {
+    run: waiting,
+    status: await page.textContent("#run-status"),
+    cancelHidden: await page.isHidden("#run-cancel"),
+    // The server's refusal to cancel it again, with its typed params, in the page's words.
+    again: await page.evaluate((id) => import("/api.js").then(async (m) => {
+      try {
+        await m.api("POST", `/v1/runs/${id}/cancel`, {});
+        return "canceled twice";
+      } catch (error) {
+        return m.problemText(error);
+      }
+    }), waiting),
+  };
+  await checkView("studio", "phone");
+  await go("drafts");
+  await page.waitForSelector(`#drafts > li[data-run="${waiting}"][data-status="canceled"]`, { timeout: 15000 });
+  report.canceled.draft = await page.textContent(`#drafts > li[data-run="${waiting}"] p.state`);
+
+  step("a reel whose video cannot be fetched says so, and so does a run on it; its cover was kept");
   await go("trends");
   await unfold("#collect-section");
   await page.selectOption("#collect-source", "import");
-  await page.fill("#collect-items", JSON.stringify([{ shortCode: "broken1", videoUrl: "http://127.0.0.1:9/x.mp4", videoPlayCount: 10, ownerUsername: "broken" }]));
+  await page.fill("#collect-items", JSON.stringify([{
+    shortCode: "broken1", videoUrl: "http://127.0.0.1:9/x.mp4", videoPlayCount: 10, ownerUsername: "broken", displayUrl: process.env.COVER_URL,
+  }]));
   await page.click("#collect-form button[type=submit]");
   await page.waitForSelector('#reels > li h3:text-is("@broken")', { timeout: 30000 });
-  await page.locator("#reels > li", { hasText: "@broken" }).locator("button.make").click();
+  const brokenCard = page.locator("#reels > li", { hasText: "@broken" });
+  // Pictures load lazily: the card is brought into view first.
+  await brokenCard.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => {
+    const card = [...document.querySelectorAll("#reels > li")].find((li) => li.querySelector("h3")?.textContent === "@broken");
+    const img = card?.querySelector(".thumb img");
+    return img && img.complete && img.naturalWidth > 0;
+  }, null, { timeout: 15000 });
+  report.brokenCover = await brokenCard.locator(".thumb img").evaluate((img) => ({ src: img.getAttribute("src"), width: img.naturalWidth }));
+  await brokenCard.locator("button.make").click();
   await page.waitForSelector("#current-status.error", { timeout: 30000 });
   report.brokenReel = await page.textContent("#current-status");
   await page.click("#run-start");

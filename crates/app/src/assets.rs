@@ -144,6 +144,11 @@ fn quota_refusal(used: u64, adding: u64, quota: u64) -> AppError {
     AppError::AssetQuotaExceeded(format!(
         "the media library uses {used} of its {quota} bytes; this upload needs {adding} more"
     ))
+    .with_params(crate::domain::ErrorParams {
+        limit_bytes: Some(quota),
+        used_bytes: Some(used),
+        ..Default::default()
+    })
 }
 
 /// An uploaded file received for a project's library, not in it yet: dropped, it is removed.

@@ -1,7 +1,7 @@
 //! The app's error: what a use case can refuse or fail with, each with its stable
 //! [`ErrorCode`]. It knows no HTTP; the HTTP crate answers each as problem+json.
 
-use crate::domain::project::FieldError;
+use crate::domain::{project::FieldError, ErrorParams};
 pub use crate::error_code::ErrorCode;
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,10 @@ pub enum AppError {
     Database(sqlx::Error),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+    /// A refusal with the values its detail names, for clients that say it in their own words
+    /// (see [`AppError::with_params`]).
+    #[error("{0}")]
+    WithParams(Box<AppError>, Box<ErrorParams>),
 }
 
 impl From<crate::domain::resource::OutputMismatch> for AppError {
@@ -53,12 +57,25 @@ impl From<crate::domain::resource::OutputMismatch> for AppError {
 
 impl From<crate::providers::ProviderChoiceError> for AppError {
     fn from(error: crate::providers::ProviderChoiceError) -> Self {
-        let code = match error {
-            crate::providers::ProviderChoiceError::Unknown { .. } => ErrorCode::UnknownProvider,
-            crate::providers::ProviderChoiceError::NoneUsable { .. } => ErrorCode::NoProvider,
-            crate::providers::ProviderChoiceError::Retired(_) => ErrorCode::ProviderRetired,
+        use crate::providers::ProviderChoiceError;
+        let (code, step, provider) = match &error {
+            ProviderChoiceError::Unknown { step, name, .. } => {
+                (ErrorCode::UnknownProvider, Some(*step), Some(name.clone()))
+            }
+            ProviderChoiceError::NoneUsable { step, .. } => {
+                (ErrorCode::NoProvider, Some(*step), None)
+            }
+            ProviderChoiceError::Retired(retired) => (
+                ErrorCode::ProviderRetired,
+                None,
+                Some(retired.name.to_owned()),
+            ),
         };
-        AppError::unprocessable(code, error.to_string())
+        AppError::unprocessable(code, error.to_string()).with_params(ErrorParams {
+            step,
+            provider,
+            ..Default::default()
+        })
     }
 }
 
@@ -152,8 +169,38 @@ impl AppError {
         AppError::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// The same error carrying the values its detail names (`Problem.params`).
+    pub fn with_params(self, params: ErrorParams) -> Self {
+        AppError::WithParams(Box::new(self), Box::new(params))
+    }
+
+    /// The error itself, without the values attached to it.
+    pub fn inner(&self) -> &AppError {
+        match self {
+            AppError::WithParams(error, _) => error.inner(),
+            other => other,
+        }
+    }
+
+    /// The values the detail names, typed: attached ones, or those the error holds itself.
+    pub fn params(&self) -> Option<ErrorParams> {
+        match self {
+            AppError::WithParams(_, params) => Some((**params).clone()),
+            AppError::PayloadTooLarge { limit } => Some(ErrorParams {
+                limit_bytes: Some(*limit as u64),
+                ..Default::default()
+            }),
+            AppError::Upstream(error) => error.retry_after().map(|wait| ErrorParams {
+                retry_after_seconds: Some(retry_seconds(wait)),
+                ..Default::default()
+            }),
+            _ => None,
+        }
+    }
+
     pub fn code(&self) -> ErrorCode {
         match self {
+            AppError::WithParams(error, _) => error.code(),
             AppError::BadRequest { code, .. }
             | AppError::Conflict { code, .. }
             | AppError::Unprocessable { code, .. } => *code,
@@ -176,7 +223,7 @@ impl AppError {
     /// The detail with each field's problem spelled out, for messages stored outside a
     /// response (a run's reel).
     pub fn detail_text(&self) -> String {
-        match self {
+        match self.inner() {
             AppError::Validation(errors) => errors
                 .iter()
                 .map(|e| format!("{}: {}", e.field, e.message))
@@ -185,6 +232,12 @@ impl AppError {
             other => other.to_string(),
         }
     }
+}
+
+/// Whole seconds to wait, rounded up and at least one: a client that waits what it is told is
+/// let through (`Retry-After`, `params.retry_after_seconds`).
+pub fn retry_seconds(wait: std::time::Duration) -> u64 {
+    (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1)
 }
 
 /// A presented media link that does not open its file.

@@ -523,7 +523,15 @@ pub async fn start_run_with(
         return Ok(RunStart::Estimated(estimate));
     }
     if !estimate.within_budget {
-        return Err(AppError::BudgetExceeded(crate::budget::refusal(&estimate)));
+        return Err(
+            AppError::BudgetExceeded(crate::budget::refusal(&estimate)).with_params(
+                crate::domain::ErrorParams {
+                    estimate_usd: Some(estimate.total_cost),
+                    remaining_usd: Some(estimate.budget.left.unwrap_or_default()),
+                    ..Default::default()
+                },
+            ),
+        );
     }
     for reel in &reels {
         select_reel(&mut tx, reel, starter.jobs).await?;
@@ -583,7 +591,11 @@ pub async fn resume_run(state: &AppState, id: Uuid) -> Result<crate::domain::run
                 "the run is {}; only a run awaiting review can be resumed",
                 run.status
             ),
-        ));
+        )
+        .with_params(crate::domain::ErrorParams {
+            status: Some(run.status),
+            ..Default::default()
+        }));
     }
     for reel in run
         .reels
@@ -609,6 +621,36 @@ pub async fn resume_run(state: &AppState, id: Uuid) -> Result<crate::domain::run
     run.status = Status::Running;
     db::runs::save(&mut tx, &run).await?;
     db::events::append(&mut tx, &[NewEvent::about_run("updated", &run)]).await?;
+    tx.commit().await?;
+    self::run(state, id).await
+}
+
+/// Cancels a run that has not ended (queued while its reels are prepared, running, or awaiting
+/// review): what is left of it stops, and `run.canceled` is announced (and sent to the webhook).
+pub async fn cancel_run(state: &AppState, id: Uuid) -> Result<crate::domain::run::Run, AppError> {
+    let mut tx = state.pool.begin().await?;
+    let mut run = db::runs::lock(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound("run"))?;
+    if matches!(
+        run.status,
+        Status::Succeeded | Status::Failed | Status::Canceled
+    ) {
+        return Err(AppError::conflict(
+            ErrorCode::RunNotActive,
+            format!(
+                "the run is {}; only a queued, running or awaiting_review run can be canceled",
+                run.status
+            ),
+        )
+        .with_params(crate::domain::ErrorParams {
+            status: Some(run.status),
+            ..Default::default()
+        }));
+    }
+    crate::jobs::runs::cancel(&mut tx, &mut run).await?;
+    db::runs::save(&mut tx, &run).await?;
+    crate::jobs::runs::announce(&mut tx, &run, state.settings.webhooks.max_attempts).await?;
     tx.commit().await?;
     self::run(state, id).await
 }

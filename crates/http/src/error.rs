@@ -5,8 +5,9 @@ use actix_web::{http::StatusCode, HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::domain::project::FieldError;
+use crate::domain::{project::FieldError, ErrorParams};
 pub use crate::error_code::ErrorCode;
+use reelforge_app::error::retry_seconds;
 pub use reelforge_app::error::AppError;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +57,10 @@ pub struct Problem {
     /// Per-field reasons, for `validation_failed` and `invalid_body`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// The values `detail` names (a limit, a wait, a provider, a status), typed, so a client
+    /// can say the problem in its own language from `code`; absent when the code names none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<ErrorParams>,
 }
 
 impl ApiError {
@@ -80,86 +85,109 @@ impl ApiError {
             detail: crate::redact::redact(&self.to_string()).into_owned(),
             code: self.code(),
             errors: match self {
-                ApiError::App(AppError::Validation(errors)) => Some(errors.clone()),
-                ApiError::App(AppError::InvalidBody(error)) => Some(vec![error.clone()]),
+                ApiError::App(error) => match error.inner() {
+                    AppError::Validation(errors) => Some(errors.clone()),
+                    AppError::InvalidBody(error) => Some(vec![error.clone()]),
+                    _ => None,
+                },
                 _ => None,
             },
+            params: self.params(),
         }
+    }
+
+    fn params(&self) -> Option<ErrorParams> {
+        match self {
+            ApiError::App(error) => error.params(),
+            ApiError::UriTooLong { limit } => Some(ErrorParams {
+                limit_bytes: Some(*limit as u64),
+                ..Default::default()
+            }),
+            ApiError::MethodNotAllowed(_) => None,
+            ApiError::RateLimited { retry_after } => Some(ErrorParams {
+                retry_after_seconds: Some(retry_seconds(*retry_after)),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// The status an app error is answered with.
+fn app_status(app: &AppError) -> StatusCode {
+    match app {
+        AppError::WithParams(error, _) => app_status(error),
+        AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+        AppError::Validation(_) | AppError::InvalidBody(_) | AppError::Unprocessable { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::Conflict { .. } => StatusCode::CONFLICT,
+        AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+        AppError::PayloadTooLarge { .. } | AppError::AssetQuotaExceeded(_) => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        AppError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
+        AppError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
+        AppError::Upstream(error) => match error.code() {
+            None => StatusCode::SERVICE_UNAVAILABLE,
+            Some(ErrorCode::VoiceSlotsFull) => StatusCode::CONFLICT,
+            Some(
+                ErrorCode::ProviderRejected
+                | ErrorCode::NotConfigured
+                | ErrorCode::AccountReauthorizationNeeded,
+            ) => StatusCode::UNPROCESSABLE_ENTITY,
+            Some(_) => StatusCode::BAD_GATEWAY,
+        },
+        AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
+        AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        let app = match self {
-            ApiError::App(error) => error,
-            ApiError::UriTooLong { .. } => return StatusCode::URI_TOO_LONG,
-            ApiError::MethodNotAllowed(_) => return StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::RateLimited { .. } => return StatusCode::TOO_MANY_REQUESTS,
-        };
-        match app {
-            AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            AppError::Validation(_) | AppError::InvalidBody(_) | AppError::Unprocessable { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
-            AppError::PayloadTooLarge { .. } | AppError::AssetQuotaExceeded(_) => {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            AppError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
-            AppError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::BudgetExceeded(_) => StatusCode::PAYMENT_REQUIRED,
-            AppError::Upstream(error) => match error.code() {
-                None => StatusCode::SERVICE_UNAVAILABLE,
-                Some(ErrorCode::VoiceSlotsFull) => StatusCode::CONFLICT,
-                Some(
-                    ErrorCode::ProviderRejected
-                    | ErrorCode::NotConfigured
-                    | ErrorCode::AccountReauthorizationNeeded,
-                ) => StatusCode::UNPROCESSABLE_ENTITY,
-                Some(_) => StatusCode::BAD_GATEWAY,
-            },
-            AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        match self {
+            ApiError::App(error) => app_status(error),
+            ApiError::UriTooLong { .. } => StatusCode::URI_TOO_LONG,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        match self {
-            ApiError::App(AppError::Database(error)) => tracing::error!(%error, "database error"),
-            ApiError::App(AppError::Internal(error)) => {
+        let app = match self {
+            ApiError::App(error) => Some(error.inner()),
+            _ => None,
+        };
+        match app {
+            Some(AppError::Database(error)) => tracing::error!(%error, "database error"),
+            Some(AppError::Internal(error)) => {
                 tracing::error!(error = %format!("{error:#}"), "internal error")
             }
-            ApiError::App(AppError::Upstream(error)) => {
+            Some(AppError::Upstream(error)) => {
                 tracing::warn!(%error, "a provider call failed")
             }
             _ => {}
         }
         let mut response = HttpResponse::build(self.status_code());
         response.content_type("application/problem+json");
-        match self {
-            ApiError::App(AppError::Unauthorized) => {
+        match app {
+            Some(AppError::Unauthorized) => {
                 response.insert_header(("WWW-Authenticate", "Bearer"));
             }
-            ApiError::MethodNotAllowed(methods) => {
-                response.insert_header(("Allow", methods.join(", ")));
+            _ => {
+                if let ApiError::MethodNotAllowed(methods) = self {
+                    response.insert_header(("Allow", methods.join(", ")));
+                }
             }
-            ApiError::App(AppError::Upstream(crate::providers::ProviderError::Retryable {
-                retry_after: Some(wait),
-                ..
-            })) => {
-                response.insert_header(("Retry-After", wait.as_secs().max(1).to_string()));
-            }
-            ApiError::RateLimited { retry_after } => {
-                // Rounded up: a client that waits what it is told is let through.
-                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-                response.insert_header(("Retry-After", seconds.max(1).to_string()));
-            }
-            _ => {}
         }
-        response.json(self.to_problem())
+        let problem = self.to_problem();
+        // The wait the problem names is the header's too (a provider's, or the rate limit's).
+        if let Some(seconds) = problem.params.as_ref().and_then(|p| p.retry_after_seconds) {
+            response.insert_header(("Retry-After", seconds.to_string()));
+        }
+        response.json(problem)
     }
 }
 

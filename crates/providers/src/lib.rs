@@ -410,6 +410,8 @@ pub struct Providers {
     pub collect: BTreeMap<&'static str, Arc<dyn collect::Collector>>,
     /// How a selected reel's media is prepared, by where it was collected.
     pub prepare: BTreeMap<&'static str, Arc<dyn collect::ReelSource>>,
+    /// Keeps collected reels' covers before their links expire.
+    pub covers: collect::cover::CoverFetcher,
     pub transcribe: BTreeMap<&'static str, Arc<dyn transcribe::Transcriber>>,
     pub rewrite: BTreeMap<&'static str, Arc<dyn rewrite::Rewriter>>,
     pub voice: BTreeMap<&'static str, Arc<dyn voice::Voice>>,
@@ -486,6 +488,10 @@ impl Providers {
                     }),
                 ),
             ]),
+            covers: collect::cover::CoverFetcher {
+                guard: fetch::UrlGuard::new(&settings.media.fetch_allow_hosts),
+                store: media.clone(),
+            },
             transcribe: transcribers(settings, &media),
             rewrite: rewriters(settings),
             voice: voices(settings, &media),

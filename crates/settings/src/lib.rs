@@ -78,6 +78,9 @@ pub struct CollectSettings {
     pub max_import_bytes: u64,
     /// Most items one dataset file may hold.
     pub max_import_items: u64,
+    /// Covers one collection fetches and keeps at most, the best reels first (each is small,
+    /// but a large import would otherwise spend minutes on them); 0 keeps none.
+    pub max_covers: u32,
 }
 
 impl Default for CollectSettings {
@@ -85,6 +88,7 @@ impl Default for CollectSettings {
         Self {
             max_import_bytes: 256 * 1024 * 1024,
             max_import_items: 500_000,
+            max_covers: 200,
         }
     }
 }

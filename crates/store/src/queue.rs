@@ -33,10 +33,7 @@ fn job_event(kind: &str, job: &Job) -> NewEvent {
 fn resource_error(job: &Job) -> Option<ErrorInfo> {
     match job.status {
         Status::Failed => job.last_error.clone(),
-        Status::Canceled => Some(ErrorInfo {
-            code: ErrorCode::Canceled,
-            message: "the job was canceled".into(),
-        }),
+        Status::Canceled => Some(ErrorInfo::new(ErrorCode::Canceled, "the job was canceled")),
         Status::Pending
         | Status::Queued
         | Status::Running
@@ -346,10 +343,7 @@ pub async fn mark_canceled(
     id: Uuid,
     worker: &str,
 ) -> Result<Option<Job>, sqlx::Error> {
-    let info = ErrorInfo {
-        code: ErrorCode::Canceled,
-        message: "canceled while running".into(),
-    };
+    let info = ErrorInfo::new(ErrorCode::Canceled, "canceled while running");
     let mut tx = pool.begin().await?;
     let job = db::jobs::finish(&mut *tx, id, worker, Status::Canceled, Some(&info)).await?;
     commit_one(tx, job, None).await
@@ -380,13 +374,22 @@ pub async fn progress(
 /// active job.
 pub async fn request_cancel(pool: &PgPool, id: Uuid) -> Result<Option<Job>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let Some(job) = db::jobs::request_cancel(&mut *tx, id).await? else {
+    let job = request_cancel_in(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// [`request_cancel`] inside the caller's transaction.
+pub async fn request_cancel_in(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<Job>, sqlx::Error> {
+    let Some(job) = db::jobs::request_cancel(&mut *conn, id).await? else {
         return Ok(None);
     };
     if job.status == Status::Canceled {
-        announce(&mut tx, &job, None).await?;
+        announce(conn, &job, None).await?;
     }
-    tx.commit().await?;
     Ok(Some(job))
 }
 

@@ -180,6 +180,7 @@ error_codes! {
     ReelMissing = "reel_missing", No, "The run's reel was deleted.";
     ReelNotPrepared = "reel_not_prepared", Later, "The reel's media could not be prepared, so the run cannot use it, and the preparation recorded no reason (a run's reel otherwise fails with the preparation's own code, such as `media_url_expired`).";
     RunNotAwaitingReview = "run_not_awaiting_review", No, "Only a run that stopped for review (`awaiting_review`) can be resumed; the detail gives the run's status.";
+    RunNotActive = "run_not_active", No, "Only a run that has not ended (`queued`, `running` or `awaiting_review`) can be canceled; the detail gives the run's status.";
     StepFailed = "step_failed", Later, "A step of the run failed without a recorded error.";
     NeedsReview = "needs_review", FixRequest, "The run did not publish the reel: its script or post needs a person's review (`review_reasons`); publish it by hand, or set `publish.even_if_needs_review`.";
 }

@@ -109,7 +109,7 @@ pub fn signable(path: &str) -> bool {
         ["videos", _, "content"]
             | ["videos", _, "files", _]
             | ["audio", _, "content"]
-            | ["reels", _, "video" | "audio" | "thumbnail"]
+            | ["reels", _, "video" | "audio" | "thumbnail" | "cover"]
             | ["assets", _, "content"]
             | ["posts", _, "cover"]
     )
@@ -233,6 +233,7 @@ mod tests {
         assert!(signable("/v1/videos/x/content"));
         assert!(signable("/v1/videos/x/files/thumbnail.jpg"));
         assert!(signable("/v1/reels/x/thumbnail"));
+        assert!(signable("/v1/reels/x/cover"));
         assert!(!signable("/v1/videos/x"));
         assert!(!signable("/v1/tokens"));
         assert!(!signable("/v1/videos/x/files/a/b"));

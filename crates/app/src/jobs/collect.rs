@@ -32,6 +32,12 @@ use crate::{
 /// New reels from one batch beyond which the planner's statistics are refreshed.
 const BULK_INSERT: u32 = 500;
 
+/// Covers fetched at once.
+const COVER_FETCHES: usize = 4;
+/// The most time a collection spends on covers; those not reached wait for the next collection
+/// of their reels.
+const COVERS_TIME: std::time::Duration = std::time::Duration::from_secs(90);
+
 /// Problems kept per collection; the counts still say how many items were rejected.
 pub(super) const PROBLEMS_KEPT: usize = 1000;
 
@@ -43,6 +49,8 @@ pub struct CollectStep {
     pub media: Arc<MediaStore>,
     /// For the alert deliveries a watchlist's collection raises.
     pub webhook_attempts: i32,
+    /// Covers one collection keeps at most (`collect.max_covers`).
+    pub max_covers: u32,
 }
 
 #[derive(serde::Deserialize)]
@@ -431,6 +439,57 @@ impl CollectStep {
     }
 }
 
+impl CollectStep {
+    /// Fetches and keeps the covers of `reel_ids` that have a scraped cover and no kept one,
+    /// while their links still work. Bounded in number and time; a cover that cannot be had is
+    /// counted in `covers_failed` and never fails the collection.
+    pub(super) async fn keep_covers(
+        &self,
+        ctx: &JobContext,
+        reel_ids: &[uuid::Uuid],
+        counts: &mut CollectionCounts,
+    ) -> Result<(), JobError> {
+        use futures::StreamExt;
+        if self.max_covers == 0 {
+            return Ok(());
+        }
+        let wanted =
+            db::reels::covers_wanted(ctx.pool(), reel_ids, i64::from(self.max_covers)).await?;
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        ctx.call().progress.report(90, "keeping covers").await;
+        let deadline = tokio::time::Instant::now() + COVERS_TIME;
+        let fetched: Vec<_> = futures::stream::iter(wanted)
+            .map(|(reel_id, project_id, url)| async move {
+                let prefix = format!("{}/reels/{reel_id}", MediaStore::project_prefix(project_id));
+                let kept =
+                    tokio::time::timeout_at(deadline, self.providers.covers.keep(&url, &prefix))
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(ProviderError::retryable("no time was left for the cover"))
+                        });
+                (reel_id, kept)
+            })
+            .buffer_unordered(COVER_FETCHES)
+            .collect()
+            .await;
+        for (reel_id, kept) in fetched {
+            match kept {
+                Ok(key) => {
+                    db::reels::set_cover_key(ctx.pool(), reel_id, &key).await?;
+                    counts.covers += 1;
+                }
+                Err(error) => {
+                    tracing::info!(reel = %reel_id, %error, "a reel's cover was not kept");
+                    counts.covers_failed += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The scores of the reels an import merged (and of their owners' other reels), in one pass
 /// under the project's lock.
 pub(super) async fn recompute_scores(
@@ -493,6 +552,7 @@ impl Handler for CollectStep {
             Err(files) => self.uploaded(files).await?,
         };
         ctx.call().progress.report(70, "merging").await;
+        let mut merged_ids = Vec::new();
         let batch = self
             .merge(
                 ctx,
@@ -500,19 +560,22 @@ impl Handler for CollectStep {
                 &collection,
                 candidates,
                 Scores::Now,
-                &mut Vec::new(),
+                &mut merged_ids,
             )
             .await?;
         after_bulk_insert(ctx, batch.counts.added);
+        let mut counts = CollectionCounts {
+            received,
+            added: batch.counts.added,
+            merged: batch.counts.merged + batch.repeats,
+            rejected: rejections.len() as u32,
+            preparing: batch.preparing,
+            ..Default::default()
+        };
+        self.keep_covers(ctx, &merged_ids, &mut counts).await?;
 
         let outcome = CollectionOutcome {
-            counts: CollectionCounts {
-                received,
-                added: batch.counts.added,
-                merged: batch.counts.merged + batch.repeats,
-                rejected: rejections.len() as u32,
-                preparing: batch.preparing,
-            },
+            counts,
             problems: rejections
                 .into_iter()
                 .take(PROBLEMS_KEPT)

@@ -141,6 +141,9 @@ impl CollectStep {
         }
         recompute_scores(ctx, project, &merged_ids).await?;
         after_bulk_insert(ctx, tally.counts.added);
+        // Once the scores are known, so the best reels' covers are the ones kept.
+        self.keep_covers(ctx, &merged_ids, &mut tally.counts)
+            .await?;
         // Merged for good: a retry from here would only merge the same items again.
         let _ = self.media.remove(&dataset.key).await;
         Ok(tally)

@@ -97,15 +97,11 @@ impl JobError {
     pub fn info(&self) -> ErrorInfo {
         match self {
             JobError::Retryable { code, message, .. } | JobError::Fatal { code, message } => {
-                ErrorInfo {
-                    code: *code,
-                    message: message.clone(),
-                }
+                ErrorInfo::new(*code, message.clone())
             }
-            JobError::Deferred { message, .. } => ErrorInfo {
-                code: ErrorCode::ProviderRetryable,
-                message: message.clone(),
-            },
+            JobError::Deferred { message, .. } => {
+                ErrorInfo::new(ErrorCode::ProviderRetryable, message.clone())
+            }
         }
     }
 }
@@ -182,6 +178,7 @@ pub fn handlers(
                 jobs: settings.jobs.clone(),
                 media: providers.media.clone(),
                 webhook_attempts: settings.webhooks.max_attempts,
+                max_covers: settings.collect.max_covers,
             }) as Arc<dyn JobHandler>,
         ),
         (

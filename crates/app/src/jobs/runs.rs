@@ -57,10 +57,7 @@ async fn advance_reel(
         None => {
             fail(
                 reel,
-                ErrorInfo {
-                    code: ErrorCode::ReelMissing,
-                    message: "the reel was deleted".into(),
-                },
+                ErrorInfo::new(ErrorCode::ReelMissing, "the reel was deleted"),
             );
             return Ok(true);
         }
@@ -84,10 +81,7 @@ async fn advance_reel(
                 else {
                     fail(
                         reel,
-                        ErrorInfo {
-                            code: ErrorCode::ResourceMissing,
-                            message: "a step resource was deleted".into(),
-                        },
+                        ErrorInfo::new(ErrorCode::ResourceMissing, "a step resource was deleted"),
                     );
                     return Ok(true);
                 };
@@ -101,10 +95,14 @@ async fn advance_reel(
                 last.duration_ms =
                     Some((resource.updated_at - resource.created_at).num_milliseconds());
                 if resource.status != Status::Succeeded {
-                    let error = resource.error.unwrap_or(ErrorInfo {
-                        code: ErrorCode::StepFailed,
-                        message: format!("the {} step failed", last.step),
-                    });
+                    let mut error = resource.error.unwrap_or(ErrorInfo::new(
+                        ErrorCode::StepFailed,
+                        format!("the {} step failed", last.step),
+                    ));
+                    // Which step failed and whose it was, for a client to say so.
+                    let params = error.params.get_or_insert_with(Default::default);
+                    params.step = Some(last.step);
+                    params.provider = Some(last.provider.clone());
                     fail(reel, error);
                     return Ok(true);
                 }
@@ -150,14 +148,14 @@ async fn advance_reel(
 /// client can say why (an expired link, not a video); `reel_not_prepared` when it has none.
 fn unprepared(reel_error: Option<ErrorInfo>) -> ErrorInfo {
     match reel_error {
-        Some(error) => ErrorInfo {
-            code: error.code,
-            message: format!("the reel's media could not be prepared: {}", error.message),
-        },
-        None => ErrorInfo {
-            code: ErrorCode::ReelNotPrepared,
-            message: "the reel's media could not be prepared".into(),
-        },
+        Some(error) => ErrorInfo::new(
+            error.code,
+            format!("the reel's media could not be prepared: {}", error.message),
+        ),
+        None => ErrorInfo::new(
+            ErrorCode::ReelNotPrepared,
+            "the reel's media could not be prepared",
+        ),
     }
 }
 
@@ -263,10 +261,10 @@ async fn publish_reel(
 ) -> Result<bool, sqlx::Error> {
     let stop_for_review = |reel: &mut RunReel| {
         reel.status = Status::Failed;
-        reel.error = Some(ErrorInfo {
-            code: ErrorCode::NeedsReview,
-            message: format!("not published: {}", reel.review_reasons.join("; ")),
-        });
+        reel.error = Some(ErrorInfo::new(
+            ErrorCode::NeedsReview,
+            format!("not published: {}", reel.review_reasons.join("; ")),
+        ));
         true
     };
     if reel.needs_review && !publish.even_if_needs_review {
@@ -280,10 +278,10 @@ async fn publish_reel(
         // Settled when the run started; a run stored without it cannot guess one.
         let Some(provider) = publish.post_provider.clone() else {
             reel.status = Status::Failed;
-            reel.error = Some(ErrorInfo {
-                code: ErrorCode::InvalidJob,
-                message: "the run's publish names no post writer".into(),
-            });
+            reel.error = Some(ErrorInfo::new(
+                ErrorCode::InvalidJob,
+                "the run's publish names no post writer",
+            ));
             return Ok(true);
         };
         let next = NextStep {
@@ -319,10 +317,10 @@ async fn publish_reel(
         Err(crate::error::AppError::Database(error)) => return Err(error),
         Err(refused) => {
             reel.status = Status::Failed;
-            reel.error = Some(ErrorInfo {
-                code: refused.code(),
-                message: format!("not published: {}", refused.detail_text()),
-            });
+            reel.error = Some(ErrorInfo::new(
+                refused.code(),
+                format!("not published: {}", refused.detail_text()),
+            ));
         }
     }
     Ok(true)
@@ -345,6 +343,55 @@ fn overall(reels: &[RunReel]) -> Status {
     } else {
         Status::Queued
     }
+}
+
+/// Announces a run's new status: a run that ends or stops for review as such (and to the
+/// webhook: someone has to act on a stopped one), any other change as `run.updated`.
+pub(crate) async fn announce(
+    conn: &mut PgConnection,
+    run: &Run,
+    webhook_attempts: i32,
+) -> Result<(), sqlx::Error> {
+    let stopped = is_done(run.status) || run.status == Status::AwaitingReview;
+    let kind = if stopped {
+        run.status.as_str()
+    } else {
+        "updated"
+    };
+    if stopped {
+        crate::jobs::webhook::queue(
+            &mut *conn,
+            run.project_id,
+            crate::domain::job::WebhookDelivery::Run {
+                run_id: run.id,
+                event: format!("run.{kind}"),
+            },
+            webhook_attempts,
+        )
+        .await?;
+    }
+    db::events::append(conn, &[NewEvent::about_run(kind, run)]).await
+}
+
+/// Cancels what is left of a run: every reel not done yet stops, with the step job it waits
+/// on (a queued job at once, a running one at its next checkpoint). Reels already done keep
+/// their outcome; a reel's media preparation goes on, as it is the reel's and not the run's.
+pub(crate) async fn cancel(conn: &mut PgConnection, run: &mut Run) -> Result<(), sqlx::Error> {
+    for reel in run.reels.iter_mut().filter(|reel| !is_done(reel.status)) {
+        if let Some(step) = reel.steps.last_mut().filter(|step| !is_done(step.status)) {
+            let job = db::resources::get(&mut *conn, step.step.resource(), step.resource_id)
+                .await?
+                .and_then(|resource| resource.job_id);
+            if let Some(job) = job {
+                queue::request_cancel_in(&mut *conn, job).await?;
+            }
+            step.status = Status::Canceled;
+        }
+        reel.status = Status::Canceled;
+        reel.error = Some(ErrorInfo::new(ErrorCode::Canceled, "the run was canceled"));
+    }
+    run.status = Status::Canceled;
+    Ok(())
 }
 
 /// Advances every unfinished run once; answers how many changed. A run that finishes is sent
@@ -378,27 +425,7 @@ pub async fn advance(
         run.status = overall(&run.reels);
         run.progress = Run::progress_of(&run.reels, input.publish.is_some());
         db::runs::save(&mut tx, &run).await?;
-        // A run that ends or stops for review is announced as such (and sent to the webhook:
-        // someone has to act on a stopped one).
-        let stopped = is_done(run.status) || run.status == Status::AwaitingReview;
-        let kind = if stopped {
-            run.status.as_str()
-        } else {
-            "updated"
-        };
-        if stopped {
-            crate::jobs::webhook::queue(
-                &mut tx,
-                run.project_id,
-                crate::domain::job::WebhookDelivery::Run {
-                    run_id: run.id,
-                    event: format!("run.{kind}"),
-                },
-                webhook_attempts,
-            )
-            .await?;
-        }
-        db::events::append(&mut tx, &[NewEvent::about_run(kind, &run)]).await?;
+        announce(&mut tx, &run, webhook_attempts).await?;
         changed_runs += 1;
     }
     tx.commit().await?;

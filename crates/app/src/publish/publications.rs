@@ -339,18 +339,15 @@ pub(super) async fn settle_orphan(
     let (status, error) = if job.status == Status::Canceled {
         (
             PublicationStatus::Canceled,
-            ErrorInfo {
-                code: ErrorCode::Canceled,
-                message: "the job was canceled".into(),
-            },
+            ErrorInfo::new(ErrorCode::Canceled, "the job was canceled"),
         )
     } else {
         (
             PublicationStatus::Failed,
-            job.last_error.unwrap_or(ErrorInfo {
-                code: ErrorCode::LeaseExpired,
-                message: "the publishing job stopped".into(),
-            }),
+            job.last_error.unwrap_or(ErrorInfo::new(
+                ErrorCode::LeaseExpired,
+                "the publishing job stopped",
+            )),
         )
     };
     let mut tx = state.pool.begin().await?;
@@ -421,10 +418,7 @@ pub async fn cancel(state: &AppState, id: Uuid) -> Result<Publication, AppError>
         &mut *tx,
         id,
         PublicationStatus::Canceled,
-        &ErrorInfo {
-            code: ErrorCode::Canceled,
-            message: "canceled before it was posted".into(),
-        },
+        &ErrorInfo::new(ErrorCode::Canceled, "canceled before it was posted"),
         &[PublicationStatus::Scheduled],
     )
     .await?;

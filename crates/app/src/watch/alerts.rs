@@ -47,6 +47,7 @@ pub async fn on_collected(
                     reel_id: reel.id,
                     metrics: reel.metrics.clone(),
                     auto_run: rule.auto_run,
+                    review: rule.review,
                 })
         })
         .collect();

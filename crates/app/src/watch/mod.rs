@@ -11,6 +11,7 @@ use crate::{
     domain::{
         collection::NewCollection,
         project::{validate_name, FieldError},
+        run::Review,
         watchlist::{NewRule, NewWatchlist, Rule, UpdateWatchlist, Watchlist},
     },
     error::AppError,
@@ -40,7 +41,8 @@ fn plan_collection(
 }
 
 /// Gives each rule an id, keeping the id of an unchanged rule (each old id once) so the reels it
-/// alerted on do not alert again.
+/// alerted on do not alert again. A rule that does not say how its runs review keeps the old
+/// rule's setting, or is `when_flagged` when new.
 fn identify(rules: Vec<NewRule>, existing: &[Rule]) -> Vec<Rule> {
     let mut unclaimed: Vec<&Rule> = existing.iter().collect();
     rules
@@ -48,13 +50,17 @@ fn identify(rules: Vec<NewRule>, existing: &[Rule]) -> Vec<Rule> {
         .map(|rule| {
             let same = unclaimed
                 .iter()
-                .position(|old| old.conditions == rule.conditions && old.auto_run == rule.auto_run);
-            let id = same.map_or_else(Uuid::new_v4, |index| unclaimed.remove(index).id);
+                .position(|old| old.conditions == rule.conditions && old.auto_run == rule.auto_run)
+                .map(|index| unclaimed.remove(index));
             Rule {
-                id,
+                id: same.map_or_else(Uuid::new_v4, |old| old.id),
                 name: rule.name,
                 conditions: rule.conditions,
                 auto_run: rule.auto_run,
+                review: rule
+                    .review
+                    .or(same.map(|old| old.review))
+                    .unwrap_or(Review::WhenFlagged),
             }
         })
         .collect()
@@ -194,7 +200,31 @@ mod tests {
                 ..RuleConditions::default()
             },
             auto_run: false,
+            review: None,
         }
+    }
+
+    #[test]
+    fn a_new_rule_reviews_when_flagged_and_an_unchanged_one_keeps_its_setting() {
+        let stored = Rule {
+            review: Review::Never,
+            ..identify(vec![rule("stored before the setting", 2.0)], &[])[0].clone()
+        };
+        let updated = identify(
+            vec![
+                rule("unchanged", 2.0),
+                rule("new", 3.0),
+                NewRule {
+                    review: Some(Review::Always),
+                    ..rule("said", 4.0)
+                },
+            ],
+            std::slice::from_ref(&stored),
+        );
+        assert_eq!(updated[0].id, stored.id);
+        assert_eq!(updated[0].review, Review::Never);
+        assert_eq!(updated[1].review, Review::WhenFlagged);
+        assert_eq!(updated[2].review, Review::Always);
     }
 
     #[test]

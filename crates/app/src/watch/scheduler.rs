@@ -122,8 +122,9 @@ pub async fn start_automatic_runs(
                 options: Default::default(),
                 dry_run: false,
                 publish: None,
-                // Nobody is there to read an automatic run's script.
-                review: Default::default(),
+                // As the rule that raised the alert says: a run that waits is announced
+                // (`run.awaiting_review`) for someone to read its script.
+                review: alert.review,
             };
             match steps::start_run_with(&starter, alert.project_id, body, alert.id).await {
                 Ok(_) => Ok(alert.id),

@@ -266,6 +266,16 @@ static TOOLS: LazyLock<Vec<Tool>> = LazyLock::new(|| {
             resume_run,
         ),
         Tool::new(
+            "cancel_run",
+            "Cancel a run",
+            "Stops a run that has not ended (`queued`, `running` or `awaiting_review`): each \
+             reel not done is canceled with the step it waits on. A run that ended is refused \
+             (`run_not_active`).",
+            |context, input: RunId| async move {
+                crate::steps::cancel_run(&context.state, input.run_id).await
+            },
+        ),
+        Tool::new(
             "get_script",
             "Read a script",
             "A script: its text, word count, the checks it passed or failed (`output.checks`) \

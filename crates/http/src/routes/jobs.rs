@@ -100,9 +100,14 @@ async fn accepted_or_conflict(
         return Ok(HttpResponse::Accepted().json(job));
     }
     match db::jobs::get(&state.pool, id).await? {
-        Some(job) => {
-            Err(AppError::conflict(code, format!("{detail} (the job is {})", job.status)).into())
-        }
+        Some(job) => Err(
+            AppError::conflict(code, format!("{detail} (the job is {})", job.status))
+                .with_params(crate::domain::ErrorParams {
+                    status: Some(job.status),
+                    ..Default::default()
+                })
+                .into(),
+        ),
         None => Err(AppError::NotFound("job").into()),
     }
 }

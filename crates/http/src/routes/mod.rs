@@ -190,6 +190,10 @@ pub async fn output_file(
                     resource.status
                 ),
             )
+            .with_params(crate::domain::ErrorParams {
+                status: Some(resource.status),
+                ..Default::default()
+            })
         })?;
     pick(&output).ok_or(AppError::NotFound("media file").into())
 }

@@ -24,7 +24,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(history)
         .service(video)
         .service(audio)
-        .service(thumbnail);
+        .service(thumbnail)
+        .service(cover);
 }
 
 /// List a project's ranked reels
@@ -109,6 +110,10 @@ async fn serve_media(
                 reel.status
             ),
         )
+        .with_params(crate::domain::ErrorParams {
+            status: Some(reel.status),
+            ..Default::default()
+        })
         .into());
     };
     let key = pick(prepared).ok_or(AppError::NotFound("media file"))?;
@@ -180,6 +185,32 @@ pub async fn thumbnail(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     serve_media(&state, *id, &request, |media| media.thumbnail_key).await
+}
+
+/// Download a reel's cover
+///
+/// The cover image Instagram showed for the reel (`displayUrl`), fetched when the reel was
+/// collected and kept, as JPEG, PNG or WebP; opens with a token or the reel's signed
+/// `cover_content_url`.
+#[utoipa::path(
+    tag = "reels", operation_id = "get_reel_cover",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "The cover image, as it was served (`image/jpeg`, `image/png` or `image/webp`)", content_type = "image/*"),
+        (status = 404, description = "No such reel, or no cover was kept for it", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/reels/{id}/cover")]
+pub async fn cover(
+    state: Data,
+    id: web::Path<Uuid>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let key = db::reels::cover_key(&state.pool, *id)
+        .await?
+        .ok_or(AppError::NotFound("reel"))?
+        .ok_or(AppError::NotFound("cover"))?;
+    super::serve_file(&state, &key, &request).await
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]

@@ -17,7 +17,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(estimate)
         .service(list)
         .service(get_one)
-        .service(resume);
+        .service(resume)
+        .service(cancel);
 }
 
 /// Start a pipeline run
@@ -134,4 +135,25 @@ pub async fn get_one(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>,
 #[post("/runs/{id}/resume")]
 pub async fn resume(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>, ApiError> {
     Ok(web::Json(crate::steps::resume_run(&state, *id).await?))
+}
+
+/// Cancel a run
+///
+/// Stops a run that has not ended: one `queued` while its reels are prepared, one `running`, or
+/// one `awaiting_review` nobody will approve. Each reel not done is canceled with the step job it
+/// waits on (a queued job at once, a running one at its next checkpoint); reels already done keep
+/// their outcome, and a reel's media preparation goes on. `run.canceled` is announced and sent to
+/// the webhook.
+#[utoipa::path(
+    tag = "runs", operation_id = "cancel_run",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, description = "Canceled: `canceled`, each reel that was not done `canceled` with the error `canceled`", body = Run),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The run has ended already (`run_not_active`); `params.status` gives its status", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/runs/{id}/cancel")]
+pub async fn cancel(state: Data, id: web::Path<Uuid>) -> Result<web::Json<Run>, ApiError> {
+    Ok(web::Json(crate::steps::cancel_run(&state, *id).await?))
 }

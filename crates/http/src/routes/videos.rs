@@ -10,7 +10,58 @@ super::step_routes! {
 }
 
 pub fn configure_content(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(content).service(file);
+    cfg.service(content).service(file).service(list_in_project);
+}
+
+/// Filters and paging for a project's videos.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProjectVideosQuery {
+    /// Only videos in this status (`succeeded` for the finished ones).
+    pub status: Option<crate::domain::Status>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List a project's videos
+///
+/// Every video of the project, whichever voiceover and run it was rendered from (previews and
+/// final renders too), newest first, a page at a time: what a gallery of drafts shows in one
+/// request.
+#[utoipa::path(
+    tag = "videos", operation_id = "list_project_videos",
+    params(("id" = Uuid, Path, description = "The project's id"), ProjectVideosQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Page<crate::domain::resource::Video>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/projects/{id}/videos")]
+pub async fn list_in_project(
+    state: Data,
+    id: web::Path<Uuid>,
+    query: web::Query<ProjectVideosQuery>,
+) -> Result<web::Json<Page<crate::domain::resource::Video>>, ApiError> {
+    let query = query.into_inner();
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .parse()?;
+    crate::db::projects::get(&state.pool, *id)
+        .await?
+        .ok_or(crate::error::AppError::NotFound("project"))?;
+    let kind = crate::domain::ResourceKind::Video;
+    let rows =
+        crate::db::resources::list_in_project(&state.pool, kind, *id, query.status, page).await?;
+    let page = Page::from_rows(rows, page.limit);
+    Ok(web::Json(
+        page.try_map(crate::domain::resource::Video::try_from)?,
+    ))
 }
 
 /// Download a video's file

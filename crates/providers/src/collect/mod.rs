@@ -2,6 +2,7 @@
 //! [`normalize`]); a [`ReelSource`] prepares one reel.
 
 pub mod apify;
+pub mod cover;
 pub mod download;
 pub mod fake;
 pub mod normalize;

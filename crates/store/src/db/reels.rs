@@ -11,6 +11,7 @@ use crate::{
         reel::{caption_language, Reel, ReelMetrics, ReelQuery, ReelSort},
         ErrorInfo, Status,
     },
+    signed::ContentUrl,
 };
 
 #[derive(sqlx::FromRow)]
@@ -35,6 +36,7 @@ struct ReelRow {
     posted_at: Option<DateTime<Utc>>,
     video_url: Option<String>,
     cover_url: Option<String>,
+    cover_key: Option<String>,
     duration_ms: Option<i64>,
     width: Option<i32>,
     height: Option<i32>,
@@ -100,6 +102,9 @@ impl From<ReelRow> for Reel {
             content_url: None,
             thumbnail_content_url: None,
             audio_content_url: None,
+            cover_content_url: row
+                .cover_key
+                .map(|_| ContentUrl::new(format!("/v1/reels/{}/cover", row.id))),
         }
         .with_media_links()
     }
@@ -107,8 +112,8 @@ impl From<ReelRow> for Reel {
 
 const COLUMNS: &str = "id, project_id, collection_id, status, provider, job_id, error_code, error_message, selected,
     external_id, url, caption, caption_language, hashtags, owner_username, owner_id, posted_at, video_url,
-    cover_url, duration_ms, width, height, plays, views, likes, comments, shares, engagement_rate, velocity,
-    recent_velocity, acceleration, outlier_score, trend_score, output, created_at, updated_at";
+    cover_url, cover_key, duration_ms, width, height, plays, views, likes, comments, shares, engagement_rate,
+    velocity, recent_velocity, acceleration, outlier_score, trend_score, output, created_at, updated_at";
 
 /// Whether a reel has been through the pipeline: it has a transcript or a run took it.
 const PROCESSED: &str = "(EXISTS (SELECT 1 FROM transcripts t WHERE t.reel_id = reels.id)
@@ -564,6 +569,48 @@ pub async fn set_video_url(
         .execute(db)
         .await
         .map(|_| ())
+}
+
+/// Reels among `ids` with a scraped cover address but no kept cover, the best by trend score
+/// first, at most `limit`: whose covers a collection fetches.
+pub async fn covers_wanted(
+    db: impl PgExecutor<'_>,
+    ids: &[Uuid],
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, String)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, project_id, cover_url FROM reels
+         WHERE id = ANY($1) AND cover_key IS NULL AND cover_url IS NOT NULL
+         ORDER BY trend_score DESC NULLS LAST, id LIMIT $2",
+    )
+    .bind(ids)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub async fn set_cover_key(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+    key: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE reels SET cover_key = $2 WHERE id = $1")
+        .bind(id)
+        .bind(key)
+        .execute(db)
+        .await
+        .map(|_| ())
+}
+
+/// The key of the reel's kept cover: `None` for no such reel, `Some(None)` for no cover kept.
+pub async fn cover_key(
+    db: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT cover_key FROM reels WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
 }
 
 /// The `limit` reels a batch run takes: the selected ones first, then by trend score.

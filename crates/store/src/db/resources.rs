@@ -135,6 +135,29 @@ pub async fn list_by_parent(
         .map(|rows| rows.into_iter().map(|r| r.into_resource(kind)).collect())
 }
 
+/// Newest first among a project's resources of `kind`, in `status` when one is given.
+pub async fn list_in_project(
+    db: impl PgExecutor<'_>,
+    kind: ResourceKind,
+    project_id: Uuid,
+    status: Option<Status>,
+    page: PageRequest,
+) -> Result<Vec<StepResource>, sqlx::Error> {
+    let sql = super::newest_first(
+        &columns(kind),
+        kind.table(),
+        "project_id = $1 AND ($2::text IS NULL OR status = $2)",
+        2,
+    );
+    let query = sqlx::query_as::<_, ResourceRow>(&sql)
+        .bind(project_id)
+        .bind(status.map(Status::as_str));
+    super::bind_page(query, page)
+        .fetch_all(db)
+        .await
+        .map(|rows| rows.into_iter().map(|r| r.into_resource(kind)).collect())
+}
+
 /// Moves a resource to `status`. `output` and `error` replace the stored ones when given.
 pub async fn set_status(
     db: impl PgExecutor<'_>,

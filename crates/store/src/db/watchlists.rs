@@ -7,6 +7,7 @@ use uuid::Uuid;
 use crate::{
     domain::{
         reel::ReelMetrics,
+        run::Review,
         watchlist::{Alert, Rule, RunSkipped, Schedule, Watchlist},
     },
     pagination::PageRequest,
@@ -203,6 +204,8 @@ struct AlertRow {
     reel_id: Uuid,
     metrics: Json<ReelMetrics>,
     auto_run: bool,
+    #[sqlx(try_from = "String")]
+    review: Review,
     run_id: Option<Uuid>,
     run_skipped: Option<Json<RunSkipped>>,
     created_at: DateTime<Utc>,
@@ -218,6 +221,7 @@ impl From<AlertRow> for Alert {
             reel_id: row.reel_id,
             metrics: row.metrics.0,
             auto_run: row.auto_run,
+            review: row.review,
             run_id: row.run_id,
             run_skipped: row.run_skipped.map(|s| s.0),
             created_at: row.created_at,
@@ -226,7 +230,7 @@ impl From<AlertRow> for Alert {
 }
 
 const ALERT_COLUMNS: &str =
-    "id, project_id, watchlist_id, rule_id, reel_id, metrics, auto_run, run_id, run_skipped, created_at";
+    "id, project_id, watchlist_id, rule_id, reel_id, metrics, auto_run, review, run_id, run_skipped, created_at";
 
 /// A match of a rule, about to be stored.
 pub struct NewAlert {
@@ -234,6 +238,7 @@ pub struct NewAlert {
     pub reel_id: Uuid,
     pub metrics: ReelMetrics,
     pub auto_run: bool,
+    pub review: Review,
 }
 
 /// Stores the matches not stored before; answers the new alerts only.
@@ -248,11 +253,12 @@ pub async fn insert_alerts(
     let reels: Vec<Uuid> = matches.iter().map(|m| m.reel_id).collect();
     let metrics: Vec<Json<&ReelMetrics>> = matches.iter().map(|m| Json(&m.metrics)).collect();
     let auto_runs: Vec<bool> = matches.iter().map(|m| m.auto_run).collect();
+    let reviews: Vec<&str> = matches.iter().map(|m| m.review.as_str()).collect();
     sqlx::query_as::<_, AlertRow>(&format!(
-        "INSERT INTO alerts (id, project_id, watchlist_id, rule_id, reel_id, metrics, auto_run)
-         SELECT id, $2, $3, rule_id, reel_id, metrics, auto_run
-         FROM UNNEST($1::uuid[], $4::uuid[], $5::uuid[], $6::jsonb[], $7::bool[])
-             AS m(id, rule_id, reel_id, metrics, auto_run)
+        "INSERT INTO alerts (id, project_id, watchlist_id, rule_id, reel_id, metrics, auto_run, review)
+         SELECT id, $2, $3, rule_id, reel_id, metrics, auto_run, review
+         FROM UNNEST($1::uuid[], $4::uuid[], $5::uuid[], $6::jsonb[], $7::bool[], $8::text[])
+             AS m(id, rule_id, reel_id, metrics, auto_run, review)
          ON CONFLICT (rule_id, reel_id) DO NOTHING
          RETURNING {ALERT_COLUMNS}"
     ))
@@ -263,6 +269,7 @@ pub async fn insert_alerts(
     .bind(&reels)
     .bind(&metrics)
     .bind(&auto_runs)
+    .bind(&reviews)
     .fetch_all(db)
     .await
     .map(|rows| rows.into_iter().map(Into::into).collect())

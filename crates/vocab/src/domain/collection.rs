@@ -42,6 +42,14 @@ pub struct CollectionCounts {
     /// Reels whose preparation was started (with `prepare_all`).
     #[serde(default)]
     pub preparing: u32,
+    /// Covers fetched and kept (each reel's `cover_content_url`), the best reels first, up to
+    /// `collect.max_covers` (200) a collection.
+    #[serde(default)]
+    pub covers: u32,
+    /// Covers that could not be fetched (an expired or refused link, not an image, out of time);
+    /// the reels are kept without, and the next collection of each tries again.
+    #[serde(default)]
+    pub covers_failed: u32,
 }
 
 /// One unusable item.

@@ -186,22 +186,72 @@ text_enum! {
 }
 
 /// A failure as shown to API clients: a stable code and a human message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ErrorInfo {
     pub code: crate::error_code::ErrorCode,
     #[schema(example = "the provider answered 503 three times")]
     pub message: String,
+    /// The values the message names, for a client that says it in its own words from `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<ErrorParams>,
 }
 
 impl ErrorInfo {
+    pub fn new(code: crate::error_code::ErrorCode, message: impl Into<String>) -> Self {
+        ErrorInfo {
+            code,
+            message: message.into(),
+            params: None,
+        }
+    }
+
     pub fn from_parts(code: Option<String>, message: Option<String>) -> Option<Self> {
-        code.map(|code| ErrorInfo {
-            code: code
-                .parse()
-                .unwrap_or(crate::error_code::ErrorCode::Unknown),
-            message: message.unwrap_or_default(),
+        code.map(|code| {
+            ErrorInfo::new(
+                code.parse()
+                    .unwrap_or(crate::error_code::ErrorCode::Unknown),
+                message.unwrap_or_default(),
+            )
         })
     }
+}
+
+/// The values a failure's English `detail` or `message` names, typed, so a client can say it in
+/// its own language from the `code` alone. Each code fills only the fields it names; the rest are
+/// absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ErrorParams {
+    /// The step concerned: the one a provider was asked for (`unknown_provider`, `no_provider`,
+    /// `provider_retired`), or a run's step that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<step::Step>,
+    /// The provider concerned (`unknown_provider`, `provider_retired`, a run's step that failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "elevenlabs")]
+    pub provider: Option<String>,
+    /// The limit that was passed, in bytes (`payload_too_large`, `asset_quota_exceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 104857600)]
+    pub limit_bytes: Option<u64>,
+    /// What is used already, in bytes (`asset_quota_exceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_bytes: Option<u64>,
+    /// Seconds to wait before trying again (`rate_limited`, and a provider's own wait), as
+    /// `Retry-After` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 30)]
+    pub retry_after_seconds: Option<u64>,
+    /// The status the resource is in, which is why the request was refused
+    /// (`run_not_awaiting_review`, `run_not_active`, `job_not_active`, `job_not_retryable`,
+    /// `media_not_ready`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    /// The run's estimated cost, in US dollars (`budget_exceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_usd: Option<f64>,
+    /// What is left of the month's budget, in US dollars (`budget_exceeded`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_usd: Option<f64>,
 }
 
 #[cfg(test)]

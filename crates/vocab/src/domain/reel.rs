@@ -31,6 +31,8 @@ pub struct Reel {
     pub posted_at: Option<DateTime<Utc>>,
     /// The scraped MP4 address; these expire within hours.
     pub video_url: Option<String>,
+    /// The scraped cover address (`displayUrl`); these expire within hours too, so lists show
+    /// `cover_content_url`.
     pub cover_url: Option<String>,
     pub duration_ms: Option<i64>,
     pub width: Option<i32>,
@@ -49,6 +51,11 @@ pub struct Reel {
     /// The 16 kHz mono WAV extracted for transcription, when the video has sound.
     #[serde(default)]
     pub audio_content_url: Option<crate::signed::ContentUrl>,
+    /// The cover image (JPEG, PNG or WebP, as Instagram served it), fetched from `cover_url` when
+    /// the reel was collected and kept; null when there was none or fetching it failed (a later
+    /// collection of the reel tries again).
+    #[serde(default)]
+    pub cover_content_url: Option<crate::signed::ContentUrl>,
 }
 
 impl Reel {

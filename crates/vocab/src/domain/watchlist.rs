@@ -174,6 +174,11 @@ pub struct NewRule {
     /// monthly budget.
     #[serde(default)]
     pub auto_run: bool,
+    /// Whether the runs it starts stop after the script for a person's review, as
+    /// `CreateRun.review`. Absent: `when_flagged` for a new rule (a flagged script waits for
+    /// someone rather than being voiced and rendered unread); an unchanged rule of an update
+    /// keeps its own.
+    pub review: Option<super::run::Review>,
 }
 
 /// A stored rule: alerts name it by `id`.
@@ -183,6 +188,10 @@ pub struct Rule {
     pub name: Option<String>,
     pub conditions: RuleConditions,
     pub auto_run: bool,
+    /// Whether the runs it starts stop after the script for review (`CreateRun.review`).
+    /// Rules stored before this setting read `never`: what their runs always did.
+    #[serde(default)]
+    pub review: super::run::Review,
 }
 
 impl RuleConditions {
@@ -322,6 +331,8 @@ pub struct Alert {
     pub metrics: super::reel::ReelMetrics,
     /// The rule asked for a run.
     pub auto_run: bool,
+    /// Whether that run stops after the script for review, as the rule said when it matched.
+    pub review: super::run::Review,
     /// The automatic run started for the reel.
     pub run_id: Option<Uuid>,
     pub run_skipped: Option<RunSkipped>,
@@ -362,6 +373,15 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_rule_stored_before_the_review_setting_keeps_runs_that_never_wait() {
+        let stored: Rule = serde_json::from_value(serde_json::json!({
+            "id": Uuid::nil(), "name": null, "conditions": {}, "auto_run": true,
+        }))
+        .unwrap();
+        assert_eq!(stored.review, super::super::run::Review::Never);
     }
 
     #[test]
