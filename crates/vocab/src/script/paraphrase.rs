@@ -32,15 +32,20 @@ const ECHOES: &[&str] = &[
     "ту же мысль",
     "одним предложением",
     "следующее предложение",
+    "этим советом",
+    "давайте продолжим",
     "in other words",
     "the same idea",
     "in one sentence",
     "next sentence",
+    "this tip",
+    "let's continue",
 ];
 
 /// How an answer may not begin: a preamble, not a sentence of the script.
 const PREAMBLES: &[&str] = &[
     "вот",
+    "итак",
     "конечно",
     "хорошо",
     "пожалуйста",
@@ -216,6 +221,9 @@ mod tests {
                 .unwrap()
                 .contains("task")
         );
+        assert!(reason("О, итак, давайте продолжим с этим советом!")
+            .unwrap()
+            .contains("task"));
         assert!(reason("Start your morning with water today.")
             .unwrap()
             .contains("Russian"));
