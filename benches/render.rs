@@ -15,7 +15,7 @@ use reelforge::{
     providers::{
         render::{
             broll::{self, Clip},
-            local::FfmpegComposer,
+            local::{Encoding, FfmpegComposer},
             RenderRequest, Renderer,
         },
         transcribe::WordTiming,
@@ -143,8 +143,10 @@ async fn main() {
     let script = fallback::write(&contract, 7).unwrap();
     let words = estimate_timings(&script, SECONDS * 1000);
 
+    // The service's encodings (crates/providers/src/lib.rs).
     let composer = FfmpegComposer {
-        preset: "veryfast".into(),
+        encoding: Encoding::new("veryfast", 23),
+        further: Encoding::new("superfast", 26),
     };
     let ctx = CallContext {
         attempt: 1,

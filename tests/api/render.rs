@@ -664,6 +664,17 @@ fn heard(file: &std::path::Path) -> reelforge::providers::render::loudness::Loud
         .unwrap()
 }
 
+/// The settings x264 writes into the stream it makes (`… options: cabac=1 ref=1 …`).
+fn x264_settings(file: &std::path::Path) -> String {
+    let bytes = std::fs::read(file).unwrap();
+    let at = bytes
+        .windows(8)
+        .position(|window| window == b"options:")
+        .expect("x264's settings in the stream");
+    let end = bytes[at..].iter().position(|&byte| byte == 0).unwrap_or(0);
+    String::from_utf8_lossy(&bytes[at..at + end]).into_owned()
+}
+
 #[tokio::test]
 async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_target_loudness() {
     use reelforge::{
@@ -672,7 +683,10 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
             video_format::VideoFormat,
         },
         providers::{
-            render::{local::FfmpegComposer, RenderRequest, Renderer},
+            render::{
+                local::{Encoding, FfmpegComposer},
+                RenderRequest, Renderer,
+            },
             voice::estimate_timings,
         },
     };
@@ -716,10 +730,18 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
         std::fs::write(file(name), generated(extension, args)).unwrap();
     }
     std::fs::write(file("logo.png"), png("red")).unwrap();
+    // The further formats take a cheaper encoding than the first: each is compared with its
+    // format rendered alone with that encoding.
     let composer = FfmpegComposer {
-        preset: "ultrafast".into(),
+        encoding: Encoding::new("ultrafast", 23),
+        further: Encoding::new("superfast", 26),
     };
-    let render = |name: &str, formats: Vec<VideoFormat>, preview: bool| {
+    let further = FfmpegComposer {
+        encoding: composer.further.clone(),
+        further: composer.further.clone(),
+    };
+    // `cheaper`: every format with the further formats' encoding.
+    let render = |name: &str, formats: Vec<VideoFormat>, preview: bool, cheaper: bool| {
         let output_dir = file(name);
         std::fs::create_dir_all(&output_dir).unwrap();
         let request = RenderRequest {
@@ -744,7 +766,7 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
                 ..Default::default()
             },
         };
-        let composer = &composer;
+        let composer = if cheaper { &further } else { &composer };
         async move {
             composer
                 .render(&request, &helpers::call_context())
@@ -757,17 +779,47 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
         VideoFormat::Vertical,
         VideoFormat::Square,
     ];
-    let together = render("together", formats.clone(), false).await;
+    let together = render("together", formats.clone(), false, false).await;
+    assert_eq!(
+        together.model,
+        "ffmpeg/libx264 ultrafast crf 23; 9:16 superfast crf 26; 1:1 superfast crf 26"
+    );
+    // The thumbnail is the first format's picture a second in, taken before it was encoded.
+    let read = |name: &str| std::fs::read(file("together").join(name)).unwrap();
+    let pictured = helpers::frame_rgb(&read("thumbnail.jpg"), 0, (1920, 1080));
+    let played = helpers::frame_rgb(&read("video.mp4"), 1000, (1920, 1080));
+    let off = pictured
+        .iter()
+        .zip(&played)
+        .map(|(a, b)| u64::from(a.abs_diff(*b)))
+        .sum::<u64>()
+        / pictured.len() as u64;
+    assert!(
+        off <= 2,
+        "the thumbnail is off the video by {off} on average"
+    );
     for (index, &format) in formats.iter().enumerate() {
-        let alone = render(&format!("alone-{index}"), vec![format], false).await;
+        let (cheaper, encoding) = match index {
+            0 => (false, "crf=23.0"),
+            _ => (true, "crf=26.0"),
+        };
+        let alone = render(&format!("alone-{index}"), vec![format], false, cheaper).await;
         let made = file("together").join(format.file_name(index == 0));
         let reference = file(&format!("alone-{index}")).join(format.file_name(true));
-        // The same pixels and sound as the format rendered on its own.
+        // The same pixels and sound as the format rendered on its own with its encoding...
         assert_eq!(
             frame_checksums(&made),
             frame_checksums(&reference),
             "{}",
             format.ratio()
+        );
+        // ...which is the one the file says it was made with (x264 writes its settings into
+        // the stream).
+        assert!(
+            x264_settings(&made).contains(encoding),
+            "{}: {}",
+            format.ratio(),
+            x264_settings(&made)
         );
         assert_eq!(alone.loudness, together.loudness);
         // Each file at the target, as ebur128 measures it.
@@ -784,7 +836,7 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
         together.loudness
     );
     // A preview takes one measurement's estimate: near the target, its peaks still held.
-    let preview = render("preview", vec![VideoFormat::Vertical], true).await;
+    let preview = render("preview", vec![VideoFormat::Vertical], true, false).await;
     let loudness = heard(&file("preview").join("video.mp4"));
     println!("preview: {loudness:?}");
     assert_eq!(Some(loudness), preview.loudness);

@@ -310,7 +310,8 @@ fn renderers(settings: &Settings) -> Registry<dyn render::Renderer> {
         registry.insert(
             LOCAL,
             Arc::new(render::local::FfmpegComposer {
-                preset: "veryfast".into(),
+                encoding: render::local::Encoding::new("veryfast", 23),
+                further: render::local::Encoding::new("superfast", 26),
             }),
         );
     }

@@ -350,6 +350,7 @@ impl RenderStep {
     ) -> Result<Stored, JobError> {
         let prefix = video_prefix(video.project_id, video.id);
         let mut renditions = Vec::new();
+        let mut probed = Vec::new();
         for (index, &format) in formats.iter().enumerate() {
             let file = format.file_name(index == 0);
             let path = dir.join(&file);
@@ -379,9 +380,11 @@ impl RenderStep {
                 duration_ms: info.duration_ms,
                 size_bytes: tokio::fs::metadata(&path).await.map_or(0, |m| m.len()),
             });
+            probed.push(info);
         }
+        // The first format's file is `video.mp4`, just probed (there is always one format).
+        let info = probed.swap_remove(0);
         let mp4 = dir.join(VIDEO_FILE);
-        let info = process::probe(&mp4).await?;
         let thumbnail = dir.join(THUMBNAIL_FILE);
         if !tokio::fs::try_exists(&thumbnail).await.unwrap_or(false) {
             local::thumbnail(&mp4, info.duration_ms, &thumbnail).await?;

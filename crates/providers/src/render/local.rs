@@ -4,8 +4,10 @@
 //! with a slow zoom, or a solid colour; with burned-in subtitles in the chosen look, optional
 //! ducked music and logo, and the mix brought to -14 LUFS (see [`loudness`]). Every format
 //! comes from one ffmpeg process that decodes the background once and splits it, since separate
-//! runs each decoded it again. Each file is checked with ffprobe and the first is measured with
-//! `ebur128`.
+//! runs each decoded it again; the first format keeps the composer's encoding and the further
+//! ones take a cheaper one of the same picture quality (see [`FfmpegComposer::further`]). The
+//! same process takes the thumbnail from the first format's picture. Each file is checked with
+//! ffprobe while the first is measured with `ebur128`.
 
 use crate::error_code::ErrorCode;
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ use super::{
     fonts::FontMetrics,
     loudness,
     subtitles::{self, SafeArea, SubtitleStyle},
-    RenderRequest, Rendered, Renderer, THUMBNAIL_FILE, VIDEO_FILE,
+    RenderRequest, Rendered, Renderer, THUMBNAIL_FILE,
 };
 use crate::{
     domain::{
@@ -33,8 +35,46 @@ const DURATION_TOLERANCE_MS: u64 = 200;
 const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 pub struct FfmpegComposer {
-    /// ffmpeg's `-preset`: `veryfast` keeps a 40 s render faster than real time on 2 cores.
+    /// The first format's encoding: `veryfast` at CRF 23 keeps a 40 s render faster than real
+    /// time on 2 cores.
+    pub encoding: Encoding,
+    /// The further formats' encoding, so that four formats cost at most 2.5 times one (the
+    /// encoder's work follows the pixels, and the four frames have 3.26 times the first's).
+    /// `superfast` at CRF 26 takes about 30% less time than `veryfast` at 23 for a picture at
+    /// least as close to the unencoded frames (SSIM and PSNR equal or higher), in files 1.1 to
+    /// 1.7 times as large: without `veryfast`'s macroblock tree the same CRF spends more bits
+    /// still, and the higher CRF takes some back (BENCHMARKS.md, "Render").
+    pub further: Encoding,
+}
+
+/// How x264 encodes a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Encoding {
+    /// x264's `-preset`: the faster, the less the encoder searches for a cheap way to code each
+    /// picture.
     pub preset: String,
+    /// x264's `-crf`: the lower, the more detail kept, in a bigger file.
+    pub crf: u8,
+}
+
+impl Encoding {
+    pub fn new(preset: &str, crf: u8) -> Encoding {
+        Encoding {
+            preset: preset.to_owned(),
+            crf,
+        }
+    }
+
+    /// A preview trades size and detail for speed, in every format.
+    fn preview() -> Encoding {
+        Encoding::new("ultrafast", 30)
+    }
+}
+
+impl std::fmt::Display for Encoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} crf {}", self.preset, self.crf)
+    }
 }
 
 /// One file to make: its format and pixel size, and whether it is a draft.
@@ -60,6 +100,11 @@ impl Canvas {
     /// Pixels of this canvas per pixel of the format's full size.
     fn scale(&self) -> f64 {
         f64::from(self.width) / f64::from(self.format.size().0)
+    }
+
+    /// The picture's middle at this canvas's shape and size: see [`fill`].
+    fn fill(&self) -> String {
+        fill(self.width, self.height)
     }
 
     /// The scaled value of `pixels` of the full-size frame, as an even number.
@@ -150,6 +195,16 @@ fn gradient_colours(value: Option<&str>) -> [String; 3] {
         ffmpeg_hex(blend(base, [0x3b, 0x5b, 0xdb], 0.6)),
         ffmpeg_hex(blend(base, [0xff, 0xff, 0xff], 0.25)),
     ]
+}
+
+/// Fills a `width`x`height` frame with the middle of the picture at that shape, scaled to size.
+/// Cropping before scaling scales only the pixels kept: a tall reel scaled to 1920 wide before
+/// cutting 16:9 out of it had three times as many pixels to scale. The framing is the same but
+/// for rounding, within a pixel of the picture.
+fn fill(width: u32, height: u32) -> String {
+    format!(
+        "crop='min(iw,ih*{width}/{height})':'min(ih,iw*{height}/{width})',scale={width}:{height},setsar=1"
+    )
 }
 
 /// Filter-graph paths: libass wants `:` and `\` escaped.
@@ -257,23 +312,21 @@ impl FfmpegComposer {
 
     /// The ffmpeg arguments for the whole composition in every format of `outputs`, as one
     /// process: each input is decoded once and split into a branch per format, and each branch
-    /// is scaled, subtitled and encoded as a render of that format alone would be. `normalise`
-    /// brings the mix to the target.
+    /// is scaled, subtitled and encoded as a render of that format alone with its encoding
+    /// would be. `normalise` brings the mix to the target. The first format's picture also
+    /// gives the `thumbnail`, before it is encoded: a second process decoding the file for it
+    /// took about half a second after each render.
     fn arguments(
         &self,
         request: &RenderRequest,
         outputs: &[Output],
         normalise: &str,
+        thumbnail: &Path,
     ) -> Result<Vec<String>, ProviderError> {
         let voice = &request.audio;
         let seconds = seconds(request);
         let count = outputs.len();
         let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
-        let fill = |Canvas { width, height, .. }: Canvas| {
-            format!(
-                "scale={width}:{height}:force_original_aspect_ratio=increase,crop={width}:{height},setsar=1"
-            )
-        };
         let mut graph = Vec::new();
         match self.background(request)? {
             Background::Reel(path) => {
@@ -283,7 +336,7 @@ impl FfmpegComposer {
                 for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
                     graph.push(format!(
                         "{source}{},fps=30[bg{branch}]",
-                        fill(output.canvas)
+                        output.canvas.fill()
                     ));
                 }
             }
@@ -298,7 +351,12 @@ impl FfmpegComposer {
                         .iter()
                         .map(|copies| copies[branch].clone())
                         .collect();
-                    graph.extend(broll::graph(&shots, &sources, &fill(output.canvas), branch));
+                    graph.extend(broll::graph(
+                        &shots,
+                        &sources,
+                        &output.canvas.fill(),
+                        branch,
+                    ));
                 }
             }
             Background::Image(path) => {
@@ -310,8 +368,8 @@ impl FfmpegComposer {
                 for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
                     let Canvas { width, height, .. } = output.canvas;
                     graph.push(format!(
-                        "{source}scale={}:{}:force_original_aspect_ratio=increase,crop={}:{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps=30,setsar=1[bg{branch}]",
-                        width * 2, height * 2, width * 2, height * 2
+                        "{source}{},zoompan=z='1+0.15*on/{frames}':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps=30,setsar=1[bg{branch}]",
+                        fill(width * 2, height * 2)
                     ));
                 }
             }
@@ -397,14 +455,20 @@ impl FfmpegComposer {
         let mix = audio_mix(voice_input, music, &mut graph);
         graph.push(format!("{mix}{normalise}[a]"));
         let audios = copies("[a]", "asplit", count, &mut graph);
+        let first = copies(&videos[0], "split", 2, &mut graph);
+        videos[0].clone_from(&first[0]);
+        // One frame, then the branch ends: left open, it kept ffmpeg reading the looped
+        // inputs for ever once every video was done. The JPEG's full-range colours are made by
+        // the branch's own `scale`: else ffmpeg picks them for the `split` and the video's
+        // picture goes through them and back.
+        graph.push(format!(
+            "{}trim=start={:.3},trim=end_frame=1,scale[thumbnail]",
+            first[1],
+            thumbnail_at(request.audio_duration_ms) as f64 / 1000.0
+        ));
         args.extend(["-filter_complex".to_owned(), graph.join(";")]);
         for ((output, video), audio) in outputs.iter().zip(videos).zip(audios) {
-            // A preview trades size and detail for speed.
-            let (preset, crf) = if output.canvas.preview {
-                ("ultrafast", "30")
-            } else {
-                (self.preset.as_str(), "23")
-            };
+            let Encoding { preset, crf } = &output.encoding;
             args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
             args.extend(
                 [
@@ -415,7 +479,7 @@ impl FfmpegComposer {
                     "-preset",
                     preset,
                     "-crf",
-                    crf,
+                    &crf.to_string(),
                     "-pix_fmt",
                     "yuv420p",
                     "-r",
@@ -433,14 +497,18 @@ impl FfmpegComposer {
             );
             args.push(output.path.display().to_string());
         }
+        args.extend(["-map", "[thumbnail]", "-frames:v", "1", "-q:v", "3"].map(String::from));
+        args.push(thumbnail.display().to_string());
         Ok(args)
     }
 }
 
-/// One file of a render: its canvas, the subtitles burned into it and where it goes.
+/// One file of a render: its canvas, the subtitles burned into it, how it is encoded and where
+/// it goes.
 struct Output {
     canvas: Canvas,
     ass: PathBuf,
+    encoding: Encoding,
     path: PathBuf,
 }
 
@@ -487,9 +555,14 @@ async fn write(path: PathBuf, text: String) -> Result<(), ProviderError> {
     })
 }
 
-/// One frame a second in (or mid-video for shorter ones) as a JPEG.
+/// Where a video's thumbnail is taken: a second in, or mid-video for shorter ones.
+fn thumbnail_at(duration_ms: u64) -> u64 {
+    (duration_ms / 2).min(1000)
+}
+
+/// The frame [`thumbnail_at`] of `video` as a JPEG.
 pub async fn thumbnail(video: &Path, duration_ms: u64, output: &Path) -> Result<(), ProviderError> {
-    frame(video, (duration_ms / 2).min(1000), output).await
+    frame(video, thumbnail_at(duration_ms), output).await
 }
 
 /// One frame of `video`, `at_ms` in, as a JPEG.
@@ -514,13 +587,39 @@ pub async fn frame(video: &Path, at_ms: u64, output: &Path) -> Result<(), Provid
         process::TOOL_TIMEOUT,
     )
     .await?;
-    if !tokio::fs::try_exists(output).await.unwrap_or(false) {
-        return Err(ProviderError::fatal(
-            crate::error_code::ErrorCode::ToolFailed,
-            format!("ffmpeg found no frame {at} s into the video"),
+    found_frame(output, at_ms).await
+}
+
+/// Whether ffmpeg wrote the frame `at_ms` in to `output`: it says nothing when the video is
+/// shorter.
+async fn found_frame(output: &Path, at_ms: u64) -> Result<(), ProviderError> {
+    if tokio::fs::try_exists(output).await.unwrap_or(false) {
+        return Ok(());
+    }
+    Err(ProviderError::fatal(
+        ErrorCode::ToolFailed,
+        format!(
+            "ffmpeg found no frame {:.3} s into the video",
+            at_ms as f64 / 1000.0
+        ),
+    ))
+}
+
+/// The encoder and each file's encoding: `ffmpeg/libx264 veryfast crf 23`, then `; 4:5
+/// superfast crf 26` for each further format, and ` preview` for a draft.
+fn model(outputs: &[Output]) -> String {
+    let mut model = format!("ffmpeg/libx264 {}", outputs[0].encoding);
+    for output in &outputs[1..] {
+        model.push_str(&format!(
+            "; {} {}",
+            output.canvas.format.ratio(),
+            output.encoding
         ));
     }
-    Ok(())
+    if outputs[0].canvas.preview {
+        model.push_str(" preview");
+    }
+    model
 }
 
 /// What is wrong with a rendered file, if anything.
@@ -577,6 +676,11 @@ impl Renderer for FfmpegComposer {
         };
         ctx.progress.report(15, "measuring loudness").await;
         let gain = self.loudness_gain(request, preview).await?;
+        let further = if preview {
+            Encoding::preview()
+        } else {
+            self.further.clone()
+        };
         let mut outputs = Vec::new();
         for (index, &format) in formats.iter().enumerate() {
             let ass = dir.join(match index {
@@ -592,6 +696,10 @@ impl Renderer for FfmpegComposer {
             outputs.push(Output {
                 canvas: Canvas::new(format, preview),
                 ass,
+                encoding: match index {
+                    0 if !preview => self.encoding.clone(),
+                    _ => further.clone(),
+                },
                 path: dir.join(format.file_name(index == 0)),
             });
         }
@@ -599,23 +707,30 @@ impl Renderer for FfmpegComposer {
         ctx.progress
             .report(20, &format!("encoding {}", ratios.join(", ")))
             .await;
+        let thumbnail_file = dir.join(THUMBNAIL_FILE);
         process::run(
             "ffmpeg",
-            self.arguments(request, &outputs, &loudness::chain(gain))?,
+            self.arguments(request, &outputs, &loudness::chain(gain), &thumbnail_file)?,
             // One process encodes every format.
             RENDER_TIMEOUT * outputs.len() as u32,
         )
         .await?;
+        found_frame(&thumbnail_file, thumbnail_at(request.audio_duration_ms)).await?;
+        // The checks and the measurement read the files independently: side by side, they take
+        // the time of the longest.
+        let (infos, loudness) = tokio::join!(
+            futures::future::try_join_all(
+                outputs.iter().map(|output| process::probe(&output.path))
+            ),
+            loudness::measure(&outputs[0].path)
+        );
         let mut problems = Vec::new();
-        let mut durations = Vec::new();
-        for output in &outputs {
-            let info = process::probe(&output.path).await?;
+        for (info, output) in infos?.iter().zip(&outputs) {
             problems.extend(self::problems(
-                &info,
+                info,
                 output.canvas,
                 request.audio_duration_ms,
             ));
-            durations.push(info.duration_ms);
         }
         if !problems.is_empty() {
             return Err(ProviderError::fatal(
@@ -626,21 +741,10 @@ impl Renderer for FfmpegComposer {
                 ),
             ));
         }
-        let output = dir.join(VIDEO_FILE);
-        let thumbnail_file = dir.join(THUMBNAIL_FILE);
-        let (_, loudness) = tokio::try_join!(
-            thumbnail(&output, durations[0], &thumbnail_file),
-            loudness::measure(&output)
-        )?;
-        let preset = if preview {
-            "ultrafast preview"
-        } else {
-            &self.preset
-        };
         Ok(Rendered {
             provider_job_id: None,
-            model: format!("ffmpeg/libx264 {preset}"),
-            loudness: Some(loudness),
+            model: model(&outputs),
+            loudness: Some(loudness?),
         })
     }
 }
@@ -680,18 +784,27 @@ mod tests {
     #[test]
     fn every_format_comes_from_one_decode_of_each_input() {
         let composer = FfmpegComposer {
-            preset: "veryfast".into(),
+            encoding: Encoding::new("veryfast", 23),
+            further: Encoding::new("superfast", 26),
         };
         let outputs: Vec<Output> = VideoFormat::ALL
             .into_iter()
-            .map(|format| Output {
+            .enumerate()
+            .map(|(index, format)| Output {
                 canvas: Canvas::new(format, false),
                 ass: format!("{}.ass", format.ratio().replace(':', "x")).into(),
+                encoding: match index {
+                    0 => composer.encoding.clone(),
+                    _ => composer.further.clone(),
+                },
                 path: format.file_name(false).into(),
             })
             .collect();
         let request = request();
-        let args = composer.arguments(&request, &outputs, "anull").unwrap();
+        let thumbnail = Path::new("thumbnail.jpg");
+        let args = composer
+            .arguments(&request, &outputs, "anull", thumbnail)
+            .unwrap();
         // The reel, the voice and the logo, each read once and split four ways...
         assert_eq!(args.iter().filter(|arg| *arg == "-i").count(), 3);
         let together = graph(&args);
@@ -701,13 +814,33 @@ mod tests {
         for output in &outputs {
             assert!(args.contains(&output.path.display().to_string()));
         }
-        // ...and each branch made as the format alone makes it.
+        // The first format's own encoding, then the further formats' cheaper one.
+        let presets: Vec<&str> = args
+            .windows(2)
+            .filter(|pair| pair[0] == "-preset")
+            .map(|pair| pair[1].as_str())
+            .collect();
+        assert_eq!(presets, ["veryfast", "superfast", "superfast", "superfast"]);
+        // The thumbnail, a second in, from the first format's picture before it is encoded.
+        assert!(
+            together.contains("[pic0]split=2[pic0f0][pic0f1]"),
+            "{together}"
+        );
+        assert!(together.contains("[pic0f1]trim=start=1.000,trim=end_frame=1,scale[thumbnail]"));
+        assert_eq!(args.last().unwrap(), "thumbnail.jpg");
+        // ...and each branch made as the format alone makes it: the middle of the reel cut to
+        // 16:9 before it is scaled.
         let alone = composer
-            .arguments(&request, &outputs[3..], "anull")
+            .arguments(&request, &outputs[3..], "anull", thumbnail)
             .unwrap();
-        assert!(!graph(&alone).contains("split"), "{}", graph(&alone));
+        assert_eq!(
+            graph(&alone).matches("split").count(),
+            1,
+            "{}",
+            graph(&alone)
+        );
         let fill =
-            "scale=1920:1080:force_original_aspect_ratio=increase,crop=1920:1080,setsar=1,fps=30";
+            "crop='min(iw,ih*1920/1080)':'min(ih,iw*1080/1920)',scale=1920:1080,setsar=1,fps=30";
         assert!(graph(&alone).contains(&format!("[0:v]{fill}[bg0]")));
         assert!(together.contains(&format!("[0vf3]{fill}[bg3]")));
         assert!(together.contains("[bg3]ass='16x9.ass'[sub3]"));
