@@ -680,27 +680,17 @@ async fn concurrent_imports_into_a_busy_project_neither_deadlock_nor_fail() {
 
 /// A real 16×16 JPEG, made by ffmpeg.
 pub fn tiny_jpeg() -> Vec<u8> {
-    let out = std::env::temp_dir().join(format!(
-        "reelforge-cover-{}.jpg",
-        uuid::Uuid::new_v4().simple()
-    ));
-    let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
+    let bytes = crate::media::made_by_ffmpeg(
+        "jpg",
+        &[
             "-f",
             "lavfi",
             "-i",
             "color=c=orange:s=16x16",
-        ])
-        .args(["-frames:v", "1"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg is installed (scripts/setup installs it)");
-    assert!(status.success());
-    let bytes = std::fs::read(&out).unwrap();
-    std::fs::remove_file(out).unwrap();
+            "-frames:v",
+            "1",
+        ],
+    );
     assert_eq!(&bytes[..3], [0xFF, 0xD8, 0xFF]);
     bytes
 }

@@ -12,17 +12,29 @@ use wiremock::{
 
 use crate::helpers::{problem, send_problem, spawn_app_with, TestApp};
 
-/// Two seconds of test pattern and a 440 Hz tone, 180x320, H.264 + AAC.
-pub fn test_clip() -> Vec<u8> {
+/// What ffmpeg makes of `args` (inputs and encoding), as a file of type `extension`, read back.
+pub fn made_by_ffmpeg(extension: &str, args: &[&str]) -> Vec<u8> {
     let out: PathBuf = std::env::temp_dir().join(format!(
-        "reelforge-clip-{}.mp4",
+        "reelforge-made-{}.{extension}",
         uuid::Uuid::new_v4().simple()
     ));
     let status = std::process::Command::new("ffmpeg")
-        .args([
-            "-v",
-            "error",
-            "-y",
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .expect("ffmpeg is installed (scripts/setup installs it)");
+    assert!(status.success());
+    let bytes = std::fs::read(&out).unwrap();
+    std::fs::remove_file(out).unwrap();
+    bytes
+}
+
+/// Two seconds of test pattern and a 440 Hz tone, 180x320, H.264 + AAC.
+pub fn test_clip() -> Vec<u8> {
+    made_by_ffmpeg(
+        "mp4",
+        &[
             "-f",
             "lavfi",
             "-i",
@@ -31,8 +43,6 @@ pub fn test_clip() -> Vec<u8> {
             "lavfi",
             "-i",
             "sine=frequency=440:sample_rate=44100",
-        ])
-        .args([
             "-t",
             "2",
             "-c:v",
@@ -44,14 +54,8 @@ pub fn test_clip() -> Vec<u8> {
             "-c:a",
             "aac",
             "-shortest",
-        ])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg is installed (scripts/test installs it)");
-    assert!(status.success());
-    let bytes = std::fs::read(&out).unwrap();
-    std::fs::remove_file(out).unwrap();
-    bytes
+        ],
+    )
 }
 
 async fn media_app(configure: impl FnOnce(&mut reelforge::config::Settings) + 'static) -> TestApp {
