@@ -6,8 +6,10 @@
 //! comes from one ffmpeg process that decodes the background once and splits it, since separate
 //! runs each decoded it again; the first format keeps the composer's encoding and the further
 //! ones take a cheaper one of the same picture quality (see [`FfmpegComposer::further`]). The
-//! same process takes the thumbnail from the first format's picture. Each file is checked with
-//! ffprobe while the first is measured with `ebur128`.
+//! same process takes the thumbnail from the first format's picture. The sound is mixed,
+//! normalised, encoded once and measured with `ebur128` while the pictures encode; each format's
+//! picture and that sound are then put together without encoding again, and checked with
+//! ffprobe.
 
 use crate::error_code::ErrorCode;
 use std::path::{Path, PathBuf};
@@ -33,6 +35,8 @@ use crate::{
 const DURATION_TOLERANCE_MS: u64 = 200;
 /// Rendering is slower than probing: allow ten minutes.
 const RENDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+/// The sound every format carries, encoded once.
+const SOUND_FILE: &str = "sound.m4a";
 
 pub struct FfmpegComposer {
     /// The first format's encoding: `veryfast` at CRF 23 keeps a 40 s render faster than real
@@ -262,27 +266,31 @@ impl FfmpegComposer {
         request: &RenderRequest,
         chain: &str,
     ) -> Result<f64, ProviderError> {
-        let mut args: Vec<String> = ["-hide_banner", "-nostats", "-i"]
-            .map(String::from)
-            .to_vec();
-        args.push(request.audio.display().to_string());
-        let music = request.assets.get("music_key").map(|music| {
-            args.extend(["-stream_loop", "-1", "-i"].map(String::from));
-            args.push(music.display().to_string());
-            1
-        });
-        let mut graph = Vec::new();
-        let mix = audio_mix(0, music, &mut graph);
-        graph.push(format!(
-            "{mix}{chain},{}[measured]",
-            loudness::MEASURE_INTEGRATED
-        ));
-        args.extend(["-filter_complex".to_owned(), graph.join(";")]);
-        args.extend(["-map", "[measured]", "-t"].map(String::from));
-        args.push(seconds(request));
+        let mut args = mix_arguments(
+            request,
+            &format!("{chain},{}", loudness::MEASURE_INTEGRATED),
+        );
         args.extend(["-f", "null", "-"].map(String::from));
         let output = process::run_output("ffmpeg", args, RENDER_TIMEOUT).await?;
         loudness::parse_integrated(&String::from_utf8_lossy(&output.stderr))
+    }
+
+    /// The sound of every format: the mix brought to the target (the gain searched as
+    /// [`Self::loudness_gain`] does), encoded once into `file` and measured there, so the
+    /// loudness recorded is the one of the AAC stream each video carries. It all runs while the
+    /// pictures encode.
+    async fn sound(
+        &self,
+        request: &RenderRequest,
+        preview: bool,
+        file: &Path,
+    ) -> Result<loudness::Loudness, ProviderError> {
+        let gain = self.loudness_gain(request, preview).await?;
+        let mut args = mix_arguments(request, &loudness::chain(gain));
+        args.extend(AUDIO_ENCODING.map(String::from));
+        args.push(file.display().to_string());
+        process::run("ffmpeg", args, RENDER_TIMEOUT).await?;
+        loudness::measure(file).await
     }
 
     /// The gain that brings the mix to the target, searched by measuring the audio alone. A
@@ -310,20 +318,18 @@ impl FfmpegComposer {
         Ok(gain)
     }
 
-    /// The ffmpeg arguments for the whole composition in every format of `outputs`, as one
-    /// process: each input is decoded once and split into a branch per format, and each branch
-    /// is scaled, subtitled and encoded as a render of that format alone with its encoding
-    /// would be. `normalise` brings the mix to the target. The first format's picture also
-    /// gives the `thumbnail`, before it is encoded: a second process decoding the file for it
-    /// took about half a second after each render.
-    fn arguments(
+    /// The ffmpeg arguments for the picture in every format of `outputs`, as one process: each
+    /// input is decoded once and split into a branch per format, and each branch is scaled,
+    /// subtitled and encoded as a render of that format alone with its encoding would be, into
+    /// the output's `picture` file (the sound is added after, see [`mux`]). The first format's
+    /// picture also gives the `thumbnail`, before it is encoded: a second process decoding the
+    /// file for it took about half a second after each render.
+    fn picture_arguments(
         &self,
         request: &RenderRequest,
         outputs: &[Output],
-        normalise: &str,
         thumbnail: &Path,
     ) -> Result<Vec<String>, ProviderError> {
-        let voice = &request.audio;
         let seconds = seconds(request);
         let count = outputs.len();
         let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
@@ -399,10 +405,6 @@ impl FfmpegComposer {
                 }
             }
         }
-        // Every `-i` so far is a picture input; the voice comes next.
-        let voice_input = args.iter().filter(|arg| *arg == "-i").count();
-        args.extend(["-i".to_owned(), voice.display().to_string()]);
-        let mut next_input = voice_input + 1;
         let fonts_dir = request
             .font
             .as_ref()
@@ -412,14 +414,9 @@ impl FfmpegComposer {
             });
         let logos = match request.assets.get("logo_key") {
             Some(logo) => {
+                let input = args.iter().filter(|arg| *arg == "-i").count();
                 args.extend(["-i".to_owned(), logo.display().to_string()]);
-                next_input += 1;
-                copies(
-                    &format!("[{}:v]", next_input - 1),
-                    "split",
-                    count,
-                    &mut graph,
-                )
+                copies(&format!("[{input}:v]"), "split", count, &mut graph)
             }
             None => Vec::new(),
         };
@@ -447,14 +444,6 @@ impl FfmpegComposer {
             ));
             videos.push(format!("[pic{branch}]"));
         }
-        let music = request.assets.get("music_key").map(|music| {
-            args.extend(["-stream_loop", "-1", "-i"].map(String::from));
-            args.push(music.display().to_string());
-            next_input
-        });
-        let mix = audio_mix(voice_input, music, &mut graph);
-        graph.push(format!("{mix}{normalise}[a]"));
-        let audios = copies("[a]", "asplit", count, &mut graph);
         let first = copies(&videos[0], "split", 2, &mut graph);
         videos[0].clone_from(&first[0]);
         // One frame, then the branch ends: left open, it kept ffmpeg reading the looped
@@ -467,9 +456,9 @@ impl FfmpegComposer {
             thumbnail_at(request.audio_duration_ms) as f64 / 1000.0
         ));
         args.extend(["-filter_complex".to_owned(), graph.join(";")]);
-        for ((output, video), audio) in outputs.iter().zip(videos).zip(audios) {
+        for (output, video) in outputs.iter().zip(videos) {
             let Encoding { preset, crf } = &output.encoding;
-            args.extend(["-map".to_owned(), video, "-map".to_owned(), audio]);
+            args.extend(["-map".to_owned(), video]);
             args.extend(
                 [
                     "-t",
@@ -484,18 +473,10 @@ impl FfmpegComposer {
                     "yuv420p",
                     "-r",
                     "30",
-                    "-c:a",
-                    "aac",
-                    "-b:a",
-                    "128k",
-                    "-ar",
-                    "44100",
-                    "-movflags",
-                    "+faststart",
                 ]
                 .map(String::from),
             );
-            args.push(output.path.display().to_string());
+            args.push(output.picture.display().to_string());
         }
         args.extend(["-map", "[thumbnail]", "-frames:v", "1", "-q:v", "3"].map(String::from));
         args.push(thumbnail.display().to_string());
@@ -503,13 +484,70 @@ impl FfmpegComposer {
     }
 }
 
-/// One file of a render: its canvas, the subtitles burned into it, how it is encoded and where
-/// it goes.
+/// One file of a render: its canvas, the subtitles burned into it, how it is encoded, where its
+/// picture is encoded to and where the file with its sound goes.
 struct Output {
     canvas: Canvas,
     ass: PathBuf,
     encoding: Encoding,
+    picture: PathBuf,
     path: PathBuf,
+}
+
+/// How the sound is encoded, once for every format.
+const AUDIO_ENCODING: [&str; 6] = ["-c:a", "aac", "-b:a", "128k", "-ar", "44100"];
+
+/// The arguments that read the voice (and the music, looped) and pass their mix through
+/// `filters` to the output that follows, as long as the voice.
+fn mix_arguments(request: &RenderRequest, filters: &str) -> Vec<String> {
+    let mut args: Vec<String> = ["-hide_banner", "-nostats", "-i"]
+        .map(String::from)
+        .to_vec();
+    args.push(request.audio.display().to_string());
+    let music = request.assets.get("music_key").map(|music| {
+        args.extend(["-stream_loop", "-1", "-i"].map(String::from));
+        args.push(music.display().to_string());
+        1
+    });
+    let mut graph = Vec::new();
+    let mix = audio_mix(0, music, &mut graph);
+    graph.push(format!("{mix}{filters}[mixed]"));
+    args.extend(["-filter_complex".to_owned(), graph.join(";")]);
+    args.extend(["-map", "[mixed]", "-t"].map(String::from));
+    args.push(seconds(request));
+    args
+}
+
+/// Puts `picture` and `sound` together into `file` without encoding either again, with the
+/// index first so that a player starts before the whole file is read.
+async fn mux(picture: &Path, sound: &Path, file: &Path) -> Result<(), ProviderError> {
+    let [picture, sound, file] = [picture, sound, file].map(|path| path.display().to_string());
+    process::run(
+        "ffmpeg",
+        [
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            &picture,
+            "-i",
+            &sound,
+            "-map",
+            "0:v:0",
+            "-map",
+            "1:a:0",
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+            &file,
+        ],
+        process::TOOL_TIMEOUT,
+    )
+    .await?;
+    tokio::fs::remove_file(&picture).await.map_err(|error| {
+        ProviderError::retryable(format!("removing the picture-only file: {error}"))
+    })
 }
 
 /// Labels for `count` copies of the stream `source`: the stream itself when one is wanted,
@@ -674,8 +712,6 @@ impl Renderer for FfmpegComposer {
             (None, SubtitlePreset::Boxed) => FontMetrics::find(&style.font, style.bold()).await,
             _ => None,
         };
-        ctx.progress.report(15, "measuring loudness").await;
-        let gain = self.loudness_gain(request, preview).await?;
         let further = if preview {
             Encoding::preview()
         } else {
@@ -700,32 +736,46 @@ impl Renderer for FfmpegComposer {
                     0 if !preview => self.encoding.clone(),
                     _ => further.clone(),
                 },
+                picture: dir.join(format!("picture-{index}.mp4")),
                 path: dir.join(format.file_name(index == 0)),
             });
         }
         let ratios: Vec<&str> = formats.iter().map(|format| format.ratio()).collect();
         ctx.progress
-            .report(20, &format!("encoding {}", ratios.join(", ")))
+            .report(
+                15,
+                &format!("encoding {} and measuring loudness", ratios.join(", ")),
+            )
             .await;
         let thumbnail_file = dir.join(THUMBNAIL_FILE);
-        process::run(
-            "ffmpeg",
-            self.arguments(request, &outputs, &loudness::chain(gain), &thumbnail_file)?,
-            // One process encodes every format.
-            RENDER_TIMEOUT * outputs.len() as u32,
+        let sound_file = dir.join(SOUND_FILE);
+        // The sound needs no picture: its loudness search, encoding and measurement take a core
+        // for about a second while the pictures encode, instead of that second before and half
+        // a second after them.
+        let (pictures, loudness) = tokio::join!(
+            process::run(
+                "ffmpeg",
+                self.picture_arguments(request, &outputs, &thumbnail_file)?,
+                // One process encodes every format.
+                RENDER_TIMEOUT * outputs.len() as u32,
+            ),
+            self.sound(request, preview, &sound_file)
+        );
+        pictures?;
+        let loudness = loudness?;
+        found_frame(&thumbnail_file, thumbnail_at(request.audio_duration_ms)).await?;
+        futures::future::try_join_all(
+            outputs
+                .iter()
+                .map(|output| mux(&output.picture, &sound_file, &output.path)),
         )
         .await?;
-        found_frame(&thumbnail_file, thumbnail_at(request.audio_duration_ms)).await?;
-        // The checks and the measurement read the files independently: side by side, they take
-        // the time of the longest.
-        let (infos, loudness) = tokio::join!(
-            futures::future::try_join_all(
-                outputs.iter().map(|output| process::probe(&output.path))
-            ),
-            loudness::measure(&outputs[0].path)
-        );
+        let infos = futures::future::try_join_all(
+            outputs.iter().map(|output| process::probe(&output.path)),
+        )
+        .await?;
         let mut problems = Vec::new();
-        for (info, output) in infos?.iter().zip(&outputs) {
+        for (info, output) in infos.iter().zip(&outputs) {
             problems.extend(self::problems(
                 info,
                 output.canvas,
@@ -744,7 +794,7 @@ impl Renderer for FfmpegComposer {
         Ok(Rendered {
             provider_job_id: None,
             model: model(&outputs),
-            loudness: Some(loudness?),
+            loudness: Some(loudness),
         })
     }
 }
@@ -797,22 +847,25 @@ mod tests {
                     0 => composer.encoding.clone(),
                     _ => composer.further.clone(),
                 },
+                picture: format!("picture-{index}.mp4").into(),
                 path: format.file_name(false).into(),
             })
             .collect();
         let request = request();
         let thumbnail = Path::new("thumbnail.jpg");
         let args = composer
-            .arguments(&request, &outputs, "anull", thumbnail)
+            .picture_arguments(&request, &outputs, thumbnail)
             .unwrap();
-        // The reel, the voice and the logo, each read once and split four ways...
-        assert_eq!(args.iter().filter(|arg| *arg == "-i").count(), 3);
+        // The reel and the logo, each read once and split four ways (the sound is encoded
+        // apart, once)...
+        assert_eq!(args.iter().filter(|arg| *arg == "-i").count(), 2);
         let together = graph(&args);
-        for split in ["[0:v]split=4", "[2:v]split=4", "[a]asplit=4"] {
+        for split in ["[0:v]split=4", "[1:v]split=4"] {
             assert_eq!(together.matches(split).count(), 1, "{split} in {together}");
         }
+        assert!(!together.contains("[a]"), "{together}");
         for output in &outputs {
-            assert!(args.contains(&output.path.display().to_string()));
+            assert!(args.contains(&output.picture.display().to_string()));
         }
         // The first format's own encoding, then the further formats' cheaper one.
         let presets: Vec<&str> = args
@@ -831,7 +884,7 @@ mod tests {
         // ...and each branch made as the format alone makes it: the middle of the reel cut to
         // 16:9 before it is scaled.
         let alone = composer
-            .arguments(&request, &outputs[3..], "anull", thumbnail)
+            .picture_arguments(&request, &outputs[3..], thumbnail)
             .unwrap();
         assert_eq!(
             graph(&alone).matches("split").count(),
