@@ -855,7 +855,7 @@ impl wiremock::Respond for SentenceModel {
             .as_str()
             .unwrap()
             .to_owned();
-        let answer = if ask.contains("призывает") {
+        let answer = if ask.contains("сохрани это видео") {
             "Подпишись и сохрани это видео прямо сейчас.".to_owned()
         } else if call == 0 {
             ask.split_once(": ").unwrap().1.to_owned()

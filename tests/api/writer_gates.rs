@@ -155,7 +155,7 @@ impl wiremock::Respond for InventingModel {
             ];
             return chat_answer(english[n % english.len()], "stop");
         }
-        if ask.contains("призывает") {
+        if ask.contains("сохрани это видео") {
             return chat_answer("Подпишись и сохрани это видео прямо сейчас.", "stop");
         }
         let times = {

@@ -9,18 +9,42 @@ use super::{
     words::{alphabet_of, alphabet_share, count_words, five_gram_reuse, normalized_words},
 };
 
-/// Words that give away a model talking about its task instead of doing it.
+/// Words that give away a model talking about its task instead of doing it. A script speaks to
+/// its viewer as "you": "the viewer" is the request's word ("Это очень полезный совет для
+/// зрителя.", bench/writer 2026-12-07), and so is "practical" ("Теперь я добавил еще один
+/// практический совет.").
 const ABOUT_THE_TASK: &[&str] = &[
     "предложени",
     "перефраз",
     "переформул",
     "переписа",
     "оригинал",
+    "зрител",
+    "практическ",
     "sentence",
     "rewrite",
     "rephrase",
     "paraphras",
     "original",
+    "viewer",
+    "practical",
+];
+
+/// What a further sentence is asked for, named instead of given: "Это отличный совет!",
+/// "Используйте этот совет." (bench/writer 2026-12-07). Whole words, so that "советую" (giving
+/// one) is kept.
+const THE_THING_ASKED: &[&str] = &[
+    "совет",
+    "совета",
+    "совету",
+    "советом",
+    "совете",
+    "советы",
+    "советов",
+    "советам",
+    "советами",
+    "tip",
+    "tips",
 ];
 
 /// Words of the requests themselves that a small model echoes before its answer ("Та же мысль
@@ -32,15 +56,25 @@ const ECHOES: &[&str] = &[
     "ту же мысль",
     "одним предложением",
     "следующее предложение",
-    "этим советом",
-    "давайте продолжим",
+    // "Теперь давайте разберем, как это сделать", "давайте добавим еще несколько моментов": the
+    // small model's way of talking its way to the next sentence. A script speaks to one viewer
+    // as "ты", so it has no use for "давайте" in any case.
+    "давайте",
+    "на эту тему",
+    "ваш вопрос",
+    // The further sentence's request, normalised (ё as е): "Это ещё стоит сделать: …".
+    "еще стоит сделать",
     "in other words",
     "the same idea",
     "in one sentence",
     "next sentence",
-    "this tip",
     "let's continue",
+    "on this topic",
+    "your question",
 ];
+
+/// A sentence needs this many words that carry meaning: "Ну а что же?" has none.
+const MIN_CONTENT_WORDS: usize = 2;
 
 /// How an answer may not begin: a preamble, not a sentence of the script.
 const PREAMBLES: &[&str] = &[
@@ -99,11 +133,17 @@ pub fn rejection(
     if words
         .iter()
         .any(|word| ABOUT_THE_TASK.iter().any(|stem| word.starts_with(stem)))
+        || words
+            .iter()
+            .any(|word| THE_THING_ASKED.contains(&word.as_str()))
         || ECHOES
             .iter()
             .any(|echo| joined.contains(&format!(" {echo} ")))
     {
         return Some("talks about the task".into());
+    }
+    if super::grounding::content_stems(sentence, language).len() < MIN_CONTENT_WORDS {
+        return Some("says nothing".into());
     }
     if let Some(alphabet) = alphabet_of(language) {
         if alphabet_share(sentence, alphabet) < 0.9 {
@@ -155,12 +195,13 @@ pub fn say_again(sentence: &str, language: &str) -> String {
 
 /// Asks for one more sentence after `previous`, with something new on `topic` (a sentence of
 /// the transcript): told only to take `previous` further, a small model drifts off the reel or
-/// says `previous` again in other endings.
+/// says `previous` again in other endings. The Russian request names no "tip" and no "viewer":
+/// the small model says such words back ("Это полезный совет для зрителя.").
 pub fn carry_on(previous: &str, topic: &str, language: &str) -> String {
     if language.starts_with("ru") {
         format!(
-            "Предыдущее предложение: {previous}\nНапиши следующее предложение: один новый \
-             практический совет зрителю на эту тему: {topic}"
+            "Предыдущее предложение: {previous}\nНапиши следующее предложение: что ещё стоит \
+             сделать, на «ты». Тема: {topic}"
         )
     } else {
         format!(
@@ -173,11 +214,12 @@ pub fn carry_on(previous: &str, topic: &str, language: &str) -> String {
 /// Asks for the closing call to action.
 pub fn call_to_action(language: &str) -> String {
     if language.starts_with("ru") {
-        "Напиши одно короткое предложение, которое призывает зрителя подписаться и сохранить это \
-         видео."
-            .into()
+        // Worded as the sentence wanted, since a small model says its request back: asked to
+        // "призвать зрителя", it said "Призываем зрителей подписаться…"; asked to "попросить
+        // подписаться", it said "Попроси подписаться на наш канал."
+        "Напиши одно короткое предложение своими словами: подпишись и сохрани это видео.".into()
     } else {
-        "Write one short sentence asking the viewer to follow and save this video.".into()
+        "Write one short sentence in your own words: follow and save this video.".into()
     }
 }
 
@@ -197,6 +239,7 @@ mod tests {
         let kept = vec!["Ранний подъём меняет весь день.".to_owned()];
         let reason = |s: &str| rejection(s, TRANSCRIPT, &kept, "ru");
         assert_eq!(reason("Вставай рано и начинай день со стакана воды."), None);
+        assert_eq!(reason("Советую вставать рано и пить стакан воды."), None);
         assert!(reason("Каждое утро я встаю в пять утра и бегу.")
             .unwrap()
             .contains("copies"));
@@ -224,6 +267,19 @@ mod tests {
         assert!(reason("О, итак, давайте продолжим с этим советом!")
             .unwrap()
             .contains("task"));
+        // bench/writer's samples of the next run: the request's own words, and filler.
+        for echo in [
+            "Я понял ваш вопрос.",
+            "Теперь я добавил еще один практический совет.",
+            "Это очень полезный совет для зрителя.",
+            "Новый совет на эту тему: откладывай десятую часть дохода.",
+            "Тогда давайте посмотрим, как улучшить нашу жизнь!",
+            "Это отличный совет!",
+            "Это ещё стоит сделать: спишись с друзьями после работы.",
+        ] {
+            assert!(reason(echo).unwrap().contains("task"), "{echo}");
+        }
+        assert_eq!(reason("Ну а что же?").unwrap(), "says nothing");
         assert!(reason("Start your morning with water today.")
             .unwrap()
             .contains("Russian"));
