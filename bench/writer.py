@@ -81,8 +81,10 @@ def unknown_words(language, text, transcript):
     def listed(words):
         return set(subprocess.run(["hunspell", "-d", DICTIONARIES[language], "-l"], input=words,
                                   capture_output=True, text=True, check=True).stdout.split())
-    known = {w.lower() for w in transcript.replace("#", " ").split()}
-    return sorted(w for w in listed(text) if w.lower() not in known and w.lower().strip(".,!?") not in known)
+    # The transcript's own words (as the service's spelling gate allows them), without the
+    # punctuation around them: "чатдома." is the word "чатдома".
+    known = {w.lower().strip(".,!?:;«»\"()—") for w in transcript.replace("#", " ").split()}
+    return sorted(w for w in listed(text) if w.lower() not in known)
 
 
 def upload(api, project, path):
@@ -152,6 +154,12 @@ def main():
                     job = api.wait_job(started["job"]["id"])
                     seconds.append(time.time() - began)
                     script = api.call("GET", f"/v1/scripts/{started['resource']['id']}")
+                    # Each script as it is written, so a long run can be read while it runs.
+                    output = script.get("output") or {}
+                    print(json.dumps({"strategy": strategy, "language": language, "seconds": round(seconds[-1]),
+                                      "status": job["status"], "writer": output.get("writer"),
+                                      "review_reasons": output.get("review_reasons"), "text": output.get("text")},
+                                     ensure_ascii=False), file=sys.stderr, flush=True)
                     if job["status"] == "succeeded":
                         outputs.append(script["output"])
                         if not script["output"]["needs_review"]:
