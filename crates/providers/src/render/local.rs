@@ -44,10 +44,11 @@ pub struct FfmpegComposer {
     pub encoding: Encoding,
     /// The further formats' encoding, so that four formats cost at most 2.5 times one (the
     /// encoder's work follows the pixels, and the four frames have 3.26 times the first's).
-    /// `superfast` at CRF 26 takes about 30% less time than `veryfast` at 23 for a picture at
-    /// least as close to the unencoded frames (SSIM and PSNR equal or higher), in files 1.1 to
-    /// 1.7 times as large: without `veryfast`'s macroblock tree the same CRF spends more bits
-    /// still, and the higher CRF takes some back (BENCHMARKS.md, "Render").
+    /// `superfast` at CRF 26 costs the encoder less than `veryfast` at 23 (with the crop before
+    /// the scale, four formats went from 3.24 to 2.66 times one) for a picture at least as close
+    /// to the unencoded frames (SSIM and PSNR equal or higher), in files 1.1 to 1.8 times as
+    /// large: without `veryfast`'s macroblock tree the same CRF spends more bits still, and the
+    /// higher CRF takes some back (`bench/render-quality`, BENCHMARKS.md "Render").
     pub further: Encoding,
 }
 
