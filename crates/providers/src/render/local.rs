@@ -339,7 +339,7 @@ impl FfmpegComposer {
             Background::Reel(path) => {
                 args.extend(["-stream_loop", "-1", "-i"].map(String::from));
                 args.push(path.display().to_string());
-                let sources = copies("[0:v]", "split", count, &mut graph);
+                let sources = copies("[0:v]", count, &mut graph);
                 for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
                     graph.push(format!(
                         "{source}{},fps=30[bg{branch}]",
@@ -351,7 +351,7 @@ impl FfmpegComposer {
                 let shots = broll::shots(&request.words, request.audio_duration_ms, clips.len());
                 broll::inputs(&shots, clips, &mut args);
                 let shot_copies: Vec<Vec<String>> = (0..shots.len())
-                    .map(|input| copies(&format!("[{input}:v]"), "split", count, &mut graph))
+                    .map(|input| copies(&format!("[{input}:v]"), count, &mut graph))
                     .collect();
                 for (branch, output) in outputs.iter().enumerate() {
                     let sources: Vec<String> = shot_copies
@@ -369,7 +369,7 @@ impl FfmpegComposer {
             Background::Image(path) => {
                 args.extend(["-loop", "1", "-framerate", "30", "-i"].map(String::from));
                 args.push(path.display().to_string());
-                let sources = copies("[0:v]", "split", count, &mut graph);
+                let sources = copies("[0:v]", count, &mut graph);
                 // A slow push-in: 1.0 to about 1.15 over the video.
                 let frames = (request.audio_duration_ms * 30 / 1000).max(1);
                 for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
@@ -417,7 +417,7 @@ impl FfmpegComposer {
             Some(logo) => {
                 let input = args.iter().filter(|arg| *arg == "-i").count();
                 args.extend(["-i".to_owned(), logo.display().to_string()]);
-                copies(&format!("[{input}:v]"), "split", count, &mut graph)
+                copies(&format!("[{input}:v]"), count, &mut graph)
             }
             None => Vec::new(),
         };
@@ -445,7 +445,7 @@ impl FfmpegComposer {
             ));
             videos.push(format!("[pic{branch}]"));
         }
-        let first = copies(&videos[0], "split", 2, &mut graph);
+        let first = copies(&videos[0], 2, &mut graph);
         videos[0].clone_from(&first[0]);
         // One frame, then the branch ends: left open, it kept ffmpeg reading the looped
         // inputs for ever once every video was done. The JPEG's full-range colours are made by
@@ -551,9 +551,9 @@ async fn mux(picture: &Path, sound: &Path, file: &Path) -> Result<(), ProviderEr
     })
 }
 
-/// Labels for `count` copies of the stream `source`: the stream itself when one is wanted,
-/// else the branches of `filter` (`split` or `asplit`), so that one decode feeds every format.
-fn copies(source: &str, filter: &str, count: usize, graph: &mut Vec<String>) -> Vec<String> {
+/// Labels for `count` copies of the picture `source`: the stream itself when one is wanted,
+/// else the branches of a `split`, so that one decode feeds every format.
+fn copies(source: &str, count: usize, graph: &mut Vec<String>) -> Vec<String> {
     if count == 1 {
         return vec![source.to_owned()];
     }
@@ -561,7 +561,7 @@ fn copies(source: &str, filter: &str, count: usize, graph: &mut Vec<String>) -> 
     let labels: Vec<String> = (0..count)
         .map(|branch| format!("[{name}f{branch}]"))
         .collect();
-    graph.push(format!("{source}{filter}={count}{}", labels.concat()));
+    graph.push(format!("{source}split={count}{}", labels.concat()));
     labels
 }
 
