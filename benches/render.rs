@@ -2,6 +2,10 @@
 //! 40 s of 1080x1920 from a looped 720x1280 reel, a voice track and karaoke subtitles for 110
 //! words; then a half-size preview, and all four formats from one request, alternating in each
 //! round. Prints a Markdown table (bench/render writes it into BENCHMARKS.md).
+//!
+//! `RENDER_BENCH_ROUNDS` sets the rounds (3 by default); `RENDER_BENCH_ONE_FORMAT=1` times only
+//! the one-format render against the bare encode, which is the ratio with the smallest margin:
+//! more rounds of it alone say more than three of everything.
 
 use std::{path::Path, process::Command, time::Instant};
 
@@ -27,6 +31,15 @@ use reelforge::{
 
 const SECONDS: u64 = 40;
 const RUNS: usize = 3;
+
+/// The rounds asked for in `RENDER_BENCH_ROUNDS`, else [`RUNS`].
+fn rounds() -> usize {
+    std::env::var("RENDER_BENCH_ROUNDS")
+        .ok()
+        .and_then(|rounds| rounds.parse().ok())
+        .filter(|&rounds| rounds > 0)
+        .unwrap_or(RUNS)
+}
 const BROLL_SECONDS: u64 = 120;
 const BROLL_SENTENCES: [usize; 3] = [5, 20, 60];
 
@@ -81,6 +94,13 @@ fn ffmpeg(args: &[&str]) {
 fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(|a, b| a.partial_cmp(b).unwrap());
     samples[samples.len() / 2]
+}
+
+/// Every round's ratio, for the table: with a margin of a few percent, their spread says as
+/// much as their median.
+fn each(ratios: &[f64]) -> String {
+    let each: Vec<String> = ratios.iter().map(|ratio| format!("{ratio:.3}")).collect();
+    each.join(", ")
 }
 
 fn bare_encode(reel: &Path, voice: &Path, out: &Path) {
@@ -198,12 +218,26 @@ async fn main() {
     let (mut composed, mut bare, mut previews) = (Vec::new(), Vec::new(), Vec::new());
     let (mut formats, mut composed_ratios, mut format_ratios) =
         (Vec::new(), Vec::new(), Vec::new());
-    for run in 0..RUNS {
-        // Alternate them so machine noise hits all alike; each ratio is taken within a round.
+    let rounds = rounds();
+    let one_format_only = std::env::var("RENDER_BENCH_ONE_FORMAT").is_ok_and(|only| only == "1");
+    for run in 0..rounds {
+        // Alternate them so machine noise hits all alike; each ratio is taken within a round,
+        // and every other round encodes bare first so that a drift does not favour either.
+        let bare_encode_timed = || {
+            let started = Instant::now();
+            bare_encode(&reel, &voice, &dir.join(format!("bare-{run}.mp4")));
+            started.elapsed().as_secs_f64()
+        };
+        let bare_first = run % 2 == 1;
+        let early = bare_first.then(bare_encode_timed);
         let one = render(over_reel.clone(), short, Vec::new()).await;
-        let started = Instant::now();
-        bare_encode(&reel, &voice, &dir.join(format!("bare-{run}.mp4")));
-        let encode = started.elapsed().as_secs_f64();
+        let encode = early.unwrap_or_else(bare_encode_timed);
+        composed_ratios.push(one / encode);
+        composed.push(one);
+        bare.push(encode);
+        if one_format_only {
+            continue;
+        }
         previews.push(
             render(
                 RenderOptions {
@@ -216,11 +250,24 @@ async fn main() {
             .await,
         );
         let four = render(every_format.clone(), short, Vec::new()).await;
-        composed_ratios.push(one / encode);
         format_ratios.push(four / one);
-        composed.push(one);
-        bare.push(encode);
         formats.push(four);
+    }
+    println!("| measure | result | baseline | ratio |");
+    println!("|---|---|---|---|");
+    {
+        let (composed, bare) = (median(composed.clone()), median(bare));
+        println!(
+            "| local render, {SECONDS} s 1080x1920 (reel background, voice, {} subtitle words, loudness, checks, thumbnail), median of {rounds} | {composed:.2} s ({:.2}x real time) | bare ffmpeg encode, same inputs and settings: {bare:.2} s | {:.3}x (median of the rounds' ratios: {}) |",
+            words.len(),
+            composed / SECONDS as f64,
+            median(composed_ratios.clone()),
+            each(&composed_ratios)
+        );
+    }
+    if one_format_only {
+        std::fs::remove_dir_all(dir).unwrap();
+        return;
     }
     // B-roll over a two-minute voice: 5, 20 and 60 shots cycling through five library clips.
     let long_voice = dir.join("long.wav");
@@ -278,23 +325,16 @@ async fn main() {
         let cut = broll::shots(&words, BROLL_SECONDS * 1000, library.len()).len();
         broll.push((cut, render(options, take, library.clone()).await));
     }
-    let (composed, bare, preview) = (median(composed), median(bare), median(previews));
+    let (composed, preview) = (median(composed), median(previews));
     let every_format = median(formats);
-    println!("| measure | result | baseline | ratio |");
-    println!("|---|---|---|---|");
     println!(
-        "| local render, {SECONDS} s 1080x1920 (reel background, voice, {} subtitle words, loudness, checks, thumbnail), median of {RUNS} | {composed:.2} s ({:.2}x real time) | bare ffmpeg encode, same inputs and settings: {bare:.2} s | {:.2}x (median of the rounds' ratios) |",
-        words.len(),
-        composed / SECONDS as f64,
-        median(composed_ratios)
-    );
-    println!(
-        "| preview, {SECONDS} s 540x960 (generated background, ultrafast, one loudness measurement), median of {RUNS} | {preview:.2} s | the final render above | {:.2}x |",
+        "| preview, {SECONDS} s 540x960 (generated background, ultrafast, one loudness measurement), median of {rounds} | {preview:.2} s | the final render above | {:.2}x |",
         preview / composed
     );
     println!(
-        "| all four formats (9:16, 4:5, 1:1, 16:9) from one request (one ffmpeg process), median of {RUNS} | {every_format:.2} s | the 9:16 render above | {:.2}x (median of the rounds' ratios) |",
-        median(format_ratios)
+        "| all four formats (9:16, 4:5, 1:1, 16:9) from one request (one ffmpeg process), median of {rounds} | {every_format:.2} s | the 9:16 render above | {:.3}x (median of the rounds' ratios: {}) |",
+        median(format_ratios.clone()),
+        each(&format_ratios)
     );
     for (shots, seconds) in &broll {
         println!(

@@ -324,15 +324,18 @@ pub fn ass(
     let (alignment, margin_v) = anchor(style.position, area);
     let line_chars = style.line_chars(format);
     let colour = ass_colour(&style.colour);
-    let (outline, shadow) = match style.preset {
-        SubtitlePreset::Karaoke | SubtitlePreset::Pop => (5, 1),
-        SubtitlePreset::Boxed => (0, 0),
-        SubtitlePreset::Minimal => (2, 0),
+    let outline = match style.preset {
+        SubtitlePreset::Karaoke | SubtitlePreset::Pop => 5,
+        SubtitlePreset::Boxed => 0,
+        SubtitlePreset::Minimal => 2,
     };
+    // No drop shadow: libass draws it as one more bitmap as large as the outline's, blended into
+    // every frame, and under a 5-pixel black outline a 1-pixel one showed only as a fringe. It
+    // was a third of the subtitles' drawing and 9% of a four-format render (BENCHMARKS.md).
     let mut out = format!(
         "[Script Info]\nScriptType: v4.00+\nPlayResX: {width}\nPlayResY: {height}\nWrapStyle: 2\nScaledBorderAndShadow: yes\n\n\
          [V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n\
-         Style: Default,{font},{size},{colour},{colour},&H00000000,&H80000000,{bold},0,0,0,100,100,0,0,1,{outline},{shadow},{alignment},{side},{side},{margin_v},1\n",
+         Style: Default,{font},{size},{colour},{colour},&H00000000,&H80000000,{bold},0,0,0,100,100,0,0,1,{outline},0,{alignment},{side},{side},{margin_v},1\n",
         font = style.font,
         size = style.size(),
         bold = if style.bold() { -1 } else { 0 },
@@ -547,7 +550,7 @@ mod tests {
             "{script}"
         );
         assert!(script.contains("PlayResX: 1080\nPlayResY: 1920\n"));
-        assert!(script.contains(",1,5,1,2,100,100,520,1\n"), "{script}");
+        assert!(script.contains(",1,5,0,2,100,100,520,1\n"), "{script}");
         assert!(script.contains("Dialogue: 1,0:00:00.00,0:00:00.60,Default,,0,0,0,,{\\c&H0000D4FF&}Привет{\\c&H00FFFFFF&} (мир)"), "{script}");
         assert!(script.contains("Dialogue: 1,0:00:00.60,0:00:01.23,Default,,0,0,0,,Привет {\\c&H0000D4FF&}(мир){\\c&H00FFFFFF&}"), "{script}");
         assert_eq!(
