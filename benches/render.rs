@@ -31,6 +31,8 @@ use reelforge::{
 
 const SECONDS: u64 = 40;
 const RUNS: usize = 3;
+const BROLL_SECONDS: u64 = 120;
+const BROLL_SENTENCES: [usize; 3] = [5, 20, 60];
 
 /// The rounds asked for in `RENDER_BENCH_ROUNDS`, else [`RUNS`].
 fn rounds() -> usize {
@@ -40,8 +42,6 @@ fn rounds() -> usize {
         .filter(|&rounds| rounds > 0)
         .unwrap_or(RUNS)
 }
-const BROLL_SECONDS: u64 = 120;
-const BROLL_SENTENCES: [usize; 3] = [5, 20, 60];
 
 /// A voice's length and word timings.
 #[derive(Clone, Copy)]
