@@ -514,8 +514,8 @@ async fn one_request_renders_every_format_in_its_safe_area_and_a_fast_preview() 
     for (rendition, (width, height, bottom)) in renditions.iter().zip([
         (1920, 1080, 140),
         (1080, 1920, 520),
-        (1080, 1350, 180),
-        (1080, 1080, 130),
+        (1080, 1350, 235),
+        (1080, 1080, 100),
     ]) {
         let file = rendition["file"].as_str().unwrap();
         let path = match file {
@@ -783,6 +783,18 @@ async fn every_format_from_one_process_has_the_frames_of_its_own_render_and_the_
     assert_eq!(
         together.model,
         "ffmpeg/libx264 ultrafast crf 23; 9:16 superfast crf 26; 1:1 superfast crf 26"
+    );
+    // 9:16 and 1:1 share one drawing of the subtitles on the reel at 1080 wide: that script is
+    // not a render file; each format's own is.
+    let mut names: Vec<String> = std::fs::read_dir(file("together"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".ass"))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["subtitles-1x1.ass", "subtitles-9x16.ass", "subtitles.ass"]
     );
     // The thumbnail is the first format's picture a second in, taken before it was encoded.
     let read = |name: &str| std::fs::read(file("together").join(name)).unwrap();

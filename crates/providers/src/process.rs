@@ -77,6 +77,8 @@ pub const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MediaInfo {
     pub duration_ms: u64,
+    /// The picture's width and height as players show it: a phone's upright video is often
+    /// stored on its side with a rotation to apply, which ffmpeg applies when decoding.
     pub width: Option<u32>,
     pub height: Option<u32>,
     pub video_codec: Option<String>,
@@ -105,6 +107,40 @@ struct ProbeStream {
     avg_frame_rate: Option<String>,
     #[serde(default)]
     disposition: ProbeDisposition,
+    /// ffmpeg 5 and later: the display matrix's rotation in degrees.
+    #[serde(default)]
+    side_data_list: Vec<ProbeSideData>,
+    /// Older ffmpeg and some muxers: the `rotate` tag.
+    #[serde(default)]
+    tags: ProbeTags,
+}
+
+#[derive(serde::Deserialize)]
+struct ProbeSideData {
+    rotation: Option<f64>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct ProbeTags {
+    rotate: Option<String>,
+}
+
+impl ProbeStream {
+    /// Width and height as shown: swapped when the picture is turned a quarter.
+    fn shown_size(&self) -> (Option<u32>, Option<u32>) {
+        let rotation = self
+            .side_data_list
+            .iter()
+            .find_map(|data| data.rotation)
+            .or_else(|| self.tags.rotate.as_deref().and_then(|r| r.parse().ok()))
+            .unwrap_or(0.0);
+        let quarter_turns = (rotation / 90.0).round().rem_euclid(2.0);
+        if quarter_turns == 1.0 {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -153,10 +189,11 @@ pub async fn probe(path: &std::path::Path) -> Result<MediaInfo, ProviderError> {
         .and_then(|d| d.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(0.0);
+    let (width, height) = video.map_or((None, None), ProbeStream::shown_size);
     Ok(MediaInfo {
         duration_ms: (seconds * 1000.0).round() as u64,
-        width: video.and_then(|v| v.width),
-        height: video.and_then(|v| v.height),
+        width,
+        height,
         video_codec: video.and_then(|v| v.codec_name.clone()),
         audio_codec: audio.and_then(|a| a.codec_name.clone()),
         sample_rate: audio
@@ -320,6 +357,51 @@ mod tests {
             .to_string();
         assert!(error.contains("upload-1234.mp4"), "{error}");
         assert!(!error.contains(scratch.to_str().unwrap()), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_video_stored_on_its_side_is_measured_as_shown() {
+        let dir = std::env::temp_dir().join(format!("reelforge-rotated-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("landscape.mp4");
+        run(
+            "ffmpeg",
+            [
+                "-v",
+                "error",
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x180:rate=30:d=0.2",
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                file.to_str().unwrap(),
+            ],
+            Duration::from_secs(30),
+        )
+        .await
+        .unwrap();
+        let info = probe(&file).await.unwrap();
+        assert_eq!((info.width, info.height), (Some(320), Some(180)));
+        // A phone held upright records 320x180 with a quarter turn in the track header's
+        // matrix (after `tkhd`: version and flags, five 32-bit fields, 8 reserved bytes, four
+        // 16-bit ones, then the matrix in 16.16 and 2.30 fixed point).
+        let mut bytes = std::fs::read(&file).unwrap();
+        let header = bytes
+            .windows(4)
+            .position(|window| window == b"tkhd")
+            .unwrap();
+        let matrix: Vec<u8> = [0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x4000_0000_i32]
+            .iter()
+            .flat_map(|value| value.to_be_bytes())
+            .collect();
+        bytes[header + 44..header + 80].copy_from_slice(&matrix);
+        std::fs::write(&file, bytes).unwrap();
+        let info = probe(&file).await.unwrap();
+        assert_eq!((info.width, info.height), (Some(180), Some(320)));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[tokio::test]

@@ -4,8 +4,10 @@
 //! with a slow zoom, or a solid colour; with burned-in subtitles in the chosen look, optional
 //! ducked music and logo, and the mix brought to -14 LUFS (see [`loudness`]). Every format
 //! comes from one ffmpeg process that decodes the background once and splits it, since separate
-//! runs each decoded it again; the first format keeps the composer's encoding and the further
-//! ones take a cheaper one of the same picture quality (see [`FfmpegComposer::further`]). The
+//! runs each decoded it again; the formats of one width cut from a tall reel also share its
+//! scaling and the subtitles drawn on it (see [`scales_first`]); the first format keeps the
+//! composer's encoding and the further ones take a cheaper one of the same picture quality (see
+//! [`FfmpegComposer::further`]). The
 //! same process takes the thumbnail from the first format's picture. The sound is mixed,
 //! normalised, encoded once and measured with `ebur128` while the pictures encode; each format's
 //! picture and that sound are then put together without encoding again, and checked with
@@ -20,12 +22,12 @@ use super::{
     broll::{self, Clip},
     fonts::FontMetrics,
     loudness,
-    subtitles::{self, SafeArea, SubtitleStyle},
+    subtitles::{self, Layout, SafeArea, SubtitleStyle},
     RenderRequest, Rendered, Renderer, THUMBNAIL_FILE,
 };
 use crate::{
     domain::{
-        options::{is_hex_colour, BackgroundKind, RenderOptions, SubtitlePreset},
+        options::{is_hex_colour, BackgroundKind, RenderOptions, SubtitlePosition, SubtitlePreset},
         video_format::VideoFormat,
     },
     {process, CallContext, ProviderError},
@@ -212,6 +214,95 @@ fn fill(width: u32, height: u32) -> String {
     )
 }
 
+/// Whether `canvas` takes the reel (`width`x`height` as shown) scaled to the canvas's width and
+/// then cut to its height, rather than cut to its shape and then scaled ([`fill`]). Scaling
+/// first lets the formats of one width share one scaling and one drawing of their subtitles:
+/// from a 9:16 reel, 9:16, 4:5 and 1:1 are all the reel at 1080 wide, and the two drawings
+/// saved were 13% of a four-format render (BENCHMARKS.md). It scales the rows that are cut
+/// away, so it is taken only while those are fewer than the canvas's own (a lone 1:1 from a
+/// 9:16 reel scales 1.8 times its rows); 16:9 from a tall reel would scale three times its rows
+/// and is cut first. The rule looks at the reel and the canvas alone, not at the other formats
+/// asked for, so a format made with others has the same pixels as the format made alone.
+fn scales_first(reel_size: Option<(u32, u32)>, canvas: Canvas) -> bool {
+    let Some((width, height)) = reel_size.filter(|(width, height)| *width > 0 && *height > 0)
+    else {
+        return false;
+    };
+    let (canvas_width, canvas_height) = (u64::from(canvas.width), u64::from(canvas.height));
+    let (width, height) = (u64::from(width), u64::from(height));
+    // Narrower than the canvas's shape, so the width decides the scale; the scaled height at
+    // most twice the canvas's.
+    width * canvas_height <= height * canvas_width
+        && height * canvas_width <= 2 * canvas_height * width
+}
+
+/// The height of a reel of `reel_size` scaled to `width` by its shape, as ffmpeg's `scale` with
+/// `force_original_aspect_ratio=increase:force_divisible_by=2` makes it when the width decides
+/// ([`scales_first`]): rounded to the nearest pixel, then up to an even one.
+fn scaled_height((reel_width, reel_height): (u32, u32), width: u32) -> u32 {
+    let (reel_width, reel_height) = (u64::from(reel_width.max(1)), u64::from(reel_height));
+    let height = (u64::from(width) * reel_height + reel_width / 2) / reel_width;
+    u32::try_from(height + height % 2).unwrap_or(u32::MAX)
+}
+
+/// Adds to `graph` the reel (`source`) brought to each output's canvas, as `[bg{branch}]` at 30
+/// frames a second: the canvases that scale first ([`scales_first`]) share one scaling per
+/// width, and the subtitles drawn on it when they have a `drawing`, and cut their height from
+/// it; the others are cut and scaled each on its own. The reel's size only chooses between the
+/// two: the scaling covers the tallest canvas of its width by the reel's shape as decoded, so
+/// a wrong size still gives every canvas its frame.
+fn reel_fills(
+    source: &str,
+    reel_size: Option<(u32, u32)>,
+    outputs: &[Output],
+    fonts_dir: &str,
+    graph: &mut Vec<String>,
+) {
+    let mut widths: Vec<(u32, Vec<usize>)> = Vec::new();
+    let mut cut_first = Vec::new();
+    for (branch, output) in outputs.iter().enumerate() {
+        let canvas = output.canvas;
+        if !scales_first(reel_size, canvas) {
+            cut_first.push(branch);
+            continue;
+        }
+        match widths.iter_mut().find(|(width, _)| *width == canvas.width) {
+            Some((_, branches)) => branches.push(branch),
+            None => widths.push((canvas.width, vec![branch])),
+        }
+    }
+    let sources = copies(source, widths.len() + cut_first.len(), graph);
+    let (scaled_sources, cut_sources) = sources.split_at(widths.len());
+    for ((width, branches), source) in widths.iter().zip(scaled_sources) {
+        let tallest = branches
+            .iter()
+            .map(|&branch| outputs[branch].canvas.height)
+            .max()
+            .unwrap_or_default();
+        // The formats of one width draw one script (`subtitles::Layout::centred_in`).
+        let drawing = branches
+            .iter()
+            .find_map(|&branch| outputs[branch].drawn_before_cut(reel_size))
+            .map_or(String::new(), |drawing| {
+                format!(",ass='{}'{fonts_dir}", filter_path(drawing))
+            });
+        let scaled = format!("[w{width}]");
+        graph.push(format!(
+            "{source}scale={width}:{tallest}:force_original_aspect_ratio=increase:force_divisible_by=2,setsar=1,fps=30{drawing}{scaled}"
+        ));
+        for (&branch, copy) in branches.iter().zip(copies(&scaled, branches.len(), graph)) {
+            let Canvas { width, height, .. } = outputs[branch].canvas;
+            graph.push(format!("{copy}crop={width}:{height}[bg{branch}]"));
+        }
+    }
+    for (&branch, source) in cut_first.iter().zip(cut_sources) {
+        graph.push(format!(
+            "{source}{},fps=30[bg{branch}]",
+            outputs[branch].canvas.fill()
+        ));
+    }
+}
+
 /// Filter-graph paths: libass wants `:` and `\` escaped.
 fn filter_path(path: &Path) -> String {
     path.display()
@@ -257,6 +348,16 @@ impl FfmpegComposer {
                 Background::Generated(gradient_colours(request.options.colour.as_deref()))
             }
         })
+    }
+
+    /// The reel's size as shown, when the picture comes from a reel: it chooses how each format
+    /// is cut from it ([`scales_first`]). Unknown, every format is cut first, as from any clip.
+    async fn reel_size(&self, request: &RenderRequest) -> Option<(u32, u32)> {
+        let Ok(Background::Reel(path)) = self.background(request) else {
+            return None;
+        };
+        let info = process::probe(path).await.ok()?;
+        info.width.zip(info.height)
     }
 
     /// The integrated loudness of the mix (the voice, and the music ducked under it) through
@@ -328,24 +429,26 @@ impl FfmpegComposer {
     fn picture_arguments(
         &self,
         request: &RenderRequest,
+        reel_size: Option<(u32, u32)>,
         outputs: &[Output],
         thumbnail: &Path,
     ) -> Result<Vec<String>, ProviderError> {
         let seconds = seconds(request);
         let count = outputs.len();
+        let fonts_dir = request
+            .font
+            .as_ref()
+            .and_then(|font| font.path.parent())
+            .map_or(String::new(), |dir| {
+                format!(":fontsdir='{}'", filter_path(dir))
+            });
         let mut args: Vec<String> = ["-v", "error", "-y"].map(String::from).to_vec();
         let mut graph = Vec::new();
         match self.background(request)? {
             Background::Reel(path) => {
                 args.extend(["-stream_loop", "-1", "-i"].map(String::from));
                 args.push(path.display().to_string());
-                let sources = copies("[0:v]", count, &mut graph);
-                for (branch, (output, source)) in outputs.iter().zip(sources).enumerate() {
-                    graph.push(format!(
-                        "{source}{},fps=30[bg{branch}]",
-                        output.canvas.fill()
-                    ));
-                }
+                reel_fills("[0:v]", reel_size, outputs, &fonts_dir, &mut graph);
             }
             Background::Clips(clips) => {
                 let shots = broll::shots(&request.words, request.audio_duration_ms, clips.len());
@@ -406,13 +509,6 @@ impl FfmpegComposer {
                 }
             }
         }
-        let fonts_dir = request
-            .font
-            .as_ref()
-            .and_then(|font| font.path.parent())
-            .map_or(String::new(), |dir| {
-                format!(":fontsdir='{}'", filter_path(dir))
-            });
         let logos = match request.assets.get("logo_key") {
             Some(logo) => {
                 let input = args.iter().filter(|arg| *arg == "-i").count();
@@ -424,12 +520,17 @@ impl FfmpegComposer {
         let mut videos = Vec::new();
         for (branch, output) in outputs.iter().enumerate() {
             let canvas = output.canvas;
-            graph.push(format!(
-                "[bg{branch}]ass='{}'{fonts_dir}[sub{branch}]",
-                filter_path(&output.ass)
-            ));
+            let subtitled = if output.drawn_before_cut(reel_size).is_some() {
+                format!("[bg{branch}]")
+            } else {
+                graph.push(format!(
+                    "[bg{branch}]ass='{}'{fonts_dir}[sub{branch}]",
+                    filter_path(&output.ass)
+                ));
+                format!("[sub{branch}]")
+            };
             let Some(logo) = logos.get(branch) else {
-                videos.push(format!("[sub{branch}]"));
+                videos.push(subtitled);
                 continue;
             };
             // Top right, inside the format's safe area.
@@ -439,7 +540,7 @@ impl FfmpegComposer {
                 canvas.scaled(200)
             ));
             graph.push(format!(
-                "[sub{branch}][logo{branch}]overlay=W-w-{}:{}[pic{branch}]",
+                "{subtitled}[logo{branch}]overlay=W-w-{}:{}[pic{branch}]",
                 canvas.scaled(area.side),
                 canvas.scaled(area.top)
             ));
@@ -489,10 +590,24 @@ impl FfmpegComposer {
 /// picture is encoded to and where the file with its sound goes.
 struct Output {
     canvas: Canvas,
+    /// The subtitles laid out on the format's own frame, as the user downloads them.
     ass: PathBuf,
+    /// When the subtitles are drawn on the reel scaled to the canvas's width before the cut
+    /// (shared by the formats of that width): that frame's script, the same text in the same
+    /// place once cut.
+    drawing: Option<PathBuf>,
     encoding: Encoding,
     picture: PathBuf,
     path: PathBuf,
+}
+
+impl Output {
+    /// The drawing this output's picture takes from the scaled reel, if it is cut from one.
+    fn drawn_before_cut(&self, reel_size: Option<(u32, u32)>) -> Option<&Path> {
+        self.drawing
+            .as_deref()
+            .filter(|_| scales_first(reel_size, self.canvas))
+    }
 }
 
 /// How the sound is encoded, once for every format.
@@ -718,6 +833,7 @@ impl Renderer for FfmpegComposer {
         } else {
             self.further.clone()
         };
+        let reel_size = self.reel_size(request).await;
         let mut outputs = Vec::new();
         for (index, &format) in formats.iter().enumerate() {
             let ass = dir.join(match index {
@@ -725,14 +841,27 @@ impl Renderer for FfmpegComposer {
                 _ => format!("subtitles-{}.ass", format.ratio().replace(':', "x")),
             });
             let cues = style.cues(&request.words, format);
-            write(
-                ass.clone(),
-                subtitles::ass(&cues, &style, format, font.as_ref()),
-            )
-            .await?;
+            let script = |layout| subtitles::ass(&cues, &style, &layout, font.as_ref());
+            write(ass.clone(), script(Layout::of(format))).await?;
+            let canvas = Canvas::new(format, preview);
+            // A cut from the reel scaled to the canvas's width takes the subtitles drawn on that
+            // scaling, but at the top: the formats' tops are not at one height from the middle.
+            let drawing = match reel_size {
+                Some(reel)
+                    if scales_first(reel_size, canvas)
+                        && style.position != SubtitlePosition::Top =>
+                {
+                    let drawing = dir.join(format!("drawing-{}.ass", canvas.width));
+                    let height = scaled_height(reel, canvas.width) * format.size().0 / canvas.width;
+                    write(drawing.clone(), script(Layout::centred_in(format, height))).await?;
+                    Some(drawing)
+                }
+                _ => None,
+            };
             outputs.push(Output {
-                canvas: Canvas::new(format, preview),
+                canvas,
                 ass,
+                drawing,
                 encoding: match index {
                     0 if !preview => self.encoding.clone(),
                     _ => further.clone(),
@@ -756,7 +885,7 @@ impl Renderer for FfmpegComposer {
         let (pictures, loudness) = tokio::join!(
             process::run(
                 "ffmpeg",
-                self.picture_arguments(request, &outputs, &thumbnail_file)?,
+                self.picture_arguments(request, reel_size, &outputs, &thumbnail_file)?,
                 // One process encodes every format.
                 RENDER_TIMEOUT * outputs.len() as u32,
             ),
@@ -764,6 +893,18 @@ impl Renderer for FfmpegComposer {
         );
         pictures?;
         let loudness = loudness?;
+        // A drawing is a published script's text on a frame no file has: not a render file.
+        let mut drawings: Vec<&PathBuf> = outputs
+            .iter()
+            .filter_map(|output| output.drawing.as_ref())
+            .collect();
+        drawings.sort();
+        drawings.dedup();
+        for drawing in drawings {
+            tokio::fs::remove_file(drawing).await.map_err(|error| {
+                ProviderError::retryable(format!("removing the subtitles' drawing: {error}"))
+            })?;
+        }
         found_frame(&thumbnail_file, thumbnail_at(request.audio_duration_ms)).await?;
         futures::future::try_join_all(
             outputs
@@ -832,18 +973,22 @@ mod tests {
         &args[at + 1]
     }
 
-    #[test]
-    fn every_format_comes_from_one_decode_of_each_input() {
-        let composer = FfmpegComposer {
+    fn composer() -> FfmpegComposer {
+        FfmpegComposer {
             encoding: Encoding::new("veryfast", 23),
             further: Encoding::new("superfast", 26),
-        };
-        let outputs: Vec<Output> = VideoFormat::ALL
+        }
+    }
+
+    /// Every format, the first with the composer's encoding and the further with the cheaper.
+    fn outputs(composer: &FfmpegComposer) -> Vec<Output> {
+        VideoFormat::ALL
             .into_iter()
             .enumerate()
             .map(|(index, format)| Output {
                 canvas: Canvas::new(format, false),
                 ass: format!("{}.ass", format.ratio().replace(':', "x")).into(),
+                drawing: None,
                 encoding: match index {
                     0 => composer.encoding.clone(),
                     _ => composer.further.clone(),
@@ -851,11 +996,17 @@ mod tests {
                 picture: format!("picture-{index}.mp4").into(),
                 path: format.file_name(false).into(),
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn every_format_comes_from_one_decode_of_each_input() {
+        let composer = composer();
+        let outputs = outputs(&composer);
         let request = request();
         let thumbnail = Path::new("thumbnail.jpg");
         let args = composer
-            .picture_arguments(&request, &outputs, thumbnail)
+            .picture_arguments(&request, None, &outputs, thumbnail)
             .unwrap();
         // The reel and the logo, each read once and split four ways (the sound is encoded
         // apart, once)...
@@ -885,7 +1036,7 @@ mod tests {
         // ...and each branch made as the format alone makes it: the middle of the reel cut to
         // 16:9 before it is scaled.
         let alone = composer
-            .picture_arguments(&request, &outputs[3..], thumbnail)
+            .picture_arguments(&request, None, &outputs[3..], thumbnail)
             .unwrap();
         assert_eq!(
             graph(&alone).matches("split").count(),
@@ -898,5 +1049,63 @@ mod tests {
         assert!(graph(&alone).contains(&format!("[0:v]{fill}[bg0]")));
         assert!(together.contains(&format!("[0vf3]{fill}[bg3]")));
         assert!(together.contains("[bg3]ass='16x9.ass'[sub3]"));
+    }
+
+    #[test]
+    fn formats_of_one_width_share_the_scaled_reel_and_its_subtitles() {
+        let composer = composer();
+        let mut outputs = outputs(&composer);
+        for output in &mut outputs[..3] {
+            output.drawing = Some("drawing-1080.ass".into());
+        }
+        let request = request();
+        let thumbnail = Path::new("thumbnail.jpg");
+        let tall_reel = Some((720, 1280));
+        let args = composer
+            .picture_arguments(&request, tall_reel, &outputs, thumbnail)
+            .unwrap();
+        let together = graph(&args);
+        // 9:16, 4:5 and 1:1 are the reel at 1080 wide: scaled and subtitled once, cut three
+        // ways...
+        let scale = "scale=1080:1920:force_original_aspect_ratio=increase:force_divisible_by=2,setsar=1,fps=30";
+        for part in [
+            "[0:v]split=2[0vf0][0vf1]".to_owned(),
+            format!("[0vf0]{scale},ass='drawing-1080.ass'[w1080]"),
+            "[w1080]split=3[w1080f0][w1080f1][w1080f2]".to_owned(),
+            "[w1080f0]crop=1080:1920[bg0]".to_owned(),
+            "[w1080f1]crop=1080:1350[bg1]".to_owned(),
+            "[w1080f2]crop=1080:1080[bg2]".to_owned(),
+            // ...while 16:9 would scale three times its rows: cut first.
+            "[0vf1]crop='min(iw,ih*1920/1080)':'min(ih,iw*1080/1920)',scale=1920:1080,setsar=1,fps=30[bg3]".to_owned(),
+            "[bg3]ass='16x9.ass'[sub3]".to_owned(),
+            "[bg1][logo1]overlay=".to_owned(),
+        ] {
+            assert!(together.contains(&part), "{part} in {together}");
+        }
+        assert_eq!(together.matches("scale=1080").count(), 1, "{together}");
+        assert_eq!(together.matches("ass=").count(), 2, "{together}");
+        // Alone, 4:5 takes the same way, so its pixels are those it has among the others: the
+        // scaling covers 1080x1350 by the reel's shape, which is 1080x1920 again.
+        let alone = composer
+            .picture_arguments(&request, tall_reel, &outputs[1..2], thumbnail)
+            .unwrap();
+        assert!(
+            graph(&alone).starts_with("[0:v]scale=1080:1350:force_original_aspect_ratio=increase:force_divisible_by=2,setsar=1,fps=30,ass='drawing-1080.ass'[w1080];[w1080]crop=1080:1350[bg0];"),
+            "{}",
+            graph(&alone)
+        );
+        // A reel wider than a format's shape is cut to it first, as any clip is, and so is one
+        // of unknown size.
+        for wide_reel in [Some((1920, 1080)), None] {
+            let args = composer
+                .picture_arguments(&request, wide_reel, &outputs[..3], thumbnail)
+                .unwrap();
+            assert!(!graph(&args).contains("force_original"), "{}", graph(&args));
+        }
+        // ffmpeg's rounding of the scaled height: to the nearest pixel, then up to even.
+        assert_eq!(scaled_height((720, 1280), 1080), 1920);
+        assert_eq!(scaled_height((720, 1280), 540), 960);
+        assert_eq!(scaled_height((718, 1280), 1080), 1926);
+        assert_eq!(scaled_height((1080, 1351), 1080), 1352);
     }
 }

@@ -132,13 +132,56 @@ impl SafeArea {
         let (top, bottom, side) = match format {
             // Reels and TikTok: the caption, music line and buttons cover the lower quarter.
             VideoFormat::Vertical => (300, 520, 100),
-            // Feed posts: only the edges are cropped by some clients.
-            VideoFormat::Portrait => (120, 180, 90),
-            VideoFormat::Square => (100, 130, 90),
+            // Feed posts: only the edges are cropped by some clients. Their bottom and sides are
+            // those of 9:16 measured from the middle (440 below it, 100 from each side), so that
+            // the formats 1080 wide cut from one tall reel can share one drawing of their
+            // subtitles (see `local::scales_first`): 4:5 keeps 235 at the bottom, 1:1 100.
+            VideoFormat::Portrait => (120, 235, 100),
+            VideoFormat::Square => (100, 100, 100),
             // YouTube's controls and progress bar at the bottom.
             VideoFormat::Landscape => (80, 140, 200),
         };
         SafeArea { top, bottom, side }
+    }
+}
+
+/// The frame a subtitle script is laid out on: a format's own, or a taller one it is cut from
+/// (a reel scaled to the format's width), with the format's margins moved by half the extra
+/// height, so that the text lands where the format's own frame puts it once the middle is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    pub format: VideoFormat,
+    /// The frame's height in pixels of the format's full size.
+    pub height: u32,
+    pub area: SafeArea,
+}
+
+impl Layout {
+    pub fn of(format: VideoFormat) -> Layout {
+        Layout {
+            format,
+            height: format.size().1,
+            area: SafeArea::of(format),
+        }
+    }
+
+    /// `format`'s frame in the middle of a frame as wide and `height` high.
+    pub fn centred_in(format: VideoFormat, height: u32) -> Layout {
+        let own = Layout::of(format);
+        let margin = height.saturating_sub(own.height) / 2;
+        Layout {
+            height: own.height.max(height),
+            area: SafeArea {
+                top: own.area.top + margin,
+                bottom: own.area.bottom + margin,
+                side: own.area.side,
+            },
+            format,
+        }
+    }
+
+    fn size(&self) -> (u32, u32) {
+        (self.format.size().0, self.height)
     }
 }
 
@@ -285,10 +328,10 @@ fn anchor(position: SubtitlePosition, area: SafeArea) -> (u8, u32) {
 fn box_geometry(
     lines: &[String],
     style: &SubtitleStyle,
-    format: VideoFormat,
+    layout: &Layout,
     font: Option<&FontMetrics>,
 ) -> (f64, f64, f64, f64) {
-    let (width, height) = format.size();
+    let (width, height) = layout.size();
     let size = f64::from(style.size());
     let (pad_x, pad_y) = (0.45 * size, 0.22 * size);
     let text_width = lines
@@ -296,7 +339,7 @@ fn box_geometry(
         .map(|line| fonts::width(font, line, size))
         .fold(0.0, f64::max);
     let text_height = lines.len() as f64 * size;
-    let (alignment, margin) = anchor(style.position, SafeArea::of(format));
+    let (alignment, margin) = anchor(style.position, layout.area);
     let text_top = match alignment {
         8 => f64::from(margin),
         5 => (f64::from(height) - text_height) / 2.0,
@@ -311,18 +354,18 @@ fn box_geometry(
     )
 }
 
-/// An ASS script for `format`'s frame: the cues in `style`, inside the format's safe area.
+/// An ASS script for the `layout`'s frame: the cues in `style`, inside the format's safe area.
 /// `font` measures lines for the `boxed` preset's boxes.
 pub fn ass(
     cues: &[Cue],
     style: &SubtitleStyle,
-    format: VideoFormat,
+    layout: &Layout,
     font: Option<&FontMetrics>,
 ) -> String {
-    let (width, height) = format.size();
-    let area = SafeArea::of(format);
+    let (width, height) = layout.size();
+    let area = layout.area;
     let (alignment, margin_v) = anchor(style.position, area);
-    let line_chars = style.line_chars(format);
+    let line_chars = style.line_chars(layout.format);
     let colour = ass_colour(&style.colour);
     let outline = match style.preset {
         SubtitlePreset::Karaoke | SubtitlePreset::Pop => 5,
@@ -370,7 +413,7 @@ pub fn ass(
     for cue in cues {
         if style.preset == SubtitlePreset::Boxed {
             let lines = cue.plain_lines(line_chars);
-            let (x, y, w, h) = box_geometry(&lines, style, format, font);
+            let (x, y, w, h) = box_geometry(&lines, style, layout, font);
             let _ = writeln!(
                 out,
                 "Dialogue: 0,{},{},Box,,0,0,0,,{{\\an7\\pos({},{})\\p1}}{}",
@@ -542,7 +585,7 @@ mod tests {
         let script = ass(
             &cues,
             &SubtitleStyle::default(),
-            VideoFormat::Vertical,
+            &Layout::of(VideoFormat::Vertical),
             None,
         );
         assert!(
@@ -571,7 +614,7 @@ mod tests {
             emphasis: vec![key_of("Шаг")],
             ..SubtitleStyle::default()
         };
-        let karaoke = ass(&cues, &style, VideoFormat::Vertical, None);
+        let karaoke = ass(&cues, &style, &Layout::of(VideoFormat::Vertical), None);
         let events: Vec<&str> = karaoke
             .lines()
             .filter(|l| l.starts_with("Dialogue"))
@@ -593,7 +636,7 @@ mod tests {
                 preset: SubtitlePreset::Minimal,
                 ..style.clone()
             },
-            VideoFormat::Vertical,
+            &Layout::of(VideoFormat::Vertical),
             None,
         );
         assert!(
@@ -603,7 +646,7 @@ mod tests {
         let plain = ass(
             &cues,
             &SubtitleStyle::default(),
-            VideoFormat::Vertical,
+            &Layout::of(VideoFormat::Vertical),
             None,
         );
         assert!(!plain.contains("8A5CFF"), "no key words, no emphasis");
@@ -618,7 +661,7 @@ mod tests {
                 preset,
                 ..SubtitleStyle::default()
             };
-            ass(&cues, &style, VideoFormat::Square, None)
+            ass(&cues, &style, &Layout::of(VideoFormat::Square), None)
         };
         let pop = script(SubtitlePreset::Pop);
         assert!(pop.contains("{\\b1\\fscx125\\fscy125\\c&H0000D4FF&}Делай{\\b0\\fscx100\\fscy100\\c&H00FFFFFF&} шаг"), "{pop}");
@@ -660,5 +703,52 @@ mod tests {
             "{path}"
         );
         assert!(path.ends_with("l 0 20 b 0 9 9 0 20 0"), "{path}");
+    }
+
+    #[test]
+    fn the_formats_of_one_width_cut_from_one_frame_share_one_script() {
+        let spoken = words(&[
+            ("Делай", 0, 500),
+            ("шаг", 600, 1000),
+            ("сейчас.", 1100, 1600),
+        ]);
+        let tall = [
+            VideoFormat::Vertical,
+            VideoFormat::Portrait,
+            VideoFormat::Square,
+        ];
+        for preset in [
+            SubtitlePreset::Karaoke,
+            SubtitlePreset::Pop,
+            SubtitlePreset::Boxed,
+            SubtitlePreset::Minimal,
+        ] {
+            for position in [SubtitlePosition::Bottom, SubtitlePosition::Center] {
+                let style = SubtitleStyle {
+                    preset,
+                    position,
+                    font_size: Some(41),
+                    ..SubtitleStyle::default()
+                };
+                let scripts: Vec<String> = tall
+                    .iter()
+                    .map(|&format| {
+                        let cues = style.cues(&spoken, format);
+                        ass(&cues, &style, &Layout::centred_in(format, 2400), None)
+                    })
+                    .collect();
+                assert!(
+                    scripts.iter().all(|script| *script == scripts[0]),
+                    "{preset:?} {position:?}"
+                );
+            }
+        }
+        // Cut from that frame, each keeps its own place: 9:16's 520 at the bottom.
+        let vertical = Layout::centred_in(VideoFormat::Vertical, 2400);
+        assert_eq!((vertical.height, vertical.area.bottom), (2400, 760));
+        assert_eq!(
+            Layout::centred_in(VideoFormat::Square, 1000),
+            Layout::of(VideoFormat::Square)
+        );
     }
 }
