@@ -134,8 +134,8 @@ impl ProbeStream {
             .find_map(|data| data.rotation)
             .or_else(|| self.tags.rotate.as_deref().and_then(|r| r.parse().ok()))
             .unwrap_or(0.0);
-        let quarter_turns = (rotation / 90.0).round().rem_euclid(2.0);
-        if quarter_turns == 1.0 {
+        let sideways = (rotation / 90.0).round().rem_euclid(2.0) == 1.0;
+        if sideways {
             (self.height, self.width)
         } else {
             (self.width, self.height)

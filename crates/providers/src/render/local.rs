@@ -1101,6 +1101,11 @@ mod tests {
                 .picture_arguments(&request, wide_reel, &outputs[..3], thumbnail)
                 .unwrap();
             assert!(!graph(&args).contains("force_original"), "{}", graph(&args));
+            // Each then draws its own subtitles, on its own frame.
+            for (branch, output) in outputs[..3].iter().enumerate() {
+                let own = format!("[bg{branch}]ass='{}'", output.ass.display());
+                assert!(graph(&args).contains(&own), "{own} in {}", graph(&args));
+            }
         }
         // ffmpeg's rounding of the scaled height: to the nearest pixel, then up to even.
         assert_eq!(scaled_height((720, 1280), 1080), 1920);
